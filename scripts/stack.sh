@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# Starts, stops and reports the local stack the service and the integration tests need:
+# the Cloud Spanner emulator (gRPC on localhost:9010) and a 6-node Redis Cluster
+# (3 masters + 3 replicas on 127.0.0.1:7000-7005), both as plain processes, no Docker.
+#
+#   scripts/stack.sh up      start what is missing, repair a broken cluster, wait until usable
+#   scripts/stack.sh down    stop what `up` started (pid files); anything else is left alone
+#   scripts/stack.sh status  print what is up; exit 0 when all is usable, 3 when not
+#
+# Environment: SPANNER_EMULATOR_PORT (9010), REDIS_CLUSTER_PORTS (first of 6 ports, 7000),
+# SPANNER_EMULATOR_BIN (path of emulator_main, found in the gcloud SDK by default).
+# State, pid files and logs live in <repo>/.stack/ (git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_DIR="$ROOT/.stack"
+LOG_DIR="$STACK_DIR/logs"
+REDIS_DIR="$STACK_DIR/redis"
+EMULATOR_PID_FILE="$STACK_DIR/spanner-emulator.pid"
+EMULATOR_LOG="$LOG_DIR/spanner-emulator.log"
+
+EMULATOR_PORT="${SPANNER_EMULATOR_PORT:-9010}"
+REDIS_BASE_PORT="${REDIS_CLUSTER_PORTS:-7000}"
+REDIS_HOST=127.0.0.1
+REDIS_NODE_COUNT=6
+ALL_SLOTS=16384
+# Failover after a node dies takes about this long; short so fault tests don't wait 15 s (the default).
+NODE_TIMEOUT_MS=5000
+
+for value in "$EMULATOR_PORT" "$REDIS_BASE_PORT"; do
+  if [[ ! "$value" =~ ^[0-9]+$ ]] || ((value < 1 || value > 65535 - 10000 - REDIS_NODE_COUNT)); then
+    printf '[stack] error: invalid port "%s" (SPANNER_EMULATOR_PORT / REDIS_CLUSTER_PORTS)\n' "$value" >&2
+    exit 2
+  fi
+done
+REDIS_PORTS=()
+for ((i = 0; i < REDIS_NODE_COUNT; i++)); do REDIS_PORTS+=($((REDIS_BASE_PORT + i))); done
+REDIS_LAST_PORT="${REDIS_PORTS[REDIS_NODE_COUNT - 1]}"
+
+log() { printf '[stack] %s\n' "$*"; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Prints the last lines of a log file to stderr, to explain a failure.
+show_log() {
+  if [[ -s "$1" ]]; then
+    printf '[stack] --- last lines of %s ---\n' "$1" >&2
+    tail -n "${2:-20}" "$1" >&2
+    printf '[stack] ---\n' >&2
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+rcli() {
+  local port=$1
+  shift
+  timeout 5 redis-cli -h "$REDIS_HOST" -p "$port" "$@" 2>/dev/null | tr -d '\r'
+}
+
+# The pid in a pid file, when that process is alive and its command line contains $2
+# (guards against a recycled pid). Prints nothing and fails otherwise.
+live_pid() {
+  local file=$1 pattern=$2 pid
+  [[ -f "$file" ]] || return 1
+  pid="$(tr -dc '0-9' <"$file")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  if [[ -r "/proc/$pid/cmdline" ]]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern" || return 1
+  fi
+  printf '%s\n' "$pid"
+}
+
+stop_pid() {
+  local pid=$1 name=$2
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "$name (pid $pid) ignored SIGTERM for 10 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Serialises up/down between concurrent callers (a developer's shell, test fixtures, CI).
+take_lock() {
+  mkdir -p "$STACK_DIR" "$LOG_DIR"
+  command -v flock >/dev/null || return 0
+  exec 9>"$STACK_DIR/lock"
+  if ! flock -n 9; then
+    log "another stack.sh is running; waiting for it"
+    flock -w 600 9 || die "timed out waiting for the lock $STACK_DIR/lock"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+
+ensure_redis_installed() {
+  if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+    return 0
+  fi
+  command -v apt-get >/dev/null ||
+    die "redis-server/redis-cli are not installed and apt-get is not available: install Redis 7 and retry"
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "redis-server is not installed; installing it needs root (or sudo)"
+    sudo=(sudo -n)
+  fi
+  local apt_log="$LOG_DIR/apt-get.log"
+  log "redis-server not found; installing it with apt-get (log: $apt_log)"
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$apt_log" 2>&1 </dev/null ||
+    ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server redis-tools \
+      >>"$apt_log" 2>&1 </dev/null; then
+    show_log "$apt_log"
+    die "apt-get could not install redis-server"
+  fi
+  command -v redis-server >/dev/null || die "apt-get finished but redis-server is still not on PATH"
+  log "installed $(redis-server --version | awk '{print $3}')"
+}
+
+emulator_binary() {
+  local candidate gcloud
+  if [[ -n "${SPANNER_EMULATOR_BIN:-}" ]]; then
+    printf '%s\n' "$SPANNER_EMULATOR_BIN"
+    return 0
+  fi
+  candidate=/usr/lib/google-cloud-sdk/bin/cloud_spanner_emulator/emulator_main
+  if [[ ! -x "$candidate" ]] && gcloud="$(command -v gcloud)"; then
+    candidate="$(dirname "$(readlink -f "$gcloud")")/cloud_spanner_emulator/emulator_main"
+  fi
+  if [[ ! -x "$candidate" ]] && command -v emulator_main >/dev/null; then
+    candidate="$(command -v emulator_main)"
+  fi
+  printf '%s\n' "$candidate"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Spanner emulator
+
+emulator_pid() { live_pid "$EMULATOR_PID_FILE" emulator_main; }
+
+# Starts the emulator unless something already listens on its port; does not wait for it.
+start_emulator() {
+  if port_open localhost "$EMULATOR_PORT"; then
+    if emulator_pid >/dev/null; then
+      log "spanner emulator: running on localhost:$EMULATOR_PORT (pid $(emulator_pid))"
+    else
+      log "spanner emulator: something already listens on localhost:$EMULATOR_PORT; reusing it"
+    fi
+    return 0
+  fi
+  local bin pid
+  bin="$(emulator_binary)"
+  [[ -x "$bin" ]] || die "Spanner emulator not found at '$bin' (install the google-cloud-cli-spanner-emulator package, or set SPANNER_EMULATOR_BIN)"
+  if pid="$(emulator_pid)"; then
+    # Ours but not listening: still starting, or wedged. Start over.
+    stop_pid "$pid" "spanner emulator"
+  fi
+  # setsid: its own session, so a Ctrl-C in the terminal that ran `up` (e.g. via run.sh) does not
+  # reach it; fd 9 (our lock) is closed so it does not hold the lock for its whole life.
+  setsid "$bin" --host_port "localhost:$EMULATOR_PORT" >"$EMULATOR_LOG" 2>&1 </dev/null 9>&- &
+  printf '%s\n' "$!" >"$EMULATOR_PID_FILE"
+  log "spanner emulator: starting on localhost:$EMULATOR_PORT (pid $!, log $EMULATOR_LOG)"
+}
+
+wait_emulator() {
+  for _ in $(seq 1 300); do
+    port_open localhost "$EMULATOR_PORT" && return 0
+    if [[ -f "$EMULATOR_PID_FILE" ]] && ! emulator_pid >/dev/null; then
+      show_log "$EMULATOR_LOG"
+      die "the Spanner emulator exited during start-up"
+    fi
+    sleep 0.1
+  done
+  show_log "$EMULATOR_LOG"
+  die "the Spanner emulator did not accept connections on localhost:$EMULATOR_PORT within 30 s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis nodes
+
+node_dir() { printf '%s/%s\n' "$REDIS_DIR" "$1"; }
+node_log() { printf '%s/redis-%s.log\n' "$LOG_DIR" "$1"; }
+node_pid() { live_pid "$(node_dir "$1")/redis.pid" "redis-server"; }
+node_pings() { [[ "$(rcli "$1" ping)" == PONG ]]; }
+
+launch_node() {
+  local port=$1 dir log_file extra=()
+  dir="$(node_dir "$port")"
+  log_file="$(node_log "$port")"
+  mkdir -p "$dir"
+  # Redis 7 refuses DEBUG by default; fault tests use DEBUG SEGFAULT from localhost.
+  if (($(redis-server --version | sed -n 's/.*v=\([0-9]*\)\..*/\1/p') >= 7)); then
+    extra+=(--enable-debug-command local)
+  fi
+  # Backgrounded rather than --daemonize, so we know its pid at once and notice an early exit.
+  # setsid and fd 9: as for the emulator. Errors before the log file is open go to it too.
+  # shellcheck disable=SC2094
+  setsid redis-server --port "$port" --bind "$REDIS_HOST" \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$NODE_TIMEOUT_MS" \
+    --appendonly no --save '' --dir "$dir" \
+    --daemonize no --pidfile "$dir/redis.pid" --logfile "$log_file" \
+    "${extra[@]}" >>"$log_file" 2>&1 </dev/null 9>&- &
+  printf '%s\n' "$!" >"$dir/redis.pid"
+}
+
+# Waits for a node to answer PING; gives up early when the node we started has exited.
+wait_node() {
+  local port=$1 pidfile
+  pidfile="$(node_dir "$port")/redis.pid"
+  for _ in $(seq 1 100); do
+    node_pings "$port" && return 0
+    if [[ -f "$pidfile" ]] && ! node_pid "$port" >/dev/null; then
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Starts a node we own. A node that can't start from its old state (e.g. a corrupt nodes.conf)
+# is started again from an empty directory: the local cluster keeps no data worth saving.
+start_node() {
+  local port=$1
+  launch_node "$port"
+  if wait_node "$port"; then
+    log "redis 127.0.0.1:$port: started (pid $(node_pid "$port" || echo '?'))"
+    return 0
+  fi
+  show_log "$(node_log "$port")" 5
+  log "redis 127.0.0.1:$port: did not start; retrying from an empty directory"
+  stop_node "$port" quiet
+  rm -rf "$(node_dir "$port")"
+  launch_node "$port"
+  if wait_node "$port"; then
+    log "redis 127.0.0.1:$port: started (pid $(node_pid "$port" || echo '?'))"
+    return 0
+  fi
+  show_log "$(node_log "$port")"
+  die "redis 127.0.0.1:$port did not start"
+}
+
+stop_node() {
+  local port=$1 pid
+  if pid="$(node_pid "$port")"; then
+    stop_pid "$pid" "redis 127.0.0.1:$port"
+    [[ "${2:-}" == quiet ]] || log "redis 127.0.0.1:$port: stopped (pid $pid)"
+  fi
+  rm -f "$(node_dir "$port")/redis.pid"
+}
+
+# Makes sure every port has a live Redis node: ours (restarted when dead) or someone else's.
+ensure_nodes() {
+  local port started=0
+  for port in "${REDIS_PORTS[@]}"; do
+    if node_pid "$port" >/dev/null; then
+      wait_node "$port" || die "redis 127.0.0.1:$port (pid $(node_pid "$port")) does not answer PING"
+    elif port_open "$REDIS_HOST" "$port"; then
+      node_pings "$port" || die "port $port is in use by something that is not a usable Redis server"
+      [[ "$(rcli "$port" cluster info)" == *cluster_state:* ]] ||
+        die "the Redis server on port $port was not started by stack.sh and has cluster mode disabled"
+      log "redis 127.0.0.1:$port: already running (not started by stack.sh); reusing it"
+    else
+      start_node "$port"
+      started=1
+    fi
+  done
+  ((started)) || log "redis nodes 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT: running"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster
+
+info_field() { sed -n "s/^$1://p" <<<"$2"; }
+
+# Addresses (ip:port) a node knows, sorted.
+known_addresses() { rcli "$1" cluster nodes | awk '{ split($2, a, "@"); print a[1] }' | sort; }
+
+expected_addresses() {
+  local port
+  for port in "${REDIS_PORTS[@]}"; do printf '%s:%s\n' "$REDIS_HOST" "$port"; done | sort
+}
+
+# Healthy: every node says ok, covers all slots, knows exactly our six nodes, none failing.
+cluster_healthy() {
+  local port info nodes expected
+  expected="$(expected_addresses)"
+  for port in "${REDIS_PORTS[@]}"; do
+    info="$(rcli "$port" cluster info)" || return 1
+    [[ "$(info_field cluster_state "$info")" == ok ]] || return 1
+    [[ "$(info_field cluster_slots_assigned "$info")" == "$ALL_SLOTS" ]] || return 1
+    [[ "$(info_field cluster_slots_ok "$info")" == "$ALL_SLOTS" ]] || return 1
+    nodes="$(rcli "$port" cluster nodes)" || return 1
+    # Field 3: flags; field 8: link state.
+    awk '$3 ~ /(^|,)(fail\??|handshake|noaddr)(,|$)/ || $8 != "connected" { bad = 1 } END { exit bad }' \
+      <<<"$nodes" || return 1
+    [[ "$(known_addresses "$port")" == "$expected" ]] || return 1
+  done
+}
+
+# healthy | fresh (no node in any cluster yet) | forming (all six know each other; may still be
+# converging, e.g. failing over after a crash) | broken (anything else: stale or mixed state).
+cluster_assessment() {
+  if cluster_healthy; then
+    echo healthy
+    return
+  fi
+  local port info fresh=1 forming=1 expected
+  expected="$(expected_addresses)"
+  for port in "${REDIS_PORTS[@]}"; do
+    info="$(rcli "$port" cluster info || true)"
+    if [[ "$(info_field cluster_known_nodes "$info")" != 1 || "$(info_field cluster_slots_assigned "$info")" != 0 ]]; then
+      fresh=0
+    fi
+    [[ "$(known_addresses "$port")" == "$expected" ]] || forming=0
+  done
+  if ((fresh)); then
+    echo fresh
+  elif ((forming)); then
+    echo forming
+  else
+    echo broken
+  fi
+}
+
+wait_cluster_healthy() {
+  local seconds=$1
+  for _ in $(seq 1 $((seconds * 4))); do
+    cluster_healthy && return 0
+    sleep 0.25
+  done
+  return 1
+}
+
+create_cluster() {
+  local port addresses=() create_log="$LOG_DIR/cluster-create.log"
+  for port in "${REDIS_PORTS[@]}"; do addresses+=("$REDIS_HOST:$port"); done
+  log "redis cluster: creating (3 masters, 3 replicas; log $create_log)"
+  if ! redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$create_log" 2>&1 </dev/null; then
+    show_log "$create_log"
+    die "redis-cli --cluster create failed"
+  fi
+}
+
+# Wipes every node's cluster state and data. Only for nodes we started.
+reset_cluster() {
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    node_pid "$port" >/dev/null ||
+      die "the Redis Cluster on ports $REDIS_BASE_PORT-$REDIS_LAST_PORT is broken and node $port was not started by stack.sh; stop those servers (or fix the cluster) and retry"
+  done
+  log "redis cluster: resetting all nodes (wiping cluster state)"
+  for port in "${REDIS_PORTS[@]}"; do
+    stop_node "$port" quiet
+    rm -rf "$(node_dir "$port")"
+  done
+  for port in "${REDIS_PORTS[@]}"; do start_node "$port"; done
+}
+
+ensure_cluster() {
+  local state
+  state="$(cluster_assessment)"
+  case "$state" in
+    healthy)
+      log "redis cluster: ok"
+      return 0
+      ;;
+    forming)
+      log "redis cluster: formed but not ok yet; waiting for it to converge"
+      if wait_cluster_healthy 20; then
+        log "redis cluster: ok"
+        return 0
+      fi
+      log "redis cluster: did not become ok within 20 s"
+      reset_cluster
+      ;;
+    broken)
+      log "redis cluster: inconsistent state (stale nodes.conf or partial cluster)"
+      reset_cluster
+      ;;
+    fresh) ;;
+  esac
+  create_cluster
+  wait_cluster_healthy 30 || die "redis cluster did not reach cluster_state:ok on all nodes within 30 s; see $LOG_DIR"
+  log "redis cluster: ok"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+stack_healthy() { port_open localhost "$EMULATOR_PORT" && cluster_healthy; }
+
+cmd_up() {
+  take_lock
+  if command -v redis-cli >/dev/null && stack_healthy; then
+    log "stack already up: spanner emulator localhost:$EMULATOR_PORT, redis cluster 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT ok"
+    return 0
+  fi
+  ensure_redis_installed
+  start_emulator
+  ensure_nodes
+  ensure_cluster
+  wait_emulator
+  log "stack up: SPANNER_EMULATOR_HOST=localhost:$EMULATOR_PORT, redis cluster 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT"
+}
+
+cmd_down() {
+  take_lock
+  local port pid
+  for port in "${REDIS_PORTS[@]}"; do
+    if node_pid "$port" >/dev/null; then
+      stop_node "$port"
+    else
+      rm -f "$(node_dir "$port")/redis.pid"
+      ! port_open "$REDIS_HOST" "$port" ||
+        log "redis 127.0.0.1:$port: not started by stack.sh; leaving it running"
+    fi
+  done
+  if pid="$(emulator_pid)"; then
+    stop_pid "$pid" "spanner emulator"
+    log "spanner emulator: stopped (pid $pid)"
+  elif port_open localhost "$EMULATOR_PORT"; then
+    log "spanner emulator: localhost:$EMULATOR_PORT was not started by stack.sh; leaving it running"
+  fi
+  rm -f "$EMULATOR_PID_FILE"
+  log "stack down"
+}
+
+cmd_status() {
+  local all_up=1 port pid owner role info
+  if port_open localhost "$EMULATOR_PORT"; then
+    if pid="$(emulator_pid)"; then owner="pid $pid, stack.sh"; else owner="not started by stack.sh"; fi
+    printf '%-26s %-22s up (%s)\n' "spanner emulator" "localhost:$EMULATOR_PORT" "$owner"
+  else
+    printf '%-26s %-22s down\n' "spanner emulator" "localhost:$EMULATOR_PORT"
+    all_up=0
+  fi
+  if ! command -v redis-cli >/dev/null; then
+    printf '%-26s %-22s not installed\n' "redis" "-"
+    exit 3
+  fi
+  for port in "${REDIS_PORTS[@]}"; do
+    if node_pings "$port"; then
+      role="$(rcli "$port" role | head -n 1)"
+      if pid="$(node_pid "$port")"; then owner="pid $pid, stack.sh"; else owner="not started by stack.sh"; fi
+      printf '%-26s %-22s up, %s (%s)\n' "redis node" "$REDIS_HOST:$port" "${role:-?}" "$owner"
+    else
+      printf '%-26s %-22s down\n' "redis node" "$REDIS_HOST:$port"
+      all_up=0
+    fi
+  done
+  if cluster_healthy; then
+    printf '%-26s %-22s ok (%s slots, %s nodes)\n' "redis cluster" "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT" "$ALL_SLOTS" "$REDIS_NODE_COUNT"
+  else
+    info=""
+    for port in "${REDIS_PORTS[@]}"; do
+      info="$(rcli "$port" cluster info || true)"
+      [[ -z "$info" ]] || break
+    done
+    printf '%-26s %-22s NOT ok (state %s, %s/%s slots ok, %s known nodes)\n' "redis cluster" \
+      "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT" "$(info_field cluster_state "$info" || true)" \
+      "$(info_field cluster_slots_ok "$info" || true)" "$ALL_SLOTS" "$(info_field cluster_known_nodes "$info" || true)"
+    all_up=0
+  fi
+  ((all_up)) || exit 3
+}
+
+usage() {
+  cat >&2 <<EOF
+usage: $(basename "$0") up|down|status
+  up      start the Spanner emulator (localhost:$EMULATOR_PORT) and the Redis Cluster
+          (127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT) unless already running; wait until usable
+  down    stop what 'up' started
+  status  print what is up (exit 0: all usable, 3: not)
+EOF
+  exit 2
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) usage ;;
+esac

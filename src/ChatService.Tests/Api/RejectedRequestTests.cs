@@ -1,0 +1,90 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Infrastructure;
+using Google.Rpc;
+using Grpc.Core;
+
+namespace ChatService.Tests.Api;
+
+/// <summary>Bad input gets a clear status and message, and nothing is written.</summary>
+public sealed class RejectedRequestTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+{
+    public static TheoryData<string, StatusCode, string> BadSends => new()
+    {
+        { "empty-text", StatusCode.InvalidArgument, "text" },
+        { "blank-text", StatusCode.InvalidArgument, "text" },
+        { "oversized-text", StatusCode.InvalidArgument, "text" },
+        { "malformed-chat-id", StatusCode.InvalidArgument, "chat_id" },
+        { "uppercase-chat-id", StatusCode.InvalidArgument, "chat_id" },
+        { "unknown-chat", StatusCode.NotFound, "not found" },
+        { "other-users-chat", StatusCode.NotFound, "not found" },
+        { "bad-request-id", StatusCode.InvalidArgument, "request_id" },
+        { "reply-character-not-in-chat", StatusCode.InvalidArgument, "reply_character_ids[0]" },
+        { "malformed-reply-character", StatusCode.InvalidArgument, "reply_character_ids[0]" },
+        { "no-identity", StatusCode.Unauthenticated, "x-user-id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSends))]
+    public async Task SendMessage_BadRequest_IsRejectedAndWritesNothing(string scenario, StatusCode expected, string mentions)
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var chat = await CreateChatAsync(user, character);
+        var request = new SendMessageRequest { ChatId = chat.ChatId, Text = "hello", RequestId = "r1" };
+        string? caller = user;
+        switch (scenario)
+        {
+            case "empty-text": request.Text = ""; break;
+            case "blank-text": request.Text = " \n\t "; break;
+            case "oversized-text": request.Text = new string('é', 4097); break; // 8194 bytes of UTF-8
+            case "malformed-chat-id": request.ChatId = "chat-1"; break;
+            case "uppercase-chat-id": request.ChatId = chat.ChatId.ToUpperInvariant(); break;
+            case "unknown-chat": request.ChatId = Guid.NewGuid().ToString(); break;
+            case "other-users-chat": caller = TestUsers.New(); break;
+            case "bad-request-id": request.RequestId = "has spaces"; break;
+            case "reply-character-not-in-chat": request.ReplyCharacterIds.Add((await CreateCharacterAsync(user)).CharacterId); break;
+            case "malformed-reply-character": request.ReplyCharacterIds.Add("x"); break;
+            case "no-identity": caller = null; break;
+        }
+
+        var before = await Fixture.SnapshotAsync();
+
+        var ex = await AssertStatusAsync(expected, async () =>
+        {
+            using var call = Fixture.Client(caller).SendMessage(request, cancellationToken: Ct);
+            await call.ResponseStream.MoveNext(Ct);
+        });
+
+        Assert.Contains(mentions, ex.Status.Detail);
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task InvalidArgument_CarriesBadRequestDetails()
+    {
+        var user = TestUsers.New();
+
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument, () =>
+            Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = "nope" }, cancellationToken: Ct).ResponseAsync);
+
+        var details = ex.Trailers.GetValueBytes("grpc-status-details-bin");
+        Assert.NotNull(details);
+        var status = Google.Rpc.Status.Parser.ParseFrom(details);
+        var badRequest = Assert.Single(status.Details).Unpack<BadRequest>();
+        Assert.Equal("chat_id", Assert.Single(badRequest.FieldViolations).Field);
+    }
+
+    [Fact]
+    public async Task CreateChat_TooManyOrRepeatedCharacters_IsInvalidArgument()
+    {
+        var user = TestUsers.New();
+        var c = await CreateCharacterAsync(user);
+        var before = await Fixture.SnapshotAsync();
+
+        await AssertStatusAsync(StatusCode.InvalidArgument, () => CreateChatAsync(user));
+        await AssertStatusAsync(StatusCode.InvalidArgument, () => CreateChatAsync(user, c, c));
+        await AssertStatusAsync(StatusCode.InvalidArgument, () => CreateChatAsync(user, Enumerable.Repeat(c, 9).ToArray()));
+
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+    }
+}

@@ -1,0 +1,99 @@
+using ChatService.Api.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Spanner.Client;
+
+namespace ChatService.Tests.Infrastructure;
+
+/// <summary>
+/// The service hosted in process against the real emulator, on a database of its own that is
+/// dropped afterwards. Tests call it over gRPC and look at the emulator's tables directly.
+/// </summary>
+public sealed class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
+{
+    private WebApplicationFactory<Program>? _factory;
+    private GrpcChannel? _channel;
+
+    public string DatabaseId { get; } = "t" + Guid.NewGuid().ToString("N")[..12];
+
+    public SpannerClientOptions SpannerOptions => new()
+    {
+        ProjectId = stack.ProjectId,
+        InstanceId = stack.InstanceId,
+        DatabaseId = DatabaseId,
+        EmulatorHost = stack.EmulatorHost,
+    };
+
+    /// <summary>Direct access to the service's database, for checking what was stored.</summary>
+    public SpannerDatabaseClient Database { get; private set; } = null!;
+
+    public WebApplicationFactory<Program> Factory => _factory!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Development");
+            builder.UseSetting("Spanner:EmulatorHost", stack.EmulatorHost);
+            builder.UseSetting("Spanner:ProjectId", stack.ProjectId);
+            builder.UseSetting("Spanner:InstanceId", stack.InstanceId);
+            builder.UseSetting("Spanner:DatabaseId", DatabaseId);
+        });
+        _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
+        {
+            HttpHandler = _factory.Server.CreateHandler(),
+        });
+        Database = SpannerDatabaseClient.Create(SpannerOptions);
+        await Database.WarmUpAsync();
+    }
+
+    /// <summary>A client that calls as <paramref name="userId"/> (the local-mode x-user-id header).</summary>
+    public ChatService.Api.V1.ChatService.ChatServiceClient Client(string? userId) =>
+        new(userId is null ? _channel!.CreateCallInvoker() : _channel!.Intercept(headers =>
+        {
+            headers.Add("x-user-id", userId);
+            return headers;
+        }));
+
+    public CallInvoker Invoker => _channel!.CreateCallInvoker();
+
+    public async Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        var statement = new SpannerStatement(sql);
+        foreach (var (name, value) in parameters)
+        {
+            statement.Add(name, value);
+        }
+
+        var rows = await Database.QueryListAsync(statement);
+        return rows[0].Get<long>(0);
+    }
+
+    /// <summary>Row counts of every table, to prove a rejected request wrote nothing.</summary>
+    public async Task<string> SnapshotAsync()
+    {
+        var counts = new List<string>();
+        foreach (var table in new[] { "Characters", "Chats", "Turns", "Candidates", "ModelCalls" })
+        {
+            counts.Add($"{table}={await CountAsync($"SELECT COUNT(*) FROM {table}")}");
+        }
+
+        return string.Join(", ", counts);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        await Database.DisposeAsync();
+        await using var admin = SpannerAdminClient.Create(SpannerOptions);
+        await admin.DropDatabaseAsync();
+    }
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics.CodeAnalysis;
+using Google.Protobuf;
+using Google.Rpc;
+using Grpc.Core;
+using Status = Grpc.Core.Status;
+
+namespace ChatService.Api;
+
+/// <summary>Builds the RpcExceptions the API throws, with google.rpc details where they help.</summary>
+internal static class ApiErrors
+{
+    private const string StatusDetailsTrailer = "grpc-status-details-bin";
+
+    /// <summary>INVALID_ARGUMENT with a google.rpc.BadRequest naming the field.</summary>
+    [DoesNotReturn]
+    public static void ThrowInvalidArgument(string field, string description) => throw InvalidArgument(field, description);
+
+    public static RpcException InvalidArgument(string field, string description)
+    {
+        var badRequest = new BadRequest { FieldViolations = { new BadRequest.Types.FieldViolation { Field = field, Description = description } } };
+        return WithDetails(StatusCode.InvalidArgument, description, badRequest);
+    }
+
+    [DoesNotReturn]
+    public static void ThrowNotFound(string message) => throw new RpcException(new Status(StatusCode.NotFound, message));
+
+    /// <summary>An RpcException whose trailers carry a google.rpc.Status with the given details.</summary>
+    public static RpcException WithDetails(StatusCode code, string message, params IMessage[] details)
+    {
+        var status = new Google.Rpc.Status { Code = (int)code, Message = message };
+        foreach (var detail in details)
+        {
+            status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(detail));
+        }
+
+        return new RpcException(new Status(code, message), new Metadata { { StatusDetailsTrailer, status.ToByteArray() } });
+    }
+}

@@ -1,0 +1,74 @@
+using ChatService.Chats;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ChatService.Api;
+
+/// <summary>Maps domain records to the public API's messages. Proto types stop at this folder.</summary>
+internal static class ApiMapper
+{
+    public static V1.Character ToProto(this Character character) => new()
+    {
+        CharacterId = character.Id,
+        DisplayName = character.DisplayName,
+        Persona = character.Persona,
+        Greeting = character.Greeting ?? "",
+        ModelRoute = character.ModelRoute,
+        Visibility = character.Visibility == CharacterVisibility.Public ? V1.Visibility.Public : V1.Visibility.Private,
+        CreateTime = Timestamp.FromDateTimeOffset(character.CreateTime),
+    };
+
+    public static V1.Chat ToProto(this Chat chat) => new()
+    {
+        ChatId = chat.Id,
+        CharacterIds = { chat.CharacterIds },
+        Title = chat.Title,
+        CreateTime = Timestamp.FromDateTimeOffset(chat.CreateTime),
+        LastActiveTime = Timestamp.FromDateTimeOffset(chat.LastActiveTime),
+        LastMessagePreview = chat.LastMessagePreview,
+        LastSeq = chat.LastSeq,
+    };
+
+    public static V1.Turn ToProto(this ChatTurn turn) => new()
+    {
+        ChatId = turn.ChatId,
+        Seq = turn.Seq,
+        Role = turn.Role == AuthorRole.User ? V1.AuthorRole.User : V1.AuthorRole.Character,
+        CharacterId = turn.CharacterId ?? "",
+        Text = turn.Text,
+        State = turn.State.ToProto(),
+        CandidateId = turn.CandidateId ?? "",
+        CandidateCount = turn.CandidateCount,
+        CreateTime = Timestamp.FromDateTimeOffset(turn.CreateTime),
+        FailureReason = turn.FailureReason ?? "",
+        ReplyToSeq = turn.ReplyToSeq ?? 0,
+    };
+
+    public static V1.TurnState ToProto(this ReplyState state) => state switch
+    {
+        ReplyState.Pending => V1.TurnState.Pending,
+        ReplyState.Streaming => V1.TurnState.Streaming,
+        ReplyState.Complete => V1.TurnState.Complete,
+        ReplyState.Failed => V1.TurnState.Failed,
+        ReplyState.Cancelled => V1.TurnState.Cancelled,
+        _ => V1.TurnState.Unspecified,
+    };
+
+    /// <summary>The first event of a send: what was recorded, keyed to the first owed reply.</summary>
+    public static V1.ReplyEvent Accepted(SendReceipt receipt)
+    {
+        var first = receipt.PendingReplies.Count > 0 ? receipt.PendingReplies[0] : receipt.UserTurn;
+        return new V1.ReplyEvent
+        {
+            ChatId = receipt.UserTurn.ChatId,
+            Seq = first.Seq,
+            CandidateId = first.CandidateId ?? "",
+            Sequence = 1,
+            Accepted = new V1.ReplyEvent.Types.Accepted
+            {
+                UserTurn = receipt.UserTurn.ToProto(),
+                PendingTurns = { receipt.PendingReplies.Select(ToProto) },
+                Duplicate = receipt.Duplicate,
+            },
+        };
+    }
+}

@@ -1,0 +1,83 @@
+using ChatService.Chats;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Spanner.Client;
+
+namespace ChatService.Api;
+
+/// <summary>
+/// Turns domain and storage failures into gRPC statuses, so services stay thin. Anything
+/// unexpected is logged and becomes INTERNAL, which is always a bug.
+/// </summary>
+internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    private RpcException? Map(Exception exception, ServerCallContext context) => exception switch
+    {
+        RpcException => null,
+        ChatException { Kind: ChatErrorKind.InvalidArgument } chat => ApiErrors.InvalidArgument(chat.Field ?? "request", chat.Message),
+        ChatException chat => new RpcException(new Status(chat.Kind switch
+        {
+            ChatErrorKind.NotFound => StatusCode.NotFound,
+            ChatErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+            ChatErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+            _ => StatusCode.InvalidArgument,
+        }, chat.Message)),
+        OperationCanceledException when context.CancellationToken.IsCancellationRequested =>
+            new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled")),
+        SpannerException { IsRetryable: true } or SpannerException { Code: StatusCode.DeadlineExceeded or StatusCode.Aborted } =>
+            Storage((SpannerException)exception, context),
+        _ => Unexpected(exception, context),
+    };
+
+    /// <summary>Transient storage trouble: the caller may retry (sends are idempotent on request_id).</summary>
+    private RpcException Storage(SpannerException exception, ServerCallContext context)
+    {
+        Log.StorageFailed(logger, context.Method, exception.Code, exception);
+        var code = exception.Code is StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted
+            ? exception.Code
+            : StatusCode.Unavailable;
+        return new RpcException(new Status(code, "the chat store is temporarily unavailable; retry the request"));
+    }
+
+    private RpcException Unexpected(Exception exception, ServerCallContext context)
+    {
+        Log.UnexpectedError(logger, context.Method, exception);
+        return new RpcException(new Status(StatusCode.Internal, "internal error"));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Warning, "{Method} failed in storage with {Code}.")]
+        public static partial void StorageFailed(ILogger logger, string method, StatusCode code, Exception exception);
+
+        [LoggerMessage(2002, LogLevel.Error, "{Method} failed unexpectedly.")]
+        public static partial void UnexpectedError(ILogger logger, string method, Exception exception);
+    }
+}

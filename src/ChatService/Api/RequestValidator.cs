@@ -1,0 +1,160 @@
+using System.Text;
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Api;
+
+/// <summary>
+/// Checks request fields before anything reaches the domain, so a rejected request writes
+/// nothing. Every failure is INVALID_ARGUMENT naming the field and what is wrong with it.
+/// </summary>
+internal sealed class RequestValidator(IOptions<ChatOptions> options)
+{
+    public const int MaxPageSize = 100;
+    public const int DefaultPageSize = 20;
+    private const int MaxRequestIdLength = 64;
+    private const int MaxDisplayNameLength = 100;
+    private const int MaxTitleLength = 200;
+    private const int MaxRouteLength = 64;
+
+    private ChatOptions Options => options.Value;
+
+    public static string Id(string value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} is required");
+        }
+
+        if (!Ids.IsValid(value))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must be a lowercase UUID such as 123e4567-e89b-42d3-a456-426614174000");
+        }
+
+        return value;
+    }
+
+    public static IReadOnlyList<string> IdList(IEnumerable<string> values, string field, int min, int max)
+    {
+        var list = values.ToList();
+        if (list.Count < min || list.Count > max)
+        {
+            ApiErrors.ThrowInvalidArgument(field, min == max ? $"{field} must have {min} entries" : $"{field} must have {min} to {max} entries, got {list.Count}");
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            Id(list[i], $"{field}[{i}]");
+            if (list.IndexOf(list[i]) != i)
+            {
+                ApiErrors.ThrowInvalidArgument($"{field}[{i}]", $"{field}[{i}] repeats {list[i]}");
+            }
+        }
+
+        return list;
+    }
+
+    public static int PageSize(int pageSize)
+    {
+        if (pageSize is < 0 or > MaxPageSize)
+        {
+            ApiErrors.ThrowInvalidArgument("page_size", $"page_size must be between 0 and {MaxPageSize}, got {pageSize}");
+        }
+
+        return pageSize == 0 ? DefaultPageSize : pageSize;
+    }
+
+    public static long Seq(long seq)
+    {
+        if (seq <= 0)
+        {
+            ApiErrors.ThrowInvalidArgument("seq", $"seq must be a positive turn number, got {seq}");
+        }
+
+        return seq;
+    }
+
+    /// <summary>The message text: not blank, within the configured byte limit.</summary>
+    public string MessageText(string text, string field = "text")
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must not be empty");
+        }
+
+        Bytes(text, field, Options.MaxMessageBytes);
+        return text;
+    }
+
+    /// <summary>An optional idempotency key; a fresh one when the caller sent none.</summary>
+    public static string RequestId(string requestId)
+    {
+        if (requestId.Length == 0)
+        {
+            return Guid.NewGuid().ToString("N");
+        }
+
+        if (requestId.Length > MaxRequestIdLength || !requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            ApiErrors.ThrowInvalidArgument("request_id", $"request_id must be 1..{MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-' and '_'");
+        }
+
+        return requestId;
+    }
+
+    public NewCharacter Character(V1.CreateCharacterRequest request)
+    {
+        Required(request.DisplayName, "display_name", MaxDisplayNameLength);
+        Required(request.Persona, "persona", int.MaxValue);
+        Bytes(request.Persona, "persona", Options.MaxPersonaBytes);
+        Bytes(request.Greeting, "greeting", Options.MaxMessageBytes);
+        if (request.ModelRoute.Length > MaxRouteLength || !request.ModelRoute.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
+        {
+            ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
+        }
+
+        CharacterVisibility? visibility = request.Visibility switch
+        {
+            V1.Visibility.Unspecified => null,
+            V1.Visibility.Private => CharacterVisibility.Private,
+            V1.Visibility.Public => CharacterVisibility.Public,
+            _ => throw ApiErrors.InvalidArgument("visibility", $"visibility {(int)request.Visibility} is not a known value"),
+        };
+        return new NewCharacter(request.DisplayName, request.Persona, request.Greeting, request.ModelRoute, visibility);
+    }
+
+    public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>
+        IdList(characterIds, "character_ids", 1, Options.MaxCharactersPerChat);
+
+    public static string Title(string title)
+    {
+        if (title.Length > MaxTitleLength || title.Any(char.IsControl))
+        {
+            ApiErrors.ThrowInvalidArgument("title", $"title must be at most {MaxTitleLength} characters without control characters");
+        }
+
+        return title;
+    }
+
+    private static void Required(string value, string field, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must not be empty");
+        }
+
+        if (value.Length > maxLength)
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must be at most {maxLength} characters, got {value.Length}");
+        }
+    }
+
+    private static void Bytes(string value, string field, int maxBytes)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        if (bytes > maxBytes)
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} is {bytes} bytes of UTF-8; the limit is {maxBytes}");
+        }
+    }
+}

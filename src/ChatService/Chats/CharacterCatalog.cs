@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Chats;
+
+/// <summary>What a user asks for when creating a character.</summary>
+public sealed record NewCharacter(string DisplayName, string Persona, string? Greeting, string? ModelRoute, CharacterVisibility? Visibility);
+
+/// <summary>Characters: creation with defaults, and lookups that respect visibility.</summary>
+public sealed class CharacterCatalog(IChatStore store, IOptions<ChatOptions> options)
+{
+    public Task<Character> CreateAsync(string userId, NewCharacter request, CancellationToken cancellationToken) =>
+        store.InsertCharacterAsync(new Character(
+            Id: Ids.New(),
+            OwnerUserId: userId,
+            DisplayName: request.DisplayName,
+            Persona: request.Persona,
+            Greeting: string.IsNullOrEmpty(request.Greeting) ? null : request.Greeting,
+            ModelRoute: string.IsNullOrEmpty(request.ModelRoute) ? options.Value.DefaultModelRoute : request.ModelRoute,
+            Visibility: request.Visibility ?? CharacterVisibility.Private,
+            CreateTime: default), cancellationToken);
+
+    /// <summary>The character, if it exists and the user may see it; NOT_FOUND otherwise.</summary>
+    public async Task<Character> GetAsync(string userId, string characterId, CancellationToken cancellationToken)
+    {
+        var character = await store.GetCharacterAsync(characterId, cancellationToken);
+        return character is not null && character.IsVisibleTo(userId) ? character : throw ChatException.CharacterNotFound(characterId);
+    }
+
+    /// <summary>All of the characters, in the order given; NOT_FOUND naming the first one the user can't see.</summary>
+    public async Task<IReadOnlyList<Character>> GetAllAsync(string userId, IReadOnlyList<string> characterIds, CancellationToken cancellationToken)
+    {
+        var found = (await store.GetCharactersAsync(characterIds, cancellationToken)).ToDictionary(c => c.Id);
+        return characterIds
+            .Select(id => found.TryGetValue(id, out var c) && c.IsVisibleTo(userId) ? c : throw ChatException.CharacterNotFound(id))
+            .ToList();
+    }
+}

@@ -1,0 +1,28 @@
+namespace ChatService.Chats;
+
+/// <summary>Kinds of domain failure; the API maps each to one gRPC status code.</summary>
+public enum ChatErrorKind
+{
+    InvalidArgument,
+    NotFound,
+    FailedPrecondition,
+    ResourceExhausted,
+}
+
+/// <summary>
+/// A request the domain refuses, with a message for the caller. Thrown before anything is
+/// written, or from inside a transaction so that it rolls back.
+/// </summary>
+public sealed class ChatException(ChatErrorKind kind, string message, string? field = null) : Exception(message)
+{
+    public ChatErrorKind Kind { get; } = kind;
+
+    /// <summary>The request field at fault, for INVALID_ARGUMENT details.</summary>
+    public string? Field { get; } = field;
+
+    public static ChatException ChatNotFound(string chatId) => new(ChatErrorKind.NotFound, $"chat {chatId} not found");
+
+    public static ChatException CharacterNotFound(string characterId) => new(ChatErrorKind.NotFound, $"character {characterId} not found");
+
+    public static ChatException TurnNotFound(string chatId, long seq) => new(ChatErrorKind.NotFound, $"turn {seq} of chat {chatId} not found");
+}

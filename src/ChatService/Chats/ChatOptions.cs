@@ -1,0 +1,46 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatService.Chats;
+
+/// <summary>Limits and policies of chats. Bound from the <c>Chat</c> configuration section.</summary>
+public sealed class ChatOptions
+{
+    public const string Section = "Chat";
+
+    /// <summary>Largest accepted message, in UTF-8 bytes. Default: 8192.</summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 8192;
+
+    /// <summary>Largest persona, in UTF-8 bytes. Default: 32768.</summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxPersonaBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Most characters in one group chat. Default: 8.</summary>
+    [Range(1, 64)]
+    public int MaxCharactersPerChat { get; set; } = 8;
+
+    /// <summary>How many characters answer a user turn in a group chat when none are named. Default: 1.</summary>
+    [Range(1, 64)]
+    public int GroupRepliesPerTurn { get; set; } = 1;
+
+    /// <summary>Route used by characters created without one. Default: <c>default</c>.</summary>
+    [Required]
+    public string DefaultModelRoute { get; set; } = "default";
+
+    /// <summary>How long the replica that records a reply holds its lease before recovery may take it. Default: 30 s.</summary>
+    public TimeSpan ReplyLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shards of the owed-reply marker, so the recovery scan spreads over index ranges. Default: 64.</summary>
+    [Range(1, 4096)]
+    public int OwedReplyShards { get; set; } = 64;
+
+    /// <summary>Identity of this replica in reply leases. Default: host name, process id and a random suffix.</summary>
+    [Required, StringLength(64)]
+    public string ReplicaId { get; set; } = DefaultReplicaId();
+
+    private static string DefaultReplicaId()
+    {
+        var host = Environment.MachineName;
+        return $"{host[..Math.Min(host.Length, 40)]}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+    }
+}

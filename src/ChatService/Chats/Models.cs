@@ -1,0 +1,78 @@
+namespace ChatService.Chats;
+
+/// <summary>Who may see a character and start chats with it.</summary>
+public enum CharacterVisibility
+{
+    Private = 1,
+    Public = 2,
+}
+
+/// <summary>Who wrote a turn. Stored as its number.</summary>
+public enum AuthorRole
+{
+    User = 1,
+    Character = 2,
+}
+
+/// <summary>Lifecycle of a candidate reply. Stored as its number; a state only moves forward.</summary>
+public enum ReplyState
+{
+    Pending = 1,
+    Streaming = 2,
+    Complete = 3,
+    Failed = 4,
+    Cancelled = 5,
+}
+
+/// <summary>A persona that answers in chats.</summary>
+public sealed record Character(
+    string Id,
+    string OwnerUserId,
+    string DisplayName,
+    string Persona,
+    string? Greeting,
+    string ModelRoute,
+    CharacterVisibility Visibility,
+    DateTimeOffset CreateTime)
+{
+    /// <summary>Private characters are visible only to their creator.</summary>
+    public bool IsVisibleTo(string userId) => Visibility == CharacterVisibility.Public || OwnerUserId == userId;
+}
+
+/// <summary>
+/// A chat between one user and one or more characters. <see cref="RotationCursor"/> is the
+/// group reply policy's position in <see cref="CharacterIds"/>.
+/// </summary>
+public sealed record Chat(
+    string Id,
+    string UserId,
+    string Title,
+    IReadOnlyList<string> CharacterIds,
+    long LastSeq,
+    long RotationCursor,
+    string LastMessagePreview,
+    DateTimeOffset CreateTime,
+    DateTimeOffset LastActiveTime);
+
+/// <summary>
+/// One turn of a chat as history shows it: a user message, or a character reply with its primary
+/// candidate's text and state.
+/// </summary>
+public sealed record ChatTurn(
+    string ChatId,
+    long Seq,
+    AuthorRole Role,
+    string? CharacterId,
+    string Text,
+    ReplyState State,
+    string? CandidateId,
+    int CandidateCount,
+    DateTimeOffset CreateTime,
+    string? FailureReason,
+    long? ReplyToSeq);
+
+/// <summary>What SendMessage recorded (or found recorded, for a repeated request id).</summary>
+public sealed record SendReceipt(ChatTurn UserTurn, IReadOnlyList<ChatTurn> PendingReplies, bool Duplicate);
+
+/// <summary>What the caller asks SendMessage to record.</summary>
+public sealed record SendCommand(string UserId, string ChatId, string Text, string RequestId, IReadOnlyList<string> ReplyCharacterIds);

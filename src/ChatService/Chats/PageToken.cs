@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ChatService.Chats;
+
+/// <summary>
+/// Opaque, URL-safe page tokens. Each is bound to what it pages (a chat, or a user's chat list)
+/// so that a token used on another chat or by another user is rejected instead of silently
+/// paging something else.
+/// </summary>
+public static class PageToken
+{
+    private const byte HistoryKind = 1;
+    private const byte ChatListKind = 2;
+
+    /// <summary>History: the next page holds turns with a smaller seq than <paramref name="beforeSeq"/>.</summary>
+    public static string ForHistory(string chatId, long beforeSeq)
+    {
+        var bytes = new byte[1 + 16 + 8];
+        bytes[0] = HistoryKind;
+        Guid.Parse(chatId).TryWriteBytes(bytes.AsSpan(1, 16));
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(17), beforeSeq);
+        return Base64Url(bytes);
+    }
+
+    public static bool TryReadHistory(string token, string chatId, out long beforeSeq)
+    {
+        beforeSeq = 0;
+        if (!TryDecode(token, out var bytes) || bytes.Length != 25 || bytes[0] != HistoryKind
+            || new Guid(bytes.AsSpan(1, 16)) != Guid.Parse(chatId))
+        {
+            return false;
+        }
+
+        beforeSeq = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(17));
+        return beforeSeq > 0;
+    }
+
+    /// <summary>Chat list: the next page starts after this chat in (last active desc, chat id) order.</summary>
+    public static string ForChatList(string userId, DateTimeOffset lastActiveTime, string chatId)
+    {
+        var bytes = new byte[1 + 8 + 8 + 16];
+        bytes[0] = ChatListKind;
+        UserTag(userId).CopyTo(bytes.AsSpan(1, 8));
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), lastActiveTime.UtcTicks);
+        Guid.Parse(chatId).TryWriteBytes(bytes.AsSpan(17, 16));
+        return Base64Url(bytes);
+    }
+
+    public static bool TryReadChatList(string token, string userId, out (DateTimeOffset LastActiveTime, string ChatId) after)
+    {
+        after = default;
+        if (!TryDecode(token, out var bytes) || bytes.Length != 33 || bytes[0] != ChatListKind
+            || !bytes.AsSpan(1, 8).SequenceEqual(UserTag(userId)))
+        {
+            return false;
+        }
+
+        var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(9));
+        if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
+        {
+            return false;
+        }
+
+        after = (new DateTimeOffset(ticks, TimeSpan.Zero), new Guid(bytes.AsSpan(17, 16)).ToString("D"));
+        return true;
+    }
+
+    private static byte[] UserTag(string userId) => SHA256.HashData(Encoding.UTF8.GetBytes(userId))[..8];
+
+    private static string Base64Url(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static bool TryDecode(string token, out byte[] bytes)
+    {
+        bytes = [];
+        if (token.Length is 0 or > 256)
+        {
+            return false;
+        }
+
+        var base64 = token.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        var buffer = new byte[base64.Length];
+        if (!Convert.TryFromBase64String(base64, buffer, out var written))
+        {
+            return false;
+        }
+
+        bytes = buffer[..written];
+        return true;
+    }
+}

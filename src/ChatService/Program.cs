@@ -1,0 +1,18 @@
+using ChatService.Api;
+using ChatService.Chats;
+using ChatService.Storage;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddChatStorage();
+builder.AddChatDomain();
+builder.AddChatApi();
+
+var app = builder.Build();
+
+app.MapChatApi();
+
+app.Run();
+
+/// <summary>Entry point; public so integration tests can host the service in process.</summary>
+public partial class Program;

@@ -1,0 +1,122 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// Applies the versioned DDL files at start, before the service takes traffic. Idempotent and
+/// safe to run from several replicas at once: applied versions are recorded in
+/// <c>SchemaMigrations</c>, and statements whose object already exists are skipped, so a replica
+/// that loses the race re-reads the schema and finds nothing left to do.
+/// </summary>
+internal sealed partial class SchemaMigrator(
+    IOptions<SpannerOptions> options,
+    SpannerDatabaseClient database,
+    ILogger<SchemaMigrator> logger) : IHostedService
+{
+    private const string MigrationsTable =
+        "CREATE TABLE SchemaMigrations (Version INT64 NOT NULL, Name STRING(200) NOT NULL, " +
+        "AppliedTime TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true)) PRIMARY KEY (Version)";
+
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the schema is current; faults if migration failed.</summary>
+    public Task Ready => _ready.Task;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MigrateAsync(cancellationToken);
+            await database.WarmUpAsync(cancellationToken);
+            _ready.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            _ready.TrySetException(ex);
+            throw;
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        var spanner = options.Value;
+        await using var admin = SpannerAdminClient.Create(spanner.ToClientOptions());
+        if (spanner.ShouldCreateIfMissing)
+        {
+            await admin.EnsureInstanceAsync(cancellationToken: cancellationToken);
+            await admin.EnsureDatabaseAsync(cancellationToken);
+        }
+
+        const int maxAttempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ApplyPendingAsync(admin, cancellationToken);
+                return;
+            }
+            catch (SpannerException ex) when (attempt < maxAttempts && ex.Code is Grpc.Core.StatusCode.FailedPrecondition or Grpc.Core.StatusCode.AlreadyExists or Grpc.Core.StatusCode.Aborted)
+            {
+                // Another replica changed the schema concurrently; re-read it and try again.
+                Log.SchemaRaceRetry(logger, attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+            }
+        }
+    }
+
+    private async Task ApplyPendingAsync(SpannerAdminClient admin, CancellationToken cancellationToken)
+    {
+        var existing = ExistingObjects(await admin.GetDdlAsync(cancellationToken));
+        if (!existing.Contains("SchemaMigrations"))
+        {
+            await admin.UpdateDdlAsync([MigrationsTable], cancellationToken);
+        }
+
+        var applied = (await database.QueryListAsync(new SpannerStatement("SELECT Version FROM SchemaMigrations"), cancellationToken: cancellationToken))
+            .Select(r => r.Get<long>(0))
+            .ToHashSet();
+
+        foreach (var script in SchemaScript.LoadAll().Where(s => !applied.Contains(s.Version)))
+        {
+            var pending = script.Statements.Where(s => ObjectName(s) is not { } name || !existing.Contains(name)).ToList();
+            if (pending.Count > 0)
+            {
+                await admin.UpdateDdlAsync(pending, cancellationToken);
+            }
+
+            await database.WriteAsync(
+                [SpannerMutation.InsertOrUpdate("SchemaMigrations")
+                    .Set("Version", script.Version)
+                    .Set("Name", script.Name)
+                    .Set("AppliedTime", SpannerCommitTimestamp.Value)],
+                cancellationToken);
+            Log.SchemaApplied(logger, script.Version, script.Name, pending.Count);
+        }
+    }
+
+    private static HashSet<string> ExistingObjects(IEnumerable<string> ddl) =>
+        ddl.Select(ObjectName).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The table or index a CREATE statement makes; null for other statements.</summary>
+    internal static string? ObjectName(string statement)
+    {
+        var match = CreateStatement().Match(statement);
+        return match.Success ? match.Groups["name"].Value : null;
+    }
+
+    [GeneratedRegex(@"^\s*CREATE\s+(?:UNIQUE\s+)?(?:NULL_FILTERED\s+)?(?:TABLE|INDEX)\s+`?(?<name>\w+)`?", RegexOptions.IgnoreCase)]
+    private static partial Regex CreateStatement();
+
+    private static partial class Log
+    {
+        [LoggerMessage(1001, LogLevel.Information, "Applied schema version {Version} ({Name}): {Statements} statement(s).")]
+        public static partial void SchemaApplied(ILogger logger, long version, string name, int statements);
+
+        [LoggerMessage(1002, LogLevel.Warning, "Schema changed concurrently (attempt {Attempt}): {Message}. Retrying.")]
+        public static partial void SchemaRaceRetry(ILogger logger, int attempt, string message);
+    }
+}
