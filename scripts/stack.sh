@@ -16,8 +16,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="$ROOT/.stack"
 LOG_DIR="$STACK_DIR/logs"
 REDIS_DIR="$STACK_DIR/redis"
-EMULATOR_PID_FILE="$STACK_DIR/spanner-emulator.pid"
-EMULATOR_LOG="$LOG_DIR/spanner-emulator.log"
 
 EMULATOR_PORT="${SPANNER_EMULATOR_PORT:-9010}"
 REDIS_BASE_PORT="${REDIS_CLUSTER_PORTS:-7000}"
@@ -27,15 +25,17 @@ ALL_SLOTS=16384
 # Failover after a node dies takes about this long; short so fault tests don't wait 15 s (the default).
 NODE_TIMEOUT_MS=5000
 
-for value in "$EMULATOR_PORT" "$REDIS_BASE_PORT"; do
-  if [[ ! "$value" =~ ^[0-9]+$ ]] || ((value < 1 || value > 65535 - 10000 - REDIS_NODE_COUNT)); then
-    printf '[stack] error: invalid port "%s" (SPANNER_EMULATOR_PORT / REDIS_CLUSTER_PORTS)\n' "$value" >&2
-    exit 2
-  fi
-done
+# Redis also listens on port + 10000 for the cluster bus.
+if [[ ! "$EMULATOR_PORT" =~ ^[0-9]+$ ]] || ((EMULATOR_PORT < 1 || EMULATOR_PORT > 65535)) ||
+  [[ ! "$REDIS_BASE_PORT" =~ ^[0-9]+$ ]] || ((REDIS_BASE_PORT < 1 || REDIS_BASE_PORT + REDIS_NODE_COUNT + 10000 > 65536)); then
+  printf '[stack] error: invalid SPANNER_EMULATOR_PORT=%s or REDIS_CLUSTER_PORTS=%s\n' "$EMULATOR_PORT" "$REDIS_BASE_PORT" >&2
+  exit 2
+fi
 REDIS_PORTS=()
 for ((i = 0; i < REDIS_NODE_COUNT; i++)); do REDIS_PORTS+=($((REDIS_BASE_PORT + i))); done
 REDIS_LAST_PORT="${REDIS_PORTS[REDIS_NODE_COUNT - 1]}"
+EMULATOR_PID_FILE="$STACK_DIR/spanner-emulator-$EMULATOR_PORT.pid"
+EMULATOR_LOG="$LOG_DIR/spanner-emulator-$EMULATOR_PORT.log"
 
 log() { printf '[stack] %s\n' "$*"; }
 die() {
@@ -140,7 +140,7 @@ emulator_binary() {
 # ---------------------------------------------------------------------------------------------
 # Spanner emulator
 
-emulator_pid() { live_pid "$EMULATOR_PID_FILE" emulator_main; }
+emulator_pid() { live_pid "$EMULATOR_PID_FILE" "emulator_main --host_port localhost:$EMULATOR_PORT"; }
 
 # Starts the emulator unless something already listens on its port; does not wait for it.
 start_emulator() {
@@ -461,9 +461,13 @@ cmd_status() {
       info="$(rcli "$port" cluster info || true)"
       [[ -z "$info" ]] || break
     done
-    printf '%-26s %-22s NOT ok (state %s, %s/%s slots ok, %s known nodes)\n' "redis cluster" \
-      "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT" "$(info_field cluster_state "$info" || true)" \
-      "$(info_field cluster_slots_ok "$info" || true)" "$ALL_SLOTS" "$(info_field cluster_known_nodes "$info" || true)"
+    if [[ -z "$info" ]]; then
+      printf '%-26s %-22s NOT ok (no node reachable)\n' "redis cluster" "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT"
+    else
+      printf '%-26s %-22s NOT ok (node %s: state %s, %s/%s slots ok, %s known nodes)\n' "redis cluster" \
+        "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT" "$port" "$(info_field cluster_state "$info")" \
+        "$(info_field cluster_slots_ok "$info")" "$ALL_SLOTS" "$(info_field cluster_known_nodes "$info")"
+    fi
     all_up=0
   fi
   ((all_up)) || exit 3

@@ -22,8 +22,8 @@ public sealed class ChatTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         Assert.Equal((1L, AuthorRole.Character, ada.CharacterId, "Hello, I'm Ada.", TurnState.Complete, 1),
             (greeting.Seq, greeting.Role, greeting.CharacterId, greeting.Text, greeting.State, greeting.CandidateCount));
         Assert.Equal(1, await Fixture.CountAsync(
-            "SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND Seq = 1 AND State = 3 AND Text = 'Hello, I''m Ada.' AND OwedShard IS NULL",
-            ("c", chat.ChatId)));
+            "SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND Seq = 1 AND State = 3 AND Text = @text AND OwedShard IS NULL",
+            ("c", chat.ChatId), ("text", "Hello, I'm Ada.")));
     }
 
     [Fact]

@@ -15,8 +15,8 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Debug, "Spanner transaction attempt {Attempt} was aborted; retrying in {Delay}. {Detail}")]
     public static partial void TransactionAborted(ILogger logger, int attempt, TimeSpan delay, string detail);
 
-    [LoggerMessage(4, LogLevel.Warning, "Spanner transaction gave up after {Attempts} aborted attempts in {Elapsed}.")]
-    public static partial void TransactionGaveUp(ILogger logger, int attempts, TimeSpan elapsed);
+    [LoggerMessage(4, LogLevel.Warning, "Spanner transaction gave up after {Attempts} aborted attempts (timeout {Timeout}).")]
+    public static partial void TransactionGaveUp(ILogger logger, int attempts, TimeSpan timeout);
 
     [LoggerMessage(5, LogLevel.Debug, "Best-effort rollback failed.")]
     public static partial void RollbackFailed(ILogger logger, Exception exception);

@@ -71,7 +71,7 @@ internal static partial class ValueCodec
         {
             Expect(type, column, target, V1.TypeCode.Int64);
             var number = DecodeInt64(value);
-            return target == typeof(int) ? checked((int)number) : number;
+            return target == typeof(int) ? checked((int)number) : (object)number;
         }
 
         if (target == typeof(bool))
