@@ -21,6 +21,7 @@ public sealed partial class SpannerDatabaseClient
         {
             var session = await _pool.AcquireAsync(cancellationToken);
             SpannerException? retry = null;
+            var lost = false;
             try
             {
                 var request = new V1.ExecuteSqlRequest
@@ -45,6 +46,11 @@ public sealed partial class SpannerDatabaseClient
                         retry = ex;
                         break;
                     }
+                    catch (SpannerException ex) when (ex.IsSessionNotFound)
+                    {
+                        lost = true;
+                        throw;
+                    }
 
                     yielded = true;
                     yield return rows.Current;
@@ -52,7 +58,7 @@ public sealed partial class SpannerDatabaseClient
             }
             finally
             {
-                _pool.Release(session, discard: retry?.IsSessionNotFound == true);
+                _pool.Release(session, discard: lost || retry?.IsSessionNotFound == true);
             }
 
             if (retry is null)

@@ -36,16 +36,4 @@ public sealed class SpannerAdminIntegrationTests(SpannerEmulatorFixture emulator
 
         Assert.Contains(error.Code, new[] { StatusCode.FailedPrecondition, StatusCode.InvalidArgument, StatusCode.AlreadyExists });
     }
-
-    [Fact]
-    public void Create_WithoutEmulatorOrCredentials_DoesNotThrowUntilACallIsMade()
-    {
-        var options = new SpannerClientOptions { ProjectId = "p", InstanceId = "i", DatabaseId = "d" };
-
-        var client = SpannerDatabaseClient.Create(options);
-        var admin = SpannerAdminClient.Create(options);
-
-        Assert.Equal("projects/p/instances/i/databases/d", client.DatabasePath);
-        Assert.NotNull(admin);
-    }
 }

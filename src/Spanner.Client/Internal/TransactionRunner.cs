@@ -53,6 +53,12 @@ internal sealed class TransactionRunner(
             Log.TransactionGaveUp(logger, attempts, retryPolicy.Timeout);
             throw;
         }
+        catch (SpannerException ex) when (ex.IsSessionNotFound && session is not null)
+        {
+            pool.Release(session, discard: true);
+            session = null;
+            throw;
+        }
         finally
         {
             if (session is not null)
