@@ -1,11 +1,15 @@
 using ChatService.Api;
 using ChatService.Chats;
+using ChatService.Dispatch;
+using ChatService.Inference;
 using ChatService.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddChatStorage();
 builder.AddChatDomain();
+builder.AddInference();
+builder.AddReplyDispatch();
 builder.AddChatApi();
 
 var app = builder.Build();

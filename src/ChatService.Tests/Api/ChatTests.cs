@@ -86,7 +86,7 @@ public sealed class ChatTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         }
 
         // Activity in the oldest chat moves it to the front.
-        await SendAsync(user, created[0], "bump");
+        var reply = (await SendAsync(user, created[0], "bump"))[^1].Completed.Turn;
         var expected = new[] { created[0], created[4], created[3], created[2], created[1] };
 
         var seen = new List<string>();
@@ -102,7 +102,7 @@ public sealed class ChatTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
 
         Assert.Equal(expected, seen);
         var first = await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct);
-        Assert.Equal("bump", first.Chats[0].LastMessagePreview);
+        Assert.Equal((2 + 1L, reply.Text[..Math.Min(20, reply.Text.Length)]), (first.Chats[0].LastSeq, first.Chats[0].LastMessagePreview[..Math.Min(20, reply.Text.Length)]));
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class HistoryTests(ChatServiceFixture fixture) : ApiTestBase(fixtu
         Assert.Equal(Enumerable.Range(1, 25).Reverse().Select(i => (long)i), seqs);
         Assert.Equal(4, pages);
         var newest = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 2 }, cancellationToken: Ct);
-        Assert.Equal((TurnState.Pending, AuthorRole.Character), (newest.Turns[0].State, newest.Turns[0].Role));
+        Assert.Equal((TurnState.Complete, AuthorRole.Character), (newest.Turns[0].State, newest.Turns[0].Role));
         Assert.Equal(("message 11", AuthorRole.User), (newest.Turns[1].Text, newest.Turns[1].Role));
     }
 

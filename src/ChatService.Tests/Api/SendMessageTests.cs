@@ -12,26 +12,32 @@ public sealed class SendMessageTests(ChatServiceFixture fixture) : ApiTestBase(f
         var ada = await CreateCharacterAsync(user);
         var chat = await CreateChatAsync(user, ada);
 
-        var events = await SendAsync(user, chat.ChatId, "What is a prime number?", "req-1");
+        // The simulated backend holds this reply before its first token, so it stays owed while we look.
+        using var call = Fixture.Client(user).SendMessage(
+            new SendMessageRequest { ChatId = chat.ChatId, Text = "What is a prime number? [sim:hang]", RequestId = "req-1" }, cancellationToken: Ct);
+        Assert.True(await call.ResponseStream.MoveNext(Ct));
 
-        var accepted = Assert.Single(events, e => e.EventCase == ReplyEvent.EventOneofCase.Accepted);
+        var accepted = call.ResponseStream.Current;
         Assert.Equal(1, accepted.Sequence);
         Assert.False(accepted.Accepted.Duplicate);
         var userTurn = accepted.Accepted.UserTurn;
         var reply = Assert.Single(accepted.Accepted.PendingTurns);
-        Assert.Equal((2L, AuthorRole.User, "What is a prime number?"), (userTurn.Seq, userTurn.Role, userTurn.Text));
+        Assert.Equal((2L, AuthorRole.User, "What is a prime number? [sim:hang]"), (userTurn.Seq, userTurn.Role, userTurn.Text));
         Assert.Equal((3L, AuthorRole.Character, ada.CharacterId, TurnState.Pending, 2L), (reply.Seq, reply.Role, reply.CharacterId, reply.State, reply.ReplyToSeq));
         Assert.Equal((reply.Seq, reply.CandidateId), (accepted.Seq, accepted.CandidateId));
 
         // The emulator's own tables hold both turns, and the reply is marked owed and leased.
         Assert.Equal(1, await Fixture.CountAsync(
-            "SELECT COUNT(*) FROM Turns WHERE ChatId = @c AND Seq = 2 AND AuthorRole = 1 AND Text = 'What is a prime number?' AND RequestId = 'req-1'",
+            "SELECT COUNT(*) FROM Turns WHERE ChatId = @c AND Seq = 2 AND AuthorRole = 1 AND Text = 'What is a prime number? [sim:hang]' AND RequestId = 'req-1'",
             ("c", chat.ChatId)));
         Assert.Equal(1, await Fixture.CountAsync(
             "SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND Seq = 3 AND CandidateId = @id AND State = 1 " +
             "AND OwedShard IS NOT NULL AND LeaseOwner IS NOT NULL AND LeaseUntil > CURRENT_TIMESTAMP()",
             ("c", chat.ChatId), ("id", reply.CandidateId)));
         Assert.Equal(3, await Fixture.CountAsync("SELECT NextSeq FROM Chats WHERE ChatId = @c", ("c", chat.ChatId)));
+
+        var cancelled = await Fixture.Client(user).CancelReplyAsync(new CancelReplyRequest { ChatId = chat.ChatId, Seq = reply.Seq }, cancellationToken: Ct);
+        Assert.Equal(TurnState.Cancelled, cancelled.State);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace ChatService.Tests.Infrastructure;
 /// The service hosted in process against the real emulator, on a database of its own that is
 /// dropped afterwards. Tests call it over gRPC and look at the emulator's tables directly.
 /// </summary>
-public sealed class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
+public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
 {
     private WebApplicationFactory<Program>? _factory;
     private GrpcChannel? _channel;
@@ -32,7 +32,24 @@ public sealed class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
 
     public WebApplicationFactory<Program> Factory => _factory!;
 
-    public async ValueTask InitializeAsync()
+    public LocalStack Stack => stack;
+
+    /// <summary>
+    /// Settings on top of appsettings. By default the simulated backend is fast, so replies
+    /// settle in well under a second.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => FastSimulatedBackend;
+
+    public static readonly IReadOnlyDictionary<string, string> FastSimulatedBackend = new Dictionary<string, string>
+    {
+        ["Inference:Backends:sim:Kind"] = "Simulated",
+        ["Inference:Backends:sim:Model"] = "sim-fast",
+        ["Inference:Backends:sim:TimeToFirstToken"] = "00:00:00.010",
+        ["Inference:Backends:sim:TokensPerSecond"] = "500",
+        ["Inference:Routes:default:0"] = "sim",
+    };
+
+    public virtual async ValueTask InitializeAsync()
     {
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
@@ -41,6 +58,10 @@ public sealed class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
             builder.UseSetting("Spanner:ProjectId", stack.ProjectId);
             builder.UseSetting("Spanner:InstanceId", stack.InstanceId);
             builder.UseSetting("Spanner:DatabaseId", DatabaseId);
+            foreach (var (key, value) in Settings)
+            {
+                builder.UseSetting(key, value);
+            }
         });
         _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
         {
@@ -84,7 +105,7 @@ public sealed class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
         return string.Join(", ", counts);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         _channel?.Dispose();
         if (_factory is not null)

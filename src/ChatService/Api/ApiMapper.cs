@@ -1,4 +1,5 @@
 using ChatService.Chats;
+using ChatService.Dispatch;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ChatService.Api;
@@ -53,22 +54,54 @@ internal static class ApiMapper
         _ => V1.TurnState.Unspecified,
     };
 
-    /// <summary>The first event of a send: what was recorded, keyed to the first owed reply.</summary>
-    public static V1.ReplyEvent Accepted(SendReceipt receipt)
+    /// <summary>
+    /// The first event of a send, regenerate or continue: what was recorded, keyed to the first
+    /// owed reply (sequence 1 of its event log).
+    /// </summary>
+    public static V1.ReplyEvent Accepted(ChatTurn? userTurn, IReadOnlyList<ChatTurn> pending, bool duplicate)
     {
-        var first = receipt.PendingReplies.Count > 0 ? receipt.PendingReplies[0] : receipt.UserTurn;
-        return new V1.ReplyEvent
+        var first = pending.Count > 0 ? pending[0] : userTurn!;
+        var accepted = new V1.ReplyEvent.Types.Accepted { PendingTurns = { pending.Select(ToProto) }, Duplicate = duplicate };
+        if (userTurn is not null)
         {
-            ChatId = receipt.UserTurn.ChatId,
-            Seq = first.Seq,
-            CandidateId = first.CandidateId ?? "",
-            Sequence = 1,
-            Accepted = new V1.ReplyEvent.Types.Accepted
-            {
-                UserTurn = receipt.UserTurn.ToProto(),
-                PendingTurns = { receipt.PendingReplies.Select(ToProto) },
-                Duplicate = receipt.Duplicate,
-            },
-        };
+            accepted.UserTurn = userTurn.ToProto();
+        }
+
+        return new V1.ReplyEvent { ChatId = first.ChatId, Seq = first.Seq, CandidateId = first.CandidateId ?? "", Sequence = 1, Accepted = accepted };
+    }
+
+    public static V1.ReplyEvent ToProto(ReplyKey key, ReplyUpdate update)
+    {
+        var e = new V1.ReplyEvent { ChatId = key.ChatId, Seq = key.Seq, CandidateId = key.CandidateId, Sequence = update.Sequence };
+        switch (update.Kind)
+        {
+            case ReplyUpdateKind.Accepted:
+                e.Accepted = new V1.ReplyEvent.Types.Accepted();
+                if (update.Turn is not null)
+                {
+                    e.Accepted.PendingTurns.Add(update.Turn.ToProto());
+                }
+
+                break;
+            case ReplyUpdateKind.Started:
+                e.Started = new V1.ReplyEvent.Types.Started { CharacterId = update.CharacterId ?? "" };
+                break;
+            case ReplyUpdateKind.Delta:
+                e.Delta = new V1.ReplyEvent.Types.Delta { Text = update.Text ?? "" };
+                break;
+            case ReplyUpdateKind.Completed:
+                e.Completed = new V1.ReplyEvent.Types.Completed { Turn = update.Turn?.ToProto() };
+                break;
+            default:
+                e.Failed = new V1.ReplyEvent.Types.Failed
+                {
+                    Code = update.FailureCode ?? "FAILED",
+                    Reason = update.FailureReason ?? "",
+                    Turn = update.Turn?.ToProto(),
+                };
+                break;
+        }
+
+        return e;
     }
 }

@@ -1,10 +1,13 @@
 using ChatService.Chats;
+using ChatService.Dispatch;
 using Grpc.Core;
 
 namespace ChatService.Api;
 
 internal sealed partial class ChatApi
 {
+    private const int MaxContinueTurns = 10;
+
     public override async Task SendMessage(V1.SendMessageRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = CallerIdentity.UserId(context);
@@ -15,8 +18,89 @@ internal sealed partial class ChatApi
             RequestId: RequestValidator.RequestId(request.RequestId),
             ReplyCharacterIds: RequestValidator.IdList(request.ReplyCharacterIds, "reply_character_ids", 0, int.MaxValue));
 
-        // The turn is durable before the caller hears anything.
-        var receipt = await recorder.RecordAsync(command, context.CancellationToken);
-        await responseStream.WriteAsync(ApiMapper.Accepted(receipt), context.CancellationToken);
+        // The turn is durable before the caller hears anything; generation does not depend on this call.
+        var receipt = await pipeline.SendAsync(command, context.CancellationToken);
+        await responseStream.WriteAsync(ApiMapper.Accepted(receipt.UserTurn, receipt.PendingReplies, receipt.Duplicate), context.CancellationToken);
+        await StreamRepliesAsync(userId, receipt.PendingReplies, responseStream, context);
+    }
+
+    public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        var userId = CallerIdentity.UserId(context);
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seq = RequestValidator.Seq(request.Seq);
+        var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
+        if (request.AfterSequence < 0)
+        {
+            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must not be negative, got {request.AfterSequence}");
+        }
+
+        var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
+        var key = new ReplyKey(chatId, seq, turn.CandidateId!);
+        await foreach (var update in pipeline.FollowAsync(userId, key, request.AfterSequence, context.CancellationToken))
+        {
+            await responseStream.WriteAsync(ApiMapper.ToProto(key, update), context.CancellationToken);
+        }
+    }
+
+    public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
+    {
+        var userId = CallerIdentity.UserId(context);
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seq = RequestValidator.Seq(request.Seq);
+        var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
+        return (await pipeline.CancelAsync(userId, chatId, seq, candidateId, context.CancellationToken)).ToProto();
+    }
+
+    public override async Task Regenerate(V1.RegenerateRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        var userId = CallerIdentity.UserId(context);
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seq = RequestValidator.Seq(request.Seq);
+        var requestId = RequestValidator.RequestId(request.RequestId);
+
+        var owed = await pipeline.RegenerateAsync(userId, chatId, seq, requestId, context.CancellationToken);
+        await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
+        await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
+    }
+
+    public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
+    {
+        var userId = CallerIdentity.UserId(context);
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seq = RequestValidator.Seq(request.Seq);
+        var candidateId = RequestValidator.Id(request.CandidateId, "candidate_id");
+        return (await pipeline.SelectAsync(userId, chatId, seq, candidateId, context.CancellationToken)).ToProto();
+    }
+
+    public override async Task ContinueChat(V1.ContinueChatRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        var userId = CallerIdentity.UserId(context);
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        if (request.Turns is < 1 or > MaxContinueTurns)
+        {
+            ApiErrors.ThrowInvalidArgument("turns", $"turns must be between 1 and {MaxContinueTurns}, got {request.Turns}");
+        }
+
+        var requestId = RequestValidator.RequestId(request.RequestId);
+        var owed = await pipeline.ContinueAsync(userId, chatId, request.Turns, requestId, context.CancellationToken);
+        await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
+        await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
+    }
+
+    /// <summary>
+    /// Streams each reply after its Accepted event (already sent), one reply after the other. If
+    /// the caller goes away, this stops; generation does not.
+    /// </summary>
+    private async Task StreamRepliesAsync(string userId, IReadOnlyList<ChatTurn> replies, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        foreach (var reply in replies.Where(r => r.CandidateId is not null))
+        {
+            var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
+            await foreach (var update in pipeline.FollowAsync(userId, key, afterSequence: 1, context.CancellationToken))
+            {
+                await responseStream.WriteAsync(ApiMapper.ToProto(key, update), context.CancellationToken);
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 using ChatService.Chats;
+using ChatService.Dispatch;
 using Grpc.Core;
 
 namespace ChatService.Api;
@@ -12,7 +13,7 @@ internal sealed partial class ChatApi(
     CharacterCatalog characters,
     ChatDirectory chats,
     ChatHistory history,
-    MessageRecorder recorder) : V1.ChatService.ChatServiceBase
+    ReplyPipeline pipeline) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {

@@ -76,3 +76,45 @@ public sealed record SendReceipt(ChatTurn UserTurn, IReadOnlyList<ChatTurn> Pend
 
 /// <summary>What the caller asks SendMessage to record.</summary>
 public sealed record SendCommand(string UserId, string ChatId, string Text, string RequestId, IReadOnlyList<string> ReplyCharacterIds);
+
+/// <summary>Identifies one candidate reply: the unit that is generated, streamed and stored.</summary>
+public readonly record struct ReplyKey(string ChatId, long Seq, string CandidateId)
+{
+    public override string ToString() => $"{ChatId}/{Seq}/{CandidateId}";
+}
+
+/// <summary>
+/// Everything a worker needs to generate a reply, read when it starts. <see cref="OwedHere"/> is
+/// true while the reply is owed and leased to this replica: only then may it be generated here.
+/// </summary>
+public sealed record ReplyContext(
+    Chat Chat,
+    Character Speaker,
+    IReadOnlyDictionary<string, Character> Cast,
+    IReadOnlyList<ChatTurn> WindowOldestFirst,
+    bool OwedHere);
+
+/// <summary>One attempt to generate a candidate, as the model-call log stores it.</summary>
+public sealed record ModelCallRecord(
+    string Backend,
+    string Model,
+    string Outcome,
+    string? Error,
+    DateTimeOffset? QueuedAt,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FirstTokenAt,
+    DateTimeOffset FinishedAt,
+    int? PromptTokens,
+    int? CompletionTokens);
+
+/// <summary>The final state of a generated reply, stored in one commit.</summary>
+public sealed record ReplyOutcome(
+    ReplyKey Key,
+    ReplyState State,
+    string Text,
+    string? FailureCode,
+    string? FailureReason,
+    IReadOnlyList<ModelCallRecord> Calls);
+
+/// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
+public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);

@@ -21,7 +21,7 @@ internal sealed partial class ChatRepository(
     // A turn as history shows it: character turns take text and state from their primary candidate.
     private const string TurnSelect =
         """
-        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId, t.CandidateCount,
+        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId AS CandidateId, t.CandidateCount,
                t.CreateTime, c.State, c.Text AS CandidateText, c.FailureReason
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
@@ -51,7 +51,7 @@ internal sealed partial class ChatRepository(
             CharacterId: row.Get<string?>("CharacterId"),
             Text: (isUser ? row.Get<string?>("Text") : row.Get<string?>("CandidateText")) ?? "",
             State: isUser || row.IsNull("State") ? ReplyState.Complete : (ReplyState)row.Get<long>("State"),
-            CandidateId: row.Get<string?>("PrimaryCandidateId"),
+            CandidateId: row.Get<string?>("CandidateId"),
             CandidateCount: (int)row.Get<long>("CandidateCount"),
             CreateTime: row.Get<DateTimeOffset>("CreateTime"),
             FailureReason: row.Get<string?>("FailureReason"),

@@ -23,7 +23,9 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SchemaMigrator>();
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
-        builder.Services.AddSingleton<IChatStore, ChatRepository>();
+        builder.Services.AddSingleton<ChatRepository>();
+        builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<ChatRepository>());
+        builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<ChatRepository>());
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: ["ready"]);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;

@@ -1,0 +1,46 @@
+namespace ChatService.Chats;
+
+/// <summary>
+/// Storage of the reply pipeline: owed replies, their leases, their final state and the
+/// model-call log. Settling a reply is conditional on it still being owed and leased to this
+/// replica, so a reply is stored once however many workers raced for it.
+/// </summary>
+public interface IReplyStore
+{
+    /// <summary>The chat, speaker, cast and recent window for generating a reply; null if the chat or reply is gone.</summary>
+    Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a reply's final text and state, clears its owed marker and writes its model-call
+    /// log, in one commit. Returns the stored turn, or null when the reply was no longer owed by
+    /// this replica (settled or claimed elsewhere) and nothing was written.
+    /// </summary>
+    Task<ChatTurn?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes over owed replies whose lease has expired, across all shards of the owed-reply index;
+    /// returns what this replica now holds, oldest first. Costs one read when nothing is owed.
+    /// </summary>
+    Task<IReadOnlyList<ReplyKey>> ClaimExpiredAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Extends this replica's lease on a reply it is generating; false if the lease was lost.</summary>
+    Task<bool> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken);
+
+    /// <summary>Ends this replica's lease now, so another replica recovers the reply at once.</summary>
+    Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken);
+
+    /// <summary>A reply of the user's chat as the turn shows it with that candidate; null if not found.</summary>
+    Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
+
+    /// <summary>Marks an owed reply cancelled (keeping no text); returns the turn as stored afterwards.</summary>
+    Task<ChatTurn?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken);
+
+    /// <summary>Adds an owed candidate to a character turn and makes it primary; idempotent on the request id.</summary>
+    Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
+
+    /// <summary>Makes a candidate the turn's primary one; returns the turn.</summary>
+    Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken);
+
+    /// <summary>Records owed character turns that continue a group chat; idempotent on the request id.</summary>
+    Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken);
+}

@@ -1,0 +1,21 @@
+namespace ChatService.Dispatch;
+
+/// <summary>Wires the reply pipeline: hub, queue and workers, recovery.</summary>
+public static class DispatchExtensions
+{
+    public static IHostApplicationBuilder AddReplyDispatch(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DispatchOptions>()
+            .BindConfiguration(DispatchOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ReplyHub>();
+        builder.Services.AddSingleton<ReplyGenerator>();
+        builder.Services.AddSingleton<ReplyDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplyDispatcher>());
+        builder.Services.AddSingleton<RecoverySweeper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RecoverySweeper>());
+        builder.Services.AddSingleton<ReplyPipeline>();
+        return builder;
+    }
+}

@@ -1,0 +1,59 @@
+using ChatService.Chats;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// Keeps this replica's lease on a reply alive while it is generated, renewing at a third of the
+/// lease so that short replies cost no extra commit. If the lease is lost (another replica took
+/// the reply over), generation is cancelled.
+/// </summary>
+internal sealed class LeaseKeeper : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public LeaseKeeper(IReplyStore store, ReplyKey key, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
+    {
+        _loop = RenewAsync(store, key, lease / 3, timeProvider, generation);
+    }
+
+    /// <summary>True when a renewal found the lease held by someone else.</summary>
+    public bool Lost { get; private set; }
+
+    private async Task RenewAsync(IReplyStore store, ReplyKey key, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, timeProvider, _stop.Token);
+                bool held;
+                try
+                {
+                    held = await store.RenewLeaseAsync(key, _stop.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Storage trouble: keep generating and try again; the settle commit decides in the end.
+                    continue;
+                }
+
+                if (!held)
+                {
+                    Lost = true;
+                    await generation.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped because generation finished.
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+    }
+}

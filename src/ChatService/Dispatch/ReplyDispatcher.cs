@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// The bounded in-process queue of reply jobs and the workers that serve it. Enqueueing never
+/// waits: a full queue is the caller's RESOURCE_EXHAUSTED, and the owed reply is still
+/// delivered later by recovery. On shutdown it stops taking work, lets replies in flight finish
+/// within <see cref="DispatchOptions.ShutdownGrace"/>, and leaves the rest owed.
+/// </summary>
+public sealed partial class ReplyDispatcher : BackgroundService
+{
+    private readonly Channel<ReplyJob> _queue;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly CancellationTokenSource _abandon = new();
+    private readonly ReplyGenerator _generator;
+    private readonly DispatchOptions _options;
+    private readonly ILogger<ReplyDispatcher> _logger;
+
+    public ReplyDispatcher(ReplyGenerator generator, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
+    {
+        _generator = generator;
+        _options = options.Value;
+        _logger = logger;
+        _queue = Channel.CreateBounded<ReplyJob>(new BoundedChannelOptions(_options.QueueCapacity) { SingleReader = true });
+        _slots = new SemaphoreSlim(_options.MaxConcurrentReplies);
+        DispatchMetrics.ObserveQueue(() => _queue.Reader.Count, () => _inFlight.Count);
+    }
+
+    /// <summary>False when the queue is full or the service is shutting down.</summary>
+    public bool TryEnqueue(ReplyJob job) => _queue.Writer.TryWrite(job);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                await _slots.WaitAsync(stoppingToken);
+                var run = RunAsync(job);
+                _inFlight.TryAdd(run, 0);
+                _ = run.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: jobs still queued stay owed and are recovered by another replica.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+
+        var inFlight = _inFlight.Keys.ToArray();
+        var finished = Task.WhenAll(inFlight);
+        if (await Task.WhenAny(finished, Task.Delay(_options.ShutdownGrace, cancellationToken)) != finished)
+        {
+            Log.AbandoningReplies(_logger, _inFlight.Count);
+            await _abandon.CancelAsync();
+            await Task.WhenAny(Task.WhenAll(_inFlight.Keys.ToArray()), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+        }
+    }
+
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        _slots.Dispose();
+        base.Dispose();
+    }
+
+    private async Task RunAsync(ReplyJob job)
+    {
+        await Task.Yield();
+        try
+        {
+            foreach (var key in job.Replies)
+            {
+                await _generator.GenerateAsync(key, job.QueuedAt, _abandon.Token);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The generator handles its own failures; this is a last guard so a worker never dies silently.
+            Log.JobFailed(_logger, ex);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Warning, "Shutdown grace elapsed with {Count} replies in flight; leaving them owed for recovery.")]
+        public static partial void AbandoningReplies(ILogger logger, int count);
+
+        [LoggerMessage(3002, LogLevel.Error, "A reply job failed unexpectedly.")]
+        public static partial void JobFailed(ILogger logger, Exception exception);
+    }
+}

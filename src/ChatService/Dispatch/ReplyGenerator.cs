@@ -1,0 +1,190 @@
+using System.Text;
+using ChatService.Chats;
+using ChatService.Inference;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// Generates one owed reply: builds the prompt, streams the model's tokens into the reply's
+/// hub stream, and stores the outcome with its model-call log in one commit. A reply this
+/// replica no longer owns (settled, cancelled or claimed elsewhere) is never stored twice.
+/// </summary>
+public sealed partial class ReplyGenerator(
+    IReplyStore store,
+    ReplyHub hub,
+    ModelRouter router,
+    IOptions<DispatchOptions> dispatchOptions,
+    IOptions<ChatOptions> chatOptions,
+    TimeProvider timeProvider,
+    ILogger<ReplyGenerator> logger)
+{
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+
+    private DispatchOptions Options => dispatchOptions.Value;
+
+    /// <param name="abandon">Cancelled when shutdown gives up on replies in flight: leave the reply owed.</param>
+    public async Task GenerateAsync(ReplyKey key, DateTimeOffset queuedAt, CancellationToken abandon)
+    {
+        var stream = hub.Open(key, pendingTurn: null, out _);
+        using var generation = CancellationTokenSource.CreateLinkedTokenSource(abandon);
+        if (!stream.TryAttachGeneration(generation))
+        {
+            return;
+        }
+        try
+        {
+            var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
+            if (context is null || !context.OwedHere)
+            {
+                await FinishFromStorageAsync(stream, context?.Chat.UserId);
+                return;
+            }
+
+            var prompt = PromptBuilder.Build(
+                context.Speaker.Persona,
+                context.Speaker.Id,
+                context.WindowOldestFirst.Select(t => new PromptTurn(t.Role == AuthorRole.User, t.CharacterId, t.Text)).ToList(),
+                context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
+                Options.PromptBudgetChars);
+
+            using var leaseKeeper = new LeaseKeeper(store, key, chatOptions.Value.ReplyLease, timeProvider, generation);
+            var (text, calls, finished) = await StreamAsync(stream, context.Speaker, prompt, queuedAt, generation.Token);
+
+            if (abandon.IsCancellationRequested || leaseKeeper.Lost)
+            {
+                // Shutdown, or another replica took the reply over: it stays owed, and its owner stores it.
+                await ReleaseAsync(key, leaseKeeper.Lost);
+                stream.Abandon();
+                return;
+            }
+
+            var outcome = stream.CancelRequested
+                ? new ReplyOutcome(key, ReplyState.Cancelled, text, "CANCELLED", "cancelled by the user", calls)
+                : finished.Succeeded
+                    ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
+                    : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
+            await SettleAsync(stream, outcome, context.Chat.UserId);
+        }
+        catch (Exception ex)
+        {
+            // Shutdown gave up on it, storage failed, or a bug: the reply stays owed and is generated
+            // again by recovery. Readers of this stream follow it in storage from here on.
+            if (!abandon.IsCancellationRequested)
+            {
+                Log.GenerationFailed(logger, key.ToString(), ex);
+            }
+
+            await ReleaseAsync(key, leaseLost: false);
+            stream.Abandon();
+        }
+    }
+
+    private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> StreamAsync(
+        ReplyStream stream, Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, DateTimeOffset queuedAt, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        var calls = new List<ModelCallRecord>();
+        var started = false;
+        GenerationFinished finished = new(false, "INTERRUPTED", "the model stream ended without an outcome");
+        await foreach (var update in router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
+        {
+            switch (update)
+            {
+                case AttemptStarted when !started:
+                    started = true;
+                    stream.Publish(ReplyUpdateKind.Started, characterId: speaker.Id);
+                    break;
+                case TextDelta delta when delta.Text.Length > 0:
+                    text.Append(delta.Text);
+                    stream.Publish(ReplyUpdateKind.Delta, text: delta.Text);
+                    break;
+                case AttemptFinished attempt:
+                    var call = attempt.Call;
+                    calls.Add(new ModelCallRecord(call.Backend, call.Model, call.Outcome, call.Error, queuedAt, call.StartedAt,
+                        call.FirstTokenAt, call.FinishedAt, call.PromptTokens, call.CompletionTokens));
+                    break;
+                case GenerationFinished end:
+                    finished = end;
+                    break;
+            }
+        }
+
+        return (text.ToString(), calls, finished);
+    }
+
+    private async Task SettleAsync(ReplyStream stream, ReplyOutcome outcome, string userId)
+    {
+        using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
+        var stored = await store.SettleReplyAsync(outcome, timeout.Token);
+        if (stored is null)
+        {
+            // Someone settled it first (e.g. CancelReply raced us, or a replica that took it over).
+            await FinishFromStorageAsync(stream, userId);
+            return;
+        }
+
+        DispatchMetrics.ReplySettled(outcome.State.ToString());
+        if (outcome.State == ReplyState.Complete)
+        {
+            stream.Publish(ReplyUpdateKind.Completed, turn: stored);
+        }
+        else
+        {
+            stream.Publish(ReplyUpdateKind.Failed, turn: stored, failureCode: outcome.FailureCode, failureReason: outcome.FailureReason);
+        }
+    }
+
+    /// <summary>Ends the stream with whatever storage holds for the reply.</summary>
+    private async Task FinishFromStorageAsync(ReplyStream stream, string? userId)
+    {
+        var key = stream.Key;
+        var turn = userId is null ? null : await store.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
+        if (turn is null)
+        {
+            stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
+        }
+        else if (turn.State == ReplyState.Complete)
+        {
+            stream.Publish(ReplyUpdateKind.Completed, turn: turn);
+        }
+        else if (turn.State is ReplyState.Failed or ReplyState.Cancelled)
+        {
+            stream.Publish(ReplyUpdateKind.Failed, turn: turn, failureCode: turn.State == ReplyState.Cancelled ? "CANCELLED" : "FAILED",
+                failureReason: turn.FailureReason);
+        }
+        else
+        {
+            // Owed by another replica: readers fall back to storage and follow it there.
+            stream.Abandon();
+        }
+    }
+
+    private async Task ReleaseAsync(ReplyKey key, bool leaseLost)
+    {
+        if (leaseLost)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), timeProvider);
+            await store.ReleaseLeaseAsync(key, timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            // The lease then simply runs out; recovery is only later.
+            Log.ReleaseFailed(logger, key.ToString(), ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3101, LogLevel.Error, "Generating reply {Reply} failed; it stays owed.")]
+        public static partial void GenerationFailed(ILogger logger, string reply, Exception exception);
+
+        [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
+        public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);
+    }
+}

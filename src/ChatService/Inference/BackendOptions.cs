@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatService.Inference;
+
+/// <summary>
+/// One model backend, bound from <c>Inference:Backends:&lt;name&gt;</c>. The limits apply to every
+/// kind; the simulation knobs only to <see cref="BackendKind.Simulated"/>, the connection
+/// settings only to <see cref="BackendKind.OpenAI"/>.
+/// </summary>
+public sealed class BackendOptions
+{
+    /// <summary>What serves this backend. Default: <see cref="BackendKind.Simulated"/>.</summary>
+    public BackendKind Kind { get; set; } = BackendKind.Simulated;
+
+    /// <summary>The model to ask for; required for OpenAI backends. Default: <c>sim-1</c> for simulated backends.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Most calls in flight on this backend from this replica. Default: 256.</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrency { get; set; } = 256;
+
+    /// <summary>How long a call waits for a free slot before it is rejected and the next backend is tried. Default: 100 ms.</summary>
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest wait for the first text of a reply. Default: 10 s.</summary>
+    public TimeSpan FirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest a whole reply may take. Default: 2 min.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The model name used for calls and the model-call log.</summary>
+    internal string EffectiveModel => string.IsNullOrWhiteSpace(Model) ? SimulatedChatClient.DefaultModel : Model;
+
+    // OpenAI-compatible servers.
+
+    /// <summary>Base address of the OpenAI-compatible API, e.g. <c>http://localhost:8000/v1</c>; required for OpenAI backends. Default: none.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>API key sent as a bearer token; local servers usually need none. Default: none.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// Also send the output limit as the older <c>max_tokens</c> field, which Ollama, LM Studio and
+    /// older servers read instead of <c>max_completion_tokens</c>. Turn off for OpenAI reasoning
+    /// models, which reject <c>max_tokens</c>. Default: true.
+    /// </summary>
+    public bool SendLegacyMaxTokens { get; set; } = true;
+
+    // Simulated model.
+
+    /// <summary>Seed of the simulated model: the same seed and messages give the same reply. Default: 1.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Simulated delay before the first token. Default: 150 ms.</summary>
+    public TimeSpan TimeToFirstToken { get; set; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>Simulated generation speed; a token is about a word. Default: 40.</summary>
+    [Range(0.001, 1_000_000)]
+    public double TokensPerSecond { get; set; } = 40;
+
+    /// <summary>Fewest tokens in a simulated reply. Default: 12.</summary>
+    [Range(1, 100_000)]
+    public int MinTokens { get; set; } = 12;
+
+    /// <summary>Most tokens in a simulated reply (the request's output limit may lower it). Default: 60.</summary>
+    [Range(1, 100_000)]
+    public int MaxTokens { get; set; } = 60;
+
+    /// <summary>Probability (0..1) that a simulated call fails before its first token. Default: 0.</summary>
+    [Range(0.0, 1.0)]
+    public double FailBeforeFirstTokenRate { get; set; }
+
+    /// <summary>Probability (0..1) that a simulated call fails part way through its reply. Default: 0.</summary>
+    [Range(0.0, 1.0)]
+    public double FailMidStreamRate { get; set; }
+
+    /// <summary>Probability (0..1) that a simulated call never produces its first token (until cancelled). Default: 0.</summary>
+    [Range(0.0, 1.0)]
+    public double HangRate { get; set; }
+
+    /// <summary>Multiplies every simulated delay; 2 is half speed. Default: 1.</summary>
+    [Range(0.0, 10_000)]
+    public double SlowFactor { get; set; } = 1;
+}

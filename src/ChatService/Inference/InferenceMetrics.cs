@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatService.Inference;
+
+/// <summary>Inference metrics, meter <c>ChatService.Inference</c>. Recording never throws.</summary>
+internal static class InferenceMetrics
+{
+    public const string MeterName = "ChatService.Inference";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram<double>(
+        "chat.inference.time_to_first_token", unit: "s", description: "Time from the start of an attempt to its first text.");
+
+    private static readonly Histogram<double> AttemptDuration = Meter.CreateHistogram<double>(
+        "chat.inference.attempt.duration", unit: "s", description: "Duration of attempts, by backend and outcome.");
+
+    private static readonly Counter<long> Tokens = Meter.CreateCounter<long>(
+        "chat.inference.tokens", unit: "{token}", description: "Prompt and completion tokens, by backend and type.");
+
+    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>(
+        "chat.inference.attempts", unit: "{attempt}", description: "Attempts on backends, by backend and outcome.");
+
+    public static void RecordFirstToken(string backend, TimeSpan elapsed) =>
+        Safely(() => TimeToFirstToken.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("backend", backend)));
+
+    public static void RecordAttempt(ModelCall call) => Safely(() =>
+    {
+        var backend = new KeyValuePair<string, object?>("backend", call.Backend);
+        var outcome = new KeyValuePair<string, object?>("outcome", call.Outcome);
+        Attempts.Add(1, backend, outcome);
+        AttemptDuration.Record((call.FinishedAt - call.StartedAt).TotalSeconds, backend, outcome);
+        if (call.PromptTokens is { } prompt)
+        {
+            Tokens.Add(prompt, backend, new KeyValuePair<string, object?>("type", "prompt"));
+        }
+
+        if (call.CompletionTokens is { } completion)
+        {
+            Tokens.Add(completion, backend, new KeyValuePair<string, object?>("type", "completion"));
+        }
+    });
+
+    private static void Safely(Action record)
+    {
+        try
+        {
+            record();
+        }
+        catch (Exception)
+        {
+            // A broken listener must never fail a reply; a lost data point is the lesser harm.
+        }
+    }
+}

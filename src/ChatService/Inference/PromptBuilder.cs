@@ -1,0 +1,111 @@
+using Microsoft.Extensions.AI;
+
+namespace ChatService.Inference;
+
+/// <summary>Assembles the messages a backend sees for one character reply.</summary>
+public static class PromptBuilder
+{
+    /// <summary>
+    /// The persona as the system message, then the window oldest to newest: the speaking
+    /// character's own turns as assistant messages, the user's as user messages, and other
+    /// characters' turns (group chats) as user messages prefixed with <c>"DisplayName: "</c>, so
+    /// the model can tell the speakers apart without breaking the user/assistant alternation
+    /// chat templates expect of it.
+    /// </summary>
+    /// <param name="persona">The speaking character's persona; always sent whole.</param>
+    /// <param name="speakerCharacterId">The character that is to reply.</param>
+    /// <param name="windowOldestFirst">Recent turns, oldest first; the last is usually the one being answered.</param>
+    /// <param name="characterNames">Display names by character id, for the group-chat prefixes (the id is used when missing).</param>
+    /// <param name="maxChars">
+    /// Budget for the window, in characters of message text including prefixes. The persona is
+    /// not counted: it is always kept, and its size is bounded where characters are created.
+    /// The newest turns that fit are kept and the oldest dropped first; the newest turn is always
+    /// kept, cut from the front when it alone is over the budget.
+    /// </param>
+    public static IReadOnlyList<ChatMessage> Build(
+        string persona,
+        string speakerCharacterId,
+        IReadOnlyList<PromptTurn> windowOldestFirst,
+        IReadOnlyDictionary<string, string> characterNames,
+        int maxChars)
+    {
+        ArgumentNullException.ThrowIfNull(persona);
+        ArgumentNullException.ThrowIfNull(windowOldestFirst);
+        ArgumentNullException.ThrowIfNull(characterNames);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxChars);
+
+        var kept = new List<ChatMessage>();
+        var remaining = maxChars;
+        for (var i = windowOldestFirst.Count - 1; i >= 0; i--)
+        {
+            var turn = windowOldestFirst[i];
+            if (string.IsNullOrWhiteSpace(turn.Text))
+            {
+                // A reply that failed before any text carries nothing the model should see.
+                continue;
+            }
+
+            var (role, prefix) = Speaker(turn, speakerCharacterId, characterNames);
+            var length = prefix.Length + turn.Text.Length;
+            if (length <= remaining)
+            {
+                kept.Add(new ChatMessage(role, prefix + turn.Text));
+                remaining -= length;
+                continue;
+            }
+
+            if (kept.Count == 0)
+            {
+                kept.Add(new ChatMessage(role, prefix + Tail(turn.Text, remaining - prefix.Length)));
+            }
+
+            // Older turns are never kept once a newer one did not fit: the window stays contiguous.
+            break;
+        }
+
+        kept.Add(new ChatMessage(ChatRole.System, persona));
+        kept.Reverse();
+        return kept;
+    }
+
+    private static (ChatRole Role, string Prefix) Speaker(
+        PromptTurn turn, string speakerCharacterId, IReadOnlyDictionary<string, string> characterNames)
+    {
+        if (turn.IsUser)
+        {
+            return (ChatRole.User, "");
+        }
+
+        if (turn.CharacterId == speakerCharacterId)
+        {
+            return (ChatRole.Assistant, "");
+        }
+
+        var name = turn.CharacterId is { } id
+            ? characterNames.TryGetValue(id, out var displayName) && !string.IsNullOrWhiteSpace(displayName) ? displayName : id
+            : "Character";
+        return (ChatRole.User, name + ": ");
+    }
+
+    /// <summary>The last <paramref name="maxChars"/> characters, never starting inside a surrogate pair.</summary>
+    private static string Tail(string text, int maxChars)
+    {
+        if (maxChars <= 0)
+        {
+            return "";
+        }
+
+        if (text.Length <= maxChars)
+        {
+            return text;
+        }
+
+        var start = text.Length - maxChars;
+        if (char.IsLowSurrogate(text[start]))
+        {
+            start++;
+        }
+
+        return text[start..];
+    }
+}

@@ -1,0 +1,117 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatRepository : IReplyStore
+{
+    // One candidate of a turn, shaped like TurnSelect so ReadTurn maps it.
+    private const string CandidateTurnSelect =
+        """
+        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount,
+               t.CreateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner
+        FROM Turns t
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
+        WHERE t.ChatId = @chatId AND t.Seq = @seq
+        """;
+
+    public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        var chatRows = await database.QueryListAsync(
+            new SpannerStatement($"SELECT {ChatColumns} FROM Chats WHERE ChatId = @chatId").Add("chatId", key.ChatId),
+            cancellationToken: cancellationToken);
+        if (chatRows.Count == 0)
+        {
+            return null;
+        }
+
+        var chat = ReadChat(chatRows[0]);
+        var reply = await QueryCandidateTurnAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), key.ChatId, key.Seq, key.CandidateId, cancellationToken);
+        if (reply is null || reply.Value.Turn.CharacterId is null)
+        {
+            return null;
+        }
+
+        var cast = (await GetCharactersAsync(chat.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
+        if (!cast.TryGetValue(reply.Value.Turn.CharacterId, out var speaker))
+        {
+            return null;
+        }
+
+        var window = await database.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @seq ORDER BY t.Seq DESC LIMIT @limit")
+                .Add("chatId", key.ChatId)
+                .Add("seq", key.Seq)
+                .Add("limit", (long)windowTurns),
+            cancellationToken: cancellationToken);
+        var oldestFirst = window.Select(r => ReadTurn(key.ChatId, r)).Reverse().ToList();
+        return new ReplyContext(chat, speaker, cast, oldestFirst, reply.Value.Owed && reply.Value.LeaseOwner == Options.ReplicaId);
+    }
+
+    public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        if (await GetChatAsync(userId, chatId, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var reply = await QueryCandidateTurnAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), chatId, seq, candidateId, cancellationToken);
+        return reply?.Turn;
+    }
+
+    public Task<ChatTurn?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
+        database.RunInTransactionAsync<ChatTurn?>(async (tx, ct) =>
+        {
+            if (await ReadOwnedChatAsync(tx.QueryListAsync, userId, key.ChatId, ct) is null)
+            {
+                return null;
+            }
+
+            var reply = await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct);
+            if (reply is not { Owed: true } owed)
+            {
+                return reply?.Turn;
+            }
+
+            tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled before generation started"));
+            return owed.Turn with { State = ReplyState.Cancelled, FailureReason = "cancelled before generation started" };
+        }, cancellationToken);
+
+    /// <summary>
+    /// The turn as shown with one of its candidates (the primary when <paramref name="candidateId"/>
+    /// is null), and whether that candidate is still owed and by whom. User turns come back as
+    /// they are (they have no candidates); callers check the role.
+    /// </summary>
+    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner)?> QueryCandidateTurnAsync(
+        Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        var rows = await query(
+            new SpannerStatement(CandidateTurnSelect)
+                .Add("chatId", chatId)
+                .Add("seq", seq)
+                .Add("candidateId", SpannerType.String, candidateId),
+            cancellationToken);
+        // No such turn, or a character turn without that candidate. User turns have no candidates.
+        if (rows.Count == 0 || (rows[0].Get<long>("AuthorRole") == (long)AuthorRole.Character && rows[0].IsNull("CandidateId")))
+        {
+            return null;
+        }
+
+        return (ReadTurn(chatId, rows[0]), !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"));
+    }
+
+    /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>
+    private static SpannerMutation SettleMutation(ReplyKey key, ReplyState state, string text, string? failureCode, string? failureReason) =>
+        SpannerMutation.Update("Candidates")
+            .Set("ChatId", key.ChatId)
+            .Set("Seq", key.Seq)
+            .Set("CandidateId", key.CandidateId)
+            .Set("State", (long)state)
+            .Set("Text", text)
+            .Set("FailureCode", failureCode)
+            .Set("FailureReason", failureReason)
+            .Set("OwedShard", null)
+            .Set("LeaseOwner", null)
+            .Set("LeaseUntil", null)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+}
