@@ -36,11 +36,7 @@ internal sealed partial class ChatApi
         }
 
         var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
-        var key = new ReplyKey(chatId, seq, turn.CandidateId!);
-        await foreach (var update in pipeline.FollowAsync(userId, key, request.AfterSequence, context.CancellationToken))
-        {
-            await responseStream.WriteAsync(ApiMapper.ToProto(key, update), context.CancellationToken);
-        }
+        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), request.AfterSequence, responseStream, context);
     }
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
@@ -96,11 +92,28 @@ internal sealed partial class ChatApi
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
-            var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
-            await foreach (var update in pipeline.FollowAsync(userId, key, afterSequence: 1, context.CancellationToken))
+            await FollowAsync(userId, new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!), afterSequence: 1, responseStream, context);
+        }
+    }
+
+    /// <summary>
+    /// Writes a reply's events to the caller. Streams end when the service begins shutting down,
+    /// so open streams never hold the shutdown up; the client resumes with StreamReply.
+    /// </summary>
+    private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await foreach (var update in pipeline.FollowAsync(userId, key, afterSequence, stop.Token))
             {
-                await responseStream.WriteAsync(ApiMapper.ToProto(key, update), context.CancellationToken);
+                await responseStream.WriteAsync(ApiMapper.ToProto(key, update), stop.Token);
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"the service is shutting down; resume reply {key.Seq} with StreamReply (its generation goes on elsewhere)"));
         }
     }
 }

@@ -13,7 +13,8 @@ internal sealed partial class ChatApi(
     CharacterCatalog characters,
     ChatDirectory chats,
     ChatHistory history,
-    ReplyPipeline pipeline) : V1.ChatService.ChatServiceBase
+    ReplyPipeline pipeline,
+    IHostApplicationLifetime lifetime) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {
