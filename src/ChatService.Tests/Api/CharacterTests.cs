@@ -46,6 +46,7 @@ public sealed class CharacterTests(ChatServiceFixture fixture) : ApiTestBase(fix
     [InlineData("", "persona", "display_name")]
     [InlineData("Ada", "", "persona")]
     [InlineData("Ada", "persona", "model_route", "Not A Route!")]
+    [InlineData("Ada", "persona", "model_route", "no-such-route")]
     public async Task CreateCharacter_InvalidField_IsInvalidArgumentAndWritesNothing(string name, string persona, string field, string route = "")
     {
         var before = await Fixture.SnapshotAsync();

@@ -17,7 +17,7 @@ namespace ChatService.Tests.Inference;
 /// <c>finish_reason</c>, a usage chunk when <c>stream_options.include_usage</c> asks for it, then
 /// <c>data: [DONE]</c>. Records every request it receives.
 /// </summary>
-internal sealed class FakeOpenAIServer : IAsyncDisposable
+public sealed class FakeOpenAIServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<JsonObject> _requests = new();

@@ -1,5 +1,6 @@
 using System.Text;
 using ChatService.Chats;
+using ChatService.Inference;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
@@ -8,7 +9,7 @@ namespace ChatService.Api;
 /// Checks request fields before anything reaches the domain, so a rejected request writes
 /// nothing. Every failure is INVALID_ARGUMENT naming the field and what is wrong with it.
 /// </summary>
-internal sealed class RequestValidator(IOptions<ChatOptions> options)
+internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRouter router)
 {
     public const int MaxPageSize = 100;
     public const int DefaultPageSize = 20;
@@ -111,6 +112,11 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options)
         if (request.ModelRoute.Length > MaxRouteLength || !request.ModelRoute.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
         {
             ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
+        }
+
+        if (request.ModelRoute.Length > 0 && !router.HasRoute(request.ModelRoute))
+        {
+            ApiErrors.ThrowInvalidArgument("model_route", $"model_route '{request.ModelRoute}' is not a route this service has configured");
         }
 
         CharacterVisibility? visibility = request.Visibility switch

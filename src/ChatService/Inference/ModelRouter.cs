@@ -71,9 +71,12 @@ public sealed partial class ModelRouter : IDisposable
     /// throws once enumerating: failures, including the caller's cancellation, end the sequence
     /// with a failed <see cref="GenerationFinished"/>, so the caller can keep partial text.
     /// </summary>
+    /// <exception cref="ArgumentException">The request itself is malformed (thrown at the call, before any event).</exception>
     public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Messages);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxOutputTokens);
         return GuardAsync(request, cancellationToken);
     }
 

@@ -1,0 +1,66 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Inference;
+using ChatService.Tests.Infrastructure;
+
+namespace ChatService.Tests.Dispatch;
+
+/// <summary>The service with its "llm" route on a local OpenAI-compatible server that records every prompt.</summary>
+public sealed class OpenAIBackedFixture(LocalStack stack) : ChatServiceFixture(stack)
+{
+    public FakeOpenAIServer Server { get; private set; } = null!;
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+    {
+        ["Inference:Backends:llm:Kind"] = "OpenAI",
+        ["Inference:Backends:llm:BaseUrl"] = Server.BaseUrl.ToString(),
+        ["Inference:Backends:llm:Model"] = "test-model",
+        ["Inference:Routes:llm:0"] = "llm",
+    };
+
+    public override async ValueTask InitializeAsync()
+    {
+        Server = await FakeOpenAIServer.StartAsync(CancellationToken.None);
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}
+
+public sealed class GroupPromptTests(OpenAIBackedFixture fixture) : ApiTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+{
+    [Fact]
+    public async Task GroupChat_LaterSpeakersSeeEarlierReplies_ThroughARealOpenAICompatibleServer()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var ada = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "Ada loves primes.", ModelRoute = "llm" }, cancellationToken: Ct);
+        var bob = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Bob", Persona = "Bob loves pirates.", ModelRoute = "llm" }, cancellationToken: Ct);
+        var chat = await CreateChatAsync(user, ada, bob);
+        var before = fixture.Server.Requests.Count;
+
+        var events = await SendAsync(user, chat.ChatId, "Both of you: where is the treasure?", "", ada.CharacterId, bob.CharacterId);
+
+        var completed = events.Where(e => e.EventCase == ReplyEvent.EventOneofCase.Completed).Select(e => e.Completed.Turn).ToList();
+        Assert.Equal([ada.CharacterId, bob.CharacterId], completed.Select(t => t.CharacterId));
+        Assert.All(completed, t => Assert.Equal("Ahoy, matey! The treasure is under the palm.", t.Text));
+        Assert.Equal(before + 2, fixture.Server.Requests.Count);
+
+        var adaPrompt = fixture.Server.Messages(before);
+        var bobPrompt = fixture.Server.Messages(before + 1);
+        Assert.Equal(("system", "Ada loves primes."), adaPrompt[0]);
+        Assert.Equal(("user", "Both of you: where is the treasure?"), adaPrompt[^1]);
+        Assert.Equal(("system", "Bob loves pirates."), bobPrompt[0]);
+        // Bob answers second and sees Ada's reply, attributed to her.
+        Assert.Equal(("user", "Ada: Ahoy, matey! The treasure is under the palm."), bobPrompt[^1]);
+        Assert.Contains(("user", "Both of you: where is the treasure?"), bobPrompt);
+        Assert.Equal("test-model", fixture.Server.Requests[before]["model"]!.GetValue<string>());
+        Assert.Equal(2, await Fixture.CountAsync(
+            "SELECT COUNT(*) FROM ModelCalls WHERE ChatId = @c AND Backend = 'llm' AND Model = 'test-model' AND Outcome = 'ok' AND PromptTokens = 42 AND CompletionTokens = 5",
+            ("c", chat.ChatId)));
+    }
+}
