@@ -1,4 +1,5 @@
 using ChatService.Api;
+using ChatService.Cache;
 using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.Inference;
@@ -7,6 +8,7 @@ using ChatService.Storage;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddChatStorage();
+builder.AddHistoryCache();
 builder.AddChatDomain();
 builder.AddInference();
 builder.AddReplyDispatch();

@@ -17,6 +17,7 @@ public sealed class SpannerClientStatistics
     private long _rowsRead;
     private long _sessionsCreated;
     private long _transactions;
+    private long _singleUseReads;
 
     /// <summary>Successful commits (read-write transactions and <see cref="SpannerDatabaseClient.WriteAsync"/>).</summary>
     public long Commits => Volatile.Read(ref _commits);
@@ -26,6 +27,12 @@ public sealed class SpannerClientStatistics
 
     /// <summary>ExecuteSql / ExecuteStreamingSql calls made for callers, in and out of transactions (not keep-alive pings).</summary>
     public long Queries => Volatile.Read(ref _queries);
+
+    /// <summary>
+    /// Single-use read-only queries (<see cref="SpannerDatabaseClient.QueryAsync"/>): reads outside any
+    /// read-write transaction, counted once per call whatever its retries.
+    /// </summary>
+    public long SingleUseReads => Volatile.Read(ref _singleUseReads);
 
     /// <summary>Rows returned to callers.</summary>
     public long RowsRead => Volatile.Read(ref _rowsRead);
@@ -53,6 +60,8 @@ public sealed class SpannerClientStatistics
         Interlocked.Increment(ref _queries);
         SpannerMetrics.RecordQuery();
     }
+
+    internal void RecordSingleUseRead() => Interlocked.Increment(ref _singleUseReads);
 
     internal void RecordRetry() => SpannerMetrics.RecordRetry();
 

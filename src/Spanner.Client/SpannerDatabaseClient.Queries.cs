@@ -17,6 +17,7 @@ public sealed partial class SpannerDatabaseClient
     {
         ArgumentNullException.ThrowIfNull(statement);
         var readOnly = (bound ?? TimestampBound.Strong).ToProto();
+        Statistics.RecordSingleUseRead();
         for (var attempt = 1; ; attempt++)
         {
             var session = await _pool.AcquireAsync(cancellationToken);

@@ -27,6 +27,7 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
         ["Spanner:ProjectId"] = stack.ProjectId,
         ["Spanner:InstanceId"] = stack.InstanceId,
         ["Spanner:DatabaseId"] = _databaseId,
+        ["Redis:Endpoints"] = stack.RedisConfiguration,
         ["Chat:ReplicaId"] = replica,
         ["Chat:ReplyLease"] = "00:00:03",
         ["Dispatch:SweepInterval"] = "00:00:00.500",

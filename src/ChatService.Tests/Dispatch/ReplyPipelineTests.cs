@@ -243,6 +243,7 @@ public sealed class ReplyPipelineTests(PipelineFixture fixture) : ApiTestBase(fi
             global::Spanner.Client.SpannerMutation.Insert("Candidates").Set("ChatId", chat.ChatId).Set("Seq", seq).Set("CandidateId", candidateId)
                 .Set("State", 1L).Set("OwedShard", 0L).Set("LeaseOwner", "dead-replica").Set("LeaseUntil", DateTimeOffset.UtcNow.AddSeconds(-1))
                 .Set("CreateTime", global::Spanner.Client.SpannerCommitTimestamp.Value).Set("UpdateTime", global::Spanner.Client.SpannerCommitTimestamp.Value),
+            global::Spanner.Client.SpannerMutation.Update("Chats").Set("ChatId", chat.ChatId).Set("NextSeq", seq),
         ], Ct);
 
         using var follow = Fixture.Client(user).StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = seq }, cancellationToken: Ct);

@@ -26,6 +26,7 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
         ["Spanner:ProjectId"] = stack.ProjectId,
         ["Spanner:InstanceId"] = stack.InstanceId,
         ["Spanner:DatabaseId"] = _databaseId,
+        ["Redis:Endpoints"] = stack.RedisConfiguration,
         ["Chat:ReplicaId"] = "graceful-" + grace,
         ["Dispatch:ShutdownGrace"] = grace,
         ["Inference:Backends:sim:Kind"] = "Simulated",

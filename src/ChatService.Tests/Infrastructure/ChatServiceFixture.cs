@@ -58,6 +58,7 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
             builder.UseSetting("Spanner:ProjectId", stack.ProjectId);
             builder.UseSetting("Spanner:InstanceId", stack.InstanceId);
             builder.UseSetting("Spanner:DatabaseId", DatabaseId);
+            builder.UseSetting("Redis:Endpoints", stack.RedisConfiguration);
             foreach (var (key, value) in Settings)
             {
                 builder.UseSetting(key, value);

@@ -28,6 +28,9 @@ public interface IChatStore
     /// <summary>Up to <paramref name="limit"/> turns with seq below <paramref name="beforeSeq"/>, newest first.</summary>
     Task<IReadOnlyList<ChatTurn>?> GetTurnsAsync(string userId, string chatId, long beforeSeq, int limit, CancellationToken cancellationToken);
 
+    /// <summary>The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is no such chat.</summary>
+    Task<ChatWindow?> LoadWindowAsync(string chatId, int turns, CancellationToken cancellationToken);
+
     /// <summary>Records a user turn and its owed replies in one transaction; idempotent on the request id.</summary>
     Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken);
 }

@@ -15,7 +15,7 @@ public interface IReplyStore
     /// log, in one commit. Returns the stored turn, or null when the reply was no longer owed by
     /// this replica (settled or claimed elsewhere) and nothing was written.
     /// </summary>
-    Task<ChatTurn?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken);
+    Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken);
 
     /// <summary>
     /// Takes over owed replies whose lease has expired, across all shards of the owed-reply index;
@@ -32,8 +32,11 @@ public interface IReplyStore
     /// <summary>A reply of the user's chat as the turn shows it with that candidate; null if not found.</summary>
     Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
 
-    /// <summary>Marks an owed reply cancelled (keeping no text); returns the turn as stored afterwards.</summary>
-    Task<ChatTurn?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks an owed reply cancelled (keeping no text). Returns the reply as stored afterwards
+    /// (unchanged if it was already settled), or null when there is no such reply of the user's.
+    /// </summary>
+    Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken);
 
     /// <summary>Adds an owed candidate to a character turn and makes it primary; idempotent on the request id.</summary>
     Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);

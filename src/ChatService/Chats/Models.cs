@@ -56,7 +56,9 @@ public sealed record Chat(
 
 /// <summary>
 /// One turn of a chat as history shows it: a user message, or a character reply with its primary
-/// candidate's text and state.
+/// candidate's text and state. <see cref="Version"/> is the commit time of the turn's last change
+/// in Unix microseconds: every change to a turn or its primary candidate commits a newer one, so
+/// caches can refuse to move a turn backwards.
 /// </summary>
 public sealed record ChatTurn(
     string ChatId,
@@ -69,7 +71,12 @@ public sealed record ChatTurn(
     int CandidateCount,
     DateTimeOffset CreateTime,
     string? FailureReason,
-    long? ReplyToSeq);
+    long? ReplyToSeq,
+    long Version = 0)
+{
+    /// <summary>The version of a turn whose last committed change happened at <paramref name="commitTimestamp"/>.</summary>
+    public static long VersionAt(DateTimeOffset commitTimestamp) => (commitTimestamp - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+}
 
 /// <summary>What SendMessage recorded (or found recorded, for a repeated request id).</summary>
 public sealed record SendReceipt(ChatTurn UserTurn, IReadOnlyList<ChatTurn> PendingReplies, bool Duplicate);
@@ -88,7 +95,7 @@ public readonly record struct ReplyKey(string ChatId, long Seq, string Candidate
 /// true while the reply is owed and leased to this replica: only then may it be generated here.
 /// </summary>
 public sealed record ReplyContext(
-    Chat Chat,
+    string UserId,
     Character Speaker,
     IReadOnlyDictionary<string, Character> Cast,
     IReadOnlyList<ChatTurn> WindowOldestFirst,
@@ -116,5 +123,17 @@ public sealed record ReplyOutcome(
     string? FailureReason,
     IReadOnlyList<ModelCallRecord> Calls);
 
+/// <summary>
+/// A candidate reply as stored by settling or cancelling it, and whether it is its turn's primary
+/// candidate (only then does the turn as history shows it change).
+/// </summary>
+public sealed record SettledReply(ChatTurn Reply, bool IsPrimary);
+
 /// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
 public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);
+
+/// <summary>
+/// The newest turns of a chat with what readers check them against: the owner and the cast.
+/// The window is complete: it holds every turn from <see cref="LastSeq"/> back, up to its size.
+/// </summary>
+public sealed record ChatWindow(string ChatId, string UserId, IReadOnlyList<string> CharacterIds, long LastSeq, IReadOnlyList<ChatTurn> NewestFirst);

@@ -37,7 +37,7 @@ public sealed partial class ReplyGenerator(
             var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
             if (context is null || !context.OwedHere)
             {
-                await FinishFromStorageAsync(stream, context?.Chat.UserId);
+                await FinishFromStorageAsync(stream, context?.UserId);
                 return;
             }
 
@@ -64,7 +64,7 @@ public sealed partial class ReplyGenerator(
                 : finished.Succeeded
                     ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
-            await SettleAsync(stream, outcome, context.Chat.UserId);
+            await SettleAsync(stream, outcome, context.UserId);
         }
         catch (Exception ex)
         {
@@ -127,11 +127,11 @@ public sealed partial class ReplyGenerator(
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {
-            stream.Publish(ReplyUpdateKind.Completed, turn: stored);
+            stream.Publish(ReplyUpdateKind.Completed, turn: stored.Reply);
         }
         else
         {
-            stream.Publish(ReplyUpdateKind.Failed, turn: stored, failureCode: outcome.FailureCode, failureReason: outcome.FailureReason);
+            stream.Publish(ReplyUpdateKind.Failed, turn: stored.Reply, failureCode: outcome.FailureCode, failureReason: outcome.FailureReason);
         }
     }
 

@@ -21,7 +21,7 @@ internal sealed partial class ChatRepository
         """;
 
     public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync(async (tx, ct) =>
+        WriteTurnsAsync(async (tx, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
@@ -58,10 +58,10 @@ internal sealed partial class ChatRepository
                 FailureReason = null,
             };
             return new OwedReplies([pending], Duplicate: false);
-        }, cancellationToken);
+        }, StampOwed, cancellationToken);
 
     public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync(async (tx, ct) =>
+        WriteTurnsAsync(async (tx, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             var turn = (await QueryCandidateTurnAsync(tx.QueryListAsync, chatId, seq, candidateId, ct))?.Turn;
@@ -76,10 +76,10 @@ internal sealed partial class ChatRepository
                 .Set("PrimaryCandidateId", candidateId)
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
             return turn;
-        }, cancellationToken);
+        }, Stamp, cancellationToken);
 
     public Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync(async (tx, ct) =>
+        WriteTurnsAsync(async (tx, ct) =>
         {
             var chat = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
@@ -104,7 +104,7 @@ internal sealed partial class ChatRepository
                     requestId: null, replyToSeq: seq - 1, primaryCandidateId: candidateId, candidateCount: 1));
                 tx.BufferWrite(InsertOwedCandidate(chatId, seq, candidateId, ContinuationRequestId(requestId, i), leaseUntil));
                 replies.Add(new ChatTurn(chatId, seq, AuthorRole.Character, speakers[0], "", ReplyState.Pending, candidateId, 1,
-                    leaseUntil - Options.ReplyLease, null, seq - 1));
+                    default, null, seq - 1));
             }
 
             tx.BufferWrite(SpannerMutation.Update("Chats")
@@ -113,7 +113,15 @@ internal sealed partial class ChatRepository
                 .Set("RotationCursor", cursor)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
             return new OwedReplies(replies, Duplicate: false);
-        }, cancellationToken);
+        }, StampCreated, cancellationToken);
+
+    /// <summary>Turns changed by the commit get its version.</summary>
+    private static OwedReplies StampOwed(OwedReplies owed, DateTimeOffset committed) =>
+        owed.Duplicate ? owed : new OwedReplies(owed.Replies.Select(r => Stamp(r, committed)).ToList(), false);
+
+    /// <summary>Turns created by the commit get its version and their creation time.</summary>
+    private static OwedReplies StampCreated(OwedReplies owed, DateTimeOffset committed) =>
+        owed.Duplicate ? owed : new OwedReplies(owed.Replies.Select(r => Stamp(r, committed) with { CreateTime = committed }).ToList(), false);
 
     /// <summary>
     /// The request id recorded on the i-th turn of a continuation: the id itself, then "id#2", "id#3", …

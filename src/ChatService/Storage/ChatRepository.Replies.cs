@@ -9,7 +9,7 @@ internal sealed partial class ChatRepository : IReplyStore
     private const string CandidateTurnSelect =
         """
         SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount,
-               t.CreateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner
+               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
         WHERE t.ChatId = @chatId AND t.Seq = @seq
@@ -45,7 +45,7 @@ internal sealed partial class ChatRepository : IReplyStore
                 .Add("limit", (long)windowTurns),
             cancellationToken: cancellationToken);
         var oldestFirst = window.Select(r => ReadTurn(key.ChatId, r)).Reverse().ToList();
-        return new ReplyContext(chat, speaker, cast, oldestFirst, reply.Value.Owed && reply.Value.LeaseOwner == Options.ReplicaId);
+        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Value.Owed && reply.Value.LeaseOwner == Options.ReplicaId);
     }
 
     public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
@@ -59,30 +59,39 @@ internal sealed partial class ChatRepository : IReplyStore
         return reply?.Turn;
     }
 
-    public Task<ChatTurn?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync<ChatTurn?>(async (tx, ct) =>
+    public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
+        (await WriteTurnsAsync<(SettledReply? Reply, bool Changed)>(async (tx, ct) =>
         {
             if (await ReadOwnedChatAsync(tx.QueryListAsync, userId, key.ChatId, ct) is null)
             {
-                return null;
+                return (null, false);
             }
 
             var reply = await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct);
-            if (reply is not { Owed: true } owed)
+            if (reply is not { } found)
             {
-                return reply?.Turn;
+                return (null, false);
             }
 
-            tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled before generation started"));
-            return owed.Turn with { State = ReplyState.Cancelled, FailureReason = "cancelled before generation started" };
-        }, cancellationToken);
+            if (!found.Owed)
+            {
+                return (new SettledReply(found.Turn, found.IsPrimary), false);
+            }
+
+            const string reason = "cancelled before generation started";
+            tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", "CANCELLED", reason));
+            tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
+            return (new SettledReply(found.Turn with { State = ReplyState.Cancelled, FailureReason = reason }, found.IsPrimary), true);
+        },
+        (result, committed) => result.Changed ? (result.Reply! with { Reply = Stamp(result.Reply!.Reply, committed) }, true) : result,
+        cancellationToken)).Reply;
 
     /// <summary>
     /// The turn as shown with one of its candidates (the primary when <paramref name="candidateId"/>
     /// is null), and whether that candidate is still owed and by whom. User turns come back as
     /// they are (they have no candidates); callers check the role.
     /// </summary>
-    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner)?> QueryCandidateTurnAsync(
+    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, bool IsPrimary)?> QueryCandidateTurnAsync(
         Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
         var rows = await query(
@@ -97,7 +106,8 @@ internal sealed partial class ChatRepository : IReplyStore
             return null;
         }
 
-        return (ReadTurn(chatId, rows[0]), !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"));
+        var turn = ReadTurn(chatId, rows[0]);
+        return (turn, !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"), turn.CandidateId == rows[0].Get<string?>("PrimaryCandidateId"));
     }
 
     /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>

@@ -12,12 +12,10 @@ internal sealed partial class ChatRepository
     /// and bumps the chat. A repeated request id records nothing and returns what the first
     /// request recorded, in its current state.
     /// </summary>
-    public async Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken)
+    public Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken)
     {
-        SpannerTransaction? committedTx = null;
-        var receipt = await database.RunInTransactionAsync(async (tx, ct) =>
+        return WriteTurnsAsync(async (tx, ct) =>
         {
-            committedTx = tx;
             var chat = await ReadOwnedChatAsync(tx.QueryListAsync, command.UserId, command.ChatId, ct)
                 ?? throw ChatException.ChatNotFound(command.ChatId);
 
@@ -64,18 +62,14 @@ internal sealed partial class ChatRepository
                 .Set("LastMessagePreview", Text.Preview(command.Text))
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
             return new SendReceipt(userTurn, replies, Duplicate: false);
-        }, cancellationToken);
-
-        if (receipt.Duplicate)
-        {
-            return receipt;
-        }
-
-        var committed = committedTx!.CommitTimestamp ?? timeProvider.GetUtcNow();
-        return new SendReceipt(
-            receipt.UserTurn with { CreateTime = committed },
-            receipt.PendingReplies.Select(r => r with { CreateTime = committed }).ToList(),
-            Duplicate: false);
+        },
+        (receipt, committed) => receipt.Duplicate
+            ? receipt
+            : new SendReceipt(
+                Stamp(receipt.UserTurn, committed) with { CreateTime = committed },
+                receipt.PendingReplies.Select(r => Stamp(r, committed) with { CreateTime = committed }).ToList(),
+                Duplicate: false),
+        cancellationToken);
     }
 
     /// <summary>An owed candidate: pending, marked in the sharded owed index, leased to this replica.</summary>

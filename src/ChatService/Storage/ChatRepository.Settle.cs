@@ -8,8 +8,8 @@ internal sealed partial class ChatRepository
     // The candidate with its turn, how many model calls it has logged and the chat's newest seq: one read.
     private const string SettleSelect =
         """
-        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount, t.CreateTime,
-               c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner,
+        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount, t.CreateTime, t.UpdateTime,
+               c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId,
                (SELECT IFNULL(MAX(m.Attempt), 0) FROM ModelCalls m
                  WHERE m.ChatId = c.ChatId AND m.Seq = c.Seq AND m.CandidateId = c.CandidateId) AS LastAttempt,
                (SELECT ch.NextSeq FROM Chats ch WHERE ch.ChatId = c.ChatId) AS LastSeq
@@ -18,10 +18,10 @@ internal sealed partial class ChatRepository
         WHERE c.ChatId = @chatId AND c.Seq = @seq AND c.CandidateId = @candidateId
         """;
 
-    public async Task<ChatTurn?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
+    public Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var key = outcome.Key;
-        return await database.RunInTransactionAsync<ChatTurn?>(async (tx, ct) =>
+        return WriteTurnsAsync<SettledReply?>(async (tx, ct) =>
         {
             var rows = await tx.QueryListAsync(
                 new SpannerStatement(SettleSelect).Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
@@ -50,13 +50,14 @@ internal sealed partial class ChatRepository
                     .Set("LastMessagePreview", Text.Preview(outcome.Text)));
             }
 
-            return ReadTurn(key.ChatId, row) with
+            var settled = ReadTurn(key.ChatId, row) with
             {
                 Text = outcome.Text,
                 State = outcome.State,
                 FailureReason = outcome.FailureReason,
             };
-        }, cancellationToken);
+            return new SettledReply(settled, row.Get<string?>("PrimaryCandidateId") == key.CandidateId);
+        }, (settled, committed) => settled is null ? null : settled with { Reply = Stamp(settled.Reply, committed) }, cancellationToken);
     }
 
     private static SpannerMutation ModelCallMutation(ReplyKey key, long attempt, ModelCallRecord call) =>

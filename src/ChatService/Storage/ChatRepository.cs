@@ -22,7 +22,7 @@ internal sealed partial class ChatRepository(
     private const string TurnSelect =
         """
         SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId AS CandidateId, t.CandidateCount,
-               t.CreateTime, c.State, c.Text AS CandidateText, c.FailureReason
+               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
         """;
@@ -55,7 +55,8 @@ internal sealed partial class ChatRepository(
             CandidateCount: (int)row.Get<long>("CandidateCount"),
             CreateTime: row.Get<DateTimeOffset>("CreateTime"),
             FailureReason: row.Get<string?>("FailureReason"),
-            ReplyToSeq: row.Get<long?>("ReplyToSeq"));
+            ReplyToSeq: row.Get<long?>("ReplyToSeq"),
+            Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")));
     }
 
     private static async Task<Chat?> ReadOwnedChatAsync(
@@ -67,6 +68,25 @@ internal sealed partial class ChatRepository(
         var chat = rows.Count == 0 ? null : ReadChat(rows[0]);
         return chat is not null && chat.UserId == userId ? chat : null;
     }
+
+    /// <summary>
+    /// Runs a read-write transaction whose result holds the turns it changed, then lets
+    /// <paramref name="stamp"/> give them the commit's timestamp (their new version).
+    /// </summary>
+    private async Task<T> WriteTurnsAsync<T>(
+        Func<SpannerTransaction, CancellationToken, Task<T>> work, Func<T, DateTimeOffset, T> stamp, CancellationToken cancellationToken)
+    {
+        SpannerTransaction? last = null;
+        var result = await database.RunInTransactionAsync(async (tx, ct) =>
+        {
+            last = tx;
+            return await work(tx, ct);
+        }, cancellationToken);
+        return last?.CommitTimestamp is { } committed ? stamp(result, committed) : result;
+    }
+
+    /// <summary>The turn as of a commit at <paramref name="committed"/>.</summary>
+    private static ChatTurn Stamp(ChatTurn turn, DateTimeOffset committed) => turn with { Version = ChatTurn.VersionAt(committed) };
 
     private static SpannerMutation InsertTurn(string chatId, long seq, AuthorRole role, string? characterId, string? text,
         string? requestId, long? replyToSeq, string? primaryCandidateId, int candidateCount) =>

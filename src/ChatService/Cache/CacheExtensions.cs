@@ -1,0 +1,52 @@
+using ChatService.Chats;
+using ChatService.Storage;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatService.Cache;
+
+/// <summary>Wires the Redis Cluster history cache in front of the Spanner store, when Redis is configured.</summary>
+public static class CacheExtensions
+{
+    public static IHostApplicationBuilder AddHistoryCache(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RedisOptions>()
+            .BindConfiguration(RedisOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        var options = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
+        if (!options.Enabled)
+        {
+            return builder;
+        }
+
+        // One multiplexer for the process. It connects in the background and keeps reconnecting,
+        // so the service starts and serves (from Spanner) while Redis is down.
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            var config = ConfigurationOptions.Parse(redis.Endpoints);
+            config.AbortOnConnectFail = false;
+            config.ConnectTimeout = 2000;
+            config.AsyncTimeout = Math.Max(100, (int)redis.OperationTimeout.TotalMilliseconds);
+            config.ClientName = "chatservice";
+            return ConnectionMultiplexer.Connect(config);
+        });
+        builder.Services.AddSingleton<HistoryCache>();
+        builder.Services.AddSingleton<RedisCacheLimits>();
+        builder.Services.AddHostedService<CacheInvalidator>();
+        builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
+        builder.Services.AddSingleton(sp => new CachedChatStore(
+            sp.GetRequiredService<ChatRepository>(),
+            sp.GetRequiredService<ChatRepository>(),
+            sp.GetRequiredService<HistoryCache>(),
+            sp.GetRequiredService<IMemoryCache>(),
+            sp.GetRequiredService<RedisCacheLimits>()));
+        // These registrations come after the storage's, so the cache is what the domain gets.
+        builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<CachedChatStore>());
+        builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<CachedChatStore>());
+        return builder;
+    }
+}

@@ -1,0 +1,274 @@
+using System.Collections.Concurrent;
+using ChatService.Chats;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace ChatService.Cache;
+
+/// <summary>
+/// Look-aside history cache in front of the Spanner store. Reads of a chat's newest turns (the
+/// first history page, the prompt window) come from the chat's cached window; a miss loads it
+/// from Spanner once per chat however many readers wait (single flight) and caches it. Every
+/// committed change is applied to the cached window before the caller hears of it, so a client
+/// never reads its own write back as missing. When Redis is slow or down, reads go to Spanner
+/// with bounded concurrency. Characters never change, so they are kept in process memory.
+/// </summary>
+internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, HistoryCache cache, IMemoryCache characters, RedisCacheLimits limits)
+    : IChatStore, IReplyStore
+{
+    private static readonly MemoryCacheEntryOptions CharacterEntry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<ChatWindow?>>> _loads = new();
+
+    // ---- Reads served from the window ---------------------------------------------------------
+
+    public async Task<IReadOnlyList<ChatTurn>?> GetTurnsAsync(string userId, string chatId, long beforeSeq, int limit, CancellationToken cancellationToken)
+    {
+        if (beforeSeq != long.MaxValue || limit > cache.WindowTurns)
+        {
+            return await chats.GetTurnsAsync(userId, chatId, beforeSeq, limit, cancellationToken);
+        }
+
+        var window = await GetWindowAsync(chatId, cancellationToken);
+        if (window is null || window.UserId != userId)
+        {
+            return null;
+        }
+
+        // The window holds the newest turns contiguously; it answers unless the page reaches past it.
+        var complete = window.NewestFirst.Count >= limit || window.NewestFirst.Count == window.LastSeq;
+        return complete
+            ? window.NewestFirst.Take(limit).ToList()
+            : await chats.GetTurnsAsync(userId, chatId, beforeSeq, limit, cancellationToken);
+    }
+
+    public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        var window = await GetWindowAsync(key.ChatId, cancellationToken);
+        var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
+        if (window is null || reply is null || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
+        {
+            // Not in the window (a deep turn, or a candidate that is not the primary one): ask Spanner.
+            return await replies.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        }
+
+        var cast = (await GetCharactersAsync(window.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
+        if (!cast.TryGetValue(reply.CharacterId, out var speaker))
+        {
+            return await replies.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        }
+
+        var before = window.NewestFirst.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
+        return new ReplyContext(window.UserId, speaker, cast, before, OwedHere: reply.State == ReplyState.Pending);
+    }
+
+    public async Task<IReadOnlyList<Character>> GetCharactersAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var found = new List<Character>(ids.Count);
+        var missing = new List<string>();
+        foreach (var id in ids)
+        {
+            if (characters.TryGetValue(id, out Character? character))
+            {
+                found.Add(character!);
+            }
+            else
+            {
+                missing.Add(id);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            foreach (var character in await chats.GetCharactersAsync(missing, cancellationToken))
+            {
+                characters.Set(character.Id, character, CharacterEntry);
+                found.Add(character);
+            }
+        }
+
+        return found;
+    }
+
+    public async Task<Character?> GetCharacterAsync(string id, CancellationToken cancellationToken) =>
+        (await GetCharactersAsync([id], cancellationToken)).FirstOrDefault();
+
+    /// <summary>The chat's window: cached, or loaded once from Spanner (and cached when Redis is usable).</summary>
+    private async Task<ChatWindow?> GetWindowAsync(string chatId, CancellationToken cancellationToken)
+    {
+        if (cache.IsDirty(chatId))
+        {
+            CacheMetrics.Fallback();
+            return await LoadSharedAsync(chatId, populate: false, cancellationToken);
+        }
+
+        var read = await cache.ReadAsync(chatId, cancellationToken);
+        switch (read.Kind)
+        {
+            case CacheReadKind.Hit:
+                CacheMetrics.Hit();
+                return read.Window;
+            case CacheReadKind.Deleted:
+                CacheMetrics.Hit();
+                return null;
+            case CacheReadKind.Miss:
+                CacheMetrics.Miss();
+                return await LoadSharedAsync(chatId, populate: true, cancellationToken);
+            default:
+                CacheMetrics.Fallback();
+                return await LoadSharedAsync(chatId, populate: false, cancellationToken);
+        }
+    }
+
+    /// <summary>One Spanner load per chat at a time in this process; every concurrent reader shares it.</summary>
+    private async Task<ChatWindow?> LoadSharedAsync(string chatId, bool populate, CancellationToken cancellationToken)
+    {
+        var load = _loads.GetOrAdd(chatId, id => new Lazy<Task<ChatWindow?>>(() => LoadAsync(id, populate)));
+        try
+        {
+            return await load.Value.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (load.Value.IsCompleted)
+            {
+                _loads.TryRemove(new KeyValuePair<string, Lazy<Task<ChatWindow?>>>(chatId, load));
+            }
+        }
+    }
+
+    private async Task<ChatWindow?> LoadAsync(string chatId, bool populate)
+    {
+        // Shared by every waiting reader, so not bound to any one caller's cancellation.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var token = populate ? await cache.BeginFillAsync(chatId, timeout.Token) : null;
+        await limits.SpannerFallback.WaitAsync(timeout.Token);
+        ChatWindow? window;
+        try
+        {
+            CacheMetrics.SpannerRead();
+            window = await chats.LoadWindowAsync(chatId, cache.WindowTurns, timeout.Token);
+        }
+        finally
+        {
+            limits.SpannerFallback.Release();
+        }
+
+        if (window is not null && token is not null)
+        {
+            await cache.PopulateAsync(window, token, timeout.Token);
+        }
+
+        return window;
+    }
+
+    // ---- Writes: commit in Spanner, then bring the cached window along --------------------------
+
+    public async Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken)
+    {
+        var receipt = await chats.RecordSendAsync(command, cancellationToken);
+        if (!receipt.Duplicate)
+        {
+            await cache.ApplyAsync(command.ChatId, [receipt.UserTurn, .. receipt.PendingReplies], CancellationToken.None);
+        }
+
+        return receipt;
+    }
+
+    public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
+    {
+        var settled = await replies.SettleReplyAsync(outcome, cancellationToken);
+        await ApplyIfPrimaryAsync(settled);
+        return settled;
+    }
+
+    public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken)
+    {
+        var settled = await replies.CancelOwedReplyAsync(userId, key, cancellationToken);
+        await ApplyIfPrimaryAsync(settled);
+        return settled;
+    }
+
+    public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
+    {
+        var owed = await replies.AddCandidateAsync(userId, chatId, seq, requestId, cancellationToken);
+        if (!owed.Duplicate)
+        {
+            await cache.ApplyAsync(chatId, owed.Replies, CancellationToken.None);
+        }
+
+        return owed;
+    }
+
+    public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)
+    {
+        var turn = await replies.SelectCandidateAsync(userId, chatId, seq, candidateId, cancellationToken);
+        await cache.ApplyAsync(chatId, [turn], CancellationToken.None);
+        return turn;
+    }
+
+    public async Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken)
+    {
+        var owed = await replies.RecordContinuationAsync(userId, chatId, turns, requestId, cancellationToken);
+        if (!owed.Duplicate)
+        {
+            await cache.ApplyAsync(chatId, owed.Replies, CancellationToken.None);
+        }
+
+        return owed;
+    }
+
+    public async Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken)
+    {
+        var deleted = await chats.DeleteChatAsync(userId, chatId, cancellationToken);
+        if (deleted)
+        {
+            await cache.TombstoneAsync(chatId, CancellationToken.None);
+        }
+
+        return deleted;
+    }
+
+    private async Task ApplyIfPrimaryAsync(SettledReply? settled)
+    {
+        // A non-primary candidate finishing changes nothing that history shows.
+        if (settled is { IsPrimary: true })
+        {
+            await cache.ApplyAsync(settled.Reply.ChatId, [settled.Reply], CancellationToken.None);
+        }
+    }
+
+    // ---- Straight to Spanner ---------------------------------------------------------------------
+
+    public Task<Character> InsertCharacterAsync(Character character, CancellationToken cancellationToken) =>
+        chats.InsertCharacterAsync(character, cancellationToken);
+
+    public Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
+        string userId, string title, IReadOnlyList<Character> cast, CancellationToken cancellationToken) =>
+        chats.CreateChatAsync(userId, title, cast, cancellationToken);
+
+    public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>
+        chats.GetChatAsync(userId, chatId, cancellationToken);
+
+    public Task<IReadOnlyList<Chat>> ListChatsAsync(
+        string userId, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken) =>
+        chats.ListChatsAsync(userId, after, limit, cancellationToken);
+
+    public Task<ChatWindow?> LoadWindowAsync(string chatId, int turns, CancellationToken cancellationToken) =>
+        chats.LoadWindowAsync(chatId, turns, cancellationToken);
+
+    public Task<IReadOnlyList<ReplyKey>> ClaimExpiredAsync(int limit, CancellationToken cancellationToken) =>
+        replies.ClaimExpiredAsync(limit, cancellationToken);
+
+    public Task<bool> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) => replies.RenewLeaseAsync(key, cancellationToken);
+
+    public Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken) => replies.ReleaseLeaseAsync(key, cancellationToken);
+
+    public Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
+        replies.GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+}
+
+/// <summary>Process-wide limits of the cache's Spanner fallback.</summary>
+internal sealed class RedisCacheLimits(Microsoft.Extensions.Options.IOptions<RedisOptions> options)
+{
+    public SemaphoreSlim SpannerFallback { get; } = new(options.Value.FallbackConcurrency);
+}

@@ -1,0 +1,95 @@
+namespace ChatService.Cache;
+
+internal sealed partial class HistoryCache
+{
+    // A chat's window is one hash under the chat's hash tag: "meta" (owner and cast), "lo"/"hi"
+    // (the contiguous seq range held) and per turn "t:<seq>" (protobuf) and "v:<seq>" (version).
+    // Its fill key, under the same tag, holds the token of a load in flight.
+
+    /// <summary>KEYS: window. ARGV: max turns. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
+    private const string ReadScript =
+        """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+        if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return {'deleted'} end
+        local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
+        local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
+        local fields = {'meta'}
+        local s = hi
+        while s >= lo and #fields <= tonumber(ARGV[1]) do
+          fields[#fields + 1] = 't:' .. s
+          s = s - 1
+        end
+        local values = redis.call('HMGET', KEYS[1], unpack(fields))
+        local out = {values[1], tostring(lo), tostring(hi)}
+        for i = 2, #values do out[#out + 1] = values[i] end
+        return out
+        """;
+
+    /// <summary>
+    /// KEYS: window, fill. ARGV: token, ttl ms, meta, lo, hi, then (seq, version, turn) triples.
+    /// Stores the window only if this load's token still holds the fill key (no write raced it)
+    /// and nothing is cached yet. Returns 1 when stored.
+    /// </summary>
+    private const string PopulateScript =
+        """
+        if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[2])
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5])
+        for i = 6, #ARGV, 3 do
+          redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 2], 'v:' .. ARGV[i], ARGV[i + 1])
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: window, fill. ARGV: window size, ttl ms, then (seq, version, turn) triples in seq order.
+    /// Applies committed turn changes to a cached window, each only if its version is newer than
+    /// the cached one; appends extend the window and drop the oldest beyond its size. A gap (an
+    /// append past hi + 1, whose predecessor's update has not arrived) drops the window rather
+    /// than leave a hole. With no window cached, it only cancels a load in flight (whose snapshot
+    /// may predate this change). Returns 1 applied, 0 no window, -1 tombstone, -2 dropped.
+    /// </summary>
+    private const string ApplyScript =
+        """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('DEL', KEYS[2])
+          return 0
+        end
+        if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
+        local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
+        local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
+        for i = 3, #ARGV, 3 do
+          local seq = tonumber(ARGV[i])
+          local version = tonumber(ARGV[i + 1])
+          if seq > hi + 1 then
+            redis.call('DEL', KEYS[1], KEYS[2])
+            return -2
+          end
+          if seq >= lo then
+            local current = tonumber(redis.call('HGET', KEYS[1], 'v:' .. seq) or '-1')
+            if version > current then
+              redis.call('HSET', KEYS[1], 't:' .. seq, ARGV[i + 2], 'v:' .. seq, ARGV[i + 1])
+            end
+            if seq > hi then hi = seq end
+          end
+        end
+        while hi - lo + 1 > tonumber(ARGV[1]) do
+          redis.call('HDEL', KEYS[1], 't:' .. lo, 'v:' .. lo)
+          lo = lo + 1
+        end
+        redis.call('HSET', KEYS[1], 'lo', lo, 'hi', hi)
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>KEYS: window, fill. ARGV: ttl ms. Replaces the window with a tombstone.</summary>
+    private const string TombstoneScript =
+        """
+        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('HSET', KEYS[1], 'deleted', '1')
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """;
+}

@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatService.Cache;
+
+/// <summary>
+/// The Redis side of the history cache: one window per chat under the chat's hash tag, read and
+/// changed only through Lua scripts so every change is atomic. Every call is guarded by a
+/// circuit breaker and a timeout and never throws: a failed read is "unavailable" (the caller
+/// reads Spanner), a failed write marks the chat dirty, and dirty chats are invalidated once
+/// Redis answers again, so a window that missed a write is never served.
+/// </summary>
+internal sealed partial class HistoryCache
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<HistoryCache> _logger;
+    private readonly CircuitBreaker _breaker;
+    private readonly ConcurrentDictionary<string, byte> _dirty = new();
+
+    public HistoryCache(IConnectionMultiplexer redis, IOptions<RedisOptions> options, TimeProvider timeProvider, ILogger<HistoryCache> logger)
+    {
+        _redis = redis;
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerOpenDuration, timeProvider);
+        _breaker.Closed += () => Log.BreakerClosed(_logger);
+    }
+
+    public int WindowTurns => _options.WindowTurns;
+
+    /// <summary>Chats whose cached window may have missed a write and must be dropped before use.</summary>
+    public bool IsDirty(string chatId) => _dirty.ContainsKey(chatId);
+
+    public int DirtyCount => _dirty.Count;
+
+    public async Task<CacheRead> ReadAsync(string chatId, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [_options.WindowTurns]), cancellationToken);
+        if (result is null)
+        {
+            return new CacheRead(CacheReadKind.Unavailable);
+        }
+
+        if (result.IsNull)
+        {
+            return new CacheRead(CacheReadKind.Miss);
+        }
+
+        var parts = (RedisResult[])result!;
+        if (parts.Length == 1)
+        {
+            return new CacheRead(CacheReadKind.Deleted);
+        }
+
+        var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
+        var hi = long.Parse((string)parts[2]!, CultureInfo.InvariantCulture);
+        var turns = new List<ChatTurn>(parts.Length - 3);
+        for (var i = 3; i < parts.Length; i++)
+        {
+            if (parts[i].IsNull)
+            {
+                // A hole can only come from a bug or manual tampering; don't trust the window.
+                MarkDirty(chatId);
+                return new CacheRead(CacheReadKind.Unavailable);
+            }
+
+            turns.Add(WindowCodec.DecodeTurn(chatId, (byte[])parts[i]!));
+        }
+
+        return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+    }
+
+    /// <summary>Claims the right to fill a missing window; null when Redis is unavailable or another load holds it.</summary>
+    public async Task<string?> BeginFillAsync(string chatId, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var set = await RunAsync("fill", db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists), cancellationToken);
+        return set ? token : null;
+    }
+
+    public async Task PopulateAsync(ChatWindow window, string token, CancellationToken cancellationToken)
+    {
+        var args = new List<RedisValue>
+        {
+            token,
+            (long)Ttl().TotalMilliseconds,
+            WindowCodec.Encode(window),
+            Math.Max(1, window.LastSeq - window.NewestFirst.Count + 1),
+            window.LastSeq,
+        };
+        foreach (var turn in window.NewestFirst)
+        {
+            args.Add(turn.Seq);
+            args.Add(turn.Version);
+            args.Add(WindowCodec.Encode(turn));
+        }
+
+        await RunAsync("populate", db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]), cancellationToken);
+    }
+
+    /// <summary>Applies committed turn changes to the chat's cached window, if it has one; a failure marks the chat dirty.</summary>
+    public async Task ApplyAsync(string chatId, IReadOnlyList<ChatTurn> turns, CancellationToken cancellationToken)
+    {
+        if (turns.Count == 0)
+        {
+            return;
+        }
+
+        var args = new List<RedisValue> { _options.WindowTurns, (long)Ttl().TotalMilliseconds };
+        foreach (var turn in turns.OrderBy(t => t.Seq))
+        {
+            args.Add(turn.Seq);
+            args.Add(turn.Version);
+            args.Add(WindowCodec.Encode(turn));
+        }
+
+        var result = await RunAsync("apply", db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]), cancellationToken);
+        if (result is null)
+        {
+            MarkDirty(chatId);
+        }
+    }
+
+    public async Task TombstoneAsync(string chatId, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync("tombstone", db => db.ScriptEvaluateAsync(
+            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds]), cancellationToken);
+        if (result is null)
+        {
+            MarkDirty(chatId);
+        }
+    }
+
+    /// <summary>Drops the windows of dirty chats; those Redis could not reach stay dirty for the next round.</summary>
+    public async Task<int> FlushDirtyAsync(CancellationToken cancellationToken)
+    {
+        var flushed = 0;
+        foreach (var chatId in _dirty.Keys)
+        {
+            var deleted = await RunAsync("invalidate", async db =>
+            {
+                await db.KeyDeleteAsync([WindowKey(chatId), FillKey(chatId)]);
+                return true;
+            }, cancellationToken);
+            if (!deleted)
+            {
+                return flushed;
+            }
+
+            _dirty.TryRemove(chatId, out _);
+            flushed++;
+        }
+
+        return flushed;
+    }
+
+    private void MarkDirty(string chatId)
+    {
+        CacheMetrics.WriteFailed();
+        _dirty.TryAdd(chatId, 0);
+    }
+
+    private TimeSpan Ttl()
+    {
+        var spread = (Random.Shared.NextDouble() * 2 - 1) * _options.TtlJitter;
+        return _options.Ttl * (1 + spread);
+    }
+
+    /// <summary>Runs one Redis call through the breaker and the timeout; default on any failure.</summary>
+    private async Task<T?> RunAsync<T>(string operation, Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
+    {
+        if (!_breaker.TryEnter())
+        {
+            return default;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await call(_redis.GetDatabase()).WaitAsync(_options.OperationTimeout, _timeProvider, cancellationToken);
+            _breaker.Success();
+            return result;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _breaker.Failure();
+            Log.OperationFailed(_logger, operation, ex.GetType().Name, ex.Message);
+            return default;
+        }
+        finally
+        {
+            CacheMetrics.Observe(operation, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w";
+
+    private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:fill";
+
+    private static partial class Log
+    {
+        [LoggerMessage(4001, LogLevel.Warning, "Redis {Operation} failed ({Error}: {Message}); served from Spanner.")]
+        public static partial void OperationFailed(ILogger logger, string operation, string error, string message);
+
+        [LoggerMessage(4002, LogLevel.Information, "Redis answers again; the history cache is back in use.")]
+        public static partial void BreakerClosed(ILogger logger);
+    }
+}

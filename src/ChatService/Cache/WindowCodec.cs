@@ -1,0 +1,47 @@
+using ChatService.Cache.Proto;
+using ChatService.Chats;
+using Google.Protobuf;
+
+namespace ChatService.Cache;
+
+/// <summary>Turns and chats to and from the cache's protobuf form.</summary>
+internal static class WindowCodec
+{
+    public static byte[] Encode(ChatTurn turn) => new CachedTurn
+    {
+        Seq = turn.Seq,
+        Role = (int)turn.Role,
+        CharacterId = turn.CharacterId ?? "",
+        Text = turn.Text,
+        State = (int)turn.State,
+        CandidateId = turn.CandidateId ?? "",
+        CandidateCount = turn.CandidateCount,
+        CreateTime = ChatTurn.VersionAt(turn.CreateTime),
+        FailureReason = turn.FailureReason ?? "",
+        ReplyToSeq = turn.ReplyToSeq ?? 0,
+        Version = turn.Version,
+    }.ToByteArray();
+
+    public static ChatTurn DecodeTurn(string chatId, byte[] bytes)
+    {
+        var t = CachedTurn.Parser.ParseFrom(bytes);
+        return new ChatTurn(
+            ChatId: chatId,
+            Seq: t.Seq,
+            Role: (AuthorRole)t.Role,
+            CharacterId: t.CharacterId.Length == 0 ? null : t.CharacterId,
+            Text: t.Text,
+            State: (ReplyState)t.State,
+            CandidateId: t.CandidateId.Length == 0 ? null : t.CandidateId,
+            CandidateCount: t.CandidateCount,
+            CreateTime: DateTimeOffset.UnixEpoch.AddTicks(t.CreateTime * TimeSpan.TicksPerMicrosecond),
+            FailureReason: t.FailureReason.Length == 0 ? null : t.FailureReason,
+            ReplyToSeq: t.ReplyToSeq == 0 ? null : t.ReplyToSeq,
+            Version: t.Version);
+    }
+
+    public static byte[] Encode(ChatWindow window) =>
+        new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds } }.ToByteArray();
+
+    public static CachedChat DecodeChat(byte[] bytes) => CachedChat.Parser.ParseFrom(bytes);
+}

@@ -1,0 +1,35 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatRepository
+{
+    // The chat row and its newest turns (with their primary candidates) in a single read.
+    private const string WindowSelect =
+        """
+        SELECT ch.UserId, ch.CharacterIds, ch.NextSeq AS LastSeq,
+               t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId AS CandidateId, t.CandidateCount,
+               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason
+        FROM Chats ch
+        LEFT JOIN Turns t ON t.ChatId = ch.ChatId AND t.Seq > ch.NextSeq - @turns
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
+        WHERE ch.ChatId = @chatId
+        ORDER BY t.Seq DESC
+        """;
+
+    public async Task<ChatWindow?> LoadWindowAsync(string chatId, int turns, CancellationToken cancellationToken)
+    {
+        var rows = await database.QueryListAsync(
+            new SpannerStatement(WindowSelect).Add("chatId", chatId).Add("turns", (long)turns),
+            cancellationToken: cancellationToken);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var first = rows[0];
+        var newestFirst = rows.Where(r => !r.IsNull("Seq")).Select(r => ReadTurn(chatId, r)).ToList();
+        return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), first.Get<long>("LastSeq"), newestFirst);
+    }
+}
