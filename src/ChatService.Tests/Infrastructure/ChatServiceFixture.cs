@@ -4,6 +4,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Spanner.Client;
 
 namespace ChatService.Tests.Infrastructure;
@@ -40,6 +41,15 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
     /// </summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => FastSimulatedBackend;
 
+    /// <summary>Service registrations on top of the service's own.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    /// <summary>A service of the hosted app, e.g. its Spanner client (for its statistics).</summary>
+    public T Service<T>()
+        where T : notnull => _factory!.Services.GetRequiredService<T>();
+
     public static readonly IReadOnlyDictionary<string, string> FastSimulatedBackend = new Dictionary<string, string>
     {
         ["Inference:Backends:sim:Kind"] = "Simulated",
@@ -63,6 +73,8 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
             {
                 builder.UseSetting(key, value);
             }
+
+            builder.ConfigureServices(ConfigureServices);
         });
         _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
         {

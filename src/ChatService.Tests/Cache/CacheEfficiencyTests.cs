@@ -1,0 +1,112 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Spanner.Client;
+
+namespace ChatService.Tests.Cache;
+
+public sealed class CacheEfficiencyTests(QuietFixture fixture) : ApiTestBase(fixture), IClassFixture<QuietFixture>
+{
+    private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
+
+    [Fact]
+    public async Task WarmChat_HistoryAndANewMessagesPromptWindow_CostZeroSpannerReads()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await SendAsync(user, chat.ChatId, "warm up");
+        await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        var reads = Spanner.SingleUseReads;
+        var commits = Spanner.Commits;
+
+        var history = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        var exchange = await SendAsync(user, chat.ChatId, "and now?");
+        var after = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+
+        Assert.Equal(3, history.Turns.Count);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, exchange[^1].EventCase);
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
+        // The recording commit and the reply's settle commit, nothing else.
+        Assert.Equal(2, Spanner.Commits - commits);
+        Assert.Equal(5, after.Turns.Count);
+        Assert.Equal(exchange[^1].Completed.Turn.Text, after.Turns[0].Text);
+    }
+
+    [Fact]
+    public async Task ColdChat_200ConcurrentReaders_CauseOneSpannerRead()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await SendAsync(user, chat.ChatId, "hello");
+        // Generating the reply loaded the window; evict it so the chat is cold.
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration))
+        {
+            Assert.True(await redis.GetDatabase().KeyDeleteAsync($"chat:{{{chat.ChatId}}}:w"));
+        }
+
+        var reads = Spanner.SingleUseReads;
+
+        var pages = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ =>
+            Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct).ResponseAsync));
+
+        Assert.Equal(1, Spanner.SingleUseReads - reads);
+        Assert.All(pages, p => Assert.Equal([3L, 2L, 1L], p.Turns.Select(t => t.Seq)));
+        // And it is cached now.
+        await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal(1, Spanner.SingleUseReads - reads);
+    }
+
+    [Fact]
+    public async Task WarmChat_OtherUser_IsNotFound_WithoutReadingSpanner()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        var reads = Spanner.SingleUseReads;
+
+        await AssertStatusAsync(StatusCode.NotFound, () =>
+            Fixture.Client(TestUsers.New()).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct).ResponseAsync);
+
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
+    }
+
+    [Fact]
+    public async Task LongChat_FirstPageFromTheWindow_DeeperPagesFromSpanner_SameTurns()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        for (var i = 0; i < 30; i++)
+        {
+            await SendAsync(user, chat.ChatId, $"message {i}");
+        }
+
+        // 61 turns; the window holds the newest 50.
+        var seqs = new List<long>();
+        var token = "";
+        do
+        {
+            var page = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 40, PageToken = token }, cancellationToken: Ct);
+            seqs.AddRange(page.Turns.Select(t => t.Seq));
+            token = page.NextPageToken;
+        }
+        while (token != "");
+
+        Assert.Equal(Enumerable.Range(1, 61).Reverse().Select(i => (long)i), seqs);
+        var big = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 100 }, cancellationToken: Ct);
+        Assert.Equal(61, big.Turns.Count);
+    }
+
+    [Fact]
+    public async Task DeletedChat_IsNotServedFromTheCache()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+
+        await Fixture.Client(user).DeleteChatAsync(new DeleteChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+
+        await AssertStatusAsync(StatusCode.NotFound, () =>
+            Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct).ResponseAsync);
+    }
+}
