@@ -47,11 +47,17 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
             ChatErrorKind.NotFound => StatusCode.NotFound,
             ChatErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
             ChatErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+            ChatErrorKind.Unavailable => StatusCode.Unavailable,
             _ => StatusCode.InvalidArgument,
         }, chat.Message)),
-        OperationCanceledException when context.CancellationToken.IsCancellationRequested =>
+        // The caller went away (or its deadline passed) while we worked or wrote to it.
+        OperationCanceledException or InvalidOperationException when context.CancellationToken.IsCancellationRequested =>
             new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled")),
-        SpannerException { IsRetryable: true } or SpannerException { Code: StatusCode.DeadlineExceeded or StatusCode.Aborted } =>
+        // An internal timeout, or the process shutting down under the call.
+        OperationCanceledException or ObjectDisposedException =>
+            new RpcException(new Status(StatusCode.Unavailable, "the service could not finish the call in time or is shutting down; retry")),
+        // A malformed statement is our bug; every other storage failure is the store being unavailable.
+        SpannerException { Code: not (StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.Unauthenticated) } =>
             Storage((SpannerException)exception, context),
         _ => Unexpected(exception, context),
     };

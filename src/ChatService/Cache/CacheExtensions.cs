@@ -1,4 +1,5 @@
 using ChatService.Chats;
+using ChatService.Dispatch;
 using ChatService.Storage;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -37,6 +38,9 @@ public static class CacheExtensions
         builder.Services.AddSingleton<HistoryCache>();
         builder.Services.AddSingleton<RedisCacheLimits>();
         builder.Services.AddHostedService<CacheInvalidator>();
+        builder.Services.AddSingleton<RedisReplySignals>();
+        builder.Services.AddSingleton<IReplySignals>(sp => sp.GetRequiredService<RedisReplySignals>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisReplySignals>());
         builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
         builder.Services.AddSingleton(sp => new CachedChatStore(
             sp.GetRequiredService<ChatRepository>(),

@@ -58,6 +58,12 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         }
 
         var before = window.NewestFirst.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
+        if (before.Count < windowTurns && before.Count < key.Seq - 1)
+        {
+            // A deep turn (e.g. regenerating an old reply): the window holds too little before it.
+            return await replies.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        }
+
         return new ReplyContext(window.UserId, speaker, cast, before, OwedHere: reply.State == ReplyState.Pending);
     }
 
@@ -122,17 +128,20 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     /// <summary>One Spanner load per chat at a time in this process; every concurrent reader shares it.</summary>
     private async Task<ChatWindow?> LoadSharedAsync(string chatId, bool populate, CancellationToken cancellationToken)
     {
-        var load = _loads.GetOrAdd(chatId, id => new Lazy<Task<ChatWindow?>>(() => LoadAsync(id, populate)));
+        var load = _loads.GetOrAdd(chatId, id => new Lazy<Task<ChatWindow?>>(() => LoadAndForgetAsync(id, populate)));
+        return await load.Value.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Loads, then leaves the single-flight table whether or not anyone is still waiting.</summary>
+    private async Task<ChatWindow?> LoadAndForgetAsync(string chatId, bool populate)
+    {
         try
         {
-            return await load.Value.WaitAsync(cancellationToken);
+            return await LoadAsync(chatId, populate);
         }
         finally
         {
-            if (load.Value.IsCompleted)
-            {
-                _loads.TryRemove(new KeyValuePair<string, Lazy<Task<ChatWindow?>>>(chatId, load));
-            }
+            _loads.TryRemove(chatId, out _);
         }
     }
 
@@ -186,6 +195,17 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         var settled = await replies.CancelOwedReplyAsync(userId, key, cancellationToken);
         await ApplyIfPrimaryAsync(settled);
         return settled;
+    }
+
+    public async Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken)
+    {
+        var result = await replies.ClaimExpiredAsync(limit, cancellationToken);
+        foreach (var settled in result.Settled)
+        {
+            await ApplyIfPrimaryAsync(settled);
+        }
+
+        return result;
     }
 
     public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
@@ -256,10 +276,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     public Task<ChatWindow?> LoadWindowAsync(string chatId, int turns, CancellationToken cancellationToken) =>
         chats.LoadWindowAsync(chatId, turns, cancellationToken);
 
-    public Task<IReadOnlyList<ReplyKey>> ClaimExpiredAsync(int limit, CancellationToken cancellationToken) =>
-        replies.ClaimExpiredAsync(limit, cancellationToken);
-
-    public Task<bool> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) => replies.RenewLeaseAsync(key, cancellationToken);
+    public Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) => replies.RenewLeaseAsync(key, cancellationToken);
 
     public Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken) => replies.ReleaseLeaseAsync(key, cancellationToken);
 

@@ -7,6 +7,9 @@ public enum ChatErrorKind
     NotFound,
     FailedPrecondition,
     ResourceExhausted,
+
+    /// <summary>Temporarily unable to serve (e.g. shutting down); the caller may retry elsewhere.</summary>
+    Unavailable,
 }
 
 /// <summary>

@@ -30,6 +30,10 @@ public sealed class ChatOptions
     /// <summary>How long the replica that records a reply holds its lease before recovery may take it. Default: 30 s.</summary>
     public TimeSpan ReplyLease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How many times recovery takes a reply over before settling it as failed. Default: 5.</summary>
+    [Range(1, 100)]
+    public int MaxRecoveryAttempts { get; set; } = 5;
+
     /// <summary>Shards of the owed-reply marker, so the recovery scan spreads over index ranges. Default: 64.</summary>
     [Range(1, 4096)]
     public int OwedReplyShards { get; set; } = 64;

@@ -21,10 +21,10 @@ public interface IReplyStore
     /// Takes over owed replies whose lease has expired, across all shards of the owed-reply index;
     /// returns what this replica now holds, oldest first. Costs one read when nothing is owed.
     /// </summary>
-    Task<IReadOnlyList<ReplyKey>> ClaimExpiredAsync(int limit, CancellationToken cancellationToken);
+    Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken);
 
-    /// <summary>Extends this replica's lease on a reply it is generating; false if the lease was lost.</summary>
-    Task<bool> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken);
+    /// <summary>Extends this replica's lease on a reply it is generating, and reports a cancellation request.</summary>
+    Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken);
 
     /// <summary>Ends this replica's lease now, so another replica recovers the reply at once.</summary>
     Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken);
@@ -33,8 +33,10 @@ public interface IReplyStore
     Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Marks an owed reply cancelled (keeping no text). Returns the reply as stored afterwards
-    /// (unchanged if it was already settled), or null when there is no such reply of the user's.
+    /// Cancels an owed reply this replica is not generating. If another live replica holds its
+    /// lease, only records the request (that replica stops and stores the partial text; the reply
+    /// comes back still pending); otherwise settles it cancelled with no text. Returns the reply as
+    /// stored afterwards (unchanged if already settled), or null when the user has no such reply.
     /// </summary>
     Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken);
 

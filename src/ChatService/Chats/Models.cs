@@ -129,6 +129,28 @@ public sealed record ReplyOutcome(
 /// </summary>
 public sealed record SettledReply(ChatTurn Reply, bool IsPrimary);
 
+/// <summary>What a lease renewal found.</summary>
+public enum LeaseStatus
+{
+    /// <summary>Still ours, now extended.</summary>
+    Held,
+
+    /// <summary>Settled, or taken over by another replica: stop.</summary>
+    Lost,
+
+    /// <summary>Still ours (extended), but the user asked to cancel: stop and store what was generated.</summary>
+    CancelRequested,
+}
+
+/// <summary>
+/// What a recovery sweep took over (to generate again), and what it settled instead: replies
+/// whose cancellation was requested, and replies recovery has already retried too often.
+/// </summary>
+public sealed record ClaimResult(IReadOnlyList<ReplyKey> Claimed, IReadOnlyList<SettledReply> Settled)
+{
+    public static readonly ClaimResult Empty = new([], []);
+}
+
 /// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
 public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);
 

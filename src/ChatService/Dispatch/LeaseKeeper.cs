@@ -12,25 +12,25 @@ internal sealed class LeaseKeeper : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LeaseKeeper(IReplyStore store, ReplyKey key, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
+    public LeaseKeeper(IReplyStore store, ReplyStream stream, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
     {
-        _loop = RenewAsync(store, key, lease / 3, timeProvider, generation);
+        _loop = RenewAsync(store, stream, lease / 3, timeProvider, generation);
     }
 
     /// <summary>True when a renewal found the lease held by someone else.</summary>
     public bool Lost { get; private set; }
 
-    private async Task RenewAsync(IReplyStore store, ReplyKey key, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
+    private async Task RenewAsync(IReplyStore store, ReplyStream stream, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(every, timeProvider, _stop.Token);
-                bool held;
+                LeaseStatus status;
                 try
                 {
-                    held = await store.RenewLeaseAsync(key, _stop.Token);
+                    status = await store.RenewLeaseAsync(stream.Key, _stop.Token);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -38,7 +38,14 @@ internal sealed class LeaseKeeper : IDisposable
                     continue;
                 }
 
-                if (!held)
+                if (status == LeaseStatus.CancelRequested)
+                {
+                    // Asked on another replica (its signal may not have reached us): stop and store.
+                    stream.RequestCancel();
+                    return;
+                }
+
+                if (status == LeaseStatus.Lost)
                 {
                     Lost = true;
                     await generation.CancelAsync();

@@ -12,6 +12,7 @@ public sealed partial class RecoverySweeper(
     IReplyStore store,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
+    ReplyGenerator generator,
     IOptions<DispatchOptions> options,
     TimeProvider timeProvider,
     ILogger<RecoverySweeper> logger) : BackgroundService
@@ -43,39 +44,60 @@ public sealed partial class RecoverySweeper(
     /// <summary>Claims expired replies and queues them, a chat's replies in turn order. Returns how many.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        var claimed = await store.ClaimExpiredAsync(options.Value.ClaimBatchSize, cancellationToken);
-        if (claimed.Count == 0)
+        // Claim no more than this replica can queue: what it cannot work, it should not hold.
+        var limit = Math.Min(options.Value.ClaimBatchSize, dispatcher.FreeCapacity);
+        if (limit == 0 || !dispatcher.IsAcceptingWork)
         {
             return 0;
+        }
+
+        var result = await store.ClaimExpiredAsync(limit, cancellationToken);
+        foreach (var settled in result.Settled)
+        {
+            Log.SettledInstead(logger, new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!).ToString(), settled.Reply.FailureReason ?? "");
+        }
+
+        var claimed = result.Claimed;
+        if (claimed.Count == 0)
+        {
+            return result.Settled.Count;
         }
 
         Log.Claimed(logger, claimed.Count);
         DispatchMetrics.ReplyRecovered(claimed.Count);
         foreach (var chat in claimed.GroupBy(k => k.ChatId))
         {
-            var replies = chat.OrderBy(k => k.Seq).ToList();
-            foreach (var key in replies)
+            var replies = new List<ReplyKey>();
+            var opened = new List<ReplyStream>();
+            foreach (var key in chat.OrderBy(k => k.Seq))
             {
-                // A stream left from an earlier, abandoned attempt here is replaced by a fresh one.
-                if (hub.TryGet(key, out var old) && old.IsEnded)
+                if (hub.TryGet(key, out var existing))
                 {
-                    hub.Discard(old);
+                    if (!existing.IsEnded)
+                    {
+                        // Queued or generating here already (its lease lapsed meanwhile); that job keeps it.
+                        continue;
+                    }
+
+                    // Left from an earlier, abandoned attempt here: replaced by a fresh stream.
+                    hub.Discard(existing);
                 }
 
-                hub.Open(key, pendingTurn: null, out _);
+                opened.Add(hub.Open(key, pendingTurn: null, out _));
+                replies.Add(key);
             }
 
-            if (!dispatcher.TryEnqueue(new ReplyJob(replies, timeProvider.GetUtcNow())))
+            if (replies.Count == 0 || dispatcher.TryEnqueue(new ReplyJob(replies, timeProvider.GetUtcNow())))
             {
-                // Queue full: the lease runs out again and a later sweep (here or elsewhere) retries.
-                DispatchMetrics.JobRejected();
-                foreach (var key in replies)
-                {
-                    if (hub.TryGet(key, out var stream))
-                    {
-                        hub.Discard(stream);
-                    }
-                }
+                continue;
+            }
+
+            // Queue full after all: hand the replies straight back for another sweep (here or elsewhere).
+            DispatchMetrics.JobRejected();
+            foreach (var stream in opened)
+            {
+                hub.Discard(stream);
+                await generator.HandOverAsync(stream.Key);
             }
         }
 
@@ -86,6 +108,9 @@ public sealed partial class RecoverySweeper(
     {
         [LoggerMessage(3201, LogLevel.Information, "Recovered {Count} owed replies whose lease had expired.")]
         public static partial void Claimed(ILogger logger, int count);
+
+        [LoggerMessage(3203, LogLevel.Warning, "Recovery settled reply {Reply} instead of generating it again: {Reason}")]
+        public static partial void SettledInstead(ILogger logger, string reply, string reason);
 
         [LoggerMessage(3202, LogLevel.Warning, "Recovery sweep failed; retrying at the next interval.")]
         public static partial void SweepFailed(ILogger logger, Exception exception);

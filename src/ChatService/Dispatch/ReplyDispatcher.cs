@@ -30,16 +30,22 @@ public sealed partial class ReplyDispatcher : BackgroundService
         DispatchMetrics.ObserveQueue(() => _queue.Reader.Count, () => _inFlight.Count);
     }
 
+    /// <summary>False once shutdown has begun: no new work is taken.</summary>
+    public bool IsAcceptingWork { get; private set; } = true;
+
     /// <summary>False when the queue is full or the service is shutting down.</summary>
-    public bool TryEnqueue(ReplyJob job) => _queue.Writer.TryWrite(job);
+    public bool TryEnqueue(ReplyJob job) => IsAcceptingWork && _queue.Writer.TryWrite(job);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        ReplyJob? waiting = null;
         try
         {
             await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
             {
+                waiting = job;
                 await _slots.WaitAsync(stoppingToken);
+                waiting = null;
                 var run = RunAsync(job);
                 _inFlight.TryAdd(run, 0);
                 _ = run.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
@@ -47,14 +53,26 @@ public sealed partial class ReplyDispatcher : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: jobs still queued stay owed and are recovered by another replica.
+            // Shutting down: jobs not started stay owed; hand them over at once (see StopAsync).
+            if (waiting is not null)
+            {
+                await HandOverAsync(waiting);
+            }
         }
     }
 
+    /// <summary>Free places in the queue right now.</summary>
+    public int FreeCapacity => Math.Max(0, _options.QueueCapacity - _queue.Reader.Count);
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        IsAcceptingWork = false;
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            await HandOverAsync(queued);
+        }
 
         var inFlight = _inFlight.Keys.ToArray();
         var finished = Task.WhenAll(inFlight);
@@ -71,6 +89,15 @@ public sealed partial class ReplyDispatcher : BackgroundService
         _abandon.Dispose();
         _slots.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>A job this replica will not run: release its leases so recovery takes it now, not in a lease's time.</summary>
+    private async Task HandOverAsync(ReplyJob job)
+    {
+        foreach (var key in job.Replies)
+        {
+            await _generator.HandOverAsync(key);
+        }
     }
 
     private async Task RunAsync(ReplyJob job)

@@ -20,6 +20,7 @@ public sealed partial class ReplyGenerator(
     ILogger<ReplyGenerator> logger)
 {
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+    private const int SettleAttempts = 3;
 
     private DispatchOptions Options => dispatchOptions.Value;
 
@@ -34,6 +35,26 @@ public sealed partial class ReplyGenerator(
         }
         try
         {
+            // The lease this job was queued under may have run out while it waited (a backlog, or
+            // earlier replies of the same job): then make sure it is still ours before generating.
+            var lease = chatOptions.Value.ReplyLease;
+            if (timeProvider.GetUtcNow() - queuedAt > lease / 3)
+            {
+                var status = await store.RenewLeaseAsync(key, abandon);
+                if (status == LeaseStatus.Lost)
+                {
+                    // Its new owner stores it; readers follow it in storage.
+                    stream.Abandon();
+                    return;
+                }
+
+                if (status == LeaseStatus.CancelRequested)
+                {
+                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled by the user", []), userId: null);
+                    return;
+                }
+            }
+
             var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
             if (context is null || !context.OwedHere)
             {
@@ -48,7 +69,7 @@ public sealed partial class ReplyGenerator(
                 context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
                 Options.PromptBudgetChars);
 
-            using var leaseKeeper = new LeaseKeeper(store, key, chatOptions.Value.ReplyLease, timeProvider, generation);
+            using var leaseKeeper = new LeaseKeeper(store, stream, chatOptions.Value.ReplyLease, timeProvider, generation);
             var (text, calls, finished) = await StreamAsync(stream, context.Speaker, prompt, queuedAt, generation.Token);
 
             if (abandon.IsCancellationRequested || leaseKeeper.Lost)
@@ -113,10 +134,9 @@ public sealed partial class ReplyGenerator(
         return (text.ToString(), calls, finished);
     }
 
-    private async Task SettleAsync(ReplyStream stream, ReplyOutcome outcome, string userId)
+    private async Task SettleAsync(ReplyStream stream, ReplyOutcome outcome, string? userId)
     {
-        using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-        var stored = await store.SettleReplyAsync(outcome, timeout.Token);
+        var stored = await SettleWithRetriesAsync(outcome);
         if (stored is null)
         {
             // Someone settled it first (e.g. CancelReply raced us, or a replica that took it over).
@@ -132,6 +152,27 @@ public sealed partial class ReplyGenerator(
         else
         {
             stream.Publish(ReplyUpdateKind.Failed, turn: stored.Reply, failureCode: outcome.FailureCode, failureReason: outcome.FailureReason);
+        }
+    }
+
+    /// <summary>
+    /// Stores the outcome, retrying storage failures a few times (settling is conditional, so a
+    /// repeat after an unknown outcome stores nothing twice) before giving the reply up to recovery.
+    /// </summary>
+    private async Task<SettledReply?> SettleWithRetriesAsync(ReplyOutcome outcome)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
+                return await store.SettleReplyAsync(outcome, timeout.Token);
+            }
+            catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
+            {
+                Log.SettleRetry(logger, outcome.Key.ToString(), attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), timeProvider);
+            }
         }
     }
 
@@ -160,6 +201,16 @@ public sealed partial class ReplyGenerator(
         }
     }
 
+    /// <summary>Gives up a reply this replica holds but will not generate: lease released, stream abandoned.</summary>
+    public async Task HandOverAsync(ReplyKey key)
+    {
+        await ReleaseAsync(key, leaseLost: false);
+        if (hub.TryGet(key, out var stream))
+        {
+            stream.Abandon();
+        }
+    }
+
     private async Task ReleaseAsync(ReplyKey key, bool leaseLost)
     {
         if (leaseLost)
@@ -183,6 +234,9 @@ public sealed partial class ReplyGenerator(
     {
         [LoggerMessage(3101, LogLevel.Error, "Generating reply {Reply} failed; it stays owed.")]
         public static partial void GenerationFailed(ILogger logger, string reply, Exception exception);
+
+        [LoggerMessage(3103, LogLevel.Warning, "Storing reply {Reply} failed (attempt {Attempt}): {Message}. Retrying.")]
+        public static partial void SettleRetry(ILogger logger, string reply, int attempt, string message);
 
         [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
         public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);

@@ -119,7 +119,7 @@ public sealed class ReplyStream(ReplyKey key)
     /// <summary>Events after <paramref name="afterSequence"/>, live until the log ends.</summary>
     public async IAsyncEnumerable<ReplyUpdate> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var next = (int)Math.Max(afterSequence, 0);
+        var next = (int)Math.Clamp(afterSequence, 0, int.MaxValue);
         while (true)
         {
             ReplyUpdate[] batch;

@@ -5,62 +5,86 @@ namespace ChatService.Storage;
 
 internal sealed partial class ChatRepository
 {
-    // The sweeper's scan of one shard of the sparse owed-reply index. The emulator can't tell that
-    // the predicate excludes NULL shards; the hint is ignored by Cloud Spanner.
+    // The sweeper's scan of the sparse owed-reply index. The emulator can't tell that the
+    // predicate excludes NULL shards; the hint is ignored by Cloud Spanner.
     private const string ExpiredLeasesSelect =
         """
-        SELECT ChatId, Seq, CandidateId
+        SELECT ChatId, Seq, CandidateId, CancelRequested, RecoveryAttempts
         FROM Candidates@{FORCE_INDEX=OwedReplies, spanner_emulator.disable_query_null_filtered_index_check=true}
-        WHERE OwedShard IN UNNEST(@shards) AND LeaseUntil < @now
+        WHERE OwedShard IN UNNEST(@shards) AND LeaseUntil < CURRENT_TIMESTAMP()
         ORDER BY LeaseUntil
         LIMIT @limit
         """;
 
-    public async Task<IReadOnlyList<ReplyKey>> ClaimExpiredAsync(int limit, CancellationToken cancellationToken)
+    public async Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken)
     {
-        // Each shard is its own range of the sparse index; scanning them in one query keeps the
-        // sweep to a single read when nothing is owed, and only then takes write locks.
-        var shards = Enumerable.Range(0, Options.OwedReplyShards).Select(s => (long)s).ToList();
+        // Each shard is its own range of the sparse index. A sweep scans a random half of them in
+        // one query (a single read when nothing is owed, write locks only then), so replicas
+        // sweeping at once mostly look at different ranges; expiry is judged by Spanner's clock.
+        var shards = Enumerable.Range(0, Options.OwedReplyShards)
+            .Where(_ => Options.OwedReplyShards == 1 || Random.Shared.Next(2) == 0)
+            .Select(s => (long)s)
+            .ToList();
         SpannerStatement Scan() => new SpannerStatement(ExpiredLeasesSelect)
             .Add("shards", SpannerType.ArrayOf(SpannerType.Int64), shards)
-            .Add("now", timeProvider.GetUtcNow())
             .Add("limit", (long)limit);
 
         if ((await database.QueryListAsync(Scan(), cancellationToken: cancellationToken)).Count == 0)
         {
-            return [];
+            return ClaimResult.Empty;
         }
 
-        return await database.RunInTransactionAsync<IReadOnlyList<ReplyKey>>(async (tx, ct) =>
+        return await WriteTurnsAsync(async (tx, ct) =>
         {
-            var rows = await tx.QueryListAsync(Scan(), ct);
-            var claimed = rows.Select(r => new ReplyKey(r.Get<string>("ChatId"), r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+            var claimed = new List<ReplyKey>();
+            var settled = new List<SettledReply>();
             var until = timeProvider.GetUtcNow() + Options.ReplyLease;
-            foreach (var key in claimed)
+            foreach (var row in await tx.QueryListAsync(Scan(), ct))
             {
-                tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, until));
+                var key = new ReplyKey(row.Get<string>("ChatId"), row.Get<long>("Seq"), row.Get<string>("CandidateId"));
+                var attempts = row.Get<long?>("RecoveryAttempts") ?? 0;
+                var (code, reason) = row.Get<bool?>("CancelRequested") == true
+                    ? ("CANCELLED", "cancelled while the replica generating it was gone")
+                    : attempts >= Options.MaxRecoveryAttempts
+                        ? ("RECOVERY_EXHAUSTED", $"generation was interrupted {attempts + 1} times; giving up")
+                        : (null, null);
+                if (code is null)
+                {
+                    tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, until).Set("RecoveryAttempts", attempts + 1));
+                    claimed.Add(key);
+                    continue;
+                }
+
+                var state = code == "CANCELLED" ? ReplyState.Cancelled : ReplyState.Failed;
+                var reply = (await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct))!.Value;
+                tx.BufferWrite(SettleMutation(key, state, "", code, reason));
+                tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
+                settled.Add(new SettledReply(reply.Turn with { State = state, Text = "", FailureReason = reason }, reply.IsPrimary));
             }
 
-            return claimed;
-        }, cancellationToken);
+            return new ClaimResult(claimed, settled);
+        },
+        (result, committed) => result with { Settled = result.Settled.Select(s => s with { Reply = Stamp(s.Reply, committed) }).ToList() },
+        cancellationToken);
     }
 
-    public Task<bool> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
+    public Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
         database.RunInTransactionAsync(async (tx, ct) =>
         {
-            if (!await HoldsLeaseAsync(tx, key, ct))
+            var lease = await ReadLeaseAsync(tx, key, ct);
+            if (lease is not { Owner: var owner } || owner != Options.ReplicaId)
             {
-                return false;
+                return LeaseStatus.Lost;
             }
 
             tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, timeProvider.GetUtcNow() + Options.ReplyLease));
-            return true;
+            return lease.Value.CancelRequested ? LeaseStatus.CancelRequested : LeaseStatus.Held;
         }, cancellationToken);
 
     public Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
         database.RunInTransactionAsync(async (tx, ct) =>
         {
-            if (await HoldsLeaseAsync(tx, key, ct))
+            if ((await ReadLeaseAsync(tx, key, ct))?.Owner == Options.ReplicaId)
             {
                 tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, timeProvider.GetUtcNow()));
             }
@@ -68,13 +92,19 @@ internal sealed partial class ChatRepository
             return true;
         }, cancellationToken);
 
-    private async Task<bool> HoldsLeaseAsync(SpannerTransaction tx, ReplyKey key, CancellationToken cancellationToken)
+    /// <summary>Who holds an owed reply's lease, and whether its cancellation was asked for; null once settled.</summary>
+    private static async Task<(string? Owner, bool CancelRequested)?> ReadLeaseAsync(SpannerTransaction tx, ReplyKey key, CancellationToken cancellationToken)
     {
         var rows = await tx.QueryListAsync(
-            new SpannerStatement("SELECT OwedShard, LeaseOwner FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
+            new SpannerStatement("SELECT OwedShard, LeaseOwner, CancelRequested FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
                 .Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId),
             cancellationToken);
-        return rows.Count == 1 && !rows[0].IsNull("OwedShard") && rows[0].Get<string?>("LeaseOwner") == Options.ReplicaId;
+        if (rows.Count == 0 || rows[0].IsNull("OwedShard"))
+        {
+            return null;
+        }
+
+        return (rows[0].Get<string?>("LeaseOwner"), rows[0].Get<bool?>("CancelRequested") == true);
     }
 
     private static SpannerMutation LeaseMutation(ReplyKey key, string owner, DateTimeOffset until) =>

@@ -9,7 +9,8 @@ internal sealed partial class ChatRepository : IReplyStore
     private const string CandidateTurnSelect =
         """
         SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount,
-               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId
+               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, c.LeaseUntil,
+               t.PrimaryCandidateId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
         WHERE t.ChatId = @chatId AND t.Seq = @seq
@@ -78,6 +79,15 @@ internal sealed partial class ChatRepository : IReplyStore
                 return (new SettledReply(found.Turn, found.IsPrimary), false);
             }
 
+            if (found.LeaseOwner != Options.ReplicaId && found.LeaseUntil > timeProvider.GetUtcNow())
+            {
+                // Another live replica is generating it: ask it to stop and store what it has.
+                tx.BufferWrite(SpannerMutation.Update("Candidates")
+                    .Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("CandidateId", key.CandidateId)
+                    .Set("CancelRequested", true));
+                return (new SettledReply(found.Turn, found.IsPrimary), false);
+            }
+
             const string reason = "cancelled before generation started";
             tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", "CANCELLED", reason));
             tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
@@ -91,7 +101,7 @@ internal sealed partial class ChatRepository : IReplyStore
     /// is null), and whether that candidate is still owed and by whom. User turns come back as
     /// they are (they have no candidates); callers check the role.
     /// </summary>
-    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, bool IsPrimary)?> QueryCandidateTurnAsync(
+    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, DateTimeOffset? LeaseUntil, bool IsPrimary)?> QueryCandidateTurnAsync(
         Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
         var rows = await query(
@@ -107,7 +117,8 @@ internal sealed partial class ChatRepository : IReplyStore
         }
 
         var turn = ReadTurn(chatId, rows[0]);
-        return (turn, !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"), turn.CandidateId == rows[0].Get<string?>("PrimaryCandidateId"));
+        return (turn, !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"), rows[0].Get<DateTimeOffset?>("LeaseUntil"),
+            turn.CandidateId == rows[0].Get<string?>("PrimaryCandidateId"));
     }
 
     /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>

@@ -1,0 +1,61 @@
+using ChatService.Chats;
+using ChatService.Dispatch;
+using StackExchange.Redis;
+
+namespace ChatService.Cache;
+
+/// <summary>
+/// Cancellation signals over Redis pub/sub: every replica subscribes to one channel and stops the
+/// reply if it is generating it. Best effort: a lost message only delays the cancel until the
+/// generating replica's next lease renewal, which reads the request stored in Spanner.
+/// </summary>
+internal sealed partial class RedisReplySignals(IConnectionMultiplexer redis, ReplyHub hub, ILogger<RedisReplySignals> logger)
+    : IReplySignals, IHostedService
+{
+    private static readonly RedisChannel Channel = RedisChannel.Literal("chatservice:cancel-reply");
+
+    public async Task PublishCancelAsync(ReplyKey key)
+    {
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(Channel, key.ToString()).WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.PublishFailed(logger, key.ToString(), ex.Message);
+        }
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(Channel, (_, message) => OnCancel(message)).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The multiplexer re-subscribes when it reconnects.
+            Log.SubscribeFailed(logger, ex.Message);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void OnCancel(RedisValue message)
+    {
+        var parts = ((string?)message)?.Split('/');
+        if (parts is { Length: 3 } && long.TryParse(parts[1], out var seq) && hub.TryGet(new ReplyKey(parts[0], seq, parts[2]), out var stream))
+        {
+            stream.RequestCancel();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4101, LogLevel.Warning, "Could not broadcast the cancellation of {Reply}: {Message}. Its lease renewal will catch it.")]
+        public static partial void PublishFailed(ILogger logger, string reply, string message);
+
+        [LoggerMessage(4102, LogLevel.Warning, "Could not subscribe to cancellation signals yet: {Message}.")]
+        public static partial void SubscribeFailed(ILogger logger, string message);
+    }
+}
