@@ -31,34 +31,37 @@ public sealed class QueueLimitTests(TinyQueueFixture fixture) : ApiTestBase(fixt
         var user = TestUsers.New();
         var character = await CreateCharacterAsync(user, greeting: "");
         var chats = new List<Chat>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 3; i++)
         {
             chats.Add(await CreateChatAsync(user, character));
         }
 
-        var outcomes = await Task.WhenAll(chats.Select(async c =>
-        {
-            try
-            {
-                await SendAsync(user, c.ChatId, "hello", "burst");
-                return StatusCode.OK;
-            }
-            catch (RpcException ex)
-            {
-                return ex.StatusCode;
-            }
-        }));
+        // The one worker is held by a reply that never produces a token, the one queue place by the next.
+        using var held = Fixture.Client(user).SendMessage(new SendMessageRequest { ChatId = chats[0].ChatId, Text = "hold [sim:hang]" }, cancellationToken: Ct);
+        Assert.True(await held.ResponseStream.MoveNext(Ct));
+        var heldSeq = held.ResponseStream.Current.Seq;
+        await WaitUntilAsync(() => Fixture.Service<ChatService.Dispatch.ReplyDispatcher>().FreeCapacity == 1);
+        using var queued = Fixture.Client(user).SendMessage(new SendMessageRequest { ChatId = chats[1].ChatId, Text = "queued" }, cancellationToken: Ct);
+        Assert.True(await queued.ResponseStream.MoveNext(Ct));
 
-        Assert.Contains(StatusCode.ResourceExhausted, outcomes);
-        Assert.All(outcomes, o => Assert.True(o is StatusCode.OK or StatusCode.ResourceExhausted, $"unexpected {o}"));
-        // Every message was recorded, and every reply is delivered: the rejected ones by recovery.
-        foreach (var chat in chats)
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chats[2].ChatId, "no room", "overflow"));
+        Assert.Contains("recorded", ex.Status.Detail);
+
+        // The rejected message is recorded; once the worker is free, every reply is delivered.
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c AND RequestId = 'overflow'", ("c", chats[2].ChatId)));
+        await Fixture.Client(user).CancelReplyAsync(new CancelReplyRequest { ChatId = chats[0].ChatId, Seq = heldSeq }, cancellationToken: Ct);
+        Assert.Equal(TurnState.Complete, (await WaitForReplyAsync(user, chats[1].ChatId)).State);
+        Assert.Equal(TurnState.Complete, (await WaitForReplyAsync(user, chats[2].ChatId)).State);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++)
         {
-            var turn = await WaitForReplyAsync(user, chat.ChatId);
-            Assert.Equal(TurnState.Complete, turn.State);
+            await Task.Delay(50, Ct);
         }
 
-        Assert.Equal(6, await Fixture.CountAsync("SELECT COUNT(*) FROM ModelCalls m JOIN Chats c ON c.ChatId = m.ChatId WHERE c.UserId = @u AND m.Outcome = 'ok'", ("u", user)));
+        Assert.True(condition());
     }
 
     private async Task<Turn> WaitForReplyAsync(string user, string chatId)

@@ -38,14 +38,25 @@ public sealed partial class ReplyDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        ReplyJob? waiting = null;
         try
         {
-            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
+            while (true)
             {
-                waiting = job;
+                // A worker first, then a job: jobs wait in the queue (whose capacity is what
+                // callers are promised), never in hand.
                 await _slots.WaitAsync(stoppingToken);
-                waiting = null;
+                if (!await _queue.Reader.WaitToReadAsync(stoppingToken))
+                {
+                    _slots.Release();
+                    return;
+                }
+
+                if (!_queue.Reader.TryRead(out var job))
+                {
+                    _slots.Release();
+                    continue;
+                }
+
                 var run = RunAsync(job);
                 _inFlight.TryAdd(run, 0);
                 _ = run.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
@@ -53,11 +64,7 @@ public sealed partial class ReplyDispatcher : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: jobs not started stay owed; hand them over at once (see StopAsync).
-            if (waiting is not null)
-            {
-                await HandOverAsync(waiting);
-            }
+            // Shutting down: jobs still queued are handed over in StopAsync.
         }
     }
 

@@ -1,0 +1,49 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+
+namespace ChatService.Tests.Dispatch;
+
+/// <summary>The service keeping no finished reply logs in memory, so every resume after the end reads storage.</summary>
+public sealed class NoRetentionFixture(LocalStack stack) : ChatServiceFixture(stack)
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+    {
+        ["Dispatch:FinishedStreamRetention"] = "00:00:00",
+    };
+}
+
+public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTestBase(fixture), IClassFixture<NoRetentionFixture>
+{
+    [Fact]
+    public async Task StreamReply_OfAStoredReply_ReplaysItAndAlwaysEndsWithTheFinalEvent()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var live = await SendAsync(user, chat.ChatId, "hello");
+        var seq = live[^1].Seq;
+        var text = live[^1].Completed.Turn.Text;
+        await Task.Delay(100, Ct);
+
+        var all = await ResumeAsync(user, chat.ChatId, seq, 0);
+        var afterTwo = await ResumeAsync(user, chat.ChatId, seq, 2);
+        var pastTheEnd = await ResumeAsync(user, chat.ChatId, seq, live.Count + 5);
+        var huge = await ResumeAsync(user, chat.ChatId, seq, 1L << 40);
+
+        Assert.Equal(
+            [ReplyEvent.EventOneofCase.Accepted, ReplyEvent.EventOneofCase.Started, ReplyEvent.EventOneofCase.Delta, ReplyEvent.EventOneofCase.Completed],
+            all.Select(e => e.EventCase));
+        Assert.Equal(text, all[2].Delta.Text);
+        Assert.Equal([3L, 4L], afterTwo.Select(e => e.Sequence));
+        var final = Assert.Single(pastTheEnd);
+        Assert.Equal((live.Count + 6L, text), (final.Sequence, final.Completed.Turn.Text));
+        Assert.Equal((1L << 40) + 1, Assert.Single(huge).Sequence);
+    }
+
+    private async Task<List<ReplyEvent>> ResumeAsync(string user, string chatId, long seq, long after)
+    {
+        using var call = Fixture.Client(user).StreamReply(new StreamReplyRequest { ChatId = chatId, Seq = seq, AfterSequence = after }, cancellationToken: Ct);
+        return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+    }
+}
