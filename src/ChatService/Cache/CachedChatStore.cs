@@ -149,6 +149,12 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     {
         // Shared by every waiting reader, so not bound to any one caller's cancellation.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        if (populate && await cache.ReadAsync(chatId, timeout.Token) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
+        {
+            // A load that finished just before this one began (between our miss and now) filled it.
+            return cached.Window;
+        }
+
         var token = populate ? await cache.BeginFillAsync(chatId, timeout.Token) : null;
         await limits.SpannerFallback.WaitAsync(timeout.Token);
         ChatWindow? window;

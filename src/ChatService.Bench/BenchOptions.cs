@@ -1,0 +1,135 @@
+using System.Globalization;
+
+namespace ChatService.Bench;
+
+/// <summary>
+/// The command line: <c>&lt;scenario&gt; [--concurrency N[,N...]] [--duration 20s] [--warmup 5s] [--out results/]</c>
+/// and a few scenario knobs. Every option has a default that keeps one scenario within a minute or two.
+/// </summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        usage: dotnet run -c Release --project src/ChatService.Bench -- <scenario> [options]
+
+        scenarios:
+          history-hot    GetHistory on warm chats (cache on), with bare-gRPC and raw-Redis baselines
+          history-cold   GetHistory with the cache bypassed (Redis__Endpoints empty): every read from Spanner
+          send           full exchanges: SendMessage and its reply stream to Completed
+          streams        K reply streams held open at once; the service's RSS
+          chaos          history-hot load while a Redis primary is killed; failed RPCs
+          all            history-hot, history-cold, send, streams in turn
+
+        options:
+          --concurrency N[,N...]  callers (default: 16); a list runs each level
+          --duration 20s          measured window per run (s, ms or m suffix)
+          --warmup 5s             load before the window that is not recorded
+          --out results/          where the JSON and markdown results go
+          --chats 50              chats of the history scenarios
+          --turns 24              turns per history chat besides the greeting (user + reply pairs)
+          --callers-per-channel 8 callers sharing one GrpcChannel (one HTTP/2 connection each)
+          --streams 10000         streams scenario: replies held open at once
+          --open-concurrency 64   streams scenario: SendMessage calls awaiting Accepted at once
+          --hold 60s              streams scenario: how long each simulated reply takes
+          --no-baselines          history-hot without the baselines
+        """;
+
+    public required string Scenario { get; init; }
+
+    public IReadOnlyList<int> Concurrency { get; init; } = [16];
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(20);
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
+
+    public string OutputDirectory { get; init; } = "results";
+
+    public int Chats { get; init; } = 50;
+
+    public int TurnsPerChat { get; init; } = 24;
+
+    public int CallersPerChannel { get; init; } = 8;
+
+    public int Streams { get; init; } = 10_000;
+
+    public int OpenConcurrency { get; init; } = 64;
+
+    public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(60);
+
+    public bool Baselines { get; init; } = true;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            throw new ArgumentException("a scenario is required");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"unexpected argument '{arg}'");
+            }
+
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                values[arg[2..eq]] = arg[(eq + 1)..];
+            }
+            else if (arg == "--no-baselines")
+            {
+                flags.Add(arg[2..]);
+            }
+            else if (i + 1 < args.Length)
+            {
+                values[arg[2..]] = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"option '{arg}' needs a value");
+            }
+        }
+
+        var known = new[] { "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold" };
+        foreach (var key in values.Keys.Where(k => !known.Contains(k)))
+        {
+            throw new ArgumentException($"unknown option '--{key}'");
+        }
+
+        var defaults = new BenchOptions { Scenario = args[0] };
+        return new BenchOptions
+        {
+            Scenario = args[0],
+            Concurrency = values.TryGetValue("concurrency", out var c) ? [.. c.Split(',').Select(v => PositiveInt(v, "concurrency"))] : defaults.Concurrency,
+            Duration = values.TryGetValue("duration", out var d) ? ParseDuration(d) : defaults.Duration,
+            Warmup = values.TryGetValue("warmup", out var w) ? ParseDuration(w) : defaults.Warmup,
+            OutputDirectory = values.GetValueOrDefault("out", defaults.OutputDirectory),
+            Chats = values.TryGetValue("chats", out var ch) ? PositiveInt(ch, "chats") : defaults.Chats,
+            TurnsPerChat = values.TryGetValue("turns", out var t) ? PositiveInt(t, "turns") : defaults.TurnsPerChat,
+            CallersPerChannel = values.TryGetValue("callers-per-channel", out var cpc) ? PositiveInt(cpc, "callers-per-channel") : defaults.CallersPerChannel,
+            Streams = values.TryGetValue("streams", out var s) ? PositiveInt(s, "streams") : defaults.Streams,
+            OpenConcurrency = values.TryGetValue("open-concurrency", out var oc) ? PositiveInt(oc, "open-concurrency") : defaults.OpenConcurrency,
+            Hold = values.TryGetValue("hold", out var h) ? ParseDuration(h) : defaults.Hold,
+            Baselines = !flags.Contains("no-baselines"),
+        };
+    }
+
+    /// <summary><c>20s</c>, <c>500ms</c>, <c>2m</c>, or plain seconds.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        static double Number(string value) => double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var span = text.EndsWith("ms", StringComparison.Ordinal) ? TimeSpan.FromMilliseconds(Number(text[..^2]))
+            : text.EndsWith('s') ? TimeSpan.FromSeconds(Number(text[..^1]))
+            : text.EndsWith('m') ? TimeSpan.FromMinutes(Number(text[..^1]))
+            : TimeSpan.FromSeconds(Number(text));
+        return span < TimeSpan.Zero ? throw new ArgumentException($"negative duration '{text}'") : span;
+    }
+
+    private static int PositiveInt(string text, string name) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"--{name} must be a positive integer, got '{text}'");
+}

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace ChatService.Bench.Infrastructure;
+
+/// <summary>
+/// Where the machine's CPU went during a measured window: the bench (client, and the in-process
+/// baseline server), the service, the emulator, Redis and everything else, in cores (2.0 = both
+/// cores of this machine busy for the whole window).
+/// </summary>
+internal sealed record CpuSplit(double Bench, double Service, double Emulator, double Redis, double Other, double MachineBusy, int Cores)
+{
+    public override string ToString() =>
+        $"bench {Bench:0.00}, service {Service:0.00}, emulator {Emulator:0.00}, redis {Redis:0.00}, other {Other:0.00} (busy {MachineBusy:0.00} of {Cores})";
+
+    /// <summary>Starts measuring; <see cref="Meter.Stop"/> gives the split since.</summary>
+    public static Meter Start(int? servicePid) => new(servicePid);
+
+    internal sealed class Meter
+    {
+        private readonly int? _servicePid;
+        private readonly IReadOnlyList<int> _emulator = LocalStack.EmulatorPids();
+        private readonly IReadOnlyList<int> _redis = LocalStack.RedisPids();
+        private readonly double[] _start;
+        private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+
+        public Meter(int? servicePid)
+        {
+            _servicePid = servicePid;
+            _start = Sample();
+        }
+
+        public CpuSplit Stop()
+        {
+            var end = Sample();
+            var wall = Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds;
+            double Cores(int i) => wall > 0 ? Math.Max(0, end[i] - _start[i]) / wall : 0;
+            var busy = Cores(4);
+            var known = Cores(0) + Cores(1) + Cores(2) + Cores(3);
+            return new CpuSplit(Cores(0), Cores(1), Cores(2), Cores(3), Math.Max(0, busy - known), busy, Environment.ProcessorCount);
+        }
+
+        private double[] Sample() =>
+        [
+            ProcessProbe.CpuSeconds(Environment.ProcessId),
+            _servicePid is { } pid ? ProcessProbe.CpuSeconds(pid) : 0,
+            _emulator.Sum(ProcessProbe.CpuSeconds),
+            _redis.Sum(ProcessProbe.CpuSeconds),
+            ProcessProbe.MachineCpuSeconds().Busy,
+        ];
+    }
+}
