@@ -17,6 +17,9 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 {
     private static readonly MemoryCacheEntryOptions CharacterEntry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
+    /// <summary>How long a read waits for a Spanner fallback permit before it is shed.</summary>
+    private static readonly TimeSpan FallbackWait = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, Lazy<Task<ChatWindow?>>> _loads = new();
 
     // ---- Reads served from the window ---------------------------------------------------------
@@ -128,12 +131,14 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     /// <summary>One Spanner load per chat at a time in this process; every concurrent reader shares it.</summary>
     private async Task<ChatWindow?> LoadSharedAsync(string chatId, bool populate, CancellationToken cancellationToken)
     {
-        var load = _loads.GetOrAdd(chatId, id => new Lazy<Task<ChatWindow?>>(() => LoadAndForgetAsync(id, populate)));
+        Lazy<Task<ChatWindow?>>? mine = null;
+        mine = new Lazy<Task<ChatWindow?>>(() => LoadAndForgetAsync(chatId, populate, mine!));
+        var load = _loads.GetOrAdd(chatId, mine);
         return await load.Value.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Loads, then leaves the single-flight table whether or not anyone is still waiting.</summary>
-    private async Task<ChatWindow?> LoadAndForgetAsync(string chatId, bool populate)
+    /// <summary>Loads, then leaves the single-flight table (if still in it) whether or not anyone is still waiting.</summary>
+    private async Task<ChatWindow?> LoadAndForgetAsync(string chatId, bool populate, Lazy<Task<ChatWindow?>> self)
     {
         try
         {
@@ -141,7 +146,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         }
         finally
         {
-            _loads.TryRemove(chatId, out _);
+            _loads.TryRemove(new KeyValuePair<string, Lazy<Task<ChatWindow?>>>(chatId, self));
         }
     }
 
@@ -155,8 +160,13 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
             return cached.Window;
         }
 
-        var token = populate ? await cache.BeginFillAsync(chatId, timeout.Token) : null;
-        await limits.SpannerFallback.WaitAsync(timeout.Token);
+        var token = populate ? await cache.BeginFillAsync(chatId, CancellationToken.None) : null;
+        if (!await limits.SpannerFallback.WaitAsync(FallbackWait, timeout.Token))
+        {
+            // Too many reads are already falling back to Spanner: shed this one rather than pile up.
+            throw new ChatException(ChatErrorKind.Unavailable, "history is temporarily unavailable (cache down and Spanner fallback saturated); retry shortly");
+        }
+
         ChatWindow? window;
         try
         {
@@ -170,7 +180,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 
         if (window is not null && token is not null)
         {
-            await cache.PopulateAsync(window, token, timeout.Token);
+            await cache.PopulateAsync(window, token, CancellationToken.None);
         }
 
         return window;
@@ -178,74 +188,48 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 
     // ---- Writes: commit in Spanner, then bring the cached window along --------------------------
 
-    public async Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken)
-    {
-        var receipt = await chats.RecordSendAsync(command, cancellationToken);
-        if (!receipt.Duplicate)
+    public Task<SendReceipt> RecordSendAsync(SendCommand command, CancellationToken cancellationToken) =>
+        WriteAsync(command.ChatId, () => chats.RecordSendAsync(command, cancellationToken), r => [r.UserTurn, .. r.PendingReplies]);
+
+    public Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken) =>
+        WriteAsync(outcome.Key.ChatId, () => replies.SettleReplyAsync(outcome, cancellationToken), settled =>
         {
-            await cache.ApplyAsync(command.ChatId, [receipt.UserTurn, .. receipt.PendingReplies], CancellationToken.None);
-        }
+            if (settled is null)
+            {
+                // Not ours to settle: someone else did, or an earlier attempt of ours committed
+                // without our hearing of it. Either way the window may lag; drop it.
+                cache.MarkDirty(outcome.Key.ChatId);
+            }
 
-        return receipt;
-    }
+            return Displayed(settled);
+        });
 
-    public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
-    {
-        var settled = await replies.SettleReplyAsync(outcome, cancellationToken);
-        await ApplyIfPrimaryAsync(settled);
-        return settled;
-    }
-
-    public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken)
-    {
-        var settled = await replies.CancelOwedReplyAsync(userId, key, cancellationToken);
-        await ApplyIfPrimaryAsync(settled);
-        return settled;
-    }
+    public Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
+        WriteAsync(key.ChatId, () => replies.CancelOwedReplyAsync(userId, key, cancellationToken), Displayed);
 
     public async Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken)
     {
         var result = await replies.ClaimExpiredAsync(limit, cancellationToken);
         foreach (var settled in result.Settled)
         {
-            await ApplyIfPrimaryAsync(settled);
+            await cache.ApplyAsync(settled.Reply.ChatId, Displayed(settled), CancellationToken.None);
         }
 
         return result;
     }
 
-    public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
-    {
-        var owed = await replies.AddCandidateAsync(userId, chatId, seq, requestId, cancellationToken);
-        if (!owed.Duplicate)
-        {
-            await cache.ApplyAsync(chatId, owed.Replies, CancellationToken.None);
-        }
+    public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
+        WriteAsync(chatId, () => replies.AddCandidateAsync(userId, chatId, seq, requestId, cancellationToken), o => o.Replies);
 
-        return owed;
-    }
+    public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
+        WriteAsync(chatId, () => replies.SelectCandidateAsync(userId, chatId, seq, candidateId, cancellationToken), t => [t]);
 
-    public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)
-    {
-        var turn = await replies.SelectCandidateAsync(userId, chatId, seq, candidateId, cancellationToken);
-        await cache.ApplyAsync(chatId, [turn], CancellationToken.None);
-        return turn;
-    }
-
-    public async Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken)
-    {
-        var owed = await replies.RecordContinuationAsync(userId, chatId, turns, requestId, cancellationToken);
-        if (!owed.Duplicate)
-        {
-            await cache.ApplyAsync(chatId, owed.Replies, CancellationToken.None);
-        }
-
-        return owed;
-    }
+    public Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken) =>
+        WriteAsync(chatId, () => replies.RecordContinuationAsync(userId, chatId, turns, requestId, cancellationToken), o => o.Replies);
 
     public async Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
-        var deleted = await chats.DeleteChatAsync(userId, chatId, cancellationToken);
+        var deleted = await WriteAsync(chatId, () => chats.DeleteChatAsync(userId, chatId, cancellationToken), _ => []);
         if (deleted)
         {
             await cache.TombstoneAsync(chatId, CancellationToken.None);
@@ -254,14 +238,40 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         return deleted;
     }
 
-    private async Task ApplyIfPrimaryAsync(SettledReply? settled)
+    /// <summary>
+    /// Runs a write against Spanner, then applies the turns as committed to the cached window.
+    /// Results of repeated requests are applied too: the apply is version-guarded, and the first
+    /// request may have committed without its apply. A failure whose commit outcome is unknown
+    /// marks the chat dirty. A window load begun before the write is not handed to later readers.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(string chatId, Func<Task<T>> write, Func<T, IReadOnlyList<ChatTurn>> changed)
     {
-        // A non-primary candidate finishing changes nothing that history shows.
-        if (settled is { IsPrimary: true })
+        T result;
+        try
         {
-            await cache.ApplyAsync(settled.Reply.ChatId, [settled.Reply], CancellationToken.None);
+            result = await write();
         }
+        catch (Exception ex) when (ex is not ChatException)
+        {
+            cache.MarkDirty(chatId);
+            throw;
+        }
+        finally
+        {
+            _loads.TryRemove(chatId, out _);
+        }
+
+        var turns = changed(result);
+        if (turns.Count > 0)
+        {
+            await cache.ApplyAsync(chatId, turns, CancellationToken.None);
+        }
+
+        return result;
     }
+
+    /// <summary>A settled candidate changes what history shows only if it is its turn's primary one.</summary>
+    private static IReadOnlyList<ChatTurn> Displayed(SettledReply? settled) => settled is { IsPrimary: true } ? [settled.Reply] : [];
 
     // ---- Straight to Spanner ---------------------------------------------------------------------
 

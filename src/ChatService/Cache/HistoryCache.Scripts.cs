@@ -44,7 +44,9 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: window size, ttl ms, then (seq, version, turn) triples in seq order.
+    /// KEYS: window, fill. ARGV: window size, (unused), then (seq, version, turn) triples in seq order.
+    /// The window keeps the expiry it was loaded with: updates never extend it, so anything a
+    /// window might have missed (an update lost in a failover) is gone within one TTL.
     /// Applies committed turn changes to a cached window, each only if its version is newer than
     /// the cached one; appends extend the window and drop the oldest beyond its size. A gap (an
     /// append past hi + 1, whose predecessor's update has not arrived) drops the window rather
@@ -80,7 +82,6 @@ internal sealed partial class HistoryCache
           lo = lo + 1
         end
         redis.call('HSET', KEYS[1], 'lo', lo, 'hi', hi)
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
         """;
 

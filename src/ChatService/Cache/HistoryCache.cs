@@ -21,7 +21,8 @@ internal sealed partial class HistoryCache
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<HistoryCache> _logger;
     private readonly CircuitBreaker _breaker;
-    private readonly ConcurrentDictionary<string, byte> _dirty = new();
+    private readonly ConcurrentDictionary<string, long> _dirty = new();
+    private long _dirtyGeneration;
 
     public HistoryCache(IConnectionMultiplexer redis, IOptions<RedisOptions> options, TimeProvider timeProvider, ILogger<HistoryCache> logger)
     {
@@ -142,8 +143,9 @@ internal sealed partial class HistoryCache
     public async Task<int> FlushDirtyAsync(CancellationToken cancellationToken)
     {
         var flushed = 0;
-        foreach (var chatId in _dirty.Keys)
+        foreach (var entry in _dirty.ToArray())
         {
+            var chatId = entry.Key;
             var deleted = await RunAsync("invalidate", async db =>
             {
                 await db.KeyDeleteAsync([WindowKey(chatId), FillKey(chatId)]);
@@ -154,17 +156,19 @@ internal sealed partial class HistoryCache
                 return flushed;
             }
 
-            _dirty.TryRemove(chatId, out _);
+            // Only the mark this DEL covered: one added meanwhile (a later failed write) stays.
+            _dirty.TryRemove(entry);
             flushed++;
         }
 
         return flushed;
     }
 
-    private void MarkDirty(string chatId)
+    /// <summary>The chat's cached window may have missed a committed change: bypass it until it is dropped.</summary>
+    public void MarkDirty(string chatId)
     {
         CacheMetrics.WriteFailed();
-        _dirty.TryAdd(chatId, 0);
+        _dirty[chatId] = Interlocked.Increment(ref _dirtyGeneration);
     }
 
     private TimeSpan Ttl()
@@ -181,14 +185,17 @@ internal sealed partial class HistoryCache
             return default;
         }
 
+        // Bounded by the operation timeout alone, never by a caller's token: every call must end in
+        // Success or Failure, or a half-open probe would be left unresolved and the breaker stuck.
+        _ = cancellationToken;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = await call(_redis.GetDatabase()).WaitAsync(_options.OperationTimeout, _timeProvider, cancellationToken);
+            var result = await call(_redis.GetDatabase()).WaitAsync(_options.OperationTimeout, _timeProvider);
             _breaker.Success();
             return result;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex)
         {
             _breaker.Failure();
             Log.OperationFailed(_logger, operation, ex.GetType().Name, ex.Message);

@@ -13,8 +13,11 @@ public sealed class RedisOptions
     /// </summary>
     public string Endpoints { get; set; } = "";
 
-    /// <summary>How long a cached window lives without being written. Default: 30 min.</summary>
-    public TimeSpan Ttl { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// How long a cached window lives from the moment it is loaded; updates do not extend it, so
+    /// this also bounds how long a window can be wrong after a lost update. Default: 10 min.
+    /// </summary>
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Random spread of the TTL, as a fraction (0.2 = ±20%), so windows loaded together do not expire together. Default: 0.2.</summary>
     [Range(0, 0.9)]

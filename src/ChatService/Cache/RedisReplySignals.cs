@@ -5,20 +5,22 @@ using StackExchange.Redis;
 namespace ChatService.Cache;
 
 /// <summary>
-/// Cancellation signals over Redis pub/sub: every replica subscribes to one channel and stops the
+/// Cancellation signals over Redis sharded pub/sub: each replica subscribes to a channel of its
+/// own (so a signal goes to one shard and one replica, never broadcast to all) and stops the
 /// reply if it is generating it. Best effort: a lost message only delays the cancel until the
 /// generating replica's next lease renewal, which reads the request stored in Spanner.
 /// </summary>
-internal sealed partial class RedisReplySignals(IConnectionMultiplexer redis, ReplyHub hub, ILogger<RedisReplySignals> logger)
+internal sealed partial class RedisReplySignals(
+    IConnectionMultiplexer redis, ReplyHub hub, Microsoft.Extensions.Options.IOptions<ChatOptions> options, ILogger<RedisReplySignals> logger)
     : IReplySignals, IHostedService
 {
-    private static readonly RedisChannel Channel = RedisChannel.Literal("chatservice:cancel-reply");
+    private static RedisChannel ChannelOf(string replica) => RedisChannel.Sharded($"chatservice:cancel:{{{replica}}}");
 
-    public async Task PublishCancelAsync(ReplyKey key)
+    public async Task PublishCancelAsync(ReplyKey key, string replica)
     {
         try
         {
-            await redis.GetSubscriber().PublishAsync(Channel, key.ToString()).WaitAsync(TimeSpan.FromSeconds(1));
+            await redis.GetSubscriber().PublishAsync(ChannelOf(replica), key.ToString()).WaitAsync(TimeSpan.FromSeconds(1));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -30,7 +32,8 @@ internal sealed partial class RedisReplySignals(IConnectionMultiplexer redis, Re
     {
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(Channel, (_, message) => OnCancel(message)).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            await redis.GetSubscriber().SubscribeAsync(ChannelOf(options.Value.ReplicaId), (_, message) => OnCancel(message))
+                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

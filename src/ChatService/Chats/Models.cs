@@ -127,7 +127,11 @@ public sealed record ReplyOutcome(
 /// A candidate reply as stored by settling or cancelling it, and whether it is its turn's primary
 /// candidate (only then does the turn as history shows it change).
 /// </summary>
-public sealed record SettledReply(ChatTurn Reply, bool IsPrimary);
+public sealed record SettledReply(ChatTurn Reply, bool IsPrimary)
+{
+    /// <summary>When a cancel was only requested: the replica generating the reply, which will store it.</summary>
+    public string? GeneratingReplica { get; init; }
+}
 
 /// <summary>What a lease renewal found.</summary>
 public enum LeaseStatus

@@ -8,11 +8,12 @@ namespace ChatService.Dispatch;
 /// </summary>
 public interface IReplySignals
 {
-    Task PublishCancelAsync(ReplyKey key);
+    /// <summary>Asks <paramref name="replica"/> to stop generating the reply.</summary>
+    Task PublishCancelAsync(ReplyKey key, string replica);
 }
 
 /// <summary>Without a broadcast channel, lease renewals carry cancellations alone.</summary>
 internal sealed class NoReplySignals : IReplySignals
 {
-    public Task PublishCancelAsync(ReplyKey key) => Task.CompletedTask;
+    public Task PublishCancelAsync(ReplyKey key, string replica) => Task.CompletedTask;
 }

@@ -85,7 +85,7 @@ internal sealed partial class ChatRepository : IReplyStore
                 tx.BufferWrite(SpannerMutation.Update("Candidates")
                     .Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("CandidateId", key.CandidateId)
                     .Set("CancelRequested", true));
-                return (new SettledReply(found.Turn, found.IsPrimary), false);
+                return (new SettledReply(found.Turn, found.IsPrimary) { GeneratingReplica = found.LeaseOwner }, false);
             }
 
             const string reason = "cancelled before generation started";
