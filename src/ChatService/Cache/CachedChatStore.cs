@@ -17,6 +17,9 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 {
     private static readonly MemoryCacheEntryOptions CharacterEntry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
+    /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
+    private const int PromptSlack = 4;
+
     /// <summary>How long a read waits for a Spanner fallback permit before it is shed.</summary>
     private static readonly TimeSpan FallbackWait = TimeSpan.FromSeconds(5);
 
@@ -31,7 +34,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
             return await chats.GetTurnsAsync(userId, chatId, beforeSeq, limit, cancellationToken);
         }
 
-        var window = await GetWindowAsync(chatId, cancellationToken);
+        var window = await GetWindowAsync(chatId, limit, cancellationToken);
         if (window is null || window.UserId != userId)
         {
             return null;
@@ -46,7 +49,8 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 
     public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
-        var window = await GetWindowAsync(key.ChatId, cancellationToken);
+        // The reply is almost always among the newest few turns; the prompt needs the ones before it.
+        var window = await GetWindowAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
         if (window is null || reply is null || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
         {
@@ -102,7 +106,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         (await GetCharactersAsync([id], cancellationToken)).FirstOrDefault();
 
     /// <summary>The chat's window: cached, or loaded once from Spanner (and cached when Redis is usable).</summary>
-    private async Task<ChatWindow?> GetWindowAsync(string chatId, CancellationToken cancellationToken)
+    private async Task<ChatWindow?> GetWindowAsync(string chatId, int maxTurns, CancellationToken cancellationToken)
     {
         if (cache.IsDirty(chatId))
         {
@@ -110,7 +114,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
             return await LoadSharedAsync(chatId, populate: false, cancellationToken);
         }
 
-        var read = await cache.ReadAsync(chatId, cancellationToken);
+        var read = await cache.ReadAsync(chatId, maxTurns, cancellationToken);
         switch (read.Kind)
         {
             case CacheReadKind.Hit:
@@ -154,7 +158,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     {
         // Shared by every waiting reader, so not bound to any one caller's cancellation.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        if (populate && await cache.ReadAsync(chatId, timeout.Token) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
+        if (populate && await cache.ReadAsync(chatId, cache.WindowTurns, timeout.Token) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
         {
             // A load that finished just before this one began (between our miss and now) filled it.
             return cached.Window;

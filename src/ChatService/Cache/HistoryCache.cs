@@ -41,9 +41,11 @@ internal sealed partial class HistoryCache
 
     public int DirtyCount => _dirty.Count;
 
-    public async Task<CacheRead> ReadAsync(string chatId, CancellationToken cancellationToken)
+    /// <summary>The cached window's newest <paramref name="maxTurns"/> turns (only those cross the network).</summary>
+    public async Task<CacheRead> ReadAsync(string chatId, int maxTurns, CancellationToken cancellationToken)
     {
-        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [_options.WindowTurns]), cancellationToken);
+        var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
+        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]), cancellationToken);
         if (result is null)
         {
             return new CacheRead(CacheReadKind.Unavailable);
