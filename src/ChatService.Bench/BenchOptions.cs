@@ -16,7 +16,6 @@ internal sealed class BenchOptions
           history-cold   GetHistory with the cache bypassed (Redis__Endpoints empty): every read from Spanner
           send           full exchanges: SendMessage and its reply stream to Completed
           streams        K reply streams held open at once; the service's RSS
-          chaos          history-hot load while a Redis primary is killed; failed RPCs
           all            history-hot, history-cold, send, streams in turn
 
         options:
@@ -31,6 +30,8 @@ internal sealed class BenchOptions
           --open-concurrency 64   streams scenario: SendMessage calls awaiting Accepted at once
           --hold 60s              streams scenario: how long each simulated reply takes
           --no-baselines          history-hot without the baselines
+          --fresh-emulator        each scenario on a Spanner emulator of its own, started and stopped
+                                  by the bench (the shared one slows down with its history)
         """;
 
     public required string Scenario { get; init; }
@@ -57,6 +58,8 @@ internal sealed class BenchOptions
 
     public bool Baselines { get; init; } = true;
 
+    public bool FreshEmulator { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
@@ -79,7 +82,7 @@ internal sealed class BenchOptions
             {
                 values[arg[2..eq]] = arg[(eq + 1)..];
             }
-            else if (arg == "--no-baselines")
+            else if (arg is "--no-baselines" or "--fresh-emulator")
             {
                 flags.Add(arg[2..]);
             }
@@ -114,6 +117,7 @@ internal sealed class BenchOptions
             OpenConcurrency = values.TryGetValue("open-concurrency", out var oc) ? PositiveInt(oc, "open-concurrency") : defaults.OpenConcurrency,
             Hold = values.TryGetValue("hold", out var h) ? ParseDuration(h) : defaults.Hold,
             Baselines = !flags.Contains("no-baselines"),
+            FreshEmulator = flags.Contains("fresh-emulator"),
         };
     }
 

@@ -10,7 +10,8 @@ internal static class LocalStack
 {
     private const int RedisNodeCount = 6;
 
-    public static int EmulatorPort { get; } = PortFromEnvironment("SPANNER_EMULATOR_PORT", 9010);
+    /// <summary>The emulator's port: <c>SPANNER_EMULATOR_PORT</c> (9010), or a private emulator's while one runs.</summary>
+    public static int EmulatorPort { get; set; } = PortFromEnvironment("SPANNER_EMULATOR_PORT", 9010);
 
     public static string EmulatorHost => $"localhost:{EmulatorPort}";
 

@@ -22,6 +22,7 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
     private readonly string _databaseId;
     private readonly bool _dropDatabase;
     private int _errorLogs;
+    private bool _disposed;
 
     private ServiceUnderTest(Process process, string databaseId, bool dropDatabase, int grpcPort, int httpPort)
     {
@@ -72,6 +73,11 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
             throw new FileNotFoundException("ChatService.dll is not next to the bench; build the bench (it references the service)", dll);
         }
 
+        if (dropDatabase)
+        {
+            await DatabaseLedger.AddAsync(databaseId);
+        }
+
         var grpcPort = FreePort();
         var httpPort = FreePort();
         var info = new ProcessStartInfo("dotnet")
@@ -119,8 +125,27 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
     /// <summary>RSS and peak RSS of the service process, in bytes.</summary>
     public (long Rss, long PeakRss) Memory() => ProcessProbe.Memory(_process.Id);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>SIGKILL, for a service with thousands of replies in flight whose graceful hand-over is not being measured.</summary>
+    public async Task KillAsync()
     {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public ValueTask DisposeAsync() => DisposeAsync(keepDatabase: false);
+
+    /// <summary>Stops the service; <paramref name="keepDatabase"/> leaves its database for another instance to serve.</summary>
+    public async ValueTask DisposeAsync(bool keepDatabase)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             // SIGTERM: the host's graceful shutdown (replies in flight get Dispatch:ShutdownGrace), then SIGKILL.
@@ -142,9 +167,10 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
         }
 
         _process.Dispose();
-        if (_dropDatabase)
+        if (_dropDatabase && !keepDatabase)
         {
             await DropDatabaseAsync(_databaseId);
+            await DatabaseLedger.RemoveAsync(_databaseId);
         }
     }
 

@@ -135,6 +135,8 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
                 options.Streams,
                 options.OpenConcurrency,
                 HoldSeconds = options.Hold.TotalSeconds,
+                options.Baselines,
+                options.FreshEmulator,
             },
             Runs = Runs.Select(r => new
             {

@@ -1,0 +1,97 @@
+using ChatService.Bench.Infrastructure;
+using ChatService.Bench.Reporting;
+using ChatService.Bench.Scenarios;
+
+namespace ChatService.Bench;
+
+/// <summary>
+/// The load tool: starts the service as a child process against the local stack and measures one
+/// scenario (see <see cref="BenchOptions.Usage"/>). Not a top-level program, so its entry type does
+/// not clash with the service's public <c>Program</c>.
+/// </summary>
+internal static class BenchProgram
+{
+    private static readonly string[] AllScenarios = ["history-hot", "history-cold", "send", "streams"];
+
+    public static async Task<int> Main(string[] args)
+    {
+        BenchOptions options;
+        try
+        {
+            options = BenchOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}\n\n{BenchOptions.Usage}");
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        var scenarios = options.Scenario == "all" ? AllScenarios : [options.Scenario];
+        if (scenarios.Any(s => !AllScenarios.Contains(s)))
+        {
+            await Console.Error.WriteLineAsync($"error: unknown scenario '{options.Scenario}'\n\n{BenchOptions.Usage}");
+            return 2;
+        }
+
+        var machine = MachineInfo.Collect();
+        Console.WriteLine($"machine: {machine}");
+        foreach (var scenario in scenarios)
+        {
+            var report = new BenchReport(scenario, options, machine);
+            try
+            {
+                await RunAsync(scenario, options, report, cancel.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                report.Notes.Add($"the scenario failed: {ex.GetType().Name}: {ex.Message}");
+                await report.WriteAsync();
+                await Console.Error.WriteLineAsync(ex.ToString());
+                return 1;
+            }
+
+            await report.WriteAsync();
+        }
+
+        return 0;
+    }
+
+    private static async Task RunAsync(string scenario, BenchOptions options, BenchReport report, CancellationToken cancellationToken)
+    {
+        if (!options.FreshEmulator)
+        {
+            report.Figure("Spanner emulator", $"shared, {LocalStack.EmulatorHost}");
+            await RunScenarioAsync(scenario, options, report, cancellationToken);
+            return;
+        }
+
+        var sharedPort = LocalStack.EmulatorPort;
+        await using var emulator = await PrivateEmulator.StartAsync(cancellationToken);
+        LocalStack.EmulatorPort = emulator.Port;
+        report.Figure("Spanner emulator", $"fresh, started for this scenario on {LocalStack.EmulatorHost}");
+        try
+        {
+            await RunScenarioAsync(scenario, options, report, cancellationToken);
+        }
+        finally
+        {
+            LocalStack.EmulatorPort = sharedPort;
+        }
+    }
+
+    private static Task RunScenarioAsync(string scenario, BenchOptions options, BenchReport report, CancellationToken cancellationToken) => scenario switch
+    {
+        "history-hot" => HistoryScenario.RunAsync(options, report, warmCache: true, cancellationToken),
+        "history-cold" => HistoryScenario.RunAsync(options, report, warmCache: false, cancellationToken),
+        "send" => SendScenario.RunAsync(options, report, cancellationToken),
+        "streams" => StreamsScenario.RunAsync(options, report, cancellationToken),
+        _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
+    };
+}

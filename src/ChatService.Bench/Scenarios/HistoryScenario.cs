@@ -1,0 +1,126 @@
+using System.Globalization;
+using ChatService.Api.V1;
+using ChatService.Bench.Baselines;
+using ChatService.Bench.Infrastructure;
+using ChatService.Bench.Load;
+using ChatService.Bench.Reporting;
+using Google.Protobuf;
+using ChatClient = ChatService.Api.V1.ChatService.ChatServiceClient;
+
+namespace ChatService.Bench.Scenarios;
+
+/// <summary>
+/// <c>history-hot</c>: GetHistory (first page of 20) on random warm chats, with the bare gRPC and raw
+/// Redis baselines measured right after at the same concurrency. <c>history-cold</c>: the same with the
+/// cache off (<c>Redis:Endpoints</c> empty), so every read goes to Spanner.
+/// </summary>
+internal static class HistoryScenario
+{
+    private const int PageSize = 20;
+    private const int TargetCallers = 16;
+    private const double TargetRatio = 0.8;
+    private const double TargetP99Ms = 2.0;
+
+    public static async Task RunAsync(BenchOptions options, BenchReport report, bool warmCache, CancellationToken cancellationToken)
+    {
+        // Seeding goes through the cache either way: it is much faster than with every prompt window read from the emulator.
+        var settings = ServiceSettings.RealisticTurnsFastBackend();
+        var databaseId = ServiceUnderTest.NewDatabaseId();
+        var label = warmCache ? "service GetHistory (warm cache)" : "service GetHistory (no cache, Spanner)";
+        Console.WriteLine($"[{report.Scenario}] starting the service (cache on)");
+        var service = await ServiceUnderTest.StartAsync(settings, databaseId, dropDatabase: true, cancellationToken);
+        await using var stopService = new AsyncDisposer(() => service.DisposeAsync());
+
+        var exchanges = Math.Max(1, options.TurnsPerChat / 2);
+        Console.WriteLine($"[{report.Scenario}] seeding {options.Chats} chats x {exchanges} exchanges");
+        var seedStarted = DateTime.UtcNow;
+        IReadOnlyList<BenchChat> chats;
+        using (var setup = new ChannelPool(service.GrpcAddress, 8, 8))
+        {
+            chats = await ChatSeeder.SeedAsync(setup.For(0), options.Chats, exchanges, concurrency: 8, cancellationToken);
+        }
+
+        report.Figure("setup", $"{options.Chats} chats x (greeting + {exchanges} exchanges) in {(DateTime.UtcNow - seedStarted).TotalSeconds:0.0} s");
+        if (!warmCache)
+        {
+            // The same database, served by a service with the cache off.
+            Console.WriteLine($"[{report.Scenario}] restarting the service with the cache off");
+            await service.DisposeAsync(keepDatabase: true);
+            settings["Redis:Endpoints"] = "";
+            service = await ServiceUnderTest.StartAsync(settings, databaseId, dropDatabase: true, cancellationToken);
+        }
+
+        // One GetHistory each: warms the cache and gives the baselines the very same bytes.
+        var pages = new List<byte[]>(chats.Count);
+        using (var warm = new ChannelPool(service.GrpcAddress, 1, 1))
+        {
+            var client = new ChatClient(warm.For(0));
+            foreach (var chat in chats)
+            {
+                var page = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = PageSize }, chat.Headers, cancellationToken: cancellationToken);
+                pages.Add(page.ToByteArray());
+            }
+
+            var sample = GetHistoryResponse.Parser.ParseFrom(pages[0]);
+            var turns = pages.Select(GetHistoryResponse.Parser.ParseFrom).SelectMany(p => p.Turns).ToList();
+            report.Figure("history page", string.Create(CultureInfo.InvariantCulture,
+                $"{sample.Turns.Count} turns, {pages.Average(p => p.Length):0} bytes on average; user turns {turns.Where(t => t.Role == AuthorRole.User).Average(t => t.Text.Length):0} chars, replies {turns.Where(t => t.Role == AuthorRole.Character).Average(t => t.Text.Length):0} chars on average"));
+        }
+
+        var expectedTurns = GetHistoryResponse.Parser.ParseFrom(pages[0]).Turns.Count;
+        var payloads = new BaselinePayloads(pages);
+        foreach (var callers in options.Concurrency)
+        {
+            Console.WriteLine($"[{report.Scenario}] {callers} callers");
+            using var pool = new ChannelPool(service.GrpcAddress, callers, options.CallersPerChannel);
+            await pool.ConnectAllAsync(cancellationToken);
+            var clients = Enumerable.Range(0, callers).Select(i => new ChatClient(pool.For(i))).ToArray();
+            var errorsBefore = service.ErrorLogs;
+            var measured = await ClosedLoop.RunAsync(label, callers, options.Warmup, options.Duration, async (caller, ct) =>
+            {
+                var chat = chats[caller.Random.Next(chats.Count)];
+                var page = await clients[caller.Index].GetHistoryAsync(
+                    new GetHistoryRequest { ChatId = chat.ChatId, PageSize = PageSize }, chat.Headers, cancellationToken: ct);
+                if (page.Turns.Count != expectedTurns)
+                {
+                    throw new InvalidOperationException($"expected {expectedTurns} turns, got {page.Turns.Count}");
+                }
+            }, service.Pid, cancellationToken);
+            report.Add(measured);
+            if (service.ErrorLogs != errorsBefore)
+            {
+                report.Notes.Add($"the service logged {service.ErrorLogs - errorsBefore} errors during the {callers}-caller run");
+            }
+
+            if (!warmCache || !options.Baselines)
+            {
+                continue;
+            }
+
+            var bare = await BareGrpcBaseline.RunAsync(payloads, redis: null, chats, callers, options, cancellationToken);
+            report.Add(bare);
+            await using var redisPages = await RedisPages.CreateAsync(payloads, chats);
+            var redis = await RedisBaseline.RunAsync(redisPages, callers, options, cancellationToken);
+            report.Add(redis);
+            var floor = await BareGrpcBaseline.RunAsync(payloads, redisPages, chats, callers, options, cancellationToken);
+            report.Add(floor);
+            report.Figure($"ratios at {callers} callers", string.Create(CultureInfo.InvariantCulture,
+                $"service/bare gRPC throughput {measured.Throughput / bare.Throughput:0.00}, p50 {measured.Latency.P50 / bare.Latency.P50:0.00}x, p99 {measured.Latency.P99 / bare.Latency.P99:0.00}x; service/raw Redis throughput {measured.Throughput / redis.Throughput:0.00}, p50 {measured.Latency.P50 / redis.Latency.P50:0.00}x; service/(gRPC + Redis GET) throughput {measured.Throughput / floor.Throughput:0.00}, p50 {measured.Latency.P50 / floor.Latency.P50:0.00}x, p99 {measured.Latency.P99 / floor.Latency.P99:0.00}x"));
+            if (callers == TargetCallers)
+            {
+                var ratio = measured.Throughput / bare.Throughput;
+                report.Targets.Add(new TargetCheck(
+                    $"history-hot throughput >= {TargetRatio}x bare gRPC at {TargetCallers} callers",
+                    string.Create(CultureInfo.InvariantCulture, $"{ratio:0.00}x ({measured.Throughput:0}/s vs {bare.Throughput:0}/s)"),
+                    ratio >= TargetRatio));
+                report.Targets.Add(new TargetCheck(
+                    $"history-hot p99 <= {TargetP99Ms} ms at {TargetCallers} callers",
+                    string.Create(CultureInfo.InvariantCulture, $"{measured.Latency.P99:0.###} ms"),
+                    measured.Latency.P99 <= TargetP99Ms && measured.ErrorCount == 0));
+            }
+        }
+
+        report.Notes.Add("Spanner reads and commits per request are not visible from outside the process (no metrics endpoint yet, issue 6); " +
+            "CacheEfficiencyTests in the test suite assert a warm GetHistory costs Spanner no reads.");
+    }
+}
