@@ -11,7 +11,7 @@ internal sealed class CacheInvalidator(HistoryCache cache, TimeProvider timeProv
         await base.StopAsync(cancellationToken);
         if (cache.DirtyCount > 0)
         {
-            await cache.FlushDirtyAsync(cancellationToken);
+            await cache.FlushDirtyAsync();
         }
     }
 
@@ -25,7 +25,7 @@ internal sealed class CacheInvalidator(HistoryCache cache, TimeProvider timeProv
             {
                 if (cache.DirtyCount > 0)
                 {
-                    await cache.FlushDirtyAsync(stoppingToken);
+                    await cache.FlushDirtyAsync();
                 }
 
                 await Task.Delay(Interval, timeProvider, stoppingToken);

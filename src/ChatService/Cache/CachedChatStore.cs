@@ -114,7 +114,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
             return await LoadSharedAsync(chatId, populate: false, cancellationToken);
         }
 
-        var read = await cache.ReadAsync(chatId, maxTurns, cancellationToken);
+        var read = await cache.ReadAsync(chatId, maxTurns);
         switch (read.Kind)
         {
             case CacheReadKind.Hit:
@@ -158,13 +158,13 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
     {
         // Shared by every waiting reader, so not bound to any one caller's cancellation.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        if (populate && await cache.ReadAsync(chatId, cache.WindowTurns, timeout.Token) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
+        if (populate && await cache.ReadAsync(chatId, cache.WindowTurns) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
         {
             // A load that finished just before this one began (between our miss and now) filled it.
             return cached.Window;
         }
 
-        var token = populate ? await cache.BeginFillAsync(chatId, CancellationToken.None) : null;
+        var token = populate ? await cache.BeginFillAsync(chatId) : null;
         if (!await limits.SpannerFallback.WaitAsync(FallbackWait, timeout.Token))
         {
             // Too many reads are already falling back to Spanner: shed this one rather than pile up.
@@ -184,7 +184,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
 
         if (window is not null && token is not null)
         {
-            await cache.PopulateAsync(window, token, CancellationToken.None);
+            await cache.PopulateAsync(window, token);
         }
 
         return window;
@@ -216,7 +216,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         var result = await replies.ClaimExpiredAsync(limit, cancellationToken);
         foreach (var settled in result.Settled)
         {
-            await cache.ApplyAsync(settled.Reply.ChatId, Displayed(settled), CancellationToken.None);
+            await cache.ApplyAsync(settled.Reply.ChatId, Displayed(settled));
         }
 
         return result;
@@ -236,7 +236,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         var deleted = await WriteAsync(chatId, () => chats.DeleteChatAsync(userId, chatId, cancellationToken), _ => []);
         if (deleted)
         {
-            await cache.TombstoneAsync(chatId, CancellationToken.None);
+            await cache.TombstoneAsync(chatId);
         }
 
         return deleted;
@@ -268,7 +268,7 @@ internal sealed class CachedChatStore(IChatStore chats, IReplyStore replies, His
         var turns = changed(result);
         if (turns.Count > 0)
         {
-            await cache.ApplyAsync(chatId, turns, CancellationToken.None);
+            await cache.ApplyAsync(chatId, turns);
         }
 
         return result;

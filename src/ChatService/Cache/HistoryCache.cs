@@ -42,10 +42,10 @@ internal sealed partial class HistoryCache
     public int DirtyCount => _dirty.Count;
 
     /// <summary>The cached window's newest <paramref name="maxTurns"/> turns (only those cross the network).</summary>
-    public async Task<CacheRead> ReadAsync(string chatId, int maxTurns, CancellationToken cancellationToken)
+    public async Task<CacheRead> ReadAsync(string chatId, int maxTurns)
     {
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
-        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]), cancellationToken);
+        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]));
         if (result is null)
         {
             return new CacheRead(CacheReadKind.Unavailable);
@@ -81,14 +81,14 @@ internal sealed partial class HistoryCache
     }
 
     /// <summary>Claims the right to fill a missing window; null when Redis is unavailable or another load holds it.</summary>
-    public async Task<string?> BeginFillAsync(string chatId, CancellationToken cancellationToken)
+    public async Task<string?> BeginFillAsync(string chatId)
     {
         var token = Guid.NewGuid().ToString("N");
-        var set = await RunAsync("fill", db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists), cancellationToken);
+        var set = await RunAsync("fill", db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists));
         return set ? token : null;
     }
 
-    public async Task PopulateAsync(ChatWindow window, string token, CancellationToken cancellationToken)
+    public async Task PopulateAsync(ChatWindow window, string token)
     {
         var args = new List<RedisValue>
         {
@@ -105,11 +105,11 @@ internal sealed partial class HistoryCache
             args.Add(WindowCodec.Encode(turn));
         }
 
-        await RunAsync("populate", db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]), cancellationToken);
+        await RunAsync("populate", db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
     }
 
     /// <summary>Applies committed turn changes to the chat's cached window, if it has one; a failure marks the chat dirty.</summary>
-    public async Task ApplyAsync(string chatId, IReadOnlyList<ChatTurn> turns, CancellationToken cancellationToken)
+    public async Task ApplyAsync(string chatId, IReadOnlyList<ChatTurn> turns)
     {
         if (turns.Count == 0)
         {
@@ -124,17 +124,17 @@ internal sealed partial class HistoryCache
             args.Add(WindowCodec.Encode(turn));
         }
 
-        var result = await RunAsync("apply", db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]), cancellationToken);
+        var result = await RunAsync("apply", db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]));
         if (result is null)
         {
             MarkDirty(chatId);
         }
     }
 
-    public async Task TombstoneAsync(string chatId, CancellationToken cancellationToken)
+    public async Task TombstoneAsync(string chatId)
     {
         var result = await RunAsync("tombstone", db => db.ScriptEvaluateAsync(
-            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds]), cancellationToken);
+            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds]));
         if (result is null)
         {
             MarkDirty(chatId);
@@ -142,7 +142,7 @@ internal sealed partial class HistoryCache
     }
 
     /// <summary>Drops the windows of dirty chats; those Redis could not reach stay dirty for the next round.</summary>
-    public async Task<int> FlushDirtyAsync(CancellationToken cancellationToken)
+    public async Task<int> FlushDirtyAsync()
     {
         var flushed = 0;
         foreach (var entry in _dirty.ToArray())
@@ -152,7 +152,7 @@ internal sealed partial class HistoryCache
             {
                 await db.KeyDeleteAsync([WindowKey(chatId), FillKey(chatId)]);
                 return true;
-            }, cancellationToken);
+            });
             if (!deleted)
             {
                 return flushed;
@@ -180,7 +180,7 @@ internal sealed partial class HistoryCache
     }
 
     /// <summary>Runs one Redis call through the breaker and the timeout; default on any failure.</summary>
-    private async Task<T?> RunAsync<T>(string operation, Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T?> RunAsync<T>(string operation, Func<IDatabase, Task<T>> call)
     {
         if (!_breaker.TryEnter())
         {
@@ -189,7 +189,6 @@ internal sealed partial class HistoryCache
 
         // Bounded by the operation timeout alone, never by a caller's token: every call must end in
         // Success or Failure, or a half-open probe would be left unresolved and the breaker stuck.
-        _ = cancellationToken;
         var started = Stopwatch.GetTimestamp();
         try
         {
