@@ -16,7 +16,8 @@ internal sealed class BenchOptions
           history-cold   GetHistory with the cache bypassed (Redis__Endpoints empty): every read from Spanner
           send           full exchanges: SendMessage and its reply stream to Completed
           streams        K reply streams held open at once; the service's RSS
-          all            history-hot, history-cold, send, streams in turn
+          chaos          mixed load while a Redis primary is killed and the service is SIGKILLed and restarted
+          all            history-hot, history-cold, send, streams, chaos in turn
 
         options:
           --concurrency N[,N...]  callers (default: 16); a list runs each level

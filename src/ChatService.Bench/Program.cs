@@ -11,7 +11,7 @@ namespace ChatService.Bench;
 /// </summary>
 internal static class BenchProgram
 {
-    private static readonly string[] AllScenarios = ["history-hot", "history-cold", "send", "streams"];
+    private static readonly string[] AllScenarios = ["history-hot", "history-cold", "send", "streams", "chaos"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -92,6 +92,7 @@ internal static class BenchProgram
         "history-cold" => HistoryScenario.RunAsync(options, report, warmCache: false, cancellationToken),
         "send" => SendScenario.RunAsync(options, report, cancellationToken),
         "streams" => StreamsScenario.RunAsync(options, report, cancellationToken),
+        "chaos" => ChaosScenario.RunAsync(options, report, cancellationToken),
         _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
     };
 }

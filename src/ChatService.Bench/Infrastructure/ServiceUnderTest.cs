@@ -14,8 +14,8 @@ namespace ChatService.Bench.Infrastructure;
 internal sealed class ServiceUnderTest : IAsyncDisposable
 {
     private const int KeptOutputLines = 200;
-    private const string ProjectId = "local-project";
-    private const string InstanceId = "bench-instance";
+    public const string ProjectId = "local-project";
+    public const string InstanceId = "bench-instance";
 
     private readonly Process _process;
     private readonly Queue<string> _output = new();
