@@ -31,6 +31,13 @@ internal sealed class StreamCounters(int target)
 
     public int Errors => Volatile.Read(ref _errors);
 
+    /// <summary>SendMessage calls repeated (same request id) after a transient status before acceptance.</summary>
+    public int Retried => Volatile.Read(ref _retried);
+
+    private int _retried;
+
+    public void OnRetried() => Interlocked.Increment(ref _retried);
+
     public int PeakOpen => Volatile.Read(ref _peakOpen);
 
     public int PeakGenerating => Volatile.Read(ref _peakGenerating);

@@ -114,7 +114,7 @@ internal static class StreamsScenario
             $"{Mib((long)(idle.Rss + perStream * TargetStreams))} (before + {TargetStreams} x average per stream)"));
         report.Figure("CPU while holding", split.ToString());
         report.Figure("outcomes", string.Create(CultureInfo.InvariantCulture,
-            $"{state.Completed} completed and {state.Failed} failed replies, {state.Errors} RPC errors during opening and hold; service error logs {service.ErrorLogs}"));
+            $"{state.Completed} completed and {state.Failed} failed replies, {state.Errors} RPC errors during opening and hold ({state.Retried} SendMessage calls retried with their request id before acceptance); service error logs {service.ErrorLogs}"));
         foreach (var (kind, sample) in state.ErrorSamples())
         {
             report.Notes.Add($"error {kind}: {sample}");
@@ -136,14 +136,51 @@ internal static class StreamsScenario
     {
         var accepted = false;
         var generating = false;
+        var request = new SendMessageRequest
+        {
+            ChatId = chat.ChatId,
+            Text = "Tell me a long story, please. #" + index.ToString(CultureInfo.InvariantCulture),
+            RequestId = Guid.NewGuid().ToString("N"),
+        };
         try
         {
-            var request = new SendMessageRequest
+            // As the API asks of clients: a transient status before acceptance is retried with the
+            // same request id (nothing is recorded twice).
+            for (var attempt = 1; ; attempt++)
             {
-                ChatId = chat.ChatId,
-                Text = "Tell me a long story, please. #" + index.ToString(CultureInfo.InvariantCulture),
-                RequestId = Guid.NewGuid().ToString("N"),
-            };
+                try
+                {
+                    await StreamOnceAsync();
+                    return;
+                }
+                catch (RpcException ex) when (!accepted && attempt < 10 && !cancellationToken.IsCancellationRequested
+                    && ex.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted)
+                {
+                    state.OnRetried();
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+                }
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            state.OnError(ex is RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name, ex.Message);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ended by the bench after the hold.
+        }
+        finally
+        {
+            if (!accepted)
+            {
+                opening.Release();
+            }
+
+            state.OnEnded(accepted, generating);
+        }
+
+        async Task StreamOnceAsync()
+        {
             using var call = client.SendMessage(request, chat.Headers, cancellationToken: cancellationToken);
             await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
             {
@@ -168,23 +205,6 @@ internal static class StreamsScenario
             }
 
             state.OnError("DataLoss", "the stream ended without Completed");
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            state.OnError(ex is RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name, ex.Message);
-        }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
-        {
-            // Ended by the bench after the hold.
-        }
-        finally
-        {
-            if (!accepted)
-            {
-                opening.Release();
-            }
-
-            state.OnEnded(accepted, generating);
         }
     }
 
