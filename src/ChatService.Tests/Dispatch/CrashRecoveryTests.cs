@@ -9,26 +9,12 @@ namespace ChatService.Tests.Dispatch;
 public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
 {
     private const int Replies = 20;
-    private readonly string _databaseId = "k" + Guid.NewGuid().ToString("N")[..12];
+    private readonly ProcessDatabase _database = new(stack, "k");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SpannerClientOptions SpannerOptions => new()
+    private Dictionary<string, string> Settings(string replica) => _database.Settings(replica, new Dictionary<string, string>
     {
-        ProjectId = stack.ProjectId,
-        InstanceId = stack.InstanceId,
-        DatabaseId = _databaseId,
-        EmulatorHost = stack.EmulatorHost,
-    };
-
-    private Dictionary<string, string> Settings(string replica) => new()
-    {
-        ["Spanner:EmulatorHost"] = stack.EmulatorHost,
-        ["Spanner:ProjectId"] = stack.ProjectId,
-        ["Spanner:InstanceId"] = stack.InstanceId,
-        ["Spanner:DatabaseId"] = _databaseId,
-        ["Redis:Endpoints"] = stack.RedisConfiguration,
-        ["Chat:ReplicaId"] = replica,
         ["Chat:ReplyLease"] = "00:00:03",
         ["Dispatch:SweepInterval"] = "00:00:00.500",
         // Slow enough that every reply is mid-generation when the process dies (about 4 s each).
@@ -38,7 +24,7 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
         ["Inference:Backends:sim:MinTokens"] = "35",
         ["Inference:Backends:sim:MaxTokens"] = "45",
         ["Inference:Routes:default:0"] = "sim",
-    };
+    });
 
     [Fact]
     public async Task KilledMidGeneration_RestartedServiceCompletesEveryReplyOnce()
@@ -69,7 +55,7 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
             calls.ForEach(c => c.Dispose());
         }
 
-        await using var database = SpannerDatabaseClient.Create(SpannerOptions);
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = 'replica-a'"));
 
         await using var second = await ServiceProcess.StartAsync(Settings("replica-b"), Ct);
@@ -100,7 +86,6 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await using var admin = SpannerAdminClient.Create(SpannerOptions);
-        await admin.DropDatabaseAsync();
+        await _database.DisposeAsync();
     }
 }

@@ -8,26 +8,12 @@ namespace ChatService.Tests.Dispatch;
 /// <summary>Graceful shutdown: stop taking work, finish what can finish within the bound, leave the rest owed.</summary>
 public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
 {
-    private readonly string _databaseId = "g" + Guid.NewGuid().ToString("N")[..12];
+    private readonly ProcessDatabase _database = new(stack, "g");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SpannerClientOptions SpannerOptions => new()
+    private Dictionary<string, string> Settings(string grace, string tokensPerSecond) => _database.Settings("graceful-" + grace, new Dictionary<string, string>
     {
-        ProjectId = stack.ProjectId,
-        InstanceId = stack.InstanceId,
-        DatabaseId = _databaseId,
-        EmulatorHost = stack.EmulatorHost,
-    };
-
-    private Dictionary<string, string> Settings(string grace, string tokensPerSecond) => new()
-    {
-        ["Spanner:EmulatorHost"] = stack.EmulatorHost,
-        ["Spanner:ProjectId"] = stack.ProjectId,
-        ["Spanner:InstanceId"] = stack.InstanceId,
-        ["Spanner:DatabaseId"] = _databaseId,
-        ["Redis:Endpoints"] = stack.RedisConfiguration,
-        ["Chat:ReplicaId"] = "graceful-" + grace,
         ["Dispatch:ShutdownGrace"] = grace,
         ["Inference:Backends:sim:Kind"] = "Simulated",
         ["Inference:Backends:sim:TimeToFirstToken"] = "00:00:00.050",
@@ -35,7 +21,7 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
         ["Inference:Backends:sim:MinTokens"] = "20",
         ["Inference:Backends:sim:MaxTokens"] = "20",
         ["Inference:Routes:default:0"] = "sim",
-    };
+    });
 
     [Fact]
     public async Task Shutdown_LetsRepliesInFlightFinishWithinTheGrace()
@@ -46,7 +32,7 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
 
         await service.StopGracefullyAsync(TimeSpan.FromSeconds(20));
 
-        await using var database = SpannerDatabaseClient.Create(SpannerOptions);
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         Assert.Equal(0, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL"));
         Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE State = 3"));
     }
@@ -60,7 +46,7 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
 
         await service.StopGracefullyAsync(TimeSpan.FromSeconds(20));
 
-        await using var database = SpannerDatabaseClient.Create(SpannerOptions);
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND State = 1"));
         // Released: recovery may take them at once instead of waiting for the lease to run out.
         Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseUntil <= CURRENT_TIMESTAMP()"));
@@ -97,7 +83,6 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await using var admin = SpannerAdminClient.Create(SpannerOptions);
-        await admin.DropDatabaseAsync();
+        await _database.DisposeAsync();
     }
 }

@@ -8,35 +8,21 @@ namespace ChatService.Tests.Dispatch;
 /// <summary>Two service processes on one database and one Redis Cluster, as two replicas behind a load balancer.</summary>
 public sealed class TwoReplicaTests(LocalStack stack) : IAsyncLifetime
 {
-    private readonly string _databaseId = "r" + Guid.NewGuid().ToString("N")[..12];
+    private readonly ProcessDatabase _database = new(stack, "r");
     private ServiceProcess _a = null!;
     private ServiceProcess _b = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SpannerClientOptions SpannerOptions => new()
+    private Dictionary<string, string> Settings(string replica) => _database.Settings(replica, new Dictionary<string, string>
     {
-        ProjectId = stack.ProjectId,
-        InstanceId = stack.InstanceId,
-        DatabaseId = _databaseId,
-        EmulatorHost = stack.EmulatorHost,
-    };
-
-    private Dictionary<string, string> Settings(string replica) => new()
-    {
-        ["Spanner:EmulatorHost"] = stack.EmulatorHost,
-        ["Spanner:ProjectId"] = stack.ProjectId,
-        ["Spanner:InstanceId"] = stack.InstanceId,
-        ["Spanner:DatabaseId"] = _databaseId,
-        ["Redis:Endpoints"] = stack.RedisConfiguration,
-        ["Chat:ReplicaId"] = replica,
         ["Inference:Backends:sim:Kind"] = "Simulated",
         ["Inference:Backends:sim:TimeToFirstToken"] = "00:00:00.050",
         ["Inference:Backends:sim:TokensPerSecond"] = "8",
         ["Inference:Backends:sim:MinTokens"] = "30",
         ["Inference:Backends:sim:MaxTokens"] = "30",
         ["Inference:Routes:default:0"] = "sim",
-    };
+    });
 
     [Fact]
     public async Task CancelReply_OnTheOtherReplica_StopsGenerationAndKeepsThePartialText()
@@ -68,7 +54,7 @@ public sealed class TwoReplicaTests(LocalStack stack) : IAsyncLifetime
         Assert.True(events[0].Accepted.Duplicate);
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
         Assert.Equal(original[^1].Completed.Turn.Text, events[^1].Completed.Turn.Text);
-        await using var database = SpannerDatabaseClient.Create(SpannerOptions);
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         var calls = await database.QueryListAsync(new SpannerStatement("SELECT COUNT(*) FROM ModelCalls WHERE ChatId = @c").Add("c", chatId), cancellationToken: Ct);
         Assert.Equal(1, calls[0].Get<long>(0));
     }
@@ -106,7 +92,6 @@ public sealed class TwoReplicaTests(LocalStack stack) : IAsyncLifetime
     {
         await _a.DisposeAsync();
         await _b.DisposeAsync();
-        await using var admin = SpannerAdminClient.Create(SpannerOptions);
-        await admin.DropDatabaseAsync();
+        await _database.DisposeAsync();
     }
 }
