@@ -44,7 +44,7 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: window size, (unused), then (seq, version, turn) triples in seq order.
+    /// KEYS: window, fill. ARGV: window size, then (seq, version, turn) triples in seq order.
     /// The window keeps the expiry it was loaded with: updates never extend it, so anything a
     /// window might have missed (an update lost in a failover) is gone within one TTL.
     /// Applies committed turn changes to a cached window, each only if its version is newer than
@@ -62,7 +62,7 @@ internal sealed partial class HistoryCache
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
-        for i = 3, #ARGV, 3 do
+        for i = 2, #ARGV, 3 do
           local seq = tonumber(ARGV[i])
           local version = tonumber(ARGV[i + 1])
           if seq > hi + 1 then

@@ -116,7 +116,7 @@ internal sealed partial class HistoryCache
             return;
         }
 
-        var args = new List<RedisValue> { _options.WindowTurns, (long)Ttl().TotalMilliseconds };
+        var args = new List<RedisValue> { _options.WindowTurns };
         foreach (var turn in turns.OrderBy(t => t.Seq))
         {
             args.Add(turn.Seq);

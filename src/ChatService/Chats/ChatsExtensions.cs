@@ -12,7 +12,6 @@ public static class ChatsExtensions
         builder.Services.AddSingleton<CharacterCatalog>();
         builder.Services.AddSingleton<ChatDirectory>();
         builder.Services.AddSingleton<ChatHistory>();
-        builder.Services.AddSingleton<MessageRecorder>();
         return builder;
     }
 }

@@ -9,7 +9,7 @@ namespace ChatService.Dispatch;
 /// from storage; cancel, regenerate, select and continue.
 /// </summary>
 public sealed class ReplyPipeline(
-    MessageRecorder recorder,
+    IChatStore chats,
     IReplyStore store,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
@@ -24,7 +24,8 @@ public sealed class ReplyPipeline(
     /// <summary>Records the user turn and owed replies, then queues the replies.</summary>
     public async Task<SendReceipt> SendAsync(SendCommand command, CancellationToken cancellationToken)
     {
-        var receipt = await recorder.RecordAsync(command, cancellationToken);
+        // The turn and its owed replies are durable before anything is promised.
+        var receipt = await chats.RecordSendAsync(command, cancellationToken);
         if (!receipt.Duplicate)
         {
             await DispatchAsync(receipt.PendingReplies);
