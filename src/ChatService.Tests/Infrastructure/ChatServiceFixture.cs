@@ -4,6 +4,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Spanner.Client;
 
@@ -41,7 +42,7 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
     /// </summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => FastSimulatedBackend;
 
-    /// <summary>Service registrations on top of the service's own.</summary>
+    /// <summary>Service registrations on top of the service's own (they run after them, so they can replace one).</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
     }
@@ -74,7 +75,7 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
                 builder.UseSetting(key, value);
             }
 
-            builder.ConfigureServices(ConfigureServices);
+            builder.ConfigureTestServices(ConfigureServices);
         });
         _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
         {

@@ -12,6 +12,7 @@ public static class DispatchExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ReplyHub>();
+        builder.Services.AddSingleton<SettleGate>();
         builder.Services.AddSingleton<ReplyGenerator>();
         builder.Services.AddSingleton<ReplyDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplyDispatcher>());

@@ -15,6 +15,14 @@ public sealed class DispatchOptions
     [Range(1, 100_000)]
     public int MaxConcurrentReplies { get; set; } = 1024;
 
+    /// <summary>
+    /// Reply outcomes this replica stores at once; the others wait for a slot. Replies that finish
+    /// together (a model backend recovering, a burst of short answers) then queue here instead of as
+    /// thousands of concurrent Spanner commits, each holding its buffers and a session. Default: 64.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentSettles { get; set; } = 64;
+
     /// <summary>Most recent turns put in a prompt (before the character budget). Default: 20.</summary>
     [Range(1, 100)]
     public int PromptWindowTurns { get; set; } = 20;

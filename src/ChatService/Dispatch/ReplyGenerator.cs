@@ -14,6 +14,7 @@ public sealed partial class ReplyGenerator(
     IReplyStore store,
     ReplyHub hub,
     ModelRouter router,
+    SettleGate settleGate,
     IOptions<DispatchOptions> dispatchOptions,
     IOptions<ChatOptions> chatOptions,
     TimeProvider timeProvider,
@@ -165,8 +166,12 @@ public sealed partial class ReplyGenerator(
         {
             try
             {
-                using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-                return await store.SettleReplyAsync(outcome, timeout.Token);
+                // The timeout starts once a slot is free: waiting behind other settles is not a storage failure.
+                return await settleGate.RunAsync(async () =>
+                {
+                    using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
+                    return await store.SettleReplyAsync(outcome, timeout.Token);
+                });
             }
             catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
             {
