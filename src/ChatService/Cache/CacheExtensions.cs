@@ -15,6 +15,7 @@ public static class CacheExtensions
         builder.Services.AddOptions<RedisOptions>()
             .BindConfiguration(RedisOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => o.HeadTurns <= o.WindowTurns, "Redis:HeadTurns must not exceed Redis:WindowTurns")
             .ValidateOnStart();
 
         var options = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();

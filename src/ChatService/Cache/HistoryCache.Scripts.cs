@@ -3,8 +3,37 @@ namespace ChatService.Cache;
 internal sealed partial class HistoryCache
 {
     // A chat's window is one hash under the chat's hash tag: "meta" (owner and cast), "lo"/"hi"
-    // (the contiguous seq range held) and per turn "t:<seq>" (protobuf) and "v:<seq>" (version).
-    // Its fill key, under the same tag, holds the token of a load in flight.
+    // (the contiguous seq range held), per turn "t:<seq>" (protobuf) and "v:<seq>" (version), and
+    // "head": the newest turns again, newest first, each framed by its 4-byte big-endian length.
+    // "head" is rebuilt by every script that changes turns, so the common read (a first history
+    // page) is one HMGET with no script. Its fill key, under the same tag, holds the token of a load in flight.
+
+    /// <summary>Lua: rebuild_head(key, lo, hi, n) writes the newest n turns of lo..hi as "head".</summary>
+    private const string RebuildHeadFunction =
+        """
+        local function rebuild_head(key, lo, hi, n)
+          local fields = {}
+          local s = hi
+          while s >= lo and #fields < n do
+            fields[#fields + 1] = 't:' .. s
+            s = s - 1
+          end
+          local parts = {}
+          if #fields > 0 then
+            local values = redis.call('HMGET', key, unpack(fields))
+            for i = 1, #values do
+              -- A hole: leave no head, so readers take the script path, which refuses holes.
+              if not values[i] then
+                redis.call('HDEL', key, 'head')
+                return
+              end
+              parts[i] = struct.pack('>I4', #values[i]) .. values[i]
+            end
+          end
+          redis.call('HSET', key, 'head', table.concat(parts))
+        end
+
+        """;
 
     /// <summary>KEYS: window. ARGV: max turns. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
     private const string ReadScript =
@@ -26,25 +55,26 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: token, ttl ms, meta, lo, hi, then (seq, version, turn) triples.
+    /// KEYS: window, fill. ARGV: token, ttl ms, meta, lo, hi, head turns, then (seq, version, turn) triples.
     /// Stores the window only if this load's token still holds the fill key (no write raced it)
     /// and nothing is cached yet. Returns 1 when stored.
     /// </summary>
-    private const string PopulateScript =
+    private const string PopulateScript = RebuildHeadFunction +
         """
         if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[2])
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5])
-        for i = 6, #ARGV, 3 do
+        for i = 7, #ARGV, 3 do
           redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 2], 'v:' .. ARGV[i], ARGV[i + 1])
         end
+        rebuild_head(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: window size, then (seq, version, turn) triples in seq order.
+    /// KEYS: window, fill. ARGV: window size, head turns, then (seq, version, turn) triples in seq order.
     /// The window keeps the expiry it was loaded with: updates never extend it, so anything a
     /// window might have missed (an update lost in a failover) is gone within one TTL.
     /// Applies committed turn changes to a cached window, each only if its version is newer than
@@ -53,7 +83,7 @@ internal sealed partial class HistoryCache
     /// than leave a hole. With no window cached, it only cancels a load in flight (whose snapshot
     /// may predate this change). Returns 1 applied, 0 no window, -1 tombstone, -2 dropped.
     /// </summary>
-    private const string ApplyScript =
+    private const string ApplyScript = RebuildHeadFunction +
         """
         if redis.call('EXISTS', KEYS[1]) == 0 then
           redis.call('DEL', KEYS[2])
@@ -62,7 +92,7 @@ internal sealed partial class HistoryCache
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
-        for i = 2, #ARGV, 3 do
+        for i = 3, #ARGV, 3 do
           local seq = tonumber(ARGV[i])
           local version = tonumber(ARGV[i + 1])
           if seq > hi + 1 then
@@ -82,6 +112,7 @@ internal sealed partial class HistoryCache
           lo = lo + 1
         end
         redis.call('HSET', KEYS[1], 'lo', lo, 'hi', hi)
+        rebuild_head(KEYS[1], lo, hi, tonumber(ARGV[2]))
         return 1
         """;
 

@@ -45,6 +45,22 @@ internal sealed partial class HistoryCache
     public async Task<CacheRead> ReadAsync(string chatId, int maxTurns)
     {
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
+        if (wanted <= _options.HeadTurns)
+        {
+            var values = await RunAsync("read", db => db.HashGetAsync(WindowKey(chatId), HeadFields));
+            if (values is null)
+            {
+                return new CacheRead(CacheReadKind.Unavailable);
+            }
+
+            if (!values[HeadFieldIndex].IsNull || !values[DeletedFieldIndex].IsNull || values[MetaFieldIndex].IsNull)
+            {
+                return DecodeHead(chatId, values, wanted);
+            }
+
+            // A window without a head (a hole was found when it was last rebuilt): the script path decides.
+        }
+
         var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]));
         if (result is null)
         {
@@ -80,6 +96,31 @@ internal sealed partial class HistoryCache
         return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
     }
 
+    private CacheRead DecodeHead(string chatId, RedisValue[] values, int wanted)
+    {
+        if (!values[DeletedFieldIndex].IsNull)
+        {
+            return new CacheRead(CacheReadKind.Deleted);
+        }
+
+        if (values[MetaFieldIndex].IsNull)
+        {
+            return new CacheRead(CacheReadKind.Miss);
+        }
+
+        var meta = WindowCodec.DecodeChat((byte[])values[MetaFieldIndex]!);
+        var hi = (long)values[HiFieldIndex];
+        var turns = WindowCodec.DecodeHead(chatId, (ReadOnlyMemory<byte>)values[HeadFieldIndex], wanted);
+        if (turns is null)
+        {
+            // Not the framing the scripts write: a bug or tampering. Don't trust the window.
+            MarkDirty(chatId);
+            return new CacheRead(CacheReadKind.Unavailable);
+        }
+
+        return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+    }
+
     /// <summary>Claims the right to fill a missing window; null when Redis is unavailable or another load holds it.</summary>
     public async Task<string?> BeginFillAsync(string chatId)
     {
@@ -97,6 +138,7 @@ internal sealed partial class HistoryCache
             WindowCodec.Encode(window),
             Math.Max(1, window.LastSeq - window.NewestFirst.Count + 1),
             window.LastSeq,
+            _options.HeadTurns,
         };
         foreach (var turn in window.NewestFirst)
         {
@@ -116,7 +158,7 @@ internal sealed partial class HistoryCache
             return;
         }
 
-        var args = new List<RedisValue> { _options.WindowTurns };
+        var args = new List<RedisValue> { _options.WindowTurns, _options.HeadTurns };
         foreach (var turn in turns.OrderBy(t => t.Seq))
         {
             args.Add(turn.Seq);
@@ -207,6 +249,12 @@ internal sealed partial class HistoryCache
             CacheMetrics.Observe(operation, Stopwatch.GetElapsedTime(started));
         }
     }
+
+    private const int DeletedFieldIndex = 0;
+    private const int MetaFieldIndex = 1;
+    private const int HiFieldIndex = 2;
+    private const int HeadFieldIndex = 3;
+    private static readonly RedisValue[] HeadFields = ["deleted", "meta", "hi", "head"];
 
     private static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w";
 

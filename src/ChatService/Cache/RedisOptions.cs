@@ -27,6 +27,14 @@ public sealed class RedisOptions
     [Range(1, 1000)]
     public int WindowTurns { get; set; } = 50;
 
+    /// <summary>
+    /// Newest turns of a window also kept as one value, so a history page of up to this many turns
+    /// (the first page at the default page size) is one HMGET with no script. Larger reads use the
+    /// window's script. At most <see cref="WindowTurns"/>. Default: 20.
+    /// </summary>
+    [Range(0, 1000)]
+    public int HeadTurns { get; set; } = 20;
+
     /// <summary>Timeout of one cache operation; a slower Redis counts as failing. Default: 250 ms.</summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 

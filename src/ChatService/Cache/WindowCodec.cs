@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using ChatService.Cache.Proto;
 using ChatService.Chats;
 using Google.Protobuf;
@@ -22,7 +23,36 @@ internal static class WindowCodec
         Version = turn.Version,
     }.ToByteArray();
 
-    public static ChatTurn DecodeTurn(string chatId, byte[] bytes)
+    /// <summary>
+    /// The first <paramref name="wanted"/> turns of a window's "head" (turns framed by their 4-byte
+    /// big-endian length, newest first); null when the framing is broken.
+    /// </summary>
+    public static List<ChatTurn>? DecodeHead(string chatId, ReadOnlyMemory<byte> head, int wanted)
+    {
+        var span = head.Span;
+        var turns = new List<ChatTurn>(wanted);
+        while (span.Length > 0 && turns.Count < wanted)
+        {
+            if (span.Length < sizeof(int))
+            {
+                return null;
+            }
+
+            var length = BinaryPrimitives.ReadInt32BigEndian(span);
+            span = span[sizeof(int)..];
+            if (length < 0 || length > span.Length)
+            {
+                return null;
+            }
+
+            turns.Add(DecodeTurn(chatId, span[..length]));
+            span = span[length..];
+        }
+
+        return turns;
+    }
+
+    public static ChatTurn DecodeTurn(string chatId, ReadOnlySpan<byte> bytes)
     {
         var t = CachedTurn.Parser.ParseFrom(bytes);
         return new ChatTurn(
