@@ -35,6 +35,7 @@ public sealed partial class ReplyGenerator(
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(abandon);
         if (!stream.TryAttachGeneration(generation))
         {
+            DispatchTracing.Outcome(span, "already_generating");
             return;
         }
         try

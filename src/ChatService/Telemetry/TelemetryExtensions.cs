@@ -9,10 +9,10 @@ using OpenTelemetry.Trace;
 namespace ChatService.Telemetry;
 
 /// <summary>
-/// Wires OpenTelemetry: traces (the RPC's server span, the Spanner, Redis, reply generation and
-/// model call spans of the components, outgoing HTTP calls) and metrics (ASP.NET Core request
-/// duration, HTTP client, .NET runtime, and the components' meters), exported to Prometheus on
-/// <c>/metrics</c> and, when configured, over OTLP together with the logs.
+/// Wires OpenTelemetry: metrics (ASP.NET Core request duration, HTTP client, .NET runtime, and the
+/// components' meters) exported to Prometheus on <c>/metrics</c>; and, when an OTLP endpoint is
+/// configured, traces (the RPC's server span, the Spanner, Redis, reply generation and model call
+/// spans of the components, outgoing HTTP calls), metrics and logs over OTLP.
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -26,16 +26,15 @@ public static class TelemetryExtensions
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
 
+        var otlpConfigured = !string.IsNullOrWhiteSpace(options.OtlpEndpoint);
+        // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL / _HEADERS itself.
+        var otlpFromEnvironment = !otlpConfigured && !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otlp = otlpConfigured || otlpFromEnvironment;
+
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource
                 .AddService(options.ServiceName, serviceVersion: ServiceVersion(), autoGenerateServiceInstanceId: false)
                 .AddDetector(sp => ActivatorUtilities.CreateInstance<ReplicaResourceDetector>(sp)))
-            .WithTracing(tracing => tracing
-                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(Math.Clamp(options.TraceSampleRatio, 0, 1))))
-                .AddSource(TelemetryNames.ActivitySources)
-                .AddAspNetCoreInstrumentation(aspNet => aspNet.Filter = context => !IsOperational(context.Request.Path))
-                // Spanner's gRPC calls already have their own spans (with method, retries and status); the HTTP layer under them adds nothing.
-                .AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = request => !IsSpannerCall(request)))
             .WithMetrics(metrics =>
             {
                 metrics
@@ -49,17 +48,29 @@ public static class TelemetryExtensions
                 }
             });
 
-        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint))
+        if (!otlp)
         {
-            telemetry.UseOtlpExporter(options.OtlpProtocol, new Uri(options.OtlpEndpoint));
+            // Spans would have nowhere to go: recording them would only cost. (Trace context is
+            // still propagated; W3C headers need no tracer.)
+            return builder;
         }
-        else if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+
+        telemetry.WithTracing(tracing => tracing
+            .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(Math.Clamp(options.TraceSampleRatio, 0, 1))))
+            .AddSource(TelemetryNames.ActivitySources)
+            .AddAspNetCoreInstrumentation(aspNet => aspNet.Filter = context => !IsOperational(context.Request.Path))
+            // Spanner's gRPC calls already have their own spans (with method, retries and status); the HTTP layer under them adds nothing.
+            .AddHttpClientInstrumentation(http => http.FilterHttpRequestMessage = request => !IsSpannerCall(request)));
+        if (otlpConfigured)
         {
-            // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL / _HEADERS itself.
+            telemetry.UseOtlpExporter(options.OtlpProtocol, new Uri(options.OtlpEndpoint!));
+        }
+        else
+        {
             telemetry.UseOtlpExporter();
         }
 
-        // Only reached when OTLP export enabled logging: the chat scopes travel as log attributes.
+        // OTLP export includes the logs: the chat scopes travel as log attributes.
         builder.Services.Configure<OpenTelemetryLoggerOptions>(logging =>
         {
             logging.IncludeScopes = true;
