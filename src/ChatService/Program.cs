@@ -2,11 +2,15 @@ using ChatService.Api;
 using ChatService.Cache;
 using ChatService.Chats;
 using ChatService.Dispatch;
+using ChatService.HealthChecks;
 using ChatService.Inference;
 using ChatService.Storage;
+using ChatService.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.AddTelemetry();
+builder.AddServiceHealth();
 builder.AddChatStorage();
 builder.AddHistoryCache();
 builder.AddChatDomain();
@@ -16,6 +20,8 @@ builder.AddChatApi();
 
 var app = builder.Build();
 
+app.MapTelemetry();
+app.MapServiceHealth();
 app.MapChatApi();
 
 app.Run();

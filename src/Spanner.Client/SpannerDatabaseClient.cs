@@ -30,7 +30,7 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
         _time = time;
         var rpc = new SpannerRpc(new V1.Spanner.SpannerClient(invoker), options.DatabasePath, time, _logger);
         _pool = new SessionPool(rpc, options, time, _logger, Statistics);
-        _queries = new QueryStreamer(rpc, Statistics);
+        _queries = new QueryStreamer(rpc, Statistics, time);
         _retryPolicy = new RetryPolicy(options.RetryInitialDelay, options.RetryMaxDelay, options.TransactionTimeout, time);
         _transactions = new TransactionRunner(rpc, _pool, _queries, _retryPolicy, Statistics, _logger);
         Rpc = rpc;

@@ -197,7 +197,6 @@ public sealed partial class SpannerDatabaseClientTests : IAsyncDisposable
     [Fact]
     public async Task Commit_IsRecordedOnTheSpannerClientMeter()
     {
-        long commits = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -206,12 +205,17 @@ public sealed partial class SpannerDatabaseClientTests : IAsyncDisposable
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref commits, value));
+        // The counter is an observed process total: each observation reports the total so far.
+        long commits = 0;
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Exchange(ref commits, value));
         listener.Start();
+        listener.RecordObservableInstruments();
+        var before = Interlocked.Read(ref commits);
 
         await _client.WriteAsync([SpannerMutation.Insert("T").Set("K", 1)], Ct);
 
-        Assert.True(Interlocked.Read(ref commits) >= 1);
+        listener.RecordObservableInstruments();
+        Assert.True(Interlocked.Read(ref commits) >= before + 1);
     }
 
     public async ValueTask DisposeAsync() => await _client.DisposeAsync();

@@ -1,20 +1,19 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-
 namespace ChatService.Api;
 
-/// <summary>Wires and maps the public gRPC API, server reflection and health.</summary>
+/// <summary>Wires and maps the public gRPC API and server reflection (health: see HealthChecks/).</summary>
 public static class ApiExtensions
 {
     public static IHostApplicationBuilder AddChatApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddGrpc(options =>
         {
+            // Outermost first: the chat's log scope also covers the error mapper's logs.
+            options.Interceptors.Add<ChatScopeInterceptor>();
             options.Interceptors.Add<ErrorMappingInterceptor>();
             // Largest legitimate request is a persona; anything far beyond is abuse.
             options.MaxReceiveMessageSize = 1024 * 1024;
         });
         builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks();
         builder.Services.AddSingleton<RequestValidator>();
         return builder;
     }
@@ -23,9 +22,6 @@ public static class ApiExtensions
     {
         app.MapGrpcService<ChatApi>();
         app.MapGrpcReflectionService();
-        app.MapGrpcHealthChecksService();
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         return app;
     }
 }

@@ -20,6 +20,7 @@ internal sealed partial class ChatApi
 
         // The turn is durable before the caller hears anything; generation does not depend on this call.
         var receipt = await pipeline.SendAsync(command, context.CancellationToken);
+        ChatScopeInterceptor.SetTurn(context, receipt.UserTurn.Seq);
         await responseStream.WriteAsync(ApiMapper.Accepted(receipt.UserTurn, receipt.PendingReplies, receipt.Duplicate), context.CancellationToken);
         await StreamRepliesAsync(userId, receipt.PendingReplies, responseStream, context);
     }

@@ -2,6 +2,7 @@ using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.Storage;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -52,6 +53,8 @@ public static class CacheExtensions
         // These registrations come after the storage's, so the cache is what the domain gets.
         builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<CachedChatStore>());
         builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<CachedChatStore>());
+        // Redis down degrades the replica (reads fall back to Spanner); it never makes it unready.
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return builder;
     }
 }

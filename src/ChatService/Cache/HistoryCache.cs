@@ -47,7 +47,8 @@ internal sealed partial class HistoryCache
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
         if (wanted <= _options.HeadTurns)
         {
-            var values = await RunAsync("read", db => db.HashGetAsync(WindowKey(chatId), HeadFields));
+            var values = await RunAsync("read", "HMGET", chatId, db => db.HashGetAsync(WindowKey(chatId), HeadFields),
+                v => !v[DeletedFieldIndex].IsNull ? "deleted" : v[MetaFieldIndex].IsNull ? "miss" : v[HeadFieldIndex].IsNull ? "no-head" : "hit");
             if (values is null)
             {
                 return new CacheRead(CacheReadKind.Unavailable);
@@ -61,7 +62,8 @@ internal sealed partial class HistoryCache
             // A window without a head (a hole was found when it was last rebuilt): the script path decides.
         }
 
-        var result = await RunAsync("read", db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]));
+        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]),
+            r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? "deleted" : "hit");
         if (result is null)
         {
             return new CacheRead(CacheReadKind.Unavailable);
@@ -125,7 +127,8 @@ internal sealed partial class HistoryCache
     public async Task<string?> BeginFillAsync(string chatId)
     {
         var token = Guid.NewGuid().ToString("N");
-        var set = await RunAsync("fill", db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists));
+        var set = await RunAsync("fill", "SET", chatId, db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists),
+            claimed => claimed ? "claimed" : "taken");
         return set ? token : null;
     }
 
@@ -147,7 +150,7 @@ internal sealed partial class HistoryCache
             args.Add(WindowCodec.Encode(turn));
         }
 
-        await RunAsync("populate", db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
+        await RunAsync("populate", "EVALSHA", window.ChatId, db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
     }
 
     /// <summary>Applies committed turn changes to the chat's cached window, if it has one; a failure marks the chat dirty.</summary>
@@ -166,7 +169,7 @@ internal sealed partial class HistoryCache
             args.Add(WindowCodec.Encode(turn));
         }
 
-        var result = await RunAsync("apply", db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]));
+        var result = await RunAsync("apply", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]));
         if (result is null)
         {
             MarkDirty(chatId);
@@ -175,7 +178,7 @@ internal sealed partial class HistoryCache
 
     public async Task TombstoneAsync(string chatId)
     {
-        var result = await RunAsync("tombstone", db => db.ScriptEvaluateAsync(
+        var result = await RunAsync("tombstone", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(
             TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds]));
         if (result is null)
         {
@@ -190,7 +193,7 @@ internal sealed partial class HistoryCache
         foreach (var entry in _dirty.ToArray())
         {
             var chatId = entry.Key;
-            var deleted = await RunAsync("invalidate", async db =>
+            var deleted = await RunAsync("invalidate", "DEL", chatId, async db =>
             {
                 await db.KeyDeleteAsync([WindowKey(chatId), FillKey(chatId)]);
                 return true;
@@ -221,13 +224,21 @@ internal sealed partial class HistoryCache
         return _options.Ttl * (1 + spread);
     }
 
-    /// <summary>Runs one Redis call through the breaker and the timeout; default on any failure.</summary>
-    private async Task<T?> RunAsync<T>(string operation, Func<IDatabase, Task<T>> call)
+    /// <summary>True while the circuit breaker keeps calls away from Redis.</summary>
+    public bool IsBypassed => _breaker.IsOpen;
+
+    /// <summary>
+    /// Runs one Redis call through the breaker and the timeout, in a span of its own; default on
+    /// any failure. <paramref name="describe"/> names a successful result on the span (hit, miss...).
+    /// </summary>
+    private async Task<T?> RunAsync<T>(string operation, string command, string chatId, Func<IDatabase, Task<T>> call, Func<T, string>? describe = null)
     {
         if (!_breaker.TryEnter())
         {
             return default;
         }
+
+        using var activity = CacheTracing.Start(operation, command, chatId);
 
         // Bounded by the operation timeout alone, never by a caller's token: every call must end in
         // Success or Failure, or a half-open probe would be left unresolved and the breaker stuck.
@@ -236,11 +247,13 @@ internal sealed partial class HistoryCache
         {
             var result = await call(_redis.GetDatabase()).WaitAsync(_options.OperationTimeout, _timeProvider);
             _breaker.Success();
+            CacheTracing.Succeeded(activity, result, describe);
             return result;
         }
         catch (Exception ex)
         {
             _breaker.Failure();
+            CacheTracing.Result(activity, "error", ex);
             Log.OperationFailed(_logger, operation, ex.GetType().Name, ex.Message);
             return default;
         }

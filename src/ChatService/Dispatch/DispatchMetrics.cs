@@ -8,18 +8,28 @@ internal static class DispatchMetrics
     public const string MeterName = "ChatService.Dispatch";
 
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Replies = Meter.CreateCounter<long>("chat.replies", description: "Replies settled, by final state.");
-    private static readonly Counter<long> Recovered = Meter.CreateCounter<long>("chat.replies.recovered", description: "Owed replies claimed by the recovery sweeper.");
-    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("chat.replies.rejected", description: "Reply jobs refused because the queue was full.");
+    private static readonly Counter<long> Replies = Meter.CreateCounter<long>("chat.replies", unit: "{reply}", description: "Replies settled, by final state.");
+    private static readonly Counter<long> Recovered = Meter.CreateCounter<long>("chat.replies.recovered", unit: "{reply}", description: "Owed replies claimed by the recovery sweeper.");
+    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("chat.replies.rejected", unit: "{job}", description: "Reply jobs refused because the queue was full.");
+
+    private static readonly UpDownCounter<long> Owed = Meter.CreateUpDownCounter<long>(
+        "chat.replies.owed", unit: "{reply}",
+        description: "Replies this replica holds and has not settled yet (queued or generating). Replies owed in storage whose lease ran out are not counted here: recovery claims them.");
+
+    private static readonly Histogram<double> FirstTokenLatency = Meter.CreateHistogram<double>(
+        "chat.reply.time_to_first_token", unit: "s",
+        description: "Time from queueing a reply to its first text: queue wait, prompt building and the model's time to first token.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30] });
+
     private static Func<int>? s_queueDepth;
     private static Func<int>? s_inFlight;
     private static Func<int>? s_settlesWaiting;
 
     static DispatchMetrics()
     {
-        Meter.CreateObservableGauge("chat.dispatch.queue_depth", () => s_queueDepth?.Invoke() ?? 0, description: "Reply jobs waiting for a worker.");
-        Meter.CreateObservableGauge("chat.dispatch.in_flight", () => s_inFlight?.Invoke() ?? 0, description: "Reply jobs being generated.");
-        Meter.CreateObservableGauge("chat.dispatch.settles_waiting", () => s_settlesWaiting?.Invoke() ?? 0,
+        Meter.CreateObservableGauge("chat.dispatch.queue_depth", () => s_queueDepth?.Invoke() ?? 0, unit: "{job}", description: "Reply jobs waiting for a worker.");
+        Meter.CreateObservableGauge("chat.dispatch.in_flight", () => s_inFlight?.Invoke() ?? 0, unit: "{job}", description: "Reply jobs being generated.");
+        Meter.CreateObservableGauge("chat.dispatch.settles_waiting", () => s_settlesWaiting?.Invoke() ?? 0, unit: "{reply}",
             description: "Finished replies waiting for a slot to store their outcome.");
     }
 
@@ -31,9 +41,26 @@ internal static class DispatchMetrics
 
     public static void ObserveSettles(Func<int> waiting) => s_settlesWaiting = waiting;
 
-    public static void ReplySettled(string state) => Replies.Add(1, new KeyValuePair<string, object?>("state", state));
+    public static void ReplySettled(string state) => Safely(() => Replies.Add(1, new KeyValuePair<string, object?>("state", state)));
 
-    public static void ReplyRecovered(int count) => Recovered.Add(count);
+    public static void ReplyRecovered(int count) => Safely(() => Recovered.Add(count));
 
-    public static void JobRejected() => Rejected.Add(1);
+    public static void JobRejected() => Safely(() => Rejected.Add(1));
+
+    /// <summary>A reply stream opened here (+1) or ended (-1, settled or handed on).</summary>
+    public static void OwedChanged(int delta) => Safely(() => Owed.Add(delta));
+
+    public static void FirstToken(TimeSpan sinceQueued) => Safely(() => FirstTokenLatency.Record(Math.Max(0, sinceQueued.TotalSeconds)));
+
+    private static void Safely(Action record)
+    {
+        try
+        {
+            record();
+        }
+        catch (Exception)
+        {
+            // A broken listener must never fail a reply; a lost data point is the lesser harm.
+        }
+    }
 }

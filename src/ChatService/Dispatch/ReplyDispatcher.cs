@@ -114,7 +114,7 @@ public sealed partial class ReplyDispatcher : BackgroundService
         {
             foreach (var key in job.Replies)
             {
-                await _generator.GenerateAsync(key, job.QueuedAt, _abandon.Token);
+                await _generator.GenerateAsync(key, job.QueuedAt, job.Caller, _abandon.Token);
             }
         }
         catch (Exception ex)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using ChatService.Chats;
 using ChatService.Inference;
@@ -25,13 +26,17 @@ public sealed partial class ReplyGenerator(
 
     private DispatchOptions Options => dispatchOptions.Value;
 
+    /// <param name="caller">The trace context of the request that owed the reply; default for recovered replies.</param>
     /// <param name="abandon">Cancelled when shutdown gives up on replies in flight: leave the reply owed.</param>
-    public async Task GenerateAsync(ReplyKey key, DateTimeOffset queuedAt, CancellationToken abandon)
+    public async Task GenerateAsync(ReplyKey key, DateTimeOffset queuedAt, ActivityContext caller, CancellationToken abandon)
     {
+        using var scope = logger.BeginScope(new ChatLogScope(key.ChatId, key.Seq, key.CandidateId));
+        using var span = DispatchTracing.StartGeneration(key, caller, timeProvider.GetUtcNow() - queuedAt);
         var stream = hub.Open(key, pendingTurn: null, out _);
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(abandon);
         if (!stream.TryAttachGeneration(generation))
         {
+            DispatchTracing.Outcome(span, "already_generating");
             return;
         }
         try
@@ -45,13 +50,14 @@ public sealed partial class ReplyGenerator(
                 if (status == LeaseStatus.Lost)
                 {
                     // Its new owner stores it; readers follow it in storage.
+                    DispatchTracing.Outcome(span, "handed_over");
                     stream.Abandon();
                     return;
                 }
 
                 if (status == LeaseStatus.CancelRequested)
                 {
-                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled by the user", []), userId: null);
+                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled by the user", []), userId: null, span);
                     return;
                 }
             }
@@ -59,6 +65,7 @@ public sealed partial class ReplyGenerator(
             var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
             if (context is null || !context.OwedHere)
             {
+                DispatchTracing.Outcome(span, "not_owed_here");
                 await FinishFromStorageAsync(stream, context?.UserId);
                 return;
             }
@@ -76,6 +83,7 @@ public sealed partial class ReplyGenerator(
             if (abandon.IsCancellationRequested || leaseKeeper.Lost)
             {
                 // Shutdown, or another replica took the reply over: it stays owed, and its owner stores it.
+                DispatchTracing.Outcome(span, "handed_over");
                 await ReleaseAsync(key, leaseKeeper.Lost);
                 stream.Abandon();
                 return;
@@ -86,10 +94,11 @@ public sealed partial class ReplyGenerator(
                 : finished.Succeeded
                     ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
-            await SettleAsync(stream, outcome, context.UserId);
+            await SettleAsync(stream, outcome, context.UserId, span);
         }
         catch (Exception ex)
         {
+            DispatchTracing.Outcome(span, "left_owed", abandon.IsCancellationRequested ? null : ex.GetType().Name);
             // Shutdown gave up on it, storage failed, or a bug: the reply stays owed and is generated
             // again by recovery. Readers of this stream follow it in storage from here on.
             if (!abandon.IsCancellationRequested)
@@ -118,6 +127,11 @@ public sealed partial class ReplyGenerator(
                     stream.Publish(ReplyUpdateKind.Started, characterId: speaker.Id);
                     break;
                 case TextDelta delta when delta.Text.Length > 0:
+                    if (text.Length == 0)
+                    {
+                        DispatchMetrics.FirstToken(timeProvider.GetUtcNow() - queuedAt);
+                    }
+
                     text.Append(delta.Text);
                     stream.Publish(ReplyUpdateKind.Delta, text: delta.Text);
                     break;
@@ -135,16 +149,18 @@ public sealed partial class ReplyGenerator(
         return (text.ToString(), calls, finished);
     }
 
-    private async Task SettleAsync(ReplyStream stream, ReplyOutcome outcome, string? userId)
+    private async Task SettleAsync(ReplyStream stream, ReplyOutcome outcome, string? userId, Activity? span)
     {
         var stored = await SettleWithRetriesAsync(outcome);
         if (stored is null)
         {
             // Someone settled it first (e.g. CancelReply raced us, or a replica that took it over).
+            DispatchTracing.Outcome(span, "settled_elsewhere");
             await FinishFromStorageAsync(stream, userId);
             return;
         }
 
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {

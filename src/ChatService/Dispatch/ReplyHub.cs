@@ -46,7 +46,9 @@ public sealed class ReplyHub(IOptions<DispatchOptions> options, TimeProvider tim
 
     private async Task RemoveWhenEndedAsync(ReplyStream stream)
     {
+        DispatchMetrics.OwedChanged(+1);
         await stream.Ended;
+        DispatchMetrics.OwedChanged(-1);
         await Task.Delay(options.Value.FinishedStreamRetention, timeProvider);
         _streams.TryRemove(new KeyValuePair<ReplyKey, ReplyStream>(stream.Key, stream));
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ChatService.Chats;
 
 namespace ChatService.Dispatch;
@@ -6,4 +7,9 @@ namespace ChatService.Dispatch;
 /// Replies of one chat to generate in order (a group chat's speakers answer one after another,
 /// each seeing the replies before it).
 /// </summary>
-public sealed record ReplyJob(IReadOnlyList<ReplyKey> Replies, DateTimeOffset QueuedAt);
+/// <param name="Caller">
+/// The trace context of the request that owes the replies, captured when the job is queued, so the
+/// generation (which runs after the request has returned) continues the request's trace. Default
+/// (no caller) for replies the recovery sweeper took over: those start a trace of their own.
+/// </param>
+public sealed record ReplyJob(IReadOnlyList<ReplyKey> Replies, DateTimeOffset QueuedAt, ActivityContext Caller = default);

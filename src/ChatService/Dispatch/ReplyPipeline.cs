@@ -164,6 +164,9 @@ public sealed class ReplyPipeline(
         }
     }
 
+    /// <summary>The request's trace context, so the generation continues its trace after it returns.</summary>
+    private static System.Diagnostics.ActivityContext CallerContext() => System.Diagnostics.Activity.Current?.Context ?? default;
+
     /// <summary>The events of a stored, finished reply.</summary>
     private static IEnumerable<ReplyUpdate> Replay(ChatTurn turn)
     {
@@ -199,7 +202,7 @@ public sealed class ReplyPipeline(
             }
         }
 
-        if (opened.Count == 0 || dispatcher.TryEnqueue(new ReplyJob(opened.Select(s => s.Key).ToList(), timeProvider.GetUtcNow())))
+        if (opened.Count == 0 || dispatcher.TryEnqueue(new ReplyJob(opened.Select(s => s.Key).ToList(), timeProvider.GetUtcNow(), CallerContext())))
         {
             return;
         }

@@ -18,6 +18,11 @@ internal static class InferenceMetrics
     private static readonly Counter<long> Tokens = Meter.CreateCounter<long>(
         "chat.inference.tokens", unit: "{token}", description: "Prompt and completion tokens, by backend and type.");
 
+    private static readonly Histogram<double> OutputSpeed = Meter.CreateHistogram<double>(
+        "chat.inference.tokens_per_second", unit: "{token}/s",
+        description: "Completion tokens per second of successful attempts, from the first token to the end (decode speed).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2.5, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000] });
+
     private static readonly Counter<long> Attempts = Meter.CreateCounter<long>(
         "chat.inference.attempts", unit: "{attempt}", description: "Attempts on backends, by backend and outcome.");
 
@@ -38,6 +43,10 @@ internal static class InferenceMetrics
         if (call.CompletionTokens is { } completion)
         {
             Tokens.Add(completion, backend, new KeyValuePair<string, object?>("type", "completion"));
+            if (call.Outcome == ModelCallOutcomes.Ok && call.FirstTokenAt is { } first && call.FinishedAt > first)
+            {
+                OutputSpeed.Record(completion / (call.FinishedAt - first).TotalSeconds, backend);
+            }
         }
     });
 

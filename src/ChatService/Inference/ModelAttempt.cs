@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Diagnostics;
 using Microsoft.Extensions.AI;
 
 namespace ChatService.Inference;
@@ -19,6 +20,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationToken _callerToken;
     private readonly long _startTimestamp;
+    private readonly Activity? _activity;
     private CancellationTokenSource? _firstTokenTimeout;
     private CancellationTokenSource? _totalTimeout;
     private CancellationTokenSource? _linked;
@@ -39,6 +41,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
         _callerToken = callerToken;
         _startTimestamp = timeProvider.GetTimestamp();
         Started = new AttemptStarted(number, backend.Name, backend.Model, timeProvider.GetUtcNow());
+        _activity = InferenceTracing.StartModelCall(number, backend.Name, backend.Options, backend.Model, request.MaxOutputTokens);
     }
 
     public AttemptStarted Started { get; }
@@ -89,6 +92,12 @@ internal sealed class ModelAttempt : IAsyncDisposable
         if (Call is not null || _linked is null)
         {
             return false;
+        }
+
+        if (_activity is not null)
+        {
+            // The backend's own spans (its HTTP calls) belong under this attempt; the change stays inside this method.
+            Activity.Current = _activity;
         }
 
         try
@@ -249,6 +258,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
             outcome,
             error);
         InferenceMetrics.RecordAttempt(Call);
+        InferenceTracing.Finish(_activity, Call);
     }
 
     private static string Describe(Exception exception)

@@ -5,41 +5,100 @@ using Spanner.Client;
 namespace ChatService.Storage;
 
 /// <summary>
-/// Applies the versioned DDL files at start, before the service takes traffic. Idempotent and
+/// Applies the versioned DDL files at start, before the service reports ready. Idempotent and
 /// safe to run from several replicas at once: applied versions are recorded in
 /// <c>SchemaMigrations</c>, and statements whose object already exists are skipped, so a replica
-/// that loses the race re-reads the schema and finds nothing left to do.
+/// that loses the race re-reads the schema and finds nothing left to do. Start waits for it up to
+/// <see cref="SpannerOptions.SchemaWaitOnStart"/>; a Spanner that is unreachable or slow (a long
+/// schema change) does not stop the process from starting: it serves liveness, stays unready, and
+/// the migration keeps retrying in the background.
 /// </summary>
 internal sealed partial class SchemaMigrator(
     IOptions<SpannerOptions> options,
     SpannerDatabaseClient database,
+    TimeProvider timeProvider,
     ILogger<SchemaMigrator> logger) : IHostedService
 {
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
     private const string MigrationsTable =
         "CREATE TABLE SchemaMigrations (Version INT64 NOT NULL, Name STRING(200) NOT NULL, " +
         "AppliedTime TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true)) PRIMARY KEY (Version)";
 
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _run = Task.CompletedTask;
+    private volatile string? _lastError;
 
-    /// <summary>Completes once the schema is current; faults if migration failed.</summary>
+    /// <summary>Completes once the schema is current (and the session pool warm); cancelled if the service stops first.</summary>
     public Task Ready => _ready.Task;
+
+    /// <summary>Why the last migration attempt failed, while the schema is not applied yet.</summary>
+    public string? LastError => _lastError;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        _run = MigrateUntilAppliedAsync(_stopping.Token);
+        var wait = options.Value.SchemaWaitOnStart;
+        if (wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+
         try
         {
-            await MigrateAsync(cancellationToken);
-            await database.WarmUpAsync(cancellationToken);
-            _ready.TrySetResult();
+            await _ready.Task.WaitAsync(wait, timeProvider, cancellationToken);
         }
-        catch (Exception ex)
+        catch (TimeoutException)
         {
-            _ready.TrySetException(ex);
-            throw;
+            Log.StartingWithoutSchema(logger, wait);
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _run.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Migrates, retrying with backoff (1 s doubling to 30 s) until it succeeds or the service stops.</summary>
+    private async Task MigrateUntilAppliedAsync(CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await MigrateAsync(stopping);
+                await database.WarmUpAsync(stopping);
+                _lastError = null;
+                _ready.TrySetResult();
+                return;
+            }
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
+            {
+                _lastError = ex.Message;
+                Log.MigrationFailed(logger, attempt, delay, ex);
+            }
+            catch (Exception)
+            {
+                _ready.TrySetCanceled(stopping);
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(delay, timeProvider, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                _ready.TrySetCanceled(stopping);
+                return;
+            }
+
+            delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+        }
+    }
 
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -118,5 +177,11 @@ internal sealed partial class SchemaMigrator(
 
         [LoggerMessage(1002, LogLevel.Warning, "Schema changed concurrently (attempt {Attempt}): {Message}. Retrying.")]
         public static partial void SchemaRaceRetry(ILogger logger, int attempt, string message);
+
+        [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
+        public static partial void MigrationFailed(ILogger logger, int attempt, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(1004, LogLevel.Warning, "The schema is not applied after {Wait}; starting unready while the migration goes on.")]
+        public static partial void StartingWithoutSchema(ILogger logger, TimeSpan wait);
     }
 }

@@ -44,6 +44,13 @@ public sealed class SpannerOptions
     /// <summary>Overall deadline of one read-write transaction including its retries. Default: 30 s.</summary>
     public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long start waits for the schema migration before the service starts anyway: it then
+    /// serves liveness, reports unready, and keeps migrating in the background. Zero starts at once.
+    /// Default: 30 s.
+    /// </summary>
+    public TimeSpan SchemaWaitOnStart { get; set; } = TimeSpan.FromSeconds(30);
+
     internal string? ResolvedEmulatorHost
     {
         get

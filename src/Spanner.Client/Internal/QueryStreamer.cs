@@ -4,42 +4,75 @@ using Grpc.Core;
 namespace Spanner.Client.Internal;
 
 /// <summary>Runs ExecuteStreamingSql and yields the rows the <see cref="PartialResultSetMerger"/> assembles.</summary>
-internal sealed class QueryStreamer(SpannerRpc rpc, SpannerClientStatistics statistics)
+internal sealed class QueryStreamer(SpannerRpc rpc, SpannerClientStatistics statistics, TimeProvider time)
 {
+    private const string Method = "ExecuteStreamingSql";
+
     public async IAsyncEnumerable<SpannerRow> StreamAsync(
         V1.ExecuteSqlRequest request, bool routeToLeader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         statistics.RecordQuery();
-        using var call = rpc.ExecuteStreamingSql(request, routeToLeader, cancellationToken);
-        var merger = new PartialResultSetMerger();
-        var rows = new List<SpannerRow>();
-        while (true)
+        using var activity = SpannerTracing.StartRpc(Method, rpc.DatabasePath, request.Sql);
+        SpannerTracing.SetTag(activity, "spanner.transaction.kind", request.Transaction?.SingleUse is not null ? "single_use" : "read_write");
+        var started = time.GetTimestamp();
+        var status = StatusCode.OK;
+        var rowCount = 0L;
+        try
         {
-            bool more;
+            AsyncServerStreamingCall<V1.PartialResultSet> call;
             try
             {
-                more = await call.ResponseStream.MoveNext(cancellationToken);
+                call = rpc.ExecuteStreamingSql(request, routeToLeader, cancellationToken);
             }
-            catch (RpcException ex)
+            catch (SpannerException ex)
             {
-                throw RpcErrors.Translate(ex, cancellationToken);
+                status = ex.Code;
+                SpannerTracing.Failed(activity, ex);
+                throw;
             }
 
-            if (!more)
+            using (call)
             {
-                break;
-            }
+                var merger = new PartialResultSetMerger();
+                var rows = new List<SpannerRow>();
+                while (true)
+                {
+                    bool more;
+                    try
+                    {
+                        more = await call.ResponseStream.MoveNext(cancellationToken);
+                    }
+                    catch (RpcException ex)
+                    {
+                        status = ex.StatusCode;
+                        var translated = RpcErrors.Translate(ex, cancellationToken);
+                        SpannerTracing.Failed(activity, translated);
+                        throw translated;
+                    }
 
-            merger.Add(call.ResponseStream.Current, rows);
-            foreach (var row in rows)
-            {
-                statistics.RecordRowRead();
-                yield return row;
-            }
+                    if (!more)
+                    {
+                        break;
+                    }
 
-            rows.Clear();
+                    merger.Add(call.ResponseStream.Current, rows);
+                    foreach (var row in rows)
+                    {
+                        statistics.RecordRowRead();
+                        rowCount++;
+                        yield return row;
+                    }
+
+                    rows.Clear();
+                }
+
+                merger.Complete();
+            }
         }
-
-        merger.Complete();
+        finally
+        {
+            SpannerTracing.SetTag(activity, "spanner.rows", rowCount);
+            SpannerMetrics.RecordRpc(Method, status, time.GetElapsedTime(started));
+        }
     }
 }

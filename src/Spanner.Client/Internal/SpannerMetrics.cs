@@ -1,31 +1,61 @@
 using System.Diagnostics.Metrics;
+using Grpc.Core;
 
 namespace Spanner.Client.Internal;
 
-/// <summary>The client's process-wide instruments. Recording never throws: metrics must not break a write.</summary>
+/// <summary>
+/// The client's process-wide instruments. The counters are observed process totals rather than
+/// pushed increments: the hot path is one interlocked add, and every counter is exported from the
+/// first scrape on (0 until its first event), so rates and ratios never see a missing series.
+/// Recording never throws: metrics must not break a write.
+/// </summary>
 internal static class SpannerMetrics
 {
-    public const string MeterName = "Spanner.Client";
+    public const string MeterName = SpannerTelemetry.MeterName;
 
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Commits = Meter.CreateCounter<long>("spanner.client.commits", description: "Committed read-write transactions.");
-    private static readonly Counter<long> Aborts = Meter.CreateCounter<long>("spanner.client.aborts", description: "ABORTED errors received.");
-    private static readonly Counter<long> Queries = Meter.CreateCounter<long>("spanner.client.queries", description: "ExecuteSql and ExecuteStreamingSql calls.");
-    private static readonly Counter<long> Retries = Meter.CreateCounter<long>("spanner.client.retries", description: "Operations retried (aborted transactions, transient errors, lost sessions).");
+    private static readonly Histogram<double> RpcDuration = Meter.CreateHistogram<double>(
+        "spanner.client.rpc.duration", unit: "s", description: "Duration of Spanner RPCs (streaming ones until the stream ends), by method and status.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
-    public static void RecordCommit() => Add(Commits);
+    private static long s_commits;
+    private static long s_reads;
+    private static long s_queries;
+    private static long s_aborts;
+    private static long s_retries;
 
-    public static void RecordAbort() => Add(Aborts);
+    static SpannerMetrics()
+    {
+        Meter.CreateObservableCounter("spanner.client.commits", () => Volatile.Read(ref s_commits), unit: "{commit}",
+            description: "Committed read-write transactions (including blind writes).");
+        Meter.CreateObservableCounter("spanner.client.reads", () => Volatile.Read(ref s_reads), unit: "{read}",
+            description: "Single-use read-only queries (reads outside read-write transactions), once per call whatever its retries.");
+        Meter.CreateObservableCounter("spanner.client.queries", () => Volatile.Read(ref s_queries), unit: "{query}",
+            description: "ExecuteSql and ExecuteStreamingSql calls, in and out of transactions.");
+        Meter.CreateObservableCounter("spanner.client.aborts", () => Volatile.Read(ref s_aborts), unit: "{abort}",
+            description: "ABORTED errors received; each one reran its transaction or gave up.");
+        Meter.CreateObservableCounter("spanner.client.retries", () => Volatile.Read(ref s_retries), unit: "{retry}",
+            description: "Operations retried: aborted transactions, transient UNAVAILABLE errors, lost sessions.");
+    }
 
-    public static void RecordQuery() => Add(Queries);
+    public static void RecordCommit() => Interlocked.Increment(ref s_commits);
 
-    public static void RecordRetry() => Add(Retries);
+    public static void RecordRead() => Interlocked.Increment(ref s_reads);
 
-    private static void Add(Counter<long> counter)
+    public static void RecordAbort() => Interlocked.Increment(ref s_aborts);
+
+    public static void RecordQuery() => Interlocked.Increment(ref s_queries);
+
+    public static void RecordRetry() => Interlocked.Increment(ref s_retries);
+
+    public static void RecordRpc(string method, StatusCode status, TimeSpan elapsed)
     {
         try
         {
-            counter.Add(1);
+            RpcDuration.Record(
+                elapsed.TotalSeconds,
+                new KeyValuePair<string, object?>("rpc.method", method),
+                new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
         }
         catch (Exception)
         {

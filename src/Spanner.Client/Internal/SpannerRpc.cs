@@ -55,7 +55,7 @@ internal sealed class SpannerRpc(V1.Spanner.SpannerClient client, string databas
     }
 
     public Task<V1.ResultSet> ExecuteSqlAsync(V1.ExecuteSqlRequest request, bool routeToLeader, CancellationToken cancellationToken) =>
-        UnaryAsync("ExecuteSql", o => client.ExecuteSqlAsync(request, o), SessionHeaders(request.Session, routeToLeader), cancellationToken);
+        UnaryAsync("ExecuteSql", o => client.ExecuteSqlAsync(request, o), SessionHeaders(request.Session, routeToLeader), cancellationToken, request.Sql);
 
     /// <summary>Starts a streaming query; errors surface from the response stream as <see cref="RpcException"/>.</summary>
     public AsyncServerStreamingCall<V1.PartialResultSet> ExecuteStreamingSql(V1.ExecuteSqlRequest request, bool routeToLeader, CancellationToken cancellationToken)
@@ -73,27 +73,47 @@ internal sealed class SpannerRpc(V1.Spanner.SpannerClient client, string databas
     private Metadata SessionHeaders(string session, bool routeToLeader) =>
         RoutingHeaders.Create(databasePath, "session", session, routeToLeader);
 
-    private async Task<T> UnaryAsync<T>(string method, Func<CallOptions, AsyncUnaryCall<T>> call, Metadata headers, CancellationToken cancellationToken)
+    private async Task<T> UnaryAsync<T>(
+        string method, Func<CallOptions, AsyncUnaryCall<T>> call, Metadata headers, CancellationToken cancellationToken, string? sql = null)
     {
+        using var activity = SpannerTracing.StartRpc(method, databasePath, sql);
+        var started = time.GetTimestamp();
+        var status = StatusCode.OK;
         var delay = TransientInitialDelay;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                using var pending = call(new CallOptions(headers, cancellationToken: cancellationToken));
-                return await pending.ResponseAsync;
+                try
+                {
+                    using var pending = call(new CallOptions(headers, cancellationToken: cancellationToken));
+                    return await pending.ResponseAsync;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxTransientAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    Log.TransientRetry(logger, method, ex.StatusCode, attempt, delay);
+                    SpannerMetrics.RecordRetry();
+                    SpannerTracing.Retrying(activity, ex.StatusCode.ToString(), attempt, delay);
+                    SpannerTracing.SetTag(activity, "spanner.transient_retries", attempt);
+                    await Task.Delay(delay, time, cancellationToken);
+                    delay *= 2;
+                }
+                catch (RpcException ex)
+                {
+                    status = ex.StatusCode;
+                    throw RpcErrors.Translate(ex, cancellationToken);
+                }
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxTransientAttempts && !cancellationToken.IsCancellationRequested)
-            {
-                Log.TransientRetry(logger, method, ex.StatusCode, attempt, delay);
-                SpannerMetrics.RecordRetry();
-                await Task.Delay(delay, time, cancellationToken);
-                delay *= 2;
-            }
-            catch (RpcException ex)
-            {
-                throw RpcErrors.Translate(ex, cancellationToken);
-            }
+        }
+        catch (Exception ex)
+        {
+            status = status == StatusCode.OK ? StatusCode.Cancelled : status;
+            SpannerTracing.Failed(activity, ex);
+            throw;
+        }
+        finally
+        {
+            SpannerMetrics.RecordRpc(method, status, time.GetElapsedTime(started));
         }
     }
 }

@@ -22,11 +22,13 @@ internal sealed class TransactionRunner(
     public async Task<(T Result, DateTimeOffset CommitTimestamp)> RunAsync<T>(
         Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
-        PooledSession? session = await pool.AcquireAsync(cancellationToken);
+        using var activity = SpannerTracing.StartTransaction(rpc.DatabasePath);
         var sessionReplaced = false;
         var attempts = 0;
+        PooledSession? session = null;
         try
         {
+            session = await pool.AcquireAsync(cancellationToken);
             return await retryPolicy.RunAsync(
                 async (attempt, token) =>
                 {
@@ -39,28 +41,37 @@ internal sealed class TransactionRunner(
                     {
                         sessionReplaced = true;
                         statistics.RecordRetry();
+                        SpannerTracing.Retrying(activity, "session_not_found", attempt, TimeSpan.Zero);
                         pool.Release(session, discard: true);
                         session = null;
                         session = await pool.AcquireAsync(token);
                         return await AttemptAsync(session, work, token);
                     }
                 },
-                OnRetry,
+                (failure, attempt, delay) => OnRetry(activity, failure, attempt, delay),
                 cancellationToken);
         }
         catch (SpannerException ex) when (ex.Code == StatusCode.Aborted && ex.InnerException is SpannerException)
         {
             Log.TransactionGaveUp(logger, attempts, retryPolicy.Timeout);
+            SpannerTracing.Failed(activity, ex);
             throw;
         }
         catch (SpannerException ex) when (ex.IsSessionNotFound && session is not null)
         {
             pool.Release(session, discard: true);
             session = null;
+            SpannerTracing.Failed(activity, ex);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            SpannerTracing.Failed(activity, ex);
             throw;
         }
         finally
         {
+            SpannerTracing.SetTag(activity, "spanner.attempts", attempts);
             if (session is not null)
             {
                 pool.Release(session);
@@ -100,9 +111,11 @@ internal sealed class TransactionRunner(
         }
     }
 
-    private void OnRetry(SpannerException failure, int attempt, TimeSpan delay)
+    private void OnRetry(System.Diagnostics.Activity? activity, SpannerException failure, int attempt, TimeSpan delay)
     {
         statistics.RecordRetry();
+        SpannerTracing.Retrying(activity, failure.Code.ToString(), attempt, delay);
+        SpannerTracing.SetTag(activity, "spanner.aborted_attempts", attempt);
         Log.TransactionAborted(logger, attempt, delay, failure.Detail);
     }
 
