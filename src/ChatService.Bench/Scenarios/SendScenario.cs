@@ -19,9 +19,13 @@ internal static class SendScenario
     private const string OverheadMetric = "TTFT overhead (first delta - backend TTFT)";
     private const string AfterCommitMetric = "TTFT overhead - commit (first delta - accepted - backend TTFT)";
 
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
     public static async Task RunAsync(BenchOptions options, BenchReport report, CancellationToken cancellationToken)
     {
         var settings = ServiceSettings.SimulatedBackend(BackendTtft, TokensPerSecond, minTokens: 20, maxTokens: 40);
+        // Nothing crashes here, so no recovery sweep: its one read per interval would blur the reads per exchange.
+        settings["Dispatch:SweepInterval"] = "01:00:00";
         Console.WriteLine($"[{report.Scenario}] starting the service");
         await using var service = await ServiceUnderTest.StartAsync(settings, ServiceUnderTest.NewDatabaseId(), dropDatabase: true, cancellationToken);
 
@@ -33,8 +37,11 @@ internal static class SendScenario
             var chats = await ChatSeeder.SeedAsync(pool.For(0), callers, exchanges: 0, concurrency: 8, cancellationToken);
             var clients = Enumerable.Range(0, callers).Select(i => new ChatClient(pool.For(i))).ToArray();
             var errorsBefore = service.ErrorLogs;
+            var metricsBefore = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
+            var started = 0L;
             var result = await ClosedLoop.RunAsync("SendMessage exchange", callers, options.Warmup, options.Duration, async (caller, ct) =>
             {
+                Interlocked.Increment(ref started);
                 var timings = await Exchange.RunAsync(clients[caller.Index], chats[caller.Index], SampleText.UserMessage(caller.Random), ct);
                 caller.Record(AcceptedMetric, timings.Accepted);
                 caller.Record("first delta", timings.FirstDelta);
@@ -42,6 +49,7 @@ internal static class SendScenario
                 caller.Record(AfterCommitMetric, timings.FirstDelta - timings.Accepted - BackendTtft);
             }, service.Pid, cancellationToken);
             report.Add(result);
+            await ReportSpannerCostAsync(service, report, callers, metricsBefore, Interlocked.Read(ref started), cancellationToken);
             if (service.ErrorLogs != errorsBefore)
             {
                 report.Notes.Add($"the service logged {service.ErrorLogs - errorsBefore} errors during the {callers}-caller run");
@@ -63,9 +71,40 @@ internal static class SendScenario
             }
         }
 
+        report.Notes.Add("Spanner commits and reads per exchange: deltas of the service's spanner_client_commits_total and spanner_client_reads_total " +
+            "(single-use reads) on /metrics around the warm-up and window, over the exchanges started in them (the recovery sweep is off for this " +
+            "scenario; the last exchange of each caller may have been cut off by the window's end).");
         report.Notes.Add("The emulator runs one read-write transaction at a time (others are aborted and retried with backoff): about 380 empty commits/s at best " +
             "on this machine, fewer for the service's transactions, which run queries inside; every exchange is two of them, so the emulator bounds exchanges/s here.");
         report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"Simulated backend: time to first token {BackendTtft.TotalMilliseconds:0} ms, {TokensPerSecond:0} tokens/s, 20-40 tokens per reply."));
+    }
+
+    /// <summary>Spanner commits and single-use reads per exchange, from the service's own counters, once its replies have settled.</summary>
+    private static async Task ReportSpannerCostAsync(
+        ServiceUnderTest service, BenchReport report, int callers, MetricsScrape before, long exchanges, CancellationToken cancellationToken)
+    {
+        MetricsScrape after;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            after = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
+        }
+        while (after["chat_replies_owed"] > 0 && DateTime.UtcNow < deadline);
+
+        if (exchanges == 0 || !after.Has("spanner_client_commits_total") || !after.Has("spanner_client_reads_total"))
+        {
+            report.Notes.Add($"Spanner commits and reads per exchange at {callers} callers: not reported (no exchanges, or the counters are missing from /metrics)");
+            return;
+        }
+
+        var commits = (after["spanner_client_commits_total"] - before["spanner_client_commits_total"]) / exchanges;
+        var reads = (after["spanner_client_reads_total"] - before["spanner_client_reads_total"]) / exchanges;
+        report.Figure($"Spanner per exchange at {callers} callers (service metrics)", string.Create(CultureInfo.InvariantCulture,
+            $"{commits:0.###} commits, {reads:0.###} single-use reads over {exchanges} exchanges"));
+        report.Targets.Add(new TargetCheck($"warm chats: 0 Spanner reads, <= 2 commits per exchange ({callers} callers)",
+            string.Create(CultureInfo.InvariantCulture, $"{reads:0.###} reads, {commits:0.###} commits"),
+            reads < 0.01 && commits <= 2.0 + 0.01));
     }
 }

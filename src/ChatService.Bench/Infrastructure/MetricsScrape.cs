@@ -1,0 +1,51 @@
+using System.Globalization;
+
+namespace ChatService.Bench.Infrastructure;
+
+/// <summary>
+/// One scrape of the service's Prometheus endpoint, each metric summed over its label sets
+/// (e.g. all commits, whatever their attributes).
+/// </summary>
+internal sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
+{
+    public double this[string metric] => totals.GetValueOrDefault(metric);
+
+    public bool Has(string metric) => totals.ContainsKey(metric);
+
+    public static async Task<MetricsScrape> TakeAsync(HttpClient http, int httpPort, CancellationToken cancellationToken)
+    {
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics"), cancellationToken);
+        return Parse(text);
+    }
+
+    /// <summary>Parses the Prometheus text format: <c>name{labels} value [timestamp]</c> lines; comments skipped.</summary>
+    public static MetricsScrape Parse(string text)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var nameEnd = line.IndexOfAny(['{', ' ']);
+            if (nameEnd <= 0)
+            {
+                continue;
+            }
+
+            // Label values may hold spaces: the value comes after the closing brace.
+            var valueStart = line[nameEnd] == '{' ? line.LastIndexOf('}') + 1 : nameEnd;
+            var fields = line[valueStart..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 0 && double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                var name = line[..nameEnd];
+                totals[name] = totals.GetValueOrDefault(name) + value;
+            }
+        }
+
+        return new MetricsScrape(totals);
+    }
+}
