@@ -1,8 +1,10 @@
 using ChatService.Api;
+using ChatService.Auth;
 using ChatService.Cache;
 using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.Inference;
+using ChatService.Limits;
 using ChatService.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,6 +14,8 @@ builder.AddHistoryCache();
 builder.AddChatDomain();
 builder.AddInference();
 builder.AddReplyDispatch();
+builder.AddCallerAuthentication();
+builder.AddUserLimits();
 builder.AddChatApi();
 
 var app = builder.Build();

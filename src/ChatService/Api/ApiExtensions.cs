@@ -1,4 +1,7 @@
+using ChatService.Chats;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
 
@@ -7,17 +10,25 @@ public static class ApiExtensions
 {
     public static IHostApplicationBuilder AddChatApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddGrpc(options =>
-        {
-            options.Interceptors.Add<ErrorMappingInterceptor>();
-            // Largest legitimate request is a persona; anything far beyond is abuse.
-            options.MaxReceiveMessageSize = 1024 * 1024;
-        });
+        builder.Services.AddGrpc(options => options.Interceptors.Add<ErrorMappingInterceptor>());
+        builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
+            options.MaxReceiveMessageSize = MaxRequestBytes(chat.Value));
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddSingleton<RequestValidator>();
+        builder.Services.AddSingleton<CallerIdentity>();
         return builder;
     }
+
+    /// <summary>
+    /// The largest request read at all: the largest legitimate one is a character (persona plus
+    /// greeting) with room for its short fields. Bigger messages are refused as RESOURCE_EXHAUSTED
+    /// before they are buffered and parsed; smaller oversized text gets INVALID_ARGUMENT naming
+    /// the field from <see cref="RequestValidator"/>.
+    /// </summary>
+    internal static int MaxRequestBytes(ChatOptions chat) => chat.MaxPersonaBytes + chat.MaxMessageBytes + RequestOverheadBytes;
+
+    private const int RequestOverheadBytes = 16 * 1024;
 
     public static WebApplication MapChatApi(this WebApplication app)
     {

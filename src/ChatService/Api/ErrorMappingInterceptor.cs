@@ -42,14 +42,14 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
     {
         RpcException => null,
         ChatException { Kind: ChatErrorKind.InvalidArgument } chat => ApiErrors.InvalidArgument(chat.Field ?? "request", chat.Message),
-        ChatException chat => new RpcException(new Status(chat.Kind switch
+        ChatException chat => ApiErrors.Retryable(chat.Kind switch
         {
             ChatErrorKind.NotFound => StatusCode.NotFound,
             ChatErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
             ChatErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
             ChatErrorKind.Unavailable => StatusCode.Unavailable,
             _ => StatusCode.InvalidArgument,
-        }, chat.Message)),
+        }, chat.Message, chat.RetryAfter),
         // The caller went away (or its deadline passed) while we worked or wrote to it.
         OperationCanceledException or InvalidOperationException when context.CancellationToken.IsCancellationRequested =>
             new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled")),
