@@ -1,9 +1,11 @@
 using ChatService.Api;
+using ChatService.Auth;
 using ChatService.Cache;
 using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.HealthChecks;
 using ChatService.Inference;
+using ChatService.Limits;
 using ChatService.Storage;
 using ChatService.Telemetry;
 
@@ -16,6 +18,8 @@ builder.AddHistoryCache();
 builder.AddChatDomain();
 builder.AddInference();
 builder.AddReplyDispatch();
+builder.AddCallerAuthentication();
+builder.AddUserLimits();
 builder.AddChatApi();
 
 var app = builder.Build();

@@ -75,6 +75,36 @@ public sealed class RejectedRequestTests(ChatServiceFixture fixture) : ApiTestBa
     }
 
     [Fact]
+    public async Task SendMessage_FarBeyondAnyLegitimateSize_IsResourceExhaustedBeforeParsing_AndWritesNothing()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var before = await Fixture.SnapshotAsync();
+
+        // Larger than the biggest legitimate request (a character), so gRPC refuses to read it at all.
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chat.ChatId, new string('x', 256 * 1024)));
+
+        Assert.Contains("message size", ex.Status.Detail);
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task CreateCharacter_AtTheConfiguredSizeLimits_IsAccepted()
+    {
+        var user = TestUsers.New();
+
+        // The transport limit leaves room for the largest persona and greeting the validator allows.
+        var character = await Fixture.Client(user).CreateCharacterAsync(new CreateCharacterRequest
+        {
+            DisplayName = new string('n', 100),
+            Persona = new string('p', 32 * 1024),
+            Greeting = new string('g', 8192),
+        }, cancellationToken: Ct);
+
+        Assert.Equal(32 * 1024, character.Persona.Length);
+    }
+
+    [Fact]
     public async Task CreateChat_TooManyOrRepeatedCharacters_IsInvalidArgument()
     {
         var user = TestUsers.New();

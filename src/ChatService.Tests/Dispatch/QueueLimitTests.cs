@@ -46,6 +46,8 @@ public sealed class QueueLimitTests(TinyQueueFixture fixture) : ApiTestBase(fixt
 
         var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chats[2].ChatId, "no room", "overflow"));
         Assert.Contains("recorded", ex.Status.Detail);
+        // A retry with the same request_id after the hinted delay attaches to the recorded reply.
+        Assert.InRange(ChatService.Tests.Limits.RetryInfoAssert.RetryDelay(ex), TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10));
 
         // The rejected message is recorded; once the worker is free, every reply is delivered.
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c AND RequestId = 'overflow'", ("c", chats[2].ChatId)));

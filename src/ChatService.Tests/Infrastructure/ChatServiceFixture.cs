@@ -60,6 +60,17 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
         ["Inference:Routes:default:0"] = "sim",
     };
 
+    /// <summary>
+    /// Per-user limits far above anything a test does, applied before <see cref="Settings"/>: most
+    /// tests send as one user much faster than a person would. Limit tests set their own.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> GenerousLimits = new Dictionary<string, string>
+    {
+        ["Limits:SendsPerMinute"] = "1000000",
+        ["Limits:SendBurst"] = "1000000",
+        ["Limits:ConcurrentRepliesPerUser"] = "1000000",
+    };
+
     public virtual async ValueTask InitializeAsync()
     {
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
@@ -70,7 +81,7 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
             builder.UseSetting("Spanner:InstanceId", stack.InstanceId);
             builder.UseSetting("Spanner:DatabaseId", DatabaseId);
             builder.UseSetting("Redis:Endpoints", stack.RedisConfiguration);
-            foreach (var (key, value) in Settings)
+            foreach (var (key, value) in GenerousLimits.Concat(Settings))
             {
                 builder.UseSetting(key, value);
             }

@@ -57,7 +57,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["Kestrel__Endpoints__Grpc__Protocols"] = "Http2";
         info.Environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}";
         info.Environment["Kestrel__Endpoints__Http__Protocols"] = "Http1";
-        foreach (var (key, value) in settings)
+        // Tests name users with the x-user-id header and send faster than any person.
+        info.Environment["Auth__AllowUserIdHeader"] = "true";
+        foreach (var (key, value) in ChatServiceFixture.GenerousLimits.Concat(settings))
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }

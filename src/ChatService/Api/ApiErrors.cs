@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Status = Grpc.Core.Status;
@@ -21,6 +22,12 @@ internal static class ApiErrors
         return WithDetails(StatusCode.InvalidArgument, description, badRequest);
     }
 
+    /// <summary>A status that tells the caller when to retry, with a google.rpc.RetryInfo when the delay is known.</summary>
+    public static RpcException Retryable(StatusCode code, string message, TimeSpan? retryAfter) =>
+        retryAfter is { } delay
+            ? WithDetails(code, message, new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) })
+            : new RpcException(new Status(code, message));
+
     [DoesNotReturn]
     public static void ThrowNotFound(string message) => throw new RpcException(new Status(StatusCode.NotFound, message));
 
@@ -30,7 +37,7 @@ internal static class ApiErrors
         var status = new Google.Rpc.Status { Code = (int)code, Message = message };
         foreach (var detail in details)
         {
-            status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(detail));
+            status.Details.Add(Any.Pack(detail));
         }
 
         return new RpcException(new Status(code, message), new Metadata { { StatusDetailsTrailer, status.ToByteArray() } });

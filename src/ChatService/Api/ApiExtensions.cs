@@ -1,3 +1,7 @@
+using ChatService.Chats;
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+
 namespace ChatService.Api;
 
 /// <summary>Wires and maps the public gRPC API and server reflection (health: see HealthChecks/).</summary>
@@ -10,13 +14,24 @@ public static class ApiExtensions
             // Outermost first: the chat's log scope also covers the error mapper's logs.
             options.Interceptors.Add<ChatScopeInterceptor>();
             options.Interceptors.Add<ErrorMappingInterceptor>();
-            // Largest legitimate request is a persona; anything far beyond is abuse.
-            options.MaxReceiveMessageSize = 1024 * 1024;
         });
+        builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
+            options.MaxReceiveMessageSize = MaxRequestBytes(chat.Value));
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
+        builder.Services.AddSingleton<CallerIdentity>();
         return builder;
     }
+
+    /// <summary>
+    /// The largest request read at all: the largest legitimate one is a character (persona plus
+    /// greeting) with room for its short fields. Bigger messages are refused as RESOURCE_EXHAUSTED
+    /// before they are buffered and parsed; smaller oversized text gets INVALID_ARGUMENT naming
+    /// the field from <see cref="RequestValidator"/>.
+    /// </summary>
+    internal static int MaxRequestBytes(ChatOptions chat) => chat.MaxPersonaBytes + chat.MaxMessageBytes + RequestOverheadBytes;
+
+    private const int RequestOverheadBytes = 16 * 1024;
 
     public static WebApplication MapChatApi(this WebApplication app)
     {

@@ -1,29 +1,83 @@
+using System.Security.Claims;
+using ChatService.Auth;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
 
 /// <summary>
-/// Who is calling. Local mode takes the user id from the <c>x-user-id</c> metadata header.
+/// Who is calling: the <c>sub</c> of a valid bearer token. Only when the local-development
+/// switch (<see cref="AuthOptions.AllowUserIdHeader"/>) is on, and no authorization header was
+/// sent, the <c>x-user-id</c> metadata header names the caller instead. A token that fails
+/// validation is always UNAUTHENTICATED, never a fallback to the header.
 /// </summary>
-internal static class CallerIdentity
+internal sealed class CallerIdentity(IOptions<AuthOptions> options, ILogger<CallerIdentity> logger)
 {
     public const string UserIdHeader = "x-user-id";
+    private const string SubjectClaim = "sub";
     private const int MaxUserIdLength = 128;
 
-    public static string UserId(ServerCallContext context)
+    public async Task<string> UserIdAsync(ServerCallContext context)
+    {
+        var http = context.GetHttpContext();
+        if (http.Request.Headers.Authorization.Count > 0)
+        {
+            return await FromBearerTokenAsync(http, context.Method);
+        }
+
+        if (options.Value.AllowUserIdHeader)
+        {
+            return FromHeader(context);
+        }
+
+        throw Unauthenticated(context.RequestHeaders.Get(UserIdHeader) is null
+            ? "missing credentials: send 'authorization: Bearer <JWT>'"
+            : $"the {UserIdHeader} header is not accepted by this service: send 'authorization: Bearer <JWT>'");
+    }
+
+    private async Task<string> FromBearerTokenAsync(HttpContext http, string method)
+    {
+        var result = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        if (result.None)
+        {
+            // An authorization header of another scheme (Basic, a bare token...).
+            throw Unauthenticated("the authorization header must be 'Bearer <JWT>'");
+        }
+
+        if (!result.Succeeded)
+        {
+            var reason = TokenFailures.Describe(result.Failure);
+            AuthLog.TokenRefused(logger, method, reason, result.Failure);
+            throw Unauthenticated(reason);
+        }
+
+        http.User = result.Principal;
+        var subject = result.Principal.FindFirstValue(SubjectClaim);
+        if (string.IsNullOrEmpty(subject))
+        {
+            throw Unauthenticated("the bearer token has no subject (sub)");
+        }
+
+        return IsWellFormed(subject) ? subject : throw Unauthenticated($"the bearer token's subject (sub) must be 1..{MaxUserIdLength} printable characters");
+    }
+
+    private static string FromHeader(ServerCallContext context)
     {
         var userId = context.RequestHeaders.GetValue(UserIdHeader);
         if (string.IsNullOrEmpty(userId))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, $"missing caller identity: set the {UserIdHeader} metadata header"));
+            throw Unauthenticated($"missing caller identity: send 'authorization: Bearer <JWT>' or, in local development, the {UserIdHeader} metadata header");
         }
 
-        if (userId.Length > MaxUserIdLength || userId.Any(char.IsControl) || userId.Trim().Length != userId.Length)
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated,
-                $"{UserIdHeader} must be 1..{MaxUserIdLength} printable characters without surrounding spaces"));
-        }
-
-        return userId;
+        return IsWellFormed(userId)
+            ? userId
+            : throw Unauthenticated($"{UserIdHeader} must be 1..{MaxUserIdLength} printable characters without surrounding spaces");
     }
+
+    private static bool IsWellFormed(string userId) =>
+        userId.Length <= MaxUserIdLength && !userId.Any(char.IsControl) && userId.Trim().Length == userId.Length;
+
+    private static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
 }

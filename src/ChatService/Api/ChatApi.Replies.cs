@@ -10,7 +10,7 @@ internal sealed partial class ChatApi
 
     public override async Task SendMessage(V1.SendMessageRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var command = new SendCommand(
             UserId: userId,
             ChatId: RequestValidator.Id(request.ChatId, "chat_id"),
@@ -18,16 +18,23 @@ internal sealed partial class ChatApi
             RequestId: RequestValidator.RequestId(request.RequestId),
             ReplyCharacterIds: RequestValidator.IdList(request.ReplyCharacterIds, "reply_character_ids", 0, int.MaxValue));
 
+        // Limits are checked before anything is written; the slot is held until the replies settle.
+        using var admission = limits.Admit(userId, nameof(SendMessage));
+
         // The turn is durable before the caller hears anything; generation does not depend on this call.
         var receipt = await pipeline.SendAsync(command, context.CancellationToken);
         ChatScopeInterceptor.SetTurn(context, receipt.UserTurn.Seq);
+        admission.HoldUntil(receipt.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(receipt.PendingReplies));
         await responseStream.WriteAsync(ApiMapper.Accepted(receipt.UserTurn, receipt.PendingReplies, receipt.Duplicate), context.CancellationToken);
         await StreamRepliesAsync(userId, receipt.PendingReplies, responseStream, context);
+
+        // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
+        admission.Release();
     }
 
     public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
@@ -42,7 +49,7 @@ internal sealed partial class ChatApi
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
@@ -51,19 +58,22 @@ internal sealed partial class ChatApi
 
     public override async Task Regenerate(V1.RegenerateRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var requestId = RequestValidator.RequestId(request.RequestId);
 
+        using var admission = limits.Admit(userId, nameof(Regenerate));
         var owed = await pipeline.RegenerateAsync(userId, chatId, seq, requestId, context.CancellationToken);
+        admission.HoldUntil(owed.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(owed.Replies));
         await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
         await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
+        admission.Release();
     }
 
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = RequestValidator.Id(request.CandidateId, "candidate_id");
@@ -72,7 +82,7 @@ internal sealed partial class ChatApi
 
     public override async Task ContinueChat(V1.ContinueChatRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         if (request.Turns is < 1 or > MaxContinueTurns)
         {
@@ -80,9 +90,12 @@ internal sealed partial class ChatApi
         }
 
         var requestId = RequestValidator.RequestId(request.RequestId);
+        using var admission = limits.Admit(userId, nameof(ContinueChat));
         var owed = await pipeline.ContinueAsync(userId, chatId, request.Turns, requestId, context.CancellationToken);
+        admission.HoldUntil(owed.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(owed.Replies));
         await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
         await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
+        admission.Release();
     }
 
     /// <summary>

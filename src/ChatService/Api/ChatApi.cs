@@ -1,5 +1,6 @@
 using ChatService.Chats;
 using ChatService.Dispatch;
+using ChatService.Limits;
 using Grpc.Core;
 
 namespace ChatService.Api;
@@ -9,7 +10,9 @@ namespace ChatService.Api;
 /// result; failures are mapped to statuses by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
 internal sealed partial class ChatApi(
+    CallerIdentity caller,
     RequestValidator validate,
+    UserLimiter limits,
     CharacterCatalog characters,
     ChatDirectory chats,
     ChatHistory history,
@@ -18,21 +21,21 @@ internal sealed partial class ChatApi(
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var character = await characters.CreateAsync(userId, validate.Character(request), context.CancellationToken);
         return character.ToProto();
     }
 
     public override async Task<V1.Character> GetCharacter(V1.GetCharacterRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var id = RequestValidator.Id(request.CharacterId, "character_id");
         return (await characters.GetAsync(userId, id, context.CancellationToken)).ToProto();
     }
 
     public override async Task<V1.Chat> CreateChat(V1.CreateChatRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var characterIds = validate.ChatCharacters(request.CharacterIds);
         var title = RequestValidator.Title(request.Title);
         var (chat, _) = await chats.CreateAsync(userId, characterIds, title, context.CancellationToken);
@@ -41,14 +44,14 @@ internal sealed partial class ChatApi(
 
     public override async Task<V1.Chat> GetChat(V1.GetChatRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         return (await chats.GetAsync(userId, chatId, context.CancellationToken)).ToProto();
     }
 
     public override async Task<V1.ListChatsResponse> ListChats(V1.ListChatsRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var pageSize = RequestValidator.PageSize(request.PageSize);
         var page = await chats.ListAsync(userId, pageSize, request.PageToken, context.CancellationToken);
         return new V1.ListChatsResponse { Chats = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
@@ -56,7 +59,7 @@ internal sealed partial class ChatApi(
 
     public override async Task<Google.Protobuf.WellKnownTypes.Empty> DeleteChat(V1.DeleteChatRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         await chats.DeleteAsync(userId, chatId, context.CancellationToken);
         return new Google.Protobuf.WellKnownTypes.Empty();
@@ -64,7 +67,7 @@ internal sealed partial class ChatApi(
 
     public override async Task<V1.GetHistoryResponse> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
     {
-        var userId = CallerIdentity.UserId(context);
+        var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var pageSize = RequestValidator.PageSize(request.PageSize);
         var page = await history.GetPageAsync(userId, chatId, pageSize, request.PageToken, context.CancellationToken);

@@ -9,7 +9,7 @@ namespace ChatService.Api;
 /// Turns domain and storage failures into gRPC statuses, so services stay thin. Anything
 /// unexpected is logged and becomes INTERNAL, which is always a bug.
 /// </summary>
-internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider, ILogger<ErrorMappingInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -42,17 +42,20 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
     {
         RpcException => null,
         ChatException { Kind: ChatErrorKind.InvalidArgument } chat => ApiErrors.InvalidArgument(chat.Field ?? "request", chat.Message),
-        ChatException chat => new RpcException(new Status(chat.Kind switch
+        ChatException chat => ApiErrors.Retryable(chat.Kind switch
         {
             ChatErrorKind.NotFound => StatusCode.NotFound,
             ChatErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
             ChatErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
             ChatErrorKind.Unavailable => StatusCode.Unavailable,
             _ => StatusCode.InvalidArgument,
-        }, chat.Message)),
-        // The caller went away (or its deadline passed) while we worked or wrote to it.
-        OperationCanceledException or InvalidOperationException when context.CancellationToken.IsCancellationRequested =>
-            new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled")),
+        }, chat.Message, chat.RetryAfter),
+        // The caller's deadline passed, or it went away, while we worked or wrote to it (a write to
+        // a reset stream fails with an IOException or InvalidOperationException).
+        OperationCanceledException or InvalidOperationException or IOException when context.CancellationToken.IsCancellationRequested =>
+            context.Deadline <= timeProvider.GetUtcNow().UtcDateTime
+                ? new RpcException(new Status(StatusCode.DeadlineExceeded, "the call's deadline passed before it finished"))
+                : new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled")),
         // An internal timeout, or the process shutting down under the call.
         OperationCanceledException or ObjectDisposedException =>
             new RpcException(new Status(StatusCode.Unavailable, "the service could not finish the call in time or is shutting down; retry")),

@@ -23,6 +23,9 @@ public sealed class ChatException(ChatErrorKind kind, string message, string? fi
     /// <summary>The request field at fault, for INVALID_ARGUMENT details.</summary>
     public string? Field { get; } = field;
 
+    /// <summary>For RESOURCE_EXHAUSTED and UNAVAILABLE: when retrying makes sense (sent as google.rpc.RetryInfo).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static ChatException ChatNotFound(string chatId) => new(ChatErrorKind.NotFound, $"chat {chatId} not found");
 
     public static ChatException CharacterNotFound(string characterId) => new(ChatErrorKind.NotFound, $"character {characterId} not found");

@@ -1,0 +1,108 @@
+using ChatService.Auth;
+using ChatService.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Tests.Auth;
+
+/// <summary>Without the local-development switch, the service refuses to start unless tokens can be checked.</summary>
+public sealed class AuthStartupTests
+{
+    private static readonly TestSigner Rsa = TestSigner.Rsa("rsa-1");
+
+    [Fact]
+    public void Production_WithoutAuthConfiguration_RefusesToStart()
+    {
+        var ex = StartFails(new Dictionary<string, string>());
+
+        Assert.Contains("Auth:Issuer is required", ex.Message);
+        Assert.Contains("Auth:Audience is required", ex.Message);
+        Assert.Contains("Auth:JwksUrl or Auth:SigningKeys is required", ex.Message);
+    }
+
+    [Fact]
+    public void Production_WithAPrivateKeyConfigured_RefusesToStart_WithoutEchoingIt()
+    {
+        var privatePem = ((Microsoft.IdentityModel.Tokens.RsaSecurityKey)Rsa.Key).Rsa.ExportPkcs8PrivateKeyPem();
+
+        var ex = StartFails(new Dictionary<string, string>
+        {
+            ["Auth:Issuer"] = TestSigner.Issuer,
+            ["Auth:Audience"] = TestSigner.Audience,
+            ["Auth:SigningKeys:0:PublicKeyPem"] = privatePem,
+        });
+
+        Assert.Contains("Auth:SigningKeys:0: PublicKeyPem holds a private key", ex.Message);
+        Assert.DoesNotContain(privatePem.Split('\n')[1], ex.Message);
+    }
+
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "HmacSecret", Convert.ToBase64String(new byte[16]), "at least 32 bytes" },
+        { "HmacSecret", "not base64!", "not valid base64" },
+        { "PublicKeyPem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not a PEM-encoded RSA or EC public key" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void Validator_RefusesUnusableKeys(string field, string value, string mentions)
+    {
+        var options = Valid();
+        options.SigningKeys = [field == "HmacSecret" ? new SigningKeyOptions { HmacSecret = value } : new SigningKeyOptions { PublicKeyPem = value }];
+
+        var result = new AuthOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(mentions, result.FailureMessage);
+        Assert.DoesNotContain(value, result.FailureMessage);
+    }
+
+    [Fact]
+    public void Validator_RefusesPlainHttpJwks_UnlessAllowed()
+    {
+        var options = Valid();
+        options.SigningKeys = [];
+        options.JwksUrl = "http://issuer.example/jwks.json";
+
+        Assert.Contains("must be https", new AuthOptionsValidator().Validate(null, options).FailureMessage);
+        options.JwksRequireHttps = false;
+        Assert.True(new AuthOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void Validator_WithTheHeaderSwitchOn_NeedsNoKeys()
+    {
+        Assert.True(new AuthOptionsValidator().Validate(null, new AuthOptions { AllowUserIdHeader = true }).Succeeded);
+        Assert.True(new AuthOptionsValidator().Validate(null, Valid()).Succeeded);
+    }
+
+    private static AuthOptions Valid() => new()
+    {
+        Issuer = TestSigner.Issuer,
+        Audiences = [TestSigner.Audience],
+        SigningKeys = [new SigningKeyOptions { PublicKeyPem = Rsa.PublicKeyPem }],
+    };
+
+    /// <summary>Starts the real host as Production; the failure comes before anything touches Spanner or Redis.</summary>
+    private static OptionsValidationException StartFails(Dictionary<string, string> settings)
+    {
+        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Production");
+            builder.UseSetting("Spanner:EmulatorHost", "127.0.0.1:1");
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        });
+
+        var thrown = Record.Exception(() => factory.Server);
+        return thrown switch
+        {
+            OptionsValidationException direct => direct,
+            AggregateException { InnerException: OptionsValidationException inner } => inner,
+            _ => throw new Xunit.Sdk.XunitException($"expected the start to fail options validation, got {thrown?.ToString() ?? "a started host"}"),
+        };
+    }
+}

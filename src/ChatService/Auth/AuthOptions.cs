@@ -1,0 +1,53 @@
+namespace ChatService.Auth;
+
+/// <summary>
+/// Who may call the service. Bound from the <c>Auth</c> configuration section. Callers send a
+/// JWT as <c>authorization: Bearer &lt;token&gt;</c>; the user id is its <c>sub</c> claim.
+/// </summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>The issuer (<c>iss</c>) tokens must carry. Default: none; required unless <see cref="AllowUserIdHeader"/>.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>
+    /// Audiences (<c>aud</c>) of which a token must carry one. Configured as <c>Auth:Audience</c>,
+    /// either one string or a list. Default: none; required unless <see cref="AllowUserIdHeader"/>.
+    /// </summary>
+    public IReadOnlyList<string> Audiences { get; set; } = [];
+
+    /// <summary>
+    /// URL of the issuer's JSON Web Key Set; keys are fetched on first use, cached, and fetched
+    /// again every <see cref="JwksRefreshInterval"/> or when a token names an unknown key.
+    /// Default: none.
+    /// </summary>
+    public string? JwksUrl { get; set; }
+
+    /// <summary>Refuse a JWKS URL that is not https. Default: true (tests serve keys over plain http on loopback).</summary>
+    public bool JwksRequireHttps { get; set; } = true;
+
+    /// <summary>How often the JWKS is fetched again. Default: 1 hour (at least 5 minutes).</summary>
+    public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Shortest time between fetches caused by tokens signed with a key the service does not
+    /// know (key rotation), so garbage tokens cannot make it hammer the issuer. Default: 1 minute.
+    /// </summary>
+    public TimeSpan JwksMinimumRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Static signing keys, next to or instead of <see cref="JwksUrl"/>. Default: none.</summary>
+    public IList<SigningKeyOptions> SigningKeys { get; set; } = [];
+
+    /// <summary>Tolerated clock difference when checking <c>exp</c> and <c>nbf</c>. Default: 1 minute.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Local development only: callers without an <c>authorization</c> header are named by the
+    /// <c>x-user-id</c> metadata header, which anyone can set. Default: false
+    /// (<c>appsettings.Development.json</c> turns it on).
+    /// </summary>
+    public bool AllowUserIdHeader { get; set; }
+
+    public bool HasKeySource => !string.IsNullOrWhiteSpace(JwksUrl) || SigningKeys.Count > 0;
+}

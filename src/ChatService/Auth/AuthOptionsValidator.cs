@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Auth;
+
+/// <summary>
+/// Refuses to start with an identity configuration that cannot work: without the local
+/// development switch, tokens are the only way in, so their issuer, audience and keys must be set.
+/// </summary>
+internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    // ConfigurationManager's own lower bounds; below them it throws on first use.
+    private static readonly TimeSpan MinAutomaticRefresh = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(1);
+
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        var errors = new List<string>();
+        if (!options.AllowUserIdHeader)
+        {
+            if (string.IsNullOrWhiteSpace(options.Issuer))
+            {
+                errors.Add("Auth:Issuer is required (the iss of accepted tokens)");
+            }
+
+            if (options.Audiences.Count == 0)
+            {
+                errors.Add("Auth:Audience is required (one string or a list of accepted aud values)");
+            }
+
+            if (!options.HasKeySource)
+            {
+                errors.Add("Auth:JwksUrl or Auth:SigningKeys is required (the keys tokens are signed with)");
+            }
+        }
+
+        if (options.Audiences.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add("Auth:Audience must not contain empty entries");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.JwksUrl))
+        {
+            if (!Uri.TryCreate(options.JwksUrl, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+            {
+                errors.Add("Auth:JwksUrl must be an absolute http(s) URL");
+            }
+            else if (url.Scheme == "http" && options.JwksRequireHttps)
+            {
+                errors.Add("Auth:JwksUrl must be https (set Auth:JwksRequireHttps=false only for a local key server)");
+            }
+
+            if (options.JwksRefreshInterval < MinAutomaticRefresh)
+            {
+                errors.Add($"Auth:JwksRefreshInterval must be at least {MinAutomaticRefresh}");
+            }
+
+            if (options.JwksMinimumRefreshInterval < MinRefresh)
+            {
+                errors.Add($"Auth:JwksMinimumRefreshInterval must be at least {MinRefresh}");
+            }
+        }
+
+        for (var i = 0; i < options.SigningKeys.Count; i++)
+        {
+            if (!SigningKeyReader.TryRead(options.SigningKeys[i], out _, out var error))
+            {
+                errors.Add($"Auth:SigningKeys:{i}: {error}");
+            }
+        }
+
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("Auth:ClockSkew must be between 0 and 10 minutes");
+        }
+
+        if (errors.Count == 0)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (!options.AllowUserIdHeader)
+        {
+            errors.Add("(for local development only, Auth:AllowUserIdHeader=true accepts the x-user-id header instead)");
+        }
+
+        return ValidateOptionsResult.Fail(errors);
+    }
+}
