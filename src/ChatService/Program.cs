@@ -13,9 +13,11 @@ builder.AddChatDomain();
 builder.AddInference();
 builder.AddReplyDispatch();
 builder.AddChatApi();
+builder.AddBrowserSupport();
 
 var app = builder.Build();
 
+app.UseBrowserSupport();
 app.MapChatApi();
 
 app.Run();
