@@ -46,6 +46,35 @@ public sealed class ManifestTests(ChatServiceFixture fixture) : IClassFixture<Ch
     }
 
     [Fact]
+    public async Task Kustomize_RendersEveryResource_WithTheImageSet()
+    {
+        var kubectl = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, "kubectl")).FirstOrDefault(File.Exists);
+        if (kubectl is null)
+        {
+            Assert.Skip("kubectl is not installed; the YAML is still checked by the other tests.");
+        }
+
+        var info = new System.Diagnostics.ProcessStartInfo(kubectl, ["kustomize", _manifests.Directory])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync(Ct);
+        var errors = await process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+
+        Assert.True(process.ExitCode == 0, errors);
+        var rendered = new YamlStream();
+        rendered.Load(new StringReader(await output));
+        var kinds = rendered.Documents.Select(d => Text(d.RootNode, "kind")).Order();
+        Assert.Equal(["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service", "ServiceAccount"], kinds);
+        var deployment = rendered.Documents.Single(d => Text(d.RootNode, "kind") == "Deployment").RootNode;
+        var image = Text(Assert.Single(Sequence(deployment, "spec", "template", "spec", "containers")), "image");
+        Assert.EndsWith("/chatservice:latest", image);
+    }
+
+    [Fact]
     public void ContainerAndServicePorts_AreTheKestrelEndpointsOfAppsettings()
     {
         var endpoints = KestrelEndpoints();
