@@ -21,9 +21,11 @@ builder.AddReplyDispatch();
 builder.AddCallerAuthentication();
 builder.AddUserLimits();
 builder.AddChatApi();
+builder.AddBrowserSupport();
 
 var app = builder.Build();
 
+app.UseBrowserSupport();
 app.MapTelemetry();
 app.MapServiceHealth();
 app.MapChatApi();

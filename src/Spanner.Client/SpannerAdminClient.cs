@@ -40,7 +40,8 @@ public sealed class SpannerAdminClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var channel = ChannelFactory.Create(options, ChannelFactory.AdminScope);
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Spanner.Client.Admin");
+        var channel = ChannelFactory.Create(options, ChannelFactory.AdminScope, TimeProvider.System, logger);
         return new SpannerAdminClient(options, channel.CreateCallInvoker(), channel, loggerFactory, TimeProvider.System);
     }
 

@@ -1,3 +1,5 @@
+using Google.Apis.Auth.OAuth2;
+
 namespace Spanner.Client;
 
 /// <summary>
@@ -21,14 +23,30 @@ public sealed class SpannerClientOptions
     /// </summary>
     public string? EmulatorHost { get; init; }
 
-    /// <summary>The Spanner API endpoint used when <see cref="EmulatorHost"/> is null. Default: <c>https://spanner.googleapis.com</c>.</summary>
+    /// <summary>
+    /// The Spanner API endpoint used when <see cref="EmulatorHost"/> is null, e.g. a regional or Private Service
+    /// Connect endpoint. It must be <c>https</c>, or <c>http</c> with a loopback host (a local proxy or a test
+    /// server; the access token then travels unencrypted, but never leaves the machine).
+    /// Default: <c>https://spanner.googleapis.com</c>.
+    /// </summary>
     public string Endpoint { get; init; } = "https://spanner.googleapis.com";
 
     /// <summary>
-    /// Supplies OAuth2 access tokens, overriding Application Default Credentials. Ignored for the emulator.
-    /// Default: <c>null</c> (use ADC, loaded lazily on the first call).
+    /// The credential whose OAuth2 access tokens authorize every call, e.g. <c>GoogleCredential.FromFile(path)</c>
+    /// or a <c>ComputeCredential</c>. A <c>GoogleCredential</c> that needs scopes gets Spanner's data scope (the
+    /// admin client: the admin scope). The credential caches and refreshes its tokens; the client asks it on
+    /// every call. Ignored for the emulator.
+    /// Default: <c>null</c>, meaning Application Default Credentials, loaded on the first call: the key file named
+    /// by <c>GOOGLE_APPLICATION_CREDENTIALS</c>, else gcloud's application-default login, else the metadata
+    /// server (on GKE with Workload Identity, the Kubernetes service account's Google identity).
     /// </summary>
-    public Func<CancellationToken, Task<string>>? AccessTokenProvider { get; init; }
+    public ITokenAccess? Credential { get; init; }
+
+    /// <summary>
+    /// Longest wait for an access token (including a refresh from the metadata server or token endpoint) before
+    /// the call fails with UNAVAILABLE, so an unreachable token source cannot hang calls. Default: 10 seconds.
+    /// </summary>
+    public TimeSpan TokenTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Sessions created by <see cref="SpannerDatabaseClient.WarmUpAsync"/> and kept in the pool. Default: 4.</summary>
     public int MinSessions { get; init; } = 4;
@@ -54,6 +72,21 @@ public sealed class SpannerClientOptions
     /// <summary>The database resource name: <c>projects/{ProjectId}/instances/{InstanceId}/databases/{DatabaseId}</c>.</summary>
     public string DatabasePath => $"projects/{ProjectId}/instances/{InstanceId}/databases/{DatabaseId}";
 
+    private void ValidateEndpoint()
+    {
+        if (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            throw new ArgumentException($"Endpoint '{Endpoint}' is not an absolute https URI such as https://spanner.googleapis.com.", nameof(Endpoint));
+        }
+
+        if (uri.Scheme == "http" && !uri.IsLoopback)
+        {
+            throw new ArgumentException(
+                $"Endpoint '{Endpoint}' is plaintext http to another machine, which would send access tokens in the clear; use https.",
+                nameof(Endpoint));
+        }
+    }
+
     internal string InstancePath => $"projects/{ProjectId}/instances/{InstanceId}";
 
     internal string ProjectPath => $"projects/{ProjectId}";
@@ -74,5 +107,10 @@ public sealed class SpannerClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TransactionTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetryInitialDelay, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryMaxDelay, RetryInitialDelay);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TokenTimeout, TimeSpan.Zero);
+        if (string.IsNullOrWhiteSpace(EmulatorHost))
+        {
+            ValidateEndpoint();
+        }
     }
 }

@@ -48,15 +48,17 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
 
     /// <summary>
     /// Creates a client with its own gRPC channel: plaintext to <see cref="SpannerClientOptions.EmulatorHost"/> when
-    /// set, else TLS to the endpoint with OAuth2 tokens (the token provider, or ADC loaded on first use). Does no I/O;
+    /// set, else TLS to the endpoint with OAuth2 tokens (the given credential, or ADC loaded on first use). Does no I/O;
     /// call <see cref="WarmUpAsync"/> to create sessions up front.
     /// </summary>
     public static SpannerDatabaseClient Create(SpannerClientOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var channel = ChannelFactory.Create(options, ChannelFactory.DataScope);
-        return new SpannerDatabaseClient(options, channel.CreateCallInvoker(), channel, loggerFactory, timeProvider);
+        var time = timeProvider ?? TimeProvider.System;
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Spanner.Client");
+        var channel = ChannelFactory.Create(options, ChannelFactory.DataScope, time, logger);
+        return new SpannerDatabaseClient(options, channel.CreateCallInvoker(), channel, loggerFactory, time);
     }
 
     /// <summary>A client over a given call invoker (tests use a fake server).</summary>

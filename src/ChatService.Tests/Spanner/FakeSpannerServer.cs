@@ -102,7 +102,8 @@ internal sealed class FakeSpannerServer : CallInvoker
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
         throw new NotSupportedException();
 
-    private object Invoke(string method, IMessage request, Metadata? headers)
+    /// <summary>Records the call and runs its handler; also the entry point of <see cref="FakeSpannerHost"/>.</summary>
+    public object Invoke(string method, IMessage request, Metadata? headers)
     {
         Calls.Enqueue((method, request, headers ?? []));
         return _handlers.TryGetValue(method, out var handler)

@@ -30,12 +30,7 @@ public static class CacheExtensions
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
         {
             var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
-            var config = ConfigurationOptions.Parse(redis.Endpoints);
-            config.AbortOnConnectFail = false;
-            config.ConnectTimeout = 2000;
-            config.AsyncTimeout = Math.Max(100, (int)redis.OperationTimeout.TotalMilliseconds);
-            config.ClientName = "chatservice";
-            return ConnectionMultiplexer.Connect(config);
+            return ConnectionMultiplexer.Connect(redis.ToConfiguration());
         });
         builder.Services.AddSingleton<HistoryCache>();
         builder.Services.AddSingleton<RedisCacheLimits>();

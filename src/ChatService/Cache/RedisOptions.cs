@@ -1,17 +1,47 @@
 using System.ComponentModel.DataAnnotations;
+using StackExchange.Redis;
 
 namespace ChatService.Cache;
 
 /// <summary>The history cache on Redis Cluster. Bound from the <c>Redis</c> configuration section.</summary>
-public sealed class RedisOptions
+public sealed class RedisOptions : IValidatableObject
 {
     public const string Section = "Redis";
 
     /// <summary>
     /// Comma-separated <c>host:port</c> seeds of the cluster (any reachable node will do; the client
-    /// discovers the rest). Empty disables the cache: every read goes to Spanner. Default: empty.
+    /// discovers the rest), e.g. Memorystore's discovery endpoint. StackExchange.Redis options may follow
+    /// (<c>,ssl=true</c>), but the settings below are clearer. Empty disables the cache: every read goes to
+    /// Spanner. Default: empty.
     /// </summary>
     public string Endpoints { get; set; } = "";
+
+    /// <summary>
+    /// Connect with TLS (Memorystore's in-transit encryption, most managed Redis services). Default: false.
+    /// </summary>
+    public bool Ssl { get; set; }
+
+    /// <summary>
+    /// The name the server certificate must carry, when it is not the host the client connects to (the
+    /// cluster hands out node addresses as IPs). Default: none, meaning each node's own host or IP.
+    /// </summary>
+    public string? SslHost { get; set; }
+
+    /// <summary>
+    /// A PEM file of the certificate authorities that sign the servers' certificates (e.g. the cluster's
+    /// server CA bundle); when set, only chains ending at one of them are accepted, instead of the system's
+    /// trust store. Default: none (the system's trust store).
+    /// </summary>
+    public string? CaCertificatePath { get; set; }
+
+    /// <summary>The ACL user to authenticate as (Redis 6+). Default: none (the default user).</summary>
+    public string? User { get; set; }
+
+    /// <summary>
+    /// The password (or AUTH string) to authenticate with; keep it in a secret, e.g. the environment variable
+    /// <c>Redis__Password</c>. Default: none.
+    /// </summary>
+    public string? Password { get; set; }
 
     /// <summary>
     /// How long a cached window lives from the moment it is loaded; updates do not extend it, so
@@ -53,4 +83,70 @@ public sealed class RedisOptions
     public TimeSpan TombstoneTtl { get; set; } = TimeSpan.FromMinutes(1);
 
     internal bool Enabled => !string.IsNullOrWhiteSpace(Endpoints);
+
+    /// <summary>TLS settings that would silently do nothing, and a CA file that cannot be used, fail the start.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var tls = Ssl || Endpoints.Contains("ssl=true", StringComparison.OrdinalIgnoreCase);
+        if (!tls && (!string.IsNullOrWhiteSpace(CaCertificatePath) || !string.IsNullOrWhiteSpace(SslHost)))
+        {
+            yield return new ValidationResult("Redis:CaCertificatePath and Redis:SslHost only apply with TLS: set Redis:Ssl=true.",
+                [nameof(CaCertificatePath), nameof(SslHost)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(CaCertificatePath))
+        {
+            string? error = null;
+            try
+            {
+                RedisCertificateTrust.Load(CaCertificatePath);
+            }
+            catch (InvalidOperationException ex)
+            {
+                error = ex.Message;
+            }
+
+            if (error is not null)
+            {
+                yield return new ValidationResult(error, [nameof(CaCertificatePath)]);
+            }
+        }
+    }
+
+    /// <summary>The client configuration: the endpoints' string, then TLS and credentials from the settings above.</summary>
+    internal ConfigurationOptions ToConfiguration()
+    {
+        var config = ConfigurationOptions.Parse(Endpoints);
+        config.AbortOnConnectFail = false;
+        config.ConnectTimeout = 2000;
+        config.AsyncTimeout = Math.Max(100, (int)OperationTimeout.TotalMilliseconds);
+        config.ClientName = "chatservice";
+        if (Ssl)
+        {
+            config.Ssl = true;
+        }
+
+        if (!string.IsNullOrWhiteSpace(SslHost))
+        {
+            config.SslHost = SslHost;
+        }
+
+        if (!string.IsNullOrWhiteSpace(CaCertificatePath))
+        {
+            var trust = RedisCertificateTrust.Load(CaCertificatePath);
+            config.CertificateValidation += trust.Validate;
+        }
+
+        if (!string.IsNullOrEmpty(User))
+        {
+            config.User = User;
+        }
+
+        if (!string.IsNullOrEmpty(Password))
+        {
+            config.Password = Password;
+        }
+
+        return config;
+    }
 }

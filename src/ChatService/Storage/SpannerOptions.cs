@@ -28,6 +28,13 @@ public sealed class SpannerOptions
     public string? EmulatorHost { get; set; }
 
     /// <summary>
+    /// The Cloud Spanner API endpoint when no emulator is configured (a regional or Private Service Connect
+    /// endpoint, say); calls use TLS and Application Default Credentials. Default: <c>https://spanner.googleapis.com</c>.
+    /// </summary>
+    [Required]
+    public string Endpoint { get; set; } = "https://spanner.googleapis.com";
+
+    /// <summary>
     /// Create the instance and database when they are missing. Default: true with the emulator,
     /// false otherwise (real instances and databases are provisioned by operators).
     /// </summary>
@@ -66,6 +73,7 @@ public sealed class SpannerOptions
         InstanceId = InstanceId,
         DatabaseId = DatabaseId,
         EmulatorHost = ResolvedEmulatorHost,
+        Endpoint = Endpoint,
         MinSessions = MinSessions,
         MaxSessions = MaxSessions,
         TransactionTimeout = TransactionTimeout,

@@ -6,15 +6,15 @@ namespace Spanner.Client.Internal;
 /// Access tokens from Application Default Credentials, loaded on first use so that constructing a client on a
 /// machine without ADC does not throw. A failed load is retried on the next call.
 /// </summary>
-internal sealed class AdcTokenSource(string scope)
+internal sealed class AdcTokenSource(string scope) : ITokenAccess
 {
     private readonly object _gate = new();
     private Task<GoogleCredential>? _credential;
 
-    public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
+    public async Task<string> GetAccessTokenForRequestAsync(string? authUri = null, CancellationToken cancellationToken = default)
     {
         var credential = await GetCredentialAsync(cancellationToken);
-        return await ((ITokenAccess)credential).GetAccessTokenForRequestAsync(cancellationToken: cancellationToken);
+        return await ((ITokenAccess)credential).GetAccessTokenForRequestAsync(authUri, cancellationToken);
     }
 
     private async Task<GoogleCredential> GetCredentialAsync(CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
+using Google.Apis.Auth.OAuth2;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 
 namespace Spanner.Client.Internal;
 
@@ -9,7 +11,7 @@ internal static class ChannelFactory
     public const string DataScope = "https://www.googleapis.com/auth/spanner.data";
     public const string AdminScope = "https://www.googleapis.com/auth/spanner.admin";
 
-    public static GrpcChannel Create(SpannerClientOptions options, string scope)
+    public static GrpcChannel Create(SpannerClientOptions options, string scope, TimeProvider time, ILogger logger)
     {
         var handler = new SocketsHttpHandler
         {
@@ -34,13 +36,24 @@ internal static class ChannelFactory
             return GrpcChannel.ForAddress($"http://{options.EmulatorHost}", channelOptions);
         }
 
-        var tokens = options.AccessTokenProvider ?? new AdcTokenSource(scope).GetAccessTokenAsync;
-        var callCredentials = CallCredentials.FromInterceptor(async (context, metadata) =>
+        var credential = options.Credential switch
         {
-            var token = await tokens(context.CancellationToken);
-            metadata.Add("authorization", $"Bearer {token}");
-        });
-        channelOptions.Credentials = ChannelCredentials.Create(new SslCredentials(), callCredentials);
+            null => new AdcTokenSource(scope),
+            GoogleCredential { IsCreateScopedRequired: true } google => google.CreateScoped(scope),
+            var given => given,
+        };
+        var callCredentials = new AccessTokenCredentials(credential, options.TokenTimeout, time, logger).ToCallCredentials();
+        if (new Uri(options.Endpoint).Scheme == Uri.UriSchemeHttp)
+        {
+            // Validate() admits plaintext only to a loopback host (a local proxy or a test server).
+            channelOptions.Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, callCredentials);
+            channelOptions.UnsafeUseInsecureChannelCallCredentials = true;
+        }
+        else
+        {
+            channelOptions.Credentials = ChannelCredentials.Create(new SslCredentials(), callCredentials);
+        }
+
         return GrpcChannel.ForAddress(options.Endpoint, channelOptions);
     }
 }

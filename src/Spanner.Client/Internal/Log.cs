@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "Created Spanner {Kind} {Name}.")]
     public static partial void Created(ILogger logger, string kind, string name);
+
+    [LoggerMessage(12, LogLevel.Warning, "Could not get an access token for Cloud Spanner; the call fails with {Code}.")]
+    public static partial void AccessTokenFailed(ILogger logger, StatusCode code, Exception exception);
 }
