@@ -18,8 +18,8 @@ public sealed class StaticKeysFixture(LocalStack stack) : ChatServiceFixture(sta
     {
         ["Auth:AllowUserIdHeader"] = "false",
         ["Auth:Issuer"] = TestSigner.Issuer,
-        ["Auth:Audience:0"] = TestSigner.Audience,
-        ["Auth:Audience:1"] = "chat-api-mobile",
+        ["Auth:Audience"] = TestSigner.Audience,
+        ["Auth:Audiences:0"] = "chat-api-mobile",
         ["Auth:SigningKeys:0:KeyId"] = Rsa.Key.KeyId,
         ["Auth:SigningKeys:0:PublicKeyPem"] = Rsa.PublicKeyPem,
         ["Auth:SigningKeys:1:PublicKeyPem"] = Ec.PublicKeyPem,

@@ -12,7 +12,6 @@ public static class AuthExtensions
     {
         builder.Services.AddOptions<AuthOptions>()
             .BindConfiguration(AuthOptions.Section)
-            .Configure<IConfiguration>((options, configuration) => options.Audiences = OneOrMany(configuration.GetSection($"{AuthOptions.Section}:Audience")))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
 
@@ -31,10 +30,4 @@ public static class AuthExtensions
         return builder;
     }
 
-    /// <summary><c>Auth:Audience</c> is either a string or a list.</summary>
-    private static IReadOnlyList<string> OneOrMany(IConfigurationSection section)
-    {
-        var list = section.GetChildren().Select(c => c.Value ?? "").ToList();
-        return list.Count > 0 || string.IsNullOrEmpty(section.Value) ? list : [section.Value];
-    }
 }

@@ -12,10 +12,17 @@ public sealed class AuthOptions
     public string? Issuer { get; set; }
 
     /// <summary>
-    /// Audiences (<c>aud</c>) of which a token must carry one. Configured as <c>Auth:Audience</c>,
-    /// either one string or a list. Default: none; required unless <see cref="AllowUserIdHeader"/>.
+    /// The audience (<c>aud</c>) tokens must carry (<c>Auth:Audience</c>). Default: none; this or
+    /// <see cref="Audiences"/> is required unless <see cref="AllowUserIdHeader"/>.
     /// </summary>
+    public string? Audience { get; set; }
+
+    /// <summary>More accepted audiences (<c>Auth:Audiences</c>, a list), e.g. one per client app. Default: none.</summary>
     public IReadOnlyList<string> Audiences { get; set; } = [];
+
+    /// <summary>Every accepted audience: <see cref="Audience"/> and <see cref="Audiences"/>.</summary>
+    public IReadOnlyList<string> AcceptedAudiences =>
+        Audience is null ? Audiences : [Audience, .. Audiences];
 
     /// <summary>
     /// URL of the issuer's JSON Web Key Set; keys are fetched on first use, cached, and fetched

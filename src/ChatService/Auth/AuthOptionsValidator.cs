@@ -22,9 +22,9 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
                 errors.Add("Auth:Issuer is required (the iss of accepted tokens)");
             }
 
-            if (options.Audiences.Count == 0)
+            if (options.AcceptedAudiences.Count == 0)
             {
-                errors.Add("Auth:Audience is required (one string or a list of accepted aud values)");
+                errors.Add("Auth:Audience is required (or Auth:Audiences, a list of accepted aud values)");
             }
 
             if (!options.HasKeySource)
@@ -33,9 +33,9 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             }
         }
 
-        if (options.Audiences.Any(string.IsNullOrWhiteSpace))
+        if (options.AcceptedAudiences.Any(string.IsNullOrWhiteSpace))
         {
-            errors.Add("Auth:Audience must not contain empty entries");
+            errors.Add("Auth:Audience/Auth:Audiences must not contain empty entries");
         }
 
         if (!string.IsNullOrWhiteSpace(options.JwksUrl))

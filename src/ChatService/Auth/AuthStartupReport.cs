@@ -26,7 +26,7 @@ internal sealed class AuthStartupReport(IOptions<AuthOptions> options, ILogger<A
                 sources.Add($"{auth.SigningKeys.Count} static key(s)");
             }
 
-            AuthLog.TokensAccepted(logger, auth.Issuer, string.Join(", ", auth.Audiences), string.Join(" and ", sources));
+            AuthLog.TokensAccepted(logger, auth.Issuer, string.Join(", ", auth.AcceptedAudiences), string.Join(" and ", sources));
         }
 
         return Task.CompletedTask;

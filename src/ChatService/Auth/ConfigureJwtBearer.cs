@@ -40,7 +40,7 @@ internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHtt
             ValidateIssuer = true,
             ValidIssuer = auth.Issuer,
             ValidateAudience = true,
-            ValidAudiences = auth.Audiences,
+            ValidAudiences = auth.AcceptedAudiences,
             ValidateLifetime = true,
             RequireExpirationTime = true,
             RequireSignedTokens = true,
