@@ -35,6 +35,7 @@ public static class ApiExtensions
 
     public static WebApplication MapChatApi(this WebApplication app)
     {
+        app.UseMiddleware<MalformedRequestGuard>();
         app.MapGrpcService<ChatApi>();
         app.MapGrpcReflectionService();
         return app;

@@ -32,7 +32,7 @@ internal sealed class CallerIdentity(IOptions<AuthOptions> options, ILogger<Call
             return FromHeader(context);
         }
 
-        throw Unauthenticated(context.RequestHeaders.Get(UserIdHeader) is null
+        throw Unauthenticated(Headers(context).Get(UserIdHeader) is null
             ? "missing credentials: send 'authorization: Bearer <JWT>'"
             : $"the {UserIdHeader} header is not accepted by this service: send 'authorization: Bearer <JWT>'");
     }
@@ -65,15 +65,31 @@ internal sealed class CallerIdentity(IOptions<AuthOptions> options, ILogger<Call
 
     private static string FromHeader(ServerCallContext context)
     {
-        var userId = context.RequestHeaders.GetValue(UserIdHeader);
+        var userId = Headers(context).GetValue(UserIdHeader);
         if (string.IsNullOrEmpty(userId))
         {
             throw Unauthenticated($"missing caller identity: send 'authorization: Bearer <JWT>' or, in local development, the {UserIdHeader} metadata header");
         }
 
-        return IsWellFormed(userId)
+        // Printable ASCII only, as gRPC defines text metadata: anything else (a lone surrogate from
+        // an in-process caller, say) is stored re-encoded, so two different headers would name the
+        // same user.
+        return IsWellFormed(userId) && userId.All(c => c is >= ' ' and <= '~')
             ? userId
-            : throw Unauthenticated($"{UserIdHeader} must be 1..{MaxUserIdLength} printable characters without surrounding spaces");
+            : throw Unauthenticated($"{UserIdHeader} must be 1..{MaxUserIdLength} printable ASCII characters without surrounding spaces");
+    }
+
+    private static Metadata Headers(ServerCallContext context)
+    {
+        try
+        {
+            return context.RequestHeaders;
+        }
+        catch (FormatException)
+        {
+            // grpc-dotnet decodes every "-bin" header when the headers are first read.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a binary (-bin) metadata header is not valid base64"));
+        }
     }
 
     private static bool IsWellFormed(string userId) =>

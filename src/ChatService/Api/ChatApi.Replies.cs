@@ -16,7 +16,7 @@ internal sealed partial class ChatApi
             ChatId: RequestValidator.Id(request.ChatId, "chat_id"),
             Text: validate.MessageText(request.Text),
             RequestId: RequestValidator.RequestId(request.RequestId),
-            ReplyCharacterIds: RequestValidator.IdList(request.ReplyCharacterIds, "reply_character_ids", 0, int.MaxValue));
+            ReplyCharacterIds: validate.ReplyCharacters(request.ReplyCharacterIds));
 
         // Limits are checked before anything is written; the slot is held until the replies settle.
         using var admission = limits.Admit(userId, nameof(SendMessage));
@@ -38,9 +38,10 @@ internal sealed partial class ChatApi
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
-        if (request.AfterSequence < 0)
+        // Event sequences are counted in an int; a larger one would only overflow the resumed numbering.
+        if (request.AfterSequence is < 0 or > int.MaxValue)
         {
-            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must not be negative, got {request.AfterSequence}");
+            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must be between 0 and {int.MaxValue}, got {request.AfterSequence}");
         }
 
         var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);

@@ -132,6 +132,10 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
     public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>
         IdList(characterIds, "character_ids", 1, Options.MaxCharactersPerChat);
 
+    /// <summary>Named speakers of a send: no chat has more characters than a chat may have.</summary>
+    public IReadOnlyList<string> ReplyCharacters(IEnumerable<string> characterIds) =>
+        IdList(characterIds, "reply_character_ids", 0, Options.MaxCharactersPerChat);
+
     public static string Title(string title)
     {
         if (title.Length > MaxTitleLength || title.Any(char.IsControl))

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using ChatService.Chats;
 using Spanner.Client;
 
@@ -10,6 +12,9 @@ internal sealed partial class ChatRepository
 
     /// <summary>Most turns one ContinueChat request may add.</summary>
     internal const int MaxContinuationTurns = 10;
+
+    /// <summary>Length of the RequestId columns (STRING(64)).</summary>
+    private const int MaxStoredRequestIdLength = 64;
 
     // Candidates recorded under a request id (Regenerate, ContinueChat), for idempotency.
     private const string CandidatesByRequestSelect =
@@ -125,9 +130,23 @@ internal sealed partial class ChatRepository
 
     /// <summary>
     /// The request id recorded on the i-th turn of a continuation: the id itself, then "id#2", "id#3", …
-    /// ('#' never occurs in a client's request id), so each candidate's key stays unique.
+    /// ('#' never occurs in a client's request id), so each candidate's key stays unique. When the
+    /// suffixed id would not fit the column, the suffix goes first and a digest of the id follows
+    /// ("#2#" and 43 characters): no client id or suffixed id starts with '#', so it stays unique too.
     /// </summary>
-    private static string ContinuationRequestId(string requestId, int index) => index == 0 ? requestId : $"{requestId}#{index + 1}";
+    private static string ContinuationRequestId(string requestId, int index)
+    {
+        if (index == 0)
+        {
+            return requestId;
+        }
+
+        var suffixed = $"{requestId}#{index + 1}";
+        return suffixed.Length <= MaxStoredRequestIdLength ? suffixed : $"#{index + 1}#{Digest(requestId)}";
+    }
+
+    private static string Digest(string requestId) =>
+        Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(requestId))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>The replies owed under an earlier request id (a Regenerate's candidate, or a continuation's turns).</summary>
     private static async Task<OwedReplies?> FindCandidatesByRequestAsync(SpannerTransaction tx, string chatId, string requestId, CancellationToken cancellationToken)
