@@ -1,0 +1,30 @@
+using ChatService.Api.V1;
+
+namespace ChatService.Tests.Hostile;
+
+/// <summary>One user's legitimate data: the characters, chats and page tokens hostile requests aim at.</summary>
+internal sealed class Party(string userId)
+{
+    public string UserId { get; } = userId;
+
+    /// <summary>Private, with a greeting.</summary>
+    public Character Private { get; set; } = null!;
+
+    /// <summary>Private, without a greeting.</summary>
+    public Character Quiet { get; set; } = null!;
+
+    public Character Public { get; set; } = null!;
+
+    /// <summary>A one-to-one chat (with <see cref="Private"/>) and a group chat (with all three).</summary>
+    public List<SeededChat> Chats { get; } = [];
+
+    /// <summary>Chats that phase two may delete.</summary>
+    public List<string> Doomed { get; } = [];
+
+    /// <summary>Tokens of ListChats pages of one chat each.</summary>
+    public List<string> ListTokens { get; } = [];
+
+    public SeededChat OneToOne => Chats[0];
+
+    public SeededChat Group => Chats[1];
+}

@@ -1,0 +1,68 @@
+using ChatService.Api.V1;
+
+namespace ChatService.Tests.Hostile;
+
+/// <summary>What every reply stream must look like, however it was cut short.</summary>
+internal static class ReplyEvents
+{
+    /// <summary>
+    /// <paramref name="StartsWithAccepted"/>: SendMessage, Regenerate and ContinueChat open with
+    /// Accepted (sequence 1). <paramref name="AfterSequence"/>: StreamReply sends only later events.
+    /// </summary>
+    public sealed record Expectation(bool StartsWithAccepted, long AfterSequence);
+
+    /// <summary>
+    /// Null when the events are in order: per reply, sequences strictly increase and stay above
+    /// the resume point, nothing follows a final event; and a stream that ended OK finished
+    /// every reply it carried.
+    /// </summary>
+    public static string? Problem(IReadOnlyList<ReplyEvent> events, Expectation expectation, bool finished)
+    {
+        if (events.Count == 0)
+        {
+            // A stream that ends OK always carries at least the final event of its reply.
+            return finished ? "stream ended OK without any event" : null;
+        }
+
+        if (expectation.StartsWithAccepted && (events[0].EventCase != ReplyEvent.EventOneofCase.Accepted || events[0].Sequence != 1))
+        {
+            return $"first event is {events[0].EventCase} #{events[0].Sequence}, not Accepted #1";
+        }
+
+        var last = new Dictionary<(long, string), (long Sequence, bool Final)>();
+        foreach (var e in events)
+        {
+            var key = (e.Seq, e.CandidateId);
+            if (e.Sequence <= expectation.AfterSequence)
+            {
+                return $"event #{e.Sequence} of reply {e.Seq} is not after after_sequence {expectation.AfterSequence}";
+            }
+
+            if (last.TryGetValue(key, out var previous))
+            {
+                if (previous.Final)
+                {
+                    return $"reply {e.Seq} has event #{e.Sequence} after its final event";
+                }
+
+                if (e.Sequence <= previous.Sequence)
+                {
+                    return $"reply {e.Seq}: event #{e.Sequence} after #{previous.Sequence}";
+                }
+            }
+
+            last[key] = (e.Sequence, e.EventCase is ReplyEvent.EventOneofCase.Completed or ReplyEvent.EventOneofCase.Failed);
+        }
+
+        if (!finished)
+        {
+            return null;
+        }
+
+        var owed = events[0].EventCase == ReplyEvent.EventOneofCase.Accepted && expectation.StartsWithAccepted
+            ? events[0].Accepted.PendingTurns.Select(t => (t.Seq, t.CandidateId)).ToList()
+            : last.Keys.ToList();
+        var unfinished = owed.Where(k => !last.TryGetValue(k, out var state) || !state.Final).ToList();
+        return unfinished.Count == 0 ? null : $"stream ended OK without a final event for reply {unfinished[0].Item1}";
+    }
+}
