@@ -223,7 +223,7 @@ internal sealed partial class HostileCases
     {
         var party = Caller();
         var chat = AnyChat(party);
-        var after = Pick(-1, long.MinValue, int.MaxValue + 1L, long.MaxValue, int.MaxValue);
+        var after = Pick(-1, long.MinValue, (1L << 53) + 1, long.MaxValue, int.MaxValue);
         return Case(new StreamReplyRequest { ChatId = chat.ChatId, Seq = chat.CharacterTurn(_random).Seq, AfterSequence = after }, "bad-after-sequence",
             after == int.MaxValue ? Ok : Invalid, party.UserId);
     }

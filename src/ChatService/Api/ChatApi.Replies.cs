@@ -32,16 +32,19 @@ internal sealed partial class ChatApi
         admission.Release();
     }
 
+    /// <summary>The largest integer a JavaScript number holds exactly, so browser clients can echo any sequence back.</summary>
+    private const long MaxAfterSequence = (1L << 53) - 1;
+
     public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
-        // Event sequences are counted in an int; a larger one would only overflow the resumed numbering.
-        if (request.AfterSequence is < 0 or > int.MaxValue)
+        // A resume past the end gets the final event numbered after_sequence + 1, which must not overflow.
+        if (request.AfterSequence is < 0 or > MaxAfterSequence)
         {
-            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must be between 0 and {int.MaxValue}, got {request.AfterSequence}");
+            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must be between 0 and {MaxAfterSequence}, got {request.AfterSequence}");
         }
 
         var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
