@@ -1,9 +1,7 @@
 using System.Text.Json;
+using ChatService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace ChatService.Tests.Auth;
 
@@ -33,18 +31,11 @@ public sealed class FakeJwksServer : IAsyncDisposable
 
     public static async Task<FakeJwksServer> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateBuilder();
-        // The test output holds the service's appsettings.json with its fixed Kestrel endpoints; this server wants none of it.
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackWebApp.Create();
         FakeJwksServer? server = null;
         app.MapGet("/.well-known/jwks.json", (HttpContext context) => server!.ServeAsync(context));
-        await app.StartAsync(cancellationToken);
-        var address = new Uri(app.Urls.Single());
-        server = new FakeJwksServer(app, new Uri($"http://127.0.0.1:{address.Port}/.well-known/jwks.json"));
+        var port = await LoopbackWebApp.StartAsync(app, cancellationToken);
+        server = new FakeJwksServer(app, new Uri($"http://127.0.0.1:{port}/.well-known/jwks.json"));
         return server;
     }
 

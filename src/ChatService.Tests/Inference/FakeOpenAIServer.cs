@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
+using ChatService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace ChatService.Tests.Inference;
 
@@ -52,18 +50,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     public static async Task<FakeOpenAIServer> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateBuilder();
-        // The test output holds the service's appsettings.json with its fixed Kestrel endpoints; this server wants none of it.
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackWebApp.Create();
         FakeOpenAIServer? server = null;
         app.MapPost("/v1/chat/completions", (HttpContext context) => server!.HandleAsync(context));
-        await app.StartAsync(cancellationToken);
-        var address = new Uri(app.Urls.Single());
-        server = new FakeOpenAIServer(app, new Uri($"http://127.0.0.1:{address.Port}/v1"));
+        var port = await LoopbackWebApp.StartAsync(app, cancellationToken);
+        server = new FakeOpenAIServer(app, new Uri($"http://127.0.0.1:{port}/v1"));
         return server;
     }
 

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
+using ChatService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace ChatService.Tests.Spanner;
 
@@ -34,12 +32,7 @@ internal sealed class FakeMetadataServer : IAsyncDisposable
 
     public static async Task<FakeMetadataServer> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackWebApp.Create();
         var server = new FakeMetadataServer(app);
         app.Use((context, next) =>
         {
@@ -49,8 +42,7 @@ internal sealed class FakeMetadataServer : IAsyncDisposable
         app.MapGet("/", () => Results.Ok());
         app.MapGet("/computeMetadata/v1/universe/universe-domain", () => Results.Text("googleapis.com"));
         app.MapGet(TokenPath, (HttpContext context) => server.IssueToken(context));
-        await app.StartAsync(cancellationToken);
-        server.Host = $"127.0.0.1:{new Uri(app.Urls.Single()).Port}";
+        server.Host = $"127.0.0.1:{await LoopbackWebApp.StartAsync(app, cancellationToken)}";
         return server;
     }
 
