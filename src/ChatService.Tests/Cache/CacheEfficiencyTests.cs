@@ -34,6 +34,25 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : ApiTestBase(fix
     }
 
     [Fact]
+    public async Task NewChatsWarmedTogether_TheirFirstExchangesReadNoSpanner()
+    {
+        var owner = TestUsers.New();
+        var character = await CreateCharacterAsync(owner, visibility: Visibility.Public);
+        var users = Enumerable.Range(0, 8).Select(_ => TestUsers.New()).ToList();
+        var chats = await Task.WhenAll(users.Select(u => CreateChatAsync(u, character)));
+        await Task.WhenAll(users.Select((u, i) =>
+            Fixture.Client(u).GetHistoryAsync(new GetHistoryRequest { ChatId = chats[i].ChatId }, cancellationToken: Ct).ResponseAsync));
+        var reads = Spanner.SingleUseReads;
+        var commits = Spanner.Commits;
+
+        var exchanges = await Task.WhenAll(users.Select((u, i) => SendAsync(u, chats[i].ChatId, "hello")));
+
+        Assert.All(exchanges, e => Assert.Equal(ReplyEvent.EventOneofCase.Completed, e[^1].EventCase));
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
+        Assert.Equal(2 * users.Count, Spanner.Commits - commits);
+    }
+
+    [Fact]
     public async Task ColdChat_200ConcurrentReaders_CauseOneSpannerRead()
     {
         var user = TestUsers.New();
