@@ -58,6 +58,24 @@ public sealed class WindowHeadTests(QuietFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task HeadTurnThatDoesNotDecode_IsNotServed_HistoryComesFromSpanner()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await SendAsync(user, chat.ChatId, "hello");
+        var expected = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration);
+        // Framed correctly, but the turn itself is a truncated protobuf varint.
+        await redis.GetDatabase().HashSetAsync($"chat:{{{chat.ChatId}}}:w", "head", new byte[] { 0, 0, 0, 3, 0xFF, 0xFF, 0xFF });
+        var reads = Spanner.SingleUseReads;
+
+        var history = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+
+        Assert.Equal(expected.Turns, history.Turns);
+        Assert.True(Spanner.SingleUseReads - reads >= 1);
+    }
+
+    [Fact]
     public async Task WindowWithoutHead_IsServedByTheScriptPath_WithoutSpanner()
     {
         var user = TestUsers.New();

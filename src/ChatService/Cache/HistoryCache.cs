@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using ChatService.Chats;
+using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -45,23 +46,53 @@ internal sealed partial class HistoryCache
     public async Task<CacheRead> ReadAsync(string chatId, int maxTurns)
     {
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
-        if (wanted <= _options.HeadTurns)
+        try
         {
-            var values = await RunAsync("read", "HMGET", chatId, db => db.HashGetAsync(WindowKey(chatId), HeadFields),
-                v => !v[DeletedFieldIndex].IsNull ? "deleted" : v[MetaFieldIndex].IsNull ? "miss" : v[HeadFieldIndex].IsNull ? "no-head" : "hit");
-            if (values is null)
-            {
+            return wanted <= _options.HeadTurns && await ReadHeadAsync(chatId, wanted) is { } head
+                ? head
+                : await ReadWindowAsync(chatId, wanted);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
+        {
+            // A cached value that does not decode comes from a bug or tampering.
+            return Untrusted(chatId);
+        }
+    }
+
+    /// <summary>The first page from the window's head (one HMGET); null when the window has no head.</summary>
+    private async Task<CacheRead?> ReadHeadAsync(string chatId, int wanted)
+    {
+        var values = await RunAsync("read", "HMGET", chatId, db => db.HashGetAsync(WindowKey(chatId), HeadFields), HeadState);
+        switch (values is null ? "unavailable" : HeadState(values))
+        {
+            case "unavailable":
                 return new CacheRead(CacheReadKind.Unavailable);
-            }
-
-            if (!values[HeadFieldIndex].IsNull || !values[DeletedFieldIndex].IsNull || values[MetaFieldIndex].IsNull)
-            {
-                return DecodeHead(chatId, values, wanted);
-            }
-
-            // A window without a head (a hole was found when it was last rebuilt): the script path decides.
+            case "deleted":
+                return new CacheRead(CacheReadKind.Deleted);
+            case "miss":
+                return new CacheRead(CacheReadKind.Miss);
+            case "no-head":
+                // A hole was found when the head was last rebuilt: the window's script decides.
+                return null;
         }
 
+        var meta = WindowCodec.DecodeChat((byte[])values![MetaFieldIndex]!);
+        var hi = (long)values[HiFieldIndex];
+        var turns = WindowCodec.DecodeHead(chatId, (ReadOnlyMemory<byte>)values[HeadFieldIndex], wanted);
+        return turns is null
+            ? Untrusted(chatId)
+            : new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+    }
+
+    private static string HeadState(RedisValue[] values) =>
+        !values[DeletedFieldIndex].IsNull ? "deleted"
+        : values[MetaFieldIndex].IsNull ? "miss"
+        : values[HeadFieldIndex].IsNull ? "no-head"
+        : "hit";
+
+    /// <summary>The window's newest turns through its read script.</summary>
+    private async Task<CacheRead> ReadWindowAsync(string chatId, int wanted)
+    {
         var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]),
             r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? "deleted" : "hit");
         if (result is null)
@@ -87,9 +118,8 @@ internal sealed partial class HistoryCache
         {
             if (parts[i].IsNull)
             {
-                // A hole can only come from a bug or manual tampering; don't trust the window.
-                MarkDirty(chatId);
-                return new CacheRead(CacheReadKind.Unavailable);
+                // A hole can only come from a bug or tampering.
+                return Untrusted(chatId);
             }
 
             turns.Add(WindowCodec.DecodeTurn(chatId, (byte[])parts[i]!));
@@ -98,29 +128,11 @@ internal sealed partial class HistoryCache
         return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
     }
 
-    private CacheRead DecodeHead(string chatId, RedisValue[] values, int wanted)
+    /// <summary>A window that is not as the scripts write it: not served, and dropped once Redis answers.</summary>
+    private CacheRead Untrusted(string chatId)
     {
-        if (!values[DeletedFieldIndex].IsNull)
-        {
-            return new CacheRead(CacheReadKind.Deleted);
-        }
-
-        if (values[MetaFieldIndex].IsNull)
-        {
-            return new CacheRead(CacheReadKind.Miss);
-        }
-
-        var meta = WindowCodec.DecodeChat((byte[])values[MetaFieldIndex]!);
-        var hi = (long)values[HiFieldIndex];
-        var turns = WindowCodec.DecodeHead(chatId, (ReadOnlyMemory<byte>)values[HeadFieldIndex], wanted);
-        if (turns is null)
-        {
-            // Not the framing the scripts write: a bug or tampering. Don't trust the window.
-            MarkDirty(chatId);
-            return new CacheRead(CacheReadKind.Unavailable);
-        }
-
-        return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+        MarkDirty(chatId);
+        return new CacheRead(CacheReadKind.Unavailable);
     }
 
     /// <summary>Claims the right to fill a missing window; null when Redis is unavailable or another load holds it.</summary>
