@@ -1,6 +1,7 @@
 using ChatService.Cache;
 using ChatService.Dispatch;
 using ChatService.Inference;
+using ChatService.Limits;
 using Spanner.Client;
 
 namespace ChatService.Telemetry;
@@ -14,6 +15,7 @@ internal static class TelemetryNames
         CacheMetrics.MeterName,
         DispatchMetrics.MeterName,
         InferenceMetrics.MeterName,
+        LimitsMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =
