@@ -4,13 +4,10 @@ namespace Spanner.Client;
 
 /// <summary>
 /// Live counters of one <see cref="SpannerDatabaseClient"/>. The same events are also recorded on the
-/// process-wide meter named <see cref="MeterName"/> (counters spanner.client.commits / reads / aborts / queries / retries).
+/// process-wide meter named <see cref="SpannerTelemetry.MeterName"/> (counters spanner.client.commits / reads / aborts / queries / retries).
 /// </summary>
 public sealed class SpannerClientStatistics
 {
-    /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/> the client records to: "Spanner.Client".</summary>
-    public const string MeterName = SpannerTelemetry.MeterName;
-
     private long _commits;
     private long _aborts;
     private long _queries;

@@ -200,7 +200,7 @@ public sealed partial class SpannerDatabaseClientTests : IAsyncDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == SpannerClientStatistics.MeterName && instrument.Name == "spanner.client.commits")
+            if (instrument.Meter.Name == SpannerTelemetry.MeterName && instrument.Name == "spanner.client.commits")
             {
                 l.EnableMeasurementEvents(instrument);
             }

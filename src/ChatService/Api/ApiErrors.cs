@@ -28,9 +28,6 @@ internal static class ApiErrors
             ? WithDetails(code, message, new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) })
             : new RpcException(new Status(code, message));
 
-    [DoesNotReturn]
-    public static void ThrowNotFound(string message) => throw new RpcException(new Status(StatusCode.NotFound, message));
-
     /// <summary>An RpcException whose trailers carry a google.rpc.Status with the given details.</summary>
     public static RpcException WithDetails(StatusCode code, string message, params IMessage[] details)
     {

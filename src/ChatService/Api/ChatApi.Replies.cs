@@ -6,8 +6,6 @@ namespace ChatService.Api;
 
 internal sealed partial class ChatApi
 {
-    private const int MaxContinueTurns = 10;
-
     public override async Task SendMessage(V1.SendMessageRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = await caller.UserIdAsync(context);
@@ -88,9 +86,9 @@ internal sealed partial class ChatApi
     {
         var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        if (request.Turns is < 1 or > MaxContinueTurns)
+        if (request.Turns is < 1 or > ReplyPolicy.MaxContinuationTurns)
         {
-            ApiErrors.ThrowInvalidArgument("turns", $"turns must be between 1 and {MaxContinueTurns}, got {request.Turns}");
+            ApiErrors.ThrowInvalidArgument("turns", $"turns must be between 1 and {ReplyPolicy.MaxContinuationTurns}, got {request.Turns}");
         }
 
         var requestId = RequestValidator.RequestId(request.RequestId);

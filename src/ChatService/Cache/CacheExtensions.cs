@@ -16,7 +16,6 @@ public static class CacheExtensions
         builder.Services.AddOptions<RedisOptions>()
             .BindConfiguration(RedisOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => o.HeadTurns <= o.WindowTurns, "Redis:HeadTurns must not exceed Redis:WindowTurns")
             .ValidateOnStart();
 
         var options = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
@@ -49,7 +48,7 @@ public static class CacheExtensions
         builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<CachedChatStore>());
         builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<CachedChatStore>());
         // Redis down degrades the replica (reads fall back to Spanner); it never makes it unready.
-        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: [HealthChecks.HealthExtensions.ReadyTag]);
         return builder;
     }
 }

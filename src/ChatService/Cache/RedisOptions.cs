@@ -84,9 +84,14 @@ public sealed class RedisOptions : IValidatableObject
 
     internal bool Enabled => !string.IsNullOrWhiteSpace(Endpoints);
 
-    /// <summary>TLS settings that would silently do nothing, and a CA file that cannot be used, fail the start.</summary>
+    /// <summary>A head larger than its window, TLS settings that would silently do nothing, and a CA file that cannot be used, fail the start.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (HeadTurns > WindowTurns)
+        {
+            yield return new ValidationResult("Redis:HeadTurns must not exceed Redis:WindowTurns", [nameof(HeadTurns)]);
+        }
+
         var tls = Ssl || Endpoints.Contains("ssl=true", StringComparison.OrdinalIgnoreCase);
         if (!tls && (!string.IsNullOrWhiteSpace(CaCertificatePath) || !string.IsNullOrWhiteSpace(SslHost)))
         {

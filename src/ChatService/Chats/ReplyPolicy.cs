@@ -7,6 +7,12 @@ namespace ChatService.Chats;
 /// </summary>
 public static class ReplyPolicy
 {
+    /// <summary>
+    /// Most turns one ContinueChat request may add. Storage finds a repeated request's turns by
+    /// this many derived request ids, so the API limit and that lookup must agree.
+    /// </summary>
+    public const int MaxContinuationTurns = 10;
+
     /// <summary>The speakers for this turn and the rotation cursor to store for the next.</summary>
     public static (IReadOnlyList<string> Speakers, long NextCursor) Pick(
         IReadOnlyList<string> characterIds, long rotationCursor, IReadOnlyList<string> named, int repliesPerTurn)

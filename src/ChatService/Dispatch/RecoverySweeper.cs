@@ -12,7 +12,6 @@ public sealed partial class RecoverySweeper(
     IReplyStore store,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
-    ReplyGenerator generator,
     IOptions<DispatchOptions> options,
     TimeProvider timeProvider,
     ILogger<RecoverySweeper> logger) : BackgroundService
@@ -67,7 +66,6 @@ public sealed partial class RecoverySweeper(
         DispatchMetrics.ReplyRecovered(claimed.Count);
         foreach (var chat in claimed.GroupBy(k => k.ChatId))
         {
-            var replies = new List<ReplyKey>();
             var opened = new List<ReplyStream>();
             foreach (var key in chat.OrderBy(k => k.Seq))
             {
@@ -84,21 +82,10 @@ public sealed partial class RecoverySweeper(
                 }
 
                 opened.Add(hub.Open(key, pendingTurn: null, out _));
-                replies.Add(key);
             }
 
-            if (replies.Count == 0 || dispatcher.TryEnqueue(new ReplyJob(replies, timeProvider.GetUtcNow())))
-            {
-                continue;
-            }
-
-            // Queue full after all: hand the replies straight back for another sweep (here or elsewhere).
-            DispatchMetrics.JobRejected();
-            foreach (var stream in opened)
-            {
-                hub.Discard(stream);
-                await generator.HandOverAsync(stream.Key);
-            }
+            // A full queue hands the replies straight back for another sweep (here or elsewhere).
+            await dispatcher.TryDispatchAsync(opened);
         }
 
         return claimed.Count;

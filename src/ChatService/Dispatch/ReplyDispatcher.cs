@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -17,12 +18,16 @@ public sealed partial class ReplyDispatcher : BackgroundService
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
     private readonly ReplyGenerator _generator;
+    private readonly ReplyHub _hub;
+    private readonly TimeProvider _timeProvider;
     private readonly DispatchOptions _options;
     private readonly ILogger<ReplyDispatcher> _logger;
 
-    public ReplyDispatcher(ReplyGenerator generator, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
+    public ReplyDispatcher(ReplyGenerator generator, ReplyHub hub, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
     {
         _generator = generator;
+        _hub = hub;
+        _timeProvider = timeProvider;
         _options = options.Value;
         _logger = logger;
         _queue = Channel.CreateBounded<ReplyJob>(new BoundedChannelOptions(_options.QueueCapacity) { SingleReader = true });
@@ -33,8 +38,30 @@ public sealed partial class ReplyDispatcher : BackgroundService
     /// <summary>False once shutdown has begun: no new work is taken.</summary>
     public bool IsAcceptingWork { get; private set; } = true;
 
-    /// <summary>False when the queue is full or the service is shutting down.</summary>
-    public bool TryEnqueue(ReplyJob job) => IsAcceptingWork && _queue.Writer.TryWrite(job);
+    /// <summary>
+    /// Queues the replies of streams just opened for them, in order, as one job. When the queue is
+    /// full or shutdown has begun, discards the streams and releases the replies' leases, so
+    /// recovery delivers them (here or on another replica), and returns false.
+    /// </summary>
+    /// <param name="opened">The new streams, one per reply this replica holds the lease of.</param>
+    /// <param name="caller">The trace context of the request that owes the replies; default for recovered ones.</param>
+    public async Task<bool> TryDispatchAsync(IReadOnlyList<ReplyStream> opened, ActivityContext caller = default)
+    {
+        var job = new ReplyJob([.. opened.Select(s => s.Key)], _timeProvider.GetUtcNow(), caller);
+        if (opened.Count == 0 || (IsAcceptingWork && _queue.Writer.TryWrite(job)))
+        {
+            return true;
+        }
+
+        DispatchMetrics.JobRejected();
+        foreach (var stream in opened)
+        {
+            _hub.Discard(stream);
+            await _generator.HandOverAsync(stream.Key);
+        }
+
+        return false;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -57,7 +57,7 @@ public sealed partial class ReplyGenerator(
 
                 if (status == LeaseStatus.CancelRequested)
                 {
-                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", "CANCELLED", "cancelled by the user", []), userId: null, span);
+                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", GenerationFailureCodes.Cancelled, "cancelled by the user", []), userId: null, span);
                     return;
                 }
             }
@@ -84,13 +84,18 @@ public sealed partial class ReplyGenerator(
             {
                 // Shutdown, or another replica took the reply over: it stays owed, and its owner stores it.
                 DispatchTracing.Outcome(span, "handed_over");
-                await ReleaseAsync(key, leaseKeeper.Lost);
+                // A lease another replica now holds is not ours to release.
+                if (!leaseKeeper.Lost)
+                {
+                    await ReleaseAsync(key);
+                }
+
                 stream.Abandon();
                 return;
             }
 
             var outcome = stream.CancelRequested
-                ? new ReplyOutcome(key, ReplyState.Cancelled, text, "CANCELLED", "cancelled by the user", calls)
+                ? new ReplyOutcome(key, ReplyState.Cancelled, text, GenerationFailureCodes.Cancelled, "cancelled by the user", calls)
                 : finished.Succeeded
                     ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
@@ -106,7 +111,7 @@ public sealed partial class ReplyGenerator(
                 Log.GenerationFailed(logger, key.ToString(), ex);
             }
 
-            await ReleaseAsync(key, leaseLost: false);
+            await ReleaseAsync(key);
             stream.Abandon();
         }
     }
@@ -117,7 +122,7 @@ public sealed partial class ReplyGenerator(
         var text = new StringBuilder();
         var calls = new List<ModelCallRecord>();
         var started = false;
-        GenerationFinished finished = new(false, "INTERRUPTED", "the model stream ended without an outcome");
+        GenerationFinished finished = new(false, GenerationFailureCodes.Interrupted, "the model stream ended without an outcome");
         await foreach (var update in router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
         {
             switch (update)
@@ -206,14 +211,10 @@ public sealed partial class ReplyGenerator(
         {
             stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
         }
-        else if (turn.State == ReplyState.Complete)
+        else if (turn.State is ReplyState.Complete or ReplyState.Failed or ReplyState.Cancelled)
         {
-            stream.Publish(ReplyUpdateKind.Completed, turn: turn);
-        }
-        else if (turn.State is ReplyState.Failed or ReplyState.Cancelled)
-        {
-            stream.Publish(ReplyUpdateKind.Failed, turn: turn, failureCode: turn.State == ReplyState.Cancelled ? "CANCELLED" : "FAILED",
-                failureReason: turn.FailureReason);
+            var final = ReplyUpdate.FinalOf(turn, sequence: 0);
+            stream.Publish(final.Kind, turn: turn, failureCode: final.FailureCode, failureReason: final.FailureReason);
         }
         else
         {
@@ -225,20 +226,15 @@ public sealed partial class ReplyGenerator(
     /// <summary>Gives up a reply this replica holds but will not generate: lease released, stream abandoned.</summary>
     public async Task HandOverAsync(ReplyKey key)
     {
-        await ReleaseAsync(key, leaseLost: false);
+        await ReleaseAsync(key);
         if (hub.TryGet(key, out var stream))
         {
             stream.Abandon();
         }
     }
 
-    private async Task ReleaseAsync(ReplyKey key, bool leaseLost)
+    private async Task ReleaseAsync(ReplyKey key)
     {
-        if (leaseLost)
-        {
-            return;
-        }
-
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), timeProvider);

@@ -14,9 +14,6 @@ public sealed class ReplyHub(IOptions<DispatchOptions> options, TimeProvider tim
 {
     private readonly ConcurrentDictionary<ReplyKey, ReplyStream> _streams = new();
 
-    /// <summary>Replies with a live stream, finished ones awaiting removal included.</summary>
-    public int Count => _streams.Count;
-
     /// <summary>
     /// The reply's stream, created with its Accepted event (sequence 1) when new. Returns false
     /// in <paramref name="created"/> when a stream already existed.

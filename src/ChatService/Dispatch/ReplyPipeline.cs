@@ -13,7 +13,6 @@ public sealed class ReplyPipeline(
     IReplyStore store,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
-    ReplyGenerator generator,
     IReplySignals signals,
     IOptions<DispatchOptions> options,
     TimeProvider timeProvider)
@@ -190,10 +189,7 @@ public sealed class ReplyPipeline(
             yield return new ReplyUpdate(++sequence, ReplyUpdateKind.Delta, Text: turn.Text);
         }
 
-        yield return turn.State == ReplyState.Complete
-            ? new ReplyUpdate(sequence + 1, ReplyUpdateKind.Completed, turn)
-            : new ReplyUpdate(sequence + 1, ReplyUpdateKind.Failed, turn,
-                FailureCode: turn.State == ReplyState.Cancelled ? "CANCELLED" : "FAILED", FailureReason: turn.FailureReason);
+        yield return ReplyUpdate.FinalOf(turn, sequence + 1);
     }
 
     /// <summary>
@@ -214,16 +210,9 @@ public sealed class ReplyPipeline(
             }
         }
 
-        if (opened.Count == 0 || dispatcher.TryEnqueue(new ReplyJob(opened.Select(s => s.Key).ToList(), timeProvider.GetUtcNow(), CallerContext())))
+        if (await dispatcher.TryDispatchAsync(opened, CallerContext()))
         {
             return;
-        }
-
-        DispatchMetrics.JobRejected();
-        foreach (var stream in opened)
-        {
-            hub.Discard(stream);
-            await generator.HandOverAsync(stream.Key);
         }
 
         // What was recorded stays owed under this replica's lease; recovery delivers it once the lease runs out.

@@ -1,4 +1,5 @@
 using ChatService.Chats;
+using ChatService.Inference;
 
 namespace ChatService.Dispatch;
 
@@ -34,4 +35,10 @@ public sealed record ReplyUpdate(
     string? FailureReason = null)
 {
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
+
+    /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED or FAILED.</summary>
+    public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
+        ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
+        : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
+            FailureCode: settled.State == ReplyState.Cancelled ? GenerationFailureCodes.Cancelled : "FAILED", FailureReason: settled.FailureReason);
 }

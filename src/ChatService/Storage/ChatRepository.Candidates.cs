@@ -10,9 +10,6 @@ internal sealed partial class ChatRepository
     /// <summary>Most candidates ("swipes") one turn may have.</summary>
     internal const int MaxCandidatesPerTurn = 32;
 
-    /// <summary>Most turns one ContinueChat request may add.</summary>
-    internal const int MaxContinuationTurns = 10;
-
     /// <summary>Length of the RequestId columns (STRING(64)).</summary>
     private const int MaxStoredRequestIdLength = 64;
 
@@ -151,7 +148,7 @@ internal sealed partial class ChatRepository
     /// <summary>The replies owed under an earlier request id (a Regenerate's candidate, or a continuation's turns).</summary>
     private static async Task<OwedReplies?> FindCandidatesByRequestAsync(SpannerTransaction tx, string chatId, string requestId, CancellationToken cancellationToken)
     {
-        var requestIds = Enumerable.Range(0, MaxContinuationTurns).Select(i => ContinuationRequestId(requestId, i)).ToList();
+        var requestIds = Enumerable.Range(0, ReplyPolicy.MaxContinuationTurns).Select(i => ContinuationRequestId(requestId, i)).ToList();
         var found = await tx.QueryListAsync(
             new SpannerStatement(CandidatesByRequestSelect)
                 .Add("chatId", chatId)

@@ -43,19 +43,19 @@ internal sealed partial class ChatRepository
             {
                 var key = new ReplyKey(row.Get<string>("ChatId"), row.Get<long>("Seq"), row.Get<string>("CandidateId"));
                 var attempts = row.Get<long?>("RecoveryAttempts") ?? 0;
-                var (code, reason) = row.Get<bool?>("CancelRequested") == true
-                    ? ("CANCELLED", "cancelled while the replica generating it was gone")
+                (ReplyState State, string Code, string Reason)? end = row.Get<bool?>("CancelRequested") == true
+                    ? (ReplyState.Cancelled, "CANCELLED", "cancelled while the replica generating it was gone")
                     : attempts >= Options.MaxRecoveryAttempts
-                        ? ("RECOVERY_EXHAUSTED", $"generation was interrupted {attempts + 1} times; giving up")
-                        : (null, null);
-                if (code is null)
+                        ? (ReplyState.Failed, "RECOVERY_EXHAUSTED", $"generation was interrupted {attempts + 1} times; giving up")
+                        : null;
+                if (end is not { } settle)
                 {
                     tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, until).Set("RecoveryAttempts", attempts + 1));
                     claimed.Add(key);
                     continue;
                 }
 
-                var state = code == "CANCELLED" ? ReplyState.Cancelled : ReplyState.Failed;
+                var (state, code, reason) = settle;
                 var reply = (await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct))!.Value;
                 tx.BufferWrite(SettleMutation(key, state, "", code, reason));
                 tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));

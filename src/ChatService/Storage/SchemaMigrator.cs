@@ -122,7 +122,7 @@ internal sealed partial class SchemaMigrator(
             {
                 // Another replica changed the schema concurrently; re-read it and try again.
                 Log.SchemaRaceRetry(logger, attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), timeProvider, cancellationToken);
             }
         }
     }

@@ -26,7 +26,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ChatRepository>();
         builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<ChatRepository>());
         builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<ChatRepository>());
-        builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }

@@ -28,8 +28,7 @@ public static class TelemetryExtensions
 
         var otlpConfigured = !string.IsNullOrWhiteSpace(options.OtlpEndpoint);
         // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL / _HEADERS itself.
-        var otlpFromEnvironment = !otlpConfigured && !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        var otlp = otlpConfigured || otlpFromEnvironment;
+        var otlp = otlpConfigured || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource

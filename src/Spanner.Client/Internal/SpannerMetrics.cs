@@ -11,9 +11,7 @@ namespace Spanner.Client.Internal;
 /// </summary>
 internal static class SpannerMetrics
 {
-    public const string MeterName = SpannerTelemetry.MeterName;
-
-    private static readonly Meter Meter = new(MeterName);
+    private static readonly Meter Meter = new(SpannerTelemetry.MeterName);
     private static readonly Histogram<double> RpcDuration = Meter.CreateHistogram<double>(
         "spanner.client.rpc.duration", unit: "s", description: "Duration of Spanner RPCs (streaming ones until the stream ends), by method and status.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
