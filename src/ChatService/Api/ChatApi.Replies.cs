@@ -1,5 +1,6 @@
 using ChatService.Chats;
 using ChatService.Dispatch;
+using ChatService.Limits;
 using Grpc.Core;
 
 namespace ChatService.Api;
@@ -22,31 +23,18 @@ internal sealed partial class ChatApi
         // The turn is durable before the caller hears anything; generation does not depend on this call.
         var receipt = await pipeline.SendAsync(command, context.CancellationToken);
         ChatScopeInterceptor.SetTurn(context, receipt.UserTurn.Seq);
-        admission.HoldUntil(receipt.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(receipt.PendingReplies));
-        await responseStream.WriteAsync(ApiMapper.Accepted(receipt.UserTurn, receipt.PendingReplies, receipt.Duplicate), context.CancellationToken);
-        await StreamRepliesAsync(userId, receipt.PendingReplies, responseStream, context);
-
-        // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
-        admission.Release();
+        await StreamOwedAsync(userId, admission, receipt.UserTurn, receipt.PendingReplies, receipt.Duplicate, responseStream, context);
     }
-
-    /// <summary>The largest integer a JavaScript number holds exactly, so browser clients can echo any sequence back.</summary>
-    private const long MaxAfterSequence = (1L << 53) - 1;
 
     public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
-        var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
-        // A resume past the end gets the final event numbered after_sequence + 1, which must not overflow.
-        if (request.AfterSequence is < 0 or > MaxAfterSequence)
-        {
-            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must be between 0 and {MaxAfterSequence}, got {request.AfterSequence}");
-        }
-
+        var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
+        var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
         var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
-        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), request.AfterSequence, responseStream, context);
+        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context);
     }
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
@@ -54,7 +42,7 @@ internal sealed partial class ChatApi
         var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
-        var candidateId = request.CandidateId.Length == 0 ? null : RequestValidator.Id(request.CandidateId, "candidate_id");
+        var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         return (await pipeline.CancelAsync(userId, chatId, seq, candidateId, context.CancellationToken)).ToProto();
     }
 
@@ -67,10 +55,7 @@ internal sealed partial class ChatApi
 
         using var admission = limits.Admit(userId, nameof(Regenerate));
         var owed = await pipeline.RegenerateAsync(userId, chatId, seq, requestId, context.CancellationToken);
-        admission.HoldUntil(owed.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(owed.Replies));
-        await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
-        await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
-        admission.Release();
+        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
     }
 
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
@@ -86,17 +71,25 @@ internal sealed partial class ChatApi
     {
         var userId = await caller.UserIdAsync(context);
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        if (request.Turns is < 1 or > ReplyPolicy.MaxContinuationTurns)
-        {
-            ApiErrors.ThrowInvalidArgument("turns", $"turns must be between 1 and {ReplyPolicy.MaxContinuationTurns}, got {request.Turns}");
-        }
-
+        var turns = RequestValidator.ContinueTurns(request.Turns);
         var requestId = RequestValidator.RequestId(request.RequestId);
         using var admission = limits.Admit(userId, nameof(ContinueChat));
-        var owed = await pipeline.ContinueAsync(userId, chatId, request.Turns, requestId, context.CancellationToken);
-        admission.HoldUntil(owed.Duplicate ? Task.CompletedTask : pipeline.WhenEnded(owed.Replies));
-        await responseStream.WriteAsync(ApiMapper.Accepted(null, owed.Replies, owed.Duplicate), context.CancellationToken);
-        await StreamRepliesAsync(userId, owed.Replies, responseStream, context);
+        var owed = await pipeline.ContinueAsync(userId, chatId, turns, requestId, context.CancellationToken);
+        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
+    }
+
+    /// <summary>
+    /// The rest of a call that owes replies: the user's reply slot is held until they settle (a
+    /// repeated request owes nothing new), then Accepted and each reply's events are written.
+    /// </summary>
+    private async Task StreamOwedAsync(string userId, ReplyAdmission admission, ChatTurn? userTurn, IReadOnlyList<ChatTurn> replies, bool duplicate,
+        IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
+        await responseStream.WriteAsync(ApiMapper.Accepted(userTurn, replies, duplicate), context.CancellationToken);
+        await StreamRepliesAsync(userId, replies, responseStream, context);
+
+        // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
         admission.Release();
     }
 

@@ -65,6 +65,34 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         return pageSize == 0 ? DefaultPageSize : pageSize;
     }
 
+    /// <summary>An optional id: null when empty, otherwise checked like <see cref="Id"/>.</summary>
+    public static string? OptionalId(string value, string field) => value.Length == 0 ? null : Id(value, field);
+
+    /// <summary>The largest integer a JavaScript number holds exactly, so browser clients can echo any sequence back.</summary>
+    private const long MaxAfterSequence = (1L << 53) - 1;
+
+    /// <summary>Where a resumed reply stream starts. Past the end, the final event is numbered after_sequence + 1, which must not overflow.</summary>
+    public static long AfterSequence(long afterSequence)
+    {
+        if (afterSequence is < 0 or > MaxAfterSequence)
+        {
+            ApiErrors.ThrowInvalidArgument("after_sequence", $"after_sequence must be between 0 and {MaxAfterSequence}, got {afterSequence}");
+        }
+
+        return afterSequence;
+    }
+
+    /// <summary>How many turns a ContinueChat adds.</summary>
+    public static int ContinueTurns(int turns)
+    {
+        if (turns is < 1 or > ReplyPolicy.MaxContinuationTurns)
+        {
+            ApiErrors.ThrowInvalidArgument("turns", $"turns must be between 1 and {ReplyPolicy.MaxContinuationTurns}, got {turns}");
+        }
+
+        return turns;
+    }
+
     public static long Seq(long seq)
     {
         if (seq <= 0)
