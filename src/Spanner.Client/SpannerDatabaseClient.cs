@@ -77,11 +77,15 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
     /// </summary>
     /// <returns>The result of the work's successful run.</returns>
     /// <exception cref="SpannerException">A Spanner call failed, or the transaction kept aborting until the timeout (ABORTED).</exception>
-    public async Task<T> RunInTransactionAsync<T>(Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
+    public async Task<T> RunInTransactionAsync<T>(Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default) =>
+        (await RunInTransactionWithCommitTimestampAsync(work, cancellationToken)).Result;
+
+    /// <summary>Like <see cref="RunInTransactionAsync{T}"/>, also returning the timestamp of the commit that made the work durable.</summary>
+    public Task<(T Result, DateTimeOffset CommitTimestamp)> RunInTransactionWithCommitTimestampAsync<T>(
+        Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var (result, _) = await _transactions.RunAsync(work, cancellationToken);
-        return result;
+        return _transactions.RunAsync(work, cancellationToken);
     }
 
     /// <summary>Commits <paramref name="mutations"/> atomically in one read-write transaction, retried like <see cref="RunInTransactionAsync{T}"/>.</summary>

@@ -5,12 +5,12 @@ namespace ChatService.Storage;
 
 internal sealed partial class ChatRepository : IReplyStore
 {
-    // One candidate of a turn, shaped like TurnSelect so ReadTurn maps it.
+    // One candidate of a turn, shaped like TurnSelect so ReadTurn maps it, with the chat's owner
+    // (so a read on behalf of a user needs no separate ownership read).
     private const string CandidateTurnSelect =
-        """
-        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount,
-               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, c.LeaseUntil,
-               t.PrimaryCandidateId
+        $"""
+        SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, c.LeaseUntil,
+               t.PrimaryCandidateId, (SELECT ch.UserId FROM Chats ch WHERE ch.ChatId = t.ChatId) AS OwnerId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
         WHERE t.ChatId = @chatId AND t.Seq = @seq
@@ -51,13 +51,9 @@ internal sealed partial class ChatRepository : IReplyStore
 
     public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
-        if (await GetChatAsync(userId, chatId, cancellationToken) is null)
-        {
-            return null;
-        }
-
+        // Polled while a reply is generated on another replica: one query, ownership included.
         var reply = await QueryCandidateTurnAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), chatId, seq, candidateId, cancellationToken);
-        return reply?.Turn;
+        return reply is { } found && found.OwnerId == userId ? found.Turn : null;
     }
 
     public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
@@ -101,7 +97,7 @@ internal sealed partial class ChatRepository : IReplyStore
     /// is null), and whether that candidate is still owed and by whom. User turns come back as
     /// they are (they have no candidates); callers check the role.
     /// </summary>
-    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, DateTimeOffset? LeaseUntil, bool IsPrimary)?> QueryCandidateTurnAsync(
+    private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, DateTimeOffset? LeaseUntil, bool IsPrimary, string OwnerId)?> QueryCandidateTurnAsync(
         Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
         var rows = await query(
@@ -118,7 +114,7 @@ internal sealed partial class ChatRepository : IReplyStore
 
         var turn = ReadTurn(chatId, rows[0]);
         return (turn, !rows[0].IsNull("OwedShard"), rows[0].Get<string?>("LeaseOwner"), rows[0].Get<DateTimeOffset?>("LeaseUntil"),
-            turn.CandidateId == rows[0].Get<string?>("PrimaryCandidateId"));
+            turn.CandidateId == rows[0].Get<string?>("PrimaryCandidateId"), rows[0].Get<string>("OwnerId"));
     }
 
     /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>

@@ -7,9 +7,8 @@ internal sealed partial class ChatRepository
 {
     // The candidate with its turn, how many model calls it has logged and the chat's newest seq: one read.
     private const string SettleSelect =
-        """
-        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, c.CandidateId, t.CandidateCount, t.CreateTime, t.UpdateTime,
-               c.State, c.Text AS CandidateText, c.FailureReason, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId,
+        $"""
+        SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId,
                (SELECT IFNULL(MAX(m.Attempt), 0) FROM ModelCalls m
                  WHERE m.ChatId = c.ChatId AND m.Seq = c.Seq AND m.CandidateId = c.CandidateId) AS LastAttempt,
                (SELECT ch.NextSeq FROM Chats ch WHERE ch.ChatId = c.ChatId) AS LastSeq

@@ -7,10 +7,9 @@ internal sealed partial class ChatRepository
 {
     // The chat row and its newest turns (with their primary candidates) in a single read.
     private const string WindowSelect =
-        """
+        $"""
         SELECT ch.UserId, ch.CharacterIds, ch.NextSeq AS LastSeq,
-               t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId AS CandidateId, t.CandidateCount,
-               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason
+               {TurnColumns}, t.PrimaryCandidateId AS CandidateId
         FROM Chats ch
         LEFT JOIN Turns t ON t.ChatId = ch.ChatId AND t.Seq > ch.NextSeq - @turns
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId

@@ -18,11 +18,15 @@ internal sealed partial class ChatRepository(
     private const string ChatColumns =
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
 
+    // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
+    private const string TurnColumns =
+        "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason";
+
     // A turn as history shows it: character turns take text and state from their primary candidate.
     private const string TurnSelect =
-        """
-        SELECT t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.PrimaryCandidateId AS CandidateId, t.CandidateCount,
-               t.CreateTime, t.UpdateTime, c.State, c.Text AS CandidateText, c.FailureReason
+        $"""
+        SELECT {TurnColumns}, t.PrimaryCandidateId AS CandidateId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
         """;
@@ -76,13 +80,8 @@ internal sealed partial class ChatRepository(
     private async Task<T> WriteTurnsAsync<T>(
         Func<SpannerTransaction, CancellationToken, Task<T>> work, Func<T, DateTimeOffset, T> stamp, CancellationToken cancellationToken)
     {
-        SpannerTransaction? last = null;
-        var result = await database.RunInTransactionAsync(async (tx, ct) =>
-        {
-            last = tx;
-            return await work(tx, ct);
-        }, cancellationToken);
-        return last?.CommitTimestamp is { } committed ? stamp(result, committed) : result;
+        var (result, committed) = await database.RunInTransactionWithCommitTimestampAsync(work, cancellationToken);
+        return stamp(result, committed);
     }
 
     /// <summary>The turn as of a commit at <paramref name="committed"/>.</summary>
