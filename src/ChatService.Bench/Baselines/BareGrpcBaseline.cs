@@ -30,7 +30,6 @@ internal static class BareGrpcBaseline
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        builder.Services.AddSingleton(payloads);
         builder.Services.AddSingleton(_ => new BaselineService(payloads, redis));
         await using var app = builder.Build();
         app.MapGrpcService<BaselineService>();

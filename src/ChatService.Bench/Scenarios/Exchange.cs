@@ -26,7 +26,7 @@ internal static class Exchange
                     break;
                 case ReplyEvent.EventOneofCase.Completed:
                     var completed = Stopwatch.GetElapsedTime(began);
-                    return new ExchangeTimings(accepted ?? completed, firstDelta ?? completed, completed, e.Completed.Turn.Text.Length);
+                    return new ExchangeTimings(accepted ?? completed, firstDelta ?? completed);
                 case ReplyEvent.EventOneofCase.Failed:
                     throw new RpcException(new Status(StatusCode.Aborted, $"reply failed: {e.Failed.Code} {e.Failed.Reason}"));
             }

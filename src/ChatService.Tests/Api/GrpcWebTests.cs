@@ -102,7 +102,7 @@ public sealed class GrpcWebTests(BrowserFixture fixture) : IClassFixture<Browser
         using var request = new HttpRequestMessage(HttpMethod.Post, "/chat.v1.ChatService/GetChat")
         {
             Version = HttpVersion.Version11,
-            Content = new ByteArrayContent(Frame(new GetChatRequest { ChatId = Guid.NewGuid().ToString() })),
+            Content = new ByteArrayContent(Hostile.RawGrpc.Frame(new GetChatRequest { ChatId = Guid.NewGuid().ToString() }.ToByteArray())),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web+proto");
         request.Headers.Add("Origin", BrowserFixture.AllowedOrigin);
@@ -207,16 +207,6 @@ public sealed class GrpcWebTests(BrowserFixture fixture) : IClassFixture<Browser
         request.Headers.Add("Access-Control-Request-Method", "POST");
         request.Headers.Add("Access-Control-Request-Headers", "content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization,x-user-id");
         return request;
-    }
-
-    /// <summary>A gRPC length-prefixed message: uncompressed flag, big-endian length, the message.</summary>
-    private static byte[] Frame(IMessage message)
-    {
-        var body = message.ToByteArray();
-        var frame = new byte[5 + body.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), body.Length);
-        body.CopyTo(frame, 5);
-        return frame;
     }
 
     private static string Single(HttpResponseMessage response, string header) =>

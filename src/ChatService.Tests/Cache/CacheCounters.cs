@@ -9,7 +9,6 @@ public sealed class CacheCounters : IDisposable
     private long _hits;
     private long _misses;
     private long _fallbacks;
-    private long _spannerReads;
 
     public CacheCounters()
     {
@@ -27,7 +26,6 @@ public sealed class CacheCounters : IDisposable
                 case "chat.cache.hits": Interlocked.Add(ref _hits, value); break;
                 case "chat.cache.misses": Interlocked.Add(ref _misses, value); break;
                 case "chat.cache.fallbacks": Interlocked.Add(ref _fallbacks, value); break;
-                case "chat.cache.spanner_reads": Interlocked.Add(ref _spannerReads, value); break;
             }
         });
         _listener.Start();
@@ -38,8 +36,6 @@ public sealed class CacheCounters : IDisposable
     public long Misses => Interlocked.Read(ref _misses);
 
     public long Fallbacks => Interlocked.Read(ref _fallbacks);
-
-    public long SpannerReads => Interlocked.Read(ref _spannerReads);
 
     public (long Hits, long Misses, long Fallbacks) Snapshot() => (Hits, Misses, Fallbacks);
 

@@ -26,8 +26,6 @@ internal sealed class HostileWorld
 
     public IReadOnlyList<Party> Parties => [Alice, Bob];
 
-    public IEnumerable<SeededChat> AllChats => Parties.SelectMany(p => p.Chats);
-
     public Party Other(Party party) => ReferenceEquals(party, Alice) ? Bob : Alice;
 
     public static async Task<HostileWorld> SeedAsync(ChatServiceFixture fixture, CancellationToken cancellationToken)

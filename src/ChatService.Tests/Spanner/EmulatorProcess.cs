@@ -25,10 +25,10 @@ public sealed class EmulatorProcess : IAsyncDisposable
 
     public static async Task<EmulatorProcess> StartAsync(bool faultInjection = false)
     {
-        var binary = Environment.GetEnvironmentVariable("SPANNER_EMULATOR_BINARY") ?? DefaultBinary;
+        var binary = Environment.GetEnvironmentVariable("SPANNER_EMULATOR_BIN") ?? DefaultBinary;
         if (!File.Exists(binary))
         {
-            throw new InvalidOperationException($"Spanner emulator not found at {binary} (set SPANNER_EMULATOR_BINARY).");
+            throw new InvalidOperationException($"Spanner emulator not found at {binary} (set SPANNER_EMULATOR_BIN, as for scripts/stack.sh).");
         }
 
         var port = FreePort();

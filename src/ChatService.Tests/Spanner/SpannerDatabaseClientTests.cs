@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Spanner.Client;
 using Spanner.Client.Internal;
@@ -192,30 +191,6 @@ public sealed partial class SpannerDatabaseClientTests : IAsyncDisposable
         await using var admin = SpannerAdminClient.Create(options);
 
         Assert.Equal("projects/p/instances/i/databases/d", client.DatabasePath);
-    }
-
-    [Fact]
-    public async Task Commit_IsRecordedOnTheSpannerClientMeter()
-    {
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == SpannerTelemetry.MeterName && instrument.Name == "spanner.client.commits")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        // The counter is an observed process total: each observation reports the total so far.
-        long commits = 0;
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Exchange(ref commits, value));
-        listener.Start();
-        listener.RecordObservableInstruments();
-        var before = Interlocked.Read(ref commits);
-
-        await _client.WriteAsync([SpannerMutation.Insert("T").Set("K", 1)], Ct);
-
-        listener.RecordObservableInstruments();
-        Assert.True(Interlocked.Read(ref commits) >= before + 1);
     }
 
     public async ValueTask DisposeAsync() => await _client.DisposeAsync();
