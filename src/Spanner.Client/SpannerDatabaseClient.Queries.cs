@@ -77,14 +77,6 @@ public sealed partial class SpannerDatabaseClient
     }
 
     /// <summary>Runs a single-use read-only query and returns all its rows; see <see cref="QueryAsync"/>.</summary>
-    public async Task<List<SpannerRow>> QueryListAsync(SpannerStatement statement, TimestampBound? bound = null, CancellationToken cancellationToken = default)
-    {
-        var rows = new List<SpannerRow>();
-        await foreach (var row in QueryAsync(statement, bound, cancellationToken))
-        {
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    public async Task<List<SpannerRow>> QueryListAsync(SpannerStatement statement, TimestampBound? bound = null, CancellationToken cancellationToken = default) =>
+        await QueryAsync(statement, bound, cancellationToken).ToListAsync(cancellationToken);
 }

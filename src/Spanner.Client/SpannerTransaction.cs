@@ -44,16 +44,8 @@ public sealed class SpannerTransaction
     }
 
     /// <summary>Runs a query inside this transaction and returns all its rows.</summary>
-    public async Task<List<SpannerRow>> QueryListAsync(SpannerStatement statement, CancellationToken cancellationToken = default)
-    {
-        var rows = new List<SpannerRow>();
-        await foreach (var row in QueryAsync(statement, cancellationToken))
-        {
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    public async Task<List<SpannerRow>> QueryListAsync(SpannerStatement statement, CancellationToken cancellationToken = default) =>
+        await QueryAsync(statement, cancellationToken).ToListAsync(cancellationToken);
 
     /// <summary>Runs an INSERT/UPDATE/DELETE statement and returns the number of rows it changed.</summary>
     public async Task<long> ExecuteDmlAsync(SpannerStatement statement, CancellationToken cancellationToken = default)
