@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
 # Runs the service locally against the local stack (started when needed), in the foreground.
 #   scripts/run.sh [dotnet run arguments...]     e.g. scripts/run.sh -- --Logging:LogLevel:Default=Debug
-# The service listens for gRPC (h2c) on :50051 and plain HTTP on :8080. Any of the variables below
-# that is already set in the environment wins.
+#
+# Ports (scripts/lib/ports.sh): SPANNER_EMULATOR_PORT (9010), REDIS_CLUSTER_PORTS (7000-7005),
+# CHAT_GRPC_PORT (50051, gRPC over h2c) and CHAT_HTTP_PORT (8080: gRPC-Web, health, /metrics). A second
+# stack and service can run beside the default one, e.g.
+#   SPANNER_EMULATOR_PORT=19010 REDIS_CLUSTER_PORTS=21000 CHAT_GRPC_PORT=50052 CHAT_HTTP_PORT=8081 scripts/run.sh
+# Settings already in the environment (Spanner__*, Redis__Endpoints, ASPNETCORE_ENVIRONMENT) win. The
+# launch profile (Properties/launchSettings.json, for IDEs) is not used, so nothing here is overridden.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/scripts/stack.sh" up
+PORTS_LOG_TAG=run
+# shellcheck source=lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
+check_port_plan
 
-emulator_port="${SPANNER_EMULATOR_PORT:-9010}"
-redis_base_port="${REDIS_CLUSTER_PORTS:-7000}"
-redis_endpoints=""
-for ((port = redis_base_port; port < redis_base_port + 6; port++)); do
-  redis_endpoints+="${redis_endpoints:+,}127.0.0.1:$port"
+for port in "$GRPC_PORT" "$HTTP_PORT"; do
+  if port_open 127.0.0.1 "$port"; then
+    printf '[run] error: port %s is already in use (another ChatService?); set CHAT_GRPC_PORT / CHAT_HTTP_PORT to free ports\n' "$port" >&2
+    exit 2
+  fi
 done
 
-export SPANNER_EMULATOR_HOST="${SPANNER_EMULATOR_HOST:-localhost:$emulator_port}"
+"$ROOT/scripts/stack.sh" up
+
+redis_endpoints=""
+for port in "${REDIS_PORTS[@]}"; do
+  redis_endpoints+="${redis_endpoints:+,}$REDIS_HOST:$port"
+done
+
+# The emulator named by the port settings; a SPANNER_EMULATOR_HOST from the environment would point
+# the service at another emulator than the one stack.sh just checked, so it is replaced.
+export SPANNER_EMULATOR_HOST="localhost:$EMULATOR_PORT"
 export Spanner__ProjectId="${Spanner__ProjectId:-local-project}"
 export Spanner__InstanceId="${Spanner__InstanceId:-local-instance}"
 export Spanner__DatabaseId="${Spanner__DatabaseId:-chat}"
 export Redis__Endpoints="${Redis__Endpoints:-$redis_endpoints}"
+export Kestrel__Endpoints__Grpc__Url="http://0.0.0.0:$GRPC_PORT"
+export Kestrel__Endpoints__Http__Url="http://0.0.0.0:$HTTP_PORT"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 
 cd "$ROOT"
-echo "[run] SPANNER_EMULATOR_HOST=$SPANNER_EMULATOR_HOST Spanner=$Spanner__ProjectId/$Spanner__InstanceId/$Spanner__DatabaseId Redis=$Redis__Endpoints"
-exec dotnet run --project src/ChatService -c Release "$@"
+echo "[run] gRPC localhost:$GRPC_PORT, HTTP localhost:$HTTP_PORT; SPANNER_EMULATOR_HOST=$SPANNER_EMULATOR_HOST Spanner=$Spanner__ProjectId/$Spanner__InstanceId/$Spanner__DatabaseId Redis=$Redis__Endpoints"
+exec dotnet run --project src/ChatService -c Release --no-launch-profile "$@"

@@ -7,8 +7,10 @@
 #   scripts/stack.sh down    stop what `up` started (pid files); anything else is left alone
 #   scripts/stack.sh status  print what is up; exit 0 when all is usable, 3 when not
 #
-# Environment: SPANNER_EMULATOR_PORT (9010), REDIS_CLUSTER_PORTS (first of 6 ports, 7000),
-# SPANNER_EMULATOR_BIN (path of emulator_main, found in the gcloud SDK by default).
+# Environment: SPANNER_EMULATOR_PORT (9010), REDIS_CLUSTER_PORTS (first of 6 ports, 7000; each node
+# also uses port + 10000 for the cluster bus), SPANNER_EMULATOR_BIN (path of emulator_main, found in
+# the gcloud SDK by default). Ports that overlap, or a bus port something else listens on, are refused
+# (scripts/lib/ports.sh). `up` returns once every replica has finished its first sync.
 # State, pid files and logs live in <repo>/.stack/ (git-ignored).
 set -euo pipefail
 
@@ -17,23 +19,16 @@ STACK_DIR="$ROOT/.stack"
 LOG_DIR="$STACK_DIR/logs"
 REDIS_DIR="$STACK_DIR/redis"
 
-EMULATOR_PORT="${SPANNER_EMULATOR_PORT:-9010}"
-REDIS_BASE_PORT="${REDIS_CLUSTER_PORTS:-7000}"
-REDIS_HOST=127.0.0.1
-REDIS_NODE_COUNT=6
+# shellcheck source=lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
+check_port_plan
 ALL_SLOTS=16384
 # Failover after a node dies takes about this long; short so fault tests don't wait 15 s (the default).
 NODE_TIMEOUT_MS=5000
-
-# Redis also listens on port + 10000 for the cluster bus.
-if [[ ! "$EMULATOR_PORT" =~ ^[0-9]+$ ]] || ((EMULATOR_PORT < 1 || EMULATOR_PORT > 65535)) ||
-  [[ ! "$REDIS_BASE_PORT" =~ ^[0-9]+$ ]] || ((REDIS_BASE_PORT < 1 || REDIS_BASE_PORT + REDIS_NODE_COUNT + 10000 > 65536)); then
-  printf '[stack] error: invalid SPANNER_EMULATOR_PORT=%s or REDIS_CLUSTER_PORTS=%s\n' "$EMULATOR_PORT" "$REDIS_BASE_PORT" >&2
-  exit 2
-fi
-REDIS_PORTS=()
-for ((i = 0; i < REDIS_NODE_COUNT; i++)); do REDIS_PORTS+=($((REDIS_BASE_PORT + i))); done
-REDIS_LAST_PORT="${REDIS_PORTS[REDIS_NODE_COUNT - 1]}"
+# How long `up` waits for every replica to finish its first sync from its primary.
+REPLICA_SYNC_TIMEOUT_S=60
+# How long apt-get waits for the dpkg lock another apt-get (e.g. unattended-upgrades) holds.
+DPKG_LOCK_TIMEOUT_S=600
 EMULATOR_PID_FILE="$STACK_DIR/spanner-emulator-$EMULATOR_PORT.pid"
 EMULATOR_LOG="$LOG_DIR/spanner-emulator-$EMULATOR_PORT.log"
 
@@ -51,8 +46,6 @@ show_log() {
     printf '[stack] ---\n' >&2
   fi
 }
-
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 rcli() {
   local port=$1
@@ -104,22 +97,62 @@ ensure_redis_installed() {
   fi
   command -v apt-get >/dev/null ||
     die "redis-server/redis-cli are not installed and apt-get is not available: install Redis 7 and retry"
-  local sudo=()
   if ((EUID != 0)); then
-    command -v sudo >/dev/null || die "redis-server is not installed; installing it needs root (or sudo)"
-    sudo=(sudo -n)
+    command -v sudo >/dev/null || die "redis-server is not installed; installing it needs root (run as root, or install sudo)"
+    sudo -n true 2>/dev/null || die "redis-server is not installed; installing it needs root: run 'sudo apt-get install -y redis-server redis-tools' (or this script as root)"
+    APT_SUDO=(sudo -n)
   fi
   local apt_log="$LOG_DIR/apt-get.log"
   log "redis-server not found; installing it with apt-get (log: $apt_log)"
-  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$apt_log" 2>&1 </dev/null ||
-    ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server redis-tools \
-      >>"$apt_log" 2>&1 </dev/null; then
+  : >"$apt_log"
+  if ! apt_get "$apt_log" update -q || ! apt_get "$apt_log" install -y -q redis-server redis-tools; then
     show_log "$apt_log"
     die "apt-get could not install redis-server"
   fi
   command -v redis-server >/dev/null || die "apt-get finished but redis-server is still not on PATH"
   log "installed $(redis-server --version | awk '{print $3}')"
 }
+
+# apt_get LOG ARGS...: runs apt-get (through APT_SUDO) with its output appended to LOG. Another
+# apt-get (a first boot's unattended upgrade, a second shell) may hold the dpkg or lists lock: rather
+# than fail at once, wait up to DPKG_LOCK_TIMEOUT_S for it and say so. `install` waits by itself
+# (DPkg::Lock::Timeout); `update` ignores that option, so a refused lock is retried here.
+APT_SUDO=()
+apt_get() {
+  local apt_log=$1 pid said=0 attempt_log deadline=$((SECONDS + DPKG_LOCK_TIMEOUT_S))
+  shift
+  attempt_log="$(mktemp)"
+  while :; do
+    : >"$attempt_log"
+    "${APT_SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$DPKG_LOCK_TIMEOUT_S" "$@" \
+      >"$attempt_log" 2>&1 </dev/null &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((!said)) && grep -qiE 'waiting for cache lock' "$attempt_log"; then
+        said=1
+        log "apt-get is waiting for a lock another package manager holds (up to ${DPKG_LOCK_TIMEOUT_S} s): $(lock_holder "$attempt_log")"
+      fi
+      sleep 1
+    done
+    if wait "$pid"; then
+      cat "$attempt_log" >>"$apt_log"
+      rm -f "$attempt_log"
+      return 0
+    fi
+    cat "$attempt_log" >>"$apt_log"
+    if ! grep -qiE 'could not get lock|unable to lock' "$attempt_log" || ((SECONDS >= deadline)); then
+      rm -f "$attempt_log"
+      return 1
+    fi
+    if ((!said)); then
+      said=1
+      log "apt-get is waiting for a lock another package manager holds (up to ${DPKG_LOCK_TIMEOUT_S} s): $(lock_holder "$attempt_log")"
+    fi
+    sleep 2
+  done
+}
+
+lock_holder() { grep -ioE 'could not get lock [^ ]+( it is held by process [0-9]+ \([^)]*\))?' "$1" | tail -n 1 | sed 's/\.$//'; }
 
 emulator_binary() {
   local candidate gcloud
@@ -252,6 +285,17 @@ stop_node() {
   rm -f "$(node_dir "$port")/redis.pid"
 }
 
+# Refuses, before anything starts, a node we would start whose cluster-bus port (port + 10000) some
+# other program already listens on: the node would fail to bind it, or talk to the wrong peer.
+check_bus_ports_free() {
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    if ! port_open "$REDIS_HOST" "$port" && port_open "$REDIS_HOST" $((port + REDIS_BUS_OFFSET)); then
+      die "cannot start a Redis node on port $port: its cluster-bus port $((port + REDIS_BUS_OFFSET)) is already in use by another program; pick other REDIS_CLUSTER_PORTS (each node needs port and port + $REDIS_BUS_OFFSET free)"
+    fi
+  done
+}
+
 # Makes sure every port has a live Redis node: ours (restarted when dead) or someone else's.
 ensure_nodes() {
   local port started=0
@@ -336,7 +380,7 @@ wait_cluster_healthy() {
 }
 
 create_cluster() {
-  local port addresses=() create_log="$LOG_DIR/cluster-create.log"
+  local port addresses=() create_log="$LOG_DIR/cluster-create-$REDIS_BASE_PORT.log"
   for port in "${REDIS_PORTS[@]}"; do addresses+=("$REDIS_HOST:$port"); done
   log "redis cluster: creating (3 masters, 3 replicas; log $create_log)"
   if ! redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes \
@@ -361,7 +405,50 @@ reset_cluster() {
   for port in "${REDIS_PORTS[@]}"; do start_node "$port"; done
 }
 
+# Every replica has finished its first full sync (link up, no sync in progress) and every primary
+# that serves slots has a replica that is online. A new or repaired cluster says cluster_state:ok
+# before that; a primary killed in that gap cannot fail over (its replica logs "Disconnected from
+# master for longer than allowed"), so `up` waits for this too.
+replicas_synced() {
+  local port info
+  for port in "${REDIS_PORTS[@]}"; do
+    info="$(rcli "$port" info replication)" || return 1
+    case "$(info_field role "$info")" in
+      master)
+        if rcli "$port" cluster nodes | awk '$3 ~ /myself/ && NF > 8 { found = 1 } END { exit !found }'; then
+          grep -q '^slave[0-9]*:.*state=online' <<<"$info" || return 1
+        fi
+        ;;
+      slave)
+        [[ "$(info_field master_link_status "$info")" == up ]] || return 1
+        [[ "$(info_field master_sync_in_progress "$info")" == 0 ]] || return 1
+        ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
+wait_replicas_synced() {
+  local seconds=$1
+  for _ in $(seq 1 $((seconds * 4))); do
+    replicas_synced && return 0
+    sleep 0.25
+  done
+  return 1
+}
+
+# A healthy cluster whose replicas are in sync, or die.
 ensure_cluster() {
+  ensure_cluster_ok
+  if ! replicas_synced; then
+    log "redis cluster: waiting for the replicas to finish syncing from their primaries"
+    wait_replicas_synced "$REPLICA_SYNC_TIMEOUT_S" ||
+      die "redis replicas did not finish syncing within $REPLICA_SYNC_TIMEOUT_S s (see 'INFO replication' on 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT and $LOG_DIR)"
+    log "redis cluster: replicas in sync"
+  fi
+}
+
+ensure_cluster_ok() {
   local state
   state="$(cluster_assessment)"
   case "$state" in
@@ -392,15 +479,16 @@ ensure_cluster() {
 # ---------------------------------------------------------------------------------------------
 # Commands
 
-stack_healthy() { port_open localhost "$EMULATOR_PORT" && cluster_healthy; }
+stack_healthy() { port_open localhost "$EMULATOR_PORT" && cluster_healthy && replicas_synced; }
 
 cmd_up() {
   take_lock
   if command -v redis-cli >/dev/null && stack_healthy; then
-    log "stack already up: spanner emulator localhost:$EMULATOR_PORT, redis cluster 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT ok"
+    log "stack already up: spanner emulator localhost:$EMULATOR_PORT, redis cluster 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT ok, replicas in sync"
     return 0
   fi
   ensure_redis_installed
+  check_bus_ports_free
   start_emulator
   ensure_nodes
   ensure_cluster
@@ -455,6 +543,12 @@ cmd_status() {
   done
   if cluster_healthy; then
     printf '%-26s %-22s ok (%s slots, %s nodes)\n' "redis cluster" "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT" "$ALL_SLOTS" "$REDIS_NODE_COUNT"
+    if replicas_synced; then
+      printf '%-26s %-22s in sync\n' "redis replicas" "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT"
+    else
+      printf '%-26s %-22s NOT in sync (a replica is still syncing or a primary has none online)\n' "redis replicas" "$REDIS_HOST:$REDIS_BASE_PORT-$REDIS_LAST_PORT"
+      all_up=0
+    fi
   else
     info=""
     for port in "${REDIS_PORTS[@]}"; do

@@ -14,12 +14,27 @@ public sealed class RedisFaultCollection
     public const string Name = "redis-faults";
 }
 
+/// <summary>
+/// The fault tests in the order of their names. Each one leaves the cluster as it found it (every
+/// node back, every replica synced) and checks that before it kills anything, so the order must not
+/// matter: <see cref="RedisFaultTestsReversed"/> runs them again in the opposite order, which puts
+/// every test right after each one that precedes it here.
+/// </summary>
 [Collection(RedisFaultCollection.Name)]
-public sealed class RedisFaultTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+[TestCaseOrderer(typeof(MethodNameOrderer))]
+public sealed class RedisFaultTestsInOrder(ChatServiceFixture fixture) : RedisFaultTests(fixture), IClassFixture<ChatServiceFixture>;
+
+/// <summary>The fault tests in reverse name order (see <see cref="RedisFaultTestsInOrder"/>).</summary>
+[Collection(RedisFaultCollection.Name)]
+[TestCaseOrderer(typeof(ReverseMethodNameOrderer))]
+public sealed class RedisFaultTestsReversed(ChatServiceFixture fixture) : RedisFaultTests(fixture), IClassFixture<ChatServiceFixture>;
+
+public abstract class RedisFaultTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
 {
     [Fact]
     public async Task PrimaryKilledUnderLoad_EveryRpcSucceeds_AndTheHitRateRecovers()
     {
+        await Fixture.Stack.AssertEveryPrimaryHasSyncedReplicaAsync();
         var (user, chats) = await WarmChatsAsync(12);
         using var counters = new CacheCounters();
         var port = await SomePrimaryPortAsync();
@@ -118,6 +133,7 @@ public sealed class RedisFaultTests(ChatServiceFixture fixture) : ApiTestBase(fi
     [Fact]
     public async Task RedisEntirelyDown_ServiceAnswersFromSpanner_AndFreshlyOnceItIsBack()
     {
+        await Fixture.Stack.AssertEveryPrimaryHasSyncedReplicaAsync();
         var (user, chats) = await WarmChatsAsync(3);
         var ports = Fixture.Stack.RedisEndpoints.Select(e => int.Parse(e.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         try

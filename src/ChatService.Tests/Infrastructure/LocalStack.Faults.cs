@@ -7,6 +7,44 @@ namespace ChatService.Tests.Infrastructure;
 public sealed partial class LocalStack
 {
     private static readonly TimeSpan NodeExitTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReplicaSyncWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The precondition of every test that kills a primary: the cluster is ok and each primary has a
+    /// replica that has finished syncing from it, so the cluster can fail over. Waits up to 30 s for a
+    /// sync in progress (e.g. a node a previous test brought back), then fails saying what is missing.
+    /// </summary>
+    public async Task AssertEveryPrimaryHasSyncedReplicaAsync()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string? problem = null;
+            foreach (var port in _redisPorts)
+            {
+                if (problem is null && !await IsRedisNodeOkAsync(port, cancellationToken))
+                {
+                    problem = $"127.0.0.1:{port} is not in an ok cluster (cluster_state or slots not ok)";
+                }
+            }
+
+            problem ??= await DescribeUnsyncedReplicationAsync(cancellationToken);
+            if (problem is null)
+            {
+                return;
+            }
+
+            if (clock.Elapsed > ReplicaSyncWait)
+            {
+                throw new InvalidOperationException(
+                    $"Precondition failed: every Redis primary must have a synced replica before a node is killed, " +
+                    $"but after {ReplicaSyncWait.TotalSeconds:0} s {problem}.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Kills one Redis Cluster node abruptly (SIGKILL through stack.sh's pid file, or <c>DEBUG SEGFAULT</c>
@@ -36,7 +74,8 @@ public sealed partial class LocalStack
 
     /// <summary>
     /// Brings a killed node back (and anything else missing) by running <c>scripts/stack.sh up</c>,
-    /// which returns once the whole cluster says <c>cluster_state:ok</c> again.
+    /// which returns once the whole cluster says <c>cluster_state:ok</c> again and every replica has
+    /// finished its sync; the next fault test starts from a cluster that can fail over.
     /// </summary>
     public async Task RestartRedisNodeAsync(int port)
     {
@@ -46,6 +85,11 @@ public sealed partial class LocalStack
         if (!await IsRedisNodeOkAsync(port, cancellationToken))
         {
             throw new InvalidOperationException($"Redis node 127.0.0.1:{port} is not back in a healthy cluster after scripts/stack.sh up.");
+        }
+
+        if (await DescribeUnsyncedReplicationAsync(cancellationToken) is { } problem)
+        {
+            throw new InvalidOperationException($"scripts/stack.sh up returned, but {problem}.");
         }
     }
 

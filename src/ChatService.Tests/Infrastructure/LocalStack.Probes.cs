@@ -16,8 +16,65 @@ public sealed partial class LocalStack
         var probes = _redisPorts.Select(port => IsRedisNodeOkAsync(port, cancellationToken))
             .Append(IsPortOpenAsync("localhost", _emulatorPort, cancellationToken));
         var results = await Task.WhenAll(probes);
-        return results.All(ok => ok);
+        return results.All(ok => ok) && await DescribeUnsyncedReplicationAsync(cancellationToken) is null;
     }
+
+    /// <summary>
+    /// Null when every replica has finished its sync from its primary and every primary that serves
+    /// slots has a replica online; otherwise what is missing. A cluster says <c>cluster_state:ok</c>
+    /// before its replicas have synced, and a primary killed then is never failed over.
+    /// </summary>
+    private async Task<string?> DescribeUnsyncedReplicationAsync(CancellationToken cancellationToken)
+    {
+        foreach (var port in _redisPorts)
+        {
+            var replication = await TrySendRedisCommandAsync(port, cancellationToken, "INFO", "replication");
+            if (replication is null)
+            {
+                return $"127.0.0.1:{port} does not answer INFO replication";
+            }
+
+            var lines = replication.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var fields = InfoFields(replication);
+            switch (fields.GetValueOrDefault("role"))
+            {
+                case "master":
+                    if (await ServesSlotsAsync(port, cancellationToken)
+                        && !lines.Any(line => line.StartsWith("slave", StringComparison.Ordinal) && line.Contains("state=online", StringComparison.Ordinal)))
+                    {
+                        return $"primary 127.0.0.1:{port} has no replica online (connected_slaves:{fields.GetValueOrDefault("connected_slaves")})";
+                    }
+
+                    break;
+                case "slave":
+                    if (fields.GetValueOrDefault("master_link_status") != "up" || fields.GetValueOrDefault("master_sync_in_progress") != "0")
+                    {
+                        return $"replica 127.0.0.1:{port} has not synced from {fields.GetValueOrDefault("master_host")}:{fields.GetValueOrDefault("master_port")} " +
+                            $"(master_link_status:{fields.GetValueOrDefault("master_link_status")}, master_sync_in_progress:{fields.GetValueOrDefault("master_sync_in_progress")})";
+                    }
+
+                    break;
+                default:
+                    return $"127.0.0.1:{port} reports role '{fields.GetValueOrDefault("role")}'";
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<bool> ServesSlotsAsync(int port, CancellationToken cancellationToken)
+    {
+        var nodes = await TrySendRedisCommandAsync(port, cancellationToken, "CLUSTER", "NODES");
+        // "<id> <addr> myself,master - 0 0 <epoch> connected <slots>...": slot ranges follow the 8th field.
+        var myself = nodes?.Split('\n').FirstOrDefault(line => line.Contains("myself", StringComparison.Ordinal));
+        return myself is not null && myself.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 8;
+    }
+
+    private static Dictionary<string, string> InfoFields(string info) =>
+        info.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(':', 2))
+            .Where(pair => pair.Length == 2)
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
 
     /// <summary>True when the node says <c>cluster_state:ok</c> with every slot served.</summary>
     private static async Task<bool> IsRedisNodeOkAsync(int port, CancellationToken cancellationToken)
@@ -28,10 +85,7 @@ public sealed partial class LocalStack
             return false;
         }
 
-        var fields = info.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => line.Split(':', 2))
-            .Where(pair => pair.Length == 2)
-            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
+        var fields = InfoFields(info);
         var allSlots = AllSlots.ToString(CultureInfo.InvariantCulture);
         return fields.GetValueOrDefault("cluster_state") == "ok"
             && fields.GetValueOrDefault("cluster_slots_ok") == allSlots;
