@@ -1,6 +1,7 @@
 using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Reporting;
 using ChatService.Bench.Scenarios;
+using ChatService.Testing;
 
 namespace ChatService.Bench;
 
@@ -67,22 +68,23 @@ internal static class BenchProgram
     {
         if (!options.FreshEmulator)
         {
-            report.Figure("Spanner emulator", $"shared, {LocalStack.EmulatorHost}");
+            report.Figure("Spanner emulator", $"shared, {BenchStack.Endpoints.EmulatorHost}");
             await RunScenarioAsync(scenario, options, report, cancellationToken);
             return;
         }
 
-        var sharedPort = LocalStack.EmulatorPort;
-        await using var emulator = await PrivateEmulator.StartAsync(cancellationToken);
-        LocalStack.EmulatorPort = emulator.Port;
-        report.Figure("Spanner emulator", $"fresh, started for this scenario on {LocalStack.EmulatorHost}");
+        // The shared emulator's strong reads slow down with its history: a fresh one keeps numbers comparable.
+        var shared = BenchStack.Endpoints;
+        await using var emulator = await EmulatorProcess.StartAsync(cancellationToken: cancellationToken);
+        BenchStack.Endpoints = shared with { EmulatorPort = emulator.Port };
+        report.Figure("Spanner emulator", $"fresh, started for this scenario on {BenchStack.Endpoints.EmulatorHost}");
         try
         {
             await RunScenarioAsync(scenario, options, report, cancellationToken);
         }
         finally
         {
-            LocalStack.EmulatorPort = sharedPort;
+            BenchStack.Endpoints = shared;
         }
     }
 

@@ -1,8 +1,8 @@
 using System.Net;
 using ChatService.Api.V1;
 using ChatService.Bench.Baselines.V1;
-using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
+using ChatService.Testing;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,7 +24,7 @@ internal static class BareGrpcBaseline
     public static async Task<LoadResult> RunAsync(
         BaselinePayloads payloads, RedisPages? redis, IReadOnlyList<Scenarios.BenchChat> chats, int callers, BenchOptions options, CancellationToken cancellationToken)
     {
-        var port = ServiceUnderTest.FreePort();
+        var port = FreePort.Next();
         var contentRoot = Directory.CreateTempSubdirectory("chatbench-");
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = contentRoot.FullName, EnvironmentName = "Production" });
         builder.Logging.ClearProviders();

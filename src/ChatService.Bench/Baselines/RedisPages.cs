@@ -25,7 +25,7 @@ internal sealed class RedisPages : IAsyncDisposable
 
     public static async Task<RedisPages> CreateAsync(BaselinePayloads payloads, IReadOnlyList<Scenarios.BenchChat> chats)
     {
-        var config = ConfigurationOptions.Parse(LocalStack.RedisEndpoints);
+        var config = ConfigurationOptions.Parse(BenchStack.Endpoints.RedisConfiguration);
         config.ClientName = "chatbench";
         var redis = await ConnectionMultiplexer.ConnectAsync(config);
         var keys = chats.Select(c => (RedisKey)$"chatbench:{{{c.ChatId}}}:page").ToArray();

@@ -18,8 +18,8 @@ internal sealed record CpuSplit(double Bench, double Service, double Emulator, d
     internal sealed class Meter
     {
         private readonly int? _servicePid;
-        private readonly IReadOnlyList<int> _emulator = LocalStack.EmulatorPids();
-        private readonly IReadOnlyList<int> _redis = LocalStack.RedisPids();
+        private readonly IReadOnlyList<int> _emulator = BenchStack.EmulatorPids();
+        private readonly IReadOnlyList<int> _redis = BenchStack.RedisPids();
         private readonly double[] _start;
         private readonly long _startTimestamp = Stopwatch.GetTimestamp();
 

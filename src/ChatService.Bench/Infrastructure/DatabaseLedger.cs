@@ -21,7 +21,7 @@ internal static class DatabaseLedger
                 _sweptLeftovers = true;
                 foreach (var leftover in await ReadAsync())
                 {
-                    await ServiceUnderTest.DropDatabaseAsync(leftover);
+                    await BenchDatabase.DropAsync(leftover);
                 }
 
                 await File.WriteAllLinesAsync(FilePath, []);

@@ -29,11 +29,11 @@ internal static class ChaosScenario
         var settings = ServiceSettings.SimulatedBackend(TimeSpan.FromMilliseconds(50), tokensPerSecond: 100, minTokens: 20, maxTokens: 40);
         settings["Chat:ReplyLease"] = "00:00:03";
         settings["Dispatch:SweepInterval"] = "00:00:00.500";
-        var databaseId = ServiceUnderTest.NewDatabaseId();
-        await DatabaseLedger.AddAsync(databaseId);
+        // Outlives the first service instance: the second serves the same data.
+        await using var database = await BenchDatabase.ReserveAsync();
 
         Console.WriteLine($"[{report.Scenario}] starting the service");
-        var service = await ServiceUnderTest.StartAsync(WithReplica(settings, "chaos-a"), databaseId, dropDatabase: false, cancellationToken);
+        var service = await BenchService.StartAsync(WithReplica(settings, "chaos-a"), database, cancellationToken);
         var target = new Target(service.GrpcAddress);
         try
         {
@@ -50,9 +50,8 @@ internal static class ChaosScenario
             await Task.Delay(TimeSpan.FromSeconds(10), cancellationToken);
             await service.KillAsync();
             outcome.Event(clock, "SIGKILLed the service");
-            await service.DisposeAsync(keepDatabase: true);
-            // This instance is the last to use the database: it drops it when disposed.
-            service = await ServiceUnderTest.StartAsync(WithReplica(settings, "chaos-b"), databaseId, dropDatabase: true, cancellationToken);
+            await service.DisposeAsync();
+            service = await BenchService.StartAsync(WithReplica(settings, "chaos-b"), database, cancellationToken);
             target.Switch(service.GrpcAddress);
             outcome.Event(clock, "a new service instance is ready");
 
@@ -65,13 +64,13 @@ internal static class ChaosScenario
             await Task.WhenAll(load);
             outcome.Event(clock, "load stopped");
 
-            await VerifyAsync(databaseId, outcome, report, cancellationToken);
+            await VerifyAsync(database, outcome, report, cancellationToken);
             Report(outcome, report);
         }
         finally
         {
             target.Dispose();
-            await service.DisposeAsync(keepDatabase: false);
+            await service.DisposeAsync();
         }
     }
 
@@ -156,7 +155,7 @@ internal static class ChaosScenario
 
     private static async Task<int> KillRedisPrimaryAsync()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(LocalStack.RedisEndpoints + ",allowAdmin=true");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(BenchStack.Endpoints.RedisConfiguration + ",allowAdmin=true");
         var primary = redis.GetServers().First(s => s.IsConnected && !s.IsReplica);
         try
         {
@@ -193,15 +192,9 @@ internal static class ChaosScenario
     }
 
     /// <summary>What Spanner holds once every owed reply has settled.</summary>
-    private static async Task VerifyAsync(string databaseId, Outcome outcome, BenchReport report, CancellationToken cancellationToken)
+    private static async Task VerifyAsync(BenchDatabase bench, Outcome outcome, BenchReport report, CancellationToken cancellationToken)
     {
-        await using var database = SpannerDatabaseClient.Create(new SpannerClientOptions
-        {
-            ProjectId = ServiceUnderTest.ProjectId,
-            InstanceId = ServiceUnderTest.InstanceId,
-            DatabaseId = databaseId,
-            EmulatorHost = LocalStack.EmulatorHost,
-        });
+        await using var database = SpannerDatabaseClient.Create(bench.SpannerOptions);
         async Task<long> CountAsync(string sql) => (await database.QueryListAsync(new SpannerStatement(sql), cancellationToken: cancellationToken))[0].Get<long>(0);
 
         var settleWait = Stopwatch.StartNew();

@@ -26,10 +26,10 @@ internal static class HistoryScenario
     {
         // Seeding goes through the cache either way: it is much faster than with every prompt window read from the emulator.
         var settings = ServiceSettings.RealisticTurnsFastBackend();
-        var databaseId = ServiceUnderTest.NewDatabaseId();
+        await using var database = await BenchDatabase.ReserveAsync();
         var label = warmCache ? "service GetHistory (warm cache)" : "service GetHistory (no cache, Spanner)";
         Console.WriteLine($"[{report.Scenario}] starting the service (cache on)");
-        var service = await ServiceUnderTest.StartAsync(settings, databaseId, dropDatabase: true, cancellationToken);
+        var service = await BenchService.StartAsync(settings, database, cancellationToken);
         await using var stopService = new AsyncDisposer(() => service.DisposeAsync());
 
         var exchanges = Math.Max(1, options.TurnsPerChat / 2);
@@ -46,9 +46,9 @@ internal static class HistoryScenario
         {
             // The same database, served by a service with the cache off.
             Console.WriteLine($"[{report.Scenario}] restarting the service with the cache off");
-            await service.DisposeAsync(keepDatabase: true);
+            await service.DisposeAsync();
             settings["Redis:Endpoints"] = "";
-            service = await ServiceUnderTest.StartAsync(settings, databaseId, dropDatabase: true, cancellationToken);
+            service = await BenchService.StartAsync(settings, database, cancellationToken);
         }
 
         // One GetHistory each: warms the cache and gives the baselines the very same bytes.

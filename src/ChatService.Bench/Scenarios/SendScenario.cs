@@ -2,6 +2,7 @@ using System.Globalization;
 using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
 using ChatService.Bench.Reporting;
+using ChatService.Testing;
 using ChatClient = ChatService.Api.V1.ChatService.ChatServiceClient;
 
 namespace ChatService.Bench.Scenarios;
@@ -27,7 +28,8 @@ internal static class SendScenario
         // Nothing crashes here, so no recovery sweep: its one read per interval would blur the reads per exchange.
         settings["Dispatch:SweepInterval"] = "01:00:00";
         Console.WriteLine($"[{report.Scenario}] starting the service");
-        await using var service = await ServiceUnderTest.StartAsync(settings, ServiceUnderTest.NewDatabaseId(), dropDatabase: true, cancellationToken);
+        await using var database = await BenchDatabase.ReserveAsync();
+        await using var service = await BenchService.StartAsync(settings, database, cancellationToken);
 
         foreach (var callers in options.Concurrency)
         {
@@ -85,7 +87,7 @@ internal static class SendScenario
 
     /// <summary>Spanner commits and single-use reads per exchange, from the service's own counters, once its replies have settled.</summary>
     private static async Task ReportSpannerCostAsync(
-        ServiceUnderTest service, BenchReport report, int callers, MetricsScrape before, long exchanges, CancellationToken cancellationToken)
+        ServiceProcess service, BenchReport report, int callers, MetricsScrape before, long exchanges, CancellationToken cancellationToken)
     {
         // Quiet first: calls cut off at the window's end may still be committing (the emulator aborts and
         // retries them) and their replies settling; counted later, they would land in the next run's figures.

@@ -4,6 +4,7 @@ using ChatService.Api.V1;
 using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
 using ChatService.Bench.Reporting;
+using ChatService.Testing;
 using Grpc.Core;
 using ChatClient = ChatService.Api.V1.ChatService.ChatServiceClient;
 
@@ -39,7 +40,8 @@ internal static class StreamsScenario
         settings["Dispatch:ShutdownGrace"] = TimeSpan.FromSeconds(2).Invariant();
 
         Console.WriteLine($"[{report.Scenario}] starting the service for {k} streams");
-        await using var service = await ServiceUnderTest.StartAsync(settings, ServiceUnderTest.NewDatabaseId(), dropDatabase: true, cancellationToken);
+        await using var database = await BenchDatabase.ReserveAsync();
+        await using var service = await BenchService.StartAsync(settings, database, cancellationToken);
         var chatCount = (k + StreamsPerChat - 1) / StreamsPerChat;
         var setupStarted = Stopwatch.GetTimestamp();
         IReadOnlyList<BenchChat> chats;
@@ -50,7 +52,7 @@ internal static class StreamsScenario
 
         report.Figure("setup", string.Create(CultureInfo.InvariantCulture,
             $"{chatCount} chats ({StreamsPerChat} streams each) created in {Stopwatch.GetElapsedTime(setupStarted).TotalSeconds:0.0} s"));
-        var idle = service.Memory();
+        var idle = ProcessProbe.Memory(service.Pid);
         report.Figure("service RSS before opening streams", Mib(idle.Rss));
 
         using var pool = new ChannelPool(service.GrpcAddress, k, StreamsPerChannel);
@@ -92,7 +94,7 @@ internal static class StreamsScenario
         var cpu = CpuSplit.Start(service.Pid);
         await Task.Delay(window, cancellationToken);
         var split = cpu.Stop();
-        var atHold = service.Memory();
+        var atHold = ProcessProbe.Memory(service.Pid);
         var openAtHold = state.Open;
         await stopSampling.CancelAsync();
         await sampler;
@@ -208,7 +210,7 @@ internal static class StreamsScenario
         }
     }
 
-    private static async Task SampleAsync(ServiceUnderTest service, StreamCounters state, CancellationToken cancellationToken)
+    private static async Task SampleAsync(ServiceProcess service, StreamCounters state, CancellationToken cancellationToken)
     {
         var lastPrint = Stopwatch.GetTimestamp();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
@@ -216,7 +218,7 @@ internal static class StreamsScenario
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                var (rss, _) = service.Memory();
+                var (rss, _) = ProcessProbe.Memory(service.Pid);
                 state.Sample(rss, Stopwatch.GetTimestamp());
                 if (Stopwatch.GetElapsedTime(lastPrint) > TimeSpan.FromSeconds(5))
                 {

@@ -1,5 +1,6 @@
 using System.Net;
 using ChatService.Api.V1;
+using ChatService.Testing;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Core.Interceptors;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ChatService.Testing;
 
 namespace ChatService.Tests.Deployment;
 
@@ -39,7 +40,7 @@ internal sealed class TlsRedisServer : IAsyncDisposable
         var directory = System.IO.Directory.CreateTempSubdirectory("tls-redis-").FullName;
         var caPath = authority.WriteCertificate(directory, "ca.crt");
         var (certificate, key) = authority.IssueServerCertificate(directory);
-        var port = FreePort();
+        var port = FreePort.Next();
         var info = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,
@@ -125,12 +126,5 @@ internal sealed class TlsRedisServer : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

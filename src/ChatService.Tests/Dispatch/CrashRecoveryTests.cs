@@ -1,4 +1,5 @@
 using ChatService.Api.V1;
+using ChatService.Testing;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
 using Spanner.Client;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
+using ChatService.Testing;
 
 namespace ChatService.Tests.Infrastructure;
 
@@ -11,14 +11,12 @@ namespace ChatService.Tests.Infrastructure;
 /// The stack is shared by every test run and developer on the machine, so it is never stopped here.
 /// </summary>
 /// <remarks>
-/// Ports follow the same environment variables as <c>scripts/stack.sh</c>:
+/// Ports follow the same environment variables as <c>scripts/stack.sh</c> (see <see cref="StackEndpoints"/>):
 /// <c>SPANNER_EMULATOR_PORT</c> (default 9010) and <c>REDIS_CLUSTER_PORTS</c>, the first of six ports
 /// (default 7000).
 /// </remarks>
 public sealed partial class LocalStack : IAsyncLifetime
 {
-    private const int RedisNodeCount = 6;
-
     /// <summary>Long enough for a first run that installs redis-server with apt-get.</summary>
     private static readonly TimeSpan StackUpTimeout = TimeSpan.FromMinutes(5);
 
@@ -28,20 +26,23 @@ public sealed partial class LocalStack : IAsyncLifetime
 
     public LocalStack()
     {
-        _emulatorPort = PortFromEnvironment("SPANNER_EMULATOR_PORT", 9010);
-        var firstRedisPort = PortFromEnvironment("REDIS_CLUSTER_PORTS", 7000);
-        _redisPorts = Enumerable.Range(firstRedisPort, RedisNodeCount).ToArray();
-        RedisEndpoints = _redisPorts.Select(port => $"127.0.0.1:{port}").ToArray();
+        Endpoints = StackEndpoints.FromEnvironment();
+        _emulatorPort = Endpoints.EmulatorPort;
+        _redisPorts = [.. Endpoints.RedisPorts];
+        RedisEndpoints = Endpoints.RedisEndpoints;
     }
 
+    /// <summary>Where the stack listens, as the bench and <c>scripts/stack.sh</c> read it.</summary>
+    public StackEndpoints Endpoints { get; }
+
     /// <summary>The emulator's gRPC address, as <c>SPANNER_EMULATOR_HOST</c> takes it.</summary>
-    public string EmulatorHost => $"localhost:{_emulatorPort}";
+    public string EmulatorHost => Endpoints.EmulatorHost;
 
     /// <summary>Every Redis Cluster node, <c>host:port</c>.</summary>
     public IReadOnlyList<string> RedisEndpoints { get; }
 
     /// <summary>The nodes comma-joined: a StackExchange.Redis configuration string.</summary>
-    public string RedisConfiguration => string.Join(',', RedisEndpoints);
+    public string RedisConfiguration => Endpoints.RedisConfiguration;
 
     /// <summary>The emulator project tests create their instance and databases in.</summary>
     public string ProjectId { get; } = "test-project";
@@ -86,8 +87,7 @@ public sealed partial class LocalStack : IAsyncLifetime
         };
         startInfo.ArgumentList.Add(script);
         startInfo.ArgumentList.Add(command);
-        startInfo.Environment["SPANNER_EMULATOR_PORT"] = _emulatorPort.ToString(CultureInfo.InvariantCulture);
-        startInfo.Environment["REDIS_CLUSTER_PORTS"] = _redisPorts[0].ToString(CultureInfo.InvariantCulture);
+        Endpoints.ApplyTo(startInfo.Environment);
 
         var output = new StringBuilder();
         void Append(object sender, DataReceivedEventArgs e)
@@ -154,19 +154,5 @@ public sealed partial class LocalStack : IAsyncLifetime
 
         throw new InvalidOperationException(
             $"No ChatService.sln above {AppContext.BaseDirectory}: cannot find scripts/stack.sh to start the local stack.");
-    }
-
-    private static int PortFromEnvironment(string variable, int defaultPort)
-    {
-        var value = Environment.GetEnvironmentVariable(variable);
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return defaultPort;
-        }
-
-        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-            && port is > 0 and <= 65535
-            ? port
-            : throw new InvalidOperationException($"{variable}='{value}' is not a port number.");
     }
 }

@@ -21,15 +21,14 @@ public sealed class ProcessDatabase(LocalStack stack, string prefix) : IAsyncDis
     /// <summary>Spanner, Redis and the replica's identity, plus <paramref name="more"/>.</summary>
     public Dictionary<string, string> Settings(string replica, IReadOnlyDictionary<string, string> more)
     {
-        return new Dictionary<string, string>(more)
+        var settings = new Dictionary<string, string>(more);
+        foreach (var (key, value) in stack.Endpoints.ServiceSettings(stack.ProjectId, stack.InstanceId, DatabaseId))
         {
-            ["Spanner:EmulatorHost"] = stack.EmulatorHost,
-            ["Spanner:ProjectId"] = stack.ProjectId,
-            ["Spanner:InstanceId"] = stack.InstanceId,
-            ["Spanner:DatabaseId"] = DatabaseId,
-            ["Redis:Endpoints"] = stack.RedisConfiguration,
-            ["Chat:ReplicaId"] = replica,
-        };
+            settings[key] = value;
+        }
+
+        settings["Chat:ReplicaId"] = replica;
+        return settings;
     }
 
     public async ValueTask DisposeAsync()

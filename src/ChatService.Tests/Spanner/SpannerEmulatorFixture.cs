@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ChatService.Testing;
 using Spanner.Client;
 
 namespace ChatService.Tests.Spanner;
@@ -22,7 +23,7 @@ public class SpannerEmulatorFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _emulator = await EmulatorProcess.StartAsync(FaultInjection);
+        _emulator = await EmulatorProcess.StartAsync(FaultInjection, TestContext.Current.CancellationToken);
         await using var admin = SpannerAdminClient.Create(Options("unused"));
         await admin.EnsureInstanceAsync();
     }
