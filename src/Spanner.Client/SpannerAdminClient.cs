@@ -68,7 +68,7 @@ public sealed class SpannerAdminClient : IAsyncDisposable
             await AdminCalls.RunAsync(() => _instances.GetInstanceAsync(new GetInstanceRequest { Name = name }, headers, cancellationToken: cancellationToken), cancellationToken);
             return;
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.NotFound)
+        catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.NotFound)
         {
         }
 
@@ -91,7 +91,7 @@ public sealed class SpannerAdminClient : IAsyncDisposable
             await _instanceOperations.WaitAsync(operation, cancellationToken);
             Log.Created(_logger, "instance", name);
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.AlreadyExists)
+        catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.AlreadyExists)
         {
         }
     }
@@ -106,7 +106,7 @@ public sealed class SpannerAdminClient : IAsyncDisposable
             await AdminCalls.RunAsync(() => _databases.GetDatabaseAsync(new GetDatabaseRequest { Name = name }, headers, cancellationToken: cancellationToken), cancellationToken);
             return;
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.NotFound)
+        catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.NotFound)
         {
         }
 
@@ -122,7 +122,7 @@ public sealed class SpannerAdminClient : IAsyncDisposable
             await _databaseOperations.WaitAsync(operation, cancellationToken);
             Log.Created(_logger, "database", name);
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.AlreadyExists)
+        catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.AlreadyExists)
         {
         }
     }
@@ -166,7 +166,7 @@ public sealed class SpannerAdminClient : IAsyncDisposable
         {
             await AdminCalls.RunAsync(() => _databases.DropDatabaseAsync(new DropDatabaseRequest { Database = name }, headers, cancellationToken: cancellationToken), cancellationToken);
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.NotFound)
+        catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.NotFound)
         {
         }
     }

@@ -27,7 +27,7 @@ public sealed class SpannerClientStatistics
 
     /// <summary>
     /// Single-use read-only queries (<see cref="SpannerDatabaseClient.QueryAsync"/>): reads outside any
-    /// read-write transaction, counted once per call whatever its retries.
+    /// transaction, counted once per call whatever its retries. A snapshot's queries count in <see cref="Queries"/> only.
     /// </summary>
     public long SingleUseReads => Volatile.Read(ref _singleUseReads);
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Grpc.Core;
 using Spanner.Client.Internal;
 
 namespace Spanner.Client;
@@ -10,7 +9,8 @@ public sealed partial class SpannerDatabaseClient
 
     /// <summary>
     /// Streams the rows of a single-use read-only query (strong unless <paramref name="bound"/> says otherwise).
-    /// UNAVAILABLE and a lost session are retried transparently as long as no row has been yielded yet.
+    /// A lost session and transient failures (<see cref="SpannerException.IsRetryable"/>, bar ABORTED) are retried
+    /// transparently as long as no row has been yielded yet.
     /// </summary>
     public async IAsyncEnumerable<SpannerRow> QueryAsync(
         SpannerStatement statement, TimestampBound? bound = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -32,7 +32,7 @@ public sealed partial class SpannerDatabaseClient
                 };
                 statement.ApplyTo(request);
                 var yielded = false;
-                await using var rows = _queries.StreamAsync(request, routeToLeader: false, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                await using var rows = _queries.StreamAsync(request, routeToLeader: false, "single_use", cancellationToken).GetAsyncEnumerator(cancellationToken);
                 while (true)
                 {
                     try
@@ -42,7 +42,7 @@ public sealed partial class SpannerDatabaseClient
                             break;
                         }
                     }
-                    catch (SpannerException ex) when (!yielded && attempt < MaxQueryAttempts && (ex.IsSessionNotFound || ex.Code == StatusCode.Unavailable))
+                    catch (SpannerException ex) when (!yielded && attempt < MaxQueryAttempts && (ex.IsSessionNotFound || ex.IsTransient))
                     {
                         retry = ex;
                         break;
@@ -69,9 +69,9 @@ public sealed partial class SpannerDatabaseClient
 
             Statistics.RecordRetry();
             Log.QueryRetried(_logger, retry.Message);
-            if (retry.Code == StatusCode.Unavailable)
+            if (!retry.IsSessionNotFound)
             {
-                await Task.Delay(_retryPolicy.Backoff(attempt), _time, cancellationToken);
+                await Task.Delay(_retryPolicy.NextDelay(retry, attempt), _time, cancellationToken);
             }
         }
     }
@@ -79,4 +79,12 @@ public sealed partial class SpannerDatabaseClient
     /// <summary>Runs a single-use read-only query and returns all its rows; see <see cref="QueryAsync"/>.</summary>
     public async Task<List<SpannerRow>> QueryListAsync(SpannerStatement statement, TimestampBound? bound = null, CancellationToken cancellationToken = default) =>
         await QueryAsync(statement, bound, cancellationToken).ToListAsync(cancellationToken);
+
+    /// <summary>A strong single-use query: the database's latest data.</summary>
+    IAsyncEnumerable<SpannerRow> ISpannerReader.QueryAsync(SpannerStatement statement, CancellationToken cancellationToken) =>
+        QueryAsync(statement, bound: null, cancellationToken);
+
+    /// <summary>A strong single-use query: the database's latest data.</summary>
+    Task<List<SpannerRow>> ISpannerReader.QueryListAsync(SpannerStatement statement, CancellationToken cancellationToken) =>
+        QueryListAsync(statement, bound: null, cancellationToken);
 }

@@ -8,9 +8,11 @@ namespace Spanner.Client;
 
 /// <summary>
 /// Reads and writes one Spanner database over the public gRPC API with a session pool. Thread-safe; create one
-/// per database and process and dispose it on shutdown (which deletes its sessions).
+/// per database and process and dispose it on shutdown (which deletes its sessions). As an
+/// <see cref="ISpannerReader"/> every query is a strong single-use read; <see cref="BeginSnapshotAsync"/> gives
+/// reads that agree with each other, <see cref="RunInTransactionAsync{T}"/> reads and writes atomically.
 /// </summary>
-public sealed partial class SpannerDatabaseClient : IAsyncDisposable
+public sealed partial class SpannerDatabaseClient : ISpannerReader, IAsyncDisposable
 {
     private readonly GrpcChannel? _channel;
     private readonly SpannerClientOptions _options;
@@ -80,7 +82,10 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
     public async Task<T> RunInTransactionAsync<T>(Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default) =>
         (await RunInTransactionWithCommitTimestampAsync(work, cancellationToken)).Result;
 
-    /// <summary>Like <see cref="RunInTransactionAsync{T}"/>, also returning the timestamp of the commit that made the work durable.</summary>
+    /// <summary>
+    /// Like <see cref="RunInTransactionAsync{T}"/>, also returning the timestamp of the commit that made the work
+    /// durable: the value <see cref="SpannerCommitTimestamp"/> placeholders were written as.
+    /// </summary>
     public Task<(T Result, DateTimeOffset CommitTimestamp)> RunInTransactionWithCommitTimestampAsync<T>(
         Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
     {
@@ -88,13 +93,32 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
         return _transactions.RunAsync(work, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>, which produces no result, in a read-write transaction and commits it; retried
+    /// like <see cref="RunInTransactionAsync{T}"/>.
+    /// </summary>
+    /// <returns>The commit timestamp: the value <see cref="SpannerCommitTimestamp"/> placeholders were written as.</returns>
+    /// <exception cref="SpannerException">A Spanner call failed, or the transaction kept aborting until the timeout (ABORTED).</exception>
+    public async Task<DateTimeOffset> RunInTransactionAsync(Func<SpannerTransaction, CancellationToken, Task> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var (_, commitTimestamp) = await _transactions.RunAsync(
+            async (transaction, token) =>
+            {
+                await work(transaction, token);
+                return true;
+            },
+            cancellationToken);
+        return commitTimestamp;
+    }
+
     /// <summary>Commits <paramref name="mutations"/> atomically in one read-write transaction, retried like <see cref="RunInTransactionAsync{T}"/>.</summary>
     /// <returns>The commit timestamp.</returns>
-    public async Task<DateTimeOffset> WriteAsync(IEnumerable<SpannerMutation> mutations, CancellationToken cancellationToken = default)
+    public Task<DateTimeOffset> WriteAsync(IEnumerable<SpannerMutation> mutations, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(mutations);
         var list = mutations.ToList();
-        var (_, commitTimestamp) = await _transactions.RunAsync(
+        return RunInTransactionAsync(
             (transaction, _) =>
             {
                 foreach (var mutation in list)
@@ -102,10 +126,9 @@ public sealed partial class SpannerDatabaseClient : IAsyncDisposable
                     transaction.BufferWrite(mutation);
                 }
 
-                return Task.FromResult(true);
+                return Task.CompletedTask;
             },
             cancellationToken);
-        return commitTimestamp;
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace Spanner.Client;
 /// <see cref="SpannerDatabaseClient.RunInTransactionAsync{T}"/>. Reads see the transaction's own DML; buffered
 /// mutations are sent with the commit. Valid only while the work runs.
 /// </summary>
-public sealed class SpannerTransaction
+public sealed class SpannerTransaction : ISpannerReader
 {
     private readonly SpannerRpc _rpc;
     private readonly QueryStreamer _queries;
@@ -29,7 +29,11 @@ public sealed class SpannerTransaction
         _id = id;
     }
 
-    /// <summary>The commit timestamp; null until the transaction has committed.</summary>
+    /// <summary>
+    /// The commit timestamp; null until the transaction has committed, so always null while the work runs. Callers
+    /// get it from <see cref="SpannerDatabaseClient.RunInTransactionWithCommitTimestampAsync{T}"/> or the no-result
+    /// <see cref="SpannerDatabaseClient.RunInTransactionAsync(Func{SpannerTransaction, CancellationToken, Task}, CancellationToken)"/>.
+    /// </summary>
     public DateTimeOffset? CommitTimestamp { get; private set; }
 
     /// <summary>Streams the rows of a query run inside this transaction (it takes read locks).</summary>
@@ -37,7 +41,7 @@ public sealed class SpannerTransaction
     {
         ArgumentNullException.ThrowIfNull(statement);
         ThrowIfClosed();
-        await foreach (var row in _queries.StreamAsync(CreateRequest(statement), routeToLeader: true, cancellationToken))
+        await foreach (var row in _queries.StreamAsync(CreateRequest(statement), routeToLeader: true, "read_write", cancellationToken))
         {
             yield return row;
         }

@@ -32,8 +32,11 @@ internal sealed class FakeSpannerServer : CallInvoker
 
             return response;
         });
-        Handle<V1.BeginTransactionRequest>("BeginTransaction", _ =>
-            new V1.Transaction { Id = ByteString.CopyFromUtf8($"tx{Interlocked.Increment(ref _transactions)}") });
+        Handle<V1.BeginTransactionRequest>("BeginTransaction", request => new V1.Transaction
+        {
+            Id = ByteString.CopyFromUtf8($"tx{Interlocked.Increment(ref _transactions)}"),
+            ReadTimestamp = request.Options?.ReadOnly?.ReturnReadTimestamp == true ? Timestamp.FromDateTimeOffset(ReadTimestamp) : null,
+        });
         Handle<V1.CommitRequest>("Commit", _ => new V1.CommitResponse { CommitTimestamp = Timestamp.FromDateTimeOffset(CommitTimestamp) });
         Handle<V1.RollbackRequest>("Rollback", _ => new Empty());
         Handle<V1.DeleteSessionRequest>("DeleteSession", _ => new Empty());
@@ -44,6 +47,9 @@ internal sealed class FakeSpannerServer : CallInvoker
     public int MaxSessionsPerBatch { get; set; } = 100;
 
     public DateTimeOffset CommitTimestamp { get; set; } = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>What a read-only BeginTransaction that asks for its read timestamp gets.</summary>
+    public DateTimeOffset ReadTimestamp { get; set; } = new(2029, 12, 31, 23, 59, 59, TimeSpan.Zero);
 
     public ConcurrentQueue<(string Method, IMessage Request, Metadata Headers)> Calls { get; } = new();
 

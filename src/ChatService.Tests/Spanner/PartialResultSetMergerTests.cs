@@ -82,7 +82,7 @@ public sealed class PartialResultSetMergerTests
 
         var error = Assert.Throws<SpannerException>(() => merger.Add(Partial(null, chunked: false, Value.ForBool(false)), rows));
 
-        Assert.Equal(Grpc.Core.StatusCode.Internal, error.Code);
+        Assert.Equal(SpannerErrorCode.Internal, error.ErrorCode);
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public sealed class RetryPolicyTests
             null,
             CancellationToken.None)));
 
-        Assert.Equal(StatusCode.Aborted, error.Code);
+        Assert.Equal(SpannerErrorCode.Aborted, error.ErrorCode);
         Assert.Contains($"Gave up after {attempts} aborted attempt", error.Message);
         Assert.IsType<SpannerException>(error.InnerException);
         Assert.InRange(attempts, 3, 12);
@@ -103,7 +103,7 @@ public sealed class RetryPolicyTests
             null,
             CancellationToken.None));
 
-        Assert.Equal(code, error.Code);
+        Assert.Equal(code, error.StatusCode);
         Assert.Equal(1, attempts);
         Assert.Empty(_time.Delays);
     }

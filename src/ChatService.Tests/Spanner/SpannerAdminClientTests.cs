@@ -46,7 +46,7 @@ public sealed class SpannerAdminClientTests : IAsyncDisposable
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => _admin.UpdateDdlAsync(["CREATE TABLE T (K INT64) PRIMARY KEY (K)"], TestContext.Current.CancellationToken));
 
-        Assert.Equal(StatusCode.FailedPrecondition, error.Code);
+        Assert.Equal(SpannerErrorCode.FailedPrecondition, error.ErrorCode);
         Assert.Contains("Duplicate name", error.Message);
     }
 

@@ -34,6 +34,6 @@ public sealed class SpannerAdminIntegrationTests(SpannerEmulatorFixture emulator
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => admin.UpdateDdlAsync(["CREATE TABLE Counters (X INT64) PRIMARY KEY (X)"], Ct));
 
-        Assert.Contains(error.Code, new[] { StatusCode.FailedPrecondition, StatusCode.InvalidArgument, StatusCode.AlreadyExists });
+        Assert.Contains(error.ErrorCode, new[] { SpannerErrorCode.FailedPrecondition, SpannerErrorCode.InvalidArgument, SpannerErrorCode.AlreadyExists });
     }
 }

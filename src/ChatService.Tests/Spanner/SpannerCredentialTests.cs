@@ -117,7 +117,7 @@ public sealed class SpannerCredentialTests
 
         var ex = await Assert.ThrowsAsync<SpannerException>(() => client.WarmUpAsync(Ct).WaitAsync(TimeSpan.FromSeconds(20), Ct));
 
-        Assert.Equal(StatusCode.Unauthenticated, ex.Code);
+        Assert.Equal(SpannerErrorCode.Unauthenticated, ex.ErrorCode);
         Assert.Contains("Application Default Credentials are not available", ex.Message);
         Assert.Equal(1, tokens.Requests);
         Assert.Empty(host.Server.Calls);
@@ -132,7 +132,7 @@ public sealed class SpannerCredentialTests
 
         var ex = await Assert.ThrowsAsync<SpannerException>(() => client.WarmUpAsync(Ct).WaitAsync(TimeSpan.FromSeconds(20), Ct));
 
-        Assert.Equal(StatusCode.Unavailable, ex.Code);
+        Assert.Equal(SpannerErrorCode.Unavailable, ex.ErrorCode);
         Assert.Contains("No access token for Cloud Spanner within 0.2 s", ex.Message);
         Assert.True(tokens.Requests > 1, "UNAVAILABLE is transient, so the call should have been tried again");
         Assert.Empty(host.Server.Calls);

@@ -69,7 +69,7 @@ public sealed partial class SpannerDatabaseClientTests
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => _client.WriteAsync([SpannerMutation.Insert("T").Set("K", 1)], Ct));
 
-        Assert.Equal(StatusCode.AlreadyExists, error.Code);
+        Assert.Equal(SpannerErrorCode.AlreadyExists, error.ErrorCode);
         Assert.Single(_server.CallsTo("BeginTransaction"));
         Assert.Empty(_time.Delays);
     }
@@ -81,7 +81,7 @@ public sealed partial class SpannerDatabaseClientTests
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => _time.DriveAsync(_client.WriteAsync([SpannerMutation.Insert("T").Set("K", 1)], Ct)));
 
-        Assert.Equal(StatusCode.Aborted, error.Code);
+        Assert.Equal(SpannerErrorCode.Aborted, error.ErrorCode);
         Assert.Contains("Gave up", error.Message);
         Assert.True(_client.Statistics.Aborts > 5);
         Assert.Equal(_client.Statistics.Aborts, _server.CallsTo("Rollback").Count());

@@ -103,7 +103,7 @@ public sealed partial class SpannerDatabaseClientTests : IAsyncDisposable
             }
         });
 
-        Assert.Equal(StatusCode.Unavailable, error.Code);
+        Assert.Equal(SpannerErrorCode.Unavailable, error.ErrorCode);
         Assert.Equal([1L], seen);
         Assert.Single(_server.CallsTo("ExecuteStreamingSql"));
 

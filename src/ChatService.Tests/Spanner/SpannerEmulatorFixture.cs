@@ -43,14 +43,14 @@ public class SpannerEmulatorFixture : IAsyncLifetime
     public Task<SpannerDatabaseClient> ClientForAsync(string owner) =>
         _databases.GetOrAdd(owner, key => new Lazy<Task<SpannerDatabaseClient>>(() => CreateClientAsync(key))).Value;
 
-    /// <summary>Creates a new database with the test schema and returns its id.</summary>
-    public async Task<string> CreateDatabaseAsync(string owner)
+    /// <summary>Creates a new database with <paramref name="schema"/> (default: the test schema) and returns its id.</summary>
+    public async Task<string> CreateDatabaseAsync(string owner, IReadOnlyList<string>? schema = null)
     {
         var prefix = new string(owner.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(12).ToArray());
         var databaseId = $"{(prefix.Length > 0 ? prefix : "db")}-{Guid.NewGuid():N}"[..29];
         await using var admin = SpannerAdminClient.Create(Options(databaseId));
         await admin.EnsureDatabaseAsync();
-        await admin.UpdateDdlAsync(TestSchema.Statements);
+        await admin.UpdateDdlAsync(schema ?? TestSchema.Statements);
         return databaseId;
     }
 

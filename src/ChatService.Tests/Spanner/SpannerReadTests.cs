@@ -49,7 +49,7 @@ public sealed class SpannerReadTests(SpannerEmulatorFixture emulator)
             {
                 seen = await ReadCounterAsync(client, counter, TimestampBound.ExactStaleness(staleness));
             }
-            catch (SpannerException ex) when (ex.Code == Grpc.Core.StatusCode.InvalidArgument && ex.Message.Contains("Table not found"))
+            catch (SpannerException ex) when (ex.ErrorCode == SpannerErrorCode.InvalidArgument && ex.Message.Contains("Table not found"))
             {
                 // The class's database may be younger than the staleness: the stale snapshot predates the table.
             }
@@ -103,7 +103,7 @@ public sealed class SpannerReadTests(SpannerEmulatorFixture emulator)
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => client.QueryListAsync(new SpannerStatement("SELECT FROM nowhere"), cancellationToken: Ct));
 
-        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.Code);
+        Assert.Equal(SpannerErrorCode.InvalidArgument, error.ErrorCode);
     }
 
     [Fact]

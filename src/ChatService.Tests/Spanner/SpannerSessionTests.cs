@@ -27,7 +27,7 @@ public sealed class SpannerSessionTests(SpannerEmulatorFixture emulator)
 
         var error = await Assert.ThrowsAsync<SpannerException>(() => client.WarmUpAsync(Ct));
 
-        Assert.Equal(Grpc.Core.StatusCode.NotFound, error.Code);
+        Assert.Equal(SpannerErrorCode.NotFound, error.ErrorCode);
     }
 
     [Fact]

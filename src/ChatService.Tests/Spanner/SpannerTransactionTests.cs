@@ -94,6 +94,21 @@ public sealed class SpannerTransactionTests(SpannerEmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task RunInTransaction_WorkWithoutResult_ReturnsTheCommitTimestampItWrote()
+    {
+        var client = await emulator.ClientForAsync(nameof(SpannerTransactionTests));
+        var id = Guid.NewGuid().ToString();
+
+        var committed = await client.RunInTransactionAsync(async (tx, ct) =>
+        {
+            await tx.ExecuteDmlAsync(new SpannerStatement("INSERT INTO AllTypes (Id, CommittedAt) VALUES (@id, PENDING_COMMIT_TIMESTAMP())").Add("id", id), ct);
+        }, Ct);
+
+        var row = Assert.Single(await client.QueryListAsync(new SpannerStatement("SELECT CommittedAt FROM AllTypes WHERE Id = @id").Add("id", id), cancellationToken: Ct));
+        Assert.Equal(committed, row.Get<DateTimeOffset>(0));
+    }
+
+    [Fact]
     public async Task DeleteRange_KeyPrefix_DeletesOnlyThatPrefix()
     {
         var client = await emulator.ClientForAsync(nameof(SpannerTransactionTests));
@@ -151,8 +166,32 @@ public sealed class SpannerTransactionTests(SpannerEmulatorFixture emulator)
         var error = await Assert.ThrowsAsync<SpannerException>(() =>
             client.WriteAsync([SpannerMutation.Insert("Counters").Set("Name", counter).Set("Value", 2L)], Ct));
 
-        Assert.Equal(StatusCode.AlreadyExists, error.Code);
+        Assert.Equal(SpannerErrorCode.AlreadyExists, error.ErrorCode);
         Assert.False(error.IsRetryable);
         Assert.IsType<RpcException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task WriteAsync_UpdateOfAMissingRow_SurfacesNotFound()
+    {
+        var client = await emulator.ClientForAsync(nameof(SpannerTransactionTests));
+
+        var error = await Assert.ThrowsAsync<SpannerException>(() =>
+            client.WriteAsync([SpannerMutation.Update("Counters").Set("Name", Guid.NewGuid().ToString("N")).Set("Value", 1L)], Ct));
+
+        Assert.Equal(SpannerErrorCode.NotFound, error.ErrorCode);
+        Assert.False(error.IsRetryable);
+    }
+
+    [Fact]
+    public async Task WriteAsync_NullInANotNullColumn_SurfacesFailedPrecondition()
+    {
+        var client = await emulator.ClientForAsync(nameof(SpannerTransactionTests));
+
+        var error = await Assert.ThrowsAsync<SpannerException>(() =>
+            client.WriteAsync([SpannerMutation.Insert("Counters").Set("Name", Guid.NewGuid().ToString("N")).Set("Value", null)], Ct));
+
+        Assert.Equal(SpannerErrorCode.FailedPrecondition, error.ErrorCode);
+        Assert.False(error.IsRetryable);
     }
 }

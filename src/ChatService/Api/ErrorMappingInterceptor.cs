@@ -60,7 +60,7 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
         OperationCanceledException or ObjectDisposedException =>
             new RpcException(new Status(StatusCode.Unavailable, "the service could not finish the call in time or is shutting down; retry")),
         // A malformed statement is our bug; every other storage failure is the store being unavailable.
-        SpannerException { Code: not (StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.Unauthenticated) } =>
+        SpannerException { ErrorCode: not (SpannerErrorCode.InvalidArgument or SpannerErrorCode.FailedPrecondition or SpannerErrorCode.PermissionDenied or SpannerErrorCode.Unauthenticated) } =>
             Storage((SpannerException)exception, context),
         _ => Unexpected(exception, context),
     };
@@ -68,10 +68,13 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
     /// <summary>Transient storage trouble: the caller may retry (sends are idempotent on request_id).</summary>
     private RpcException Storage(SpannerException exception, ServerCallContext context)
     {
-        Log.StorageFailed(logger, context.Method, exception.Code, exception);
-        var code = exception.Code is StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted
-            ? exception.Code
-            : StatusCode.Unavailable;
+        Log.StorageFailed(logger, context.Method, exception.ErrorCode, exception);
+        var code = exception.ErrorCode switch
+        {
+            SpannerErrorCode.DeadlineExceeded => StatusCode.DeadlineExceeded,
+            SpannerErrorCode.ResourceExhausted => StatusCode.ResourceExhausted,
+            _ => StatusCode.Unavailable,
+        };
         return new RpcException(new Status(code, "the chat store is temporarily unavailable; retry the request"));
     }
 
@@ -84,7 +87,7 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
     private static partial class Log
     {
         [LoggerMessage(2001, LogLevel.Warning, "{Method} failed in storage with {Code}.")]
-        public static partial void StorageFailed(ILogger logger, string method, StatusCode code, Exception exception);
+        public static partial void StorageFailed(ILogger logger, string method, SpannerErrorCode code, Exception exception);
 
         [LoggerMessage(2002, LogLevel.Error, "{Method} failed unexpectedly.")]
         public static partial void UnexpectedError(ILogger logger, string method, Exception exception);

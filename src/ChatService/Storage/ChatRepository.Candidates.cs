@@ -25,13 +25,13 @@ internal sealed partial class ChatRepository
     public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
         WriteTurnsAsync(async (tx, ct) =>
         {
-            _ = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
             {
                 return earlier;
             }
 
-            var turn = (await QueryCandidateTurnAsync(tx.QueryListAsync, chatId, seq, null, ct))?.Turn
+            var turn = (await QueryCandidateTurnAsync(tx, chatId, seq, null, ct))?.Turn
                 ?? throw ChatException.TurnNotFound(chatId, seq);
             if (turn.Role != AuthorRole.Character)
             {
@@ -65,8 +65,8 @@ internal sealed partial class ChatRepository
     public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
         WriteTurnsAsync(async (tx, ct) =>
         {
-            _ = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-            var turn = (await QueryCandidateTurnAsync(tx.QueryListAsync, chatId, seq, candidateId, ct))?.Turn;
+            _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var turn = (await QueryCandidateTurnAsync(tx, chatId, seq, candidateId, ct))?.Turn;
             if (turn is not { Role: AuthorRole.Character })
             {
                 throw new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
@@ -83,7 +83,7 @@ internal sealed partial class ChatRepository
     public Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken) =>
         WriteTurnsAsync(async (tx, ct) =>
         {
-            var chat = await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
             {
                 return earlier;
@@ -162,7 +162,7 @@ internal sealed partial class ChatRepository
         var replies = new List<ChatTurn>(found.Count);
         foreach (var row in found)
         {
-            var reply = await QueryCandidateTurnAsync(tx.QueryListAsync, chatId, row.Get<long>("Seq"), row.Get<string>("CandidateId"), cancellationToken);
+            var reply = await QueryCandidateTurnAsync(tx, chatId, row.Get<long>("Seq"), row.Get<string>("CandidateId"), cancellationToken);
             replies.Add(reply!.Value.Turn);
         }
 

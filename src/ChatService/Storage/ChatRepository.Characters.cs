@@ -25,22 +25,26 @@ internal sealed partial class ChatRepository
     }
 
     /// <summary>The characters with these ids that exist (in any order; missing ids are left out).</summary>
-    public async Task<IReadOnlyList<Character>> GetCharactersAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Character>> GetCharactersAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        ReadCharactersAsync(database, ids, cancellationToken);
+
+    public async Task<Character?> GetCharacterAsync(string id, CancellationToken cancellationToken) =>
+        (await GetCharactersAsync([id], cancellationToken)).FirstOrDefault();
+
+    private static async Task<IReadOnlyList<Character>> ReadCharactersAsync(
+        ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
         if (ids.Count == 0)
         {
             return [];
         }
 
-        var rows = await database.QueryListAsync(
+        var rows = await reader.QueryListAsync(
             new SpannerStatement($"SELECT {CharacterColumns} FROM Characters WHERE CharacterId IN UNNEST(@ids)")
                 .Add("ids", SpannerType.ArrayOf(SpannerType.String), ids.ToList()),
-            cancellationToken: cancellationToken);
+            cancellationToken);
         return rows.Select(ReadCharacter).ToList();
     }
-
-    public async Task<Character?> GetCharacterAsync(string id, CancellationToken cancellationToken) =>
-        (await GetCharactersAsync([id], cancellationToken)).FirstOrDefault();
 
     private static Character ReadCharacter(SpannerRow row) => new(
         Id: row.Get<string>("CharacterId"),

@@ -53,7 +53,7 @@ internal sealed partial class ChatRepository
 
     /// <summary>The chat if it exists and belongs to the user; otherwise null.</summary>
     public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>
-        ReadOwnedChatAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), userId, chatId, cancellationToken);
+        ReadOwnedChatAsync(database, userId, chatId, cancellationToken);
 
     /// <summary>
     /// One page of the user's chats, most recently active first, from the ChatsByUser index
@@ -85,7 +85,7 @@ internal sealed partial class ChatRepository
     public Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>
         database.RunInTransactionAsync(async (tx, ct) =>
         {
-            if (await ReadOwnedChatAsync(tx.QueryListAsync, userId, chatId, ct) is null)
+            if (await ReadOwnedChatAsync(tx, userId, chatId, ct) is null)
             {
                 return false;
             }

@@ -56,7 +56,7 @@ internal sealed partial class ChatRepository
                 }
 
                 var (state, code, reason) = settle;
-                var reply = (await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct))!.Value;
+                var reply = (await QueryCandidateTurnAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct))!.Value;
                 tx.BufferWrite(SettleMutation(key, state, "", code, reason));
                 tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
                 settled.Add(new SettledReply(reply.Turn with { State = state, Text = "", FailureReason = reason }, reply.IsPrimary));
@@ -88,8 +88,6 @@ internal sealed partial class ChatRepository
             {
                 tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, timeProvider.GetUtcNow()));
             }
-
-            return true;
         }, cancellationToken);
 
     /// <summary>Who holds an owed reply's lease, and whether its cancellation was asked for; null once settled.</summary>

@@ -18,33 +18,36 @@ internal sealed partial class ChatRepository : IReplyStore
 
     public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
-        var chatRows = await database.QueryListAsync(
+        // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
+        // send, a settle or a takeover commits between the reads.
+        await using var snapshot = await database.BeginSnapshotAsync(cancellationToken: cancellationToken);
+        var chatRows = await snapshot.QueryListAsync(
             new SpannerStatement($"SELECT {ChatColumns} FROM Chats WHERE ChatId = @chatId").Add("chatId", key.ChatId),
-            cancellationToken: cancellationToken);
+            cancellationToken);
         if (chatRows.Count == 0)
         {
             return null;
         }
 
         var chat = ReadChat(chatRows[0]);
-        var reply = await QueryCandidateTurnAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), key.ChatId, key.Seq, key.CandidateId, cancellationToken);
+        var reply = await QueryCandidateTurnAsync(snapshot, key.ChatId, key.Seq, key.CandidateId, cancellationToken);
         if (reply is null || reply.Value.Turn.CharacterId is null)
         {
             return null;
         }
 
-        var cast = (await GetCharactersAsync(chat.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
+        var cast = (await ReadCharactersAsync(snapshot, chat.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
         if (!cast.TryGetValue(reply.Value.Turn.CharacterId, out var speaker))
         {
             return null;
         }
 
-        var window = await database.QueryListAsync(
+        var window = await snapshot.QueryListAsync(
             new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @seq ORDER BY t.Seq DESC LIMIT @limit")
                 .Add("chatId", key.ChatId)
                 .Add("seq", key.Seq)
                 .Add("limit", (long)windowTurns),
-            cancellationToken: cancellationToken);
+            cancellationToken);
         var oldestFirst = window.Select(r => ReadTurn(key.ChatId, r)).Reverse().ToList();
         return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Value.Owed && reply.Value.LeaseOwner == Options.ReplicaId);
     }
@@ -52,19 +55,19 @@ internal sealed partial class ChatRepository : IReplyStore
     public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
         // Polled while a reply is generated on another replica: one query, ownership included.
-        var reply = await QueryCandidateTurnAsync((s, ct) => database.QueryListAsync(s, cancellationToken: ct), chatId, seq, candidateId, cancellationToken);
+        var reply = await QueryCandidateTurnAsync(database, chatId, seq, candidateId, cancellationToken);
         return reply is { } found && found.OwnerId == userId ? found.Turn : null;
     }
 
     public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken) =>
         (await WriteTurnsAsync<(SettledReply? Reply, bool Changed)>(async (tx, ct) =>
         {
-            if (await ReadOwnedChatAsync(tx.QueryListAsync, userId, key.ChatId, ct) is null)
+            if (await ReadOwnedChatAsync(tx, userId, key.ChatId, ct) is null)
             {
                 return (null, false);
             }
 
-            var reply = await QueryCandidateTurnAsync(tx.QueryListAsync, key.ChatId, key.Seq, key.CandidateId, ct);
+            var reply = await QueryCandidateTurnAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct);
             if (reply is not { } found)
             {
                 return (null, false);
@@ -98,9 +101,9 @@ internal sealed partial class ChatRepository : IReplyStore
     /// they are (they have no candidates); callers check the role.
     /// </summary>
     private static async Task<(ChatTurn Turn, bool Owed, string? LeaseOwner, DateTimeOffset? LeaseUntil, bool IsPrimary, string OwnerId)?> QueryCandidateTurnAsync(
-        Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+        ISpannerReader reader, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
-        var rows = await query(
+        var rows = await reader.QueryListAsync(
             new SpannerStatement(CandidateTurnSelect)
                 .Add("chatId", chatId)
                 .Add("seq", seq)

@@ -16,7 +16,7 @@ internal sealed partial class ChatRepository
     {
         return WriteTurnsAsync(async (tx, ct) =>
         {
-            var chat = await ReadOwnedChatAsync(tx.QueryListAsync, command.UserId, command.ChatId, ct)
+            var chat = await ReadOwnedChatAsync(tx, command.UserId, command.ChatId, ct)
                 ?? throw ChatException.ChatNotFound(command.ChatId);
 
             if (await FindByRequestIdAsync(tx, command.ChatId, command.RequestId, ct) is { } earlier)

@@ -63,10 +63,9 @@ internal sealed partial class ChatRepository(
             Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")));
     }
 
-    private static async Task<Chat?> ReadOwnedChatAsync(
-        Func<SpannerStatement, CancellationToken, Task<List<SpannerRow>>> query, string userId, string chatId, CancellationToken cancellationToken)
+    private static async Task<Chat?> ReadOwnedChatAsync(ISpannerReader reader, string userId, string chatId, CancellationToken cancellationToken)
     {
-        var rows = await query(
+        var rows = await reader.QueryListAsync(
             new SpannerStatement($"SELECT {ChatColumns} FROM Chats WHERE ChatId = @chatId").Add("chatId", chatId),
             cancellationToken);
         var chat = rows.Count == 0 ? null : ReadChat(rows[0]);

@@ -118,7 +118,7 @@ internal sealed partial class SchemaMigrator(
                 await ApplyPendingAsync(admin, cancellationToken);
                 return;
             }
-            catch (SpannerException ex) when (attempt < maxAttempts && ex.Code is Grpc.Core.StatusCode.FailedPrecondition or Grpc.Core.StatusCode.AlreadyExists or Grpc.Core.StatusCode.Aborted)
+            catch (SpannerException ex) when (attempt < maxAttempts && ex.ErrorCode is SpannerErrorCode.FailedPrecondition or SpannerErrorCode.AlreadyExists or SpannerErrorCode.Aborted)
             {
                 // Another replica changed the schema concurrently; re-read it and try again.
                 Log.SchemaRaceRetry(logger, attempt, ex.Message);

@@ -28,7 +28,7 @@ internal sealed class SpannerHealthCheck(SchemaMigrator migrator, SpannerDatabas
         }
         catch (Exception ex) when (ex is SpannerException or OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy(ex is SpannerException spanner ? $"Spanner is unreachable ({spanner.Code})" : "Spanner did not answer in time", ex);
+            return HealthCheckResult.Unhealthy(ex is SpannerException spanner ? $"Spanner is unreachable ({spanner.ErrorCode})" : "Spanner did not answer in time", ex);
         }
     }
 }

@@ -8,12 +8,16 @@ internal sealed class QueryStreamer(SpannerRpc rpc, SpannerClientStatistics stat
 {
     private const string Method = "ExecuteStreamingSql";
 
+    /// <param name="request">The query, with its session and transaction selector set.</param>
+    /// <param name="routeToLeader">Whether the query runs in a read-write transaction (Spanner routes those to the leader).</param>
+    /// <param name="transactionKind">single_use, read_only or read_write: the span's spanner.transaction.kind.</param>
+    /// <param name="cancellationToken">Cancels the stream.</param>
     public async IAsyncEnumerable<SpannerRow> StreamAsync(
-        V1.ExecuteSqlRequest request, bool routeToLeader, [EnumeratorCancellation] CancellationToken cancellationToken)
+        V1.ExecuteSqlRequest request, bool routeToLeader, string transactionKind, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         statistics.RecordQuery();
         using var activity = SpannerTracing.StartRpc(Method, rpc.DatabasePath, request.Sql);
-        SpannerTracing.SetTag(activity, "spanner.transaction.kind", request.Transaction?.SingleUse is not null ? "single_use" : "read_write");
+        SpannerTracing.SetTag(activity, "spanner.transaction.kind", transactionKind);
         var started = time.GetTimestamp();
         var status = StatusCode.OK;
         var rowCount = 0L;
@@ -26,7 +30,7 @@ internal sealed class QueryStreamer(SpannerRpc rpc, SpannerClientStatistics stat
             }
             catch (SpannerException ex)
             {
-                status = ex.Code;
+                status = ex.StatusCode;
                 SpannerTracing.Failed(activity, ex);
                 throw;
             }

@@ -30,7 +30,7 @@ internal sealed class RetryPolicy(TimeSpan initialDelay, TimeSpan maxDelay, Time
             {
                 return await attempt(number, cancellationToken);
             }
-            catch (SpannerException ex) when (ex.Code == StatusCode.Aborted)
+            catch (SpannerException ex) when (ex.StatusCode == StatusCode.Aborted)
             {
                 var delay = NextDelay(ex, number);
                 var elapsed = time.GetElapsedTime(started);

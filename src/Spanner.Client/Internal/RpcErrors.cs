@@ -8,6 +8,9 @@ internal static class RpcErrors
 {
     private const string StatusDetailsTrailer = "grpc-status-details-bin";
 
+    // Spanner also sends RetryInfo on its own under this key, which is where the official clients read it.
+    private const string RetryInfoTrailer = "google.rpc.retryinfo-bin";
+
     public static Exception Translate(RpcException exception, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested &&
@@ -19,23 +22,30 @@ internal static class RpcErrors
         return new SpannerException(exception.StatusCode, exception.Status.Detail, exception, GetRetryDelay(exception.Trailers));
     }
 
-    /// <summary>The google.rpc.RetryInfo delay carried in the rich status trailer, if any.</summary>
+    /// <summary>The google.rpc.RetryInfo delay from the trailers (its own trailer, else the rich status), if any.</summary>
     public static TimeSpan? GetRetryDelay(Metadata? trailers)
     {
-        var bytes = trailers?.GetValueBytes(StatusDetailsTrailer);
-        if (bytes is null)
+        if (trailers is null)
         {
             return null;
         }
 
         try
         {
-            var status = Google.Rpc.Status.Parser.ParseFrom(bytes);
-            foreach (var detail in status.Details)
+            if (trailers.GetValueBytes(RetryInfoTrailer) is { } retryInfoBytes &&
+                RetryInfo.Parser.ParseFrom(retryInfoBytes).RetryDelay is { } own)
             {
-                if (detail.TryUnpack<RetryInfo>(out var retryInfo) && retryInfo.RetryDelay is not null)
+                return own.ToTimeSpan();
+            }
+
+            if (trailers.GetValueBytes(StatusDetailsTrailer) is { } statusBytes)
+            {
+                foreach (var detail in Google.Rpc.Status.Parser.ParseFrom(statusBytes).Details)
                 {
-                    return retryInfo.RetryDelay.ToTimeSpan();
+                    if (detail.TryUnpack<RetryInfo>(out var retryInfo) && retryInfo.RetryDelay is not null)
+                    {
+                        return retryInfo.RetryDelay.ToTimeSpan();
+                    }
                 }
             }
         }

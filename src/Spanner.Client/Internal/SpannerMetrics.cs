@@ -27,7 +27,7 @@ internal static class SpannerMetrics
         Meter.CreateObservableCounter("spanner.client.commits", () => Volatile.Read(ref s_commits), unit: "{commit}",
             description: "Committed read-write transactions (including blind writes).");
         Meter.CreateObservableCounter("spanner.client.reads", () => Volatile.Read(ref s_reads), unit: "{read}",
-            description: "Single-use read-only queries (reads outside read-write transactions), once per call whatever its retries.");
+            description: "Single-use read-only queries (reads outside any transaction), once per call whatever its retries.");
         Meter.CreateObservableCounter("spanner.client.queries", () => Volatile.Read(ref s_queries), unit: "{query}",
             description: "ExecuteSql and ExecuteStreamingSql calls, in and out of transactions.");
         Meter.CreateObservableCounter("spanner.client.aborts", () => Volatile.Read(ref s_aborts), unit: "{abort}",

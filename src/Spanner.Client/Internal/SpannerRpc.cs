@@ -6,8 +6,9 @@ namespace Spanner.Client.Internal;
 
 /// <summary>
 /// The Spanner data-plane RPCs with routing headers attached and failures translated to
-/// <see cref="SpannerException"/>. Unary calls are retried a few times on UNAVAILABLE: every call made here
-/// is safe to repeat (commits and DML of a begun transaction are replay-protected by Spanner).
+/// <see cref="SpannerException"/>. Unary calls are retried a few times on transient failures
+/// (<see cref="SpannerException.IsTransient"/>: UNAVAILABLE, a reset connection, RESOURCE_EXHAUSTED with RetryInfo):
+/// every call made here is safe to repeat (commits and DML of a begun transaction are replay-protected by Spanner).
 /// </summary>
 internal sealed class SpannerRpc(V1.Spanner.SpannerClient client, string databasePath, TimeProvider time, ILogger logger)
 {
@@ -39,6 +40,17 @@ internal sealed class SpannerRpc(V1.Spanner.SpannerClient client, string databas
             Options = new V1.TransactionOptions { ReadWrite = new V1.TransactionOptions.Types.ReadWrite() },
         };
         return UnaryAsync("BeginTransaction", o => client.BeginTransactionAsync(request, o), SessionHeaders(session, true), cancellationToken);
+    }
+
+    /// <summary>Begins a read-only transaction; the response carries its read timestamp.</summary>
+    public Task<V1.Transaction> BeginReadOnlyTransactionAsync(string session, V1.TransactionOptions.Types.ReadOnly readOnly, CancellationToken cancellationToken)
+    {
+        var request = new V1.BeginTransactionRequest
+        {
+            Session = session,
+            Options = new V1.TransactionOptions { ReadOnly = readOnly },
+        };
+        return UnaryAsync("BeginTransaction", o => client.BeginTransactionAsync(request, o), SessionHeaders(session, false), cancellationToken);
     }
 
     public Task<V1.CommitResponse> CommitAsync(string session, ByteString transactionId, IEnumerable<V1.Mutation> mutations, CancellationToken cancellationToken)
@@ -89,19 +101,23 @@ internal sealed class SpannerRpc(V1.Spanner.SpannerClient client, string databas
                     using var pending = call(new CallOptions(headers, cancellationToken: cancellationToken));
                     return await pending.ResponseAsync;
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxTransientAttempts && !cancellationToken.IsCancellationRequested)
-                {
-                    Log.TransientRetry(logger, method, ex.StatusCode, attempt, delay);
-                    SpannerMetrics.RecordRetry();
-                    SpannerTracing.Retrying(activity, ex.StatusCode.ToString(), attempt, delay);
-                    SpannerTracing.SetTag(activity, "spanner.transient_retries", attempt);
-                    await Task.Delay(delay, time, cancellationToken);
-                    delay *= 2;
-                }
                 catch (RpcException ex)
                 {
-                    status = ex.StatusCode;
-                    throw RpcErrors.Translate(ex, cancellationToken);
+                    var error = RpcErrors.Translate(ex, cancellationToken);
+                    if (error is not SpannerException { IsTransient: true } transient || attempt >= MaxTransientAttempts || cancellationToken.IsCancellationRequested)
+                    {
+                        status = ex.StatusCode;
+                        throw error;
+                    }
+
+                    // The server's RetryInfo, when it sent one, knows better than our backoff.
+                    var wait = transient.RetryDelay is { } serverDelay && serverDelay > TimeSpan.Zero ? serverDelay : delay;
+                    Log.TransientRetry(logger, method, ex.StatusCode, attempt, wait);
+                    SpannerMetrics.RecordRetry();
+                    SpannerTracing.Retrying(activity, ex.StatusCode.ToString(), attempt, wait);
+                    SpannerTracing.SetTag(activity, "spanner.transient_retries", attempt);
+                    await Task.Delay(wait, time, cancellationToken);
+                    delay *= 2;
                 }
             }
         }

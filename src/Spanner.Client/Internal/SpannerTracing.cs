@@ -113,12 +113,12 @@ internal static class SpannerTracing
         {
             var code = exception switch
             {
-                SpannerException spanner => spanner.Code.ToString(),
+                SpannerException spanner => spanner.StatusCode.ToString(),
                 OperationCanceledException => "Cancelled",
                 _ => exception.GetType().Name,
             };
             activity.SetTag("error.type", code);
-            activity.SetTag("rpc.grpc.status_code", exception is SpannerException s ? (int)s.Code : null);
+            activity.SetTag("rpc.grpc.status_code", exception is SpannerException s ? (int)s.StatusCode : null);
             activity.SetStatus(ActivityStatusCode.Error, exception is SpannerException se ? se.Detail : exception.Message);
         }
         catch (Exception)

@@ -51,7 +51,7 @@ internal sealed class TransactionRunner(
                 (failure, attempt, delay) => OnRetry(activity, failure, attempt, delay),
                 cancellationToken);
         }
-        catch (SpannerException ex) when (ex.Code == StatusCode.Aborted && ex.InnerException is SpannerException)
+        catch (SpannerException ex) when (ex.StatusCode == StatusCode.Aborted && ex.InnerException is SpannerException)
         {
             Log.TransactionGaveUp(logger, attempts, retryPolicy.Timeout);
             SpannerTracing.Failed(activity, ex);
@@ -97,7 +97,7 @@ internal sealed class TransactionRunner(
         catch (Exception ex)
         {
             transaction.Close();
-            if (ex is SpannerException { Code: StatusCode.Aborted })
+            if (ex is SpannerException { StatusCode: StatusCode.Aborted })
             {
                 statistics.RecordAbort();
             }
@@ -114,7 +114,7 @@ internal sealed class TransactionRunner(
     private void OnRetry(System.Diagnostics.Activity? activity, SpannerException failure, int attempt, TimeSpan delay)
     {
         statistics.RecordRetry();
-        SpannerTracing.Retrying(activity, failure.Code.ToString(), attempt, delay);
+        SpannerTracing.Retrying(activity, failure.StatusCode.ToString(), attempt, delay);
         SpannerTracing.SetTag(activity, "spanner.aborted_attempts", attempt);
         Log.TransactionAborted(logger, attempt, delay, failure.Detail);
     }

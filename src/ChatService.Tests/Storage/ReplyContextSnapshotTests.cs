@@ -1,0 +1,62 @@
+using ChatService.Chats;
+using ChatService.Storage;
+using ChatService.Tests.Spanner;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Options;
+using Spanner.Client;
+
+namespace ChatService.Tests.Storage;
+
+/// <summary>The reads that start a reply agree with each other, whatever commits while they run.</summary>
+[Collection(SpannerEmulatorCollection.Name)]
+public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
+{
+    private const string UserId = "user-1";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task LoadReplyContext_CommitBetweenItsReads_ReturnsTheStateBeforeTheCommit()
+    {
+        var databaseId = await emulator.CreateDatabaseAsync(nameof(ReplyContextSnapshotTests), SchemaScript.LoadAll().SelectMany(s => s.Statements).ToList());
+        var options = Options.Create(new ChatOptions { ReplicaId = "replica-a" });
+        await using var writer = SpannerDatabaseClient.Create(emulator.Options(databaseId));
+        var gate = new CommitBeforeQuery();
+        using var channel = GrpcChannel.ForAddress($"http://{emulator.EmulatorHost}");
+        await using var reader = SpannerDatabaseClient.Create(emulator.Options(databaseId), channel.Intercept(gate));
+        var seeding = new ChatRepository(writer, options, TimeProvider.System);
+        var repository = new ChatRepository(reader, options, TimeProvider.System);
+
+        var speaker = await seeding.InsertCharacterAsync(
+            new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), Ct);
+        var (chat, _) = await seeding.CreateChatAsync(UserId, "A chat", [speaker], Ct);
+        var receipt = await seeding.RecordSendAsync(new SendCommand(UserId, chat.Id, "hello", Ids.New(), []), Ct);
+        var pending = Assert.Single(receipt.PendingReplies);
+        var key = new ReplyKey(chat.Id, pending.Seq, pending.CandidateId!);
+
+        // After the context's first read (the chat row), one commit touches what each later read looks at:
+        // the reply's lease, the speaking character, and the message in the window.
+        gate.Arm(queryNumber: 2, () => writer.WriteAsync(
+        [
+            SpannerMutation.Update("Candidates").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("CandidateId", key.CandidateId).Set("LeaseOwner", "replica-b"),
+            SpannerMutation.Update("Characters").Set("CharacterId", speaker.Id).Set("DisplayName", "Renamed"),
+            SpannerMutation.Update("Turns").Set("ChatId", chat.Id).Set("Seq", receipt.UserTurn.Seq).Set("Text", "edited"),
+        ], Ct));
+
+        var context = await repository.LoadReplyContextAsync(key, windowTurns: 10, Ct);
+
+        Assert.True(gate.Fired, "the commit should have run between the context's reads");
+        Assert.NotNull(context);
+        Assert.True(context.OwedHere);
+        Assert.Equal("Ada", context.Speaker.DisplayName);
+        Assert.Equal("hello", Assert.Single(context.WindowOldestFirst).Text);
+
+        // The commit did land: the next load sees all of it.
+        var after = await repository.LoadReplyContextAsync(key, windowTurns: 10, Ct);
+        Assert.NotNull(after);
+        Assert.False(after.OwedHere);
+        Assert.Equal("Renamed", after.Speaker.DisplayName);
+        Assert.Equal("edited", Assert.Single(after.WindowOldestFirst).Text);
+    }
+}
