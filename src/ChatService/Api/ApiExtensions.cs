@@ -1,5 +1,7 @@
+using System.IO.Compression;
 using ChatService.Chats;
 using Grpc.AspNetCore.Server;
+using Grpc.Net.Compression;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
@@ -16,7 +18,16 @@ public static class ApiExtensions
             options.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
-            options.MaxReceiveMessageSize = MaxRequestBytes(chat.Value));
+        {
+            var maxRequest = MaxRequestBytes(chat.Value);
+            options.MaxReceiveMessageSize = maxRequest;
+            // grpc-dotnet's default encodings, each inflating no more than a request may hold.
+            options.CompressionProviders =
+            [
+                new BoundedDecompression(new GzipCompressionProvider(CompressionLevel.Fastest), maxRequest),
+                new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), maxRequest),
+            ];
+        });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
         builder.Services.AddSingleton<CallerIdentity>();

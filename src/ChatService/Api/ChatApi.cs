@@ -9,6 +9,7 @@ namespace ChatService.Api;
 /// The public gRPC service. Each method validates its request, calls the domain and maps the
 /// result; failures are mapped to statuses by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
+[BindServiceMethod(typeof(ChatApiBinding), nameof(ChatApiBinding.BindService))]
 internal sealed partial class ChatApi(
     CallerIdentity caller,
     RequestValidator validate,
