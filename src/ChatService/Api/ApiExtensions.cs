@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using ChatService.Auth;
 using ChatService.Chats;
 using Grpc.AspNetCore.Server;
 using Grpc.Net.Compression;
@@ -30,7 +31,6 @@ public static class ApiExtensions
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
-        builder.Services.AddSingleton<CallerIdentity>();
         return builder;
     }
 
@@ -44,10 +44,14 @@ public static class ApiExtensions
 
     private const int RequestOverheadBytes = 16 * 1024;
 
+    /// <summary>
+    /// Maps the chat API, which every call must be authenticated for (see
+    /// <see cref="AuthExtensions.UseCallerAuthentication"/>), and server reflection, which stays anonymous.
+    /// </summary>
     public static WebApplication MapChatApi(this WebApplication app)
     {
         app.UseMiddleware<MalformedRequestGuard>();
-        app.MapGrpcService<ChatApi>();
+        app.MapGrpcService<ChatApi>().RequireAuthorization(CallerAuthentication.Policy);
         app.MapGrpcReflectionService();
         return app;
     }
