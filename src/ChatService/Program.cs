@@ -26,6 +26,7 @@ builder.AddBrowserSupport();
 var app = builder.Build();
 
 app.UseBrowserSupport();
+app.UseCallerAuthentication();
 app.MapTelemetry();
 app.MapServiceHealth();
 app.MapChatApi();

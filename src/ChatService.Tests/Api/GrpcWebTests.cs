@@ -95,6 +95,21 @@ public sealed class GrpcWebTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
     }
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task GrpcWeb_CallWithoutIdentity_IsUnauthenticatedWithTheReason(GrpcWebMode mode)
+    {
+        using var channel = WebChannel(mode);
+        var anonymous = new ChatService.Api.V1.ChatService.ChatServiceClient(channel);
+
+        // Refused by authentication before the call reaches gRPC: still a gRPC-Web status, not an HTTP 401.
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+            await anonymous.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct));
+
+        Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
+        Assert.Contains("x-user-id", ex.Status.Detail);
+    }
+
     [Fact]
     public async Task GrpcWeb_ResponseToAnAllowedOrigin_CarriesCorsAndGrpcWebHeaders()
     {

@@ -154,6 +154,19 @@ public sealed class StaticKeyAuthTests(StaticKeysFixture fixture) : ApiTestBase(
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 
+    [Fact]
+    public async Task Reflection_StaysAnonymous()
+    {
+        var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(Fixture.Invoker);
+
+        using var call = reflection.ServerReflectionInfo(cancellationToken: Ct);
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" }, Ct);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(Ct));
+
+        Assert.Contains("chat.v1.ChatService", call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name));
+    }
+
     private TestSigner Signer(string kind) => kind switch
     {
         "RS256" => Keys.Rsa,

@@ -10,8 +10,6 @@ namespace ChatService.Api;
 /// <summary>Builds the RpcExceptions the API throws, with google.rpc details where they help.</summary>
 internal static class ApiErrors
 {
-    private const string StatusDetailsTrailer = "grpc-status-details-bin";
-
     /// <summary>INVALID_ARGUMENT with a google.rpc.BadRequest naming the field.</summary>
     [DoesNotReturn]
     public static void ThrowInvalidArgument(string field, string description) => throw InvalidArgument(field, description);
@@ -28,7 +26,10 @@ internal static class ApiErrors
             ? WithDetails(code, message, new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) })
             : new RpcException(new Status(code, message));
 
-    /// <summary>An RpcException whose trailers carry a google.rpc.Status with the given details.</summary>
+    /// <summary>
+    /// An RpcException carrying a google.rpc.Status with the given details; Grpc.StatusProto puts
+    /// it in the grpc-status-details-bin trailer, where clients' GetRpcStatus() finds it.
+    /// </summary>
     public static RpcException WithDetails(StatusCode code, string message, params IMessage[] details)
     {
         var status = new Google.Rpc.Status { Code = (int)code, Message = message };
@@ -37,6 +38,6 @@ internal static class ApiErrors
             status.Details.Add(Any.Pack(detail));
         }
 
-        return new RpcException(new Status(code, message), new Metadata { { StatusDetailsTrailer, status.ToByteArray() } });
+        return status.ToRpcException();
     }
 }

@@ -1,5 +1,8 @@
+using System.IO.Compression;
+using ChatService.Auth;
 using ChatService.Chats;
 using Grpc.AspNetCore.Server;
+using Grpc.Net.Compression;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
@@ -16,10 +19,18 @@ public static class ApiExtensions
             options.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
-            options.MaxReceiveMessageSize = MaxRequestBytes(chat.Value));
+        {
+            var maxRequest = MaxRequestBytes(chat.Value);
+            options.MaxReceiveMessageSize = maxRequest;
+            // grpc-dotnet's default encodings, each inflating no more than a request may hold.
+            options.CompressionProviders =
+            [
+                new BoundedDecompression(new GzipCompressionProvider(CompressionLevel.Fastest), maxRequest),
+                new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), maxRequest),
+            ];
+        });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
-        builder.Services.AddSingleton<CallerIdentity>();
         return builder;
     }
 
@@ -33,10 +44,14 @@ public static class ApiExtensions
 
     private const int RequestOverheadBytes = 16 * 1024;
 
+    /// <summary>
+    /// Maps the chat API, which every call must be authenticated for (see
+    /// <see cref="AuthExtensions.UseCallerAuthentication"/>), and server reflection, which stays anonymous.
+    /// </summary>
     public static WebApplication MapChatApi(this WebApplication app)
     {
         app.UseMiddleware<MalformedRequestGuard>();
-        app.MapGrpcService<ChatApi>();
+        app.MapGrpcService<ChatApi>().RequireAuthorization(CallerAuthentication.Policy);
         app.MapGrpcReflectionService();
         return app;
     }

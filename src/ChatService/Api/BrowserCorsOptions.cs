@@ -1,3 +1,5 @@
+using ChatService.Auth;
+
 namespace ChatService.Api;
 
 /// <summary>
@@ -31,7 +33,7 @@ public sealed class BrowserCorsOptions
     /// identity (a bearer token, or <c>x-user-id</c> where that header is accepted).
     /// </summary>
     public static readonly IReadOnlyList<string> AllowedHeaders =
-        ["content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization", CallerIdentity.UserIdHeader];
+        ["content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization", CallerAuthentication.UserIdHeader];
 
     /// <summary>
     /// Response headers a browser script may read. gRPC-Web sends the status in the body's trailer frame

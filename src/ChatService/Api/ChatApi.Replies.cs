@@ -9,7 +9,7 @@ internal sealed partial class ChatApi
 {
     public override async Task SendMessage(V1.SendMessageRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var command = new SendCommand(
             UserId: userId,
             ChatId: RequestValidator.Id(request.ChatId, "chat_id"),
@@ -28,7 +28,7 @@ internal sealed partial class ChatApi
 
     public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
@@ -39,7 +39,7 @@ internal sealed partial class ChatApi
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
@@ -48,7 +48,7 @@ internal sealed partial class ChatApi
 
     public override async Task Regenerate(V1.RegenerateRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var requestId = RequestValidator.RequestId(request.RequestId);
@@ -60,7 +60,7 @@ internal sealed partial class ChatApi
 
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var seq = RequestValidator.Seq(request.Seq);
         var candidateId = RequestValidator.Id(request.CandidateId, "candidate_id");
@@ -69,7 +69,7 @@ internal sealed partial class ChatApi
 
     public override async Task ContinueChat(V1.ContinueChatRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var turns = RequestValidator.ContinueTurns(request.Turns);
         var requestId = RequestValidator.RequestId(request.RequestId);

@@ -7,10 +7,12 @@ namespace ChatService.Api;
 
 /// <summary>
 /// The public gRPC service. Each method validates its request, calls the domain and maps the
-/// result; failures are mapped to statuses by <see cref="ErrorMappingInterceptor"/>.
+/// result; failures are mapped to statuses by <see cref="ErrorMappingInterceptor"/>. Calls reach
+/// it authenticated (the <see cref="Auth.CallerAuthentication.Policy"/> policy), with the caller in
+/// <see cref="CallerContext.GetUserId"/>.
 /// </summary>
+[BindServiceMethod(typeof(ChatApiBinding), nameof(ChatApiBinding.BindService))]
 internal sealed partial class ChatApi(
-    CallerIdentity caller,
     RequestValidator validate,
     UserLimiter limits,
     CharacterCatalog characters,
@@ -21,21 +23,21 @@ internal sealed partial class ChatApi(
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var character = await characters.CreateAsync(userId, validate.Character(request), context.CancellationToken);
         return character.ToProto();
     }
 
     public override async Task<V1.Character> GetCharacter(V1.GetCharacterRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var id = RequestValidator.Id(request.CharacterId, "character_id");
         return (await characters.GetAsync(userId, id, context.CancellationToken)).ToProto();
     }
 
     public override async Task<V1.Chat> CreateChat(V1.CreateChatRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var characterIds = validate.ChatCharacters(request.CharacterIds);
         var title = RequestValidator.Title(request.Title);
         var (chat, _) = await chats.CreateAsync(userId, characterIds, title, context.CancellationToken);
@@ -44,14 +46,14 @@ internal sealed partial class ChatApi(
 
     public override async Task<V1.Chat> GetChat(V1.GetChatRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         return (await chats.GetAsync(userId, chatId, context.CancellationToken)).ToProto();
     }
 
     public override async Task<V1.ListChatsResponse> ListChats(V1.ListChatsRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var pageSize = RequestValidator.PageSize(request.PageSize);
         var page = await chats.ListAsync(userId, pageSize, request.PageToken, context.CancellationToken);
         return new V1.ListChatsResponse { Chats = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
@@ -59,7 +61,7 @@ internal sealed partial class ChatApi(
 
     public override async Task<Google.Protobuf.WellKnownTypes.Empty> DeleteChat(V1.DeleteChatRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         await chats.DeleteAsync(userId, chatId, context.CancellationToken);
         return new Google.Protobuf.WellKnownTypes.Empty();
@@ -67,7 +69,7 @@ internal sealed partial class ChatApi(
 
     public override async Task<V1.GetHistoryResponse> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
     {
-        var userId = await caller.UserIdAsync(context);
+        var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var pageSize = RequestValidator.PageSize(request.PageSize);
         var page = await history.GetPageAsync(userId, chatId, pageSize, request.PageToken, context.CancellationToken);

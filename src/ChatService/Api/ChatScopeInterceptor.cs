@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ChatService.Chats;
-using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -9,8 +8,8 @@ namespace ChatService.Api;
 /// <summary>
 /// Puts the chat (and turn) a request is about on everything the request does: a logging scope
 /// with <c>ChatId</c> / <c>TurnSeq</c> around the whole call, and the same values as
-/// <c>chat.id</c> / <c>chat.turn.seq</c> on the RPC's span. Read from any request that has the
-/// <c>chat_id</c> (and <c>seq</c>) fields, so handlers need not repeat it. Runs outside
+/// <c>chat.id</c> / <c>chat.turn.seq</c> on the RPC's span. Read from any request that is
+/// <see cref="IChatScoped"/> (and <see cref="ITurnScoped"/>), so handlers need not repeat it. Runs outside
 /// <see cref="ErrorMappingInterceptor"/>, so its failure logs carry the scope too.
 /// </summary>
 internal sealed class ChatScopeInterceptor(ILogger<ChatScopeInterceptor> logger) : Interceptor
@@ -45,19 +44,13 @@ internal sealed class ChatScopeInterceptor(ILogger<ChatScopeInterceptor> logger)
 
     private IDisposable? Begin(object request, ServerCallContext context)
     {
-        if (request is not IMessage message)
-        {
-            return null;
-        }
-
-        var fields = message.Descriptor;
         // Only well-formed ids go into logs and spans; a malformed one is rejected by the handler anyway.
-        if (fields.FindFieldByName("chat_id")?.Accessor.GetValue(message) is not string chatId || !Ids.IsValid(chatId))
+        if (request is not IChatScoped { ChatId: var chatId } || !Ids.IsValid(chatId))
         {
             return null;
         }
 
-        long? seq = fields.FindFieldByName("seq")?.Accessor.GetValue(message) is long value && value > 0 ? value : null;
+        long? seq = request is ITurnScoped { Seq: > 0 and var value } ? value : null;
         var scope = new ChatLogScope(chatId, seq);
         context.UserState[ScopeKey] = scope;
         if (Activity.Current is { IsAllDataRequested: true } activity)

@@ -35,6 +35,7 @@ internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHtt
         var auth = authOptions.Value;
         // Keep claim names as issued: the user id is "sub", not a mapped .NET claim type.
         options.MapInboundClaims = false;
+        options.EventsType = typeof(BearerTokenEvents);
         options.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,
@@ -48,7 +49,7 @@ internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHtt
             ClockSkew = auth.ClockSkew,
             ValidAlgorithms = Algorithms,
             IssuerSigningKeys = auth.SigningKeys.Select(Read).ToList(),
-            NameClaimType = "sub",
+            NameClaimType = CallerAuthentication.UserIdClaim,
         };
 
         if (!string.IsNullOrWhiteSpace(auth.JwksUrl))

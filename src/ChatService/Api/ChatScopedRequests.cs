@@ -1,0 +1,23 @@
+namespace ChatService.Api.V1;
+
+// The generated request messages that name a chat (and a turn) declare it here, so the log scope
+// reads plain properties instead of looking the fields up by name on every call. These add
+// interfaces to generated types; they declare no types of their own.
+
+public sealed partial class GetChatRequest : IChatScoped;
+
+public sealed partial class DeleteChatRequest : IChatScoped;
+
+public sealed partial class GetHistoryRequest : IChatScoped;
+
+public sealed partial class SendMessageRequest : IChatScoped;
+
+public sealed partial class ContinueChatRequest : IChatScoped;
+
+public sealed partial class StreamReplyRequest : ITurnScoped;
+
+public sealed partial class CancelReplyRequest : ITurnScoped;
+
+public sealed partial class RegenerateRequest : ITurnScoped;
+
+public sealed partial class SelectCandidateRequest : ITurnScoped;
