@@ -57,7 +57,7 @@ public sealed partial class ReplyGenerator(
 
                 if (status == LeaseStatus.CancelRequested)
                 {
-                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", GenerationFailureCodes.Cancelled, "cancelled by the user", []), userId: null, span);
+                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled by the user", []), userId: null, span);
                     return;
                 }
             }
@@ -95,7 +95,7 @@ public sealed partial class ReplyGenerator(
             }
 
             var outcome = stream.CancelRequested
-                ? new ReplyOutcome(key, ReplyState.Cancelled, text, GenerationFailureCodes.Cancelled, "cancelled by the user", calls)
+                ? new ReplyOutcome(key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
                 : finished.Succeeded
                     ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
@@ -122,7 +122,7 @@ public sealed partial class ReplyGenerator(
         var text = new StringBuilder();
         var calls = new List<ModelCallRecord>();
         var started = false;
-        GenerationFinished finished = new(false, GenerationFailureCodes.Interrupted, "the model stream ended without an outcome");
+        GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
         await foreach (var update in router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
         {
             switch (update)
@@ -165,7 +165,7 @@ public sealed partial class ReplyGenerator(
             return;
         }
 
-        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode : null);
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode?.ToString() : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {
@@ -209,7 +209,7 @@ public sealed partial class ReplyGenerator(
         var turn = userId is null ? null : await store.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
         if (turn is null)
         {
-            stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
+            stream.Publish(ReplyUpdateKind.Failed, failureCode: ReplyFailureCode.NotFound, failureReason: "the reply no longer exists");
         }
         else if (turn.State is ReplyState.Complete or ReplyState.Failed or ReplyState.Cancelled)
         {

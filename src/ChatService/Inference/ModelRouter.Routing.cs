@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ChatService.Chats;
 
 namespace ChatService.Inference;
 
@@ -11,7 +12,7 @@ public sealed partial class ModelRouter
         if (routeName is null || !_routes.TryGetValue(routeName, out var route))
         {
             InferenceLog.UnknownRoute(_logger, routeName ?? "(null)");
-            yield return new GenerationFinished(false, GenerationFailureCodes.UnknownRoute, $"Model route '{request.Route}' is not configured.");
+            yield return new GenerationFinished(false, ReplyFailureCode.UnknownRoute, $"Model route '{request.Route}' is not configured.");
             yield break;
         }
 
@@ -65,7 +66,7 @@ public sealed partial class ModelRouter
                     InferenceLog.GenerationInterrupted(_logger, routeName, backend.Name, backend.Model, call.Outcome, call.Error, attempt.Exception);
                     yield return new GenerationFinished(
                         false,
-                        GenerationFailureCodes.Interrupted,
+                        ReplyFailureCode.Interrupted,
                         $"Backend '{backend.Name}' failed part way through the reply ({call.Outcome}): {call.Error}");
                     yield break;
                 }
@@ -84,13 +85,13 @@ public sealed partial class ModelRouter
             ? "The route has no backends."
             : $"{attempts} attempt(s) on route '{routeName}' failed before any text; last: backend '{lastFailure.Backend}' ({lastFailure.Model}) {lastFailure.Outcome}: {lastFailure.Error}";
         InferenceLog.BackendsUnavailable(_logger, routeName, attempts, reason);
-        yield return new GenerationFinished(false, GenerationFailureCodes.BackendUnavailable, reason);
+        yield return new GenerationFinished(false, ReplyFailureCode.BackendUnavailable, reason);
     }
 
     private GenerationFinished Cancelled(string route)
     {
         InferenceLog.Cancelled(_logger, route);
-        return new GenerationFinished(false, GenerationFailureCodes.Cancelled, "The caller cancelled the generation.");
+        return new GenerationFinished(false, ReplyFailureCode.Cancelled, "The caller cancelled the generation.");
     }
 
     /// <summary>Waits <see cref="InferenceOptions.RetryDelay"/>, doubled per further retry, with ±20% jitter.</summary>

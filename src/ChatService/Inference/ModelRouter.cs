@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ChatService.Chats;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -140,9 +141,9 @@ public sealed partial class ModelRouter : IDisposable
         {
             failure ??= new InvalidOperationException("The routing loop ended without a GenerationFinished event.");
             InferenceLog.UnexpectedFailure(_logger, request.Route, failure);
-            var code = cancellationToken.IsCancellationRequested ? GenerationFailureCodes.Cancelled
-                : streamedText ? GenerationFailureCodes.Interrupted
-                : GenerationFailureCodes.BackendUnavailable;
+            var code = cancellationToken.IsCancellationRequested ? ReplyFailureCode.Cancelled
+                : streamedText ? ReplyFailureCode.Interrupted
+                : ReplyFailureCode.BackendUnavailable;
             yield return new GenerationFinished(false, code, $"Generation failed unexpectedly: {failure.Message}");
         }
     }
