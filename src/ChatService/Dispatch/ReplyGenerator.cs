@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using ChatService.Chats;
 using ChatService.Inference;
+using ChatService.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Dispatch;
@@ -16,13 +17,25 @@ public sealed partial class ReplyGenerator(
     ReplyHub hub,
     ModelRouter router,
     SettleGate settleGate,
+    RetryPolicyFactory retries,
     IOptions<DispatchOptions> dispatchOptions,
     IOptions<ChatOptions> chatOptions,
     TimeProvider timeProvider,
     ILogger<ReplyGenerator> logger)
 {
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
-    private const int SettleAttempts = 3;
+
+    // Bounded by attempts rather than a deadline: time spent waiting at the settle gate is not a
+    // storage failure and must not use the budget up. Three attempts of at most SettleTimeout each.
+    private readonly RetryPolicy _settleRetry = retries.Create(new RetryPolicyOptions
+    {
+        Name = "reply-settle",
+        // Settling is conditional, so repeating one whose commit timed out with an unknown outcome stores nothing twice.
+        ShouldRetry = ex => RetryFilters.Spanner(ex) || ex is OperationCanceledException,
+        InitialDelay = TimeSpan.FromMilliseconds(200),
+        MaxDelay = TimeSpan.FromSeconds(2),
+        MaxAttempts = 3,
+    });
 
     private DispatchOptions Options => dispatchOptions.Value;
 
@@ -181,26 +194,16 @@ public sealed partial class ReplyGenerator(
     /// Stores the outcome, retrying storage failures a few times (settling is conditional, so a
     /// repeat after an unknown outcome stores nothing twice) before giving the reply up to recovery.
     /// </summary>
-    private async Task<SettledReply?> SettleWithRetriesAsync(ReplyOutcome outcome)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+    private Task<SettledReply?> SettleWithRetriesAsync(ReplyOutcome outcome) =>
+        _settleRetry.ExecuteAsync(
+            // The timeout starts once a slot is free: waiting behind other settles is not a storage failure.
+            _ => settleGate.RunAsync(async () =>
             {
-                // The timeout starts once a slot is free: waiting behind other settles is not a storage failure.
-                return await settleGate.RunAsync(async () =>
-                {
-                    using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-                    return await store.SettleReplyAsync(outcome, timeout.Token);
-                });
-            }
-            catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
-            {
-                Log.SettleRetry(logger, outcome.Key.ToString(), attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), timeProvider);
-            }
-        }
-    }
+                using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
+                return await store.SettleReplyAsync(outcome, timeout.Token);
+            }),
+            retry => Log.SettleRetry(logger, outcome.Key.ToString(), retry.Attempt, retry.Failure.Message, retry.Delay),
+            CancellationToken.None);
 
     /// <summary>Ends the stream with whatever storage holds for the reply.</summary>
     private async Task FinishFromStorageAsync(ReplyStream stream, string? userId)
@@ -252,8 +255,8 @@ public sealed partial class ReplyGenerator(
         [LoggerMessage(3101, LogLevel.Error, "Generating reply {Reply} failed; it stays owed.")]
         public static partial void GenerationFailed(ILogger logger, string reply, Exception exception);
 
-        [LoggerMessage(3103, LogLevel.Warning, "Storing reply {Reply} failed (attempt {Attempt}): {Message}. Retrying.")]
-        public static partial void SettleRetry(ILogger logger, string reply, int attempt, string message);
+        [LoggerMessage(3103, LogLevel.Warning, "Storing reply {Reply} failed (attempt {Attempt}): {Message}. Retrying in {Delay}.")]
+        public static partial void SettleRetry(ILogger logger, string reply, int attempt, string message, TimeSpan delay);
 
         [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
         public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);

@@ -20,9 +20,11 @@ public sealed partial class ModelRouter
         ModelCall? lastFailure = null;
         foreach (var backend in route)
         {
-            for (var retry = 0; retry <= _retriesBeforeFirstToken; retry++)
+            // The loop yields events between attempts, so it cannot run inside the policy's pipeline; it asks the policy instead.
+            var backendStarted = _timeProvider.GetTimestamp();
+            for (var backendAttempt = 1; ; backendAttempt++)
             {
-                if (cancellationToken.IsCancellationRequested || (retry > 0 && !await DelayBeforeRetryAsync(retry, cancellationToken)))
+                if (cancellationToken.IsCancellationRequested)
                 {
                     yield return Cancelled(routeName);
                     yield break;
@@ -78,6 +80,17 @@ public sealed partial class ModelRouter
                     // A full backend or a refused request will not do better a moment later: try the next backend.
                     break;
                 }
+
+                if (!_retryBeforeFirstToken.TryGetRetryDelay(backendAttempt, attempt.Exception, _timeProvider.GetElapsedTime(backendStarted), out var delay))
+                {
+                    break;
+                }
+
+                if (!await DelayBeforeRetryAsync(delay, cancellationToken))
+                {
+                    yield return Cancelled(routeName);
+                    yield break;
+                }
             }
         }
 
@@ -94,11 +107,10 @@ public sealed partial class ModelRouter
         return new GenerationFinished(false, ReplyFailureCode.Cancelled, "The caller cancelled the generation.");
     }
 
-    /// <summary>Waits <see cref="InferenceOptions.RetryDelay"/>, doubled per further retry, with ±20% jitter.</summary>
+    /// <summary>Waits the delay the retry policy chose.</summary>
     /// <returns>False when the caller cancelled meanwhile.</returns>
-    private async ValueTask<bool> DelayBeforeRetryAsync(int retry, CancellationToken cancellationToken)
+    private async ValueTask<bool> DelayBeforeRetryAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        var delay = _retryDelay * Math.Pow(2, retry - 1) * (0.8 + 0.4 * Random.Shared.NextDouble());
         if (delay <= TimeSpan.Zero)
         {
             return !cancellationToken.IsCancellationRequested;
