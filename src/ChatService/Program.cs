@@ -6,6 +6,7 @@ using ChatService.Dispatch;
 using ChatService.HealthChecks;
 using ChatService.Inference;
 using ChatService.Limits;
+using ChatService.Resilience;
 using ChatService.Storage;
 using ChatService.Telemetry;
 
@@ -13,6 +14,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddTelemetry();
 builder.AddServiceHealth();
+builder.AddServiceResilience();
 builder.AddChatStorage();
 builder.AddHistoryCache();
 builder.AddChatDomain();

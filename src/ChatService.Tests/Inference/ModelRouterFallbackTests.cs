@@ -1,3 +1,4 @@
+using ChatService.Chats;
 using ChatService.Inference;
 using Microsoft.Extensions.AI;
 using static ChatService.Tests.Inference.RouterTesting;
@@ -89,7 +90,7 @@ public sealed class ModelRouterFallbackTests
         Assert.All(calls, c => Assert.Equal("model-x", c.Model));
         var finished = Finished(events);
         Assert.False(finished.Succeeded);
-        Assert.Equal(GenerationFailureCodes.BackendUnavailable, finished.FailureCode);
+        Assert.Equal(ReplyFailureCode.BackendUnavailable, finished.FailureCode);
         Assert.Contains("'b'", finished.FailureReason);
         Assert.Contains("first_token_timeout", finished.FailureReason);
     }
@@ -148,6 +149,6 @@ public sealed class ModelRouterFallbackTests
 
         AssertWellFormed(events);
         Assert.Equal("error", Assert.Single(Calls(events)).Outcome);
-        Assert.Equal(GenerationFailureCodes.BackendUnavailable, Finished(events).FailureCode);
+        Assert.Equal(ReplyFailureCode.BackendUnavailable, Finished(events).FailureCode);
     }
 }

@@ -1,3 +1,4 @@
+using ChatService.Chats;
 using ChatService.Inference;
 using Microsoft.Extensions.AI;
 using static ChatService.Tests.Inference.RouterTesting;
@@ -62,7 +63,7 @@ public sealed class ModelRouterStreamingTests
         Assert.Contains("connection was reset", call.Error);
         Assert.Empty(spare.Calls);
         var finished = Finished(events);
-        Assert.Equal((false, GenerationFailureCodes.Interrupted), (finished.Succeeded, finished.FailureCode));
+        Assert.Equal((false, ReplyFailureCode.Interrupted), (finished.Succeeded, finished.FailureCode));
         Assert.Contains("dying", finished.FailureReason);
     }
 
@@ -83,7 +84,7 @@ public sealed class ModelRouterStreamingTests
         Assert.Equal("timeout", call.Outcome);
         // The first-token timeout (2 s) no longer applies once text arrived; the total one (5 s) does.
         Assert.InRange(call.FinishedAt - call.StartedAt, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5));
-        Assert.Equal(GenerationFailureCodes.Interrupted, Finished(events).FailureCode);
+        Assert.Equal(ReplyFailureCode.Interrupted, Finished(events).FailureCode);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class ModelRouterStreamingTests
         Assert.Equal("cancelled", call.Outcome);
         Assert.Equal(1, client.CancelledCalls);
         Assert.Empty(spare.Calls);
-        Assert.Equal(GenerationFailureCodes.Cancelled, Finished(events).FailureCode);
+        Assert.Equal(ReplyFailureCode.Cancelled, Finished(events).FailureCode);
     }
 
     [Fact]
@@ -131,7 +132,7 @@ public sealed class ModelRouterStreamingTests
         AssertWellFormed(events);
         Assert.Equal("cancelled", Assert.Single(Calls(events)).Outcome);
         Assert.Empty(spare.Calls);
-        Assert.Equal(GenerationFailureCodes.Cancelled, Finished(events).FailureCode);
+        Assert.Equal(ReplyFailureCode.Cancelled, Finished(events).FailureCode);
     }
 
     [Fact]
@@ -174,7 +175,7 @@ public sealed class ModelRouterStreamingTests
         var events = await ClockPump.CollectAsync(clock, router.GenerateAsync(Request(route: "nope"), Ct), Step);
 
         var finished = Assert.IsType<GenerationFinished>(Assert.Single(events));
-        Assert.Equal(GenerationFailureCodes.UnknownRoute, finished.FailureCode);
+        Assert.Equal(ReplyFailureCode.UnknownRoute, finished.FailureCode);
         Assert.Contains("nope", finished.FailureReason);
         Assert.Empty(client.Calls);
         Assert.False(router.HasRoute("nope"));

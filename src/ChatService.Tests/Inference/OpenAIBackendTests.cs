@@ -1,3 +1,4 @@
+using ChatService.Chats;
 using ChatService.Inference;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -156,7 +157,7 @@ public sealed class OpenAIBackendTests
 
         Assert.Equal(2, Calls(events).Count);
         var finished = Finished(events);
-        Assert.Equal(GenerationFailureCodes.BackendUnavailable, finished.FailureCode);
+        Assert.Equal(ReplyFailureCode.BackendUnavailable, finished.FailureCode);
         Assert.Contains("503", finished.FailureReason);
     }
 
@@ -174,7 +175,7 @@ public sealed class OpenAIBackendTests
         Assert.Equal("Ahoy, matey", Text(events));
         var call = Assert.Single(Calls(events));
         Assert.Equal("error", call.Outcome);
-        Assert.Equal(GenerationFailureCodes.Interrupted, Finished(events).FailureCode);
+        Assert.Equal(ReplyFailureCode.Interrupted, Finished(events).FailureCode);
         Assert.Empty(spare.Requests);
     }
 

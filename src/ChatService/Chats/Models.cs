@@ -119,7 +119,7 @@ public sealed record ReplyOutcome(
     ReplyKey Key,
     ReplyState State,
     string Text,
-    string? FailureCode,
+    ReplyFailureCode? FailureCode,
     string? FailureReason,
     IReadOnlyList<ModelCallRecord> Calls);
 

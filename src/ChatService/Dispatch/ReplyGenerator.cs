@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using ChatService.Chats;
 using ChatService.Inference;
+using ChatService.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Dispatch;
@@ -16,13 +17,25 @@ public sealed partial class ReplyGenerator(
     ReplyHub hub,
     ModelRouter router,
     SettleGate settleGate,
+    RetryPolicyFactory retries,
     IOptions<DispatchOptions> dispatchOptions,
     IOptions<ChatOptions> chatOptions,
     TimeProvider timeProvider,
     ILogger<ReplyGenerator> logger)
 {
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
-    private const int SettleAttempts = 3;
+
+    // Bounded by attempts rather than a deadline: time spent waiting at the settle gate is not a
+    // storage failure and must not use the budget up. Three attempts of at most SettleTimeout each.
+    private readonly RetryPolicy _settleRetry = retries.Create(new RetryPolicyOptions
+    {
+        Name = "reply-settle",
+        // Settling is conditional, so repeating one whose commit timed out with an unknown outcome stores nothing twice.
+        ShouldRetry = ex => RetryFilters.Spanner(ex) || ex is OperationCanceledException,
+        InitialDelay = TimeSpan.FromMilliseconds(200),
+        MaxDelay = TimeSpan.FromSeconds(2),
+        MaxAttempts = 3,
+    });
 
     private DispatchOptions Options => dispatchOptions.Value;
 
@@ -57,7 +70,7 @@ public sealed partial class ReplyGenerator(
 
                 if (status == LeaseStatus.CancelRequested)
                 {
-                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", GenerationFailureCodes.Cancelled, "cancelled by the user", []), userId: null, span);
+                    await SettleAsync(stream, new ReplyOutcome(key, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled by the user", []), userId: null, span);
                     return;
                 }
             }
@@ -95,7 +108,7 @@ public sealed partial class ReplyGenerator(
             }
 
             var outcome = stream.CancelRequested
-                ? new ReplyOutcome(key, ReplyState.Cancelled, text, GenerationFailureCodes.Cancelled, "cancelled by the user", calls)
+                ? new ReplyOutcome(key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
                 : finished.Succeeded
                     ? new ReplyOutcome(key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
@@ -122,7 +135,7 @@ public sealed partial class ReplyGenerator(
         var text = new StringBuilder();
         var calls = new List<ModelCallRecord>();
         var started = false;
-        GenerationFinished finished = new(false, GenerationFailureCodes.Interrupted, "the model stream ended without an outcome");
+        GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
         await foreach (var update in router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
         {
             switch (update)
@@ -165,7 +178,7 @@ public sealed partial class ReplyGenerator(
             return;
         }
 
-        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode : null);
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode?.ToString() : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {
@@ -181,26 +194,16 @@ public sealed partial class ReplyGenerator(
     /// Stores the outcome, retrying storage failures a few times (settling is conditional, so a
     /// repeat after an unknown outcome stores nothing twice) before giving the reply up to recovery.
     /// </summary>
-    private async Task<SettledReply?> SettleWithRetriesAsync(ReplyOutcome outcome)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+    private Task<SettledReply?> SettleWithRetriesAsync(ReplyOutcome outcome) =>
+        _settleRetry.ExecuteAsync(
+            // The timeout starts once a slot is free: waiting behind other settles is not a storage failure.
+            _ => settleGate.RunAsync(async () =>
             {
-                // The timeout starts once a slot is free: waiting behind other settles is not a storage failure.
-                return await settleGate.RunAsync(async () =>
-                {
-                    using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-                    return await store.SettleReplyAsync(outcome, timeout.Token);
-                });
-            }
-            catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
-            {
-                Log.SettleRetry(logger, outcome.Key.ToString(), attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), timeProvider);
-            }
-        }
-    }
+                using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
+                return await store.SettleReplyAsync(outcome, timeout.Token);
+            }),
+            retry => Log.SettleRetry(logger, outcome.Key.ToString(), retry.Attempt, retry.Failure.Message, retry.Delay),
+            CancellationToken.None);
 
     /// <summary>Ends the stream with whatever storage holds for the reply.</summary>
     private async Task FinishFromStorageAsync(ReplyStream stream, string? userId)
@@ -209,7 +212,7 @@ public sealed partial class ReplyGenerator(
         var turn = userId is null ? null : await store.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
         if (turn is null)
         {
-            stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
+            stream.Publish(ReplyUpdateKind.Failed, failureCode: ReplyFailureCode.NotFound, failureReason: "the reply no longer exists");
         }
         else if (turn.State is ReplyState.Complete or ReplyState.Failed or ReplyState.Cancelled)
         {
@@ -252,8 +255,8 @@ public sealed partial class ReplyGenerator(
         [LoggerMessage(3101, LogLevel.Error, "Generating reply {Reply} failed; it stays owed.")]
         public static partial void GenerationFailed(ILogger logger, string reply, Exception exception);
 
-        [LoggerMessage(3103, LogLevel.Warning, "Storing reply {Reply} failed (attempt {Attempt}): {Message}. Retrying.")]
-        public static partial void SettleRetry(ILogger logger, string reply, int attempt, string message);
+        [LoggerMessage(3103, LogLevel.Warning, "Storing reply {Reply} failed (attempt {Attempt}): {Message}. Retrying in {Delay}.")]
+        public static partial void SettleRetry(ILogger logger, string reply, int attempt, string message, TimeSpan delay);
 
         [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
         public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);

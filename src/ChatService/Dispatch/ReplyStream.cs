@@ -28,7 +28,7 @@ public sealed class ReplyStream(ReplyKey key)
     public Task Ended => _ended.Task;
 
     public ReplyUpdate Publish(ReplyUpdateKind kind, ChatTurn? turn = null, string? text = null, string? characterId = null,
-        string? failureCode = null, string? failureReason = null)
+        ReplyFailureCode? failureCode = null, string? failureReason = null)
     {
         TaskCompletionSource changed;
         ReplyUpdate update;

@@ -1,5 +1,4 @@
 using ChatService.Chats;
-using ChatService.Inference;
 
 namespace ChatService.Dispatch;
 
@@ -31,7 +30,7 @@ public sealed record ReplyUpdate(
     ChatTurn? Turn = null,
     string? Text = null,
     string? CharacterId = null,
-    string? FailureCode = null,
+    ReplyFailureCode? FailureCode = null,
     string? FailureReason = null)
 {
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
@@ -40,5 +39,5 @@ public sealed record ReplyUpdate(
     public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
         ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
         : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
-            FailureCode: settled.State == ReplyState.Cancelled ? GenerationFailureCodes.Cancelled : "FAILED", FailureReason: settled.FailureReason);
+            FailureCode: settled.State == ReplyState.Cancelled ? ReplyFailureCode.Cancelled : ReplyFailureCode.Failed, FailureReason: settled.FailureReason);
 }

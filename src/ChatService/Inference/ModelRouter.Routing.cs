@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ChatService.Chats;
 
 namespace ChatService.Inference;
 
@@ -11,7 +12,7 @@ public sealed partial class ModelRouter
         if (routeName is null || !_routes.TryGetValue(routeName, out var route))
         {
             InferenceLog.UnknownRoute(_logger, routeName ?? "(null)");
-            yield return new GenerationFinished(false, GenerationFailureCodes.UnknownRoute, $"Model route '{request.Route}' is not configured.");
+            yield return new GenerationFinished(false, ReplyFailureCode.UnknownRoute, $"Model route '{request.Route}' is not configured.");
             yield break;
         }
 
@@ -19,9 +20,11 @@ public sealed partial class ModelRouter
         ModelCall? lastFailure = null;
         foreach (var backend in route)
         {
-            for (var retry = 0; retry <= _retriesBeforeFirstToken; retry++)
+            // The loop yields events between attempts, so it cannot run inside the policy's pipeline; it asks the policy instead.
+            var backendStarted = _timeProvider.GetTimestamp();
+            for (var backendAttempt = 1; ; backendAttempt++)
             {
-                if (cancellationToken.IsCancellationRequested || (retry > 0 && !await DelayBeforeRetryAsync(retry, cancellationToken)))
+                if (cancellationToken.IsCancellationRequested)
                 {
                     yield return Cancelled(routeName);
                     yield break;
@@ -65,7 +68,7 @@ public sealed partial class ModelRouter
                     InferenceLog.GenerationInterrupted(_logger, routeName, backend.Name, backend.Model, call.Outcome, call.Error, attempt.Exception);
                     yield return new GenerationFinished(
                         false,
-                        GenerationFailureCodes.Interrupted,
+                        ReplyFailureCode.Interrupted,
                         $"Backend '{backend.Name}' failed part way through the reply ({call.Outcome}): {call.Error}");
                     yield break;
                 }
@@ -77,6 +80,17 @@ public sealed partial class ModelRouter
                     // A full backend or a refused request will not do better a moment later: try the next backend.
                     break;
                 }
+
+                if (!_retryBeforeFirstToken.TryGetRetryDelay(backendAttempt, attempt.Exception, _timeProvider.GetElapsedTime(backendStarted), out var delay))
+                {
+                    break;
+                }
+
+                if (!await DelayBeforeRetryAsync(delay, cancellationToken))
+                {
+                    yield return Cancelled(routeName);
+                    yield break;
+                }
             }
         }
 
@@ -84,20 +98,19 @@ public sealed partial class ModelRouter
             ? "The route has no backends."
             : $"{attempts} attempt(s) on route '{routeName}' failed before any text; last: backend '{lastFailure.Backend}' ({lastFailure.Model}) {lastFailure.Outcome}: {lastFailure.Error}";
         InferenceLog.BackendsUnavailable(_logger, routeName, attempts, reason);
-        yield return new GenerationFinished(false, GenerationFailureCodes.BackendUnavailable, reason);
+        yield return new GenerationFinished(false, ReplyFailureCode.BackendUnavailable, reason);
     }
 
     private GenerationFinished Cancelled(string route)
     {
         InferenceLog.Cancelled(_logger, route);
-        return new GenerationFinished(false, GenerationFailureCodes.Cancelled, "The caller cancelled the generation.");
+        return new GenerationFinished(false, ReplyFailureCode.Cancelled, "The caller cancelled the generation.");
     }
 
-    /// <summary>Waits <see cref="InferenceOptions.RetryDelay"/>, doubled per further retry, with ±20% jitter.</summary>
+    /// <summary>Waits the delay the retry policy chose.</summary>
     /// <returns>False when the caller cancelled meanwhile.</returns>
-    private async ValueTask<bool> DelayBeforeRetryAsync(int retry, CancellationToken cancellationToken)
+    private async ValueTask<bool> DelayBeforeRetryAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        var delay = _retryDelay * Math.Pow(2, retry - 1) * (0.8 + 0.4 * Random.Shared.NextDouble());
         if (delay <= TimeSpan.Zero)
         {
             return !cancellationToken.IsCancellationRequested;

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using ChatService.Chats;
+using ChatService.Resilience;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -13,8 +15,7 @@ public sealed partial class ModelRouter : IDisposable
 {
     private readonly Dictionary<string, ModelBackend> _backends = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, ModelBackend[]> _routes = new(StringComparer.OrdinalIgnoreCase);
-    private readonly int _retriesBeforeFirstToken;
-    private readonly TimeSpan _retryDelay;
+    private readonly RetryPolicy _retryBeforeFirstToken;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
@@ -45,8 +46,18 @@ public sealed partial class ModelRouter : IDisposable
 
         _timeProvider = timeProvider;
         _logger = logger;
-        _retriesBeforeFirstToken = options.RetriesBeforeFirstToken;
-        _retryDelay = options.RetryDelay;
+        _retryBeforeFirstToken = new RetryPolicy(
+            new RetryPolicyOptions
+            {
+                Name = "model-first-token",
+                // The routing loop judges its failures itself (outcome and transience); the policy sets the pace and the count.
+                ShouldRetry = _ => true,
+                InitialDelay = options.RetryDelay,
+                // Doubling is bounded by the few retries allowed; the cap only guards against a huge RetryDelay.
+                MaxDelay = TimeSpan.FromTicks(Math.Max(options.RetryDelay.Ticks, TimeSpan.FromSeconds(30).Ticks)),
+                MaxAttempts = options.RetriesBeforeFirstToken + 1,
+            },
+            timeProvider);
         foreach (var (name, backend) in options.Backends)
         {
             _backends[name] = new ModelBackend(name, backend, clientFactory(name, backend));
@@ -140,9 +151,9 @@ public sealed partial class ModelRouter : IDisposable
         {
             failure ??= new InvalidOperationException("The routing loop ended without a GenerationFinished event.");
             InferenceLog.UnexpectedFailure(_logger, request.Route, failure);
-            var code = cancellationToken.IsCancellationRequested ? GenerationFailureCodes.Cancelled
-                : streamedText ? GenerationFailureCodes.Interrupted
-                : GenerationFailureCodes.BackendUnavailable;
+            var code = cancellationToken.IsCancellationRequested ? ReplyFailureCode.Cancelled
+                : streamedText ? ReplyFailureCode.Interrupted
+                : ReplyFailureCode.BackendUnavailable;
             yield return new GenerationFinished(false, code, $"Generation failed unexpectedly: {failure.Message}");
         }
     }

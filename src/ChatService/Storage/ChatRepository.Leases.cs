@@ -43,10 +43,10 @@ internal sealed partial class ChatRepository
             {
                 var key = new ReplyKey(row.Get<string>("ChatId"), row.Get<long>("Seq"), row.Get<string>("CandidateId"));
                 var attempts = row.Get<long?>("RecoveryAttempts") ?? 0;
-                (ReplyState State, string Code, string Reason)? end = row.Get<bool?>("CancelRequested") == true
-                    ? (ReplyState.Cancelled, "CANCELLED", "cancelled while the replica generating it was gone")
+                (ReplyState State, ReplyFailureCode Code, string Reason)? end = row.Get<bool?>("CancelRequested") == true
+                    ? (ReplyState.Cancelled, ReplyFailureCode.Cancelled, "cancelled while the replica generating it was gone")
                     : attempts >= Options.MaxRecoveryAttempts
-                        ? (ReplyState.Failed, "RECOVERY_EXHAUSTED", $"generation was interrupted {attempts + 1} times; giving up")
+                        ? (ReplyState.Failed, ReplyFailureCode.RecoveryExhausted, $"generation was interrupted {attempts + 1} times; giving up")
                         : null;
                 if (end is not { } settle)
                 {

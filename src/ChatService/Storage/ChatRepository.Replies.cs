@@ -88,7 +88,7 @@ internal sealed partial class ChatRepository : IReplyStore
             }
 
             const string reason = "cancelled before generation started";
-            tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", "CANCELLED", reason));
+            tx.BufferWrite(SettleMutation(key, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, reason));
             tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
             return (new SettledReply(found.Turn with { State = ReplyState.Cancelled, FailureReason = reason }, found.IsPrimary), true);
         },
@@ -121,14 +121,14 @@ internal sealed partial class ChatRepository : IReplyStore
     }
 
     /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>
-    private static SpannerMutation SettleMutation(ReplyKey key, ReplyState state, string text, string? failureCode, string? failureReason) =>
+    private static SpannerMutation SettleMutation(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason) =>
         SpannerMutation.Update("Candidates")
             .Set("ChatId", key.ChatId)
             .Set("Seq", key.Seq)
             .Set("CandidateId", key.CandidateId)
             .Set("State", (long)state)
             .Set("Text", text)
-            .Set("FailureCode", failureCode)
+            .Set("FailureCode", FailureCodeColumn.ToColumn(failureCode))
             .Set("FailureReason", failureReason)
             .Set("OwedShard", null)
             .Set("LeaseOwner", null)

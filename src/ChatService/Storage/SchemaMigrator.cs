@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ChatService.Resilience;
 using Microsoft.Extensions.Options;
 using Spanner.Client;
 
@@ -17,9 +18,28 @@ internal sealed partial class SchemaMigrator(
     IOptions<SpannerOptions> options,
     SpannerDatabaseClient database,
     TimeProvider timeProvider,
+    RetryPolicyFactory retries,
     ILogger<SchemaMigrator> logger) : IHostedService
 {
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    // Until the service stops, whatever the failure: a replica without its schema has nothing else
+    // to do, and an operator fixing Spanner (or its permissions) should not have to restart it.
+    private readonly RetryPolicy _migrationRetry = retries.Create(new RetryPolicyOptions
+    {
+        Name = "schema-migration",
+        ShouldRetry = _ => true,
+        InitialDelay = TimeSpan.FromSeconds(1),
+        MaxDelay = TimeSpan.FromSeconds(30),
+    });
+
+    // Another replica changing the schema at the same time: re-reading it settles the race within a few tries.
+    private readonly RetryPolicy _schemaRaceRetry = retries.Create(new RetryPolicyOptions
+    {
+        Name = "schema-ddl",
+        ShouldRetry = ex => ex is SpannerException { ErrorCode: SpannerErrorCode.FailedPrecondition or SpannerErrorCode.AlreadyExists or SpannerErrorCode.Aborted },
+        InitialDelay = TimeSpan.FromMilliseconds(200),
+        MaxDelay = TimeSpan.FromSeconds(2),
+        MaxAttempts = 5,
+    });
 
     private const string MigrationsTable =
         "CREATE TABLE SchemaMigrations (Version INT64 NOT NULL, Name STRING(200) NOT NULL, " +
@@ -61,42 +81,30 @@ internal sealed partial class SchemaMigrator(
         await _run.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Migrates, retrying with backoff (1 s doubling to 30 s) until it succeeds or the service stops.</summary>
+    /// <summary>Migrates, retrying with backoff (1 s doubling to 30 s, jittered) until it succeeds or the service stops.</summary>
     private async Task MigrateUntilAppliedAsync(CancellationToken stopping)
     {
-        var delay = TimeSpan.FromSeconds(1);
-        for (var attempt = 1; ; attempt++)
+        var endpoint = options.Value.ResolvedEmulatorHost ?? options.Value.Endpoint;
+        try
         {
-            try
-            {
-                await MigrateAsync(stopping);
-                await database.WarmUpAsync(stopping);
-                _lastError = null;
-                _ready.TrySetResult();
-                return;
-            }
-            catch (Exception ex) when (!stopping.IsCancellationRequested)
-            {
-                _lastError = ex.Message;
-                Log.MigrationFailed(logger, attempt, delay, ex);
-            }
-            catch (Exception)
-            {
-                _ready.TrySetCanceled(stopping);
-                return;
-            }
-
-            try
-            {
-                await Task.Delay(delay, timeProvider, stopping);
-            }
-            catch (OperationCanceledException)
-            {
-                _ready.TrySetCanceled(stopping);
-                return;
-            }
-
-            delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+            await _migrationRetry.ExecuteAsync(
+                async ct =>
+                {
+                    await MigrateAsync(ct);
+                    await database.WarmUpAsync(ct);
+                },
+                retry =>
+                {
+                    _lastError = retry.Failure.Message;
+                    Log.MigrationFailed(logger, retry.Attempt, endpoint, retry.Delay, retry.Failure.Message);
+                },
+                stopping);
+            _lastError = null;
+            _ready.TrySetResult();
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            _ready.TrySetCanceled(stopping);
         }
     }
 
@@ -110,21 +118,11 @@ internal sealed partial class SchemaMigrator(
             await admin.EnsureDatabaseAsync(cancellationToken);
         }
 
-        const int maxAttempts = 5;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await ApplyPendingAsync(admin, cancellationToken);
-                return;
-            }
-            catch (SpannerException ex) when (attempt < maxAttempts && ex.ErrorCode is SpannerErrorCode.FailedPrecondition or SpannerErrorCode.AlreadyExists or SpannerErrorCode.Aborted)
-            {
-                // Another replica changed the schema concurrently; re-read it and try again.
-                Log.SchemaRaceRetry(logger, attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), timeProvider, cancellationToken);
-            }
-        }
+        // Another replica changed the schema concurrently; each attempt re-reads it.
+        await _schemaRaceRetry.ExecuteAsync(
+            ct => ApplyPendingAsync(admin, ct),
+            retry => Log.SchemaRaceRetry(logger, retry.Attempt, retry.Failure.Message),
+            cancellationToken);
     }
 
     private async Task ApplyPendingAsync(SpannerAdminClient admin, CancellationToken cancellationToken)
@@ -178,8 +176,8 @@ internal sealed partial class SchemaMigrator(
         [LoggerMessage(1002, LogLevel.Warning, "Schema changed concurrently (attempt {Attempt}): {Message}. Retrying.")]
         public static partial void SchemaRaceRetry(ILogger logger, int attempt, string message);
 
-        [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
-        public static partial void MigrationFailed(ILogger logger, int attempt, TimeSpan delay, Exception exception);
+        [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} against {Endpoint} failed: {Message}. The service stays unready and retries in {Delay}.")]
+        public static partial void MigrationFailed(ILogger logger, int attempt, string endpoint, TimeSpan delay, string message);
 
         [LoggerMessage(1004, LogLevel.Warning, "The schema is not applied after {Wait}; starting unready while the migration goes on.")]
         public static partial void StartingWithoutSchema(ILogger logger, TimeSpan wait);

@@ -2,6 +2,7 @@ using ChatService.Cache;
 using ChatService.Dispatch;
 using ChatService.Inference;
 using ChatService.Limits;
+using ChatService.Resilience;
 using Spanner.Client;
 
 namespace ChatService.Telemetry;
@@ -16,6 +17,7 @@ internal static class TelemetryNames
         DispatchMetrics.MeterName,
         InferenceMetrics.MeterName,
         LimitsMetrics.MeterName,
+        RetryPolicy.MeterName,
     ];
 
     public static readonly string[] ActivitySources =
