@@ -12,7 +12,8 @@ namespace ChatService.Dispatch;
 /// replica no longer owns (settled, cancelled or claimed elsewhere) is never stored twice.
 /// </summary>
 public sealed partial class ReplyGenerator(
-    IReplyStore store,
+    IReplyLedger ledger,
+    ReplyContextLoader contexts,
     ReplyHub hub,
     ModelRouter router,
     SettleGate settleGate,
@@ -46,7 +47,7 @@ public sealed partial class ReplyGenerator(
             var lease = chatOptions.Value.ReplyLease;
             if (timeProvider.GetUtcNow() - queuedAt > lease / 3)
             {
-                var status = await store.RenewLeaseAsync(key, abandon);
+                var status = await ledger.RenewLeaseAsync(key, abandon);
                 if (status == LeaseStatus.Lost)
                 {
                     // Its new owner stores it; readers follow it in storage.
@@ -62,8 +63,8 @@ public sealed partial class ReplyGenerator(
                 }
             }
 
-            var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
-            if (context is null || !context.OwedHere)
+            var context = await contexts.LoadAsync(key, Options.PromptWindowTurns, abandon);
+            if (context is null || !context.IsOwedBy(chatOptions.Value.ReplicaId))
             {
                 DispatchTracing.Outcome(span, "not_owed_here");
                 await FinishFromStorageAsync(stream, context?.UserId);
@@ -77,7 +78,7 @@ public sealed partial class ReplyGenerator(
                 context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
                 Options.PromptBudgetChars);
 
-            using var leaseKeeper = new LeaseKeeper(store, stream, chatOptions.Value.ReplyLease, timeProvider, generation);
+            using var leaseKeeper = new LeaseKeeper(ledger, stream, chatOptions.Value.ReplyLease, timeProvider, generation);
             var (text, calls, finished) = await StreamAsync(stream, context.Speaker, prompt, queuedAt, generation.Token);
 
             if (abandon.IsCancellationRequested || leaseKeeper.Lost)
@@ -191,7 +192,7 @@ public sealed partial class ReplyGenerator(
                 return await settleGate.RunAsync(async () =>
                 {
                     using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-                    return await store.SettleReplyAsync(outcome, timeout.Token);
+                    return await ledger.SettleReplyAsync(outcome, timeout.Token);
                 });
             }
             catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
@@ -206,7 +207,7 @@ public sealed partial class ReplyGenerator(
     private async Task FinishFromStorageAsync(ReplyStream stream, string? userId)
     {
         var key = stream.Key;
-        var turn = userId is null ? null : await store.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
+        var turn = userId is null ? null : await ledger.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
         if (turn is null)
         {
             stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
@@ -238,7 +239,7 @@ public sealed partial class ReplyGenerator(
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), timeProvider);
-            await store.ReleaseLeaseAsync(key, timeout.Token);
+            await ledger.ReleaseLeaseAsync(key, timeout.Token);
         }
         catch (Exception ex)
         {
