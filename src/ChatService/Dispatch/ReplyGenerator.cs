@@ -12,7 +12,7 @@ namespace ChatService.Dispatch;
 /// replica no longer owns (settled, cancelled or claimed elsewhere) is never stored twice.
 /// </summary>
 public sealed partial class ReplyGenerator(
-    IReplyLedger ledger,
+    IReplyLedger store,
     ReplyContextLoader contexts,
     ReplyHub hub,
     ModelRouter router,
@@ -47,7 +47,7 @@ public sealed partial class ReplyGenerator(
             var lease = chatOptions.Value.ReplyLease;
             if (timeProvider.GetUtcNow() - queuedAt > lease / 3)
             {
-                var status = await ledger.RenewLeaseAsync(key, abandon);
+                var status = await store.RenewLeaseAsync(key, abandon);
                 if (status == LeaseStatus.Lost)
                 {
                     // Its new owner stores it; readers follow it in storage.
@@ -78,7 +78,7 @@ public sealed partial class ReplyGenerator(
                 context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
                 Options.PromptBudgetChars);
 
-            using var leaseKeeper = new LeaseKeeper(ledger, stream, chatOptions.Value.ReplyLease, timeProvider, generation);
+            using var leaseKeeper = new LeaseKeeper(store, stream, chatOptions.Value.ReplyLease, timeProvider, generation);
             var (text, calls, finished) = await StreamAsync(stream, context.Speaker, prompt, queuedAt, generation.Token);
 
             if (abandon.IsCancellationRequested || leaseKeeper.Lost)
@@ -192,7 +192,7 @@ public sealed partial class ReplyGenerator(
                 return await settleGate.RunAsync(async () =>
                 {
                     using var timeout = new CancellationTokenSource(SettleTimeout, timeProvider);
-                    return await ledger.SettleReplyAsync(outcome, timeout.Token);
+                    return await store.SettleReplyAsync(outcome, timeout.Token);
                 });
             }
             catch (Exception ex) when (attempt < SettleAttempts && ex is Spanner.Client.SpannerException or OperationCanceledException)
@@ -207,7 +207,7 @@ public sealed partial class ReplyGenerator(
     private async Task FinishFromStorageAsync(ReplyStream stream, string? userId)
     {
         var key = stream.Key;
-        var turn = userId is null ? null : await ledger.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
+        var turn = userId is null ? null : await store.GetReplyAsync(userId, key.ChatId, key.Seq, key.CandidateId, CancellationToken.None);
         if (turn is null)
         {
             stream.Publish(ReplyUpdateKind.Failed, failureCode: "NOT_FOUND", failureReason: "the reply no longer exists");
@@ -239,7 +239,7 @@ public sealed partial class ReplyGenerator(
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), timeProvider);
-            await ledger.ReleaseLeaseAsync(key, timeout.Token);
+            await store.ReleaseLeaseAsync(key, timeout.Token);
         }
         catch (Exception ex)
         {
