@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ChatService.Tests.Dispatch;
 
 /// <summary>
-/// Two settle slots, and a reply store whose settle commits are slowed down and counted, so
+/// Two settle slots, and a reply ledger whose settle commits are slowed down and counted, so
 /// replies finishing together have to queue for a slot.
 /// </summary>
 public sealed class TwoSettleSlotsFixture(LocalStack stack) : ChatServiceFixture(stack)
@@ -23,12 +23,12 @@ public sealed class TwoSettleSlotsFixture(LocalStack stack) : ChatServiceFixture
 
     protected override void ConfigureServices(IServiceCollection services)
     {
-        var original = services.Last(d => d.ServiceType == typeof(IReplyStore));
-        services.AddSingleton(sp => Spy.Wrap((IReplyStore)original.ImplementationFactory!(sp)));
+        var original = services.Last(d => d.ServiceType == typeof(IReplyLedger));
+        services.AddSingleton(sp => Spy.Wrap((IReplyLedger)ActivatorUtilities.CreateInstance(sp, original.ImplementationType!)));
     }
 }
 
-/// <summary>Counts the reply store's settle commits in progress, each held for a while.</summary>
+/// <summary>Counts the reply ledger's settle commits in progress, each held for a while.</summary>
 public sealed class SettleSpy
 {
     private int _current;
@@ -39,14 +39,14 @@ public sealed class SettleSpy
 
     public int Count => Volatile.Read(ref _count);
 
-    public IReplyStore Wrap(IReplyStore inner)
+    public IReplyLedger Wrap(IReplyLedger inner)
     {
-        var proxy = DispatchProxy.Create<IReplyStore, Interceptor>();
+        var proxy = DispatchProxy.Create<IReplyLedger, Interceptor>();
         ((Interceptor)(object)proxy).Init(inner, this);
         return proxy;
     }
 
-    private async Task<SettledReply?> SettleAsync(IReplyStore inner, ReplyOutcome outcome, CancellationToken cancellationToken)
+    private async Task<SettledReply?> SettleAsync(IReplyLedger inner, ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var now = Interlocked.Increment(ref _current);
         Interlocked.Increment(ref _count);
@@ -68,14 +68,14 @@ public sealed class SettleSpy
 
     public class Interceptor : DispatchProxy
     {
-        private IReplyStore _inner = null!;
+        private IReplyLedger _inner = null!;
         private SettleSpy _spy = null!;
 
-        internal void Init(IReplyStore inner, SettleSpy spy) => (_inner, _spy) = (inner, spy);
+        internal void Init(IReplyLedger inner, SettleSpy spy) => (_inner, _spy) = (inner, spy);
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
-            if (targetMethod!.Name == nameof(IReplyStore.SettleReplyAsync))
+            if (targetMethod!.Name == nameof(IReplyLedger.SettleReplyAsync))
             {
                 return _spy.SettleAsync(_inner, (ReplyOutcome)args![0]!, (CancellationToken)args[1]!);
             }

@@ -1,8 +1,10 @@
+using ChatService.Cache;
 using ChatService.Chats;
 using ChatService.Storage;
 using ChatService.Tests.Spanner;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Spanner.Client;
 
@@ -25,13 +27,15 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         var gate = new CommitBeforeQuery();
         using var channel = GrpcChannel.ForAddress($"http://{emulator.EmulatorHost}");
         await using var reader = SpannerDatabaseClient.Create(emulator.Options(databaseId), channel.Intercept(gate));
-        var seeding = new ChatRepository(writer, options, TimeProvider.System);
-        var repository = new ChatRepository(reader, options, TimeProvider.System);
+        using var memory = new MemoryCache(new MemoryCacheOptions());
+        var characters = new CharacterStore(writer, memory);
+        var chats = new ChatStore(writer, new TurnCommits(writer, new NoChatChanges()), options, TimeProvider.System);
+        var ledger = new ReplyLedger(reader, new TurnCommits(reader, new NoChatChanges()), options, TimeProvider.System);
 
-        var speaker = await seeding.InsertCharacterAsync(
+        var speaker = await characters.InsertAsync(
             new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), Ct);
-        var (chat, _) = await seeding.CreateChatAsync(UserId, "A chat", [speaker], Ct);
-        var receipt = await seeding.RecordSendAsync(new SendCommand(UserId, chat.Id, "hello", Ids.New(), []), Ct);
+        var (chat, _) = await chats.CreateChatAsync(UserId, "A chat", [speaker], Ct);
+        var receipt = await chats.RecordSendAsync(new UserMessage(UserId, chat.Id, "hello", Ids.New()), ReplyPolicy.ForUserTurn([], 1), Ct);
         var pending = Assert.Single(receipt.PendingReplies);
         var key = new ReplyKey(chat.Id, pending.Seq, pending.CandidateId!);
 
@@ -44,18 +48,18 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
             SpannerMutation.Update("Turns").Set("ChatId", chat.Id).Set("Seq", receipt.UserTurn.Seq).Set("Text", "edited"),
         ], Ct));
 
-        var context = await repository.LoadReplyContextAsync(key, windowTurns: 10, Ct);
+        var context = await ledger.LoadReplyContextAsync(key, windowTurns: 10, Ct);
 
         Assert.True(gate.Fired, "the commit should have run between the context's reads");
         Assert.NotNull(context);
-        Assert.True(context.OwedHere);
+        Assert.True(context.IsOwedBy("replica-a"));
         Assert.Equal("Ada", context.Speaker.DisplayName);
         Assert.Equal("hello", Assert.Single(context.WindowOldestFirst).Text);
 
         // The commit did land: the next load sees all of it.
-        var after = await repository.LoadReplyContextAsync(key, windowTurns: 10, Ct);
+        var after = await ledger.LoadReplyContextAsync(key, windowTurns: 10, Ct);
         Assert.NotNull(after);
-        Assert.False(after.OwedHere);
+        Assert.False(after.IsOwedBy("replica-a"));
         Assert.Equal("Renamed", after.Speaker.DisplayName);
         Assert.Equal("edited", Assert.Single(after.WindowOldestFirst).Text);
     }

@@ -1,14 +1,16 @@
 using ChatService.Chats;
 using ChatService.Dispatch;
-using ChatService.Storage;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace ChatService.Cache;
 
-/// <summary>Wires the Redis Cluster history cache in front of the Spanner store, when Redis is configured.</summary>
+/// <summary>
+/// Wires the history cache: with Redis configured, the Redis Cluster windows the stores' changes
+/// go to and history and prompts are read from; without, a sink that does nothing and windows that
+/// hold nothing, so every read goes to the stores.
+/// </summary>
 public static class CacheExtensions
 {
     public static IHostApplicationBuilder AddHistoryCache(this IHostApplicationBuilder builder)
@@ -21,6 +23,8 @@ public static class CacheExtensions
         var options = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
         if (!options.Enabled)
         {
+            builder.Services.AddSingleton<IChatChangeSink, NoChatChanges>();
+            builder.Services.AddSingleton<IChatWindows, NoChatWindows>();
             return builder;
         }
 
@@ -37,16 +41,9 @@ public static class CacheExtensions
         builder.Services.AddSingleton<RedisReplySignals>();
         builder.Services.AddSingleton<IReplySignals>(sp => sp.GetRequiredService<RedisReplySignals>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisReplySignals>());
-        builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
-        builder.Services.AddSingleton(sp => new CachedChatStore(
-            sp.GetRequiredService<ChatRepository>(),
-            sp.GetRequiredService<ChatRepository>(),
-            sp.GetRequiredService<HistoryCache>(),
-            sp.GetRequiredService<IMemoryCache>(),
-            sp.GetRequiredService<RedisCacheLimits>()));
-        // These registrations come after the storage's, so the cache is what the domain gets.
-        builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<CachedChatStore>());
-        builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<CachedChatStore>());
+        builder.Services.AddSingleton<RedisChatWindows>();
+        builder.Services.AddSingleton<IChatWindows>(sp => sp.GetRequiredService<RedisChatWindows>());
+        builder.Services.AddSingleton<IChatChangeSink>(sp => sp.GetRequiredService<RedisChatWindows>());
         // Redis down degrades the replica (reads fall back to Spanner); it never makes it unready.
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: [HealthChecks.HealthExtensions.ReadyTag]);
         return builder;

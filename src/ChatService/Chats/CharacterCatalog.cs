@@ -6,10 +6,10 @@ namespace ChatService.Chats;
 public sealed record NewCharacter(string DisplayName, string Persona, string? Greeting, string? ModelRoute, CharacterVisibility? Visibility);
 
 /// <summary>Characters: creation with defaults, and lookups that respect visibility.</summary>
-public sealed class CharacterCatalog(IChatStore store, IOptions<ChatOptions> options)
+public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions> options)
 {
     public Task<Character> CreateAsync(string userId, NewCharacter request, CancellationToken cancellationToken) =>
-        store.InsertCharacterAsync(new Character(
+        store.InsertAsync(new Character(
             Id: Ids.New(),
             OwnerUserId: userId,
             DisplayName: request.DisplayName,
@@ -22,14 +22,14 @@ public sealed class CharacterCatalog(IChatStore store, IOptions<ChatOptions> opt
     /// <summary>The character, if it exists and the user may see it; NOT_FOUND otherwise.</summary>
     public async Task<Character> GetAsync(string userId, string characterId, CancellationToken cancellationToken)
     {
-        var character = await store.GetCharacterAsync(characterId, cancellationToken);
+        var character = (await store.GetManyAsync([characterId], cancellationToken)).FirstOrDefault();
         return character is not null && character.IsVisibleTo(userId) ? character : throw ChatException.CharacterNotFound(characterId);
     }
 
     /// <summary>All of the characters, in the order given; NOT_FOUND naming the first one the user can't see.</summary>
     public async Task<IReadOnlyList<Character>> GetAllAsync(string userId, IReadOnlyList<string> characterIds, CancellationToken cancellationToken)
     {
-        var found = (await store.GetCharactersAsync(characterIds, cancellationToken)).ToDictionary(c => c.Id);
+        var found = (await store.GetManyAsync(characterIds, cancellationToken)).ToDictionary(c => c.Id);
         return characterIds
             .Select(id => found.TryGetValue(id, out var c) && c.IsVisibleTo(userId) ? c : throw ChatException.CharacterNotFound(id))
             .ToList();

@@ -12,6 +12,7 @@ public static class ChatsExtensions
         builder.Services.AddSingleton<CharacterCatalog>();
         builder.Services.AddSingleton<ChatDirectory>();
         builder.Services.AddSingleton<ChatHistory>();
+        builder.Services.AddSingleton<ReplyContextLoader>();
         return builder;
     }
 }

@@ -81,8 +81,14 @@ public sealed record ChatTurn(
 /// <summary>What SendMessage recorded (or found recorded, for a repeated request id).</summary>
 public sealed record SendReceipt(ChatTurn UserTurn, IReadOnlyList<ChatTurn> PendingReplies, bool Duplicate);
 
-/// <summary>What the caller asks SendMessage to record.</summary>
-public sealed record SendCommand(string UserId, string ChatId, string Text, string RequestId, IReadOnlyList<string> ReplyCharacterIds);
+/// <summary>What the caller asks SendMessage to record: the message, and the characters named to answer it.</summary>
+public sealed record SendCommand(string UserId, string ChatId, string Text, string RequestId, IReadOnlyList<string> ReplyCharacterIds)
+{
+    public UserMessage Message => new(UserId, ChatId, Text, RequestId);
+}
+
+/// <summary>A user turn to record, idempotent on its request id.</summary>
+public sealed record UserMessage(string UserId, string ChatId, string Text, string RequestId);
 
 /// <summary>Identifies one candidate reply: the unit that is generated, streamed and stored.</summary>
 public readonly record struct ReplyKey(string ChatId, long Seq, string CandidateId)
@@ -91,15 +97,24 @@ public readonly record struct ReplyKey(string ChatId, long Seq, string Candidate
 }
 
 /// <summary>
-/// Everything a worker needs to generate a reply, read when it starts. <see cref="OwedHere"/> is
-/// true while the reply is owed and leased to this replica: only then may it be generated here.
+/// Everything a worker needs to generate a reply, read when it starts: the reply as its turn shows
+/// it with that candidate, and the replica holding its lease when the reader knows it.
 /// </summary>
 public sealed record ReplyContext(
     string UserId,
     Character Speaker,
     IReadOnlyDictionary<string, Character> Cast,
     IReadOnlyList<ChatTurn> WindowOldestFirst,
-    bool OwedHere);
+    ChatTurn Reply,
+    string? LeaseOwner)
+{
+    /// <summary>
+    /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)
+    /// and leased there. A context read from the cached window has no lease (null): the lease the
+    /// job was queued or claimed under stands, and the settle commit checks it in the end.
+    /// </summary>
+    public bool IsOwedBy(string replicaId) => Reply.State == ReplyState.Pending && (LeaseOwner is null || LeaseOwner == replicaId);
+}
 
 /// <summary>One attempt to generate a candidate, as the model-call log stores it.</summary>
 public sealed record ModelCallRecord(

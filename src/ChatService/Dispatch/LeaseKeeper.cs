@@ -12,15 +12,15 @@ internal sealed class LeaseKeeper : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LeaseKeeper(IReplyStore store, ReplyStream stream, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
+    public LeaseKeeper(IReplyLedger ledger, ReplyStream stream, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
     {
-        _loop = RenewAsync(store, stream, lease / 3, timeProvider, generation);
+        _loop = RenewAsync(ledger, stream, lease / 3, timeProvider, generation);
     }
 
     /// <summary>True when a renewal found the lease held by someone else.</summary>
     public bool Lost { get; private set; }
 
-    private async Task RenewAsync(IReplyStore store, ReplyStream stream, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
+    private async Task RenewAsync(IReplyLedger ledger, ReplyStream stream, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
     {
         try
         {
@@ -30,7 +30,7 @@ internal sealed class LeaseKeeper : IDisposable
                 LeaseStatus status;
                 try
                 {
-                    status = await store.RenewLeaseAsync(stream.Key, _stop.Token);
+                    status = await ledger.RenewLeaseAsync(stream.Key, _stop.Token);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

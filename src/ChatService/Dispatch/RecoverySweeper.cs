@@ -9,7 +9,7 @@ namespace ChatService.Dispatch;
 /// taken by one replica; settling checks the lease, so it is stored once.
 /// </summary>
 public sealed partial class RecoverySweeper(
-    IReplyStore store,
+    IReplyLedger ledger,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
     IOptions<DispatchOptions> options,
@@ -50,7 +50,7 @@ public sealed partial class RecoverySweeper(
             return 0;
         }
 
-        var result = await store.ClaimExpiredAsync(limit, cancellationToken);
+        var result = await ledger.ClaimExpiredAsync(limit, cancellationToken);
         foreach (var settled in result.Settled)
         {
             Log.SettledInstead(logger, new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!).ToString(), settled.Reply.FailureReason ?? "");

@@ -13,7 +13,8 @@ namespace ChatService.Dispatch;
 /// replica no longer owns (settled, cancelled or claimed elsewhere) is never stored twice.
 /// </summary>
 public sealed partial class ReplyGenerator(
-    IReplyStore store,
+    IReplyLedger store,
+    ReplyContextLoader contexts,
     ReplyHub hub,
     ModelRouter router,
     SettleGate settleGate,
@@ -75,8 +76,8 @@ public sealed partial class ReplyGenerator(
                 }
             }
 
-            var context = await store.LoadReplyContextAsync(key, Options.PromptWindowTurns, abandon);
-            if (context is null || !context.OwedHere)
+            var context = await contexts.LoadAsync(key, Options.PromptWindowTurns, abandon);
+            if (context is null || !context.IsOwedBy(chatOptions.Value.ReplicaId))
             {
                 DispatchTracing.Outcome(span, "not_owed_here");
                 await FinishFromStorageAsync(stream, context?.UserId);

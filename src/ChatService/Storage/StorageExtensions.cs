@@ -5,10 +5,14 @@ using Spanner.Client;
 
 namespace ChatService.Storage;
 
-/// <summary>Wires the Spanner client, the schema migration and the chat repository.</summary>
+/// <summary>Wires the Spanner client, the schema migration and the stores.</summary>
 public static class StorageExtensions
 {
-    /// <summary>Adds Spanner storage: one shared client, migration on start, the repository and a health check.</summary>
+    /// <summary>
+    /// Adds Spanner storage: one shared client, migration on start, the character and chat stores,
+    /// the reply ledger and a health check. The stores hand their changes to the
+    /// <see cref="IChatChangeSink"/> the history cache registers.
+    /// </summary>
     public static IHostApplicationBuilder AddChatStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<SpannerOptions>()
@@ -23,9 +27,13 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SchemaMigrator>();
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
-        builder.Services.AddSingleton<ChatRepository>();
-        builder.Services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<ChatRepository>());
-        builder.Services.AddSingleton<IReplyStore>(sp => sp.GetRequiredService<ChatRepository>());
+        // Characters never change: the ones read stay in process memory.
+        builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
+        builder.Services.AddSingleton<TurnCommits>();
+        builder.Services.AddSingleton<WindowLoader>();
+        builder.Services.AddSingleton<ICharacterStore, CharacterStore>();
+        builder.Services.AddSingleton<IChatStore, ChatStore>();
+        builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;

@@ -1,9 +1,10 @@
 using ChatService.Chats;
 using Spanner.Client;
+using static ChatService.Storage.ChatRows;
 
 namespace ChatService.Storage;
 
-internal sealed partial class ChatRepository
+internal sealed partial class ReplyLedger
 {
     // The candidate with its turn, how many model calls it has logged and the chat's newest seq: one read.
     private const string SettleSelect =
@@ -17,10 +18,10 @@ internal sealed partial class ChatRepository
         WHERE c.ChatId = @chatId AND c.Seq = @seq AND c.CandidateId = @candidateId
         """;
 
-    public Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
+    public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var key = outcome.Key;
-        return WriteTurnsAsync<SettledReply?>(async (tx, ct) =>
+        var (isPrimary, written, _) = await commits.RunAsync<bool?>(key.ChatId, async (tx, turns, ct) =>
         {
             var rows = await tx.QueryListAsync(
                 new SpannerStatement(SettleSelect).Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
@@ -31,17 +32,13 @@ internal sealed partial class ChatRepository
             }
 
             var row = rows[0];
-            tx.BufferWrite(SettleMutation(key, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason));
+            turns.Settle(ReadTurn(key.ChatId, row), outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason);
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {
                 tx.BufferWrite(ModelCallMutation(key, ++attempt, call));
             }
 
-            tx.BufferWrite(SpannerMutation.Update("Turns")
-                .Set("ChatId", key.ChatId)
-                .Set("Seq", key.Seq)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
             if (row.Get<long>("LastSeq") == key.Seq && outcome.Text.Length > 0)
             {
                 tx.BufferWrite(SpannerMutation.Update("Chats")
@@ -49,15 +46,62 @@ internal sealed partial class ChatRepository
                     .Set("LastMessagePreview", Text.Preview(outcome.Text)));
             }
 
-            var settled = ReadTurn(key.ChatId, row) with
-            {
-                Text = outcome.Text,
-                State = outcome.State,
-                FailureReason = outcome.FailureReason,
-            };
-            return new SettledReply(settled, row.Get<string?>("PrimaryCandidateId") == key.CandidateId);
-        }, (settled, committed) => settled is null ? null : settled with { Reply = Stamp(settled.Reply, committed) }, cancellationToken);
+            return row.Get<string?>("PrimaryCandidateId") == key.CandidateId;
+        }, cancellationToken);
+
+        if (isPrimary is not { } primary)
+        {
+            // Not ours to settle: someone else did, or an earlier attempt of ours committed without
+            // our hearing of it. Either way the cached window may lag.
+            await commits.UnknownAsync(key.ChatId);
+            return null;
+        }
+
+        var settled = new SettledReply(written[0], primary);
+        await ShowAsync(settled);
+        return settled;
     }
+
+    public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken)
+    {
+        var (found, written, _) = await commits.RunAsync<SettledReply?>(key.ChatId, async (tx, turns, ct) =>
+        {
+            if (await ReadOwnedChatAsync(tx, userId, key.ChatId, ct) is null
+                || await ReadCandidateAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct) is not { } stored)
+            {
+                return null;
+            }
+
+            if (!stored.Owed)
+            {
+                return stored.AsReply();
+            }
+
+            if (stored.LeaseOwner != Options.ReplicaId && stored.LeaseUntil > timeProvider.GetUtcNow())
+            {
+                // Another live replica is generating it: ask it to stop and store what it has.
+                tx.BufferWrite(CandidateMutations.RequestCancel(key));
+                return stored.AsReply() with { GeneratingReplica = stored.LeaseOwner };
+            }
+
+            turns.Settle(stored.Turn, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled before generation started");
+            return stored.AsReply();
+        }, cancellationToken);
+
+        if (found is null)
+        {
+            return null;
+        }
+
+        // Settled here: the reply as of the commit; otherwise as read (its version unchanged).
+        var reply = written.Count > 0 ? found with { Reply = written[0] } : found;
+        await ShowAsync(reply);
+        return reply;
+    }
+
+    /// <summary>A settled candidate changes what history shows only if it is its turn's primary one.</summary>
+    private Task ShowAsync(SettledReply settled) =>
+        settled.IsPrimary ? commits.ShownAsync(settled.Reply.ChatId, [settled.Reply]) : Task.CompletedTask;
 
     private static SpannerMutation ModelCallMutation(ReplyKey key, long attempt, ModelCallRecord call) =>
         SpannerMutation.Insert("ModelCalls")

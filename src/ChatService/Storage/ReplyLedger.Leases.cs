@@ -1,9 +1,10 @@
 using ChatService.Chats;
 using Spanner.Client;
+using static ChatService.Storage.ChatRows;
 
 namespace ChatService.Storage;
 
-internal sealed partial class ChatRepository
+internal sealed partial class ReplyLedger
 {
     // The sweeper's scan of the sparse owed-reply index. The emulator can't tell that the
     // predicate excludes NULL shards; the hint is ignored by Cloud Spanner.
@@ -34,10 +35,12 @@ internal sealed partial class ChatRepository
             return ClaimResult.Empty;
         }
 
-        return await WriteTurnsAsync(async (tx, ct) =>
+        // Spans chats, so a failure can't name one to the sink; a settle it did commit is reapplied
+        // the next time that reply changes, and versions keep the window from moving backwards.
+        var ((claimed, primary), written, _) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
             var claimed = new List<ReplyKey>();
-            var settled = new List<SettledReply>();
+            var primary = new List<bool>();
             var until = timeProvider.GetUtcNow() + Options.ReplyLease;
             foreach (var row in await tx.QueryListAsync(Scan(), ct))
             {
@@ -50,22 +53,27 @@ internal sealed partial class ChatRepository
                         : null;
                 if (end is not { } settle)
                 {
-                    tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, until).Set("RecoveryAttempts", attempts + 1));
+                    tx.BufferWrite(CandidateMutations.Lease(key, Options.ReplicaId, until).Set("RecoveryAttempts", attempts + 1));
                     claimed.Add(key);
                     continue;
                 }
 
                 var (state, code, reason) = settle;
-                var reply = (await QueryCandidateTurnAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct))!.Value;
-                tx.BufferWrite(SettleMutation(key, state, "", code, reason));
-                tx.BufferWrite(SpannerMutation.Update("Turns").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("UpdateTime", SpannerCommitTimestamp.Value));
-                settled.Add(new SettledReply(reply.Turn with { State = state, Text = "", FailureReason = reason }, reply.IsPrimary));
+                var reply = (await ReadCandidateAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct))!;
+                turns.Settle(reply.Turn, state, "", code, reason);
+                primary.Add(reply.IsPrimary);
             }
 
-            return new ClaimResult(claimed, settled);
-        },
-        (result, committed) => result with { Settled = result.Settled.Select(s => s with { Reply = Stamp(s.Reply, committed) }).ToList() },
-        cancellationToken);
+            return (claimed, primary);
+        }, cancellationToken);
+
+        var settled = written.Select((turn, i) => new SettledReply(turn, primary[i])).ToList();
+        foreach (var reply in settled.Where(s => s.IsPrimary))
+        {
+            await commits.ShownAsync(reply.Reply.ChatId, [reply.Reply]);
+        }
+
+        return new ClaimResult(claimed, settled);
     }
 
     public Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
@@ -77,7 +85,7 @@ internal sealed partial class ChatRepository
                 return LeaseStatus.Lost;
             }
 
-            tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, timeProvider.GetUtcNow() + Options.ReplyLease));
+            tx.BufferWrite(CandidateMutations.Lease(key, Options.ReplicaId, timeProvider.GetUtcNow() + Options.ReplyLease));
             return lease.Value.CancelRequested ? LeaseStatus.CancelRequested : LeaseStatus.Held;
         }, cancellationToken);
 
@@ -86,7 +94,7 @@ internal sealed partial class ChatRepository
         {
             if ((await ReadLeaseAsync(tx, key, ct))?.Owner == Options.ReplicaId)
             {
-                tx.BufferWrite(LeaseMutation(key, Options.ReplicaId, timeProvider.GetUtcNow()));
+                tx.BufferWrite(CandidateMutations.Lease(key, Options.ReplicaId, timeProvider.GetUtcNow()));
             }
         }, cancellationToken);
 
@@ -104,12 +112,4 @@ internal sealed partial class ChatRepository
 
         return (rows[0].Get<string?>("LeaseOwner"), rows[0].Get<bool?>("CancelRequested") == true);
     }
-
-    private static SpannerMutation LeaseMutation(ReplyKey key, string owner, DateTimeOffset until) =>
-        SpannerMutation.Update("Candidates")
-            .Set("ChatId", key.ChatId)
-            .Set("Seq", key.Seq)
-            .Set("CandidateId", key.CandidateId)
-            .Set("LeaseOwner", owner)
-            .Set("LeaseUntil", until);
 }

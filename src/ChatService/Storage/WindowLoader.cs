@@ -1,9 +1,11 @@
 using ChatService.Chats;
 using Spanner.Client;
+using static ChatService.Storage.ChatRows;
 
 namespace ChatService.Storage;
 
-internal sealed partial class ChatRepository
+/// <summary>Reads a chat's window from Spanner: what the history cache stores on a miss.</summary>
+internal sealed class WindowLoader(SpannerDatabaseClient database)
 {
     // The chat row and its newest turns (with their primary candidates) in a single read.
     private const string WindowSelect =
@@ -17,7 +19,8 @@ internal sealed partial class ChatRepository
         ORDER BY t.Seq DESC
         """;
 
-    public async Task<ChatWindow?> LoadWindowAsync(string chatId, int turns, CancellationToken cancellationToken)
+    /// <summary>The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is no such chat.</summary>
+    public async Task<ChatWindow?> LoadAsync(string chatId, int turns, CancellationToken cancellationToken)
     {
         var rows = await database.QueryListAsync(
             new SpannerStatement(WindowSelect).Add("chatId", chatId).Add("turns", (long)turns),

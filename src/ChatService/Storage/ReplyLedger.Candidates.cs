@@ -2,10 +2,11 @@ using System.Security.Cryptography;
 using System.Text;
 using ChatService.Chats;
 using Spanner.Client;
+using static ChatService.Storage.ChatRows;
 
 namespace ChatService.Storage;
 
-internal sealed partial class ChatRepository
+internal sealed partial class ReplyLedger
 {
     /// <summary>Most candidates ("swipes") one turn may have.</summary>
     internal const int MaxCandidatesPerTurn = 32;
@@ -22,17 +23,17 @@ internal sealed partial class ChatRepository
         ORDER BY Seq
         """;
 
-    public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
-        WriteTurnsAsync(async (tx, ct) =>
+    public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
+    {
+        var (earlier, written, _) = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-            if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
+            if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } found)
             {
-                return earlier;
+                return found;
             }
 
-            var turn = (await QueryCandidateTurnAsync(tx, chatId, seq, null, ct))?.Turn
-                ?? throw ChatException.TurnNotFound(chatId, seq);
+            var turn = (await ReadCandidateAsync(tx, chatId, seq, null, ct))?.Turn ?? throw ChatException.TurnNotFound(chatId, seq);
             if (turn.Role != AuthorRole.Character)
             {
                 throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns can be regenerated");
@@ -43,87 +44,74 @@ internal sealed partial class ChatRepository
                 throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} already has {MaxCandidatesPerTurn} candidates, the most a turn may have");
             }
 
-            var candidateId = Ids.New();
-            tx.BufferWrite(InsertOwedCandidate(chatId, seq, candidateId, requestId, timeProvider.GetUtcNow() + Options.ReplyLease));
-            tx.BufferWrite(SpannerMutation.Update("Turns")
-                .Set("ChatId", chatId)
-                .Set("Seq", seq)
-                .Set("PrimaryCandidateId", candidateId)
-                .Set("CandidateCount", (long)turn.CandidateCount + 1)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
             var pending = turn with
             {
-                CandidateId = candidateId,
+                CandidateId = Ids.New(),
                 CandidateCount = turn.CandidateCount + 1,
                 Text = "",
                 State = ReplyState.Pending,
                 FailureReason = null,
             };
-            return new OwedReplies([pending], Duplicate: false);
-        }, StampOwed, cancellationToken);
+            turns.AddOwedCandidate(pending, requestId, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
+            return null;
+        }, cancellationToken);
 
-    public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
-        WriteTurnsAsync(async (tx, ct) =>
+        var owed = earlier ?? new OwedReplies(written, Duplicate: false);
+        await commits.ShownAsync(chatId, owed.Replies);
+        return owed;
+    }
+
+    public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)
+    {
+        var (_, written, _) = await commits.RunAsync(chatId, async (tx, turns, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-            var turn = (await QueryCandidateTurnAsync(tx, chatId, seq, candidateId, ct))?.Turn;
+            var turn = (await ReadCandidateAsync(tx, chatId, seq, candidateId, ct))?.Turn;
             if (turn is not { Role: AuthorRole.Character })
             {
                 throw new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
             }
 
-            tx.BufferWrite(SpannerMutation.Update("Turns")
-                .Set("ChatId", chatId)
-                .Set("Seq", seq)
-                .Set("PrimaryCandidateId", candidateId)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
-            return turn;
-        }, Stamp, cancellationToken);
+            turns.SelectCandidate(turn);
+            return true;
+        }, cancellationToken);
 
-    public Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken) =>
-        WriteTurnsAsync(async (tx, ct) =>
+        await commits.ShownAsync(chatId, written);
+        return written[0];
+    }
+
+    public async Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, string requestId, SpeakerChoice speakers, CancellationToken cancellationToken)
+    {
+        var (earlier, written, _) = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
         {
             var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-            if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } earlier)
+            if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } found)
             {
-                return earlier;
+                return found;
             }
 
-            if (chat.CharacterIds.Count < 2)
+            var plan = speakers(chat);
+            var lease = OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow());
+            foreach (var (characterId, i) in plan.Speakers.Select((id, i) => (id, i)))
             {
-                throw new ChatException(ChatErrorKind.FailedPrecondition, "only group chats can continue without the user; this chat has one character");
-            }
-
-            var leaseUntil = timeProvider.GetUtcNow() + Options.ReplyLease;
-            var cursor = chat.RotationCursor;
-            var replies = new List<ChatTurn>(turns);
-            for (var i = 0; i < turns; i++)
-            {
-                (var speakers, cursor) = ReplyPolicy.Pick(chat.CharacterIds, cursor, [], 1);
                 var seq = chat.LastSeq + 1 + i;
-                var candidateId = Ids.New();
-                tx.BufferWrite(InsertTurn(chatId, seq, AuthorRole.Character, speakers[0], text: null,
-                    requestId: null, replyToSeq: seq - 1, primaryCandidateId: candidateId, candidateCount: 1));
-                tx.BufferWrite(InsertOwedCandidate(chatId, seq, candidateId, ContinuationRequestId(requestId, i), leaseUntil));
-                replies.Add(new ChatTurn(chatId, seq, AuthorRole.Character, speakers[0], "", ReplyState.Pending, candidateId, 1,
-                    default, null, seq - 1));
+                turns.InsertOwedReply(
+                    new ChatTurn(chatId, seq, AuthorRole.Character, characterId, "", ReplyState.Pending, Ids.New(), 1, default, null, seq - 1),
+                    ContinuationRequestId(requestId, i), lease);
             }
 
             tx.BufferWrite(SpannerMutation.Update("Chats")
                 .Set("ChatId", chatId)
-                .Set("NextSeq", chat.LastSeq + turns)
-                .Set("RotationCursor", cursor)
+                .Set("NextSeq", chat.LastSeq + plan.Speakers.Count)
+                .Set("RotationCursor", plan.NextCursor)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
-            return new OwedReplies(replies, Duplicate: false);
-        }, StampCreated, cancellationToken);
+            return null;
+        }, cancellationToken);
 
-    /// <summary>Turns changed by the commit get its version.</summary>
-    private static OwedReplies StampOwed(OwedReplies owed, DateTimeOffset committed) =>
-        owed.Duplicate ? owed : new OwedReplies(owed.Replies.Select(r => Stamp(r, committed)).ToList(), false);
-
-    /// <summary>Turns created by the commit get its version and their creation time.</summary>
-    private static OwedReplies StampCreated(OwedReplies owed, DateTimeOffset committed) =>
-        owed.Duplicate ? owed : new OwedReplies(owed.Replies.Select(r => Stamp(r, committed) with { CreateTime = committed }).ToList(), false);
+        var owed = earlier ?? new OwedReplies(written, Duplicate: false);
+        await commits.ShownAsync(chatId, owed.Replies);
+        return owed;
+    }
 
     /// <summary>
     /// The request id recorded on the i-th turn of a continuation: the id itself, then "id#2", "id#3", …
@@ -162,8 +150,8 @@ internal sealed partial class ChatRepository
         var replies = new List<ChatTurn>(found.Count);
         foreach (var row in found)
         {
-            var reply = await QueryCandidateTurnAsync(tx, chatId, row.Get<long>("Seq"), row.Get<string>("CandidateId"), cancellationToken);
-            replies.Add(reply!.Value.Turn);
+            var reply = await ReadCandidateAsync(tx, chatId, row.Get<long>("Seq"), row.Get<string>("CandidateId"), cancellationToken);
+            replies.Add(reply!.Turn);
         }
 
         return new OwedReplies(replies, Duplicate: true);

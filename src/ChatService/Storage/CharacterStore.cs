@@ -1,14 +1,21 @@
 using ChatService.Chats;
+using Microsoft.Extensions.Caching.Memory;
 using Spanner.Client;
 
 namespace ChatService.Storage;
 
-internal sealed partial class ChatRepository
+/// <summary>
+/// Characters in Spanner. They never change once created, so the ones read are kept in process
+/// memory: a warm chat's prompt and cast cost no read.
+/// </summary>
+internal sealed class CharacterStore(SpannerDatabaseClient database, IMemoryCache memory) : ICharacterStore
 {
     private const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime";
 
-    public async Task<Character> InsertCharacterAsync(Character character, CancellationToken cancellationToken)
+    private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
+
+    public async Task<Character> InsertAsync(Character character, CancellationToken cancellationToken)
     {
         var committed = await database.WriteAsync(
             [SpannerMutation.Insert("Characters")
@@ -24,15 +31,33 @@ internal sealed partial class ChatRepository
         return character with { CreateTime = committed };
     }
 
-    /// <summary>The characters with these ids that exist (in any order; missing ids are left out).</summary>
-    public Task<IReadOnlyList<Character>> GetCharactersAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        ReadCharactersAsync(database, ids, cancellationToken);
+    public async Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var found = new List<Character>(ids.Count);
+        var missing = new List<string>();
+        foreach (var id in ids)
+        {
+            if (memory.TryGetValue(id, out Character? character))
+            {
+                found.Add(character!);
+            }
+            else
+            {
+                missing.Add(id);
+            }
+        }
 
-    public async Task<Character?> GetCharacterAsync(string id, CancellationToken cancellationToken) =>
-        (await GetCharactersAsync([id], cancellationToken)).FirstOrDefault();
+        foreach (var character in await ReadAsync(database, missing, cancellationToken))
+        {
+            memory.Set(character.Id, character, Entry);
+            found.Add(character);
+        }
 
-    private static async Task<IReadOnlyList<Character>> ReadCharactersAsync(
-        ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        return found;
+    }
+
+    /// <summary>The characters with these ids that exist, straight from <paramref name="reader"/> (e.g. a snapshot).</summary>
+    public static async Task<IReadOnlyList<Character>> ReadAsync(ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
         if (ids.Count == 0)
         {

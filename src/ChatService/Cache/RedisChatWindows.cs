@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using ChatService.Chats;
+using ChatService.Storage;
+
+namespace ChatService.Cache;
+
+/// <summary>
+/// The look-aside history cache, both ways. As <see cref="IChatWindows"/> it serves a chat's
+/// newest turns (the first history page, a prompt's window) from the chat's cached window; a miss
+/// loads it from Spanner once per chat however many readers wait (single flight) and caches it;
+/// when Redis is slow or down, reads go to Spanner with bounded concurrency. As the stores'
+/// <see cref="IChatChangeSink"/> it applies every committed change to the cached window before the
+/// writer's caller hears of it, so a client never reads its own write back as missing.
+/// </summary>
+internal sealed class RedisChatWindows(HistoryCache cache, WindowLoader loader, RedisCacheLimits limits) : IChatWindows, IChatChangeSink
+{
+    /// <summary>How long a read waits for a Spanner fallback permit before it is shed.</summary>
+    private static readonly TimeSpan FallbackWait = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<ChatWindow?>>> _loads = new();
+
+    public int MaxTurns => cache.WindowTurns;
+
+    /// <summary>The chat's window: cached, or loaded once from Spanner (and cached when Redis is usable).</summary>
+    public async Task<ChatWindow?> GetAsync(string chatId, int maxTurns, CancellationToken cancellationToken)
+    {
+        if (cache.IsDirty(chatId))
+        {
+            CacheMetrics.Fallback();
+            return await LoadSharedAsync(chatId, populate: false, cancellationToken);
+        }
+
+        var read = await cache.ReadAsync(chatId, maxTurns);
+        switch (read.Kind)
+        {
+            case CacheReadKind.Hit:
+                CacheMetrics.Hit();
+                return read.Window;
+            case CacheReadKind.Deleted:
+                CacheMetrics.Hit();
+                return null;
+            case CacheReadKind.Miss:
+                CacheMetrics.Miss();
+                return await LoadSharedAsync(chatId, populate: true, cancellationToken);
+            default:
+                CacheMetrics.Fallback();
+                return await LoadSharedAsync(chatId, populate: false, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Brings the cached window along with a committed change. Repeats are applied too: the apply is
+    /// version-guarded, and the first request may have committed without its apply. A change whose
+    /// outcome is unknown marks the chat dirty. A window load begun before the change is not handed
+    /// to later readers.
+    /// </summary>
+    public async Task ChangedAsync(ChatChange change)
+    {
+        _loads.TryRemove(change.ChatId, out _);
+        switch (change.Kind)
+        {
+            case ChatChangeKind.Turns:
+                await cache.ApplyAsync(change.ChatId, change.Turns);
+                break;
+            case ChatChangeKind.Deleted:
+                await cache.TombstoneAsync(change.ChatId);
+                break;
+            default:
+                cache.MarkDirty(change.ChatId);
+                break;
+        }
+    }
+
+    /// <summary>One Spanner load per chat at a time in this process; every concurrent reader shares it.</summary>
+    private async Task<ChatWindow?> LoadSharedAsync(string chatId, bool populate, CancellationToken cancellationToken)
+    {
+        Lazy<Task<ChatWindow?>>? mine = null;
+        mine = new Lazy<Task<ChatWindow?>>(() => LoadAndForgetAsync(chatId, populate, mine!));
+        var load = _loads.GetOrAdd(chatId, mine);
+        return await load.Value.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Loads, then leaves the single-flight table (if still in it) whether or not anyone is still waiting.</summary>
+    private async Task<ChatWindow?> LoadAndForgetAsync(string chatId, bool populate, Lazy<Task<ChatWindow?>> self)
+    {
+        try
+        {
+            return await LoadAsync(chatId, populate);
+        }
+        finally
+        {
+            _loads.TryRemove(new KeyValuePair<string, Lazy<Task<ChatWindow?>>>(chatId, self));
+        }
+    }
+
+    private async Task<ChatWindow?> LoadAsync(string chatId, bool populate)
+    {
+        // Shared by every waiting reader, so not bound to any one caller's cancellation.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        if (populate && await cache.ReadAsync(chatId, cache.WindowTurns) is { Kind: CacheReadKind.Hit or CacheReadKind.Deleted } cached)
+        {
+            // A load that finished just before this one began (between our miss and now) filled it.
+            return cached.Window;
+        }
+
+        var token = populate ? await cache.BeginFillAsync(chatId) : null;
+        if (!await limits.SpannerFallback.WaitAsync(FallbackWait, timeout.Token))
+        {
+            // Too many reads are already falling back to Spanner: shed this one rather than pile up.
+            throw new ChatException(ChatErrorKind.Unavailable, "history is temporarily unavailable (cache down and Spanner fallback saturated); retry shortly");
+        }
+
+        ChatWindow? window;
+        try
+        {
+            CacheMetrics.SpannerRead();
+            window = await loader.LoadAsync(chatId, cache.WindowTurns, timeout.Token);
+        }
+        finally
+        {
+            limits.SpannerFallback.Release();
+        }
+
+        if (window is not null && token is not null)
+        {
+            await cache.PopulateAsync(window, token);
+        }
+
+        return window;
+    }
+}

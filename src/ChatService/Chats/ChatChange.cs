@@ -1,0 +1,12 @@
+namespace ChatService.Chats;
+
+/// <summary>One committed change to a chat, as stores hand it to the <see cref="IChatChangeSink"/>.</summary>
+public sealed record ChatChange(string ChatId, ChatChangeKind Kind, IReadOnlyList<ChatTurn> Turns)
+{
+    /// <summary>These turns, as history shows them after the commit (repeats of earlier changes are harmless: versions only move forward).</summary>
+    public static ChatChange Shown(string chatId, IReadOnlyList<ChatTurn> turns) => new(chatId, ChatChangeKind.Turns, turns);
+
+    public static ChatChange Deleted(string chatId) => new(chatId, ChatChangeKind.Deleted, []);
+
+    public static ChatChange Unknown(string chatId) => new(chatId, ChatChangeKind.Unknown, []);
+}

@@ -1,0 +1,17 @@
+namespace ChatService.Chats;
+
+/// <summary>What kind of change a store committed to a chat.</summary>
+public enum ChatChangeKind
+{
+    /// <summary>Turns as history now shows them, each with the version of its last change.</summary>
+    Turns,
+
+    /// <summary>The chat and everything under it are gone.</summary>
+    Deleted,
+
+    /// <summary>
+    /// Something may have changed without the writer knowing what: a write whose commit outcome is
+    /// unknown, or one that found the reply already stored by someone else.
+    /// </summary>
+    Unknown,
+}

@@ -1,0 +1,44 @@
+namespace ChatService.Chats;
+
+/// <summary>
+/// Reads what a worker needs to generate a reply: from the chat's window when it holds the reply
+/// and the turns before it (the common case, no storage read on a warm chat), otherwise from the
+/// reply ledger in one snapshot.
+/// </summary>
+public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore characters, IReplyLedger ledger)
+{
+    /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
+    private const int PromptSlack = 4;
+
+    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
+        (windows.MaxTurns > 0 ? await FromWindowAsync(key, windowTurns, cancellationToken) : null)
+        ?? await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+
+    /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
+    private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        // The reply is almost always among the newest few turns; the prompt needs the ones before it.
+        var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
+        var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
+        if (window is null || reply is null || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
+        {
+            // Not in the window (a deep turn, or a candidate that is not the primary one).
+            return null;
+        }
+
+        var cast = (await characters.GetManyAsync(window.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
+        if (!cast.TryGetValue(reply.CharacterId, out var speaker))
+        {
+            return null;
+        }
+
+        var before = window.NewestFirst.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
+        if (before.Count < windowTurns && before.Count < key.Seq - 1)
+        {
+            // A deep turn (e.g. regenerating an old reply): the window holds too little before it.
+            return null;
+        }
+
+        return new ReplyContext(window.UserId, speaker, cast, before, reply, LeaseOwner: null);
+    }
+}

@@ -1,0 +1,57 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// Writes to the Candidates table. Those that change what a turn shows (a new candidate, a final
+/// state) are only reached through <see cref="TurnMutations"/>, which bumps the turn's version with
+/// them; the lease writes here change nothing history shows.
+/// </summary>
+internal static class CandidateMutations
+{
+    /// <summary>An owed candidate: pending, marked in the sharded owed index, leased.</summary>
+    public static SpannerMutation InsertOwed(string chatId, long seq, string candidateId, string? requestId, OwedLease lease) =>
+        SpannerMutation.Insert("Candidates")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("CandidateId", candidateId)
+            .Set("State", (long)ReplyState.Pending)
+            .Set("RequestId", requestId)
+            .Set("OwedShard", lease.Shard)
+            .Set("LeaseOwner", lease.Owner)
+            .Set("LeaseUntil", lease.Until)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    /// <summary>A candidate complete from the start (a greeting).</summary>
+    public static SpannerMutation InsertComplete(string chatId, long seq, string candidateId, string text) =>
+        SpannerMutation.Insert("Candidates")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("CandidateId", candidateId)
+            .Set("State", (long)ReplyState.Complete)
+            .Set("Text", text)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>
+    public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason) =>
+        Key(key)
+            .Set("State", (long)state)
+            .Set("Text", text)
+            .Set("FailureCode", FailureCodeColumn.ToColumn(failureCode))
+            .Set("FailureReason", failureReason)
+            .Set("OwedShard", null)
+            .Set("LeaseOwner", null)
+            .Set("LeaseUntil", null)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    public static SpannerMutation Lease(ReplyKey key, string owner, DateTimeOffset until) =>
+        Key(key).Set("LeaseOwner", owner).Set("LeaseUntil", until);
+
+    public static SpannerMutation RequestCancel(ReplyKey key) => Key(key).Set("CancelRequested", true);
+
+    private static SpannerMutation Key(ReplyKey key) =>
+        SpannerMutation.Update("Candidates").Set("ChatId", key.ChatId).Set("Seq", key.Seq).Set("CandidateId", key.CandidateId);
+}

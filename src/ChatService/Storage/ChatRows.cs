@@ -1,0 +1,106 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>The columns and queries of chats and turns that every store reads, and their mapping to the domain.</summary>
+internal static class ChatRows
+{
+    public const string ChatColumns =
+        "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
+
+    // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
+    public const string TurnColumns =
+        "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason";
+
+    // A turn as history shows it: character turns take text and state from their primary candidate.
+    public const string TurnSelect =
+        $"""
+        SELECT {TurnColumns}, t.PrimaryCandidateId AS CandidateId
+        FROM Turns t
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
+        """;
+
+    // One candidate of a turn, shaped like TurnSelect so ReadTurn maps it, with the chat's owner
+    // (so a read on behalf of a user needs no separate ownership read).
+    private const string CandidateTurnSelect =
+        $"""
+        SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, c.LeaseUntil,
+               t.PrimaryCandidateId, (SELECT ch.UserId FROM Chats ch WHERE ch.ChatId = t.ChatId) AS OwnerId
+        FROM Turns t
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
+        WHERE t.ChatId = @chatId AND t.Seq = @seq
+        """;
+
+    public static Chat ReadChat(SpannerRow row) => new(
+        Id: row.Get<string>("ChatId"),
+        UserId: row.Get<string>("UserId"),
+        Title: row.Get<string>("Title"),
+        CharacterIds: row.Get<List<string>>("CharacterIds"),
+        LastSeq: row.Get<long>("NextSeq"),
+        RotationCursor: row.Get<long>("RotationCursor"),
+        LastMessagePreview: row.Get<string>("LastMessagePreview"),
+        CreateTime: row.Get<DateTimeOffset>("CreateTime"),
+        LastActiveTime: row.Get<DateTimeOffset>("LastActiveTime"));
+
+    public static ChatTurn ReadTurn(string chatId, SpannerRow row)
+    {
+        var role = (AuthorRole)row.Get<long>("AuthorRole");
+        var isUser = role == AuthorRole.User;
+        return new ChatTurn(
+            ChatId: chatId,
+            Seq: row.Get<long>("Seq"),
+            Role: role,
+            CharacterId: row.Get<string?>("CharacterId"),
+            Text: (isUser ? row.Get<string?>("Text") : row.Get<string?>("CandidateText")) ?? "",
+            State: isUser || row.IsNull("State") ? ReplyState.Complete : (ReplyState)row.Get<long>("State"),
+            CandidateId: row.Get<string?>("CandidateId"),
+            CandidateCount: (int)row.Get<long>("CandidateCount"),
+            CreateTime: row.Get<DateTimeOffset>("CreateTime"),
+            FailureReason: row.Get<string?>("FailureReason"),
+            ReplyToSeq: row.Get<long?>("ReplyToSeq"),
+            Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")));
+    }
+
+    /// <summary>The chat if it exists and belongs to the user; otherwise null.</summary>
+    public static async Task<Chat?> ReadOwnedChatAsync(ISpannerReader reader, string userId, string chatId, CancellationToken cancellationToken)
+    {
+        var chat = await ReadChatAsync(reader, chatId, cancellationToken);
+        return chat is not null && chat.UserId == userId ? chat : null;
+    }
+
+    public static async Task<Chat?> ReadChatAsync(ISpannerReader reader, string chatId, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement($"SELECT {ChatColumns} FROM Chats WHERE ChatId = @chatId").Add("chatId", chatId),
+            cancellationToken);
+        return rows.Count == 0 ? null : ReadChat(rows[0]);
+    }
+
+    /// <summary>
+    /// The turn as shown with one of its candidates (the primary when <paramref name="candidateId"/>
+    /// is null), and whether that candidate is still owed and by whom. User turns come back as
+    /// they are (they have no candidates); callers check the role.
+    /// </summary>
+    public static async Task<StoredCandidate?> ReadCandidateAsync(
+        ISpannerReader reader, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement(CandidateTurnSelect)
+                .Add("chatId", chatId)
+                .Add("seq", seq)
+                .Add("candidateId", SpannerType.String, candidateId),
+            cancellationToken);
+        // No such turn, or a character turn without that candidate. User turns have no candidates.
+        if (rows.Count == 0 || (rows[0].Get<long>("AuthorRole") == (long)AuthorRole.Character && rows[0].IsNull("CandidateId")))
+        {
+            return null;
+        }
+
+        var row = rows[0];
+        var turn = ReadTurn(chatId, row);
+        return new StoredCandidate(turn, !row.IsNull("OwedShard"), row.Get<string?>("LeaseOwner"), row.Get<DateTimeOffset?>("LeaseUntil"),
+            turn.CandidateId == row.Get<string?>("PrimaryCandidateId"), row.Get<string>("OwnerId"));
+    }
+}

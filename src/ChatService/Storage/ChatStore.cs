@@ -1,0 +1,129 @@
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// Chats, their history and the user's sends, in Spanner. Every call goes through
+/// <see cref="SpannerDatabaseClient"/>, so it gets the client's session pool and ABORTED retry.
+/// Ownership checks happen inside the same reads and transactions that touch the data: another
+/// user's chat is indistinguishable from a missing one.
+/// </summary>
+internal sealed partial class ChatStore(
+    SpannerDatabaseClient database,
+    TurnCommits commits,
+    IOptions<ChatOptions> chatOptions,
+    TimeProvider timeProvider) : IChatStore
+{
+    private ChatOptions Options => chatOptions.Value;
+
+    /// <summary>
+    /// Records a new chat and, in the same commit, each character's greeting as a completed
+    /// character turn (seq 1, 2, …), in the chat's character order.
+    /// </summary>
+    public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
+        string userId, string title, IReadOnlyList<Character> characters, CancellationToken cancellationToken)
+    {
+        var chatId = Ids.New();
+        var greetings = characters
+            .Where(c => !string.IsNullOrEmpty(c.Greeting))
+            .Select((c, i) => new ChatTurn(chatId, i + 1, AuthorRole.Character, c.Id, c.Greeting!, ReplyState.Complete, Ids.New(), 1, default, null, null))
+            .ToList();
+        var preview = greetings.Count > 0 ? Text.Preview(greetings[^1].Text) : "";
+        var characterIds = characters.Select(c => c.Id).ToList();
+
+        // No change goes to the sink: nobody can have read, let alone cached, a chat before its id is returned.
+        var (_, written, committed) = await commits.RunAsync(null, (tx, turns, _) =>
+        {
+            tx.BufferWrite(SpannerMutation.Insert("Chats")
+                .Set("ChatId", chatId)
+                .Set("UserId", userId)
+                .Set("Title", title)
+                .Set("CharacterIds", characterIds)
+                .Set("NextSeq", (long)greetings.Count)
+                .Set("RotationCursor", 0L)
+                .Set("LastMessagePreview", preview)
+                .Set("CreateTime", SpannerCommitTimestamp.Value)
+                .Set("LastActiveTime", SpannerCommitTimestamp.Value));
+            greetings.ForEach(turns.InsertGreeting);
+            return Task.FromResult(true);
+        }, cancellationToken);
+
+        var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed);
+        return (chat, written);
+    }
+
+    public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>
+        ReadOwnedChatAsync(database, userId, chatId, cancellationToken);
+
+    /// <summary>
+    /// One page of the user's chats, most recently active first, from the ChatsByUser index
+    /// (which stores every listed column). <paramref name="after"/> is the last chat of the
+    /// previous page; ties on LastActiveTime are broken by ChatId.
+    /// </summary>
+    public async Task<IReadOnlyList<Chat>> ListChatsAsync(
+        string userId, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken)
+    {
+        var sql = $"SELECT {ChatColumns} FROM Chats@{{FORCE_INDEX=ChatsByUser}} WHERE UserId = @userId";
+        if (after is not null)
+        {
+            sql += " AND (LastActiveTime < @afterTime OR (LastActiveTime = @afterTime AND ChatId > @afterId))";
+        }
+
+        var statement = new SpannerStatement(sql + " ORDER BY LastActiveTime DESC, ChatId LIMIT @limit")
+            .Add("userId", userId)
+            .Add("limit", (long)limit);
+        if (after is { } cursor)
+        {
+            statement.Add("afterTime", cursor.LastActiveTime).Add("afterId", cursor.ChatId);
+        }
+
+        var rows = await database.QueryListAsync(statement, cancellationToken: cancellationToken);
+        return rows.Select(ReadChat).ToList();
+    }
+
+    /// <summary>Deletes the chat with everything under it. False when there was no such chat of the user's.</summary>
+    public async Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken)
+    {
+        var (deleted, _, _) = await commits.RunAsync(chatId, async (tx, _, ct) =>
+        {
+            if (await ReadOwnedChatAsync(tx, userId, chatId, ct) is null)
+            {
+                return false;
+            }
+
+            tx.BufferWrite(SpannerMutation.Delete("Chats", SpannerKey.Of(chatId)));
+            return true;
+        }, cancellationToken);
+        if (deleted)
+        {
+            await commits.DeletedAsync(chatId);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> turns with <c>Seq &lt; beforeSeq</c>, newest first; null when the
+    /// chat does not exist or is not the user's. One read of the chat row, one range read of the
+    /// chat's interleaved turns.
+    /// </summary>
+    public async Task<IReadOnlyList<ChatTurn>?> GetTurnsAsync(
+        string userId, string chatId, long beforeSeq, int limit, CancellationToken cancellationToken)
+    {
+        if (await GetChatAsync(userId, chatId, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var rows = await database.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @beforeSeq ORDER BY t.Seq DESC LIMIT @limit")
+                .Add("chatId", chatId)
+                .Add("beforeSeq", beforeSeq)
+                .Add("limit", (long)limit),
+            cancellationToken: cancellationToken);
+        return rows.Select(r => ReadTurn(chatId, r)).ToList();
+    }
+}

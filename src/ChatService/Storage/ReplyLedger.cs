@@ -1,0 +1,59 @@
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// The reply ledger in Spanner: owed replies (candidates with the sharded owed marker), their
+/// leases, candidates, settling and cancelling. Ownership checks happen inside the same reads and
+/// transactions that touch the data.
+/// </summary>
+internal sealed partial class ReplyLedger(
+    SpannerDatabaseClient database,
+    TurnCommits commits,
+    IOptions<ChatOptions> chatOptions,
+    TimeProvider timeProvider) : IReplyLedger
+{
+    private ChatOptions Options => chatOptions.Value;
+
+    public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        // Polled while a reply is generated on another replica: one query, ownership included.
+        var reply = await ReadCandidateAsync(database, chatId, seq, candidateId, cancellationToken);
+        return reply is not null && reply.OwnerId == userId ? reply.Turn : null;
+    }
+
+    public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
+        // send, a settle or a takeover commits between the reads.
+        await using var snapshot = await database.BeginSnapshotAsync(cancellationToken: cancellationToken);
+        if (await ReadChatAsync(snapshot, key.ChatId, cancellationToken) is not { } chat)
+        {
+            return null;
+        }
+
+        var reply = await ReadCandidateAsync(snapshot, key.ChatId, key.Seq, key.CandidateId, cancellationToken);
+        if (reply?.Turn.CharacterId is not { } speakerId)
+        {
+            return null;
+        }
+
+        var cast = (await CharacterStore.ReadAsync(snapshot, chat.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
+        if (!cast.TryGetValue(speakerId, out var speaker))
+        {
+            return null;
+        }
+
+        var window = await snapshot.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @seq ORDER BY t.Seq DESC LIMIT @limit")
+                .Add("chatId", key.ChatId)
+                .Add("seq", key.Seq)
+                .Add("limit", (long)windowTurns),
+            cancellationToken);
+        var oldestFirst = window.Select(r => ReadTurn(key.ChatId, r)).Reverse().ToList();
+        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner);
+    }
+}

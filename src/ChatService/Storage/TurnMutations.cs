@@ -1,0 +1,97 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// The one way a transaction changes what a turn shows. Every method buffers its writes and bumps
+/// the turn's <c>UpdateTime</c> to the commit timestamp: that is the version the history cache
+/// orders changes by, so no write path can leave it behind. After the commit,
+/// <see cref="CommittedAt"/> gives the turns written, in order, as of that commit.
+/// </summary>
+internal sealed class TurnMutations(SpannerTransaction transaction)
+{
+    private readonly List<(ChatTurn Turn, bool Created)> _written = [];
+
+    /// <summary>A user's message.</summary>
+    public void InsertUserTurn(ChatTurn turn, string requestId)
+    {
+        transaction.BufferWrite(InsertTurn(turn, turn.Text, requestId));
+        _written.Add((turn, true));
+    }
+
+    /// <summary>A character turn whose one candidate is owed (pending, leased).</summary>
+    public void InsertOwedReply(ChatTurn turn, string? candidateRequestId, OwedLease lease)
+    {
+        transaction.BufferWrite(InsertTurn(turn, text: null, requestId: null));
+        transaction.BufferWrite(CandidateMutations.InsertOwed(turn.ChatId, turn.Seq, turn.CandidateId!, candidateRequestId, lease));
+        _written.Add((turn, true));
+    }
+
+    /// <summary>A character's greeting: a character turn with one complete candidate.</summary>
+    public void InsertGreeting(ChatTurn turn)
+    {
+        transaction.BufferWrite(InsertTurn(turn, text: null, requestId: null));
+        transaction.BufferWrite(CandidateMutations.InsertComplete(turn.ChatId, turn.Seq, turn.CandidateId!, turn.Text));
+        _written.Add((turn, true));
+    }
+
+    /// <summary>An owed candidate added to a turn as its new primary one; <paramref name="turn"/> shows it.</summary>
+    public void AddOwedCandidate(ChatTurn turn, string requestId, OwedLease lease)
+    {
+        transaction.BufferWrite(CandidateMutations.InsertOwed(turn.ChatId, turn.Seq, turn.CandidateId!, requestId, lease));
+        transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq)
+            .Set("PrimaryCandidateId", turn.CandidateId)
+            .Set("CandidateCount", (long)turn.CandidateCount));
+        _written.Add((turn, false));
+    }
+
+    /// <summary>Another existing candidate becomes the turn's primary one; <paramref name="turn"/> shows it.</summary>
+    public void SelectCandidate(ChatTurn turn)
+    {
+        transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq).Set("PrimaryCandidateId", turn.CandidateId));
+        _written.Add((turn, false));
+    }
+
+    /// <summary>
+    /// A candidate's final state (owed marker and lease cleared). <paramref name="reply"/> is its
+    /// turn as shown with that candidate; the turn's version moves even when it is not the primary
+    /// one, so a later selection of it is newer still. Returns the reply as settled.
+    /// </summary>
+    public ChatTurn Settle(ChatTurn reply, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason)
+    {
+        var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
+        transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason));
+        transaction.BufferWrite(UpdateTurn(key.ChatId, key.Seq));
+        var settled = reply with { State = state, Text = text, FailureReason = failureReason };
+        _written.Add((settled, false));
+        return settled;
+    }
+
+    /// <summary>The turns written, in order, as of the commit at <paramref name="committed"/>: its version, and its time for new turns.</summary>
+    public IReadOnlyList<ChatTurn> CommittedAt(DateTimeOffset committed) =>
+        _written.Select(w => w.Created
+                ? w.Turn with { Version = ChatTurn.VersionAt(committed), CreateTime = committed }
+                : w.Turn with { Version = ChatTurn.VersionAt(committed) })
+            .ToList();
+
+    private static SpannerMutation InsertTurn(ChatTurn turn, string? text, string? requestId) =>
+        SpannerMutation.Insert("Turns")
+            .Set("ChatId", turn.ChatId)
+            .Set("Seq", turn.Seq)
+            .Set("AuthorRole", (long)turn.Role)
+            .Set("CharacterId", turn.CharacterId)
+            .Set("Text", text)
+            .Set("RequestId", requestId)
+            .Set("ReplyToSeq", turn.ReplyToSeq)
+            .Set("PrimaryCandidateId", turn.CandidateId)
+            .Set("CandidateCount", (long)turn.CandidateCount)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    private static SpannerMutation UpdateTurn(string chatId, long seq) =>
+        SpannerMutation.Update("Turns")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+}
