@@ -1,4 +1,6 @@
+using ChatService.Chats;
 using ChatService.Resilience;
+using ChatService.Storage;
 using Grpc.Core;
 using Spanner.Client;
 
@@ -20,7 +22,7 @@ public sealed class RetryPolicyTests
             new RetryPolicyOptions
             {
                 Name = "test",
-                ShouldRetry = shouldRetry ?? RetryFilters.Spanner,
+                ShouldRetry = shouldRetry ?? RetryFilters.Retryable,
                 InitialDelay = TimeSpan.FromMilliseconds(100),
                 MaxDelay = TimeSpan.FromSeconds(1),
                 MaxAttempts = maxAttempts,
@@ -29,8 +31,11 @@ public sealed class RetryPolicyTests
             clock,
             random: random);
 
-    private static SpannerException Unavailable(TimeSpan? retryDelay = null) =>
-        new(StatusCode.Unavailable, "try later", retryDelay: retryDelay);
+    // Through Storage's translation, so the loops are tested on what the stores really throw.
+    private static StorageException Unavailable(TimeSpan? retryDelay = null) =>
+        Failed(new SpannerException(StatusCode.Unavailable, "try later", retryDelay: retryDelay));
+
+    private static StorageException Failed(SpannerException exception) => SpannerErrors.ToStorage(exception);
 
     /// <summary>
     /// Runs the policy over an attempt that fails while <paramref name="failures"/> gives an exception
@@ -136,7 +141,7 @@ public sealed class RetryPolicyTests
     {
         var clock = Clock();
         var policy = Policy(clock);
-        var invalid = new SpannerException(StatusCode.InvalidArgument, "bad statement");
+        var invalid = Failed(new SpannerException(StatusCode.InvalidArgument, "bad statement"));
 
         var run = await RunAsync(clock, policy, _ => invalid);
 
@@ -182,7 +187,7 @@ public sealed class RetryPolicyTests
 
         var run = await RunAsync(clock, policy, _ => Unavailable());
 
-        Assert.IsType<SpannerException>(run.Thrown);
+        Assert.IsType<StorageException>(run.Thrown);
         Assert.Equal(3, run.AttemptTimes.Count);
         Assert.Equal(2, run.Retries.Count);
     }
@@ -220,7 +225,7 @@ public sealed class RetryPolicyTests
         Assert.True(policy.TryGetRetryDelay(2, Unavailable(TimeSpan.FromMilliseconds(300)), TimeSpan.Zero, out var server));
         Assert.Equal(TimeSpan.FromMilliseconds(300), server);
         Assert.False(policy.TryGetRetryDelay(3, null, TimeSpan.Zero, out _));
-        Assert.False(policy.TryGetRetryDelay(1, new SpannerException(StatusCode.NotFound, "gone"), TimeSpan.Zero, out _));
+        Assert.False(policy.TryGetRetryDelay(1, Failed(new SpannerException(StatusCode.NotFound, "gone")), TimeSpan.Zero, out _));
         Assert.False(policy.TryGetRetryDelay(1, null, TimeSpan.FromMilliseconds(950), out _));
     }
 

@@ -28,9 +28,11 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         using var channel = GrpcChannel.ForAddress($"http://{emulator.EmulatorHost}");
         await using var reader = SpannerDatabaseClient.Create(emulator.Options(databaseId), channel.Intercept(gate));
         using var memory = new MemoryCache(new MemoryCacheOptions());
-        var characters = new CharacterStore(writer, memory);
-        var chats = new ChatStore(writer, new TurnCommits(writer, new NoChatChanges()), options, TimeProvider.System);
-        var ledger = new ReplyLedger(reader, new TurnCommits(reader, new NoChatChanges()), options, TimeProvider.System);
+        var writes = new SpannerGateway(writer);
+        var reads = new SpannerGateway(reader);
+        var characters = new CharacterStore(writes, memory);
+        var chats = new ChatStore(writes, new TurnCommits(writes, new NoChatChanges()), options, TimeProvider.System);
+        var ledger = new ReplyLedger(reads, new TurnCommits(reads, new NoChatChanges()), options, TimeProvider.System);
 
         var speaker = await characters.InsertAsync(
             new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), Ct);

@@ -1,7 +1,6 @@
 using ChatService.Chats;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Spanner.Client;
 
 namespace ChatService.Api;
 
@@ -59,20 +58,19 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
         // An internal timeout, or the process shutting down under the call.
         OperationCanceledException or ObjectDisposedException =>
             new RpcException(new Status(StatusCode.Unavailable, "the service could not finish the call in time or is shutting down; retry")),
-        // A malformed statement is our bug; every other storage failure is the store being unavailable.
-        SpannerException { ErrorCode: not (SpannerErrorCode.InvalidArgument or SpannerErrorCode.FailedPrecondition or SpannerErrorCode.PermissionDenied or SpannerErrorCode.Unauthenticated) } =>
-            Storage((SpannerException)exception, context),
+        // A statement the store rejects is our bug (the unexpected path); every other storage failure is the store being unavailable.
+        StorageException { Kind: not StorageErrorKind.Rejected } storage => Storage(storage, context),
         _ => Unexpected(exception, context),
     };
 
     /// <summary>Transient storage trouble: the caller may retry (sends are idempotent on request_id).</summary>
-    private RpcException Storage(SpannerException exception, ServerCallContext context)
+    private RpcException Storage(StorageException exception, ServerCallContext context)
     {
-        Log.StorageFailed(logger, context.Method, exception.ErrorCode, exception);
-        var code = exception.ErrorCode switch
+        Log.StorageFailed(logger, context.Method, exception.Code, exception);
+        var code = exception.Kind switch
         {
-            SpannerErrorCode.DeadlineExceeded => StatusCode.DeadlineExceeded,
-            SpannerErrorCode.ResourceExhausted => StatusCode.ResourceExhausted,
+            StorageErrorKind.DeadlineExceeded => StatusCode.DeadlineExceeded,
+            StorageErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
             _ => StatusCode.Unavailable,
         };
         return new RpcException(new Status(code, "the chat store is temporarily unavailable; retry the request"));
@@ -87,7 +85,7 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
     private static partial class Log
     {
         [LoggerMessage(2001, LogLevel.Warning, "{Method} failed in storage with {Code}.")]
-        public static partial void StorageFailed(ILogger logger, string method, SpannerErrorCode code, Exception exception);
+        public static partial void StorageFailed(ILogger logger, string method, string code, Exception exception);
 
         [LoggerMessage(2002, LogLevel.Error, "{Method} failed unexpectedly.")]
         public static partial void UnexpectedError(ILogger logger, string method, Exception exception);

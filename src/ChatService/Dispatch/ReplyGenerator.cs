@@ -32,7 +32,7 @@ public sealed partial class ReplyGenerator(
     {
         Name = "reply-settle",
         // Settling is conditional, so repeating one whose commit timed out with an unknown outcome stores nothing twice.
-        ShouldRetry = ex => RetryFilters.Spanner(ex) || ex is OperationCanceledException,
+        ShouldRetry = ex => RetryFilters.Retryable(ex) || ex is OperationCanceledException,
         InitialDelay = TimeSpan.FromMilliseconds(200),
         MaxDelay = TimeSpan.FromSeconds(2),
         MaxAttempts = 3,

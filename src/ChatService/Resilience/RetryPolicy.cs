@@ -121,7 +121,7 @@ public sealed class RetryPolicy
             return false;
         }
 
-        delay = RetryFilters.ServerDelay(failure) ?? Backoff(failedAttempt);
+        delay = (failure is null ? null : _options.ServerDelay(failure)) ?? Backoff(failedAttempt);
         return _options.Deadline == Timeout.InfiniteTimeSpan || elapsed + delay <= _options.Deadline;
     }
 

@@ -11,9 +11,15 @@ public sealed record RetryPolicyOptions
 
     /// <summary>
     /// Whether a failure may succeed when tried again. Cancellation by the caller is never retried,
-    /// whatever this says. Start from <see cref="RetryFilters.Spanner"/> for storage calls.
+    /// whatever this says. Start from <see cref="RetryFilters.Retryable"/> for storage calls.
     /// </summary>
     public required Func<Exception, bool> ShouldRetry { get; init; }
+
+    /// <summary>
+    /// The wait the failure itself asks for (the server's RetryInfo), which wins over the backoff.
+    /// Default: <see cref="RetryFilters.ServerDelay"/>, the delay an <see cref="IRetryableFailure"/> carries.
+    /// </summary>
+    public Func<Exception, TimeSpan?> ServerDelay { get; init; } = RetryFilters.ServerDelay;
 
     /// <summary>The backoff before the first retry, doubled for each further one. Default: 200 ms.</summary>
     public TimeSpan InitialDelay { get; init; } = TimeSpan.FromMilliseconds(200);

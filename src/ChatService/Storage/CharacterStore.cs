@@ -8,7 +8,7 @@ namespace ChatService.Storage;
 /// Characters in Spanner. They never change once created, so the ones read are kept in process
 /// memory: a warm chat's prompt and cast cost no read.
 /// </summary>
-internal sealed class CharacterStore(SpannerDatabaseClient database, IMemoryCache memory) : ICharacterStore
+internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
     private const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime";
@@ -17,7 +17,7 @@ internal sealed class CharacterStore(SpannerDatabaseClient database, IMemoryCach
 
     public async Task<Character> InsertAsync(Character character, CancellationToken cancellationToken)
     {
-        var committed = await database.WriteAsync(
+        var committed = await spanner.WriteAsync(
             [SpannerMutation.Insert("Characters")
                 .Set("CharacterId", character.Id)
                 .Set("OwnerUserId", character.OwnerUserId)
@@ -47,7 +47,7 @@ internal sealed class CharacterStore(SpannerDatabaseClient database, IMemoryCach
             }
         }
 
-        foreach (var character in await ReadAsync(database, missing, cancellationToken))
+        foreach (var character in await spanner.ReadAsync((reader, ct) => ReadAsync(reader, missing, ct), cancellationToken))
         {
             memory.Set(character.Id, character, Entry);
             found.Add(character);

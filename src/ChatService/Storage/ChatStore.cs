@@ -7,12 +7,13 @@ namespace ChatService.Storage;
 
 /// <summary>
 /// Chats, their history and the user's sends, in Spanner. Every call goes through
-/// <see cref="SpannerDatabaseClient"/>, so it gets the client's session pool and ABORTED retry.
+/// <see cref="SpannerGateway"/>, so it gets the client's session pool and ABORTED retry, and fails
+/// with a <see cref="StorageException"/>.
 /// Ownership checks happen inside the same reads and transactions that touch the data: another
 /// user's chat is indistinguishable from a missing one.
 /// </summary>
 internal sealed partial class ChatStore(
-    SpannerDatabaseClient database,
+    SpannerGateway spanner,
     TurnCommits commits,
     IOptions<ChatOptions> chatOptions,
     TimeProvider timeProvider) : IChatStore
@@ -56,7 +57,7 @@ internal sealed partial class ChatStore(
     }
 
     public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>
-        ReadOwnedChatAsync(database, userId, chatId, cancellationToken);
+        spanner.ReadAsync((reader, ct) => ReadOwnedChatAsync(reader, userId, chatId, ct), cancellationToken);
 
     /// <summary>
     /// One page of the user's chats, most recently active first, from the ChatsByUser index
@@ -80,7 +81,7 @@ internal sealed partial class ChatStore(
             statement.Add("afterTime", cursor.LastActiveTime).Add("afterId", cursor.ChatId);
         }
 
-        var rows = await database.QueryListAsync(statement, cancellationToken: cancellationToken);
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
         return rows.Select(ReadChat).ToList();
     }
 
@@ -118,12 +119,11 @@ internal sealed partial class ChatStore(
             return null;
         }
 
-        var rows = await database.QueryListAsync(
-            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @beforeSeq ORDER BY t.Seq DESC LIMIT @limit")
-                .Add("chatId", chatId)
-                .Add("beforeSeq", beforeSeq)
-                .Add("limit", (long)limit),
-            cancellationToken: cancellationToken);
+        var turns = new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @beforeSeq ORDER BY t.Seq DESC LIMIT @limit")
+            .Add("chatId", chatId)
+            .Add("beforeSeq", beforeSeq)
+            .Add("limit", (long)limit);
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(turns, ct), cancellationToken);
         return rows.Select(r => ReadTurn(chatId, r)).ToList();
     }
 }

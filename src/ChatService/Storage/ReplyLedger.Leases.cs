@@ -30,7 +30,7 @@ internal sealed partial class ReplyLedger
             .Add("shards", SpannerType.ArrayOf(SpannerType.Int64), shards)
             .Add("limit", (long)limit);
 
-        if ((await database.QueryListAsync(Scan(), cancellationToken: cancellationToken)).Count == 0)
+        if ((await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(Scan(), ct), cancellationToken)).Count == 0)
         {
             return ClaimResult.Empty;
         }
@@ -76,8 +76,8 @@ internal sealed partial class ReplyLedger
         return new ClaimResult(claimed, settled);
     }
 
-    public Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync(async (tx, ct) =>
+    public async Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
+        (await spanner.TransactionAsync(async (tx, ct) =>
         {
             var lease = await ReadLeaseAsync(tx, key, ct);
             if (lease is not { Owner: var owner } || owner != Options.ReplicaId)
@@ -87,10 +87,10 @@ internal sealed partial class ReplyLedger
 
             tx.BufferWrite(CandidateMutations.Lease(key, Options.ReplicaId, timeProvider.GetUtcNow() + Options.ReplyLease));
             return lease.Value.CancelRequested ? LeaseStatus.CancelRequested : LeaseStatus.Held;
-        }, cancellationToken);
+        }, cancellationToken)).Result;
 
     public Task ReleaseLeaseAsync(ReplyKey key, CancellationToken cancellationToken) =>
-        database.RunInTransactionAsync(async (tx, ct) =>
+        spanner.TransactionAsync(async (tx, ct) =>
         {
             if ((await ReadLeaseAsync(tx, key, ct))?.Owner == Options.ReplicaId)
             {

@@ -11,7 +11,7 @@ namespace ChatService.Storage;
 /// transactions that touch the data.
 /// </summary>
 internal sealed partial class ReplyLedger(
-    SpannerDatabaseClient database,
+    SpannerGateway spanner,
     TurnCommits commits,
     IOptions<ChatOptions> chatOptions,
     TimeProvider timeProvider) : IReplyLedger
@@ -21,15 +21,17 @@ internal sealed partial class ReplyLedger(
     public async Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
         // Polled while a reply is generated on another replica: one query, ownership included.
-        var reply = await ReadCandidateAsync(database, chatId, seq, candidateId, cancellationToken);
+        var reply = await spanner.ReadAsync((reader, ct) => ReadCandidateAsync(reader, chatId, seq, candidateId, ct), cancellationToken);
         return reply is not null && reply.OwnerId == userId ? reply.Turn : null;
     }
 
-    public async Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
+    // send, a settle or a takeover commits between the reads.
+    public Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
+        spanner.SnapshotAsync((snapshot, ct) => ReadReplyContextAsync(snapshot, key, windowTurns, ct), cancellationToken);
+
+    private static async Task<ReplyContext?> ReadReplyContextAsync(ISpannerReader snapshot, ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
-        // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
-        // send, a settle or a takeover commits between the reads.
-        await using var snapshot = await database.BeginSnapshotAsync(cancellationToken: cancellationToken);
         if (await ReadChatAsync(snapshot, key.ChatId, cancellationToken) is not { } chat)
         {
             return null;

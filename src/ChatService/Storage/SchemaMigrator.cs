@@ -27,6 +27,7 @@ internal sealed partial class SchemaMigrator(
     {
         Name = "schema-migration",
         ShouldRetry = _ => true,
+        ServerDelay = SpannerErrors.ServerDelay,
         InitialDelay = TimeSpan.FromSeconds(1),
         MaxDelay = TimeSpan.FromSeconds(30),
     });
@@ -38,6 +39,7 @@ internal sealed partial class SchemaMigrator(
         ShouldRetry = ex => ex is SpannerException { ErrorCode: SpannerErrorCode.FailedPrecondition or SpannerErrorCode.AlreadyExists or SpannerErrorCode.Aborted },
         InitialDelay = TimeSpan.FromMilliseconds(200),
         MaxDelay = TimeSpan.FromSeconds(2),
+        ServerDelay = SpannerErrors.ServerDelay,
         MaxAttempts = 5,
     });
 

@@ -29,6 +29,8 @@ public static class StorageExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
         // Characters never change: the ones read stay in process memory.
         builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
+        // The stores reach Spanner only through the gateway, which turns its errors into StorageException.
+        builder.Services.AddSingleton<SpannerGateway>();
         builder.Services.AddSingleton<TurnCommits>();
         builder.Services.AddSingleton<WindowLoader>();
         builder.Services.AddSingleton<ICharacterStore, CharacterStore>();

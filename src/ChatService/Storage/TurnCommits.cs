@@ -7,7 +7,7 @@ namespace ChatService.Storage;
 /// Runs the read-write transactions that change turns, and hands what they committed to the
 /// change sink. Shared by the chat store and the reply ledger.
 /// </summary>
-internal sealed class TurnCommits(SpannerDatabaseClient database, IChatChangeSink changes)
+internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink changes)
 {
     /// <summary>
     /// Runs <paramref name="work"/> in a read-write transaction (retried on ABORTED), its turn writes
@@ -21,7 +21,7 @@ internal sealed class TurnCommits(SpannerDatabaseClient database, IChatChangeSin
     {
         try
         {
-            var ((result, turns), committed) = await database.RunInTransactionWithCommitTimestampAsync(async (tx, ct) =>
+            var ((result, turns), committed) = await spanner.TransactionAsync(async (tx, ct) =>
             {
                 var turns = new TurnMutations(tx);
                 return (await work(tx, turns, ct), turns);

@@ -5,7 +5,7 @@ using static ChatService.Storage.ChatRows;
 namespace ChatService.Storage;
 
 /// <summary>Reads a chat's window from Spanner: what the history cache stores on a miss.</summary>
-internal sealed class WindowLoader(SpannerDatabaseClient database)
+internal sealed class WindowLoader(SpannerGateway spanner)
 {
     // The chat row and its newest turns (with their primary candidates) in a single read.
     private const string WindowSelect =
@@ -22,9 +22,8 @@ internal sealed class WindowLoader(SpannerDatabaseClient database)
     /// <summary>The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is no such chat.</summary>
     public async Task<ChatWindow?> LoadAsync(string chatId, int turns, CancellationToken cancellationToken)
     {
-        var rows = await database.QueryListAsync(
-            new SpannerStatement(WindowSelect).Add("chatId", chatId).Add("turns", (long)turns),
-            cancellationToken: cancellationToken);
+        var window = new SpannerStatement(WindowSelect).Add("chatId", chatId).Add("turns", (long)turns);
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(window, ct), cancellationToken);
         if (rows.Count == 0)
         {
             return null;

@@ -3,7 +3,7 @@ using ChatService.Dispatch;
 using ChatService.Inference;
 using ChatService.Limits;
 using ChatService.Resilience;
-using Spanner.Client;
+using ChatService.Storage;
 
 namespace ChatService.Telemetry;
 
@@ -12,7 +12,7 @@ internal static class TelemetryNames
 {
     public static readonly string[] Meters =
     [
-        SpannerTelemetry.MeterName,
+        StorageTelemetry.MeterName,
         CacheMetrics.MeterName,
         DispatchMetrics.MeterName,
         InferenceMetrics.MeterName,
@@ -22,7 +22,7 @@ internal static class TelemetryNames
 
     public static readonly string[] ActivitySources =
     [
-        SpannerTelemetry.ActivitySourceName,
+        StorageTelemetry.ActivitySourceName,
         CacheTracing.ActivitySourceName,
         DispatchTracing.ActivitySourceName,
         InferenceTracing.ActivitySourceName,
