@@ -1,15 +1,11 @@
 using ChatService.Api.V1;
-using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
-using Spanner.Client;
 
 namespace ChatService.Tests.Cache;
 
-public sealed class CacheEfficiencyTests(QuietFixture fixture) : ApiTestBase(fixture), IClassFixture<QuietFixture>
+public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestBase(fixture)
 {
-    private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
-
     [Fact]
     public async Task WarmChat_HistoryAndANewMessagesPromptWindow_CostZeroSpannerReads()
     {

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using ChatService.Api.V1;
-using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
-using Spanner.Client;
 using StackExchange.Redis;
 
 namespace ChatService.Tests.Cache;
@@ -11,10 +9,8 @@ namespace ChatService.Tests.Cache;
 /// The window's "head" (its newest turns as one value, read without a script) always matches the
 /// window's own turns, and a head that is missing or broken is never served.
 /// </summary>
-public sealed class WindowHeadTests(QuietFixture fixture) : ApiTestBase(fixture), IClassFixture<QuietFixture>
+public sealed class WindowHeadTests(QuietFixture fixture) : QuietCacheTestBase(fixture)
 {
-    private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
-
     [Fact]
     public async Task Head_AfterPopulateAppendsAndReplySettles_HoldsTheWindowsNewestTurnsNewestFirst()
     {

@@ -1,4 +1,5 @@
 using ChatService.Inference;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ChatService.Tests.Inference;
@@ -13,21 +14,11 @@ public sealed partial class SimulatedChatClientTests
         using var client = new SimulatedChatClient(options, clock);
         await using var stream = client.GetStreamingResponseAsync(Prompt("Hi"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
 
-        var first = stream.MoveNextAsync().AsTask();
-        clock.Advance(TimeSpan.FromMilliseconds(149));
-        await Task.Delay(20, Ct);
-        Assert.False(first.IsCompleted);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        await AssertNextTokenExactlyAfterAsync(clock, stream, TimeSpan.FromMilliseconds(150));
         Assert.Equal("Captain ", stream.Current.Text);
 
         // The next token comes 1/TokensPerSecond later.
-        var second = stream.MoveNextAsync().AsTask();
-        clock.Advance(TimeSpan.FromMilliseconds(99));
-        await Task.Delay(20, Ct);
-        Assert.False(second.IsCompleted);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(await second.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        await AssertNextTokenExactlyAfterAsync(clock, stream, TimeSpan.FromMilliseconds(100));
         Assert.Equal("Ruby ", stream.Current.Text);
     }
 
@@ -39,12 +30,7 @@ public sealed partial class SimulatedChatClientTests
         using var client = new SimulatedChatClient(options, clock);
         await using var stream = client.GetStreamingResponseAsync(Prompt("Hi"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
 
-        var first = stream.MoveNextAsync().AsTask();
-        clock.Advance(TimeSpan.FromMilliseconds(299));
-        await Task.Delay(20, Ct);
-        Assert.False(first.IsCompleted);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        await AssertNextTokenExactlyAfterAsync(clock, stream, TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
@@ -54,11 +40,20 @@ public sealed partial class SimulatedChatClientTests
         using var client = new SimulatedChatClient(new BackendOptions { TimeToFirstToken = TimeSpan.FromMilliseconds(100) }, clock);
         await using var stream = client.GetStreamingResponseAsync(Prompt("[sim:slow] hi"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
 
-        var first = stream.MoveNextAsync().AsTask();
-        clock.Advance(TimeSpan.FromMilliseconds(999));
+        await AssertNextTokenExactlyAfterAsync(clock, stream, TimeSpan.FromMilliseconds(1000));
+    }
+
+    /// <summary>
+    /// Moves the clock to 1 ms short of <paramref name="delay"/>: no token yet (given a moment to show up
+    /// if it were early); then the last millisecond: the token arrives.
+    /// </summary>
+    private static async Task AssertNextTokenExactlyAfterAsync(FakeTimeProvider clock, IAsyncEnumerator<ChatResponseUpdate> stream, TimeSpan delay)
+    {
+        var next = stream.MoveNextAsync().AsTask();
+        clock.Advance(delay - TimeSpan.FromMilliseconds(1));
         await Task.Delay(20, Ct);
-        Assert.False(first.IsCompleted);
+        Assert.False(next.IsCompleted);
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(5), Ct));
     }
 }

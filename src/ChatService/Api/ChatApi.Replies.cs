@@ -29,8 +29,7 @@ internal sealed partial class ChatApi
     public override async Task StreamReply(V1.StreamReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = context.GetUserId();
-        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        var seq = RequestValidator.Seq(request.Seq);
+        var (chatId, seq) = RequestValidator.Turn(request);
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
         var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
@@ -40,8 +39,7 @@ internal sealed partial class ChatApi
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();
-        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        var seq = RequestValidator.Seq(request.Seq);
+        var (chatId, seq) = RequestValidator.Turn(request);
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         return (await pipeline.CancelAsync(userId, chatId, seq, candidateId, context.CancellationToken)).ToProto();
     }
@@ -49,8 +47,7 @@ internal sealed partial class ChatApi
     public override async Task Regenerate(V1.RegenerateRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = context.GetUserId();
-        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        var seq = RequestValidator.Seq(request.Seq);
+        var (chatId, seq) = RequestValidator.Turn(request);
         var requestId = RequestValidator.RequestId(request.RequestId);
 
         using var admission = limits.Admit(userId, nameof(Regenerate));
@@ -61,8 +58,7 @@ internal sealed partial class ChatApi
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();
-        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
-        var seq = RequestValidator.Seq(request.Seq);
+        var (chatId, seq) = RequestValidator.Turn(request);
         var candidateId = RequestValidator.Id(request.CandidateId, "candidate_id");
         return (await pipeline.SelectAsync(userId, chatId, seq, candidateId, context.CancellationToken)).ToProto();
     }

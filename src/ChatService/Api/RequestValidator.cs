@@ -103,6 +103,9 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         return seq;
     }
 
+    /// <summary>The turn a turn-scoped request names: its <c>chat_id</c>, then its <c>seq</c>.</summary>
+    public static (string ChatId, long Seq) Turn(ITurnScoped request) => (Id(request.ChatId, "chat_id"), Seq(request.Seq));
+
     /// <summary>The message text: not blank, within the configured byte limit.</summary>
     public string MessageText(string text, string field = "text")
     {
