@@ -77,8 +77,19 @@ internal sealed partial class SchemaMigrator(
             }
             catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
-                _lastError = ex.Message;
-                Log.MigrationFailed(logger, attempt, delay, ex);
+                if (SpannerFailures.IsUnreachable(ex))
+                {
+                    // One line per attempt: where the service tried, why it failed, when it tries again.
+                    var endpoint = options.Value.EndpointDescription;
+                    var reason = SpannerFailures.Reason((SpannerException)ex);
+                    _lastError = $"Spanner at {endpoint} is unreachable ({reason})";
+                    Log.SpannerUnreachable(logger, endpoint, reason, attempt, delay);
+                }
+                else
+                {
+                    _lastError = ex.Message;
+                    Log.MigrationFailed(logger, attempt, delay, ex);
+                }
             }
             catch (Exception)
             {
@@ -180,6 +191,9 @@ internal sealed partial class SchemaMigrator(
 
         [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
         public static partial void MigrationFailed(ILogger logger, int attempt, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(1005, LogLevel.Error, "Cannot reach Spanner at {Endpoint}: {Reason}. Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
+        public static partial void SpannerUnreachable(ILogger logger, string endpoint, string reason, int attempt, TimeSpan delay);
 
         [LoggerMessage(1004, LogLevel.Warning, "The schema is not applied after {Wait}; starting unready while the migration goes on.")]
         public static partial void StartingWithoutSchema(ILogger logger, TimeSpan wait);
