@@ -1,5 +1,6 @@
 using ChatService.Cache;
 using ChatService.Dispatch;
+using ChatService.HealthChecks;
 using ChatService.Inference;
 using ChatService.Limits;
 using Spanner.Client;
@@ -16,6 +17,7 @@ internal static class TelemetryNames
         DispatchMetrics.MeterName,
         InferenceMetrics.MeterName,
         LimitsMetrics.MeterName,
+        HealthMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =
