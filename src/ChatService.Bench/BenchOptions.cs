@@ -17,14 +17,15 @@ internal sealed class BenchOptions
           send           full exchanges: SendMessage and its reply stream to Completed
           streams        K reply streams held open at once; the service's RSS
           chaos          mixed load while a Redis primary is killed and the service is SIGKILLed and restarted
-          all            history-hot, history-cold, send, streams, chaos in turn
+          health         gRPC health Check (readiness) right after a warm GetHistory at the same concurrency
+          all            history-hot, history-cold, send, streams, chaos in turn (not health)
 
         options:
           --concurrency N[,N...]  callers (default: 16); a list runs each level
           --duration 20s          measured window per run (s, ms or m suffix)
           --warmup 5s             load before the window that is not recorded
           --out results/          where the JSON and markdown results go
-          --chats 50              chats of the history scenarios
+          --chats 50              chats of the history and health scenarios
           --turns 24              turns per history chat besides the greeting (user + reply pairs)
           --callers-per-channel 8 callers sharing one GrpcChannel (one HTTP/2 connection each)
           --streams 10000         streams scenario: replies held open at once

@@ -69,6 +69,14 @@ public sealed class SpannerClientOptions
     /// <summary>Cap of the exponential backoff between attempts. Default: 2 seconds.</summary>
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Longest wait between the channel's attempts to reconnect after losing Spanner. Until the next
+    /// attempt connects, every call fails at once with UNAVAILABLE, so this bounds how long the client
+    /// keeps failing after Spanner is back; gRPC's own default lets the wait grow to 2 minutes. While
+    /// Spanner is unreachable the channel tries to connect about this often. Default: 1 second.
+    /// </summary>
+    public TimeSpan MaxReconnectBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The database resource name: <c>projects/{ProjectId}/instances/{InstanceId}/databases/{DatabaseId}</c>.</summary>
     public string DatabasePath => $"projects/{ProjectId}/instances/{InstanceId}/databases/{DatabaseId}";
 
@@ -108,6 +116,7 @@ public sealed class SpannerClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetryInitialDelay, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryMaxDelay, RetryInitialDelay);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TokenTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MaxReconnectBackoff, TimeSpan.Zero);
         if (string.IsNullOrWhiteSpace(EmulatorHost))
         {
             ValidateEndpoint();

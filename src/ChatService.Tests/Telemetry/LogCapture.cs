@@ -9,7 +9,7 @@ public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
     private readonly ConcurrentQueue<Entry> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
-    public sealed record Entry(string Category, EventId EventId, LogLevel Level, string Message, IReadOnlyDictionary<string, object?> Scope);
+    public sealed record Entry(string Category, EventId EventId, LogLevel Level, string Message, IReadOnlyDictionary<string, object?> Scope, Exception? Exception);
 
     public IReadOnlyList<Entry> Entries => _entries.ToArray();
 
@@ -43,7 +43,7 @@ public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
                     }
                 },
                 scope);
-            owner._entries.Enqueue(new Entry(category, eventId, logLevel, formatter(state, exception), scope));
+            owner._entries.Enqueue(new Entry(category, eventId, logLevel, formatter(state, exception), scope, exception));
         }
     }
 }

@@ -9,6 +9,20 @@ namespace ChatService.HealthChecks;
 /// </summary>
 internal static class HealthReportWriter
 {
+    /// <summary>
+    /// Answers a probe with a report already taken: 200 for Healthy and Degraded, 503 for Unhealthy,
+    /// never cached (as ASP.NET Core's health check endpoints answer).
+    /// </summary>
+    public static Task WriteProbeAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.StatusCode = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        var headers = context.Response.Headers;
+        headers.CacheControl = "no-store, no-cache";
+        headers.Pragma = "no-cache";
+        headers.Expires = "Thu, 01 Jan 1970 00:00:00 GMT";
+        return WriteAsync(context, report);
+    }
+
     public static async Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";

@@ -86,7 +86,7 @@ internal sealed partial class SchemaMigrator(
     /// <summary>Migrates, retrying with backoff (1 s doubling to 30 s, jittered) until it succeeds or the service stops.</summary>
     private async Task MigrateUntilAppliedAsync(CancellationToken stopping)
     {
-        var endpoint = options.Value.ResolvedEmulatorHost ?? options.Value.Endpoint;
+        var endpoint = options.Value.EndpointDescription;
         try
         {
             await _migrationRetry.ExecuteAsync(
@@ -97,8 +97,18 @@ internal sealed partial class SchemaMigrator(
                 },
                 retry =>
                 {
-                    _lastError = retry.Failure.Message;
-                    Log.MigrationFailed(logger, retry.Attempt, endpoint, retry.Delay, retry.Failure.Message);
+                    if (SpannerFailures.IsUnreachable(retry.Failure))
+                    {
+                        // One line per attempt: where the service tried, why it failed, when it tries again.
+                        var reason = SpannerFailures.Reason((SpannerException)retry.Failure);
+                        _lastError = $"Spanner at {endpoint} is unreachable ({reason})";
+                        Log.SpannerUnreachable(logger, endpoint, reason, retry.Attempt, retry.Delay);
+                    }
+                    else
+                    {
+                        _lastError = retry.Failure.Message;
+                        Log.MigrationFailed(logger, retry.Attempt, retry.Delay, retry.Failure);
+                    }
                 },
                 stopping);
             _lastError = null;
@@ -178,8 +188,11 @@ internal sealed partial class SchemaMigrator(
         [LoggerMessage(1002, LogLevel.Warning, "Schema changed concurrently (attempt {Attempt}): {Message}. Retrying.")]
         public static partial void SchemaRaceRetry(ILogger logger, int attempt, string message);
 
-        [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} against {Endpoint} failed: {Message}. The service stays unready and retries in {Delay}.")]
-        public static partial void MigrationFailed(ILogger logger, int attempt, string endpoint, TimeSpan delay, string message);
+        [LoggerMessage(1003, LogLevel.Error, "Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
+        public static partial void MigrationFailed(ILogger logger, int attempt, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(1005, LogLevel.Error, "Cannot reach Spanner at {Endpoint}: {Reason}. Schema migration attempt {Attempt} failed; the service stays unready and retries in {Delay}.")]
+        public static partial void SpannerUnreachable(ILogger logger, string endpoint, string reason, int attempt, TimeSpan delay);
 
         [LoggerMessage(1004, LogLevel.Warning, "The schema is not applied after {Wait}; starting unready while the migration goes on.")]
         public static partial void StartingWithoutSchema(ILogger logger, TimeSpan wait);

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Spanner.Client;
 
 namespace ChatService.Storage;
 
 /// <summary>Ready when the schema is applied and Spanner answers a trivial query on a pooled session.</summary>
-internal sealed class SpannerHealthCheck(SchemaMigrator migrator, SpannerDatabaseClient database) : IHealthCheck
+internal sealed class SpannerHealthCheck(SchemaMigrator migrator, SpannerDatabaseClient database, IOptions<SpannerOptions> options) : IHealthCheck
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(2);
 
@@ -26,9 +27,18 @@ internal sealed class SpannerHealthCheck(SchemaMigrator migrator, SpannerDatabas
             await database.WarmUpAsync(timeout.Token);
             return HealthCheckResult.Healthy("schema applied; a pooled session answered");
         }
-        catch (Exception ex) when (ex is SpannerException or OperationCanceledException)
+        catch (SpannerException ex) when (SpannerFailures.IsUnreachable(ex))
         {
-            return HealthCheckResult.Unhealthy(ex is SpannerException spanner ? $"Spanner is unreachable ({spanner.ErrorCode})" : "Spanner did not answer in time", ex);
+            // Logged by the health check service on every run while it lasts: the reason, no stack trace.
+            return HealthCheckResult.Unhealthy($"Spanner at {options.Value.EndpointDescription} is unreachable ({SpannerFailures.Reason(ex)})");
+        }
+        catch (SpannerException ex)
+        {
+            return HealthCheckResult.Unhealthy($"Spanner failed the query ({ex.ErrorCode})", ex);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"Spanner at {options.Value.EndpointDescription} did not answer within {QueryTimeout.TotalSeconds:0} s");
         }
     }
 }

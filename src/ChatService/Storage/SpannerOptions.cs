@@ -79,5 +79,14 @@ public sealed class SpannerOptions
         TransactionTimeout = TransactionTimeout,
     };
 
+    /// <summary>
+    /// Where the service reaches Spanner, for logs and health descriptions: the emulator's
+    /// <c>host:port (emulator)</c>, or the Cloud Spanner endpoint's <c>host:port</c>.
+    /// </summary>
+    internal string EndpointDescription =>
+        ResolvedEmulatorHost is { } emulator ? $"{emulator} (emulator)"
+        : Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) ? $"{uri.Host}:{uri.Port}"
+        : Endpoint;
+
     internal bool ShouldCreateIfMissing => CreateIfMissing ?? ResolvedEmulatorHost is not null;
 }

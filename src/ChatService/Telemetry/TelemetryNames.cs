@@ -1,5 +1,6 @@
 using ChatService.Cache;
 using ChatService.Dispatch;
+using ChatService.HealthChecks;
 using ChatService.Inference;
 using ChatService.Limits;
 using ChatService.Resilience;
@@ -18,6 +19,7 @@ internal static class TelemetryNames
         InferenceMetrics.MeterName,
         LimitsMetrics.MeterName,
         RetryPolicy.MeterName,
+        HealthMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =

@@ -28,6 +28,9 @@ internal static class ChannelFactory
             MaxReceiveMessageSize = 128 * 1024 * 1024,
             MaxSendMessageSize = null,
             DisposeHttpClient = true,
+            // Calls fail fast while the channel waits to reconnect: keep that wait short (see the option).
+            InitialReconnectBackoff = options.MaxReconnectBackoff < TimeSpan.FromSeconds(1) ? options.MaxReconnectBackoff : TimeSpan.FromSeconds(1),
+            MaxReconnectBackoff = options.MaxReconnectBackoff,
         };
 
         if (!string.IsNullOrWhiteSpace(options.EmulatorHost))
