@@ -11,11 +11,13 @@
 # also uses port + 10000 for the cluster bus), SPANNER_EMULATOR_BIN (path of emulator_main, found in
 # the gcloud SDK by default). Ports that overlap, or a bus port something else listens on, are refused
 # (scripts/lib/ports.sh). `up` returns once every replica has finished its first sync.
-# State, pid files and logs live in <repo>/.stack/ (git-ignored).
+# State, pid files and logs live in one directory per machine (user), not per clone, since the ports
+# are the machine's: any clone's stack.sh (and the tests' fault injection) sees and repairs the same
+# stack. CHAT_STACK_DIR sets it; default $XDG_STATE_HOME/chatservice-stack or ~/.local/state/chatservice-stack.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STACK_DIR="$ROOT/.stack"
+STACK_DIR="${CHAT_STACK_DIR:-${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/chatservice-stack}"
 LOG_DIR="$STACK_DIR/logs"
 REDIS_DIR="$STACK_DIR/redis"
 

@@ -14,6 +14,20 @@ public sealed record StackEndpoints
     public const int DefaultEmulatorPort = 9010;
     public const int DefaultFirstRedisPort = 7000;
 
+    /// <summary>
+    /// Where <c>scripts/stack.sh</c> keeps pid files, node state and logs, for every clone on the
+    /// machine (ports are the machine's, so is the stack): <c>CHAT_STACK_DIR</c>, else
+    /// <c>$XDG_STATE_HOME/chatservice-stack</c>, else <c>~/.local/state/chatservice-stack</c>.
+    /// </summary>
+    public static string StateDirectory =>
+        Environment.GetEnvironmentVariable("CHAT_STACK_DIR") is { Length: > 0 } explicitDirectory
+            ? explicitDirectory
+            : Path.Combine(
+                Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } state
+                    ? state
+                    : Path.Combine(Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home ? home : "/tmp", ".local", "state"),
+                "chatservice-stack");
+
     /// <summary>Three primaries with one replica each, on consecutive ports from the first.</summary>
     public const int RedisNodeCount = 6;
 

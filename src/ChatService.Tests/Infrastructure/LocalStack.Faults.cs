@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ChatService.Testing;
 
 namespace ChatService.Tests.Infrastructure;
 
@@ -95,7 +96,7 @@ public sealed partial class LocalStack
 
     private async Task<bool> TryKillOwnNodeAsync(int port, CancellationToken cancellationToken)
     {
-        var pidFile = Path.Combine(RepoRoot, ".stack", "redis", port.ToString(CultureInfo.InvariantCulture), "redis.pid");
+        var pidFile = Path.Combine(StackEndpoints.StateDirectory, "redis", port.ToString(CultureInfo.InvariantCulture), "redis.pid");
         if (!File.Exists(pidFile)
             || !int.TryParse(await File.ReadAllTextAsync(pidFile, cancellationToken), CultureInfo.InvariantCulture, out var pid))
         {

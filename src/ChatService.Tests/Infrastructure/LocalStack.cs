@@ -66,7 +66,7 @@ public sealed partial class LocalStack : IAsyncLifetime
         {
             throw new InvalidOperationException(
                 $"scripts/stack.sh up succeeded, but {EmulatorHost} or the Redis Cluster on {RedisConfiguration} " +
-                "is still not usable. Check `scripts/stack.sh status` and the logs in .stack/logs/.");
+                $"is still not usable. Check `scripts/stack.sh status` and the logs in {StackEndpoints.StateDirectory}/logs/.");
         }
     }
 
