@@ -17,13 +17,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STACK_DIR="${CHAT_STACK_DIR:-${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/chatservice-stack}"
-LOG_DIR="$STACK_DIR/logs"
-REDIS_DIR="$STACK_DIR/redis"
 
 # shellcheck source=lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
 check_port_plan
+LOG_DIR="$STACK_DIR/logs"
+REDIS_DIR="$STACK_DIR/redis"
 ALL_SLOTS=16384
 # Failover after a node dies takes about this long; short so fault tests don't wait 15 s (the default).
 NODE_TIMEOUT_MS=5000
@@ -195,8 +194,8 @@ start_emulator() {
     stop_pid "$pid" "spanner emulator"
   fi
   # setsid: its own session, so a Ctrl-C in the terminal that ran `up` (e.g. via run.sh) does not
-  # reach it; fd 9 (our lock) is closed so it does not hold the lock for its whole life.
-  setsid "$bin" --host_port "localhost:$EMULATOR_PORT" >"$EMULATOR_LOG" 2>&1 </dev/null 9>&- &
+  # reach it; fds 8 and 9 (test.sh's run lock, our lock) are closed so it holds neither for its life.
+  setsid "$bin" --host_port "localhost:$EMULATOR_PORT" >"$EMULATOR_LOG" 2>&1 </dev/null 8>&- 9>&- &
   printf '%s\n' "$!" >"$EMULATOR_PID_FILE"
   log "spanner emulator: starting on localhost:$EMULATOR_PORT (pid $!, log $EMULATOR_LOG)"
 }
@@ -232,13 +231,13 @@ launch_node() {
     extra+=(--enable-debug-command local)
   fi
   # Backgrounded rather than --daemonize, so we know its pid at once and notice an early exit.
-  # setsid and fd 9: as for the emulator. Errors before the log file is open go to it too.
+  # setsid and fds 8 and 9: as for the emulator. Errors before the log file is open go to it too.
   # shellcheck disable=SC2094
   setsid redis-server --port "$port" --bind "$REDIS_HOST" \
     --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$NODE_TIMEOUT_MS" \
     --appendonly no --save '' --dir "$dir" \
     --daemonize no --pidfile "$dir/redis.pid" --logfile "$log_file" \
-    "${extra[@]}" >>"$log_file" 2>&1 </dev/null 9>&- &
+    "${extra[@]}" >>"$log_file" 2>&1 </dev/null 8>&- 9>&- &
   printf '%s\n' "$!" >"$dir/redis.pid"
 }
 

@@ -4,9 +4,26 @@
 # Ports follow SPANNER_EMULATOR_PORT and REDIS_CLUSTER_PORTS, as in stack.sh (the tests read them too).
 # The stack is left running afterwards (scripts/stack.sh down stops it). global.json opts `dotnet test`
 # into Microsoft.Testing.Platform, which the xunit.v3 projects need.
+#
+# One run at a time per stack: the fault tests kill and pause Redis nodes, which would fail another
+# run's tests on the same ports, so a second run (from any clone) waits for the first. Run suites side
+# by side on different ports instead (SPANNER_EMULATOR_PORT=19010 REDIS_CLUSTER_PORTS=21000 ...).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PORTS_LOG_TAG=test
+# shellcheck source=lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
+check_port_plan
+
+mkdir -p "$STACK_DIR"
+run_lock="$STACK_DIR/test-run-$EMULATOR_PORT-$REDIS_BASE_PORT.lock"
+exec 8>"$run_lock"
+if ! flock -n 8; then
+  echo "[test] another test run is using the stack on ports $EMULATOR_PORT and $REDIS_BASE_PORT-$REDIS_LAST_PORT; waiting for it to finish"
+  flock 8
+fi
+
 "$ROOT/scripts/stack.sh" up
 
 cd "$ROOT"

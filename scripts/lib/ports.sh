@@ -8,6 +8,10 @@
 #   CHAT_GRPC_PORT          the service's gRPC port under run.sh (50051)
 #   CHAT_HTTP_PORT          the service's HTTP port under run.sh (8080: gRPC-Web, health, /metrics)
 
+# Where stack.sh keeps pid files, node state and logs: one place for the user on this machine, not
+# per clone, since the ports are the machine's (see stack.sh). The tests compute the same path.
+STACK_DIR="${CHAT_STACK_DIR:-${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/chatservice-stack}"
+
 EMULATOR_PORT="${SPANNER_EMULATOR_PORT:-9010}"
 REDIS_BASE_PORT="${REDIS_CLUSTER_PORTS:-7000}"
 GRPC_PORT="${CHAT_GRPC_PORT:-50051}"
@@ -21,7 +25,8 @@ ports_error() {
   exit 2
 }
 
-is_port_number() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 65535)); }
+# Decimal without a leading zero: bash would read 07000 as octal while the tests read it as 7000.
+is_port_number() { [[ "$1" =~ ^[1-9][0-9]{0,4}$ ]] && (($1 <= 65535)); }
 
 # Exits with a clear message when a setting is not a port, or when two ports of the plan (emulator,
 # Redis data ports, their cluster-bus ports, the service's two ports) are the same. Then sets
@@ -31,7 +36,7 @@ check_port_plan() {
   for name in SPANNER_EMULATOR_PORT:"$EMULATOR_PORT" REDIS_CLUSTER_PORTS:"$REDIS_BASE_PORT" \
     CHAT_GRPC_PORT:"$GRPC_PORT" CHAT_HTTP_PORT:"$HTTP_PORT"; do
     value="${name#*:}"
-    is_port_number "$value" || ports_error "${name%%:*}=$value is not a port number (1-65535)"
+    is_port_number "$value" || ports_error "${name%%:*}=$value is not a port number (1-65535, decimal, no leading zero)"
   done
   ((REDIS_BASE_PORT + REDIS_NODE_COUNT - 1 + REDIS_BUS_OFFSET <= 65535)) ||
     ports_error "REDIS_CLUSTER_PORTS=$REDIS_BASE_PORT is too high: the cluster-bus ports (port + $REDIS_BUS_OFFSET) of its $REDIS_NODE_COUNT nodes must stay below 65536; use a port up to $((65535 - REDIS_BUS_OFFSET - REDIS_NODE_COUNT + 1))"

@@ -38,12 +38,48 @@ public sealed class EmulatorProcess : IAsyncDisposable
     /// <summary><c>localhost:port</c>, for <c>SpannerClientOptions.EmulatorHost</c>.</summary>
     public string HostPort => string.Create(CultureInfo.InvariantCulture, $"localhost:{Port}");
 
+    /// <summary>
+    /// Where <c>emulator_main</c> is, searched as <c>scripts/stack.sh</c> searches: <c>SPANNER_EMULATOR_BIN</c>,
+    /// the Debian package's path, next to a <c>gcloud</c> on PATH (a gcloud SDK installed from Google's
+    /// archive), then <c>emulator_main</c> on PATH. The first candidate when none exists, for the message.
+    /// </summary>
+    public static string FindBinary()
+    {
+        if (Environment.GetEnvironmentVariable(BinaryVariable) is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        if (File.Exists(DefaultBinary))
+        {
+            return DefaultBinary;
+        }
+
+        if (OnPath("gcloud") is { } gcloud)
+        {
+            var sdkBin = Path.GetDirectoryName(new FileInfo(gcloud).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? gcloud);
+            var besideGcloud = Path.Combine(sdkBin ?? "", "cloud_spanner_emulator", "emulator_main");
+            if (File.Exists(besideGcloud))
+            {
+                return besideGcloud;
+            }
+        }
+
+        return OnPath("emulator_main") ?? DefaultBinary;
+    }
+
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
+
     /// <summary>Starts the emulator and returns once it accepts connections.</summary>
     /// <param name="faultInjection">Starts it with <c>--enable_fault_injection</c>, so requests can ask it for errors.</param>
     /// <param name="cancellationToken">Stops waiting (and the emulator).</param>
     public static async Task<EmulatorProcess> StartAsync(bool faultInjection = false, CancellationToken cancellationToken = default)
     {
-        var binary = Environment.GetEnvironmentVariable(BinaryVariable) is { Length: > 0 } configured ? configured : DefaultBinary;
+        var binary = FindBinary();
         if (!File.Exists(binary))
         {
             throw new FileNotFoundException($"The Spanner emulator is not at {binary}; set {BinaryVariable} (as for scripts/stack.sh).", binary);

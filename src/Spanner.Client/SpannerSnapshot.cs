@@ -83,6 +83,9 @@ public sealed class SpannerSnapshot : ISpannerReader, IAsyncDisposable
                         throw;
                     }
 
+                    // Disposed while the caller held a row: the session is back in the pool and may
+                    // carry someone else's transaction, so no further row is read from it.
+                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
                     yielded = true;
                     yield return rows.Current;
                 }

@@ -141,10 +141,15 @@ public sealed class ReadmeGrpcurlExamplesTests(ChatServiceFixture fixture) : Api
     /// <summary>The <c>host:port</c> the README should target: localhost at the configured gRPC endpoint's port.</summary>
     private string GrpcAddress(out bool plaintext)
     {
-        var url = Fixture.Service<IConfiguration>()["Kestrel:Endpoints:Grpc:Url"];
+        var configuration = Fixture.Service<IConfiguration>();
+        var url = configuration["Kestrel:Endpoints:Grpc:Url"];
         Assert.NotNull(url);
         var uri = new Uri(url);
         plaintext = uri.Scheme == Uri.UriSchemeHttp;
+        // grpcurl -plaintext speaks HTTP/2 with prior knowledge (h2c): a plain port must be HTTP/2 only,
+        // since Kestrel serves only HTTP/1.1 on a plain port that allows both.
+        Assert.True(!plaintext || configuration["Kestrel:Endpoints:Grpc:Protocols"] == "Http2",
+            "the gRPC endpoint is plain HTTP but not HTTP/2-only, so grpcurl -plaintext could not call it");
         return $"localhost:{uri.Port}";
     }
 

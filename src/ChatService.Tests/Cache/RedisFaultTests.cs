@@ -17,8 +17,8 @@ public sealed class RedisFaultCollection
 /// <summary>
 /// The fault tests in the order of their names. Each one leaves the cluster as it found it (every
 /// node back, every replica synced) and checks that before it kills anything, so the order must not
-/// matter: <see cref="RedisFaultTestsReversed"/> runs them again in the opposite order, which puts
-/// every test right after each one that precedes it here.
+/// matter: <see cref="RedisFaultTestsReversed"/> runs them again in the opposite order, so each test
+/// runs both before and after each other one, and right after each neighbour in both directions.
 /// </summary>
 [Collection(RedisFaultCollection.Name)]
 [TestCaseOrderer(typeof(MethodNameOrderer))]

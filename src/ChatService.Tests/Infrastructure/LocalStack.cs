@@ -17,8 +17,11 @@ namespace ChatService.Tests.Infrastructure;
 /// </remarks>
 public sealed partial class LocalStack : IAsyncLifetime
 {
-    /// <summary>Long enough for a first run that installs redis-server with apt-get.</summary>
-    private static readonly TimeSpan StackUpTimeout = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Longer than stack.sh's own waits (its lock up to 10 min, apt-get's dpkg lock up to 10 min per
+    /// step, the replicas' sync), so a first run that installs redis-server is not cut short here.
+    /// </summary>
+    private static readonly TimeSpan StackUpTimeout = TimeSpan.FromMinutes(35);
 
     private readonly int _emulatorPort;
     private readonly int[] _redisPorts;

@@ -18,6 +18,7 @@ public sealed class TcpCutoff : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, Socket> _open = new();
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _lock = new();
+    private int _cuts;
     private TcpListener? _listener;
     private Task _accepting = Task.CompletedTask;
 
@@ -55,6 +56,7 @@ public sealed class TcpCutoff : IAsyncDisposable
         {
             _listener?.Stop();
             _listener = null;
+            _cuts++;
         }
 
         foreach (var (client, upstream) in _open)
@@ -110,11 +112,12 @@ public sealed class TcpCutoff : IAsyncDisposable
                 return;
             }
 
-            _ = CarryAsync(client);
+            _ = CarryAsync(client, Volatile.Read(ref _cuts));
         }
     }
 
-    private async Task CarryAsync(Socket client)
+    /// <param name="cutsAtAccept">Cuts before the client was accepted: a cut while it was connecting upstream resets it too.</param>
+    private async Task CarryAsync(Socket client, int cutsAtAccept)
     {
         var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         client.NoDelay = true;
@@ -122,6 +125,14 @@ public sealed class TcpCutoff : IAsyncDisposable
         {
             await upstream.ConnectAsync(_targetHost, _targetPort, _disposed.Token);
             _open[client] = upstream;
+            if (Volatile.Read(ref _cuts) != cutsAtAccept)
+            {
+                // Cut() ran between the accept and here and did not see this connection.
+                Reset(client);
+                Reset(upstream);
+                return;
+            }
+
             using var done = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
             await Task.WhenAny(PumpAsync(client, upstream, done.Token), PumpAsync(upstream, client, done.Token));
             await done.CancelAsync();

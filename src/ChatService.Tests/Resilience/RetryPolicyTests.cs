@@ -17,7 +17,8 @@ public sealed class RetryPolicyTests
         Random? random = null,
         int maxAttempts = int.MaxValue,
         TimeSpan? deadline = null,
-        Func<Exception, bool>? shouldRetry = null) =>
+        Func<Exception, bool>? shouldRetry = null,
+        TimeSpan? maxServerDelay = null) =>
         new(
             new RetryPolicyOptions
             {
@@ -27,6 +28,7 @@ public sealed class RetryPolicyTests
                 MaxDelay = TimeSpan.FromSeconds(1),
                 MaxAttempts = maxAttempts,
                 Deadline = deadline ?? Timeout.InfiniteTimeSpan,
+                MaxServerDelay = maxServerDelay ?? TimeSpan.MaxValue,
             },
             clock,
             random: random);
@@ -134,6 +136,19 @@ public sealed class RetryPolicyTests
         // Exactly what the server asked for: no jitter, and not capped by MaxDelay (1 s).
         Assert.Equal(TimeSpan.FromSeconds(5), retry.Delay);
         Assert.Equal(TimeSpan.FromSeconds(5), run.AttemptTimes[1] - run.AttemptTimes[0]);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ServerDelayOverMaxServerDelay_IsCutToIt()
+    {
+        var clock = Clock();
+        var policy = Policy(clock, new FixedRandom(0.5), maxServerDelay: TimeSpan.FromSeconds(2));
+
+        var run = await RunAsync(clock, policy, n => n == 1 ? Unavailable(retryDelay: TimeSpan.FromSeconds(30)) : null);
+
+        Assert.Null(run.Thrown);
+        Assert.Equal(TimeSpan.FromSeconds(2), Assert.Single(run.Retries).Delay);
+        Assert.Equal(TimeSpan.FromSeconds(2), run.AttemptTimes[1] - run.AttemptTimes[0]);
     }
 
     [Fact]

@@ -21,7 +21,14 @@ public static class AuthExtensions
         // AddAuthentication() would also add Data Protection, which bearer tokens never use and
         // which creates and warns about an unencrypted key ring on every start; so only the
         // pieces the handlers need.
-        builder.Services.AddAuthenticationCore(options => options.DefaultScheme = CallerAuthentication.Scheme);
+        // Only challenges default to the caller scheme; authenticating is left to the chat API's
+        // policy (below), so health probes, reflection and /metrics never validate a token a client
+        // happens to send on the whole channel.
+        builder.Services.AddAuthenticationCore(options =>
+        {
+            options.DefaultChallengeScheme = CallerAuthentication.Scheme;
+            options.DefaultForbidScheme = CallerAuthentication.Scheme;
+        });
         builder.Services.AddWebEncoders();
         builder.Services.TryAddSingleton<IAuthenticationConfigurationProvider, AuthenticationSection>();
         new AuthenticationBuilder(builder.Services)
@@ -44,7 +51,9 @@ public static class AuthExtensions
         // Only endpoints that ask for the policy need a caller (the chat API, see Api/ApiExtensions):
         // health checks, reflection, metrics and CORS preflights stay anonymous.
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(CallerAuthentication.Policy, policy => policy.RequireAuthenticatedUser());
+            .AddPolicy(CallerAuthentication.Policy, policy => policy
+                .AddAuthenticationSchemes(CallerAuthentication.Scheme)
+                .RequireAuthenticatedUser());
         builder.Services.AddHostedService<AuthStartupReport>();
         return builder;
     }

@@ -31,10 +31,13 @@ public sealed partial class ReplyGenerator(
     private readonly RetryPolicy _settleRetry = retries.Create(new RetryPolicyOptions
     {
         Name = "reply-settle",
-        // Settling is conditional, so repeating one whose commit timed out with an unknown outcome stores nothing twice.
-        ShouldRetry = ex => RetryFilters.Retryable(ex) || ex is OperationCanceledException,
+        // Settling is conditional, so repeating one whose commit ended with an unknown outcome (UNKNOWN,
+        // DEADLINE_EXCEEDED, a timeout) stores nothing twice: retry every storage failure but a
+        // statement the store rejects, not only what is safe to retry blindly.
+        ShouldRetry = ex => ex is StorageException { Kind: not StorageErrorKind.Rejected } or OperationCanceledException,
         InitialDelay = TimeSpan.FromMilliseconds(200),
         MaxDelay = TimeSpan.FromSeconds(2),
+        MaxServerDelay = TimeSpan.FromSeconds(2),
         MaxAttempts = 3,
     });
 
@@ -179,7 +182,7 @@ public sealed partial class ReplyGenerator(
             return;
         }
 
-        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? outcome.FailureCode?.ToString() : null);
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? ReplyFailureCodes.Name(outcome.FailureCode) : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {

@@ -121,7 +121,10 @@ public sealed class RetryPolicy
             return false;
         }
 
-        delay = (failure is null ? null : _options.ServerDelay(failure)) ?? Backoff(failedAttempt);
+        // The server's delay wins over the backoff, without jitter, up to MaxServerDelay.
+        delay = (failure is null ? null : _options.ServerDelay(failure)) is { } asked
+            ? (asked < _options.MaxServerDelay ? asked : _options.MaxServerDelay)
+            : Backoff(failedAttempt);
         return _options.Deadline == Timeout.InfiniteTimeSpan || elapsed + delay <= _options.Deadline;
     }
 

@@ -16,7 +16,7 @@ public sealed record RetryPolicyOptions
     public required Func<Exception, bool> ShouldRetry { get; init; }
 
     /// <summary>
-    /// The wait the failure itself asks for (the server's RetryInfo), which wins over the backoff.
+    /// The wait the failure itself asks for (the server's RetryInfo), which wins over the backoff (up to <see cref="MaxServerDelay"/>).
     /// Default: <see cref="RetryFilters.ServerDelay"/>, the delay an <see cref="IRetryableFailure"/> carries.
     /// </summary>
     public Func<Exception, TimeSpan?> ServerDelay { get; init; } = RetryFilters.ServerDelay;
@@ -26,6 +26,12 @@ public sealed record RetryPolicyOptions
 
     /// <summary>Where the doubling stops; jitter spreads the waits around it too. Default: 30 s.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The longest server-asked wait honoured; a longer one is cut to this. For loops with a few
+    /// bounded attempts that must not sit on a quota error's 30 s advice. Default: no limit.
+    /// </summary>
+    public TimeSpan MaxServerDelay { get; init; } = TimeSpan.MaxValue;
 
     /// <summary>Attempts in all, the first one included. Default: no limit.</summary>
     public int MaxAttempts { get; init; } = int.MaxValue;

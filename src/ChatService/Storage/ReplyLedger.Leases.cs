@@ -35,8 +35,7 @@ internal sealed partial class ReplyLedger
             return ClaimResult.Empty;
         }
 
-        // Spans chats, so a failure can't name one to the sink; a settle it did commit is reapplied
-        // the next time that reply changes, and versions keep the window from moving backwards.
+        // Spans chats: on a failure the sink hears of every chat the last attempt settled a reply in.
         var ((claimed, primary), written, _) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
             var claimed = new List<ReplyKey>();

@@ -15,22 +15,30 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
     /// the turns it wrote as of the commit, and the commit's timestamp. When the outcome is unknown (any failure but a domain
     /// refusal, which rolls back) the sink hears that the chat may have changed.
     /// </summary>
-    /// <param name="chatId">The chat the work writes to; null when it may touch several (the sink is then not told of failures).</param>
+    /// <param name="chatId">The chat the work writes to; null when it may touch several (the sink is then told of each chat the last attempt wrote to).</param>
     public async Task<(T Result, IReadOnlyList<ChatTurn> Turns, DateTimeOffset Committed)> RunAsync<T>(
         string? chatId, Func<SpannerTransaction, TurnMutations, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
+        TurnMutations? lastAttempt = null;
         try
         {
             var ((result, turns), committed) = await spanner.TransactionAsync(async (tx, ct) =>
             {
-                var turns = new TurnMutations(tx);
+                var turns = lastAttempt = new TurnMutations(tx);
                 return (await work(tx, turns, ct), turns);
             }, cancellationToken);
             return (result, turns.CommittedAt(committed), committed);
         }
-        catch (Exception ex) when (chatId is not null && ex is not ChatException)
+        catch (Exception ex) when (ex is not ChatException)
         {
-            await changes.ChangedAsync(ChatChange.Unknown(chatId));
+            // The commit may have landed: a settle by the recovery sweep, say, is final and would
+            // never be reapplied, so every chat it may have changed is marked for the cache.
+            var touched = chatId is not null ? [chatId] : lastAttempt?.ChatIds ?? [];
+            foreach (var chat in touched)
+            {
+                await changes.ChangedAsync(ChatChange.Unknown(chat));
+            }
+
             throw;
         }
     }

@@ -68,6 +68,9 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         return settled;
     }
 
+    /// <summary>The chats this transaction wrote turns of, each once.</summary>
+    public IReadOnlyList<string> ChatIds => _written.Select(w => w.Turn.ChatId).Distinct(StringComparer.Ordinal).ToList();
+
     /// <summary>The turns written, in order, as of the commit at <paramref name="committed"/>: its version, and its time for new turns.</summary>
     public IReadOnlyList<ChatTurn> CommittedAt(DateTimeOffset committed) =>
         _written.Select(w => w.Created

@@ -49,9 +49,10 @@ internal static class RpcErrors
                 }
             }
         }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
+        catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException or ArgumentException)
         {
-            // A malformed trailer is not worth failing the call over; fall back to backoff.
+            // A malformed trailer or a duration that is not normalized is not worth failing the call
+            // over; fall back to backoff.
         }
 
         return null;

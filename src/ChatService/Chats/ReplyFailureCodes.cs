@@ -1,0 +1,22 @@
+namespace ChatService.Chats;
+
+/// <summary>
+/// The stable name of each <see cref="ReplyFailureCode"/>: what clients read in
+/// <c>ReplyEvent.Failed.code</c> and what traces carry as <c>error.type</c>. Clients match on these
+/// strings, so they never change; a new code gets a new name here.
+/// </summary>
+public static class ReplyFailureCodes
+{
+    /// <summary>The name of <paramref name="code"/>; a failure without a code is plain <c>FAILED</c>.</summary>
+    public static string Name(ReplyFailureCode? code) => code switch
+    {
+        ReplyFailureCode.BackendUnavailable => "BACKEND_UNAVAILABLE",
+        ReplyFailureCode.Interrupted => "INTERRUPTED",
+        ReplyFailureCode.UnknownRoute => "UNKNOWN_ROUTE",
+        ReplyFailureCode.Cancelled => "CANCELLED",
+        ReplyFailureCode.RecoveryExhausted => "RECOVERY_EXHAUSTED",
+        ReplyFailureCode.NotFound => "NOT_FOUND",
+        // An unknown value is a bug elsewhere; the client still gets a code it knows rather than a broken event.
+        _ => "FAILED",
+    };
+}
