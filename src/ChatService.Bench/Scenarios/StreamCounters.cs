@@ -7,40 +7,37 @@ internal sealed class StreamCounters(int target)
 {
     private readonly List<(long Timestamp, int Accepted)> _openingSamples = [];
     private readonly ConcurrentDictionary<string, string> _errorSamples = new(StringComparer.Ordinal);
-    private int _accepted;
-    private int _open;
-    private int _generating;
-    private int _completed;
-    private int _failed;
-    private int _errors;
-    private int _peakOpen;
-    private int _peakGenerating;
+    private readonly Gauge _accepted = new();
+    private readonly Gauge _open = new();
+    private readonly Gauge _generating = new();
+    private readonly Gauge _completed = new();
+    private readonly Gauge _failed = new();
+    private readonly Gauge _errors = new();
+    private readonly Gauge _retried = new();
+    private readonly Gauge _peakOpen = new();
+    private readonly Gauge _peakGenerating = new();
     private long _peakRss;
 
-    public int Accepted => Volatile.Read(ref _accepted);
+    public int Accepted => _accepted.Value;
 
     /// <summary>Streams accepted and not yet ended.</summary>
-    public int Open => Volatile.Read(ref _open);
+    public int Open => _open.Value;
 
     /// <summary>Open streams whose reply has started.</summary>
-    public int Generating => Volatile.Read(ref _generating);
+    public int Generating => _generating.Value;
 
-    public int Completed => Volatile.Read(ref _completed);
+    public int Completed => _completed.Value;
 
-    public int Failed => Volatile.Read(ref _failed);
+    public int Failed => _failed.Value;
 
-    public int Errors => Volatile.Read(ref _errors);
+    public int Errors => _errors.Value;
 
     /// <summary>SendMessage calls repeated (same request id) after a transient status before acceptance.</summary>
-    public int Retried => Volatile.Read(ref _retried);
+    public int Retried => _retried.Value;
 
-    private int _retried;
+    public int PeakOpen => _peakOpen.Value;
 
-    public void OnRetried() => Interlocked.Increment(ref _retried);
-
-    public int PeakOpen => Volatile.Read(ref _peakOpen);
-
-    public int PeakGenerating => Volatile.Read(ref _peakGenerating);
+    public int PeakGenerating => _peakGenerating.Value;
 
     /// <summary>Largest service RSS sampled.</summary>
     public long PeakRss => Interlocked.Read(ref _peakRss);
@@ -50,23 +47,25 @@ internal sealed class StreamCounters(int target)
 
     public void OnAccepted()
     {
-        Interlocked.Increment(ref _accepted);
-        Max(ref _peakOpen, Interlocked.Increment(ref _open));
+        _accepted.Add(1);
+        _peakOpen.RaiseTo(_open.Add(1));
     }
 
-    public void OnGenerating() => Max(ref _peakGenerating, Interlocked.Increment(ref _generating));
+    public void OnGenerating() => _peakGenerating.RaiseTo(_generating.Add(1));
 
-    public void OnCompleted() => Interlocked.Increment(ref _completed);
+    public void OnCompleted() => _completed.Add(1);
+
+    public void OnRetried() => _retried.Add(1);
 
     public void OnFailed(string reason)
     {
-        Interlocked.Increment(ref _failed);
+        _failed.Add(1);
         _errorSamples.TryAdd("reply failed", reason);
     }
 
     public void OnError(string kind, string message)
     {
-        Interlocked.Increment(ref _errors);
+        _errors.Add(1);
         _errorSamples.TryAdd(kind, message);
     }
 
@@ -74,12 +73,12 @@ internal sealed class StreamCounters(int target)
     {
         if (accepted)
         {
-            Interlocked.Decrement(ref _open);
+            _open.Add(-1);
         }
 
         if (generating)
         {
-            Interlocked.Decrement(ref _generating);
+            _generating.Add(-1);
         }
     }
 
@@ -124,11 +123,23 @@ internal sealed class StreamCounters(int target)
 
     public IEnumerable<KeyValuePair<string, string>> ErrorSamples() => _errorSamples;
 
-    private static void Max(ref int location, int value)
+    /// <summary>One count that thousands of streams move at once.</summary>
+    private sealed class Gauge
     {
-        int current;
-        while (value > (current = Volatile.Read(ref location)) && Interlocked.CompareExchange(ref location, value, current) != current)
+        private int _value;
+
+        public int Value => Volatile.Read(ref _value);
+
+        /// <summary>Moves the count by <paramref name="delta"/>; returns the new count.</summary>
+        public int Add(int delta) => Interlocked.Add(ref _value, delta);
+
+        /// <summary>Raises the count to <paramref name="candidate"/> if that is higher (a peak).</summary>
+        public void RaiseTo(int candidate)
         {
+            int current;
+            while (candidate > (current = Volatile.Read(ref _value)) && Interlocked.CompareExchange(ref _value, candidate, current) != current)
+            {
+            }
         }
     }
 }
