@@ -83,7 +83,14 @@ public sealed class GrpcWebOverHttp1Tests(LocalStack stack) : IAsyncLifetime
         // Served, an unknown chat would be NOT_FOUND; the HTTP/2 preface never gets that far.
         var refused = await Assert.ThrowsAsync<RpcException>(async () =>
             await native.GetChatAsync(new GetChatRequest { ChatId = Guid.NewGuid().ToString() }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: Ct));
-        Assert.Contains("HTTP_1_1_REQUIRED", refused.Status.Detail);
+        // Kestrel answers the HTTP/2 preface with GOAWAY HTTP_1_1_REQUIRED, or, when the client's
+        // frames race that, the connection just ends (seen in about 1 of 20 runs on a busy machine):
+        // either way the call never reached the service, which would have said NOT_FOUND.
+        Assert.True(
+            refused.Status.Detail.Contains("HTTP_1_1_REQUIRED", StringComparison.Ordinal)
+                || refused.Status.DebugException is HttpRequestException or IOException,
+            $"expected the HTTP/1.1 port to refuse the HTTP/2 call, got {refused.StatusCode}: {refused.Status.Detail} ({refused.Status.DebugException?.GetType().Name})");
+        Assert.NotEqual(StatusCode.NotFound, refused.StatusCode);
         using var response = await http.SendAsync(preflight, Ct);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
