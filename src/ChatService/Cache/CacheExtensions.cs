@@ -25,6 +25,8 @@ public static class CacheExtensions
         {
             builder.Services.AddSingleton<IChatChangeSink, NoChatChanges>();
             builder.Services.AddSingleton<IChatWindows, NoChatWindows>();
+            // Without Redis a cancel reaches another replica at its next lease renewal.
+            builder.Services.AddSingleton<IReplySignals, NoReplySignals>();
             return builder;
         }
 

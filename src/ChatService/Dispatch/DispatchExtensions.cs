@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-
 namespace ChatService.Dispatch;
 
 /// <summary>Wires the reply pipeline: hub, queue and workers, recovery.</summary>
@@ -19,7 +17,6 @@ public static class DispatchExtensions
         builder.Services.AddSingleton<RecoverySweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecoverySweeper>());
         builder.Services.AddSingleton<ReplyPipeline>();
-        builder.Services.TryAddSingleton<IReplySignals, NoReplySignals>();
         return builder;
     }
 }
