@@ -371,10 +371,11 @@ cluster_assessment() {
   fi
 }
 
-wait_cluster_healthy() {
-  local seconds=$1
+# wait_until SECONDS CHECK: runs CHECK every 0.25 s until it succeeds (0) or SECONDS pass (1).
+wait_until() {
+  local seconds=$1 check=$2
   for _ in $(seq 1 $((seconds * 4))); do
-    cluster_healthy && return 0
+    "$check" && return 0
     sleep 0.25
   done
   return 1
@@ -429,21 +430,12 @@ replicas_synced() {
   done
 }
 
-wait_replicas_synced() {
-  local seconds=$1
-  for _ in $(seq 1 $((seconds * 4))); do
-    replicas_synced && return 0
-    sleep 0.25
-  done
-  return 1
-}
-
 # A healthy cluster whose replicas are in sync, or die.
 ensure_cluster() {
   ensure_cluster_ok
   if ! replicas_synced; then
     log "redis cluster: waiting for the replicas to finish syncing from their primaries"
-    wait_replicas_synced "$REPLICA_SYNC_TIMEOUT_S" ||
+    wait_until "$REPLICA_SYNC_TIMEOUT_S" replicas_synced ||
       die "redis replicas did not finish syncing within $REPLICA_SYNC_TIMEOUT_S s (see 'INFO replication' on 127.0.0.1:$REDIS_BASE_PORT-$REDIS_LAST_PORT and $LOG_DIR)"
     log "redis cluster: replicas in sync"
   fi
@@ -459,7 +451,7 @@ ensure_cluster_ok() {
       ;;
     forming)
       log "redis cluster: formed but not ok yet; waiting for it to converge"
-      if wait_cluster_healthy 20; then
+      if wait_until 20 cluster_healthy; then
         log "redis cluster: ok"
         return 0
       fi
@@ -473,7 +465,7 @@ ensure_cluster_ok() {
     fresh) ;;
   esac
   create_cluster
-  wait_cluster_healthy 30 || die "redis cluster did not reach cluster_state:ok on all nodes within 30 s; see $LOG_DIR"
+  wait_until 30 cluster_healthy || die "redis cluster did not reach cluster_state:ok on all nodes within 30 s; see $LOG_DIR"
   log "redis cluster: ok"
 }
 

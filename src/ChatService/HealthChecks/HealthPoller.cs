@@ -29,6 +29,7 @@ internal sealed partial class HealthPoller(
     private static readonly HealthReport NotCheckedYet = new(new Dictionary<string, HealthReportEntry>(), HealthStatus.Unhealthy, TimeSpan.Zero);
 
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private Task _loop = Task.CompletedTask;
     private HealthReport _readiness = NotCheckedYet;
     private HealthStatus? _publishedReadiness;
@@ -56,17 +57,29 @@ internal sealed partial class HealthPoller(
         _loop = RunPeriodicallyAsync(_stopping.Token);
     }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => _stopping.CancelAsync();
+    public Task StoppingAsync(CancellationToken cancellationToken) => CancelLoopAsync();
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        await CancelLoopAsync();
         await _loop.WaitAsync(cancellationToken);
     }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            // Also ends the loop when the host never stopped this service.
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
+    }
+
+    // A host may stop a service whose container it already disposed (seen with WebApplicationFactory
+    // in tests); stopping must still succeed, and Dispose has cancelled the loop by then.
+    private Task CancelLoopAsync() => Volatile.Read(ref _disposed) == 0 ? _stopping.CancelAsync() : Task.CompletedTask;
 
     /// <summary>Runs every check once and publishes what it found.</summary>
     internal async Task RunOnceAsync(CancellationToken cancellationToken)
