@@ -1,4 +1,3 @@
-using ChatService.Api;
 using ChatService.Chats;
 using ChatService.Storage;
 
@@ -35,7 +34,7 @@ public sealed class ReplyFailureCodeTests
     [Theory]
     [MemberData(nameof(KnownCodes))]
     public void ToWire_KeepsTheStringsClientsKnow(ReplyFailureCode code, string wire) =>
-        Assert.Equal(wire, FailureCodeWire.ToWire(code));
+        Assert.Equal(wire, ReplyFailureCodes.Name(code));
 
     [Theory]
     [MemberData(nameof(KnownCodes))]
@@ -56,7 +55,7 @@ public sealed class ReplyFailureCodeTests
     [Fact]
     public void NoCode_IsPlainFailedOnTheWire_AndNullInTheColumn()
     {
-        Assert.Equal("FAILED", FailureCodeWire.ToWire(null));
+        Assert.Equal("FAILED", ReplyFailureCodes.Name(null));
         Assert.Null(FailureCodeColumn.ToColumn(null));
         Assert.Null(FailureCodeColumn.FromColumn(null));
     }

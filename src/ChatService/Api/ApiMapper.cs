@@ -95,7 +95,7 @@ internal static class ApiMapper
             default:
                 e.Failed = new V1.ReplyEvent.Types.Failed
                 {
-                    Code = FailureCodeWire.ToWire(update.FailureCode),
+                    Code = ReplyFailureCodes.Name(update.FailureCode),
                     Reason = update.FailureReason ?? "",
                     Turn = update.Turn?.ToProto(),
                 };

@@ -97,10 +97,10 @@ internal sealed partial class SchemaMigrator(
                 },
                 retry =>
                 {
-                    if (SpannerFailures.IsUnreachable(retry.Failure))
+                    if (SpannerErrors.IsUnreachable(retry.Failure))
                     {
                         // One line per attempt: where the service tried, why it failed, when it tries again.
-                        var reason = SpannerFailures.Reason((SpannerException)retry.Failure);
+                        var reason = SpannerErrors.Reason((SpannerException)retry.Failure);
                         _lastError = $"Spanner at {endpoint} is unreachable ({reason})";
                         Log.SpannerUnreachable(logger, endpoint, reason, retry.Attempt, retry.Delay);
                     }

@@ -1,9 +1,13 @@
 using ChatService.Chats;
+using Grpc.Core;
 using Spanner.Client;
 
 namespace ChatService.Storage;
 
-/// <summary>Turns the Spanner client's errors into the domain's <see cref="StorageException"/>, keeping its classification.</summary>
+/// <summary>
+/// What Storage makes of the Spanner client's errors: the domain's <see cref="StorageException"/>
+/// (keeping the client's classification), the server's delay, and whether Spanner could not be reached.
+/// </summary>
 internal static class SpannerErrors
 {
     public static StorageException ToStorage(SpannerException exception) =>
@@ -19,6 +23,29 @@ internal static class SpannerErrors
     /// </summary>
     public static TimeSpan? ServerDelay(Exception failure) =>
         failure is SpannerException { RetryDelay: { } delay } && delay >= TimeSpan.Zero ? delay : null;
+
+    /// <summary>
+    /// True when Spanner could not be reached or did not answer in time (UNAVAILABLE,
+    /// DEADLINE_EXCEEDED): connection refused, a name that does not resolve, a network or token
+    /// outage. Trying again later is all there is to do, and a stack trace adds nothing to the reason.
+    /// </summary>
+    public static bool IsUnreachable(Exception exception) =>
+        exception is SpannerException { ErrorCode: SpannerErrorCode.Unavailable or SpannerErrorCode.DeadlineExceeded };
+
+    /// <summary>
+    /// The status and the innermost cause, e.g. <c>Unavailable: Connection refused</c> (rather than
+    /// the client's <c>Unavailable: Error connecting to subchannel.</c>).
+    /// </summary>
+    public static string Reason(SpannerException exception)
+    {
+        var cause = exception.GetBaseException() switch
+        {
+            RpcException rpc => rpc.Status.Detail,
+            var innermost when innermost != exception => innermost.Message,
+            _ => "",
+        };
+        return string.IsNullOrWhiteSpace(cause) ? exception.Message : $"{exception.ErrorCode}: {cause}";
+    }
 
     private static StorageErrorKind KindOf(SpannerErrorCode code) => code switch
     {

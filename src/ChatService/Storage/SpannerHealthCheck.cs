@@ -27,10 +27,10 @@ internal sealed class SpannerHealthCheck(SchemaMigrator migrator, SpannerDatabas
             await database.WarmUpAsync(timeout.Token);
             return HealthCheckResult.Healthy("schema applied; a pooled session answered");
         }
-        catch (SpannerException ex) when (SpannerFailures.IsUnreachable(ex))
+        catch (SpannerException ex) when (SpannerErrors.IsUnreachable(ex))
         {
             // Logged by the health check service on every run while it lasts: the reason, no stack trace.
-            return HealthCheckResult.Unhealthy($"Spanner at {options.Value.EndpointDescription} is unreachable ({SpannerFailures.Reason(ex)})");
+            return HealthCheckResult.Unhealthy($"Spanner at {options.Value.EndpointDescription} is unreachable ({SpannerErrors.Reason(ex)})");
         }
         catch (SpannerException ex)
         {
