@@ -89,6 +89,9 @@ internal static class ApiMapper
             case ReplyUpdateKind.Delta:
                 e.Delta = new V1.ReplyEvent.Types.Delta { Text = update.Text ?? "" };
                 break;
+            case ReplyUpdateKind.Restarted:
+                e.Restarted = new V1.ReplyEvent.Types.Restarted { Attempt = update.Attempt, Reason = update.Text ?? "" };
+                break;
             case ReplyUpdateKind.Completed:
                 e.Completed = new V1.ReplyEvent.Types.Completed { Turn = update.Turn?.ToProto() };
                 break;

@@ -18,11 +18,15 @@ public enum ReplyUpdateKind
 
     /// <summary>Ended without completing (failed, cancelled or interrupted).</summary>
     Failed,
+
+    /// <summary>A new attempt starts generating it from the beginning; the text so far is dropped.</summary>
+    Restarted,
 }
 
 /// <summary>
 /// One event of a reply's log. <see cref="Sequence"/> is per reply, strictly increasing from 1, so
-/// a subscriber can resume after any event it has seen.
+/// a subscriber can resume after any event it has seen. A Restarted event carries its
+/// <see cref="Attempt"/> and its reason in <see cref="Text"/>.
 /// </summary>
 public sealed record ReplyUpdate(
     long Sequence,
@@ -31,7 +35,8 @@ public sealed record ReplyUpdate(
     string? Text = null,
     string? CharacterId = null,
     ReplyFailureCode? FailureCode = null,
-    string? FailureReason = null)
+    string? FailureReason = null,
+    int Attempt = 0)
 {
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
 
