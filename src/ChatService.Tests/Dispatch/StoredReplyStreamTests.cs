@@ -2,6 +2,7 @@ using ChatService.Api.V1;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
+using StackExchange.Redis;
 
 namespace ChatService.Tests.Dispatch;
 
@@ -17,7 +18,28 @@ public sealed class NoRetentionFixture(LocalStack stack) : ChatServiceFixture(st
 public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTestBase(fixture), IClassFixture<NoRetentionFixture>
 {
     [Fact]
-    public async Task StreamReply_OfAStoredReply_ReplaysItAndAlwaysEndsWithTheFinalEvent()
+    public async Task StreamReply_OfAFinishedReply_ReplaysItsLogEventForEvent()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var live = await SendAsync(user, chat.ChatId, "hello");
+        var seq = live[^1].Seq;
+        await Task.Delay(100, Ct);
+
+        var all = await ResumeAsync(user, chat.ChatId, seq, 0);
+        var afterTwo = await ResumeAsync(user, chat.ChatId, seq, 2);
+        var pastTheEnd = await ResumeAsync(user, chat.ChatId, seq, live.Count + 5);
+
+        // SendMessage's own Accepted event lists every owed reply; the reply's log has its own.
+        Assert.Equal(live.Skip(1), all.Skip(1));
+        Assert.Equal(live.Skip(2), afterTwo);
+        Assert.True(live.Count > 4, "the reply streamed as one delta");
+        var final = Assert.Single(pastTheEnd);
+        Assert.Equal((live.Count + 6L, live[^1].Completed.Turn.Text), (final.Sequence, final.Completed.Turn.Text));
+    }
+
+    [Fact]
+    public async Task StreamReply_OfAStoredReplyWhoseLogExpired_ReplaysItAndAlwaysEndsWithTheFinalEvent()
     {
         var user = TestUsers.New();
         var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
@@ -25,6 +47,8 @@ public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTest
         var seq = live[^1].Seq;
         var text = live[^1].Completed.Turn.Text;
         await Task.Delay(100, Ct);
+        var redis = Fixture.Service<IConnectionMultiplexer>().GetDatabase();
+        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{live[^1].CandidateId}"), "the reply's log was not where it should be");
 
         var all = await ResumeAsync(user, chat.ChatId, seq, 0);
         var afterTwo = await ResumeAsync(user, chat.ChatId, seq, 2);

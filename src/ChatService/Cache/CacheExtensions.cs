@@ -8,7 +8,7 @@ namespace ChatService.Cache;
 
 /// <summary>
 /// Wires the history cache: with Redis configured, the Redis Cluster windows the stores' changes
-/// go to and history and prompts are read from; without, a sink that does nothing and windows that
+/// go to and history and prompts are read from, and the shared reply log; without, a sink that does nothing and windows that
 /// hold nothing, so every read goes to the stores.
 /// </summary>
 public static class CacheExtensions
@@ -27,6 +27,8 @@ public static class CacheExtensions
             builder.Services.AddSingleton<IChatWindows, NoChatWindows>();
             // Without Redis a cancel reaches another replica at its next lease renewal.
             builder.Services.AddSingleton<IReplySignals, NoReplySignals>();
+            // ... and followers on other replicas read storage.
+            builder.Services.AddSingleton<IReplyLog, NoReplyLog>();
             return builder;
         }
 
@@ -43,6 +45,7 @@ public static class CacheExtensions
         builder.Services.AddSingleton<RedisReplySignals>();
         builder.Services.AddSingleton<IReplySignals>(sp => sp.GetRequiredService<RedisReplySignals>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisReplySignals>());
+        builder.Services.AddSingleton<IReplyLog, RedisReplyLog>();
         builder.Services.AddSingleton<RedisChatWindows>();
         builder.Services.AddSingleton<IChatWindows>(sp => sp.GetRequiredService<RedisChatWindows>());
         builder.Services.AddSingleton<IChatChangeSink>(sp => sp.GetRequiredService<RedisChatWindows>());

@@ -47,9 +47,9 @@ internal sealed partial class RedisReplySignals(
     private void OnCancel(RedisValue message)
     {
         var parts = ((string?)message)?.Split('/');
-        if (parts is { Length: 3 } && long.TryParse(parts[1], out var seq) && hub.TryGet(new ReplyKey(parts[0], seq, parts[2]), out var stream))
+        if (parts is { Length: 3 } && long.TryParse(parts[1], out var seq) && hub.TryGet(new ReplyKey(parts[0], seq, parts[2]), out var owned))
         {
-            stream.RequestCancel();
+            owned.RequestCancel();
         }
     }
 

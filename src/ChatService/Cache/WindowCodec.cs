@@ -8,7 +8,9 @@ namespace ChatService.Cache;
 /// <summary>Turns and chats to and from the cache's protobuf form.</summary>
 internal static class WindowCodec
 {
-    public static byte[] Encode(ChatTurn turn) => new CachedTurn
+    public static byte[] Encode(ChatTurn turn) => ToCached(turn).ToByteArray();
+
+    public static CachedTurn ToCached(ChatTurn turn) => new()
     {
         Seq = turn.Seq,
         Role = (int)turn.Role,
@@ -21,7 +23,7 @@ internal static class WindowCodec
         FailureReason = turn.FailureReason ?? "",
         ReplyToSeq = turn.ReplyToSeq ?? 0,
         Version = turn.Version,
-    }.ToByteArray();
+    };
 
     /// <summary>
     /// The first <paramref name="wanted"/> turns of a window's "head" (turns framed by their 4-byte
@@ -52,10 +54,10 @@ internal static class WindowCodec
         return turns;
     }
 
-    public static ChatTurn DecodeTurn(string chatId, ReadOnlySpan<byte> bytes)
-    {
-        var t = CachedTurn.Parser.ParseFrom(bytes);
-        return new ChatTurn(
+    public static ChatTurn DecodeTurn(string chatId, ReadOnlySpan<byte> bytes) => FromCached(chatId, CachedTurn.Parser.ParseFrom(bytes));
+
+    public static ChatTurn FromCached(string chatId, CachedTurn t) =>
+        new(
             ChatId: chatId,
             Seq: t.Seq,
             Role: (AuthorRole)t.Role,
@@ -68,7 +70,6 @@ internal static class WindowCodec
             FailureReason: t.FailureReason.Length == 0 ? null : t.FailureReason,
             ReplyToSeq: t.ReplyToSeq == 0 ? null : t.ReplyToSeq,
             Version: t.Version);
-    }
 
     public static byte[] Encode(ChatWindow window) =>
         new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds } }.ToByteArray();

@@ -165,10 +165,13 @@ public enum LeaseStatus
 /// What a recovery sweep took over (to generate again), and what it settled instead: replies
 /// whose cancellation was requested, and replies recovery has already retried too often.
 /// </summary>
-public sealed record ClaimResult(IReadOnlyList<ReplyKey> Claimed, IReadOnlyList<SettledReply> Settled)
+public sealed record ClaimResult(IReadOnlyList<ClaimedReply> Claimed, IReadOnlyList<SettledReply> Settled)
 {
     public static readonly ClaimResult Empty = new([], []);
 }
+
+/// <summary>An owed reply recovery took over, with the number of the attempt this replica makes at it (2 for the first recovery).</summary>
+public sealed record ClaimedReply(ReplyKey Key, int Attempt);
 
 /// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
 public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);

@@ -1,6 +1,6 @@
 namespace ChatService.Dispatch;
 
-/// <summary>Wires the reply pipeline: hub, queue and workers, recovery.</summary>
+/// <summary>Wires the reply pipeline: owned replies, mirrors of replies owned elsewhere, queue and workers, recovery.</summary>
 public static class DispatchExtensions
 {
     public static IHostApplicationBuilder AddReplyDispatch(this IHostApplicationBuilder builder)
@@ -9,9 +9,10 @@ public static class DispatchExtensions
             .BindConfiguration(DispatchOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<ReplyHub>();
         builder.Services.AddSingleton<SettleGate>();
-        builder.Services.AddSingleton<ReplyGenerator>();
+        builder.Services.AddSingleton<ReplyServices>();
+        builder.Services.AddSingleton<ReplyHub>();
+        builder.Services.AddSingleton<ReplyMirrors>();
         builder.Services.AddSingleton<ReplyDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplyDispatcher>());
         builder.Services.AddSingleton<RecoverySweeper>();

@@ -12,6 +12,24 @@ internal static class DispatchMetrics
     private static readonly Counter<long> Recovered = Meter.CreateCounter<long>("chat.replies.recovered", unit: "{reply}", description: "Owed replies claimed by the recovery sweeper.");
     private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("chat.replies.rejected", unit: "{job}", description: "Reply jobs refused because the queue was full.");
 
+    private static readonly Counter<long> LogAppends = Meter.CreateCounter<long>(
+        "chat.reply_log.appends", unit: "{append}", description: "Batches of reply events written to the shared reply log.");
+
+    private static readonly Counter<long> LogEvents = Meter.CreateCounter<long>(
+        "chat.reply_log.events", unit: "{event}", description: "Reply events written to the shared reply log.");
+
+    private static readonly Counter<long> LogRefusals = Meter.CreateCounter<long>(
+        "chat.reply_log.refusals", unit: "{append}", description: "Appends to the shared reply log that did not go in, by reason (unavailable, out_of_order, fenced, ended).");
+
+    private static readonly Counter<long> LogReads = Meter.CreateCounter<long>(
+        "chat.reply_log.reads", unit: "{read}", description: "Reads of the shared reply log by replicas following replies they do not own.");
+
+    private static readonly Counter<long> MirrorStorageReads = Meter.CreateCounter<long>(
+        "chat.reply_follow.storage_reads", unit: "{read}", description: "Storage reads made for followed replies the shared log could not serve.");
+
+    private static readonly UpDownCounter<long> Mirrors = Meter.CreateUpDownCounter<long>(
+        "chat.reply_follow.mirrors", unit: "{reply}", description: "Replies owned elsewhere that callers of this replica follow.");
+
     private static readonly UpDownCounter<long> Owed = Meter.CreateUpDownCounter<long>(
         "chat.replies.owed", unit: "{reply}",
         description: "Replies this replica holds and has not settled yet (queued or generating). Replies owed in storage whose lease ran out are not counted here: recovery claims them.");
@@ -49,6 +67,22 @@ internal static class DispatchMetrics
 
     /// <summary>A reply stream opened here (+1) or ended (-1, settled or handed on).</summary>
     public static void OwedChanged(int delta) => Safely(() => Owed.Add(delta));
+
+    public static void LogAppended(int events) => Safely(() =>
+    {
+        LogAppends.Add(1);
+        LogEvents.Add(events);
+    });
+
+    public static void LogAppendRefused(string reason) => Safely(() => LogRefusals.Add(1, new KeyValuePair<string, object?>("reason", reason)));
+
+    public static void LogRead() => Safely(() => LogReads.Add(1));
+
+    public static void MirrorStorageRead() => Safely(() => MirrorStorageReads.Add(1));
+
+    public static void MirrorOpened() => Safely(() => Mirrors.Add(1));
+
+    public static void MirrorClosed() => Safely(() => Mirrors.Add(-1));
 
     public static void FirstToken(TimeSpan sinceQueued) => Safely(() => FirstTokenLatency.Record(Math.Max(0, sinceQueued.TotalSeconds)));
 

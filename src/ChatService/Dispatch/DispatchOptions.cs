@@ -44,6 +44,47 @@ public sealed class DispatchOptions
     /// <summary>How long a finished reply's live event log stays in memory for late resumers. Default: 60 s.</summary>
     public TimeSpan FinishedStreamRetention { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How often a stream of a reply generated elsewhere polls storage for its outcome. Default: 250 ms.</summary>
+    /// <summary>
+    /// The first interval at which a replica following a reply it does not own reads storage, when
+    /// the shared log can't tell (Redis down, or no log); it doubles up to
+    /// <see cref="FollowStorageMaxInterval"/>. One read per followed reply per replica, however
+    /// many callers follow it. Default: 250 ms.
+    /// </summary>
     public TimeSpan StoragePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest interval between those storage reads. Default: 2 s.</summary>
+    public TimeSpan FollowStorageMaxInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How often a followed reply's log is read without a wake-up (they are best effort, and are
+    /// lost while a subscription is re-made after a failover). Default: 1 s.
+    /// </summary>
+    public TimeSpan FollowPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A followed reply whose log shows nothing new for this long is looked up in storage once
+    /// (then again after as long), in case it was settled by a replica that could not write the
+    /// log. Default: 10 s.
+    /// </summary>
+    public TimeSpan FollowStallCheck { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long events of a reply being generated gather before they go to the shared log in one
+    /// append (the caller on this replica gets each token at once). Default: 25 ms.
+    /// </summary>
+    public TimeSpan LogFlushInterval { get; set; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Text waiting for the shared log that sends it before the interval is over. Default: 1024.</summary>
+    [Range(1, 1_000_000)]
+    public int LogFlushCharacters { get; set; } = 1024;
+
+    /// <summary>How long a reply's shared log is kept after its last append (its final event, usually). Default: 10 min.</summary>
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Appends a reply's shared log keeps (approximately; older ones are trimmed). At 40 appends a
+    /// second that is over a minute of generation. Default: 5000.
+    /// </summary>
+    [Range(100, 1_000_000)]
+    public int LogMaxEntries { get; set; } = 5000;
 }

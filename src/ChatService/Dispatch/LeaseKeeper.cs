@@ -12,15 +12,15 @@ internal sealed class LeaseKeeper : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LeaseKeeper(IReplyLedger ledger, ReplyStream stream, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
+    public LeaseKeeper(IReplyLedger ledger, OwnedReply reply, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
     {
-        _loop = RenewAsync(ledger, stream, lease / 3, timeProvider, generation);
+        _loop = RenewAsync(ledger, reply, lease / 3, timeProvider, generation);
     }
 
     /// <summary>True when a renewal found the lease held by someone else.</summary>
     public bool Lost { get; private set; }
 
-    private async Task RenewAsync(IReplyLedger ledger, ReplyStream stream, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
+    private async Task RenewAsync(IReplyLedger ledger, OwnedReply reply, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
     {
         try
         {
@@ -30,7 +30,7 @@ internal sealed class LeaseKeeper : IDisposable
                 LeaseStatus status;
                 try
                 {
-                    status = await ledger.RenewLeaseAsync(stream.Key, _stop.Token);
+                    status = await ledger.RenewLeaseAsync(reply.Key, _stop.Token);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -41,7 +41,7 @@ internal sealed class LeaseKeeper : IDisposable
                 if (status == LeaseStatus.CancelRequested)
                 {
                     // Asked on another replica (its signal may not have reached us): stop and store.
-                    stream.RequestCancel();
+                    reply.RequestCancel();
                     return;
                 }
 

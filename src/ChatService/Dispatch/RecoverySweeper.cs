@@ -12,6 +12,7 @@ public sealed partial class RecoverySweeper(
     IReplyLedger ledger,
     ReplyHub hub,
     ReplyDispatcher dispatcher,
+    IReplyLog log,
     IOptions<DispatchOptions> options,
     TimeProvider timeProvider,
     ILogger<RecoverySweeper> logger) : BackgroundService
@@ -53,7 +54,17 @@ public sealed partial class RecoverySweeper(
         var result = await ledger.ClaimExpiredAsync(limit, cancellationToken);
         foreach (var settled in result.Settled)
         {
-            Log.SettledInstead(logger, new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!).ToString(), settled.Reply.FailureReason ?? "");
+            var key = new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!);
+            Log.SettledInstead(logger, key.ToString(), settled.Reply.FailureReason ?? "");
+            try
+            {
+                // Its followers end with it rather than at their next look at storage.
+                await log.EndAsync(key, ReplyUpdate.FinalOf(settled.Reply, sequence: 0));
+            }
+            catch (ReplyLogUnavailableException)
+            {
+                // They find it in storage when the log stays silent.
+            }
         }
 
         var claimed = result.Claimed;
@@ -64,25 +75,13 @@ public sealed partial class RecoverySweeper(
 
         Log.Claimed(logger, claimed.Count);
         DispatchMetrics.ReplyRecovered(claimed.Count);
-        foreach (var chat in claimed.GroupBy(k => k.ChatId))
+        foreach (var chat in claimed.GroupBy(c => c.Key.ChatId))
         {
-            var opened = new List<ReplyStream>();
-            foreach (var key in chat.OrderBy(k => k.Seq))
-            {
-                if (hub.TryGet(key, out var existing))
-                {
-                    if (!existing.IsEnded)
-                    {
-                        // Queued or generating here already (its lease lapsed meanwhile); that job keeps it.
-                        continue;
-                    }
-
-                    // Left from an earlier, abandoned attempt here: replaced by a fresh stream.
-                    hub.Discard(existing);
-                }
-
-                opened.Add(hub.Open(key, pendingTurn: null, out _));
-            }
+            // A reply still queued or generating here (its lease lapsed meanwhile) keeps its job.
+            var opened = chat.OrderBy(c => c.Key.Seq)
+                .Select(c => hub.Open(c.Key, c.Attempt))
+                .OfType<OwnedReply>()
+                .ToList();
 
             // A full queue hands the replies straight back for another sweep (here or elsewhere).
             await dispatcher.TryDispatchAsync(opened);

@@ -17,16 +17,12 @@ public sealed partial class ReplyDispatcher : BackgroundService
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
-    private readonly ReplyGenerator _generator;
-    private readonly ReplyHub _hub;
     private readonly TimeProvider _timeProvider;
     private readonly DispatchOptions _options;
     private readonly ILogger<ReplyDispatcher> _logger;
 
-    public ReplyDispatcher(ReplyGenerator generator, ReplyHub hub, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
+    public ReplyDispatcher(TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
     {
-        _generator = generator;
-        _hub = hub;
         _timeProvider = timeProvider;
         _options = options.Value;
         _logger = logger;
@@ -39,27 +35,22 @@ public sealed partial class ReplyDispatcher : BackgroundService
     public bool IsAcceptingWork { get; private set; } = true;
 
     /// <summary>
-    /// Queues the replies of streams just opened for them, in order, as one job. When the queue is
-    /// full or shutdown has begun, discards the streams and releases the replies' leases, so
-    /// recovery delivers them (here or on another replica), and returns false.
+    /// Queues replies just opened here, in order, as one job. When the queue is full or shutdown
+    /// has begun, hands them over (leases released, so recovery delivers them here or on another
+    /// replica) and returns false.
     /// </summary>
-    /// <param name="opened">The new streams, one per reply this replica holds the lease of.</param>
+    /// <param name="opened">Replies this replica holds the lease of, just opened.</param>
     /// <param name="caller">The trace context of the request that owes the replies; default for recovered ones.</param>
-    public async Task<bool> TryDispatchAsync(IReadOnlyList<ReplyStream> opened, ActivityContext caller = default)
+    public async Task<bool> TryDispatchAsync(IReadOnlyList<OwnedReply> opened, ActivityContext caller = default)
     {
-        var job = new ReplyJob([.. opened.Select(s => s.Key)], _timeProvider.GetUtcNow(), caller);
+        var job = new ReplyJob(opened, _timeProvider.GetUtcNow(), caller);
         if (opened.Count == 0 || (IsAcceptingWork && _queue.Writer.TryWrite(job)))
         {
             return true;
         }
 
         DispatchMetrics.JobRejected();
-        foreach (var stream in opened)
-        {
-            _hub.Discard(stream);
-            await _generator.HandOverAsync(stream.Key);
-        }
-
+        await HandOverAsync(job);
         return false;
     }
 
@@ -128,9 +119,9 @@ public sealed partial class ReplyDispatcher : BackgroundService
     /// <summary>A job this replica will not run: release its leases so recovery takes it now, not in a lease's time.</summary>
     private async Task HandOverAsync(ReplyJob job)
     {
-        foreach (var key in job.Replies)
+        foreach (var reply in job.Replies)
         {
-            await _generator.HandOverAsync(key);
+            await reply.HandOverAsync();
         }
     }
 
@@ -139,9 +130,9 @@ public sealed partial class ReplyDispatcher : BackgroundService
         await Task.Yield();
         try
         {
-            foreach (var key in job.Replies)
+            foreach (var reply in job.Replies)
             {
-                await _generator.GenerateAsync(key, job.QueuedAt, job.Caller, _abandon.Token);
+                await reply.GenerateAsync(job.QueuedAt, job.Caller, _abandon.Token);
             }
         }
         catch (Exception ex)

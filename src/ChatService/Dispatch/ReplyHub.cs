@@ -6,47 +6,63 @@ using Microsoft.Extensions.Options;
 namespace ChatService.Dispatch;
 
 /// <summary>
-/// The live streams of the replies this replica owes. A finished stream stays for a while so
-/// that a client reconnecting right after the end still reads it from memory; after that,
-/// streams are served from storage.
+/// The replies this replica owns, each an <see cref="OwnedReply"/> opened here and nowhere else. A
+/// closed one stays for a while so that a client reconnecting right after the end still reads its
+/// stream from memory; after that, streams come from the shared log or storage.
 /// </summary>
-public sealed class ReplyHub(IOptions<DispatchOptions> options, TimeProvider timeProvider)
+public sealed class ReplyHub(ReplyServices services, IOptions<DispatchOptions> options, TimeProvider timeProvider)
 {
-    private readonly ConcurrentDictionary<ReplyKey, ReplyStream> _streams = new();
+    private readonly ConcurrentDictionary<ReplyKey, OwnedReply> _replies = new();
 
     /// <summary>
-    /// The reply's stream, created with its Accepted event (sequence 1) when new. Returns false
-    /// in <paramref name="created"/> when a stream already existed.
+    /// Takes ownership of a reply whose lease this replica holds. Null when it is owned here already
+    /// and not closed (queued or generating: that one keeps it); a closed one is replaced.
     /// </summary>
-    public ReplyStream Open(ReplyKey key, ChatTurn? pendingTurn, out bool created)
+    /// <param name="attempt">1 for a reply just recorded, more for one claimed by recovery.</param>
+    /// <param name="pendingTurn">The recorded reply turn, for the Accepted event of a first attempt.</param>
+    public OwnedReply? Open(ReplyKey key, int attempt, ChatTurn? pendingTurn = null)
     {
-        var fresh = new ReplyStream(key);
-        var stream = _streams.GetOrAdd(key, fresh);
-        created = ReferenceEquals(stream, fresh);
-        if (created)
+        while (true)
         {
-            stream.Publish(ReplyUpdateKind.Accepted, turn: pendingTurn);
-            _ = RemoveWhenEndedAsync(stream);
+            if (_replies.TryGetValue(key, out var existing))
+            {
+                if (!existing.Stream.IsEnded)
+                {
+                    return null;
+                }
+
+                var replacement = new OwnedReply(key, attempt, services);
+                if (_replies.TryUpdate(key, replacement, existing))
+                {
+                    return Opened(replacement, pendingTurn);
+                }
+
+                continue;
+            }
+
+            var owned = new OwnedReply(key, attempt, services);
+            if (_replies.TryAdd(key, owned))
+            {
+                return Opened(owned, pendingTurn);
+            }
         }
-
-        return stream;
     }
 
-    public bool TryGet(ReplyKey key, [NotNullWhen(true)] out ReplyStream? stream) => _streams.TryGetValue(key, out stream);
-
-    /// <summary>Drops a stream that will never be worked here (its job could not be queued).</summary>
-    public void Discard(ReplyStream stream)
+    private OwnedReply Opened(OwnedReply owned, ChatTurn? pendingTurn)
     {
-        stream.Abandon();
-        _streams.TryRemove(new KeyValuePair<ReplyKey, ReplyStream>(stream.Key, stream));
+        owned.Open(pendingTurn);
+        _ = RemoveWhenEndedAsync(owned);
+        return owned;
     }
 
-    private async Task RemoveWhenEndedAsync(ReplyStream stream)
+    public bool TryGet(ReplyKey key, [NotNullWhen(true)] out OwnedReply? owned) => _replies.TryGetValue(key, out owned);
+
+    private async Task RemoveWhenEndedAsync(OwnedReply owned)
     {
         DispatchMetrics.OwedChanged(+1);
-        await stream.Ended;
+        await owned.Ended;
         DispatchMetrics.OwedChanged(-1);
         await Task.Delay(options.Value.FinishedStreamRetention, timeProvider);
-        _streams.TryRemove(new KeyValuePair<ReplyKey, ReplyStream>(stream.Key, stream));
+        _replies.TryRemove(new KeyValuePair<ReplyKey, OwnedReply>(owned.Key, owned));
     }
 }

@@ -12,4 +12,4 @@ namespace ChatService.Dispatch;
 /// generation (which runs after the request has returned) continues the request's trace. Default
 /// (no caller) for replies the recovery sweeper took over: those start a trace of their own.
 /// </param>
-public sealed record ReplyJob(IReadOnlyList<ReplyKey> Replies, DateTimeOffset QueuedAt, ActivityContext Caller = default);
+public sealed record ReplyJob(IReadOnlyList<OwnedReply> Replies, DateTimeOffset QueuedAt, ActivityContext Caller = default);

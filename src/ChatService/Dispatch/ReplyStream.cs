@@ -4,9 +4,11 @@ using ChatService.Chats;
 namespace ChatService.Dispatch;
 
 /// <summary>
-/// The live event log of one reply: appended by the worker generating it, read by any number
-/// of subscribers from any offset. Ends with a final event, or is abandoned (shutdown) with
-/// none, in which case readers stop and resume elsewhere from storage.
+/// The event log of one reply as this replica holds it, read by any number of subscribers from
+/// any offset. On the replica generating the reply the owner publishes to it; on the others it
+/// mirrors the reply's log in Redis. Either way an event's <see cref="ReplyUpdate.Sequence"/> is
+/// the one every replica serves. It ends with a final event, or is abandoned without one (the
+/// reply was handed over, or this replica is stopping): readers then follow it elsewhere.
 /// </summary>
 public sealed class ReplyStream(ReplyKey key)
 {
@@ -14,48 +16,87 @@ public sealed class ReplyStream(ReplyKey key)
     private readonly List<ReplyUpdate> _events = [];
     private TaskCompletionSource _changed = NewSignal();
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CancellationTokenSource? _generation;
 
     public ReplyKey Key { get; } = key;
 
     /// <summary>True once the log has a final event or was abandoned.</summary>
     public bool IsEnded { get; private set; }
 
-    /// <summary>True when the user asked to stop generation (CancelReply).</summary>
-    public bool CancelRequested { get; private set; }
+    /// <summary>True once the log has a final event.</summary>
+    public bool IsFinished { get; private set; }
 
     /// <summary>Completes when the log ends.</summary>
     public Task Ended => _ended.Task;
 
-    public ReplyUpdate Publish(ReplyUpdateKind kind, ChatTurn? turn = null, string? text = null, string? characterId = null,
-        ReplyFailureCode? failureCode = null, string? failureReason = null)
+    /// <summary>The sequence of the newest event; 0 while there is none.</summary>
+    public long LastSequence
     {
-        TaskCompletionSource changed;
-        ReplyUpdate update;
-        lock (_gate)
+        get
         {
-            if (IsEnded)
+            lock (_gate)
             {
-                throw new InvalidOperationException($"reply {Key} has already ended");
+                return _events.Count == 0 ? 0 : _events[^1].Sequence;
             }
-
-            update = new ReplyUpdate(_events.Count + 1, kind, turn, text, characterId, failureCode, failureReason);
-            _events.Add(update);
-            IsEnded = update.IsFinal;
-            changed = _changed;
-            _changed = NewSignal();
         }
-
-        changed.TrySetResult();
-        if (update.IsFinal)
-        {
-            _ended.TrySetResult();
-        }
-
-        return update;
     }
 
-    /// <summary>Ends the log without a final event: the reply is left owed for another worker.</summary>
+    /// <summary>Appends an event numbered after the newest one.</summary>
+    public ReplyUpdate Publish(ReplyUpdateKind kind, ChatTurn? turn = null, string? text = null, string? characterId = null,
+        ReplyFailureCode? failureCode = null, string? failureReason = null, int attempt = 0)
+    {
+        lock (_gate)
+        {
+            var update = new ReplyUpdate(NextSequenceLocked(), kind, turn, text, characterId, failureCode, failureReason, attempt);
+            AppendLocked(update);
+            return update;
+        }
+    }
+
+    /// <summary>
+    /// Appends events numbered elsewhere (a mirror of the reply's log, or the log a new attempt
+    /// continues). Events at or before the newest one are skipped; a gap is refused.
+    /// </summary>
+    /// <returns>How many were appended.</returns>
+    public int Append(IEnumerable<ReplyUpdate> updates)
+    {
+        var appended = 0;
+        lock (_gate)
+        {
+            foreach (var update in updates)
+            {
+                if (_events.Count > 0 && update.Sequence <= _events[^1].Sequence)
+                {
+                    continue;
+                }
+
+                if (_events.Count > 0 && update.Sequence != _events[^1].Sequence + 1)
+                {
+                    throw new InvalidOperationException($"reply {Key}: event {update.Sequence} does not follow {_events[^1].Sequence}");
+                }
+
+                AppendLocked(update);
+                appended++;
+                if (IsEnded)
+                {
+                    break;
+                }
+            }
+        }
+
+        return appended;
+    }
+
+    /// <summary>Events after <paramref name="afterSequence"/> that the log holds now, at most <paramref name="max"/>.</summary>
+    public IReadOnlyList<ReplyUpdate> Snapshot(long afterSequence, int max = int.MaxValue)
+    {
+        lock (_gate)
+        {
+            var from = IndexAfterLocked(afterSequence);
+            return from >= _events.Count ? [] : _events.GetRange(from, Math.Min(max, _events.Count - from));
+        }
+    }
+
+    /// <summary>Ends the log without a final event: the reply goes on (or is settled) elsewhere.</summary>
     public void Abandon()
     {
         TaskCompletionSource changed;
@@ -74,52 +115,19 @@ public sealed class ReplyStream(ReplyKey key)
         _ended.TrySetResult();
     }
 
-    /// <summary>
-    /// Ties a generation to this stream, so CancelReply can stop it. False when one is already
-    /// attached or the stream has ended: a reply is generated by one worker at a time.
-    /// </summary>
-    public bool TryAttachGeneration(CancellationTokenSource generation)
+    /// <summary>Completes when an event is appended after <paramref name="afterSequence"/> or the log ends.</summary>
+    public Task WhenChangedAfter(long afterSequence)
     {
         lock (_gate)
         {
-            if (IsEnded || _generation is not null)
-            {
-                return false;
-            }
-
-            _generation = generation;
-            return true;
+            return IsEnded || (_events.Count > 0 && _events[^1].Sequence > afterSequence) ? Task.CompletedTask : _changed.Task;
         }
-    }
-
-    /// <summary>Asks the worker to stop; true when a generation was running here to stop.</summary>
-    public bool RequestCancel()
-    {
-        lock (_gate)
-        {
-            if (IsEnded || _generation is null)
-            {
-                return false;
-            }
-
-            CancelRequested = true;
-            try
-            {
-                _generation.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Generation finished in the meantime; its outcome is what is stored.
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Events after <paramref name="afterSequence"/>, live until the log ends.</summary>
     public async IAsyncEnumerable<ReplyUpdate> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var next = (int)Math.Clamp(afterSequence, 0, int.MaxValue);
+        var next = afterSequence;
         while (true)
         {
             ReplyUpdate[] batch;
@@ -127,14 +135,15 @@ public sealed class ReplyStream(ReplyKey key)
             bool ended;
             lock (_gate)
             {
-                batch = next < _events.Count ? _events.GetRange(next, _events.Count - next).ToArray() : [];
-                next = Math.Max(next, _events.Count);
+                var from = IndexAfterLocked(next);
+                batch = from < _events.Count ? _events.GetRange(from, _events.Count - from).ToArray() : [];
                 changed = _changed.Task;
                 ended = IsEnded;
             }
 
             foreach (var update in batch)
             {
+                next = update.Sequence;
                 yield return update;
             }
 
@@ -144,6 +153,38 @@ public sealed class ReplyStream(ReplyKey key)
             }
 
             await changed.WaitAsync(cancellationToken);
+        }
+    }
+
+    private long NextSequenceLocked() => _events.Count == 0 ? 1 : _events[^1].Sequence + 1;
+
+    private int IndexAfterLocked(long afterSequence)
+    {
+        if (_events.Count == 0)
+        {
+            return 0;
+        }
+
+        // Sequences are contiguous from the first event held.
+        var index = afterSequence - _events[0].Sequence + 1;
+        return (int)Math.Clamp(index, 0, _events.Count);
+    }
+
+    private void AppendLocked(ReplyUpdate update)
+    {
+        if (IsEnded)
+        {
+            throw new InvalidOperationException($"reply {Key} has already ended");
+        }
+
+        _events.Add(update);
+        IsEnded = IsFinished = update.IsFinal;
+        var changed = _changed;
+        _changed = NewSignal();
+        changed.TrySetResult();
+        if (update.IsFinal)
+        {
+            _ended.TrySetResult();
         }
     }
 

@@ -38,7 +38,7 @@ internal sealed partial class ReplyLedger
         // Spans chats: on a failure the sink hears of every chat the last attempt settled a reply in.
         var ((claimed, primary), written, _) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
-            var claimed = new List<ReplyKey>();
+            var claimed = new List<ClaimedReply>();
             var primary = new List<bool>();
             var until = timeProvider.GetUtcNow() + Options.ReplyLease;
             foreach (var row in await tx.QueryListAsync(Scan(), ct))
@@ -53,7 +53,8 @@ internal sealed partial class ReplyLedger
                 if (end is not { } settle)
                 {
                     tx.BufferWrite(CandidateMutations.Lease(key, Options.ReplicaId, until).Set("RecoveryAttempts", attempts + 1));
-                    claimed.Add(key);
+                    // The first generation is attempt 1 (no recovery yet); each claim starts the next.
+                    claimed.Add(new ClaimedReply(key, (int)attempts + 2));
                     continue;
                 }
 

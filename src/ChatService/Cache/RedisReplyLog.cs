@@ -1,0 +1,233 @@
+using System.Globalization;
+using ChatService.Cache.Proto;
+using ChatService.Chats;
+using ChatService.Dispatch;
+using Google.Protobuf;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatService.Cache;
+
+/// <summary>
+/// The reply log in Redis Cluster: one Stream per reply, <c>chat:{chatId}:r:{seq}:{candidateId}</c>,
+/// in the chat's hash slot. Each entry is one append: a batch of events, its ID <c>0-N</c> where N is
+/// the batch's last sequence, so that an exclusive XRANGE from <c>0-after</c> is a resume, and its
+/// fields <c>a</c> (the attempt that wrote it), <c>x</c> (1 when the batch ends the reply) and
+/// <c>e</c> (the events, protobuf). Appends run as one script that refuses a batch that does not
+/// follow the log's last event, comes from an older attempt, or follows a final event; it then
+/// trims the stream, renews its expiry and wakes followers with SPUBLISH on a channel of the same
+/// slot.
+/// </summary>
+internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<RedisOptions> redisOptions, IOptions<DispatchOptions> dispatchOptions)
+    : IReplyLog
+{
+    /// <summary>
+    /// KEYS: log. ARGV: attempt, first sequence, last sequence, final (0/1), events, expiry ms,
+    /// max entries, wake channel, mode. Returns {status, last sequence, last attempt}: status 0
+    /// appended, 1 out of order, 2 fenced by a later attempt, 3 the log has ended, 4 no log. Mode
+    /// "end" appends one final event (sequence 0 in its payload) after whatever the log holds,
+    /// as its last attempt, for a reply settled without its owner.
+    /// </summary>
+    private const string AppendScript =
+        """
+        local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+        local lastSeq, lastAttempt, ended = 0, 0, false
+        if #last > 0 then
+          lastSeq = tonumber(string.sub(last[1][1], 3))
+          local fields = last[1][2]
+          for i = 1, #fields, 2 do
+            if fields[i] == 'a' then lastAttempt = tonumber(fields[i + 1])
+            elseif fields[i] == 'x' then ended = fields[i + 1] == '1' end
+          end
+        end
+        if ended then return {3, lastSeq, lastAttempt} end
+        local attempt, seq = tonumber(ARGV[1]), tonumber(ARGV[3])
+        if ARGV[9] == 'end' then
+          if #last == 0 then return {4, 0, 0} end
+          attempt, seq = lastAttempt, lastSeq + 1
+        else
+          if lastAttempt > attempt then return {2, lastSeq, lastAttempt} end
+          if tonumber(ARGV[2]) ~= lastSeq + 1 then return {1, lastSeq, lastAttempt} end
+        end
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '0-' .. seq, 'a', attempt, 'x', ARGV[4], 'e', ARGV[5])
+        redis.call('PEXPIRE', KEYS[1], ARGV[6])
+        redis.call('SPUBLISH', ARGV[8], seq)
+        return {0, seq, attempt}
+        """;
+
+    /// <summary>KEYS: log. ARGV: exclusive start ID. Returns false when the log does not exist, else the entries.</summary>
+    private const string ReadScript =
+        """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+        return redis.call('XRANGE', KEYS[1], ARGV[1], '+')
+        """;
+
+    private readonly RedisOptions _redis = redisOptions.Value;
+    private readonly DispatchOptions _options = dispatchOptions.Value;
+
+    public bool IsEnabled => true;
+
+    public Task<ReplyLogAppend> AppendAsync(ReplyKey key, int attempt, IReadOnlyList<ReplyUpdate> events) =>
+        RunAppendAsync(key, attempt, events, mode: "append");
+
+    public async Task EndAsync(ReplyKey key, ReplyUpdate final)
+    {
+        var result = await RunAppendAsync(key, 0, [final with { Sequence = 0 }], mode: "end");
+        if (result.Status == ReplyLogAppendStatus.Appended)
+        {
+            DispatchMetrics.LogAppended(1);
+        }
+    }
+
+    private async Task<ReplyLogAppend> RunAppendAsync(ReplyKey key, int attempt, IReadOnlyList<ReplyUpdate> events, string mode)
+    {
+        var batch = new LoggedReplyBatch();
+        foreach (var update in events)
+        {
+            batch.Events.Add(Encode(update));
+        }
+
+        var result = (RedisResult[])(await CallAsync(db => db.ScriptEvaluateAsync(AppendScript, [LogKey(key)],
+        [
+            attempt,
+            events[0].Sequence,
+            events[^1].Sequence,
+            events[^1].IsFinal ? 1 : 0,
+            batch.ToByteArray(),
+            (long)_options.LogRetention.TotalMilliseconds,
+            _options.LogMaxEntries,
+            WakeChannelName(key),
+            mode,
+        ])))!;
+        var status = (int)result[0] switch
+        {
+            0 => ReplyLogAppendStatus.Appended,
+            1 => ReplyLogAppendStatus.OutOfOrder,
+            2 => ReplyLogAppendStatus.Fenced,
+            3 => ReplyLogAppendStatus.Ended,
+            _ => ReplyLogAppendStatus.Missing,
+        };
+        return new ReplyLogAppend(status, (long)result[1], (int)result[2]);
+    }
+
+    public async Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence)
+    {
+        DispatchMetrics.LogRead();
+        var result = await CallAsync(db => db.ScriptEvaluateAsync(ReadScript, [LogKey(key)],
+            [string.Create(CultureInfo.InvariantCulture, $"(0-{Math.Max(0, afterSequence)}")]));
+        if (result.IsNull)
+        {
+            return ReplyLogRead.None;
+        }
+
+        var events = new List<ReplyUpdate>();
+        foreach (var entry in (RedisResult[])result!)
+        {
+            var parts = (RedisResult[])entry!;
+            // The entry's ID is "0-<its last sequence>": the sequence of an event logged without one.
+            var entrySequence = long.Parse(((string)parts[0]!).AsSpan(2), CultureInfo.InvariantCulture);
+            var fields = (RedisResult[])parts[1]!;
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                if ((string?)fields[i] != "e")
+                {
+                    continue;
+                }
+
+                foreach (var logged in LoggedReplyBatch.Parser.ParseFrom((byte[])fields[i + 1]!).Events)
+                {
+                    if (logged.Sequence == 0)
+                    {
+                        logged.Sequence = entrySequence;
+                    }
+
+                    if (logged.Sequence > afterSequence)
+                    {
+                        events.Add(Decode(key.ChatId, logged));
+                    }
+                }
+            }
+        }
+
+        return new ReplyLogRead(events, Missing: false);
+    }
+
+    public async Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake)
+    {
+        var channel = RedisChannel.Sharded(WakeChannelName(key));
+        Action<RedisChannel, RedisValue> handler = (_, _) => wake();
+        var subscriber = redis.GetSubscriber();
+        try
+        {
+            await subscriber.SubscribeAsync(channel, handler).WaitAsync(_redis.OperationTimeout * 4);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _ = subscriber.UnsubscribeAsync(channel, handler);
+            return null;
+        }
+
+        return new Subscription(subscriber, channel, handler);
+    }
+
+    private async Task<RedisResult> CallAsync(Func<IDatabase, Task<RedisResult>> call)
+    {
+        try
+        {
+            return await call(redis.GetDatabase()).WaitAsync(_redis.OperationTimeout);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new ReplyLogUnavailableException(ex.Message, ex);
+        }
+    }
+
+    private static RedisKey LogKey(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}";
+
+    private static string WakeChannelName(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}:wake";
+
+    private static LoggedReplyEvent Encode(ReplyUpdate update)
+    {
+        var logged = new LoggedReplyEvent
+        {
+            Sequence = update.Sequence,
+            Kind = (int)update.Kind,
+            Text = update.Text ?? "",
+            CharacterId = update.CharacterId ?? "",
+            FailureCode = (int)(update.FailureCode ?? 0),
+            FailureReason = update.FailureReason ?? "",
+            Attempt = update.Attempt,
+        };
+        if (update.Turn is not null)
+        {
+            logged.Turn = WindowCodec.ToCached(update.Turn);
+        }
+
+        return logged;
+    }
+
+    private static ReplyUpdate Decode(string chatId, LoggedReplyEvent logged) => new(
+        logged.Sequence,
+        (ReplyUpdateKind)logged.Kind,
+        logged.Turn is null ? null : WindowCodec.FromCached(chatId, logged.Turn),
+        logged.Text.Length == 0 && (ReplyUpdateKind)logged.Kind != ReplyUpdateKind.Delta ? null : logged.Text,
+        logged.CharacterId.Length == 0 ? null : logged.CharacterId,
+        logged.FailureCode == 0 ? null : (ReplyFailureCode)logged.FailureCode,
+        logged.FailureReason.Length == 0 ? null : logged.FailureReason,
+        logged.Attempt);
+
+    private sealed class Subscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await subscriber.UnsubscribeAsync(channel, handler);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Gone with the connection; nothing is left to remove.
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+using System.Diagnostics;
+using System.Text;
+using ChatService.Chats;
+using ChatService.Inference;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// A reply this replica owns, from the moment it is opened (recorded here, or claimed by recovery)
+/// until it is closed: settled here, or handed over to another replica. It holds the reply's
+/// stream, the copy of that stream to the shared log, the lease, the generation and its cancel.
+/// It is closed exactly once, through <see cref="FinishAsync"/> (a final event) or
+/// <see cref="HandOverAsync"/> (no final event: the reply stays owed for another replica).
+/// </summary>
+public sealed partial class OwnedReply
+{
+    /// <summary>How long closing waits for the last events to reach the shared log.</summary>
+    private static readonly TimeSpan LogDrainBound = TimeSpan.FromSeconds(2);
+
+    private readonly ReplyServices _services;
+    private readonly ReplyLogWriter _log;
+    private readonly Lock _gate = new();
+    private CancellationTokenSource? _generation;
+    private int _closed;
+
+    internal OwnedReply(ReplyKey key, int attempt, ReplyServices services)
+    {
+        Key = key;
+        Attempt = attempt;
+        _services = services;
+        Stream = new ReplyStream(key);
+        _log = new ReplyLogWriter(services.Log, Stream, attempt, services.Options, services.TimeProvider, services.Logger);
+    }
+
+    /// <summary>Called once the hub has registered it: a new reply's log starts with its Accepted event.</summary>
+    internal void Open(ChatTurn? pendingTurn)
+    {
+        if (Attempt == 1)
+        {
+            Stream.Publish(ReplyUpdateKind.Accepted, turn: pendingTurn);
+            _log.Start(alreadyLogged: 0);
+        }
+
+        // A later attempt continues the log once it starts generating (ContinueLogAsync).
+    }
+
+    public ReplyKey Key { get; }
+
+    /// <summary>1 for the first generation of the reply, one more for each recovery or handover.</summary>
+    public int Attempt { get; }
+
+    public ReplyStream Stream { get; }
+
+    /// <summary>True when the user asked to stop generation (CancelReply).</summary>
+    public bool CancelRequested { get; private set; }
+
+    /// <summary>Completes when the reply is closed here.</summary>
+    public Task Ended => Stream.Ended;
+
+    /// <summary>
+    /// Stops the generation running here, which then stores what it has. False when none is running
+    /// (queued, or already closed).
+    /// </summary>
+    public bool RequestCancel()
+    {
+        lock (_gate)
+        {
+            if (Stream.IsEnded || _generation is null)
+            {
+                return false;
+            }
+
+            CancelRequested = true;
+            try
+            {
+                _generation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Generation finished in the meantime; its outcome is what is stored.
+            }
+        }
+
+        return true;
+    }
+
+    /// <param name="queuedAt">When the reply was queued here.</param>
+    /// <param name="caller">The trace context of the request that owed the reply; default for recovered replies.</param>
+    /// <param name="abandon">Cancelled when shutdown gives up on replies in flight: hand the reply over.</param>
+    public async Task GenerateAsync(DateTimeOffset queuedAt, ActivityContext caller, CancellationToken abandon)
+    {
+        var services = _services;
+        using var scope = services.Logger.BeginScope(new ChatLogScope(Key.ChatId, Key.Seq, Key.CandidateId));
+        using var span = DispatchTracing.StartGeneration(Key, caller, services.TimeProvider.GetUtcNow() - queuedAt);
+        using var generation = CancellationTokenSource.CreateLinkedTokenSource(abandon);
+        lock (_gate)
+        {
+            if (Stream.IsEnded || _generation is not null)
+            {
+                DispatchTracing.Outcome(span, "already_generating");
+                return;
+            }
+
+            _generation = generation;
+        }
+
+        try
+        {
+            if (Attempt > 1)
+            {
+                await ContinueLogAsync();
+            }
+
+            // The lease this job was queued under may have run out while it waited (a backlog, or
+            // earlier replies of the same job): then make sure it is still ours before generating.
+            if (services.TimeProvider.GetUtcNow() - queuedAt > services.Lease / 3)
+            {
+                var status = await services.Ledger.RenewLeaseAsync(Key, abandon);
+                if (status == LeaseStatus.Lost)
+                {
+                    // Its new owner stores it; readers follow it there.
+                    DispatchTracing.Outcome(span, "handed_over");
+                    await HandOverAsync(releaseLease: false);
+                    return;
+                }
+
+                if (status == LeaseStatus.CancelRequested)
+                {
+                    await SettleAsync(new ReplyOutcome(Key, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled by the user", []), userId: null, span);
+                    return;
+                }
+            }
+
+            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon);
+            if (context is null || !context.IsOwedBy(services.ReplicaId))
+            {
+                DispatchTracing.Outcome(span, "not_owed_here");
+                await FinishFromStorageAsync(context?.UserId);
+                return;
+            }
+
+            var prompt = PromptBuilder.Build(
+                context.Speaker.Persona,
+                context.Speaker.Id,
+                context.WindowOldestFirst.Select(t => new PromptTurn(t.Role == AuthorRole.User, t.CharacterId, t.Text)).ToList(),
+                context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
+                services.Options.PromptBudgetChars);
+
+            using var leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
+            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt, queuedAt, generation.Token);
+
+            if (abandon.IsCancellationRequested || leaseKeeper.Lost || _log.Fenced)
+            {
+                // Shutdown, or another replica took the reply over: it stays owed, and its owner
+                // stores it. A lease another replica now holds is not ours to release.
+                DispatchTracing.Outcome(span, "handed_over");
+                await HandOverAsync(releaseLease: !leaseKeeper.Lost && !_log.Fenced);
+                return;
+            }
+
+            var outcome = CancelRequested
+                ? new ReplyOutcome(Key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
+                : finished.Succeeded
+                    ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
+                    : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
+            await SettleAsync(outcome, context.UserId, span);
+        }
+        catch (Exception ex)
+        {
+            DispatchTracing.Outcome(span, "left_owed", abandon.IsCancellationRequested ? null : ex.GetType().Name);
+            // Shutdown gave up on it, storage failed, or a bug: the reply stays owed and is generated
+            // again by recovery, here or elsewhere.
+            if (!abandon.IsCancellationRequested)
+            {
+                Log.GenerationFailed(services.Logger, Key.ToString(), ex);
+            }
+
+            await HandOverAsync(releaseLease: true);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _generation = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the reply up without a final event: its lease is released (unless another replica
+    /// holds it already) so that recovery claims it at once rather than when the lease runs out.
+    /// Readers here follow it on from the shared log.
+    /// </summary>
+    public async Task HandOverAsync(bool releaseLease = true)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
+        if (releaseLease)
+        {
+            await ReleaseAsync();
+        }
+
+        Stream.Abandon();
+        await _log.CompleteAsync(LogDrainBound);
+    }
+
+    /// <summary>Ends the reply with its final event, which the log receives too.</summary>
+    private async Task FinishAsync(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
+        Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
+        await _log.CompleteAsync(LogDrainBound);
+    }
+
+    /// <summary>
+    /// A new attempt continues the reply's log: the events earlier attempts wrote are this
+    /// stream's beginning, and a Restarted event tells followers to drop their text. Without a
+    /// readable log it starts a fresh stream; the writer re-joins the log later if it exists.
+    /// </summary>
+    private async Task ContinueLogAsync()
+    {
+        var services = _services;
+        var earlier = ReplyLogRead.None;
+        try
+        {
+            earlier = await services.Log.ReadAsync(Key, afterSequence: 0);
+        }
+        catch (ReplyLogUnavailableException ex)
+        {
+            Log.LogUnreadable(services.Logger, Key.ToString(), ex.Message);
+        }
+
+        try
+        {
+            Stream.Append(earlier.Events.Where(e => !e.IsFinal));
+        }
+        catch (InvalidOperationException)
+        {
+            // A log with a hole (trimmed or damaged): start from scratch; the writer re-joins it.
+        }
+
+        var alreadyLogged = Stream.LastSequence;
+        if (alreadyLogged == 0)
+        {
+            Stream.Publish(ReplyUpdateKind.Accepted);
+        }
+
+        Stream.Publish(ReplyUpdateKind.Restarted, text: "the replica generating it stopped; generating it again", attempt: Attempt);
+        _log.Start(alreadyLogged);
+    }
+
+    private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> StreamAsync(
+        Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, DateTimeOffset queuedAt, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        var calls = new List<ModelCallRecord>();
+        var started = false;
+        GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
+        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
+        {
+            switch (update)
+            {
+                case AttemptStarted when !started:
+                    started = true;
+                    Stream.Publish(ReplyUpdateKind.Started, characterId: speaker.Id);
+                    break;
+                case TextDelta delta when delta.Text.Length > 0:
+                    if (text.Length == 0)
+                    {
+                        DispatchMetrics.FirstToken(_services.TimeProvider.GetUtcNow() - queuedAt);
+                    }
+
+                    text.Append(delta.Text);
+                    Stream.Publish(ReplyUpdateKind.Delta, text: delta.Text);
+                    break;
+                case AttemptFinished attempt:
+                    var call = attempt.Call;
+                    calls.Add(new ModelCallRecord(call.Backend, call.Model, call.Outcome, call.Error, queuedAt, call.StartedAt,
+                        call.FirstTokenAt, call.FinishedAt, call.PromptTokens, call.CompletionTokens));
+                    break;
+                case GenerationFinished end:
+                    finished = end;
+                    break;
+            }
+        }
+
+        return (text.ToString(), calls, finished);
+    }
+
+    private async Task SettleAsync(ReplyOutcome outcome, string? userId, Activity? span)
+    {
+        var stored = await _services.SettleAsync(outcome);
+        if (stored is null)
+        {
+            // Someone settled it first (e.g. CancelReply raced us, or a replica that took it over).
+            DispatchTracing.Outcome(span, "settled_elsewhere");
+            await FinishFromStorageAsync(userId);
+            return;
+        }
+
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? ReplyFailureCodes.Name(outcome.FailureCode) : null);
+        DispatchMetrics.ReplySettled(outcome.State.ToString());
+        await (outcome.State == ReplyState.Complete
+            ? FinishAsync(ReplyUpdateKind.Completed, stored.Reply)
+            : FinishAsync(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason));
+    }
+
+    /// <summary>Closes the reply with whatever storage holds for it.</summary>
+    private async Task FinishFromStorageAsync(string? userId)
+    {
+        var turn = userId is null ? null : await _services.Ledger.GetReplyAsync(userId, Key.ChatId, Key.Seq, Key.CandidateId, CancellationToken.None);
+        if (turn is null)
+        {
+            await FinishAsync(ReplyUpdateKind.Failed, null, ReplyFailureCode.NotFound, "the reply no longer exists");
+        }
+        else if (turn.State is ReplyState.Complete or ReplyState.Failed or ReplyState.Cancelled)
+        {
+            var final = ReplyUpdate.FinalOf(turn, sequence: 0);
+            await FinishAsync(final.Kind, turn, final.FailureCode, final.FailureReason);
+        }
+        else
+        {
+            // Owed by another replica: readers here follow it there.
+            await HandOverAsync(releaseLease: false);
+        }
+    }
+
+    private async Task ReleaseAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), _services.TimeProvider);
+            await _services.Ledger.ReleaseLeaseAsync(Key, timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            // The lease then simply runs out; recovery is only later.
+            Log.ReleaseFailed(_services.Logger, Key.ToString(), ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3101, LogLevel.Error, "Generating reply {Reply} failed; it stays owed.")]
+        public static partial void GenerationFailed(ILogger logger, string reply, Exception exception);
+
+        [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
+        public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);
+
+        [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); starting a fresh stream.")]
+        public static partial void LogUnreadable(ILogger logger, string reply, string message);
+    }
+}
