@@ -82,7 +82,7 @@ internal sealed partial class ChatApi
         IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
-        await responseStream.WriteAsync(ApiMapper.Accepted(userTurn, replies, duplicate), context.CancellationToken);
+        await WriteEventAsync(responseStream, ApiMapper.Accepted(userTurn, replies, duplicate), context, context.CancellationToken);
         await StreamRepliesAsync(userId, replies, responseStream, context);
 
         // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
@@ -112,7 +112,7 @@ internal sealed partial class ChatApi
         {
             await foreach (var update in pipeline.FollowAsync(userId, key, afterSequence, stop.Token))
             {
-                await responseStream.WriteAsync(ApiMapper.ToProto(key, update), stop.Token);
+                await WriteEventAsync(responseStream, ApiMapper.ToProto(key, update), context, stop.Token);
             }
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
@@ -120,5 +120,21 @@ internal sealed partial class ChatApi
             throw new RpcException(new Status(StatusCode.Unavailable,
                 $"the service is shutting down; resume reply {key.Seq} with StreamReply (its generation goes on elsewhere)"));
         }
+    }
+
+    /// <summary>
+    /// Writes one event unless the call is over. The token is checked here rather than handed to
+    /// the writer: grpc-dotnet resets the stream from the token's callback, which can land in the
+    /// middle of that very write (and catching up on a reply writes many events back to back).
+    /// </summary>
+    private static Task WriteEventAsync(IServerStreamWriter<V1.ReplyEvent> responseStream, V1.ReplyEvent replyEvent, ServerCallContext context, CancellationToken stop)
+    {
+        stop.ThrowIfCancellationRequested();
+        if (context.Deadline <= DateTime.UtcNow)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the call's deadline passed before it finished"));
+        }
+
+        return responseStream.WriteAsync(replyEvent);
     }
 }

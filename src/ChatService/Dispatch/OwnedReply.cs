@@ -198,13 +198,14 @@ public sealed partial class OwnedReply
             return;
         }
 
+        // Everything generated so far reaches the log before another replica can claim the reply
+        // and continue it there: its Restarted event then follows the last event callers saw.
+        Stream.Abandon();
+        await _log.CompleteAsync(LogDrainBound);
         if (releaseLease)
         {
             await ReleaseAsync();
         }
-
-        Stream.Abandon();
-        await _log.CompleteAsync(LogDrainBound);
     }
 
     /// <summary>Ends the reply with its final event, which the log receives too.</summary>
