@@ -1,7 +1,7 @@
 using System.Globalization;
-using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
 using ChatService.Bench.Reporting;
+using ChatService.Testing;
 using Grpc.Health.V1;
 using static Grpc.Health.V1.HealthCheckResponse.Types;
 

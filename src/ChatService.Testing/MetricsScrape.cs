@@ -1,22 +1,37 @@
 using System.Globalization;
 
-namespace ChatService.Bench.Infrastructure;
+namespace ChatService.Testing;
 
 /// <summary>
 /// One scrape of the service's Prometheus endpoint, each metric summed over its label sets
-/// (e.g. all commits, whatever their attributes).
+/// (e.g. all commits, whatever their attributes). Names are as Prometheus shows them: a counter
+/// <c>spanner.client.reads</c> is <c>spanner_client_reads_total</c>.
 /// </summary>
-internal sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
+/// <remarks>
+/// The service's exporter caches its answer for 300 ms (the OpenTelemetry Prometheus exporter's
+/// default): a scrape taken sooner than that after another may repeat the earlier numbers.
+/// </remarks>
+public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
 {
+    /// <summary>How long the service's exporter may answer a scrape with the previous one's numbers.</summary>
+    public static readonly TimeSpan ResponseCacheDuration = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>The metric's total over its label sets; 0 when the scrape did not list it.</summary>
     public double this[string metric] => totals.GetValueOrDefault(metric);
 
+    /// <summary>True when the scrape listed the metric (with any labels).</summary>
     public bool Has(string metric) => totals.ContainsKey(metric);
 
+    /// <summary>Scrapes <c>/metrics</c> on the service's HTTP port.</summary>
     public static async Task<MetricsScrape> TakeAsync(HttpClient http, int httpPort, CancellationToken cancellationToken)
     {
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics"), cancellationToken);
         return Parse(text);
     }
+
+    /// <summary>Scrapes <c>/metrics</c> of a service process.</summary>
+    public static Task<MetricsScrape> TakeAsync(HttpClient http, ServiceProcess service, CancellationToken cancellationToken) =>
+        TakeAsync(http, service.HttpPort, cancellationToken);
 
     /// <summary>Parses the Prometheus text format: <c>name{labels} value [timestamp]</c> lines; comments skipped.</summary>
     public static MetricsScrape Parse(string text)
