@@ -5,16 +5,33 @@ using StackExchange.Redis;
 namespace ChatService.Cache;
 
 /// <summary>
-/// Cancellation signals over Redis sharded pub/sub: each replica subscribes to a channel of its
+/// Signals over Redis sharded pub/sub. Cancellations: each replica subscribes to a channel of its
 /// own (so a signal goes to one shard and one replica, never broadcast to all) and stops the
-/// reply if it is generating it. Best effort: a lost message only delays the cancel until the
-/// generating replica's next lease renewal, which reads the request stored in Spanner.
+/// reply if it is generating it. Handovers: one channel every replica hears, used when a replica
+/// shuts down with replies in flight, so that the others sweep at once. Best effort: a lost
+/// cancel waits for the generating replica's next lease renewal (which reads the request stored
+/// in Spanner), a lost handover for the next sweep.
 /// </summary>
 internal sealed partial class RedisReplySignals(
-    IConnectionMultiplexer redis, ReplyHub hub, Microsoft.Extensions.Options.IOptions<ChatOptions> options, ILogger<RedisReplySignals> logger)
+    IConnectionMultiplexer redis, ReplyHub hub, SweepTrigger sweeps, Microsoft.Extensions.Options.IOptions<ChatOptions> options, ILogger<RedisReplySignals> logger)
     : IReplySignals, IHostedService
 {
     private static RedisChannel ChannelOf(string replica) => RedisChannel.Sharded($"chatservice:cancel:{{{replica}}}");
+
+    /// <summary>Heard by every replica; used only when one shuts down with replies in flight.</summary>
+    private static readonly RedisChannel HandOverChannel = RedisChannel.Sharded("chatservice:handover");
+
+    public async Task PublishHandOverAsync()
+    {
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(HandOverChannel, options.Value.ReplicaId).WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.HandOverPublishFailed(logger, ex.Message);
+        }
+    }
 
     public async Task PublishCancelAsync(ReplyKey key, string replica)
     {
@@ -32,7 +49,16 @@ internal sealed partial class RedisReplySignals(
     {
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(ChannelOf(options.Value.ReplicaId), (_, message) => OnCancel(message))
+            var subscriber = redis.GetSubscriber();
+            await subscriber.SubscribeAsync(ChannelOf(options.Value.ReplicaId), (_, message) => OnCancel(message))
+                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            await subscriber.SubscribeAsync(HandOverChannel, (_, message) =>
+                {
+                    if ((string?)message != options.Value.ReplicaId)
+                    {
+                        sweeps.Request();
+                    }
+                })
                 .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -57,6 +83,9 @@ internal sealed partial class RedisReplySignals(
     {
         [LoggerMessage(4101, LogLevel.Warning, "Could not broadcast the cancellation of {Reply}: {Message}. Its lease renewal will catch it.")]
         public static partial void PublishFailed(ILogger logger, string reply, string message);
+
+        [LoggerMessage(4103, LogLevel.Warning, "Could not tell the other replicas about replies handed over: {Message}. Their sweeps find them.")]
+        public static partial void HandOverPublishFailed(ILogger logger, string message);
 
         [LoggerMessage(4102, LogLevel.Warning, "Could not subscribe to cancellation signals yet: {Message}.")]
         public static partial void SubscribeFailed(ILogger logger, string message);

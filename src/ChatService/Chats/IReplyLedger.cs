@@ -11,6 +11,9 @@ public interface IReplyLedger
     /// <summary>A reply of the user's chat as the turn shows it with that candidate; null if not found.</summary>
     Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
 
+    /// <summary>As <see cref="GetReplyAsync"/>, with the replica whose live lease says it is generating the reply, if any.</summary>
+    Task<ReplyLookup?> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
+
     /// <summary>The chat, speaker, cast, recent window and lease of a reply, read from one snapshot; null if the chat or reply is gone.</summary>
     Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken);
 
@@ -27,10 +30,11 @@ public interface IReplyLedger
     Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, string requestId, SpeakerChoice speakers, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Takes over owed replies whose lease has expired, across all shards of the owed-reply index;
+    /// Takes over owed replies whose lease has expired, in a random half of the owed-reply index's
+    /// shards (so replicas sweeping at once mostly look at different ones) or in all of them;
     /// returns what this replica now holds, oldest first. Costs one read when nothing is owed.
     /// </summary>
-    Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken);
+    Task<ClaimResult> ClaimExpiredAsync(int limit, bool allShards, CancellationToken cancellationToken);
 
     /// <summary>Extends this replica's lease on a reply it is generating, and reports a cancellation request.</summary>
     Task<LeaseStatus> RenewLeaseAsync(ReplyKey key, CancellationToken cancellationToken);

@@ -10,6 +10,7 @@ public static class DispatchExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<SettleGate>();
+        builder.Services.AddSingleton<SweepTrigger>();
         builder.Services.AddSingleton<ReplyServices>();
         builder.Services.AddSingleton<ReplyHub>();
         builder.Services.AddSingleton<ReplyMirrors>();

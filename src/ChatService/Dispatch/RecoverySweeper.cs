@@ -13,36 +13,43 @@ public sealed partial class RecoverySweeper(
     ReplyHub hub,
     ReplyDispatcher dispatcher,
     IReplyLog log,
+    SweepTrigger trigger,
     IOptions<DispatchOptions> options,
     TimeProvider timeProvider,
     ILogger<RecoverySweeper> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var allShards = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await SweepOnceAsync(stoppingToken);
+                await SweepOnceAsync(stoppingToken, allShards);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 Log.SweepFailed(logger, ex);
             }
 
-            try
-            {
-                await Task.Delay(options.Value.SweepInterval, timeProvider, stoppingToken);
-            }
-            catch (OperationCanceledException)
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var interval = Task.Delay(options.Value.SweepInterval, timeProvider, wait.Token);
+            var requested = trigger.WaitAsync(Timeout.InfiniteTimeSpan, wait.Token);
+            await Task.WhenAny(interval, requested);
+            await wait.CancelAsync();
+            if (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
+
+            // A handover elsewhere: every shard, so the released replies are found in this sweep.
+            allShards = requested.IsCompletedSuccessfully;
         }
     }
 
     /// <summary>Claims expired replies and queues them, a chat's replies in turn order. Returns how many.</summary>
-    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
+    /// <param name="allShards">Scan every shard of the owed index rather than a random half (see <see cref="IReplyLedger.ClaimExpiredAsync"/>).</param>
+    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken, bool allShards = false)
     {
         // Claim no more than this replica can queue: what it cannot work, it should not hold.
         var limit = Math.Min(options.Value.ClaimBatchSize, dispatcher.FreeCapacity);
@@ -51,7 +58,7 @@ public sealed partial class RecoverySweeper(
             return 0;
         }
 
-        var result = await ledger.ClaimExpiredAsync(limit, cancellationToken);
+        var result = await ledger.ClaimExpiredAsync(limit, allShards, cancellationToken);
         foreach (var settled in result.Settled)
         {
             var key = new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!);

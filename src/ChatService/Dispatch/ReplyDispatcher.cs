@@ -21,8 +21,11 @@ public sealed partial class ReplyDispatcher : BackgroundService
     private readonly DispatchOptions _options;
     private readonly ILogger<ReplyDispatcher> _logger;
 
-    public ReplyDispatcher(TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
+    private readonly IReplySignals _signals;
+
+    public ReplyDispatcher(IReplySignals signals, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
     {
+        _signals = signals;
         _timeProvider = timeProvider;
         _options = options.Value;
         _logger = logger;
@@ -94,9 +97,11 @@ public sealed partial class ReplyDispatcher : BackgroundService
         IsAcceptingWork = false;
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
+        var handedOver = false;
         while (_queue.Reader.TryRead(out var queued))
         {
             await HandOverAsync(queued);
+            handedOver = true;
         }
 
         var inFlight = _inFlight.Keys.ToArray();
@@ -106,6 +111,13 @@ public sealed partial class ReplyDispatcher : BackgroundService
             Log.AbandoningReplies(_logger, _inFlight.Count);
             await _abandon.CancelAsync();
             await Task.WhenAny(Task.WhenAll(_inFlight.Keys.ToArray()), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+            handedOver = true;
+        }
+
+        if (handedOver)
+        {
+            // Their leases are released: the other replicas take them over now, not at some later sweep.
+            await _signals.PublishHandOverAsync();
         }
     }
 

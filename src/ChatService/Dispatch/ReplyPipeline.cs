@@ -71,16 +71,19 @@ public sealed partial class ReplyPipeline(
             .Select(r => hub.TryGet(new ReplyKey(r.ChatId, r.Seq, r.CandidateId!), out var owned) ? owned.Ended : Task.CompletedTask));
 
     /// <summary>A reply turn of the user's chat, with the given candidate or its primary one.</summary>
-    public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
+        (await FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken)).Turn;
+
+    private async Task<ReplyLookup> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
-        var turn = await ledger.GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
-        if (turn is null)
+        var found = await ledger.FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+        if (found is null)
         {
             throw candidateId is null ? ChatException.TurnNotFound(chatId, seq) : new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
         }
 
-        return turn.Role == AuthorRole.Character
-            ? turn
+        return found.Turn.Role == AuthorRole.Character
+            ? found
             : throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; it has no reply stream");
     }
 
@@ -95,7 +98,7 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     public async Task<ChatTurn> CancelAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
-        var turn = await GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+        var (turn, generating) = await FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
         var key = new ReplyKey(chatId, seq, turn.CandidateId!);
         if (turn.State is not (ReplyState.Pending or ReplyState.Streaming))
         {
@@ -106,21 +109,30 @@ public sealed partial class ReplyPipeline(
         {
             await owned.Ended.WaitAsync(cancellationToken);
         }
-        else if (await ledger.CancelOwedReplyAsync(userId, key, cancellationToken) is { } cancelled)
+        else if (generating is not null && generating != chatOptions.Value.ReplicaId)
         {
-            if (cancelled.GeneratingReplica is { } replica)
+            // Generated elsewhere: the signal stops it now; the request recorded in storage stops it
+            // at its next lease renewal if the signal is lost. Both go out at once, and the reply's
+            // log tells when the partial text is stored.
+            var signalled = signals.PublishCancelAsync(key, generating);
+            var recorded = ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
+            var ended = FollowToEndAsync(userId, key, cancellationToken);
+            await signalled;
+            if (await recorded is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
             {
-                await signals.PublishCancelAsync(key, replica);
-                if (await FollowToEndAsync(userId, key, cancellationToken) is { Turn: { } stored })
-                {
-                    return stored;
-                }
+                // Its replica had gone in the meantime: settled here, and its followers end with it.
+                await EndLogAsync(key, settled.Reply);
             }
-            else if (cancelled.Reply.State == ReplyState.Cancelled)
+
+            if (await ended is { Turn: { } stored })
             {
-                // Settled here without its owner: followers of its log end with it.
-                await EndLogAsync(key, cancelled.Reply);
+                return stored;
             }
+        }
+        else if (await ledger.CancelOwedReplyAsync(userId, key, cancellationToken) is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
+        {
+            // Not started anywhere: settled here without its owner, so followers of its log end with it.
+            await EndLogAsync(key, settled.Reply);
         }
 
         return await ledger.GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken) ?? throw ChatException.TurnNotFound(chatId, seq);

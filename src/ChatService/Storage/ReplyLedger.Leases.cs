@@ -17,13 +17,13 @@ internal sealed partial class ReplyLedger
         LIMIT @limit
         """;
 
-    public async Task<ClaimResult> ClaimExpiredAsync(int limit, CancellationToken cancellationToken)
+    public async Task<ClaimResult> ClaimExpiredAsync(int limit, bool allShards, CancellationToken cancellationToken)
     {
         // Each shard is its own range of the sparse index. A sweep scans a random half of them in
         // one query (a single read when nothing is owed, write locks only then), so replicas
         // sweeping at once mostly look at different ranges; expiry is judged by Spanner's clock.
         var shards = Enumerable.Range(0, Options.OwedReplyShards)
-            .Where(_ => Options.OwedReplyShards == 1 || Random.Shared.Next(2) == 0)
+            .Where(_ => allShards || Options.OwedReplyShards == 1 || Random.Shared.Next(2) == 0)
             .Select(s => (long)s)
             .ToList();
         SpannerStatement Scan() => new SpannerStatement(ExpiredLeasesSelect)
