@@ -32,7 +32,7 @@ internal sealed partial class ChatApi
         var (chatId, seq) = RequestValidator.Turn(request);
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
-        var turn = await pipeline.GetReplyAsync(userId, chatId, seq, candidateId, context.CancellationToken);
+        var turn = await pipeline.GetReplyToFollowAsync(userId, chatId, seq, candidateId, context.CancellationToken);
         await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context);
     }
 

@@ -16,6 +16,7 @@ public sealed partial class ReplyPipeline(
     ReplyDispatcher dispatcher,
     IReplySignals signals,
     IReplyLog log,
+    IChatWindows windows,
     IOptions<ChatOptions> chatOptions,
     ILogger<ReplyPipeline> logger)
 {
@@ -73,6 +74,32 @@ public sealed partial class ReplyPipeline(
     /// <summary>A reply turn of the user's chat, with the given candidate or its primary one.</summary>
     public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
         (await FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken)).Turn;
+
+    /// <summary>
+    /// The reply a StreamReply follows: from the chat's cached window when it holds that turn (so
+    /// following a reply of a warm chat, on any replica, costs storage no read at all), else as
+    /// <see cref="GetReplyAsync"/>.
+    /// </summary>
+    public async Task<ChatTurn> GetReplyToFollowAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        if (windows.MaxTurns > 0)
+        {
+            var window = await windows.GetAsync(chatId, windows.MaxTurns, cancellationToken);
+            if (window is null || window.UserId != userId)
+            {
+                throw ChatException.TurnNotFound(chatId, seq);
+            }
+
+            if (window.NewestFirst.FirstOrDefault(t => t.Seq == seq) is { } turn && (candidateId is null || candidateId == turn.CandidateId))
+            {
+                return turn.Role == AuthorRole.Character
+                    ? turn
+                    : throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; it has no reply stream");
+            }
+        }
+
+        return await GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+    }
 
     private async Task<ReplyLookup> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
