@@ -12,6 +12,10 @@ internal sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
 
     public bool Has(string metric) => totals.ContainsKey(metric);
 
+    /// <summary>The metrics whose name starts with <paramref name="prefix"/>, in name order, without histogram buckets (their sum over labels means nothing).</summary>
+    public IReadOnlyList<string> NamesStartingWith(string prefix) =>
+        [.. totals.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !n.EndsWith("_bucket", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
     public static async Task<MetricsScrape> TakeAsync(HttpClient http, int httpPort, CancellationToken cancellationToken)
     {
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics"), cancellationToken);

@@ -24,6 +24,10 @@ internal static class ServiceSettings
     public static Dictionary<string, string> RealisticTurnsFastBackend() =>
         SimulatedBackend(TimeSpan.Zero, tokensPerSecond: 50_000, minTokens: 50, maxTokens: 130);
 
+    /// <summary>A copy of <paramref name="settings"/> for one replica of several on the same database (its lease identity).</summary>
+    public static Dictionary<string, string> WithReplica(Dictionary<string, string> settings, string replicaId) =>
+        new(settings) { ["Chat:ReplicaId"] = replicaId };
+
     public static string Invariant(this int value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string Invariant(this TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
