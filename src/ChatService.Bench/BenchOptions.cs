@@ -33,7 +33,7 @@ internal sealed class BenchOptions
           --callers-per-channel 8 callers sharing one GrpcChannel (one HTTP/2 connection each)
           --streams 10000         streams scenario: replies held open at once
           --open-concurrency 64   streams and follow fan-out: SendMessage calls awaiting Accepted at once
-          --hold 60s              streams scenario: how long each simulated reply takes
+          --hold 60s              streams: how long each simulated reply takes; follow: the longest fan-out reply
           --replies 50            follow: replies followed in the delay part (--concurrency of them at once)
           --fanout-replies 200    follow: replies started at once in the fan-out part
           --followers 10          follow: StreamReply followers on B per fan-out reply

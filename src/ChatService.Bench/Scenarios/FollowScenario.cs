@@ -29,6 +29,9 @@ internal static class FollowScenario
     /// <summary>Kestrel's default limit of concurrent streams on one HTTP/2 connection: the fan-out opens a channel per this many.</summary>
     private const int StreamsPerChannel = 100;
 
+    /// <summary>The route (and simulated backend) of the fan-out chats' character: replies that last about <see cref="BenchOptions.Hold"/>.</summary>
+    private const string FanOutRoute = "hold";
+
     private const string SameReplicaDelay = "same-replica delay (StreamReply on A - sender)";
     private const string CrossReplicaDelay = "cross-replica delay (StreamReply on B - sender)";
 
@@ -39,11 +42,18 @@ internal static class FollowScenario
         Console.WriteLine($"[{report.Scenario}] starting replicas A and B");
         // One after the other: the first service on a new database creates its schema.
         await using var a = await BenchService.StartAsync(ServiceSettings.WithReplica(settings, "follow-a"), database, cancellationToken);
-        await using var b = await BenchService.StartAsync(ServiceSettings.WithReplica(settings, "follow-b"), database, cancellationToken);
+        var follower = ServiceSettings.WithReplica(settings, "follow-b");
+        // B only follows: its recovery sweep's reads would count as the followers'. A's stays on, to take
+        // over a reply whose settle gave up (the emulator aborts commits under load) rather than leave it owed.
+        follower["Dispatch:SweepInterval"] = "01:00:00";
+        await using var b = await BenchService.StartAsync(follower, database, cancellationToken);
         await using var redis = await RedisClusterStats.ConnectAsync();
 
-        var senders = options.Concurrency.Max();
-        var chats = await SetUpChatsAsync(a, senders + options.FanOutReplies, report, cancellationToken);
+        var setupStarted = Stopwatch.GetTimestamp();
+        var chats = await SetUpChatsAsync(a, options.Concurrency.Max(), modelRoute: null, cancellationToken);
+        var fanOutChats = await SetUpChatsAsync(a, options.FanOutReplies, FanOutRoute, cancellationToken);
+        report.Figure("setup", string.Create(CultureInfo.InvariantCulture,
+            $"{chats.Count + fanOutChats.Count} chats created and their history read once on A in {Stopwatch.GetElapsedTime(setupStarted).TotalSeconds:0.0} s"));
         if (options.Warmup > TimeSpan.Zero)
         {
             await WarmUpAsync(a, b, [.. chats.Take(options.Concurrency[0])], options.Concurrency[0], options, cancellationToken);
@@ -54,7 +64,7 @@ internal static class FollowScenario
             await MeasureDelayAsync(a, b, redis, [.. chats.Take(callers)], callers, options, report, cancellationToken);
         }
 
-        await MeasureFanOutAsync(a, b, redis, [.. chats.Skip(senders)], options, report, cancellationToken);
+        await MeasureFanOutAsync(a, b, redis, fanOutChats, options, report, cancellationToken);
 
         if (a.ErrorLogs + b.ErrorLogs > 0)
         {
@@ -64,33 +74,56 @@ internal static class FollowScenario
         AddNotes(options, report);
     }
 
-    /// <summary>The simulated backend of the options, room for every reply at once, and no recovery sweep.</summary>
+    /// <summary>
+    /// The default route's simulated backend (<c>sim</c>) paced by the options, for the delay part; the
+    /// fan-out's (<see cref="FanOutRoute"/>), as many tokens over about <see cref="BenchOptions.Hold"/>, so
+    /// that its replies outlast their opening (every SendMessage is an emulator transaction); and room
+    /// for every reply at once.
+    /// </summary>
     private static Dictionary<string, string> Settings(BenchOptions options)
     {
         var settings = ServiceSettings.SimulatedBackend(options.TimeToFirstToken, options.TokensPerSecond, options.MinTokens, options.MaxTokens);
+        var hold = FanOutHold(options);
+        ServiceSettings.AddSimulatedRoute(settings, FanOutRoute, FanOutRoute, options.TimeToFirstToken,
+            options.MaxTokens / (hold - options.TimeToFirstToken).TotalSeconds, options.MinTokens, options.MaxTokens);
         var capacity = Math.Max(1024, options.FanOutReplies + options.Concurrency.Max() + 64).Invariant();
-        settings["Inference:Backends:sim:MaxConcurrency"] = capacity;
+        foreach (var (backend, longest) in new[] { ("sim", LongestReply(options)), (FanOutRoute, hold) })
+        {
+            settings[$"Inference:Backends:{backend}:MaxConcurrency"] = capacity;
+            var totalTimeout = 2 * longest + TimeSpan.FromMinutes(1);
+            settings[$"Inference:Backends:{backend}:TotalTimeout"] = (totalTimeout > TimeSpan.FromMinutes(2) ? totalTimeout : TimeSpan.FromMinutes(2)).Invariant();
+        }
+
         settings["Dispatch:MaxConcurrentReplies"] = capacity;
         settings["Dispatch:QueueCapacity"] = capacity;
-        var longest = options.TimeToFirstToken + TimeSpan.FromSeconds(options.MaxTokens / options.TokensPerSecond);
-        var totalTimeout = 2 * longest + TimeSpan.FromMinutes(1);
-        settings["Inference:Backends:sim:TotalTimeout"] = (totalTimeout > TimeSpan.FromMinutes(2) ? totalTimeout : TimeSpan.FromMinutes(2)).Invariant();
-        // Nothing crashes here: the sweep's reads would only blur the Spanner reads counted on B.
-        settings["Dispatch:SweepInterval"] = "01:00:00";
         return settings;
     }
 
-    /// <summary>Chats with no exchanges yet, their windows cached on A (a history read each), so no send reads Spanner for one.</summary>
-    private static async Task<IReadOnlyList<BenchChat>> SetUpChatsAsync(ServiceProcess a, int count, BenchReport report, CancellationToken cancellationToken)
+    /// <summary>The slowest reply of the delay part: first token, then the most tokens at the pace.</summary>
+    private static TimeSpan LongestReply(BenchOptions options) =>
+        options.TimeToFirstToken + TimeSpan.FromSeconds(options.MaxTokens / options.TokensPerSecond);
+
+    /// <summary>The slowest fan-out reply: <see cref="BenchOptions.Hold"/>, and at least a second past the first token.</summary>
+    private static TimeSpan FanOutHold(BenchOptions options) =>
+        options.Hold > options.TimeToFirstToken + TimeSpan.FromSeconds(1) ? options.Hold : options.TimeToFirstToken + TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long any stream may take to its final event before the bench ends it as timed out: room for
+    /// a settle that gives up and the recovery that generates the reply again (lease, sweep, reply).
+    /// </summary>
+    private static TimeSpan StreamLimit(TimeSpan longestReply) => TimeSpan.FromMinutes(2) + 4 * longestReply;
+
+    /// <summary>
+    /// Chats with no exchanges yet, with a character on <paramref name="modelRoute"/>, their windows cached
+    /// on A (a history read each), so no send reads Spanner for one.
+    /// </summary>
+    private static async Task<IReadOnlyList<BenchChat>> SetUpChatsAsync(ServiceProcess a, int count, string? modelRoute, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
         using var setup = new ChannelPool(a.GrpcAddress, 16, 16);
-        var chats = await ChatSeeder.SeedAsync(setup.For(0), count, exchanges: 0, concurrency: 16, cancellationToken);
+        var chats = await ChatSeeder.SeedAsync(setup.For(0), count, exchanges: 0, concurrency: 16, cancellationToken, modelRoute);
         var client = new ChatClient(setup.For(0));
         await Parallel.ForEachAsync(chats, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (chat, ct) =>
             await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, chat.Headers, cancellationToken: ct));
-        report.Figure("setup", string.Create(CultureInfo.InvariantCulture,
-            $"{count} chats created and their history read once on A in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s"));
         return chats;
     }
 
@@ -103,7 +136,7 @@ internal static class FollowScenario
         Console.WriteLine($"[follow] warm-up: {options.Warmup.TotalSeconds:0.#} s of replies followed on A and on B, {callers} at once");
         using var clients = await DelayClients.ConnectAsync(a, b, callers, options.CallersPerChannel, cancellationToken);
         var until = Stopwatch.GetTimestamp() + (long)(options.Warmup.TotalSeconds * Stopwatch.Frequency);
-        await SendAndFollowAsync(clients, chats, callers, _ => Stopwatch.GetTimestamp() < until, cancellationToken);
+        await SendAndFollowAsync(clients, chats, callers, StreamLimit(LongestReply(options)), _ => Stopwatch.GetTimestamp() < until, cancellationToken);
     }
 
     /// <summary>
@@ -117,12 +150,12 @@ internal static class FollowScenario
         using var clients = await DelayClients.ConnectAsync(a, b, callers, options.CallersPerChannel, cancellationToken);
         var meter = await FollowCostMeter.StartAsync(a, b, redis, cancellationToken);
         var started = Stopwatch.GetTimestamp();
-        var followed = await SendAndFollowAsync(clients, chats, callers, n => n < options.Replies, cancellationToken);
+        var followed = await SendAndFollowAsync(clients, chats, callers, StreamLimit(LongestReply(options)), n => n < options.Replies, cancellationToken);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var cost = await meter.StopAsync(cancellationToken);
 
         var label = $"delay, {callers} at once";
-        var (references, same, cross) = Tally(followed);
+        var (references, same, cross) = Tally(followed, samePerReply: 1, crossPerReply: 1);
         report.Add(Run("delay: SendMessage on A, followed on A and on B", callers, seconds, references, [(SameReplicaDelay, same), (CrossReplicaDelay, cross)], cost.Cpu));
         report.Figure($"{label}: replies sent on A (SendMessage)", references.Summary());
         report.Figure($"{label}: same-replica followers (StreamReply on A)", same.Summary());
@@ -139,7 +172,7 @@ internal static class FollowScenario
     /// says so for the next reply's number; each reply is followed once on A and once on B.
     /// </summary>
     private static async Task<IReadOnlyList<FollowedReply>> SendAndFollowAsync(DelayClients clients, IReadOnlyList<BenchChat> chats,
-        int callers, Func<int, bool> more, CancellationToken cancellationToken)
+        int callers, TimeSpan streamLimit, Func<int, bool> more, CancellationToken cancellationToken)
     {
         var followed = new List<FollowedReply>();
         var next = -1;
@@ -151,7 +184,8 @@ internal static class FollowScenario
             var random = new Random(i);
             while (more(Interlocked.Increment(ref next)))
             {
-                var reply = await FollowReplyAsync(sender, chats[i], SampleText.UserMessage(random), sameReplica, crossReplica, accepted: null, followersChanged: null, cancellationToken);
+                var reply = await FollowReplyAsync(sender, chats[i], SampleText.UserMessage(random), sameReplica, crossReplica, streamLimit,
+                    accepted: null, followersChanged: null, cancellationToken);
                 lock (followed)
                 {
                     followed.Add(reply);
@@ -185,6 +219,7 @@ internal static class FollowScenario
         var sampler = progress.SampleAsync(b.Pid, stopSampling.Token);
 
         var followed = new FollowedReply[replies];
+        var streamLimit = StreamLimit(FanOutHold(options));
         var meter = await FollowCostMeter.StartAsync(a, b, redis, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         using var opening = new SemaphoreSlim(options.OpenConcurrency);
@@ -198,7 +233,7 @@ internal static class FollowScenario
             sends.Add(Task.Run(async () =>
             {
                 followed[index] = await FollowReplyAsync(senders[index % senders.Length], chats[index], SampleText.UserMessage(random), [], crossReplica,
-                    accepted: () => opening.Release(), progress.FollowersChanged, cancellationToken);
+                    streamLimit, accepted: () => opening.Release(), progress.FollowersChanged, cancellationToken);
                 progress.ReplyEnded();
             }, cancellationToken));
         }
@@ -211,12 +246,12 @@ internal static class FollowScenario
         var after = ProcessProbe.Memory(b.Pid);
 
         const string label = "fan-out";
-        var (references, _, cross) = Tally(followed);
+        var (references, _, cross) = Tally(followed, samePerReply: 0, crossPerReply: perReply);
         report.Add(Run($"fan-out: SendMessage on A, {perReply} StreamReply on B each", replies, seconds, references, [(CrossReplicaDelay, cross)], cost.Cpu));
         report.Figure($"{label}: replies sent on A (SendMessage)", references.Summary());
         report.Figure($"{label}: followers (StreamReply on B)", cross.Summary());
         report.Figure($"{label}: followers open at once on B", string.Create(CultureInfo.InvariantCulture,
-            $"{progress.PeakOpen} at the peak of {total} ({options.OpenConcurrency} SendMessage calls awaiting Accepted at once)"));
+            $"{progress.PeakOpen} at the peak of {total} ({options.OpenConcurrency} SendMessage calls awaiting Accepted at once, replies of up to {FanOutHold(options).TotalSeconds:0} s)"));
         report.Figure($"{label}: B's memory (RSS)", string.Create(CultureInfo.InvariantCulture,
             $"{BenchReport.Mib(rssBefore)} before, peak sampled {BenchReport.Mib(progress.PeakRss)}, {BenchReport.Mib(after.Rss)} after; VmHWM {BenchReport.Mib(after.PeakRss)}"));
         cost.AddTo(report, label, cross.Deltas, references.ReplySeconds);
@@ -227,13 +262,14 @@ internal static class FollowScenario
     /// <summary>
     /// Sends one message and follows its reply: the SendMessage stream is the reference; once it says
     /// Accepted (<paramref name="accepted"/> is called then, or when the send failed before it), every
-    /// follower calls StreamReply for the reply from after that event. Returns when every stream has ended.
+    /// follower calls StreamReply for the reply from after that event. Returns when every stream has ended
+    /// (each within <paramref name="streamLimit"/>).
     /// </summary>
-    private static async Task<FollowedReply> FollowReplyAsync(ChatClient sender, BenchChat chat, string text,
-        IReadOnlyList<ChatClient> sameReplica, IReadOnlyList<ChatClient> crossReplica, Action? accepted, Action<int>? followersChanged, CancellationToken cancellationToken)
+    private static async Task<FollowedReply> FollowReplyAsync(ChatClient sender, BenchChat chat, string text, IReadOnlyList<ChatClient> sameReplica,
+        IReadOnlyList<ChatClient> crossReplica, TimeSpan streamLimit, Action? accepted, Action<int>? followersChanged, CancellationToken cancellationToken)
     {
         var send = new SendMessageRequest { ChatId = chat.ChatId, Text = text, RequestId = Guid.NewGuid().ToString("N") };
-        var reference = ReplyTrace.Start(ct => sender.SendMessage(send, chat.Headers, cancellationToken: ct), cancellationToken);
+        var reference = ReplyTrace.Start(ct => sender.SendMessage(send, chat.Headers, cancellationToken: ct), streamLimit, retryBeforeFirstEvent: true, cancellationToken);
         var acceptedEvent = await reference.Accepted;
         accepted?.Invoke();
         if (acceptedEvent is null)
@@ -246,7 +282,7 @@ internal static class FollowScenario
         ReplyTrace Follow(ChatClient client)
         {
             followersChanged?.Invoke(+1);
-            return ReplyTrace.Start(ct => client.StreamReply(follow, chat.Headers, cancellationToken: ct), cancellationToken);
+            return ReplyTrace.Start(ct => client.StreamReply(follow, chat.Headers, cancellationToken: ct), streamLimit, retryBeforeFirstEvent: false, cancellationToken);
         }
 
         List<ReplyTrace> same = [.. sameReplica.Select(Follow)];
@@ -265,7 +301,8 @@ internal static class FollowScenario
         return new FollowedReply(reference, same, cross);
     }
 
-    private static (ReferenceTally References, FollowTally Same, FollowTally Cross) Tally(IEnumerable<FollowedReply> followed)
+    /// <summary>The replies' streams tallied; followers of a reply whose send was never accepted count as not started.</summary>
+    private static (ReferenceTally References, FollowTally Same, FollowTally Cross) Tally(IEnumerable<FollowedReply> followed, int samePerReply, int crossPerReply)
     {
         var references = new ReferenceTally();
         var same = new FollowTally("StreamReply on A");
@@ -273,6 +310,8 @@ internal static class FollowScenario
         foreach (var reply in followed)
         {
             references.Add(reply.Reference);
+            same.AddNotStarted(samePerReply - reply.SameReplica.Count);
+            cross.AddNotStarted(crossPerReply - reply.CrossReplica.Count);
             foreach (var follower in reply.SameReplica)
             {
                 same.Add(reply.Reference, follower, AfterSequence);
@@ -334,8 +373,9 @@ internal static class FollowScenario
     }
 
     private static TargetCheck Correct(FollowTally tally, string target) => new(target,
-        string.Create(CultureInfo.InvariantCulture, $"{tally.Correct} of {tally.Followers} ({tally.SequenceMismatches} sequence, {tally.TextMismatches} text mismatches, {tally.Followers - tally.Completed} not completed)"),
-        tally.Followers > 0 && tally.Correct == tally.Followers);
+        string.Create(CultureInfo.InvariantCulture,
+            $"{tally.Correct} of {tally.Planned} ({tally.SequenceMismatches} sequence, {tally.TextMismatches} text mismatches, {tally.Followers - tally.Completed} not completed, {tally.NotStarted} not started)"),
+        tally.Planned > 0 && tally.Correct == tally.Planned);
 
     /// <summary>What issue 12 promises of a follower on another replica: the same sequences as on the generating one, and no Spanner reads.</summary>
     private static void AddIssue12Targets(BenchReport report, string label, FollowTally cross, FollowCost cost)
@@ -351,8 +391,15 @@ internal static class FollowScenario
     {
         report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"A and B: two service processes on one database and the stack's Redis Cluster (Chat:ReplicaId follow-a and follow-b). Simulated backend: first token after " +
-            $"{options.TimeToFirstToken.TotalMilliseconds:0} ms, {options.TokensPerSecond:0.#} tokens/s, {options.MinTokens}-{options.MaxTokens} tokens per reply. " +
-            $"The recovery sweep is off (its reads would count as B's); backend and dispatch capacity raised so no reply waits."));
+            $"{options.TimeToFirstToken.TotalMilliseconds:0} ms, {options.MinTokens}-{options.MaxTokens} tokens per reply, {options.TokensPerSecond:0.#} tokens/s in the " +
+            $"delay part and {options.MaxTokens / (FanOutHold(options) - options.TimeToFirstToken).TotalSeconds:0.##} tokens/s in the fan-out (its chats' character is on " +
+            $"route '{FanOutRoute}', so that the longest reply takes --hold {FanOutHold(options).TotalSeconds:0} s and the replies outlast their opening: every SendMessage " +
+            $"is a read-write transaction of the emulator, which runs one at a time)."));
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"B's recovery sweep is off (its reads would count as the followers'); A's runs every 5 s and takes over a reply whose settle gave up. " +
+            $"Backend and dispatch capacity raised so no reply waits. A SendMessage that fails with a transient status before any event is made again with " +
+            $"its request id (as the API asks of clients); every stream has {StreamLimit(LongestReply(options)).TotalSeconds:0} s (fan-out: " +
+            $"{StreamLimit(FanOutHold(options)).TotalSeconds:0} s) to reach its final event, or it counts as {ReplyTrace.TimedOut}."));
         report.Notes.Add("Delay of a follower for a sequence: its arrival time minus the sender's stream's arrival time for the same sequence, both on the bench's one " +
             "Stopwatch clock; only sequences both streams received count, and an event that reached the follower first counts as 0 ms. Followers call " +
             $"StreamReply(after_sequence {AfterSequence}) as soon as the sender's stream shows Accepted, so an event published before a follower's call is served " +

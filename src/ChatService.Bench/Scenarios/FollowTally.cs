@@ -21,7 +21,14 @@ internal sealed class FollowTally(string path)
     /// <summary>Where the followers called, e.g. <c>StreamReply on B</c>.</summary>
     public string Path { get; } = path;
 
+    /// <summary>Followers that called StreamReply.</summary>
     public int Followers { get; private set; }
+
+    /// <summary>Followers never started: their reply's send was not accepted.</summary>
+    public int NotStarted { get; private set; }
+
+    /// <summary>Every follower the run meant to start.</summary>
+    public int Planned => Followers + NotStarted;
 
     /// <summary>Followers whose stream ended with Completed.</summary>
     public int Completed { get; private set; }
@@ -51,6 +58,8 @@ internal sealed class FollowTally(string path)
     public IReadOnlyDictionary<string, string> ProblemSamples => _problemSamples;
 
     public LatencySummary Delay => LatencySummary.From(_delay);
+
+    public void AddNotStarted(int count) => NotStarted += count;
 
     public void Add(ReplyTrace reference, ReplyTrace follower, long afterSequence)
     {
@@ -99,7 +108,7 @@ internal sealed class FollowTally(string path)
 
     /// <summary>One line for the report: outcomes and checks.</summary>
     public string Summary() => string.Create(CultureInfo.InvariantCulture,
-        $"{Followers} followers: {Completed} completed, {Correct} with exactly the sender's sequences and the completed turn's text; " +
+        $"{Followers} followers{(NotStarted > 0 ? $" of {Planned} (the others' sends were never accepted)" : "")}: {Completed} completed, {Correct} with exactly the sender's sequences and the completed turn's text; " +
         $"sequence mismatches {SequenceMismatches}, text mismatches {TextMismatches}, not completed {Followers - Completed}{ProblemList(_problems)}; " +
         $"{Deltas} delta events delivered; {EarlierThanReference} events reached the follower before the sender");
 

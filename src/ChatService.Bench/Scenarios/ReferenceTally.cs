@@ -21,6 +21,9 @@ internal sealed class ReferenceTally
 
     public int Completed { get; private set; }
 
+    /// <summary>SendMessage calls made again (same request id) after a transient status before Accepted.</summary>
+    public int Retried { get; private set; }
+
     /// <summary>Completed replies whose deltas after the last Restarted are not the completed turn's text.</summary>
     public int TextMismatches { get; private set; }
 
@@ -37,6 +40,7 @@ internal sealed class ReferenceTally
     public void Add(ReplyTrace reference)
     {
         Replies++;
+        Retried += reference.Retries;
         if (reference.Events.Count > 0)
         {
             ReplySeconds += Stopwatch.GetElapsedTime(reference.Events[0].Timestamp, reference.LastArrival).TotalSeconds;
@@ -58,5 +62,5 @@ internal sealed class ReferenceTally
     /// <summary>One line for the report.</summary>
     public string Summary() => string.Create(CultureInfo.InvariantCulture,
         $"{Replies} sent: {Completed} completed ({TextMismatches} whose deltas do not add up to the completed turn), not completed {Replies - Completed}" +
-        $"{FollowTally.ProblemList(_problems)}; {ReplySeconds:0.0} reply-seconds (Accepted to the last event, summed)");
+        $"{FollowTally.ProblemList(_problems)}; {Retried} calls made again before Accepted; {ReplySeconds:0.0} reply-seconds (Accepted to the last event, summed)");
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using ChatService.Api.V1;
 using Grpc.Core;
@@ -11,6 +12,12 @@ namespace ChatService.Bench.Scenarios;
 /// </summary>
 internal sealed class ReplyTrace
 {
+    /// <summary>The <see cref="Problem"/> of a stream that had no final event within its time limit.</summary>
+    public const string TimedOut = "TimedOut (bench limit)";
+
+    private const int MaxAttempts = 10;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
     private readonly List<ReplyArrival> _events = [];
     private readonly TaskCompletionSource<ReplyEvent?> _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -29,11 +36,14 @@ internal sealed class ReplyTrace
     /// <summary>The Completed event's turn; null when the stream did not complete.</summary>
     public Turn? CompletedTurn { get; private set; }
 
-    /// <summary>Why the stream did not complete (<c>Failed CODE</c>, a gRPC status, or an exception type); null when it did.</summary>
+    /// <summary>Why the stream did not complete (<c>Failed CODE</c>, a gRPC status, <see cref="TimedOut"/>, or an exception type); null when it did.</summary>
     public string? Problem { get; private set; }
 
     /// <summary>The message behind <see cref="Problem"/>.</summary>
     public string? ProblemDetail { get; private set; }
+
+    /// <summary>Calls made again after a transient status before the first event.</summary>
+    public int Retries { get; private set; }
 
     public bool Completed => CompletedTurn is not null;
 
@@ -48,33 +58,48 @@ internal sealed class ReplyTrace
 
     /// <summary>
     /// Makes the call with <paramref name="open"/> and reads it in the background to its final event
-    /// (Completed or Failed); <see cref="Done"/> completes then. An RPC error ends the trace with a
-    /// problem rather than an exception, unless the bench itself cancelled.
+    /// (Completed or Failed); <see cref="Done"/> completes then. An RPC error, or no final event within
+    /// <paramref name="timeLimit"/>, ends the trace with a problem rather than an exception, unless the
+    /// bench itself cancelled. With <paramref name="retryBeforeFirstEvent"/>, a transient status before
+    /// any event makes the call again, as the API asks of a SendMessage client (the same request id
+    /// records nothing twice).
     /// </summary>
-    public static ReplyTrace Start(Func<CancellationToken, AsyncServerStreamingCall<ReplyEvent>> open, CancellationToken cancellationToken)
+    public static ReplyTrace Start(Func<CancellationToken, AsyncServerStreamingCall<ReplyEvent>> open, TimeSpan timeLimit, bool retryBeforeFirstEvent,
+        CancellationToken cancellationToken)
     {
         var trace = new ReplyTrace();
-        trace.Done = trace.ReadAsync(open, cancellationToken);
+        trace.Done = trace.ReadAsync(open, timeLimit, retryBeforeFirstEvent, cancellationToken);
         return trace;
     }
 
-    private async Task ReadAsync(Func<CancellationToken, AsyncServerStreamingCall<ReplyEvent>> open, CancellationToken cancellationToken)
+    private async Task ReadAsync(Func<CancellationToken, AsyncServerStreamingCall<ReplyEvent>> open, TimeSpan timeLimit, bool retryBeforeFirstEvent,
+        CancellationToken cancellationToken)
     {
         // Off the caller's thread at once: it goes on to start the other streams of the reply.
         await Task.Yield();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeLimit);
+        CallStarted = Stopwatch.GetTimestamp();
         try
         {
-            CallStarted = Stopwatch.GetTimestamp();
-            using var call = open(cancellationToken);
-            await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
+            for (var attempt = 1; ; attempt++)
             {
-                if (Record(e, Stopwatch.GetTimestamp()))
+                try
                 {
+                    await ReadOnceAsync(open, limit.Token);
                     return;
                 }
+                catch (RpcException ex) when (retryBeforeFirstEvent && _events.Count == 0 && attempt < MaxAttempts && !limit.IsCancellationRequested
+                    && ex.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted)
+                {
+                    Retries++;
+                    await Task.Delay(RetryDelay * attempt, limit.Token);
+                }
             }
-
-            EndWith("DataLoss", "the stream ended without Completed or Failed");
+        }
+        catch (Exception) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            EndWith(TimedOut, string.Create(CultureInfo.InvariantCulture, $"no final event within the bench's limit of {timeLimit.TotalSeconds:0} s"));
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -88,6 +113,20 @@ internal sealed class ReplyTrace
         {
             _accepted.TrySetResult(null);
         }
+    }
+
+    private async Task ReadOnceAsync(Func<CancellationToken, AsyncServerStreamingCall<ReplyEvent>> open, CancellationToken cancellationToken)
+    {
+        using var call = open(cancellationToken);
+        await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            if (Record(e, Stopwatch.GetTimestamp()))
+            {
+                return;
+            }
+        }
+
+        EndWith("DataLoss", "the stream ended without Completed or Failed");
     }
 
     /// <summary>The text a client shows at the end: the deltas after the last Restarted, concatenated.</summary>
