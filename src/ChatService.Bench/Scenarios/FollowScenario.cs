@@ -163,7 +163,7 @@ internal static class FollowScenario
         cost.AddTo(report, label, cross.Deltas, references.ReplySeconds);
         AddSamples(report, label, same);
         AddSamples(report, label, cross);
-        report.Targets.Add(Correct(same, $"same-replica followers: the sender's sequences and text ({callers} at once)"));
+        report.Targets.Add(Correct(same, $"same-replica followers: the sender's sequences and text ({label})"));
         AddIssue12Targets(report, label, cross, cost);
     }
 
