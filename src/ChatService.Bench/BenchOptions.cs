@@ -18,7 +18,10 @@ internal sealed class BenchOptions
           streams        K reply streams held open at once; the service's RSS
           chaos          mixed load while a Redis primary is killed and the service is SIGKILLed and restarted
           health         gRPC health Check (readiness) right after a warm GetHistory at the same concurrency
-          all            history-hot, history-cold, send, streams, chaos in turn (not health)
+          follow         two service processes A and B: replies generated on A followed live with StreamReply
+                         on A and on B (delay per event against the sender's stream), then a fan-out of
+                         followers on B; Spanner reads on B, Redis commands and CPU, B's CPU and memory
+          all            history-hot, history-cold, send, streams, chaos in turn (not health, not follow)
 
         options:
           --concurrency N[,N...]  callers (default: 16); a list runs each level
@@ -29,8 +32,15 @@ internal sealed class BenchOptions
           --turns 24              turns per history chat besides the greeting (user + reply pairs)
           --callers-per-channel 8 callers sharing one GrpcChannel (one HTTP/2 connection each)
           --streams 10000         streams scenario: replies held open at once
-          --open-concurrency 64   streams scenario: SendMessage calls awaiting Accepted at once
-          --hold 60s              streams scenario: how long each simulated reply takes
+          --open-concurrency 64   streams and follow fan-out: SendMessage calls awaiting Accepted at once
+          --hold 60s              streams: how long each simulated reply takes; follow: the longest fan-out reply
+          --replies 50            follow: replies followed in the delay part (--concurrency of them at once)
+          --fanout-replies 200    follow: replies started at once in the fan-out part
+          --followers 10          follow: StreamReply followers on B per fan-out reply
+          --ttft 100ms            follow: the simulated backend's time to first token
+          --tokens-per-second 30  follow: the simulated backend's pace
+          --min-tokens 40         follow: shortest simulated reply, in tokens
+          --max-tokens 80         follow: longest simulated reply, in tokens
           --no-baselines          history-hot without the baselines
           --fresh-emulator        each scenario on a Spanner emulator of its own, started and stopped
                                   by the bench (the shared one slows down with its history)
@@ -57,6 +67,25 @@ internal sealed class BenchOptions
     public int OpenConcurrency { get; init; } = 64;
 
     public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>follow: replies whose events are timed on three streams (the sender's, a follower on A, a follower on B).</summary>
+    public int Replies { get; init; } = 50;
+
+    /// <summary>follow: replies started together in the fan-out part.</summary>
+    public int FanOutReplies { get; init; } = 200;
+
+    /// <summary>follow: StreamReply callers on B for each fan-out reply.</summary>
+    public int FollowersPerReply { get; init; } = 10;
+
+    /// <summary>follow: the simulated backend's time to first token.</summary>
+    public TimeSpan TimeToFirstToken { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>follow: the simulated backend's tokens per second.</summary>
+    public double TokensPerSecond { get; init; } = 30;
+
+    public int MinTokens { get; init; } = 40;
+
+    public int MaxTokens { get; init; } = 80;
 
     public bool Baselines { get; init; } = true;
 
@@ -98,13 +127,24 @@ internal sealed class BenchOptions
             }
         }
 
-        var known = new[] { "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold" };
+        var known = new[]
+        {
+            "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold",
+            "replies", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens",
+        };
         foreach (var key in values.Keys.Where(k => !known.Contains(k)))
         {
             throw new ArgumentException($"unknown option '--{key}'");
         }
 
         var defaults = new BenchOptions { Scenario = args[0] };
+        var minTokens = values.TryGetValue("min-tokens", out var mit) ? PositiveInt(mit, "min-tokens") : defaults.MinTokens;
+        var maxTokens = values.TryGetValue("max-tokens", out var mat) ? PositiveInt(mat, "max-tokens") : defaults.MaxTokens;
+        if (minTokens > maxTokens)
+        {
+            throw new ArgumentException($"--min-tokens ({minTokens}) is more than --max-tokens ({maxTokens})");
+        }
+
         return new BenchOptions
         {
             Scenario = args[0],
@@ -118,6 +158,13 @@ internal sealed class BenchOptions
             Streams = values.TryGetValue("streams", out var s) ? PositiveInt(s, "streams") : defaults.Streams,
             OpenConcurrency = values.TryGetValue("open-concurrency", out var oc) ? PositiveInt(oc, "open-concurrency") : defaults.OpenConcurrency,
             Hold = values.TryGetValue("hold", out var h) ? ParseDuration(h) : defaults.Hold,
+            Replies = values.TryGetValue("replies", out var r) ? PositiveInt(r, "replies") : defaults.Replies,
+            FanOutReplies = values.TryGetValue("fanout-replies", out var fr) ? PositiveInt(fr, "fanout-replies") : defaults.FanOutReplies,
+            FollowersPerReply = values.TryGetValue("followers", out var f) ? PositiveInt(f, "followers") : defaults.FollowersPerReply,
+            TimeToFirstToken = values.TryGetValue("ttft", out var ttft) ? ParseDuration(ttft) : defaults.TimeToFirstToken,
+            TokensPerSecond = values.TryGetValue("tokens-per-second", out var tps) ? PositiveNumber(tps, "tokens-per-second") : defaults.TokensPerSecond,
+            MinTokens = minTokens,
+            MaxTokens = maxTokens,
             Baselines = !flags.Contains("no-baselines"),
             FreshEmulator = flags.Contains("fresh-emulator"),
         };
@@ -133,6 +180,11 @@ internal sealed class BenchOptions
             : TimeSpan.FromSeconds(Number(text));
         return span < TimeSpan.Zero ? throw new ArgumentException($"negative duration '{text}'") : span;
     }
+
+    private static double PositiveNumber(string text, string name) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0 && double.IsFinite(value)
+            ? value
+            : throw new ArgumentException($"--{name} must be a positive number, got '{text}'");
 
     private static int PositiveInt(string text, string name) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0

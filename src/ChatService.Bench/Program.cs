@@ -14,8 +14,8 @@ internal static class BenchProgram
 {
     private static readonly string[] AllScenarios = ["history-hot", "history-cold", "send", "streams", "chaos"];
 
-    /// <summary>Scenarios that run only when named: <c>all</c> leaves them out.</summary>
-    private static readonly string[] NamedOnly = ["health"];
+    /// <summary>Scenarios that run only when named: <c>all</c> leaves them out (follow runs two service processes).</summary>
+    private static readonly string[] NamedOnly = ["health", "follow"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -99,6 +99,7 @@ internal static class BenchProgram
         "streams" => StreamsScenario.RunAsync(options, report, cancellationToken),
         "chaos" => ChaosScenario.RunAsync(options, report, cancellationToken),
         "health" => HealthScenario.RunAsync(options, report, cancellationToken),
+        "follow" => FollowScenario.RunAsync(options, report, cancellationToken),
         _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
     };
 }

@@ -22,6 +22,10 @@ public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
     /// <summary>True when the scrape listed the metric (with any labels).</summary>
     public bool Has(string metric) => totals.ContainsKey(metric);
 
+    /// <summary>The metrics whose name starts with <paramref name="prefix"/>, in name order, without histogram buckets (their sum over labels means nothing).</summary>
+    public IReadOnlyList<string> NamesStartingWith(string prefix) =>
+        [.. totals.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !n.EndsWith("_bucket", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
     /// <summary>Scrapes <c>/metrics</c> on the service's HTTP port.</summary>
     public static async Task<MetricsScrape> TakeAsync(HttpClient http, int httpPort, CancellationToken cancellationToken)
     {

@@ -34,6 +34,9 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>Bytes as whole mebibytes, e.g. <c>243 MiB</c>.</summary>
+    public static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0} MiB");
+
     public void Add(LoadResult run)
     {
         Runs.Add(run);
@@ -135,6 +138,13 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
                 options.Streams,
                 options.OpenConcurrency,
                 HoldSeconds = options.Hold.TotalSeconds,
+                options.Replies,
+                options.FanOutReplies,
+                options.FollowersPerReply,
+                TimeToFirstTokenSeconds = options.TimeToFirstToken.TotalSeconds,
+                options.TokensPerSecond,
+                options.MinTokens,
+                options.MaxTokens,
                 options.Baselines,
                 options.FreshEmulator,
             },

@@ -33,7 +33,7 @@ internal static class ChaosScenario
         await using var database = await BenchDatabase.ReserveAsync();
 
         Console.WriteLine($"[{report.Scenario}] starting the service");
-        var service = await BenchService.StartAsync(WithReplica(settings, "chaos-a"), database, cancellationToken);
+        var service = await BenchService.StartAsync(ServiceSettings.WithReplica(settings, "chaos-a"), database, cancellationToken);
         var target = new Target(service.GrpcAddress);
         try
         {
@@ -51,7 +51,7 @@ internal static class ChaosScenario
             await service.KillAsync();
             outcome.Event(clock, "SIGKILLed the service");
             await service.DisposeAsync();
-            service = await BenchService.StartAsync(WithReplica(settings, "chaos-b"), database, cancellationToken);
+            service = await BenchService.StartAsync(ServiceSettings.WithReplica(settings, "chaos-b"), database, cancellationToken);
             target.Switch(service.GrpcAddress);
             outcome.Event(clock, "a new service instance is ready");
 
@@ -73,9 +73,6 @@ internal static class ChaosScenario
             await service.DisposeAsync();
         }
     }
-
-    private static Dictionary<string, string> WithReplica(Dictionary<string, string> settings, string replica) =>
-        new(settings) { ["Chat:ReplicaId"] = replica };
 
     private static async Task CallerAsync(int index, BenchChat chat, Target target, Outcome outcome, Stopwatch clock, CancellationToken stop)
     {

@@ -13,8 +13,9 @@ internal static class ChatSeeder
 {
     private const string Owner = "bench-owner";
 
+    /// <param name="modelRoute">The character's model route (a configured one); the service's default route when null.</param>
     public static async Task<IReadOnlyList<BenchChat>> SeedAsync(
-        CallInvoker invoker, int chats, int exchanges, int concurrency, CancellationToken cancellationToken)
+        CallInvoker invoker, int chats, int exchanges, int concurrency, CancellationToken cancellationToken, string? modelRoute = null)
     {
         var client = new ChatClient(invoker);
         var character = await client.CreateCharacterAsync(new CreateCharacterRequest
@@ -23,6 +24,7 @@ internal static class ChatSeeder
             Persona = "You are Ada, a patient mathematician who explains ideas with small stories and asks questions back.",
             Greeting = "Hello! I'm Ada. Ask me anything about numbers, puzzles or the stories behind them.",
             Visibility = Visibility.Public,
+            ModelRoute = modelRoute ?? "",
         }, new Metadata { { "x-user-id", Owner } }, cancellationToken: cancellationToken);
 
         var created = new BenchChat[chats];

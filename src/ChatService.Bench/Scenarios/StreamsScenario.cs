@@ -53,7 +53,7 @@ internal static class StreamsScenario
         report.Figure("setup", string.Create(CultureInfo.InvariantCulture,
             $"{chatCount} chats ({StreamsPerChat} streams each) created in {Stopwatch.GetElapsedTime(setupStarted).TotalSeconds:0.0} s"));
         var idle = ProcessProbe.Memory(service.Pid);
-        report.Figure("service RSS before opening streams", Mib(idle.Rss));
+        report.Figure("service RSS before opening streams", BenchReport.Mib(idle.Rss));
 
         using var pool = new ChannelPool(service.GrpcAddress, k, StreamsPerChannel);
         await pool.ConnectAllAsync(cancellationToken);
@@ -108,12 +108,12 @@ internal static class StreamsScenario
         var perStream = state.PeakOpen > 0 ? (atHold.Rss - idle.Rss) / (double)state.PeakOpen : 0;
         report.Figure("streams open at once (peak, client side)", string.Create(CultureInfo.InvariantCulture,
             $"{state.PeakOpen} ({state.PeakGenerating} of them past Started); {openAtHold} still open at the end of the {window.TotalSeconds:0} s hold"));
-        report.Figure("service RSS", $"{Mib(idle.Rss)} before opening, {Mib(state.RssAtHalf)} at {k / 2} open, {Mib(atHold.Rss)} at the end of the hold, peak sampled {Mib(state.PeakRss)}, VmHWM {Mib(hwm)}");
+        report.Figure("service RSS", $"{BenchReport.Mib(idle.Rss)} before opening, {BenchReport.Mib(state.RssAtHalf)} at {k / 2} open, {BenchReport.Mib(atHold.Rss)} at the end of the hold, peak sampled {BenchReport.Mib(state.PeakRss)}, VmHWM {BenchReport.Mib(hwm)}");
         var marginal = state.RssAtHalf > 0 ? (atHold.Rss - state.RssAtHalf) / (double)(openAtHold - k / 2) : 0;
         report.Figure("service RSS per open stream", string.Create(CultureInfo.InvariantCulture,
             $"{perStream / 1024:0.0} KiB on average ((RSS at hold - RSS before) / open), {marginal / 1024:0.0} KiB at the margin (from {k / 2} to {openAtHold} open)"));
         report.Figure($"extrapolated RSS at {TargetStreams} streams", string.Create(CultureInfo.InvariantCulture,
-            $"{Mib((long)(idle.Rss + perStream * TargetStreams))} (before + {TargetStreams} x average per stream)"));
+            $"{BenchReport.Mib((long)(idle.Rss + perStream * TargetStreams))} (before + {TargetStreams} x average per stream)"));
         report.Figure("CPU while holding", split.ToString());
         report.Figure("outcomes", string.Create(CultureInfo.InvariantCulture,
             $"{state.Completed} completed and {state.Failed} failed replies, {state.Errors} RPC errors during opening and hold ({state.Retried} SendMessage calls retried with their request id before acceptance); service error logs {service.ErrorLogs}"));
@@ -126,7 +126,7 @@ internal static class StreamsScenario
         report.Targets.Add(new TargetCheck(
             $"{TargetStreams} concurrent streaming replies in one process <= 1 GiB RSS, no errors",
             string.Create(CultureInfo.InvariantCulture,
-                $"{state.PeakOpen} open at once, VmHWM {Mib(hwm)}, {state.Errors + state.Failed} errors/failures; extrapolated to {TargetStreams}: {Mib((long)(idle.Rss + perStream * TargetStreams))}"),
+                $"{state.PeakOpen} open at once, VmHWM {BenchReport.Mib(hwm)}, {state.Errors + state.Failed} errors/failures; extrapolated to {TargetStreams}: {BenchReport.Mib((long)(idle.Rss + perStream * TargetStreams))}"),
             state.PeakOpen >= TargetStreams && hwm <= TargetRssBytes && noErrors));
         report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"Simulated backend: first token after {Ttft.TotalSeconds:0} s, {Tokens} tokens over {hold.TotalSeconds:0} s per reply; Dispatch:MaxConcurrentReplies, Dispatch:QueueCapacity and the backend's MaxConcurrency raised to K + 64; Chat:ReplyLease long enough that no renewal commits happen."));
@@ -223,7 +223,7 @@ internal static class StreamsScenario
                 if (Stopwatch.GetElapsedTime(lastPrint) > TimeSpan.FromSeconds(5))
                 {
                     lastPrint = Stopwatch.GetTimestamp();
-                    Console.WriteLine($"  open {state.Open}, generating {state.Generating}, completed {state.Completed}, failed {state.Failed}, errors {state.Errors}, service RSS {Mib(rss)}");
+                    Console.WriteLine($"  open {state.Open}, generating {state.Generating}, completed {state.Completed}, failed {state.Failed}, errors {state.Errors}, service RSS {BenchReport.Mib(rss)}");
                 }
             }
         }
@@ -232,6 +232,4 @@ internal static class StreamsScenario
             // Done sampling.
         }
     }
-
-    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0} MiB");
 }
