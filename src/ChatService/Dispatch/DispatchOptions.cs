@@ -69,8 +69,9 @@ public sealed class DispatchOptions
     public TimeSpan FollowStallCheck { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long events of a reply being generated gather before they go to the shared log in one
-    /// append (the caller on this replica gets each token at once). Default: 25 ms.
+    /// At most one append to the shared log per this interval for a reply being generated: events
+    /// that come sooner after the last append gather and go in the next one; an event that comes
+    /// later goes at once. The caller on this replica gets each token at once. Default: 25 ms.
     /// </summary>
     public TimeSpan LogFlushInterval { get; set; } = TimeSpan.FromMilliseconds(25);
 

@@ -5,9 +5,11 @@ namespace ChatService.Dispatch;
 
 /// <summary>
 /// Copies the events of a reply this replica generates from its in-process stream to the shared
-/// log, in batches: a batch goes out <see cref="DispatchOptions.LogFlushInterval"/> after its first
-/// event, or once it holds <see cref="DispatchOptions.LogFlushCharacters"/> of text, or at once when
-/// the reply ends. The token loop never waits for Redis: it publishes to the stream, this copies.
+/// log, at most one append per <see cref="DispatchOptions.LogFlushInterval"/>: an event that comes
+/// when the last append is that long ago goes out at once (a slow model's tokens add no delay), one
+/// that comes sooner waits for the rest of the interval with whatever follows it, unless
+/// <see cref="DispatchOptions.LogFlushCharacters"/> of text are waiting or the reply ends. The token
+/// loop never waits for Redis: it publishes to the stream, this copies.
 /// When the log cannot be reached, it retries with backoff and generation goes on.
 /// </summary>
 internal sealed partial class ReplyLogWriter
@@ -30,6 +32,9 @@ internal sealed partial class ReplyLogWriter
 
     /// <summary>The newest stream event the log holds.</summary>
     private long _flushed;
+
+    /// <summary>When the last append went out (a <see cref="TimeProvider.GetTimestamp"/>); 0 before the first.</summary>
+    private long _lastAppendAt;
 
     /// <summary>Log sequence minus stream sequence: 0 unless the log had to be re-joined (see <see cref="Rejoin"/>).</summary>
     private long _offset;
@@ -103,6 +108,7 @@ internal sealed partial class ReplyLogWriter
                 {
                     case ReplyLogAppendStatus.Appended:
                         _flushed = batch[^1].Sequence;
+                        _lastAppendAt = _timeProvider.GetTimestamp();
                         DispatchMetrics.LogAppended(batch.Count);
                         break;
                     case ReplyLogAppendStatus.Fenced:
@@ -154,11 +160,17 @@ internal sealed partial class ReplyLogWriter
         }
     }
 
-    /// <summary>Lets a batch gather for the flush interval, unless the reply ends or enough text is waiting.</summary>
+    /// <summary>Waits for the rest of the flush interval since the last append, unless the reply ends or enough text is waiting.</summary>
     private async Task CoalesceAsync()
     {
+        var remaining = _lastAppendAt == 0 ? TimeSpan.Zero : _options.LogFlushInterval - _timeProvider.GetElapsedTime(_lastAppendAt);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timer.CancelAfter(_options.LogFlushInterval);
+        timer.CancelAfter(remaining);
         while (!_stream.IsEnded && PendingCharacters() < _options.LogFlushCharacters)
         {
             try

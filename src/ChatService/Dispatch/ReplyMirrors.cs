@@ -83,7 +83,9 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
         {
             var o = options.Value;
             var storageDelay = o.StoragePollInterval;
-            var nextStorageRead = timeProvider.GetUtcNow();
+            // With a log, storage waits a first interval: a log not written yet (a follower that
+            // came right after Accepted) or a Redis hiccup usually sorts itself out by then.
+            var nextStorageRead = timeProvider.GetUtcNow() + (log.IsEnabled ? storageDelay : TimeSpan.Zero);
             var lastProgress = timeProvider.GetUtcNow();
             var logUsable = log.IsEnabled;
             while (!stop.IsCancellationRequested)
