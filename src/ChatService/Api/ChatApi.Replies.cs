@@ -7,6 +7,8 @@ namespace ChatService.Api;
 
 internal sealed partial class ChatApi
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     public override async Task SendMessage(V1.SendMessageRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
     {
         var userId = context.GetUserId();
@@ -110,9 +112,14 @@ internal sealed partial class ChatApi
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var update in pipeline.FollowAsync(userId, key, afterSequence, stop.Token))
+            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token))
             {
-                await WriteEventAsync(responseStream, ApiMapper.ToProto(key, update), context, stop.Token);
+                // A caller catching up gets what is there in one flush, not one per event.
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    responseStream.WriteOptions = i < batch.Count - 1 ? BufferedWrite : null;
+                    await WriteEventAsync(responseStream, ApiMapper.ToProto(key, batch[i]), context, stop.Token);
+                }
             }
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)

@@ -212,14 +212,31 @@ public sealed partial class ReplyPipeline(
     public async IAsyncEnumerable<ReplyUpdate> FollowAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var batch in FollowBatchesAsync(userId, key, afterSequence, cancellationToken))
+        {
+            foreach (var update in batch)
+            {
+                yield return update;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FollowAsync"/> as the events come: what is there already in one batch (a caller
+    /// catching up), then each batch as it is published. The last batch ends with the final event.
+    /// </summary>
+    public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
+        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var lastSequence = afterSequence;
         if (hub.TryGet(key, out var owned))
         {
-            await foreach (var update in owned.Stream.ReadAsync(afterSequence, cancellationToken))
+            await foreach (var batch in owned.Stream.ReadBatchesAsync(afterSequence, cancellationToken))
             {
-                lastSequence = update.Sequence;
-                yield return update;
-                if (update.IsFinal)
+                var upToFinal = UpToFinal(batch);
+                lastSequence = upToFinal[^1].Sequence;
+                yield return upToFinal;
+                if (upToFinal[^1].IsFinal)
                 {
                     yield break;
                 }
@@ -228,18 +245,19 @@ public sealed partial class ReplyPipeline(
             if (owned.Stream.IsFinished)
             {
                 // Resumed after the end.
-                yield return owned.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 };
+                yield return [owned.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 }];
                 yield break;
             }
         }
 
         // Not owned here, or no longer: the reply goes on (or has ended) elsewhere.
         using var mirror = mirrors.Follow(userId, key);
-        await foreach (var update in mirror.Stream.ReadAsync(lastSequence, cancellationToken))
+        await foreach (var batch in mirror.Stream.ReadBatchesAsync(lastSequence, cancellationToken))
         {
-            lastSequence = update.Sequence;
-            yield return update;
-            if (update.IsFinal)
+            var upToFinal = UpToFinal(batch);
+            lastSequence = upToFinal[^1].Sequence;
+            yield return upToFinal;
+            if (upToFinal[^1].IsFinal)
             {
                 yield break;
             }
@@ -247,8 +265,14 @@ public sealed partial class ReplyPipeline(
 
         if (mirror.Stream.IsFinished)
         {
-            yield return mirror.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 };
+            yield return [mirror.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 }];
         }
+    }
+
+    private static ReplyUpdate[] UpToFinal(ReplyUpdate[] batch)
+    {
+        var final = Array.FindIndex(batch, u => u.IsFinal);
+        return final < 0 || final == batch.Length - 1 ? batch : batch[..(final + 1)];
     }
 
     /// <summary>The request's trace context, so the generation continues its trace after it returns.</summary>

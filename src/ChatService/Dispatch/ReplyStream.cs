@@ -127,6 +127,21 @@ public sealed class ReplyStream(ReplyKey key)
     /// <summary>Events after <paramref name="afterSequence"/>, live until the log ends.</summary>
     public async IAsyncEnumerable<ReplyUpdate> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var batch in ReadBatchesAsync(afterSequence, cancellationToken))
+        {
+            foreach (var update in batch)
+            {
+                yield return update;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Events after <paramref name="afterSequence"/>, live until the log ends, as they are there:
+    /// all the events already held in one batch, then each batch appended while waiting.
+    /// </summary>
+    public async IAsyncEnumerable<ReplyUpdate[]> ReadBatchesAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var next = afterSequence;
         while (true)
         {
@@ -141,10 +156,10 @@ public sealed class ReplyStream(ReplyKey key)
                 ended = IsEnded;
             }
 
-            foreach (var update in batch)
+            if (batch.Length > 0)
             {
-                next = update.Sequence;
-                yield return update;
+                next = batch[^1].Sequence;
+                yield return batch;
             }
 
             if (ended)
