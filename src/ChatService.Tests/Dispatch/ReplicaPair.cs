@@ -28,16 +28,27 @@ public sealed class ReplicaPair : IAsyncDisposable
 
     public ServiceProcess B { get; }
 
-    /// <summary>Starts A, then B (the first start creates the database's schema), each with its own settings.</summary>
+    /// <summary>
+    /// Starts A, then B (the first start creates the database's schema), each with its own settings.
+    /// <paramref name="stackOverridesOfB"/> replace B's stack settings (e.g. <c>Redis:Endpoints</c>, for a B
+    /// that can't reach Redis), which otherwise win over <paramref name="settingsOfB"/>.
+    /// </summary>
     public static async Task<ReplicaPair> StartAsync(LocalStack stack, string prefix, IReadOnlyDictionary<string, string> settingsOfA,
-        IReadOnlyDictionary<string, string> settingsOfB, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> settingsOfB, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? stackOverridesOfB = null)
     {
         var database = new ProcessDatabase(stack, prefix);
         ServiceProcess? a = null;
         try
         {
             a = await ServiceProcess.StartAsync(database.Settings("a-" + database.DatabaseId, settingsOfA), cancellationToken);
-            var b = await ServiceProcess.StartAsync(database.Settings("b-" + database.DatabaseId, settingsOfB), cancellationToken);
+            var settingsB = database.Settings("b-" + database.DatabaseId, settingsOfB);
+            foreach (var (key, value) in stackOverridesOfB ?? new Dictionary<string, string>())
+            {
+                settingsB[key] = value;
+            }
+
+            var b = await ServiceProcess.StartAsync(settingsB, cancellationToken);
             return new ReplicaPair(database, a, b);
         }
         catch
