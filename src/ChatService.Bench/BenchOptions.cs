@@ -19,8 +19,9 @@ internal sealed class BenchOptions
           chaos          mixed load while a Redis primary is killed and the service is SIGKILLed and restarted
           health         gRPC health Check (readiness) right after a warm GetHistory at the same concurrency
           follow         two service processes A and B: replies generated on A followed live with StreamReply
-                         on A and on B (delay per event against the sender's stream), then a fan-out of
-                         followers on B; Spanner reads on B, Redis commands and CPU, B's CPU and memory
+                         on A and on B (delay per event against the sender's stream), replies on A cancelled
+                         with CancelReply on B, then a fan-out of followers on B; Spanner reads on B, Redis
+                         commands and CPU, B's CPU and memory
           all            history-hot, history-cold, send, streams, chaos in turn (not health, not follow)
 
         options:
@@ -35,6 +36,7 @@ internal sealed class BenchOptions
           --open-concurrency 64   streams and follow fan-out: SendMessage calls awaiting Accepted at once
           --hold 60s              streams: how long each simulated reply takes; follow: the longest fan-out reply
           --replies 50            follow: replies followed in the delay part (--concurrency of them at once)
+          --cancels 50            follow: replies cancelled on B in the cancel part (4 at once)
           --fanout-replies 200    follow: replies started at once in the fan-out part
           --followers 10          follow: StreamReply followers on B per fan-out reply
           --ttft 100ms            follow: the simulated backend's time to first token
@@ -70,6 +72,9 @@ internal sealed class BenchOptions
 
     /// <summary>follow: replies whose events are timed on three streams (the sender's, a follower on A, a follower on B).</summary>
     public int Replies { get; init; } = 50;
+
+    /// <summary>follow: replies generating on A that the cancel part cancels with CancelReply on B.</summary>
+    public int Cancels { get; init; } = 50;
 
     /// <summary>follow: replies started together in the fan-out part.</summary>
     public int FanOutReplies { get; init; } = 200;
@@ -130,7 +135,7 @@ internal sealed class BenchOptions
         var known = new[]
         {
             "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold",
-            "replies", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens",
+            "replies", "cancels", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens",
         };
         foreach (var key in values.Keys.Where(k => !known.Contains(k)))
         {
@@ -159,6 +164,7 @@ internal sealed class BenchOptions
             OpenConcurrency = values.TryGetValue("open-concurrency", out var oc) ? PositiveInt(oc, "open-concurrency") : defaults.OpenConcurrency,
             Hold = values.TryGetValue("hold", out var h) ? ParseDuration(h) : defaults.Hold,
             Replies = values.TryGetValue("replies", out var r) ? PositiveInt(r, "replies") : defaults.Replies,
+            Cancels = values.TryGetValue("cancels", out var cr) ? PositiveInt(cr, "cancels") : defaults.Cancels,
             FanOutReplies = values.TryGetValue("fanout-replies", out var fr) ? PositiveInt(fr, "fanout-replies") : defaults.FanOutReplies,
             FollowersPerReply = values.TryGetValue("followers", out var f) ? PositiveInt(f, "followers") : defaults.FollowersPerReply,
             TimeToFirstToken = values.TryGetValue("ttft", out var ttft) ? ParseDuration(ttft) : defaults.TimeToFirstToken,

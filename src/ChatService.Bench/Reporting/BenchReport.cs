@@ -139,6 +139,7 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
                 options.OpenConcurrency,
                 HoldSeconds = options.Hold.TotalSeconds,
                 options.Replies,
+                options.Cancels,
                 options.FanOutReplies,
                 options.FollowersPerReply,
                 TimeToFirstTokenSeconds = options.TimeToFirstToken.TotalSeconds,

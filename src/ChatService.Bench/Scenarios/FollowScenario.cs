@@ -5,6 +5,7 @@ using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
 using ChatService.Bench.Reporting;
 using ChatService.Testing;
+using Grpc.Core;
 using StackExchange.Redis;
 using ChatClient = ChatService.Api.V1.ChatService.ChatServiceClient;
 
@@ -16,10 +17,13 @@ namespace ChatService.Bench.Scenarios;
 /// part, at each concurrency: <see cref="BenchOptions.Replies"/> messages sent on A with SendMessage
 /// (the sender's stream is the reference), each reply followed from after its Accepted event by
 /// StreamReply on A (same replica) and on B (cross replica); every event's arrival is timed on the
-/// bench's one clock. Fan-out part: <see cref="BenchOptions.FanOutReplies"/> replies started on A at
-/// once, each followed by <see cref="BenchOptions.FollowersPerReply"/> StreamReply calls on B. Both
-/// check the followers' sequences and text against the sender's and take what following cost: B's
-/// CPU (and memory in the fan-out), Spanner reads on B, and the Redis primaries' commands and CPU.
+/// bench's one clock. Cancel part: <see cref="BenchOptions.Cancels"/> long replies sent on A, each
+/// cancelled with CancelReply on B once A's stream has some deltas: how soon A's stream stops and
+/// ends CANCELLED, and whether the stored partial text is what A streamed. Fan-out part:
+/// <see cref="BenchOptions.FanOutReplies"/> replies started on A at once, each followed by
+/// <see cref="BenchOptions.FollowersPerReply"/> StreamReply calls on B. Delay and fan-out check the
+/// followers' sequences and text against the sender's and take what following cost: B's CPU (and
+/// memory in the fan-out), Spanner reads on B, and the Redis primaries' commands and CPU.
 /// </summary>
 internal static class FollowScenario
 {
@@ -32,8 +36,28 @@ internal static class FollowScenario
     /// <summary>The route (and simulated backend) of the fan-out chats' character: replies that last about <see cref="BenchOptions.Hold"/>.</summary>
     private const string FanOutRoute = "hold";
 
+    /// <summary>
+    /// The route (and simulated backend) of the cancel part's chats' character: the delay part's pace, and
+    /// <see cref="CancelTokens"/> tokens, so that a reply is still generating when the bench cancels it.
+    /// </summary>
+    private const string CancelRoute = "cancel";
+
+    /// <summary>The most tokens the service asks a backend for in one reply (GenerationRequest.MaxOutputTokens): every cancel-route reply's length.</summary>
+    private const int CancelTokens = 512;
+
+    /// <summary>Delta events A's stream delivers before the bench cancels the reply on B.</summary>
+    private const int DeltasBeforeCancel = 2;
+
+    /// <summary>Cancel part: callers at once, each on chats of its own, one reply after the other.</summary>
+    private const int CancelCallers = 4;
+
+    /// <summary>Issue 12: CancelReply on B stops the reply generating on A within this (p99).</summary>
+    private const double CancelStopTargetMs = 200;
+
     private const string SameReplicaDelay = "same-replica delay (StreamReply on A - sender)";
     private const string CrossReplicaDelay = "cross-replica delay (StreamReply on B - sender)";
+    private const string CancelStopped = "A stops (CancelReply on B to A's last delta, or its failed event)";
+    private const string CancelStored = "stored (CancelReply on B to A's failed CANCELLED)";
 
     public static async Task RunAsync(BenchOptions options, BenchReport report, CancellationToken cancellationToken)
     {
@@ -51,9 +75,10 @@ internal static class FollowScenario
 
         var setupStarted = Stopwatch.GetTimestamp();
         var chats = await SetUpChatsAsync(a, options.Concurrency.Max(), modelRoute: null, cancellationToken);
+        var cancelChats = await SetUpChatsAsync(a, CancelCallers + options.Cancels, CancelRoute, cancellationToken);
         var fanOutChats = await SetUpChatsAsync(a, options.FanOutReplies, FanOutRoute, cancellationToken);
         report.Figure("setup", string.Create(CultureInfo.InvariantCulture,
-            $"{chats.Count + fanOutChats.Count} chats created and their history read once on A in {Stopwatch.GetElapsedTime(setupStarted).TotalSeconds:0.0} s"));
+            $"{chats.Count + cancelChats.Count + fanOutChats.Count} chats created and their history read once on A in {Stopwatch.GetElapsedTime(setupStarted).TotalSeconds:0.0} s"));
         if (options.Warmup > TimeSpan.Zero)
         {
             await WarmUpAsync(a, b, [.. chats.Take(options.Concurrency[0])], options.Concurrency[0], options, cancellationToken);
@@ -64,6 +89,7 @@ internal static class FollowScenario
             await MeasureDelayAsync(a, b, redis, [.. chats.Take(callers)], callers, options, report, cancellationToken);
         }
 
+        await MeasureCancelAsync(a, b, cancelChats, options, report, cancellationToken);
         await MeasureFanOutAsync(a, b, redis, fanOutChats, options, report, cancellationToken);
 
         if (a.ErrorLogs + b.ErrorLogs > 0)
@@ -76,6 +102,7 @@ internal static class FollowScenario
 
     /// <summary>
     /// The default route's simulated backend (<c>sim</c>) paced by the options, for the delay part; the
+    /// cancel part's (<see cref="CancelRoute"/>), at that pace and as long as a reply can be; the
     /// fan-out's (<see cref="FanOutRoute"/>), as many tokens over about <see cref="BenchOptions.Hold"/>, so
     /// that its replies outlast their opening (every SendMessage is an emulator transaction); and room
     /// for every reply at once.
@@ -84,10 +111,11 @@ internal static class FollowScenario
     {
         var settings = ServiceSettings.SimulatedBackend(options.TimeToFirstToken, options.TokensPerSecond, options.MinTokens, options.MaxTokens);
         var hold = FanOutHold(options);
+        ServiceSettings.AddSimulatedRoute(settings, CancelRoute, CancelRoute, options.TimeToFirstToken, options.TokensPerSecond, CancelTokens, CancelTokens);
         ServiceSettings.AddSimulatedRoute(settings, FanOutRoute, FanOutRoute, options.TimeToFirstToken,
             options.MaxTokens / (hold - options.TimeToFirstToken).TotalSeconds, options.MinTokens, options.MaxTokens);
         var capacity = Math.Max(1024, options.FanOutReplies + options.Concurrency.Max() + 64).Invariant();
-        foreach (var (backend, longest) in new[] { ("sim", LongestReply(options)), (FanOutRoute, hold) })
+        foreach (var (backend, longest) in new[] { ("sim", LongestReply(options)), (CancelRoute, UncancelledReply(options)), (FanOutRoute, hold) })
         {
             settings[$"Inference:Backends:{backend}:MaxConcurrency"] = capacity;
             var totalTimeout = 2 * longest + TimeSpan.FromMinutes(1);
@@ -102,6 +130,10 @@ internal static class FollowScenario
     /// <summary>The slowest reply of the delay part: first token, then the most tokens at the pace.</summary>
     private static TimeSpan LongestReply(BenchOptions options) =>
         options.TimeToFirstToken + TimeSpan.FromSeconds(options.MaxTokens / options.TokensPerSecond);
+
+    /// <summary>A cancel-route reply that nothing cancels: first token, then <see cref="CancelTokens"/> at the pace.</summary>
+    private static TimeSpan UncancelledReply(BenchOptions options) =>
+        options.TimeToFirstToken + TimeSpan.FromSeconds(CancelTokens / options.TokensPerSecond);
 
     /// <summary>The slowest fan-out reply: <see cref="BenchOptions.Hold"/>, and at least a second past the first token.</summary>
     private static TimeSpan FanOutHold(BenchOptions options) =>
@@ -193,6 +225,124 @@ internal static class FollowScenario
             }
         }, cancellationToken)));
         return followed;
+    }
+
+    /// <summary>
+    /// <see cref="BenchOptions.Cancels"/> replies sent on A, <see cref="CancelCallers"/> at once (each caller
+    /// on chats of its own), each cancelled with CancelReply on B once A's stream has delivered
+    /// <see cref="DeltasBeforeCancel"/> deltas; first, with a warm-up, one unrecorded round per caller
+    /// (both services' cancel paths run once).
+    /// </summary>
+    private static async Task MeasureCancelAsync(ServiceProcess a, ServiceProcess b, IReadOnlyList<BenchChat> chats, BenchOptions options,
+        BenchReport report, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"[{report.Scenario}] cancel: {options.Cancels} replies on A, each cancelled on B after {DeltasBeforeCancel} deltas, {CancelCallers} at once");
+        using var senders = new ChannelPool(a.GrpcAddress, CancelCallers, options.CallersPerChannel);
+        using var cancellers = new ChannelPool(b.GrpcAddress, CancelCallers, options.CallersPerChannel);
+        await Task.WhenAll(senders.ConnectAllAsync(cancellationToken), cancellers.ConnectAllAsync(cancellationToken));
+        var streamLimit = StreamLimit(UncancelledReply(options));
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            await SendAndCancelAsync(senders, cancellers, [.. chats.Take(CancelCallers)], streamLimit, cancellationToken);
+        }
+
+        var split = CpuSplit.Start([a.Pid, b.Pid]);
+        var started = Stopwatch.GetTimestamp();
+        var cancelled = await SendAndCancelAsync(senders, cancellers, [.. chats.Skip(CancelCallers).Take(options.Cancels)], streamLimit, cancellationToken);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var cpu = split.Stop();
+
+        const string label = "cancel";
+        var tally = new CancelTally(DeltasBeforeCancel);
+        foreach (var reply in cancelled)
+        {
+            tally.Add(reply);
+        }
+
+        report.Add(tally.Run($"cancel: SendMessage on A, CancelReply on B after {DeltasBeforeCancel} deltas (call to return)", CancelCallers, seconds,
+            CancelStopped, CancelStored, cpu));
+        report.Figure($"{label}: replies cancelled on B", tally.Summary());
+        report.Figure($"{label}: {CancelStopped}", CancelTally.Percentiles(tally.Stopped));
+        report.Figure($"{label}: {CancelStored}", CancelTally.Percentiles(tally.Stored));
+        report.Figure($"{label}: CancelReply on B, call to return", CancelTally.Percentiles(tally.Returned));
+        if (tally.TextMismatchSample is { } text)
+        {
+            report.Notes.Add($"{label}: first text mismatch: {text}");
+        }
+
+        foreach (var (kind, detail) in tally.ProblemSamples)
+        {
+            report.Notes.Add($"{label}: {kind}: {detail}");
+        }
+
+        var allCancelled = tally.Replies > 0 && tally.Cancelled == tally.Replies;
+        report.Targets.Add(new TargetCheck("CancelReply on B: every reply ends CANCELLED, and CancelReply's text = A's deltas = A's final turn",
+            string.Create(CultureInfo.InvariantCulture,
+                $"{tally.Correct} of {tally.Replies} ({tally.Replies - tally.Cancelled} not cancelled, {tally.TextMismatches} text mismatches)"),
+            allCancelled && tally.Correct == tally.Replies));
+        report.Targets.Add(new TargetCheck($"CancelReply on B: A stops within {CancelStopTargetMs:0} ms (p99)",
+            string.Create(CultureInfo.InvariantCulture,
+                $"p99 {tally.Stopped.P99:0.###} ms (p50 {tally.Stopped.P50:0.###}, max {tally.Stopped.Max:0.###}) over {tally.Stopped.Count} of {tally.Replies} replies; " +
+                $"stored (A's failed CANCELLED) within p99 {tally.Stored.P99:0.###} ms (max {tally.Stored.Max:0.###})"),
+            allCancelled && tally.Stopped.P99 <= CancelStopTargetMs));
+    }
+
+    /// <summary>
+    /// <see cref="CancelCallers"/> callers take the chats one after the other: each sends a message on A,
+    /// and cancels its reply on B once A's stream has delivered <see cref="DeltasBeforeCancel"/> deltas.
+    /// </summary>
+    private static async Task<IReadOnlyList<CancelledReply>> SendAndCancelAsync(ChannelPool senders, ChannelPool cancellers, IReadOnlyList<BenchChat> chats,
+        TimeSpan streamLimit, CancellationToken cancellationToken)
+    {
+        var cancelled = new List<CancelledReply>();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, CancelCallers).Select(i => Task.Run(async () =>
+        {
+            var sender = new ChatClient(senders.For(i));
+            var canceller = new ChatClient(cancellers.For(i));
+            var random = new Random(i);
+            for (var j = Interlocked.Increment(ref next); j < chats.Count; j = Interlocked.Increment(ref next))
+            {
+                var reply = await CancelAfterDeltasAsync(sender, canceller, chats[j], SampleText.UserMessage(random), streamLimit, cancellationToken);
+                lock (cancelled)
+                {
+                    cancelled.Add(reply);
+                }
+            }
+        }, cancellationToken)));
+        return cancelled;
+    }
+
+    /// <summary>
+    /// Sends one message on A and reads its stream; once that has delivered <see cref="DeltasBeforeCancel"/>
+    /// deltas, cancels the reply with CancelReply on B. Returns when both the call and the stream have ended.
+    /// </summary>
+    private static async Task<CancelledReply> CancelAfterDeltasAsync(ChatClient sender, ChatClient canceller, BenchChat chat, string text,
+        TimeSpan streamLimit, CancellationToken cancellationToken)
+    {
+        var send = new SendMessageRequest { ChatId = chat.ChatId, Text = text, RequestId = Guid.NewGuid().ToString("N") };
+        var reference = ReplyTrace.Start(ct => sender.SendMessage(send, chat.Headers, cancellationToken: ct), streamLimit, retryBeforeFirstEvent: true, cancellationToken);
+        if (await reference.Accepted is not { } accepted || !await reference.DeltasReceived(DeltasBeforeCancel))
+        {
+            await reference.Done;
+            return new CancelledReply(reference, Called: null, Returned: null, Turn: null, CallProblem: null);
+        }
+
+        var cancel = new CancelReplyRequest { ChatId = accepted.ChatId, Seq = accepted.Seq, CandidateId = accepted.CandidateId };
+        var called = Stopwatch.GetTimestamp();
+        CancelledReply result;
+        try
+        {
+            var turn = await canceller.CancelReplyAsync(cancel, chat.Headers, deadline: DateTime.UtcNow + streamLimit, cancellationToken: cancellationToken);
+            result = new CancelledReply(reference, called, Stopwatch.GetTimestamp(), turn, CallProblem: null);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            result = new CancelledReply(reference, called, Returned: null, Turn: null, CallProblem: $"{ex.StatusCode}: {ex.Status.Detail}");
+        }
+
+        await reference.Done;
+        return result;
     }
 
     /// <summary>
@@ -416,6 +566,15 @@ internal static class FollowScenario
             "on /metrics around the window; B serves nothing but the followers (its health check's SELECT 1 is not counted as a read).");
         report.Notes.Add("All streams are read by the bench process, which shares the machine's cores with A, B, Redis and the emulator (see the CPU columns): " +
             "its own scheduling is part of every delay, most of all in the fan-out.");
+        var slowest = options.Cancels <= 50 ? $" With {options.Cancels} replies, p99 is the slowest one." : "";
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"Cancel part: {options.Cancels} replies on route '{CancelRoute}' (the delay part's pace, {CancelTokens} tokens: " +
+            $"{UncancelledReply(options).TotalSeconds:0.#} s if nothing cancels them), {CancelCallers} callers at once, each on chats of its own and one reply " +
+            $"after the other (after an unrecorded round per caller when there is a warm-up): SendMessage on A read by the bench; once it has delivered " +
+            $"{DeltasBeforeCancel} deltas, CancelReply(chat, seq, candidate) on B. Times from the CancelReply call, on the bench's one clock: to the last delta " +
+            $"A's stream delivers after the call, or to A's final failed event when none does (A stops); to A's failed CANCELLED event, which A sends once the " +
+            $"partial text is stored (stored); to CancelReply's return on B. A reply counts as cancelled when A's stream ended failed CANCELLED and CancelReply " +
+            $"returned a CANCELLED turn; its texts must agree: A's deltas (after the last Restarted), A's failed turn and CancelReply's turn.{slowest}"));
     }
 
     /// <summary>A reply's streams: the sender's (the reference) and its followers on the generating replica and on the other one.</summary>

@@ -21,6 +21,12 @@ internal sealed class ReplyTrace
     private readonly List<ReplyArrival> _events = [];
     private readonly TaskCompletionSource<ReplyEvent?> _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Guards the delta count and the waits for it, which other threads use while the stream is read.</summary>
+    private readonly Lock _deltaGate = new();
+    private readonly List<(int Count, TaskCompletionSource<bool> Reached)> _deltaWaits = [];
+    private int _deltasSoFar;
+    private bool _ended;
+
     private ReplyTrace()
     {
     }
@@ -35,6 +41,9 @@ internal sealed class ReplyTrace
 
     /// <summary>The Completed event's turn; null when the stream did not complete.</summary>
     public Turn? CompletedTurn { get; private set; }
+
+    /// <summary>The Failed event that ended the stream (its code and partial turn); null when it did not end with one.</summary>
+    public ReplyEvent.Types.Failed? Failure { get; private set; }
 
     /// <summary>Why the stream did not complete (<c>Failed CODE</c>, a gRPC status, <see cref="TimedOut"/>, or an exception type); null when it did.</summary>
     public string? Problem { get; private set; }
@@ -112,6 +121,26 @@ internal sealed class ReplyTrace
         finally
         {
             _accepted.TrySetResult(null);
+            EndDeltaWaits();
+        }
+    }
+
+    /// <summary>
+    /// Completes with true once the stream has delivered <paramref name="count"/> delta events (of any
+    /// attempt), or with false if it ends before; may be called while the stream is being read.
+    /// </summary>
+    public Task<bool> DeltasReceived(int count)
+    {
+        lock (_deltaGate)
+        {
+            if (_deltasSoFar >= count || _ended)
+            {
+                return Task.FromResult(_deltasSoFar >= count);
+            }
+
+            var reached = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _deltaWaits.Add((count, reached));
+            return reached.Task;
         }
     }
 
@@ -180,14 +209,50 @@ internal sealed class ReplyTrace
             case ReplyEvent.EventOneofCase.Accepted:
                 _accepted.TrySetResult(e);
                 return false;
+            case ReplyEvent.EventOneofCase.Delta:
+                CountDelta();
+                return false;
             case ReplyEvent.EventOneofCase.Completed:
                 CompletedTurn = e.Completed.Turn ?? new Turn();
                 return true;
             case ReplyEvent.EventOneofCase.Failed:
+                Failure = e.Failed;
                 EndWith("Failed " + e.Failed.Code, e.Failed.Reason);
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>One more delta arrived: completes the waits it satisfies.</summary>
+    private void CountDelta()
+    {
+        lock (_deltaGate)
+        {
+            _deltasSoFar++;
+            for (var i = _deltaWaits.Count - 1; i >= 0; i--)
+            {
+                if (_deltaWaits[i].Count <= _deltasSoFar)
+                {
+                    _deltaWaits[i].Reached.TrySetResult(true);
+                    _deltaWaits.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>The stream has ended: the deltas still awaited will not come.</summary>
+    private void EndDeltaWaits()
+    {
+        lock (_deltaGate)
+        {
+            _ended = true;
+            foreach (var (_, reached) in _deltaWaits)
+            {
+                reached.TrySetResult(false);
+            }
+
+            _deltaWaits.Clear();
         }
     }
 
