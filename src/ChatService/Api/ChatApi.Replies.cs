@@ -35,7 +35,8 @@ internal sealed partial class ChatApi
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
         var turn = await pipeline.GetReplyToFollowAsync(userId, chatId, seq, candidateId, context.CancellationToken);
-        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context);
+        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context,
+            settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming));
     }
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
@@ -107,12 +108,13 @@ internal sealed partial class ChatApi
     /// Writes a reply's events to the caller. Streams end when the service begins shutting down,
     /// so open streams never hold the shutdown up; the client resumes with StreamReply.
     /// </summary>
-    private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
+        bool settled = false)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token))
+            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled))
             {
                 // A caller catching up gets what is there in one flush, not one per event.
                 for (var i = 0; i < batch.Count; i++)

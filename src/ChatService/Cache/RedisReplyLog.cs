@@ -23,10 +23,12 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
 {
     /// <summary>
     /// KEYS: log. ARGV: attempt, first sequence, last sequence, final (0/1), events, expiry ms,
-    /// max entries, wake channel, mode. Returns {status, last sequence, last attempt}: status 0
-    /// appended, 1 out of order, 2 fenced by a later attempt, 3 the log has ended, 4 no log. Mode
-    /// "end" appends one final event (sequence 0 in its payload) after whatever the log holds,
-    /// as its last attempt, for a reply settled without its owner.
+    /// max entries, wake channel, mode, restart (1 when the batch starts with a Restarted event).
+    /// Returns {status, last sequence, last attempt}: status 0 appended, 1 out of order (not
+    /// right after the log's last event; a restart may jump ahead into its attempt's range), 2
+    /// fenced by a later attempt, 3 the log has ended, 4 no log. Mode "end" appends events numbered
+    /// 0 in their payload (the reader numbers them up to the entry's ID; ARGV[2] is their count)
+    /// after whatever the log holds, as its last attempt, for a reply settled without its owner.
     /// </summary>
     private const string AppendScript =
         """
@@ -44,10 +46,11 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
         local attempt, seq = tonumber(ARGV[1]), tonumber(ARGV[3])
         if ARGV[9] == 'end' then
           if #last == 0 then return {4, 0, 0} end
-          attempt, seq = lastAttempt, lastSeq + 1
+          attempt, seq = lastAttempt, lastSeq + tonumber(ARGV[2])
         else
           if lastAttempt > attempt then return {2, lastSeq, lastAttempt} end
-          if tonumber(ARGV[2]) ~= lastSeq + 1 then return {1, lastSeq, lastAttempt} end
+          local first = tonumber(ARGV[2])
+          if first ~= lastSeq + 1 and not (ARGV[10] == '1' and first > lastSeq) then return {1, lastSeq, lastAttempt} end
         end
         redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '0-' .. seq, 'a', attempt, 'x', ARGV[4], 'e', ARGV[5])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -72,10 +75,16 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
 
     public async Task EndAsync(ReplyKey key, ReplyUpdate final)
     {
-        var result = await RunAppendAsync(key, 0, [final with { Sequence = 0 }], mode: "end");
-        if (result.Status == ReplyLogAppendStatus.Appended)
+        // Settled without its owner, the stored text need not continue what the log shows (a
+        // cancel stores none): a Restarted first, so the deltas after it add up to the stored text.
+        ReplyUpdate[] ending =
+        [
+            new(0, ReplyUpdateKind.Restarted, Text: "ended without the replica that was generating it"),
+            final with { Sequence = 0 },
+        ];
+        if ((await RunAppendAsync(key, 0, ending, mode: "end")).Status == ReplyLogAppendStatus.Appended)
         {
-            DispatchMetrics.LogAppended(1);
+            DispatchMetrics.LogAppended(ending.Length);
         }
     }
 
@@ -90,7 +99,7 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
         var result = (RedisResult[])(await CallAsync(db => db.ScriptEvaluateAsync(AppendScript, [LogKey(key)],
         [
             attempt,
-            events[0].Sequence,
+            mode == "end" ? events.Count : events[0].Sequence,
             events[^1].Sequence,
             events[^1].IsFinal ? 1 : 0,
             batch.ToByteArray(),
@@ -98,6 +107,7 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
             _options.LogMaxEntries,
             WakeChannelName(key),
             mode,
+            events[0].Kind == ReplyUpdateKind.Restarted ? 1 : 0,
         ])))!;
         var status = (int)result[0] switch
         {
@@ -120,11 +130,23 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
             return ReplyLogRead.None;
         }
 
+        try
+        {
+            return new ReplyLogRead(Decode(key.ChatId, (RedisResult[])result!, afterSequence), Missing: false);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or InvalidProtocolBufferException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new ReplyLogCorruptException($"the reply log of {key} cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static List<ReplyUpdate> Decode(string chatId, RedisResult[] entries, long afterSequence)
+    {
         var events = new List<ReplyUpdate>();
-        foreach (var entry in (RedisResult[])result!)
+        foreach (var entry in entries)
         {
             var parts = (RedisResult[])entry!;
-            // The entry's ID is "0-<its last sequence>": the sequence of an event logged without one.
+            // The entry's ID is "0-<its last sequence>": events logged without a sequence are numbered up to it.
             var entrySequence = long.Parse(((string)parts[0]!).AsSpan(2), CultureInfo.InvariantCulture);
             var fields = (RedisResult[])parts[1]!;
             for (var i = 0; i + 1 < fields.Length; i += 2)
@@ -134,22 +156,24 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
                     continue;
                 }
 
-                foreach (var logged in LoggedReplyBatch.Parser.ParseFrom((byte[])fields[i + 1]!).Events)
+                var batch = LoggedReplyBatch.Parser.ParseFrom((byte[])fields[i + 1]!).Events;
+                for (var j = 0; j < batch.Count; j++)
                 {
+                    var logged = batch[j];
                     if (logged.Sequence == 0)
                     {
-                        logged.Sequence = entrySequence;
+                        logged.Sequence = entrySequence - (batch.Count - 1 - j);
                     }
 
                     if (logged.Sequence > afterSequence)
                     {
-                        events.Add(Decode(key.ChatId, logged));
+                        events.Add(Decode(chatId, logged));
                     }
                 }
             }
         }
 
-        return new ReplyLogRead(events, Missing: false);
+        return events;
     }
 
     public async Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake)

@@ -47,23 +47,27 @@ internal sealed partial class RedisReplySignals(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Each on its own: one that times out must not keep the other from being made. A
+        // subscription that timed out is still registered, and the multiplexer makes it when it
+        // (re)connects.
+        await SubscribeAsync(ChannelOf(options.Value.ReplicaId), (_, message) => OnCancel(message), cancellationToken);
+        await SubscribeAsync(HandOverChannel, (_, message) =>
+        {
+            if ((string?)message != options.Value.ReplicaId)
+            {
+                sweeps.Request();
+            }
+        }, cancellationToken);
+    }
+
+    private async Task SubscribeAsync(RedisChannel channel, Action<RedisChannel, RedisValue> handler, CancellationToken cancellationToken)
+    {
         try
         {
-            var subscriber = redis.GetSubscriber();
-            await subscriber.SubscribeAsync(ChannelOf(options.Value.ReplicaId), (_, message) => OnCancel(message))
-                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
-            await subscriber.SubscribeAsync(HandOverChannel, (_, message) =>
-                {
-                    if ((string?)message != options.Value.ReplicaId)
-                    {
-                        sweeps.Request();
-                    }
-                })
-                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            await redis.GetSubscriber().SubscribeAsync(channel, handler).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // The multiplexer re-subscribes when it reconnects.
             Log.SubscribeFailed(logger, ex.Message);
         }
     }

@@ -29,6 +29,7 @@ public interface IReplyLog
 
     /// <summary>The log's events after <paramref name="afterSequence"/>; <see cref="ReplyLogRead.Missing"/> when it has none at all.</summary>
     /// <exception cref="ReplyLogUnavailableException">The log could not be reached.</exception>
+    /// <exception cref="ReplyLogCorruptException">The log holds something that cannot be read.</exception>
     Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence);
 
     /// <summary>
@@ -46,7 +47,7 @@ public enum ReplyLogAppendStatus
 {
     Appended,
 
-    /// <summary>The batch does not follow the log's last event (a gap, a repeat, or a log that was lost).</summary>
+    /// <summary>The batch does not follow the log's last event (a gap, a repeat, or a log that was lost); a restart may jump ahead.</summary>
     OutOfOrder,
 
     /// <summary>A later attempt writes to this log: this one no longer owns the reply.</summary>
@@ -64,6 +65,9 @@ public sealed record ReplyLogRead(IReadOnlyList<ReplyUpdate> Events, bool Missin
 {
     public static readonly ReplyLogRead None = new([], Missing: true);
 }
+
+/// <summary>The shared reply log answered with something it cannot have written: followers treat it as a log with a hole.</summary>
+public sealed class ReplyLogCorruptException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
 
 /// <summary>The shared reply log did not answer.</summary>
 public sealed class ReplyLogUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

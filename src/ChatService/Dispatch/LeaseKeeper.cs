@@ -48,7 +48,15 @@ internal sealed class LeaseKeeper : IDisposable
                 if (status == LeaseStatus.Lost)
                 {
                     Lost = true;
-                    await generation.CancelAsync();
+                    try
+                    {
+                        await generation.CancelAsync();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // Generation ended meanwhile; the settle commit checks the lease anyway.
+                    }
+
                     return;
                 }
             }
@@ -57,6 +65,13 @@ internal sealed class LeaseKeeper : IDisposable
         {
             // Stopped because generation finished.
         }
+    }
+
+    /// <summary>Stops renewing and waits for a renewal in flight, so that nothing extends the lease after this returns.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
     }
 
     public void Dispose()

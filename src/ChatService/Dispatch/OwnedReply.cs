@@ -106,13 +106,9 @@ public sealed partial class OwnedReply
 
         try
         {
-            if (Attempt > 1)
-            {
-                await ContinueLogAsync();
-            }
-
             // The lease this job was queued under may have run out while it waited (a backlog, or
-            // earlier replies of the same job): then make sure it is still ours before generating.
+            // earlier replies of the same job): then make sure it is still ours before generating,
+            // and before a later attempt writes anything to the reply's log.
             if (services.TimeProvider.GetUtcNow() - queuedAt > services.Lease / 3)
             {
                 var status = await services.Ledger.RenewLeaseAsync(Key, abandon);
@@ -129,6 +125,11 @@ public sealed partial class OwnedReply
                     await SettleAsync(new ReplyOutcome(Key, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled by the user", []), userId: null, span);
                     return;
                 }
+            }
+
+            if (Attempt > 1)
+            {
+                await ContinueLogAsync();
             }
 
             var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon);
@@ -149,6 +150,8 @@ public sealed partial class OwnedReply
             using var leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             var (text, calls, finished) = await StreamAsync(context.Speaker, prompt, queuedAt, generation.Token);
 
+            // No renewal may land after a release or race the settle commit.
+            await leaseKeeper.StopAsync();
             if (abandon.IsCancellationRequested || leaseKeeper.Lost || _log.Fenced)
             {
                 // Shutdown, or another replica took the reply over: it stays owed, and its owner
@@ -209,21 +212,25 @@ public sealed partial class OwnedReply
     }
 
     /// <summary>Ends the reply with its final event, which the log receives too.</summary>
-    private async Task FinishAsync(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
+    private Task FinishAsync(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
     {
         if (Interlocked.Exchange(ref _closed, 1) == 1)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
-        await _log.CompleteAsync(LogDrainBound);
+        // The final event reaches the log in the background: the worker is free now (a slow or
+        // absent Redis must not hold replies up), and nothing here waits on the log's order.
+        _ = _log.CompleteAsync(LogDrainBound);
+        return Task.CompletedTask;
     }
 
     /// <summary>
     /// A new attempt continues the reply's log: the events earlier attempts wrote are this
-    /// stream's beginning, and a Restarted event tells followers to drop their text. Without a
-    /// readable log it starts a fresh stream; the writer re-joins the log later if it exists.
+    /// stream's beginning, and a Restarted event, at the start of this attempt's own range of
+    /// sequences, tells followers to drop their text. Without a readable log the stream starts
+    /// with that Restarted event, which the log accepts after whatever it holds.
     /// </summary>
     private async Task ContinueLogAsync()
     {
@@ -233,7 +240,7 @@ public sealed partial class OwnedReply
         {
             earlier = await services.Log.ReadAsync(Key, afterSequence: 0);
         }
-        catch (ReplyLogUnavailableException ex)
+        catch (Exception ex) when (ex is ReplyLogUnavailableException or InvalidOperationException)
         {
             Log.LogUnreadable(services.Logger, Key.ToString(), ex.Message);
         }
@@ -244,16 +251,11 @@ public sealed partial class OwnedReply
         }
         catch (InvalidOperationException)
         {
-            // A log with a hole (trimmed or damaged): start from scratch; the writer re-joins it.
+            // A log with a hole (trimmed or damaged): this attempt's own range starts the stream.
         }
 
         var alreadyLogged = Stream.LastSequence;
-        if (alreadyLogged == 0)
-        {
-            Stream.Publish(ReplyUpdateKind.Accepted);
-        }
-
-        Stream.Publish(ReplyUpdateKind.Restarted, text: "the replica generating it stopped; generating it again", attempt: Attempt);
+        Stream.PublishRestart(ReplyUpdate.AttemptStart(Attempt), Attempt, "the replica generating it stopped; generating it again");
         _log.Start(alreadyLogged);
     }
 
@@ -313,24 +315,24 @@ public sealed partial class OwnedReply
             : FinishAsync(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason));
     }
 
-    /// <summary>Closes the reply with whatever storage holds for it.</summary>
+    /// <summary>Closes the reply with whatever storage holds for it (which another replica may have settled).</summary>
     private async Task FinishFromStorageAsync(string? userId)
     {
         var turn = userId is null ? null : await _services.Ledger.GetReplyAsync(userId, Key.ChatId, Key.Seq, Key.CandidateId, CancellationToken.None);
-        if (turn is null)
-        {
-            await FinishAsync(ReplyUpdateKind.Failed, null, ReplyFailureCode.NotFound, "the reply no longer exists");
-        }
-        else if (turn.State is ReplyState.Complete or ReplyState.Failed or ReplyState.Cancelled)
-        {
-            var final = ReplyUpdate.FinalOf(turn, sequence: 0);
-            await FinishAsync(final.Kind, turn, final.FailureCode, final.FailureReason);
-        }
-        else
+        if (turn is not null && turn.State is ReplyState.Pending or ReplyState.Streaming)
         {
             // Owed by another replica: readers here follow it there.
             await HandOverAsync(releaseLease: false);
+            return;
         }
+
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
+        StoredEnding.Finish(Stream, turn);
+        _ = _log.CompleteAsync(LogDrainBound);
     }
 
     private async Task ReleaseAsync()
@@ -355,7 +357,7 @@ public sealed partial class OwnedReply
         [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
         public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);
 
-        [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); starting a fresh stream.")]
+        [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); its stream starts with the restart.")]
         public static partial void LogUnreadable(ILogger logger, string reply, string message);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using ChatService.Chats;
 
 namespace ChatService.Dispatch;
@@ -102,7 +101,9 @@ internal sealed partial class ReplyLogWriter
                     endedAt ??= _timeProvider.GetUtcNow();
                 }
 
-                var result = await _log.AppendAsync(_stream.Key, _attempt, _offset == 0 ? batch : [.. batch.Select(u => u with { Sequence = u.Sequence + _offset })]);
+                // Raced with the stop: CompleteAsync's bound holds even if the log never answers.
+                var result = await _log.AppendAsync(_stream.Key, _attempt, _offset == 0 ? batch : [.. batch.Select(u => u with { Sequence = u.Sequence + _offset })])
+                    .WaitAsync(_stop.Token);
                 failures = 0;
                 switch (result.Status)
                 {
@@ -120,7 +121,7 @@ internal sealed partial class ReplyLogWriter
                         return;
                     default:
                         DispatchMetrics.LogAppendRefused("out_of_order");
-                        await RejoinAsync(result.LastSequence);
+                        await RejoinAsync(result);
                         break;
                 }
             }
@@ -203,9 +204,18 @@ internal sealed partial class ReplyLogWriter
     /// then the stream's events numbered on from there. Followers elsewhere then see a consistent log;
     /// only this replica's own callers keep the stream's numbering.
     /// </summary>
-    private Task RejoinAsync(long logLast)
+    private Task RejoinAsync(ReplyLogAppend refused)
     {
+        var logLast = refused.LastSequence;
         var streamFirst = _stream.Snapshot(0, 1) is [var first, ..] ? first.Sequence : 1;
+        if (refused.LastAttempt == _attempt && logLast - _offset > _flushed && logLast - _offset <= _stream.LastSequence)
+        {
+            // Ours already: an append that timed out here had landed there. Nobody else writes
+            // this attempt's events.
+            _flushed = logLast - _offset;
+            return Task.CompletedTask;
+        }
+
         if (logLast - _offset < _flushed && logLast - _offset >= streamFirst - 1)
         {
             _flushed = logLast - _offset;
@@ -213,23 +223,11 @@ internal sealed partial class ReplyLogWriter
         }
 
         Log.Rejoined(_logger, _stream.Key.ToString(), logLast);
-        var text = new StringBuilder();
-        foreach (var update in _stream.Snapshot(0, int.MaxValue).TakeWhile(u => u.Sequence <= _flushed))
-        {
-            if (update.Kind == ReplyUpdateKind.Restarted)
-            {
-                text.Clear();
-            }
-            else if (update.Kind == ReplyUpdateKind.Delta)
-            {
-                text.Append(update.Text);
-            }
-        }
-
+        var text = StoredEnding.ShownText(_stream.Snapshot(0).TakeWhile(u => u.Sequence <= _flushed));
         List<ReplyUpdate> bridge = [new ReplyUpdate(logLast + 1, ReplyUpdateKind.Restarted, Text: "generation continues on another replica", Attempt: _attempt)];
         if (text.Length > 0)
         {
-            bridge.Add(new ReplyUpdate(logLast + 2, ReplyUpdateKind.Delta, Text: text.ToString()));
+            bridge.Add(new ReplyUpdate(logLast + 2, ReplyUpdateKind.Delta, Text: text));
         }
 
         return AppendBridgeAsync(bridge);
@@ -237,7 +235,7 @@ internal sealed partial class ReplyLogWriter
 
     private async Task AppendBridgeAsync(List<ReplyUpdate> bridge)
     {
-        var result = await _log.AppendAsync(_stream.Key, _attempt, bridge);
+        var result = await _log.AppendAsync(_stream.Key, _attempt, bridge).WaitAsync(_stop.Token);
         if (result.Status == ReplyLogAppendStatus.Appended)
         {
             _offset = bridge[^1].Sequence - _flushed;

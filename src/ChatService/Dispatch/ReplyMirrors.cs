@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using ChatService.Chats;
 using Microsoft.Extensions.Options;
 
@@ -26,11 +25,12 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
     /// Follows the reply for one caller. <paramref name="userId"/> owns the reply's chat (checked
     /// by the caller): storage reads on the mirror's behalf are made as that user.
     /// </summary>
-    public MirrorLease Follow(string userId, ReplyKey key)
+    /// <param name="settled">The caller found the reply settled already: if its log is gone, storage is read at once.</param>
+    public MirrorLease Follow(string userId, ReplyKey key, bool settled = false)
     {
         while (true)
         {
-            var mirror = _mirrors.GetOrAdd(key, k => new Mirror(k, userId));
+            var mirror = _mirrors.GetOrAdd(key, k => new Mirror(k, userId, settled));
             if (mirror.TryAddFollower(out var first))
             {
                 if (first)
@@ -85,22 +85,35 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
             var storageDelay = o.StoragePollInterval;
             // With a log, storage waits a first interval: a log not written yet (a follower that
             // came right after Accepted) or a Redis hiccup usually sorts itself out by then.
-            var nextStorageRead = timeProvider.GetUtcNow() + (log.IsEnabled ? storageDelay : TimeSpan.Zero);
+            // A reply known to be settled reads storage at once when its log is gone.
+            var nextStorageRead = timeProvider.GetUtcNow() + (log.IsEnabled && !mirror.SettledWhenOpened ? storageDelay : TimeSpan.Zero);
             var lastProgress = timeProvider.GetUtcNow();
             var logUsable = log.IsEnabled;
+            var logAnswered = true;
             while (!stop.IsCancellationRequested)
             {
-                var logAnswered = false;
                 var logMissing = false;
                 if (logUsable)
                 {
                     // Subscribed before reading, so that nothing appended in between goes unnoticed.
-                    subscription ??= await log.SubscribeAsync(key, Wake);
+                    // While Redis does not answer, subscribing is not tried again until it does.
+                    if (subscription is null && logAnswered)
+                    {
+                        subscription = await log.SubscribeAsync(key, Wake);
+                    }
+
+                    logAnswered = false;
                     try
                     {
                         var read = await log.ReadAsync(key, stream.LastSequence);
                         logAnswered = true;
                         logMissing = read.Missing;
+                        if (stream.LastSequence == 0 && read.Events is [var first, ..] && first.Sequence != 1 && first.Kind != ReplyUpdateKind.Restarted)
+                        {
+                            // The log's beginning was trimmed away: it cannot give the whole reply.
+                            throw new ReplyLogCorruptException($"the reply log of {key} starts at {first.Sequence}");
+                        }
+
                         if (stream.Append(read.Events) > 0)
                         {
                             lastProgress = timeProvider.GetUtcNow();
@@ -126,13 +139,13 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
 
                 var now = timeProvider.GetUtcNow();
                 var stalled = now - lastProgress > o.FollowStallCheck;
-                if ((!logAnswered || logMissing || stalled) && now >= nextStorageRead)
+                if ((!logUsable || !logAnswered || logMissing || stalled) && now >= nextStorageRead)
                 {
                     DispatchMetrics.MirrorStorageRead();
                     var (read, stored) = await ReadStoredAsync(mirror.UserId, key, stop);
                     if (read && stored?.State is not (ReplyState.Pending or ReplyState.Streaming))
                     {
-                        FinishFromStorage(stream, stored);
+                        StoredEnding.Finish(stream, stored);
                         return;
                     }
 
@@ -144,7 +157,7 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
                     }
                 }
 
-                var wait = logAnswered && !logMissing ? o.FollowPollInterval : nextStorageRead - timeProvider.GetUtcNow();
+                var wait = logUsable && logAnswered && !logMissing ? o.FollowPollInterval : nextStorageRead - timeProvider.GetUtcNow();
                 try
                 {
                     await wake.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, stop);
@@ -167,12 +180,20 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
         }
         finally
         {
-            if (subscription is not null)
+            // Callers first: whatever happens to the subscription, none of them waits on.
+            stream.Abandon();
+            try
             {
-                await subscription.DisposeAsync();
+                if (subscription is not null)
+                {
+                    await subscription.DisposeAsync();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection is gone, and its subscriptions with it.
             }
 
-            stream.Abandon();
             wake.Dispose();
         }
     }
@@ -189,60 +210,6 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
             Log.StorageReadFailed(logger, key.ToString(), ex.Message);
             return (false, null);
         }
-    }
-
-    /// <summary>
-    /// Completes a mirror from the stored outcome, numbered on from what it holds: the text it is
-    /// missing as one delta when the stored text continues it, else a restart with the whole text.
-    /// An empty mirror becomes the replay of a stored reply: Accepted, Started, the text, the end.
-    /// </summary>
-    private static void FinishFromStorage(ReplyStream stream, ChatTurn? turn)
-    {
-        if (turn is null)
-        {
-            stream.Publish(ReplyUpdateKind.Failed, failureCode: ReplyFailureCode.NotFound, failureReason: "the reply no longer exists");
-            return;
-        }
-
-        var held = stream.Snapshot(0);
-        if (held.Count == 0)
-        {
-            stream.Publish(ReplyUpdateKind.Accepted, turn: turn with { State = ReplyState.Pending, Text = "" });
-            stream.Publish(ReplyUpdateKind.Started, characterId: turn.CharacterId);
-        }
-
-        var shown = new StringBuilder();
-        foreach (var update in held)
-        {
-            if (update.Kind == ReplyUpdateKind.Restarted)
-            {
-                shown.Clear();
-            }
-            else if (update.Kind == ReplyUpdateKind.Delta)
-            {
-                shown.Append(update.Text);
-            }
-        }
-
-        var sofar = shown.ToString();
-        if (turn.Text.StartsWith(sofar, StringComparison.Ordinal))
-        {
-            if (turn.Text.Length > sofar.Length)
-            {
-                stream.Publish(ReplyUpdateKind.Delta, text: turn.Text[sofar.Length..]);
-            }
-        }
-        else
-        {
-            stream.Publish(ReplyUpdateKind.Restarted, text: "the reply was generated again elsewhere");
-            if (turn.Text.Length > 0)
-            {
-                stream.Publish(ReplyUpdateKind.Delta, text: turn.Text);
-            }
-        }
-
-        var final = ReplyUpdate.FinalOf(turn, sequence: 0);
-        stream.Publish(final.Kind, turn: turn, failureCode: final.FailureCode, failureReason: final.FailureReason);
     }
 
     /// <summary>One caller's hold on a mirror; disposing it lets the mirror go once no caller is left.</summary>
@@ -269,7 +236,7 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
         }
     }
 
-    internal sealed class Mirror(ReplyKey key, string userId)
+    internal sealed class Mirror(ReplyKey key, string userId, bool settledWhenOpened)
     {
         private readonly Lock _gate = new();
         private readonly CancellationTokenSource _stop = new();
@@ -279,6 +246,8 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
         public ReplyStream Stream { get; } = new(key);
 
         public string UserId { get; } = userId;
+
+        public bool SettledWhenOpened { get; } = settledWhenOpened;
 
         public CancellationToken Stopping => _stop.Token;
 

@@ -135,31 +135,37 @@ public sealed partial class ReplyPipeline(
         if (hub.TryGet(key, out var owned) && owned.RequestCancel())
         {
             await owned.Ended.WaitAsync(cancellationToken);
-        }
-        else if (generating is not null && generating != chatOptions.Value.ReplicaId)
-        {
-            // Generated elsewhere: the signal stops it now; the request recorded in storage stops it
-            // at its next lease renewal if the signal is lost. Both go out at once, and the reply's
-            // log tells when the partial text is stored.
-            var signalled = signals.PublishCancelAsync(key, generating);
-            var recorded = ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
-            var ended = FollowToEndAsync(userId, key, cancellationToken);
-            await signalled;
-            if (await recorded is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
+            if (owned.Stream.IsFinished)
             {
-                // Its replica had gone in the meantime: settled here, and its followers end with it.
-                await EndLogAsync(key, settled.Reply);
+                return await ledger.GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken) ?? throw ChatException.TurnNotFound(chatId, seq);
             }
 
-            if (await ended is { Turn: { } stored })
-            {
-                return stored;
-            }
+            // Handed over while it stopped (shutdown, or the lease was lost): cancel it where it went.
+            generating = null;
         }
-        else if (await ledger.CancelOwedReplyAsync(userId, key, cancellationToken) is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
+
+        // Generated elsewhere: the signal stops it now, and the request recorded in storage stops it
+        // at its next lease renewal if the signal is lost. Both go out at once; the reply's log
+        // tells when the partial text is stored.
+        var signalled = generating is not null && generating != chatOptions.Value.ReplicaId ? signals.PublishCancelAsync(key, generating) : Task.CompletedTask;
+        var ended = generating is not null ? FollowToEndAsync(userId, key, cancellationToken) : null;
+        var recorded = await ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
+        await signalled;
+        if (recorded is { GeneratingReplica: { } replica } && replica != generating)
         {
-            // Not started anywhere: settled here without its owner, so followers of its log end with it.
+            // Taken over between the lookup and the request: ask the replica that holds it now.
+            await signals.PublishCancelAsync(key, replica);
+            ended ??= FollowToEndAsync(userId, key, cancellationToken);
+        }
+        else if (recorded is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
+        {
+            // Settled here without its owner: followers of its log end with it.
             await EndLogAsync(key, settled.Reply);
+        }
+
+        if (ended is not null && await ended is { Turn: { } stored })
+        {
+            return stored;
         }
 
         return await ledger.GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken) ?? throw ChatException.TurnNotFound(chatId, seq);
@@ -225,8 +231,9 @@ public sealed partial class ReplyPipeline(
     /// <see cref="FollowAsync"/> as the events come: what is there already in one batch (a caller
     /// catching up), then each batch as it is published. The last batch ends with the final event.
     /// </summary>
+    /// <param name="settled">The caller found the reply settled already (a resume after the end).</param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
-        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false)
     {
         var lastSequence = afterSequence;
         if (hub.TryGet(key, out var owned))
@@ -251,7 +258,7 @@ public sealed partial class ReplyPipeline(
         }
 
         // Not owned here, or no longer: the reply goes on (or has ended) elsewhere.
-        using var mirror = mirrors.Follow(userId, key);
+        using var mirror = mirrors.Follow(userId, key, settled);
         await foreach (var batch in mirror.Stream.ReadBatchesAsync(lastSequence, cancellationToken))
         {
             var upToFinal = UpToFinal(batch);

@@ -53,8 +53,24 @@ public sealed class ReplyStream(ReplyKey key)
     }
 
     /// <summary>
+    /// Appends a Restarted event at <paramref name="sequence"/>, which may jump ahead: a new attempt
+    /// numbers its events in a range of its own (see <see cref="ReplyUpdate.AttemptStart"/>), so no
+    /// event a caller may have seen from an earlier attempt shares a number with one of its own.
+    /// </summary>
+    public ReplyUpdate PublishRestart(long sequence, int attempt, string reason)
+    {
+        lock (_gate)
+        {
+            var update = new ReplyUpdate(Math.Max(sequence, NextSequenceLocked()), ReplyUpdateKind.Restarted, Text: reason, Attempt: attempt);
+            AppendLocked(update);
+            return update;
+        }
+    }
+
+    /// <summary>
     /// Appends events numbered elsewhere (a mirror of the reply's log, or the log a new attempt
-    /// continues). Events at or before the newest one are skipped; a gap is refused.
+    /// continues). Events at or before the newest one are skipped; a gap is refused, except before
+    /// a Restarted event (a new attempt's range).
     /// </summary>
     /// <returns>How many were appended.</returns>
     public int Append(IEnumerable<ReplyUpdate> updates)
@@ -69,7 +85,7 @@ public sealed class ReplyStream(ReplyKey key)
                     continue;
                 }
 
-                if (_events.Count > 0 && update.Sequence != _events[^1].Sequence + 1)
+                if (_events.Count > 0 && update.Sequence != _events[^1].Sequence + 1 && update.Kind != ReplyUpdateKind.Restarted)
                 {
                     throw new InvalidOperationException($"reply {Key}: event {update.Sequence} does not follow {_events[^1].Sequence}");
                 }
@@ -173,16 +189,24 @@ public sealed class ReplyStream(ReplyKey key)
 
     private long NextSequenceLocked() => _events.Count == 0 ? 1 : _events[^1].Sequence + 1;
 
+    /// <summary>The index of the first event numbered after <paramref name="afterSequence"/> (sequences increase, with jumps only at restarts).</summary>
     private int IndexAfterLocked(long afterSequence)
     {
-        if (_events.Count == 0)
+        int lo = 0, hi = _events.Count;
+        while (lo < hi)
         {
-            return 0;
+            var mid = (lo + hi) >>> 1;
+            if (_events[mid].Sequence <= afterSequence)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
         }
 
-        // Sequences are contiguous from the first event held.
-        var index = afterSequence - _events[0].Sequence + 1;
-        return (int)Math.Clamp(index, 0, _events.Count);
+        return lo;
     }
 
     private void AppendLocked(ReplyUpdate update)

@@ -40,6 +40,15 @@ public sealed record ReplyUpdate(
 {
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
 
+    /// <summary>
+    /// Where attempt <paramref name="attempt"/> (2 and up) numbers its Restarted event at the
+    /// earliest: attempt × 2^32. The generating replica's own callers get each event before it
+    /// reaches the shared log, so when that replica dies they may have seen events the log never
+    /// got; a new attempt numbering on from the log would give different events those numbers, and
+    /// such a caller, resuming after the last one it saw, would miss the restart.
+    /// </summary>
+    public static long AttemptStart(int attempt) => (long)attempt << 32;
+
     /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED or FAILED.</summary>
     public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
         ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)

@@ -1,0 +1,69 @@
+using System.Text;
+using ChatService.Chats;
+
+namespace ChatService.Dispatch;
+
+/// <summary>Ends a reply's stream with the outcome storage holds, numbered on from what the stream already shows.</summary>
+internal static class StoredEnding
+{
+    /// <summary>
+    /// The text the stream is missing as one delta when the stored text continues what it shows
+    /// (since its last Restarted), else a Restarted and the whole stored text; then the final
+    /// event. An empty stream becomes the replay of a stored reply: Accepted, Started, the text,
+    /// the end. A reply that no longer exists ends Failed NOT_FOUND.
+    /// </summary>
+    public static void Finish(ReplyStream stream, ChatTurn? turn)
+    {
+        if (turn is null)
+        {
+            stream.Publish(ReplyUpdateKind.Failed, failureCode: ReplyFailureCode.NotFound, failureReason: "the reply no longer exists");
+            return;
+        }
+
+        var held = stream.Snapshot(0);
+        if (held.Count == 0)
+        {
+            stream.Publish(ReplyUpdateKind.Accepted, turn: turn with { State = ReplyState.Pending, Text = "" });
+            stream.Publish(ReplyUpdateKind.Started, characterId: turn.CharacterId);
+        }
+
+        var shown = ShownText(held);
+        if (turn.Text.StartsWith(shown, StringComparison.Ordinal))
+        {
+            if (turn.Text.Length > shown.Length)
+            {
+                stream.Publish(ReplyUpdateKind.Delta, text: turn.Text[shown.Length..]);
+            }
+        }
+        else
+        {
+            stream.Publish(ReplyUpdateKind.Restarted, text: "the stored reply differs from what was streamed; here it is whole");
+            if (turn.Text.Length > 0)
+            {
+                stream.Publish(ReplyUpdateKind.Delta, text: turn.Text);
+            }
+        }
+
+        var final = ReplyUpdate.FinalOf(turn, sequence: 0);
+        stream.Publish(final.Kind, turn: turn, failureCode: final.FailureCode, failureReason: final.FailureReason);
+    }
+
+    /// <summary>The text of the deltas after the last Restarted.</summary>
+    public static string ShownText(IEnumerable<ReplyUpdate> events)
+    {
+        var text = new StringBuilder();
+        foreach (var update in events)
+        {
+            if (update.Kind == ReplyUpdateKind.Restarted)
+            {
+                text.Clear();
+            }
+            else if (update.Kind == ReplyUpdateKind.Delta)
+            {
+                text.Append(update.Text);
+            }
+        }
+
+        return text.ToString();
+    }
+}
