@@ -140,7 +140,7 @@ internal sealed class FakeReplyLog : IReplyLog
                 ? new(ReplyLogAppendStatus.Ended, lastSequence, log.LastAttempt)
                 : log.LastAttempt > attempt
                     ? new(ReplyLogAppendStatus.Fenced, lastSequence, log.LastAttempt)
-                    : events[0].Sequence != lastSequence + 1
+                    : events[0].Sequence != lastSequence + 1 && !(events[0].Kind == ReplyUpdateKind.Restarted && events[0].Sequence > lastSequence)
                         ? new(ReplyLogAppendStatus.OutOfOrder, lastSequence, log.LastAttempt)
                         : new(ReplyLogAppendStatus.Appended, events[^1].Sequence, attempt);
             if (result.Status == ReplyLogAppendStatus.Appended)

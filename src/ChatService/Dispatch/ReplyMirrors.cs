@@ -96,7 +96,7 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
                 if (logUsable)
                 {
                     // Subscribed before reading, so that nothing appended in between goes unnoticed.
-                    // While Redis does not answer, subscribing is not tried again until it does.
+                    // While Redis does not answer, subscribing waits until a read succeeds.
                     if (subscription is null && logAnswered)
                     {
                         subscription = await log.SubscribeAsync(key, Wake);
@@ -134,6 +134,17 @@ public sealed partial class ReplyMirrors(IReplyLog log, IReplyLedger ledger, IOp
                     if (stream.IsEnded)
                     {
                         return;
+                    }
+
+                    if (logAnswered && subscription is null)
+                    {
+                        // Redis answers again (or the first subscribe failed): subscribe, then read
+                        // once more, so that nothing appended meanwhile waits for a safety poll.
+                        subscription = await log.SubscribeAsync(key, Wake);
+                        if (subscription is not null)
+                        {
+                            continue;
+                        }
                     }
                 }
 
