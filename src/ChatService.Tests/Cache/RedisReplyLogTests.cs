@@ -89,6 +89,25 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AppendAsync_ARestartMayJumpToItsAttemptsRange_NothingElseMay()
+    {
+        var log = Log();
+        var key = NewKey();
+        await log.AppendAsync(key, 1, [Accepted(1), Started(2), Delta(3, "a")]);
+        var start = ReplyUpdate.AttemptStart(2);
+
+        var skip = await log.AppendAsync(key, 2, [Delta(start, "b")]);
+        var restart = await log.AppendAsync(key, 2, [Restarted(start, attempt: 2), Delta(start + 1, "b")]);
+        var backwards = await log.AppendAsync(key, 3, [Restarted(start, attempt: 3)]);
+
+        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.OutOfOrder, 3, 1), skip);
+        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.Appended, start + 1, 2), restart);
+        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.OutOfOrder, start + 1, 2), backwards);
+        Assert.Equal([3L, start, start + 1], (await log.ReadAsync(key, 2)).Events.Select(e => e.Sequence));
+        Assert.Equal([start + 1], (await log.ReadAsync(key, start)).Events.Select(e => e.Sequence));
+    }
+
+    [Fact]
     public async Task AppendAsync_OlderAttemptAfterANewerOne_IsFenced()
     {
         var log = Log();
@@ -123,7 +142,7 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task EndAsync_AppendsTheFinalEventAfterWhateverTheLogHolds()
+    public async Task EndAsync_AppendsARestartAndTheFinalEventAfterWhateverTheLogHolds()
     {
         var log = Log();
         var key = NewKey();
@@ -133,13 +152,14 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
 
         await log.EndAsync(key, ReplyUpdate.FinalOf(cancelled, sequence: 0));
 
+        // A Restarted first: the stored text need not continue what the log shows.
         var read = await log.ReadAsync(key, 4);
-        Assert.Equal(
-            [new ReplyUpdate(5, ReplyUpdateKind.Failed, cancelled, FailureCode: ReplyFailureCode.Cancelled, FailureReason: "cancelled by the user")],
-            read.Events);
-        Assert.Equal(5, (await log.ReadAsync(key, 0)).Events.Count);
+        Assert.Equal(2, read.Events.Count);
+        Assert.Equal((5L, ReplyUpdateKind.Restarted), (read.Events[0].Sequence, read.Events[0].Kind));
+        Assert.Equal(new ReplyUpdate(6, ReplyUpdateKind.Failed, cancelled, FailureCode: ReplyFailureCode.Cancelled, FailureReason: "cancelled by the user"), read.Events[1]);
+        Assert.Equal(6, (await log.ReadAsync(key, 0)).Events.Count);
         // Ended as its last attempt wrote it: that attempt, or an older one, is refused as ended.
-        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.Ended, 5, 2), await log.AppendAsync(key, 2, [Delta(5, "more")]));
+        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.Ended, 6, 2), await log.AppendAsync(key, 2, [Delta(7, "more")]));
     }
 
     [Fact]
