@@ -299,7 +299,7 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
         // The service's client, without its 2 s wait for the first connection.
         configuration.ConnectTimeout = 100;
         await using var unreachable = await ConnectionMultiplexer.ConnectAsync(configuration);
-        var log = new RedisReplyLog(unreachable, Options.Create(options), Options.Create(new DispatchOptions()));
+        var log = new RedisReplyLog(unreachable, Options.Create(options), Options.Create(new DispatchOptions()), Options.Create(new ChatOptions { ReplicaId = "replica-a" }));
         var key = NewKey();
 
         var clock = Stopwatch.StartNew();
@@ -307,6 +307,7 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
         var read = clock.Elapsed;
         await Assert.ThrowsAsync<ReplyLogUnavailableException>(() => log.AppendAsync(key, 1, [Accepted(1)]));
         await Assert.ThrowsAsync<ReplyLogUnavailableException>(() => log.EndAsync(key, ReplyUpdate.FinalOf(Turn(key, ReplyState.Cancelled, ""), 0)));
+        await Assert.ThrowsAsync<ReplyLogUnavailableException>(() => log.WriterAsync(key));
         clock.Restart();
         var subscription = await log.SubscribeAsync(key, () => { });
         var subscribe = clock.Elapsed;
@@ -321,7 +322,27 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
     private RedisReplyLog Log(DispatchOptions? options = null) => new(
         fixture.Redis,
         Options.Create(new RedisOptions { Endpoints = fixture.Stack.RedisConfiguration, OperationTimeout = TimeSpan.FromSeconds(2) }),
-        Options.Create(options ?? new DispatchOptions()));
+        Options.Create(options ?? new DispatchOptions()),
+        Options.Create(new ChatOptions { ReplicaId = "replica-a" }));
+
+    [Fact]
+    public async Task WriterAsync_NamesTheReplicaOfTheLastAppend_UntilTheLogEnds()
+    {
+        var key = NewKey();
+        Assert.Null(await Log().WriterAsync(key));
+
+        await Log().AppendAsync(key, 1, [Accepted(1), Delta(2, "a")]);
+        Assert.Equal("replica-a", await Log().WriterAsync(key));
+
+        var other = new RedisReplyLog(fixture.Redis,
+            Options.Create(new RedisOptions { Endpoints = fixture.Stack.RedisConfiguration, OperationTimeout = TimeSpan.FromSeconds(2) }),
+            Options.Create(new DispatchOptions()), Options.Create(new ChatOptions { ReplicaId = "replica-b" }));
+        await other.AppendAsync(key, 2, [Restarted(ReplyUpdate.AttemptStart(2), attempt: 2)]);
+        Assert.Equal("replica-b", await Log().WriterAsync(key));
+
+        await other.AppendAsync(key, 2, [Completed(ReplyUpdate.AttemptStart(2) + 1, Turn(key, ReplyState.Complete, "done"))]);
+        Assert.Null(await Log().WriterAsync(key));
+    }
 
     /// <summary>Where the log of a reply lives, as documented on <see cref="RedisReplyLog"/>.</summary>
     private static string LogKey(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}";

@@ -43,8 +43,6 @@ internal sealed class FakeReplyLedger : IReplyLedger
         return Task.FromResult(Reply);
     }
 
-    public Task<ReplyLookup?> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
-        throw new NotSupportedException();
 
     public Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
         throw new NotSupportedException();

@@ -192,6 +192,9 @@ internal sealed class FakeReplyLog : IReplyLog
         }
     }
 
+    /// <summary>The fake log knows no replicas: a cancel learns the generating one from the lease.</summary>
+    public Task<string?> WriterAsync(ReplyKey key) => Task.FromResult<string?>(null);
+
     public async Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake)
     {
         if (Unavailable)

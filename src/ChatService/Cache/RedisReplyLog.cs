@@ -12,18 +12,20 @@ namespace ChatService.Cache;
 /// The reply log in Redis Cluster: one Stream per reply, <c>chat:{chatId}:r:{seq}:{candidateId}</c>,
 /// in the chat's hash slot. Each entry is one append: a batch of events, its ID <c>0-N</c> where N is
 /// the batch's last sequence, so that an exclusive XRANGE from <c>0-after</c> is a resume, and its
-/// fields <c>a</c> (the attempt that wrote it), <c>x</c> (1 when the batch ends the reply) and
-/// <c>e</c> (the events, protobuf). Appends run as one script that refuses a batch that does not
+/// fields <c>a</c> (the attempt that wrote it), <c>x</c> (1 when the batch ends the reply),
+/// <c>r</c> (the replica that wrote it) and <c>e</c> (the events, protobuf). Appends run as one script that refuses a batch that does not
 /// follow the log's last event, comes from an older attempt, or follows a final event; it then
 /// trims the stream, renews its expiry and wakes followers with SPUBLISH on a channel of the same
 /// slot.
 /// </summary>
-internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<RedisOptions> redisOptions, IOptions<DispatchOptions> dispatchOptions)
+internal sealed class RedisReplyLog(
+    IConnectionMultiplexer redis, IOptions<RedisOptions> redisOptions, IOptions<DispatchOptions> dispatchOptions, IOptions<ChatOptions> chatOptions)
     : IReplyLog
 {
     /// <summary>
     /// KEYS: log. ARGV: attempt, first sequence, last sequence, final (0/1), events, expiry ms,
-    /// max entries, wake channel, mode, restart (1 when the batch starts with a Restarted event).
+    /// max entries, wake channel, mode, restart (1 when the batch starts with a Restarted event),
+    /// the writing replica.
     /// Returns {status, last sequence, last attempt}: status 0 appended, 1 out of order (not
     /// right after the log's last event; a restart may jump ahead into its attempt's range), 2
     /// fenced by a later attempt, 3 the log has ended, 4 no log. Mode "end" appends events numbered
@@ -52,7 +54,7 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
           local first = tonumber(ARGV[2])
           if first ~= lastSeq + 1 and not (ARGV[10] == '1' and first > lastSeq) then return {1, lastSeq, lastAttempt} end
         end
-        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '0-' .. seq, 'a', attempt, 'x', ARGV[4], 'e', ARGV[5])
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '0-' .. seq, 'a', attempt, 'x', ARGV[4], 'r', ARGV[11], 'e', ARGV[5])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('SPUBLISH', ARGV[8], seq)
         return {0, seq, attempt}
@@ -108,6 +110,7 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
             WakeChannelName(key),
             mode,
             events[0].Kind == ReplyUpdateKind.Restarted ? 1 : 0,
+            chatOptions.Value.ReplicaId,
         ])))!;
         var status = (int)result[0] switch
         {
@@ -174,6 +177,28 @@ internal sealed class RedisReplyLog(IConnectionMultiplexer redis, IOptions<Redis
         }
 
         return events;
+    }
+
+    public async Task<string?> WriterAsync(ReplyKey key)
+    {
+        StreamEntry[] last;
+        try
+        {
+            last = await redis.GetDatabase().StreamRangeAsync(LogKey(key), minId: "-", maxId: "+", count: 1, messageOrder: Order.Descending)
+                .WaitAsync(_redis.OperationTimeout);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new ReplyLogUnavailableException(ex.Message, ex);
+        }
+
+        if (last is not [var entry] || entry["x"] == "1")
+        {
+            return null;
+        }
+
+        var writer = (string?)entry["r"];
+        return string.IsNullOrEmpty(writer) ? null : writer;
     }
 
     public async Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake)

@@ -11,9 +11,6 @@ public interface IReplyLedger
     /// <summary>A reply of the user's chat as the turn shows it with that candidate; null if not found.</summary>
     Task<ChatTurn?> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
 
-    /// <summary>As <see cref="GetReplyAsync"/>, with the replica whose live lease says it is generating the reply, if any.</summary>
-    Task<ReplyLookup?> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
-
     /// <summary>The chat, speaker, cast, recent window and lease of a reply, read from one snapshot; null if the chat or reply is gone.</summary>
     Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken);
 

@@ -148,9 +148,6 @@ public sealed record SettledReply(ChatTurn Reply, bool IsPrimary)
     public string? GeneratingReplica { get; init; }
 }
 
-/// <summary>A reply turn and, while one holds a live lease on it, the replica generating it.</summary>
-public sealed record ReplyLookup(ChatTurn Turn, string? GeneratingReplica);
-
 /// <summary>What a lease renewal found.</summary>
 public enum LeaseStatus
 {

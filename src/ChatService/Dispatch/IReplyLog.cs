@@ -33,6 +33,14 @@ public interface IReplyLog
     Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence);
 
     /// <summary>
+    /// The replica whose attempt wrote the log's last append, while the log has not ended; null
+    /// when there is no log or it has ended. Lets a cancel reach the generating replica without a
+    /// storage read.
+    /// </summary>
+    /// <exception cref="ReplyLogUnavailableException">The log could not be reached.</exception>
+    Task<string?> WriterAsync(ReplyKey key);
+
+    /// <summary>
     /// Calls <paramref name="wake"/> whenever events are appended to the reply's log, once the
     /// subscription is confirmed; null when it could not be made. Wake-ups are hints and can be
     /// lost: a follower still reads the log now and then.
@@ -83,6 +91,8 @@ internal sealed class NoReplyLog : IReplyLog
     public Task EndAsync(ReplyKey key, ReplyUpdate final) => Task.CompletedTask;
 
     public Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence) => Task.FromResult(ReplyLogRead.None);
+
+    public Task<string?> WriterAsync(ReplyKey key) => Task.FromResult<string?>(null);
 
     public Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake) => Task.FromResult<IAsyncDisposable?>(null);
 }

@@ -72,8 +72,18 @@ public sealed partial class ReplyPipeline(
             .Select(r => hub.TryGet(new ReplyKey(r.ChatId, r.Seq, r.CandidateId!), out var owned) ? owned.Ended : Task.CompletedTask));
 
     /// <summary>A reply turn of the user's chat, with the given candidate or its primary one.</summary>
-    public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
-        (await FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken)).Turn;
+    public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
+    {
+        var turn = await ledger.GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+        if (turn is null)
+        {
+            throw candidateId is null ? ChatException.TurnNotFound(chatId, seq) : new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
+        }
+
+        return turn.Role == AuthorRole.Character
+            ? turn
+            : throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; it has no reply stream");
+    }
 
     /// <summary>
     /// The reply a StreamReply follows: from the chat's cached window when it holds that turn (so
@@ -101,19 +111,6 @@ public sealed partial class ReplyPipeline(
         return await GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
     }
 
-    private async Task<ReplyLookup> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
-    {
-        var found = await ledger.FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
-        if (found is null)
-        {
-            throw candidateId is null ? ChatException.TurnNotFound(chatId, seq) : new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
-        }
-
-        return found.Turn.Role == AuthorRole.Character
-            ? found
-            : throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; it has no reply stream");
-    }
-
     public Task<ChatTurn> SelectAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
         ledger.SelectCandidateAsync(userId, chatId, seq, candidateId, cancellationToken);
 
@@ -125,7 +122,9 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     public async Task<ChatTurn> CancelAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {
-        var (turn, generating) = await FindReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
+        // The reply and the replica generating it come from Redis when they can (the chat's window
+        // and the reply's log), so the signal goes out without waiting on storage.
+        var turn = await GetReplyToFollowAsync(userId, chatId, seq, candidateId, cancellationToken);
         var key = new ReplyKey(chatId, seq, turn.CandidateId!);
         if (turn.State is not (ReplyState.Pending or ReplyState.Streaming))
         {
@@ -137,23 +136,23 @@ public sealed partial class ReplyPipeline(
             await owned.Ended.WaitAsync(cancellationToken);
             if (owned.Stream.IsFinished)
             {
-                return await ledger.GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken) ?? throw ChatException.TurnNotFound(chatId, seq);
+                return await GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken);
             }
 
             // Handed over while it stopped (shutdown, or the lease was lost): cancel it where it went.
-            generating = null;
         }
 
         // Generated elsewhere: the signal stops it now, and the request recorded in storage stops it
         // at its next lease renewal if the signal is lost. Both go out at once; the reply's log
         // tells when the partial text is stored.
-        var signalled = generating is not null && generating != chatOptions.Value.ReplicaId ? signals.PublishCancelAsync(key, generating) : Task.CompletedTask;
-        var ended = generating is not null ? FollowToEndAsync(userId, key, cancellationToken) : null;
+        var writer = await LogWriterAsync(key);
+        var signalled = writer is not null && writer != chatOptions.Value.ReplicaId ? signals.PublishCancelAsync(key, writer) : Task.CompletedTask;
+        var ended = writer is not null ? FollowToEndAsync(userId, key, cancellationToken) : null;
         var recorded = await ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
         await signalled;
-        if (recorded is { GeneratingReplica: { } replica } && replica != generating)
+        if (recorded is { GeneratingReplica: { } replica } && replica != writer)
         {
-            // Taken over between the lookup and the request: ask the replica that holds it now.
+            // The lease names another replica than the log (taken over meanwhile, or no log).
             await signals.PublishCancelAsync(key, replica);
             ended ??= FollowToEndAsync(userId, key, cancellationToken);
         }
@@ -168,7 +167,21 @@ public sealed partial class ReplyPipeline(
             return stored;
         }
 
-        return await ledger.GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken) ?? throw ChatException.TurnNotFound(chatId, seq);
+        return await GetReplyAsync(userId, chatId, seq, turn.CandidateId, cancellationToken);
+    }
+
+    /// <summary>The replica writing the reply's log, if the log can tell.</summary>
+    private async Task<string?> LogWriterAsync(ReplyKey key)
+    {
+        try
+        {
+            return await log.WriterAsync(key);
+        }
+        catch (ReplyLogUnavailableException)
+        {
+            // The lease in storage names it instead.
+            return null;
+        }
     }
 
     /// <summary>The reply's final event once it arrives, following it within <see cref="CancelWait"/>; null if it did not.</summary>

@@ -25,18 +25,6 @@ internal sealed partial class ReplyLedger(
         return reply is not null && reply.OwnerId == userId ? reply.Turn : null;
     }
 
-    public async Task<ReplyLookup?> FindReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
-    {
-        var reply = await spanner.ReadAsync((reader, ct) => ReadCandidateAsync(reader, chatId, seq, candidateId, ct), cancellationToken);
-        if (reply is null || reply.OwnerId != userId)
-        {
-            return null;
-        }
-
-        var live = reply.Owed && reply.LeaseUntil > timeProvider.GetUtcNow();
-        return new ReplyLookup(reply.Turn, live ? reply.LeaseOwner : null);
-    }
-
     // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
     // send, a settle or a takeover commits between the reads.
     public Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
