@@ -23,6 +23,9 @@ public sealed partial class ReplyPipeline(
     /// <summary>How long CancelReply waits for another replica to store a reply it stopped.</summary>
     private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long CancelReply trusts its signal alone before it records the request in storage too.</summary>
+    private static readonly TimeSpan SignalWait = TimeSpan.FromSeconds(1);
+
     /// <summary>The retry hint of a full queue: a backlog of replies that take seconds each drains in about that.</summary>
     private static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
 
@@ -142,19 +145,28 @@ public sealed partial class ReplyPipeline(
             // Handed over while it stopped (shutdown, or the lease was lost): cancel it where it went.
         }
 
-        // Generated elsewhere: the signal stops it now, and the request recorded in storage stops it
-        // at its next lease renewal if the signal is lost. Both go out at once; the reply's log
-        // tells when the partial text is stored.
+        // Generated elsewhere: the signal stops it now, and the reply's log tells when the partial
+        // text is stored. Only when that does not happen soon is the request recorded in storage
+        // (where the generating replica's next lease renewal finds it): writing the reply's row
+        // while its replica settles it would only make the two transactions contend.
         var writer = await LogWriterAsync(key);
-        var signalled = writer is not null && writer != chatOptions.Value.ReplicaId ? signals.PublishCancelAsync(key, writer) : Task.CompletedTask;
-        var ended = writer is not null ? FollowToEndAsync(userId, key, cancellationToken) : null;
-        var recorded = await ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
-        await signalled;
-        if (recorded is { GeneratingReplica: { } replica } && replica != writer)
+        if (writer is not null && writer != chatOptions.Value.ReplicaId)
         {
-            // The lease names another replica than the log (taken over meanwhile, or no log).
+            await signals.PublishCancelAsync(key, writer);
+            if (await FollowToEndAsync(userId, key, SignalWait, cancellationToken) is { Turn: { } stopped })
+            {
+                return stopped;
+            }
+        }
+
+        Task<ReplyUpdate?>? ended = null;
+        var recorded = await ledger.CancelOwedReplyAsync(userId, key, cancellationToken);
+        if (recorded is { GeneratingReplica: { } replica })
+        {
+            // Generating on a live replica (the log's, if its signal was lost, or another one that
+            // took the reply over): asked again, and followed until it has stored the reply.
             await signals.PublishCancelAsync(key, replica);
-            ended ??= FollowToEndAsync(userId, key, cancellationToken);
+            ended = FollowToEndAsync(userId, key, CancelWait, cancellationToken);
         }
         else if (recorded is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
         {
@@ -184,11 +196,11 @@ public sealed partial class ReplyPipeline(
         }
     }
 
-    /// <summary>The reply's final event once it arrives, following it within <see cref="CancelWait"/>; null if it did not.</summary>
-    private async Task<ReplyUpdate?> FollowToEndAsync(string userId, ReplyKey key, CancellationToken cancellationToken)
+    /// <summary>The reply's final event once it arrives, following it within <paramref name="within"/>; null if it did not.</summary>
+    private async Task<ReplyUpdate?> FollowToEndAsync(string userId, ReplyKey key, TimeSpan within, CancellationToken cancellationToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(CancelWait);
+        wait.CancelAfter(within);
         try
         {
             await foreach (var update in FollowAsync(userId, key, afterSequence: long.MaxValue - 1, wait.Token))
