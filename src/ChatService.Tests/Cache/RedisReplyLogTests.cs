@@ -152,14 +152,18 @@ public sealed class RedisReplyLogTests(RedisConnectionFixture fixture) : IClassF
 
         await log.EndAsync(key, ReplyUpdate.FinalOf(cancelled, sequence: 0));
 
-        // A Restarted first: the stored text need not continue what the log shows.
+        // A Restarted past attempt 3's range start (the stored text need not continue what the log
+        // shows, and the dead replica's callers may have seen more), the stored text, the final event.
         var read = await log.ReadAsync(key, 4);
-        Assert.Equal(2, read.Events.Count);
-        Assert.Equal((5L, ReplyUpdateKind.Restarted), (read.Events[0].Sequence, read.Events[0].Kind));
-        Assert.Equal(new ReplyUpdate(6, ReplyUpdateKind.Failed, cancelled, FailureCode: ReplyFailureCode.Cancelled, FailureReason: "cancelled by the user"), read.Events[1]);
-        Assert.Equal(6, (await log.ReadAsync(key, 0)).Events.Count);
+        var start = ReplyUpdate.AttemptStart(3);
+        Assert.Equal(
+            [(start + 1, ReplyUpdateKind.Restarted), (start + 2, ReplyUpdateKind.Delta), (start + 3, ReplyUpdateKind.Failed)],
+            read.Events.Select(e => (e.Sequence, e.Kind)));
+        Assert.Equal("partial", read.Events[1].Text);
+        Assert.Equal(new ReplyUpdate(start + 3, ReplyUpdateKind.Failed, cancelled, FailureCode: ReplyFailureCode.Cancelled, FailureReason: "cancelled by the user"), read.Events[2]);
+        Assert.Equal(7, (await log.ReadAsync(key, 0)).Events.Count);
         // Ended as its last attempt wrote it: that attempt, or an older one, is refused as ended.
-        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.Ended, 6, 2), await log.AppendAsync(key, 2, [Delta(7, "more")]));
+        Assert.Equal(new ReplyLogAppend(ReplyLogAppendStatus.Ended, start + 3, 2), await log.AppendAsync(key, 2, [Delta(start + 4, "more")]));
     }
 
     [Fact]

@@ -174,7 +174,15 @@ internal sealed class FakeReplyLog : IReplyLog
                 return;
             }
 
-            log.Events.Add(final with { Sequence = log.Events[^1].Sequence + 1 });
+            // As the Redis script: a restart past the next attempt's range, the stored text, the final event.
+            var next = Math.Max(log.Events[^1].Sequence, ReplyUpdate.AttemptStart(log.LastAttempt + 1));
+            log.Events.Add(new ReplyUpdate(++next, ReplyUpdateKind.Restarted, Text: "ended without the replica that was generating it"));
+            if (final.Turn is { Text.Length: > 0 } turn)
+            {
+                log.Events.Add(new ReplyUpdate(++next, ReplyUpdateKind.Delta, Text: turn.Text));
+            }
+
+            log.Events.Add(final with { Sequence = ++next });
         }
 
         WakeSubscribers(key);

@@ -281,13 +281,8 @@ public sealed class ReplyLogWriterTests
             $"CompleteAsync({bound.TotalMilliseconds:0} ms) took {clock.Elapsed.TotalMilliseconds:0} ms");
     }
 
-    // BUG (src/ChatService/Dispatch/ReplyLogWriter.cs, CompleteAsync): "Waits, at most bound" is not
-    // kept when the log's call itself never completes. After the bound it cancels _stop, then awaits
-    // _loop, which is blocked in `await _log.AppendAsync(...)`: IReplyLog takes no token and the
-    // append is not raced against _stop, so CompleteAsync (and with it OwnedReply.FinishAsync and
-    // HandOverAsync, which releases the lease only afterwards) waits as long as the call does.
-    // RedisReplyLog bounds its calls by Redis:OperationTimeout, so in production the bound is
-    // overshot by up to that timeout; an IReplyLog without its own timeout hangs it for good.
+    // The bound holds even against a log whose call never completes: the writer's appends are raced
+    // with its stop (a drain must never hold a handover's lease release up).
     [Fact]
     public async Task CompleteAsync_LogThatNeverAnswers_ReturnsWithinItsBound()
     {

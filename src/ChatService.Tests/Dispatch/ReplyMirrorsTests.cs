@@ -131,17 +131,8 @@ public sealed class ReplyMirrorsTests
         }
     }
 
-    // BUG (src/ChatService/Dispatch/ReplyMirrors.cs, PumpAsync: `subscription ??= await log.SubscribeAsync(key, Wake);`):
-    // while Redis is unreachable the subscription is null, so every turn of the pump subscribes again
-    // and waits for it to give up, before it even tries the log. RedisReplyLog.SubscribeAsync gives up
-    // after 4 x Redis:OperationTimeout (1 s by default; measured by
-    // RedisReplyLogTests.Calls_RedisUnreachable_ThrowReplyLogUnavailableAndSubscribeAnswersNull), and
-    // the log read after it after one OperationTimeout: ~1.25 s per turn on top of the wait for the
-    // next storage read. With Redis down the first storage read comes ~1.25 s after a caller starts
-    // following (FollowerWithoutRedisTests measures a settled reply's replay on B at ~1.3 s), and
-    // the intervals are 1.5 s, 1.75 s, 2.25 s, then 3.25 s instead of Dispatch:StoragePollInterval
-    // (250 ms) doubling to FollowStorageMaxInterval (2 s). This fake gives up as RedisReplyLog does,
-    // at 50 ms per call and 200 ms per subscription; gaps come out as interval + 250 ms.
+    // While Redis is unreachable the mirror does not try to subscribe again on every round (each
+    // attempt waits up to 4 x Redis:OperationTimeout): storage reads keep their backoff schedule.
     [Fact]
     public async Task LogUnreachableWithTimeouts_StorageReadsKeepTheirBackoffSchedule()
     {

@@ -30,7 +30,8 @@ internal sealed class RedisReplyLog(
     /// right after the log's last event; a restart may jump ahead into its attempt's range), 2
     /// fenced by a later attempt, 3 the log has ended, 4 no log. Mode "end" appends events numbered
     /// 0 in their payload (the reader numbers them up to the entry's ID; ARGV[2] is their count)
-    /// after whatever the log holds, as its last attempt, for a reply settled without its owner.
+    /// after whatever the log holds, from the next attempt's range on, as its last attempt, for a
+    /// reply settled without its owner.
     /// </summary>
     private const string AppendScript =
         """
@@ -48,7 +49,8 @@ internal sealed class RedisReplyLog(
         local attempt, seq = tonumber(ARGV[1]), tonumber(ARGV[3])
         if ARGV[9] == 'end' then
           if #last == 0 then return {4, 0, 0} end
-          attempt, seq = lastAttempt, lastSeq + tonumber(ARGV[2])
+          -- Past any range a dead replica's callers may have seen events in.
+          attempt, seq = lastAttempt, math.max(lastSeq, (lastAttempt + 1) * 4294967296) + tonumber(ARGV[2])
         else
           if lastAttempt > attempt then return {2, lastSeq, lastAttempt} end
           local first = tonumber(ARGV[2])
@@ -77,16 +79,19 @@ internal sealed class RedisReplyLog(
 
     public async Task EndAsync(ReplyKey key, ReplyUpdate final)
     {
-        // Settled without its owner, the stored text need not continue what the log shows (a
-        // cancel stores none): a Restarted first, so the deltas after it add up to the stored text.
-        ReplyUpdate[] ending =
-        [
-            new(0, ReplyUpdateKind.Restarted, Text: "ended without the replica that was generating it"),
-            final with { Sequence = 0 },
-        ];
+        // Settled without its owner, the stored text need not continue what the log shows: a
+        // Restarted first (in a range past any a dead replica's callers saw), then the stored text,
+        // so the deltas after it add up to the stored text, then the final event.
+        List<ReplyUpdate> ending = [new(0, ReplyUpdateKind.Restarted, Text: "ended without the replica that was generating it")];
+        if (final.Turn is { Text.Length: > 0 } turn)
+        {
+            ending.Add(new ReplyUpdate(0, ReplyUpdateKind.Delta, Text: turn.Text));
+        }
+
+        ending.Add(final with { Sequence = 0 });
         if ((await RunAppendAsync(key, 0, ending, mode: "end")).Status == ReplyLogAppendStatus.Appended)
         {
-            DispatchMetrics.LogAppended(ending.Length);
+            DispatchMetrics.LogAppended(ending.Count);
         }
     }
 
@@ -225,7 +230,7 @@ internal sealed class RedisReplyLog(
         {
             return await call(redis.GetDatabase()).WaitAsync(_redis.OperationTimeout);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             throw new ReplyLogUnavailableException(ex.Message, ex);
         }

@@ -146,6 +146,9 @@ public sealed record SettledReply(ChatTurn Reply, bool IsPrimary)
 {
     /// <summary>When a cancel was only requested: the replica generating the reply, which will store it.</summary>
     public string? GeneratingReplica { get; init; }
+
+    /// <summary>True when this very call settled it (a cancel of a reply nobody was generating), not an earlier one.</summary>
+    public bool SettledNow { get; init; }
 }
 
 /// <summary>What a lease renewal found.</summary>

@@ -104,6 +104,7 @@ public sealed partial class OwnedReply
             _generation = generation;
         }
 
+        LeaseKeeper? leaseKeeper = null;
         try
         {
             // The lease this job was queued under may have run out while it waited (a backlog, or
@@ -147,7 +148,7 @@ public sealed partial class OwnedReply
                 context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
                 services.Options.PromptBudgetChars);
 
-            using var leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
+            leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             var (text, calls, finished) = await StreamAsync(context.Speaker, prompt, queuedAt, generation.Token);
 
             // No renewal may land after a release or race the settle commit.
@@ -178,10 +179,17 @@ public sealed partial class OwnedReply
                 Log.GenerationFailed(services.Logger, Key.ToString(), ex);
             }
 
+            if (leaseKeeper is not null)
+            {
+                // No renewal may land after the release.
+                await leaseKeeper.StopAsync();
+            }
+
             await HandOverAsync(releaseLease: true);
         }
         finally
         {
+            leaseKeeper?.Dispose();
             lock (_gate)
             {
                 _generation = null;
@@ -219,10 +227,8 @@ public sealed partial class OwnedReply
             return Task.CompletedTask;
         }
 
-        Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
-        // The final event reaches the log in the background: the worker is free now (a slow or
-        // absent Redis must not hold replies up), and nothing here waits on the log's order.
-        _ = _log.CompleteAsync(LogDrainBound);
+        var final = Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
+        DrainInBackground(final);
         return Task.CompletedTask;
     }
 
@@ -332,7 +338,47 @@ public sealed partial class OwnedReply
         }
 
         StoredEnding.Finish(Stream, turn);
-        _ = _log.CompleteAsync(LogDrainBound);
+        DrainInBackground(Stream.Snapshot(0)[^1]);
+    }
+
+    /// <summary>
+    /// Ends the reply with what storage holds, for a reply this replica owns but had not started
+    /// (queued) when a cancel settled it. False when it was closed already.
+    /// </summary>
+    public bool EndSettled(ChatTurn settled)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return false;
+        }
+
+        StoredEnding.Finish(Stream, settled);
+        DrainInBackground(Stream.Snapshot(0)[^1]);
+        return true;
+    }
+
+    /// <summary>
+    /// The final event reaches the log in the background: the worker is free now (a slow or absent
+    /// Redis must not hold replies up); shutdown waits for these drains (bounded). A later attempt
+    /// closed before it started copying (settled while queued) ends the log it never wrote to.
+    /// </summary>
+    private void DrainInBackground(ReplyUpdate final)
+    {
+        _services.TrackDrain(_log.Started || Attempt == 1
+            ? _log.CompleteAsync(LogDrainBound)
+            : EndUnstartedLogAsync(final));
+    }
+
+    private async Task EndUnstartedLogAsync(ReplyUpdate final)
+    {
+        try
+        {
+            await _services.Log.EndAsync(Key, final);
+        }
+        catch (ReplyLogUnavailableException)
+        {
+            // Its followers find the outcome in storage when the log stays silent.
+        }
     }
 
     private async Task ReleaseAsync()

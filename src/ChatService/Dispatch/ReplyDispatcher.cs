@@ -22,10 +22,12 @@ public sealed partial class ReplyDispatcher : BackgroundService
     private readonly ILogger<ReplyDispatcher> _logger;
 
     private readonly IReplySignals _signals;
+    private readonly ReplyServices _services;
 
-    public ReplyDispatcher(IReplySignals signals, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
+    public ReplyDispatcher(IReplySignals signals, ReplyServices services, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ReplyDispatcher> logger)
     {
         _signals = signals;
+        _services = services;
         _timeProvider = timeProvider;
         _options = options.Value;
         _logger = logger;
@@ -114,6 +116,8 @@ public sealed partial class ReplyDispatcher : BackgroundService
             handedOver = true;
         }
 
+        // Final events of replies that settled during the grace still reach their logs before Redis goes.
+        await _services.DrainsAsync(TimeSpan.FromSeconds(2));
         if (handedOver)
         {
             // Their leases are released: the other replicas take them over now, not at some later sweep.

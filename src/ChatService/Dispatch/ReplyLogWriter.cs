@@ -48,6 +48,9 @@ internal sealed partial class ReplyLogWriter
         _logger = logger;
     }
 
+    /// <summary>True once copying has started (never without a shared log).</summary>
+    public bool Started { get; private set; }
+
     /// <summary>True once a later attempt (another replica) writes the log: this one stopped writing.</summary>
     public bool Fenced { get; private set; }
 
@@ -60,6 +63,7 @@ internal sealed partial class ReplyLogWriter
         }
 
         _flushed = alreadyLogged;
+        Started = true;
         _loop = Task.Run(RunAsync);
     }
 

@@ -168,9 +168,15 @@ public sealed partial class ReplyPipeline(
             await signals.PublishCancelAsync(key, replica);
             ended = FollowToEndAsync(userId, key, CancelWait, cancellationToken);
         }
-        else if (recorded is { GeneratingReplica: null, Reply.State: ReplyState.Cancelled } settled)
+        else if (recorded is { SettledNow: true } settled)
         {
-            // Settled here without its owner: followers of its log end with it.
+            // Settled by this call (nobody was generating it): a stream of it here (a queued reply)
+            // ends now, and so do the followers of its log.
+            if (hub.TryGet(key, out var queued) && queued.EndSettled(settled.Reply))
+            {
+                return settled.Reply;
+            }
+
             await EndLogAsync(key, settled.Reply);
         }
 

@@ -11,6 +11,7 @@ public sealed partial class ReplyServices
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SettleGate _settleGate;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _drains = new();
     private readonly RetryPolicy _settleRetry;
 
     public ReplyServices(
@@ -68,6 +69,22 @@ public sealed partial class ReplyServices
     public TimeProvider TimeProvider { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>Keeps a reply's final log drain until it ends, so that shutdown can wait for it.</summary>
+    public void TrackDrain(Task drain)
+    {
+        if (drain.IsCompleted)
+        {
+            return;
+        }
+
+        _drains.TryAdd(drain, 0);
+        _ = drain.ContinueWith(d => _drains.TryRemove(d, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>Waits, at most <paramref name="bound"/>, for the final events still on their way to the shared log.</summary>
+    public Task DrainsAsync(TimeSpan bound) =>
+        Task.WhenAny(Task.WhenAll(_drains.Keys.ToArray()), Task.Delay(bound, TimeProvider));
 
     /// <summary>
     /// Stores the outcome, retrying storage failures a few times (settling is conditional, so a

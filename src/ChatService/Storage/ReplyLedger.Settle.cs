@@ -94,7 +94,7 @@ internal sealed partial class ReplyLedger
         }
 
         // Settled here: the reply as of the commit; otherwise as read (its version unchanged).
-        var reply = written.Count > 0 ? found with { Reply = written[0] } : found;
+        var reply = written.Count > 0 ? found with { Reply = written[0], SettledNow = true } : found;
         await ShowAsync(reply);
         return reply;
     }
