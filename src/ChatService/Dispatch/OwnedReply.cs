@@ -342,17 +342,23 @@ public sealed partial class OwnedReply
     }
 
     /// <summary>
-    /// Ends the reply with what storage holds, for a reply this replica owns but had not started
-    /// (queued) when a cancel settled it. False when it was closed already.
+    /// Ends the reply with what storage holds, for a reply this replica owns but has not started
+    /// generating (queued) when a cancel settled it. False when it is generating (its generation
+    /// finds the reply settled when it stores it) or was closed already.
     /// </summary>
     public bool EndSettled(ChatTurn settled)
     {
-        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        lock (_gate)
         {
-            return false;
+            // Under the gate a generation attaches by: once this closes the stream, none will.
+            if (_generation is not null || Interlocked.Exchange(ref _closed, 1) == 1)
+            {
+                return false;
+            }
+
+            StoredEnding.Finish(Stream, settled);
         }
 
-        StoredEnding.Finish(Stream, settled);
         DrainInBackground(Stream.Snapshot(0)[^1]);
         return true;
     }

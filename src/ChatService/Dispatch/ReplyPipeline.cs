@@ -170,10 +170,16 @@ public sealed partial class ReplyPipeline(
         }
         else if (recorded is { SettledNow: true } settled)
         {
-            // Settled by this call (nobody was generating it): a stream of it here (a queued reply)
-            // ends now, and so do the followers of its log.
-            if (hub.TryGet(key, out var queued) && queued.EndSettled(settled.Reply))
+            // Settled by this call (nobody else held it). Owned here, its own stream and log end
+            // with it: now if it was still queued, else when its generation (started meanwhile, and
+            // stopped now) finds it settled. Otherwise the followers of its log end with it here.
+            if (hub.TryGet(key, out var here))
             {
+                if (!here.EndSettled(settled.Reply))
+                {
+                    here.RequestCancel();
+                }
+
                 return settled.Reply;
             }
 
