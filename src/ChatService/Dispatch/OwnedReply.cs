@@ -9,7 +9,7 @@ namespace ChatService.Dispatch;
 /// A reply this replica owns, from the moment it is opened (recorded here, or claimed by recovery)
 /// until it is closed: settled here, or handed over to another replica. It holds the reply's
 /// stream, the copy of that stream to the shared log, the lease, the generation and its cancel.
-/// It is closed exactly once, through <see cref="FinishAsync"/> (a final event) or
+/// It is closed exactly once, through <see cref="Finish"/> (a final event) or
 /// <see cref="HandOverAsync"/> (no final event: the reply stays owed for another replica).
 /// </summary>
 public sealed partial class OwnedReply
@@ -220,16 +220,14 @@ public sealed partial class OwnedReply
     }
 
     /// <summary>Ends the reply with its final event, which the log receives too.</summary>
-    private Task FinishAsync(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
+    private void Finish(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
     {
         if (Interlocked.Exchange(ref _closed, 1) == 1)
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        var final = Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
-        DrainInBackground(final);
-        return Task.CompletedTask;
+        DrainInBackground(Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason));
     }
 
     /// <summary>
@@ -316,9 +314,14 @@ public sealed partial class OwnedReply
 
         DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? ReplyFailureCodes.Name(outcome.FailureCode) : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
-        await (outcome.State == ReplyState.Complete
-            ? FinishAsync(ReplyUpdateKind.Completed, stored.Reply)
-            : FinishAsync(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason));
+        if (outcome.State == ReplyState.Complete)
+        {
+            Finish(ReplyUpdateKind.Completed, stored.Reply);
+        }
+        else
+        {
+            Finish(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason);
+        }
     }
 
     /// <summary>Closes the reply with whatever storage holds for it (which another replica may have settled).</summary>

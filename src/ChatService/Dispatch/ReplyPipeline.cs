@@ -272,51 +272,54 @@ public sealed partial class ReplyPipeline(
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false)
     {
-        var lastSequence = afterSequence;
-        if (hub.TryGet(key, out var owned))
+        // This replica's own stream while it owns the reply; a mirror of the shared log when it does
+        // not, or no longer (handed over: the reply goes on elsewhere).
+        var source = hub.TryGet(key, out var owned) ? owned.Stream : null;
+        ReplyMirrors.MirrorLease? mirror = null;
+        try
         {
-            await foreach (var batch in owned.Stream.ReadBatchesAsync(afterSequence, cancellationToken))
+            var lastSequence = afterSequence;
+            while (true)
             {
-                var upToFinal = UpToFinal(batch);
-                lastSequence = upToFinal[^1].Sequence;
-                yield return upToFinal;
-                if (upToFinal[^1].IsFinal)
+                if (source is null)
                 {
+                    mirror = mirrors.Follow(userId, key, settled);
+                    source = mirror.Stream;
+                }
+
+                // A stream ends at its final event: no batch holds anything after it.
+                var sawFinal = false;
+                await foreach (var batch in source.ReadBatchesAsync(lastSequence, cancellationToken))
+                {
+                    lastSequence = batch[^1].Sequence;
+                    sawFinal = batch[^1].IsFinal;
+                    yield return batch;
+                }
+
+                if (source.IsFinished)
+                {
+                    if (!sawFinal)
+                    {
+                        // Resumed after the end.
+                        yield return [source.Snapshot(0)[^1] with { Sequence = lastSequence + 1 }];
+                    }
+
                     yield break;
                 }
-            }
 
-            if (owned.Stream.IsFinished)
-            {
-                // Resumed after the end.
-                yield return [owned.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 }];
-                yield break;
+                if (mirror is not null)
+                {
+                    // The mirror stopped without an end (this replica is stopping): the caller resumes.
+                    yield break;
+                }
+
+                source = null;
             }
         }
-
-        // Not owned here, or no longer: the reply goes on (or has ended) elsewhere.
-        using var mirror = mirrors.Follow(userId, key, settled);
-        await foreach (var batch in mirror.Stream.ReadBatchesAsync(lastSequence, cancellationToken))
+        finally
         {
-            var upToFinal = UpToFinal(batch);
-            lastSequence = upToFinal[^1].Sequence;
-            yield return upToFinal;
-            if (upToFinal[^1].IsFinal)
-            {
-                yield break;
-            }
+            mirror?.Dispose();
         }
-
-        if (mirror.Stream.IsFinished)
-        {
-            yield return [mirror.Stream.Snapshot(0)[^1] with { Sequence = lastSequence + 1 }];
-        }
-    }
-
-    private static ReplyUpdate[] UpToFinal(ReplyUpdate[] batch)
-    {
-        var final = Array.FindIndex(batch, u => u.IsFinal);
-        return final < 0 || final == batch.Length - 1 ? batch : batch[..(final + 1)];
     }
 
     /// <summary>The request's trace context, so the generation continues its trace after it returns.</summary>
