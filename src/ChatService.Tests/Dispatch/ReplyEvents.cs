@@ -69,9 +69,9 @@ internal static class ReplyEvents
     public static Task<List<ReplyUpdate>> ReadToEndAsync(ReplyStream stream) => Task.Run(async () =>
     {
         var events = new List<ReplyUpdate>();
-        await foreach (var update in stream.ReadAsync(0, TestContext.Current.CancellationToken))
+        await foreach (var batch in stream.ReadBatchesAsync(0, TestContext.Current.CancellationToken))
         {
-            events.Add(update);
+            events.AddRange(batch);
         }
 
         return events;

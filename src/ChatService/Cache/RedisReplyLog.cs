@@ -186,16 +186,7 @@ internal sealed class RedisReplyLog(
 
     public async Task<string?> WriterAsync(ReplyKey key)
     {
-        StreamEntry[] last;
-        try
-        {
-            last = await redis.GetDatabase().StreamRangeAsync(LogKey(key), minId: "-", maxId: "+", count: 1, messageOrder: Order.Descending)
-                .WaitAsync(_redis.OperationTimeout);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            throw new ReplyLogUnavailableException(ex.Message, ex);
-        }
+        var last = await CallAsync(db => db.StreamRangeAsync(LogKey(key), minId: "-", maxId: "+", count: 1, messageOrder: Order.Descending));
 
         if (last is not [var entry] || entry["x"] == "1")
         {
@@ -224,7 +215,7 @@ internal sealed class RedisReplyLog(
         return new Subscription(subscriber, channel, handler);
     }
 
-    private async Task<RedisResult> CallAsync(Func<IDatabase, Task<RedisResult>> call)
+    private async Task<T> CallAsync<T>(Func<IDatabase, Task<T>> call)
     {
         try
         {

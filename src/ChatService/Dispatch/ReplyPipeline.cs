@@ -215,11 +215,11 @@ public sealed partial class ReplyPipeline(
         wait.CancelAfter(within);
         try
         {
-            await foreach (var update in FollowAsync(userId, key, afterSequence: long.MaxValue - 1, wait.Token))
+            await foreach (var batch in FollowBatchesAsync(userId, key, afterSequence: long.MaxValue - 1, wait.Token))
             {
-                if (update.IsFinal)
+                if (batch[^1].IsFinal)
                 {
-                    return update;
+                    return batch[^1];
                 }
             }
         }
@@ -251,21 +251,7 @@ public sealed partial class ReplyPipeline(
     /// (expired, or never written without Redis) the stored reply is replayed as Accepted, Started,
     /// one Delta with the whole text, and the final event. The final event is always delivered: a
     /// caller resuming after it gets it again, numbered after <paramref name="afterSequence"/>.
-    /// </summary>
-    public async IAsyncEnumerable<ReplyUpdate> FollowAsync(
-        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var batch in FollowBatchesAsync(userId, key, afterSequence, cancellationToken))
-        {
-            foreach (var update in batch)
-            {
-                yield return update;
-            }
-        }
-    }
-
-    /// <summary>
-    /// <see cref="FollowAsync"/> as the events come: what is there already in one batch (a caller
+    /// Events come in batches as they are there: what is there already in one batch (a caller
     /// catching up), then each batch as it is published. The last batch ends with the final event.
     /// </summary>
     /// <param name="settled">The caller found the reply settled already (a resume after the end).</param>

@@ -140,18 +140,6 @@ public sealed class ReplyStream(ReplyKey key)
         }
     }
 
-    /// <summary>Events after <paramref name="afterSequence"/>, live until the log ends.</summary>
-    public async IAsyncEnumerable<ReplyUpdate> ReadAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var batch in ReadBatchesAsync(afterSequence, cancellationToken))
-        {
-            foreach (var update in batch)
-            {
-                yield return update;
-            }
-        }
-    }
-
     /// <summary>
     /// Events after <paramref name="afterSequence"/>, live until the log ends, as they are there:
     /// all the events already held in one batch, then each batch appended while waiting.
