@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 
 namespace ChatService.Testing;
@@ -9,12 +11,24 @@ namespace ChatService.Testing;
 /// </summary>
 /// <remarks>
 /// The service's exporter caches its answer for 300 ms (the OpenTelemetry Prometheus exporter's
-/// default): a scrape taken sooner than that after another may repeat the earlier numbers.
+/// default): a scrape taken sooner than that after another would repeat the earlier numbers. So
+/// <see cref="TakeAsync(HttpClient, int, CancellationToken)"/> waits until the endpoint's last
+/// answer (to any scrape from this process) is older than that: every scrape shows the counters as
+/// they are when it is taken, and the delta of two scrapes is what happened between them.
 /// </remarks>
 public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
 {
     /// <summary>How long the service's exporter may answer a scrape with the previous one's numbers.</summary>
     public static readonly TimeSpan ResponseCacheDuration = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Slack beyond <see cref="ResponseCacheDuration"/> (timer granularity): a cached answer was built
+    /// no later than it reached us, so it has expired once that long has passed since we received it.
+    /// </summary>
+    private static readonly TimeSpan FreshnessMargin = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>When each endpoint (by port) last answered a scrape from this process, as a <see cref="Stopwatch"/> timestamp.</summary>
+    private static readonly ConcurrentDictionary<int, long> LastAnswers = new();
 
     /// <summary>The metric's total over its label sets; 0 when the scrape did not list it.</summary>
     public double this[string metric] => totals.GetValueOrDefault(metric);
@@ -26,10 +40,23 @@ public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
     public IReadOnlyList<string> NamesStartingWith(string prefix) =>
         [.. totals.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !n.EndsWith("_bucket", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
 
-    /// <summary>Scrapes <c>/metrics</c> on the service's HTTP port.</summary>
+    /// <summary>
+    /// Scrapes <c>/metrics</c> on the service's HTTP port: the counters as they are now, never the
+    /// exporter's cached answer to an earlier scrape (waits up to <see cref="ResponseCacheDuration"/> for that).
+    /// </summary>
     public static async Task<MetricsScrape> TakeAsync(HttpClient http, int httpPort, CancellationToken cancellationToken)
     {
+        if (LastAnswers.TryGetValue(httpPort, out var lastAnswer))
+        {
+            var cached = ResponseCacheDuration + FreshnessMargin - Stopwatch.GetElapsedTime(lastAnswer);
+            if (cached > TimeSpan.Zero)
+            {
+                await Task.Delay(cached, cancellationToken);
+            }
+        }
+
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics"), cancellationToken);
+        LastAnswers[httpPort] = Stopwatch.GetTimestamp();
         return Parse(text);
     }
 
