@@ -1,13 +1,14 @@
-using System.Buffers.Binary;
 using ChatService.Api.V1;
+using Google.Protobuf;
 using ChatService.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace ChatService.Tests.Cache;
 
 /// <summary>
-/// The window's "head" (its newest turns as one value, read without a script) always matches the
-/// window's own turns, and a head that is missing or broken is never served.
+/// The window's "head" (its newest turns as one value, framed as GetHistoryResponse.turns so a first
+/// page is a prefix of it) always matches the window's own turns, and a head that is missing or
+/// broken is never served.
 /// </summary>
 public sealed class WindowHeadTests(QuietFixture fixture) : QuietCacheTestBase(fixture)
 {
@@ -33,7 +34,12 @@ public sealed class WindowHeadTests(QuietFixture fixture) : QuietCacheTestBase(f
         for (var i = 0; i < frames.Count; i++)
         {
             Assert.Equal(hash[$"t:{hi - i}"], frames[i]);
+            Assert.Equal(hi - i, Turn.Parser.ParseFrom(frames[i]).Seq);
         }
+
+        // ... and it is what GetHistory sends: the response is the head's first frames and the token.
+        var page = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 20 }, cancellationToken: Ct);
+        Assert.Equal(GetHistoryResponse.Parser.ParseFrom(hash["head"]).Turns, page.Turns);
     }
 
     [Fact]
@@ -62,7 +68,7 @@ public sealed class WindowHeadTests(QuietFixture fixture) : QuietCacheTestBase(f
         var expected = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration);
         // Framed correctly, but the turn itself is a truncated protobuf varint.
-        await redis.GetDatabase().HashSetAsync($"chat:{{{chat.ChatId}}}:w", "head", new byte[] { 0, 0, 0, 3, 0xFF, 0xFF, 0xFF });
+        await redis.GetDatabase().HashSetAsync($"chat:{{{chat.ChatId}}}:w", "head", new byte[] { 0x0A, 3, 0xFF, 0xFF, 0xFF });
         var reads = Spanner.SingleUseReads;
 
         var history = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
@@ -88,14 +94,15 @@ public sealed class WindowHeadTests(QuietFixture fixture) : QuietCacheTestBase(f
         Assert.Equal(0, Spanner.SingleUseReads - reads);
     }
 
+    /// <summary>The head's frames: each a field-1, length-delimited entry (a Turn).</summary>
     private static List<byte[]> Frames(byte[] head)
     {
         var frames = new List<byte[]>();
-        for (var offset = 0; offset < head.Length;)
+        var input = new CodedInputStream(head);
+        while (!input.IsAtEnd)
         {
-            var length = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(offset));
-            frames.Add(head.AsSpan(offset + 4, length).ToArray());
-            offset += 4 + length;
+            Assert.Equal(WireFormat.MakeTag(1, WireFormat.WireType.LengthDelimited), input.ReadTag());
+            frames.Add(input.ReadBytes().ToByteArray());
         }
 
         return frames;

@@ -2,6 +2,8 @@ using System.IO.Compression;
 using ChatService.Auth;
 using ChatService.Chats;
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Grpc.Net.Compression;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +20,7 @@ public static class ApiExtensions
             options.Interceptors.Add<ChatScopeInterceptor>();
             options.Interceptors.Add<ErrorMappingInterceptor>();
         });
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<ChatApi>, HistoryMethod>());
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
         {
             var maxRequest = MaxRequestBytes(chat.Value);

@@ -4,7 +4,10 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace ChatService.Api;
 
-/// <summary>Maps domain records to the public API's messages. Proto types stop at this folder.</summary>
+/// <summary>
+/// Maps domain records to the public API's messages. Proto types stop at this folder, but for one
+/// form: the history cache keeps turns as <see cref="TurnWire"/> bytes, so pages go out undecoded.
+/// </summary>
 internal static class ApiMapper
 {
     public static V1.Character ToProto(this Character character) => new()
@@ -43,6 +46,27 @@ internal static class ApiMapper
         FailureReason = turn.FailureReason ?? "",
         ReplyToSeq = turn.ReplyToSeq ?? 0,
     };
+
+    /// <summary>The inverse of <see cref="ToProto(ChatTurn)"/> (the version is not on the wire: 0).</summary>
+    public static ChatTurn ToDomain(this V1.Turn turn) => new(
+        ChatId: turn.ChatId,
+        Seq: turn.Seq,
+        Role: turn.Role == V1.AuthorRole.User ? AuthorRole.User : AuthorRole.Character,
+        CharacterId: turn.CharacterId.Length == 0 ? null : turn.CharacterId,
+        Text: turn.Text,
+        State: turn.State switch
+        {
+            V1.TurnState.Pending => ReplyState.Pending,
+            V1.TurnState.Streaming => ReplyState.Streaming,
+            V1.TurnState.Failed => ReplyState.Failed,
+            V1.TurnState.Cancelled => ReplyState.Cancelled,
+            _ => ReplyState.Complete,
+        },
+        CandidateId: turn.CandidateId.Length == 0 ? null : turn.CandidateId,
+        CandidateCount: turn.CandidateCount,
+        CreateTime: turn.CreateTime.ToDateTimeOffset(),
+        FailureReason: turn.FailureReason.Length == 0 ? null : turn.FailureReason,
+        ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq);
 
     public static V1.TurnState ToProto(this ReplyState state) => state switch
     {

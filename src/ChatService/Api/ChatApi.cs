@@ -67,12 +67,13 @@ internal sealed partial class ChatApi(
         return new Google.Protobuf.WellKnownTypes.Empty();
     }
 
-    public override async Task<V1.GetHistoryResponse> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
+    /// <summary>GetHistory, bound by <see cref="HistoryMethod"/>: the page goes out as encoded bytes.</summary>
+    public async Task<HistoryPageResponse> GetHistoryPage(V1.GetHistoryRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();
         var chatId = RequestValidator.Id(request.ChatId, "chat_id");
         var pageSize = RequestValidator.PageSize(request.PageSize);
         var page = await history.GetPageAsync(userId, chatId, pageSize, request.PageToken, context.CancellationToken);
-        return new V1.GetHistoryResponse { Turns = { page.Items.Select(t => t.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
+        return HistoryPageResponse.From(page);
     }
 }

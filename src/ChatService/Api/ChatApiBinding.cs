@@ -6,7 +6,8 @@ namespace ChatService.Api;
 /// <summary>
 /// How grpc-dotnet binds <see cref="ChatApi"/>, named by the <see cref="BindServiceMethodAttribute"/>
 /// on it in place of the generated one: the generated binding, with each request's marshaller
-/// made strict (see <see cref="StrictRequestBinder"/>). Runs once, when the service is mapped.
+/// made strict (see <see cref="StrictRequestBinder"/>), but for GetHistory, which
+/// <see cref="HistoryMethod"/> binds. Runs once, when the service is mapped.
 /// </summary>
 internal static class ChatApiBinding
 {
@@ -18,5 +19,5 @@ internal static class ChatApiBinding
     /// handler as an override of a method of this parameter's type.
     /// </remarks>
     public static void BindService(ServiceBinderBase binder, V1.ChatService.ChatServiceBase? service) =>
-        V1.ChatService.BindService(new StrictRequestBinder(binder, Descriptor), service);
+        V1.ChatService.BindService(new StrictRequestBinder(binder, Descriptor, HistoryMethod.Name), service);
 }

@@ -40,6 +40,7 @@ public static class CacheExtensions
             return ConnectionMultiplexer.Connect(redis.ToConfiguration());
         });
         builder.Services.AddSingleton<HistoryCache>();
+        builder.Services.AddSingleton<NearCache>();
         builder.Services.AddSingleton<RedisCacheLimits>();
         builder.Services.AddHostedService<CacheInvalidator>();
         builder.Services.AddSingleton<RedisReplySignals>();

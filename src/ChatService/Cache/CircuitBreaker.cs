@@ -15,6 +15,9 @@ public sealed class CircuitBreaker(int failureThreshold, TimeSpan openDuration, 
     /// <summary>Raised when the breaker closes after having been open.</summary>
     public event Action? Closed;
 
+    /// <summary>Raised when failures open the breaker.</summary>
+    public event Action? Opened;
+
     public bool IsOpen
     {
         get
@@ -64,14 +67,21 @@ public sealed class CircuitBreaker(int failureThreshold, TimeSpan openDuration, 
 
     public void Failure()
     {
+        bool opened;
         lock (_gate)
         {
             _failures++;
             _probing = false;
+            opened = _failures == failureThreshold;
             if (_failures >= failureThreshold)
             {
                 _openUntil = timeProvider.GetUtcNow() + openDuration;
             }
+        }
+
+        if (opened)
+        {
+            Opened?.Invoke();
         }
     }
 }

@@ -3,14 +3,43 @@ namespace ChatService.Cache;
 internal sealed partial class HistoryCache
 {
     // A chat's window is one hash under the chat's hash tag: "meta" (owner and cast), "lo"/"hi"
-    // (the contiguous seq range held), per turn "t:<seq>" (protobuf) and "v:<seq>" (version), and
-    // "head": the newest turns again, newest first, each framed by its 4-byte big-endian length.
-    // "head" is rebuilt by every script that changes turns, so the common read (a first history
-    // page) is one HMGET with no script. Its fill key, under the same tag, holds the token of a load in flight.
+    // (the contiguous seq range held), per turn "t:<seq>" (the public Turn message's bytes) and
+    // "v:<seq>" (version), "node" (the id of the primary that wrote it), and "head": the newest turns
+    // again, newest first, framed as GetHistoryResponse.turns (tag 0x0A, varint length, Turn), so a
+    // first history page is a prefix of it. "head" is rebuilt by every script that changes turns.
+    // Its fill key, under the same tag, holds the token of a load in flight.
+    //
+    // Failover: a primary acknowledges a write before its replica has it, so a replica promoted
+    // after a crash may hold a window without the last updates. Every script that writes a window
+    // stamps it with CLUSTER MYID, and every script that reads or changes one first checks the
+    // stamp: a window written by another node is dropped (a miss, reloaded from Spanner).
+    //
+    // Every change also publishes on the chat's sharded channel ("…:w:changed", same slot), which
+    // the replicas' near caches listen to.
 
-    /// <summary>Lua: rebuild_head(key, lo, hi, n) writes the newest n turns of lo..hi as "head".</summary>
-    private const string RebuildHeadFunction =
+    /// <summary>
+    /// Lua: trusted(key) is false (and the window dropped) when the window was written by another
+    /// node than this one (see failover above); rebuild_head(key, lo, hi, n) writes the newest n
+    /// turns of lo..hi as "head".
+    /// </summary>
+    private const string WindowFunctions =
         """
+        local function varint(n)
+          local out = ''
+          while n >= 128 do
+            out = out .. string.char(n % 128 + 128)
+            n = math.floor(n / 128)
+          end
+          return out .. string.char(n)
+        end
+
+        local function trusted(key, fill, channel)
+          if redis.call('HGET', key, 'node') == redis.call('CLUSTER', 'MYID') then return true end
+          redis.call('DEL', key, fill)
+          redis.call('SPUBLISH', channel, 'dropped')
+          return false
+        end
+
         local function rebuild_head(key, lo, hi, n)
           local fields = {}
           local s = hi
@@ -27,7 +56,7 @@ internal sealed partial class HistoryCache
                 redis.call('HDEL', key, 'head')
                 return
               end
-              parts[i] = struct.pack('>I4', #values[i]) .. values[i]
+              parts[i] = '\10' .. varint(#values[i]) .. values[i]
             end
           end
           redis.call('HSET', key, 'head', table.concat(parts))
@@ -35,11 +64,25 @@ internal sealed partial class HistoryCache
 
         """;
 
-    /// <summary>KEYS: window. ARGV: max turns. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
-    private const string ReadScript =
+    /// <summary>
+    /// KEYS: window, fill. ARGV: channel. Returns nil (miss), {"deleted"}, {"no-head"} (a hole was
+    /// found when the head was last built: read the window), or {meta, hi, head}.
+    /// </summary>
+    private const string ReadHeadScript = WindowFunctions +
+        """
+        local v = redis.call('HMGET', KEYS[1], 'deleted', 'meta', 'hi', 'head')
+        if v[1] then return {'deleted'} end
+        if not v[2] or not trusted(KEYS[1], KEYS[2], ARGV[1]) then return false end
+        if not v[4] then return {'no-head'} end
+        return {v[2], v[3], v[4]}
+        """;
+
+    /// <summary>KEYS: window, fill. ARGV: max turns, channel. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
+    private const string ReadScript = WindowFunctions +
         """
         if redis.call('EXISTS', KEYS[1]) == 0 then return false end
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return {'deleted'} end
+        if not trusted(KEYS[1], KEYS[2], ARGV[2]) then return false end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
         local fields = {'meta'}
@@ -59,12 +102,12 @@ internal sealed partial class HistoryCache
     /// Stores the window only if this load's token still holds the fill key (no write raced it)
     /// and nothing is cached yet. Returns 1 when stored.
     /// </summary>
-    private const string PopulateScript = RebuildHeadFunction +
+    private const string PopulateScript = WindowFunctions +
         """
         if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[2])
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5])
+        redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5], 'node', redis.call('CLUSTER', 'MYID'))
         for i = 7, #ARGV, 3 do
           redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 2], 'v:' .. ARGV[i], ARGV[i + 1])
         end
@@ -74,25 +117,28 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: window size, head turns, then (seq, version, turn) triples in seq order.
+    /// KEYS: window, fill. ARGV: window size, head turns, channel, then (seq, version, turn) triples in seq order.
     /// The window keeps the expiry it was loaded with: updates never extend it, so anything a
     /// window might have missed (an update lost in a failover) is gone within one TTL.
     /// Applies committed turn changes to a cached window, each only if its version is newer than
     /// the cached one; appends extend the window and drop the oldest beyond its size. A gap (an
     /// append past hi + 1, whose predecessor's update has not arrived) drops the window rather
     /// than leave a hole. With no window cached, it only cancels a load in flight (whose snapshot
-    /// may predate this change). Returns 1 applied, 0 no window, -1 tombstone, -2 dropped.
+    /// may predate this change). Every outcome is published. Returns 1 applied, 0 no window,
+    /// -1 tombstone, -2 dropped.
     /// </summary>
-    private const string ApplyScript = RebuildHeadFunction +
+    private const string ApplyScript = WindowFunctions +
         """
+        redis.call('SPUBLISH', ARGV[3], 'changed')
         if redis.call('EXISTS', KEYS[1]) == 0 then
           redis.call('DEL', KEYS[2])
           return 0
         end
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
+        if not trusted(KEYS[1], KEYS[2], ARGV[3]) then return -2 end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
-        for i = 3, #ARGV, 3 do
+        for i = 4, #ARGV, 3 do
           local seq = tonumber(ARGV[i])
           local version = tonumber(ARGV[i + 1])
           if seq > hi + 1 then
@@ -116,12 +162,21 @@ internal sealed partial class HistoryCache
         return 1
         """;
 
-    /// <summary>KEYS: window, fill. ARGV: ttl ms. Replaces the window with a tombstone.</summary>
+    /// <summary>KEYS: window, fill. ARGV: ttl ms, channel. Replaces the window with a tombstone.</summary>
     private const string TombstoneScript =
         """
+        redis.call('SPUBLISH', ARGV[2], 'deleted')
         redis.call('DEL', KEYS[1], KEYS[2])
         redis.call('HSET', KEYS[1], 'deleted', '1')
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>KEYS: window, fill. ARGV: channel. Drops the window (it may have missed a change).</summary>
+    private const string DropScript =
+        """
+        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('SPUBLISH', ARGV[1], 'dropped')
         return 1
         """;
 }

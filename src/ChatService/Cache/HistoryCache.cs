@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using ChatService.Api;
 using ChatService.Chats;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
@@ -33,67 +34,26 @@ internal sealed partial class HistoryCache
         _logger = logger;
         _breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerOpenDuration, timeProvider);
         _breaker.Closed += () => Log.BreakerClosed(_logger);
+        _breaker.Opened += () => BreakerOpened?.Invoke();
     }
 
     public int WindowTurns => _options.WindowTurns;
+
+    public int HeadTurns => _options.HeadTurns;
+
+    /// <summary>Raised when failures open the breaker: writes may have been missed.</summary>
+    public event Action? BreakerOpened;
 
     /// <summary>Chats whose cached window may have missed a write and must be dropped before use.</summary>
     public bool IsDirty(string chatId) => _dirty.ContainsKey(chatId);
 
     public int DirtyCount => _dirty.Count;
 
-    /// <summary>The cached window's newest <paramref name="maxTurns"/> turns (only those cross the network).</summary>
+    /// <summary>The cached window's newest <paramref name="maxTurns"/> turns, decoded (only those cross the network).</summary>
     public async Task<CacheRead> ReadAsync(string chatId, int maxTurns)
     {
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
-        try
-        {
-            return wanted <= _options.HeadTurns && await ReadHeadAsync(chatId, wanted) is { } head
-                ? head
-                : await ReadWindowAsync(chatId, wanted);
-        }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
-        {
-            // A cached value that does not decode comes from a bug or tampering.
-            return Untrusted(chatId);
-        }
-    }
-
-    /// <summary>The first page from the window's head (one HMGET); null when the window has no head.</summary>
-    private async Task<CacheRead?> ReadHeadAsync(string chatId, int wanted)
-    {
-        var values = await RunAsync("read", "HMGET", chatId, db => db.HashGetAsync(WindowKey(chatId), HeadFields), HeadState);
-        switch (values is null ? "unavailable" : HeadState(values))
-        {
-            case "unavailable":
-                return new CacheRead(CacheReadKind.Unavailable);
-            case "deleted":
-                return new CacheRead(CacheReadKind.Deleted);
-            case "miss":
-                return new CacheRead(CacheReadKind.Miss);
-            case "no-head":
-                // A hole was found when the head was last rebuilt: the window's script decides.
-                return null;
-        }
-
-        var meta = WindowCodec.DecodeChat((byte[])values![MetaFieldIndex]!);
-        var hi = (long)values[HiFieldIndex];
-        var turns = WindowCodec.DecodeHead(chatId, (ReadOnlyMemory<byte>)values[HeadFieldIndex], wanted);
-        return turns is null
-            ? Untrusted(chatId)
-            : new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
-    }
-
-    private static string HeadState(RedisValue[] values) =>
-        !values[DeletedFieldIndex].IsNull ? "deleted"
-        : values[MetaFieldIndex].IsNull ? "miss"
-        : values[HeadFieldIndex].IsNull ? "no-head"
-        : "hit";
-
-    /// <summary>The window's newest turns through its read script.</summary>
-    private async Task<CacheRead> ReadWindowAsync(string chatId, int wanted)
-    {
-        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId)], [wanted]),
+        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId), FillKey(chatId)], [wanted, ChangedChannelName(chatId)]),
             r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? "deleted" : "hit");
         if (result is null)
         {
@@ -111,21 +71,78 @@ internal sealed partial class HistoryCache
             return new CacheRead(CacheReadKind.Deleted);
         }
 
-        var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
-        var hi = long.Parse((string)parts[2]!, CultureInfo.InvariantCulture);
-        var turns = new List<ChatTurn>(parts.Length - 3);
-        for (var i = 3; i < parts.Length; i++)
+        try
         {
-            if (parts[i].IsNull)
+            var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
+            var hi = long.Parse((string)parts[2]!, CultureInfo.InvariantCulture);
+            var turns = new List<ChatTurn>(parts.Length - 3);
+            for (var i = 3; i < parts.Length; i++)
             {
-                // A hole can only come from a bug or tampering.
-                return Untrusted(chatId);
+                if (parts[i].IsNull)
+                {
+                    // A hole can only come from a bug or tampering.
+                    return Untrusted(chatId);
+                }
+
+                turns.Add(TurnWire.Decode((byte[])parts[i]!));
             }
 
-            turns.Add(WindowCodec.DecodeTurn(chatId, (byte[])parts[i]!));
+            return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
+        {
+            // A cached value that does not decode comes from a bug or tampering.
+            return Untrusted(chatId);
+        }
+    }
+
+    /// <summary>
+    /// The window's head (its newest turns, encoded, as many as <see cref="RedisOptions.HeadTurns"/>)
+    /// in one script call; a window without a head is read whole and encoded.
+    /// </summary>
+    public async Task<HeadRead> ReadHeadAsync(string chatId)
+    {
+        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadHeadScript, [WindowKey(chatId), FillKey(chatId)], [ChangedChannelName(chatId)]),
+            r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? (string)((RedisResult[])r!)[0]! : "hit");
+        if (result is null)
+        {
+            return new HeadRead(CacheReadKind.Unavailable);
         }
 
-        return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+        if (result.IsNull)
+        {
+            return new HeadRead(CacheReadKind.Miss);
+        }
+
+        var parts = (RedisResult[])result!;
+        if (parts.Length == 1)
+        {
+            return (string)parts[0]! == "deleted" ? new HeadRead(CacheReadKind.Deleted) : await ReadWholeAsHeadAsync(chatId);
+        }
+
+        try
+        {
+            var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
+            var hi = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
+            var head = (byte[])parts[2]!;
+            return TurnWire.Parse(head, _options.HeadTurns) is { } turns
+                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns), head.Length)
+                : new HeadRead(Untrusted(chatId).Kind);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
+        {
+            // A cached value that does not decode comes from a bug or tampering.
+            return new HeadRead(Untrusted(chatId).Kind);
+        }
+    }
+
+    /// <summary>A window whose head could not be built (a hole was found): its script decides, and the turns are encoded here.</summary>
+    private async Task<HeadRead> ReadWholeAsHeadAsync(string chatId)
+    {
+        var read = await ReadAsync(chatId, _options.HeadTurns);
+        return read.Window is { } window
+            ? new HeadRead(read.Kind, new WindowHead(window.UserId, window.LastSeq, TurnWire.Frame(window.NewestFirst)))
+            : new HeadRead(read.Kind);
     }
 
     /// <summary>A window that is not as the scripts write it: not served, and dropped once Redis answers.</summary>
@@ -159,7 +176,7 @@ internal sealed partial class HistoryCache
         {
             args.Add(turn.Seq);
             args.Add(turn.Version);
-            args.Add(WindowCodec.Encode(turn));
+            args.Add(TurnWire.Encode(turn));
         }
 
         await RunAsync("populate", "EVALSHA", window.ChatId, db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
@@ -173,12 +190,12 @@ internal sealed partial class HistoryCache
             return;
         }
 
-        var args = new List<RedisValue> { _options.WindowTurns, _options.HeadTurns };
+        var args = new List<RedisValue> { _options.WindowTurns, _options.HeadTurns, ChangedChannelName(chatId) };
         foreach (var turn in turns.OrderBy(t => t.Seq))
         {
             args.Add(turn.Seq);
             args.Add(turn.Version);
-            args.Add(WindowCodec.Encode(turn));
+            args.Add(TurnWire.Encode(turn));
         }
 
         var result = await RunAsync("apply", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]));
@@ -191,7 +208,7 @@ internal sealed partial class HistoryCache
     public async Task TombstoneAsync(string chatId)
     {
         var result = await RunAsync("tombstone", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(
-            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds]));
+            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds, ChangedChannelName(chatId)]));
         if (result is null)
         {
             MarkDirty(chatId);
@@ -205,9 +222,9 @@ internal sealed partial class HistoryCache
         foreach (var entry in _dirty.ToArray())
         {
             var chatId = entry.Key;
-            var deleted = await RunAsync("invalidate", "DEL", chatId, async db =>
+            var deleted = await RunAsync("invalidate", "EVALSHA", chatId, async db =>
             {
-                await db.KeyDeleteAsync([WindowKey(chatId), FillKey(chatId)]);
+                await db.ScriptEvaluateAsync(DropScript, [WindowKey(chatId), FillKey(chatId)], [ChangedChannelName(chatId)]);
                 return true;
             });
             if (!deleted)
@@ -275,15 +292,14 @@ internal sealed partial class HistoryCache
         }
     }
 
-    private const int DeletedFieldIndex = 0;
-    private const int MetaFieldIndex = 1;
-    private const int HiFieldIndex = 2;
-    private const int HeadFieldIndex = 3;
-    private static readonly RedisValue[] HeadFields = ["deleted", "meta", "hi", "head"];
-
     private static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w";
 
     private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:fill";
+
+    /// <summary>Where every change of the chat's window is announced (sharded: the window's slot).</summary>
+    public static RedisChannel ChangedChannel(string chatId) => RedisChannel.Sharded(ChangedChannelName(chatId));
+
+    private static string ChangedChannelName(string chatId) => $"chat:{{{chatId}}}:w:changed";
 
     private static partial class Log
     {

@@ -9,4 +9,7 @@ internal sealed class NoChatWindows : IChatWindows
 
     public Task<ChatWindow?> GetAsync(string chatId, int maxTurns, CancellationToken cancellationToken) =>
         throw new NotSupportedException("there is no history cache (MaxTurns is 0): read the stores");
+
+    public ValueTask<WindowHead?> GetHeadAsync(string chatId, int maxTurns, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("there is no history cache (MaxTurns is 0): read the stores");
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ChatService.Api;
 using ChatService.Chats;
 using ChatService.Storage;
 
@@ -12,7 +13,7 @@ namespace ChatService.Cache;
 /// <see cref="IChatChangeSink"/> it applies every committed change to the cached window before the
 /// writer's caller hears of it, so a client never reads its own write back as missing.
 /// </summary>
-internal sealed class RedisChatWindows(HistoryCache cache, WindowLoader loader, RedisCacheLimits limits) : IChatWindows, IChatChangeSink
+internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, WindowLoader loader, RedisCacheLimits limits) : IChatWindows, IChatChangeSink
 {
     /// <summary>How long a read waits for a Spanner fallback permit before it is shed.</summary>
     private static readonly TimeSpan FallbackWait = TimeSpan.FromSeconds(5);
@@ -47,6 +48,55 @@ internal sealed class RedisChatWindows(HistoryCache cache, WindowLoader loader, 
                 return await LoadSharedAsync(chatId, populate: false, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// The chat's head: from this replica's near cache, else from Redis in one script call (and
+    /// kept near when nothing changed meanwhile), else loaded like <see cref="GetAsync"/> and encoded.
+    /// </summary>
+    public async ValueTask<WindowHead?> GetHeadAsync(string chatId, int maxTurns, CancellationToken cancellationToken)
+    {
+        if (maxTurns > cache.HeadTurns)
+        {
+            return Head(await GetAsync(chatId, maxTurns, cancellationToken), maxTurns);
+        }
+
+        if (near.Enabled && near.TryGet(chatId, out var kept))
+        {
+            return kept;
+        }
+
+        if (cache.IsDirty(chatId))
+        {
+            CacheMetrics.Fallback();
+            return Head(await LoadSharedAsync(chatId, populate: false, cancellationToken), maxTurns);
+        }
+
+        var ticket = near.Begin(chatId);
+        var read = await cache.ReadHeadAsync(chatId);
+        switch (read.Kind)
+        {
+            case CacheReadKind.Hit when near.Accept(ticket, read.Head!, read.Bytes):
+                CacheMetrics.Hit();
+                return read.Head;
+            case CacheReadKind.Hit:
+                // Older than what this replica already served: never go back; reload the window.
+                cache.MarkDirty(chatId);
+                CacheMetrics.Fallback();
+                return Head(await LoadSharedAsync(chatId, populate: false, cancellationToken), maxTurns);
+            case CacheReadKind.Deleted:
+                CacheMetrics.Hit();
+                return null;
+            case CacheReadKind.Miss:
+                CacheMetrics.Miss();
+                return Head(await LoadSharedAsync(chatId, populate: true, cancellationToken), maxTurns);
+            default:
+                CacheMetrics.Fallback();
+                return Head(await LoadSharedAsync(chatId, populate: false, cancellationToken), maxTurns);
+        }
+    }
+
+    private static WindowHead? Head(ChatWindow? window, int maxTurns) =>
+        window is null ? null : new WindowHead(window.UserId, window.LastSeq, TurnWire.Frame([.. window.NewestFirst.Take(maxTurns)]));
 
     /// <summary>
     /// Brings the cached window along with a committed change. Repeats are applied too: the apply is

@@ -65,6 +65,23 @@ public sealed class RedisOptions : IValidatableObject
     [Range(0, 1000)]
     public int HeadTurns { get; set; } = 20;
 
+    /// <summary>
+    /// Memory for this replica's near cache: copies of hot window heads (the first history page)
+    /// kept in process, each dropped as soon as its window changes (the scripts announce every
+    /// change on the chat's sharded channel) and all of them whenever the connection to Redis
+    /// fails, is restored or the cluster's layout changes. 0 turns it off: every read goes to
+    /// Redis. Default: 64 MiB.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long NearCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The longest a near-cached head is served before it is read from Redis again: the bound on
+    /// staleness should a change announcement ever be lost without the connection failing.
+    /// Default: 1 s.
+    /// </summary>
+    public TimeSpan NearCacheMaxAge { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Timeout of one cache operation; a slower Redis counts as failing. Default: 250 ms.</summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 

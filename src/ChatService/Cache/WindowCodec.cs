@@ -1,15 +1,16 @@
-using System.Buffers.Binary;
 using ChatService.Cache.Proto;
 using ChatService.Chats;
 using Google.Protobuf;
 
 namespace ChatService.Cache;
 
-/// <summary>Turns and chats to and from the cache's protobuf form.</summary>
+/// <summary>
+/// A cached window's chat (owner and cast), and turns as the reply log carries them (with their
+/// version), to and from the cache's protobuf form. A window's turns are kept in the public wire
+/// form instead (see <see cref="Api.TurnWire"/>).
+/// </summary>
 internal static class WindowCodec
 {
-    public static byte[] Encode(ChatTurn turn) => ToCached(turn).ToByteArray();
-
     public static CachedTurn ToCached(ChatTurn turn) => new()
     {
         Seq = turn.Seq,
@@ -24,37 +25,6 @@ internal static class WindowCodec
         ReplyToSeq = turn.ReplyToSeq ?? 0,
         Version = turn.Version,
     };
-
-    /// <summary>
-    /// The first <paramref name="wanted"/> turns of a window's "head" (turns framed by their 4-byte
-    /// big-endian length, newest first); null when the framing is broken.
-    /// </summary>
-    public static List<ChatTurn>? DecodeHead(string chatId, ReadOnlyMemory<byte> head, int wanted)
-    {
-        var span = head.Span;
-        var turns = new List<ChatTurn>(wanted);
-        while (span.Length > 0 && turns.Count < wanted)
-        {
-            if (span.Length < sizeof(int))
-            {
-                return null;
-            }
-
-            var length = BinaryPrimitives.ReadInt32BigEndian(span);
-            span = span[sizeof(int)..];
-            if (length < 0 || length > span.Length)
-            {
-                return null;
-            }
-
-            turns.Add(DecodeTurn(chatId, span[..length]));
-            span = span[length..];
-        }
-
-        return turns;
-    }
-
-    public static ChatTurn DecodeTurn(string chatId, ReadOnlySpan<byte> bytes) => FromCached(chatId, CachedTurn.Parser.ParseFrom(bytes));
 
     public static ChatTurn FromCached(string chatId, CachedTurn t) =>
         new(

@@ -11,4 +11,11 @@ public interface IChatWindows
 
     /// <summary>The chat's newest turns (at most <see cref="MaxTurns"/>), its owner and cast; null when there is no such chat.</summary>
     Task<ChatWindow?> GetAsync(string chatId, int maxTurns, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The chat's newest turns (at least <paramref name="maxTurns"/> of them when the chat has that
+    /// many, at most <see cref="MaxTurns"/>) in their encoded form, for a first history page; null
+    /// when there is no such chat.
+    /// </summary>
+    ValueTask<WindowHead?> GetHeadAsync(string chatId, int maxTurns, CancellationToken cancellationToken);
 }

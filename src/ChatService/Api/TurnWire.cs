@@ -1,0 +1,125 @@
+using ChatService.Chats;
+using Google.Protobuf;
+
+namespace ChatService.Api;
+
+/// <summary>
+/// Turns in the public API's wire form, as the history cache keeps them: each turn is the bytes of
+/// a <see cref="V1.Turn"/>, and a window's newest turns are framed the way
+/// <see cref="V1.GetHistoryResponse"/> encodes its <c>turns</c> field (tag of field 1, varint
+/// length, message), so a first history page is a prefix of the cached bytes and goes to the wire
+/// without being decoded (see <see cref="HistoryMethod"/>).
+/// </summary>
+internal static class TurnWire
+{
+    /// <summary>GetHistoryResponse.turns: field 1, length-delimited.</summary>
+    public const byte TurnsTag = (1 << 3) | 2;
+
+    /// <summary>GetHistoryResponse.next_page_token: field 2, length-delimited.</summary>
+    public const byte NextPageTokenTag = (2 << 3) | 2;
+
+    public static byte[] Encode(ChatTurn turn) => turn.ToProto().ToByteArray();
+
+    /// <summary>A turn from its wire form; its <see cref="ChatTurn.Version"/> is not part of it (0).</summary>
+    public static ChatTurn Decode(ReadOnlySpan<byte> bytes) => V1.Turn.Parser.ParseFrom(bytes).ToDomain();
+
+    /// <summary>Frames turns (newest first) as GetHistoryResponse.turns.</summary>
+    public static EncodedTurns Frame(IReadOnlyList<ChatTurn> newestFirst)
+    {
+        var output = new MemoryStream();
+        var ends = new int[newestFirst.Count];
+        var stream = new CodedOutputStream(output, leaveOpen: true);
+        for (var i = 0; i < newestFirst.Count; i++)
+        {
+            stream.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            stream.WriteMessage(newestFirst[i].ToProto());
+            stream.Flush();
+            ends[i] = (int)output.Length;
+        }
+
+        return new EncodedTurns(output.ToArray(), ends);
+    }
+
+    /// <summary>
+    /// The frames of GetHistoryResponse.turns in <paramref name="frames"/> (up to <paramref name="wanted"/>
+    /// of them), found by their tags and lengths without decoding a turn; null when the framing is broken.
+    /// </summary>
+    public static EncodedTurns? Parse(ReadOnlyMemory<byte> frames, int wanted)
+    {
+        var span = frames.Span;
+        var ends = new List<int>(wanted);
+        var at = 0;
+        while (at < span.Length && ends.Count < wanted)
+        {
+            if (span[at] != TurnsTag || !TryReadLength(span[(at + 1)..], out var length, out var lengthBytes))
+            {
+                return null;
+            }
+
+            var end = at + 1 + lengthBytes + length;
+            if (end > span.Length)
+            {
+                return null;
+            }
+
+            ends.Add(end);
+            at = end;
+        }
+
+        return new EncodedTurns(frames, [.. ends]);
+    }
+
+    /// <summary>The turn in frame <paramref name="index"/> (0 = newest), decoded.</summary>
+    public static ChatTurn DecodeFrame(EncodedTurns turns, int index)
+    {
+        var start = index == 0 ? 0 : turns.End(index - 1);
+        var frame = turns.Bytes.Span[start..turns.End(index)];
+        TryReadLength(frame[1..], out _, out var lengthBytes);
+        return Decode(frame[(1 + lengthBytes)..]);
+    }
+
+    /// <summary>Every turn of <paramref name="turns"/>, decoded, newest first.</summary>
+    public static List<ChatTurn> DecodeAll(EncodedTurns turns)
+    {
+        var decoded = new List<ChatTurn>(turns.Count);
+        for (var i = 0; i < turns.Count; i++)
+        {
+            decoded.Add(DecodeFrame(turns, i));
+        }
+
+        return decoded;
+    }
+
+    /// <summary>A base-128 varint of at most 5 bytes that fits an int (a frame length).</summary>
+    private static bool TryReadLength(ReadOnlySpan<byte> span, out int length, out int bytes)
+    {
+        length = 0;
+        for (bytes = 0; bytes < Math.Min(span.Length, 5); bytes++)
+        {
+            length |= (span[bytes] & 0x7F) << (7 * bytes);
+            if ((span[bytes] & 0x80) == 0)
+            {
+                bytes++;
+                return length >= 0;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Writes a varint; returns how many bytes it took.</summary>
+    public static int WriteVarint(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            destination[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[i++] = (byte)value;
+        return i;
+    }
+
+    public static int VarintSize(uint value) => value < 1 << 7 ? 1 : value < 1 << 14 ? 2 : value < 1 << 21 ? 3 : value < 1 << 28 ? 4 : 5;
+}
