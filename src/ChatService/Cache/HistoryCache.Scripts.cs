@@ -14,12 +14,18 @@ internal sealed partial class HistoryCache
     // stamps it with CLUSTER MYID, and every script that reads or changes one first checks the
     // stamp: a window written by another node is dropped (a miss, reloaded from Spanner).
     //
+    // Writers that die: a writer announces a change before committing it, as a member of the
+    // chat's "pending" sorted set scored with a deadline (server time + Redis:ChangeDeadline), and
+    // its apply removes it. An announcement still there past its deadline means a change that
+    // committed (or may have) without reaching the window: the same check drops the window.
+    //
     // Every change also publishes on the chat's sharded channel ("…:w:changed", same slot), which
     // the replicas' near caches listen to.
 
     /// <summary>
-    /// Lua: trusted(key) is false (and the window dropped) when the window was written by another
-    /// node than this one (see failover above); rebuild_head(key, lo, hi, n) writes the newest n
+    /// Lua: trusted(key, fill, pending, channel) is false (and the window dropped) when the window
+    /// was written by another node than this one, or a change announced for it is overdue (see
+    /// above); rebuild_head(key, lo, hi, n) writes the newest n
     /// turns of lo..hi as "head".
     /// </summary>
     private const string WindowFunctions =
@@ -33,8 +39,17 @@ internal sealed partial class HistoryCache
           return out .. string.char(n)
         end
 
-        local function trusted(key, fill, channel)
-          if redis.call('HGET', key, 'node') == redis.call('CLUSTER', 'MYID') then return true end
+        local function now_ms()
+          local t = redis.call('TIME')
+          return t[1] * 1000 + math.floor(t[2] / 1000)
+        end
+
+        local function trusted(key, fill, pending, channel)
+          if redis.call('HGET', key, 'node') == redis.call('CLUSTER', 'MYID') then
+            local now = now_ms()
+            if #redis.call('ZRANGEBYSCORE', pending, '-inf', now, 'LIMIT', 0, 1) == 0 then return true end
+            redis.call('ZREMRANGEBYSCORE', pending, '-inf', now)
+          end
           redis.call('DEL', key, fill)
           redis.call('SPUBLISH', channel, 'dropped')
           return false
@@ -65,24 +80,24 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: channel. Returns nil (miss), {"deleted"}, {"no-head"} (a hole was
+    /// KEYS: window, fill, pending. ARGV: channel. Returns nil (miss), {"deleted"}, {"no-head"} (a hole was
     /// found when the head was last built: read the window), or {meta, hi, head}.
     /// </summary>
     private const string ReadHeadScript = WindowFunctions +
         """
         local v = redis.call('HMGET', KEYS[1], 'deleted', 'meta', 'hi', 'head')
         if v[1] then return {'deleted'} end
-        if not v[2] or not trusted(KEYS[1], KEYS[2], ARGV[1]) then return false end
+        if not v[2] or not trusted(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return false end
         if not v[4] then return {'no-head'} end
         return {v[2], v[3], v[4]}
         """;
 
-    /// <summary>KEYS: window, fill. ARGV: max turns, channel. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
+    /// <summary>KEYS: window, fill, pending. ARGV: max turns, channel. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>
     private const string ReadScript = WindowFunctions +
         """
         if redis.call('EXISTS', KEYS[1]) == 0 then return false end
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return {'deleted'} end
-        if not trusted(KEYS[1], KEYS[2], ARGV[2]) then return false end
+        if not trusted(KEYS[1], KEYS[2], KEYS[3], ARGV[2]) then return false end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
         local fields = {'meta'}
@@ -117,7 +132,8 @@ internal sealed partial class HistoryCache
         """;
 
     /// <summary>
-    /// KEYS: window, fill. ARGV: window size, head turns, channel, then (seq, version, turn) triples in seq order.
+    /// KEYS: window, fill, pending. ARGV: window size, head turns, channel, announcement (or ""),
+    /// then (seq, version, turn) triples in seq order. Ends the change's announcement first.
     /// The window keeps the expiry it was loaded with: updates never extend it, so anything a
     /// window might have missed (an update lost in a failover) is gone within one TTL.
     /// Applies committed turn changes to a cached window, each only if its version is newer than
@@ -129,16 +145,17 @@ internal sealed partial class HistoryCache
     /// </summary>
     private const string ApplyScript = WindowFunctions +
         """
+        if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
         redis.call('SPUBLISH', ARGV[3], 'changed')
         if redis.call('EXISTS', KEYS[1]) == 0 then
           redis.call('DEL', KEYS[2])
           return 0
         end
         if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
-        if not trusted(KEYS[1], KEYS[2], ARGV[3]) then return -2 end
+        if not trusted(KEYS[1], KEYS[2], KEYS[3], ARGV[3]) then return -2 end
         local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
         local hi = tonumber(redis.call('HGET', KEYS[1], 'hi'))
-        for i = 4, #ARGV, 3 do
+        for i = 5, #ARGV, 3 do
           local seq = tonumber(ARGV[i])
           local version = tonumber(ARGV[i + 1])
           if seq > hi + 1 then
@@ -162,13 +179,25 @@ internal sealed partial class HistoryCache
         return 1
         """;
 
-    /// <summary>KEYS: window, fill. ARGV: ttl ms, channel. Replaces the window with a tombstone.</summary>
+    /// <summary>KEYS: window, fill, pending. ARGV: ttl ms, channel. Replaces the window with a tombstone.</summary>
     private const string TombstoneScript =
         """
         redis.call('SPUBLISH', ARGV[2], 'deleted')
-        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
         redis.call('HSET', KEYS[1], 'deleted', '1')
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: pending. ARGV: announcement, deadline ms, expiry ms. Announces a change about to be
+    /// committed; the set lives as long as any window could.
+    /// </summary>
+    private const string IntendScript =
+        """
+        local t = redis.call('TIME')
+        redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return 1
         """;
 

@@ -53,7 +53,7 @@ internal sealed partial class HistoryCache
     public async Task<CacheRead> ReadAsync(string chatId, int maxTurns)
     {
         var wanted = Math.Clamp(maxTurns, 1, _options.WindowTurns);
-        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId), FillKey(chatId)], [wanted, ChangedChannelName(chatId)]),
+        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [wanted, ChangedChannelName(chatId)]),
             r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? "deleted" : "hit");
         if (result is null)
         {
@@ -102,7 +102,7 @@ internal sealed partial class HistoryCache
     /// </summary>
     public async Task<HeadRead> ReadHeadAsync(string chatId)
     {
-        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadHeadScript, [WindowKey(chatId), FillKey(chatId)], [ChangedChannelName(chatId)]),
+        var result = await RunAsync("read", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ReadHeadScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [ChangedChannelName(chatId)]),
             r => r.IsNull ? "miss" : ((RedisResult[])r!).Length == 1 ? (string)((RedisResult[])r!)[0]! : "hit");
         if (result is null)
         {
@@ -182,15 +182,41 @@ internal sealed partial class HistoryCache
         await RunAsync("populate", "EVALSHA", window.ChatId, db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
     }
 
-    /// <summary>Applies committed turn changes to the chat's cached window, if it has one; a failure marks the chat dirty.</summary>
-    public async Task ApplyAsync(string chatId, IReadOnlyList<ChatTurn> turns)
+    /// <summary>
+    /// Announces a change to the chat about to be committed (see the scripts): until its apply (or
+    /// <see cref="ReleaseAsync"/>) ends it, or after <see cref="RedisOptions.ChangeDeadline"/>, the
+    /// window is dropped by whoever reads it. Null when Redis could not take it.
+    /// </summary>
+    public async Task<string?> IntendAsync(string chatId)
+    {
+        var intent = Guid.NewGuid().ToString("N");
+        var expiry = _options.Ttl * (1 + _options.TtlJitter) + _options.ChangeDeadline;
+        var announced = await RunAsync("intend", "EVALSHA", chatId, async db =>
+        {
+            await db.ScriptEvaluateAsync(IntendScript, [PendingKey(chatId)], [intent, (long)_options.ChangeDeadline.TotalMilliseconds, (long)expiry.TotalMilliseconds]);
+            return true;
+        });
+        return announced ? intent : null;
+    }
+
+    /// <summary>Ends an announcement whose change did not commit (left in place on failure: it then only costs a reload).</summary>
+    public async Task ReleaseAsync(string chatId, string intent) =>
+        await RunAsync("release", "ZREM", chatId, db => db.SortedSetRemoveAsync(PendingKey(chatId), intent));
+
+    /// <summary>Applies committed turn changes to the chat's cached window, if it has one, ending their announcement; a failure marks the chat dirty.</summary>
+    public async Task ApplyAsync(string chatId, IReadOnlyList<ChatTurn> turns, string? intent)
     {
         if (turns.Count == 0)
         {
+            if (intent is not null)
+            {
+                await ReleaseAsync(chatId, intent);
+            }
+
             return;
         }
 
-        var args = new List<RedisValue> { _options.WindowTurns, _options.HeadTurns, ChangedChannelName(chatId) };
+        var args = new List<RedisValue> { _options.WindowTurns, _options.HeadTurns, ChangedChannelName(chatId), intent ?? "" };
         foreach (var turn in turns.OrderBy(t => t.Seq))
         {
             args.Add(turn.Seq);
@@ -198,7 +224,7 @@ internal sealed partial class HistoryCache
             args.Add(TurnWire.Encode(turn));
         }
 
-        var result = await RunAsync("apply", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId)], [.. args]));
+        var result = await RunAsync("apply", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [.. args]));
         if (result is null)
         {
             MarkDirty(chatId);
@@ -208,7 +234,7 @@ internal sealed partial class HistoryCache
     public async Task TombstoneAsync(string chatId)
     {
         var result = await RunAsync("tombstone", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(
-            TombstoneScript, [WindowKey(chatId), FillKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds, ChangedChannelName(chatId)]));
+            TombstoneScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [(long)_options.TombstoneTtl.TotalMilliseconds, ChangedChannelName(chatId)]));
         if (result is null)
         {
             MarkDirty(chatId);
@@ -295,6 +321,8 @@ internal sealed partial class HistoryCache
     private static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w";
 
     private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:fill";
+
+    private static RedisKey PendingKey(string chatId) => $"chat:{{{chatId}}}:w:pending";
 
     /// <summary>Where every change of the chat's window is announced (sharded: the window's slot).</summary>
     public static RedisChannel ChangedChannel(string chatId) => RedisChannel.Sharded(ChangedChannelName(chatId));

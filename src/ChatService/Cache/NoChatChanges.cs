@@ -6,4 +6,8 @@ namespace ChatService.Cache;
 internal sealed class NoChatChanges : IChatChangeSink
 {
     public Task ChangedAsync(ChatChange change) => Task.CompletedTask;
+
+    public Task<string?> IntendAsync(string chatId) => Task.FromResult<string?>(null);
+
+    public Task ReleaseAsync(string chatId, string intent) => Task.CompletedTask;
 }

@@ -110,7 +110,7 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
         switch (change.Kind)
         {
             case ChatChangeKind.Turns:
-                await cache.ApplyAsync(change.ChatId, change.Turns);
+                await cache.ApplyAsync(change.ChatId, change.Turns, change.Intent);
                 break;
             case ChatChangeKind.Deleted:
                 await cache.TombstoneAsync(change.ChatId);
@@ -120,6 +120,10 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
                 break;
         }
     }
+
+    public Task<string?> IntendAsync(string chatId) => cache.IntendAsync(chatId);
+
+    public Task ReleaseAsync(string chatId, string intent) => cache.ReleaseAsync(chatId, intent);
 
     /// <summary>One Spanner load per chat at a time in this process; every concurrent reader shares it.</summary>
     private async Task<ChatWindow?> LoadSharedAsync(string chatId, bool populate, CancellationToken cancellationToken)

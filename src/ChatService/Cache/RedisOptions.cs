@@ -82,6 +82,14 @@ public sealed class RedisOptions : IValidatableObject
     /// </summary>
     public TimeSpan NearCacheMaxAge { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a change announced before its commit may take to reach the window: past it, a
+    /// window whose change never arrived (its writer died, or lost Redis) is dropped by the next
+    /// replica that reads it. Longer than a commit and its apply take, including retries of aborted
+    /// transactions; shorter only means needless reloads. Default: 5 s.
+    /// </summary>
+    public TimeSpan ChangeDeadline { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Timeout of one cache operation; a slower Redis counts as failing. Default: 250 ms.</summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 

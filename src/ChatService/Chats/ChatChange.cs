@@ -1,10 +1,13 @@
 namespace ChatService.Chats;
 
-/// <summary>One committed change to a chat, as stores hand it to the <see cref="IChatChangeSink"/>.</summary>
-public sealed record ChatChange(string ChatId, ChatChangeKind Kind, IReadOnlyList<ChatTurn> Turns)
+/// <summary>
+/// One committed change to a chat, as stores hand it to the <see cref="IChatChangeSink"/>, with the
+/// announcement it ends (<see cref="IChatChangeSink.IntendAsync"/>), if any.
+/// </summary>
+public sealed record ChatChange(string ChatId, ChatChangeKind Kind, IReadOnlyList<ChatTurn> Turns, string? Intent = null)
 {
     /// <summary>These turns, as history shows them after the commit (repeats of earlier changes are harmless: versions only move forward).</summary>
-    public static ChatChange Shown(string chatId, IReadOnlyList<ChatTurn> turns) => new(chatId, ChatChangeKind.Turns, turns);
+    public static ChatChange Shown(string chatId, IReadOnlyList<ChatTurn> turns, string? intent) => new(chatId, ChatChangeKind.Turns, turns, intent);
 
     public static ChatChange Deleted(string chatId) => new(chatId, ChatChangeKind.Deleted, []);
 

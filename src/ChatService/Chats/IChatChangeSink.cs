@@ -11,4 +11,16 @@ public interface IChatChangeSink
     /// must reach the cache (or mark it stale) whether or not the writer's caller is still there.
     /// </summary>
     Task ChangedAsync(ChatChange change);
+
+    /// <summary>
+    /// Announces, before the commit, a change to the chat: should the change never be handed in
+    /// (the writer dies between its commit and <see cref="ChangedAsync"/>), every replica stops
+    /// trusting the chat's cached window by a deadline. Returns the announcement, which the
+    /// change (<see cref="ChatChange.Intent"/>) or <see cref="ReleaseAsync"/> ends; null when it
+    /// could not be made. Never throws.
+    /// </summary>
+    Task<string?> IntendAsync(string chatId);
+
+    /// <summary>Ends an announcement whose change did not commit, or changed nothing history shows. Never throws.</summary>
+    Task ReleaseAsync(string chatId, string intent);
 }

@@ -16,7 +16,7 @@ internal sealed partial class ChatStore
     public async Task<SendReceipt> RecordSendAsync(UserMessage message, SpeakerChoice speakers, CancellationToken cancellationToken)
     {
         var chatId = message.ChatId;
-        var (earlier, written, _) = await commits.RunAsync<SendReceipt?>(chatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<SendReceipt?>(chatId, async (tx, turns, ct) =>
         {
             var chat = await ReadOwnedChatAsync(tx, message.UserId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindByRequestIdAsync(tx, chatId, message.RequestId, ct) is { } found)
@@ -48,8 +48,9 @@ internal sealed partial class ChatStore
         }, cancellationToken);
 
         // A repeat is handed on too: the first request may have committed without reaching the cache.
+        var (earlier, written, _) = commit;
         var receipt = earlier ?? new SendReceipt(written[0], written.Skip(1).ToList(), Duplicate: false);
-        await commits.ShownAsync(chatId, [receipt.UserTurn, .. receipt.PendingReplies]);
+        await commits.ShownAsync(commit, [receipt.UserTurn, .. receipt.PendingReplies]);
         return receipt;
     }
 

@@ -88,7 +88,7 @@ internal sealed partial class ChatStore(
     /// <summary>Deletes the chat with everything under it. False when there was no such chat of the user's.</summary>
     public async Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
-        var (deleted, _, _) = await commits.RunAsync(chatId, async (tx, _, ct) =>
+        var commit = await commits.RunAsync(chatId, async (tx, _, ct) =>
         {
             if (await ReadOwnedChatAsync(tx, userId, chatId, ct) is null)
             {
@@ -98,12 +98,8 @@ internal sealed partial class ChatStore(
             tx.BufferWrite(SpannerMutation.Delete("Chats", SpannerKey.Of(chatId)));
             return true;
         }, cancellationToken);
-        if (deleted)
-        {
-            await commits.DeletedAsync(chatId);
-        }
-
-        return deleted;
+        await (commit.Result ? commits.DeletedAsync(commit) : commits.ReleaseAsync(commit));
+        return commit.Result;
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ internal sealed partial class ReplyLedger
 
     public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
     {
-        var (earlier, written, _) = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } found)
@@ -56,14 +56,14 @@ internal sealed partial class ReplyLedger
             return null;
         }, cancellationToken);
 
-        var owed = earlier ?? new OwedReplies(written, Duplicate: false);
-        await commits.ShownAsync(chatId, owed.Replies);
+        var owed = commit.Result ?? new OwedReplies(commit.Turns, Duplicate: false);
+        await commits.ShownAsync(commit, owed.Replies);
         return owed;
     }
 
     public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)
     {
-        var (_, written, _) = await commits.RunAsync(chatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync(chatId, async (tx, turns, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             var turn = (await ReadCandidateAsync(tx, chatId, seq, candidateId, ct))?.Turn;
@@ -76,13 +76,13 @@ internal sealed partial class ReplyLedger
             return true;
         }, cancellationToken);
 
-        await commits.ShownAsync(chatId, written);
-        return written[0];
+        await commits.ShownAsync(commit, commit.Turns);
+        return commit.Turns[0];
     }
 
     public async Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, string requestId, SpeakerChoice speakers, CancellationToken cancellationToken)
     {
-        var (earlier, written, _) = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
         {
             var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } found)
@@ -108,8 +108,8 @@ internal sealed partial class ReplyLedger
             return null;
         }, cancellationToken);
 
-        var owed = earlier ?? new OwedReplies(written, Duplicate: false);
-        await commits.ShownAsync(chatId, owed.Replies);
+        var owed = commit.Result ?? new OwedReplies(commit.Turns, Duplicate: false);
+        await commits.ShownAsync(commit, owed.Replies);
         return owed;
     }
 

@@ -21,7 +21,7 @@ internal sealed partial class ReplyLedger
     public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var key = outcome.Key;
-        var (isPrimary, written, _) = await commits.RunAsync<bool?>(key.ChatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<bool?>(key.ChatId, async (tx, turns, ct) =>
         {
             var rows = await tx.QueryListAsync(
                 new SpannerStatement(SettleSelect).Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
@@ -49,22 +49,23 @@ internal sealed partial class ReplyLedger
             return row.Get<string?>("PrimaryCandidateId") == key.CandidateId;
         }, cancellationToken);
 
-        if (isPrimary is not { } primary)
+        if (commit.Result is not { } primary)
         {
             // Not ours to settle: someone else did, or an earlier attempt of ours committed without
-            // our hearing of it. Either way the cached window may lag.
+            // our hearing of it. Either way the cached window may lag; this commit wrote nothing.
+            await commits.ReleaseAsync(commit);
             await commits.UnknownAsync(key.ChatId);
             return null;
         }
 
-        var settled = new SettledReply(written[0], primary);
-        await ShowAsync(settled);
+        var settled = new SettledReply(commit.Turns[0], primary);
+        await ShowAsync(commit, settled);
         return settled;
     }
 
     public async Task<SettledReply?> CancelOwedReplyAsync(string userId, ReplyKey key, CancellationToken cancellationToken)
     {
-        var (found, written, _) = await commits.RunAsync<SettledReply?>(key.ChatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<SettledReply?>(key.ChatId, async (tx, turns, ct) =>
         {
             if (await ReadOwnedChatAsync(tx, userId, key.ChatId, ct) is null
                 || await ReadCandidateAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct) is not { } stored)
@@ -88,20 +89,21 @@ internal sealed partial class ReplyLedger
             return stored.AsReply();
         }, cancellationToken);
 
-        if (found is null)
+        if (commit.Result is not { } found)
         {
+            await commits.ReleaseAsync(commit);
             return null;
         }
 
         // Settled here: the reply as of the commit; otherwise as read (its version unchanged).
-        var reply = written.Count > 0 ? found with { Reply = written[0], SettledNow = true } : found;
-        await ShowAsync(reply);
+        var reply = commit.Turns.Count > 0 ? found with { Reply = commit.Turns[0], SettledNow = true } : found;
+        await ShowAsync(commit, reply);
         return reply;
     }
 
     /// <summary>A settled candidate changes what history shows only if it is its turn's primary one.</summary>
-    private Task ShowAsync(SettledReply settled) =>
-        settled.IsPrimary ? commits.ShownAsync(settled.Reply.ChatId, [settled.Reply]) : Task.CompletedTask;
+    private Task ShowAsync<T>(TurnCommit<T> commit, SettledReply settled) =>
+        settled.IsPrimary ? commits.ShownAsync(commit, [settled.Reply]) : commits.ReleaseAsync(commit);
 
     private static SpannerMutation ModelCallMutation(ReplyKey key, long attempt, ModelCallRecord call) =>
         SpannerMutation.Insert("ModelCalls")

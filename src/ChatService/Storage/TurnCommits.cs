@@ -12,27 +12,51 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
     /// <summary>
     /// Runs <paramref name="work"/> in a read-write transaction (retried on ABORTED), its turn writes
     /// going through a fresh <see cref="TurnMutations"/> per attempt. Returns the work's result and
-    /// the turns it wrote as of the commit, and the commit's timestamp. When the outcome is unknown (any failure but a domain
-    /// refusal, which rolls back) the sink hears that the chat may have changed.
+    /// the turns it wrote as of the commit, and the commit's timestamp. A change to one chat is
+    /// announced to the sink before anything commits (<see cref="IChatChangeSink.IntendAsync"/>),
+    /// so that a writer that dies before the sink hears of its commit leaves a mark every replica
+    /// sees; the caller ends that announcement with <see cref="ShownAsync{T}"/>,
+    /// <see cref="ReleaseAsync{T}"/> or <see cref="DeletedAsync{T}"/>. When the outcome is unknown
+    /// (any failure but a domain refusal, which rolls back) the sink hears that the chat may have changed.
     /// </summary>
     /// <param name="chatId">The chat the work writes to; null when it may touch several (the sink is then told of each chat the last attempt wrote to).</param>
-    public async Task<(T Result, IReadOnlyList<ChatTurn> Turns, DateTimeOffset Committed)> RunAsync<T>(
+    public async Task<TurnCommit<T>> RunAsync<T>(
         string? chatId, Func<SpannerTransaction, TurnMutations, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         TurnMutations? lastAttempt = null;
+        var intending = chatId is null ? null : changes.IntendAsync(chatId);
         try
         {
             var ((result, turns), committed) = await spanner.TransactionAsync(async (tx, ct) =>
             {
                 var turns = lastAttempt = new TurnMutations(tx);
-                return (await work(tx, turns, ct), turns);
+                var result = await work(tx, turns, ct);
+
+                // The announcement went out with the transaction's first read; it is in place before the commit.
+                if (intending is not null)
+                {
+                    await intending;
+                }
+
+                return (result, turns);
             }, cancellationToken);
-            return (result, turns.CommittedAt(committed), committed);
+            return new TurnCommit<T>(chatId, result, turns.CommittedAt(committed), committed, intending is null ? null : await intending);
         }
-        catch (Exception ex) when (ex is not ChatException)
+        catch (ChatException)
+        {
+            // Refused: nothing committed.
+            if (intending is not null && await intending is { } intent)
+            {
+                await changes.ReleaseAsync(chatId!, intent);
+            }
+
+            throw;
+        }
+        catch (Exception)
         {
             // The commit may have landed: a settle by the recovery sweep, say, is final and would
-            // never be reapplied, so every chat it may have changed is marked for the cache.
+            // never be reapplied, so every chat it may have changed is marked for the cache (and
+            // the announcement, if any, stays: it is the mark the other replicas see).
             var touched = chatId is not null ? [chatId] : lastAttempt?.ChatIds ?? [];
             foreach (var chat in touched)
             {
@@ -43,12 +67,30 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
         }
     }
 
-    /// <summary>Tells the sink how these turns of the chat show now.</summary>
-    public Task ShownAsync(string chatId, IReadOnlyList<ChatTurn> turns) => changes.ChangedAsync(ChatChange.Shown(chatId, turns));
+    /// <summary>Tells the sink how these turns of the commit's chat show now.</summary>
+    public Task ShownAsync<T>(TurnCommit<T> commit, IReadOnlyList<ChatTurn> turns) =>
+        changes.ChangedAsync(ChatChange.Shown(commit.ChatId!, turns, commit.Intent));
+
+    /// <summary>Tells the sink how these turns of a chat show now, after a commit that spanned chats (announced to none).</summary>
+    public Task ShownAsync(string chatId, IReadOnlyList<ChatTurn> turns) => changes.ChangedAsync(ChatChange.Shown(chatId, turns, intent: null));
+
+    /// <summary>The commit changed nothing history shows: ends its announcement.</summary>
+    public Task ReleaseAsync<T>(TurnCommit<T> commit) =>
+        commit.Intent is { } intent ? changes.ReleaseAsync(commit.ChatId!, intent) : Task.CompletedTask;
 
     /// <summary>Tells the sink a change to the chat happened that the writer could not see (e.g. someone else settled the reply).</summary>
     public Task UnknownAsync(string chatId) => changes.ChangedAsync(ChatChange.Unknown(chatId));
 
-    /// <summary>Tells the sink the chat is gone.</summary>
-    public Task DeletedAsync(string chatId) => changes.ChangedAsync(ChatChange.Deleted(chatId));
+    /// <summary>Tells the sink the commit's chat is gone.</summary>
+    public Task DeletedAsync<T>(TurnCommit<T> commit) => changes.ChangedAsync(ChatChange.Deleted(commit.ChatId!));
+}
+
+/// <summary>
+/// What <see cref="TurnCommits.RunAsync{T}"/> committed: the work's result, the turns written as of
+/// the commit, its timestamp, and the announcement the sink must hear the end of (null if none).
+/// </summary>
+internal sealed record TurnCommit<T>(string? ChatId, T Result, IReadOnlyList<ChatTurn> Turns, DateTimeOffset Committed, string? Intent)
+{
+    public void Deconstruct(out T result, out IReadOnlyList<ChatTurn> turns, out DateTimeOffset committed) =>
+        (result, turns, committed) = (Result, Turns, Committed);
 }
