@@ -53,12 +53,16 @@ internal static class CacheMetrics
         }
     }
 
-    /// <summary>The near cache's size, observed at collection.</summary>
-    public static void ObserveNear(Func<long> bytes, Func<int> chats)
-    {
-        Meter.CreateObservableGauge("chat.cache.near.bytes", bytes, unit: "By", description: "Bytes of window heads held by the near cache.");
-        Meter.CreateObservableGauge("chat.cache.near.chats", chats, unit: "{chat}", description: "Chats held (or listened to) by the near cache.");
-    }
+    private static NearCache? _near;
+
+    /// <summary>Makes <paramref name="near"/> the near cache whose size is reported (one per process).</summary>
+    public static void ObserveNear(NearCache near) => _near = near;
+
+    private static readonly ObservableGauge<long> NearBytes = Meter.CreateObservableGauge(
+        "chat.cache.near.bytes", () => _near?.Bytes ?? 0, unit: "By", description: "Bytes of window heads held by the near cache.");
+
+    private static readonly ObservableGauge<int> NearChats = Meter.CreateObservableGauge(
+        "chat.cache.near.chats", () => _near?.Count ?? 0, unit: "{chat}", description: "Chats held (or listened to) by the near cache.");
 
     public static void Observe(string operation, TimeSpan elapsed)
     {

@@ -32,6 +32,12 @@ public sealed class CircuitBreaker(int failureThreshold, TimeSpan openDuration, 
     /// <summary>True when a call may go to Redis now (closed, or the one half-open probe).</summary>
     public bool TryEnter()
     {
+        // The common case, closed, without the lock (a stale read only delays a change by one call).
+        if (Volatile.Read(ref _failures) < failureThreshold)
+        {
+            return true;
+        }
+
         lock (_gate)
         {
             if (_failures < failureThreshold)

@@ -56,7 +56,7 @@ internal sealed partial class NearCache : IDisposable
         redis.ConfigurationChanged += OnConfigurationChanged;
         redis.HashSlotMoved += OnHashSlotMoved;
         cache.BreakerOpened += OnBreakerOpened;
-        CacheMetrics.ObserveNear(() => Bytes, () => Count);
+        CacheMetrics.ObserveNear(this);
     }
 
     public bool Enabled => _maxBytes > 0;
@@ -97,6 +97,11 @@ internal sealed partial class NearCache : IDisposable
         if (!slot.Listening)
         {
             slot.Listen(this);
+            if (OverBudget)
+            {
+                // Chats read once and never kept cost a slot and a subscription each: bounded too.
+                Evict();
+            }
         }
 
         lock (slot)
@@ -144,7 +149,7 @@ internal sealed partial class NearCache : IDisposable
             Interlocked.Add(ref _bytes, bytes - previous);
         }
 
-        if (Interlocked.Read(ref _bytes) > _maxBytes)
+        if (OverBudget)
         {
             Evict();
         }
@@ -194,6 +199,9 @@ internal sealed partial class NearCache : IDisposable
     }
 
     private TimeSpan Age(Copy copy) => _timeProvider.GetElapsedTime(copy.ReadAt);
+
+    /// <summary>The copies' bytes and every slot's bookkeeping together, against the budget.</summary>
+    private bool OverBudget => Interlocked.Read(ref _bytes) + (long)_slots.Count * SlotOverhead > _maxBytes;
 
     private Slot NewSlot(string chatId) => new(chatId) { LastUsed = _timeProvider.GetTimestamp() };
 
