@@ -171,6 +171,34 @@ public sealed class WindowFailoverTests(LocalStack stack) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The same loss, but nobody reads the chat while the promoted replica is primary: the node that
+    /// wrote the window comes back as its replica, copies the window (which still bears that node's
+    /// id, and still lacks the update) and is made primary again by a manual failover, as an operator
+    /// or a rolling upgrade fails back (or as a second crash would). The window did miss an update and
+    /// must not be served: a stamp of the node id alone would trust it again.
+    /// </summary>
+    [Fact(Timeout = 5 * 60 * 1000)]
+    public async Task WindowThatMissedAnUpdate_IsNotServedWhenTheNodeThatWroteItIsPrimaryAgain()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var chat = await NewChatAsync(cancellationToken);
+        var (primary, replica) = (_cluster.Nodes[0], _cluster.Nodes[1]);
+        var context = new IterationContext(1, chat, 20);
+        var before = await WarmAsync(context, _replicas, primary, replica);
+        var promoted = await LoseAnUpdateAsync(context, _replicas[0], primary, replica, before);
+
+        await _cluster.RestartAsync(primary, Ct);
+        await PrivateRedisCluster.WaitUntilSyncedAsync(primary, replica, Ct);
+        await PrivateRedisCluster.FailOverToAsync(primary, replica, Ct);
+        var back = await RedisNodeClient.HashAsync(primary.Port, chat.WindowKey, Ct);
+        Assert.True(SameHash(promoted, back),
+            $"The node that wrote the window is primary again, but holds {Summary(back)}, not the window that missed the update ({Summary(promoted)}).");
+
+        var stats = _replicas.ToDictionary(r => r.Name, _ => new ReplicaStats());
+        await ReadUntilBackOnRedisAsync(_replicas, context, stats, $"after failing back to {primary} (its window: {Summary(back)})");
+    }
+
     private async Task AssertTruthIsStoredAsync(FailoverChat chat, CancellationToken cancellationToken)
     {
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
