@@ -4,15 +4,20 @@ internal sealed partial class HistoryCache
 {
     // A chat's window is one hash under the chat's hash tag: "meta" (owner and cast), "lo"/"hi"
     // (the contiguous seq range held), per turn "t:<seq>" (the public Turn message's bytes) and
-    // "v:<seq>" (version), "node" (the id of the primary that wrote it), and "head": the newest turns
-    // again, newest first, framed as GetHistoryResponse.turns (tag 0x0A, varint length, Turn), so a
-    // first history page is a prefix of it. "head" is rebuilt by every script that changes turns.
-    // Its fill key, under the same tag, holds the token of a load in flight.
+    // "v:<seq>" (version), "node" (the primary that wrote it, and in which of its terms as primary:
+    // "<node id>:<replication id>"), and "head": the newest turns again, newest first, framed as
+    // GetHistoryResponse.turns (tag 0x0A, varint length, Turn), so a first history page is a prefix
+    // of it. "head" is rebuilt by every script that changes turns. Its fill key, under the same
+    // tag, holds the token of a load in flight.
     //
     // Failover: a primary acknowledges a write before its replica has it, so a replica promoted
-    // after a crash may hold a window without the last updates. Every script that writes a window
-    // stamps it with CLUSTER MYID, and every script that reads or changes one first checks the
-    // stamp: a window written by another node is dropped (a miss, reloaded from Spanner).
+    // after a crash may hold a window without the last updates. The script that loads a window
+    // stamps it with this primary's term, and every script that reads or changes one first checks
+    // the stamp: a window written in any other term is dropped (a miss, reloaded from Spanner).
+    // The node id alone is not enough: the node that wrote the window can come back as the new
+    // primary's replica, copy the window that missed its update (stamped with its own id), and be
+    // made primary again. The replication ID tells the terms apart: a replica that is promoted,
+    // and a primary that restarts, take a new random one, and keep it while they stay primary.
     //
     // Writers that die: a writer announces a change before committing it, as a member of the
     // chat's "pending" sorted set scored with a deadline (server time + Redis:ChangeDeadline), and
@@ -23,10 +28,10 @@ internal sealed partial class HistoryCache
     // the replicas' near caches listen to.
 
     /// <summary>
-    /// Lua: trusted(key, fill, pending, channel) is false (and the window dropped) when the window
-    /// was written by another node than this one, or a change announced for it is overdue (see
-    /// above); rebuild_head(key, lo, hi, n) writes the newest n
-    /// turns of lo..hi as "head".
+    /// Lua: stamp() is this primary's term (see failover above); trusted(key, fill, pending,
+    /// channel) is false (and the window dropped) when the window was written in another term or a
+    /// change announced for it is overdue; rebuild_head(key, lo, hi, n) writes the newest n turns
+    /// of lo..hi as "head".
     /// </summary>
     private const string WindowFunctions =
         """
@@ -39,13 +44,18 @@ internal sealed partial class HistoryCache
           return out .. string.char(n)
         end
 
+        local function stamp()
+          local info = redis.call('INFO', 'replication')
+          return redis.call('CLUSTER', 'MYID') .. ':' .. string.match(info, 'master_replid:(%x+)')
+        end
+
         local function now_ms()
           local t = redis.call('TIME')
           return t[1] * 1000 + math.floor(t[2] / 1000)
         end
 
         local function trusted(key, fill, pending, channel)
-          if redis.call('HGET', key, 'node') == redis.call('CLUSTER', 'MYID') then
+          if redis.call('HGET', key, 'node') == stamp() then
             local now = now_ms()
             if #redis.call('ZRANGEBYSCORE', pending, '-inf', now, 'LIMIT', 0, 1) == 0 then return true end
             redis.call('ZREMRANGEBYSCORE', pending, '-inf', now)
@@ -122,7 +132,7 @@ internal sealed partial class HistoryCache
         if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[2])
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5], 'node', redis.call('CLUSTER', 'MYID'))
+        redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5], 'node', stamp())
         for i = 7, #ARGV, 3 do
           redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 2], 'v:' .. ARGV[i], ARGV[i + 1])
         end
