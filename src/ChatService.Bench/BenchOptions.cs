@@ -46,6 +46,10 @@ internal sealed class BenchOptions
           --no-baselines          history-hot without the baselines
           --fresh-emulator        each scenario on a Spanner emulator of its own, started and stopped
                                   by the bench (the shared one slows down with its history)
+          --trace DIR             history-hot/-cold: a dotnet-trace CPU sample profile of the service during
+                                  each service window (not the baselines), written to DIR, and the service's
+                                  CPU per call by component in the report (needs dotnet-trace on PATH or
+                                  in ~/.dotnet/tools: dotnet tool install -g dotnet-trace)
         """;
 
     public required string Scenario { get; init; }
@@ -96,6 +100,9 @@ internal sealed class BenchOptions
 
     public bool FreshEmulator { get; init; }
 
+    /// <summary>history-hot/-cold: where the service's CPU sample traces go; null: no trace.</summary>
+    public string? TraceDirectory { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
@@ -135,7 +142,7 @@ internal sealed class BenchOptions
         var known = new[]
         {
             "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold",
-            "replies", "cancels", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens",
+            "replies", "cancels", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens", "trace",
         };
         foreach (var key in values.Keys.Where(k => !known.Contains(k)))
         {
@@ -148,6 +155,11 @@ internal sealed class BenchOptions
         if (minTokens > maxTokens)
         {
             throw new ArgumentException($"--min-tokens ({minTokens}) is more than --max-tokens ({maxTokens})");
+        }
+
+        if (values.ContainsKey("trace") && args[0] is not ("history-hot" or "history-cold" or "all"))
+        {
+            throw new ArgumentException("--trace applies to history-hot and history-cold only");
         }
 
         return new BenchOptions
@@ -173,6 +185,7 @@ internal sealed class BenchOptions
             MaxTokens = maxTokens,
             Baselines = !flags.Contains("no-baselines"),
             FreshEmulator = flags.Contains("fresh-emulator"),
+            TraceDirectory = values.GetValueOrDefault("trace"),
         };
     }
 
