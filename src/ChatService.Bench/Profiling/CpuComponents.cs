@@ -6,29 +6,33 @@ namespace ChatService.Bench.Profiling;
 /// Which component a CPU sample's stack is charged to. Frames are named <c>Module!Namespace.Type.Method(args)</c>
 /// and read from the leaf towards the thread's start: the first frame that a rule below matches decides (when
 /// one frame matches several rules, the earlier rule wins). Frames no rule matches (the base library: copies,
-/// string encoding, collections, async plumbing, and the GC poll where the sampler stopped a running thread)
-/// are charged to the nearest caller that a rule matches; a stack that no rule matches at all is "other".
-/// The service's threads that the sampler never sees are charged by thread name (<see cref="ForThread"/>).
+/// string encoding, collections, async plumbing, the GC poll where a suspension stopped a running thread,
+/// native code) are charged to the nearest caller that a rule matches; a stack that no rule matches at all
+/// is "other". The runtime's own threads (GC, EventPipe) are charged by name (<see cref="ForThread"/>).
 /// </summary>
 internal static class CpuComponents
 {
     public const string Other = "other (no rule matched)";
 
-    /// <summary>The server GC's threads: native, never sampled; their CPU comes from <c>/proc</c>.</summary>
-    public const string GcThreads = "GC (server GC threads, from /proc)";
+    /// <summary>The server GC's threads (native: dotnet-trace never samples them, so their CPU comes from <c>/proc</c>).</summary>
+    public const string GcThreads = "GC (the server GC's threads)";
 
-    /// <summary>EventPipe's and the diagnostics server's threads while tracing: the profiler's own cost.</summary>
-    public const string Tracing = "tracing itself (EventPipe and diagnostics threads, from /proc)";
+    /// <summary>EventPipe's and the diagnostics server's threads: dotnet-trace's own cost while it traces.</summary>
+    public const string Tracing = "tracing itself (EventPipe, diagnostics threads)";
 
-    /// <summary>Other threads that are never sampled (the JIT's tiering thread, native threads).</summary>
-    public const string OtherUnsampled = "other threads not sampled (from /proc)";
+    /// <summary>dotnet-trace: other threads it never samples (the JIT's tiering thread, native threads); CPU from <c>/proc</c>.</summary>
+    public const string OtherUnsampled = "threads dotnet-trace does not sample (JIT tiering, native)";
+
+    public const string SocketSend = "socket send (system calls)";
+
+    public const string SocketReceive = "socket receive and epoll loop (rest of System.Net.Sockets)";
 
     /// <summary>The rules, in order.</summary>
     public static readonly IReadOnlyList<Rule> Rules =
     [
         new("lock contention (Monitor/Lock slow path)", @"!System\.Threading\.Monitor\.(Try)?Enter_Slowpath|!System\.Threading\.Lock\.\w*Slow", ShowCaller: true),
-        new("socket send (system calls)", @"^System\.Net\.Sockets!.*(\.|Sys|TryComplete)Send\w*\(", ShowCaller: true),
-        new("socket receive and epoll loop (rest of System.Net.Sockets)", @"^System\.Net\.Sockets!", ShowCaller: true),
+        new(SocketSend, @"^System\.Net\.Sockets!.*(\.|Sys|TryComplete)Send\w*\(", ShowCaller: true),
+        new(SocketReceive, @"^System\.Net\.Sockets!", ShowCaller: true),
         new("Kestrel: HTTP/2 framing, HPACK, response writing, pipes", @"^Microsoft\.AspNetCore\.Server\.Kestrel|^System\.IO\.Pipelines!"),
         new("gRPC call handling (Grpc.AspNetCore)", @"^Grpc\."),
         new("protobuf serialization of the response",
@@ -51,24 +55,14 @@ internal static class CpuComponents
             @"^System\.Private\.CoreLib!System\.Threading\.(PortableThreadPool|ThreadPoolWorkQueue|LowLevelLifoSemaphore|ThreadPool\.|TimerQueue)"),
     ];
 
+    /// <summary>A generic argument list, <c>[...]</c> without brackets inside.</summary>
+    private static readonly Regex GenericArguments = Pattern(@"\[[^\[\]]*\]");
+
+    /// <summary>The rule of each frame name seen.</summary>
+    private static readonly Dictionary<string, Rule?> Matched = new(StringComparer.Ordinal);
+
     /// <summary>Every component in report order: the rules', then those charged by thread name, then other.</summary>
     public static IReadOnlyList<string> All { get; } = [GcThreads, .. Rules.Select(r => r.Component), Tracing, OtherUnsampled, Other];
-
-    /// <summary>
-    /// A sample taken in native code (preemptive mode) counts as on CPU unless its first named frame is one of
-    /// these blocking waits: semaphores, events, monitors, sleeps, joins, the socket engine's epoll wait, the
-    /// file watcher's inotify read, a thread-pool worker parked in its semaphore. Samples in native code that
-    /// are not waits are system calls that do work (socket sends and receives, semaphore releases) or the
-    /// runtime's allocation path.
-    /// </summary>
-    private static readonly Regex Wait = Pattern(
-        @"!System\.Threading\.(WaitHandle\.Wait|LowLevelLifoSemaphore\.Wait|LowLevelMonitor\.Wait|Monitor\.Wait|ManualResetEventSlim\.Wait" +
-        @"|SemaphoreSlim\.Wait|Thread\.Sleep|Thread\.Join|Tasks\.Task\.(SpinThenBlockingWait|InternalWait|Wait)|PortableThreadPool\+WorkerThread\.WorkerThreadStart" +
-        @"|PortableThreadPool\+GateThread|TimerQueue\.TimerThread|WaitSubsystem)" +
-        @"|^System\.Net\.Sockets!System\.Net\.Sockets\.SocketAsyncEngine\.EventLoop|^System\.IO\.FileSystem\.Watcher!|!Interop\+Sys\.(WaitForSocketEvents|Poll|WaitPid)");
-
-    /// <summary>The GC poll where a running thread stops when the runtime is suspended (for a sample, or for a GC).</summary>
-    private static readonly Regex GcPoll = Pattern(@"!System\.Threading\.Thread\.<?PollGC");
 
     /// <summary>The component of a thread by its name, for the runtime's own threads (sampled or not); null for the others.</summary>
     public static string? ForThread(string name) =>
@@ -76,27 +70,77 @@ internal static class CpuComponents
         : name is ".NET EventPipe" or ".NET DebugPipe" or ".NET Debugger" ? Tracing
         : null;
 
-    /// <summary>Whether a sample is CPU time: managed code running (or ready to run), or native code that is not a known wait.</summary>
-    /// <param name="managed">The sampler found the thread running managed code (cooperative mode).</param>
-    /// <param name="firstNamedFrame">The sample's innermost frame with a name, or null when it has none.</param>
-    public static bool IsOnCpu(bool managed, string? firstNamedFrame) =>
-        firstNamedFrame is not null && (managed || !Wait.IsMatch(firstNamedFrame));
-
-    /// <summary>Whether a sample's innermost named frame is the GC poll (the thread was stopped there).</summary>
-    public static bool IsGcPoll(string? firstNamedFrame) => firstNamedFrame is not null && GcPoll.IsMatch(firstNamedFrame);
-
-    /// <summary>The index in <see cref="Rules"/> of the rule that matches a frame, or -1.</summary>
-    public static int RuleFor(string frame)
+    /// <summary>
+    /// Charges a stack, given from the leaf (null for a frame without a name: native code, stubs), to a
+    /// component; the frame shown for it is the deciding frame, and for the rules that show their caller
+    /// (locks, sockets), the first frame above it of another rule that does not.
+    /// </summary>
+    public static (string Component, string Frame) Attribute(IEnumerable<string?> frames)
     {
-        for (var i = 0; i < Rules.Count; i++)
+        string? firstNamed = null;
+        (Rule Rule, string Frame)? decided = null;
+        foreach (var name in frames)
         {
-            if (Rules[i].Frame.IsMatch(frame))
+            if (name is null)
             {
-                return i;
+                continue;
+            }
+
+            firstNamed ??= name;
+            var rule = RuleFor(name);
+            if (rule is null || (decided is not null && rule.ShowCaller))
+            {
+                continue;
+            }
+
+            if (decided is { } by)
+            {
+                return (by.Rule.Component, $"{by.Frame} <- {ShortName(name)}");
+            }
+
+            decided = (rule, ShortName(name));
+            if (!rule.ShowCaller)
+            {
+                break;
             }
         }
 
-        return -1;
+        return decided is { } d ? (d.Rule.Component, d.Frame) : (Other, firstNamed is null ? "(no named frame)" : ShortName(firstNamed));
+    }
+
+    /// <summary><c>Module!A.B.Type+Nested[Generic].Method(args)</c> as <c>B.Type+Nested.Method</c>.</summary>
+    public static string ShortName(string frame)
+    {
+        var bang = frame.IndexOf('!');
+        var name = frame[(bang + 1)..];
+        if (name == "?")
+        {
+            return $"{frame[..bang]} (ReadyToRun code)";
+        }
+
+        var args = name.IndexOf('(');
+        name = (args >= 0 ? name[..args] : name).Replace("pb::Google.Protobuf.IBufferMessage.", "", StringComparison.Ordinal);
+        for (var shorter = GenericArguments.Replace(name, ""); shorter != name; shorter = GenericArguments.Replace(name, ""))
+        {
+            name = shorter;
+        }
+
+        var parts = name.Split('.');
+        return string.Join('.', parts.Skip(Math.Max(0, parts.Length - 3)));
+    }
+
+    /// <summary>The first rule that matches a frame, or null (remembered per frame name).</summary>
+    private static Rule? RuleFor(string frame)
+    {
+        lock (Matched)
+        {
+            if (!Matched.TryGetValue(frame, out var rule))
+            {
+                Matched[frame] = rule = Rules.FirstOrDefault(r => r.Frame.IsMatch(frame));
+            }
+
+            return rule;
+        }
     }
 
     private static Regex Pattern(string pattern) => new(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled);

@@ -158,6 +158,7 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
                 options.Baselines,
                 options.FreshEmulator,
                 options.TraceDirectory,
+                Profiler = options.TraceDirectory is null ? null : options.Profiler,
             },
             Runs = Runs.Select(r => new
             {

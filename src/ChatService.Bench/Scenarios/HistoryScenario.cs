@@ -29,7 +29,7 @@ internal static class HistoryScenario
         if (options.TraceDirectory is not null)
         {
             // Before the setup: a missing tool should not cost a minute of seeding first.
-            ServiceTrace.FindTool();
+            _ = options.Profiler == "perf" ? PerfProfile.FindTool() : DotnetTraceProfile.FindTool();
             Directory.CreateDirectory(options.TraceDirectory);
         }
 
@@ -78,6 +78,14 @@ internal static class HistoryScenario
     {
         // Seeding goes through the cache either way: it is much faster than with every prompt window read from the emulator.
         var settings = ServiceSettings.RealisticTurnsFastBackend();
+        if (options.TraceDirectory is not null && options.Profiler == "perf")
+        {
+            // Plain environment variables: no ':' in their names.
+            foreach (var (name, value) in PerfProfile.ServiceEnvironment)
+            {
+                settings[name] = value;
+            }
+        }
         var database = await BenchDatabase.ReserveAsync();
         Console.WriteLine($"[{report.Scenario}] starting the service (cache on)");
         ServiceProcess? service = null;
@@ -153,8 +161,12 @@ internal static class HistoryScenario
         var errorsBefore = service.ErrorLogs;
         var metricsBefore = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
         var calls = 0L;
-        var tracePath = trace ? Path.Combine(options.TraceDirectory!, $"{report.Scenario}-{callers}-callers-{DateTime.UtcNow:yyyyMMdd-HHmmss}.nettrace") : null;
-        var capture = tracePath is null ? null : ServiceTrace.CaptureAsync(service.Pid, tracePath, options.Warmup, options.Duration, cancellationToken);
+        var tracePath = trace
+            ? Path.Combine(options.TraceDirectory!, $"{report.Scenario}-{callers}-callers-{DateTime.UtcNow:yyyyMMdd-HHmmss}.{(options.Profiler == "perf" ? "perf.data" : "nettrace")}")
+            : null;
+        var capture = tracePath is null ? null
+            : options.Profiler == "perf" ? PerfProfile.CaptureAsync(service.Pid, tracePath, options.Warmup, options.Duration, cancellationToken)
+            : DotnetTraceProfile.CaptureAsync(service.Pid, tracePath, options.Warmup, options.Duration, cancellationToken);
         var measured = await ClosedLoop.RunAsync(label, callers, options.Warmup, options.Duration, async (caller, ct) =>
         {
             Interlocked.Increment(ref calls);
@@ -171,7 +183,8 @@ internal static class HistoryScenario
         {
             // Analysed before the baselines run, so that reading the trace does not take their CPU.
             Console.WriteLine($"[{report.Scenario}] reading the trace {tracePath}");
-            report.Profiles.Add(CpuBreakdown.Analyze(await capture, measured));
+            var analyze = await capture;
+            report.Profiles.Add(await analyze(measured));
         }
 
         var metricsAfter = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
