@@ -4,9 +4,9 @@ using ChatService.Bench.Load;
 namespace ChatService.Bench.Profiling;
 
 /// <summary>
-/// <c>--profiler perf</c>: Linux perf samples the service's CPUs over the window (<c>cpu-clock</c> at 999 Hz
-/// with call stacks, kernel included), so each sample is a millisecond that a service thread spent on a
-/// CPU, in the kernel or in user code. JIT-compiled frames are named from the runtime's perf map
+/// <c>--profiler perf</c>: Linux perf samples the machine's CPUs over the window (<c>cpu-clock</c> at 999 Hz
+/// with call stacks, kernel included), and the service's samples are kept: each is a millisecond that a
+/// service thread spent on a CPU, in the kernel or in user code. JIT-compiled frames are named from the runtime's perf map
 /// (the service runs with <see cref="ServiceEnvironment"/>); ReadyToRun code that was never re-compiled is named
 /// by its module only. The runtime's threads are charged by name, every other sample by
 /// <see cref="CpuComponents"/>, and a socket sample by its system call (send or receive).
@@ -44,8 +44,9 @@ internal static class PerfProfile
         await Task.Delay(warmup, cancellationToken);
         using var perf = ToolProcess.Start(FindTool(),
         [
-            "record", "-e", "cpu-clock", "-F", Frequency.ToString(CultureInfo.InvariantCulture), "-g",
-            "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", dataPath,
+            // Every CPU (-a), not -p: a thread the service starts during the window (a thread-pool worker, a
+            // Redis backlog thread) is sampled too. perf script keeps the service's samples.
+            "record", "-e", "cpu-clock", "-F", Frequency.ToString(CultureInfo.InvariantCulture), "-g", "-a", "-o", dataPath,
             "--", "sleep", window.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture),
         ]);
         await perf.WaitAsync(window + StopGrace, cancellationToken);
@@ -90,7 +91,8 @@ internal static class PerfProfile
             charged[(component, frame)] = charged.GetValueOrDefault((component, frame)) + 1;
         }
 
-        using (var script = ToolProcess.Start(FindTool(), ["script", "-i", dataPath, "-F", "comm,tid,ip,sym,dso"], readOutput: true))
+        using (var script = ToolProcess.Start(FindTool(),
+            ["script", "-i", dataPath, "--pid", pid.ToString(CultureInfo.InvariantCulture), "-F", "comm,tid,ip,sym,dso"], readOutput: true))
         {
             while (await script.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
             {
@@ -139,7 +141,7 @@ internal static class PerfProfile
             $"managed frames named from /tmp/perf-{pid}.map: {Percent(managedFrames - moduleOnlyFrames, managedFrames)}%; the rest are ReadyToRun code named by module only",
         ];
         return CpuBreakdown.From(run, "perf", string.Create(CultureInfo.InvariantCulture,
-            $"Shares from `perf record -e cpu-clock -F {Frequency} -g` of the service over {window.TotalSeconds:0.#} s of the window: each sample is a millisecond a service thread spent on a CPU."),
+            $"Shares from `perf record -e cpu-clock -F {Frequency} -g -a` (the service's samples) over {window.TotalSeconds:0.#} s of the window: each sample is a millisecond a service thread spent on a CPU."),
             dataPath, charged, notes);
     }
 
