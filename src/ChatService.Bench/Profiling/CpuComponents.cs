@@ -58,6 +58,9 @@ internal static class CpuComponents
     /// <summary>A generic argument list, <c>[...]</c> without brackets inside.</summary>
     private static readonly Regex GenericArguments = Pattern(@"\[[^\[\]]*\]");
 
+    /// <summary>A generic type's arity, <c>`1</c>.</summary>
+    private static readonly Regex GenericArity = Pattern(@"`\d+");
+
     /// <summary>The rule of each frame name seen.</summary>
     private static readonly Dictionary<string, Rule?> Matched = new(StringComparer.Ordinal);
 
@@ -108,7 +111,7 @@ internal static class CpuComponents
         return decided is { } d ? (d.Rule.Component, d.Frame) : (Other, firstNamed is null ? "(no named frame)" : ShortName(firstNamed));
     }
 
-    /// <summary><c>Module!A.B.Type+Nested[Generic].Method(args)</c> as <c>B.Type+Nested.Method</c>.</summary>
+    /// <summary><c>Module!A.B.Type`1+Nested[Generic].Method(args)</c> as <c>B.Type+Nested.Method</c>.</summary>
     public static string ShortName(string frame)
     {
         var bang = frame.IndexOf('!');
@@ -125,7 +128,8 @@ internal static class CpuComponents
             name = shorter;
         }
 
-        var parts = name.Split('.');
+        // Generic arity markers (`1) go too: a backtick would end the report's code span.
+        var parts = GenericArity.Replace(name, "").Split('.');
         return string.Join('.', parts.Skip(Math.Max(0, parts.Length - 3)));
     }
 
