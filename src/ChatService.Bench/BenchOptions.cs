@@ -46,6 +46,11 @@ internal sealed class BenchOptions
           --no-baselines          history-hot without the baselines
           --fresh-emulator        each scenario on a Spanner emulator of its own, started and stopped
                                   by the bench (the shared one slows down with its history)
+          --trace DIR             history-hot/-cold: a sample profile of the service during each service
+                                  window (not the baselines), written to DIR, and the service's CPU per
+                                  call by component in the report
+          --profiler dotnet-trace with --trace: dotnet-trace (dotnet tool install -g dotnet-trace; EventPipe's
+                                  thread-time sampler) or perf (Linux perf, CPU samples; needs root)
         """;
 
     public required string Scenario { get; init; }
@@ -96,6 +101,12 @@ internal sealed class BenchOptions
 
     public bool FreshEmulator { get; init; }
 
+    /// <summary>history-hot/-cold: where the service's CPU sample traces go; null: no trace.</summary>
+    public string? TraceDirectory { get; init; }
+
+    /// <summary>With <see cref="TraceDirectory"/>: <c>dotnet-trace</c> or <c>perf</c>.</summary>
+    public string Profiler { get; init; } = "dotnet-trace";
+
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
@@ -135,7 +146,7 @@ internal sealed class BenchOptions
         var known = new[]
         {
             "concurrency", "duration", "warmup", "out", "chats", "turns", "callers-per-channel", "streams", "open-concurrency", "hold",
-            "replies", "cancels", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens",
+            "replies", "cancels", "fanout-replies", "followers", "ttft", "tokens-per-second", "min-tokens", "max-tokens", "trace", "profiler",
         };
         foreach (var key in values.Keys.Where(k => !known.Contains(k)))
         {
@@ -148,6 +159,16 @@ internal sealed class BenchOptions
         if (minTokens > maxTokens)
         {
             throw new ArgumentException($"--min-tokens ({minTokens}) is more than --max-tokens ({maxTokens})");
+        }
+
+        if (values.ContainsKey("trace") && args[0] is not ("history-hot" or "history-cold" or "all"))
+        {
+            throw new ArgumentException("--trace applies to history-hot and history-cold only");
+        }
+
+        if (values.TryGetValue("profiler", out var profiler) && (!values.ContainsKey("trace") || profiler is not ("dotnet-trace" or "perf")))
+        {
+            throw new ArgumentException("--profiler is dotnet-trace or perf, with --trace");
         }
 
         return new BenchOptions
@@ -173,6 +194,8 @@ internal sealed class BenchOptions
             MaxTokens = maxTokens,
             Baselines = !flags.Contains("no-baselines"),
             FreshEmulator = flags.Contains("fresh-emulator"),
+            TraceDirectory = values.GetValueOrDefault("trace"),
+            Profiler = profiler ?? defaults.Profiler,
         };
     }
 

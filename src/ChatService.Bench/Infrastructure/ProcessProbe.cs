@@ -52,6 +52,35 @@ internal static class ProcessProbe
         }
     }
 
+    /// <summary>
+    /// Each thread of a process: its name (<c>comm</c>, e.g. <c>.NET TP Worker</c>) and its user and system
+    /// CPU seconds so far, by thread id; threads that end while they are read are left out.
+    /// </summary>
+    public static IReadOnlyDictionary<int, ThreadCpu> ThreadCpuSeconds(int pid)
+    {
+        var threads = new Dictionary<int, ThreadCpu>();
+        foreach (var dir in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var open = stat.IndexOf('(');
+                var close = stat.LastIndexOf(')');
+                var fields = stat[(close + 2)..].Split(' ');
+                threads[int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture)] = new ThreadCpu(
+                    stat[(open + 1)..close],
+                    long.Parse(fields[11], CultureInfo.InvariantCulture) / TicksPerSecond,
+                    long.Parse(fields[12], CultureInfo.InvariantCulture) / TicksPerSecond);
+            }
+            catch (IOException)
+            {
+                // Ended while we looked.
+            }
+        }
+
+        return threads;
+    }
+
     /// <summary>Busy and total CPU seconds of the whole machine (all cores), from <c>/proc/stat</c>.</summary>
     public static (double Busy, double Total) MachineCpuSeconds()
     {
@@ -103,4 +132,10 @@ internal static class ProcessProbe
 
     private static long Kilobytes(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+}
+
+/// <summary>A thread's name and CPU seconds in user and in kernel mode.</summary>
+internal sealed record ThreadCpu(string Name, double User, double System)
+{
+    public double Seconds => User + System;
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatService.Bench.Load;
+using ChatService.Bench.Profiling;
 
 namespace ChatService.Bench.Reporting;
 
@@ -31,6 +32,9 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
     public List<KeyValuePair<string, string>> Figures { get; } = [];
 
     public List<TargetCheck> Targets { get; } = [];
+
+    /// <summary>The service's CPU per call by component, one per traced run (<c>--trace</c>).</summary>
+    public List<CpuBreakdown> Profiles { get; } = [];
 
     public List<string> Notes { get; } = [];
 
@@ -94,6 +98,11 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
             md.AppendLine();
         }
 
+        foreach (var profile in Profiles)
+        {
+            md.AppendLine(profile.ToMarkdown());
+        }
+
         if (Targets.Count > 0)
         {
             md.AppendLine("| target | measured | met |");
@@ -148,6 +157,8 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
                 options.MaxTokens,
                 options.Baselines,
                 options.FreshEmulator,
+                options.TraceDirectory,
+                Profiler = options.TraceDirectory is null ? null : options.Profiler,
             },
             Runs = Runs.Select(r => new
             {
@@ -165,6 +176,7 @@ internal sealed class BenchReport(string scenario, BenchOptions options, Machine
             }),
             Figures = Figures.ToDictionary(f => f.Key, f => f.Value),
             Targets,
+            Profiles,
             Notes,
         };
         await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(document, Json));

@@ -26,7 +26,7 @@ internal static class HealthScenario
         foreach (var callers in options.Concurrency)
         {
             Console.WriteLine($"[{report.Scenario}] {callers} callers: GetHistory");
-            var read = await HistoryScenario.MeasureAsync(history, "service GetHistory (warm cache)", callers, options, report, cancellationToken);
+            var read = await HistoryScenario.MeasureAsync(history, "service GetHistory (warm cache)", callers, options, report, trace: false, cancellationToken);
 
             Console.WriteLine($"[{report.Scenario}] {callers} callers: Health/Check");
             using var pool = new ChannelPool(service.GrpcAddress, callers, options.CallersPerChannel);

@@ -3,6 +3,7 @@ using ChatService.Api.V1;
 using ChatService.Bench.Baselines;
 using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
+using ChatService.Bench.Profiling;
 using ChatService.Bench.Reporting;
 using ChatService.Testing;
 using Google.Protobuf;
@@ -25,13 +26,20 @@ internal static class HistoryScenario
 
     public static async Task RunAsync(BenchOptions options, BenchReport report, bool warmCache, CancellationToken cancellationToken)
     {
+        if (options.TraceDirectory is not null)
+        {
+            // Before the setup: a missing tool should not cost a minute of seeding first.
+            _ = options.Profiler == "perf" ? PerfProfile.FindTool() : DotnetTraceProfile.FindTool();
+            Directory.CreateDirectory(options.TraceDirectory);
+        }
+
         await using var history = await SetUpAsync(options, report, warmCache, cancellationToken);
         var label = warmCache ? "service GetHistory (warm cache)" : "service GetHistory (no cache, Spanner)";
         var payloads = new BaselinePayloads(history.Pages);
         foreach (var callers in options.Concurrency)
         {
             Console.WriteLine($"[{report.Scenario}] {callers} callers");
-            var measured = await MeasureAsync(history, label, callers, options, report, cancellationToken);
+            var measured = await MeasureAsync(history, label, callers, options, report, trace: options.TraceDirectory is not null, cancellationToken);
             if (!warmCache || !options.Baselines)
             {
                 continue;
@@ -70,6 +78,14 @@ internal static class HistoryScenario
     {
         // Seeding goes through the cache either way: it is much faster than with every prompt window read from the emulator.
         var settings = ServiceSettings.RealisticTurnsFastBackend();
+        if (options.TraceDirectory is not null && options.Profiler == "perf")
+        {
+            // Plain environment variables: no ':' in their names.
+            foreach (var (name, value) in PerfProfile.ServiceEnvironment)
+            {
+                settings[name] = value;
+            }
+        }
         var database = await BenchDatabase.ReserveAsync();
         Console.WriteLine($"[{report.Scenario}] starting the service (cache on)");
         ServiceProcess? service = null;
@@ -129,10 +145,12 @@ internal static class HistoryScenario
 
     /// <summary>
     /// GetHistory (first page) on random chats of <paramref name="history"/> by <paramref name="callers"/>
-    /// closed-loop callers, with the service's Spanner and cache counters over the warm-up and window.
+    /// closed-loop callers, with the service's Spanner and cache counters over the warm-up and window;
+    /// with <paramref name="trace"/>, a CPU sample trace of the service over the window (to
+    /// <see cref="BenchOptions.TraceDirectory"/>) and the service's CPU per call by component.
     /// </summary>
     public static async Task<LoadResult> MeasureAsync(
-        WarmHistory history, string label, int callers, BenchOptions options, BenchReport report, CancellationToken cancellationToken)
+        WarmHistory history, string label, int callers, BenchOptions options, BenchReport report, bool trace, CancellationToken cancellationToken)
     {
         var service = history.Service;
         var chats = history.Chats;
@@ -143,6 +161,12 @@ internal static class HistoryScenario
         var errorsBefore = service.ErrorLogs;
         var metricsBefore = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
         var calls = 0L;
+        var tracePath = trace
+            ? Path.Combine(options.TraceDirectory!, $"{report.Scenario}-{callers}-callers-{DateTime.UtcNow:yyyyMMdd-HHmmss}.{(options.Profiler == "perf" ? "perf.data" : "nettrace")}")
+            : null;
+        var capture = tracePath is null ? null
+            : options.Profiler == "perf" ? PerfProfile.CaptureAsync(service.Pid, tracePath, options.Warmup, options.Duration, cancellationToken)
+            : DotnetTraceProfile.CaptureAsync(service.Pid, tracePath, options.Warmup, options.Duration, cancellationToken);
         var measured = await ClosedLoop.RunAsync(label, callers, options.Warmup, options.Duration, async (caller, ct) =>
         {
             Interlocked.Increment(ref calls);
@@ -155,6 +179,14 @@ internal static class HistoryScenario
             }
         }, service.Pid, cancellationToken);
         report.Add(measured);
+        if (capture is not null)
+        {
+            // Analysed before the baselines run, so that reading the trace does not take their CPU.
+            Console.WriteLine($"[{report.Scenario}] reading the trace {tracePath}");
+            var analyze = await capture;
+            report.Profiles.Add(await analyze(measured));
+        }
+
         var metricsAfter = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
         double Delta(string metric) => metricsAfter[metric] - metricsBefore[metric];
         report.Figure($"service metrics over the {callers}-caller warm-up and window", string.Create(CultureInfo.InvariantCulture,
