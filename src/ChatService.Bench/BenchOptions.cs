@@ -44,6 +44,8 @@ internal sealed class BenchOptions
           --min-tokens 40         follow: shortest simulated reply, in tokens
           --max-tokens 80         follow: longest simulated reply, in tokens
           --no-baselines          history-hot without the baselines
+          --no-near-cache         history-hot and health: the service without its near cache
+                                  (Redis:NearCacheBytes=0), so every first page reads Redis
           --fresh-emulator        each scenario on a Spanner emulator of its own, started and stopped
                                   by the bench (the shared one slows down with its history)
           --trace DIR             history-hot/-cold: a sample profile of the service during each service
@@ -52,6 +54,9 @@ internal sealed class BenchOptions
           --profiler dotnet-trace with --trace: dotnet-trace (dotnet tool install -g dotnet-trace; EventPipe's
                                   thread-time sampler) or perf (Linux perf, CPU samples; needs root)
         """;
+
+    /// <summary>False: the service runs without its near cache (<c>--no-near-cache</c>).</summary>
+    public bool NearCache { get; init; } = true;
 
     public required string Scenario { get; init; }
 
@@ -129,7 +134,7 @@ internal sealed class BenchOptions
             {
                 values[arg[2..eq]] = arg[(eq + 1)..];
             }
-            else if (arg is "--no-baselines" or "--fresh-emulator")
+            else if (arg is "--no-baselines" or "--fresh-emulator" or "--no-near-cache")
             {
                 flags.Add(arg[2..]);
             }
@@ -193,6 +198,7 @@ internal sealed class BenchOptions
             MinTokens = minTokens,
             MaxTokens = maxTokens,
             Baselines = !flags.Contains("no-baselines"),
+            NearCache = !flags.Contains("no-near-cache"),
             FreshEmulator = flags.Contains("fresh-emulator"),
             TraceDirectory = values.GetValueOrDefault("trace"),
             Profiler = profiler ?? defaults.Profiler,

@@ -37,7 +37,8 @@ internal static class CpuComponents
         new("gRPC call handling (Grpc.AspNetCore)", @"^Grpc\."),
         new("protobuf serialization of the response",
             @"^Google\.Protobuf!(Google\.Protobuf\.(Writ|CodedOutputStream)|.*\.(WriteTo|CalculateSize|Compute\w*Size)\()" +
-            @"|^ChatService!ChatService\.Api\.V1\..*\.(InternalWriteTo|WriteTo|CalculateSize)\(|^ChatService!.*__Helper_SerializeMessage"),
+            @"|^ChatService!ChatService\.Api\.V1\..*\.(InternalWriteTo|WriteTo|CalculateSize)\(|^ChatService!.*__Helper_SerializeMessage" +
+            @"|^ChatService!ChatService\.Api\.(HistoryMethod|HistoryPageResponse)\b"),
         new("request parsing and validation (ChatService.Api guards, binder)",
             @"^ChatService!ChatService\.Api\.(MalformedRequestGuard|RequestFrameReader|StrictRequestBinder|RequestValidator|BoundedDecompression|ChatApiBinding)" +
             @"|^ChatService!ChatService\.Api\.V1\.\w+Request\b|^ChatService!.*__Helper_DeserializeMessage"),
@@ -48,7 +49,8 @@ internal static class CpuComponents
             @"|!Microsoft\.AspNetCore\.Hosting\.(HostingApplicationDiagnostics|HostingMetrics)" +
             @"|^ChatService!ChatService\.(Telemetry\.|Api\.ChatScopeInterceptor|Chats\.ChatLogScope|[\w.]*(Metrics|Tracing|Telemetry)\b)"),
         new("Redis client (StackExchange.Redis)", @"^StackExchange\.Redis!|^RESPite!|^Pipelines\.Sockets\.Unofficial!"),
-        new("cache decoding (ChatService.Cache.WindowCodec, cached-turn protobuf)", @"^ChatService!ChatService\.Cache\.(WindowCodec|Proto\.)"),
+        new("cache decoding and near cache (WindowCodec, TurnWire, NearCache, cached protobuf)",
+            @"^ChatService!ChatService\.Cache\.(WindowCodec|NearCache|Proto\.)|^ChatService!ChatService\.Api\.TurnWire\b"),
         new("the service's own history logic (rest of ChatService)", @"^ChatService!"),
         new("ASP.NET Core hosting, routing, middleware, DI", @"^Microsoft\.AspNetCore\.|^Microsoft\.Extensions\."),
         new("thread pool: dispatch, wake-ups, idle spinning",

@@ -34,7 +34,9 @@ internal static class HistoryScenario
         }
 
         await using var history = await SetUpAsync(options, report, warmCache, cancellationToken);
-        var label = warmCache ? "service GetHistory (warm cache)" : "service GetHistory (no cache, Spanner)";
+        var label = !warmCache ? "service GetHistory (no cache, Spanner)"
+            : options.NearCache ? "service GetHistory (warm cache)"
+            : "service GetHistory (warm cache, near cache off)";
         var payloads = new BaselinePayloads(history.Pages);
         foreach (var callers in options.Concurrency)
         {
@@ -86,6 +88,12 @@ internal static class HistoryScenario
                 settings[name] = value;
             }
         }
+
+        if (!options.NearCache)
+        {
+            settings["Redis:NearCacheBytes"] = "0";
+        }
+
         var database = await BenchDatabase.ReserveAsync();
         Console.WriteLine($"[{report.Scenario}] starting the service (cache on)");
         ServiceProcess? service = null;
