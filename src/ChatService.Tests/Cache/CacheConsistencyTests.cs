@@ -1,3 +1,4 @@
+using ChatService.Cache;
 using ChatService.Api.V1;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
@@ -70,7 +71,7 @@ public sealed class CacheConsistencyTests(ChatServiceFixture fixture) : ApiTestB
 
                         break;
                     default:
-                        await redis.GetDatabase().KeyDeleteAsync($"chat:{{{chatId}}}:w");
+                        await redis.GetDatabase().KeyDeleteAsync(HistoryCache.WindowKey(chatId));
                         break;
                 }
             }

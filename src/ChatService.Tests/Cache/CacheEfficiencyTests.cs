@@ -1,3 +1,4 @@
+using ChatService.Cache;
 using ChatService.Api.V1;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
@@ -57,7 +58,7 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
         // Generating the reply loaded the window; evict it so the chat is cold.
         await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration))
         {
-            Assert.True(await redis.GetDatabase().KeyDeleteAsync($"chat:{{{chat.ChatId}}}:w"));
+            Assert.True(await redis.GetDatabase().KeyDeleteAsync(HistoryCache.WindowKey(chat.ChatId)));
         }
 
         var reads = Spanner.SingleUseReads;

@@ -31,12 +31,13 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         using var near = NearCacheWith(bytes: 1 << 20);
         var chatId = Guid.NewGuid().ToString("N");
 
-        // The first read starts the subscription; it is served, not kept.
-        near.Accept(near.Begin(chatId), Head(10), 100);
+        // A chat not held yet: its read is served, not kept; a hit in Redis makes the replica listen.
+        Assert.Null(near.Begin(chatId).Slot);
+        Assert.True(near.Accept(near.Begin(chatId), Head(10)));
         Assert.False(near.TryGet(chatId, out _));
 
         var ticket = await ListeningTicketAsync(near, chatId);
-        Assert.True(near.Accept(ticket, Head(11), 100));
+        Assert.True(near.Accept(ticket, Head(11)));
         Assert.True(near.TryGet(chatId, out var kept));
         Assert.Equal(11, kept.LastSeq);
 
@@ -52,12 +53,12 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         var chatId = Guid.NewGuid().ToString("N");
         var raced = await ListeningTicketAsync(near, chatId);
         near.Changed(chatId);
-        Assert.True(near.Accept(raced, Head(5), 100));
+        Assert.True(near.Accept(raced, Head(5)));
         Assert.False(near.TryGet(chatId, out _));
 
         var cleared = await ListeningTicketAsync(near, chatId);
         near.Clear("test");
-        Assert.True(near.Accept(cleared, Head(5), 100));
+        Assert.True(near.Accept(cleared, Head(5)));
         Assert.False(near.TryGet(chatId, out _));
         Assert.Equal(0, near.Bytes);
     }
@@ -67,11 +68,28 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
     {
         using var near = NearCacheWith(bytes: 1 << 20);
         var chatId = Guid.NewGuid().ToString("N");
-        Assert.True(near.Accept(await ListeningTicketAsync(near, chatId), Head(20), 100));
+        Assert.True(near.Accept(await ListeningTicketAsync(near, chatId), Head(20)));
         near.Changed(chatId);
 
-        Assert.False(near.Accept(near.Begin(chatId), Head(19), 100));
-        Assert.True(near.Accept(near.Begin(chatId), Head(20), 100));
+        Assert.False(near.Accept(near.Begin(chatId), Head(19)));
+        Assert.True(near.Accept(near.Begin(chatId), Head(20)));
+    }
+
+    [Fact]
+    public async Task ReadBegunEarlier_NeverReplacesTheCopyOfAReadBegunLater()
+    {
+        using var near = NearCacheWith(bytes: 1 << 20);
+        var chatId = Guid.NewGuid().ToString("N");
+        var earlier = await ListeningTicketAsync(near, chatId);
+        var later = near.Begin(chatId);
+
+        // The later read's answer comes back first (the thread pool reorders continuations).
+        Assert.True(near.Accept(later, Head(11, "later")));
+        Assert.True(near.Accept(earlier, Head(11, "earlier")));
+        Assert.True(near.Accept(near.Begin(chatId) with { Floor = 0 }, Head(10, "older")));
+
+        Assert.True(near.TryGet(chatId, out var kept));
+        Assert.Equal("later", kept.UserId);
     }
 
     [Fact]
@@ -79,7 +97,7 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
     {
         using var near = NearCacheWith(bytes: 1 << 20);
         var chatId = Guid.NewGuid().ToString("N");
-        Assert.True(near.Accept(await ListeningTicketAsync(near, chatId), Head(3), 100));
+        Assert.True(near.Accept(await ListeningTicketAsync(near, chatId), Head(3)));
         _time.Advance(TimeSpan.FromMilliseconds(999));
         Assert.True(near.TryGet(chatId, out _));
         _time.Advance(TimeSpan.FromMilliseconds(1));
@@ -95,7 +113,7 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         foreach (var chatId in chatIds)
         {
             _time.Advance(TimeSpan.FromMicroseconds(1));
-            near.Accept(await ListeningTicketAsync(near, chatId), Head(1), 1024);
+            near.Accept(await ListeningTicketAsync(near, chatId), new WindowHead("user", 1, new EncodedTurns(new byte[1024], [])));
             Assert.True(near.Bytes + near.Count * 512L <= budget, $"{near.Bytes} bytes in {near.Count} chats exceed the {budget} byte budget");
         }
 
@@ -110,9 +128,10 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         return new NearCache(_redis, cache, options, _time, NullLogger<NearCache>.Instance);
     }
 
-    /// <summary>A ticket for a read begun once the chat's subscription is confirmed.</summary>
+    /// <summary>A ticket for a read begun once the chat is held and its subscription confirmed.</summary>
     private static async Task<NearCache.Ticket> ListeningTicketAsync(NearCache near, string chatId)
     {
+        near.Listen(chatId);
         NearCache.Ticket ticket = default;
         Assert.True(await EventuallyAsync(() => (ticket = near.Begin(chatId)).Subscribed), "the chat's subscription was never confirmed");
         return ticket;
@@ -134,5 +153,6 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         return true;
     }
 
-    private static WindowHead Head(long lastSeq) => new("user", lastSeq, EncodedTurns.Empty);
+    /// <summary>A head; <paramref name="tag"/> stands in for its content (as the owner, which nothing here checks).</summary>
+    private static WindowHead Head(long lastSeq, string tag = "user") => new(tag, lastSeq, EncodedTurns.Empty);
 }

@@ -1,3 +1,4 @@
+using ChatService.Cache;
 using System.Diagnostics;
 using ChatService.Api.V1;
 using ChatService.Tests.Api;
@@ -98,7 +99,7 @@ public abstract class RedisFaultTests(ChatServiceFixture fixture) : ApiTestBase(
     {
         var (user, chats) = await WarmChatsAsync(1);
         var chatId = chats[0];
-        var windowKey = $"chat:{{{chatId}}}:w";
+        var windowKey = HistoryCache.WindowKey(chatId);
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration + ",allowAdmin=true");
         var cachedHi = (long)await redis.GetDatabase().HashGetAsync(windowKey, "hi");
 

@@ -64,7 +64,7 @@ internal static class ApiMapper
         },
         CandidateId: turn.CandidateId.Length == 0 ? null : turn.CandidateId,
         CandidateCount: turn.CandidateCount,
-        CreateTime: turn.CreateTime.ToDateTimeOffset(),
+        CreateTime: turn.CreateTime?.ToDateTimeOffset() ?? default,
         FailureReason: turn.FailureReason.Length == 0 ? null : turn.FailureReason,
         ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq);
 

@@ -51,56 +51,60 @@ internal static class TurnWire
         var at = 0;
         while (at < span.Length && ends.Count < wanted)
         {
-            if (span[at] != TurnsTag || !TryReadLength(span[(at + 1)..], out var length, out var lengthBytes))
+            if (span[at] != TurnsTag || !TryReadLength(span[(at + 1)..], out var length, out var lengthBytes)
+                || length > span.Length - at - 1 - lengthBytes)
             {
                 return null;
             }
 
-            var end = at + 1 + lengthBytes + length;
-            if (end > span.Length)
-            {
-                return null;
-            }
-
-            ends.Add(end);
-            at = end;
+            at += 1 + lengthBytes + length;
+            ends.Add(at);
         }
 
         return new EncodedTurns(frames, [.. ends]);
     }
 
-    /// <summary>The turn in frame <paramref name="index"/> (0 = newest), decoded.</summary>
-    public static ChatTurn DecodeFrame(EncodedTurns turns, int index)
+    /// <summary>True when every frame of <paramref name="turns"/> holds a Turn message (parsed, then dropped).</summary>
+    public static bool AllTurns(EncodedTurns turns)
     {
-        var start = index == 0 ? 0 : turns.End(index - 1);
-        var frame = turns.Bytes.Span[start..turns.End(index)];
-        TryReadLength(frame[1..], out _, out var lengthBytes);
-        return Decode(frame[(1 + lengthBytes)..]);
-    }
-
-    /// <summary>Every turn of <paramref name="turns"/>, decoded, newest first.</summary>
-    public static List<ChatTurn> DecodeAll(EncodedTurns turns)
-    {
-        var decoded = new List<ChatTurn>(turns.Count);
+        var start = 0;
         for (var i = 0; i < turns.Count; i++)
         {
-            decoded.Add(DecodeFrame(turns, i));
+            var frame = turns.Bytes.Span[start..turns.End(i)];
+            TryReadLength(frame[1..], out _, out var lengthBytes);
+            try
+            {
+                V1.Turn.Parser.ParseFrom(frame[(1 + lengthBytes)..]);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                return false;
+            }
+
+            start = turns.End(i);
         }
 
-        return decoded;
+        return true;
     }
 
-    /// <summary>A base-128 varint of at most 5 bytes that fits an int (a frame length).</summary>
+    /// <summary>A base-128 varint of at most 5 bytes that fits a non-negative int (a frame length).</summary>
     private static bool TryReadLength(ReadOnlySpan<byte> span, out int length, out int bytes)
     {
+        long value = 0;
         length = 0;
         for (bytes = 0; bytes < Math.Min(span.Length, 5); bytes++)
         {
-            length |= (span[bytes] & 0x7F) << (7 * bytes);
+            value |= (long)(span[bytes] & 0x7F) << (7 * bytes);
             if ((span[bytes] & 0x80) == 0)
             {
                 bytes++;
-                return length >= 0;
+                if (value > int.MaxValue)
+                {
+                    return false;
+                }
+
+                length = (int)value;
+                return true;
             }
         }
 

@@ -20,5 +20,5 @@ internal enum CacheReadKind
 
 internal readonly record struct CacheRead(CacheReadKind Kind, ChatWindow? Window = null);
 
-/// <summary>What a read of a window's head found; <paramref name="Bytes"/> is the head's size when it came from Redis.</summary>
-internal readonly record struct HeadRead(CacheReadKind Kind, WindowHead? Head = null, int Bytes = 0);
+/// <summary>What a read of a window's head found.</summary>
+internal readonly record struct HeadRead(CacheReadKind Kind, WindowHead? Head = null);

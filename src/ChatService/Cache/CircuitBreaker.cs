@@ -57,6 +57,11 @@ public sealed class CircuitBreaker(int failureThreshold, TimeSpan openDuration, 
 
     public void Success()
     {
+        if (Volatile.Read(ref _failures) == 0)
+        {
+            return;
+        }
+
         bool wasOpen;
         lock (_gate)
         {

@@ -46,7 +46,9 @@ internal sealed partial class HistoryCache
 
         local function stamp()
           local info = redis.call('INFO', 'replication')
-          return redis.call('CLUSTER', 'MYID') .. ':' .. string.match(info, 'master_replid:(%x+)')
+          local replid = string.match(info, 'master_replid:(%x+)')
+          if not replid then return redis.error_reply('no master_replid in INFO replication') end
+          return redis.call('CLUSTER', 'MYID') .. ':' .. replid
         end
 
         local function now_ms()
@@ -129,7 +131,7 @@ internal sealed partial class HistoryCache
     /// </summary>
     private const string PopulateScript = WindowFunctions +
         """
-        if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+        if redis.call('GET', KEYS[2]) ~= ARGV[1] .. '|' .. stamp() then return 0 end
         redis.call('DEL', KEYS[2])
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'lo', ARGV[4], 'hi', ARGV[5], 'node', stamp())
@@ -209,6 +211,17 @@ internal sealed partial class HistoryCache
         redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
         redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return 1
+        """;
+
+    /// <summary>
+    /// KEYS: fill. ARGV: token, ttl ms. Claims the right to fill the window, in this primary's term:
+    /// a claim replicated before a failover cannot fill the promoted node's window (an apply that
+    /// cancelled it may have been lost). Returns 1 when claimed.
+    /// </summary>
+    private const string FillScript = WindowFunctions +
+        """
+        if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. stamp(), 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
         """;
 
     /// <summary>KEYS: window, fill. ARGV: channel. Drops the window (it may have missed a change).</summary>

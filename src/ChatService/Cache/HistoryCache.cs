@@ -89,7 +89,7 @@ internal sealed partial class HistoryCache
 
             return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
         }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
+        catch (Exception ex) when (IsUndecodable(ex))
         {
             // A cached value that does not decode comes from a bug or tampering.
             return Untrusted(chatId);
@@ -125,11 +125,14 @@ internal sealed partial class HistoryCache
             var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
             var hi = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
             var head = (byte[])parts[2]!;
-            return TurnWire.Parse(head, _options.HeadTurns) is { } turns
-                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns), head.Length)
+
+            // Every frame is checked to be a Turn before its bytes may reach a client (the near
+            // cache then serves it without another look).
+            return TurnWire.Parse(head, _options.HeadTurns) is { } turns && TurnWire.AllTurns(turns)
+                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns))
                 : new HeadRead(Untrusted(chatId).Kind);
         }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException or InvalidCastException)
+        catch (Exception ex) when (IsUndecodable(ex))
         {
             // A cached value that does not decode comes from a bug or tampering.
             return new HeadRead(Untrusted(chatId).Kind);
@@ -145,6 +148,11 @@ internal sealed partial class HistoryCache
             : new HeadRead(read.Kind);
     }
 
+    /// <summary>What decoding a cached value can throw when the value is not as the scripts write it.</summary>
+    private static bool IsUndecodable(Exception ex) =>
+        ex is InvalidProtocolBufferException or FormatException or InvalidCastException or OverflowException
+            or ArgumentException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException;
+
     /// <summary>A window that is not as the scripts write it: not served, and dropped once Redis answers.</summary>
     private CacheRead Untrusted(string chatId)
     {
@@ -156,9 +164,9 @@ internal sealed partial class HistoryCache
     public async Task<string?> BeginFillAsync(string chatId)
     {
         var token = Guid.NewGuid().ToString("N");
-        var set = await RunAsync("fill", "SET", chatId, db => db.StringSetAsync(FillKey(chatId), token, TimeSpan.FromSeconds(10), When.NotExists),
-            claimed => claimed ? "claimed" : "taken");
-        return set ? token : null;
+        var claimed = await RunAsync("fill", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(FillScript, [FillKey(chatId)], [token, 10_000]),
+            r => (int)r == 1 ? "claimed" : "taken");
+        return claimed is not null && (int)claimed == 1 ? token : null;
     }
 
     public async Task PopulateAsync(ChatWindow window, string token)
@@ -185,18 +193,20 @@ internal sealed partial class HistoryCache
     /// <summary>
     /// Announces a change to the chat about to be committed (see the scripts): until its apply (or
     /// <see cref="ReleaseAsync"/>) ends it, or after <see cref="RedisOptions.ChangeDeadline"/>, the
-    /// window is dropped by whoever reads it. Null when Redis could not take it.
+    /// window is dropped by whoever reads it. Given <paramref name="renew"/>, renews that
+    /// announcement's deadline. Returns the announcement's id even when Redis did not answer (it
+    /// may have taken it; ending one that is not there is harmless).
     /// </summary>
-    public async Task<string?> IntendAsync(string chatId)
+    public async Task<string> IntendAsync(string chatId, string? renew = null)
     {
-        var intent = Guid.NewGuid().ToString("N");
+        var intent = renew ?? Guid.NewGuid().ToString("N");
         var expiry = _options.Ttl * (1 + _options.TtlJitter) + _options.ChangeDeadline;
-        var announced = await RunAsync("intend", "EVALSHA", chatId, async db =>
+        await RunAsync("intend", "EVALSHA", chatId, async db =>
         {
             await db.ScriptEvaluateAsync(IntendScript, [PendingKey(chatId)], [intent, (long)_options.ChangeDeadline.TotalMilliseconds, (long)expiry.TotalMilliseconds]);
             return true;
         });
-        return announced ? intent : null;
+        return intent;
     }
 
     /// <summary>Ends an announcement whose change did not commit (left in place on failure: it then only costs a reload).</summary>
@@ -318,16 +328,19 @@ internal sealed partial class HistoryCache
         }
     }
 
-    private static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w";
+    // Format 2: turns in the public wire form (issue 13). Format 1 windows ("…:w", turns as
+    // CachedTurn) are never read, so replicas of both versions during a rolling update cannot
+    // misread each other's bytes; see docs/deployment.md.
+    internal static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w2";
 
-    private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:fill";
+    private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:w2:fill";
 
-    private static RedisKey PendingKey(string chatId) => $"chat:{{{chatId}}}:w:pending";
+    internal static RedisKey PendingKey(string chatId) => $"chat:{{{chatId}}}:w2:pending";
 
     /// <summary>Where every change of the chat's window is announced (sharded: the window's slot).</summary>
     public static RedisChannel ChangedChannel(string chatId) => RedisChannel.Sharded(ChangedChannelName(chatId));
 
-    private static string ChangedChannelName(string chatId) => $"chat:{{{chatId}}}:w:changed";
+    private static string ChangedChannelName(string chatId) => $"chat:{{{chatId}}}:w2:changed";
 
     private static partial class Log
     {

@@ -7,7 +7,7 @@ internal sealed class NoChatChanges : IChatChangeSink
 {
     public Task ChangedAsync(ChatChange change) => Task.CompletedTask;
 
-    public Task<string?> IntendAsync(string chatId) => Task.FromResult<string?>(null);
+    public Task<string?> IntendAsync(string chatId, string? renew = null) => Task.FromResult<string?>(null);
 
     public Task ReleaseAsync(string chatId, string intent) => Task.CompletedTask;
 }

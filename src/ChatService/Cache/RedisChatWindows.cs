@@ -60,23 +60,29 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
             return Head(await GetAsync(chatId, maxTurns, cancellationToken), maxTurns);
         }
 
-        if (near.Enabled && near.TryGet(chatId, out var kept))
-        {
-            return kept;
-        }
-
         if (cache.IsDirty(chatId))
         {
             CacheMetrics.Fallback();
             return Head(await LoadSharedAsync(chatId, populate: false, cancellationToken), maxTurns);
         }
 
+        if (near.Enabled && near.TryGet(chatId, out var kept))
+        {
+            return kept;
+        }
+
         var ticket = near.Begin(chatId);
         var read = await cache.ReadHeadAsync(chatId);
         switch (read.Kind)
         {
-            case CacheReadKind.Hit when near.Accept(ticket, read.Head!, read.Bytes):
+            case CacheReadKind.Hit when near.Accept(ticket, read.Head!):
                 CacheMetrics.Hit();
+                if (ticket.Slot is null)
+                {
+                    // A chat found in Redis is worth listening to; one that is not may not even exist.
+                    near.Listen(chatId);
+                }
+
                 return read.Head;
             case CacheReadKind.Hit:
                 // Older than what this replica already served: never go back; reload the window.
@@ -119,9 +125,13 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
                 cache.MarkDirty(change.ChatId);
                 break;
         }
+
+        // This replica's own copy goes now, not when the announcement comes back: the writer's
+        // caller may read again at once (and the announcement may never come, if the apply failed).
+        near.Changed(change.ChatId);
     }
 
-    public Task<string?> IntendAsync(string chatId) => cache.IntendAsync(chatId);
+    public async Task<string?> IntendAsync(string chatId, string? renew = null) => await cache.IntendAsync(chatId, renew);
 
     public Task ReleaseAsync(string chatId, string intent) => cache.ReleaseAsync(chatId, intent);
 

@@ -58,8 +58,9 @@ public sealed class RedisOptions : IValidatableObject
     public int WindowTurns { get; set; } = 50;
 
     /// <summary>
-    /// Newest turns of a window also kept as one value, so a history page of up to this many turns
-    /// (the first page at the default page size) is one HMGET with no script. Larger reads use the
+    /// Newest turns of a window also kept as one value, framed as GetHistoryResponse.turns, so a
+    /// history page of up to this many turns (the first page at the default page size) is one small
+    /// script and goes to the wire undecoded, and is what the near cache keeps. Larger reads use the
     /// window's script. At most <see cref="WindowTurns"/>. Default: 20.
     /// </summary>
     [Range(0, 1000)]
@@ -69,8 +70,8 @@ public sealed class RedisOptions : IValidatableObject
     /// Memory for this replica's near cache: copies of hot window heads (the first history page)
     /// kept in process, each dropped as soon as its window changes (the scripts announce every
     /// change on the chat's sharded channel) and all of them whenever the connection to Redis
-    /// fails, is restored or the cluster's layout changes. 0 turns it off: every read goes to
-    /// Redis. Default: 64 MiB.
+    /// fails, is restored, the cluster's layout changes or the breaker opens. 0 turns it off: every
+    /// read goes to Redis. Default: 64 MiB.
     /// </summary>
     [Range(0, long.MaxValue)]
     public long NearCacheBytes { get; set; } = 64L * 1024 * 1024;
@@ -115,6 +116,11 @@ public sealed class RedisOptions : IValidatableObject
         if (HeadTurns > WindowTurns)
         {
             yield return new ValidationResult("Redis:HeadTurns must not exceed Redis:WindowTurns", [nameof(HeadTurns)]);
+        }
+
+        if (NearCacheMaxAge <= TimeSpan.Zero || ChangeDeadline <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Redis:NearCacheMaxAge and Redis:ChangeDeadline must be positive", [nameof(NearCacheMaxAge), nameof(ChangeDeadline)]);
         }
 
         var tls = Ssl || Endpoints.Contains("ssl=true", StringComparison.OrdinalIgnoreCase);

@@ -16,10 +16,10 @@ public interface IChatChangeSink
     /// Announces, before the commit, a change to the chat: should the change never be handed in
     /// (the writer dies between its commit and <see cref="ChangedAsync"/>), every replica stops
     /// trusting the chat's cached window by a deadline. Returns the announcement, which the
-    /// change (<see cref="ChatChange.Intent"/>) or <see cref="ReleaseAsync"/> ends; null when it
-    /// could not be made. Never throws.
+    /// change (<see cref="ChatChange.Intent"/>) or <see cref="ReleaseAsync"/> ends; null without
+    /// a cache. Given <paramref name="renew"/>, renews that announcement's deadline. Never throws.
     /// </summary>
-    Task<string?> IntendAsync(string chatId);
+    Task<string?> IntendAsync(string chatId, string? renew = null);
 
     /// <summary>Ends an announcement whose change did not commit, or changed nothing history shows. Never throws.</summary>
     Task ReleaseAsync(string chatId, string intent);

@@ -24,27 +24,36 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
         string? chatId, Func<SpannerTransaction, TurnMutations, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         TurnMutations? lastAttempt = null;
+        var attempts = 0;
+
+        // Set once an attempt's work has returned: only then can a commit follow.
+        var workDone = false;
         var intending = chatId is null ? null : changes.IntendAsync(chatId);
         try
         {
             var ((result, turns), committed) = await spanner.TransactionAsync(async (tx, ct) =>
             {
+                workDone = false;
                 var turns = lastAttempt = new TurnMutations(tx);
                 var result = await work(tx, turns, ct);
 
-                // The announcement went out with the transaction's first read; it is in place before the commit.
-                if (intending is not null)
+                // The announcement went out before the transaction began and ran alongside its work;
+                // it is in place before anything commits. A retry (after an abort) can come long
+                // after it, so the deadline is renewed before the retry may commit.
+                if (intending is not null && await intending is { } intent && ++attempts > 1)
                 {
-                    await intending;
+                    await changes.IntendAsync(chatId!, intent);
                 }
 
+                workDone = true;
                 return (result, turns);
             }, cancellationToken);
             return new TurnCommit<T>(chatId, result, turns.CommittedAt(committed), committed, intending is null ? null : await intending);
         }
-        catch (ChatException)
+        catch (Exception ex) when (ex is ChatException || !workDone)
         {
-            // Refused: nothing committed.
+            // Refused (rolled back), or failed before any attempt's work was done (cancelled, a read
+            // failed): nothing committed.
             if (intending is not null && await intending is { } intent)
             {
                 await changes.ReleaseAsync(chatId!, intent);
