@@ -55,9 +55,29 @@ public sealed class WindowFailoverTests(LocalStack stack) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _cluster = await PrivateRedisCluster.StartAsync(replicas: 1, nodeTimeout: TimeSpan.FromMilliseconds(1000), Ct);
-        // One after the other: the first creates the database's schema.
-        _replicas = [InProcessReplica.Start("A", Settings("a"), QuickReconnects), InProcessReplica.Start("B", Settings("b"), QuickReconnects)];
+        try
+        {
+            _cluster = await PrivateRedisCluster.StartAsync(replicas: 1, nodeTimeout: TimeSpan.FromMilliseconds(1000), Ct);
+            // One after the other: the first creates the database's schema. Each is listed as soon as
+            // it runs, so a failure of the second disposes the first.
+            _replicas = [InProcessReplica.Start("A", Settings("a"), QuickReconnects)];
+            _replicas = [.. _replicas, InProcessReplica.Start("B", Settings("b"), QuickReconnects)];
+        }
+        catch (Exception e)
+        {
+            // xUnit does not dispose an instance whose InitializeAsync threw: what did start (hosts,
+            // Redis nodes, the database) goes now, without hiding why it failed.
+            try
+            {
+                await DisposeAsync();
+            }
+            catch (Exception cleanup)
+            {
+                throw new AggregateException(e, cleanup);
+            }
+
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -48,7 +48,16 @@ public sealed class InProcessReplica : IAsyncDisposable
                 builder.ConfigureTestServices(configureServices);
             }
         });
-        return new InProcessReplica(name, factory);
+        try
+        {
+            // Server starts the host; should it (or anything after) throw, the factory goes with the failure.
+            return new InProcessReplica(name, factory);
+        }
+        catch
+        {
+            factory.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The replica's services (its Redis connection, say).</summary>

@@ -10,7 +10,8 @@ namespace ChatService.Tests.Infrastructure;
 /// <summary>
 /// A Redis Cluster of a test's own: one primary that owns all 16384 slots and its replicas, each a
 /// <c>redis-server</c> child process on a free loopback port whose cluster-bus port (port + 10000) is
-/// free too, without persistence, in a temporary directory; killed and deleted on dispose. Nodes can
+/// free too, both outside the kernel's ephemeral port range, without persistence, in a temporary
+/// directory; killed and deleted on dispose. Nodes can
 /// be frozen (SIGSTOP), thawed, killed (SIGKILL), restarted on their port with their
 /// <c>nodes.conf</c> (so they rejoin under their node id) and promoted, so a test can fail the
 /// cluster over as often as it likes without disturbing the shared cluster of
@@ -19,6 +20,13 @@ namespace ChatService.Tests.Infrastructure;
 public sealed class PrivateRedisCluster : IAsyncDisposable
 {
     private const int BusPortOffset = 10000;
+
+    /// <summary>The lowest port a node may take: the ones below are where fixed services usually listen.</summary>
+    private const int LowestPort = 10000;
+
+    /// <summary>Where the kernel picks the local port of an outgoing connection (and of a listener on port 0).</summary>
+    private const string EphemeralRangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
     private readonly string _directory;
@@ -224,21 +232,7 @@ public sealed class PrivateRedisCluster : IAsyncDisposable
     {
         foreach (var node in Nodes)
         {
-            if (node.Process is { } process)
-            {
-                try
-                {
-                    process.Kill();
-                    await process.WaitForExitAsync();
-                }
-                catch (InvalidOperationException)
-                {
-                    // Already gone.
-                }
-
-                process.Dispose();
-                node.Process = null;
-            }
+            await StopAsync(node);
         }
 
         try
@@ -284,23 +278,36 @@ public sealed class PrivateRedisCluster : IAsyncDisposable
     private async Task<Node> StartNewNodeAsync(int index, HashSet<int> taken, CancellationToken cancellationToken)
     {
         var shared = StackEndpoints.FromEnvironment().RedisPorts.SelectMany(p => new[] { p, p + BusPortOffset }).ToHashSet();
+        var candidates = PortsOutsideEphemeralRange();
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            var port = FreePort.Next();
-            if (port + BusPortOffset > 65535 || !taken.Add(port) || shared.Contains(port) || shared.Contains(port + BusPortOffset)
-                || taken.Contains(port + BusPortOffset) || !IsFree(port + BusPortOffset))
+            // Without such ports (an unusual ephemeral range), one the OS hands out: a restart may then find it taken.
+            var port = candidates.Length > 0 ? candidates[Random.Shared.Next(candidates.Length)] : FreePort.Next();
+            var bus = port + BusPortOffset;
+            if (bus > 65535 || taken.Contains(port) || taken.Contains(bus) || shared.Contains(port) || shared.Contains(bus)
+                || !IsFree(port) || !IsFree(bus))
             {
                 continue;
             }
 
-            taken.Add(port + BusPortOffset);
+            taken.Add(port);
+            taken.Add(bus);
             var directory = Path.Combine(_directory, index.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(directory);
             var node = new Node(port, directory);
             if (await TryLaunchAsync(node, cancellationToken))
             {
-                node.Id = await RedisNodeClient.TextAsync(port, cancellationToken, "CLUSTER", "MYID");
-                return node;
+                try
+                {
+                    node.Id = await RedisNodeClient.TextAsync(port, cancellationToken, "CLUSTER", "MYID");
+                    return node;
+                }
+                catch
+                {
+                    // Not in Nodes yet, so dispose would not find it.
+                    await StopAsync(node);
+                    throw;
+                }
             }
 
             // Someone took the port or its bus port between the check and the bind: try others.
@@ -308,6 +315,30 @@ public sealed class PrivateRedisCluster : IAsyncDisposable
         }
 
         throw new InvalidOperationException("Found no free pair of loopback ports (data, data + 10000) for a Redis node.");
+    }
+
+    /// <summary>
+    /// Every port from <see cref="LowestPort"/> whose bus port (port + 10000) is a port too, and
+    /// neither of them in the kernel's ephemeral range. A node is restarted on its port (and bus
+    /// port) hundreds of times: in that range, an outgoing connection of any process could take one
+    /// while the node is down, and the node would not start again. Outside it, only a process
+    /// that chose the port itself can.
+    /// </summary>
+    private static int[] PortsOutsideEphemeralRange()
+    {
+        var (low, high) = (49152, 65535); // IANA's dynamic range, where the file is missing (not Linux).
+        try
+        {
+            var range = File.ReadAllText(EphemeralRangeFile).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            (low, high) = (int.Parse(range[0], CultureInfo.InvariantCulture), int.Parse(range[1], CultureInfo.InvariantCulture));
+        }
+        catch (IOException)
+        {
+            // Keep the default.
+        }
+
+        return [.. Enumerable.Range(LowestPort, 65535 - BusPortOffset - LowestPort + 1)
+            .Where(port => (port < low || port > high) && (port + BusPortOffset < low || port + BusPortOffset > high))];
     }
 
     /// <summary>Starts the node's process; false when it exits before it answers (its ports were taken).</summary>
@@ -343,37 +374,69 @@ public sealed class PrivateRedisCluster : IAsyncDisposable
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-server.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         node.Process = process;
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < StartTimeout)
+        try
         {
-            if (process.HasExited)
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < StartTimeout)
             {
-                process.Dispose();
-                node.Process = null;
-                return false;
-            }
-
-            try
-            {
-                if (await RedisNodeClient.TextAsync(node.Port, cancellationToken, "PING") == "PONG")
+                if (process.HasExited)
                 {
-                    return true;
+                    await StopAsync(node);
+                    return false;
                 }
-            }
-            catch (Exception e) when (e is SocketException or IOException or RedisNodeException)
-            {
-                // Not listening yet (or still loading).
+
+                try
+                {
+                    if (await RedisNodeClient.TextAsync(node.Port, cancellationToken, "PING") == "PONG")
+                    {
+                        return true;
+                    }
+                }
+                catch (Exception e) when (e is SocketException or IOException or RedisNodeException)
+                {
+                    // Not listening yet (or still loading).
+                }
+
+                await Task.Delay(10, cancellationToken);
             }
 
-            await Task.Delay(10, cancellationToken);
+            throw new TimeoutException($"{node} did not answer within {StartTimeout.TotalSeconds:0} s:\n{node.LogTail()}");
+        }
+        catch
+        {
+            // Timed out, or the test was cancelled: the process goes with the failure.
+            await StopAsync(node);
+            throw;
+        }
+    }
+
+    /// <summary>Kills the node's process, if it has one (with any child it forked), and waits until it is gone.</summary>
+    private static async Task StopAsync(Node node)
+    {
+        if (node.Process is not { } process)
+        {
+            return;
         }
 
-        throw new TimeoutException($"{node} did not answer within {StartTimeout.TotalSeconds:0} s:\n{node.LogTail()}");
+        node.Process = null;
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            process.Dispose();
+        }
     }
 
     private static bool IsFree(int port)
