@@ -421,7 +421,7 @@ public sealed class WindowFailoverTests(LocalStack stack) : IAsyncLifetime
     /// <summary>The chat under test: its owner, and the truth (every turn committed, oldest first).</summary>
     private sealed record FailoverChat(string User, string ChatId, List<Turn> Truth)
     {
-        public string WindowKey => $"chat:{{{ChatId}}}:w";
+        public string WindowKey => (string)HistoryCache.WindowKey(ChatId)!;
     }
 
     private sealed record IterationContext(int Iteration, FailoverChat Chat, int PageSize)
