@@ -34,6 +34,12 @@ public static class ApiExtensions
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
+
+        // Stateless over singletons: one instance each rather than one per call (grpc-dotnet takes a
+        // service or an interceptor from DI when it is registered there, and builds one per call otherwise).
+        builder.Services.AddSingleton<ChatApi>();
+        builder.Services.AddSingleton<ChatScopeInterceptor>();
+        builder.Services.AddSingleton<ErrorMappingInterceptor>();
         return builder;
     }
 

@@ -16,8 +16,9 @@ internal sealed partial class HistoryCache
     // the stamp: a window written in any other term is dropped (a miss, reloaded from Spanner).
     // The node id alone is not enough: the node that wrote the window can come back as the new
     // primary's replica, copy the window that missed its update (stamped with its own id), and be
-    // made primary again. The replication ID tells the terms apart: a replica that is promoted,
-    // and a primary that restarts, take a new random one, and keep it while they stay primary.
+    // made primary again. The replication ID tells the terms apart: a replica that is promoted
+    // takes a new random one and keeps it while it stays primary. (A primary restarted from a
+    // snapshot may keep its own: this cache is meant to run without persistence.)
     //
     // Writers that die: a writer announces a change before committing it, as a member of the
     // chat's "pending" sorted set scored with a deadline (server time + Redis:ChangeDeadline), and
