@@ -64,17 +64,24 @@ internal static class TurnWire
         return new EncodedTurns(frames, [.. ends]);
     }
 
-    /// <summary>True when every frame of <paramref name="turns"/> holds a Turn message (parsed, then dropped).</summary>
-    public static bool AllTurns(EncodedTurns turns)
+    /// <summary>
+    /// True when every frame of <paramref name="head"/> (whose frames <paramref name="turns"/> are)
+    /// is a well-formed protobuf message: each field's tag, varint and length walked and skipped,
+    /// nothing decoded or allocated per field. Catches bytes that are not a message at all.
+    /// </summary>
+    public static bool AllMessages(byte[] head, EncodedTurns turns)
     {
         var start = 0;
         for (var i = 0; i < turns.Count; i++)
         {
-            var frame = turns.Bytes.Span[start..turns.End(i)];
-            TryReadLength(frame[1..], out _, out var lengthBytes);
+            TryReadLength(head.AsSpan(start + 1), out var length, out var lengthBytes);
+            var input = new CodedInputStream(head, start + 1 + lengthBytes, length);
             try
             {
-                V1.Turn.Parser.ParseFrom(frame[(1 + lengthBytes)..]);
+                while (input.ReadTag() != 0)
+                {
+                    input.SkipLastField();
+                }
             }
             catch (InvalidProtocolBufferException)
             {

@@ -126,9 +126,9 @@ internal sealed partial class HistoryCache
             var hi = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
             var head = (byte[])parts[2]!;
 
-            // Every frame is checked to be a Turn before its bytes may reach a client (the near
-            // cache then serves it without another look).
-            return TurnWire.Parse(head, _options.HeadTurns) is { } turns && TurnWire.AllTurns(turns)
+            // Every frame is checked to be a well-formed message before its bytes may reach a client
+            // (the near cache then serves it without another look).
+            return TurnWire.Parse(head, _options.HeadTurns) is { } turns && TurnWire.AllMessages(head, turns)
                 ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns))
                 : new HeadRead(Untrusted(chatId).Kind);
         }
