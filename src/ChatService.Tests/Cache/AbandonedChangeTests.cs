@@ -39,14 +39,26 @@ public sealed class ShortDeadlineFixture(LocalStack stack) : ChatServiceFixture(
 public sealed class DyingWriterSink(IChatChangeSink inner) : IChatChangeSink
 {
     private readonly ConcurrentDictionary<string, bool> _dying = new();
+    private int _announced;
+
+    /// <summary>Announcements the stores made through this sink (and that it passed on).</summary>
+    public int Announced => Volatile.Read(ref _announced);
 
     /// <summary>From now on the chat's changes are lost after their commit (and, unless <paramref name="announces"/>, never announced).</summary>
     public void Die(string chatId, bool announces) => _dying[chatId] = announces;
 
     public Task ChangedAsync(ChatChange change) => _dying.ContainsKey(change.ChatId) ? Task.CompletedTask : inner.ChangedAsync(change);
 
-    public Task<string?> IntendAsync(string chatId, string? renew = null) =>
-        _dying.TryGetValue(chatId, out var announces) && !announces ? Task.FromResult<string?>(null) : inner.IntendAsync(chatId, renew);
+    public Task<string?> IntendAsync(string chatId, string? renew = null)
+    {
+        if (_dying.TryGetValue(chatId, out var announces) && !announces)
+        {
+            return Task.FromResult<string?>(null);
+        }
+
+        Interlocked.Increment(ref _announced);
+        return inner.IntendAsync(chatId, renew);
+    }
 
     public Task ReleaseAsync(string chatId, string intent) => inner.ReleaseAsync(chatId, intent);
 }
@@ -102,8 +114,12 @@ public sealed class AbandonedChangeTests(ShortDeadlineFixture fixture) : ApiTest
     {
         var (user, chatId, _) = await WarmChatAsync();
         var stranger = TestUsers.New();
+        var announced = fixture.Sink.Announced;
         await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => SendAsync(stranger, chatId, "not my chat"));
         await SendAsync(user, chatId, "one more");
+
+        // The refusal, the send and its reply's settle were announced (else an empty set means nothing) ...
+        Assert.True(fixture.Sink.Announced - announced >= 3, $"{fixture.Sink.Announced - announced} announcements for a refused send, a send and its settle");
 
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Fixture.Stack.RedisConfiguration);
         Assert.Equal(0, await redis.GetDatabase().SortedSetLengthAsync(HistoryCache.PendingKey(chatId)));

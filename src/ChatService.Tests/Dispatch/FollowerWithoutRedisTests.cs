@@ -33,15 +33,7 @@ public sealed class FollowerWithoutRedisFixture(LocalStack stack) : IAsyncLifeti
 
     public async ValueTask InitializeAsync()
     {
-        var backends = new Dictionary<string, string>
-        {
-            ["Inference:Backends:sim:Kind"] = "Simulated",
-            ["Inference:Backends:sim:TimeToFirstToken"] = TimeToFirstToken.ToString("c", CultureInfo.InvariantCulture),
-            ["Inference:Backends:sim:TokensPerSecond"] = TokensPerSecond.ToString(CultureInfo.InvariantCulture),
-            ["Inference:Backends:sim:MinTokens"] = Tokens.ToString(CultureInfo.InvariantCulture),
-            ["Inference:Backends:sim:MaxTokens"] = Tokens.ToString(CultureInfo.InvariantCulture),
-            ["Inference:Routes:default:0"] = "sim",
-        };
+        var backends = ChatServiceFixture.PacedSimulatedBackend(TimeToFirstToken, TokensPerSecond, Tokens);
         var quiet = new Dictionary<string, string>(backends)
         {
             ["Dispatch:SweepInterval"] = "01:00:00",

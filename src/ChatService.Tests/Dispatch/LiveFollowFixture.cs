@@ -30,14 +30,8 @@ public sealed class LiveFollowFixture(LocalStack stack) : IAsyncLifetime
 
     public ReplicaPair Pair => _pair ?? throw new InvalidOperationException("The replica pair has not started.");
 
-    private static Dictionary<string, string> Backends => new()
+    private static Dictionary<string, string> Backends => new(ChatServiceFixture.PacedSimulatedBackend(TimeToFirstToken, TokensPerSecond, Tokens))
     {
-        ["Inference:Backends:sim:Kind"] = "Simulated",
-        ["Inference:Backends:sim:TimeToFirstToken"] = TimeToFirstToken.ToString("c", CultureInfo.InvariantCulture),
-        ["Inference:Backends:sim:TokensPerSecond"] = TokensPerSecond.ToString(CultureInfo.InvariantCulture),
-        ["Inference:Backends:sim:MinTokens"] = Tokens.ToString(CultureInfo.InvariantCulture),
-        ["Inference:Backends:sim:MaxTokens"] = Tokens.ToString(CultureInfo.InvariantCulture),
-        ["Inference:Routes:default:0"] = "sim",
         // 600 tokens at 10/s: a minute.
         ["Inference:Backends:long:Kind"] = "Simulated",
         ["Inference:Backends:long:Model"] = "sim-long",

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatService.Api.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -50,6 +51,20 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
     /// <summary>A service of the hosted app, e.g. its Spanner client (for its statistics).</summary>
     public T Service<T>()
         where T : notnull => _factory!.Services.GetRequiredService<T>();
+
+    /// <summary>
+    /// The default route on a simulated backend paced as given: every reply is exactly
+    /// <paramref name="tokens"/> tokens, <paramref name="timeToFirstToken"/> then <paramref name="tokensPerSecond"/>.
+    /// </summary>
+    public static Dictionary<string, string> PacedSimulatedBackend(TimeSpan timeToFirstToken, int tokensPerSecond, int tokens) => new()
+    {
+        ["Inference:Backends:sim:Kind"] = "Simulated",
+        ["Inference:Backends:sim:TimeToFirstToken"] = timeToFirstToken.ToString("c", CultureInfo.InvariantCulture),
+        ["Inference:Backends:sim:TokensPerSecond"] = tokensPerSecond.ToString(CultureInfo.InvariantCulture),
+        ["Inference:Backends:sim:MinTokens"] = tokens.ToString(CultureInfo.InvariantCulture),
+        ["Inference:Backends:sim:MaxTokens"] = tokens.ToString(CultureInfo.InvariantCulture),
+        ["Inference:Routes:default:0"] = "sim",
+    };
 
     public static readonly IReadOnlyDictionary<string, string> FastSimulatedBackend = new Dictionary<string, string>
     {
