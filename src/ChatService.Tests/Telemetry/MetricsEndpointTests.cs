@@ -27,6 +27,15 @@ public sealed class MetricsEndpointTests(LocalStack stack) : IAsyncLifetime
         "chat_replies_owed",
     ];
 
+    /// <summary>ASP.NET Core's per-request diagnostic instruments, dropped unless Telemetry:FrameworkDiagnosticMetrics is on.</summary>
+    public static readonly string[] DiagnosticMetrics =
+    [
+        "aspnetcore_routing_match_attempts",
+        "aspnetcore_memory_pool_",
+        "aspnetcore_authentication_",
+        "kestrel_queued_requests",
+    ];
+
     private readonly ProcessDatabase _database = new(stack, "m");
     private ServiceProcess _service = null!;
 
@@ -34,6 +43,39 @@ public sealed class MetricsEndpointTests(LocalStack stack) : IAsyncLifetime
 
     public async ValueTask InitializeAsync() =>
         _service = await ServiceProcess.StartAsync(_database.Settings("replica-m", ChatServiceFixture.FastSimulatedBackend), Ct);
+
+    [Fact]
+    public async Task Metrics_LeaveOutThePerRequestDiagnostics_UnlessAskedFor()
+    {
+        await ExchangeAsync(_service);
+        var metrics = await ScrapeAsync(_service);
+
+        Assert.Contains("kestrel_active_connections", metrics);
+        Assert.All(DiagnosticMetrics, name => Assert.DoesNotContain(name, metrics));
+
+        await using var diagnosing = await ServiceProcess.StartAsync(_database.Settings("replica-m2", new Dictionary<string, string>(ChatServiceFixture.FastSimulatedBackend)
+        {
+            ["Telemetry:FrameworkDiagnosticMetrics"] = "true",
+        }), Ct);
+        await ExchangeAsync(diagnosing);
+        var all = await ScrapeAsync(diagnosing);
+        Assert.Contains("aspnetcore_routing_match_attempts", all);
+        Assert.Contains("aspnetcore_memory_pool_", all);
+        Assert.Contains("aspnetcore_authentication_", all);
+    }
+
+    private static async Task ExchangeAsync(ServiceProcess service)
+    {
+        var client = service.Client(TestUsers.New());
+        var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
+        await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct);
+    }
+
+    private static async Task<string> ScrapeAsync(ServiceProcess service)
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync($"http://127.0.0.1:{service.HttpPort}/metrics", Ct);
+    }
 
     [Fact]
     public async Task Metrics_AfterExchanges_ListTheRequiredMetrics()

@@ -5,6 +5,7 @@ using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Grpc.Net.Compression;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
@@ -32,6 +33,9 @@ public static class ApiExtensions
                 new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), maxRequest),
             ];
         });
+        // No Server header: it tells a caller nothing it needs, names the stack to a prober, and is one
+        // more header on every response.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<RequestValidator>();
 
@@ -60,7 +64,7 @@ public static class ApiExtensions
     public static WebApplication MapChatApi(this WebApplication app)
     {
         app.UseMiddleware<MalformedRequestGuard>();
-        app.MapGrpcService<ChatApi>().RequireAuthorization(CallerAuthentication.Policy);
+        app.MapGrpcService<ChatApi>().RequireCaller();
         app.MapGrpcReflectionService();
         return app;
     }

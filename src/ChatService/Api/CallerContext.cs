@@ -8,7 +8,7 @@ internal static class CallerContext
 {
     /// <summary>
     /// The caller's user id: the bearer token's <c>sub</c>, or (local development) the
-    /// <c>x-user-id</c> header. Both handlers have checked it, and the API's authorization policy
+    /// <c>x-user-id</c> header. Both handlers have checked it, and the caller gate
     /// lets no call without one through, so a missing id here is a wiring mistake.
     /// </summary>
     public static string GetUserId(this ServerCallContext context) =>

@@ -8,7 +8,7 @@ namespace ChatService.Api;
 /// <summary>
 /// The public gRPC service. Each method validates its request, calls the domain and maps the
 /// result; failures are mapped to statuses by <see cref="ErrorMappingInterceptor"/>. Calls reach
-/// it authenticated (the <see cref="Auth.CallerAuthentication.Policy"/> policy), with the caller in
+/// it authenticated (by <see cref="Auth.CallerGate"/>), with the caller in
 /// <see cref="CallerContext.GetUserId"/>.
 /// </summary>
 [BindServiceMethod(typeof(ChatApiBinding), nameof(ChatApiBinding.BindService))]

@@ -21,9 +21,8 @@ public static class AuthExtensions
         // AddAuthentication() would also add Data Protection, which bearer tokens never use and
         // which creates and warns about an unencrypted key ring on every start; so only the
         // pieces the handlers need.
-        // Only challenges default to the caller scheme; authenticating is left to the chat API's
-        // policy (below), so health probes, reflection and /metrics never validate a token a client
-        // happens to send on the whole channel.
+        // Only challenges default to the caller scheme; authenticating is left to the caller gate
+        // (UseCallerAuthentication), which runs it for the chat API's calls alone.
         builder.Services.AddAuthenticationCore(options =>
         {
             options.DefaultChallengeScheme = CallerAuthentication.Scheme;
@@ -48,25 +47,27 @@ public static class AuthExtensions
         builder.Services.AddSingleton<BearerTokenEvents>();
         builder.Services.AddHttpClient(ConfigureJwtBearer.JwksHttpClient, client => client.Timeout = TimeSpan.FromSeconds(10));
 
-        // Only endpoints that ask for the policy need a caller (the chat API, see Api/ApiExtensions):
-        // health checks, reflection, metrics and CORS preflights stay anonymous.
-        builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(CallerAuthentication.Policy, policy => policy
-                .AddAuthenticationSchemes(CallerAuthentication.Scheme)
-                .RequireAuthenticatedUser());
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<CallerReuse>();
         builder.Services.AddHostedService<AuthStartupReport>();
         return builder;
     }
 
     /// <summary>
-    /// Authenticates every request and enforces the endpoints' policies. Call after
-    /// UseBrowserSupport: CORS must answer preflights (which carry no credentials) first, and
-    /// gRPC-Web must see the refusal to translate it for browsers.
+    /// Requires an authenticated caller on the endpoints marked with <see cref="RequireCaller{TBuilder}"/>
+    /// (see <see cref="CallerGate"/>); every other endpoint (health checks, reflection, metrics, CORS
+    /// preflights) stays anonymous and never validates a token a client happens to send on the whole
+    /// channel. Call after UseBrowserSupport: CORS must answer preflights (which carry no credentials)
+    /// first, and gRPC-Web must see the refusal to translate it for browsers.
     /// </summary>
     public static WebApplication UseCallerAuthentication(this WebApplication app)
     {
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseMiddleware<CallerGate>();
         return app;
     }
+
+    /// <summary>Every call of these endpoints needs an authenticated caller.</summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder endpoints)
+        where TBuilder : IEndpointConventionBuilder =>
+        endpoints.WithMetadata(CallerRequired.Instance);
 }

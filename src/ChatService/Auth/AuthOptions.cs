@@ -56,5 +56,19 @@ public sealed class AuthOptions
     /// </summary>
     public bool AllowUserIdHeader { get; set; }
 
+    /// <summary>
+    /// How long the service reuses a caller it has authenticated: a later call with exactly the same
+    /// credentials (the same token, or the same x-user-id) skips validation, never past the token's
+    /// expiry (<c>exp</c>). A token signed with a key the issuer has since withdrawn stays accepted for
+    /// at most this long. Zero validates every call. Default: 1 minute (at most 1 hour).
+    /// </summary>
+    public TimeSpan CallerReuse { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How many authenticated callers <see cref="CallerReuse"/> keeps (about 2 KB each for a typical
+    /// token). Default: 10,000.
+    /// </summary>
+    public int CallerReuseLimit { get; set; } = 10_000;
+
     public bool HasKeySource => !string.IsNullOrWhiteSpace(JwksUrl) || SigningKeys.Count > 0;
 }

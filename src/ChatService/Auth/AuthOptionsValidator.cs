@@ -73,6 +73,16 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             errors.Add("Auth:ClockSkew must be between 0 and 10 minutes");
         }
 
+        if (options.CallerReuse < TimeSpan.Zero || options.CallerReuse > TimeSpan.FromHours(1))
+        {
+            errors.Add("Auth:CallerReuse must be between 0 and 1 hour");
+        }
+
+        if (options.CallerReuseLimit is < 1 or > 10_000_000)
+        {
+            errors.Add("Auth:CallerReuseLimit must be between 1 and 10000000");
+        }
+
         if (errors.Count == 0)
         {
             return ValidateOptionsResult.Success;

@@ -12,9 +12,6 @@ public static class CallerAuthentication
     /// <summary>The scheme that names the caller by the <see cref="UserIdHeader"/> header (local development only).</summary>
     public const string UserIdHeaderScheme = "UserIdHeader";
 
-    /// <summary>The authorization policy every call of the chat API must meet: an authenticated caller.</summary>
-    public const string Policy = "ChatCaller";
-
     /// <summary>The claim that holds the caller's user id: the token's <c>sub</c>, or the header's value.</summary>
     public const string UserIdClaim = "sub";
 

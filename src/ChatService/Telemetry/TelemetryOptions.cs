@@ -40,4 +40,12 @@ public sealed class TelemetryOptions
     /// </summary>
     [Required]
     public string MetricsEndpointName { get; set; } = "Http";
+
+    /// <summary>
+    /// Also record ASP.NET Core's per-request diagnostic instruments: the memory pool's
+    /// (<c>aspnetcore.memory_pool.*</c>), routing's match attempts, and authentication's and
+    /// authorization's per-call metrics, and Kestrel's queued requests. Off by default: they cost every call CPU and answer questions
+    /// only a diagnosis asks. Default: false.
+    /// </summary>
+    public bool FrameworkDiagnosticMetrics { get; set; }
 }
