@@ -47,6 +47,45 @@ public sealed class CallerReuseTests
         Assert.NotNull(reuse.CredentialsOf(Headers(("authorization", "Bearer aaa"))).Value);
     }
 
+    [Theory]
+    [InlineData("bearer aaa")]
+    [InlineData("BEARER aaa")]
+    [InlineData("Bearer  aaa")]
+    [InlineData("Bearer aaa ")]
+    [InlineData("Bearer\taaa")]
+    [InlineData("Bearer ")]
+    [InlineData("Basic aaa")]
+    public void OtherSpellingsOfABearerHeader_AreNeverReused(string header)
+    {
+        var reuse = Reuse();
+
+        Assert.Null(reuse.CredentialsOf(Headers(("authorization", header))).Value);
+    }
+
+    [Fact]
+    public void OversizedCredentials_AreNeverReused()
+    {
+        var reuse = Reuse();
+
+        Assert.NotNull(reuse.CredentialsOf(Headers(("authorization", "Bearer " + new string('a', CallerReuse.MaxTokenLength)))).Value);
+        Assert.Null(reuse.CredentialsOf(Headers(("authorization", "Bearer " + new string('a', CallerReuse.MaxTokenLength + 1)))).Value);
+        Assert.Null(reuse.CredentialsOf(Headers(("x-user-id", new string('u', CallerIds.MaxLength + 1)))).Value);
+    }
+
+    [Fact]
+    public async Task ConcurrentFirstCalls_WithOneToken_KeepOneCaller()
+    {
+        var reuse = Reuse(limit: 100_000);
+        for (var round = 0; round < 200; round++)
+        {
+            var credentials = reuse.CredentialsOf(Headers(("authorization", $"Bearer token-{round}")));
+            var principal = Principal($"user-{round}");
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => reuse.Remember(credentials, principal, expires: null))));
+        }
+
+        Assert.Equal(200, reuse.Count);
+    }
+
     [Fact]
     public void RepeatedHeaders_AreNeverReused()
     {

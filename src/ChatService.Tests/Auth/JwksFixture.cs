@@ -21,6 +21,9 @@ public sealed class JwksFixture(LocalStack stack) : ChatServiceFixture(stack)
         ["Auth:Audience"] = TestSigner.Audience,
         ["Auth:JwksUrl"] = Jwks.Url.ToString(),
         ["Auth:JwksRequireHttps"] = "false",
+        // Every call validates its token, so the tests exercise the key set each time (tokens minted in
+        // the same second are identical and would otherwise be reused).
+        ["Auth:CallerReuse"] = "00:00:00",
         ["Auth:JwksMinimumRefreshInterval"] = "00:00:01",
     };
 

@@ -58,15 +58,16 @@ public sealed class AuthOptions
 
     /// <summary>
     /// How long the service reuses a caller it has authenticated: a later call with exactly the same
-    /// credentials (the same token, or the same x-user-id) skips validation, never past the token's
-    /// expiry (<c>exp</c>). A token signed with a key the issuer has since withdrawn stays accepted for
-    /// at most this long. Zero validates every call. Default: 1 minute (at most 1 hour).
+    /// credentials (the same authorization header, or the same x-user-id) skips validation, never past
+    /// the token's expiry (<c>exp</c>). A token signed with a key the issuer has since withdrawn stays
+    /// accepted for at most this long on top of the key cache's own delay (<see cref="JwksRefreshInterval"/>).
+    /// Zero validates every call. Default: 1 minute (at most 1 hour).
     /// </summary>
     public TimeSpan CallerReuse { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How many authenticated callers <see cref="CallerReuse"/> keeps (about 2 KB each for a typical
-    /// token). Default: 10,000.
+    /// How many authenticated callers <see cref="CallerReuse"/> keeps (a token of up to 8 K characters,
+    /// kept as UTF-16, and its principal: typically 3-6 KB each). Default: 10,000.
     /// </summary>
     public int CallerReuseLimit { get; set; } = 10_000;
 

@@ -21,19 +21,18 @@ public static class TelemetryExtensions
     /// <summary>
     /// ASP.NET Core instruments recorded on every request or buffer that answer no operator question the
     /// request duration, Kestrel's connection metrics, the runtime's thread-pool queue and the service's
-    /// own meters do not: the memory pool's per-buffer counters, routing's match attempts,
-    /// authentication's and authorization's per-call metrics (refusals are logged, and counted by the
-    /// request duration's status), and Kestrel's queued HTTP/2 streams (a stream waits for a thread-pool
-    /// thread, which <c>dotnet.thread_pool.queue.length</c> shows for all work). Together they cost a warm
-    /// GetHistory about 2 µs of CPU, 5% of the call (BENCHMARKS.md);
-    /// <see cref="TelemetryOptions.FrameworkDiagnosticMetrics"/> turns them back on.
+    /// own meters do not: the memory pool's per-rent counters (its growth and evictions, recorded rarely,
+    /// stay), routing's match attempts, authorization's attempts (the chat API has no authorization
+    /// policy; the caller gate refuses through authentication, whose metrics stay), and Kestrel's queued
+    /// HTTP/2 streams (a stream waits for a thread-pool thread, which <c>dotnet.thread_pool.queue.length</c>
+    /// shows for all work). <see cref="TelemetryOptions.FrameworkDiagnosticMetrics"/> turns them back on.
     /// </summary>
     internal static readonly string[] PerRequestDiagnosticInstruments =
     [
-        "aspnetcore.memory_pool.*",
+        "aspnetcore.memory_pool.rented",
+        "aspnetcore.memory_pool.pooled",
         "aspnetcore.routing.match_attempts",
-        "aspnetcore.authentication.*",
-        "aspnetcore.authorization.*",
+        "aspnetcore.authorization.attempts",
         "kestrel.queued_requests",
     ];
 
@@ -62,7 +61,8 @@ public static class TelemetryExtensions
                     .AddRuntimeInstrumentation();
                 if (!options.FrameworkDiagnosticMetrics)
                 {
-                    // A dropped instrument is never enabled, so ASP.NET Core skips recording it.
+                    // A dropped instrument is not enabled by this meter provider, so (unless another listener such
+                    // as dotnet-counters enables it) ASP.NET Core skips recording it.
                     foreach (var instrument in PerRequestDiagnosticInstruments)
                     {
                         metrics.AddView(instrument, MetricStreamConfiguration.Drop);

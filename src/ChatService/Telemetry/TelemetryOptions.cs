@@ -42,10 +42,10 @@ public sealed class TelemetryOptions
     public string MetricsEndpointName { get; set; } = "Http";
 
     /// <summary>
-    /// Also record ASP.NET Core's per-request diagnostic instruments: the memory pool's
-    /// (<c>aspnetcore.memory_pool.*</c>), routing's match attempts, and authentication's and
-    /// authorization's per-call metrics, and Kestrel's queued requests. Off by default: they cost every call CPU and answer questions
-    /// only a diagnosis asks. Default: false.
+    /// Also record ASP.NET Core's per-request diagnostic instruments: the memory pool's per-rent counters
+    /// (<c>aspnetcore.memory_pool.rented</c>, <c>.pooled</c>), routing's match attempts, authorization's
+    /// attempts and Kestrel's queued requests. Off by default: they cost every call CPU and answer
+    /// questions only a diagnosis asks. Default: false.
     /// </summary>
     public bool FrameworkDiagnosticMetrics { get; set; }
 }
