@@ -21,3 +21,21 @@ public sealed partial class CancelReplyRequest : ITurnScoped;
 public sealed partial class RegenerateRequest : ITurnScoped;
 
 public sealed partial class SelectCandidateRequest : ITurnScoped;
+
+public sealed partial class EditTurnRequest : ITurnScoped;
+
+public sealed partial class ListTurnRevisionsRequest : ITurnScoped;
+
+public sealed partial class RewindChatRequest : IChatScoped;
+
+public sealed partial class DeleteTurnsRequest : IChatScoped;
+
+public sealed partial class RestoreTurnsRequest : IChatScoped;
+
+public sealed partial class ForkChatRequest : IChatScoped;
+
+public sealed partial class RateCandidateRequest : ITurnScoped;
+
+public sealed partial class PinTurnRequest : ITurnScoped;
+
+public sealed partial class UnpinTurnRequest : ITurnScoped;
