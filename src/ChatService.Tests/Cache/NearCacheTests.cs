@@ -113,7 +113,7 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
         foreach (var chatId in chatIds)
         {
             _time.Advance(TimeSpan.FromMicroseconds(1));
-            near.Accept(await ListeningTicketAsync(near, chatId), new WindowHead("user", 1, new EncodedTurns(new byte[1024], [])));
+            near.Accept(await ListeningTicketAsync(near, chatId), new WindowHead("user", 1, new EncodedTurns(new byte[1024], []), Complete: true));
             Assert.True(near.Bytes + near.Count * 512L <= budget, $"{near.Bytes} bytes in {near.Count} chats exceed the {budget} byte budget");
         }
 
@@ -154,5 +154,5 @@ public sealed class NearCacheTests(LocalStack stack) : IAsyncLifetime
     }
 
     /// <summary>A head; <paramref name="tag"/> stands in for its content (as the owner, which nothing here checks).</summary>
-    private static WindowHead Head(long lastSeq, string tag = "user") => new(tag, lastSeq, EncodedTurns.Empty);
+    private static WindowHead Head(long lastSeq, string tag = "user") => new(tag, lastSeq, EncodedTurns.Empty, Complete: true);
 }

@@ -30,6 +30,8 @@ internal static class ApiMapper
         LastActiveTime = Timestamp.FromDateTimeOffset(chat.LastActiveTime),
         LastMessagePreview = chat.LastMessagePreview,
         LastSeq = chat.LastSeq,
+        PinnedSeqs = { chat.PinnedSeqs ?? [] },
+        ForkedFrom = chat.ForkedFrom is { } origin ? new V1.ForkedFrom { ChatId = origin.ChatId, Seq = origin.Seq } : null,
     };
 
     public static V1.Turn ToProto(this ChatTurn turn) => new()
@@ -45,6 +47,16 @@ internal static class ApiMapper
         CreateTime = Timestamp.FromDateTimeOffset(turn.CreateTime),
         FailureReason = turn.FailureReason ?? "",
         ReplyToSeq = turn.ReplyToSeq ?? 0,
+        Rating = turn.Rating?.ToProto(),
+        Edited = turn.Edited,
+    };
+
+    public static V1.Rating ToProto(this TurnRating rating) => new()
+    {
+        Stars = rating.Stars,
+        Tags = { rating.Tags },
+        Comment = rating.Comment ?? "",
+        UpdateTime = Timestamp.FromDateTimeOffset(rating.UpdateTime),
     };
 
     /// <summary>The inverse of <see cref="ToProto(ChatTurn)"/> (the version is not on the wire: 0).</summary>
@@ -66,7 +78,9 @@ internal static class ApiMapper
         CandidateCount: turn.CandidateCount,
         CreateTime: turn.CreateTime?.ToDateTimeOffset() ?? default,
         FailureReason: turn.FailureReason.Length == 0 ? null : turn.FailureReason,
-        ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq);
+        ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq,
+        Edited: turn.Edited,
+        Rating: turn.Rating is { } rating ? new TurnRating(rating.Stars, [.. rating.Tags], rating.Comment.Length == 0 ? null : rating.Comment, rating.UpdateTime?.ToDateTimeOffset() ?? default) : null);
 
     public static V1.TurnState ToProto(this ReplyState state) => state switch
     {

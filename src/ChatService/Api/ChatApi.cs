@@ -19,6 +19,7 @@ internal sealed partial class ChatApi(
     ChatDirectory chats,
     ChatHistory history,
     ReplyPipeline pipeline,
+    ChatShaping shaping,
     IHostApplicationLifetime lifetime) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)

@@ -93,14 +93,35 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         return turns;
     }
 
-    public static long Seq(long seq)
+    public static long Seq(long seq, string field = "seq")
     {
         if (seq <= 0)
         {
-            ApiErrors.ThrowInvalidArgument("seq", $"seq must be a positive turn number, got {seq}");
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must be a positive turn number, got {seq}");
         }
 
         return seq;
+    }
+
+    /// <summary>Turn numbers a request names: 1..<paramref name="max"/> of them, each positive, none twice.</summary>
+    public static IReadOnlyList<long> Seqs(IReadOnlyList<long> seqs, string field, int max)
+    {
+        if (seqs.Count == 0 || seqs.Count > max)
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must name 1..{max} turns, got {seqs.Count}");
+        }
+
+        foreach (var seq in seqs)
+        {
+            Seq(seq, field);
+        }
+
+        if (seqs.Distinct().Count() != seqs.Count)
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must not name a turn twice");
+        }
+
+        return seqs;
     }
 
     /// <summary>The turn a turn-scoped request names: its <c>chat_id</c>, then its <c>seq</c>.</summary>

@@ -20,6 +20,66 @@ internal static class TurnWire
 
     public static byte[] Encode(ChatTurn turn) => turn.ToProto().ToByteArray();
 
+    /// <summary>A turn as a window entry: its wire form, or nothing for a hidden turn (a turn's wire form is never empty: it names its chat).</summary>
+    public static byte[] EncodeEntry(ChatTurn turn) => turn.Hidden ? [] : Encode(turn);
+
+    /// <summary>
+    /// The <c>seq</c> (field 2) of the turn in one GetHistoryResponse.turns frame, read by walking the
+    /// message's fields; 0 when it has none.
+    /// </summary>
+    public static long SeqOf(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length == 0 || !TryReadLength(frame[1..], out var length, out var lengthBytes))
+        {
+            return 0;
+        }
+
+        var message = frame.Slice(1 + lengthBytes, Math.Min(length, frame.Length - 1 - lengthBytes));
+        var at = 0;
+        while (at < message.Length)
+        {
+            var tag = ReadVarint(message, ref at);
+            switch (tag & 7)
+            {
+                case 0 when tag >> 3 == 2:
+                    return (long)ReadVarint(message, ref at);
+                case 0:
+                    ReadVarint(message, ref at);
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 2:
+                    var skip = (int)ReadVarint(message, ref at);
+                    at += skip;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return 0;
+            }
+        }
+
+        return 0;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> span, ref int at)
+    {
+        ulong value = 0;
+        for (var shift = 0; at < span.Length && shift < 64; shift += 7)
+        {
+            var b = span[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+            {
+                break;
+            }
+        }
+
+        return value;
+    }
+
     /// <summary>A turn from its wire form; its <see cref="ChatTurn.Version"/> is not part of it (0).</summary>
     public static ChatTurn Decode(ReadOnlySpan<byte> bytes) => V1.Turn.Parser.ParseFrom(bytes).ToDomain();
 

@@ -7,8 +7,10 @@ internal sealed partial class HistoryCache
     // "v:<seq>" (version), "node" (the primary that wrote it, and in which of its terms as primary:
     // "<node id>:<replication id>"), and "head": the newest turns again, newest first, framed as
     // GetHistoryResponse.turns (tag 0x0A, varint length, Turn), so a first history page is a prefix
-    // of it. "head" is rebuilt by every script that changes turns. Its fill key, under the same
-    // tag, holds the token of a load in flight.
+    // of it; "full" is "1" when the head holds every turn the chat shows. "head" and "full" are
+    // rebuilt by every script that changes turns. A hidden turn (rewound or deleted) is an empty
+    // "t:<seq>" (a Turn's bytes never are): it keeps the range contiguous and is never shown. Its
+    // fill key, under the same tag, holds the token of a load in flight.
     //
     // Failover: a primary acknowledges a write before its replica has it, so a replica promoted
     // after a crash may hold a window without the last updates. The script that loads a window
@@ -31,8 +33,8 @@ internal sealed partial class HistoryCache
     /// <summary>
     /// Lua: stamp() is this primary's term (see failover above); trusted(key, fill, pending,
     /// channel) is false (and the window dropped) when the window was written in another term or a
-    /// change announced for it is overdue; rebuild_head(key, lo, hi, n) writes the newest n turns
-    /// of lo..hi as "head".
+    /// change announced for it is overdue; rebuild_head(key, lo, hi, n) writes the newest n shown
+    /// turns of lo..hi as "head" (skipping hidden ones) and whether that is all of the chat's as "full".
     /// </summary>
     private const string WindowFunctions =
         """
@@ -69,40 +71,44 @@ internal sealed partial class HistoryCache
         end
 
         local function rebuild_head(key, lo, hi, n)
-          local fields = {}
-          local s = hi
-          while s >= lo and #fields < n do
-            fields[#fields + 1] = 't:' .. s
-            s = s - 1
-          end
           local parts = {}
-          if #fields > 0 then
+          local s = hi
+          while s >= lo and #parts < n do
+            local fields = {}
+            while s >= lo and #fields < n - #parts do
+              fields[#fields + 1] = 't:' .. s
+              s = s - 1
+            end
             local values = redis.call('HMGET', key, unpack(fields))
             for i = 1, #values do
               -- A hole: leave no head, so readers take the script path, which refuses holes.
               if not values[i] then
-                redis.call('HDEL', key, 'head')
+                redis.call('HDEL', key, 'head', 'full')
                 return
               end
-              parts[i] = '\10' .. varint(#values[i]) .. values[i]
+              if values[i] ~= '' then
+                parts[#parts + 1] = '\10' .. varint(#values[i]) .. values[i]
+              end
             end
           end
-          redis.call('HSET', key, 'head', table.concat(parts))
+          local full = '0'
+          if s < lo and lo <= 1 then full = '1' end
+          redis.call('HSET', key, 'head', table.concat(parts), 'full', full)
         end
 
         """;
 
     /// <summary>
     /// KEYS: window, fill, pending. ARGV: channel. Returns nil (miss), {"deleted"}, {"no-head"} (a hole was
-    /// found when the head was last built: read the window), or {meta, hi, head}.
+    /// found when the head was last built: read the window), or {meta, hi, head, full}.
     /// </summary>
     private const string ReadHeadScript = WindowFunctions +
         """
-        local v = redis.call('HMGET', KEYS[1], 'deleted', 'meta', 'hi', 'head')
+        local v = redis.call('HMGET', KEYS[1], 'deleted', 'meta', 'hi', 'head', 'full')
         if v[1] then return {'deleted'} end
         if not v[2] or not trusted(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return false end
-        if not v[4] then return {'no-head'} end
-        return {v[2], v[3], v[4]}
+        if not v[4] or not v[5] then return {'no-head'} end
+        return {v[2], v[3], v[4], v[5]}
         """;
 
     /// <summary>KEYS: window, fill, pending. ARGV: max turns, channel. Returns nil (miss), {"deleted"}, or {meta, lo, hi, newest turn, …}.</summary>

@@ -84,7 +84,8 @@ internal sealed partial class HistoryCache
                     return Untrusted(chatId);
                 }
 
-                turns.Add(TurnWire.Decode((byte[])parts[i]!));
+                var entry = (byte[])parts[i]!;
+                turns.Add(entry.Length == 0 ? ChatTurn.HiddenMarker(chatId, hi - (i - 3), 0) : TurnWire.Decode(entry));
             }
 
             return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
@@ -125,11 +126,12 @@ internal sealed partial class HistoryCache
             var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
             var hi = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
             var head = (byte[])parts[2]!;
+            var complete = (string)parts[3]! == "1";
 
             // Every frame is checked to be a well-formed message before its bytes may reach a client
             // (the near cache then serves it without another look).
             return TurnWire.Parse(head, _options.HeadTurns) is { } turns && TurnWire.AllMessages(head, turns)
-                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns))
+                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns, complete))
                 : new HeadRead(Untrusted(chatId).Kind);
         }
         catch (Exception ex) when (IsUndecodable(ex))
@@ -144,7 +146,7 @@ internal sealed partial class HistoryCache
     {
         var read = await ReadAsync(chatId, _options.HeadTurns);
         return read.Window is { } window
-            ? new HeadRead(read.Kind, new WindowHead(window.UserId, window.LastSeq, TurnWire.Frame(window.NewestFirst)))
+            ? new HeadRead(read.Kind, window.Head(_options.HeadTurns))
             : new HeadRead(read.Kind);
     }
 
@@ -184,7 +186,7 @@ internal sealed partial class HistoryCache
         {
             args.Add(turn.Seq);
             args.Add(turn.Version);
-            args.Add(TurnWire.Encode(turn));
+            args.Add(TurnWire.EncodeEntry(turn));
         }
 
         await RunAsync("populate", "EVALSHA", window.ChatId, db => db.ScriptEvaluateAsync(PopulateScript, [WindowKey(window.ChatId), FillKey(window.ChatId)], [.. args]));
@@ -231,7 +233,7 @@ internal sealed partial class HistoryCache
         {
             args.Add(turn.Seq);
             args.Add(turn.Version);
-            args.Add(TurnWire.Encode(turn));
+            args.Add(TurnWire.EncodeEntry(turn));
         }
 
         var result = await RunAsync("apply", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(ApplyScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [.. args]));
@@ -328,19 +330,20 @@ internal sealed partial class HistoryCache
         }
     }
 
-    // Format 2: turns in the public wire form (issue 13). Format 1 windows ("…:w", turns as
-    // CachedTurn) are never read, so replicas of both versions during a rolling update cannot
-    // misread each other's bytes; see docs/deployment.md.
-    internal static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w2";
+    // Format 3: turns in the public wire form (issue 13), hidden turns as empty entries and the
+    // head's "full" flag (issue 14). Windows of earlier formats ("…:w", "…:w2") are never read, so
+    // replicas of both versions during a rolling update cannot misread each other's bytes; see
+    // docs/deployment.md.
+    internal static RedisKey WindowKey(string chatId) => $"chat:{{{chatId}}}:w3";
 
-    private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:w2:fill";
+    private static RedisKey FillKey(string chatId) => $"chat:{{{chatId}}}:w3:fill";
 
-    internal static RedisKey PendingKey(string chatId) => $"chat:{{{chatId}}}:w2:pending";
+    internal static RedisKey PendingKey(string chatId) => $"chat:{{{chatId}}}:w3:pending";
 
     /// <summary>Where every change of the chat's window is announced (sharded: the window's slot).</summary>
     public static RedisChannel ChangedChannel(string chatId) => RedisChannel.Sharded(ChangedChannelName(chatId));
 
-    private static string ChangedChannelName(string chatId) => $"chat:{{{chatId}}}:w2:changed";
+    private static string ChangedChannelName(string chatId) => $"chat:{{{chatId}}}:w3:changed";
 
     private static partial class Log
     {

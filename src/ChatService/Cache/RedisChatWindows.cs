@@ -102,7 +102,7 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
     }
 
     private static WindowHead? Head(ChatWindow? window, int maxTurns) =>
-        window is null ? null : new WindowHead(window.UserId, window.LastSeq, TurnWire.Frame([.. window.NewestFirst.Take(maxTurns)]));
+        window?.Head(maxTurns);
 
     /// <summary>
     /// Brings the cached window along with a committed change. Repeats are applied too: the apply is

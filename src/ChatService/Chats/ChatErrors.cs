@@ -31,4 +31,8 @@ public sealed class ChatException(ChatErrorKind kind, string message, string? fi
     public static ChatException CharacterNotFound(string characterId) => new(ChatErrorKind.NotFound, $"character {characterId} not found");
 
     public static ChatException TurnNotFound(string chatId, long seq) => new(ChatErrorKind.NotFound, $"turn {seq} of chat {chatId} not found");
+
+    /// <summary>The turn exists but was rewound or deleted: restore it first (RestoreTurns).</summary>
+    public static ChatException TurnHidden(string chatId, long seq) =>
+        new(ChatErrorKind.FailedPrecondition, $"turn {seq} of chat {chatId} is rewound or deleted; restore it (RestoreTurns) first");
 }

@@ -16,6 +16,7 @@ public sealed class ChatHistory(IChatStore store, IChatWindows windows)
             return first;
         }
 
+        // Deeper pages (and first pages the window cannot answer) come from the store, which skips hidden turns.
         var turns = await store.GetTurnsAsync(userId, chatId, beforeSeq, pageSize, cancellationToken) ?? throw ChatException.ChatNotFound(chatId);
         var next = turns.Count == pageSize && turns[^1].Seq > 1 ? PageToken.ForHistory(chatId, turns[^1].Seq) : null;
         return new HistoryPage(turns, null, turns.Count, next);
@@ -30,15 +31,15 @@ public sealed class ChatHistory(IChatStore store, IChatWindows windows)
             throw ChatException.ChatNotFound(chatId);
         }
 
-        // The window holds the newest turns contiguously; it answers unless the page reaches past it.
+        // The head holds the newest shown turns; it answers unless the page reaches past it.
         var count = Math.Min(pageSize, head.Turns.Count);
-        if (count < pageSize && head.Turns.Count != head.LastSeq)
+        if (count < pageSize && !head.Complete)
         {
             return null;
         }
 
-        var oldest = head.LastSeq - count + 1;
-        var next = count == pageSize && oldest > 1 ? PageToken.ForHistory(chatId, oldest) : null;
+        var oldest = count == 0 ? 1 : head.Turns.SeqAt(count - 1);
+        var next = count == pageSize && oldest > 1 && !(head.Complete && head.Turns.Count == count) ? PageToken.ForHistory(chatId, oldest) : null;
         return new HistoryPage(null, head.Turns, count, next);
     }
 }

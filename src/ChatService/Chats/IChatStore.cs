@@ -27,4 +27,16 @@ public interface IChatStore
     /// <paramref name="speakers"/> decides who answers from the chat as that transaction reads it.
     /// </summary>
     Task<SendReceipt> RecordSendAsync(UserMessage message, SpeakerChoice speakers, CancellationToken cancellationToken);
+
+    /// <summary>Hides every turn after <paramref name="toSeq"/>; idempotent on the request id.</summary>
+    Task<HiddenTurns> RewindAsync(string userId, string chatId, long toSeq, string requestId, CancellationToken cancellationToken);
+
+    /// <summary>Hides single turns.</summary>
+    Task<HiddenTurns> DeleteTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
+
+    /// <summary>Shows hidden turns again; returns those restored.</summary>
+    Task<IReadOnlyList<long>> RestoreTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
 }
+
+/// <summary>Turns a rewind or a delete hid, ascending, and the replies still owed among them (to cancel).</summary>
+public sealed record HiddenTurns(IReadOnlyList<long> Seqs, IReadOnlyList<ReplyKey> OwedReplies);

@@ -52,13 +52,19 @@ public sealed record Chat(
     long RotationCursor,
     string LastMessagePreview,
     DateTimeOffset CreateTime,
-    DateTimeOffset LastActiveTime);
+    DateTimeOffset LastActiveTime,
+    IReadOnlyList<long>? PinnedSeqs = null,
+    ForkOrigin? ForkedFrom = null);
+
+/// <summary>Where a forked chat came from: the original chat and the last turn copied.</summary>
+public sealed record ForkOrigin(string ChatId, long Seq);
 
 /// <summary>
 /// One turn of a chat as history shows it: a user message, or a character reply with its primary
 /// candidate's text and state. <see cref="Version"/> is the commit time of the turn's last change
 /// in Unix microseconds: every change to a turn or its primary candidate commits a newer one, so
-/// caches can refuse to move a turn backwards.
+/// caches can refuse to move a turn backwards. A <see cref="Hidden"/> turn (rewound or deleted) is
+/// never shown: caches keep only its number and version, so that history around it stays contiguous.
 /// </summary>
 public sealed record ChatTurn(
     string ChatId,
@@ -72,8 +78,15 @@ public sealed record ChatTurn(
     DateTimeOffset CreateTime,
     string? FailureReason,
     long? ReplyToSeq,
-    long Version = 0)
+    long Version = 0,
+    bool Hidden = false,
+    bool Edited = false,
+    TurnRating? Rating = null)
 {
+    /// <summary>A hidden turn as caches keep it: its number and version only.</summary>
+    public static ChatTurn HiddenMarker(string chatId, long seq, long version) =>
+        new(chatId, seq, AuthorRole.User, null, "", ReplyState.Complete, null, 0, default, null, null, version, Hidden: true);
+
     /// <summary>The version of a turn whose last committed change happened at <paramref name="commitTimestamp"/>.</summary>
     public static long VersionAt(DateTimeOffset commitTimestamp) => (commitTimestamp - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 }
@@ -181,6 +194,28 @@ public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate
 
 /// <summary>
 /// The newest turns of a chat with what readers check them against: the owner and the cast.
-/// The window is complete: it holds every turn from <see cref="LastSeq"/> back, up to its size.
+/// The window is contiguous: it holds every turn from <see cref="LastSeq"/> back, up to its size,
+/// hidden ones as markers (<see cref="ChatTurn.Hidden"/>); <see cref="Shown"/> are the ones history shows.
 /// </summary>
-public sealed record ChatWindow(string ChatId, string UserId, IReadOnlyList<string> CharacterIds, long LastSeq, IReadOnlyList<ChatTurn> NewestFirst);
+public sealed record ChatWindow(string ChatId, string UserId, IReadOnlyList<string> CharacterIds, long LastSeq, IReadOnlyList<ChatTurn> NewestFirst)
+{
+    /// <summary>The oldest turn number the window covers (hidden or not); older turns exist when it is above 1.</summary>
+    public long OldestSeq => NewestFirst.Count == 0 ? LastSeq + 1 : NewestFirst[^1].Seq;
+
+    /// <summary>True when the window holds every turn of the chat.</summary>
+    public bool ReachesStart => OldestSeq <= 1;
+
+    /// <summary>The turns history shows, newest first.</summary>
+    public IEnumerable<ChatTurn> Shown => NewestFirst.Where(t => !t.Hidden);
+
+    /// <summary>The window's head: its newest <paramref name="maxTurns"/> shown turns, encoded.</summary>
+    public WindowHead Head(int maxTurns)
+    {
+        var shown = Shown.Take(maxTurns + 1).ToList();
+        var complete = ReachesStart && shown.Count <= maxTurns;
+        return new WindowHead(UserId, LastSeq, Api.TurnWire.Frame(shown.Count > maxTurns ? shown[..maxTurns] : shown), complete);
+    }
+}
+
+/// <summary>A user's rating of a candidate reply (1-4 stars), as the turn shows it.</summary>
+public sealed record TurnRating(int Stars, IReadOnlyList<string> Tags, string? Comment, DateTimeOffset UpdateTime);

@@ -20,7 +20,7 @@ public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore cha
         // The reply is almost always among the newest few turns; the prompt needs the ones before it.
         var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
-        if (window is null || reply is null || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
+        if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
         {
             // Not in the window (a deep turn, or a candidate that is not the primary one).
             return null;
@@ -32,10 +32,11 @@ public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore cha
             return null;
         }
 
-        var before = window.NewestFirst.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
-        if (before.Count < windowTurns && before.Count < key.Seq - 1)
+        // Rewound and deleted turns never reach a prompt.
+        var before = window.Shown.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
+        if (before.Count < windowTurns && !window.ReachesStart)
         {
-            // A deep turn (e.g. regenerating an old reply): the window holds too little before it.
+            // A deep turn (e.g. regenerating an old reply), or many hidden turns: the window holds too little before it.
             return null;
         }
 

@@ -19,6 +19,7 @@ public static class DispatchExtensions
         builder.Services.AddSingleton<RecoverySweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecoverySweeper>());
         builder.Services.AddSingleton<ReplyPipeline>();
+        builder.Services.AddSingleton<ChatShaping>();
         return builder;
     }
 }

@@ -103,7 +103,7 @@ public sealed partial class ReplyPipeline(
                 throw ChatException.TurnNotFound(chatId, seq);
             }
 
-            if (window.NewestFirst.FirstOrDefault(t => t.Seq == seq) is { } turn && (candidateId is null || candidateId == turn.CandidateId))
+            if (window.NewestFirst.FirstOrDefault(t => t.Seq == seq) is { Hidden: false } turn && (candidateId is null || candidateId == turn.CandidateId))
             {
                 return turn.Role == AuthorRole.Character
                     ? turn

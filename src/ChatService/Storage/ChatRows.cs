@@ -10,9 +10,15 @@ internal static class ChatRows
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
 
     // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
+    // The rating is the chat owner's (the only user who can rate a candidate of the chat).
     public const string TurnColumns =
         "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
-        "c.State, c.Text AS CandidateText, c.FailureReason";
+        "t.HiddenTime, t.Edited AS TurnEdited, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason, c.Edited AS CandidateEdited, " +
+        "(SELECT r.Stars FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingStars, " +
+        "(SELECT r.Tags FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingTags, " +
+        "(SELECT r.Comment FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingComment, " +
+        "(SELECT r.UpdateTime FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingTime";
 
     // A turn as history shows it: character turns take text and state from their primary candidate.
     public const string TurnSelect =
@@ -60,7 +66,12 @@ internal static class ChatRows
             CreateTime: row.Get<DateTimeOffset>("CreateTime"),
             FailureReason: row.Get<string?>("FailureReason"),
             ReplyToSeq: row.Get<long?>("ReplyToSeq"),
-            Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")));
+            Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")),
+            Hidden: !row.IsNull("HiddenTime"),
+            Edited: (isUser ? row.Get<bool?>("TurnEdited") : row.Get<bool?>("CandidateEdited")) ?? false,
+            Rating: row.IsNull("RatingStars")
+                ? null
+                : new TurnRating((int)row.Get<long>("RatingStars"), row.Get<List<string>>("RatingTags"), row.Get<string?>("RatingComment"), row.Get<DateTimeOffset>("RatingTime")));
     }
 
     /// <summary>The chat if it exists and belongs to the user; otherwise null.</summary>

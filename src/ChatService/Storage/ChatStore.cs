@@ -115,7 +115,7 @@ internal sealed partial class ChatStore(
             return null;
         }
 
-        var turns = new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @beforeSeq ORDER BY t.Seq DESC LIMIT @limit")
+        var turns = new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @beforeSeq AND t.HiddenTime IS NULL ORDER BY t.Seq DESC LIMIT @limit")
             .Add("chatId", chatId)
             .Add("beforeSeq", beforeSeq)
             .Add("limit", (long)limit);

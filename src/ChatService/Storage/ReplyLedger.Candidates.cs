@@ -39,6 +39,11 @@ internal sealed partial class ReplyLedger
                 throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns can be regenerated");
             }
 
+            if (turn.Hidden)
+            {
+                throw ChatException.TurnHidden(chatId, seq);
+            }
+
             if (turn.CandidateCount >= MaxCandidatesPerTurn)
             {
                 throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} already has {MaxCandidatesPerTurn} candidates, the most a turn may have");
@@ -70,6 +75,11 @@ internal sealed partial class ReplyLedger
             if (turn is not { Role: AuthorRole.Character })
             {
                 throw new ChatException(ChatErrorKind.NotFound, $"candidate {candidateId} of turn {seq} not found");
+            }
+
+            if (turn.Hidden)
+            {
+                throw ChatException.TurnHidden(chatId, seq);
             }
 
             turns.SelectCandidate(turn);

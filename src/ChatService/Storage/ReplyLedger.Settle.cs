@@ -32,14 +32,15 @@ internal sealed partial class ReplyLedger
             }
 
             var row = rows[0];
-            turns.Settle(ReadTurn(key.ChatId, row), outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason);
+            var reply = ReadTurn(key.ChatId, row);
+            turns.Settle(reply, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason);
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {
                 tx.BufferWrite(ModelCallMutation(key, ++attempt, call));
             }
 
-            if (row.Get<long>("LastSeq") == key.Seq && outcome.Text.Length > 0)
+            if (row.Get<long>("LastSeq") == key.Seq && outcome.Text.Length > 0 && !reply.Hidden)
             {
                 tx.BufferWrite(SpannerMutation.Update("Chats")
                     .Set("ChatId", key.ChatId)

@@ -50,7 +50,7 @@ internal sealed partial class ReplyLedger(
         }
 
         var window = await snapshot.QueryListAsync(
-            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @seq ORDER BY t.Seq DESC LIMIT @limit")
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq < @seq AND t.HiddenTime IS NULL ORDER BY t.Seq DESC LIMIT @limit")
                 .Add("chatId", key.ChatId)
                 .Add("seq", key.Seq)
                 .Add("limit", (long)windowTurns),

@@ -68,6 +68,24 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         return settled;
     }
 
+    /// <summary>Hides a turn (rewound or deleted): history and prompts skip it, caches keep a marker.</summary>
+    public void Hide(string chatId, long seq, long reason)
+    {
+        transaction.BufferWrite(UpdateTurn(chatId, seq)
+            .Set("HiddenTime", SpannerCommitTimestamp.Value)
+            .Set("HiddenReason", reason));
+        _written.Add((ChatTurn.HiddenMarker(chatId, seq, 0), false));
+    }
+
+    /// <summary>Shows a hidden turn again; <paramref name="turn"/> is the turn as read (hidden).</summary>
+    public void Restore(ChatTurn turn)
+    {
+        transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq)
+            .Set("HiddenTime", null)
+            .Set("HiddenReason", null));
+        _written.Add((turn with { Hidden = false }, false));
+    }
+
     /// <summary>The chats this transaction wrote turns of, each once.</summary>
     public IReadOnlyList<string> ChatIds => _written.Select(w => w.Turn.ChatId).Distinct(StringComparer.Ordinal).ToList();
 

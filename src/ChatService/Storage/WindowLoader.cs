@@ -19,7 +19,11 @@ internal sealed class WindowLoader(SpannerGateway spanner)
         ORDER BY t.Seq DESC
         """;
 
-    /// <summary>The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is no such chat.</summary>
+    /// <summary>
+    /// The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is
+    /// no such chat. Hidden turns come as markers, and so do turns Spanner has already purged (hidden
+    /// long ago), so the window stays contiguous.
+    /// </summary>
     public async Task<ChatWindow?> LoadAsync(string chatId, int turns, CancellationToken cancellationToken)
     {
         var window = new SpannerStatement(WindowSelect).Add("chatId", chatId).Add("turns", (long)turns);
@@ -30,7 +34,14 @@ internal sealed class WindowLoader(SpannerGateway spanner)
         }
 
         var first = rows[0];
-        var newestFirst = rows.Where(r => !r.IsNull("Seq")).Select(r => ReadTurn(chatId, r)).ToList();
-        return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), first.Get<long>("LastSeq"), newestFirst);
+        var lastSeq = first.Get<long>("LastSeq");
+        var stored = rows.Where(r => !r.IsNull("Seq")).Select(r => ReadTurn(chatId, r)).ToDictionary(t => t.Seq);
+        var newestFirst = new List<ChatTurn>((int)Math.Min(turns, lastSeq));
+        for (var seq = lastSeq; seq > Math.Max(0, lastSeq - turns); seq--)
+        {
+            newestFirst.Add(stored.TryGetValue(seq, out var turn) ? turn : ChatTurn.HiddenMarker(chatId, seq, 0));
+        }
+
+        return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), lastSeq, newestFirst);
     }
 }

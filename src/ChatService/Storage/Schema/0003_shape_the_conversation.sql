@@ -4,11 +4,16 @@
 -- be restored; HiddenReason: 1 rewound, 2 deleted. Hidden turns never reach a page or a prompt, and
 -- Spanner drops them (with their candidates, revisions and model-call log rows) 30 days after they
 -- were hidden.
-ALTER TABLE Turns ADD COLUMN HiddenTime TIMESTAMP;
+ALTER TABLE Turns ADD COLUMN HiddenTime TIMESTAMP OPTIONS (allow_commit_timestamp = true);
 
 ALTER TABLE Turns ADD COLUMN HiddenReason INT64;
 
 ALTER TABLE Turns ADD ROW DELETION POLICY (OLDER_THAN(HiddenTime, INTERVAL 30 DAY));
+
+-- Whether a user turn's text, or a candidate's, was edited (its earlier texts are revisions).
+ALTER TABLE Turns ADD COLUMN Edited BOOL;
+
+ALTER TABLE Candidates ADD COLUMN Edited BOOL;
 
 -- Earlier texts of an edited turn, numbered from 1 per turn: the text a user turn or a
 -- candidate had before each edit. CandidateId is null for user turns. The model-call log keeps

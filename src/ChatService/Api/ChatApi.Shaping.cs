@@ -1,0 +1,35 @@
+using ChatService.Dispatch;
+using Grpc.Core;
+
+namespace ChatService.Api;
+
+internal sealed partial class ChatApi
+{
+    public override async Task<V1.RewindChatResponse> RewindChat(V1.RewindChatRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var toSeq = RequestValidator.Seq(request.ToSeq, "to_seq");
+        var requestId = RequestValidator.RequestId(request.RequestId);
+        var hidden = await shaping.RewindAsync(userId, chatId, toSeq, requestId, context.CancellationToken);
+        return new V1.RewindChatResponse { HiddenSeqs = { hidden.Seqs } };
+    }
+
+    public override async Task<V1.DeleteTurnsResponse> DeleteTurns(V1.DeleteTurnsRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seqs = RequestValidator.Seqs(request.Seqs, "seqs", ChatShaping.MaxTurnsPerCall);
+        var hidden = await shaping.DeleteAsync(userId, chatId, seqs, context.CancellationToken);
+        return new V1.DeleteTurnsResponse { HiddenSeqs = { hidden.Seqs } };
+    }
+
+    public override async Task<V1.RestoreTurnsResponse> RestoreTurns(V1.RestoreTurnsRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var seqs = RequestValidator.Seqs(request.Seqs, "seqs", ChatShaping.MaxTurnsPerCall);
+        var restored = await shaping.RestoreAsync(userId, chatId, seqs, context.CancellationToken);
+        return new V1.RestoreTurnsResponse { RestoredSeqs = { restored } };
+    }
+}

@@ -1,0 +1,56 @@
+using ChatService.Chats;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// Rewinding, deleting and restoring turns: the store hides or shows them, and the replies still
+/// generating among hidden turns are cancelled (their partial text is stored, hidden with its turn).
+/// </summary>
+public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, ILogger<ChatShaping> logger)
+{
+    /// <summary>The most turns one DeleteTurns or RestoreTurns call names.</summary>
+    public const int MaxTurnsPerCall = 100;
+
+    public async Task<HiddenTurns> RewindAsync(string userId, string chatId, long toSeq, string requestId, CancellationToken cancellationToken)
+    {
+        var hidden = await store.RewindAsync(userId, chatId, toSeq, requestId, cancellationToken);
+        await CancelAsync(userId, hidden, cancellationToken);
+        return hidden;
+    }
+
+    public async Task<HiddenTurns> DeleteAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken)
+    {
+        var hidden = await store.DeleteTurnsAsync(userId, chatId, seqs, cancellationToken);
+        await CancelAsync(userId, hidden, cancellationToken);
+        return hidden;
+    }
+
+    public Task<IReadOnlyList<long>> RestoreAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
+        store.RestoreTurnsAsync(userId, chatId, seqs, cancellationToken);
+
+    /// <summary>
+    /// Cancels the hidden turns' owed replies, each as CancelReply would, and waits for them to be stored.
+    /// The turns are hidden already: a cancel that fails only lets a reply finish unseen, so it is logged,
+    /// not thrown.
+    /// </summary>
+    private async Task CancelAsync(string userId, HiddenTurns hidden, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(hidden.OwedReplies.Select(async key =>
+        {
+            try
+            {
+                await pipeline.CancelAsync(userId, key.ChatId, key.Seq, key.CandidateId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.CancelFailed(logger, key.ToString(), ex);
+            }
+        }));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3101, LogLevel.Warning, "Could not cancel hidden reply {Reply}; it finishes unseen.")]
+        public static partial void CancelFailed(ILogger logger, string reply, Exception exception);
+    }
+}

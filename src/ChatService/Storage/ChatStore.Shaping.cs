@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Text;
+using ChatService.Chats;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatStore
+{
+    /// <summary>At most this many turns are hidden by one transaction (a rewind of more takes several, newest first).</summary>
+    internal const int HideBatch = 1000;
+
+    private const string RewindKind = "rewind";
+
+    /// <summary>
+    /// Hides every shown turn after <paramref name="toSeq"/> that existed when the rewind was first asked
+    /// for, newest first, in transactions of at most <see cref="HideBatch"/> turns: a rewind interrupted
+    /// between them is a shorter rewind, and repeating the request (same request id) finishes it without
+    /// hiding anything recorded since. Returns the turns hidden and the replies still owed among them.
+    /// </summary>
+    public async Task<HiddenTurns> RewindAsync(string userId, string chatId, long toSeq, string requestId, CancellationToken cancellationToken)
+    {
+        var hidden = new List<long>();
+        var owed = new List<ReplyKey>();
+        while (true)
+        {
+            var commit = await commits.RunAsync(chatId, async (tx, turns, ct) =>
+            {
+                var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+                var (to, upto) = await RewindRangeAsync(tx, chat, toSeq, requestId, ct);
+                var rows = await tx.QueryListAsync(
+                    new SpannerStatement(
+                        "SELECT Seq FROM Turns WHERE ChatId = @chatId AND Seq > @to AND Seq <= @upto AND HiddenTime IS NULL ORDER BY Seq DESC LIMIT @limit")
+                        .Add("chatId", chatId).Add("to", to).Add("upto", upto).Add("limit", (long)HideBatch),
+                    ct);
+                var seqs = rows.Select(r => r.Get<long>("Seq")).ToList();
+                var batchOwed = await HideAsync(tx, turns, chatId, seqs, HiddenReason.Rewound, ct);
+                await KeepPreviewAndPinsAsync(tx, chatId, seqs, ct);
+                return (Seqs: seqs, Owed: batchOwed, More: seqs.Count == HideBatch);
+            }, cancellationToken);
+
+            var (batch, _, _) = commit;
+            await commits.ShownAsync(commit, commit.Turns);
+            hidden.AddRange(batch.Seqs);
+            owed.AddRange(batch.Owed);
+            if (!batch.More)
+            {
+                hidden.Sort();
+                return new HiddenTurns(hidden, owed);
+            }
+        }
+    }
+
+    /// <summary>Hides the given shown turns; turns already hidden are left as they are.</summary>
+    public async Task<HiddenTurns> DeleteTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken)
+    {
+        var commit = await commits.RunAsync(chatId, async (tx, turns, ct) =>
+        {
+            var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var found = await ReadHiddenStatesAsync(tx, chat, seqs, ct);
+            var shown = seqs.Where(seq => found[seq] is null).OrderBy(seq => seq).ToList();
+            var owed = await HideAsync(tx, turns, chatId, shown, HiddenReason.Deleted, ct);
+            await KeepPreviewAndPinsAsync(tx, chatId, shown, ct);
+            return new HiddenTurns(shown, owed);
+        }, cancellationToken);
+
+        await FinishAsync(commit, commit.Result.Seqs.Count);
+        return commit.Result;
+    }
+
+    /// <summary>
+    /// Shows hidden turns again, if they were hidden less than <see cref="HiddenRetention"/> ago; returns the
+    /// turns restored (shown ones are left out).
+    /// </summary>
+    public async Task<IReadOnlyList<long>> RestoreTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken)
+    {
+        var commit = await commits.RunAsync(chatId, async (tx, turns, ct) =>
+        {
+            var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var found = await ReadHiddenStatesAsync(tx, chat, seqs, ct);
+            var oldest = timeProvider.GetUtcNow() - HiddenRetention;
+            var expired = seqs.Where(seq => found[seq] is { } at && at < oldest).ToList();
+            if (expired.Count > 0)
+            {
+                throw new ChatException(ChatErrorKind.FailedPrecondition,
+                    $"turn {expired[0]} was hidden more than {HiddenRetention.TotalDays:0} days ago and can no longer be restored");
+            }
+
+            var restore = seqs.Where(seq => found[seq] is not null).OrderBy(seq => seq).ToList();
+            if (restore.Count == 0)
+            {
+                return restore;
+            }
+
+            var rows = await tx.QueryListAsync(
+                new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq IN UNNEST(@seqs)").Add("chatId", chatId).Add("seqs", restore),
+                ct);
+            foreach (var turn in rows.Select(r => ReadTurn(chatId, r)))
+            {
+                turns.Restore(turn);
+            }
+
+            await KeepPreviewAndPinsAsync(tx, chatId, hidden: [], ct, restored: restore);
+            return restore;
+        }, cancellationToken);
+
+        await FinishAsync(commit, commit.Result.Count);
+        return commit.Result;
+    }
+
+    /// <summary>How long a hidden turn can be restored: Spanner's row deletion policy purges it then (schema version 3).</summary>
+    public static readonly TimeSpan HiddenRetention = TimeSpan.FromDays(30);
+
+    private Task FinishAsync<T>(TurnCommit<T> commit, int changed) =>
+        changed > 0 ? commits.ShownAsync(commit, commit.Turns) : commits.ReleaseAsync(commit);
+
+    /// <summary>
+    /// The rewind's range: after the turn rewound to, up to the newest turn when it was first asked for.
+    /// The first request checks the turn and records both under its request id; a repeat reads them back.
+    /// </summary>
+    private static async Task<(long To, long Upto)> RewindRangeAsync(SpannerTransaction tx, Chat chat, long toSeq, string requestId, CancellationToken ct)
+    {
+        var recorded = await tx.QueryListAsync(
+            new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
+                .Add("chatId", chat.Id).Add("requestId", requestId),
+            ct);
+        if (recorded.Count > 0)
+        {
+            if (recorded[0].Get<string>("Kind") != RewindKind)
+            {
+                throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
+            }
+
+            var parts = Encoding.UTF8.GetString(recorded[0].Get<byte[]>("Result")).Split(':');
+            var (to, upto) = (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
+            if (to != toSeq)
+            {
+                throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a rewind to turn {to}, not {toSeq}", "request_id");
+            }
+
+            return (to, upto);
+        }
+
+        var states = await ReadHiddenStatesAsync(tx, chat, [toSeq], ct);
+        if (states[toSeq] is not null)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {toSeq} is not shown (rewound or deleted); rewind to a shown turn");
+        }
+
+        tx.BufferWrite(SpannerMutation.Insert("ChatOperations")
+            .Set("ChatId", chat.Id)
+            .Set("RequestId", requestId)
+            .Set("Kind", RewindKind)
+            .Set("Result", Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{toSeq}:{chat.LastSeq}")))
+            .Set("CreateTime", SpannerCommitTimestamp.Value));
+        return (toSeq, chat.LastSeq);
+    }
+
+    /// <summary>When each of the turns was hidden (null: shown); a turn the chat does not have is NOT_FOUND.</summary>
+    private static async Task<Dictionary<long, DateTimeOffset?>> ReadHiddenStatesAsync(SpannerTransaction tx, Chat chat, IReadOnlyList<long> seqs, CancellationToken ct)
+    {
+        var rows = await tx.QueryListAsync(
+            new SpannerStatement("SELECT Seq, HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs)")
+                .Add("chatId", chat.Id).Add("seqs", seqs.ToList()),
+            ct);
+        var states = rows.ToDictionary(r => r.Get<long>("Seq"), r => r.Get<DateTimeOffset?>("HiddenTime"));
+        foreach (var seq in seqs)
+        {
+            if (!states.ContainsKey(seq))
+            {
+                throw ChatException.TurnNotFound(chat.Id, seq);
+            }
+        }
+
+        return states;
+    }
+
+    /// <summary>Hides the turns (as of the commit) and returns the replies still owed among them, which the caller cancels.</summary>
+    private static async Task<IReadOnlyList<ReplyKey>> HideAsync(
+        SpannerTransaction tx, TurnMutations turns, string chatId, IReadOnlyList<long> seqs, HiddenReason reason, CancellationToken ct)
+    {
+        if (seqs.Count == 0)
+        {
+            return [];
+        }
+
+        foreach (var seq in seqs)
+        {
+            turns.Hide(chatId, seq, (long)reason);
+        }
+
+        var owed = await tx.QueryListAsync(
+            new SpannerStatement("SELECT Seq, CandidateId FROM Candidates WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs) AND OwedShard IS NOT NULL")
+                .Add("chatId", chatId).Add("seqs", seqs.ToList()),
+            ct);
+        return owed.Select(r => new ReplyKey(chatId, r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+    }
+
+    /// <summary>
+    /// After turns were hidden or restored: the chat's preview shows its newest shown turn, and hidden
+    /// turns are no longer pinned.
+    /// </summary>
+    private static async Task KeepPreviewAndPinsAsync(
+        SpannerTransaction tx, string chatId, IReadOnlyList<long> hidden, CancellationToken ct, IReadOnlyList<long>? restored = null)
+    {
+        if (hidden.Count == 0 && (restored is null || restored.Count == 0))
+        {
+            return;
+        }
+
+        var newest = await tx.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND (t.HiddenTime IS NULL OR t.Seq IN UNNEST(@restored)) AND t.Seq NOT IN UNNEST(@hidden) ORDER BY t.Seq DESC LIMIT 1")
+                .Add("chatId", chatId).Add("hidden", hidden.ToList()).Add("restored", (restored ?? []).ToList()),
+            ct);
+        var pins = await tx.QueryListAsync(new SpannerStatement("SELECT PinnedSeqs FROM Chats WHERE ChatId = @chatId").Add("chatId", chatId), ct);
+        var pinned = pins.Count == 0 ? null : pins[0].Get<List<long>?>("PinnedSeqs");
+        var update = SpannerMutation.Update("Chats")
+            .Set("ChatId", chatId)
+            .Set("LastMessagePreview", newest.Count == 0 ? "" : Text.Preview(ReadTurn(chatId, newest[0]).Text));
+        if (pinned is not null && pinned.Any(hidden.Contains))
+        {
+            update.Set("PinnedSeqs", pinned.Where(seq => !hidden.Contains(seq)).ToList());
+        }
+
+        tx.BufferWrite(update);
+    }
+}
+
+/// <summary>Why a turn is hidden. Stored as its number.</summary>
+public enum HiddenReason
+{
+    Rewound = 1,
+    Deleted = 2,
+}
