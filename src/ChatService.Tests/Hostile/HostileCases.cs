@@ -43,7 +43,7 @@ internal sealed partial class HostileCases
             MalformedId, UnknownId, ForeignChat, ForeignCharacter, ForeignCandidate, BadSeq, BadText, BadRequestId,
             BadPageSize, BadHistoryToken, BadListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, ReadStreamCancelled,
-            BadIdentity, WireGarbage, BrokenFrame,
+            BadIdentity, WireGarbage, BrokenFrame, BadShaping,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -100,6 +100,10 @@ internal sealed partial class HostileCases
             GetHistoryRequest r => Unary(headers, (c, o) => c.GetHistoryAsync(r, o), check),
             CancelReplyRequest r => Unary(headers, (c, o) => c.CancelReplyAsync(r, o), check),
             SelectCandidateRequest r => Unary(headers, (c, o) => c.SelectCandidateAsync(r, o), check),
+            RewindChatRequest r => Unary(headers, (c, o) => c.RewindChatAsync(r, o), check),
+            DeleteTurnsRequest r => Unary(headers, (c, o) => c.DeleteTurnsAsync(r, o), check),
+            RestoreTurnsRequest r => Unary(headers, (c, o) => c.RestoreTurnsAsync(r, o), check),
+            ForkChatRequest r => Unary(headers, (c, o) => c.ForkChatAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),

@@ -24,6 +24,16 @@ internal sealed partial class ChatApi
         return new V1.DeleteTurnsResponse { HiddenSeqs = { hidden.Seqs } };
     }
 
+    public override async Task<V1.Chat> ForkChat(V1.ForkChatRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var atSeq = RequestValidator.Seq(request.AtSeq, "at_seq");
+        var requestId = RequestValidator.RequestId(request.RequestId);
+        var title = request.Title.Length == 0 ? null : RequestValidator.Title(request.Title);
+        return (await shaping.ForkAsync(userId, chatId, atSeq, requestId, title, context.CancellationToken)).ToProto();
+    }
+
     public override async Task<V1.RestoreTurnsResponse> RestoreTurns(V1.RestoreTurnsRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();

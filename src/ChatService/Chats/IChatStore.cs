@@ -34,6 +34,9 @@ public interface IChatStore
     /// <summary>Hides single turns.</summary>
     Task<HiddenTurns> DeleteTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
 
+    /// <summary>A new chat of the user with the source's cast and shown turns up to <paramref name="atSeq"/>; idempotent on the request id.</summary>
+    Task<Chat> ForkAsync(string userId, string chatId, long atSeq, string requestId, string? title, CancellationToken cancellationToken);
+
     /// <summary>Shows hidden turns again; returns those restored.</summary>
     Task<IReadOnlyList<long>> RestoreTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
 }

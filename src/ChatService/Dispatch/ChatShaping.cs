@@ -25,6 +25,9 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
         return hidden;
     }
 
+    public Task<Chat> ForkAsync(string userId, string chatId, long atSeq, string requestId, string? title, CancellationToken cancellationToken) =>
+        store.ForkAsync(userId, chatId, atSeq, requestId, title, cancellationToken);
+
     public Task<IReadOnlyList<long>> RestoreAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
         store.RestoreTurnsAsync(userId, chatId, seqs, cancellationToken);
 

@@ -1,0 +1,35 @@
+using ChatService.Api.V1;
+using Google.Protobuf;
+
+namespace ChatService.Tests.Hostile;
+
+/// <summary>Rewinding, deleting, restoring and forking with requests that must be refused (and write nothing).</summary>
+internal sealed partial class HostileCases
+{
+    private HostileCase BadShaping()
+    {
+        var party = Caller();
+        var chat = AnyChat(party);
+        var foreign = AnyChat(_world.Other(party));
+        var beyond = chat.LastSeq + _random.Next(1, 1_000_000);
+        var badSeq = Pick(0L, -1L, long.MinValue);
+        var (request, generator, allowed) = _random.Next(14) switch
+        {
+            0 => ((IMessage)new RewindChatRequest { ChatId = foreign.ChatId, ToSeq = 1 }, "rewind-foreign", NotFound),
+            1 => (new RewindChatRequest { ChatId = chat.ChatId, ToSeq = badSeq }, "rewind-bad-seq", Invalid),
+            2 => (new RewindChatRequest { ChatId = chat.ChatId, ToSeq = beyond }, "rewind-missing-turn", NotFound),
+            3 => (new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 1, RequestId = Garbage.BadRequestId(_random) }, "rewind-bad-request-id", Invalid),
+            4 => (new DeleteTurnsRequest { ChatId = chat.ChatId }, "delete-nothing", Invalid),
+            5 => (new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 1, 1 } }, "delete-twice", Invalid),
+            6 => (new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { Enumerable.Range(1, _random.Next(101, 5000)).Select(i => (long)i) } }, "delete-too-many", Invalid),
+            7 => (new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 1, badSeq } }, "delete-bad-seq", Invalid),
+            8 => (new DeleteTurnsRequest { ChatId = foreign.ChatId, Seqs = { 1 } }, "delete-foreign", NotFound),
+            9 => (new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 1, beyond } }, "delete-missing-turn", NotFound),
+            10 => (new RestoreTurnsRequest { ChatId = foreign.ChatId, Seqs = { 1 } }, "restore-foreign", NotFound),
+            11 => (new ForkChatRequest { ChatId = foreign.ChatId, AtSeq = 1 }, "fork-foreign", NotFound),
+            12 => (new ForkChatRequest { ChatId = chat.ChatId, AtSeq = Pick(badSeq, beyond) }, "fork-bad-seq", Refused),
+            _ => (new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, Title = Marker() + new string('t', _random.Next(201, 5000)) }, "fork-bad-title", Invalid),
+        };
+        return Case(request, generator, allowed, party.UserId);
+    }
+}

@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Text;
+using ChatService.Chats;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatStore
+{
+    /// <summary>
+    /// Turns copied by one fork transaction: a turn and its candidate are about 20 mutations, so a
+    /// batch stays well inside Spanner's 80,000 mutations per commit.
+    /// </summary>
+    internal const int ForkBatch = 500;
+
+    private const string ForkKind = "fork";
+
+    /// <summary>
+    /// A new chat of the user with the source's characters and its shown turns up to <paramref name="atSeq"/>,
+    /// each with its primary candidate only, renumbered from 1. Copied in batches (<see cref="ForkBatch"/> turns
+    /// each) into a chat that belongs to nobody until the last one commits, so no one can list or read it half
+    /// copied; the progress is recorded under the request id on the source chat, and repeating the request
+    /// resumes an interrupted fork or returns the finished one.
+    /// </summary>
+    public async Task<Chat> ForkAsync(string userId, string chatId, long atSeq, string requestId, string? title, CancellationToken cancellationToken)
+    {
+        var (progress, _) = await spanner.TransactionAsync((tx, ct) => StartForkAsync(tx, userId, chatId, atSeq, requestId, title, ct), cancellationToken);
+        while (!progress.Done)
+        {
+            (progress, _) = await spanner.TransactionAsync((tx, ct) => CopyForkBatchAsync(tx, userId, chatId, requestId, ct), cancellationToken);
+        }
+
+        var chat = await GetChatAsync(userId, progress.ChatId, cancellationToken)
+            ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is not readable yet; retry with the same request_id");
+        return chat with { ForkedFrom = new ForkOrigin(chatId, progress.AtSeq) };
+    }
+
+    private async Task<ForkProgress> StartForkAsync(
+        SpannerTransaction tx, string userId, string chatId, long atSeq, string requestId, string? title, CancellationToken ct)
+    {
+        var source = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+        if (await ReadForkProgressAsync(tx, chatId, requestId, ct) is { } recorded)
+        {
+            if (recorded.AtSeq != atSeq)
+            {
+                throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a fork at turn {recorded.AtSeq}, not {atSeq}", "request_id");
+            }
+
+            return recorded;
+        }
+
+        var at = await tx.QueryListAsync(
+            new SpannerStatement("SELECT HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq = @seq").Add("chatId", chatId).Add("seq", atSeq), ct);
+        if (at.Count == 0)
+        {
+            throw ChatException.TurnNotFound(chatId, atSeq);
+        }
+
+        if (!at[0].IsNull("HiddenTime"))
+        {
+            throw ChatException.TurnHidden(chatId, atSeq);
+        }
+
+        // Nobody owns the new chat until its last turn is copied: ListChats cannot show it and no
+        // read can reach it (an empty user id is never a caller's).
+        var fork = new ForkProgress(Ids.New(), atSeq, CopiedThrough: 0, Done: false);
+        tx.BufferWrite(SpannerMutation.Insert("Chats")
+            .Set("ChatId", fork.ChatId)
+            .Set("UserId", "")
+            .Set("Title", string.IsNullOrEmpty(title) ? source.Title : title)
+            .Set("CharacterIds", source.CharacterIds.ToList())
+            .Set("NextSeq", 0L)
+            .Set("RotationCursor", source.RotationCursor)
+            .Set("LastMessagePreview", "")
+            .Set("ForkedFromChatId", chatId)
+            .Set("ForkedFromSeq", atSeq)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)
+            .Set("LastActiveTime", SpannerCommitTimestamp.Value));
+        tx.BufferWrite(SpannerMutation.Insert("ChatOperations")
+            .Set("ChatId", chatId)
+            .Set("RequestId", requestId)
+            .Set("Kind", ForkKind)
+            .Set("Result", fork.ToBytes())
+            .Set("CreateTime", SpannerCommitTimestamp.Value));
+        return fork;
+    }
+
+    /// <summary>Copies the next batch of the source's shown turns; the last batch hands the chat to its user.</summary>
+    private async Task<ForkProgress> CopyForkBatchAsync(SpannerTransaction tx, string userId, string chatId, string requestId, CancellationToken ct)
+    {
+        var fork = await ReadForkProgressAsync(tx, chatId, requestId, ct)
+            ?? throw new ChatException(ChatErrorKind.Unavailable, "the fork's record is gone; fork again with a new request_id");
+        if (fork.Done)
+        {
+            return fork;
+        }
+
+        var target = await ReadChatAsync(tx, fork.ChatId, ct)
+            ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is gone; fork again with a new request_id");
+        var rows = await tx.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq > @after AND t.Seq <= @at AND t.HiddenTime IS NULL ORDER BY t.Seq LIMIT @limit")
+                .Add("chatId", chatId).Add("after", fork.CopiedThrough).Add("at", fork.AtSeq).Add("limit", (long)ForkBatch),
+            ct);
+        var turns = rows.Select(r => ReadTurn(chatId, r)).ToList();
+
+        // Source numbers to new ones: this batch's turns follow the ones already copied; an answer to a turn
+        // of an earlier batch looks its number up by counting.
+        var next = target.LastSeq;
+        var renumbered = new Dictionary<long, long>();
+        foreach (var turn in turns)
+        {
+            renumbered[turn.Seq] = ++next;
+        }
+
+        foreach (var turn in turns)
+        {
+            long? replyTo = null;
+            if (turn.ReplyToSeq is { } answered)
+            {
+                replyTo = renumbered.TryGetValue(answered, out var known) ? known : await RenumberAsync(tx, chatId, answered, ct);
+            }
+
+            var seq = renumbered[turn.Seq];
+            var candidateId = turn.Role == AuthorRole.Character ? Ids.New() : null;
+            tx.BufferWrite(SpannerMutation.Insert("Turns")
+                .Set("ChatId", fork.ChatId)
+                .Set("Seq", seq)
+                .Set("AuthorRole", (long)turn.Role)
+                .Set("CharacterId", turn.CharacterId)
+                .Set("Text", turn.Role == AuthorRole.User ? turn.Text : null)
+                .Set("ReplyToSeq", replyTo)
+                .Set("PrimaryCandidateId", candidateId)
+                .Set("CandidateCount", candidateId is null ? 0L : 1L)
+                .Set("CreateTime", turn.CreateTime)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            if (candidateId is not null)
+            {
+                // A reply still being generated in the source is copied as it stands, stopped.
+                var (state, reason) = turn.State is ReplyState.Pending or ReplyState.Streaming
+                    ? (ReplyState.Cancelled, "the chat was forked before this reply finished")
+                    : (turn.State, turn.FailureReason);
+                tx.BufferWrite(SpannerMutation.Insert("Candidates")
+                    .Set("ChatId", fork.ChatId)
+                    .Set("Seq", seq)
+                    .Set("CandidateId", candidateId)
+                    .Set("State", (long)state)
+                    .Set("Text", turn.Text)
+                    .Set("FailureReason", reason)
+                    .Set("CreateTime", turn.CreateTime)
+                    .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            }
+        }
+
+        var done = turns.Count < ForkBatch;
+        var update = SpannerMutation.Update("Chats").Set("ChatId", fork.ChatId).Set("NextSeq", next);
+        if (turns.Count > 0)
+        {
+            update.Set("LastMessagePreview", Text.Preview(turns[^1].Text));
+        }
+
+        if (done)
+        {
+            update.Set("UserId", userId).Set("LastActiveTime", SpannerCommitTimestamp.Value);
+        }
+
+        tx.BufferWrite(update);
+        var progress = fork with { CopiedThrough = turns.Count > 0 ? turns[^1].Seq : fork.AtSeq, Done = done };
+        tx.BufferWrite(SpannerMutation.Update("ChatOperations")
+            .Set("ChatId", chatId)
+            .Set("RequestId", requestId)
+            .Set("Result", progress.ToBytes()));
+        return progress;
+    }
+
+    /// <summary>The number a source turn has in the fork: how many shown turns up to it there are (null when it is hidden).</summary>
+    private static async Task<long?> RenumberAsync(SpannerTransaction tx, string chatId, long seq, CancellationToken ct)
+    {
+        var rows = await tx.QueryListAsync(
+            new SpannerStatement(
+                "SELECT (SELECT HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq = @seq) AS HiddenTime, " +
+                "(SELECT COUNT(*) FROM Turns WHERE ChatId = @chatId AND Seq <= @seq AND HiddenTime IS NULL) AS Shown")
+                .Add("chatId", chatId).Add("seq", seq),
+            ct);
+        return rows[0].IsNull("HiddenTime") ? rows[0].Get<long>("Shown") : null;
+    }
+
+    private static async Task<ForkProgress?> ReadForkProgressAsync(SpannerTransaction tx, string chatId, string requestId, CancellationToken ct)
+    {
+        var rows = await tx.QueryListAsync(
+            new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
+                .Add("chatId", chatId).Add("requestId", requestId),
+            ct);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        if (rows[0].Get<string>("Kind") != ForkKind)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
+        }
+
+        return ForkProgress.FromBytes(rows[0].Get<byte[]>("Result"));
+    }
+
+    /// <summary>A fork's record on its source chat: the new chat, the last turn to copy, the last one copied, and whether it is finished.</summary>
+    private sealed record ForkProgress(string ChatId, long AtSeq, long CopiedThrough, bool Done)
+    {
+        public byte[] ToBytes() => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{ChatId}:{AtSeq}:{CopiedThrough}:{(Done ? 1 : 0)}"));
+
+        public static ForkProgress FromBytes(byte[] bytes)
+        {
+            var parts = Encoding.UTF8.GetString(bytes).Split(':');
+            return new ForkProgress(parts[0], long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3] == "1");
+        }
+    }
+}
