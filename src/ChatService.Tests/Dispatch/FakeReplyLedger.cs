@@ -47,6 +47,9 @@ internal sealed class FakeReplyLedger : IReplyLedger
     public Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    public Task<IReadOnlyList<ChatTurn>> GetShownTurnsAsync(string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 

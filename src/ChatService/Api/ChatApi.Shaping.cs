@@ -42,4 +42,27 @@ internal sealed partial class ChatApi
         var restored = await shaping.RestoreAsync(userId, chatId, seqs, context.CancellationToken);
         return new V1.RestoreTurnsResponse { RestoredSeqs = { restored } };
     }
+
+    public override async Task<V1.Rating> RateCandidate(V1.RateCandidateRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
+        var rating = RequestValidator.Rating(request);
+        return (await shaping.RateAsync(userId, chatId, seq, candidateId, rating, context.CancellationToken)).ToProto();
+    }
+
+    public override async Task<V1.Chat> PinTurn(V1.PinTurnRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        return (await shaping.PinAsync(userId, chatId, seq, context.CancellationToken)).ToProto();
+    }
+
+    public override async Task<V1.Chat> UnpinTurn(V1.UnpinTurnRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        return (await shaping.UnpinAsync(userId, chatId, seq, context.CancellationToken)).ToProto();
+    }
 }

@@ -155,6 +155,50 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         return requestId;
     }
 
+    public const int MaxRatingTags = 8;
+    public const int MaxRatingTagLength = 32;
+    public const int MaxRatingCommentLength = 2000;
+
+    /// <summary>
+    /// A rating: 1..4 stars, up to <see cref="MaxRatingTags"/> distinct tags of 1..<see cref="MaxRatingTagLength"/>
+    /// characters of A-Z, a-z, 0-9, '-' and '_', and a comment of up to <see cref="MaxRatingCommentLength"/>
+    /// characters (Unicode code points). Its time is the commit's.
+    /// </summary>
+    public static TurnRating Rating(V1.RateCandidateRequest request)
+    {
+        if (request.Stars is < 1 or > 4)
+        {
+            ApiErrors.ThrowInvalidArgument("stars", $"stars must be between 1 and 4, got {request.Stars}");
+        }
+
+        if (request.Tags.Count > MaxRatingTags)
+        {
+            ApiErrors.ThrowInvalidArgument("tags", $"tags must have at most {MaxRatingTags} entries, got {request.Tags.Count}");
+        }
+
+        for (var i = 0; i < request.Tags.Count; i++)
+        {
+            var tag = request.Tags[i];
+            if (tag.Length is 0 or > MaxRatingTagLength || !tag.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                ApiErrors.ThrowInvalidArgument($"tags[{i}]", $"tags[{i}] must be 1..{MaxRatingTagLength} characters of A-Z, a-z, 0-9, '-' and '_'");
+            }
+
+            if (request.Tags.IndexOf(tag) != i)
+            {
+                ApiErrors.ThrowInvalidArgument($"tags[{i}]", $"tags[{i}] repeats {tag}");
+            }
+        }
+
+        var commentLength = request.Comment.EnumerateRunes().Count();
+        if (commentLength > MaxRatingCommentLength)
+        {
+            ApiErrors.ThrowInvalidArgument("comment", $"comment must be at most {MaxRatingCommentLength} characters, got {commentLength}");
+        }
+
+        return new TurnRating(request.Stars, [.. request.Tags], request.Comment.Length == 0 ? null : request.Comment, default);
+    }
+
     public NewCharacter Character(V1.CreateCharacterRequest request)
     {
         Required(request.DisplayName, "display_name", MaxDisplayNameLength);

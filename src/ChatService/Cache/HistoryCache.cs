@@ -88,7 +88,7 @@ internal sealed partial class HistoryCache
                 turns.Add(entry.Length == 0 ? ChatTurn.HiddenMarker(chatId, hi - (i - 3), 0) : TurnWire.Decode(entry));
             }
 
-            return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns));
+            return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns) { PinnedSeqs = meta.PinnedSeqs.ToList() });
         }
         catch (Exception ex) when (IsUndecodable(ex))
         {
@@ -240,6 +240,30 @@ internal sealed partial class HistoryCache
         if (result is null)
         {
             MarkDirty(chatId);
+        }
+    }
+
+    /// <summary>
+    /// Drops the chat's window after a committed change to what its meta keeps (the pins), cancelling a
+    /// load in flight (its snapshot may predate the change), then ends the change's announcement;
+    /// a failure marks the chat dirty (and leaves the announcement: it then only costs a reload).
+    /// </summary>
+    public async Task DropAsync(string chatId, string? intent)
+    {
+        var dropped = await RunAsync("drop", "EVALSHA", chatId, async db =>
+        {
+            await db.ScriptEvaluateAsync(DropScript, [WindowKey(chatId), FillKey(chatId)], [ChangedChannelName(chatId)]);
+            return true;
+        });
+        if (!dropped)
+        {
+            MarkDirty(chatId);
+            return;
+        }
+
+        if (intent is not null)
+        {
+            await ReleaseAsync(chatId, intent);
         }
     }
 

@@ -118,6 +118,9 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
             case ChatChangeKind.Turns:
                 await cache.ApplyAsync(change.ChatId, change.Turns, change.Intent);
                 break;
+            case ChatChangeKind.Chat:
+                await cache.DropAsync(change.ChatId, change.Intent);
+                break;
             case ChatChangeKind.Deleted:
                 await cache.TombstoneAsync(change.ChatId);
                 break;

@@ -42,7 +42,7 @@ internal static class WindowCodec
             Version: t.Version);
 
     public static byte[] Encode(ChatWindow window) =>
-        new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds } }.ToByteArray();
+        new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds }, PinnedSeqs = { window.PinnedSeqs } }.ToByteArray();
 
     public static CachedChat DecodeChat(byte[] bytes) => CachedChat.Parser.ParseFrom(bytes);
 }

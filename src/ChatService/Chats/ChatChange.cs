@@ -9,6 +9,9 @@ public sealed record ChatChange(string ChatId, ChatChangeKind Kind, IReadOnlyLis
     /// <summary>These turns, as history shows them after the commit (repeats of earlier changes are harmless: versions only move forward).</summary>
     public static ChatChange Shown(string chatId, IReadOnlyList<ChatTurn> turns, string? intent) => new(chatId, ChatChangeKind.Turns, turns, intent);
 
+    /// <summary>The chat's own fields that windows keep (its pins) changed; no turn did.</summary>
+    public static ChatChange ChatFields(string chatId, string? intent) => new(chatId, ChatChangeKind.Chat, [], intent);
+
     public static ChatChange Deleted(string chatId) => new(chatId, ChatChangeKind.Deleted, []);
 
     public static ChatChange Unknown(string chatId) => new(chatId, ChatChangeKind.Unknown, []);

@@ -6,6 +6,12 @@ public enum ChatChangeKind
     /// <summary>Turns as history now shows them, each with the version of its last change.</summary>
     Turns,
 
+    /// <summary>
+    /// A field of the chat that a cached window keeps with its turns changed (its pins): the window
+    /// is dropped and loaded afresh by its next reader. No turn changed.
+    /// </summary>
+    Chat,
+
     /// <summary>The chat and everything under it are gone.</summary>
     Deleted,
 

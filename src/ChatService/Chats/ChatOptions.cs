@@ -23,6 +23,10 @@ public sealed class ChatOptions
     [Range(1, 64)]
     public int GroupRepliesPerTurn { get; set; } = 1;
 
+    /// <summary>Most turns one chat may have pinned (PinTurn refuses more with FAILED_PRECONDITION). Default: 20.</summary>
+    [Range(1, 1000)]
+    public int MaxPinnedTurns { get; set; } = 20;
+
     /// <summary>Route used by characters created without one. Default: <c>default</c>.</summary>
     [Required]
     public string DefaultModelRoute { get; set; } = "default";

@@ -39,6 +39,15 @@ public interface IChatStore
 
     /// <summary>Shows hidden turns again; returns those restored.</summary>
     Task<IReadOnlyList<long>> RestoreTurnsAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
+
+    /// <summary>The user's rating of a candidate of a character turn (the primary one when null), replacing an earlier one; returns it as stored.</summary>
+    Task<TurnRating> RateCandidateAsync(string userId, string chatId, long seq, string? candidateId, TurnRating rating, CancellationToken cancellationToken);
+
+    /// <summary>Pins a shown turn (idempotent); returns the chat.</summary>
+    Task<Chat> PinTurnAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
+
+    /// <summary>Unpins a turn (idempotent); returns the chat.</summary>
+    Task<Chat> UnpinTurnAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
 }
 
 /// <summary>Turns a rewind or a delete hid, ascending, and the replies still owed among them (to cancel).</summary>

@@ -14,6 +14,9 @@ public interface IReplyLedger
     /// <summary>The chat, speaker, cast, recent window and lease of a reply, read from one snapshot; null if the chat or reply is gone.</summary>
     Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken);
 
+    /// <summary>The chat's turns with these numbers that are shown (pinned turns a prompt needs beyond its window), oldest first.</summary>
+    Task<IReadOnlyList<ChatTurn>> GetShownTurnsAsync(string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken);
+
     /// <summary>Adds an owed candidate to a character turn and makes it primary; idempotent on the request id.</summary>
     Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
 

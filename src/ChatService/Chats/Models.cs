@@ -122,6 +122,12 @@ public sealed record ReplyContext(
     string? LeaseOwner)
 {
     /// <summary>
+    /// The chat's pinned turns before the reply that are shown (not rewound or deleted), oldest first;
+    /// some may also be among <see cref="WindowOldestFirst"/> (the prompt does not repeat them).
+    /// </summary>
+    public IReadOnlyList<ChatTurn> Pinned { get; init; } = [];
+
+    /// <summary>
     /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)
     /// and leased there. A context read from the cached window has no lease (null): the lease the
     /// job was queued or claimed under stands, and the settle commit checks it in the end.
@@ -199,6 +205,9 @@ public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate
 /// </summary>
 public sealed record ChatWindow(string ChatId, string UserId, IReadOnlyList<string> CharacterIds, long LastSeq, IReadOnlyList<ChatTurn> NewestFirst)
 {
+    /// <summary>The chat's pinned turns, ascending (as Chats.PinnedSeqs has them when the window was loaded).</summary>
+    public IReadOnlyList<long> PinnedSeqs { get; init; } = [];
+
     /// <summary>The oldest turn number the window covers (hidden or not); older turns exist when it is above 1.</summary>
     public long OldestSeq => NewestFirst.Count == 0 ? LastSeq + 1 : NewestFirst[^1].Seq;
 

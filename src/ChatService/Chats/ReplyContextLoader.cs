@@ -40,6 +40,33 @@ public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore cha
             return null;
         }
 
-        return new ReplyContext(window.UserId, speaker, cast, before, reply, LeaseOwner: null);
+        return new ReplyContext(window.UserId, speaker, cast, before, reply, LeaseOwner: null)
+        {
+            Pinned = await PinnedAsync(window, key, cancellationToken),
+        };
+    }
+
+    /// <summary>
+    /// The shown pinned turns before the reply, oldest first. The pins travel in the window's meta
+    /// (loaded with the window's one Spanner read, and the window dropped when they change), not with
+    /// a chat row read here: a warm chat without pins, or whose pins the window holds, costs no read.
+    /// Only pins older than the window are read from Spanner, by number.
+    /// </summary>
+    private async Task<IReadOnlyList<ChatTurn>> PinnedAsync(ChatWindow window, ReplyKey key, CancellationToken cancellationToken)
+    {
+        var pins = window.PinnedSeqs.Where(seq => seq < key.Seq).ToList();
+        if (pins.Count == 0)
+        {
+            return [];
+        }
+
+        var held = window.NewestFirst.Where(t => t.Seq < key.Seq).ToDictionary(t => t.Seq);
+        var deeper = pins.Where(seq => !held.ContainsKey(seq)).ToList();
+        var read = deeper.Count == 0 ? [] : (await ledger.GetShownTurnsAsync(key.ChatId, deeper, cancellationToken)).ToDictionary(t => t.Seq);
+        return pins
+            .Select(seq => held.TryGetValue(seq, out var turn) ? turn : read.GetValueOrDefault(seq))
+            .Where(t => t is { Hidden: false })
+            .Select(t => t!)
+            .ToList();
     }
 }

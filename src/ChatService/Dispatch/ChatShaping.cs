@@ -5,6 +5,7 @@ namespace ChatService.Dispatch;
 /// <summary>
 /// Rewinding, deleting and restoring turns: the store hides or shows them, and the replies still
 /// generating among hidden turns are cancelled (their partial text is stored, hidden with its turn).
+/// Rating candidates and pinning turns go straight to the store.
 /// </summary>
 public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, ILogger<ChatShaping> logger)
 {
@@ -30,6 +31,15 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
 
     public Task<IReadOnlyList<long>> RestoreAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
         store.RestoreTurnsAsync(userId, chatId, seqs, cancellationToken);
+
+    public Task<TurnRating> RateAsync(string userId, string chatId, long seq, string? candidateId, TurnRating rating, CancellationToken cancellationToken) =>
+        store.RateCandidateAsync(userId, chatId, seq, candidateId, rating, cancellationToken);
+
+    public Task<Chat> PinAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        store.PinTurnAsync(userId, chatId, seq, cancellationToken);
+
+    public Task<Chat> UnpinAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        store.UnpinTurnAsync(userId, chatId, seq, cancellationToken);
 
     /// <summary>
     /// Cancels the hidden turns' owed replies, each as CancelReply would, and waits for them to be stored.

@@ -31,6 +31,14 @@ public sealed class DispatchOptions
     [Range(100, 1_000_000)]
     public int PromptBudgetChars { get; set; } = 12_000;
 
+    /// <summary>
+    /// Character budget of the pinned turns a prompt carries ahead of its recent turns (pinned turns
+    /// that are among the recent ones count against <see cref="PromptBudgetChars"/> instead); the
+    /// oldest pins are dropped first. Default: 4000.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int PinnedBudgetChars { get; set; } = 4_000;
+
     /// <summary>How often the recovery sweeper looks for owed replies whose lease expired. Default: 5 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -27,15 +27,39 @@ public static class PromptBuilder
         string speakerCharacterId,
         IReadOnlyList<PromptTurn> windowOldestFirst,
         IReadOnlyDictionary<string, string> characterNames,
-        int maxChars)
+        int maxChars) =>
+        Build(persona, speakerCharacterId, windowOldestFirst, characterNames, maxChars, [], 0);
+
+    /// <summary>
+    /// As <see cref="Build(string, string, IReadOnlyList{PromptTurn}, IReadOnlyDictionary{string, string}, int)"/>,
+    /// with the chat's pinned turns between the persona and the recent turns: those older than the
+    /// oldest recent turn kept (a pinned turn kept among the recent ones is not repeated), oldest first,
+    /// as many of the newest as fit <paramref name="pinnedMaxChars"/> (the oldest pins are dropped first;
+    /// a pin is never cut).
+    /// </summary>
+    /// <param name="pinnedOldestFirst">The pinned turns before the reply, oldest first, with their <see cref="PromptTurn.Seq"/>.</param>
+    /// <param name="pinnedMaxChars">Budget for the pinned turns, counted like <paramref name="maxChars"/> and apart from it.</param>
+    public static IReadOnlyList<ChatMessage> Build(
+        string persona,
+        string speakerCharacterId,
+        IReadOnlyList<PromptTurn> windowOldestFirst,
+        IReadOnlyDictionary<string, string> characterNames,
+        int maxChars,
+        IReadOnlyList<PromptTurn> pinnedOldestFirst,
+        int pinnedMaxChars)
     {
         ArgumentNullException.ThrowIfNull(persona);
         ArgumentNullException.ThrowIfNull(windowOldestFirst);
         ArgumentNullException.ThrowIfNull(characterNames);
+        ArgumentNullException.ThrowIfNull(pinnedOldestFirst);
         ArgumentOutOfRangeException.ThrowIfNegative(maxChars);
+        ArgumentOutOfRangeException.ThrowIfNegative(pinnedMaxChars);
 
         var kept = new List<ChatMessage>();
         var remaining = maxChars;
+
+        // The oldest recent turn in the prompt: pinned turns from before it go ahead of the recent ones.
+        var oldestKeptSeq = long.MaxValue;
         for (var i = windowOldestFirst.Count - 1; i >= 0; i--)
         {
             var turn = windowOldestFirst[i];
@@ -51,16 +75,39 @@ public static class PromptBuilder
             {
                 kept.Add(new ChatMessage(role, prefix + turn.Text));
                 remaining -= length;
+                oldestKeptSeq = turn.Seq;
                 continue;
             }
 
             if (kept.Count == 0)
             {
                 kept.Add(new ChatMessage(role, prefix + Tail(turn.Text, remaining - prefix.Length)));
+                oldestKeptSeq = turn.Seq;
             }
 
             // Older turns are never kept once a newer one did not fit: the window stays contiguous.
             break;
+        }
+
+        var pinnedRemaining = pinnedMaxChars;
+        for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
+        {
+            var turn = pinnedOldestFirst[i];
+            if (turn.Seq >= oldestKeptSeq || string.IsNullOrWhiteSpace(turn.Text))
+            {
+                continue;
+            }
+
+            var (role, prefix) = Speaker(turn, speakerCharacterId, characterNames);
+            var length = prefix.Length + turn.Text.Length;
+            if (length > pinnedRemaining)
+            {
+                // Older pins go first: none older than one that did not fit is kept.
+                break;
+            }
+
+            kept.Add(new ChatMessage(role, prefix + turn.Text));
+            pinnedRemaining -= length;
         }
 
         kept.Add(new ChatMessage(ChatRole.System, persona));

@@ -6,8 +6,12 @@ namespace ChatService.Storage;
 /// <summary>The columns and queries of chats and turns that every store reads, and their mapping to the domain.</summary>
 internal static class ChatRows
 {
-    public const string ChatColumns =
+    // The columns the ChatsByUser index stores: what ListChats reads without going back to the table.
+    public const string ListedChatColumns =
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
+
+    // A chat read by its key: the listed columns and its pins (which the index does not store).
+    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs";
 
     // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
     // The rating is the chat owner's (the only user who can rate a candidate of the chat).
@@ -48,7 +52,21 @@ internal static class ChatRows
         RotationCursor: row.Get<long>("RotationCursor"),
         LastMessagePreview: row.Get<string>("LastMessagePreview"),
         CreateTime: row.Get<DateTimeOffset>("CreateTime"),
-        LastActiveTime: row.Get<DateTimeOffset>("LastActiveTime"));
+        LastActiveTime: row.Get<DateTimeOffset>("LastActiveTime"),
+        PinnedSeqs: HasColumn(row, "PinnedSeqs") ? row.Get<List<long>?>("PinnedSeqs") ?? [] : null);
+
+    private static bool HasColumn(SpannerRow row, string name)
+    {
+        for (var i = 0; i < row.FieldCount; i++)
+        {
+            if (row.GetName(i) == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static ChatTurn ReadTurn(string chatId, SpannerRow row)
     {

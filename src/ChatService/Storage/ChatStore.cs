@@ -67,7 +67,8 @@ internal sealed partial class ChatStore(
     public async Task<IReadOnlyList<Chat>> ListChatsAsync(
         string userId, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken)
     {
-        var sql = $"SELECT {ChatColumns} FROM Chats@{{FORCE_INDEX=ChatsByUser}} WHERE UserId = @userId";
+        // Pins are left out: the index does not store them (a chat's pins come with GetChat).
+        var sql = $"SELECT {ListedChatColumns} FROM Chats@{{FORCE_INDEX=ChatsByUser}} WHERE UserId = @userId";
         if (after is not null)
         {
             sql += " AND (LastActiveTime < @afterTime OR (LastActiveTime = @afterTime AND ChatId > @afterId))";

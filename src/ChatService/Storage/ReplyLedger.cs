@@ -56,6 +56,32 @@ internal sealed partial class ReplyLedger(
                 .Add("limit", (long)windowTurns),
             cancellationToken);
         var oldestFirst = window.Select(r => ReadTurn(key.ChatId, r)).Reverse().ToList();
-        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner);
+
+        // The pins come with the chat row this snapshot read anyway: a chat without pins costs nothing more.
+        var pins = (chat.PinnedSeqs ?? []).Where(seq => seq < key.Seq).ToList();
+        var inWindow = oldestFirst.ToDictionary(t => t.Seq);
+        var deeper = pins.Where(seq => !inWindow.ContainsKey(seq)).ToList();
+        var read = deeper.Count == 0 ? [] : await ReadShownTurnsAsync(snapshot, key.ChatId, deeper, cancellationToken);
+        var pinned = pins
+            .Select(seq => inWindow.TryGetValue(seq, out var turn) ? turn : read.FirstOrDefault(t => t.Seq == seq))
+            .OfType<ChatTurn>()
+            .ToList();
+        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner) { Pinned = pinned };
+    }
+
+    public Task<IReadOnlyList<ChatTurn>> GetShownTurnsAsync(string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
+        seqs.Count == 0
+            ? Task.FromResult<IReadOnlyList<ChatTurn>>([])
+            : spanner.ReadAsync((reader, ct) => ReadShownTurnsAsync(reader, chatId, seqs, ct), cancellationToken);
+
+    /// <summary>The chat's turns with those numbers that are shown (not rewound or deleted), oldest first.</summary>
+    private static async Task<IReadOnlyList<ChatTurn>> ReadShownTurnsAsync(ISpannerReader reader, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq IN UNNEST(@seqs) AND t.HiddenTime IS NULL ORDER BY t.Seq")
+                .Add("chatId", chatId)
+                .Add("seqs", seqs.ToList()),
+            cancellationToken);
+        return rows.Select(r => ReadTurn(chatId, r)).ToList();
     }
 }

@@ -83,6 +83,10 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
     /// <summary>Tells the sink how these turns of a chat show now, after a commit that spanned chats (announced to none).</summary>
     public Task ShownAsync(string chatId, IReadOnlyList<ChatTurn> turns) => changes.ChangedAsync(ChatChange.Shown(chatId, turns, intent: null));
 
+    /// <summary>The commit changed the chat's own fields that cached windows keep (its pins), and no turn: the window goes.</summary>
+    public Task ChatChangedAsync<T>(TurnCommit<T> commit) =>
+        changes.ChangedAsync(ChatChange.ChatFields(commit.ChatId!, commit.Intent));
+
     /// <summary>The commit changed nothing history shows: ends its announcement.</summary>
     public Task ReleaseAsync<T>(TurnCommit<T> commit) =>
         commit.Intent is { } intent ? changes.ReleaseAsync(commit.ChatId!, intent) : Task.CompletedTask;

@@ -13,6 +13,9 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
 {
     private readonly List<(ChatTurn Turn, bool Created)> _written = [];
 
+    // Turns recorded with a rating this transaction wrote: the rating's time is the commit's.
+    private readonly HashSet<ChatTurn> _rated = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>A user's message.</summary>
     public void InsertUserTurn(ChatTurn turn, string requestId)
     {
@@ -86,6 +89,34 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         _written.Add((turn with { Hidden = false }, false));
     }
 
+    /// <summary>
+    /// The chat owner's rating of one candidate of a character turn (the latest wins). <paramref name="turn"/>
+    /// is the turn as shown with that candidate; when it is the primary one, history shows the rating on
+    /// the turn, so the turn's version moves and the turn is recorded with it. A rating of another
+    /// candidate changes nothing history shows (a later selection of it reads the rating afresh).
+    /// </summary>
+    public void Rate(ChatTurn turn, string userId, TurnRating rating, bool isPrimary)
+    {
+        transaction.BufferWrite(SpannerMutation.InsertOrUpdate("Ratings")
+            .Set("ChatId", turn.ChatId)
+            .Set("Seq", turn.Seq)
+            .Set("CandidateId", turn.CandidateId)
+            .Set("UserId", userId)
+            .Set("Stars", (long)rating.Stars)
+            .Set("Tags", rating.Tags.ToList())
+            .Set("Comment", string.IsNullOrEmpty(rating.Comment) ? null : rating.Comment)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value));
+        if (!isPrimary)
+        {
+            return;
+        }
+
+        transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq));
+        var rated = turn with { Rating = rating };
+        _rated.Add(rated);
+        _written.Add((rated, false));
+    }
+
     /// <summary>The chats this transaction wrote turns of, each once.</summary>
     public IReadOnlyList<string> ChatIds => _written.Select(w => w.Turn.ChatId).Distinct(StringComparer.Ordinal).ToList();
 
@@ -93,7 +124,9 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
     public IReadOnlyList<ChatTurn> CommittedAt(DateTimeOffset committed) =>
         _written.Select(w => w.Created
                 ? w.Turn with { Version = ChatTurn.VersionAt(committed), CreateTime = committed }
-                : w.Turn with { Version = ChatTurn.VersionAt(committed) })
+                : _rated.Contains(w.Turn)
+                    ? w.Turn with { Version = ChatTurn.VersionAt(committed), Rating = w.Turn.Rating! with { UpdateTime = committed } }
+                    : w.Turn with { Version = ChatTurn.VersionAt(committed) })
             .ToList();
 
     private static SpannerMutation InsertTurn(ChatTurn turn, string? text, string? requestId) =>

@@ -10,7 +10,7 @@ internal sealed class WindowLoader(SpannerGateway spanner)
     // The chat row and its newest turns (with their primary candidates) in a single read.
     private const string WindowSelect =
         $"""
-        SELECT ch.UserId, ch.CharacterIds, ch.NextSeq AS LastSeq,
+        SELECT ch.UserId, ch.CharacterIds, ch.NextSeq AS LastSeq, ch.PinnedSeqs,
                {TurnColumns}, t.PrimaryCandidateId AS CandidateId
         FROM Chats ch
         LEFT JOIN Turns t ON t.ChatId = ch.ChatId AND t.Seq > ch.NextSeq - @turns
@@ -20,7 +20,7 @@ internal sealed class WindowLoader(SpannerGateway spanner)
         """;
 
     /// <summary>
-    /// The chat's newest <paramref name="turns"/> turns with its owner and cast, in one read; null if there is
+    /// The chat's newest <paramref name="turns"/> turns with its owner, cast and pins, in one read; null if there is
     /// no such chat. Hidden turns come as markers, and so do turns Spanner has already purged (hidden
     /// long ago), so the window stays contiguous.
     /// </summary>
@@ -42,6 +42,9 @@ internal sealed class WindowLoader(SpannerGateway spanner)
             newestFirst.Add(stored.TryGetValue(seq, out var turn) ? turn : ChatTurn.HiddenMarker(chatId, seq, 0));
         }
 
-        return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), lastSeq, newestFirst);
+        return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), lastSeq, newestFirst)
+        {
+            PinnedSeqs = first.Get<List<long>?>("PinnedSeqs") ?? [],
+        };
     }
 }
