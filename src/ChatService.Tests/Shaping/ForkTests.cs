@@ -42,6 +42,7 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         // The same request returns the same chat; the fork is the user's own chat from now on.
         var again = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 5, RequestId = "fork-1" }, cancellationToken: Ct);
         Assert.Equal(fork.ChatId, again.ChatId);
+        Assert.Equal(fork.ForkedFrom, (await client.GetChatAsync(new GetChatRequest { ChatId = fork.ChatId }, cancellationToken: Ct)).ForkedFrom);
         Assert.Contains((await client.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats, c => c.ChatId == fork.ChatId);
         var events = await SendAsync(user, fork.ChatId, "in the fork");
         Assert.Equal(5, events[0].Accepted.UserTurn.Seq);

@@ -10,8 +10,8 @@ internal static class ChatRows
     public const string ListedChatColumns =
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
 
-    // A chat read by its key: the listed columns and its pins (which the index does not store).
-    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs";
+    // A chat read by its key: the listed columns, its pins and where it was forked from (which the index does not store).
+    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq";
 
     // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
     // The rating is the chat owner's (the only user who can rate a candidate of the chat).
@@ -53,7 +53,10 @@ internal static class ChatRows
         LastMessagePreview: row.Get<string>("LastMessagePreview"),
         CreateTime: row.Get<DateTimeOffset>("CreateTime"),
         LastActiveTime: row.Get<DateTimeOffset>("LastActiveTime"),
-        PinnedSeqs: HasColumn(row, "PinnedSeqs") ? row.Get<List<long>?>("PinnedSeqs") ?? [] : null);
+        PinnedSeqs: HasColumn(row, "PinnedSeqs") ? row.Get<List<long>?>("PinnedSeqs") ?? [] : null,
+        ForkedFrom: HasColumn(row, "ForkedFromChatId") && row.Get<string?>("ForkedFromChatId") is { } origin
+            ? new ForkOrigin(origin, row.Get<long>("ForkedFromSeq"))
+            : null);
 
     private static bool HasColumn(SpannerRow row, string name)
     {

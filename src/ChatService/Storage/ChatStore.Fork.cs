@@ -31,9 +31,8 @@ internal sealed partial class ChatStore
             (progress, _) = await spanner.TransactionAsync((tx, ct) => CopyForkBatchAsync(tx, userId, chatId, requestId, ct), cancellationToken);
         }
 
-        var chat = await GetChatAsync(userId, progress.ChatId, cancellationToken)
+        return await GetChatAsync(userId, progress.ChatId, cancellationToken)
             ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is not readable yet; retry with the same request_id");
-        return chat with { ForkedFrom = new ForkOrigin(chatId, progress.AtSeq) };
     }
 
     private async Task<ForkProgress> StartForkAsync(
