@@ -13,8 +13,17 @@ internal sealed partial class HostileCases
         var foreign = AnyChat(_world.Other(party));
         var beyond = chat.LastSeq + _random.Next(1, 1_000_000);
         var badSeq = Pick(0L, -1L, long.MinValue);
-        var (request, generator, allowed) = _random.Next(14) switch
+        var turn = chat.CharacterTurn(_random);
+        var (request, generator, allowed) = _random.Next(22) switch
         {
+            14 => ((IMessage)new RateCandidateRequest { ChatId = foreign.ChatId, Seq = 1, Stars = 3 }, "rate-foreign", NotFound),
+            15 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, Stars = Pick(0, -1, 5, int.MaxValue, int.MinValue) }, "rate-bad-stars", Invalid),
+            16 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, Stars = 2, Tags = { Marker(), "x y" } }, "rate-bad-tag", Invalid),
+            17 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, Stars = 2, Comment = Marker() + new string('c', _random.Next(2001, 20_000)) }, "rate-long-comment", Invalid),
+            18 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = beyond, Stars = 2 }, "rate-missing-turn", NotFound),
+            19 => (new PinTurnRequest { ChatId = foreign.ChatId, Seq = 1 }, "pin-foreign", NotFound),
+            20 => (new PinTurnRequest { ChatId = chat.ChatId, Seq = Pick(badSeq, beyond) }, "pin-bad-seq", Refused),
+            21 => (new UnpinTurnRequest { ChatId = foreign.ChatId, Seq = 1 }, "unpin-foreign", NotFound),
             0 => ((IMessage)new RewindChatRequest { ChatId = foreign.ChatId, ToSeq = 1 }, "rewind-foreign", NotFound),
             1 => (new RewindChatRequest { ChatId = chat.ChatId, ToSeq = badSeq }, "rewind-bad-seq", Invalid),
             2 => (new RewindChatRequest { ChatId = chat.ChatId, ToSeq = beyond }, "rewind-missing-turn", NotFound),

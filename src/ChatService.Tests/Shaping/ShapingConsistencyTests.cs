@@ -33,7 +33,7 @@ public sealed class ShapingConsistencyTests(ChatServiceFixture fixture) : ApiTes
             var hidden = await HiddenSeqsAsync(chat.ChatId);
             var any = shown.Count > 0 ? shown[random.Next(shown.Count)] : null;
             var reply = shown.Where(t => t.Role == AuthorRole.Character).OrderBy(_ => random.Next()).FirstOrDefault();
-            var operation = random.Next(9);
+            var operation = random.Next(11);
             try
             {
                 switch (operation)
@@ -71,6 +71,23 @@ public sealed class ShapingConsistencyTests(ChatServiceFixture fixture) : ApiTes
                         await redis.GetDatabase().KeyDeleteAsync(HistoryCache.WindowKey(chat.ChatId));
                         done.Add("evict");
                         break;
+                    case 8 when reply is not null:
+                        await client.RateCandidateAsync(new RateCandidateRequest { ChatId = chat.ChatId, Seq = reply.Seq, Stars = random.Next(1, 5) }, cancellationToken: Ct);
+                        done.Add($"rate {reply.Seq}");
+                        break;
+                    case 9 when any is not null:
+                        if (random.Next(2) == 0)
+                        {
+                            await client.PinTurnAsync(new PinTurnRequest { ChatId = chat.ChatId, Seq = any.Seq }, cancellationToken: Ct);
+                            done.Add($"pin {any.Seq}");
+                        }
+                        else
+                        {
+                            await client.UnpinTurnAsync(new UnpinTurnRequest { ChatId = chat.ChatId, Seq = any.Seq }, cancellationToken: Ct);
+                            done.Add($"unpin {any.Seq}");
+                        }
+
+                        break;
                     default:
                         await SendAsync(user, chat.ChatId, $"message {i}");
                         done.Add("send");
@@ -103,15 +120,16 @@ public sealed class ShapingConsistencyTests(ChatServiceFixture fixture) : ApiTes
 
         var rows = await Fixture.Database.QueryListAsync(new SpannerStatement(
             """
-            SELECT t.Seq, t.PrimaryCandidateId, t.CandidateCount, IFNULL(c.Text, t.Text) AS Text, IFNULL(c.State, 3) AS State
+            SELECT t.Seq, t.PrimaryCandidateId, t.CandidateCount, IFNULL(c.Text, t.Text) AS Text, IFNULL(c.State, 3) AS State,
+                   (SELECT r.Stars FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId) AS Stars
             FROM Turns t LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
             WHERE t.ChatId = @c AND t.HiddenTime IS NULL ORDER BY t.Seq DESC LIMIT 20
             """).Add("c", chatId));
-        var fromSpanner = rows.Select(r => $"{r.Get<long>("Seq")}:{r.Get<string?>("PrimaryCandidateId")}:{r.Get<long>("CandidateCount")}:{r.Get<long>("State")}:{r.Get<string?>("Text")}").ToList();
+        var fromSpanner = rows.Select(r => $"{r.Get<long>("Seq")}:{r.Get<string?>("PrimaryCandidateId")}:{r.Get<long>("CandidateCount")}:{r.Get<long>("State")}:{r.Get<long?>("Stars") ?? 0}:{r.Get<string?>("Text")}").ToList();
         foreach (var pageSize in new[] { 20, 7 })
         {
             var cached = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chatId, PageSize = pageSize }, cancellationToken: Ct);
-            var fromCache = cached.Turns.Select(t => $"{t.Seq}:{(t.CandidateId.Length == 0 ? null : t.CandidateId)}:{t.CandidateCount}:{(int)t.State}:{t.Text}");
+            var fromCache = cached.Turns.Select(t => $"{t.Seq}:{(t.CandidateId.Length == 0 ? null : t.CandidateId)}:{t.CandidateCount}:{(int)t.State}:{t.Rating?.Stars ?? 0}:{t.Text}");
             var expected = fromSpanner.Take(pageSize).ToList();
             Assert.True(expected.SequenceEqual(fromCache),
                 $"after {string.Join(", ", done)}: cache (page {pageSize}) and Spanner differ\ncache:   {string.Join(" | ", fromCache)}\nspanner: {string.Join(" | ", expected)}");
