@@ -5,6 +5,8 @@ namespace ChatService.Dispatch;
 /// <summary>
 /// Rewinding, deleting and restoring turns: the store hides or shows them, and the replies still
 /// generating among hidden turns are cancelled (their partial text is stored, hidden with its turn).
+/// Editing turns and listing their earlier texts (EditAndRegenerate, which owes a reply, is the
+/// <see cref="ReplyPipeline"/>'s).
 /// </summary>
 public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, ILogger<ChatShaping> logger)
 {
@@ -27,6 +29,12 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
 
     public Task<IReadOnlyList<long>> RestoreAsync(string userId, string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>
         store.RestoreTurnsAsync(userId, chatId, seqs, cancellationToken);
+
+    public Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken) =>
+        store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
+
+    public Task<IReadOnlyList<TextRevision>> ListRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);
 
     /// <summary>
     /// Cancels the hidden turns' owed replies, each as CancelReply would, and waits for them to be stored.
