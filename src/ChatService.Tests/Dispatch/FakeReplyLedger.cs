@@ -53,6 +53,9 @@ internal sealed class FakeReplyLedger : IReplyLedger
     public Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    public Task<EditedReplies> EditAndAddCandidateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 

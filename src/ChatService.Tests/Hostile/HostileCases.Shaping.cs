@@ -14,8 +14,13 @@ internal sealed partial class HostileCases
         var beyond = chat.LastSeq + _random.Next(1, 1_000_000);
         var badSeq = Pick(0L, -1L, long.MinValue);
         var turn = chat.CharacterTurn(_random);
-        var (request, generator, allowed) = _random.Next(22) switch
+        var (request, generator, allowed) = _random.Next(27) switch
         {
+            22 => ((IMessage)new EditTurnRequest { ChatId = foreign.ChatId, Seq = 1, Text = Marker() }, "edit-foreign", NotFound),
+            23 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = turn.Seq, Text = Pick(Garbage.Blank(_random), Garbage.Oversized(_random, MaxMessageBytes, Marker())) }, "edit-bad-text", Invalid),
+            24 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = Pick(badSeq, beyond), Text = Marker() }, "edit-bad-seq", Refused),
+            25 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = turn.Seq, Text = Marker(), RequestId = Garbage.BadRequestId(_random) }, "edit-bad-request-id", Invalid),
+            26 => (new ListTurnRevisionsRequest { ChatId = foreign.ChatId, Seq = 1 }, "revisions-foreign", NotFound),
             14 => ((IMessage)new RateCandidateRequest { ChatId = foreign.ChatId, Seq = 1, Stars = 3 }, "rate-foreign", NotFound),
             15 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, Stars = Pick(0, -1, 5, int.MaxValue, int.MinValue) }, "rate-bad-stars", Invalid),
             16 => (new RateCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, Stars = 2, Tags = { Marker(), "x y" } }, "rate-bad-tag", Invalid),

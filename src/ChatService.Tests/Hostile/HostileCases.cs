@@ -105,6 +105,8 @@ internal sealed partial class HostileCases
             RestoreTurnsRequest r => Unary(headers, (c, o) => c.RestoreTurnsAsync(r, o), check),
             ForkChatRequest r => Unary(headers, (c, o) => c.ForkChatAsync(r, o), check),
             RateCandidateRequest r => Unary(headers, (c, o) => c.RateCandidateAsync(r, o), check),
+            EditTurnRequest r => Unary(headers, (c, o) => c.EditTurnAsync(r, o), check),
+            ListTurnRevisionsRequest r => Unary(headers, (c, o) => c.ListTurnRevisionsAsync(r, o), check),
             PinTurnRequest r => Unary(headers, (c, o) => c.PinTurnAsync(r, o), check),
             UnpinTurnRequest r => Unary(headers, (c, o) => c.UnpinTurnAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),

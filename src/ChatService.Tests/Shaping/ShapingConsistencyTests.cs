@@ -33,7 +33,7 @@ public sealed class ShapingConsistencyTests(ChatServiceFixture fixture) : ApiTes
             var hidden = await HiddenSeqsAsync(chat.ChatId);
             var any = shown.Count > 0 ? shown[random.Next(shown.Count)] : null;
             var reply = shown.Where(t => t.Role == AuthorRole.Character).OrderBy(_ => random.Next()).FirstOrDefault();
-            var operation = random.Next(11);
+            var operation = random.Next(13);
             try
             {
                 switch (operation)
@@ -74,6 +74,20 @@ public sealed class ShapingConsistencyTests(ChatServiceFixture fixture) : ApiTes
                     case 8 when reply is not null:
                         await client.RateCandidateAsync(new RateCandidateRequest { ChatId = chat.ChatId, Seq = reply.Seq, Stars = random.Next(1, 5) }, cancellationToken: Ct);
                         done.Add($"rate {reply.Seq}");
+                        break;
+                    case 10 when any is not null:
+                        await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = any.Seq, Text = $"edited {i}" }, cancellationToken: Ct);
+                        done.Add($"edit {any.Seq}");
+                        break;
+                    case 11:
+                        var lastUser = shown.FirstOrDefault(t => t.Role == AuthorRole.User);
+                        if (lastUser is not null && shown[0].Role == AuthorRole.Character && shown[0].ReplyToSeq == lastUser.Seq)
+                        {
+                            using var call = client.EditAndRegenerate(new EditTurnRequest { ChatId = chat.ChatId, Seq = lastUser.Seq, Text = $"asked again {i}" }, cancellationToken: Ct);
+                            await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+                            done.Add($"edit-and-regenerate {lastUser.Seq}");
+                        }
+
                         break;
                     case 9 when any is not null:
                         if (random.Next(2) == 0)

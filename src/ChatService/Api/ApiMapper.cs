@@ -51,6 +51,14 @@ internal static class ApiMapper
         Edited = turn.Edited,
     };
 
+    public static V1.TurnRevision ToProto(this TextRevision revision) => new()
+    {
+        Revision = revision.Revision,
+        CandidateId = revision.CandidateId ?? "",
+        Text = revision.Text,
+        EditTime = Timestamp.FromDateTimeOffset(revision.EditTime),
+    };
+
     public static V1.Rating ToProto(this TurnRating rating) => new()
     {
         Stars = rating.Stars,

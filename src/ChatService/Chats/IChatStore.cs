@@ -48,7 +48,28 @@ public interface IChatStore
 
     /// <summary>Unpins a turn (idempotent); returns the chat.</summary>
     Task<Chat> UnpinTurnAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the text a shown turn shows (a user turn's, or its primary candidate's) and keeps the
+    /// earlier text as a revision; idempotent on the request id (a repeat returns the turn as it is now).
+    /// </summary>
+    Task<TurnEdit> EditTurnAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken);
+
+    /// <summary>The earlier texts of a shown turn, oldest first.</summary>
+    Task<IReadOnlyList<TextRevision>> ListTurnRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
 }
+
+/// <summary>A turn as an edit left it (or, for a repeated request id, as it is now: <see cref="Duplicate"/>).</summary>
+public sealed record TurnEdit(ChatTurn Turn, bool Duplicate);
+
+/// <summary>
+/// A text a turn showed before an edit: revision 1 is the text before the first edit. For character
+/// turns, the candidate it belonged to.
+/// </summary>
+public sealed record TextRevision(long Revision, string? CandidateId, string Text, DateTimeOffset EditTime);
+
+/// <summary>What an EditAndRegenerate recorded (or found recorded): the edited user turn and the new candidate owed for its reply.</summary>
+public sealed record EditedReplies(ChatTurn UserTurn, OwedReplies Owed);
 
 /// <summary>Turns a rewind or a delete hid, ascending, and the replies still owed among them (to cancel).</summary>
 public sealed record HiddenTurns(IReadOnlyList<long> Seqs, IReadOnlyList<ReplyKey> OwedReplies);

@@ -20,6 +20,12 @@ public interface IReplyLedger
     /// <summary>Adds an owed candidate to a character turn and makes it primary; idempotent on the request id.</summary>
     Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Edits the chat's last shown user turn and, in the same commit, adds an owed candidate to the reply
+    /// that follows it (as <see cref="AddCandidateAsync"/>); idempotent on the request id.
+    /// </summary>
+    Task<EditedReplies> EditAndAddCandidateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken);
+
     /// <summary>Makes a candidate the turn's primary one; returns the turn.</summary>
     Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken);
 

@@ -5,7 +5,8 @@ namespace ChatService.Dispatch;
 /// <summary>
 /// Rewinding, deleting and restoring turns: the store hides or shows them, and the replies still
 /// generating among hidden turns are cancelled (their partial text is stored, hidden with its turn).
-/// Rating candidates and pinning turns go straight to the store.
+/// Rating candidates, pinning turns, editing turns and listing their earlier texts go straight to
+/// the store (EditAndRegenerate, which owes a reply, is the <see cref="ReplyPipeline"/>'s).
 /// </summary>
 public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, ILogger<ChatShaping> logger)
 {
@@ -40,6 +41,12 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
 
     public Task<Chat> UnpinAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         store.UnpinTurnAsync(userId, chatId, seq, cancellationToken);
+
+    public Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken) =>
+        store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
+
+    public Task<IReadOnlyList<TextRevision>> ListRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);
 
     /// <summary>
     /// Cancels the hidden turns' owed replies, each as CancelReply would, and waits for them to be stored.

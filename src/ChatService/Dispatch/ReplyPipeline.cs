@@ -54,6 +54,21 @@ public sealed partial class ReplyPipeline(
         return owed;
     }
 
+    /// <summary>
+    /// Edits the chat's last user turn and records a new candidate for its reply in one commit, then
+    /// queues the candidate as <see cref="RegenerateAsync"/> does.
+    /// </summary>
+    public async Task<EditedReplies> EditAndRegenerateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
+    {
+        var edited = await ledger.EditAndAddCandidateAsync(userId, chatId, seq, text, requestId, cancellationToken);
+        if (!edited.Owed.Duplicate)
+        {
+            await DispatchAsync(edited.Owed.Replies);
+        }
+
+        return edited;
+    }
+
     public async Task<OwedReplies> ContinueAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken)
     {
         var owed = await ledger.RecordContinuationAsync(userId, chatId, requestId, ReplyPolicy.ForContinuation(turns), cancellationToken);

@@ -47,6 +47,13 @@ internal static class CandidateMutations
             .Set("LeaseUntil", null)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
+    /// <summary>A settled candidate's text replaced by the user (its earlier text is a revision).</summary>
+    public static SpannerMutation Edit(ReplyKey key, string text) =>
+        Key(key)
+            .Set("Text", text)
+            .Set("Edited", true)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
     public static SpannerMutation Lease(ReplyKey key, string owner, DateTimeOffset until) =>
         Key(key).Set("LeaseOwner", owner).Set("LeaseUntil", until);
 

@@ -33,37 +33,48 @@ internal sealed partial class ReplyLedger
                 return found;
             }
 
-            var turn = (await ReadCandidateAsync(tx, chatId, seq, null, ct))?.Turn ?? throw ChatException.TurnNotFound(chatId, seq);
-            if (turn.Role != AuthorRole.Character)
-            {
-                throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns can be regenerated");
-            }
-
-            if (turn.Hidden)
-            {
-                throw ChatException.TurnHidden(chatId, seq);
-            }
-
-            if (turn.CandidateCount >= MaxCandidatesPerTurn)
-            {
-                throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} already has {MaxCandidatesPerTurn} candidates, the most a turn may have");
-            }
-
-            var pending = turn with
-            {
-                CandidateId = Ids.New(),
-                CandidateCount = turn.CandidateCount + 1,
-                Text = "",
-                State = ReplyState.Pending,
-                FailureReason = null,
-            };
-            turns.AddOwedCandidate(pending, requestId, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
+            await AddOwedCandidateAsync(tx, turns, chatId, seq, requestId, ct);
             return null;
         }, cancellationToken);
 
         var owed = commit.Result ?? new OwedReplies(commit.Turns, Duplicate: false);
         await commits.ShownAsync(commit, owed.Replies);
         return owed;
+    }
+
+    /// <summary>
+    /// Adds an owed candidate (pending, leased here) to a shown character turn as its new primary one,
+    /// under <paramref name="requestId"/>: what Regenerate records, and EditAndRegenerate after its edit.
+    /// </summary>
+    private async Task AddOwedCandidateAsync(SpannerTransaction tx, TurnMutations turns, string chatId, long seq, string requestId, CancellationToken ct)
+    {
+        var turn = (await ReadCandidateAsync(tx, chatId, seq, null, ct))?.Turn ?? throw ChatException.TurnNotFound(chatId, seq);
+        if (turn.Role != AuthorRole.Character)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns can be regenerated");
+        }
+
+        if (turn.Hidden)
+        {
+            throw ChatException.TurnHidden(chatId, seq);
+        }
+
+        if (turn.CandidateCount >= MaxCandidatesPerTurn)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} already has {MaxCandidatesPerTurn} candidates, the most a turn may have");
+        }
+
+        var pending = turn with
+        {
+            CandidateId = Ids.New(),
+            CandidateCount = turn.CandidateCount + 1,
+            Text = "",
+            State = ReplyState.Pending,
+            FailureReason = null,
+            Edited = false,
+            Rating = null,
+        };
+        turns.AddOwedCandidate(pending, requestId, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
     }
 
     public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)

@@ -117,6 +117,38 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         _written.Add((rated, false));
     }
 
+    /// <summary>
+    /// An edit of the text a turn shows: a user turn's own text, or its primary candidate's
+    /// (<paramref name="turn"/> is the turn as read, showing it). The text it had is kept as the
+    /// turn's revision number <paramref name="revision"/> (with the candidate it belonged to); the
+    /// model-call log is left as it is. Returns the turn as edited.
+    /// </summary>
+    public ChatTurn Edit(ChatTurn turn, string text, long revision)
+    {
+        var isUser = turn.Role == AuthorRole.User;
+        transaction.BufferWrite(SpannerMutation.Insert("TurnRevisions")
+            .Set("ChatId", turn.ChatId)
+            .Set("Seq", turn.Seq)
+            .Set("Revision", revision)
+            .Set("CandidateId", isUser ? null : turn.CandidateId)
+            .Set("Text", turn.Text)
+            .Set("EditTime", SpannerCommitTimestamp.Value));
+        var update = UpdateTurn(turn.ChatId, turn.Seq);
+        if (isUser)
+        {
+            update.Set("Text", text).Set("Edited", true);
+        }
+        else
+        {
+            transaction.BufferWrite(CandidateMutations.Edit(new ReplyKey(turn.ChatId, turn.Seq, turn.CandidateId!), text));
+        }
+
+        transaction.BufferWrite(update);
+        var edited = turn with { Text = text, Edited = true };
+        _written.Add((edited, false));
+        return edited;
+    }
+
     /// <summary>The chats this transaction wrote turns of, each once.</summary>
     public IReadOnlyList<string> ChatIds => _written.Select(w => w.Turn.ChatId).Distinct(StringComparer.Ordinal).ToList();
 
