@@ -47,6 +47,11 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
 
         Assert.Empty(repeat.HiddenSeqs);
         Assert.Equal([7L, 6, 3, 2, 1], await HistorySeqsAsync(client, chat.ChatId));
+
+        // A late repeat does not undo a restore made since.
+        await client.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 4 } }, cancellationToken: Ct);
+        Assert.Empty((await client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 3, RequestId = "same" }, cancellationToken: Ct)).HiddenSeqs);
+        Assert.Equal([7L, 6, 4, 3, 2, 1], await HistorySeqsAsync(client, chat.ChatId));
         // The same id for another operation on the chat is refused.
         await AssertStatusAsync(StatusCode.FailedPrecondition,
             () => client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 1, RequestId = "same" }, cancellationToken: Ct).ResponseAsync);

@@ -126,12 +126,13 @@ internal sealed partial class HistoryCache
             var meta = WindowCodec.DecodeChat((byte[])parts[0]!);
             var hi = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
             var head = (byte[])parts[2]!;
-            var complete = (string)parts[3]! == "1";
-
             // Every frame is checked to be a well-formed message before its bytes may reach a client
-            // (the near cache then serves it without another look).
+            // (the near cache then serves it without another look). The head holds every shown turn only
+            // if its writer said so and this replica keeps all of its frames (replicas may differ in
+            // Redis:HeadTurns while a setting rolls out).
             return TurnWire.Parse(head, _options.HeadTurns) is { } turns && TurnWire.AllMessages(head, turns)
-                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns, complete))
+                ? new HeadRead(CacheReadKind.Hit, new WindowHead(meta.UserId, hi, turns,
+                    Complete: (string)parts[3]! == "1" && (turns.Count == 0 ? head.Length == 0 : turns.End(turns.Count - 1) == head.Length)))
                 : new HeadRead(Untrusted(chatId).Kind);
         }
         catch (Exception ex) when (IsUndecodable(ex))

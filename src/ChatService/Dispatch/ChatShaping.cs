@@ -55,18 +55,26 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
     /// </summary>
     private async Task CancelAsync(string userId, HiddenTurns hidden, CancellationToken cancellationToken)
     {
-        await Task.WhenAll(hidden.OwedReplies.Select(async key =>
+        // The hide committed with a durable cancel request; these signals only make it quick. They are not
+        // bound to the caller (who may be gone), only to a bound of their own.
+        var bound = new CancellationTokenSource(CancelBound);
+        var waits = hidden.OwedReplies.Select(async key =>
         {
             try
             {
-                await pipeline.CancelAsync(userId, key.ChatId, key.Seq, key.CandidateId, cancellationToken);
+                await pipeline.CancelAsync(userId, key.ChatId, key.Seq, key.CandidateId, bound.Token);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception ex)
             {
                 Log.CancelFailed(logger, key.ToString(), ex);
             }
-        }));
+        }).ToList();
+        var all = Task.WhenAll(waits);
+        _ = all.ContinueWith(_ => bound.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        await all.WaitAsync(cancellationToken);
     }
+
+    private static readonly TimeSpan CancelBound = TimeSpan.FromSeconds(15);
 
     private static partial class Log
     {

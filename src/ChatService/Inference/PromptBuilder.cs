@@ -102,8 +102,8 @@ public static class PromptBuilder
             var length = prefix.Length + turn.Text.Length;
             if (length > pinnedRemaining)
             {
-                // Older pins go first: none older than one that did not fit is kept.
-                break;
+                // A pin longer than what is left of the budget is left out; an older, shorter one may still fit.
+                continue;
             }
 
             kept.Add(new ChatMessage(role, prefix + turn.Text));

@@ -28,7 +28,13 @@ internal sealed partial class ChatStore
             var commit = await commits.RunAsync(chatId, async (tx, turns, ct) =>
             {
                 var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-                var (to, upto) = await RewindRangeAsync(tx, chat, toSeq, requestId, ct);
+                var (to, upto, finished) = await RewindRangeAsync(tx, chat, toSeq, requestId, ct);
+                if (finished)
+                {
+                    // A repeat of a rewind that finished: turns restored since stay restored.
+                    return (Seqs: new List<long>(), Owed: (IReadOnlyList<ReplyKey>)[], More: false, PinsChanged: false);
+                }
+
                 var rows = await tx.QueryListAsync(
                     new SpannerStatement(
                         "SELECT Seq FROM Turns WHERE ChatId = @chatId AND Seq > @to AND Seq <= @upto AND HiddenTime IS NULL ORDER BY Seq DESC LIMIT @limit")
@@ -36,12 +42,24 @@ internal sealed partial class ChatStore
                     ct);
                 var seqs = rows.Select(r => r.Get<long>("Seq")).ToList();
                 var batchOwed = await HideAsync(tx, turns, chatId, seqs, HiddenReason.Rewound, ct);
-                await KeepPreviewAndPinsAsync(tx, chatId, seqs, ct);
-                return (Seqs: seqs, Owed: batchOwed, More: seqs.Count == HideBatch);
+                var pinsChanged = await KeepPreviewAndPinsAsync(tx, chatId, seqs, ct);
+                var more = seqs.Count == HideBatch;
+                if (!more)
+                {
+                    // Written whole: the first batch may have inserted the record in this same commit.
+                    tx.BufferWrite(SpannerMutation.InsertOrUpdate("ChatOperations")
+                        .Set("ChatId", chatId)
+                        .Set("RequestId", requestId)
+                        .Set("Kind", RewindKind)
+                        .Set("Result", RewindRecord(to, upto, finished: true))
+                        .Set("CreateTime", SpannerCommitTimestamp.Value));
+                }
+
+                return (Seqs: seqs, Owed: batchOwed, More: more, PinsChanged: pinsChanged);
             }, cancellationToken);
 
             var (batch, _, _) = commit;
-            await commits.ShownAsync(commit, commit.Turns);
+            await (batch.PinsChanged ? commits.ChatChangedAsync(commit) : commits.ShownAsync(commit, commit.Turns));
             hidden.AddRange(batch.Seqs);
             owed.AddRange(batch.Owed);
             if (!batch.More)
@@ -61,12 +79,12 @@ internal sealed partial class ChatStore
             var found = await ReadHiddenStatesAsync(tx, chat, seqs, ct);
             var shown = seqs.Where(seq => found[seq] is null).OrderBy(seq => seq).ToList();
             var owed = await HideAsync(tx, turns, chatId, shown, HiddenReason.Deleted, ct);
-            await KeepPreviewAndPinsAsync(tx, chatId, shown, ct);
-            return new HiddenTurns(shown, owed);
+            var pinsChanged = await KeepPreviewAndPinsAsync(tx, chatId, shown, ct);
+            return (Hidden: new HiddenTurns(shown, owed), PinsChanged: pinsChanged);
         }, cancellationToken);
 
-        await FinishAsync(commit, commit.Result.Seqs.Count);
-        return commit.Result;
+        await (commit.Result.PinsChanged ? commits.ChatChangedAsync(commit) : FinishAsync(commit, commit.Result.Hidden.Seqs.Count));
+        return commit.Result.Hidden;
     }
 
     /// <summary>
@@ -119,7 +137,10 @@ internal sealed partial class ChatStore
     /// The rewind's range: after the turn rewound to, up to the newest turn when it was first asked for.
     /// The first request checks the turn and records both under its request id; a repeat reads them back.
     /// </summary>
-    private static async Task<(long To, long Upto)> RewindRangeAsync(SpannerTransaction tx, Chat chat, long toSeq, string requestId, CancellationToken ct)
+    private static byte[] RewindRecord(long to, long upto, bool finished) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{to}:{upto}:{(finished ? 1 : 0)}"));
+
+    private static async Task<(long To, long Upto, bool Finished)> RewindRangeAsync(SpannerTransaction tx, Chat chat, long toSeq, string requestId, CancellationToken ct)
     {
         var recorded = await tx.QueryListAsync(
             new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
@@ -139,7 +160,7 @@ internal sealed partial class ChatStore
                 throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a rewind to turn {to}, not {toSeq}", "request_id");
             }
 
-            return (to, upto);
+            return (to, upto, parts.Length > 2 && parts[2] == "1");
         }
 
         var states = await ReadHiddenStatesAsync(tx, chat, [toSeq], ct);
@@ -152,9 +173,9 @@ internal sealed partial class ChatStore
             .Set("ChatId", chat.Id)
             .Set("RequestId", requestId)
             .Set("Kind", RewindKind)
-            .Set("Result", Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{toSeq}:{chat.LastSeq}")))
+            .Set("Result", RewindRecord(toSeq, chat.LastSeq, finished: false))
             .Set("CreateTime", SpannerCommitTimestamp.Value));
-        return (toSeq, chat.LastSeq);
+        return (toSeq, chat.LastSeq, false);
     }
 
     /// <summary>When each of the turns was hidden (null: shown); a turn the chat does not have is NOT_FOUND.</summary>
@@ -176,7 +197,12 @@ internal sealed partial class ChatStore
         return states;
     }
 
-    /// <summary>Hides the turns (as of the commit) and returns the replies still owed among them, which the caller cancels.</summary>
+    /// <summary>
+    /// Hides the turns (as of the commit) and asks the replies still owed among them to stop, in the same
+    /// commit: the replica generating one finds the request at its next lease renewal, and recovery settles
+    /// an abandoned one as cancelled, so the cancel holds even if this process dies right after. Returns
+    /// them, so the caller can also signal them at once.
+    /// </summary>
     private static async Task<IReadOnlyList<ReplyKey>> HideAsync(
         SpannerTransaction tx, TurnMutations turns, string chatId, IReadOnlyList<long> seqs, HiddenReason reason, CancellationToken ct)
     {
@@ -194,19 +220,26 @@ internal sealed partial class ChatStore
             new SpannerStatement("SELECT Seq, CandidateId FROM Candidates WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs) AND OwedShard IS NOT NULL")
                 .Add("chatId", chatId).Add("seqs", seqs.ToList()),
             ct);
-        return owed.Select(r => new ReplyKey(chatId, r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+        var keys = owed.Select(r => new ReplyKey(chatId, r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+        foreach (var key in keys)
+        {
+            tx.BufferWrite(CandidateMutations.RequestCancel(key));
+        }
+
+        return keys;
     }
 
     /// <summary>
     /// After turns were hidden or restored: the chat's preview shows its newest shown turn, and hidden
-    /// turns are no longer pinned.
+    /// turns are no longer pinned. Returns whether the pins changed (cached windows keep them: the caller
+    /// drops the window then).
     /// </summary>
-    private static async Task KeepPreviewAndPinsAsync(
+    private static async Task<bool> KeepPreviewAndPinsAsync(
         SpannerTransaction tx, string chatId, IReadOnlyList<long> hidden, CancellationToken ct, IReadOnlyList<long>? restored = null)
     {
         if (hidden.Count == 0 && (restored is null || restored.Count == 0))
         {
-            return;
+            return false;
         }
 
         var newest = await tx.QueryListAsync(
@@ -218,12 +251,14 @@ internal sealed partial class ChatStore
         var update = SpannerMutation.Update("Chats")
             .Set("ChatId", chatId)
             .Set("LastMessagePreview", newest.Count == 0 ? "" : Text.Preview(ReadTurn(chatId, newest[0]).Text));
-        if (pinned is not null && pinned.Any(hidden.Contains))
+        var pinsChanged = pinned is not null && pinned.Any(hidden.Contains);
+        if (pinsChanged)
         {
-            update.Set("PinnedSeqs", pinned.Where(seq => !hidden.Contains(seq)).ToList());
+            update.Set("PinnedSeqs", pinned!.Where(seq => !hidden.Contains(seq)).ToList());
         }
 
         tx.BufferWrite(update);
+        return pinsChanged;
     }
 }
 

@@ -27,6 +27,12 @@ internal sealed partial class ReplyLedger
                 return new EditedReplies(turn, found);
             }
 
+            if (await FindCandidatesByRequestAsync(tx, chatId, regenerateId, ct) is { } earlier)
+            {
+                // The edit's record has expired (ChatOperations keeps 7 days) but its candidate is there: a repeat.
+                return new EditedReplies(turn, earlier);
+            }
+
             var replySeq = await ReplyToRegenerateAsync(tx, turn, ct);
             await TurnEdits.EditAsync(tx, turns, turn, text, ct);
             await AddOwedCandidateAsync(tx, turns, chatId, replySeq, regenerateId, ct);

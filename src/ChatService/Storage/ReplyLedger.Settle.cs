@@ -12,7 +12,7 @@ internal sealed partial class ReplyLedger
         SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId,
                (SELECT IFNULL(MAX(m.Attempt), 0) FROM ModelCalls m
                  WHERE m.ChatId = c.ChatId AND m.Seq = c.Seq AND m.CandidateId = c.CandidateId) AS LastAttempt,
-               (SELECT ch.NextSeq FROM Chats ch WHERE ch.ChatId = c.ChatId) AS LastSeq
+               (SELECT MAX(s.Seq) FROM Turns s WHERE s.ChatId = c.ChatId AND s.HiddenTime IS NULL) AS LastShownSeq
         FROM Candidates c
         JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq
         WHERE c.ChatId = @chatId AND c.Seq = @seq AND c.CandidateId = @candidateId
@@ -40,7 +40,9 @@ internal sealed partial class ReplyLedger
                 tx.BufferWrite(ModelCallMutation(key, ++attempt, call));
             }
 
-            if (row.Get<long>("LastSeq") == key.Seq && outcome.Text.Length > 0 && !reply.Hidden)
+            // The preview shows the chat's newest shown turn as history shows it (its primary candidate).
+            if (row.Get<long?>("LastShownSeq") == key.Seq && outcome.Text.Length > 0 && !reply.Hidden
+                && row.Get<string?>("PrimaryCandidateId") == key.CandidateId)
             {
                 tx.BufferWrite(SpannerMutation.Update("Chats")
                     .Set("ChatId", key.ChatId)

@@ -15,6 +15,9 @@ namespace ChatService.Storage;
 /// </summary>
 internal static class TurnEdits
 {
+    /// <summary>The most earlier texts one turn keeps (so ListTurnRevisions stays one bounded response).</summary>
+    public const int MaxRevisions = 50;
+
     /// <summary>The ChatOperations kind of an EditTurn.</summary>
     public const string EditKind = "edit";
 
@@ -106,7 +109,14 @@ internal static class TurnEdits
             new SpannerStatement("SELECT IFNULL(MAX(Revision), 0) AS Last FROM TurnRevisions WHERE ChatId = @chatId AND Seq = @seq")
                 .Add("chatId", chatId).Add("seq", seq),
             ct);
-        var edited = turns.Edit(turn, text, revisions[0].Get<long>("Last") + 1);
+        var last = revisions[0].Get<long>("Last");
+        if (last >= MaxRevisions)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"turn {seq} has been edited {MaxRevisions} times, the most a turn keeps earlier texts of; send a new message instead");
+        }
+
+        var edited = turns.Edit(turn, text, last + 1);
 
         var newest = await tx.QueryListAsync(
             new SpannerStatement("SELECT Seq FROM Turns WHERE ChatId = @chatId AND HiddenTime IS NULL ORDER BY Seq DESC LIMIT 1").Add("chatId", chatId),
