@@ -46,4 +46,22 @@ internal sealed partial class HostileCases
         };
         return Case(request, generator, allowed, party.UserId);
     }
+
+    /// <summary>EditAndRegenerate (a stream taking EditTurnRequest, so not reachable through the request's type) refused.</summary>
+    private HostileCase BadEditAndRegenerate()
+    {
+        var party = Caller();
+        var chat = AnyChat(party);
+        var foreign = AnyChat(_world.Other(party));
+        var (request, generator, allowed) = _random.Next(4) switch
+        {
+            0 => (new EditTurnRequest { ChatId = foreign.ChatId, Seq = Math.Max(1, foreign.LastSeq - 1), Text = Marker() }, "edit-regenerate-foreign", NotFound),
+            1 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = Math.Max(1, chat.LastSeq - 1), Text = Garbage.Blank(_random) }, "edit-regenerate-blank", Invalid),
+            2 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = chat.CharacterTurn(_random).Seq, Text = Marker() }, "edit-regenerate-character-turn", Refused),
+            _ => (new EditTurnRequest { ChatId = chat.ChatId, Seq = chat.LastSeq + _random.Next(1, 1000), Text = Marker() }, "edit-regenerate-missing-turn", NotFound),
+        };
+        return Case("EditAndRegenerate", generator, allowed,
+            Streaming(As(party.UserId), (c, o) => c.EditAndRegenerate(request, o), new ReplyEvents.Expectation(true, 0), cancelAfter: null, check: null),
+            MaybeDeadline());
+    }
 }

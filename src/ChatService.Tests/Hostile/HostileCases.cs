@@ -43,7 +43,7 @@ internal sealed partial class HostileCases
             MalformedId, UnknownId, ForeignChat, ForeignCharacter, ForeignCandidate, BadSeq, BadText, BadRequestId,
             BadPageSize, BadHistoryToken, BadListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, ReadStreamCancelled,
-            BadIdentity, WireGarbage, BrokenFrame, BadShaping,
+            BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }

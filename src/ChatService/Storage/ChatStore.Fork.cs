@@ -28,7 +28,7 @@ internal sealed partial class ChatStore
         var (progress, _) = await spanner.TransactionAsync((tx, ct) => StartForkAsync(tx, userId, chatId, atSeq, requestId, title, ct), cancellationToken);
         while (!progress.Done)
         {
-            (progress, _) = await spanner.TransactionAsync((tx, ct) => CopyForkBatchAsync(tx, userId, chatId, requestId, ct), cancellationToken);
+            progress = await CopyForkBatchAsync(userId, chatId, requestId, cancellationToken);
         }
 
         return await GetChatAsync(userId, progress.ChatId, cancellationToken)
@@ -39,7 +39,7 @@ internal sealed partial class ChatStore
         SpannerTransaction tx, string userId, string chatId, long atSeq, string requestId, string? title, CancellationToken ct)
     {
         var source = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
-        if (await ReadForkProgressAsync(tx, chatId, requestId, ct) is { } recorded)
+        if ((await ReadForkRecordAsync(tx, chatId, requestId, ct))?.Progress is { } recorded)
         {
             if (recorded.AtSeq != atSeq)
             {
@@ -85,27 +85,60 @@ internal sealed partial class ChatStore
         return fork;
     }
 
-    /// <summary>Copies the next batch of the source's shown turns; the last batch hands the chat to its user.</summary>
-    private async Task<ForkProgress> CopyForkBatchAsync(SpannerTransaction tx, string userId, string chatId, string requestId, CancellationToken ct)
+    /// <summary>
+    /// Copies the next batch of the source's shown turns as they were when the fork began (a snapshot at
+    /// the record's commit time, so turns deleted, restored or rewound in the source meanwhile change
+    /// nothing of the copy or its numbering); the last batch hands the chat to its user.
+    /// </summary>
+    private async Task<ForkProgress> CopyForkBatchAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken)
     {
-        var fork = await ReadForkProgressAsync(tx, chatId, requestId, ct)
+        var (fork, startedAt) = await spanner.ReadAsync((reader, ct) => ReadForkRecordAsync(reader, chatId, requestId, ct), cancellationToken)
             ?? throw new ChatException(ChatErrorKind.Unavailable, "the fork's record is gone; fork again with a new request_id");
         if (fork.Done)
         {
             return fork;
         }
 
-        var target = await ReadChatAsync(tx, fork.ChatId, ct)
-            ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is gone; fork again with a new request_id");
-        var rows = await tx.QueryListAsync(
-            new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq > @after AND t.Seq <= @at AND t.HiddenTime IS NULL ORDER BY t.Seq LIMIT @limit")
-                .Add("chatId", chatId).Add("after", fork.CopiedThrough).Add("at", fork.AtSeq).Add("limit", (long)ForkBatch),
-            ct);
-        var turns = rows.Select(r => ReadTurn(chatId, r)).ToList();
+        var (turns, answered) = await spanner.SnapshotAtAsync(startedAt, async (snapshot, ct) =>
+        {
+            var rows = await snapshot.QueryListAsync(
+                new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq > @after AND t.Seq <= @at AND t.HiddenTime IS NULL ORDER BY t.Seq LIMIT @limit")
+                    .Add("chatId", chatId).Add("after", fork.CopiedThrough).Add("at", fork.AtSeq).Add("limit", (long)ForkBatch),
+                ct);
+            var batch = rows.Select(r => ReadTurn(chatId, r)).ToList();
+            var inBatch = batch.Select(t => t.Seq).ToHashSet();
 
-        // Source numbers to new ones: this batch's turns follow the ones already copied; an answer to a turn
-        // of an earlier batch looks its number up by counting.
-        var next = target.LastSeq;
+            // Answers to turns of earlier batches: their number in the fork, counted in the same snapshot.
+            var earlier = new Dictionary<long, long?>();
+            foreach (var seq in batch.Select(t => t.ReplyToSeq).OfType<long>().Where(seq => !inBatch.Contains(seq)).Distinct())
+            {
+                earlier[seq] = await RenumberAsync(snapshot, chatId, seq, ct);
+            }
+
+            return (batch, earlier);
+        }, cancellationToken);
+
+        var (progress, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadForkRecordAsync(tx, chatId, requestId, ct);
+            if (current?.Progress is not { Done: false } now || now.CopiedThrough != fork.CopiedThrough)
+            {
+                // Another attempt copied this batch meanwhile: go on from where it got.
+                return current?.Progress ?? throw new ChatException(ChatErrorKind.Unavailable, "the fork's record is gone; fork again with a new request_id");
+            }
+
+            var target = await ReadChatAsync(tx, fork.ChatId, ct)
+                ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is gone; fork again with a new request_id");
+            return WriteForkBatch(tx, userId, chatId, requestId, fork, target.LastSeq, turns, answered);
+        }, cancellationToken);
+        return progress;
+    }
+
+    private static ForkProgress WriteForkBatch(
+        SpannerTransaction tx, string userId, string chatId, string requestId, ForkProgress fork, long copied, List<ChatTurn> turns, Dictionary<long, long?> answered)
+    {
+        // Source numbers to new ones: this batch's turns follow the ones already copied.
+        var next = copied;
         var renumbered = new Dictionary<long, long>();
         foreach (var turn in turns)
         {
@@ -115,9 +148,9 @@ internal sealed partial class ChatStore
         foreach (var turn in turns)
         {
             long? replyTo = null;
-            if (turn.ReplyToSeq is { } answered)
+            if (turn.ReplyToSeq is { } target)
             {
-                replyTo = renumbered.TryGetValue(answered, out var known) ? known : await RenumberAsync(tx, chatId, answered, ct);
+                replyTo = renumbered.TryGetValue(target, out var known) ? known : answered.GetValueOrDefault(target);
             }
 
             var seq = renumbered[turn.Seq];
@@ -135,7 +168,7 @@ internal sealed partial class ChatStore
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
             if (candidateId is not null)
             {
-                // A reply still being generated in the source is copied as it stands, stopped.
+                // A reply still being generated in the source is copied as it stood, stopped.
                 var (state, reason) = turn.State is ReplyState.Pending or ReplyState.Streaming
                     ? (ReplyState.Cancelled, "the chat was forked before this reply finished")
                     : (turn.State, turn.FailureReason);
@@ -173,9 +206,9 @@ internal sealed partial class ChatStore
     }
 
     /// <summary>The number a source turn has in the fork: how many shown turns up to it there are (null when it is hidden).</summary>
-    private static async Task<long?> RenumberAsync(SpannerTransaction tx, string chatId, long seq, CancellationToken ct)
+    private static async Task<long?> RenumberAsync(ISpannerReader reader, string chatId, long seq, CancellationToken ct)
     {
-        var rows = await tx.QueryListAsync(
+        var rows = await reader.QueryListAsync(
             new SpannerStatement(
                 "SELECT (SELECT HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq = @seq) AS HiddenTime, " +
                 "(SELECT COUNT(*) FROM Turns WHERE ChatId = @chatId AND Seq <= @seq AND HiddenTime IS NULL) AS Shown")
@@ -184,10 +217,11 @@ internal sealed partial class ChatStore
         return rows[0].IsNull("HiddenTime") ? rows[0].Get<long>("Shown") : null;
     }
 
-    private static async Task<ForkProgress?> ReadForkProgressAsync(SpannerTransaction tx, string chatId, string requestId, CancellationToken ct)
+    /// <summary>The fork recorded under the request id and when it began (its record's commit time), or null.</summary>
+    private static async Task<(ForkProgress Progress, DateTimeOffset StartedAt)?> ReadForkRecordAsync(ISpannerReader reader, string chatId, string requestId, CancellationToken ct)
     {
-        var rows = await tx.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
                 .Add("chatId", chatId).Add("requestId", requestId),
             ct);
         if (rows.Count == 0)
@@ -200,7 +234,7 @@ internal sealed partial class ChatStore
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
         }
 
-        return ForkProgress.FromBytes(rows[0].Get<byte[]>("Result"));
+        return (ForkProgress.FromBytes(rows[0].Get<byte[]>("Result")), rows[0].Get<DateTimeOffset>("CreateTime"));
     }
 
     /// <summary>A fork's record on its source chat: the new chat, the last turn to copy, the last one copied, and whether it is finished.</summary>

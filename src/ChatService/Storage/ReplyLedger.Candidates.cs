@@ -113,11 +113,16 @@ internal sealed partial class ReplyLedger
 
             var plan = speakers(chat);
             var lease = OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow());
+
+            // The first answers the newest shown turn (after a rewind, the newest recorded one is hidden).
+            var shown = await tx.QueryListAsync(
+                new SpannerStatement("SELECT MAX(Seq) AS Seq FROM Turns WHERE ChatId = @chatId AND HiddenTime IS NULL").Add("chatId", chatId), ct);
+            var previous = shown[0].Get<long?>("Seq");
             foreach (var (characterId, i) in plan.Speakers.Select((id, i) => (id, i)))
             {
                 var seq = chat.LastSeq + 1 + i;
                 turns.InsertOwedReply(
-                    new ChatTurn(chatId, seq, AuthorRole.Character, characterId, "", ReplyState.Pending, Ids.New(), 1, default, null, seq - 1),
+                    new ChatTurn(chatId, seq, AuthorRole.Character, characterId, "", ReplyState.Pending, Ids.New(), 1, default, null, i == 0 ? previous : seq - 1),
                     ContinuationRequestId(requestId, i), lease);
             }
 

@@ -23,6 +23,14 @@ internal sealed class SpannerGateway(SpannerDatabaseClient database)
             return await read(snapshot, cancellationToken);
         });
 
+    /// <summary>Runs reads in one read-only snapshot of the database as it was at <paramref name="timestamp"/> (within Spanner's version retention, an hour by default).</summary>
+    public Task<T> SnapshotAtAsync<T>(DateTimeOffset timestamp, Func<ISpannerReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        TranslateAsync(async () =>
+        {
+            await using var snapshot = await database.BeginSnapshotAsync(TimestampBound.ReadTimestamp(timestamp), cancellationToken);
+            return await read(snapshot, cancellationToken);
+        });
+
     /// <summary>Runs <paramref name="work"/> in a read-write transaction (rerun on ABORTED by the client) and returns its commit timestamp too.</summary>
     public Task<(T Result, DateTimeOffset CommitTimestamp)> TransactionAsync<T>(
         Func<SpannerTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
