@@ -52,6 +52,15 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
         await client.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 4 } }, cancellationToken: Ct);
         Assert.Empty((await client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 3, RequestId = "same" }, cancellationToken: Ct)).HiddenSeqs);
         Assert.Equal([7L, 6, 4, 3, 2, 1], await HistorySeqsAsync(client, chat.ChatId));
+        // A send retried after its turns were rewound says they are hidden.
+        var first = await SendAsync(user, chat.ChatId, "retried later", requestId: "send-late");
+        await client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 7 }, cancellationToken: Ct);
+        var retried = await SendAsync(user, chat.ChatId, "retried later", requestId: "send-late");
+        Assert.False(first[0].Accepted.UserTurn.Hidden);
+        Assert.True(retried[0].Accepted.Duplicate);
+        Assert.True(retried[0].Accepted.UserTurn.Hidden);
+        Assert.All(retried[0].Accepted.PendingTurns, t => Assert.True(t.Hidden));
+
         // The same id for another operation on the chat is refused.
         await AssertStatusAsync(StatusCode.FailedPrecondition,
             () => client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 1, RequestId = "same" }, cancellationToken: Ct).ResponseAsync);

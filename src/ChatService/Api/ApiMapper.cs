@@ -49,6 +49,7 @@ internal static class ApiMapper
         ReplyToSeq = turn.ReplyToSeq ?? 0,
         Rating = turn.Rating?.ToProto(),
         Edited = turn.Edited,
+        Hidden = turn.Hidden,
     };
 
     public static V1.TurnRevision ToProto(this TextRevision revision) => new()
@@ -88,6 +89,7 @@ internal static class ApiMapper
         FailureReason: turn.FailureReason.Length == 0 ? null : turn.FailureReason,
         ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq,
         Edited: turn.Edited,
+        Hidden: turn.Hidden,
         Rating: turn.Rating is { } rating ? new TurnRating(rating.Stars, [.. rating.Tags], rating.Comment.Length == 0 ? null : rating.Comment, rating.UpdateTime?.ToDateTimeOffset() ?? default) : null);
 
     public static V1.TurnState ToProto(this ReplyState state) => state switch
