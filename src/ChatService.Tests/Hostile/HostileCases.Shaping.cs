@@ -11,7 +11,8 @@ internal sealed partial class HostileCases
         var party = Caller();
         var chat = AnyChat(party);
         var foreign = AnyChat(_world.Other(party));
-        var beyond = chat.LastSeq + _random.Next(1, 1_000_000);
+        // Far past anything the seeded chats reach, even with the turns phase 2's writes add.
+        var beyond = chat.LastSeq + 1_000_000 + _random.Next(0, 1_000_000);
         var badSeq = Pick(0L, -1L, long.MinValue);
         var turn = chat.CharacterTurn(_random);
         var (request, generator, allowed) = _random.Next(27) switch
@@ -58,7 +59,7 @@ internal sealed partial class HostileCases
             0 => (new EditTurnRequest { ChatId = foreign.ChatId, Seq = Math.Max(1, foreign.LastSeq - 1), Text = Marker() }, "edit-regenerate-foreign", NotFound),
             1 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = Math.Max(1, chat.LastSeq - 1), Text = Garbage.Blank(_random) }, "edit-regenerate-blank", Invalid),
             2 => (new EditTurnRequest { ChatId = chat.ChatId, Seq = chat.CharacterTurn(_random).Seq, Text = Marker() }, "edit-regenerate-character-turn", Refused),
-            _ => (new EditTurnRequest { ChatId = chat.ChatId, Seq = chat.LastSeq + _random.Next(1, 1000), Text = Marker() }, "edit-regenerate-missing-turn", NotFound),
+            _ => (new EditTurnRequest { ChatId = chat.ChatId, Seq = chat.LastSeq + 1_000_000 + _random.Next(0, 1_000_000), Text = Marker() }, "edit-regenerate-missing-turn", NotFound),
         };
         return Case("EditAndRegenerate", generator, allowed,
             Streaming(As(party.UserId), (c, o) => c.EditAndRegenerate(request, o), new ReplyEvents.Expectation(true, 0), cancelAfter: null, check: null),
