@@ -8,7 +8,7 @@ using Spanner.Client;
 namespace ChatService.Tests.Shaping;
 
 /// <summary>Editing turns (EditTurn, EditAndRegenerate) and their revisions, through the cache, against the emulator and the Redis Cluster.</summary>
-public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
 {
     /// <summary>What the fake OpenAI-compatible server answers every prompt with.</summary>
     private const string ModelReply = "Ahoy, matey! The treasure is under the palm.";
@@ -90,7 +90,7 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
         var (user, chat) = await ChatWithExchangesAsync(2); // 1 greeting, 2/3 and 4/5
         var client = Fixture.Client(user);
         var original = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns.Single(t => t.Seq == 5);
-        var requests = fixture.Server.Requests.Count;
+        var requests = OpenAI.Server.Requests.Count;
         var request = new EditTurnRequest { ChatId = chat.ChatId, Seq = 4, Text = "Where are the rubies?", RequestId = "edit-and-regenerate-1" };
 
         var events = await ReadAllAsync(client.EditAndRegenerate(request, cancellationToken: Ct));
@@ -105,8 +105,8 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
         Assert.Equal((pending.CandidateId, ModelReply), (completed.Completed.Turn.CandidateId, completed.Completed.Turn.Text));
 
         // The model saw the edited text in place of the original one, after the earlier exchange.
-        Assert.Equal(requests + 1, fixture.Server.Requests.Count);
-        var prompt = fixture.Server.Messages(requests);
+        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count);
+        var prompt = OpenAI.Server.Messages(requests);
         Assert.Equal("Where are the rubies?", prompt[^1].Content);
         Assert.Contains(prompt, m => m.Content == "message 0");
         Assert.DoesNotContain(prompt, m => m.Content == "message 1");
@@ -126,7 +126,7 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
         Assert.Equal(pending.CandidateId, Assert.Single(repeat[0].Accepted.PendingTurns).CandidateId);
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, repeat[^1].EventCase);
         Assert.Equal(pending.CandidateId, repeat[^1].CandidateId);
-        Assert.Equal(requests + 1, fixture.Server.Requests.Count);
+        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count);
         Assert.Equal(before, await StateAsync(chat.ChatId));
     }
 
@@ -172,7 +172,7 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
     {
         var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
         var client = Fixture.Client(user);
-        fixture.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
+        OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
         try
         {
             using var call = client.SendMessage(new SendMessageRequest { ChatId = chat.ChatId, Text = "tell me a long story" }, cancellationToken: Ct);
@@ -191,7 +191,7 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
         }
         finally
         {
-            fixture.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
+            OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
         }
 
         // Once the reply has ended, the turn can be edited.
@@ -211,21 +211,6 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ApiTestBase(fix
         Assert.InRange(derived.Length, 1, 64);
         Assert.NotEqual(derived, ChatService.Storage.ReplyLedger.RegenerateRequestId(other));
         Assert.Contains('#', derived);
-    }
-
-    private async Task<(string User, Chat Chat)> ChatWithExchangesAsync(int exchanges)
-    {
-        var user = TestUsers.New();
-        var character = await Fixture.Client(user).CreateCharacterAsync(
-            new CreateCharacterRequest { DisplayName = "Ada", Persona = "Ada explains.", Greeting = "Hello there!", ModelRoute = "llm" }, cancellationToken: Ct);
-        var chat = await CreateChatAsync(user, character);
-        for (var i = 0; i < exchanges; i++)
-        {
-            var events = await SendAsync(user, chat.ChatId, $"message {i}");
-            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
-        }
-
-        return (user, chat);
     }
 
     private static async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)

@@ -10,7 +10,7 @@ using Spanner.Client;
 namespace ChatService.Tests.Shaping;
 
 /// <summary>Rating candidates, pinning turns and pinned turns in prompts, through the cache, against the emulator and the Redis Cluster.</summary>
-public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ApiTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
 {
     private const string Reply = "Ahoy, matey! The treasure is under the palm.";
 
@@ -179,9 +179,9 @@ public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ApiTestB
         var client = Fixture.Client(user);
         await PinAsync(client, chat.ChatId, 2);
 
-        var before = fixture.Server.Requests.Count;
+        var before = OpenAI.Server.Requests.Count;
         await SendAsync(user, chat.ChatId, "What is the password?");
-        var prompt = fixture.Server.Messages(before);
+        var prompt = OpenAI.Server.Messages(before);
 
         // Ahead of the recent turns, once; the turns between are not in it.
         Assert.Equal(("user", secret), prompt[1]);
@@ -191,9 +191,9 @@ public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ApiTestB
         Assert.Equal(("user", "What is the password?"), prompt[^1]);
 
         await UnpinAsync(client, chat.ChatId, 2);
-        before = fixture.Server.Requests.Count;
+        before = OpenAI.Server.Requests.Count;
         await SendAsync(user, chat.ChatId, "And now?");
-        prompt = fixture.Server.Messages(before);
+        prompt = OpenAI.Server.Messages(before);
 
         Assert.DoesNotContain(prompt, m => m.Content == secret);
         Assert.Equal(("user", "And now?"), prompt[^1]);
@@ -206,24 +206,10 @@ public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ApiTestB
         var client = Fixture.Client(user);
         await PinAsync(client, chat.ChatId, 2);
 
-        var before = fixture.Server.Requests.Count;
+        var before = OpenAI.Server.Requests.Count;
         await SendAsync(user, chat.ChatId, "again");
 
-        Assert.Single(fixture.Server.Messages(before), m => m.Content == "message 0");
-    }
-
-    private async Task<(string User, Chat Chat)> ChatWithExchangesAsync(int exchanges)
-    {
-        var user = TestUsers.New();
-        var character = await Fixture.Client(user).CreateCharacterAsync(
-            new CreateCharacterRequest { DisplayName = "Ada", Persona = "Ada explains.", Greeting = "Hello there!", ModelRoute = "llm" }, cancellationToken: Ct);
-        var chat = await CreateChatAsync(user, character);
-        for (var i = 0; i < exchanges; i++)
-        {
-            await SendAsync(user, chat.ChatId, $"message {i}");
-        }
-
-        return (user, chat);
+        Assert.Single(OpenAI.Server.Messages(before), m => m.Content == "message 0");
     }
 
     /// <summary>

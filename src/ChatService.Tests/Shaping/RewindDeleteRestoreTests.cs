@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace ChatService.Tests.Shaping;
 
 /// <summary>Rewinding, deleting and restoring turns, through the cache, against the emulator and the Redis Cluster.</summary>
-public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
 {
     [Fact]
     public async Task Rewind_HidesLaterTurns_AndTheNextMessageContinuesFromIt()
@@ -25,11 +25,11 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
         Assert.Equal("message 0", (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).LastMessagePreview);
 
         // Numbers keep growing; the prompt of the next reply has none of the rewound turns.
-        var before = fixture.Server.Requests.Count;
+        var before = OpenAI.Server.Requests.Count;
         var events = await SendAsync(user, chat.ChatId, "after the rewind");
         Assert.Equal(8, events[0].Accepted.UserTurn.Seq);
         Assert.Equal([9L, 8, 2, 1], await HistorySeqsAsync(client, chat.ChatId));
-        var prompt = fixture.Server.Messages(before);
+        var prompt = OpenAI.Server.Messages(before);
         Assert.Contains(prompt, m => m.Content == "message 0");
         Assert.Contains(prompt, m => m.Content == "after the rewind");
         Assert.DoesNotContain(prompt, m => m.Content is "message 1" or "message 2" || m.Content.Contains("treasure", StringComparison.Ordinal));
@@ -73,7 +73,7 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
         var client = Fixture.Client(user);
         var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Slow", Persona = "Slow.", Greeting = "Hi.", ModelRoute = "llm" }, cancellationToken: Ct);
         var chat = await CreateChatAsync(user, character);
-        fixture.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
+        OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
         try
         {
             using var call = client.SendMessage(new SendMessageRequest { ChatId = chat.ChatId, Text = "tell me a long story" }, cancellationToken: Ct);
@@ -89,7 +89,7 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
         }
         finally
         {
-            fixture.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
+            OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
         }
 
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND (OwedShard IS NOT NULL OR State IN (1, 2))", ("c", chat.ChatId)));
@@ -141,20 +141,6 @@ public sealed class RewindDeleteRestoreTests(OpenAIBackedFixture fixture) : ApiT
         await AssertStatusAsync(StatusCode.NotFound, () => stranger.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 2 } }, cancellationToken: Ct).ResponseAsync);
 
         Assert.Equal(before, await Fixture.SnapshotAsync());
-    }
-
-    private async Task<(string User, Chat Chat)> ChatWithExchangesAsync(int exchanges)
-    {
-        var user = TestUsers.New();
-        var character = await Fixture.Client(user).CreateCharacterAsync(
-            new CreateCharacterRequest { DisplayName = "Ada", Persona = "Ada explains.", Greeting = "Hello there!", ModelRoute = "llm" }, cancellationToken: Ct);
-        var chat = await CreateChatAsync(user, character);
-        for (var i = 0; i < exchanges; i++)
-        {
-            await SendAsync(user, chat.ChatId, $"message {i}");
-        }
-
-        return (user, chat);
     }
 
     private static async Task<List<long>> HistorySeqsAsync(ChatService.Api.V1.ChatService.ChatServiceClient client, string chatId) =>

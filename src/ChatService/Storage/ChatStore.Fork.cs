@@ -76,12 +76,7 @@ internal sealed partial class ChatStore
             .Set("ForkedFromSeq", atSeq)
             .Set("CreateTime", SpannerCommitTimestamp.Value)
             .Set("LastActiveTime", SpannerCommitTimestamp.Value));
-        tx.BufferWrite(SpannerMutation.Insert("ChatOperations")
-            .Set("ChatId", chatId)
-            .Set("RequestId", requestId)
-            .Set("Kind", ForkKind)
-            .Set("Result", fork.ToBytes())
-            .Set("CreateTime", SpannerCommitTimestamp.Value));
+        ChatOperations.Insert(tx, chatId, requestId, ForkKind, fork.ToBytes());
         return fork;
     }
 
@@ -198,10 +193,7 @@ internal sealed partial class ChatStore
 
         tx.BufferWrite(update);
         var progress = fork with { CopiedThrough = turns.Count > 0 ? turns[^1].Seq : fork.AtSeq, Done = done };
-        tx.BufferWrite(SpannerMutation.Update("ChatOperations")
-            .Set("ChatId", chatId)
-            .Set("RequestId", requestId)
-            .Set("Result", progress.ToBytes()));
+        ChatOperations.Update(tx, chatId, requestId, progress.ToBytes());
         return progress;
     }
 
@@ -218,24 +210,10 @@ internal sealed partial class ChatStore
     }
 
     /// <summary>The fork recorded under the request id and when it began (its record's commit time), or null.</summary>
-    private static async Task<(ForkProgress Progress, DateTimeOffset StartedAt)?> ReadForkRecordAsync(ISpannerReader reader, string chatId, string requestId, CancellationToken ct)
-    {
-        var rows = await reader.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
-                .Add("chatId", chatId).Add("requestId", requestId),
-            ct);
-        if (rows.Count == 0)
-        {
-            return null;
-        }
-
-        if (rows[0].Get<string>("Kind") != ForkKind)
-        {
-            throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
-        }
-
-        return (ForkProgress.FromBytes(rows[0].Get<byte[]>("Result")), rows[0].Get<DateTimeOffset>("CreateTime"));
-    }
+    private static async Task<(ForkProgress Progress, DateTimeOffset StartedAt)?> ReadForkRecordAsync(ISpannerReader reader, string chatId, string requestId, CancellationToken ct) =>
+        await ChatOperations.ReadAsync(reader, chatId, requestId, ForkKind, ct) is { } recorded
+            ? (ForkProgress.FromBytes(recorded.Result), recorded.Recorded)
+            : null;
 
     /// <summary>A fork's record on its source chat: the new chat, the last turn to copy, the last one copied, and whether it is finished.</summary>
     private sealed record ForkProgress(string ChatId, long AtSeq, long CopiedThrough, bool Done)

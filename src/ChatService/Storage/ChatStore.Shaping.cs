@@ -47,12 +47,7 @@ internal sealed partial class ChatStore
                 if (!more)
                 {
                     // Written whole: the first batch may have inserted the record in this same commit.
-                    tx.BufferWrite(SpannerMutation.InsertOrUpdate("ChatOperations")
-                        .Set("ChatId", chatId)
-                        .Set("RequestId", requestId)
-                        .Set("Kind", RewindKind)
-                        .Set("Result", RewindRecord(to, upto, finished: true))
-                        .Set("CreateTime", SpannerCommitTimestamp.Value));
+                    ChatOperations.Upsert(tx, chatId, requestId, RewindKind, RewindRecord(to, upto, finished: true));
                 }
 
                 return (Seqs: seqs, Owed: batchOwed, More: more, PinsChanged: pinsChanged);
@@ -142,18 +137,9 @@ internal sealed partial class ChatStore
 
     private static async Task<(long To, long Upto, bool Finished)> RewindRangeAsync(SpannerTransaction tx, Chat chat, long toSeq, string requestId, CancellationToken ct)
     {
-        var recorded = await tx.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
-                .Add("chatId", chat.Id).Add("requestId", requestId),
-            ct);
-        if (recorded.Count > 0)
+        if (await ChatOperations.ReadAsync(tx, chat.Id, requestId, RewindKind, ct) is { } recorded)
         {
-            if (recorded[0].Get<string>("Kind") != RewindKind)
-            {
-                throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
-            }
-
-            var parts = Encoding.UTF8.GetString(recorded[0].Get<byte[]>("Result")).Split(':');
+            var parts = Encoding.UTF8.GetString(recorded.Result).Split(':');
             var (to, upto) = (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
             if (to != toSeq)
             {
@@ -169,12 +155,7 @@ internal sealed partial class ChatStore
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {toSeq} is not shown (rewound or deleted); rewind to a shown turn");
         }
 
-        tx.BufferWrite(SpannerMutation.Insert("ChatOperations")
-            .Set("ChatId", chat.Id)
-            .Set("RequestId", requestId)
-            .Set("Kind", RewindKind)
-            .Set("Result", RewindRecord(toSeq, chat.LastSeq, finished: false))
-            .Set("CreateTime", SpannerCommitTimestamp.Value));
+        ChatOperations.Insert(tx, chat.Id, requestId, RewindKind, RewindRecord(toSeq, chat.LastSeq, finished: false));
         return (toSeq, chat.LastSeq, false);
     }
 

@@ -31,21 +31,12 @@ internal static class TurnEdits
     public static async Task<EditRecord?> FindAsync(
         SpannerTransaction tx, string chatId, string requestId, string kind, long seq, string text, CancellationToken ct)
     {
-        var rows = await tx.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
-                .Add("chatId", chatId).Add("requestId", requestId),
-            ct);
-        if (rows.Count == 0)
+        if (await ChatOperations.ReadAsync(tx, chatId, requestId, kind, ct) is not { } recorded)
         {
             return null;
         }
 
-        if (rows[0].Get<string>("Kind") != kind)
-        {
-            throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
-        }
-
-        var record = EditRecord.Parse(rows[0].Get<byte[]>("Result"));
+        var record = EditRecord.Parse(recorded.Result);
         if (record.Seq != seq || record.TextDigest != Digest(text))
         {
             throw new ChatException(ChatErrorKind.FailedPrecondition,
@@ -57,12 +48,7 @@ internal static class TurnEdits
 
     /// <summary>Records the edit under its request id, in the edit's own commit.</summary>
     public static void Record(SpannerTransaction tx, string chatId, string requestId, string kind, EditRecord record) =>
-        tx.BufferWrite(SpannerMutation.Insert("ChatOperations")
-            .Set("ChatId", chatId)
-            .Set("RequestId", requestId)
-            .Set("Kind", kind)
-            .Set("Result", record.ToBytes())
-            .Set("CreateTime", SpannerCommitTimestamp.Value));
+        ChatOperations.Insert(tx, chatId, requestId, kind, record.ToBytes());
 
     /// <summary>The turn as shown now (with its primary candidate); NOT_FOUND when the chat has no such turn.</summary>
     public static async Task<ChatTurn> ReadTurnAsync(SpannerTransaction tx, string chatId, long seq, CancellationToken ct) =>

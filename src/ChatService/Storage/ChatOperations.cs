@@ -1,0 +1,53 @@
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>
+/// The ChatOperations table: what an operation that a retry could repeat with another effect (rewind,
+/// edit, fork) recorded under its request id, once per chat. A request id names one operation: reading it
+/// back as another kind is FAILED_PRECONDITION.
+/// </summary>
+internal static class ChatOperations
+{
+    /// <summary>What the request id recorded for an operation of <paramref name="kind"/>, and when (its commit time); null when nothing.</summary>
+    public static async Task<(byte[] Result, DateTimeOffset Recorded)?> ReadAsync(
+        ISpannerReader reader, string chatId, string requestId, string kind, CancellationToken ct)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
+                .Add("chatId", chatId).Add("requestId", requestId),
+            ct);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        if (rows[0].Get<string>("Kind") != kind)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
+        }
+
+        return (rows[0].Get<byte[]>("Result"), rows[0].Get<DateTimeOffset>("CreateTime"));
+    }
+
+    /// <summary>Records the operation, in its own commit.</summary>
+    public static void Insert(SpannerTransaction tx, string chatId, string requestId, string kind, byte[] result) =>
+        tx.BufferWrite(Row(SpannerMutation.Insert("ChatOperations"), chatId, requestId, kind, result));
+
+    /// <summary>Records the operation whether or not this commit (or an earlier one) already inserted it.</summary>
+    public static void Upsert(SpannerTransaction tx, string chatId, string requestId, string kind, byte[] result) =>
+        tx.BufferWrite(Row(SpannerMutation.InsertOrUpdate("ChatOperations"), chatId, requestId, kind, result));
+
+    /// <summary>Replaces what a recorded operation says (its progress), keeping when it was recorded.</summary>
+    public static void Update(SpannerTransaction tx, string chatId, string requestId, byte[] result) =>
+        tx.BufferWrite(SpannerMutation.Update("ChatOperations").Set("ChatId", chatId).Set("RequestId", requestId).Set("Result", result));
+
+    private static SpannerMutation Row(SpannerMutation mutation, string chatId, string requestId, string kind, byte[] result) =>
+        mutation
+            .Set("ChatId", chatId)
+            .Set("RequestId", requestId)
+            .Set("Kind", kind)
+            .Set("Result", result)
+            .Set("CreateTime", SpannerCommitTimestamp.Value);
+}
