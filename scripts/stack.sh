@@ -20,16 +20,18 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # shellcheck source=lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=lib/apt.sh
+source "$ROOT/scripts/lib/apt.sh"
 check_port_plan
 LOG_DIR="$STACK_DIR/logs"
 REDIS_DIR="$STACK_DIR/redis"
 ALL_SLOTS=16384
 # Failover after a node dies takes about this long; short so fault tests don't wait 15 s (the default).
 NODE_TIMEOUT_MS=5000
+# How long a node that is alive may take to answer its first PING.
+NODE_START_TIMEOUT_S=60
 # How long `up` waits for every replica to finish its first sync from its primary.
 REPLICA_SYNC_TIMEOUT_S=60
-# How long apt-get waits for the dpkg lock another apt-get (e.g. unattended-upgrades) holds.
-DPKG_LOCK_TIMEOUT_S=600
 EMULATOR_PID_FILE="$STACK_DIR/spanner-emulator-$EMULATOR_PORT.pid"
 EMULATOR_LOG="$LOG_DIR/spanner-emulator-$EMULATOR_PORT.log"
 
@@ -75,7 +77,13 @@ stop_pid() {
     sleep 0.1
   done
   log "$name (pid $pid) ignored SIGTERM for 10 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || return 0
+  # Gone before the caller starts anything on its port.
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "$name (pid $pid) is still there after SIGKILL"
 }
 
 # Serialises up/down between concurrent callers (a developer's shell, test fixtures, CI).
@@ -96,64 +104,12 @@ ensure_redis_installed() {
   if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
     return 0
   fi
-  command -v apt-get >/dev/null ||
-    die "redis-server/redis-cli are not installed and apt-get is not available: install Redis 7 and retry"
-  if ((EUID != 0)); then
-    command -v sudo >/dev/null || die "redis-server is not installed; installing it needs root (run as root, or install sudo)"
-    sudo -n true 2>/dev/null || die "redis-server is not installed; installing it needs root: run 'sudo apt-get install -y redis-server redis-tools' (or this script as root)"
-    APT_SUDO=(sudo -n)
-  fi
   local apt_log="$LOG_DIR/apt-get.log"
   log "redis-server not found; installing it with apt-get (log: $apt_log)"
-  : >"$apt_log"
-  if ! apt_get "$apt_log" update -q || ! apt_get "$apt_log" install -y -q redis-server redis-tools; then
-    show_log "$apt_log"
-    die "apt-get could not install redis-server"
-  fi
+  apt_install "$apt_log" redis-server redis-tools
   command -v redis-server >/dev/null || die "apt-get finished but redis-server is still not on PATH"
   log "installed $(redis-server --version | awk '{print $3}')"
 }
-
-# apt_get LOG ARGS...: runs apt-get (through APT_SUDO) with its output appended to LOG. Another
-# apt-get (a first boot's unattended upgrade, a second shell) may hold the dpkg or lists lock: rather
-# than fail at once, wait up to DPKG_LOCK_TIMEOUT_S for it and say so. `install` waits by itself
-# (DPkg::Lock::Timeout); `update` ignores that option, so a refused lock is retried here.
-APT_SUDO=()
-apt_get() {
-  local apt_log=$1 pid said=0 attempt_log deadline=$((SECONDS + DPKG_LOCK_TIMEOUT_S))
-  shift
-  attempt_log="$(mktemp)"
-  while :; do
-    : >"$attempt_log"
-    "${APT_SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$DPKG_LOCK_TIMEOUT_S" "$@" \
-      >"$attempt_log" 2>&1 </dev/null &
-    pid=$!
-    while kill -0 "$pid" 2>/dev/null; do
-      if ((!said)) && grep -qiE 'waiting for cache lock' "$attempt_log"; then
-        said=1
-        log "apt-get is waiting for a lock another package manager holds (up to ${DPKG_LOCK_TIMEOUT_S} s): $(lock_holder "$attempt_log")"
-      fi
-      sleep 1
-    done
-    if wait "$pid"; then
-      cat "$attempt_log" >>"$apt_log"
-      rm -f "$attempt_log"
-      return 0
-    fi
-    cat "$attempt_log" >>"$apt_log"
-    if ! grep -qiE 'could not get lock|unable to lock' "$attempt_log" || ((SECONDS >= deadline)); then
-      rm -f "$attempt_log"
-      return 1
-    fi
-    if ((!said)); then
-      said=1
-      log "apt-get is waiting for a lock another package manager holds (up to ${DPKG_LOCK_TIMEOUT_S} s): $(lock_holder "$attempt_log")"
-    fi
-    sleep 2
-  done
-}
-
-lock_holder() { grep -ioE 'could not get lock [^ ]+( it is held by process [0-9]+ \([^)]*\))?' "$1" | tail -n 1 | sed 's/\.$//'; }
 
 emulator_binary() {
   local candidate gcloud
@@ -241,14 +197,21 @@ launch_node() {
   printf '%s\n' "$!" >"$dir/redis.pid"
 }
 
-# Waits for a node to answer PING; gives up early when the node we started has exited.
+# Waits for a node to answer PING; gives up early when the node we started has exited. A node that
+# is alive but slow (a loaded machine: its first fsync of nodes.conf can stall for seconds behind
+# other disk writes) is waited for up to NODE_START_TIMEOUT_S, not restarted: a second server started
+# beside it would fail to bind its port while the first one comes up with the old state.
 wait_node() {
-  local port=$1 pidfile
+  local port=$1 pidfile said=0 deadline=$((SECONDS + NODE_START_TIMEOUT_S))
   pidfile="$(node_dir "$port")/redis.pid"
-  for _ in $(seq 1 100); do
+  while ((SECONDS < deadline)); do
     node_pings "$port" && return 0
     if [[ -f "$pidfile" ]] && ! node_pid "$port" >/dev/null; then
       return 1
+    fi
+    if ((!said && SECONDS + NODE_START_TIMEOUT_S - deadline >= 10)); then
+      said=1
+      log "redis 127.0.0.1:$port: still starting after 10 s; waiting up to ${NODE_START_TIMEOUT_S} s"
     fi
     sleep 0.1
   done
