@@ -65,6 +65,20 @@ public sealed partial class SimulatedChatClientTests
     }
 
     [Fact]
+    public async Task DifferentVariant_DifferentReply_SameVariant_SameReply()
+    {
+        using var client = new SimulatedChatClient(Instant(), TimeProvider.System);
+        static ChatOptions Variant(string name) => new() { AdditionalProperties = new() { [SimulatedChatClient.VariantProperty] = name } };
+
+        var first = await client.GetResponseAsync(Prompt("What is behind the door?"), Variant("candidate-a"), Ct);
+        var again = await client.GetResponseAsync(Prompt("What is behind the door?"), Variant("candidate-a"), Ct);
+        var swipe = await client.GetResponseAsync(Prompt("What is behind the door?"), Variant("candidate-b"), Ct);
+
+        Assert.Equal(first.Text, again.Text);
+        Assert.NotEqual(first.Text, swipe.Text);
+    }
+
+    [Fact]
     public async Task DifferentMessages_DifferentReply()
     {
         using var client = new SimulatedChatClient(Instant(), TimeProvider.System);

@@ -272,7 +272,7 @@ public sealed partial class OwnedReply
         var calls = new List<ModelCallRecord>();
         var started = false;
         GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
-        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt), cancellationToken))
+        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt, Variant: Key.CandidateId), cancellationToken))
         {
             switch (update)
             {

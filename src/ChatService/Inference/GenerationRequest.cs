@@ -6,4 +6,9 @@ namespace ChatService.Inference;
 /// <param name="Route">The model route, e.g. <c>default</c>: the backends to try, in order.</param>
 /// <param name="Messages">The prompt, usually from <see cref="PromptBuilder.Build"/>.</param>
 /// <param name="MaxOutputTokens">The most tokens the reply may have. Default: 512.</param>
-public sealed record GenerationRequest(string Route, IReadOnlyList<ChatMessage> Messages, int MaxOutputTokens = 512);
+/// <param name="Variant">
+/// Which reply this is (its candidate id). A sampling model answers the same prompt differently each
+/// time, so swipes differ; the simulated backend, which is deterministic, mixes this in to do the same,
+/// while every attempt at one candidate still writes the same text. Never sent to a real backend.
+/// </param>
+public sealed record GenerationRequest(string Route, IReadOnlyList<ChatMessage> Messages, int MaxOutputTokens = 512, string? Variant = null);

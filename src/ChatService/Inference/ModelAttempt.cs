@@ -16,6 +16,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
     private readonly ModelBackend _backend;
     private readonly IReadOnlyList<ChatMessage> _messages;
     private readonly int _maxOutputTokens;
+    private readonly string? _variant;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly CancellationToken _callerToken;
@@ -36,6 +37,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
         _backend = backend;
         _messages = request.Messages;
         _maxOutputTokens = request.MaxOutputTokens;
+        _variant = backend.Options.Kind == BackendKind.Simulated ? request.Variant : null;
         _timeProvider = timeProvider;
         _logger = logger;
         _callerToken = callerToken;
@@ -55,6 +57,17 @@ internal sealed class ModelAttempt : IAsyncDisposable
     public Exception? Exception { get; private set; }
 
     public bool ProducedText => _firstTokenAt is not null;
+
+    private ChatOptions Options()
+    {
+        var options = new ChatOptions { MaxOutputTokens = _maxOutputTokens };
+        if (_variant is not null)
+        {
+            options.AdditionalProperties = new() { [SimulatedChatClient.VariantProperty] = _variant };
+        }
+
+        return options;
+    }
 
     /// <summary>Whether trying the same backend again could help: not for a request the server refused as invalid.</summary>
     public bool IsTransient => Exception is not ClientResultException { Status: >= 400 and < 500 and not (408 or 409 or 429) };
@@ -103,7 +116,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
         try
         {
             _stream ??= _backend.Client
-                .GetStreamingResponseAsync(_messages, new ChatOptions { MaxOutputTokens = _maxOutputTokens }, _linked.Token)
+                .GetStreamingResponseAsync(_messages, Options(), _linked.Token)
                 .GetAsyncEnumerator(_linked.Token);
             while (await _stream.MoveNextAsync())
             {

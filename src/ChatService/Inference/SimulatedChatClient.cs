@@ -21,6 +21,12 @@ public sealed class SimulatedChatClient : IChatClient
     /// <summary>The model name of a simulated backend that configures none.</summary>
     public const string DefaultModel = "sim-1";
 
+    /// <summary>
+    /// The chat option (in <see cref="ChatOptions.AdditionalProperties"/>) naming which reply is asked for:
+    /// the same prompt with another variant gets another reply, as a sampling model's would.
+    /// </summary>
+    public const string VariantProperty = "simulated.variant";
+
     /// <summary>How much slower a <c>[sim:slow]</c> request is paced.</summary>
     public const double SlowDirectiveFactor = 10;
 
@@ -55,7 +61,7 @@ public sealed class SimulatedChatClient : IChatClient
         var lastUser = prompt.LastOrDefault(m => m.Role == ChatRole.User)?.Text;
         var faults = DrawFaults(SimulatedDirectives.Parse(lastUser));
 
-        var hash = PromptHash(prompt);
+        var hash = PromptHash(prompt, options?.AdditionalProperties?.GetValueOrDefault(VariantProperty) as string);
         var random = new Random(unchecked((int)(hash ^ (hash >> 32))));
         var limit = options?.MaxOutputTokens is > 0 and var max ? max : int.MaxValue;
         var wanted = random.Next(_options.MinTokens, Math.Max(_options.MinTokens, _options.MaxTokens) + 1);
@@ -165,8 +171,8 @@ public sealed class SimulatedChatClient : IChatClient
     private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         delay > TimeSpan.Zero ? Task.Delay(delay, _timeProvider, cancellationToken) : Task.CompletedTask;
 
-    /// <summary>FNV-1a over the seed and the messages: stable across processes, unlike <see cref="string.GetHashCode()"/>.</summary>
-    private ulong PromptHash(IReadOnlyList<ChatMessage> prompt)
+    /// <summary>FNV-1a over the seed, the variant and the messages: stable across processes, unlike <see cref="string.GetHashCode()"/>.</summary>
+    private ulong PromptHash(IReadOnlyList<ChatMessage> prompt, string? variant)
     {
         const ulong prime = 1099511628211;
         var hash = 14695981039346656037UL;
@@ -179,6 +185,12 @@ public sealed class SimulatedChatClient : IChatClient
         }
 
         Add(BitConverter.GetBytes(_options.Seed));
+        if (variant is not null)
+        {
+            Add(Encoding.UTF8.GetBytes(variant));
+            Add([0]);
+        }
+
         foreach (var message in prompt)
         {
             Add(Encoding.UTF8.GetBytes(message.Role.Value));
