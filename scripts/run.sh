@@ -3,10 +3,11 @@
 #   scripts/run.sh [dotnet run arguments...]     e.g. scripts/run.sh -- --Logging:LogLevel:Default=Debug
 #
 # Ports (scripts/lib/ports.sh): SPANNER_EMULATOR_PORT (9010), REDIS_CLUSTER_PORTS (7000-7005),
-# CHAT_GRPC_PORT (50051, gRPC over h2c) and CHAT_HTTP_PORT (8080: gRPC-Web, health, /metrics). A second
-# stack and service can run beside the default one, e.g.
+# CHAT_GRPC_PORT (50051, gRPC over h2c) and CHAT_HTTP_PORT (8080: the web client, gRPC-Web, health,
+# /metrics). A second stack and service can run beside the default one, e.g.
 #   SPANNER_EMULATOR_PORT=19010 REDIS_CLUSTER_PORTS=21000 CHAT_GRPC_PORT=50052 CHAT_HTTP_PORT=8081 scripts/run.sh
-# Settings already in the environment (Spanner__*, Redis__Endpoints, ASPNETCORE_ENVIRONMENT) win. The
+# Settings already in the environment (Spanner__*, Redis__Endpoints, ASPNETCORE_ENVIRONMENT,
+# WebClient__Root) win. The web client (web/) is built first when Node.js is there (scripts/web.sh). The
 # launch profile (Properties/launchSettings.json, for IDEs) is not used, so nothing here is overridden.
 set -euo pipefail
 
@@ -40,6 +41,16 @@ export Redis__Endpoints="${Redis__Endpoints:-$redis_endpoints}"
 export Kestrel__Endpoints__Grpc__Url="http://0.0.0.0:$GRPC_PORT"
 export Kestrel__Endpoints__Http__Url="http://0.0.0.0:$HTTP_PORT"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+
+# The reference web client, served at / (WebClient:Root). Built first when a source changed; without
+# Node.js the service still runs, without the page.
+if command -v npm >/dev/null; then
+  "$ROOT/scripts/web.sh" build
+  export WebClient__Root="${WebClient__Root:-$ROOT/web/dist}"
+  echo "[run] web client: http://localhost:$HTTP_PORT/"
+else
+  echo "[run] Node.js/npm not found: the web client is not built or served (the API works without it)"
+fi
 
 cd "$ROOT"
 echo "[run] gRPC localhost:$GRPC_PORT, HTTP localhost:$HTTP_PORT; SPANNER_EMULATOR_HOST=$SPANNER_EMULATOR_HOST Spanner=$Spanner__ProjectId/$Spanner__InstanceId/$Spanner__DatabaseId Redis=$Redis__Endpoints"

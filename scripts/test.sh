@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The test command: makes sure the local stack is up, then runs every test in the solution.
-#   scripts/test.sh [dotnet test arguments...]   e.g. scripts/test.sh -- --filter-namespace 'ChatService.Tests.Cache'
+# The test command: makes sure the local stack is up, then runs every test: the solution's (.NET) and
+# the web client's in a real browser (scripts/web.sh test: Playwright driving Debian's chromium against
+# the service started as scripts/run.sh starts it; installs chromium and the npm packages if missing).
+#   scripts/test.sh                               everything
+#   scripts/test.sh [dotnet test arguments...]    only `dotnet test` with those arguments,
+#                                                 e.g. scripts/test.sh -- --filter-namespace 'ChatService.Tests.Cache'
 # Ports follow SPANNER_EMULATOR_PORT and REDIS_CLUSTER_PORTS, as in stack.sh (the tests read them too).
 # The stack is left running afterwards (scripts/stack.sh down stops it). global.json opts `dotnet test`
 # into Microsoft.Testing.Platform, which the xunit.v3 projects need.
@@ -27,4 +31,16 @@ fi
 "$ROOT/scripts/stack.sh" up
 
 cd "$ROOT"
-exec dotnet test ChatService.sln -c Release "$@"
+if (($# > 0)); then
+  exec dotnet test ChatService.sln -c Release "$@"
+fi
+
+# Both suites run even when the first fails; the exit code is the first failure's.
+status=0
+dotnet test ChatService.sln -c Release || status=$?
+echo "[test] browser tests (scripts/web.sh test)"
+web_status=0
+"$ROOT/scripts/web.sh" test || web_status=$?
+echo "[test] .NET tests exited with $status; browser tests exited with $web_status"
+((status != 0)) && exit "$status"
+exit "$web_status"

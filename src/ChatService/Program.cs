@@ -24,10 +24,12 @@ builder.AddCallerAuthentication();
 builder.AddUserLimits();
 builder.AddChatApi();
 builder.AddBrowserSupport();
+builder.AddWebClient();
 
 var app = builder.Build();
 
 app.UseBrowserSupport();
+app.UseWebClient();
 app.UseCallerAuthentication();
 app.MapTelemetry();
 app.MapServiceHealth();
