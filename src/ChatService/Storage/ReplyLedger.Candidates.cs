@@ -108,7 +108,9 @@ internal sealed partial class ReplyLedger
             throw ChatException.TurnNotFound(chatId, seq);
         }
 
-        var turn = ReadTurn(chatId, rows[0]);
+        // Each row is the turn as it would show that candidate.
+        var shown = rows.Select(row => (Row: row, Turn: ReadTurn(chatId, row))).ToList();
+        var turn = shown[0].Turn;
         if (turn.Role != AuthorRole.Character)
         {
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns have candidates");
@@ -119,19 +121,15 @@ internal sealed partial class ReplyLedger
             throw ChatException.TurnHidden(chatId, seq);
         }
 
-        return rows.Select(row =>
-        {
-            var candidate = ReadTurn(chatId, row);
-            return new TurnCandidate(
-                CandidateId: candidate.CandidateId!,
-                Text: candidate.Text,
-                State: candidate.State,
-                FailureReason: candidate.FailureReason,
-                CreateTime: row.Get<DateTimeOffset>("CandidateCreateTime"),
-                IsPrimary: candidate.CandidateId == row.Get<string?>("PrimaryCandidateId"),
-                Rating: candidate.Rating,
-                Edited: candidate.Edited);
-        }).ToList();
+        return shown.Select(candidate => new TurnCandidate(
+            CandidateId: candidate.Turn.CandidateId!,
+            Text: candidate.Turn.Text,
+            State: candidate.Turn.State,
+            FailureReason: candidate.Turn.FailureReason,
+            CreateTime: candidate.Row.Get<DateTimeOffset>("CandidateCreateTime"),
+            IsPrimary: candidate.Turn.CandidateId == candidate.Row.Get<string?>("PrimaryCandidateId"),
+            Rating: candidate.Turn.Rating,
+            Edited: candidate.Turn.Edited)).ToList();
     }
 
     public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)
