@@ -46,14 +46,7 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
                 : throw new ChatException(ChatErrorKind.InvalidArgument, "page_token is not a token from a previous ListCharacters call of this user", "page_token");
         }
 
-        // One extra row tells whether another page exists without a second query.
         var characters = await store.ListOwnedAsync(userId, after, pageSize + 1, cancellationToken);
-        if (characters.Count <= pageSize)
-        {
-            return new Page<Character>(characters, null);
-        }
-
-        var page = characters.Take(pageSize).ToList();
-        return new Page<Character>(page, PageToken.ForCharacterList(userId, page[^1].CreateTime, page[^1].Id));
+        return Page<Character>.FromRows(characters, pageSize, last => PageToken.ForCharacterList(userId, last.CreateTime, last.Id));
     }
 }
