@@ -1,5 +1,6 @@
 using ChatService.Api.V1;
 using ChatService.Tests.Infrastructure;
+using Google.Rpc;
 using Grpc.Core;
 
 namespace ChatService.Tests.Api;
@@ -49,5 +50,13 @@ public abstract class ApiTestBase(ChatServiceFixture fixture)
         var ex = await Assert.ThrowsAsync<RpcException>(call);
         Assert.True(expected == ex.StatusCode, $"expected {expected}, got {ex.StatusCode}: {ex.Status.Detail}");
         return ex;
+    }
+
+    /// <summary>The one field an INVALID_ARGUMENT's google.rpc.BadRequest names.</summary>
+    protected static string FieldOf(RpcException ex)
+    {
+        var details = ex.Trailers.GetValueBytes("grpc-status-details-bin");
+        Assert.NotNull(details);
+        return Assert.Single(Assert.Single(Google.Rpc.Status.Parser.ParseFrom(details).Details).Unpack<BadRequest>().FieldViolations).Field;
     }
 }

@@ -27,6 +27,20 @@ public sealed class PageTokenTests
         Assert.False(PageToken.TryReadChatList(token, "bob", out _));
     }
 
+    [Fact]
+    public void CharacterList_RoundTrips_OnlyForTheSameUser_AndIsNoChatListToken()
+    {
+        var time = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero).AddTicks(5678);
+        var character = Ids.New();
+        var token = PageToken.ForCharacterList("alice", time, character);
+
+        Assert.True(PageToken.TryReadCharacterList(token, "alice", out var after));
+        Assert.Equal((time, character), after);
+        Assert.False(PageToken.TryReadCharacterList(token, "bob", out _));
+        Assert.False(PageToken.TryReadChatList(token, "alice", out _));
+        Assert.False(PageToken.TryReadCharacterList(PageToken.ForChatList("alice", time, character), "alice", out _));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("!!!")]
@@ -36,6 +50,7 @@ public sealed class PageTokenTests
     {
         Assert.False(PageToken.TryReadHistory(token, _chat, out _));
         Assert.False(PageToken.TryReadChatList(token, "alice", out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", out _));
     }
 
     [Fact]

@@ -49,9 +49,12 @@ internal sealed partial class HostileCases
     {
         var party = Caller();
         var size = Pick(-1, int.MinValue, 101, 1000, int.MaxValue);
-        IMessage request = _random.Next(2) == 0
-            ? new GetHistoryRequest { ChatId = AnyChat(party).ChatId, PageSize = size }
-            : new ListChatsRequest { PageSize = size };
+        IMessage request = _random.Next(3) switch
+        {
+            0 => new GetHistoryRequest { ChatId = AnyChat(party).ChatId, PageSize = size },
+            1 => new ListChatsRequest { PageSize = size },
+            _ => new ListCharactersRequest { PageSize = size },
+        };
         return Case(request, "bad-page-size", Invalid, party.UserId);
     }
 
@@ -100,6 +103,48 @@ internal sealed partial class HostileCases
         return Case(new ListChatsRequest { PageToken = token, PageSize = _random.Next(0, 101) }, generator, allowed, party.UserId,
             check: r => r is ListChatsResponse list && list.Chats.Any(c => theirs.Contains(c.ChatId)) ? "ListChats returned another user's chat" : null);
     }
+
+    /// <summary>ListCharacters page tokens of another user, of ListChats or GetHistory, tampered, forged or garbage; never another user's characters.</summary>
+    private HostileCase BadCharacterListToken()
+    {
+        var party = Caller();
+        var victim = _world.Other(party);
+        var own = Pick(party.CharacterListTokens.ToArray());
+        var (token, generator, allowed) = _random.Next(7) switch
+        {
+            0 => (Pick(victim.CharacterListTokens.ToArray()), "token-of-other-user", Invalid),
+            1 => (Pick(party.ListTokens.ToArray()), "chat-list-token-in-character-list", Invalid),
+            2 => (Pick(AnyChat(party).HistoryTokens.ToArray()), "history-token-in-character-list", Invalid),
+            3 => (Tamper(own), "tampered-token", new[] { StatusCode.InvalidArgument, StatusCode.OK }),
+            4 => (Pick("!!!", own[..(own.Length / 2)], own + "=", new string('A', _random.Next(257, 100_000))), "garbage-token", Invalid),
+            5 => (PageToken.ForCharacterList(victim.UserId, DateTimeOffset.UtcNow, victim.Public.CharacterId), "forged-token-of-other-user", Invalid),
+            _ => (PageToken.ForCharacterList(party.UserId, Pick(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch), Guid.NewGuid().ToString()),
+                "forged-token-extreme-time", Ok),
+        };
+        return Case(new ListCharactersRequest { PageToken = token, PageSize = _random.Next(0, 101) }, generator, allowed, party.UserId,
+            check: NoCharactersOf(victim));
+    }
+
+    /// <summary>A ListCharacters answer must hold none of <paramref name="victim"/>'s characters, public ones included.</summary>
+    private static Func<object, string?> NoCharactersOf(Party victim) =>
+        r => r is ListCharactersResponse list && list.Characters.FirstOrDefault(c => victim.CharacterIds.Contains(c.CharacterId)) is { } theirs
+            ? $"ListCharacters returned {victim.UserId}'s character {theirs.CharacterId}"
+            : null;
+
+    /// <summary>
+    /// A ListCandidates answer for a seeded turn: every candidate seen while seeding is there (writes
+    /// only add candidates), none twice, oldest first, exactly one of them primary.
+    /// </summary>
+    private static Func<object, string?> CandidatesOf(SeededChat chat, long seq) => r =>
+    {
+        var candidates = ((ListCandidatesResponse)r).Candidates;
+        var ids = candidates.Select(c => c.CandidateId).ToList();
+        return chat.Candidates[seq].FirstOrDefault(id => !ids.Contains(id)) is { } missing ? $"candidate {missing} of turn {seq} was not listed"
+            : ids.Distinct().Count() != ids.Count ? $"turn {seq} listed a candidate twice"
+            : candidates.Zip(candidates.Skip(1)).Any(p => p.First.CreateTime > p.Second.CreateTime) ? $"turn {seq}'s candidates were not oldest first"
+            : candidates.Count(c => c.Primary) != 1 ? $"turn {seq} listed {candidates.Count(c => c.Primary)} primary candidates"
+            : null;
+    };
 
     private HostileCase BadVisibility()
     {
@@ -244,16 +289,31 @@ internal sealed partial class HostileCases
     {
         var party = Caller();
         var chat = AnyChat(party);
-        IMessage request = _random.Next(6) switch
+        var turn = chat.CharacterTurn(_random);
+        IMessage request = _random.Next(8) switch
         {
             0 => new GetChatRequest { ChatId = chat.ChatId },
             1 => new GetHistoryRequest { ChatId = chat.ChatId, PageToken = Pick(chat.HistoryTokens.ToArray()) },
             2 => new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 100 },
             3 => new ListChatsRequest { PageToken = Pick(party.ListTokens.ToArray()) },
             4 => new GetCharacterRequest { CharacterId = Pick(party.Private, _world.Other(party).Public).CharacterId },
-            _ => new StreamReplyRequest { ChatId = chat.ChatId, Seq = chat.CharacterTurn(_random).Seq },
+            5 => new ListCharactersRequest { PageToken = Pick([.. party.CharacterListTokens, ""]), PageSize = 100 },
+            6 => new ListCandidatesRequest { ChatId = chat.ChatId, Seq = turn.Seq },
+            _ => new StreamReplyRequest { ChatId = chat.ChatId, Seq = turn.Seq },
         };
         return Case(request, "read-deadline", Ok, party.UserId, deadlineMs: _random.Next(1, 6));
+    }
+
+    /// <summary>The caller's own lists: ListCharacters shows none of the other user's characters, ListCandidates every candidate of a seeded turn.</summary>
+    private HostileCase OwnLists()
+    {
+        var party = Caller();
+        var chat = AnyChat(party);
+        var turn = chat.CharacterTurn(_random);
+        return _random.Next(2) == 0
+            ? Case(new ListCharactersRequest { PageToken = Pick([.. party.CharacterListTokens, ""]), PageSize = _random.Next(0, 101) }, "own-characters", Ok,
+                party.UserId, check: NoCharactersOf(_world.Other(party)))
+            : Case(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = turn.Seq }, "own-candidates", Ok, party.UserId, check: CandidatesOf(chat, turn.Seq));
     }
 
     /// <summary>Resuming a stored reply and hanging up after a few events.</summary>

@@ -15,7 +15,7 @@ internal sealed partial class HostileCases
         var turn = chat.CharacterTurn(_random);
         var (generator, headers, refused) = IdentityHeaders(victim.UserId);
         var theirs = victim.Chats.Select(c => c.ChatId).Concat(victim.Doomed).ToHashSet();
-        IMessage request = _random.Next(9) switch
+        IMessage request = _random.Next(11) switch
         {
             0 => new GetChatRequest { ChatId = chat.ChatId },
             1 => new GetHistoryRequest { ChatId = chat.ChatId },
@@ -26,12 +26,14 @@ internal sealed partial class HostileCases
             6 => new GetCharacterRequest { CharacterId = victim.Private.CharacterId },
             // Rejected for its visibility if the identity gets through: no character is created either way.
             7 => new CreateCharacterRequest { DisplayName = Marker(), Persona = "p", Visibility = (Visibility)99 },
+            8 => new ListCandidatesRequest { ChatId = chat.ChatId, Seq = turn.Seq },
+            9 => new ListCharactersRequest { PageSize = 100 },
             _ => new ListChatsRequest { PageSize = 100 },
         };
         // Refused identities never get further; the others are some user who is not the victim.
         var allowed = refused
             ? [StatusCode.Unauthenticated]
-            : request is ListChatsRequest
+            : request is ListChatsRequest or ListCharactersRequest
                 ? new[] { StatusCode.Unauthenticated, StatusCode.InvalidArgument, StatusCode.OK }
                 : new[] { StatusCode.Unauthenticated, StatusCode.InvalidArgument, StatusCode.NotFound };
         if (headers is null)
@@ -43,7 +45,7 @@ internal sealed partial class HostileCases
         }
 
         return Case(RpcOf(request), generator, allowed, Call(headers, request,
-            r => r is ListChatsResponse list && list.Chats.Any(c => theirs.Contains(c.ChatId)) ? $"{generator} listed {victim.UserId}'s chats" : null,
+            r => r is ListChatsResponse list && list.Chats.Any(c => theirs.Contains(c.ChatId)) ? $"{generator} listed {victim.UserId}'s chats" : NoCharactersOf(victim)(r),
             cancelAfter: null), MaybeDeadline());
     }
 

@@ -15,7 +15,7 @@ internal sealed partial class HostileCases
         var seq = chat.CharacterTurn(_random).Seq;
         var bad = Garbage.BadId(_random);
         var badOptional = Garbage.BadId(_random, allowEmpty: false);
-        IMessage request = _random.Next(14) switch
+        IMessage request = _random.Next(15) switch
         {
             0 => new GetCharacterRequest { CharacterId = bad },
             1 => new GetChatRequest { ChatId = bad },
@@ -30,6 +30,7 @@ internal sealed partial class HostileCases
             10 => new RegenerateRequest { ChatId = bad, Seq = seq },
             11 => new SelectCandidateRequest { ChatId = chat.ChatId, Seq = seq, CandidateId = bad },
             12 => new ContinueChatRequest { ChatId = bad, Turns = 1 },
+            13 => new ListCandidatesRequest { ChatId = bad, Seq = seq },
             _ => new CreateChatRequest { CharacterIds = { party.Private.CharacterId, bad }, Title = Marker() },
         };
         return Case(request, "malformed-id", Invalid, party.UserId);
@@ -42,7 +43,7 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var seq = chat.CharacterTurn(_random).Seq;
         var unknown = Pick(Guid.NewGuid().ToString("D"), "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff");
-        IMessage request = _random.Next(12) switch
+        IMessage request = _random.Next(13) switch
         {
             0 => new GetCharacterRequest { CharacterId = unknown },
             1 => new GetChatRequest { ChatId = unknown },
@@ -55,6 +56,7 @@ internal sealed partial class HostileCases
             8 => new RegenerateRequest { ChatId = unknown, Seq = seq },
             9 => new SelectCandidateRequest { ChatId = chat.ChatId, Seq = seq, CandidateId = unknown },
             10 => new ContinueChatRequest { ChatId = unknown, Turns = 2 },
+            11 => new ListCandidatesRequest { ChatId = unknown, Seq = seq },
             _ => new CreateChatRequest { CharacterIds = { unknown }, Title = Marker() },
         };
         return Case(request, "unknown-id", [StatusCode.NotFound, StatusCode.InvalidArgument], party.UserId);
@@ -67,7 +69,7 @@ internal sealed partial class HostileCases
         var victim = _world.Other(party);
         var chat = AnyChat(victim);
         var turn = chat.CharacterTurn(_random);
-        IMessage request = _random.Next(12) switch
+        IMessage request = _random.Next(13) switch
         {
             0 => new GetChatRequest { ChatId = chat.ChatId },
             1 => new DeleteChatRequest { ChatId = chat.ChatId },
@@ -80,6 +82,7 @@ internal sealed partial class HostileCases
             8 => new RegenerateRequest { ChatId = chat.ChatId, Seq = turn.Seq, RequestId = FreshRequestId() },
             9 => new SelectCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, CandidateId = turn.CandidateId },
             10 => new ContinueChatRequest { ChatId = victim.Group.ChatId, Turns = 1 },
+            11 => new ListCandidatesRequest { ChatId = chat.ChatId, Seq = turn.Seq },
             _ => new DeleteChatRequest { ChatId = Pick(victim.Doomed.ToArray()) },
         };
         return Case(request, "foreign-chat", NotFound, party.UserId);
@@ -126,7 +129,8 @@ internal sealed partial class HostileCases
 
     /// <summary>
     /// Turn numbers that are not positive (INVALID_ARGUMENT), past the end (NOT_FOUND), or a user
-    /// turn where a reply is needed (FAILED_PRECONDITION, or NOT_FOUND for its "candidate").
+    /// turn where a reply is needed (FAILED_PRECONDITION, or NOT_FOUND for its "candidate"), also
+    /// where a turn's candidates are listed.
     /// </summary>
     private HostileCase BadSeq()
     {
@@ -144,11 +148,12 @@ internal sealed partial class HostileCases
             _ => (chat.UserTurn(_random).Seq, new[] { StatusCode.FailedPrecondition, StatusCode.NotFound }),
         };
         var candidate = Pick(chat.Candidates.Values.SelectMany(c => c).ToArray());
-        IMessage request = _random.Next(4) switch
+        IMessage request = _random.Next(5) switch
         {
             0 => new StreamReplyRequest { ChatId = chat.ChatId, Seq = seq },
             1 => new CancelReplyRequest { ChatId = chat.ChatId, Seq = seq },
             2 => new RegenerateRequest { ChatId = chat.ChatId, Seq = seq, RequestId = FreshRequestId() },
+            3 => new ListCandidatesRequest { ChatId = chat.ChatId, Seq = seq },
             _ => new SelectCandidateRequest { ChatId = chat.ChatId, Seq = seq, CandidateId = candidate },
         };
         return Case(request, "bad-seq", allowed, party.UserId);

@@ -101,7 +101,7 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var seq = chat.CharacterTurn(_random).Seq;
         var badId = StringBytes(3, "bad id");
-        return _random.Next(13) switch
+        return _random.Next(15) switch
         {
             0 => (new CreateCharacterRequest { DisplayName = Marker(), Persona = Marker() }, [0x28, 99]),
             1 => (new GetCharacterRequest { CharacterId = party.Private.CharacterId }, []),
@@ -116,6 +116,8 @@ internal sealed partial class HostileCases
             9 => (new CancelReplyRequest { ChatId = chat.ChatId, Seq = seq }, StringBytes(3, "bad")),
             10 => (new RegenerateRequest { ChatId = chat.ChatId, Seq = seq }, badId),
             11 => (new SelectCandidateRequest { ChatId = chat.ChatId, Seq = seq }, StringBytes(3, "bad")),
+            12 => (new ListCharactersRequest { PageSize = 5 }, []),
+            13 => (new ListCandidatesRequest { ChatId = chat.ChatId, Seq = seq }, []),
             _ => (new ContinueChatRequest { ChatId = party.Group.ChatId, Turns = 2 }, badId),
         };
     }

@@ -41,8 +41,8 @@ internal sealed partial class HostileCases
         _noWrites =
         [
             MalformedId, UnknownId, ForeignChat, ForeignCharacter, ForeignCandidate, BadSeq, BadText, BadRequestId,
-            BadPageSize, BadHistoryToken, BadListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
-            BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, ReadStreamCancelled,
+            BadPageSize, BadHistoryToken, BadListToken, BadCharacterListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
+            BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
@@ -93,12 +93,14 @@ internal sealed partial class HostileCases
         {
             CreateCharacterRequest r => Unary(headers, (c, o) => c.CreateCharacterAsync(r, o), check),
             GetCharacterRequest r => Unary(headers, (c, o) => c.GetCharacterAsync(r, o), check),
+            ListCharactersRequest r => Unary(headers, (c, o) => c.ListCharactersAsync(r, o), check),
             CreateChatRequest r => Unary(headers, (c, o) => c.CreateChatAsync(r, o), check),
             GetChatRequest r => Unary(headers, (c, o) => c.GetChatAsync(r, o), check),
             ListChatsRequest r => Unary(headers, (c, o) => c.ListChatsAsync(r, o), check),
             DeleteChatRequest r => Unary(headers, (c, o) => c.DeleteChatAsync(r, o), check),
             GetHistoryRequest r => Unary(headers, (c, o) => c.GetHistoryAsync(r, o), check),
             CancelReplyRequest r => Unary(headers, (c, o) => c.CancelReplyAsync(r, o), check),
+            ListCandidatesRequest r => Unary(headers, (c, o) => c.ListCandidatesAsync(r, o), check),
             SelectCandidateRequest r => Unary(headers, (c, o) => c.SelectCandidateAsync(r, o), check),
             RewindChatRequest r => Unary(headers, (c, o) => c.RewindChatAsync(r, o), check),
             DeleteTurnsRequest r => Unary(headers, (c, o) => c.DeleteTurnsAsync(r, o), check),

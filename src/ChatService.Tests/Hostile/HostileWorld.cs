@@ -7,7 +7,8 @@ namespace ChatService.Tests.Hostile;
 /// <summary>
 /// The legitimate data of the suite: two users (each with characters, a one-to-one chat, a
 /// group chat and chats to delete) and a stranger who owns nothing. Seeded through the API with
-/// real exchanges, a regeneration and a continuation, then paged so that real page tokens exist.
+/// real exchanges, a regeneration and a continuation, then paged (history, chats, characters) so
+/// that real page tokens exist.
 /// </summary>
 internal sealed class HostileWorld
 {
@@ -74,6 +75,17 @@ internal sealed class HostileWorld
             if (token.Length > 0)
             {
                 party.ListTokens.Add(token);
+            }
+        }
+        while (token.Length > 0);
+
+        do
+        {
+            var page = await client.ListCharactersAsync(new ListCharactersRequest { PageSize = 1, PageToken = token }, cancellationToken: cancellationToken);
+            token = page.NextPageToken;
+            if (token.Length > 0)
+            {
+                party.CharacterListTokens.Add(token);
             }
         }
         while (token.Length > 0);

@@ -24,6 +24,12 @@ internal sealed class Party(string userId)
     /// <summary>Tokens of ListChats pages of one chat each.</summary>
     public List<string> ListTokens { get; } = [];
 
+    /// <summary>Tokens of ListCharacters pages of one character each.</summary>
+    public List<string> CharacterListTokens { get; } = [];
+
+    /// <summary>The characters seeded for this user (another user must never see the private ones, nor list any).</summary>
+    public IReadOnlySet<string> CharacterIds => new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId };
+
     public SeededChat OneToOne => Chats[0];
 
     public SeededChat Group => Chats[1];

@@ -3,7 +3,6 @@ using ChatService.Api.V1;
 using ChatService.Tests.Api;
 using ChatService.Tests.Dispatch;
 using ChatService.Tests.Infrastructure;
-using Google.Rpc;
 using Grpc.Core;
 using Spanner.Client;
 
@@ -278,13 +277,6 @@ public sealed partial class RatePinTests(OpenAIBackedFixture fixture) : ShapingT
         $"{await Fixture.SnapshotAsync()}, Ratings={await Fixture.CountAsync("SELECT COUNT(*) FROM Ratings")}, " +
         $"Pins={await Fixture.CountAsync("SELECT IFNULL(SUM(ARRAY_LENGTH(PinnedSeqs)), 0) FROM Chats")}, " +
         $"RatingTimes={await Fixture.CountAsync("SELECT IFNULL(SUM(UNIX_MICROS(UpdateTime)), 0) FROM Ratings")}";
-
-    private static string FieldOf(RpcException ex)
-    {
-        var details = ex.Trailers.GetValueBytes("grpc-status-details-bin");
-        Assert.NotNull(details);
-        return Assert.Single(Assert.Single(Google.Rpc.Status.Parser.ParseFrom(details).Details).Unpack<BadRequest>().FieldViolations).Field;
-    }
 
     /// <summary>The export query exactly as README.md shows it: the ```sql block right after its marker comment.</summary>
     private string ReadmeExportQuery()

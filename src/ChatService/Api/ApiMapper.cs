@@ -52,6 +52,18 @@ internal static class ApiMapper
         Hidden = turn.Hidden,
     };
 
+    public static V1.Candidate ToProto(this TurnCandidate candidate) => new()
+    {
+        CandidateId = candidate.CandidateId,
+        Text = candidate.Text,
+        State = candidate.State.ToProto(),
+        FailureReason = candidate.FailureReason ?? "",
+        CreateTime = Timestamp.FromDateTimeOffset(candidate.CreateTime),
+        Primary = candidate.IsPrimary,
+        Rating = candidate.Rating?.ToProto(),
+        Edited = candidate.Edited,
+    };
+
     public static V1.TurnRevision ToProto(this TextRevision revision) => new()
     {
         Revision = revision.Revision,

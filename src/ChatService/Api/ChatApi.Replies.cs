@@ -58,6 +58,14 @@ internal sealed partial class ChatApi
         await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
     }
 
+    public override async Task<V1.ListCandidatesResponse> ListCandidates(V1.ListCandidatesRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        var candidates = await pipeline.ListCandidatesAsync(userId, chatId, seq, context.CancellationToken);
+        return new V1.ListCandidatesResponse { Candidates = { candidates.Select(c => c.ToProto()) } };
+    }
+
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();

@@ -36,6 +36,14 @@ internal sealed partial class ChatApi(
         return (await characters.GetAsync(userId, id, context.CancellationToken)).ToProto();
     }
 
+    public override async Task<V1.ListCharactersResponse> ListCharacters(V1.ListCharactersRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var pageSize = RequestValidator.PageSize(request.PageSize);
+        var page = await characters.ListOwnedAsync(userId, pageSize, request.PageToken, context.CancellationToken);
+        return new V1.ListCharactersResponse { Characters = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
+    }
+
     public override async Task<V1.Chat> CreateChat(V1.CreateChatRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();

@@ -5,7 +5,7 @@ namespace ChatService.Chats;
 /// <summary>What a user asks for when creating a character.</summary>
 public sealed record NewCharacter(string DisplayName, string Persona, string? Greeting, string? ModelRoute, CharacterVisibility? Visibility);
 
-/// <summary>Characters: creation with defaults, and lookups that respect visibility.</summary>
+/// <summary>Characters: creation with defaults, lookups that respect visibility, and the user's own list.</summary>
 public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions> options)
 {
     public Task<Character> CreateAsync(string userId, NewCharacter request, CancellationToken cancellationToken) =>
@@ -33,5 +33,20 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
         return characterIds
             .Select(id => found.TryGetValue(id, out var c) && c.IsVisibleTo(userId) ? c : throw ChatException.CharacterNotFound(id))
             .ToList();
+    }
+
+    /// <summary>A page of the user's own characters, newest first (public or private; never another user's).</summary>
+    public async Task<Page<Character>> ListOwnedAsync(string userId, int pageSize, string? pageToken, CancellationToken cancellationToken)
+    {
+        (DateTimeOffset, string)? after = null;
+        if (!string.IsNullOrEmpty(pageToken))
+        {
+            after = PageToken.TryReadCharacterList(pageToken, userId, out var cursor)
+                ? cursor
+                : throw new ChatException(ChatErrorKind.InvalidArgument, "page_token is not a token from a previous ListCharacters call of this user", "page_token");
+        }
+
+        var characters = await store.ListOwnedAsync(userId, after, pageSize + 1, cancellationToken);
+        return Page<Character>.FromRows(characters, pageSize, last => PageToken.ForCharacterList(userId, last.CreateTime, last.Id));
     }
 }

@@ -1,8 +1,5 @@
 namespace ChatService.Chats;
 
-/// <summary>A page of results and the token for the next page (null on the last page).</summary>
-public sealed record Page<T>(IReadOnlyList<T> Items, string? NextPageToken);
-
 /// <summary>Chats: creation (with greetings), lookup, the user's list and deletion.</summary>
 public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters)
 {
@@ -27,15 +24,8 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters)
                 : throw new ChatException(ChatErrorKind.InvalidArgument, "page_token is not a token from a previous ListChats call of this user", "page_token");
         }
 
-        // One extra row tells whether another page exists without a second query.
         var chats = await store.ListChatsAsync(userId, after, pageSize + 1, cancellationToken);
-        if (chats.Count <= pageSize)
-        {
-            return new Page<Chat>(chats, null);
-        }
-
-        var page = chats.Take(pageSize).ToList();
-        return new Page<Chat>(page, PageToken.ForChatList(userId, page[^1].LastActiveTime, page[^1].Id));
+        return Page<Chat>.FromRows(chats, pageSize, last => PageToken.ForChatList(userId, last.LastActiveTime, last.Id));
     }
 
     public async Task DeleteAsync(string userId, string chatId, CancellationToken cancellationToken)

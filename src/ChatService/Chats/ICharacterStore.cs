@@ -8,4 +8,8 @@ public interface ICharacterStore
 
     /// <summary>The characters with these ids that exist, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> of the user's own characters, newest first, after the given cursor.</summary>
+    Task<IReadOnlyList<Character>> ListOwnedAsync(
+        string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken);
 }

@@ -26,6 +26,13 @@ public interface IReplyLedger
     /// </summary>
     Task<EditedReplies> EditAndAddCandidateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every candidate of a shown character turn of the user's chat, oldest first, read from one
+    /// snapshot: NOT_FOUND for another user's chat or a missing turn, FAILED_PRECONDITION for a user
+    /// turn or a hidden one.
+    /// </summary>
+    Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
+
     /// <summary>Makes a candidate the turn's primary one; returns the turn.</summary>
     Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken);
 

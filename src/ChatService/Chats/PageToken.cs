@@ -5,14 +5,15 @@ using System.Text;
 namespace ChatService.Chats;
 
 /// <summary>
-/// Opaque, URL-safe page tokens. Each is bound to what it pages (a chat, or a user's chat list)
-/// so that a token used on another chat or by another user is rejected instead of silently
-/// paging something else.
+/// Opaque, URL-safe page tokens. Each is bound to what it pages (a chat, a user's chat list, or a
+/// user's own characters) so that a token used on another chat, another list or by another user is
+/// rejected instead of silently paging something else.
 /// </summary>
 public static class PageToken
 {
     private const byte HistoryKind = 1;
     private const byte ChatListKind = 2;
+    private const byte OwnCharacterListKind = 3;
 
     /// <summary>History: the next page holds turns with a smaller seq than <paramref name="beforeSeq"/>.</summary>
     public static string ForHistory(string chatId, long beforeSeq)
@@ -38,20 +39,38 @@ public static class PageToken
     }
 
     /// <summary>Chat list: the next page starts after this chat in (last active desc, chat id) order.</summary>
-    public static string ForChatList(string userId, DateTimeOffset lastActiveTime, string chatId)
+    public static string ForChatList(string userId, DateTimeOffset lastActiveTime, string chatId) =>
+        ForUserList(ChatListKind, userId, lastActiveTime, chatId);
+
+    public static bool TryReadChatList(string token, string userId, out (DateTimeOffset LastActiveTime, string ChatId) after) =>
+        TryReadUserList(ChatListKind, token, userId, out after);
+
+    /// <summary>
+    /// The user's own characters: the next page starts after this character in (create time desc,
+    /// character id) order. A listing with other filters or another order (a public catalog, search)
+    /// gets a kind of its own, so that no token pages a listing other than the one that issued it.
+    /// </summary>
+    public static string ForCharacterList(string userId, DateTimeOffset createTime, string characterId) =>
+        ForUserList(OwnCharacterListKind, userId, createTime, characterId);
+
+    public static bool TryReadCharacterList(string token, string userId, out (DateTimeOffset CreateTime, string CharacterId) after) =>
+        TryReadUserList(OwnCharacterListKind, token, userId, out after);
+
+    /// <summary>A cursor into one of a user's lists ordered by a time, newest first, then by a UUID: the list's kind, the user's tag, the time, the id.</summary>
+    private static string ForUserList(byte kind, string userId, DateTimeOffset time, string id)
     {
         var bytes = new byte[1 + 8 + 8 + 16];
-        bytes[0] = ChatListKind;
+        bytes[0] = kind;
         UserTag(userId).CopyTo(bytes.AsSpan(1, 8));
-        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), lastActiveTime.UtcTicks);
-        Guid.Parse(chatId).TryWriteBytes(bytes.AsSpan(17, 16));
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), time.UtcTicks);
+        Guid.Parse(id).TryWriteBytes(bytes.AsSpan(17, 16));
         return Base64Url(bytes);
     }
 
-    public static bool TryReadChatList(string token, string userId, out (DateTimeOffset LastActiveTime, string ChatId) after)
+    private static bool TryReadUserList(byte kind, string token, string userId, out (DateTimeOffset Time, string Id) after)
     {
         after = default;
-        if (!TryDecode(token, out var bytes) || bytes.Length != 33 || bytes[0] != ChatListKind
+        if (!TryDecode(token, out var bytes) || bytes.Length != 33 || bytes[0] != kind
             || !bytes.AsSpan(1, 8).SequenceEqual(UserTag(userId)))
         {
             return false;

@@ -6,7 +6,7 @@ namespace ChatService.Dispatch;
 
 /// <summary>
 /// The send/reply pipeline as the API sees it: record, dispatch, and follow replies live or
-/// from storage; cancel, regenerate, select and continue.
+/// from storage; cancel, regenerate, list and select candidates, and continue.
 /// </summary>
 public sealed partial class ReplyPipeline(
     IChatStore chats,
@@ -128,6 +128,10 @@ public sealed partial class ReplyPipeline(
 
         return await GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
     }
+
+    /// <summary>Every candidate of a character turn, oldest first: read from storage, not the cached window (which holds only primary candidates).</summary>
+    public Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        ledger.ListCandidatesAsync(userId, chatId, seq, cancellationToken);
 
     public Task<ChatTurn> SelectAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
         ledger.SelectCandidateAsync(userId, chatId, seq, candidateId, cancellationToken);

@@ -23,6 +23,17 @@ internal sealed partial class ReplyLedger
         ORDER BY Seq
         """;
 
+    // Every candidate of a turn, oldest first, each row shaped like TurnSelect's so ReadTurn maps it
+    // (a user turn comes back as one row without a candidate), with the candidate's own creation time.
+    private const string TurnCandidatesSelect =
+        $"""
+        SELECT {TurnColumns}, c.CandidateId, c.CreateTime AS CandidateCreateTime, t.PrimaryCandidateId
+        FROM Turns t
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq
+        WHERE t.ChatId = @chatId AND t.Seq = @seq
+        ORDER BY c.CreateTime, c.CandidateId
+        """;
+
     public async Task<OwedReplies> AddCandidateAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
     {
         var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
@@ -75,6 +86,50 @@ internal sealed partial class ReplyLedger
             Rating = null,
         };
         turns.AddOwedCandidate(pending, requestId, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
+    }
+
+    // Not on the hot path (a client asks when the user flips through a turn's candidates): straight from
+    // one snapshot, so ownership, the turn and its candidates are read as of one moment.
+    public Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
+        spanner.SnapshotAsync((snapshot, ct) => ReadCandidatesAsync(snapshot, userId, chatId, seq, ct), cancellationToken);
+
+    /// <summary>
+    /// The candidates of a shown character turn, oldest first, each as the turn would show it (text,
+    /// state, failure, edited, the owner's rating) with its creation time and whether it is primary.
+    /// Refused as the other candidate operations refuse: a user turn, or a hidden one (restore it first).
+    /// </summary>
+    private static async Task<IReadOnlyList<TurnCandidate>> ReadCandidatesAsync(
+        ISpannerReader snapshot, string userId, string chatId, long seq, CancellationToken ct)
+    {
+        _ = await ReadOwnedChatAsync(snapshot, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+        var rows = await snapshot.QueryListAsync(new SpannerStatement(TurnCandidatesSelect).Add("chatId", chatId).Add("seq", seq), ct);
+        if (rows.Count == 0)
+        {
+            throw ChatException.TurnNotFound(chatId, seq);
+        }
+
+        // Each row is the turn as it would show that candidate.
+        var shown = rows.Select(row => (Row: row, Turn: ReadTurn(chatId, row))).ToList();
+        var turn = shown[0].Turn;
+        if (turn.Role != AuthorRole.Character)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only character turns have candidates");
+        }
+
+        if (turn.Hidden)
+        {
+            throw ChatException.TurnHidden(chatId, seq);
+        }
+
+        return shown.Select(candidate => new TurnCandidate(
+            CandidateId: candidate.Turn.CandidateId!,
+            Text: candidate.Turn.Text,
+            State: candidate.Turn.State,
+            FailureReason: candidate.Turn.FailureReason,
+            CreateTime: candidate.Row.Get<DateTimeOffset>("CandidateCreateTime"),
+            IsPrimary: candidate.Turn.CandidateId == candidate.Row.Get<string?>("PrimaryCandidateId"),
+            Rating: candidate.Turn.Rating,
+            Edited: candidate.Turn.Edited)).ToList();
     }
 
     public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)

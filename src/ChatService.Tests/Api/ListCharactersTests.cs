@@ -1,0 +1,128 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Spanner.Client;
+using PageToken = ChatService.Chats.PageToken;
+
+namespace ChatService.Tests.Api;
+
+/// <summary>ListCharacters: the caller's own characters, newest first, in pages, against the emulator.</summary>
+public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+{
+    [Fact]
+    public async Task ListCharacters_PagesNewestFirst_WithoutRepeatsOrOmissions_AndNeverAnotherUsersCharacters()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        var created = new List<Character>();
+        var theirs = new List<Character>();
+        for (var i = 0; i < 7; i++)
+        {
+            created.Add(await CreateCharacterAsync(user, $"Mine {i}", visibility: i % 2 == 0 ? Visibility.Private : Visibility.Public));
+            theirs.Add(await CreateCharacterAsync(other, $"Theirs {i}", visibility: i % 2 == 0 ? Visibility.Public : Visibility.Private));
+        }
+
+        var listed = await ListAllAsync(user, pageSize: 3);
+
+        Assert.Equal([3, 3, 1], listed.Pages);
+        Assert.Equal(Enumerable.Reverse(created), listed.Characters);
+        Assert.Equal(Enumerable.Reverse(theirs), (await ListAllAsync(other, pageSize: 0)).Characters);
+        Assert.Empty((await ListAllAsync(TestUsers.New(), pageSize: 0)).Characters);
+
+        // A new character is listed first at once.
+        var newest = await CreateCharacterAsync(user, "Newest");
+        var first = await Fixture.Client(user).ListCharactersAsync(new ListCharactersRequest { PageSize = 1 }, cancellationToken: Ct);
+        Assert.Equal(newest, Assert.Single(first.Characters));
+        Assert.NotEmpty(first.NextPageToken);
+    }
+
+    [Fact]
+    public async Task ListCharacters_CharactersCreatedInOneCommit_ArePagedByIdAcrossPageBoundaries()
+    {
+        var user = TestUsers.New();
+        var older = await CreateCharacterAsync(user, "Older");
+        // Five characters with the same creation time (one commit), which pages of 2 must split.
+        var tied = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString()).ToList();
+        await Fixture.Database.WriteAsync(tied.Select(id => SpannerMutation.Insert("Characters")
+            .Set("CharacterId", id)
+            .Set("OwnerUserId", user)
+            .Set("DisplayName", "Tied")
+            .Set("Persona", "Written straight to Spanner.")
+            .Set("ModelRoute", "default")
+            .Set("Visibility", 1L)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)).ToList(), Ct);
+        var newer = await CreateCharacterAsync(user, "Newer");
+
+        var listed = await ListAllAsync(user, pageSize: 2);
+
+        Assert.Equal([newer.CharacterId, .. tied.Order(StringComparer.Ordinal), older.CharacterId], listed.Characters.Select(c => c.CharacterId));
+        Assert.Equal([2, 2, 2, 1], listed.Pages);
+        Assert.Single(listed.Characters.Select(c => c.CreateTime).Where(t => t != newer.CreateTime && t != older.CreateTime).Distinct());
+    }
+
+    [Fact]
+    public async Task ListCharacters_BadPageSizeOrPageToken_IsInvalidArgumentNamingTheField()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        for (var i = 0; i < 2; i++)
+        {
+            await CreateCharacterAsync(user, $"Mine {i}");
+            await CreateCharacterAsync(other, $"Theirs {i}");
+        }
+
+        var own = (await Fixture.Client(user).ListCharactersAsync(new ListCharactersRequest { PageSize = 1 }, cancellationToken: Ct)).NextPageToken;
+        var theirs = (await Fixture.Client(other).ListCharactersAsync(new ListCharactersRequest { PageSize = 1 }, cancellationToken: Ct)).NextPageToken;
+        Assert.NotEmpty(own);
+        Assert.NotEmpty(theirs);
+
+        foreach (var size in new[] { -1, 101, int.MinValue, int.MaxValue })
+        {
+            var ex = await AssertStatusAsync(StatusCode.InvalidArgument, () => ListAsync(user, new ListCharactersRequest { PageSize = size }));
+            Assert.Equal("page_size", FieldOf(ex));
+        }
+
+        string[] tokens =
+        [
+            theirs,
+            PageToken.ForChatList(user, DateTimeOffset.UtcNow, Guid.NewGuid().ToString()),
+            PageToken.ForHistory(Guid.NewGuid().ToString(), 5),
+            PageToken.ForCharacterList(other, DateTimeOffset.UtcNow, Guid.NewGuid().ToString()),
+            own[..(own.Length / 2)],
+            own + "!",
+            "!!!",
+            new string('A', 300),
+        ];
+        foreach (var token in tokens)
+        {
+            var ex = await AssertStatusAsync(StatusCode.InvalidArgument, () => ListAsync(user, new ListCharactersRequest { PageToken = token }));
+            Assert.Equal("page_token", FieldOf(ex));
+        }
+
+        // The caller's own token still pages; one forged with a time past every character lists them all.
+        Assert.Single((await ListAsync(user, new ListCharactersRequest { PageToken = own })).Characters);
+        var forged = PageToken.ForCharacterList(user, DateTimeOffset.MaxValue, Guid.NewGuid().ToString());
+        Assert.Equal(2, (await ListAsync(user, new ListCharactersRequest { PageToken = forged })).Characters.Count);
+    }
+
+    private async Task<ListCharactersResponse> ListAsync(string userId, ListCharactersRequest request) =>
+        await Fixture.Client(userId).ListCharactersAsync(request, cancellationToken: Ct);
+
+    /// <summary>Every page of the user's characters, following the tokens: what each page held, and the characters in order.</summary>
+    private async Task<(List<int> Pages, List<Character> Characters)> ListAllAsync(string userId, int pageSize)
+    {
+        var pages = new List<int>();
+        var characters = new List<Character>();
+        var token = "";
+        do
+        {
+            var page = await ListAsync(userId, new ListCharactersRequest { PageSize = pageSize, PageToken = token });
+            pages.Add(page.Characters.Count);
+            characters.AddRange(page.Characters);
+            token = page.NextPageToken;
+        }
+        while (token != "");
+
+        return (pages, characters);
+    }
+}
