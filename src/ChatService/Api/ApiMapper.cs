@@ -10,6 +10,7 @@ namespace ChatService.Api;
 /// </summary>
 internal static class ApiMapper
 {
+    /// <summary>A character as the API shows it; the card bookkeeping (spec, extras) stays inside.</summary>
     public static V1.Character ToProto(this Character character) => new()
     {
         CharacterId = character.Id,
@@ -17,8 +18,30 @@ internal static class ApiMapper
         Persona = character.Persona,
         Greeting = character.Greeting ?? "",
         ModelRoute = character.ModelRoute,
-        Visibility = character.Visibility == CharacterVisibility.Public ? V1.Visibility.Public : V1.Visibility.Private,
+        Visibility = character.Visibility.ToProto(),
         CreateTime = Timestamp.FromDateTimeOffset(character.CreateTime),
+        Description = character.Description,
+        Personality = character.Personality,
+        Scenario = character.Scenario,
+        ExampleDialogues = character.ExampleDialogues,
+        SystemPrompt = character.SystemPrompt,
+        PostHistoryInstructions = character.PostHistoryInstructions,
+        AlternateGreetings = { character.AlternateGreetings },
+        CreatorNotes = character.CreatorNotes,
+        Tags = { character.Tags },
+        AvatarUrl = character.AvatarUrl,
+        Creator = character.Creator,
+        CharacterVersion = character.CharacterVersion,
+        Version = character.Version,
+        UpdateTime = character.UpdateTime is { } updated ? Timestamp.FromDateTimeOffset(updated) : null,
+        DeleteTime = character.DeleteTime is { } deleted ? Timestamp.FromDateTimeOffset(deleted) : null,
+    };
+
+    public static V1.Visibility ToProto(this CharacterVisibility visibility) => visibility switch
+    {
+        CharacterVisibility.Public => V1.Visibility.Public,
+        CharacterVisibility.Unlisted => V1.Visibility.Unlisted,
+        _ => V1.Visibility.Private,
     };
 
     public static V1.Chat ToProto(this Chat chat) => new()
@@ -32,6 +55,7 @@ internal static class ApiMapper
         LastSeq = chat.LastSeq,
         PinnedSeqs = { chat.PinnedSeqs ?? [] },
         ForkedFrom = chat.ForkedFrom is { } origin ? new V1.ForkedFrom { ChatId = origin.ChatId, Seq = origin.Seq } : null,
+        PersonaId = chat.PersonaId ?? "",
     };
 
     public static V1.Turn ToProto(this ChatTurn turn) => new()

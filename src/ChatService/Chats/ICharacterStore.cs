@@ -1,10 +1,10 @@
 namespace ChatService.Chats;
 
-/// <summary>Durable storage of characters. Characters never change once created.</summary>
+/// <summary>Durable storage of characters.</summary>
 public interface ICharacterStore
 {
-    /// <summary>Stores a new character; returns it with its creation time.</summary>
-    Task<Character> InsertAsync(Character character, CancellationToken cancellationToken);
+    /// <summary>Stores a new character (version 1); <paramref name="cardImage"/> is the PNG a card came in, kept for its export. Returns it with its creation time.</summary>
+    Task<Character> InsertAsync(Character character, byte[]? cardImage, CancellationToken cancellationToken);
 
     /// <summary>The characters with these ids that exist, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);

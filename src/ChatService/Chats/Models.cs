@@ -5,6 +5,9 @@ public enum CharacterVisibility
 {
     Private = 1,
     Public = 2,
+
+    /// <summary>Seen and used by anyone with its id; never listed.</summary>
+    Unlisted = 3,
 }
 
 /// <summary>Who wrote a turn. Stored as its number.</summary>
@@ -24,7 +27,11 @@ public enum ReplyState
     Cancelled = 5,
 }
 
-/// <summary>A persona that answers in chats.</summary>
+/// <summary>
+/// A character that answers in chats: its definition (the Character Card fields) and its
+/// bookkeeping. <see cref="Persona"/> is the author's own definition text; the optional card sections
+/// default to empty.
+/// </summary>
 public sealed record Character(
     string Id,
     string OwnerUserId,
@@ -35,8 +42,56 @@ public sealed record Character(
     CharacterVisibility Visibility,
     DateTimeOffset CreateTime)
 {
-    /// <summary>Private characters are visible only to their creator.</summary>
-    public bool IsVisibleTo(string userId) => Visibility == CharacterVisibility.Public || OwnerUserId == userId;
+    public string Description { get; init; } = "";
+
+    public string Personality { get; init; } = "";
+
+    public string Scenario { get; init; } = "";
+
+    /// <summary>Example exchanges (card <c>mes_example</c>).</summary>
+    public string ExampleDialogues { get; init; } = "";
+
+    /// <summary>Replaces the service's default system prompt when not empty.</summary>
+    public string SystemPrompt { get; init; } = "";
+
+    /// <summary>Sent after the last user turn.</summary>
+    public string PostHistoryInstructions { get; init; } = "";
+
+    public IReadOnlyList<string> AlternateGreetings { get; init; } = [];
+
+    /// <summary>For people only: never part of a prompt.</summary>
+    public string CreatorNotes { get; init; } = "";
+
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    public string AvatarUrl { get; init; } = "";
+
+    public string Creator { get; init; } = "";
+
+    /// <summary>The card's own version label (card <c>character_version</c>).</summary>
+    public string CharacterVersion { get; init; } = "";
+
+    /// <summary>The card spec (2 or 3) it was imported as; null when made with CreateCharacter.</summary>
+    public int? CardSpec { get; init; }
+
+    /// <summary>
+    /// JSON object of the imported card's fields that have no property here (extensions,
+    /// character_book, unknown fields), for a faithful export; null when there are none.
+    /// </summary>
+    public string? CardExtras { get; init; }
+
+    /// <summary>1 when created, one more with every update.</summary>
+    public long Version { get; init; } = 1;
+
+    public DateTimeOffset? UpdateTime { get; init; }
+
+    /// <summary>Set once deleted: no new chats; existing ones stay readable.</summary>
+    public DateTimeOffset? DeleteTime { get; init; }
+
+    public bool IsDeleted => DeleteTime is not null;
+
+    /// <summary>Private characters are visible only to their creator; public and unlisted ones to anyone.</summary>
+    public bool IsVisibleTo(string userId) => Visibility != CharacterVisibility.Private || OwnerUserId == userId;
 }
 
 /// <summary>
@@ -54,7 +109,8 @@ public sealed record Chat(
     DateTimeOffset CreateTime,
     DateTimeOffset LastActiveTime,
     IReadOnlyList<long>? PinnedSeqs = null,
-    ForkOrigin? ForkedFrom = null);
+    ForkOrigin? ForkedFrom = null,
+    string? PersonaId = null);
 
 /// <summary>Where a forked chat came from: the original chat and the last turn copied.</summary>
 public sealed record ForkOrigin(string ChatId, long Seq);

@@ -10,26 +10,49 @@ namespace ChatService.Storage;
 /// </summary>
 internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
+    // CardImage is left out: it is read only by a card export.
     private const string CharacterColumns =
-        "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime";
+        "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime, " +
+        "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
+        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime";
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
-    public async Task<Character> InsertAsync(Character character, CancellationToken cancellationToken)
+    public async Task<Character> InsertAsync(Character character, byte[]? cardImage, CancellationToken cancellationToken)
     {
-        var committed = await spanner.WriteAsync(
-            [SpannerMutation.Insert("Characters")
-                .Set("CharacterId", character.Id)
-                .Set("OwnerUserId", character.OwnerUserId)
-                .Set("DisplayName", character.DisplayName)
-                .Set("Persona", character.Persona)
-                .Set("Greeting", character.Greeting)
-                .Set("ModelRoute", character.ModelRoute)
-                .Set("Visibility", (long)character.Visibility)
-                .Set("CreateTime", SpannerCommitTimestamp.Value)],
-            cancellationToken);
-        return character with { CreateTime = committed };
+        var insert = SetDefinition(SpannerMutation.Insert("Characters"), character)
+            .Set("CharacterId", character.Id)
+            .Set("OwnerUserId", character.OwnerUserId)
+            .Set("CardSpec", character.CardSpec is { } spec ? (long)spec : null)
+            .Set("CardExtras", character.CardExtras)
+            .Set("CardImage", cardImage)
+            .Set("Version", 1L)
+            .Set("CreateTime", SpannerCommitTimestamp.Value);
+        var committed = await spanner.WriteAsync([insert], cancellationToken);
+        return character with { CreateTime = committed, Version = 1 };
     }
+
+    /// <summary>The columns an author sets (CreateCharacter, UpdateCharacter, a card import): empty texts are stored as NULL.</summary>
+    internal static SpannerMutation SetDefinition(SpannerMutation mutation, Character character) => mutation
+        .Set("DisplayName", character.DisplayName)
+        .Set("Persona", character.Persona)
+        .Set("Greeting", character.Greeting)
+        .Set("ModelRoute", character.ModelRoute)
+        .Set("Visibility", (long)character.Visibility)
+        .Set("Description", NullIfEmpty(character.Description))
+        .Set("Personality", NullIfEmpty(character.Personality))
+        .Set("Scenario", NullIfEmpty(character.Scenario))
+        .Set("ExampleDialogues", NullIfEmpty(character.ExampleDialogues))
+        .Set("SystemPrompt", NullIfEmpty(character.SystemPrompt))
+        .Set("PostHistoryInstructions", NullIfEmpty(character.PostHistoryInstructions))
+        .Set("AlternateGreetings", character.AlternateGreetings.Count == 0 ? null : character.AlternateGreetings.ToList())
+        .Set("CreatorNotes", NullIfEmpty(character.CreatorNotes))
+        .Set("Tags", character.Tags.Count == 0 ? null : character.Tags.ToList())
+        .Set("AvatarUrl", NullIfEmpty(character.AvatarUrl))
+        .Set("Creator", NullIfEmpty(character.Creator))
+        .Set("CharacterVersion", NullIfEmpty(character.CharacterVersion));
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
     public async Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
@@ -107,5 +130,24 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
         Greeting: row.Get<string?>("Greeting"),
         ModelRoute: row.Get<string>("ModelRoute"),
         Visibility: (CharacterVisibility)row.Get<long>("Visibility"),
-        CreateTime: row.Get<DateTimeOffset>("CreateTime"));
+        CreateTime: row.Get<DateTimeOffset>("CreateTime"))
+    {
+        Description = row.Get<string?>("Description") ?? "",
+        Personality = row.Get<string?>("Personality") ?? "",
+        Scenario = row.Get<string?>("Scenario") ?? "",
+        ExampleDialogues = row.Get<string?>("ExampleDialogues") ?? "",
+        SystemPrompt = row.Get<string?>("SystemPrompt") ?? "",
+        PostHistoryInstructions = row.Get<string?>("PostHistoryInstructions") ?? "",
+        AlternateGreetings = row.Get<List<string>?>("AlternateGreetings") ?? [],
+        CreatorNotes = row.Get<string?>("CreatorNotes") ?? "",
+        Tags = row.Get<List<string>?>("Tags") ?? [],
+        AvatarUrl = row.Get<string?>("AvatarUrl") ?? "",
+        Creator = row.Get<string?>("Creator") ?? "",
+        CharacterVersion = row.Get<string?>("CharacterVersion") ?? "",
+        CardSpec = row.Get<long?>("CardSpec") is { } spec ? (int)spec : null,
+        CardExtras = row.Get<string?>("CardExtras"),
+        Version = row.Get<long?>("Version") ?? 1,
+        UpdateTime = row.Get<DateTimeOffset?>("UpdateTime"),
+        DeleteTime = row.Get<DateTimeOffset?>("DeleteTime"),
+    };
 }
