@@ -421,6 +421,12 @@ export class ChatView {
     await this.app.attempt(async () => {
       if (!view.candidates) {
         const { candidates } = await this.app.client.listCandidates({ chatId: this.chatId, seq: view.turn.seq }, this.call);
+        // Storage has a candidate once it settles: one this page is streaming keeps the text shown so far.
+        const live = candidates.find((candidate) => candidate.candidateId === view.turn.candidateId);
+        if (live && isOpen(view.turn.state)) {
+          live.text = view.turn.text;
+          live.state = view.turn.state;
+        }
         view.candidates = candidates;
         view.shown = Math.max(0, candidates.findIndex((candidate) => candidate.primary));
       }
