@@ -44,12 +44,15 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 
 # The reference web client, served at / (WebClient:Root). Built first when a source changed; without
 # Node.js the service still runs, without the page.
-if command -v npm >/dev/null; then
-  "$ROOT/scripts/web.sh" build
-  export WebClient__Root="${WebClient__Root:-$ROOT/web/dist}"
+if [[ -n "${WebClient__Root:-}" ]]; then
+  echo "[run] web client from $WebClient__Root: http://localhost:$HTTP_PORT/"
+elif ! command -v npm >/dev/null; then
+  echo "[run] Node.js/npm not found: the web client is not built or served (the API works without it)"
+elif "$ROOT/scripts/web.sh" build; then
+  export WebClient__Root="$ROOT/web/dist"
   echo "[run] web client: http://localhost:$HTTP_PORT/"
 else
-  echo "[run] Node.js/npm not found: the web client is not built or served (the API works without it)"
+  echo "[run] the web client could not be built (see above); the service runs without it"
 fi
 
 cd "$ROOT"

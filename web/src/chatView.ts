@@ -6,7 +6,7 @@ import type { CallOptions } from "@connectrpc/connect";
 import { App, requestId } from "./app";
 import { button, h, replaceChildren } from "./dom";
 import { AuthorRole, TurnState, type Candidate, type Chat, type ReplyEvent, type Turn } from "./gen/chat/v1/chat_pb";
-import { follow, loadProgress, replyKey, type ReplyListener, type ReplyProgress } from "./replies";
+import { follow, forgetProgress, loadProgress, replyKey, type ReplyListener, type ReplyProgress } from "./replies";
 
 const historyPageSize = 30;
 
@@ -49,6 +49,8 @@ export class ChatView {
   private readonly cancelButton = button("Cancel reply", () => this.cancelOpenReplies(), { id: "cancel", disabled: true });
   private readonly lifetime = new AbortController();
   private readonly call: CallOptions = { signal: this.lifetime.signal };
+  /** Replies this view follows with StreamReply, so a reload of the history does not follow one twice. */
+  private readonly following = new Set<string>();
   /** The message being sent and its idempotency key: a retry after a failure sends the same key. */
   private sending: { text: string; requestId: string } | null = null;
 
@@ -109,6 +111,10 @@ export class ChatView {
   }
 
   private createView(turn: Turn): TurnView {
+    if (turn.role === AuthorRole.CHARACTER && !isOpen(turn.state)) {
+      // Settled while this tab was away: what it had saved for a resume is no longer needed.
+      forgetProgress(replyKey(this.chatId, turn.seq, turn.candidateId));
+    }
     const view: TurnView = { turn, element: h("article", { class: "turn" }), candidates: null, shown: 0, editing: false };
     this.views.set(turn.seq, view);
     this.render(view);
@@ -121,6 +127,7 @@ export class ChatView {
     if (existing) {
       existing.turn = turn;
       existing.candidates = null;
+      existing.editing = false;
       this.render(existing);
       return existing;
     }
@@ -194,6 +201,9 @@ export class ChatView {
     const failure = browsing ? browsing.failureReason : turn.failureReason;
     const rating = browsing ? browsing.rating : turn.rating;
     const author = isCharacter ? (this.names.get(turn.characterId) ?? "Character") : "You";
+    // Flipped to a candidate that is not the primary one: only choosing it (or rating it) applies to
+    // it; editing, stopping and regenerating act on the primary, so they wait until it is chosen.
+    const browsingOther = browsing !== undefined && !browsing.primary;
     const pinned = this.chat.pinnedSeqs.includes(turn.seq);
 
     view.element.className = "turn " + (isCharacter ? "character" : "user");
@@ -216,7 +226,7 @@ export class ChatView {
       state === TurnState.CANCELLED && h("div", { class: "failure" }, "Stopped" + (failure ? ": " + failure : "")),
       isCharacter && this.swipeControls(view),
       isCharacter && this.ratingControls(view, rating?.stars ?? 0),
-      h("div", { class: "actions" }, ...this.actions(view, state)),
+      !browsingOther && h("div", { class: "actions" }, ...this.actions(view)),
       h("div", { class: "revisions" }),
     );
   }
@@ -242,8 +252,9 @@ export class ChatView {
     );
   }
 
-  private actions(view: TurnView, state: TurnState): Node[] {
+  private actions(view: TurnView): Node[] {
     const { turn } = view;
+    const state = turn.state;
     const isCharacter = turn.role === AuthorRole.CHARACTER;
     const pinned = this.chat.pinnedSeqs.includes(turn.seq);
     const actions: Node[] = [];
@@ -296,7 +307,7 @@ export class ChatView {
       if (!view) return;
       const candidate = view.candidates?.find((c) => c.candidateId === candidateId);
       if (candidate) candidate.text = text;
-      if (view.turn.candidateId !== candidateId) return;
+      if (view.turn.candidateId !== candidateId || !isOpen(view.turn.state)) return; // Ended: its stored text stands.
       view.turn.text = text;
       if (view.turn.state === TurnState.PENDING) {
         view.turn.state = TurnState.STREAMING;
@@ -310,7 +321,11 @@ export class ChatView {
     },
     settled: (turn) => {
       const view = this.views.get(turn.seq);
-      if (!view || view.turn.candidateId === turn.candidateId) {
+      if (!view) {
+        // Not on the page (rewound or deleted meanwhile, e.g. cancelled by a rewind): stays off it.
+      } else if (turn.hidden) {
+        this.removeTurns([turn.seq]);
+      } else if (view.turn.candidateId === turn.candidateId) {
         this.upsert(turn);
       } else if (view.candidates) {
         view.candidates = null; // A candidate that is not the primary one ended: reread when flipped to.
@@ -341,6 +356,8 @@ export class ChatView {
       const { turn } = view;
       if (turn.role !== AuthorRole.CHARACTER || !isOpen(turn.state)) continue;
       const key = replyKey(this.chatId, turn.seq, turn.candidateId);
+      if (this.following.has(key)) continue;
+      this.following.add(key);
       const progress = loadProgress(key);
       if (progress) {
         view.turn.text = progress.text;
@@ -350,7 +367,7 @@ export class ChatView {
         { chatId: this.chatId, seq: turn.seq, candidateId: turn.candidateId, afterSequence: progress?.sequence ?? 0n },
         this.call,
       );
-      void this.stream(events, progress ? new Map([[key, { ...progress }]]) : undefined);
+      void this.stream(events, progress ? new Map([[key, { ...progress }]]) : undefined).finally(() => this.following.delete(key));
     }
     this.updateCancel();
   }
@@ -404,6 +421,12 @@ export class ChatView {
     await this.app.attempt(async () => {
       if (!view.candidates) {
         const { candidates } = await this.app.client.listCandidates({ chatId: this.chatId, seq: view.turn.seq }, this.call);
+        // Storage has a candidate once it settles: one this page is streaming keeps the text shown so far.
+        const live = candidates.find((candidate) => candidate.candidateId === view.turn.candidateId);
+        if (live && isOpen(view.turn.state)) {
+          live.text = view.turn.text;
+          live.state = view.turn.state;
+        }
         view.candidates = candidates;
         view.shown = Math.max(0, candidates.findIndex((candidate) => candidate.primary));
       }

@@ -74,8 +74,8 @@ function showApp(session: Session): void {
   });
 
   function route(): void {
-    const match = /^#\/chat\/([^/]+)$/.exec(window.location.hash);
-    const chatId = match ? decodeURIComponent(match[1]) : null;
+    const match = /^#\/chat\/([A-Za-z0-9-]+)$/.exec(window.location.hash);
+    const chatId = match ? match[1] : null;
     chat?.close();
     chat = null;
     sidebar.highlight(chatId);

@@ -32,7 +32,7 @@ function saveProgress(key: string, progress: ReplyProgress): void {
   sessionStorage.setItem(progressPrefix + key, JSON.stringify({ sequence: progress.sequence.toString(), text: progress.text }));
 }
 
-function forgetProgress(key: string): void {
+export function forgetProgress(key: string): void {
   sessionStorage.removeItem(progressPrefix + key);
 }
 

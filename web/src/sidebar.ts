@@ -41,6 +41,8 @@ export class Sidebar {
       this.characterList.replaceChildren();
       this.chatList.replaceChildren();
       await Promise.all([this.loadCharacters(""), this.loadChats("")]);
+      // Both lists hold their first pages (tests wait for this before counting what is listed).
+      this.element.dataset.loaded = "true";
     });
   }
 

@@ -174,8 +174,6 @@ test("group chat: a named character answers, then they talk among themselves", a
   for (const turn of await characterTurns(page).all()) {
     await expect(turn).toHaveAttribute("data-state", "complete", { timeout: 30_000 });
   }
-  const authors = await characterTurns(page).locator(".author").allTextContents();
-  expect(authors.every((name) => name === "Nova" || name === "Orin")).toBe(true);
 });
 
 test("edit, rate, pin, rewind and restore, fork", async ({ page }) => {
@@ -227,7 +225,8 @@ test("errors are shown plainly: a failed reply's reason, a limit with its retry 
 
   const failed = await send(page, "[sim:fail-mid-stream] this one breaks");
   await watchReply(failed, "failed");
-  await expect(failed.locator(".failure")).toContainText("Reply failed:");
+  // The reason the service stored, not a placeholder.
+  await expect(failed.locator(".failure")).toContainText(/^Reply failed: .*Simulated failure/);
 
   // The test service allows a burst of 4 sends (playwright.config.ts): sending fast soon gets
   // RESOURCE_EXHAUSTED, shown with when to retry.

@@ -14,9 +14,12 @@ export function newUser(name: string): string {
 
 export async function signIn(page: Page, userId: string): Promise<void> {
   await page.goto("/");
+  // The service that served the page, whatever address the build was given.
+  await page.locator("#base-url").fill(new URL(page.url()).origin);
   await page.locator("#identity").fill(userId);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.locator("#who")).toContainText(userId);
+  await expect(page.locator("aside.sidebar")).toHaveAttribute("data-loaded", "true");
 }
 
 export async function signOut(page: Page): Promise<void> {

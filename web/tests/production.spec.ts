@@ -27,6 +27,7 @@ test("from another origin with a bearer token: a chat with a streamed reply", as
   });
   await signInWithToken(page, bearerToken(newUser("tara")));
   await expect(page.locator("#who")).toContainText("token ");
+  await expect(page.locator("aside.sidebar")).toHaveAttribute("data-loaded", "true");
 
   await createCharacter(page, "Tess");
   await newChat(page, "Across origins", "Tess");
@@ -45,4 +46,5 @@ test("a token the service does not accept is shown as UNAUTHENTICATED", async ({
   await signInWithToken(page, forged);
   await expect(page.locator("#problem")).toContainText("UNAUTHENTICATED");
   await expect(page.locator("#chats li")).toHaveCount(0);
+  await expect(page.locator("aside.sidebar")).not.toHaveAttribute("data-loaded", "true");
 });

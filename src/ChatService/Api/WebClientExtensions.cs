@@ -44,7 +44,7 @@ public static class WebClientExtensions
                 headers.XContentTypeOptions = "nosniff";
                 // Vite names the bundle's files by their content hash: they never change. index.html does
                 // with every build, so it is always revalidated.
-                var hashed = context.File.PhysicalPath?.Contains($"{Path.DirectorySeparatorChar}assets{Path.DirectorySeparatorChar}", StringComparison.Ordinal) == true;
+                var hashed = context.Context.Request.Path.StartsWithSegments("/assets", StringComparison.Ordinal);
                 headers.CacheControl = hashed ? "public, max-age=31536000, immutable" : "no-cache";
                 if (context.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase))
                 {
