@@ -56,6 +56,24 @@ internal static class TestPng
     /// <summary>The signature and exactly these chunks.</summary>
     public static byte[] Raw(params byte[][] chunks) => [.. Signature, .. chunks.SelectMany(c => c)];
 
+    /// <summary>Every chunk of a PNG as it is (type, data and all its bytes), without any of the service's checks or limits.</summary>
+    public static List<(string Type, byte[] Data, byte[] Bytes)> ChunksOf(byte[] png)
+    {
+        var chunks = new List<(string, byte[], byte[])>();
+        for (var at = Signature.Length; at < png.Length;)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at));
+            chunks.Add((Encoding.ASCII.GetString(png, at + 4, 4), png[(at + 8)..(at + 8 + length)], png[at..(at + 12 + length)]));
+            at += 12 + length;
+        }
+
+        return chunks;
+    }
+
+    /// <summary>The keyword and text of a tEXt chunk's data.</summary>
+    public static (string Keyword, string Text) TextOf(byte[] data) =>
+        (Encoding.Latin1.GetString(data, 0, Array.IndexOf(data, (byte)0)), Encoding.Latin1.GetString(data, Array.IndexOf(data, (byte)0) + 1, data.Length - Array.IndexOf(data, (byte)0) - 1));
+
     public static byte[] Deflate(byte[] data)
     {
         using var output = new MemoryStream();

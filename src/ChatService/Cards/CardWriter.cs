@@ -26,7 +26,7 @@ public sealed class CardWriter : IDisposable
     public const string V2CopyNotice =
         "This card is a Character Card V3 read as a V2 card; open it in an application that reads V3 cards to see all of it.";
 
-    private static readonly JsonWriterOptions WriterOptions = CardOutline.WriterOptions with { Indented = true };
+    private static readonly JsonWriterOptions IndentedOptions = CardOutline.WriterOptions with { Indented = true };
 
     private readonly Character _character;
     private readonly CardFormat _target;
@@ -74,14 +74,15 @@ public sealed class CardWriter : IDisposable
     }
 
     /// <summary>
-    /// The character as a card of <paramref name="target"/> spec, indented JSON. <paramref name="v2Copy"/>:
-    /// the V2 card a V3 PNG carries next to the V3 one, whose creator notes begin with <see cref="V2CopyNotice"/>.
+    /// The character as a card of <paramref name="target"/> spec: indented JSON for a file, or compact
+    /// for a PNG chunk. <paramref name="v2Copy"/>: the V2 card a V3 PNG carries next to the V3 one,
+    /// whose creator notes begin with <see cref="V2CopyNotice"/>.
     /// </summary>
-    public static string Write(Character character, CardFormat target, bool v2Copy = false)
+    public static string Write(Character character, CardFormat target, bool indented = true, bool v2Copy = false)
     {
         using var writing = new CardWriter(character, target, v2Copy);
         var buffer = new ArrayBufferWriter<byte>();
-        using (writing._writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (writing._writer = new Utf8JsonWriter(buffer, indented ? IndentedOptions : CardOutline.WriterOptions))
         {
             writing.WriteCard();
         }
