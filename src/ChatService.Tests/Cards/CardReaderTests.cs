@@ -146,6 +146,33 @@ public sealed class CardReaderTests
         Assert.Contains("kept as they are", ex.Message);
     }
 
+    public static TheoryData<string> HostileJson => ["tiny-arrays", "deep-nesting", "long-string", "many-keys"];
+
+    [Theory]
+    [MemberData(nameof(HostileJson))]
+    public void HostileJson_OfTheLargestSizeTaken_IsRefusedWithinBoundedMemoryAndTime(string kind)
+    {
+        const string head = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":";
+        var room = CardLimits.MaxJsonBytes - head.Length - 8;
+        var body = kind switch
+        {
+            "tiny-arrays" => "[" + string.Join(",", Enumerable.Repeat("[]", room / 3)) + "]",
+            "deep-nesting" => new string('[', room / 2) + new string(']', room / 2),
+            "long-string" => "\"" + new string('s', room - 2) + "\"",
+            _ => "{" + string.Join(",", Enumerable.Range(0, room / 12).Select(i => $"\"k{i:D6}\":0")) + "}",
+        };
+        var json = Encoding.UTF8.GetBytes(head + body + "}}}");
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = Assert.Throws<ChatException>(() => CardReader.Read(json, "json"));
+
+        Assert.Equal("json", ex.Field);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"reading took {clock.Elapsed}");
+        var cost = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.True(cost < 96L * 1024 * 1024, $"reading allocated {cost} bytes");
+    }
+
     [Fact]
     public void ByteOrderMark_IsSkipped()
     {

@@ -40,7 +40,7 @@ internal sealed partial class RequestValidator
         var route = ModelRoute(request.ModelRoute);
         var png = request.CardCase == V1.ImportCharacterCardRequest.CardOneofCase.Png ? request.Png.ToByteArray() : null;
         var card = png is null ? CardReader.Read(request.Json, "json") : CardReader.Read(PngCardReader.ReadCardJson(png), "png");
-        CardFields(card, png is null ? "json" : "png");
+        CardWithinBounds(card, png is null ? "json" : "png");
         return new CardImport(card, png, visibility, route.Length == 0 ? null : route);
     }
 
@@ -66,7 +66,7 @@ internal sealed partial class RequestValidator
     /// A card's fields within a character's bounds. A card with only a name is valid (its spec makes
     /// every other field optional in practice), so no field beyond the name is required.
     /// </summary>
-    private void CardFields(CharacterCard card, string field)
+    private void CardWithinBounds(CharacterCard card, string field)
     {
         void Fail(string problem) => throw ApiErrors.InvalidArgument(field, $"{field}: {problem}");
 
