@@ -1,6 +1,7 @@
 using ChatService.Api;
 using ChatService.Auth;
 using ChatService.Cache;
+using ChatService.Cards;
 using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.HealthChecks;
@@ -18,6 +19,7 @@ builder.AddServiceResilience();
 builder.AddChatStorage();
 builder.AddHistoryCache();
 builder.AddChatDomain();
+builder.AddCharacterCards();
 builder.AddInference();
 builder.AddReplyDispatch();
 builder.AddCallerAuthentication();

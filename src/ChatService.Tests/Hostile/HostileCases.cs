@@ -43,7 +43,7 @@ internal sealed partial class HostileCases
             MalformedId, UnknownId, ForeignChat, ForeignCharacter, ForeignCandidate, BadSeq, BadText, BadRequestId,
             BadPageSize, BadHistoryToken, BadListToken, BadCharacterListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
-            BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate,
+            BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -111,6 +111,8 @@ internal sealed partial class HostileCases
             ListTurnRevisionsRequest r => Unary(headers, (c, o) => c.ListTurnRevisionsAsync(r, o), check),
             PinTurnRequest r => Unary(headers, (c, o) => c.PinTurnAsync(r, o), check),
             UnpinTurnRequest r => Unary(headers, (c, o) => c.UnpinTurnAsync(r, o), check),
+            ImportCharacterCardRequest r => Unary(headers, (c, o) => c.ImportCharacterCardAsync(r, o), check),
+            ExportCharacterCardRequest r => Unary(headers, (c, o) => c.ExportCharacterCardAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),

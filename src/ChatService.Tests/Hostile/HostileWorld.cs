@@ -1,14 +1,16 @@
 using ChatService.Api.V1;
+using ChatService.Tests.Cards;
 using ChatService.Tests.Infrastructure;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace ChatService.Tests.Hostile;
 
 /// <summary>
-/// The legitimate data of the suite: two users (each with characters, a one-to-one chat, a
-/// group chat and chats to delete) and a stranger who owns nothing. Seeded through the API with
-/// real exchanges, a regeneration and a continuation, then paged (history, chats, characters) so
-/// that real page tokens exist.
+/// The legitimate data of the suite: two users (each with characters, one of them imported from a
+/// card, a one-to-one chat, a group chat and chats to delete) and a stranger who owns nothing.
+/// Seeded through the API with real exchanges, a regeneration and a continuation, then paged
+/// (history, chats, characters) so that real page tokens exist.
 /// </summary>
 internal sealed class HostileWorld
 {
@@ -50,6 +52,11 @@ internal sealed class HostileWorld
         party.Private = await Create("Ada", "Hello, I am Ada.", Visibility.Private);
         party.Quiet = await Create("Quinn", "", Visibility.Private);
         party.Public = await Create("Pat", "Hi from Pat.", Visibility.Public);
+        party.Card = await client.ImportCharacterCardAsync(new ImportCharacterCardRequest
+        {
+            Png = ByteString.CopyFrom(TestPng.With(TestPng.Card(CardFixtures.V3, "ccv3"))),
+            Visibility = Visibility.Unlisted,
+        }, cancellationToken: cancellationToken);
 
         var oneToOne = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { party.Private.CharacterId } }, cancellationToken: cancellationToken);
         var group = await client.CreateChatAsync(new CreateChatRequest

@@ -15,6 +15,9 @@ internal sealed class Party(string userId)
 
     public Character Public { get; set; } = null!;
 
+    /// <summary>Unlisted, imported from a V3 card in a PNG (so others may export it).</summary>
+    public Character Card { get; set; } = null!;
+
     /// <summary>A one-to-one chat (with <see cref="Private"/>) and a group chat (with all three).</summary>
     public List<SeededChat> Chats { get; } = [];
 
@@ -28,7 +31,7 @@ internal sealed class Party(string userId)
     public List<string> CharacterListTokens { get; } = [];
 
     /// <summary>The characters seeded for this user (another user must never see the private ones, nor list any).</summary>
-    public IReadOnlySet<string> CharacterIds => new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId };
+    public IReadOnlySet<string> CharacterIds => new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId, Card.CharacterId };
 
     public SeededChat OneToOne => Chats[0];
 

@@ -22,15 +22,16 @@ public static class ApiExtensions
             options.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<ChatApi>, HistoryMethod>());
-        builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ChatOptions>>((options, chat) =>
+        builder.Services.AddSingleton(services => new MessageSizeLimits(MaxRequestBytes(services.GetRequiredService<IOptions<ChatOptions>>().Value)));
+        builder.Services.AddOptions<GrpcServiceOptions>().Configure<MessageSizeLimits>((options, limits) =>
         {
-            var maxRequest = MaxRequestBytes(chat.Value);
-            options.MaxReceiveMessageSize = maxRequest;
-            // grpc-dotnet's default encodings, each inflating no more than a request may hold.
+            // The largest any method takes; each call's own limit is enforced before this one (MessageSizeLimits).
+            options.MaxReceiveMessageSize = limits.Largest;
+            // grpc-dotnet's default encodings, each inflating no more than the call's request may hold.
             options.CompressionProviders =
             [
-                new BoundedDecompression(new GzipCompressionProvider(CompressionLevel.Fastest), maxRequest),
-                new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), maxRequest),
+                new BoundedDecompression(new GzipCompressionProvider(CompressionLevel.Fastest), limits),
+                new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), limits),
             ];
         });
         // No Server header: it tells a caller nothing it needs, names the stack to a prober, and is one
@@ -48,7 +49,8 @@ public static class ApiExtensions
     }
 
     /// <summary>
-    /// The largest request read at all: the largest legitimate one is a character (persona plus
+    /// The largest request read by every method but ImportCharacterCard (see
+    /// <see cref="MessageSizeLimits"/>): the largest legitimate one is a character (persona plus
     /// greeting) with room for its short fields. Bigger messages are refused as RESOURCE_EXHAUSTED
     /// before they are buffered and parsed; smaller oversized text gets INVALID_ARGUMENT naming
     /// the field from <see cref="RequestValidator"/>.

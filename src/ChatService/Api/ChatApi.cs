@@ -1,3 +1,4 @@
+using ChatService.Cards;
 using ChatService.Chats;
 using ChatService.Dispatch;
 using ChatService.Limits;
@@ -20,6 +21,7 @@ internal sealed partial class ChatApi(
     ChatHistory history,
     ReplyPipeline pipeline,
     ChatShaping shaping,
+    CharacterCards cards,
     IHostApplicationLifetime lifetime) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)

@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 
 namespace ChatService.Api;
 
@@ -14,13 +13,11 @@ namespace ChatService.Api;
 /// <see cref="RequestFrameReader"/>; undecodable compression by <see cref="BoundedDecompression"/>;
 /// a message that does not parse by the request marshaller (<see cref="StrictRequestBinder"/>).
 /// The body is neither buffered nor parsed here. Only calls that send a single request message
-/// are checked (all of this API's methods, and health checks).
+/// are checked (all of this API's methods, and health checks), each against its own size limit
+/// (<see cref="MessageSizeLimits"/>).
 /// </summary>
-internal sealed class MalformedRequestGuard(RequestDelegate next, IOptions<GrpcServiceOptions> grpcOptions)
+internal sealed class MalformedRequestGuard(RequestDelegate next, MessageSizeLimits limits)
 {
-    // grpc-dotnet's own default, for when no limit is configured.
-    private const int DefaultMaxMessageSize = 4 * 1024 * 1024;
-
     public Task InvokeAsync(HttpContext context)
     {
         var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method;
@@ -36,12 +33,10 @@ internal sealed class MalformedRequestGuard(RequestDelegate next, IOptions<GrpcS
         }
 
         var encoding = context.Request.Headers["grpc-encoding"].ToString();
-        var reader = new RequestFrameReader(
-            context.Request.BodyReader,
-            grpcOptions.Value.MaxReceiveMessageSize ?? DefaultMaxMessageSize,
-            compressionNamed: encoding.Length > 0 && encoding != "identity");
+        var limit = limits.For(method);
+        var reader = new RequestFrameReader(context.Request.BodyReader, limit, compressionNamed: encoding.Length > 0 && encoding != "identity");
         context.Features.Set<IRequestBodyPipeFeature>(reader);
-        return next(context);
+        return MessageSizeLimits.WithinAsync(limit, next, context);
     }
 
     /// <summary>Whether grpc-dotnet can decode every "-bin" header: base64, with its padding optional.</summary>

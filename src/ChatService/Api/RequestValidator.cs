@@ -9,7 +9,7 @@ namespace ChatService.Api;
 /// Checks request fields before anything reaches the domain, so a rejected request writes
 /// nothing. Every failure is INVALID_ARGUMENT naming the field and what is wrong with it.
 /// </summary>
-internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRouter router)
+internal sealed partial class RequestValidator(IOptions<ChatOptions> options, ModelRouter router)
 {
     public const int MaxPageSize = 100;
     public const int DefaultPageSize = 20;
@@ -205,16 +205,7 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         Required(request.Persona, "persona", int.MaxValue);
         Bytes(request.Persona, "persona", Options.MaxPersonaBytes);
         Bytes(request.Greeting, "greeting", Options.MaxMessageBytes);
-        if (request.ModelRoute.Length > MaxRouteLength || !request.ModelRoute.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
-        }
-
-        if (request.ModelRoute.Length > 0 && !router.HasRoute(request.ModelRoute))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route '{request.ModelRoute}' is not a route this service has configured");
-        }
-
+        ModelRoute(request.ModelRoute);
         CharacterVisibility? visibility = request.Visibility switch
         {
             V1.Visibility.Unspecified => null,
@@ -223,6 +214,22 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
             _ => throw ApiErrors.InvalidArgument("visibility", $"visibility {(int)request.Visibility} is not a known value"),
         };
         return new NewCharacter(request.DisplayName, request.Persona, request.Greeting, request.ModelRoute, visibility);
+    }
+
+    /// <summary>An optional model route: empty, or a route this service has configured.</summary>
+    private string ModelRoute(string route)
+    {
+        if (route.Length > MaxRouteLength || !route.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
+        {
+            ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
+        }
+
+        if (route.Length > 0 && !router.HasRoute(route))
+        {
+            ApiErrors.ThrowInvalidArgument("model_route", $"model_route '{route}' is not a route this service has configured");
+        }
+
+        return route;
     }
 
     public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>

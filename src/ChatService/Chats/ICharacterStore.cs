@@ -12,4 +12,7 @@ public interface ICharacterStore
     /// <summary>Up to <paramref name="limit"/> of the user's own characters, newest first, after the given cursor.</summary>
     Task<IReadOnlyList<Character>> ListOwnedAsync(
         string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The picture a card was imported in (its CardImage); null when there is none or no such character.</summary>
+    Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken);
 }

@@ -122,6 +122,13 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
         return rows.Select(ReadCharacter).ToList();
     }
 
+    public async Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken)
+    {
+        var statement = new SpannerStatement("SELECT CardImage FROM Characters WHERE CharacterId = @id").Add("id", characterId);
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
+        return rows.Count == 0 ? null : rows[0].Get<byte[]?>("CardImage");
+    }
+
     private static Character ReadCharacter(SpannerRow row) => new(
         Id: row.Get<string>("CharacterId"),
         OwnerUserId: row.Get<string>("OwnerUserId"),

@@ -1,0 +1,38 @@
+using ChatService.Cards;
+using Grpc.Core;
+
+namespace ChatService.Api;
+
+/// <summary>
+/// The largest request message each method reads. Every method but one takes at most a
+/// character's texts (<see cref="ApiExtensions.MaxRequestBytes"/>, some 56 KiB); ImportCharacterCard
+/// takes a PNG of up to 8 MiB. grpc-dotnet has one limit for a whole service, so it is set to the
+/// largest and each call's own limit is enforced here: on the length a request frame announces, by
+/// <see cref="MalformedRequestGuard"/> before the message is buffered, and on what a compressed
+/// message inflates to, by <see cref="BoundedDecompression"/>, which reads the limit of the call it
+/// inflates for from <see cref="Current"/>.
+/// </summary>
+internal sealed class MessageSizeLimits(int regularBytes)
+{
+    /// <summary>A card's PNG and the request's few other fields.</summary>
+    public const int CardImportBytes = CardLimits.MaxPngBytes + 16 * 1024;
+
+    private static readonly AsyncLocal<int?> CallLimit = new();
+
+    /// <summary>What grpc-dotnet is told: no method reads more.</summary>
+    public int Largest => Math.Max(regularBytes, CardImportBytes);
+
+    /// <summary>The limit of the call whose request is being read on this flow; the regular one outside a call.</summary>
+    public int Current => CallLimit.Value ?? regularBytes;
+
+    public int For(IMethod method) =>
+        method.ServiceName == V1.ChatService.Descriptor.FullName && method.Name == nameof(ChatApi.ImportCharacterCard) ? CardImportBytes : regularBytes;
+
+    /// <summary>Runs the rest of the call with <paramref name="limit"/> as <see cref="Current"/>.</summary>
+    public static async Task WithinAsync(int limit, RequestDelegate next, HttpContext context)
+    {
+        // An async method's changes to an AsyncLocal are undone when it returns: the limit covers this call only.
+        CallLimit.Value = limit;
+        await next(context);
+    }
+}

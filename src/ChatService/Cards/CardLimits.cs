@@ -1,0 +1,30 @@
+namespace ChatService.Cards;
+
+/// <summary>
+/// How much of a card this service reads. A card's text fields are bounded like CreateCharacter's
+/// (see RequestValidator); these bound the containers, so that a hostile card costs bounded memory
+/// and time before any of it is looked at.
+/// </summary>
+public static class CardLimits
+{
+    /// <summary>The largest PNG a card may come in (the picture is stored for the card's export).</summary>
+    public const int MaxPngBytes = 8 * 1024 * 1024;
+
+    /// <summary>The most chunks a PNG may have: a picture of 8 MiB in libpng's 8 KiB IDAT chunks has about 1,000.</summary>
+    public const int MaxPngChunks = 4096;
+
+    /// <summary>The largest card JSON, in UTF-8 bytes: the request's <c>json</c>, or what a PNG's card chunk decodes to.</summary>
+    public const int MaxJsonBytes = 4 * 1024 * 1024;
+
+    /// <summary>The most a compressed (zTXt, iTXt) card chunk may inflate to: its base64 text, with room for line breaks.</summary>
+    public const int MaxInflatedChunkBytes = 2 * MaxJsonBytes;
+
+    /// <summary>
+    /// The most JSON (UTF-8 bytes) kept as it is for the export: extensions, character_book and
+    /// every field this service has no place for. A character is cached in process memory with it.
+    /// </summary>
+    public const int MaxKeptBytes = 1024 * 1024;
+
+    /// <summary>The deepest nesting of arrays and objects a card may have.</summary>
+    public const int MaxJsonDepth = 64;
+}

@@ -1,0 +1,57 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace ChatService.Cards;
+
+/// <summary>
+/// What a character keeps of the card it was imported from (its CardExtras), so that an export gives
+/// back what was imported: the card's top-level fields and its <c>data</c> fields, each in the
+/// card's order. The value of every field the character holds as a property of its own is replaced
+/// by null (the export writes the character's current value there, so updates show), and so is
+/// <c>data</c> at the top level; every other value is kept exactly as it came (numbers as written):
+/// <code>{"card": {"spec": "chara_card_v2", "spec_version": "2.0", "data": null}, "data": {"name": null, ..., "extensions": {...}}}</code>
+/// </summary>
+internal static class CardOutline
+{
+    public const string CardKey = "card";
+    public const string DataKey = "data";
+
+    /// <summary>Strings are written as they read (no \u escapes for non-ASCII text); the outline never reaches HTML.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The outline of <paramref name="card"/>, whose <c>data</c> object is <paramref name="data"/>, as UTF-8 JSON.</summary>
+    public static ReadOnlyMemory<byte> Write(JsonElement card, JsonElement data)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName(CardKey);
+            WriteMarked(writer, card, name => name == CardFields.Data);
+            writer.WritePropertyName(DataKey);
+            WriteMarked(writer, data, CardFields.MappedSet.Contains);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
+    }
+
+    private static void WriteMarked(Utf8JsonWriter writer, JsonElement obj, Func<string, bool> marked)
+    {
+        writer.WriteStartObject();
+        foreach (var property in obj.EnumerateObject())
+        {
+            if (marked(property.Name))
+            {
+                writer.WriteNull(property.Name);
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+}

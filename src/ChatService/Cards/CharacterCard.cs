@@ -1,0 +1,70 @@
+using ChatService.Chats;
+
+namespace ChatService.Cards;
+
+/// <summary>
+/// A card as read: the fields a character holds (named as the card names them) and
+/// <see cref="Kept"/>, the rest of the card as it came. Not yet checked against the bounds of a
+/// character's fields.
+/// </summary>
+public sealed record CharacterCard(CardFormat Spec)
+{
+    public string Name { get; init; } = "";
+
+    public string Description { get; init; } = "";
+
+    public string Personality { get; init; } = "";
+
+    public string Scenario { get; init; } = "";
+
+    public string FirstMes { get; init; } = "";
+
+    public string MesExample { get; init; } = "";
+
+    public string CreatorNotes { get; init; } = "";
+
+    public string SystemPrompt { get; init; } = "";
+
+    public string PostHistoryInstructions { get; init; } = "";
+
+    public IReadOnlyList<string> AlternateGreetings { get; init; } = [];
+
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    public string Creator { get; init; } = "";
+
+    public string CharacterVersion { get; init; } = "";
+
+    /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>); the character's CardExtras.</summary>
+    public string Kept { get; init; } = "";
+
+    /// <summary>
+    /// A new character defined by this card. A card has no field for a persona (the author's own
+    /// definition), so the persona stays empty and the card's description, personality and the rest
+    /// define the character; a card with only a name makes a character too.
+    /// </summary>
+    public Character ToCharacter(string id, string ownerUserId, string modelRoute, CharacterVisibility visibility) => new(
+        Id: id,
+        OwnerUserId: ownerUserId,
+        DisplayName: Name,
+        Persona: "",
+        Greeting: FirstMes.Length == 0 ? null : FirstMes,
+        ModelRoute: modelRoute,
+        Visibility: visibility,
+        CreateTime: default)
+    {
+        Description = Description,
+        Personality = Personality,
+        Scenario = Scenario,
+        ExampleDialogues = MesExample,
+        SystemPrompt = SystemPrompt,
+        PostHistoryInstructions = PostHistoryInstructions,
+        AlternateGreetings = AlternateGreetings,
+        CreatorNotes = CreatorNotes,
+        Tags = Tags,
+        Creator = Creator,
+        CharacterVersion = CharacterVersion,
+        CardSpec = (int)Spec,
+        CardExtras = Kept,
+    };
+}

@@ -1,0 +1,65 @@
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Cards;
+
+/// <summary>What a card import asks for: the card (its fields checked), the PNG it came in (null for JSON), the new character's visibility and route (defaults when null).</summary>
+public sealed record CardImport(CharacterCard Card, byte[]? Png, CharacterVisibility? Visibility, string? ModelRoute);
+
+/// <summary>An exported card: <see cref="Json"/> or <see cref="Png"/>, and a name for the file.</summary>
+public sealed record CardExport(string? Json, byte[]? Png, string FileName);
+
+/// <summary>
+/// Characters from Character Cards and back: an import creates a character of the caller from the
+/// card's fields, keeping the rest of the card (<see cref="CardOutline"/>) and the picture it came
+/// in; an export writes the character's current definition as a card of either spec.
+/// </summary>
+public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catalog, IOptions<ChatOptions> options)
+{
+    /// <summary>
+    /// The new character (see <see cref="CharacterCard.ToCharacter"/>), with the picture the card came
+    /// in kept without its card chunks (the card is stored as the character's fields; an export writes
+    /// fresh chunks).
+    /// </summary>
+    public Task<Character> ImportAsync(string userId, CardImport import, CancellationToken cancellationToken)
+    {
+        var character = import.Card.ToCharacter(
+            Ids.New(),
+            userId,
+            string.IsNullOrEmpty(import.ModelRoute) ? options.Value.DefaultModelRoute : import.ModelRoute,
+            import.Visibility ?? CharacterVisibility.Private);
+        var picture = import.Png is { } png ? PngWriter.WithCards(png, []) : null;
+        return store.InsertAsync(character, picture, cancellationToken);
+    }
+
+    /// <summary>
+    /// A character the user can see (as GetCharacter decides) as a card of <paramref name="spec"/>
+    /// (null: the spec it was imported as; V3 for a character made here). As a PNG: the picture it
+    /// came in, or a 1x1 placeholder, carrying the card; a V3 PNG also carries a V2 copy in a
+    /// <c>chara</c> chunk for applications that read only V2, as the V3 spec recommends.
+    /// </summary>
+    public async Task<CardExport> ExportAsync(string userId, string characterId, CardFormat? spec, bool png, CancellationToken cancellationToken)
+    {
+        var character = await catalog.GetAsync(userId, characterId, cancellationToken);
+        var format = spec ?? (CardFormat)(character.CardSpec ?? (int)CardFormat.V3);
+        if (!png)
+        {
+            return new CardExport(CardWriter.Write(character, format), null, FileName(character.DisplayName, ".card.json"));
+        }
+
+        // Compact JSON in the chunks: nobody reads base64, and a PNG near the import limit stays as close to it as it can.
+        var picture = character.CardSpec is null ? null : await store.ReadCardImageAsync(characterId, cancellationToken);
+        var card = CardWriter.Write(character, format, indented: false);
+        (string, string)[] cards = format == CardFormat.V3
+            ? [(PngCardReader.V3Keyword, card), (PngCardReader.V2Keyword, CardWriter.Write(character, CardFormat.V2, indented: false, v2Copy: true))]
+            : [(PngCardReader.V2Keyword, card)];
+        return new CardExport(null, PngWriter.WithCards(picture, cards), FileName(character.DisplayName, ".png"));
+    }
+
+    /// <summary>The display name made safe as a file name: letters, digits, spaces, '-', '_' and '.' kept, anything else '_'.</summary>
+    private static string FileName(string displayName, string extension)
+    {
+        var safe = new string(displayName.Select(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_' or '.' ? c : '_').ToArray()).Trim(' ', '.');
+        return (safe.Length == 0 ? "character" : safe) + extension;
+    }
+}
