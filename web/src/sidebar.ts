@@ -1,32 +1,35 @@
-// The side panel: the caller's characters (create, list) and chats (most recent first, paged; new chat).
+// The side panel: characters (own and public, create, import/export), personas, and chats (most
+// recent first, paged; a new chat with chosen characters, persona and greeting).
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { App } from "./app";
+import { CharacterPanel } from "./characters";
 import { button, h, replaceChildren } from "./dom";
-import { Visibility, type Character, type Chat } from "./gen/chat/v1/chat_pb";
+import type { Character, Chat } from "./gen/chat/v1/chat_pb";
+import { PersonaPanel } from "./personas";
 
 const pageSize = 20;
 
 export class Sidebar {
   readonly element: HTMLElement;
-  private readonly characterList = h("ul", { class: "list", id: "characters" });
   private readonly chatList = h("ul", { class: "list", id: "chats" });
-  private readonly moreCharacters = h("div");
   private readonly moreChats = h("div");
   private readonly castChoices = h("fieldset", { class: "cast" }, h("legend", {}, "Characters in the new chat"));
-  private readonly characters: Character[] = [];
+  private readonly personaChoice = h("select", { name: "persona", id: "chat-persona", "aria-label": "Persona" });
+  private readonly characters: CharacterPanel;
+  private readonly personas: PersonaPanel;
 
   constructor(
     private readonly app: App,
     private readonly openChat: (chatId: string) => void,
   ) {
+    this.characters = new CharacterPanel(app, () => this.renderCast(), (character) => this.startChat([character.characterId], ""));
+    this.personas = new PersonaPanel(app, () => this.renderPersonaChoice());
     this.element = h(
       "aside",
       { class: "sidebar" },
-      h("h2", {}, "Characters"),
-      this.characterForm(),
-      this.characterList,
-      this.moreCharacters,
+      this.characters.element,
+      this.personas.element,
       h("h2", {}, "Chats"),
       this.chatForm(),
       this.chatList,
@@ -34,14 +37,12 @@ export class Sidebar {
     );
   }
 
-  /** Loads the first pages of both lists. */
+  /** Loads the first pages of every list. */
   async refresh(): Promise<void> {
     await this.app.attempt(async () => {
-      this.characters.length = 0;
-      this.characterList.replaceChildren();
       this.chatList.replaceChildren();
-      await Promise.all([this.loadCharacters(""), this.loadChats("")]);
-      // Both lists hold their first pages (tests wait for this before counting what is listed).
+      await Promise.all([this.characters.reload(), this.personas.reload(), this.loadChats("")]);
+      // The lists hold their first pages (tests wait for this before counting what is listed).
       this.element.dataset.loaded = "true";
     });
   }
@@ -65,20 +66,6 @@ export class Sidebar {
     }
   }
 
-  private async loadCharacters(pageToken: string): Promise<void> {
-    const page = await this.app.client.listCharacters({ pageSize, pageToken });
-    for (const character of page.characters) {
-      this.app.knowCharacter(character);
-      this.characters.push(character);
-      this.characterList.append(this.characterItem(character));
-    }
-    this.renderCast();
-    replaceChildren(
-      this.moreCharacters,
-      page.nextPageToken && button("More characters", () => this.app.attempt(() => this.loadCharacters(page.nextPageToken))),
-    );
-  }
-
   private async loadChats(pageToken: string): Promise<void> {
     const page = await this.app.client.listChats({ pageSize, pageToken });
     this.showChats(page.chats, page.nextPageToken);
@@ -91,16 +78,6 @@ export class Sidebar {
     replaceChildren(
       this.moreChats,
       nextPageToken && button("More chats", () => this.app.attempt(() => this.loadChats(nextPageToken)), { id: "more-chats" }),
-    );
-  }
-
-  private characterItem(character: Character): HTMLElement {
-    return h(
-      "li",
-      { "data-character-id": character.characterId },
-      h("strong", {}, character.displayName),
-      " ",
-      h("small", {}, character.visibility === Visibility.PUBLIC ? "public" : "private"),
     );
   }
 
@@ -117,61 +94,54 @@ export class Sidebar {
     return item;
   }
 
-  private characterForm(): HTMLElement {
-    const name = h("input", { name: "displayName", placeholder: "Name", required: true, maxlength: 100 });
-    const persona = h("textarea", { name: "persona", placeholder: "Persona: who they are and how they speak", required: true, rows: 3 });
-    const greeting = h("input", { name: "greeting", placeholder: "Greeting (optional)" });
-    const visibility = h(
-      "select",
-      { name: "visibility" },
-      h("option", { value: String(Visibility.PRIVATE) }, "Private"),
-      h("option", { value: String(Visibility.PUBLIC) }, "Public"),
-    );
-    const form = h("form", { class: "stack", id: "new-character" }, name, persona, greeting, visibility, h("button", { type: "submit" }, "Create character"));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void this.app.attempt(async () => {
-        const character = await this.app.client.createCharacter({
-          displayName: name.value.trim(),
-          persona: persona.value.trim(),
-          greeting: greeting.value.trim(),
-          visibility: Number(visibility.value) as Visibility,
-        });
-        this.app.knowCharacter(character);
-        this.characters.unshift(character);
-        this.characterList.prepend(this.characterItem(character));
-        this.renderCast();
-        form.reset();
-      });
-    });
-    return form;
-  }
-
   private chatForm(): HTMLElement {
     const title = h("input", { name: "title", placeholder: "Title (optional)" });
-    const form = h("form", { class: "stack", id: "new-chat" }, this.castChoices, title, h("button", { type: "submit" }, "New chat"));
+    const greeting = h("input", { name: "greetingIndex", type: "number", min: 0, value: 0, "aria-label": "Greeting" });
+    const form = h(
+      "form",
+      { class: "stack", id: "new-chat" },
+      this.castChoices,
+      title,
+      h("label", {}, "Persona ", this.personaChoice),
+      h("label", {}, "Greeting (0: the first; n: alternate n) ", greeting),
+      h("button", { type: "submit" }, "New chat"),
+    );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const characterIds = [...this.castChoices.querySelectorAll<HTMLInputElement>("input:checked")].map((input) => input.value);
       void this.app.attempt(async () => {
-        const chat = await this.app.client.createChat({ characterIds, title: title.value.trim() });
-        this.chatList.prepend(this.chatItem(chat));
+        await this.startChat(characterIds, title.value.trim(), Number(greeting.value) || 0);
         form.reset();
-        this.openChat(chat.chatId);
       });
     });
     return form;
   }
 
-  /** One checkbox per known character; several make a group chat. */
+  private async startChat(characterIds: string[], title: string, greetingIndex = 0): Promise<void> {
+    const chat = await this.app.client.createChat({ characterIds, title, personaId: this.personaChoice.value, greetingIndex });
+    this.chatList.prepend(this.chatItem(chat));
+    this.openChat(chat.chatId);
+  }
+
+  /** One checkbox per own character; several make a group chat. */
   private renderCast(): void {
     const legend = this.castChoices.querySelector("legend");
     replaceChildren(
       this.castChoices,
       legend,
-      ...this.characters.map((character) =>
+      ...this.characters.own.map((character: Character) =>
         h("label", {}, h("input", { type: "checkbox", value: character.characterId }), " " + character.displayName),
       ),
+    );
+  }
+
+  /** The personas a new chat can be pinned to; none leaves it to the override or the default. */
+  private renderPersonaChoice(): void {
+    const chosen = this.personaChoice.value;
+    replaceChildren(
+      this.personaChoice,
+      h("option", { value: "" }, "Default (or the character's override)"),
+      ...this.personas.personas.map((persona) => h("option", { value: persona.personaId, selected: persona.personaId === chosen }, persona.name)),
     );
   }
 }
