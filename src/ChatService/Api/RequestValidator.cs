@@ -9,14 +9,12 @@ namespace ChatService.Api;
 /// Checks request fields before anything reaches the domain, so a rejected request writes
 /// nothing. Every failure is INVALID_ARGUMENT naming the field and what is wrong with it.
 /// </summary>
-internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRouter router)
+internal sealed partial class RequestValidator(IOptions<ChatOptions> options, ModelRouter router)
 {
     public const int MaxPageSize = 100;
     public const int DefaultPageSize = 20;
     private const int MaxRequestIdLength = 64;
-    private const int MaxDisplayNameLength = 100;
     private const int MaxTitleLength = 200;
-    private const int MaxRouteLength = 64;
 
     private ChatOptions Options => options.Value;
 
@@ -197,32 +195,6 @@ internal sealed class RequestValidator(IOptions<ChatOptions> options, ModelRoute
         }
 
         return new TurnRating(request.Stars, [.. request.Tags], request.Comment.Length == 0 ? null : request.Comment, default);
-    }
-
-    public NewCharacter Character(V1.CreateCharacterRequest request)
-    {
-        Required(request.DisplayName, "display_name", MaxDisplayNameLength);
-        Required(request.Persona, "persona", int.MaxValue);
-        Bytes(request.Persona, "persona", Options.MaxPersonaBytes);
-        Bytes(request.Greeting, "greeting", Options.MaxMessageBytes);
-        if (request.ModelRoute.Length > MaxRouteLength || !request.ModelRoute.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
-        }
-
-        if (request.ModelRoute.Length > 0 && !router.HasRoute(request.ModelRoute))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route '{request.ModelRoute}' is not a route this service has configured");
-        }
-
-        CharacterVisibility? visibility = request.Visibility switch
-        {
-            V1.Visibility.Unspecified => null,
-            V1.Visibility.Private => CharacterVisibility.Private,
-            V1.Visibility.Public => CharacterVisibility.Public,
-            _ => throw ApiErrors.InvalidArgument("visibility", $"visibility {(int)request.Visibility} is not a known value"),
-        };
-        return new NewCharacter(request.DisplayName, request.Persona, request.Greeting, request.ModelRoute, visibility);
     }
 
     public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>

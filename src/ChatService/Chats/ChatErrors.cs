@@ -10,6 +10,12 @@ public enum ChatErrorKind
 
     /// <summary>Temporarily unable to serve (e.g. shutting down); the caller may retry elsewhere.</summary>
     Unavailable,
+
+    /// <summary>The caller can see the resource but may not change it (another user's public character).</summary>
+    PermissionDenied,
+
+    /// <summary>A change made against a version that is no longer current: read it again and retry.</summary>
+    Aborted,
 }
 
 /// <summary>

@@ -27,7 +27,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SchemaMigrator>();
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
-        // Characters never change: the ones read stay in process memory.
+        // Copies of the characters read, served again only once a read of their versions shows them current.
         builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
         // The stores reach Spanner only through the gateway, which turns its errors into StorageException.
         builder.Services.AddSingleton<SpannerGateway>();
