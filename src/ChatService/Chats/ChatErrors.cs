@@ -36,6 +36,8 @@ public sealed class ChatException(ChatErrorKind kind, string message, string? fi
 
     public static ChatException CharacterNotFound(string characterId) => new(ChatErrorKind.NotFound, $"character {characterId} not found");
 
+    public static ChatException PersonaNotFound(string personaId) => new(ChatErrorKind.NotFound, $"persona {personaId} not found");
+
     public static ChatException TurnNotFound(string chatId, long seq) => new(ChatErrorKind.NotFound, $"turn {seq} of chat {chatId} not found");
 
     /// <summary>The turn exists but was rewound or deleted: restore it first (RestoreTurns).</summary>
