@@ -23,8 +23,8 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
 
         Assert.Equal(3, history.Turns.Count);
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, exchange[^1].EventCase);
-        // The window comes from Redis; the one read is of the chat's characters' versions, which may have
-        // changed on any replica since this one cached them.
+        // The window comes from Redis; the one read is the reply's definitions (the character's current
+        // version and the user's persona), which may have changed on any replica since anything cached them.
         Assert.Equal(1, Spanner.SingleUseReads - reads);
         // The recording commit and the reply's settle commit, nothing else.
         Assert.Equal(2, Spanner.Commits - commits);
@@ -47,7 +47,7 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
         var exchanges = await Task.WhenAll(users.Select((u, i) => SendAsync(u, chats[i].ChatId, "hello")));
 
         Assert.All(exchanges, e => Assert.Equal(ReplyEvent.EventOneofCase.Completed, e[^1].EventCase));
-        // One read of the characters' versions per reply; the windows come from Redis.
+        // One definitions read per reply; the windows come from Redis.
         Assert.Equal(users.Count, Spanner.SingleUseReads - reads);
         Assert.Equal(2 * users.Count, Spanner.Commits - commits);
     }

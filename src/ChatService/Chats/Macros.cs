@@ -22,6 +22,17 @@ public static partial class Macros
             ? Placeholder().Replace(text, m => m.Groups[1].Value.Equals("char", StringComparison.OrdinalIgnoreCase) ? characterName : userName)
             : text;
 
+    /// <summary>
+    /// A character's system prompt or post-history instructions with <c>{{original}}</c> replaced by
+    /// <paramref name="original"/> (what the service would have used without the character's own
+    /// text, as the Character Card spec has it), before <see cref="Expand"/>.
+    /// </summary>
+    public static string ExpandOriginal(string text, string original) =>
+        text.Contains("{{", StringComparison.Ordinal) ? Original().Replace(text, _ => original) : text;
+
     [GeneratedRegex(@"\{\{(char|user)\}\}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();
+
+    [GeneratedRegex(@"\{\{original\}\}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Original();
 }

@@ -33,7 +33,9 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SpannerGateway>();
         builder.Services.AddSingleton<TurnCommits>();
         builder.Services.AddSingleton<WindowLoader>();
-        builder.Services.AddSingleton<ICharacterStore, CharacterStore>();
+        builder.Services.AddSingleton<CharacterStore>();
+        builder.Services.AddSingleton<ICharacterStore>(sp => sp.GetRequiredService<CharacterStore>());
+        builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
