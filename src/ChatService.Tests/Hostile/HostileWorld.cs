@@ -50,6 +50,15 @@ internal sealed class HostileWorld
         party.Private = await Create("Ada", "Hello, I am Ada.", Visibility.Private);
         party.Quiet = await Create("Quinn", "", Visibility.Private);
         party.Public = await Create("Pat", "Hi from Pat.", Visibility.Public);
+        party.Unlisted = await Create("Una", "Hi from Una, {{user}}.", Visibility.Unlisted);
+        party.Gone = await Create("Gus", "Hi from Gus.", Visibility.Private);
+        await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { party.Gone.CharacterId } }, cancellationToken: cancellationToken);
+        await client.DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = party.Gone.CharacterId }, cancellationToken: cancellationToken);
+        party.Persona = await client.CreatePersonaAsync(new CreatePersonaRequest
+        {
+            Name = "Me", Description = "The user, as the characters know them.", IsDefault = true, CharacterIds = { party.Private.CharacterId },
+        }, cancellationToken: cancellationToken);
+        party.AltPersona = await client.CreatePersonaAsync(new CreatePersonaRequest { Name = "Alt" }, cancellationToken: cancellationToken);
 
         var oneToOne = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { party.Private.CharacterId } }, cancellationToken: cancellationToken);
         var group = await client.CreateChatAsync(new CreateChatRequest
