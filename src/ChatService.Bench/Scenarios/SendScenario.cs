@@ -38,7 +38,8 @@ internal static class SendScenario
             await pool.ConnectAllAsync(cancellationToken);
             var chats = await ChatSeeder.SeedAsync(pool.For(0), callers, exchanges: 0, concurrency: 8, cancellationToken);
             var clients = Enumerable.Range(0, callers).Select(i => new ChatClient(pool.For(i))).ToArray();
-            // Warm chats: reading each one's history caches its window, so no exchange below reads Spanner for it.
+            // Warm chats: reading each one's history caches its window, so no exchange below reads it from Spanner
+            // (each reply still reads its definitions: the characters' versions and the user's persona).
             await Task.WhenAll(chats.Select((chat, i) => clients[i].GetHistoryAsync(
                 new Api.V1.GetHistoryRequest { ChatId = chat.ChatId }, chat.Headers, cancellationToken: cancellationToken).ResponseAsync));
             var errorsBefore = service.ErrorLogs;

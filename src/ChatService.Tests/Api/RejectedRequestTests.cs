@@ -82,7 +82,7 @@ public sealed class RejectedRequestTests(ChatServiceFixture fixture) : ApiTestBa
         var before = await Fixture.SnapshotAsync();
 
         // Larger than the biggest legitimate request (a character), so gRPC refuses to read it at all.
-        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chat.ChatId, new string('x', 256 * 1024)));
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chat.ChatId, new string('x', 1024 * 1024)));
 
         Assert.Contains("message size", ex.Status.Detail);
         Assert.Equal(before, await Fixture.SnapshotAsync());
@@ -92,16 +92,25 @@ public sealed class RejectedRequestTests(ChatServiceFixture fixture) : ApiTestBa
     public async Task CreateCharacter_AtTheConfiguredSizeLimits_IsAccepted()
     {
         var user = TestUsers.New();
+        const string Wide = "😀"; // one character, four bytes of UTF-8
 
-        // The transport limit leaves room for the largest persona and greeting the validator allows.
+        // The transport limit leaves room for every field at its largest, in the widest characters each allows.
         var character = await Fixture.Client(user).CreateCharacterAsync(new CreateCharacterRequest
         {
-            DisplayName = new string('n', 100),
-            Persona = new string('p', 32 * 1024),
+            DisplayName = new string('é', 100),
+            Persona = string.Concat(Enumerable.Repeat(Wide, 8 * 1024)),
+            Description = string.Concat(Enumerable.Repeat(Wide, 32_000 - (8 * 1024))),
             Greeting = new string('g', 8192),
+            AlternateGreetings = { Enumerable.Range(0, 16).Select(i => new string((char)('a' + i), 8192)) },
+            CreatorNotes = string.Concat(Enumerable.Repeat(Wide, 8000)),
+            Tags = { Enumerable.Range(0, 20).Select(i => new string((char)('日' + i), 32)) },
+            AvatarUrl = "https://example.com/" + new string('a', 2048 - 20),
+            Creator = string.Concat(Enumerable.Repeat(Wide, 256)),
+            CharacterVersion = string.Concat(Enumerable.Repeat(Wide, 256)),
         }, cancellationToken: Ct);
 
-        Assert.Equal(32 * 1024, character.Persona.Length);
+        Assert.Equal(8 * 1024 * 2, character.Persona.Length);
+        Assert.Equal(16, character.AlternateGreetings.Count);
     }
 
     [Fact]

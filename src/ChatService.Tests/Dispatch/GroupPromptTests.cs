@@ -52,9 +52,10 @@ public sealed class GroupPromptTests(OpenAIBackedFixture fixture) : ApiTestBase(
 
         var adaPrompt = fixture.Server.Messages(before);
         var bobPrompt = fixture.Server.Messages(before + 1);
-        Assert.Equal(("system", "Ada loves primes."), adaPrompt[0]);
+        // Each speaker's own definition, after the service's system prompt naming it.
+        Assert.Equal(("system", "You are Ada. Write Ada's next reply in this fictional chat with User: stay in character, and never speak for User.\n\nAda loves primes."), adaPrompt[0]);
         Assert.Equal(("user", "Both of you: where is the treasure?"), adaPrompt[^1]);
-        Assert.Equal(("system", "Bob loves pirates."), bobPrompt[0]);
+        Assert.Equal(("system", "You are Bob. Write Bob's next reply in this fictional chat with User: stay in character, and never speak for User.\n\nBob loves pirates."), bobPrompt[0]);
         // Bob answers second and sees Ada's reply, attributed to her.
         Assert.Equal(("user", "Ada: Ahoy, matey! The treasure is under the palm."), bobPrompt[^1]);
         Assert.Contains(("user", "Both of you: where is the treasure?"), bobPrompt);

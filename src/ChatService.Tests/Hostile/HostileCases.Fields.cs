@@ -153,7 +153,7 @@ internal sealed partial class HostileCases
         {
             DisplayName = Marker(),
             Persona = "A persona.",
-            Visibility = (Visibility)Pick(3, 99, -1, int.MaxValue, int.MinValue),
+            Visibility = (Visibility)Pick(4, 99, -1, int.MaxValue, int.MinValue),
         };
         return Case(request, "bad-visibility", Invalid, party.UserId);
     }

@@ -15,8 +15,14 @@ internal sealed partial class HostileCases
         var turn = chat.CharacterTurn(_random);
         var (generator, headers, refused) = IdentityHeaders(victim.UserId);
         var theirs = victim.Chats.Select(c => c.ChatId).Concat(victim.Doomed).ToHashSet();
-        IMessage request = _random.Next(11) switch
+        IMessage request = _random.Next(13) switch
         {
+            11 => new UpdateCharacterRequest
+            {
+                Character = new Character { CharacterId = victim.Private.CharacterId, DisplayName = Marker() },
+                UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "display_name" } },
+            },
+            12 => new DeletePersonaRequest { PersonaId = victim.Persona.PersonaId },
             0 => new GetChatRequest { ChatId = chat.ChatId },
             1 => new GetHistoryRequest { ChatId = chat.ChatId },
             2 => new SendMessageRequest { ChatId = chat.ChatId, Text = Marker() },

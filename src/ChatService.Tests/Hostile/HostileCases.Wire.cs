@@ -101,8 +101,12 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var seq = chat.CharacterTurn(_random).Seq;
         var badId = StringBytes(3, "bad id");
-        return _random.Next(15) switch
+        return _random.Next(17) switch
         {
+            // character_ids gets an id that is not one, wherever the poison lands.
+            15 => (new CreatePersonaRequest { Name = Marker() }, StringBytes(4, "not-an-id")),
+            // DeletePersona has one field; aim it at another user's persona and poison that field too.
+            16 => (new DeletePersonaRequest { PersonaId = _world.Other(party).AltPersona.PersonaId }, StringBytes(1, "not-an-id")),
             0 => (new CreateCharacterRequest { DisplayName = Marker(), Persona = Marker() }, [0x28, 99]),
             1 => (new GetCharacterRequest { CharacterId = party.Private.CharacterId }, []),
             2 => (new CreateChatRequest { CharacterIds = { party.Private.CharacterId } }, StringBytes(2, Marker() + "\u0007")),

@@ -107,8 +107,20 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var turn = chat.CharacterTurn(_random);
         var deadline = _random.Next(3) == 0 ? (int?)null : _random.Next(1, 12);
-        return _random.Next(4) switch
+        return _random.Next(6) switch
         {
+            4 => Case(new UpdateCharacterRequest
+                {
+                    Character = new Character { CharacterId = party.Unlisted.CharacterId, Scenario = Garbage.OddText(_random) },
+                    UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "scenario" } },
+                },
+                "update-character-deadline", Ok, party.UserId, deadlineMs: deadline, effect: CaseEffect.MayWrite),
+            5 => Case(new UpdatePersonaRequest
+                {
+                    Persona = new Persona { PersonaId = party.AltPersona.PersonaId, Description = Garbage.OddText(_random) },
+                    UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "description" } },
+                },
+                "update-persona-deadline", Ok, party.UserId, deadlineMs: deadline, effect: CaseEffect.MayWrite),
             0 => Case(new SelectCandidateRequest { ChatId = chat.ChatId, Seq = turn.Seq, CandidateId = Pick(chat.Candidates[turn.Seq].ToArray()) },
                 "select-deadline", Ok, party.UserId, deadlineMs: deadline, effect: CaseEffect.MayWrite),
             1 => Case(new CreateChatRequest { CharacterIds = { party.Private.CharacterId, _world.Other(party).Public.CharacterId }, Title = Garbage.OddTitle(_random) },

@@ -19,6 +19,7 @@ internal sealed partial class HostileCases
     private static readonly StatusCode[] NotFound = [StatusCode.NotFound];
     private static readonly StatusCode[] Refused = [StatusCode.InvalidArgument, StatusCode.NotFound, StatusCode.FailedPrecondition, StatusCode.Unauthenticated];
     private static readonly StatusCode[] Ok = [StatusCode.OK];
+    private static readonly StatusCode[] Denied = [StatusCode.PermissionDenied];
     private static readonly StatusCode[] Cut = [StatusCode.Cancelled, StatusCode.DeadlineExceeded];
 
     /// <summary>As a case's deadline: one case in ten gets a deadline of a few milliseconds.</summary>
@@ -44,6 +45,7 @@ internal sealed partial class HostileCases
             BadPageSize, BadHistoryToken, BadListToken, BadCharacterListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
+            BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -94,6 +96,12 @@ internal sealed partial class HostileCases
             CreateCharacterRequest r => Unary(headers, (c, o) => c.CreateCharacterAsync(r, o), check),
             GetCharacterRequest r => Unary(headers, (c, o) => c.GetCharacterAsync(r, o), check),
             ListCharactersRequest r => Unary(headers, (c, o) => c.ListCharactersAsync(r, o), check),
+            UpdateCharacterRequest r => Unary(headers, (c, o) => c.UpdateCharacterAsync(r, o), check),
+            DeleteCharacterRequest r => Unary(headers, (c, o) => c.DeleteCharacterAsync(r, o), check),
+            CreatePersonaRequest r => Unary(headers, (c, o) => c.CreatePersonaAsync(r, o), check),
+            ListPersonasRequest r => Unary(headers, (c, o) => c.ListPersonasAsync(r, o), check),
+            UpdatePersonaRequest r => Unary(headers, (c, o) => c.UpdatePersonaAsync(r, o), check),
+            DeletePersonaRequest r => Unary(headers, (c, o) => c.DeletePersonaAsync(r, o), check),
             CreateChatRequest r => Unary(headers, (c, o) => c.CreateChatAsync(r, o), check),
             GetChatRequest r => Unary(headers, (c, o) => c.GetChatAsync(r, o), check),
             ListChatsRequest r => Unary(headers, (c, o) => c.ListChatsAsync(r, o), check),

@@ -57,6 +57,15 @@ internal sealed class HostileWorld
             Png = ByteString.CopyFrom(TestPng.With(TestPng.Card(CardFixtures.V3, "ccv3"))),
             Visibility = Visibility.Unlisted,
         }, cancellationToken: cancellationToken);
+        party.Unlisted = await Create("Una", "Hi from Una, {{user}}.", Visibility.Unlisted);
+        party.Gone = await Create("Gus", "Hi from Gus.", Visibility.Private);
+        await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { party.Gone.CharacterId } }, cancellationToken: cancellationToken);
+        await client.DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = party.Gone.CharacterId }, cancellationToken: cancellationToken);
+        party.Persona = await client.CreatePersonaAsync(new CreatePersonaRequest
+        {
+            Name = "Me", Description = "The user, as the characters know them.", IsDefault = true, CharacterIds = { party.Private.CharacterId },
+        }, cancellationToken: cancellationToken);
+        party.AltPersona = await client.CreatePersonaAsync(new CreatePersonaRequest { Name = "Alt" }, cancellationToken: cancellationToken);
 
         var oneToOne = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { party.Private.CharacterId } }, cancellationToken: cancellationToken);
         var group = await client.CreateChatAsync(new CreateChatRequest

@@ -18,6 +18,20 @@ internal sealed class Party(string userId)
     /// <summary>Unlisted, imported from a V3 card in a PNG (so others may export it).</summary>
     public Character Card { get; set; } = null!;
 
+    /// <summary>Unlisted: anyone with its id can see it and chat with it; never listed to another user.</summary>
+    public Character Unlisted { get; set; } = null!;
+
+    /// <summary>Private, deleted after a chat was made with it.</summary>
+    public Character Gone { get; set; } = null!;
+
+    /// <summary>The default persona, also the override for <see cref="Private"/>.</summary>
+    public Persona Persona { get; set; } = null!;
+
+    /// <summary>Another persona, for no character.</summary>
+    public Persona AltPersona { get; set; } = null!;
+
+    public IReadOnlySet<string> PersonaIds => new HashSet<string> { Persona.PersonaId, AltPersona.PersonaId };
+
     /// <summary>A one-to-one chat (with <see cref="Private"/>) and a group chat (with all three).</summary>
     public List<SeededChat> Chats { get; } = [];
 
@@ -31,7 +45,8 @@ internal sealed class Party(string userId)
     public List<string> CharacterListTokens { get; } = [];
 
     /// <summary>The characters seeded for this user (another user must never see the private ones, nor list any).</summary>
-    public IReadOnlySet<string> CharacterIds => new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId, Card.CharacterId };
+    public IReadOnlySet<string> CharacterIds =>
+        new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId, Unlisted.CharacterId, Gone.CharacterId, Card.CharacterId };
 
     public SeededChat OneToOne => Chats[0];
 

@@ -36,7 +36,7 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
 
         var speaker = await characters.InsertAsync(
             new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), cardImage: null, Ct);
-        var (chat, _) = await chats.CreateChatAsync(UserId, "A chat", [speaker], Ct);
+        var (chat, _) = await chats.CreateChatAsync(UserId, "A chat", [speaker], ChatOpening.OwnGreetings([speaker]), Ct);
         var receipt = await chats.RecordSendAsync(new UserMessage(UserId, chat.Id, "hello", Ids.New()), ReplyPolicy.ForUserTurn([], 1), Ct);
         var pending = Assert.Single(receipt.PendingReplies);
         var key = new ReplyKey(chat.Id, pending.Seq, pending.CandidateId!);

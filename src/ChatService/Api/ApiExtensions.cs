@@ -50,12 +50,24 @@ public static class ApiExtensions
 
     /// <summary>
     /// The largest request read by every method but ImportCharacterCard (see
-    /// <see cref="MessageSizeLimits"/>): the largest legitimate one is a character (persona plus
-    /// greeting) with room for its short fields. Bigger messages are refused as RESOURCE_EXHAUSTED
-    /// before they are buffered and parsed; smaller oversized text gets INVALID_ARGUMENT naming
-    /// the field from <see cref="RequestValidator"/>.
+    /// <see cref="MessageSizeLimits"/>): the largest legitimate one is a character (its definition of
+    /// up to <see cref="ChatOptions.MaxDefinitionChars"/> characters of up to 4 bytes each, or the
+    /// persona's own byte limit if that is larger; its greeting and alternate greetings; its card
+    /// fields) with room for its short fields. Bigger messages are refused as RESOURCE_EXHAUSTED
+    /// before they are buffered and parsed; smaller oversized text gets INVALID_ARGUMENT naming the
+    /// field from <see cref="RequestValidator"/> or the domain.
     /// </summary>
-    internal static int MaxRequestBytes(ChatOptions chat) => chat.MaxPersonaBytes + chat.MaxMessageBytes + RequestOverheadBytes;
+    internal static int MaxRequestBytes(ChatOptions chat) =>
+        Math.Max(4 * chat.MaxDefinitionChars, chat.MaxPersonaBytes)
+        + ((1 + CharacterLimits.MaxAlternateGreetings) * chat.MaxMessageBytes)
+        + CardFieldBytes
+        + RequestOverheadBytes;
+
+    /// <summary>Creator notes, creator, character version, avatar URL and tags at their largest.</summary>
+    private const int CardFieldBytes =
+        (4 * (CharacterLimits.MaxCreatorNotesChars + CharacterLimits.MaxCreatorChars + CharacterLimits.MaxCharacterVersionChars))
+        + CharacterLimits.MaxAvatarUrlLength
+        + (CharacterLimits.MaxTags * CharacterLimits.MaxTagLength * 3);
 
     private const int RequestOverheadBytes = 16 * 1024;
 

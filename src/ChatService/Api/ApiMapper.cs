@@ -44,6 +44,17 @@ internal static class ApiMapper
         _ => V1.Visibility.Private,
     };
 
+    public static V1.Persona ToProto(this UserPersona persona) => new()
+    {
+        PersonaId = persona.Id,
+        Name = persona.Name,
+        Description = persona.Description,
+        IsDefault = persona.IsDefault,
+        CharacterIds = { persona.CharacterIds },
+        CreateTime = Timestamp.FromDateTimeOffset(persona.CreateTime),
+        UpdateTime = Timestamp.FromDateTimeOffset(persona.UpdateTime),
+    };
+
     public static V1.Chat ToProto(this Chat chat) => new()
     {
         ChatId = chat.Id,

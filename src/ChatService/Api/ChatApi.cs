@@ -17,6 +17,7 @@ internal sealed partial class ChatApi(
     RequestValidator validate,
     UserLimiter limits,
     CharacterCatalog characters,
+    PersonaDirectory personas,
     ChatDirectory chats,
     ChatHistory history,
     ReplyPipeline pipeline,
@@ -51,7 +52,9 @@ internal sealed partial class ChatApi(
         var userId = context.GetUserId();
         var characterIds = validate.ChatCharacters(request.CharacterIds);
         var title = RequestValidator.Title(request.Title);
-        var (chat, _) = await chats.CreateAsync(userId, characterIds, title, context.CancellationToken);
+        var personaId = RequestValidator.OptionalId(request.PersonaId, "persona_id");
+        var greetingIndex = RequestValidator.GreetingIndex(request.GreetingIndex);
+        var (chat, _) = await chats.CreateAsync(userId, characterIds, title, personaId, greetingIndex, context.CancellationToken);
         return chat.ToProto();
     }
 

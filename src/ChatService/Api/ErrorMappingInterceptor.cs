@@ -47,6 +47,8 @@ internal sealed partial class ErrorMappingInterceptor(TimeProvider timeProvider,
             ChatErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
             ChatErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
             ChatErrorKind.Unavailable => StatusCode.Unavailable,
+            ChatErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+            ChatErrorKind.Aborted => StatusCode.Aborted,
             _ => StatusCode.InvalidArgument,
         }, chat.Message, chat.RetryAfter),
         // The caller's deadline passed, or it went away, while we worked or wrote to it (a write to

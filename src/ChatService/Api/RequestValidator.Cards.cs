@@ -11,17 +11,6 @@ namespace ChatService.Api;
 /// </summary>
 internal sealed partial class RequestValidator
 {
-    /// <summary>The texts sent in every prompt (description, personality, scenario, example dialogues, system prompt, post-history instructions) together, in characters (code points).</summary>
-    public const int MaxDefinitionChars = 32_000;
-
-    public const int MaxCreatorNotesChars = 32_000;
-    public const int MaxAlternateGreetings = 64;
-    public const int MaxCharacterTags = 32;
-    public const int MaxCharacterTagLength = 32;
-
-    /// <summary>creator and character_version.</summary>
-    public const int MaxCardLabelLength = 256;
-
     public CardImport CardImport(V1.ImportCharacterCardRequest request)
     {
         switch (request.CardCase)
@@ -37,7 +26,8 @@ internal sealed partial class RequestValidator
         }
 
         var visibility = ImportVisibility(request.Visibility);
-        var route = ModelRoute(request.ModelRoute);
+        ModelRoute(request.ModelRoute, "model_route");
+        var route = request.ModelRoute;
         var png = request.CardCase == V1.ImportCharacterCardRequest.CardOneofCase.Png ? request.Png.ToByteArray() : null;
         var card = png is null ? CardReader.Read(request.Json, "json") : CardReader.Read(PngCardReader.ReadCardJson(png), "png");
         CardWithinBounds(card, png is null ? "json" : "png");
@@ -75,17 +65,17 @@ internal sealed partial class RequestValidator
             Fail("data.name must not be empty");
         }
 
-        if (card.Name.Length > MaxDisplayNameLength)
+        if (card.Name.Length > CharacterLimits.MaxDisplayNameLength)
         {
-            Fail($"data.name must be at most {MaxDisplayNameLength} characters, got {card.Name.Length}");
+            Fail($"data.name must be at most {CharacterLimits.MaxDisplayNameLength} characters, got {card.Name.Length}");
         }
 
         var definition = Chars(card.Description) + Chars(card.Personality) + Chars(card.Scenario) + Chars(card.MesExample)
             + Chars(card.SystemPrompt) + Chars(card.PostHistoryInstructions);
-        if (definition > MaxDefinitionChars)
+        if (definition > Options.MaxDefinitionChars)
         {
             Fail($"the definition (data.description, personality, scenario, mes_example, system_prompt and post_history_instructions together) " +
-                $"must be at most {MaxDefinitionChars} characters, got {definition}");
+                $"must be at most {Options.MaxDefinitionChars} characters, got {definition}");
         }
 
         if (Encoding.UTF8.GetByteCount(card.FirstMes) > Options.MaxMessageBytes)
@@ -93,9 +83,9 @@ internal sealed partial class RequestValidator
             Fail($"data.first_mes is {Encoding.UTF8.GetByteCount(card.FirstMes)} bytes of UTF-8; the limit is {Options.MaxMessageBytes}");
         }
 
-        if (card.AlternateGreetings.Count > MaxAlternateGreetings)
+        if (card.AlternateGreetings.Count > CharacterLimits.MaxAlternateGreetings)
         {
-            Fail($"data.alternate_greetings must have at most {MaxAlternateGreetings} entries, got {card.AlternateGreetings.Count}");
+            Fail($"data.alternate_greetings must have at most {CharacterLimits.MaxAlternateGreetings} entries, got {card.AlternateGreetings.Count}");
         }
 
         for (var i = 0; i < card.AlternateGreetings.Count; i++)
@@ -107,22 +97,22 @@ internal sealed partial class RequestValidator
             }
         }
 
-        if (Chars(card.CreatorNotes) > MaxCreatorNotesChars)
+        if (Chars(card.CreatorNotes) > CharacterLimits.MaxCreatorNotesChars)
         {
-            Fail($"data.creator_notes must be at most {MaxCreatorNotesChars} characters, got {Chars(card.CreatorNotes)}");
+            Fail($"data.creator_notes must be at most {CharacterLimits.MaxCreatorNotesChars} characters, got {Chars(card.CreatorNotes)}");
         }
 
-        if (card.Tags.Count > MaxCharacterTags)
+        if (card.Tags.Count > CharacterLimits.MaxTags)
         {
-            Fail($"data.tags must have at most {MaxCharacterTags} entries, got {card.Tags.Count}");
+            Fail($"data.tags must have at most {CharacterLimits.MaxTags} entries, got {card.Tags.Count}");
         }
 
         for (var i = 0; i < card.Tags.Count; i++)
         {
             var tag = card.Tags[i];
-            if (string.IsNullOrWhiteSpace(tag) || Chars(tag) > MaxCharacterTagLength || !tag.EnumerateRunes().All(r => Rune.IsLetterOrDigit(r) || r.Value is ' ' or '-' or '_'))
+            if (string.IsNullOrWhiteSpace(tag) || Chars(tag) > CharacterLimits.MaxTagLength || !tag.EnumerateRunes().All(r => Rune.IsLetterOrDigit(r) || r.Value is ' ' or '-' or '_'))
             {
-                Fail($"data.tags[{i}] must be 1..{MaxCharacterTagLength} characters of letters, digits, spaces, '-' and '_', got \"{Chats.Text.Preview(tag, 40)}\"");
+                Fail($"data.tags[{i}] must be 1..{CharacterLimits.MaxTagLength} characters of letters, digits, spaces, '-' and '_', got \"{Chats.Text.Preview(tag, 40)}\"");
             }
 
             if (card.Tags.Take(i).Contains(tag))
@@ -133,9 +123,9 @@ internal sealed partial class RequestValidator
 
         foreach (var (name, value) in new[] { ("creator", card.Creator), ("character_version", card.CharacterVersion) })
         {
-            if (value.Length > MaxCardLabelLength)
+            if (value.Length > CharacterLimits.MaxCreatorChars)
             {
-                Fail($"data.{name} must be at most {MaxCardLabelLength} characters, got {value.Length}");
+                Fail($"data.{name} must be at most {CharacterLimits.MaxCreatorChars} characters, got {value.Length}");
             }
         }
     }

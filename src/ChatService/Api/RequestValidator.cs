@@ -14,9 +14,7 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
     public const int MaxPageSize = 100;
     public const int DefaultPageSize = 20;
     private const int MaxRequestIdLength = 64;
-    private const int MaxDisplayNameLength = 100;
     private const int MaxTitleLength = 200;
-    private const int MaxRouteLength = 64;
 
     private ChatOptions Options => options.Value;
 
@@ -197,39 +195,6 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
         }
 
         return new TurnRating(request.Stars, [.. request.Tags], request.Comment.Length == 0 ? null : request.Comment, default);
-    }
-
-    public NewCharacter Character(V1.CreateCharacterRequest request)
-    {
-        Required(request.DisplayName, "display_name", MaxDisplayNameLength);
-        Required(request.Persona, "persona", int.MaxValue);
-        Bytes(request.Persona, "persona", Options.MaxPersonaBytes);
-        Bytes(request.Greeting, "greeting", Options.MaxMessageBytes);
-        ModelRoute(request.ModelRoute);
-        CharacterVisibility? visibility = request.Visibility switch
-        {
-            V1.Visibility.Unspecified => null,
-            V1.Visibility.Private => CharacterVisibility.Private,
-            V1.Visibility.Public => CharacterVisibility.Public,
-            _ => throw ApiErrors.InvalidArgument("visibility", $"visibility {(int)request.Visibility} is not a known value"),
-        };
-        return new NewCharacter(request.DisplayName, request.Persona, request.Greeting, request.ModelRoute, visibility);
-    }
-
-    /// <summary>An optional model route: empty, or a route this service has configured.</summary>
-    private string ModelRoute(string route)
-    {
-        if (route.Length > MaxRouteLength || !route.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_'))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route must be at most {MaxRouteLength} characters of a-z, 0-9, '-' and '_'");
-        }
-
-        if (route.Length > 0 && !router.HasRoute(route))
-        {
-            ApiErrors.ThrowInvalidArgument("model_route", $"model_route '{route}' is not a route this service has configured");
-        }
-
-        return route;
     }
 
     public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>

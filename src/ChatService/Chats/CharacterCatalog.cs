@@ -2,40 +2,74 @@ using Microsoft.Extensions.Options;
 
 namespace ChatService.Chats;
 
-/// <summary>What a user asks for when creating a character.</summary>
-public sealed record NewCharacter(string DisplayName, string Persona, string? Greeting, string? ModelRoute, CharacterVisibility? Visibility);
-
-/// <summary>Characters: creation with defaults, lookups that respect visibility, and the user's own list.</summary>
+/// <summary>
+/// Characters: creation with defaults, updates and deletion by their owner, lookups that respect
+/// visibility, and the user's own list.
+/// </summary>
 public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions> options)
 {
-    public Task<Character> CreateAsync(string userId, NewCharacter request, CancellationToken cancellationToken) =>
-        store.InsertAsync(new Character(
-            Id: Ids.New(),
-            OwnerUserId: userId,
-            DisplayName: request.DisplayName,
-            Persona: request.Persona,
-            Greeting: string.IsNullOrEmpty(request.Greeting) ? null : request.Greeting,
-            ModelRoute: string.IsNullOrEmpty(request.ModelRoute) ? options.Value.DefaultModelRoute : request.ModelRoute,
-            Visibility: request.Visibility ?? CharacterVisibility.Private,
-            CreateTime: default), cardImage: null, cancellationToken);
+    private ChatOptions Options => options.Value;
 
-    /// <summary>The character, if it exists and the user may see it; NOT_FOUND otherwise.</summary>
+    public Task<Character> CreateAsync(string userId, NewCharacter request, CancellationToken cancellationToken)
+    {
+        var blank = new Character(Ids.New(), userId, "", "", null, Options.DefaultModelRoute, CharacterVisibility.Private, default);
+        var character = request.ApplyTo(blank, CharacterFields.All, Options.DefaultModelRoute);
+        CharacterLimits.CheckDefinition(character, Options.MaxDefinitionChars);
+        return store.InsertAsync(character, cardImage: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replaces the fields the update names, as the next version. Only the owner may: another user's
+    /// character is NOT_FOUND, or PERMISSION_DENIED when it is public or unlisted (they can see it, so
+    /// saying it does not exist would be a lie). A deleted character is FAILED_PRECONDITION, an edit of
+    /// a version that is no longer current ABORTED. The definition as it would be stored is checked
+    /// whole (nothing is written when it is refused).
+    /// </summary>
+    public Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken) =>
+        store.UpdateAsync(update.CharacterId, current =>
+        {
+            var owned = Owned(userId, update.CharacterId, current, "changed");
+            if (update.ExpectedVersion is { } expected && expected != owned.Version)
+            {
+                throw new ChatException(ChatErrorKind.Aborted,
+                    $"character {update.CharacterId} is at version {owned.Version}, not {expected}: it changed since it was read; read it again and reapply the change");
+            }
+
+            var changed = update.Values.ApplyTo(owned, update.Fields, Options.DefaultModelRoute);
+            CharacterLimits.CheckDefinition(changed, Options.MaxDefinitionChars, "character.", update.Fields);
+            return changed;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Deletes the user's character (softly: chats with it stay readable and their replies keep its
+    /// last version); deleting it again changes nothing. Another user's is NOT_FOUND or PERMISSION_DENIED, as for updates.
+    /// </summary>
+    public Task DeleteAsync(string userId, string characterId, CancellationToken cancellationToken) =>
+        store.DeleteAsync(characterId, current => Owned(userId, characterId, current, "deleted", allowDeleted: true), cancellationToken);
+
+    /// <summary>
+    /// The character, if it exists and the user may see it; NOT_FOUND otherwise. A deleted character
+    /// is still returned (with its delete time) to whoever could see it, so chats with it stay readable.
+    /// </summary>
     public async Task<Character> GetAsync(string userId, string characterId, CancellationToken cancellationToken)
     {
         var character = (await store.GetManyAsync([characterId], cancellationToken)).FirstOrDefault();
         return character is not null && character.IsVisibleTo(userId) ? character : throw ChatException.CharacterNotFound(characterId);
     }
 
-    /// <summary>All of the characters, in the order given; NOT_FOUND naming the first one the user can't see.</summary>
+    /// <summary>
+    /// The characters a new chat of the user's may have, in the order given: NOT_FOUND naming the first
+    /// one the user can't see or that is deleted.
+    /// </summary>
     public async Task<IReadOnlyList<Character>> GetAllAsync(string userId, IReadOnlyList<string> characterIds, CancellationToken cancellationToken)
     {
         var found = (await store.GetManyAsync(characterIds, cancellationToken)).ToDictionary(c => c.Id);
         return characterIds
-            .Select(id => found.TryGetValue(id, out var c) && c.IsVisibleTo(userId) ? c : throw ChatException.CharacterNotFound(id))
+            .Select(id => found.TryGetValue(id, out var c) && c.IsVisibleTo(userId) && !c.IsDeleted ? c : throw ChatException.CharacterNotFound(id))
             .ToList();
     }
 
-    /// <summary>A page of the user's own characters, newest first (public or private; never another user's).</summary>
+    /// <summary>A page of the user's own characters, newest first (public or private; never another user's, never deleted ones).</summary>
     public async Task<Page<Character>> ListOwnedAsync(string userId, int pageSize, string? pageToken, CancellationToken cancellationToken)
     {
         (DateTimeOffset, string)? after = null;
@@ -48,5 +82,26 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
 
         var characters = await store.ListOwnedAsync(userId, after, pageSize + 1, cancellationToken);
         return Page<Character>.FromRows(characters, pageSize, last => PageToken.ForCharacterList(userId, last.CreateTime, last.Id));
+    }
+
+    /// <summary>The user's own character, or the refusal another user gets (see <see cref="UpdateAsync"/>).</summary>
+    private static Character Owned(string userId, string characterId, Character? current, string doing, bool allowDeleted = false)
+    {
+        if (current is null || !current.IsVisibleTo(userId))
+        {
+            throw ChatException.CharacterNotFound(characterId);
+        }
+
+        if (current.OwnerUserId != userId)
+        {
+            throw new ChatException(ChatErrorKind.PermissionDenied, $"character {characterId} belongs to another user; only its creator can have it {doing}");
+        }
+
+        if (current.IsDeleted && !allowDeleted)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"character {characterId} is deleted; a deleted character cannot be {doing}");
+        }
+
+        return current;
     }
 }

@@ -1,15 +1,36 @@
 namespace ChatService.Chats;
 
 /// <summary>Chats: creation (with greetings), lookup, the user's list and deletion.</summary>
-public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters)
+public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters, PersonaDirectory personas)
 {
+    /// <summary>
+    /// A new chat of the user's with these characters, its greetings recorded as its first turns:
+    /// greeting <paramref name="greetingIndex"/> of each (0 the greeting, n its alternate greeting n),
+    /// with <c>{{char}}</c> and <c>{{user}}</c> replaced as of now. A one-to-one chat whose character has
+    /// no such greeting is INVALID_ARGUMENT; in a group, a character with fewer falls back to its greeting.
+    /// <paramref name="personaId"/>, when given, pins the chat to that persona of the user's (NOT_FOUND otherwise).
+    /// </summary>
     public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateAsync(
-        string userId, IReadOnlyList<string> characterIds, string title, CancellationToken cancellationToken)
+        string userId, IReadOnlyList<string> characterIds, string title, string? personaId, int greetingIndex, CancellationToken cancellationToken)
     {
         var cast = await characters.GetAllAsync(userId, characterIds, cancellationToken);
+        if (cast.Count == 1 && greetingIndex > cast[0].AlternateGreetings.Count)
+        {
+            throw new ChatException(ChatErrorKind.InvalidArgument,
+                $"greeting_index {greetingIndex} is past the {cast[0].AlternateGreetings.Count} alternate greetings character {cast[0].Id} has", "greeting_index");
+        }
+
+        var speakingAs = await personas.ForNewChatAsync(userId, personaId, characterIds, cancellationToken);
+        var greetings = cast.Select(c => Greeting(c, greetingIndex) is { } text
+            ? Macros.Expand(text, c.DisplayName, speakingAs.GetValueOrDefault(c.Id)?.Name ?? Macros.DefaultUserName)
+            : null).ToList();
         var chatTitle = string.IsNullOrWhiteSpace(title) ? string.Join(", ", cast.Select(c => c.DisplayName)) : title;
-        return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, cancellationToken);
+        return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, new ChatOpening(personaId, greetings), cancellationToken);
     }
+
+    /// <summary>The greeting a chat opens with: alternate greeting n for index n when the character has it, else its greeting (if any).</summary>
+    private static string? Greeting(Character character, int index) =>
+        index > 0 && index <= character.AlternateGreetings.Count ? character.AlternateGreetings[index - 1] : character.Greeting;
 
     public async Task<Chat> GetAsync(string userId, string chatId, CancellationToken cancellationToken) =>
         await store.GetChatAsync(userId, chatId, cancellationToken) ?? throw ChatException.ChatNotFound(chatId);

@@ -10,6 +10,12 @@ public enum ChatErrorKind
 
     /// <summary>Temporarily unable to serve (e.g. shutting down); the caller may retry elsewhere.</summary>
     Unavailable,
+
+    /// <summary>The caller can see the resource but may not change it (another user's public character).</summary>
+    PermissionDenied,
+
+    /// <summary>A change made against a version that is no longer current: read it again and retry.</summary>
+    Aborted,
 }
 
 /// <summary>
@@ -29,6 +35,8 @@ public sealed class ChatException(ChatErrorKind kind, string message, string? fi
     public static ChatException ChatNotFound(string chatId) => new(ChatErrorKind.NotFound, $"chat {chatId} not found");
 
     public static ChatException CharacterNotFound(string characterId) => new(ChatErrorKind.NotFound, $"character {characterId} not found");
+
+    public static ChatException PersonaNotFound(string personaId) => new(ChatErrorKind.NotFound, $"persona {personaId} not found");
 
     public static ChatException TurnNotFound(string chatId, long seq) => new(ChatErrorKind.NotFound, $"turn {seq} of chat {chatId} not found");
 

@@ -15,6 +15,14 @@ public sealed class ChatOptions
     [Range(1, 1024 * 1024)]
     public int MaxPersonaBytes { get; set; } = 32 * 1024;
 
+    /// <summary>
+    /// Most characters (Unicode code points) a character's whole definition may have: persona,
+    /// description, personality, scenario, example dialogues, system prompt and post-history
+    /// instructions together, as Character.AI bounds its definitions. Default: 32000.
+    /// </summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxDefinitionChars { get; set; } = 32_000;
+
     /// <summary>Most characters in one group chat. Default: 8.</summary>
     [Range(1, 64)]
     public int MaxCharactersPerChat { get; set; } = 8;

@@ -10,6 +10,7 @@ public static class ChatsExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<CharacterCatalog>();
+        builder.Services.AddSingleton<PersonaDirectory>();
         builder.Services.AddSingleton<ChatDirectory>();
         builder.Services.AddSingleton<ChatHistory>();
         builder.Services.AddSingleton<ReplyContextLoader>();

@@ -1,18 +1,36 @@
 namespace ChatService.Chats;
 
-/// <summary>Durable storage of characters.</summary>
+/// <summary>
+/// Durable storage of characters. Characters change (UpdateCharacter, DeleteCharacter), so every
+/// read returns the version current when it is made, however a store keeps copies.
+/// </summary>
 public interface ICharacterStore
 {
     /// <summary>Stores a new character (version 1); <paramref name="cardImage"/> is the PNG a card came in, kept for its export. Returns it with its creation time.</summary>
     Task<Character> InsertAsync(Character character, byte[]? cardImage, CancellationToken cancellationToken);
 
-    /// <summary>The characters with these ids that exist, in any order (missing ids are left out).</summary>
+    /// <summary>The characters with these ids that exist, at their current versions, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="limit"/> of the user's own characters, newest first, after the given cursor.</summary>
+    /// <summary>Up to <paramref name="limit"/> of the user's own characters that are not deleted, newest first, after the given cursor.</summary>
     Task<IReadOnlyList<Character>> ListOwnedAsync(
         string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>The picture a card was imported in (its CardImage); null when there is none or no such character.</summary>
     Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one read-write transaction: reads the character (null when there is none), lets
+    /// <paramref name="change"/> decide its new definition (or refuse with a <see cref="ChatException"/>,
+    /// which writes nothing), and stores it as the next version with the commit time as its update time.
+    /// Returns it as stored.
+    /// </summary>
+    Task<Character> UpdateAsync(string characterId, Func<Character?, Character> change, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one read-write transaction: reads the character (null when there is none), lets
+    /// <paramref name="check"/> refuse, and marks it deleted at the commit time unless it already is.
+    /// Returns it as stored.
+    /// </summary>
+    Task<Character> DeleteAsync(string characterId, Action<Character?> check, CancellationToken cancellationToken);
 }

@@ -7,9 +7,9 @@ namespace ChatService.Chats;
 /// </summary>
 public interface IChatStore
 {
-    /// <summary>A new chat and its greeting turns, in one commit.</summary>
+    /// <summary>A new chat and its greeting turns (those of <paramref name="opening"/> that are not null, in cast order), in one commit.</summary>
     Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
-        string userId, string title, IReadOnlyList<Character> characters, CancellationToken cancellationToken);
+        string userId, string title, IReadOnlyList<Character> characters, ChatOpening opening, CancellationToken cancellationToken);
 
     Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken);
 
@@ -73,3 +73,13 @@ public sealed record EditedReplies(ChatTurn UserTurn, OwedReplies Owed);
 
 /// <summary>Turns a rewind or a delete hid, ascending, and the replies still owed among them (to cancel).</summary>
 public sealed record HiddenTurns(IReadOnlyList<long> Seqs, IReadOnlyList<ReplyKey> OwedReplies);
+
+/// <summary>
+/// How a new chat opens: the persona it is pinned to (null: none), and each character's greeting
+/// text as recorded, in cast order (null: that character opens with no turn).
+/// </summary>
+public sealed record ChatOpening(string? PersonaId, IReadOnlyList<string?> Greetings)
+{
+    /// <summary>Each character's own greeting, unpinned, as the texts are stored (no placeholder replaced).</summary>
+    public static ChatOpening OwnGreetings(IReadOnlyList<Character> characters) => new(null, characters.Select(c => c.Greeting).ToList());
+}

@@ -166,8 +166,9 @@ public readonly record struct ReplyKey(string ChatId, long Seq, string Candidate
 }
 
 /// <summary>
-/// Everything a worker needs to generate a reply, read when it starts: the reply as its turn shows
-/// it with that candidate, and the replica holding its lease when the reader knows it.
+/// Everything a worker needs to generate a reply, read when it starts: the speaker and the cast at
+/// their current versions, the reply as its turn shows it with that candidate, and the replica
+/// holding its lease when the reader knows it.
 /// </summary>
 public sealed record ReplyContext(
     string UserId,
@@ -182,6 +183,13 @@ public sealed record ReplyContext(
     /// some may also be among <see cref="WindowOldestFirst"/> (the prompt does not repeat them).
     /// </summary>
     public IReadOnlyList<ChatTurn> Pinned { get; init; } = [];
+
+    /// <summary>
+    /// The persona the chat's user speaks to <see cref="Speaker"/> as (the chat's pinned one if it still
+    /// exists, else the user's override for the speaker, else the user's default); null when there is none.
+    /// Read with the reply's context, so a reply uses the persona current when it is generated.
+    /// </summary>
+    public UserPersona? Persona { get; init; }
 
     /// <summary>
     /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)

@@ -1,11 +1,12 @@
 namespace ChatService.Chats;
 
 /// <summary>
-/// Reads what a worker needs to generate a reply: from the chat's window when it holds the reply
-/// and the turns before it (the common case, no storage read on a warm chat), otherwise from the
+/// Reads what a worker needs to generate a reply: the turns from the chat's window when it holds the
+/// reply and the turns before it (the common case), with the characters and the persona from one small
+/// storage read, since they may have changed since anything cached them; otherwise everything from the
 /// reply ledger in one snapshot.
 /// </summary>
-public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore characters, IReplyLedger ledger)
+public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions definitions, IReplyLedger ledger)
 {
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
@@ -26,12 +27,6 @@ public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore cha
             return null;
         }
 
-        var cast = (await characters.GetManyAsync(window.CharacterIds, cancellationToken)).ToDictionary(c => c.Id);
-        if (!cast.TryGetValue(reply.CharacterId, out var speaker))
-        {
-            return null;
-        }
-
         // Rewound and deleted turns never reach a prompt.
         var before = window.Shown.Where(t => t.Seq < key.Seq).Take(windowTurns).Reverse().ToList();
         if (before.Count < windowTurns && !window.ReachesStart)
@@ -40,9 +35,18 @@ public sealed class ReplyContextLoader(IChatWindows windows, ICharacterStore cha
             return null;
         }
 
+        // A reply uses the definitions current when it is generated: an update on any replica since a
+        // copy was cached here, and the user's persona as it is now.
+        var (cast, persona) = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, cancellationToken);
+        if (!cast.TryGetValue(reply.CharacterId, out var speaker))
+        {
+            return null;
+        }
+
         return new ReplyContext(window.UserId, speaker, cast, before, reply, LeaseOwner: null)
         {
             Pinned = await PinnedAsync(window, key, cancellationToken),
+            Persona = persona,
         };
     }
 

@@ -39,6 +39,27 @@ public sealed class DispatchOptions
     [Range(0, 1_000_000)]
     public int PinnedBudgetChars { get; set; } = 4_000;
 
+    /// <summary>
+    /// The system prompt of characters that have none of their own (a character's own may include it
+    /// as <c>{{original}}</c>). <c>{{char}}</c> and <c>{{user}}</c> are replaced as in a character's
+    /// texts. Default: "You are {{char}}. Write {{char}}'s next reply in this fictional chat with
+    /// {{user}}: stay in character, and never speak for {{user}}."
+    /// </summary>
+    public string SystemPrompt { get; set; } = DefaultSystemPrompt;
+
+    /// <summary>What <see cref="SystemPrompt"/> is unless configured.</summary>
+    public const string DefaultSystemPrompt =
+        "You are {{char}}. Write {{char}}'s next reply in this fictional chat with {{user}}: stay in character, and never speak for {{user}}.";
+
+    /// <summary>
+    /// Character budget of a prompt's definition (the system prompt, the character's definition, the
+    /// user's persona, and the post-history instructions), after <c>{{char}}</c> and <c>{{user}}</c> are
+    /// replaced. A definition is at most <c>Chat:MaxDefinitionChars</c> as written, so only names that
+    /// replace many placeholders can reach it; then example dialogues are cut first. Default: 48000.
+    /// </summary>
+    [Range(1_000, 1_000_000)]
+    public int DefinitionBudgetChars { get; set; } = 48_000;
+
     /// <summary>How often the recovery sweeper looks for owed replies whose lease expired. Default: 5 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
 

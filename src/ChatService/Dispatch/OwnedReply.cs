@@ -141,14 +141,7 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            var prompt = PromptBuilder.Build(
-                context.Speaker.Persona,
-                context.Speaker.Id,
-                context.WindowOldestFirst.Select(ToPromptTurn).ToList(),
-                context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
-                services.Options.PromptBudgetChars,
-                context.Pinned.Select(ToPromptTurn).ToList(),
-                services.Options.PinnedBudgetChars);
+            var prompt = ReplyPrompt.Build(context, services.Options);
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             var (text, calls, finished) = await StreamAsync(context.Speaker, prompt, queuedAt, generation.Token);
@@ -417,6 +410,4 @@ public sealed partial class OwnedReply
         [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); its stream starts with the restart.")]
         public static partial void LogUnreadable(ILogger logger, string reply, string message);
     }
-
-    private static PromptTurn ToPromptTurn(ChatTurn turn) => new(turn.Role == AuthorRole.User, turn.CharacterId, turn.Text, turn.Seq);
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.AI;
 namespace ChatService.Inference;
 
 /// <summary>Assembles the messages a backend sees for one character reply.</summary>
-public static class PromptBuilder
+public static partial class PromptBuilder
 {
     /// <summary>
     /// The persona as the system message, then the window oldest to newest: the speaking
@@ -49,6 +49,23 @@ public static class PromptBuilder
         int pinnedMaxChars)
     {
         ArgumentNullException.ThrowIfNull(persona);
+        var messages = Turns(speakerCharacterId, windowOldestFirst, characterNames, maxChars, pinnedOldestFirst, pinnedMaxChars);
+        messages.Insert(0, new ChatMessage(ChatRole.System, persona));
+        return messages;
+    }
+
+    /// <summary>
+    /// The pinned and recent turns as <see cref="Build(string, string, IReadOnlyList{PromptTurn}, IReadOnlyDictionary{string, string}, int, IReadOnlyList{PromptTurn}, int)"/>
+    /// lays them out, oldest first, without anything ahead of them or after them.
+    /// </summary>
+    private static List<ChatMessage> Turns(
+        string speakerCharacterId,
+        IReadOnlyList<PromptTurn> windowOldestFirst,
+        IReadOnlyDictionary<string, string> characterNames,
+        int maxChars,
+        IReadOnlyList<PromptTurn> pinnedOldestFirst,
+        int pinnedMaxChars)
+    {
         ArgumentNullException.ThrowIfNull(windowOldestFirst);
         ArgumentNullException.ThrowIfNull(characterNames);
         ArgumentNullException.ThrowIfNull(pinnedOldestFirst);
@@ -110,7 +127,6 @@ public static class PromptBuilder
             pinnedRemaining -= length;
         }
 
-        kept.Add(new ChatMessage(ChatRole.System, persona));
         kept.Reverse();
         return kept;
     }

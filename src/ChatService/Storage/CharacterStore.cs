@@ -5,10 +5,12 @@ using Spanner.Client;
 namespace ChatService.Storage;
 
 /// <summary>
-/// Characters in Spanner. They never change once created, so the ones read are kept in process
-/// memory: a warm chat's prompt and cast cost no read.
+/// Characters in Spanner. A character's definition changes only with its version (and its deletion
+/// with its delete time), so the copies read are kept in process memory and served again only after
+/// a read of those two columns shows them current: a few bytes per read instead of a definition of up
+/// to 32,000 characters, and never a version another replica has replaced.
 /// </summary>
-internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
+internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
     // CardImage is left out: it is read only by a card export.
     private const string CharacterColumns =
@@ -54,42 +56,66 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
 
     private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
+    /// <summary>
+    /// The characters as stored now: one read of their versions, then the definitions of those this
+    /// replica holds no current copy of (none, for characters that did not change since it read them).
+    /// </summary>
     public async Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
-        var found = new List<Character>(ids.Count);
-        var missing = new List<string>();
-        foreach (var id in ids)
+        if (ids.Count == 0)
         {
-            if (memory.TryGetValue(id, out Character? character))
+            return [];
+        }
+
+        var stamps = await spanner.ReadAsync((reader, ct) => ReadStampsAsync(reader, ids, ct), cancellationToken);
+        return await CurrentAsync(stamps, cancellationToken);
+    }
+
+    /// <summary>
+    /// The characters whose current <paramref name="stamps"/> were just read: the copies held here that
+    /// match them, and the others read whole (and kept for next time). A character changed again
+    /// between the two reads comes back at its newer version.
+    /// </summary>
+    internal async Task<IReadOnlyList<Character>> CurrentAsync(IReadOnlyCollection<CharacterStamp> stamps, CancellationToken cancellationToken)
+    {
+        var found = new List<Character>(stamps.Count);
+        var stale = new List<string>();
+        foreach (var stamp in stamps)
+        {
+            if (memory.TryGetValue(stamp.CharacterId, out Character? held) && stamp.Matches(held!))
             {
-                found.Add(character!);
+                found.Add(held!);
             }
             else
             {
-                missing.Add(id);
+                stale.Add(stamp.CharacterId);
             }
         }
 
-        foreach (var character in await spanner.ReadAsync((reader, ct) => ReadAsync(reader, missing, ct), cancellationToken))
+        if (stale.Count > 0)
         {
-            memory.Set(character.Id, character, Entry);
-            found.Add(character);
+            foreach (var character in await spanner.ReadAsync((reader, ct) => ReadAsync(reader, stale, ct), cancellationToken))
+            {
+                Remember(character);
+                found.Add(character);
+            }
         }
 
         return found;
     }
 
     /// <summary>
-    /// One page of the user's own characters, newest first, from the CharactersByOwner index;
-    /// <paramref name="after"/> is the last character of the previous page, and ties on CreateTime
-    /// are broken by CharacterId (the index's own order, so the scan stops at the limit). The index
-    /// stores no columns: the page's rows are read back from the table by key (see 0004_list_characters.sql).
-    /// They are not put in the process cache: a listing is no sign that a character is about to speak.
+    /// One page of the user's own characters that are not deleted, newest first, from the
+    /// CharactersByOwner index; <paramref name="after"/> is the last character of the previous page, and
+    /// ties on CreateTime are broken by CharacterId (the index's own order, so the scan stops at the
+    /// limit). The index stores no columns: the page's rows are read back from the table by key (see
+    /// 0004_list_characters.sql). They are not put in the process cache: a listing is no sign that a
+    /// character is about to speak.
     /// </summary>
     public async Task<IReadOnlyList<Character>> ListOwnedAsync(
         string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken)
     {
-        var sql = $"SELECT {CharacterColumns} FROM Characters@{{FORCE_INDEX=CharactersByOwner}} WHERE OwnerUserId = @ownerUserId";
+        var sql = $"SELECT {CharacterColumns} FROM Characters@{{FORCE_INDEX=CharactersByOwner}} WHERE OwnerUserId = @ownerUserId AND DeleteTime IS NULL";
         if (after is not null)
         {
             sql += " AND (CreateTime < @afterTime OR (CreateTime = @afterTime AND CharacterId > @afterId))";
@@ -127,6 +153,26 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
         var statement = new SpannerStatement("SELECT CardImage FROM Characters WHERE CharacterId = @id").Add("id", characterId);
         var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
         return rows.Count == 0 ? null : rows[0].Get<byte[]?>("CardImage");
+    }
+
+    /// <summary>Keeps <paramref name="character"/> as this replica's copy, unless it holds a newer one already (one read raced another).</summary>
+    private void Remember(Character character)
+    {
+        var newerHeld = memory.TryGetValue(character.Id, out Character? held)
+            && (held!.Version > character.Version || (held.Version == character.Version && held.IsDeleted && !character.IsDeleted));
+        if (!newerHeld)
+        {
+            memory.Set(character.Id, character, Entry);
+        }
+    }
+
+    private static async Task<IReadOnlyList<CharacterStamp>> ReadStampsAsync(ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement($"SELECT {CharacterStamp.Columns} FROM Characters WHERE CharacterId IN UNNEST(@ids)")
+                .Add("ids", SpannerType.ArrayOf(SpannerType.String), ids.ToList()),
+            cancellationToken);
+        return rows.Select(CharacterStamp.Read).ToList();
     }
 
     private static Character ReadCharacter(SpannerRow row) => new(

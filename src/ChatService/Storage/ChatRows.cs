@@ -10,8 +10,9 @@ internal static class ChatRows
     public const string ListedChatColumns =
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
 
-    // A chat read by its key: the listed columns, its pins and where it was forked from (which the index does not store).
-    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq";
+    // A chat read by its key: the listed columns, its pins, where it was forked from and the persona it is
+    // pinned to (which the index does not store).
+    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId";
 
     // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
     // The rating is the chat owner's (the only user who can rate a candidate of the chat).
@@ -56,7 +57,8 @@ internal static class ChatRows
         PinnedSeqs: HasColumn(row, "PinnedSeqs") ? row.Get<List<long>?>("PinnedSeqs") ?? [] : null,
         ForkedFrom: HasColumn(row, "ForkedFromChatId") && row.Get<string?>("ForkedFromChatId") is { } origin
             ? new ForkOrigin(origin, row.Get<long>("ForkedFromSeq"))
-            : null);
+            : null,
+        PersonaId: HasColumn(row, "PersonaId") ? row.Get<string?>("PersonaId") : null);
 
     private static bool HasColumn(SpannerRow row, string name)
     {

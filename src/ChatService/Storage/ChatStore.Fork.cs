@@ -74,6 +74,7 @@ internal sealed partial class ChatStore
             .Set("LastMessagePreview", "")
             .Set("ForkedFromChatId", chatId)
             .Set("ForkedFromSeq", atSeq)
+            .Set("PersonaId", source.PersonaId)
             .Set("CreateTime", SpannerCommitTimestamp.Value)
             .Set("LastActiveTime", SpannerCommitTimestamp.Value));
         ChatOperations.Insert(tx, chatId, requestId, ForkKind, fork.ToBytes());

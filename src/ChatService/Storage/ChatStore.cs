@@ -21,16 +21,17 @@ internal sealed partial class ChatStore(
     private ChatOptions Options => chatOptions.Value;
 
     /// <summary>
-    /// Records a new chat and, in the same commit, each character's greeting as a completed
-    /// character turn (seq 1, 2, …), in the chat's character order.
+    /// Records a new chat and, in the same commit, the greetings of <paramref name="opening"/> as
+    /// completed character turns (seq 1, 2, …), in the chat's character order.
     /// </summary>
     public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
-        string userId, string title, IReadOnlyList<Character> characters, CancellationToken cancellationToken)
+        string userId, string title, IReadOnlyList<Character> characters, ChatOpening opening, CancellationToken cancellationToken)
     {
         var chatId = Ids.New();
         var greetings = characters
-            .Where(c => !string.IsNullOrEmpty(c.Greeting))
-            .Select((c, i) => new ChatTurn(chatId, i + 1, AuthorRole.Character, c.Id, c.Greeting!, ReplyState.Complete, Ids.New(), 1, default, null, null))
+            .Select((c, i) => (Character: c, Text: opening.Greetings[i]))
+            .Where(g => !string.IsNullOrEmpty(g.Text))
+            .Select((g, i) => new ChatTurn(chatId, i + 1, AuthorRole.Character, g.Character.Id, g.Text!, ReplyState.Complete, Ids.New(), 1, default, null, null))
             .ToList();
         var preview = greetings.Count > 0 ? Text.Preview(greetings[^1].Text) : "";
         var characterIds = characters.Select(c => c.Id).ToList();
@@ -46,13 +47,14 @@ internal sealed partial class ChatStore(
                 .Set("NextSeq", (long)greetings.Count)
                 .Set("RotationCursor", 0L)
                 .Set("LastMessagePreview", preview)
+                .Set("PersonaId", opening.PersonaId)
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
             greetings.ForEach(turns.InsertGreeting);
             return Task.FromResult(true);
         }, cancellationToken);
 
-        var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed);
+        var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed, PersonaId: opening.PersonaId);
         return (chat, written);
     }
 

@@ -25,8 +25,8 @@ internal sealed partial class ReplyLedger(
         return reply is not null && reply.OwnerId == userId ? reply.Turn : null;
     }
 
-    // One snapshot: the chat, the reply's lease, the cast and the window all as of one moment, even when a
-    // send, a settle or a takeover commits between the reads.
+    // One snapshot: the chat, the reply's lease, the cast, the window and the persona all as of one moment,
+    // even when a send, a settle or a takeover commits between the reads.
     public Task<ReplyContext?> LoadReplyContextAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
         spanner.SnapshotAsync((snapshot, ct) => ReadReplyContextAsync(snapshot, key, windowTurns, ct), cancellationToken);
 
@@ -66,7 +66,8 @@ internal sealed partial class ReplyLedger(
             .Select(seq => inWindow.TryGetValue(seq, out var turn) ? turn : read.FirstOrDefault(t => t.Seq == seq))
             .OfType<ChatTurn>()
             .ToList();
-        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner) { Pinned = pinned };
+        var persona = await PersonaRows.ReadSpeakingAsAsync(snapshot, chat.UserId, key.ChatId, speakerId, cancellationToken);
+        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner) { Pinned = pinned, Persona = persona };
     }
 
     public Task<IReadOnlyList<ChatTurn>> GetShownTurnsAsync(string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>

@@ -27,13 +27,16 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SchemaMigrator>();
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
-        // Characters never change: the ones read stay in process memory.
+        // Copies of the characters read, served again only once a read of their versions shows them current.
         builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
         // The stores reach Spanner only through the gateway, which turns its errors into StorageException.
         builder.Services.AddSingleton<SpannerGateway>();
         builder.Services.AddSingleton<TurnCommits>();
         builder.Services.AddSingleton<WindowLoader>();
-        builder.Services.AddSingleton<ICharacterStore, CharacterStore>();
+        builder.Services.AddSingleton<CharacterStore>();
+        builder.Services.AddSingleton<ICharacterStore>(sp => sp.GetRequiredService<CharacterStore>());
+        builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
+        builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);

@@ -63,5 +63,9 @@ CREATE TABLE PersonaOverrides (
   PersonaId STRING(36) NOT NULL,
 ) PRIMARY KEY (UserId, CharacterId);
 
+-- A persona's characters (ListPersonas, and the overrides a deleted persona takes with it): one
+-- range per persona instead of a scan of all of the user's overrides for each of up to 100 personas.
+CREATE INDEX PersonaOverridesByPersona ON PersonaOverrides (UserId, PersonaId);
+
 -- The persona a chat was pinned to at creation (NULL: resolved per reply).
 ALTER TABLE Chats ADD COLUMN PersonaId STRING(36);

@@ -1,0 +1,19 @@
+namespace ChatService.Chats;
+
+/// <summary>
+/// What a reply is generated from besides its turns: the chat's characters at their current
+/// versions (a reply uses the version current when it is generated) and the persona the chat's
+/// user speaks as to the speaker, or null when there is none.
+/// </summary>
+public sealed record ReplyDefinitions(IReadOnlyDictionary<string, Character> Cast, UserPersona? Persona);
+
+/// <summary>Reads <see cref="ReplyDefinitions"/> for a reply whose turns came from the chat's cached window.</summary>
+public interface IReplyDefinitions
+{
+    /// <summary>
+    /// The cast of <paramref name="chatId"/> as stored now, and the persona <paramref name="userId"/>
+    /// speaks to <paramref name="speakerId"/> as: the chat's pinned persona if it still exists, else the
+    /// user's override for the speaker, else the user's default persona.
+    /// </summary>
+    Task<ReplyDefinitions> LoadAsync(string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, CancellationToken cancellationToken);
+}

@@ -1,0 +1,43 @@
+namespace ChatService.Chats;
+
+/// <summary>Users' personas: who the user is in a chat, by default or for particular characters.</summary>
+public sealed class PersonaDirectory(IPersonaStore store)
+{
+    /// <summary>The most personas a user may have (ListPersonas returns them all).</summary>
+    public const int MaxPersonasPerUser = 100;
+
+    public Task<UserPersona> CreateAsync(string userId, NewPersona persona, CancellationToken cancellationToken) =>
+        store.CreateAsync(userId, persona, MaxPersonasPerUser, cancellationToken);
+
+    public Task<IReadOnlyList<UserPersona>> ListAsync(string userId, CancellationToken cancellationToken) =>
+        store.ListAsync(userId, cancellationToken);
+
+    public Task<UserPersona> UpdateAsync(string userId, PersonaUpdate update, CancellationToken cancellationToken) =>
+        store.UpdateAsync(userId, update, cancellationToken);
+
+    public async Task DeleteAsync(string userId, string personaId, CancellationToken cancellationToken)
+    {
+        if (!await store.DeleteAsync(userId, personaId, cancellationToken))
+        {
+            throw ChatException.PersonaNotFound(personaId);
+        }
+    }
+
+    /// <summary>
+    /// The persona a new chat speaks as to each of its characters (for <c>{{user}}</c> in the greetings
+    /// it records): the pinned one for all of them when <paramref name="pinnedPersonaId"/> is given
+    /// (NOT_FOUND unless it is one of the user's), else each character's override or the default.
+    /// Characters with none are left out.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, UserPersona>> ForNewChatAsync(
+        string userId, string? pinnedPersonaId, IReadOnlyList<string> characterIds, CancellationToken cancellationToken)
+    {
+        if (pinnedPersonaId is null)
+        {
+            return await store.ForCharactersAsync(userId, characterIds, cancellationToken);
+        }
+
+        var pinned = await store.GetAsync(userId, pinnedPersonaId, cancellationToken) ?? throw ChatException.PersonaNotFound(pinnedPersonaId);
+        return characterIds.ToDictionary(id => id, _ => pinned);
+    }
+}
