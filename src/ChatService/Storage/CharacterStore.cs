@@ -6,15 +6,17 @@ namespace ChatService.Storage;
 
 /// <summary>
 /// Characters in Spanner. They never change once created, so the ones read are kept in process
-/// memory: a warm chat's prompt and cast cost no read.
+/// memory: a warm chat's prompt and cast cost no read. (Their chat count does change, folded by new
+/// chats: a cached character's <see cref="Character.ChatCount"/> is as of its read; listings read it
+/// from Spanner.) Each write takes the character's catalog rows along (<see cref="CatalogEntries"/>).
 /// </summary>
 internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
     // CardImage is left out: it is read only by a card export.
-    private const string CharacterColumns =
+    internal const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime, " +
         "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
-        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime";
+        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime, ChatCount";
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
@@ -27,8 +29,9 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
             .Set("CardExtras", character.CardExtras)
             .Set("CardImage", cardImage)
             .Set("Version", 1L)
+            .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
-        var committed = await spanner.WriteAsync([insert], cancellationToken);
+        var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character)], cancellationToken);
         return character with { CreateTime = committed, Version = 1 };
     }
 
@@ -122,7 +125,7 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
         return rows.Select(ReadCharacter).ToList();
     }
 
-    private static Character ReadCharacter(SpannerRow row) => new(
+    internal static Character ReadCharacter(SpannerRow row) => new(
         Id: row.Get<string>("CharacterId"),
         OwnerUserId: row.Get<string>("OwnerUserId"),
         DisplayName: row.Get<string>("DisplayName"),
@@ -149,5 +152,6 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
         Version = row.Get<long?>("Version") ?? 1,
         UpdateTime = row.Get<DateTimeOffset?>("UpdateTime"),
         DeleteTime = row.Get<DateTimeOffset?>("DeleteTime"),
+        ChatCount = row.Get<long?>("ChatCount") ?? 0,
     };
 }
