@@ -83,32 +83,17 @@ internal sealed class CharacterStore(SpannerGateway spanner, IMemoryCache memory
     }
 
     /// <summary>
-    /// One page of the user's own characters, newest first, from the CharactersByOwner index;
-    /// <paramref name="after"/> is the last character of the previous page, and ties on CreateTime
-    /// are broken by CharacterId (the index's own order, so the scan stops at the limit). The index
-    /// stores no columns: the page's rows are read back from the table by key (see 0004_list_characters.sql).
-    /// They are not put in the process cache: a listing is no sign that a character is about to speak.
+    /// Entries of a listing, from the catalog's index (CatalogEntries.ReadAsync), then their characters by
+    /// key. The characters are not put in the process cache: a listing is no sign that one is about to speak.
     /// </summary>
-    public async Task<IReadOnlyList<Character>> ListOwnedAsync(
-        string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken)
-    {
-        var sql = $"SELECT {CharacterColumns} FROM Characters@{{FORCE_INDEX=CharactersByOwner}} WHERE OwnerUserId = @ownerUserId";
-        if (after is not null)
+    public Task<IReadOnlyList<CharacterListEntry>> ListAsync(
+        string userId, CharacterList list, CharacterListCursor? after, int limit, CancellationToken cancellationToken) =>
+        spanner.ReadAsync<IReadOnlyList<CharacterListEntry>>(async (reader, ct) =>
         {
-            sql += " AND (CreateTime < @afterTime OR (CreateTime = @afterTime AND CharacterId > @afterId))";
-        }
-
-        var statement = new SpannerStatement(sql + " ORDER BY CreateTime DESC, CharacterId LIMIT @limit")
-            .Add("ownerUserId", ownerUserId)
-            .Add("limit", (long)limit);
-        if (after is { } cursor)
-        {
-            statement.Add("afterTime", cursor.CreateTime).Add("afterId", cursor.CharacterId);
-        }
-
-        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
-        return rows.Select(ReadCharacter).ToList();
-    }
+            var cursors = await CatalogEntries.ReadAsync(reader, userId, list, after, limit, ct);
+            var characters = (await ReadAsync(reader, cursors.Select(c => c.CharacterId).ToList(), ct)).ToDictionary(c => c.Id);
+            return [.. cursors.Select(c => new CharacterListEntry(c, characters.GetValueOrDefault(c.CharacterId)))];
+        }, cancellationToken);
 
     /// <summary>The characters with these ids that exist, straight from <paramref name="reader"/> (e.g. a snapshot).</summary>
     public static async Task<IReadOnlyList<Character>> ReadAsync(ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
