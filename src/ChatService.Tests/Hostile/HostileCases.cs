@@ -43,7 +43,7 @@ internal sealed partial class HostileCases
             MalformedId, UnknownId, ForeignChat, ForeignCharacter, ForeignCandidate, BadSeq, BadText, BadRequestId,
             BadPageSize, BadHistoryToken, BadListToken, BadCharacterListToken, BadVisibility, BadContinueTurns, BadReplyCharacters, BadChatCast,
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
-            BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate,
+            BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCatalogListing, CatalogLists, BadCatalogToken,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
