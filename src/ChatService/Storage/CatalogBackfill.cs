@@ -7,8 +7,9 @@ namespace ChatService.Storage;
 /// listing, a user's own included, still shows them. Runs once per database, after the schema's DDL
 /// and before version 6 is recorded (an interrupted run starts over at the next start); each batch
 /// reads its characters again in the transaction that writes their rows, so a character changed
-/// meanwhile gets the rows of what it is now. Characters created meanwhile by replicas of the
-/// previous release (during a rolling update) get theirs at their next change or chat.
+/// meanwhile gets the rows of what it is now. Characters created afterwards by replicas of the
+/// previous release (during a rolling update) get theirs with their first new chat, whose count fold
+/// writes all of a character's rows.
 /// </summary>
 internal static class CatalogBackfill
 {
