@@ -50,6 +50,9 @@ public sealed class PageTokenTests
         Assert.False(PageToken.TryReadCharacterList(token, "bob", list, out _));
         Assert.False(PageToken.TryReadChatList(token, "alice", out _));
         Assert.False(PageToken.TryReadCharacterList(PageToken.ForChatList("alice", time, cursor.CharacterId), "alice", CharacterList.OwnNewest, out _));
+        // 43 bytes: base64 would pad it, but a padded spelling is not the token that was issued.
+        Assert.DoesNotContain('=', token);
+        Assert.False(PageToken.TryReadCharacterList(token + "=", "alice", list, out _));
     }
 
     [Fact]

@@ -137,10 +137,11 @@ public static class PageToken
     private static string Base64Url(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>Reads a token as issued: base64url without padding (a token with '=' in it was not issued here, so one token has one spelling).</summary>
     private static bool TryDecode(string token, out byte[] bytes)
     {
         bytes = [];
-        if (token.Length is 0 or > 256)
+        if (token.Length is 0 or > 256 || token.Contains('='))
         {
             return false;
         }
