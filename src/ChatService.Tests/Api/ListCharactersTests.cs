@@ -1,7 +1,10 @@
 using ChatService.Api.V1;
+using ChatService.Storage;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
 using Spanner.Client;
+using CharacterList = ChatService.Chats.CharacterList;
+using CharacterListCursor = ChatService.Chats.CharacterListCursor;
 using PageToken = ChatService.Chats.PageToken;
 
 namespace ChatService.Tests.Api;
@@ -41,16 +44,20 @@ public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBas
     {
         var user = TestUsers.New();
         var older = await CreateCharacterAsync(user, "Older");
-        // Five characters with the same creation time (one commit), which pages of 2 must split.
+        // Five characters with the same creation time (one commit), which pages of 2 must split; each with
+        // its catalog rows, as every writer of characters writes them.
         var tied = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString()).ToList();
-        await Fixture.Database.WriteAsync(tied.Select(id => SpannerMutation.Insert("Characters")
-            .Set("CharacterId", id)
-            .Set("OwnerUserId", user)
-            .Set("DisplayName", "Tied")
-            .Set("Persona", "Written straight to Spanner.")
-            .Set("ModelRoute", "default")
-            .Set("Visibility", 1L)
-            .Set("CreateTime", SpannerCommitTimestamp.Value)).ToList(), Ct);
+        await Fixture.Database.WriteAsync(tied.SelectMany(id => (IEnumerable<SpannerMutation>)[
+            SpannerMutation.Insert("Characters")
+                .Set("CharacterId", id)
+                .Set("OwnerUserId", user)
+                .Set("DisplayName", "Tied")
+                .Set("Persona", "Written straight to Spanner.")
+                .Set("ModelRoute", "default")
+                .Set("Visibility", 1L)
+                .Set("CreateTime", SpannerCommitTimestamp.Value),
+            .. CatalogEntries.Mutations(before: null, after: new(id, user, "Tied", "", null, "default", global::ChatService.Chats.CharacterVisibility.Private, default)),
+        ]).ToList(), Ct);
         var newer = await CreateCharacterAsync(user, "Newer");
 
         var listed = await ListAllAsync(user, pageSize: 2);
@@ -87,7 +94,7 @@ public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBas
             theirs,
             PageToken.ForChatList(user, DateTimeOffset.UtcNow, Guid.NewGuid().ToString()),
             PageToken.ForHistory(Guid.NewGuid().ToString(), 5),
-            PageToken.ForCharacterList(other, DateTimeOffset.UtcNow, Guid.NewGuid().ToString()),
+            PageToken.ForCharacterList(other, CharacterList.OwnNewest, new CharacterListCursor(DateTimeOffset.UtcNow.UtcTicks, Guid.NewGuid().ToString())),
             own[..(own.Length / 2)],
             own + "!",
             "!!!",
@@ -101,8 +108,40 @@ public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBas
 
         // The caller's own token still pages; one forged with a time past every character lists them all.
         Assert.Single((await ListAsync(user, new ListCharactersRequest { PageToken = own })).Characters);
-        var forged = PageToken.ForCharacterList(user, DateTimeOffset.MaxValue, Guid.NewGuid().ToString());
+        var forged = PageToken.ForCharacterList(user, CharacterList.OwnNewest, new CharacterListCursor(DateTimeOffset.MaxValue.UtcTicks, Guid.NewGuid().ToString()));
         Assert.Equal(2, (await ListAsync(user, new ListCharactersRequest { PageToken = forged })).Characters.Count);
+    }
+
+    [Fact]
+    public async Task ListCharacters_UnknownListingOrOrder_OrBadQuery_IsInvalidArgumentNamingTheField()
+    {
+        var user = TestUsers.New();
+        var mine = await CreateCharacterAsync(user, "Ada");
+        (ListCharactersRequest Request, string Field)[] bad =
+        [
+            (new() { Listing = (CharacterListing)3 }, "listing"),
+            (new() { Listing = (CharacterListing)(-1), Query = "ada" }, "listing"),
+            (new() { Order = (CharacterOrder)3 }, "order"),
+            (new() { Order = (CharacterOrder)int.MaxValue, Listing = CharacterListing.Public }, "order"),
+            (new() { Query = new string('a', 33) }, "query"),
+            (new() { Query = string.Concat(Enumerable.Repeat("😀", 33)) }, "query"),
+            (new() { Query = "   " }, "query"),
+            (new() { Query = " \t\r\n\u3000" }, "query"),
+            (new() { Query = "ad\0a" }, "query"),
+            (new() { Query = "ada\u0007" }, "query"),
+            (new() { Query = "a\nda" }, "query"),
+        ];
+        foreach (var (request, field) in bad)
+        {
+            var ex = await AssertStatusAsync(StatusCode.InvalidArgument, () => ListAsync(user, request));
+            Assert.Equal(field, FieldOf(ex));
+        }
+
+        // At the limits: 32 characters once trimmed (an emoji is one), or nothing a name could have.
+        Assert.Empty((await ListAsync(user, new ListCharactersRequest { Query = "  " + new string('a', 32) + "  " })).Characters);
+        Assert.Empty((await ListAsync(user, new ListCharactersRequest { Query = string.Concat(Enumerable.Repeat("😀", 32)) })).Characters);
+        Assert.Empty((await ListAsync(user, new ListCharactersRequest { Query = "!?", Listing = CharacterListing.Public })).Characters);
+        Assert.Equal(mine, Assert.Single((await ListAsync(user, new ListCharactersRequest { Query = " a ", Order = CharacterOrder.MostUsed })).Characters));
     }
 
     private async Task<ListCharactersResponse> ListAsync(string userId, ListCharactersRequest request) =>

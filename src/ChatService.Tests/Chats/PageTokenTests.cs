@@ -28,17 +28,61 @@ public sealed class PageTokenTests
     }
 
     [Fact]
-    public void CharacterList_RoundTrips_OnlyForTheSameUser_AndIsNoChatListToken()
+    public void CharacterList_RoundTrips_OnlyForTheSameUserListingOrderAndQuery_AndIsNoChatListToken()
     {
         var time = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero).AddTicks(5678);
-        var character = Ids.New();
-        var token = PageToken.ForCharacterList("alice", time, character);
+        var cursor = new CharacterListCursor(time.UtcTicks, Ids.New());
+        var list = new CharacterList(CharacterListing.Public, CharacterOrder.Newest, "Ada");
+        var token = PageToken.ForCharacterList("alice", list, cursor);
 
-        Assert.True(PageToken.TryReadCharacterList(token, "alice", out var after));
-        Assert.Equal((time, character), after);
-        Assert.False(PageToken.TryReadCharacterList(token, "bob", out _));
+        Assert.True(PageToken.TryReadCharacterList(token, "alice", list, out var after));
+        Assert.Equal(cursor, after);
+        // The query is bound as it is looked up: the same term in other letters pages the same listing.
+        Assert.True(PageToken.TryReadCharacterList(token, "alice", list with { Query = " ADA" }, out _));
+        CharacterList[] others =
+        [
+            list with { Listing = CharacterListing.Own },
+            list with { Order = CharacterOrder.MostUsed },
+            list with { Query = "Adam" },
+            list with { Query = null },
+        ];
+        Assert.All(others, other => Assert.False(PageToken.TryReadCharacterList(token, "alice", other, out _)));
+        Assert.False(PageToken.TryReadCharacterList(token, "bob", list, out _));
         Assert.False(PageToken.TryReadChatList(token, "alice", out _));
-        Assert.False(PageToken.TryReadCharacterList(PageToken.ForChatList("alice", time, character), "alice", out _));
+        Assert.False(PageToken.TryReadCharacterList(PageToken.ForChatList("alice", time, cursor.CharacterId), "alice", CharacterList.OwnNewest, out _));
+        // 43 bytes: base64 would pad it, but a padded spelling is not the token that was issued.
+        Assert.DoesNotContain('=', token);
+        Assert.False(PageToken.TryReadCharacterList(token + "=", "alice", list, out _));
+    }
+
+    [Fact]
+    public void CharacterList_MostUsedCursor_KeepsAnyCount()
+    {
+        var list = new CharacterList(CharacterListing.Own, CharacterOrder.MostUsed, null);
+        var cursor = new CharacterListCursor(long.MaxValue, Ids.New());
+
+        Assert.True(PageToken.TryReadCharacterList(PageToken.ForCharacterList("alice", list, cursor), "alice", list, out var after));
+        Assert.Equal(cursor, after);
+    }
+
+    [Fact]
+    public void CharacterList_TokenOfTheReleaseBeforeTheCatalog_PagesTheOwnNewestListingOnly()
+    {
+        // Kind 3: the user's tag, the creation time in ticks, the character id; what ListCharacters issued before it had listings.
+        var time = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        var character = Ids.New();
+        var bytes = new byte[33];
+        bytes[0] = 3;
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("alice"))[..8].CopyTo(bytes, 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), time.UtcTicks);
+        Guid.Parse(character).TryWriteBytes(bytes.AsSpan(17));
+        var token = Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        Assert.True(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest, out var after));
+        Assert.Equal(new CharacterListCursor(time.UtcTicks, character), after);
+        Assert.False(PageToken.TryReadCharacterList(token, "bob", CharacterList.OwnNewest, out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest with { Listing = CharacterListing.Public }, out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest with { Query = "a" }, out _));
     }
 
     [Theory]
@@ -50,7 +94,7 @@ public sealed class PageTokenTests
     {
         Assert.False(PageToken.TryReadHistory(token, _chat, out _));
         Assert.False(PageToken.TryReadChatList(token, "alice", out _));
-        Assert.False(PageToken.TryReadCharacterList(token, "alice", out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest, out _));
     }
 
     [Fact]

@@ -117,8 +117,10 @@ internal sealed partial class HostileCases
             2 => (Pick(AnyChat(party).HistoryTokens.ToArray()), "history-token-in-character-list", Invalid),
             3 => (Tamper(own), "tampered-token", new[] { StatusCode.InvalidArgument, StatusCode.OK }),
             4 => (Pick("!!!", own[..(own.Length / 2)], own + "=", new string('A', _random.Next(257, 100_000))), "garbage-token", Invalid),
-            5 => (PageToken.ForCharacterList(victim.UserId, DateTimeOffset.UtcNow, victim.Public.CharacterId), "forged-token-of-other-user", Invalid),
-            _ => (PageToken.ForCharacterList(party.UserId, Pick(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch), Guid.NewGuid().ToString()),
+            5 => (PageToken.ForCharacterList(victim.UserId, CharacterList.OwnNewest, new CharacterListCursor(DateTimeOffset.UtcNow.UtcTicks, victim.Public.CharacterId)),
+                "forged-token-of-other-user", Invalid),
+            _ => (PageToken.ForCharacterList(party.UserId, CharacterList.OwnNewest,
+                    new CharacterListCursor(Pick(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch).UtcTicks, Guid.NewGuid().ToString())),
                 "forged-token-extreme-time", Ok),
         };
         return Case(new ListCharactersRequest { PageToken = token, PageSize = _random.Next(0, 101) }, generator, allowed, party.UserId,

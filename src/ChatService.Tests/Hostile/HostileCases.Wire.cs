@@ -120,7 +120,7 @@ internal sealed partial class HostileCases
             9 => (new CancelReplyRequest { ChatId = chat.ChatId, Seq = seq }, StringBytes(3, "bad")),
             10 => (new RegenerateRequest { ChatId = chat.ChatId, Seq = seq }, badId),
             11 => (new SelectCandidateRequest { ChatId = chat.ChatId, Seq = seq }, StringBytes(3, "bad")),
-            12 => (new ListCharactersRequest { PageSize = 5 }, []),
+            12 => (new ListCharactersRequest { PageSize = 5, Listing = AnyListing(), Order = AnyOrder(), Query = Pick("", "pat") }, []),
             13 => (new ListCandidatesRequest { ChatId = chat.ChatId, Seq = seq }, []),
             _ => (new ContinueChatRequest { ChatId = party.Group.ChatId, Turns = 2 }, badId),
         };

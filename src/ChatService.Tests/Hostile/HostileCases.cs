@@ -46,6 +46,7 @@ internal sealed partial class HostileCases
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
+            BadCatalogListing, CatalogLists, BadCatalogToken,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }

@@ -54,6 +54,7 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
         failures.AddRange(await ChatConsistency.WaitUntilSettledAsync(fixture.Database, TimeSpan.FromSeconds(60), Ct));
         Log($"every reply settled {clock.Elapsed.TotalSeconds:F1} s after phase 2");
         failures.AddRange(await ChatConsistency.CheckAsync(fixture, Ct));
+        failures.AddRange(await CatalogConsistency.CheckAsync(fixture.Database, Ct));
         Log($"tables after phase 2: {await TableFingerprint.TakeAsync(fixture.Database, Ct)}; checked in {clock.Elapsed.TotalSeconds:F1} s");
 
         // Never a crash: the service still answers health checks and a legitimate request, and logged no error.

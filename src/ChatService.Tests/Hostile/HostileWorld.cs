@@ -10,7 +10,7 @@ namespace ChatService.Tests.Hostile;
 /// The legitimate data of the suite: two users (each with characters, one of them imported from a
 /// card, a one-to-one chat, a group chat and chats to delete) and a stranger who owns nothing.
 /// Seeded through the API with real exchanges, a regeneration and a continuation, then paged
-/// (history, chats, characters) so that real page tokens exist.
+/// (history, chats, characters, the public catalog) so that real page tokens exist.
 /// </summary>
 internal sealed class HostileWorld
 {
@@ -35,6 +35,24 @@ internal sealed class HostileWorld
     {
         var world = new HostileWorld(new Party(TestUsers.New()), new Party(TestUsers.New()));
         await Task.WhenAll(world.Parties.Select(party => SeedPartyAsync(fixture.Client(party.UserId), party, cancellationToken)));
+
+        // Once both users' public characters exist, so that the catalog has more than one page.
+        foreach (var party in world.Parties)
+        {
+            var token = "";
+            do
+            {
+                var page = await fixture.Client(party.UserId).ListCharactersAsync(
+                    new ListCharactersRequest { PageSize = 1, PageToken = token, Listing = CharacterListing.Public, Order = CharacterOrder.MostUsed },
+                    cancellationToken: cancellationToken);
+                token = page.NextPageToken;
+                if (token.Length > 0)
+                {
+                    party.CatalogTokens.Add(token);
+                }
+            }
+            while (token.Length > 0);
+        }
 
         return world;
     }

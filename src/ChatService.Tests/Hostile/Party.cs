@@ -44,6 +44,9 @@ internal sealed class Party(string userId)
     /// <summary>Tokens of ListCharacters pages of one character each.</summary>
     public List<string> CharacterListTokens { get; } = [];
 
+    /// <summary>Tokens of pages of one character each of the public catalog, most used first, as this user lists it.</summary>
+    public List<string> CatalogTokens { get; } = [];
+
     /// <summary>The characters seeded for this user (another user must never see the private ones, nor list any).</summary>
     public IReadOnlySet<string> CharacterIds =>
         new HashSet<string> { Private.CharacterId, Quiet.CharacterId, Public.CharacterId, Unlisted.CharacterId, Gone.CharacterId, Card.CharacterId };

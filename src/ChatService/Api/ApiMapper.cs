@@ -35,6 +35,7 @@ internal static class ApiMapper
         Version = character.Version,
         UpdateTime = character.UpdateTime is { } updated ? Timestamp.FromDateTimeOffset(updated) : null,
         DeleteTime = character.DeleteTime is { } deleted ? Timestamp.FromDateTimeOffset(deleted) : null,
+        ChatCount = character.ChatCount,
     };
 
     public static V1.Visibility ToProto(this CharacterVisibility visibility) => visibility switch

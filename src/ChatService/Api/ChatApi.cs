@@ -43,7 +43,8 @@ internal sealed partial class ChatApi(
     {
         var userId = context.GetUserId();
         var pageSize = RequestValidator.PageSize(request.PageSize);
-        var page = await characters.ListOwnedAsync(userId, pageSize, request.PageToken, context.CancellationToken);
+        var list = RequestValidator.CharacterList(request);
+        var page = await characters.ListAsync(userId, list, pageSize, request.PageToken, context.CancellationToken);
         return new V1.ListCharactersResponse { Characters = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
     }
 

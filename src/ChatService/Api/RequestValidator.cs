@@ -197,6 +197,41 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
         return new TurnRating(request.Stars, [.. request.Tags], request.Comment.Length == 0 ? null : request.Comment, default);
     }
 
+    /// <summary>
+    /// A ListCharacters listing: <c>listing</c> and <c>order</c> known values (unspecified is the caller's own,
+    /// newest first), <c>query</c> empty or 1..<see cref="CharacterSearch.MaxTermLength"/> characters (Unicode
+    /// code points) once trimmed, without control characters.
+    /// </summary>
+    public static CharacterList CharacterList(V1.ListCharactersRequest request)
+    {
+        var listing = request.Listing switch
+        {
+            V1.CharacterListing.Unspecified or V1.CharacterListing.Own => CharacterListing.Own,
+            V1.CharacterListing.Public => CharacterListing.Public,
+            _ => throw ApiErrors.InvalidArgument("listing", $"listing {(int)request.Listing} is not a known value"),
+        };
+        var order = request.Order switch
+        {
+            V1.CharacterOrder.Unspecified or V1.CharacterOrder.Newest => CharacterOrder.Newest,
+            V1.CharacterOrder.MostUsed => CharacterOrder.MostUsed,
+            _ => throw ApiErrors.InvalidArgument("order", $"order {(int)request.Order} is not a known value"),
+        };
+        if (request.Query.Length == 0)
+        {
+            return new CharacterList(listing, order, null);
+        }
+
+        var query = request.Query.Trim();
+        var length = query.EnumerateRunes().Count();
+        if (length is 0 or > CharacterSearch.MaxTermLength || query.Any(char.IsControl))
+        {
+            ApiErrors.ThrowInvalidArgument("query",
+                $"query must be empty or 1..{CharacterSearch.MaxTermLength} characters without control characters once trimmed, got {length}");
+        }
+
+        return new CharacterList(listing, order, query);
+    }
+
     public IReadOnlyList<string> ChatCharacters(IEnumerable<string> characterIds) =>
         IdList(characterIds, "character_ids", 1, Options.MaxCharactersPerChat);
 

@@ -4,7 +4,7 @@ namespace ChatService.Chats;
 
 /// <summary>
 /// Characters: creation with defaults, updates and deletion by their owner, lookups that respect
-/// visibility, and the user's own list.
+/// visibility, and the listings (own, public catalog, search).
 /// </summary>
 public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions> options)
 {
@@ -69,19 +69,34 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
             .ToList();
     }
 
-    /// <summary>A page of the user's own characters, newest first (public or private; never another user's, never deleted ones).</summary>
-    public async Task<Page<Character>> ListOwnedAsync(string userId, int pageSize, string? pageToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// A page of a character listing as the user sees it (<see cref="CharacterList"/>): their own characters or
+    /// the public catalog, newest or most used first, all of them or those a query finds. The page token
+    /// pages this user's listing with this order and query only.
+    /// </summary>
+    public async Task<Page<Character>> ListAsync(string userId, CharacterList list, int pageSize, string? pageToken, CancellationToken cancellationToken)
     {
-        (DateTimeOffset, string)? after = null;
+        CharacterListCursor? after = null;
         if (!string.IsNullOrEmpty(pageToken))
         {
-            after = PageToken.TryReadCharacterList(pageToken, userId, out var cursor)
+            after = PageToken.TryReadCharacterList(pageToken, userId, list, out var cursor)
                 ? cursor
-                : throw new ChatException(ChatErrorKind.InvalidArgument, "page_token is not a token from a previous ListCharacters call of this user", "page_token");
+                : throw new ChatException(ChatErrorKind.InvalidArgument,
+                    "page_token is not a token from a previous ListCharacters call of this user with the same listing, order and query", "page_token");
         }
 
-        var characters = await store.ListOwnedAsync(userId, after, pageSize + 1, cancellationToken);
-        return Page<Character>.FromRows(characters, pageSize, last => PageToken.ForCharacterList(userId, last.CreateTime, last.Id));
+        if (list.FindsNothing)
+        {
+            return new Page<Character>([], null);
+        }
+
+        // The page is cut from the catalog's rows; a row whose character the listing must not show (a
+        // writer failed to remove it) is left out of the page, and the next page still starts after it.
+        var entries = await store.ListAsync(userId, list, after, pageSize + 1, cancellationToken);
+        var page = Page<CharacterListEntry>.FromRows(entries, pageSize, last => PageToken.ForCharacterList(userId, list, last.Cursor));
+        return new Page<Character>(
+            [.. page.Items.Select(e => e.Character).OfType<Character>().Where(c => list.Shows(c, userId))],
+            page.NextPageToken);
     }
 
     /// <summary>The user's own character, or the refusal another user gets (see <see cref="UpdateAsync"/>).</summary>

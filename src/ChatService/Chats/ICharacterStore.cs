@@ -12,9 +12,13 @@ public interface ICharacterStore
     /// <summary>The characters with these ids that exist, at their current versions, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="limit"/> of the user's own characters that are not deleted, newest first, after the given cursor.</summary>
-    Task<IReadOnlyList<Character>> ListOwnedAsync(
-        string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="limit"/> entries of the listing as <paramref name="userId"/> sees it, in its order,
+    /// after the given cursor; read from the catalog's index ranges, never by scanning characters. An entry's
+    /// character is as stored (the caller checks it against the listing) or null if it no longer exists.
+    /// </summary>
+    Task<IReadOnlyList<CharacterListEntry>> ListAsync(
+        string userId, CharacterList list, CharacterListCursor? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>The picture a card was imported in (its CardImage); null when there is none or no such character.</summary>
     Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken);

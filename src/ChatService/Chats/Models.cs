@@ -90,6 +90,9 @@ public sealed record Character(
 
     public bool IsDeleted => DeleteTime is not null;
 
+    /// <summary>How many chats were started with it, as last folded from its counter rows (approximate; the "most used" order).</summary>
+    public long ChatCount { get; init; }
+
     /// <summary>Private characters are visible only to their creator; public and unlisted ones to anyone.</summary>
     public bool IsVisibleTo(string userId) => Visibility != CharacterVisibility.Private || OwnerUserId == userId;
 }

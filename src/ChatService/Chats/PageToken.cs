@@ -6,14 +6,19 @@ namespace ChatService.Chats;
 
 /// <summary>
 /// Opaque, URL-safe page tokens. Each is bound to what it pages (a chat, a user's chat list, or a
-/// user's own characters) so that a token used on another chat, another list or by another user is
-/// rejected instead of silently paging something else.
+/// character listing with its order and query) so that a token used on another chat, another list
+/// or by another user is rejected instead of silently paging something else.
 /// </summary>
 public static class PageToken
 {
     private const byte HistoryKind = 1;
     private const byte ChatListKind = 2;
+    /// <summary>The caller's own characters, newest first: the only character listing before the catalog; still read.</summary>
     private const byte OwnCharacterListKind = 3;
+    private const byte CharacterListKind = 4;
+
+    /// <summary>Kind, user tag, listing, order, term tag, sort key, character id.</summary>
+    private const int CharacterListLength = 1 + 8 + 1 + 1 + 8 + 8 + 16;
 
     /// <summary>History: the next page holds turns with a smaller seq than <paramref name="beforeSeq"/>.</summary>
     public static string ForHistory(string chatId, long beforeSeq)
@@ -46,15 +51,54 @@ public static class PageToken
         TryReadUserList(ChatListKind, token, userId, out after);
 
     /// <summary>
-    /// The user's own characters: the next page starts after this character in (create time desc,
-    /// character id) order. A listing with other filters or another order (a public catalog, search)
-    /// gets a kind of its own, so that no token pages a listing other than the one that issued it.
+    /// A character listing: the next page starts after <paramref name="after"/> in the listing's order. The
+    /// token is bound to the user and to the listing, order and query (the term it looks up), so it pages
+    /// nothing else.
     /// </summary>
-    public static string ForCharacterList(string userId, DateTimeOffset createTime, string characterId) =>
-        ForUserList(OwnCharacterListKind, userId, createTime, characterId);
+    public static string ForCharacterList(string userId, CharacterList list, CharacterListCursor after)
+    {
+        var bytes = new byte[CharacterListLength];
+        bytes[0] = CharacterListKind;
+        UserTag(userId).CopyTo(bytes.AsSpan(1, 8));
+        bytes[9] = (byte)list.Listing;
+        bytes[10] = (byte)list.Order;
+        TermTag(list.Term).CopyTo(bytes.AsSpan(11, 8));
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(19), after.SortKey);
+        Guid.Parse(after.CharacterId).TryWriteBytes(bytes.AsSpan(27, 16));
+        return Base64Url(bytes);
+    }
 
-    public static bool TryReadCharacterList(string token, string userId, out (DateTimeOffset CreateTime, string CharacterId) after) =>
-        TryReadUserList(OwnCharacterListKind, token, userId, out after);
+    /// <summary>
+    /// Reads a token of <see cref="ForCharacterList"/> for this user and listing. The caller's own characters,
+    /// newest first and without a query, also take the tokens of the release before the catalog
+    /// (their cursor is the same), so a client paging across a rolling update is not refused.
+    /// </summary>
+    public static bool TryReadCharacterList(string token, string userId, CharacterList list, out CharacterListCursor after)
+    {
+        after = default;
+        if (list == CharacterList.OwnNewest && TryReadUserList(OwnCharacterListKind, token, userId, out var own))
+        {
+            after = new CharacterListCursor(own.Time.UtcTicks, own.Id);
+            return true;
+        }
+
+        if (!TryDecode(token, out var bytes) || bytes.Length != CharacterListLength || bytes[0] != CharacterListKind
+            || !bytes.AsSpan(1, 8).SequenceEqual(UserTag(userId))
+            || bytes[9] != (byte)list.Listing || bytes[10] != (byte)list.Order
+            || !bytes.AsSpan(11, 8).SequenceEqual(TermTag(list.Term)))
+        {
+            return false;
+        }
+
+        var sortKey = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(19));
+        if (list.Order == CharacterOrder.Newest && (sortKey < DateTimeOffset.MinValue.UtcTicks || sortKey > DateTimeOffset.MaxValue.UtcTicks))
+        {
+            return false;
+        }
+
+        after = new CharacterListCursor(sortKey, new Guid(bytes.AsSpan(27, 16)).ToString("D"));
+        return true;
+    }
 
     /// <summary>A cursor into one of a user's lists ordered by a time, newest first, then by a UUID: the list's kind, the user's tag, the time, the id.</summary>
     private static string ForUserList(byte kind, string userId, DateTimeOffset time, string id)
@@ -88,13 +132,16 @@ public static class PageToken
 
     private static byte[] UserTag(string userId) => SHA256.HashData(Encoding.UTF8.GetBytes(userId))[..8];
 
+    private static byte[] TermTag(string term) => SHA256.HashData(Encoding.UTF8.GetBytes(term))[..8];
+
     private static string Base64Url(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>Reads a token as issued: base64url without padding (a token with '=' in it was not issued here, so one token has one spelling).</summary>
     private static bool TryDecode(string token, out byte[] bytes)
     {
         bytes = [];
-        if (token.Length is 0 or > 256)
+        if (token.Length is 0 or > 256 || token.Contains('='))
         {
             return false;
         }

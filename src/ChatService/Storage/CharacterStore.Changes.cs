@@ -15,6 +15,9 @@ internal sealed partial class CharacterStore
                 .Set("CharacterId", characterId)
                 .Set("Version", next.Version)
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
+
+            // A new name, tags or visibility moves the character in the catalog, in the same commit.
+            CatalogEntries.Write(tx, current, next);
             return next;
         }, cancellationToken);
 
@@ -32,6 +35,9 @@ internal sealed partial class CharacterStore
             if (current is { IsDeleted: false })
             {
                 tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", characterId).Set("DeleteTime", SpannerCommitTimestamp.Value));
+
+                // A deleted character leaves every listing.
+                CatalogEntries.Write(tx, current, after: null);
             }
 
             return current!;

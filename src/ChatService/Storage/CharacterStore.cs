@@ -9,14 +9,17 @@ namespace ChatService.Storage;
 /// with its delete time), so the copies read are kept in process memory and served again only after
 /// a read of those two columns shows them current: a few bytes per read instead of a definition of up
 /// to 32,000 characters, and never a version another replica has replaced.
+/// (Their chat count does change, folded by new chats: a cached character's <see cref="Character.ChatCount"/> is as
+/// of its read; listings read it from Spanner.) Each write takes the character's catalog rows along
+/// (<see cref="CatalogEntries"/>).
 /// </summary>
 internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
     // CardImage is left out: it is read only by a card export.
-    private const string CharacterColumns =
+    internal const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime, " +
         "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
-        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime";
+        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime, ChatCount";
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
@@ -29,8 +32,9 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
             .Set("CardExtras", character.CardExtras)
             .Set("CardImage", cardImage)
             .Set("Version", 1L)
+            .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
-        var committed = await spanner.WriteAsync([insert], cancellationToken);
+        var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character)], cancellationToken);
         return character with { CreateTime = committed, Version = 1 };
     }
 
@@ -105,33 +109,17 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
     }
 
     /// <summary>
-    /// One page of the user's own characters that are not deleted, newest first, from the
-    /// CharactersByOwner index; <paramref name="after"/> is the last character of the previous page, and
-    /// ties on CreateTime are broken by CharacterId (the index's own order, so the scan stops at the
-    /// limit). The index stores no columns: the page's rows are read back from the table by key (see
-    /// 0004_list_characters.sql). They are not put in the process cache: a listing is no sign that a
-    /// character is about to speak.
+    /// Entries of a listing, from the catalog's index (CatalogEntries.ReadAsync), then their characters by
+    /// key. The characters are not put in the process cache: a listing is no sign that one is about to speak.
     /// </summary>
-    public async Task<IReadOnlyList<Character>> ListOwnedAsync(
-        string ownerUserId, (DateTimeOffset CreateTime, string CharacterId)? after, int limit, CancellationToken cancellationToken)
-    {
-        var sql = $"SELECT {CharacterColumns} FROM Characters@{{FORCE_INDEX=CharactersByOwner}} WHERE OwnerUserId = @ownerUserId AND DeleteTime IS NULL";
-        if (after is not null)
+    public Task<IReadOnlyList<CharacterListEntry>> ListAsync(
+        string userId, CharacterList list, CharacterListCursor? after, int limit, CancellationToken cancellationToken) =>
+        spanner.ReadAsync<IReadOnlyList<CharacterListEntry>>(async (reader, ct) =>
         {
-            sql += " AND (CreateTime < @afterTime OR (CreateTime = @afterTime AND CharacterId > @afterId))";
-        }
-
-        var statement = new SpannerStatement(sql + " ORDER BY CreateTime DESC, CharacterId LIMIT @limit")
-            .Add("ownerUserId", ownerUserId)
-            .Add("limit", (long)limit);
-        if (after is { } cursor)
-        {
-            statement.Add("afterTime", cursor.CreateTime).Add("afterId", cursor.CharacterId);
-        }
-
-        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
-        return rows.Select(ReadCharacter).ToList();
-    }
+            var cursors = await CatalogEntries.ReadAsync(reader, userId, list, after, limit, ct);
+            var characters = (await ReadAsync(reader, cursors.Select(c => c.CharacterId).ToList(), ct)).ToDictionary(c => c.Id);
+            return [.. cursors.Select(c => new CharacterListEntry(c, characters.GetValueOrDefault(c.CharacterId)))];
+        }, cancellationToken);
 
     /// <summary>The characters with these ids that exist, straight from <paramref name="reader"/> (e.g. a snapshot).</summary>
     public static async Task<IReadOnlyList<Character>> ReadAsync(ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
@@ -175,7 +163,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         return rows.Select(CharacterStamp.Read).ToList();
     }
 
-    private static Character ReadCharacter(SpannerRow row) => new(
+    internal static Character ReadCharacter(SpannerRow row) => new(
         Id: row.Get<string>("CharacterId"),
         OwnerUserId: row.Get<string>("OwnerUserId"),
         DisplayName: row.Get<string>("DisplayName"),
@@ -202,5 +190,6 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         Version = row.Get<long?>("Version") ?? 1,
         UpdateTime = row.Get<DateTimeOffset?>("UpdateTime"),
         DeleteTime = row.Get<DateTimeOffset?>("DeleteTime"),
+        ChatCount = row.Get<long?>("ChatCount") ?? 0,
     };
 }

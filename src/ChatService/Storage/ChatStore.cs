@@ -22,7 +22,8 @@ internal sealed partial class ChatStore(
 
     /// <summary>
     /// Records a new chat and, in the same commit, the greetings of <paramref name="opening"/> as
-    /// completed character turns (seq 1, 2, …), in the chat's character order.
+    /// completed character turns (seq 1, 2, …), in the chat's character order, and the chat in
+    /// each character's chat count (<see cref="CharacterChatCounts"/>: one random shard of it, the same for all).
     /// </summary>
     public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
         string userId, string title, IReadOnlyList<Character> characters, ChatOpening opening, CancellationToken cancellationToken)
@@ -37,7 +38,8 @@ internal sealed partial class ChatStore(
         var characterIds = characters.Select(c => c.Id).ToList();
 
         // No change goes to the sink: nobody can have read, let alone cached, a chat before its id is returned.
-        var (_, written, committed) = await commits.RunAsync(null, (tx, turns, _) =>
+        var countShard = Random.Shared.Next(CharacterChatCounts.Shards);
+        var (_, written, committed) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
             tx.BufferWrite(SpannerMutation.Insert("Chats")
                 .Set("ChatId", chatId)
@@ -51,7 +53,8 @@ internal sealed partial class ChatStore(
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
             greetings.ForEach(turns.InsertGreeting);
-            return Task.FromResult(true);
+            await CharacterChatCounts.CountChatAsync(tx, characterIds, countShard, ct);
+            return true;
         }, cancellationToken);
 
         var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed, PersonaId: opening.PersonaId);
