@@ -1,4 +1,5 @@
 using ChatService.Api.V1;
+using ChatService.Chats;
 using ChatService.Tests.Infrastructure;
 using Google.Rpc;
 using Grpc.Core;
@@ -101,16 +102,16 @@ public sealed class RejectedRequestTests(ChatServiceFixture fixture) : ApiTestBa
             Persona = string.Concat(Enumerable.Repeat(Wide, 8 * 1024)),
             Description = string.Concat(Enumerable.Repeat(Wide, 32_000 - (8 * 1024))),
             Greeting = new string('g', 8192),
-            AlternateGreetings = { Enumerable.Range(0, 16).Select(i => new string((char)('a' + i), 8192)) },
-            CreatorNotes = string.Concat(Enumerable.Repeat(Wide, 8000)),
-            Tags = { Enumerable.Range(0, 20).Select(i => new string((char)('日' + i), 32)) },
+            AlternateGreetings = { Enumerable.Range(0, CharacterLimits.MaxAlternateGreetings).Select(i => new string((char)('a' + (i % 26)), 8192)) },
+            CreatorNotes = string.Concat(Enumerable.Repeat(Wide, CharacterLimits.MaxCreatorNotesChars)),
+            Tags = { Enumerable.Range(0, CharacterLimits.MaxTags).Select(i => new string((char)('日' + i), 32)) },
             AvatarUrl = "https://example.com/" + new string('a', 2048 - 20),
             Creator = string.Concat(Enumerable.Repeat(Wide, 256)),
             CharacterVersion = string.Concat(Enumerable.Repeat(Wide, 256)),
         }, cancellationToken: Ct);
 
         Assert.Equal(8 * 1024 * 2, character.Persona.Length);
-        Assert.Equal(16, character.AlternateGreetings.Count);
+        Assert.Equal(CharacterLimits.MaxAlternateGreetings, character.AlternateGreetings.Count);
     }
 
     [Fact]

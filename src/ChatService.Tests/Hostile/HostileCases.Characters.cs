@@ -1,4 +1,5 @@
 using ChatService.Api.V1;
+using ChatService.Chats;
 using Google.Protobuf;
 using Grpc.Core;
 using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
@@ -21,14 +22,14 @@ internal sealed partial class HostileCases
         var request = new CreateCharacterRequest { DisplayName = Marker(), Persona = Marker() + " persona" };
         switch (_random.Next(12))
         {
-            case 0: request.AlternateGreetings.Add(Enumerable.Range(0, _random.Next(17, 200)).Select(i => $"{Marker()} {i}")); break;
+            case 0: request.AlternateGreetings.Add(Enumerable.Range(0, _random.Next(CharacterLimits.MaxAlternateGreetings + 1, 200)).Select(i => $"{Marker()} {i}")); break;
             case 1: request.AlternateGreetings.Add([Marker(), Garbage.Blank(_random)]); break;
             case 2: request.AlternateGreetings.Add(Garbage.Oversized(_random, MaxMessageBytes, Marker())); break;
             case 3: request.Tags.Add(Pick("a.b", "x/y", new string('t', 33), " lead", "trail ", "", "tab\there", "😀")); break;
-            case 4: request.Tags.Add(Enumerable.Range(0, _random.Next(21, 500)).Select(i => $"t{i}")); break;
+            case 4: request.Tags.Add(Enumerable.Range(0, _random.Next(CharacterLimits.MaxTags + 1, 500)).Select(i => $"t{i}")); break;
             case 5: request.AvatarUrl = Pick("http://example.com/a.png", "javascript:alert(1)", "//example.com/a", "https://u:p@example.com/", "https://example.com/ a",
                 "https://example.com/" + new string('a', 2049), "file:///etc/passwd"); break;
-            case 6: request.CreatorNotes = Marker() + new string('n', _random.Next(8001, 20_000)); break;
+            case 6: request.CreatorNotes = Marker() + new string('n', _random.Next(CharacterLimits.MaxCreatorNotesChars + 1, 40_000)); break;
             case 7: request.DisplayName = Marker() + Pick("\n", "\r", "\0", "\u0085", "\t"); break;
             case 8: request.Description = Marker() + new string('d', 32_001 - request.Persona.Length); break;
             case 9: request.Persona = Garbage.Blank(_random); request.Description = Garbage.Blank(_random); break;
