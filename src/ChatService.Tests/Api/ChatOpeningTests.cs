@@ -96,4 +96,47 @@ public sealed class ChatOpeningTests(ChatServiceFixture fixture) : ApiTestBase(f
 
         Assert.Equal(persona.PersonaId, fork.PersonaId);
     }
+
+    [Fact]
+    public async Task AGreetingStaysWithinTheMessageLimit_OnceItsPlaceholdersAreReplaced()
+    {
+        var user = TestUsers.New();
+        var name = new string('N', 100);
+        var greeting = string.Concat(Enumerable.Repeat("{{char}}", 8 * 1024 / 8));
+        var loud = await GreeterAsync(user, name, greeting);
+
+        var opened = Assert.Single(await GreetingsAsync(user, await OpenAsync(user, 0, "", loud)));
+
+        Assert.Equal(8 * 1024, System.Text.Encoding.UTF8.GetByteCount(opened));
+        Assert.Equal(string.Concat(Enumerable.Repeat(name, 82))[..(8 * 1024)], opened);
+    }
+
+    [Fact]
+    public async Task AFork_StartsOnlyWithCharactersANewChatCouldHave()
+    {
+        var owner = TestUsers.New();
+        var user = TestUsers.New();
+        var gone = await GreeterAsync(owner, "Gone", "Hello.");
+        var hidden = await GreeterAsync(owner, "Hidden", "Hello.");
+        var goneChat = await OpenAsync(user, 0, "", gone);
+        var hiddenChat = await OpenAsync(user, 0, "", hidden);
+        var before = await Fixture.CountAsync("SELECT COUNT(*) FROM Chats");
+
+        await Fixture.Client(owner).DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = gone.CharacterId }, cancellationToken: Ct);
+        await Fixture.Client(owner).UpdateCharacterAsync(new UpdateCharacterRequest
+        {
+            Character = new Character { CharacterId = hidden.CharacterId, Visibility = Visibility.Private },
+            UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "visibility" } },
+        }, cancellationToken: Ct);
+
+        foreach (var (chat, character) in new[] { (goneChat, gone), (hiddenChat, hidden) })
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(() => Fixture.Client(user).ForkChatAsync(
+                new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, RequestId = "fork-" + character.DisplayName }, cancellationToken: Ct).ResponseAsync);
+            Assert.Equal(StatusCode.NotFound, refused.StatusCode);
+            Assert.Contains(character.CharacterId, refused.Status.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats"));
+    }
 }

@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Options;
+
 namespace ChatService.Chats;
 
 /// <summary>Chats: creation (with greetings), lookup, the user's list and deletion.</summary>
-public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters, PersonaDirectory personas)
+public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters, PersonaDirectory personas, IOptions<ChatOptions> options)
 {
     /// <summary>
     /// A new chat of the user's with these characters, its greetings recorded as its first turns:
@@ -21,8 +23,10 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters,
         }
 
         var speakingAs = await personas.ForNewChatAsync(userId, personaId, characterIds, cancellationToken);
+        // A greeting is bounded as a message is, and stays so once its placeholders are replaced (a name
+        // repeated a thousand times would otherwise grow it far past what any other turn may hold).
         var greetings = cast.Select(c => Greeting(c, greetingIndex) is { } text
-            ? Macros.Expand(text, c.DisplayName, speakingAs.GetValueOrDefault(c.Id)?.Name ?? Macros.DefaultUserName)
+            ? Text.WithinUtf8Bytes(Macros.Expand(text, c.DisplayName, speakingAs.GetValueOrDefault(c.Id)?.Name ?? Macros.DefaultUserName), options.Value.MaxMessageBytes)
             : null).ToList();
         var chatTitle = string.IsNullOrWhiteSpace(title) ? string.Join(", ", cast.Select(c => c.DisplayName)) : title;
         return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, new ChatOpening(personaId, greetings), cancellationToken);

@@ -49,6 +49,17 @@ internal sealed partial class ChatStore
             return recorded;
         }
 
+        // A fork is a new chat: like CreateChat, it starts only with characters that exist, are not
+        // deleted and the user can still see (one made private since the original began is NOT_FOUND).
+        var cast = (await CharacterStore.ReadAsync(tx, source.CharacterIds, ct)).ToDictionary(c => c.Id);
+        foreach (var characterId in source.CharacterIds)
+        {
+            if (!cast.TryGetValue(characterId, out var character) || character.IsDeleted || !character.IsVisibleTo(userId))
+            {
+                throw ChatException.CharacterNotFound(characterId);
+            }
+        }
+
         var at = await tx.QueryListAsync(
             new SpannerStatement("SELECT HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq = @seq").Add("chatId", chatId).Add("seq", atSeq), ct);
         if (at.Count == 0)
