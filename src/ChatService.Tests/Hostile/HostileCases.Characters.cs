@@ -1,5 +1,5 @@
 using ChatService.Api.V1;
-using ChatService.Chats;
+using CharacterLimits = ChatService.Chats.CharacterLimits;
 using Google.Protobuf;
 using Grpc.Core;
 using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
