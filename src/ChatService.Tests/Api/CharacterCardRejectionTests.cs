@@ -5,6 +5,7 @@ using ChatService.Tests.Infrastructure;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
 
 namespace ChatService.Tests.Api;
 
@@ -124,6 +125,26 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
         Assert.Contains("message size", tooLarge.Status.Detail);
         Assert.Contains("message size", persona.Status.Detail);
         Assert.Equal(before, await Fixture.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task ServerReflection_TakesNoMoreThanARegularCall_WhileACardImportTakes8MiB()
+    {
+        var user = TestUsers.New();
+        var reflection = new ServerReflection.ServerReflectionClient(Fixture.Invoker);
+        using var call = reflection.ServerReflectionInfo(cancellationToken: Ct);
+
+        // Anonymous, and a stream of many requests: it gets the regular limit, not the card's. The
+        // refusal may end the call while the request is still being written.
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, async () =>
+        {
+            await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = new string('s', 1024 * 1024) }, Ct);
+            await call.ResponseStream.MoveNext(Ct);
+        });
+        var character = await Fixture.Client(user).ImportCharacterCardAsync(new ImportCharacterCardRequest { Png = ByteString.CopyFrom(PngOfSize(CardLimits.MaxPngBytes)) }, cancellationToken: Ct);
+
+        Assert.Contains("message size", ex.Status.Detail);
+        Assert.Equal("Captain Mara Voss", character.DisplayName);
     }
 
     private const int MessageSizeLimitsBytes = CardLimits.MaxPngBytes + 16 * 1024;
