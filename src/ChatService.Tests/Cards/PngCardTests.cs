@@ -90,6 +90,8 @@ public sealed class PngCardTests
         { "card-not-base64", "the chara chunk is not base64" },
         { "zip-bomb-card", "the compressed ccv3 chunk inflates to more than" },
         { "card-not-zlib", "the compressed chara chunk is not valid zlib data" },
+        { "card-needs-a-dictionary", "the compressed chara chunk asks for a preset dictionary" },
+        { "itxt-needs-a-dictionary", "the compressed ccv3 chunk asks for a preset dictionary" },
         { "malformed-itxt", "the iTXt chunk ccv3 at byte" },
         { "card-json-too-large", "bytes of JSON; the limit is" },
         { "over-8-mib", "the PNG is 8388609 bytes; the limit is 8388608" },
@@ -176,6 +178,9 @@ public sealed class PngCardTests
             "card-not-base64" => TestPng.With(TestPng.Text("chara", "{\"spec\": \"not base64\"}")),
             "zip-bomb-card" => TestPng.With(TestPng.Chunk("zTXt", [.. "ccv3"u8, 0, 0, .. TestPng.ZeroBomb(64L << 20)])),
             "card-not-zlib" => TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, 1, 2, 3, 4, 5])),
+            // zlib's header with FDICT set, then a dictionary id: inflating it wants a dictionary PNG never gives.
+            "card-needs-a-dictionary" => TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, .. TestPng.PresetDictionaryZlib])),
+            "itxt-needs-a-dictionary" => TestPng.With(TestPng.Chunk("iTXt", [.. "ccv3"u8, 0, 1, 0, .. "en"u8, 0, 0, .. TestPng.PresetDictionaryZlib])),
             "malformed-itxt" => TestPng.With(TestPng.Chunk("iTXt", [.. "ccv3"u8, 0, 0, 0, .. "en"u8])),
             "card-json-too-large" => TestPng.With(TestPng.Text("chara", new string('A', CardLimits.MaxJsonBytes / 3 * 4 + 8))),
             _ => [.. TestPng.With(TestPng.Card(V2Json)), .. new byte[CardLimits.MaxPngBytes + 1 - good.Length]],
