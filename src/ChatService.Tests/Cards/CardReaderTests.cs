@@ -146,6 +146,20 @@ public sealed class CardReaderTests
         Assert.Contains("kept as they are", ex.Message);
     }
 
+    [Fact]
+    public void KeptJson_IsCountedAsStored_EachCharacterOutsideTheBmpAsTwelveBytesOfEscapes()
+    {
+        // 100,000 emoji: 400,000 bytes as sent, 1,200,000 as stored (\uD83D\uDE00 each), over the limit.
+        const string head = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"e\":\"";
+        var json = head + string.Concat(Enumerable.Repeat("\U0001F600", 100_000)) + "\"}}}";
+        var stored = """{"card":{"spec":"chara_card_v2","data":null},"data":{"name":null,"extensions":{"e":""}}}""".Length + 100_000 * 12;
+
+        var ex = Assert.Throws<ChatException>(() => CardReader.Read(json, "json"));
+
+        Assert.True(Encoding.UTF8.GetByteCount(json) < CardLimits.MaxKeptBytes);
+        Assert.Contains($"are {stored} bytes of JSON as stored (a character outside the Basic Multilingual Plane, such as an emoji, as a 12-byte \\u escape pair)", ex.Message);
+    }
+
     public static TheoryData<string> HostileJson => ["tiny-arrays", "deep-nesting", "long-string", "many-keys"];
 
     [Theory]

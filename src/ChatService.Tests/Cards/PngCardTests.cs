@@ -16,11 +16,29 @@ public sealed class PngCardTests
     private static readonly string V2Json = CardFixtures.V2;
     private static readonly string V3Json = CardFixtures.V3;
 
+    /// <summary>A 1x1 transparent PNG made by another encoder: its CRCs were not computed here.</summary>
+    private const string PngMadeElsewhere = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
     [Fact]
-    public void Crc32_IsPngs()
+    public void Crc32_OfTheCheckString_IsCrc32sCheckValue_HoweverItIsSplit()
     {
-        // Every PNG ends with this IEND chunk, whose CRC is AE 42 60 82.
+        var check = "123456789"u8.ToArray();
+
+        for (var split = 0; split <= check.Length; split++)
+        {
+            Assert.Equal(0xCBF43926u, Crc32.Compute(check.AsSpan(0, split), check.AsSpan(split)));
+        }
+    }
+
+    [Fact]
+    public void Crc32_OfRealPngChunks_IsTheCrcTheyCarry()
+    {
+        var png = Convert.FromBase64String(PngMadeElsewhere);
+
+        // Every PNG ends with IEND, whose CRC is AE 42 60 82; the IHDR of a 1x1 RGBA picture carries 1F 15 C4 89.
         Assert.Equal(0xAE426082u, Crc32.Compute("IEND"u8, []));
+        Assert.Equal(0x1F15C489u, Crc32.Compute("IHDR"u8, [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]));
+        Assert.Equal(new[] { "IHDR", "IDAT", "IEND" }, PngFile.Chunks(png).Select(c => c.Type));
     }
 
     [Fact]

@@ -17,7 +17,12 @@ internal static class CardOutline
     public const string CardKey = "card";
     public const string DataKey = "data";
 
-    /// <summary>Strings are written as they read (no \u escapes for non-ASCII text); the outline never reaches HTML.</summary>
+    /// <summary>
+    /// Text of the Basic Multilingual Plane is written as UTF-8, not escaped (the outline never
+    /// reaches HTML); a character outside it, such as an emoji, is still written as a \u escape of
+    /// each half of its surrogate pair (12 bytes rather than 4), as every encoder of System.Text.Json
+    /// does. <see cref="CardLimits.MaxKeptBytes"/> counts the outline as written, escapes included.
+    /// </summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The outline of <paramref name="card"/>, whose <c>data</c> object is <paramref name="data"/>, as UTF-8 JSON.</summary>
