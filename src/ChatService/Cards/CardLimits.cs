@@ -22,8 +22,7 @@ public static class CardLimits
     /// <summary>
     /// The most JSON (UTF-8 bytes) kept as it is for the export: extensions, character_book and
     /// every field this service has no place for, counted as stored (see <see cref="CardOutline"/>:
-    /// a character outside the Basic Multilingual Plane takes 12 bytes there). A character is cached
-    /// in process memory with it.
+    /// a character outside the Basic Multilingual Plane takes 12 bytes there). Only an export reads it.
     /// </summary>
     public const int MaxKeptBytes = 1024 * 1024;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace ChatService.Cards;
 
 /// <summary>
-/// What a character keeps of the card it was imported from (its CardExtras), so that an export gives
+/// What a character keeps of the card it was imported from (its StoredCard), so that an export gives
 /// back what was imported: the card's top-level fields and its <c>data</c> fields, each in the
 /// card's order. The value of every field the character holds as a property of its own is replaced
 /// by null (the export writes the character's current value there, so updates show), and so is

@@ -43,18 +43,18 @@ public sealed class CardWriter : IDisposable
 
     private Utf8JsonWriter _writer = null!;
 
-    private CardWriter(Character character, CardFormat target, bool v2Copy)
+    private CardWriter(Character character, string? outline, CardFormat target, bool v2Copy)
     {
         _character = character;
         _target = target;
         _v2Copy = v2Copy;
         var source = (CardFormat)(character.CardSpec ?? (int)CardFormat.V3);
-        if (character.CardExtras is not { } extras)
+        if (outline is null)
         {
             return;
         }
 
-        _outline = JsonDocument.Parse(extras);
+        _outline = JsonDocument.Parse(outline);
         _card = Member(_outline.RootElement, CardOutline.CardKey);
         _data = Member(_outline.RootElement, CardOutline.DataKey);
         if (_data is not { } data)
@@ -74,13 +74,14 @@ public sealed class CardWriter : IDisposable
     }
 
     /// <summary>
-    /// The character as a card of <paramref name="target"/> spec: indented JSON for a file, or compact
-    /// for a PNG chunk. <paramref name="v2Copy"/>: the V2 card a V3 PNG carries next to the V3 one,
-    /// whose creator notes begin with <see cref="V2CopyNotice"/>.
+    /// The character, with the <paramref name="outline"/> of the card it was imported from (null for
+    /// a character made here), as a card of <paramref name="target"/> spec: indented JSON for a file,
+    /// or compact for a PNG chunk. <paramref name="v2Copy"/>: the V2 card a V3 PNG carries next to the
+    /// V3 one, whose creator notes begin with <see cref="V2CopyNotice"/>.
     /// </summary>
-    public static string Write(Character character, CardFormat target, bool indented = true, bool v2Copy = false)
+    public static string Write(Character character, string? outline, CardFormat target, bool indented = true, bool v2Copy = false)
     {
-        using var writing = new CardWriter(character, target, v2Copy);
+        using var writing = new CardWriter(character, outline, target, v2Copy);
         var buffer = new ArrayBufferWriter<byte>();
         using (writing._writer = new Utf8JsonWriter(buffer, indented ? IndentedOptions : CardOutline.WriterOptions))
         {

@@ -17,7 +17,7 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
             Greeting: string.IsNullOrEmpty(request.Greeting) ? null : request.Greeting,
             ModelRoute: string.IsNullOrEmpty(request.ModelRoute) ? options.Value.DefaultModelRoute : request.ModelRoute,
             Visibility: request.Visibility ?? CharacterVisibility.Private,
-            CreateTime: default), cardImage: null, cancellationToken);
+            CreateTime: default), card: null, cancellationToken);
 
     /// <summary>The character, if it exists and the user may see it; NOT_FOUND otherwise.</summary>
     public async Task<Character> GetAsync(string userId, string characterId, CancellationToken cancellationToken)
