@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using ChatService.Cards;
 using ChatService.Chats;
@@ -132,6 +133,26 @@ public sealed class CardWriterTests
         Assert.Empty(data["group_only_greetings"]!.AsArray());
         Assert.Equal(1_750_000_000, data["creation_date"]!.GetValue<long>());
         Assert.Equal(1_750_000_000, data["modification_date"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData(CardFormat.V2)]
+    [InlineData(CardFormat.V3)]
+    public void Export_OfDeeplyNestedKeptJson_IsAboutTheSizeStored_AsJsonAndAsAPng(CardFormat format)
+    {
+        // Arrays nested 56 deep, as many as the kept limit takes: indented, every bracket would get
+        // a line of its own and up to 120 spaces, some 60 times what is stored.
+        var nest = new string('[', 56) + new string(']', 56);
+        var items = string.Join(",", Enumerable.Repeat(nest, (CardLimits.MaxKeptBytes - 1024) / (nest.Length + 1)));
+        var imported = Import("{\"spec\":\"chara_card_v3\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":[" + items + "]},\"nested\":[" + nest + "]}}");
+        var stored = Encoding.UTF8.GetByteCount(imported.Outline);
+
+        var json = Encoding.UTF8.GetByteCount(Write(imported, format));
+        var png = PngWriter.WithCards(null, [("ccv3", Write(imported, CardFormat.V3)), ("chara", Write(imported, CardFormat.V2, v2Copy: true))]).Length;
+
+        Assert.True(stored > CardLimits.MaxKeptBytes - 2048, $"the outline is {stored} bytes");
+        Assert.True(json < stored + 1024, $"the {format} export is {json} bytes of JSON; {stored} are stored");
+        Assert.True(png < 3 * stored, $"the V3 PNG is {png} bytes; {stored} are stored");
     }
 
     [Fact]

@@ -48,10 +48,9 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
             return new CardExport(CardWriter.Write(character, stored?.Outline, format), null, FileName(character.DisplayName, ".card.json"));
         }
 
-        // Compact JSON in the chunks: nobody reads base64, and a PNG near the import limit stays as close to it as it can.
-        var card = CardWriter.Write(character, stored?.Outline, format, indented: false);
+        var card = CardWriter.Write(character, stored?.Outline, format);
         (string, string)[] cards = format == CardFormat.V3
-            ? [(PngCardReader.V3Keyword, card), (PngCardReader.V2Keyword, CardWriter.Write(character, stored?.Outline, CardFormat.V2, indented: false, v2Copy: true))]
+            ? [(PngCardReader.V3Keyword, card), (PngCardReader.V2Keyword, CardWriter.Write(character, stored?.Outline, CardFormat.V2, v2Copy: true))]
             : [(PngCardReader.V2Keyword, card)];
         return new CardExport(null, PngWriter.WithCards(stored?.Picture, cards), FileName(character.DisplayName, ".png"));
     }
