@@ -85,6 +85,19 @@ public sealed class CharacterCardTests(ChatServiceFixture fixture) : ApiTestBase
     }
 
     [Fact]
+    public async Task V3CardAsDeepAsAllowed_ExportsAsV2_WhichImportsAndExportsAsV3Again()
+    {
+        var user = TestUsers.New();
+        var v3 = await ImportAsync(user, new ImportCharacterCardRequest { Json = CardDepthTests.DeepCard(CardFormat.V3, CardLimits.MaxNonV2FieldDepth) });
+
+        var v2 = await ExportAsync(user, v3.CharacterId, CardSpec.V2);
+        var again = await ImportAsync(user, new ImportCharacterCardRequest { Json = v2.Json });
+
+        var back = await ExportAsync(user, again.CharacterId, CardSpec.V3);
+        CardJson.AssertSame((await ExportAsync(user, v3.CharacterId)).Json, back.Json, keyOrder: false);
+    }
+
+    [Fact]
     public async Task PngImport_ExportsThePictureItCameIn_WithFreshCardChunks_AndReimportsUnchanged()
     {
         var user = TestUsers.New();

@@ -160,17 +160,20 @@ public sealed class CardReaderTests
         Assert.Contains($"are {stored} bytes of JSON as stored (a character outside the Basic Multilingual Plane, such as an emoji, as a 12-byte \\u escape pair)", ex.Message);
     }
 
-    public static TheoryData<string> HostileJson => ["tiny-arrays", "deep-nesting", "long-string", "many-keys"];
+    public static TheoryData<string> HostileJson => ["tiny-arrays", "tiny-arrays-outside-v2", "deep-nesting", "long-string", "many-keys"];
 
     [Theory]
     [MemberData(nameof(HostileJson))]
     public void HostileJson_OfTheLargestSizeTaken_IsRefusedWithinBoundedMemoryAndTime(string kind)
     {
-        const string head = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":";
+        // In an extension, or (walked once more for its depth) in a data field V2 does not define.
+        var head = kind.EndsWith("-outside-v2", StringComparison.Ordinal)
+            ? "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"x\":{\"x\":"
+            : "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":";
         var room = CardLimits.MaxJsonBytes - head.Length - 8;
         var body = kind switch
         {
-            "tiny-arrays" => "[" + string.Join(",", Enumerable.Repeat("[]", room / 3)) + "]",
+            "tiny-arrays" or "tiny-arrays-outside-v2" => "[" + string.Join(",", Enumerable.Repeat("[]", room / 3)) + "]",
             "deep-nesting" => new string('[', room / 2) + new string(']', room / 2),
             "long-string" => "\"" + new string('s', room - 2) + "\"",
             _ => "{" + string.Join(",", Enumerable.Range(0, room / 12).Select(i => $"\"k{i:D6}\":0")) + "}",

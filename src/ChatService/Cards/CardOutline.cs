@@ -25,6 +25,12 @@ internal static class CardOutline
     /// </summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>
+    /// How an outline is read back: a field at the card's top level is one level deeper in it (under
+    /// <c>"card"</c>) than in the card, so it may nest one level more than a card may.
+    /// </summary>
+    public static readonly JsonDocumentOptions ReaderOptions = new() { MaxDepth = CardLimits.MaxJsonDepth + 1 };
+
     /// <summary>The outline of <paramref name="card"/>, whose <c>data</c> object is <paramref name="data"/>, as UTF-8 JSON.</summary>
     public static ReadOnlyMemory<byte> Write(JsonElement card, JsonElement data)
     {

@@ -85,6 +85,7 @@ public static partial class CardReader
         }
 
         CheckKeptFields(data, spec, field);
+        CheckNonV2FieldDepth(data, field);
         var outline = CardOutline.Write(card, data);
         if (outline.Length > CardLimits.MaxKeptBytes)
         {

@@ -52,7 +52,7 @@ public sealed class CardWriter : IDisposable
             return;
         }
 
-        _outline = JsonDocument.Parse(outline);
+        _outline = JsonDocument.Parse(outline, CardOutline.ReaderOptions);
         _card = Member(_outline.RootElement, CardOutline.CardKey);
         _data = Member(_outline.RootElement, CardOutline.DataKey);
         if (_data is not { } data)
