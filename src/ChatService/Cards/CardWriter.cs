@@ -83,14 +83,26 @@ public sealed class CardWriter : IDisposable
     /// </remarks>
     public static string Write(Character character, string? outline, CardFormat target, bool v2Copy = false)
     {
-        using var writing = new CardWriter(character, outline, target, v2Copy);
         var buffer = new ArrayBufferWriter<byte>();
-        using (writing._writer = new Utf8JsonWriter(buffer, CardOutline.WriterOptions))
+        WriteTo(buffer, character, outline, target, v2Copy);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The UTF-8 bytes <see cref="Write"/> would give, counted as they are written and not kept.</summary>
+    public static long Size(Character character, string? outline, CardFormat target, bool v2Copy = false)
+    {
+        var counter = new ByteCounter();
+        WriteTo(counter, character, outline, target, v2Copy);
+        return counter.Count;
+    }
+
+    private static void WriteTo(IBufferWriter<byte> output, Character character, string? outline, CardFormat target, bool v2Copy)
+    {
+        using var writing = new CardWriter(character, outline, target, v2Copy);
+        using (writing._writer = new Utf8JsonWriter(output, CardOutline.WriterOptions))
         {
             writing.WriteCard();
         }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     public void Dispose() => _outline?.Dispose();

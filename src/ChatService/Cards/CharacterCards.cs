@@ -19,7 +19,7 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
     /// <summary>
     /// The new character (see <see cref="CharacterCard.ToCharacter"/>), with the picture the card came
     /// in kept without its card chunks (the card is stored as the character's fields; an export writes
-    /// fresh chunks).
+    /// fresh chunks). Refused when an export of it would be more than an import takes (<see cref="ExportBounds"/>).
     /// </summary>
     public Task<Character> ImportAsync(string userId, CardImport import, CancellationToken cancellationToken)
     {
@@ -28,8 +28,9 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
             userId,
             string.IsNullOrEmpty(import.ModelRoute) ? options.Value.DefaultModelRoute : import.ModelRoute,
             import.Visibility ?? CharacterVisibility.Private);
-        var picture = import.Png is { } png ? PngWriter.WithCards(png, []) : null;
-        return store.InsertAsync(character, new StoredCard(import.Card.Kept, picture), cancellationToken);
+        var card = new StoredCard(import.Card.Kept, import.Png is { } png ? PngWriter.WithCards(png, []) : null);
+        ExportBounds.Check(character, card, import.Png is null ? "json" : PngFile.Field);
+        return store.InsertAsync(character, card, cancellationToken);
     }
 
     /// <summary>
