@@ -25,7 +25,8 @@ public static class ApiExtensions
         builder.Services.AddSingleton(services => new MessageSizeLimits(MaxRequestBytes(services.GetRequiredService<IOptions<ChatOptions>>().Value)));
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<MessageSizeLimits>((options, limits) =>
         {
-            // Every service but the chat API (server reflection, anonymous and streaming, and health) reads regular requests at most.
+            // Every service but the chat API takes regular requests at most: server reflection (anonymous,
+            // and a stream the per-call guard does not check) and health.
             options.MaxReceiveMessageSize = limits.Regular;
             // grpc-dotnet's default encodings, each inflating no more than the call's request may hold.
             options.CompressionProviders =

@@ -11,7 +11,8 @@ internal sealed class ByteCounter : IBufferWriter<byte>
 
     public void Advance(int count) => Count += count;
 
-    // A writer asks for more only after it has advanced past what it wrote, so the same bytes serve again.
+    // A writer advances past what it wrote before it asks for more (IBufferWriter's contract), so one
+    // scratch buffer serves every write.
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         if (sizeHint > _scratch.Length)
