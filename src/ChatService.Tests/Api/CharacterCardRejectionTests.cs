@@ -5,6 +5,7 @@ using ChatService.Tests.Infrastructure;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
 
 namespace ChatService.Tests.Api;
 
@@ -36,9 +37,12 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
         { "png-no-card", "png", "png: the PNG carries no character card" },
         { "png-wrong-crc", "png", "has a wrong CRC" },
         { "png-zip-bomb", "png", "inflates to more than" },
+        { "png-preset-dictionary", "png", "png: the compressed chara chunk asks for a preset dictionary" },
         { "png-card-wrong-type", "png", "png: data.name must be a string, not a number" },
         { "png-card-blank-name", "png", "png: data.name must not be empty" },
         { "png-over-8-mib", "png", "png is 8388609 bytes; the limit is 8388608" },
+        { "png-export-over-8-mib", "png", "png: the card cannot be kept with its picture: a V3 PNG export (the picture, the card and its V2 copy) would be 83" },
+        { "png-export-over-4096-chunks", "png", "png: the card cannot be kept with its picture: a V3 PNG export would have 4097 chunks (the picture's and two card chunks), and an import takes at most 4096; what is exported must import again" },
     };
 
     [Theory]
@@ -72,7 +76,7 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
     }
 
     [Fact]
-    public async Task PngOf8MiB_IsImported_AndExportedWhole()
+    public async Task PngOf8MiB_IsImported_AndEachOfItsExportsImportsAgain()
     {
         var user = TestUsers.New();
         var png = PngOfSize(CardLimits.MaxPngBytes);
@@ -82,14 +86,18 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
         var headers = new Metadata { { "x-user-id", user } };
 
         var character = await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Png = ByteString.CopyFrom(png) }, headers, cancellationToken: Ct);
-        var exported = (await client.ExportCharacterCardAsync(new ExportCharacterCardRequest { CharacterId = character.CharacterId, Png = true }, headers, cancellationToken: Ct)).Png.ToByteArray();
 
-        // The export carries the card again, so it is a little over the import limit; every picture chunk is there as it came.
-        var chunks = TestPng.ChunksOf(exported);
-        Assert.Equal(TestPng.ChunksOf(png).Where(c => c.Type != "tEXt" && c.Type != "IEND").Select(c => c.Bytes), chunks.SkipLast(2).Select(c => c.Bytes));
-        var (keyword, text) = TestPng.TextOf(chunks[^2].Data);
-        Assert.Equal("chara", keyword);
-        CardJson.AssertSame(CardFixtures.V2, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(text)));
+        foreach (var spec in new[] { CardSpec.V2, CardSpec.V3 })
+        {
+            var exported = (await client.ExportCharacterCardAsync(new ExportCharacterCardRequest { CharacterId = character.CharacterId, Spec = spec, Png = true }, headers, cancellationToken: Ct)).Png;
+            var again = await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Png = exported }, headers, cancellationToken: Ct);
+
+            // Every picture chunk is there as it came, then the card chunks.
+            Assert.True(exported.Length <= CardLimits.MaxPngBytes, $"the {spec} PNG is {exported.Length} bytes");
+            var pictureChunks = TestPng.ChunksOf(png).Where(c => c.Type != "tEXt" && c.Type != "IEND").Select(c => c.Bytes).ToList();
+            Assert.Equal(pictureChunks, TestPng.ChunksOf(exported.ToByteArray()).Take(pictureChunks.Count).Select(c => c.Bytes));
+            Assert.Equal(character.DisplayName, again.DisplayName);
+        }
     }
 
     [Fact]
@@ -126,19 +134,43 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
         Assert.Equal(before, await Fixture.SnapshotAsync());
     }
 
+    [Fact]
+    public async Task ServerReflection_TakesNoMoreThanARegularCall_WhileACardImportTakes8MiB()
+    {
+        var user = TestUsers.New();
+        var reflection = new ServerReflection.ServerReflectionClient(Fixture.Invoker);
+        using var call = reflection.ServerReflectionInfo(cancellationToken: Ct);
+
+        // Anonymous, and a stream of many requests: it gets the regular limit, not the card's. The
+        // refusal may end the call while the request is still being written.
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, async () =>
+        {
+            await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = new string('s', 1024 * 1024) }, Ct);
+            await call.ResponseStream.MoveNext(Ct);
+        });
+        var character = await Fixture.Client(user).ImportCharacterCardAsync(new ImportCharacterCardRequest { Png = ByteString.CopyFrom(PngOfSize(CardLimits.MaxPngBytes)) }, cancellationToken: Ct);
+
+        Assert.Contains("message size", ex.Status.Detail);
+        Assert.Equal("Captain Mara Voss", character.DisplayName);
+    }
+
     private const int MessageSizeLimitsBytes = CardLimits.MaxPngBytes + 16 * 1024;
 
-    /// <summary>A PNG of exactly <paramref name="size"/> bytes carrying the V2 fixture, padded with an ancillary chunk of random (or zero) bytes.</summary>
-    private static byte[] PngOfSize(int size, bool compressible = false)
+    /// <summary>
+    /// A PNG of exactly <paramref name="size"/> bytes carrying the V2 fixture, padded with an ancillary
+    /// chunk of random (or zero) bytes. The card's JSON ends in <paramref name="cardPadding"/> spaces,
+    /// which leave room for the card chunks of its exports (compact JSON, a V3 PNG's card and V2 copy).
+    /// </summary>
+    private static byte[] PngOfSize(int size, bool compressible = false, int cardPadding = 64 * 1024)
     {
-        var bare = TestPng.With(TestPng.Card(CardFixtures.V2));
-        var filler = new byte[size - bare.Length - 12];
+        var card = TestPng.Card(CardFixtures.V2 + new string(' ', cardPadding));
+        var filler = new byte[size - TestPng.With(card).Length - 12];
         if (!compressible)
         {
             new Random(16).NextBytes(filler);
         }
 
-        return TestPng.With(TestPng.Card(CardFixtures.V2), TestPng.Chunk("fiLl", filler));
+        return TestPng.With(card, TestPng.Chunk("fiLl", filler));
     }
 
     private static ImportCharacterCardRequest BadImport(string kind)
@@ -170,8 +202,12 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
             "png-no-card" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Text("Software", "paint"))) },
             "png-wrong-crc" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Chunk("tEXt", "a\0b"u8.ToArray(), crc: 1), TestPng.Card(CardFixtures.V2))) },
             "png-zip-bomb" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, .. TestPng.ZeroBomb(64L << 20)]))) },
+            "png-preset-dictionary" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, .. TestPng.PresetDictionaryZlib]))) },
             "png-card-wrong-type" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Card("""{"spec":"chara_card_v3","data":{"name":7}}""", "ccv3"))) },
             "png-card-blank-name" => new() { Png = ByteString.CopyFrom(TestPng.With(TestPng.Card(Card("\"name\":\"\""), "chara"))) },
+            // Within the limits as they come, past them once an export adds the card chunks back.
+            "png-export-over-8-mib" => new() { Png = ByteString.CopyFrom(PngOfSize(CardLimits.MaxPngBytes, cardPadding: 0)) },
+            "png-export-over-4096-chunks" => new() { Png = ByteString.CopyFrom(TestPng.With([.. Enumerable.Repeat(TestPng.Chunk("tIny", []), CardLimits.MaxPngChunks - 4), TestPng.Card(CardFixtures.V2)])) },
             _ => new() { Png = ByteString.CopyFrom(new byte[CardLimits.MaxPngBytes + 1]) },
         };
     }

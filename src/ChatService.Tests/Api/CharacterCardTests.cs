@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using ChatService.Api.V1;
 using ChatService.Cards;
 using ChatService.Tests.Cards;
@@ -84,6 +85,19 @@ public sealed class CharacterCardTests(ChatServiceFixture fixture) : ApiTestBase
     }
 
     [Fact]
+    public async Task V3CardAsDeepAsAllowed_ExportsAsV2_WhichImportsAndExportsAsV3Again()
+    {
+        var user = TestUsers.New();
+        var v3 = await ImportAsync(user, new ImportCharacterCardRequest { Json = CardDepthTests.DeepCard(CardFormat.V3, CardLimits.MaxNonV2FieldDepth) });
+
+        var v2 = await ExportAsync(user, v3.CharacterId, CardSpec.V2);
+        var again = await ImportAsync(user, new ImportCharacterCardRequest { Json = v2.Json });
+
+        var back = await ExportAsync(user, again.CharacterId, CardSpec.V3);
+        CardJson.AssertSame((await ExportAsync(user, v3.CharacterId)).Json, back.Json, keyOrder: false);
+    }
+
+    [Fact]
     public async Task PngImport_ExportsThePictureItCameIn_WithFreshCardChunks_AndReimportsUnchanged()
     {
         var user = TestUsers.New();
@@ -135,6 +149,24 @@ public sealed class CharacterCardTests(ChatServiceFixture fixture) : ApiTestBase
         Assert.Equal("chara_card_v3", card["spec"]!.GetValue<string>());
         Assert.Equal(character.Persona, card["data"]!["description"]!.GetValue<string>());
         Assert.Equal(character.Greeting, card["data"]!["first_mes"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task KeptCardJson_IsReadForExportOnly_NotWithTheCharacterThatIsCached()
+    {
+        var user = TestUsers.New();
+        var blob = new string('k', CardLimits.MaxKeptBytes - 1024);
+        var imported = await ImportAsync(user, new ImportCharacterCardRequest
+        {
+            Json = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"Kept\",\"extensions\":{\"blob\":\"" + blob + "\"}}}",
+        });
+
+        var cached = Assert.Single(await Fixture.Service<ChatService.Chats.ICharacterStore>().GetManyAsync([imported.CharacterId], Ct));
+        var exported = CardJson.Parse((await ExportAsync(user, imported.CharacterId)).Json);
+
+        var size = JsonSerializer.SerializeToUtf8Bytes(cached).Length;
+        Assert.True(size < 4096, $"the cached character is {size} bytes of JSON");
+        Assert.Equal(blob, exported["data"]!["extensions"]!["blob"]!.GetValue<string>());
     }
 
     [Fact]

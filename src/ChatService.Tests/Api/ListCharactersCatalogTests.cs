@@ -215,7 +215,7 @@ public sealed class ListCharactersCatalogTests(ChatServiceFixture fixture) : Api
 
     private Task<StoredCharacter> SeedAsync(string owner, string name, CharacterVisibility visibility, params string[] tags) =>
         Store.InsertAsync(new StoredCharacter(Ids.New(), owner, name, $"{name} answers in character.", null, "default", visibility, default) { Tags = tags },
-            cardImage: null, Ct);
+            card: null, Ct);
 
     /// <summary>Changes a character as UpdateCharacter and DeleteCharacter do: its row and its catalog rows in one commit.</summary>
     private async Task<StoredCharacter> ChangeAsync(StoredCharacter character, Func<StoredCharacter, StoredCharacter> change)

@@ -146,17 +146,34 @@ public sealed class CardReaderTests
         Assert.Contains("kept as they are", ex.Message);
     }
 
-    public static TheoryData<string> HostileJson => ["tiny-arrays", "deep-nesting", "long-string", "many-keys"];
+    [Fact]
+    public void KeptJson_IsCountedAsStored_EachCharacterOutsideTheBmpAsTwelveBytesOfEscapes()
+    {
+        // 100,000 emoji: 400,000 bytes as sent, 1,200,000 as stored (\uD83D\uDE00 each), over the limit.
+        const string head = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"e\":\"";
+        var json = head + string.Concat(Enumerable.Repeat("\U0001F600", 100_000)) + "\"}}}";
+        var stored = """{"card":{"spec":"chara_card_v2","data":null},"data":{"name":null,"extensions":{"e":""}}}""".Length + 100_000 * 12;
+
+        var ex = Assert.Throws<ChatException>(() => CardReader.Read(json, "json"));
+
+        Assert.True(Encoding.UTF8.GetByteCount(json) < CardLimits.MaxKeptBytes);
+        Assert.Contains($"are {stored} bytes of JSON as stored (a character outside the Basic Multilingual Plane, such as an emoji, as a 12-byte \\u escape pair)", ex.Message);
+    }
+
+    public static TheoryData<string> HostileJson => ["tiny-arrays", "tiny-arrays-outside-v2", "deep-nesting", "long-string", "many-keys"];
 
     [Theory]
     [MemberData(nameof(HostileJson))]
     public void HostileJson_OfTheLargestSizeTaken_IsRefusedWithinBoundedMemoryAndTime(string kind)
     {
-        const string head = "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":";
+        // In an extension, or (walked once more for its depth) in a data field V2 does not define.
+        var head = kind.EndsWith("-outside-v2", StringComparison.Ordinal)
+            ? "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"x\":{\"x\":"
+            : "{\"spec\":\"chara_card_v2\",\"data\":{\"name\":\"N\",\"extensions\":{\"x\":";
         var room = CardLimits.MaxJsonBytes - head.Length - 8;
         var body = kind switch
         {
-            "tiny-arrays" => "[" + string.Join(",", Enumerable.Repeat("[]", room / 3)) + "]",
+            "tiny-arrays" or "tiny-arrays-outside-v2" => "[" + string.Join(",", Enumerable.Repeat("[]", room / 3)) + "]",
             "deep-nesting" => new string('[', room / 2) + new string(']', room / 2),
             "long-string" => "\"" + new string('s', room - 2) + "\"",
             _ => "{" + string.Join(",", Enumerable.Range(0, room / 12).Select(i => $"\"k{i:D6}\":0")) + "}",

@@ -16,11 +16,29 @@ public sealed class PngCardTests
     private static readonly string V2Json = CardFixtures.V2;
     private static readonly string V3Json = CardFixtures.V3;
 
+    /// <summary>A 1x1 transparent PNG made by another encoder: its CRCs were not computed here.</summary>
+    private const string PngMadeElsewhere = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
     [Fact]
-    public void Crc32_IsPngs()
+    public void Crc32_OfTheCheckString_IsCrc32sCheckValue_HoweverItIsSplit()
     {
-        // Every PNG ends with this IEND chunk, whose CRC is AE 42 60 82.
+        var check = "123456789"u8.ToArray();
+
+        for (var split = 0; split <= check.Length; split++)
+        {
+            Assert.Equal(0xCBF43926u, Crc32.Compute(check.AsSpan(0, split), check.AsSpan(split)));
+        }
+    }
+
+    [Fact]
+    public void Crc32_OfRealPngChunks_IsTheCrcTheyCarry()
+    {
+        var png = Convert.FromBase64String(PngMadeElsewhere);
+
+        // Every PNG ends with IEND, whose CRC is AE 42 60 82; the IHDR of a 1x1 RGBA picture carries 1F 15 C4 89.
         Assert.Equal(0xAE426082u, Crc32.Compute("IEND"u8, []));
+        Assert.Equal(0x1F15C489u, Crc32.Compute("IHDR"u8, [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]));
+        Assert.Equal(new[] { "IHDR", "IDAT", "IEND" }, PngFile.Chunks(png).Select(c => c.Type));
     }
 
     [Fact]
@@ -90,6 +108,8 @@ public sealed class PngCardTests
         { "card-not-base64", "the chara chunk is not base64" },
         { "zip-bomb-card", "the compressed ccv3 chunk inflates to more than" },
         { "card-not-zlib", "the compressed chara chunk is not valid zlib data" },
+        { "card-needs-a-dictionary", "the compressed chara chunk asks for a preset dictionary" },
+        { "itxt-needs-a-dictionary", "the compressed ccv3 chunk asks for a preset dictionary" },
         { "malformed-itxt", "the iTXt chunk ccv3 at byte" },
         { "card-json-too-large", "bytes of JSON; the limit is" },
         { "over-8-mib", "the PNG is 8388609 bytes; the limit is 8388608" },
@@ -176,6 +196,9 @@ public sealed class PngCardTests
             "card-not-base64" => TestPng.With(TestPng.Text("chara", "{\"spec\": \"not base64\"}")),
             "zip-bomb-card" => TestPng.With(TestPng.Chunk("zTXt", [.. "ccv3"u8, 0, 0, .. TestPng.ZeroBomb(64L << 20)])),
             "card-not-zlib" => TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, 1, 2, 3, 4, 5])),
+            // zlib's header with FDICT set, then a dictionary id: inflating it wants a dictionary PNG never gives.
+            "card-needs-a-dictionary" => TestPng.With(TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, .. TestPng.PresetDictionaryZlib])),
+            "itxt-needs-a-dictionary" => TestPng.With(TestPng.Chunk("iTXt", [.. "ccv3"u8, 0, 1, 0, .. "en"u8, 0, 0, .. TestPng.PresetDictionaryZlib])),
             "malformed-itxt" => TestPng.With(TestPng.Chunk("iTXt", [.. "ccv3"u8, 0, 0, 0, .. "en"u8])),
             "card-json-too-large" => TestPng.With(TestPng.Text("chara", new string('A', CardLimits.MaxJsonBytes / 3 * 4 + 8))),
             _ => [.. TestPng.With(TestPng.Card(V2Json)), .. new byte[CardLimits.MaxPngBytes + 1 - good.Length]],

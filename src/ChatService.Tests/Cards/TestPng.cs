@@ -85,6 +85,12 @@ internal static class TestPng
         return output.ToArray();
     }
 
+    /// <summary>
+    /// zlib data whose header sets FDICT (0x78 0x20: deflate, a preset dictionary), then the
+    /// dictionary's id and a few bytes of a deflate block: it cannot be inflated without that dictionary.
+    /// </summary>
+    public static byte[] PresetDictionaryZlib => [0x78, 0x20, 0x00, 0x00, 0x00, 0x01, 0x4B, 0x04, 0x00];
+
     /// <summary>zlib data that inflates to <paramref name="bytes"/> zero bytes (about 1,000 to 1).</summary>
     public static byte[] ZeroBomb(long bytes)
     {

@@ -187,7 +187,7 @@ internal sealed partial class HostileCases
         var card = MarkedCard(CardFixtures.V3).ToJsonString();
         var good = TestPng.With(TestPng.Card(card, "ccv3"));
         var blankName = """{"spec":"chara_card_v2","data":{"name":" "}}""";
-        return _random.Next(13) switch
+        return _random.Next(14) switch
         {
             0 => good[..(_random.Next(8, good.Length - 1))],
             1 => TestPng.With(TestPng.Chunk("tEXt", [.. "a"u8, 0, 1], crc: (uint)_random.Next()), TestPng.Card(card, "ccv3")),
@@ -201,6 +201,9 @@ internal sealed partial class HostileCases
             9 => Garbage.Bytes(_random, 1, 4096),
             10 => TestPng.Raw(TestPng.Header(width: int.MaxValue, height: int.MaxValue), TestPng.Card(blankName), TestPng.Pixels(), TestPng.End()),
             11 => TestPng.With(TestPng.Text(Pick("chara", "ccv3"), Pick("!!!", card, "e30"))),
+            12 => TestPng.With(Pick(
+                TestPng.Chunk("zTXt", [.. "chara"u8, 0, 0, .. TestPng.PresetDictionaryZlib]),
+                TestPng.Chunk("iTXt", [.. "ccv3"u8, 0, 1, 0, .. "en"u8, 0, 0, .. TestPng.PresetDictionaryZlib]))),
             _ => TestPng.With(TestPng.Chunk("tEXt", [.. "ccv3"u8, 0, .. Encoding.ASCII.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes(card)))], length: (uint)_random.Next(1 << 20, int.MaxValue))),
         };
     }

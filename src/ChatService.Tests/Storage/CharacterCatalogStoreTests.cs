@@ -21,7 +21,7 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
         await using var database = await DatabaseAsync(SchemaScript.LoadAll());
         using var memory = new MemoryCache(new MemoryCacheOptions());
         var store = new CharacterStore(new SpannerGateway(database), memory);
-        var ada = await store.InsertAsync(Character("Ada Lovelace", CharacterVisibility.Public, "Math"), cardImage: null, Ct);
+        var ada = await store.InsertAsync(Character("Ada Lovelace", CharacterVisibility.Public, "Math"), card: null, Ct);
         var terms = CharacterSearch.TermsOf("Ada Lovelace", ["Math"]);
 
         Assert.Contains("ada lo", terms);
@@ -55,7 +55,7 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
         await using var database = await DatabaseAsync(SchemaScript.LoadAll());
         using var memory = new MemoryCache(new MemoryCacheOptions());
         var store = new CharacterStore(new SpannerGateway(database), memory);
-        var character = await store.InsertAsync(Character("Pat", CharacterVisibility.Public), cardImage: null, Ct);
+        var character = await store.InsertAsync(Character("Pat", CharacterVisibility.Public), card: null, Ct);
 
         // Shard 3 has counted 100 chats, every other shard 10, all folded: 250.
         await database.WriteAsync(

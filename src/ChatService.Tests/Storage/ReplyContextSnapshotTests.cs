@@ -35,7 +35,7 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         var ledger = new ReplyLedger(reads, new TurnCommits(reads, new NoChatChanges()), options, TimeProvider.System);
 
         var speaker = await characters.InsertAsync(
-            new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), cardImage: null, Ct);
+            new Character(Ids.New(), UserId, "Ada", "A persona.", Greeting: null, "default", CharacterVisibility.Private, default), card: null, Ct);
         var (chat, _) = await chats.CreateChatAsync(UserId, "A chat", [speaker], ChatOpening.OwnGreetings([speaker]), Ct);
         var receipt = await chats.RecordSendAsync(new UserMessage(UserId, chat.Id, "hello", Ids.New()), ReplyPolicy.ForUserTurn([], 1), Ct);
         var pending = Assert.Single(receipt.PendingReplies);

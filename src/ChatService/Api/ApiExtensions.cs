@@ -25,14 +25,20 @@ public static class ApiExtensions
         builder.Services.AddSingleton(services => new MessageSizeLimits(MaxRequestBytes(services.GetRequiredService<IOptions<ChatOptions>>().Value)));
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<MessageSizeLimits>((options, limits) =>
         {
-            // The largest any method takes; each call's own limit is enforced before this one (MessageSizeLimits).
-            options.MaxReceiveMessageSize = limits.Largest;
+            // Every service but the chat API takes regular requests at most: server reflection (anonymous,
+            // and a stream the per-call guard does not check) and health.
+            options.MaxReceiveMessageSize = limits.Regular;
             // grpc-dotnet's default encodings, each inflating no more than the call's request may hold.
             options.CompressionProviders =
             [
                 new BoundedDecompression(new GzipCompressionProvider(CompressionLevel.Fastest), limits),
                 new BoundedDecompression(new DeflateCompressionProvider(CompressionLevel.Fastest), limits),
             ];
+        });
+        builder.Services.AddOptions<GrpcServiceOptions<ChatApi>>().Configure<MessageSizeLimits>((options, limits) =>
+        {
+            // The largest any of its methods takes; each call's own limit is enforced before this one (MessageSizeLimits).
+            options.MaxReceiveMessageSize = limits.Largest;
         });
         // No Server header: it tells a caller nothing it needs, names the stack to a prober, and is one
         // more header on every response.

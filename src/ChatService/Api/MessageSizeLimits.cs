@@ -6,8 +6,9 @@ namespace ChatService.Api;
 /// <summary>
 /// The largest request message each method reads. Every method but one takes at most a
 /// character's texts (<see cref="ApiExtensions.MaxRequestBytes"/>, some 56 KiB); ImportCharacterCard
-/// takes a PNG of up to 8 MiB. grpc-dotnet has one limit for a whole service, so it is set to the
-/// largest and each call's own limit is enforced here: on the length a request frame announces, by
+/// takes a PNG of up to 8 MiB. grpc-dotnet has one limit for a whole service, so the chat service's
+/// is set to the largest (every other service, server reflection included, keeps the regular one)
+/// and each call's own limit is enforced here: on the length a request frame announces, by
 /// <see cref="MalformedRequestGuard"/> before the message is buffered, and on what a compressed
 /// message inflates to, by <see cref="BoundedDecompression"/>, which reads the limit of the call it
 /// inflates for from <see cref="Current"/>.
@@ -19,11 +20,14 @@ internal sealed class MessageSizeLimits(int regularBytes)
 
     private static readonly AsyncLocal<int?> CallLimit = new();
 
-    /// <summary>What grpc-dotnet is told: no method reads more.</summary>
+    /// <summary>What grpc-dotnet is told for every service but the chat API.</summary>
+    public int Regular => regularBytes;
+
+    /// <summary>What grpc-dotnet is told for the chat API: none of its methods reads more.</summary>
     public int Largest => Math.Max(regularBytes, CardImportBytes);
 
     /// <summary>The limit of the call whose request is being read on this flow; the regular one outside a call.</summary>
-    public int Current => CallLimit.Value ?? regularBytes;
+    public int Current => CallLimit.Value ?? Regular;
 
     public int For(IMethod method) =>
         method.ServiceName == V1.ChatService.Descriptor.FullName && method.Name == nameof(ChatApi.ImportCharacterCard) ? CardImportBytes : regularBytes;

@@ -21,10 +21,19 @@ public static class CardLimits
 
     /// <summary>
     /// The most JSON (UTF-8 bytes) kept as it is for the export: extensions, character_book and
-    /// every field this service has no place for. A character is cached in process memory with it.
+    /// every field this service has no place for, counted as stored (see <see cref="CardOutline"/>:
+    /// a character outside the Basic Multilingual Plane takes 12 bytes there). Only an export reads it.
     /// </summary>
     public const int MaxKeptBytes = 1024 * 1024;
 
-    /// <summary>The deepest nesting of arrays and objects a card may have.</summary>
+    /// <summary>The deepest nesting of arrays and objects a card may have, the card object itself being level 1.</summary>
     public const int MaxJsonDepth = 64;
+
+    /// <summary>
+    /// The deepest a <c>data</c> field V2 does not define (V3's own, and fields neither spec knows)
+    /// may nest, counted from the card as <see cref="MaxJsonDepth"/> is: a V2 export keeps such
+    /// fields two levels deeper, in <c>data.extensions["chatservice/ccv3"]</c>, and must still be
+    /// within <see cref="MaxJsonDepth"/> to be imported again.
+    /// </summary>
+    public const int MaxNonV2FieldDepth = MaxJsonDepth - 2;
 }

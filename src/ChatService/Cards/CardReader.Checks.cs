@@ -4,7 +4,7 @@ using System.Text.Unicode;
 
 namespace ChatService.Cards;
 
-/// <summary>The types of the fields a card keeps as they are, and the text of the whole card.</summary>
+/// <summary>The types and depth of the fields a card keeps as they are, and the text of the whole card.</summary>
 public static partial class CardReader
 {
     /// <summary>
@@ -79,6 +79,55 @@ public static partial class CardReader
 
                 i++;
             }
+        }
+    }
+
+    /// <summary>
+    /// Each <c>data</c> field V2 does not define nests at most <see cref="CardLimits.MaxNonV2FieldDepth"/>
+    /// deep, so that a V2 export, which moves it two levels deeper, is a card this service imports.
+    /// </summary>
+    private static void CheckNonV2FieldDepth(JsonElement data, string field)
+    {
+        foreach (var property in data.EnumerateObject())
+        {
+            if (CardFields.V2Data.Contains(property.Name))
+            {
+                continue;
+            }
+
+            // The card and data are the first two levels.
+            var depth = 2 + Nesting(property.Value);
+            if (depth > CardLimits.MaxNonV2FieldDepth)
+            {
+                throw CardErrors.Invalid(field, $"data{Segment(property.Name)} nests {depth} levels deep (the card and data count as two); " +
+                    $"a data field V2 does not define may nest at most {CardLimits.MaxNonV2FieldDepth}, as a V2 export keeps it two levels deeper, " +
+                    $"in data.extensions[\"{CardFields.V3InExtensions}\"]");
+            }
+        }
+    }
+
+    /// <summary>How many arrays and objects deep <paramref name="value"/> goes: 0 for a number, string, boolean or null.</summary>
+    private static int Nesting(JsonElement value)
+    {
+        var deepest = 0;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    deepest = Math.Max(deepest, Nesting(property.Value));
+                }
+
+                return deepest + 1;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    deepest = Math.Max(deepest, Nesting(item));
+                }
+
+                return deepest + 1;
+            default:
+                return 0;
         }
     }
 

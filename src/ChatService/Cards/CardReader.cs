@@ -85,11 +85,13 @@ public static partial class CardReader
         }
 
         CheckKeptFields(data, spec, field);
+        CheckNonV2FieldDepth(data, field);
         var outline = CardOutline.Write(card, data);
         if (outline.Length > CardLimits.MaxKeptBytes)
         {
             throw CardErrors.Invalid(field, $"the card's fields kept as they are (extensions, character_book and fields a character has no place for) " +
-                $"are {outline.Length} bytes of JSON; the limit is {CardLimits.MaxKeptBytes}");
+                $"are {outline.Length} bytes of JSON as stored (a character outside the Basic Multilingual Plane, such as an emoji, as a 12-byte \\u escape pair); " +
+                $"the limit is {CardLimits.MaxKeptBytes}");
         }
 
         return new CharacterCard(spec)

@@ -26,8 +26,6 @@ public sealed class CardWriter : IDisposable
     public const string V2CopyNotice =
         "This card is a Character Card V3 read as a V2 card; open it in an application that reads V3 cards to see all of it.";
 
-    private static readonly JsonWriterOptions IndentedOptions = CardOutline.WriterOptions with { Indented = true };
-
     private readonly Character _character;
     private readonly CardFormat _target;
     private readonly bool _v2Copy;
@@ -43,18 +41,18 @@ public sealed class CardWriter : IDisposable
 
     private Utf8JsonWriter _writer = null!;
 
-    private CardWriter(Character character, CardFormat target, bool v2Copy)
+    private CardWriter(Character character, string? outline, CardFormat target, bool v2Copy)
     {
         _character = character;
         _target = target;
         _v2Copy = v2Copy;
         var source = (CardFormat)(character.CardSpec ?? (int)CardFormat.V3);
-        if (character.CardExtras is not { } extras)
+        if (outline is null)
         {
             return;
         }
 
-        _outline = JsonDocument.Parse(extras);
+        _outline = JsonDocument.Parse(outline, CardOutline.ReaderOptions);
         _card = Member(_outline.RootElement, CardOutline.CardKey);
         _data = Member(_outline.RootElement, CardOutline.DataKey);
         if (_data is not { } data)
@@ -74,20 +72,37 @@ public sealed class CardWriter : IDisposable
     }
 
     /// <summary>
-    /// The character as a card of <paramref name="target"/> spec: indented JSON for a file, or compact
-    /// for a PNG chunk. <paramref name="v2Copy"/>: the V2 card a V3 PNG carries next to the V3 one,
-    /// whose creator notes begin with <see cref="V2CopyNotice"/>.
+    /// The character, with the <paramref name="outline"/> of the card it was imported from (null for
+    /// a character made here), as a card of <paramref name="target"/> spec. <paramref name="v2Copy"/>:
+    /// the V2 card a V3 PNG carries next to the V3 one, whose creator notes begin with <see cref="V2CopyNotice"/>.
     /// </summary>
-    public static string Write(Character character, CardFormat target, bool indented = true, bool v2Copy = false)
+    /// <remarks>
+    /// Compact, as the outline is stored, so a card is about the size of what is stored: indented (each
+    /// bracket on a line of its own, two spaces a level), a deeply nested kept value would grow some
+    /// 60 times, past anything an import takes.
+    /// </remarks>
+    public static string Write(Character character, string? outline, CardFormat target, bool v2Copy = false)
     {
-        using var writing = new CardWriter(character, target, v2Copy);
         var buffer = new ArrayBufferWriter<byte>();
-        using (writing._writer = new Utf8JsonWriter(buffer, indented ? IndentedOptions : CardOutline.WriterOptions))
+        WriteTo(buffer, character, outline, target, v2Copy);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The UTF-8 bytes <see cref="Write"/> would give, counted as they are written and not kept.</summary>
+    public static long Size(Character character, string? outline, CardFormat target, bool v2Copy = false)
+    {
+        var counter = new ByteCounter();
+        WriteTo(counter, character, outline, target, v2Copy);
+        return counter.Count;
+    }
+
+    private static void WriteTo(IBufferWriter<byte> output, Character character, string? outline, CardFormat target, bool v2Copy)
+    {
+        using var writing = new CardWriter(character, outline, target, v2Copy);
+        using (writing._writer = new Utf8JsonWriter(output, CardOutline.WriterOptions))
         {
             writing.WriteCard();
         }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     public void Dispose() => _outline?.Dispose();

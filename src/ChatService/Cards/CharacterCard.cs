@@ -35,13 +35,14 @@ public sealed record CharacterCard(CardFormat Spec)
 
     public string CharacterVersion { get; init; } = "";
 
-    /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>); the character's CardExtras.</summary>
+    /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>), stored as the character's <see cref="StoredCard"/>.</summary>
     public string Kept { get; init; } = "";
 
     /// <summary>
-    /// A new character defined by this card. A card has no field for a persona (the author's own
-    /// definition), so the persona stays empty and the card's description, personality and the rest
-    /// define the character; a card with only a name makes a character too.
+    /// A new character defined by this card (<see cref="Kept"/> is stored beside it). A card has no
+    /// field for a persona (the author's own definition), so the persona stays empty and the card's
+    /// description, personality and the rest define the character; a card with only a name makes a
+    /// character too.
     /// </summary>
     public Character ToCharacter(string id, string ownerUserId, string modelRoute, CharacterVisibility visibility) => new(
         Id: id,
@@ -65,6 +66,5 @@ public sealed record CharacterCard(CardFormat Spec)
         Creator = Creator,
         CharacterVersion = CharacterVersion,
         CardSpec = (int)Spec,
-        CardExtras = Kept,
     };
 }

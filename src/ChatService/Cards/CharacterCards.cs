@@ -19,7 +19,7 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
     /// <summary>
     /// The new character (see <see cref="CharacterCard.ToCharacter"/>), with the picture the card came
     /// in kept without its card chunks (the card is stored as the character's fields; an export writes
-    /// fresh chunks).
+    /// fresh chunks). Refused when an export of it would be more than an import takes (<see cref="ExportBounds"/>).
     /// </summary>
     public Task<Character> ImportAsync(string userId, CardImport import, CancellationToken cancellationToken)
     {
@@ -28,8 +28,9 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
             userId,
             string.IsNullOrEmpty(import.ModelRoute) ? options.Value.DefaultModelRoute : import.ModelRoute,
             import.Visibility ?? CharacterVisibility.Private);
-        var picture = import.Png is { } png ? PngWriter.WithCards(png, []) : null;
-        return store.InsertAsync(character, picture, cancellationToken);
+        var card = new StoredCard(import.Card.Kept, import.Png is { } png ? PngWriter.WithCards(png, []) : null);
+        ExportBounds.Check(character, card, import.Png is null ? "json" : PngFile.Field);
+        return store.InsertAsync(character, card, cancellationToken);
     }
 
     /// <summary>
@@ -42,18 +43,17 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
     {
         var character = await catalog.GetAsync(userId, characterId, cancellationToken);
         var format = spec ?? (CardFormat)(character.CardSpec ?? (int)CardFormat.V3);
+        var stored = character.CardSpec is null ? null : await store.ReadCardAsync(characterId, withPicture: png, cancellationToken);
         if (!png)
         {
-            return new CardExport(CardWriter.Write(character, format), null, FileName(character.DisplayName, ".card.json"));
+            return new CardExport(CardWriter.Write(character, stored?.Outline, format), null, FileName(character.DisplayName, ".card.json"));
         }
 
-        // Compact JSON in the chunks: nobody reads base64, and a PNG near the import limit stays as close to it as it can.
-        var picture = character.CardSpec is null ? null : await store.ReadCardImageAsync(characterId, cancellationToken);
-        var card = CardWriter.Write(character, format, indented: false);
+        var card = CardWriter.Write(character, stored?.Outline, format);
         (string, string)[] cards = format == CardFormat.V3
-            ? [(PngCardReader.V3Keyword, card), (PngCardReader.V2Keyword, CardWriter.Write(character, CardFormat.V2, indented: false, v2Copy: true))]
+            ? [(PngCardReader.V3Keyword, card), (PngCardReader.V2Keyword, CardWriter.Write(character, stored?.Outline, CardFormat.V2, v2Copy: true))]
             : [(PngCardReader.V2Keyword, card)];
-        return new CardExport(null, PngWriter.WithCards(picture, cards), FileName(character.DisplayName, ".png"));
+        return new CardExport(null, PngWriter.WithCards(stored?.Picture, cards), FileName(character.DisplayName, ".png"));
     }
 
     /// <summary>The display name made safe as a file name: letters, digits, spaces, '-', '_' and '.' kept, anything else '_'.</summary>

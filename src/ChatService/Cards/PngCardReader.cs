@@ -78,9 +78,18 @@ internal static class PngCardReader
         }
     }
 
-    /// <summary>zlib data inflated, stopping with INVALID_ARGUMENT once more than the limit comes out.</summary>
+    /// <summary>
+    /// zlib data inflated, stopping with INVALID_ARGUMENT once more than the limit comes out. Data
+    /// that is not zlib, or asks for a preset dictionary (FDICT, bit 5 of the header's second byte),
+    /// which PNG forbids and nothing here could supply, is INVALID_ARGUMENT as well.
+    /// </summary>
     private static ReadOnlyMemory<byte> Inflate(ReadOnlyMemory<byte> compressed, string keyword)
     {
+        if (compressed.Length >= 2 && (compressed.Span[1] & 0x20) != 0)
+        {
+            throw PngFile.Invalid($"the compressed {keyword} chunk asks for a preset dictionary, which PNG does not allow");
+        }
+
         using var input = new MemoryStream(compressed.ToArray(), writable: false);
         using var zlib = new ZLibStream(input, CompressionMode.Decompress);
         using var output = new MemoryStream();
@@ -98,8 +107,9 @@ internal static class PngCardReader
                 output.Write(buffer, 0, read);
             }
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
+            // IOException: the errors zlib itself reports (ZLibException).
             throw PngFile.Invalid($"the compressed {keyword} chunk is not valid zlib data");
         }
 

@@ -45,6 +45,9 @@ internal static class PngWriter
         return output.ToArray();
     }
 
+    /// <summary>The bytes <see cref="WithCards"/> adds for a card of <paramref name="jsonBytes"/> UTF-8 bytes: a tEXt chunk of the keyword, a NUL and base64.</summary>
+    public static long CardChunkSize(string keyword, long jsonBytes) => PngChunk.Overhead + keyword.Length + 1 + (jsonBytes + 2) / 3 * 4;
+
     /// <summary>One transparent RGBA pixel: IHDR, and IDAT with its one scanline (filter 0, then four zero bytes) deflated.</summary>
     private static void WritePlaceholderImage(MemoryStream output)
     {

@@ -15,7 +15,7 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
         var blank = new Character(Ids.New(), userId, "", "", null, Options.DefaultModelRoute, CharacterVisibility.Private, default);
         var character = request.ApplyTo(blank, CharacterFields.All, Options.DefaultModelRoute);
         CharacterLimits.CheckDefinition(character, Options.MaxDefinitionChars);
-        return store.InsertAsync(character, cardImage: null, cancellationToken);
+        return store.InsertAsync(character, card: null, cancellationToken);
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ namespace ChatService.Chats;
 /// </summary>
 public interface ICharacterStore
 {
-    /// <summary>Stores a new character (version 1); <paramref name="cardImage"/> is the PNG a card came in, kept for its export. Returns it with its creation time.</summary>
-    Task<Character> InsertAsync(Character character, byte[]? cardImage, CancellationToken cancellationToken);
+    /// <summary>Stores a new character (version 1) with the card it was imported from (null when made otherwise). Returns it with its creation time.</summary>
+    Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken);
 
     /// <summary>The characters with these ids that exist, at their current versions, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
@@ -20,8 +20,11 @@ public interface ICharacterStore
     Task<IReadOnlyList<CharacterListEntry>> ListAsync(
         string userId, CharacterList list, CharacterListCursor? after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>The picture a card was imported in (its CardImage); null when there is none or no such character.</summary>
-    Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken);
+    /// <summary>
+    /// The card a character was imported from, with its picture when <paramref name="withPicture"/>;
+    /// null for a character made otherwise, or no such character.
+    /// </summary>
+    Task<StoredCard?> ReadCardAsync(string characterId, bool withPicture, CancellationToken cancellationToken);
 
     /// <summary>
     /// In one read-write transaction: reads the character (null when there is none), lets

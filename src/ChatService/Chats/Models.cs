@@ -71,14 +71,8 @@ public sealed record Character(
     /// <summary>The card's own version label (card <c>character_version</c>).</summary>
     public string CharacterVersion { get; init; } = "";
 
-    /// <summary>The card spec (2 or 3) it was imported as; null when made with CreateCharacter.</summary>
+    /// <summary>The card spec (2 or 3) it was imported as; null when made with CreateCharacter. The rest of the card is a <see cref="StoredCard"/>.</summary>
     public int? CardSpec { get; init; }
-
-    /// <summary>
-    /// JSON object of the imported card's fields that have no property here (extensions,
-    /// character_book, unknown fields), for a faithful export; null when there are none.
-    /// </summary>
-    public string? CardExtras { get; init; }
 
     /// <summary>1 when created, one more with every update.</summary>
     public long Version { get; init; } = 1;

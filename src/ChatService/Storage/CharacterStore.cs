@@ -15,22 +15,23 @@ namespace ChatService.Storage;
 /// </summary>
 internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCache memory) : ICharacterStore
 {
-    // CardImage is left out: it is read only by a card export.
+    // CardExtras and CardImage are left out: only a card export reads them (ReadCardAsync), and a
+    // character cached with them would hold up to 1 MiB of card JSON and 8 MiB of picture.
     internal const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime, " +
         "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
-        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, CardExtras, Version, UpdateTime, DeleteTime, ChatCount";
+        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, Version, UpdateTime, DeleteTime, ChatCount";
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
-    public async Task<Character> InsertAsync(Character character, byte[]? cardImage, CancellationToken cancellationToken)
+    public async Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken)
     {
         var insert = SetDefinition(SpannerMutation.Insert("Characters"), character)
             .Set("CharacterId", character.Id)
             .Set("OwnerUserId", character.OwnerUserId)
             .Set("CardSpec", character.CardSpec is { } spec ? (long)spec : null)
-            .Set("CardExtras", character.CardExtras)
-            .Set("CardImage", cardImage)
+            .Set("CardExtras", card?.Outline)
+            .Set("CardImage", card?.Picture)
             .Set("Version", 1L)
             .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
@@ -136,11 +137,14 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         return rows.Select(ReadCharacter).ToList();
     }
 
-    public async Task<byte[]?> ReadCardImageAsync(string characterId, CancellationToken cancellationToken)
+    public async Task<StoredCard?> ReadCardAsync(string characterId, bool withPicture, CancellationToken cancellationToken)
     {
-        var statement = new SpannerStatement("SELECT CardImage FROM Characters WHERE CharacterId = @id").Add("id", characterId);
+        var columns = withPicture ? "CardExtras, CardImage" : "CardExtras";
+        var statement = new SpannerStatement($"SELECT {columns} FROM Characters WHERE CharacterId = @id").Add("id", characterId);
         var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
-        return rows.Count == 0 ? null : rows[0].Get<byte[]?>("CardImage");
+        return rows.Count == 0 || rows[0].Get<string?>("CardExtras") is not { } outline
+            ? null
+            : new StoredCard(outline, withPicture ? rows[0].Get<byte[]?>("CardImage") : null);
     }
 
     /// <summary>Keeps <paramref name="character"/> as this replica's copy, unless it holds a newer one already (one read raced another).</summary>
@@ -186,7 +190,6 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         Creator = row.Get<string?>("Creator") ?? "",
         CharacterVersion = row.Get<string?>("CharacterVersion") ?? "",
         CardSpec = row.Get<long?>("CardSpec") is { } spec ? (int)spec : null,
-        CardExtras = row.Get<string?>("CardExtras"),
         Version = row.Get<long?>("Version") ?? 1,
         UpdateTime = row.Get<DateTimeOffset?>("UpdateTime"),
         DeleteTime = row.Get<DateTimeOffset?>("DeleteTime"),
