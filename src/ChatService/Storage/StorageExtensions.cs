@@ -34,6 +34,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<TurnCommits>();
         builder.Services.AddSingleton<WindowLoader>();
         builder.Services.AddSingleton<ICharacterStore, CharacterStore>();
+        builder.Services.AddSingleton<ChatCountFolder>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
