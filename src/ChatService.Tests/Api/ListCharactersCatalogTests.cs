@@ -254,17 +254,7 @@ public sealed class ListCharactersCatalogTests(ChatServiceFixture fixture) : Api
         Assert.All(listed, c => Assert.Equal(1, c.ChatCount));
     }
 
-    /// <summary>Waits for the chat-count folds CreateChat scheduled (they run after its commit, on this replica).</summary>
-    private async Task FoldedAsync()
-    {
-        var folder = Fixture.Service<ChatCountFolder>();
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (folder.InFlight > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the chat-count folds did not finish in 3 minutes");
-            await Task.Delay(50, Ct);
-        }
-    }
+    private Task FoldedAsync() => Fixture.ChatCountsFoldedAsync(Ct);
 
     private static string Word() => "zq" + new string(Enumerable.Range(0, 6).Select(_ => (char)('a' + Random.Shared.Next(26))).ToArray());
 

@@ -100,8 +100,8 @@ internal sealed partial class ChatCountFolder(
 
     public void Dispose()
     {
+        // Not disposed: folds still waiting read its token once more and end as cancelled.
         _stopping.Cancel();
-        _stopping.Dispose();
     }
 
     private static partial class Log
