@@ -46,6 +46,7 @@ public sealed class ListCharactersCatalogTests(ChatServiceFixture fixture) : Api
         await StartChatsAsync(foxtrot, 2);
         await StartChatsAsync(delta, 1);
         await StartChatsAsync(bravo, 2);
+        await FoldedAsync();
 
         Assert.Equal([alpha.Id, foxtrot.Id, delta.Id, echo.Id], await IdsAsync(bob, CharacterListing.Public, CharacterOrder.MostUsed, word));
         Assert.Equal(new long[] { 3, 2, 1, 0 }, (await ListAllAsync(bob, CharacterListing.Public, CharacterOrder.MostUsed, word, pageSize: 3)).Select(c => c.ChatCount));
@@ -167,6 +168,7 @@ public sealed class ListCharactersCatalogTests(ChatServiceFixture fixture) : Api
             await CreateChatAsync(other, secret);
         }
 
+        await FoldedAsync();
         var listed = await ListAllAsync(TestUsers.New(), CharacterListing.Public, CharacterOrder.MostUsed, word, pageSize: 1);
 
         Assert.Equal([(popular.CharacterId, 5L), (quiet.CharacterId, 1L)], listed.Select(c => (c.CharacterId, c.ChatCount)));
@@ -211,6 +213,49 @@ public sealed class ListCharactersCatalogTests(ChatServiceFixture fixture) : Api
     }
 
     /// <summary>A word no other test's characters have: "zq" and six random letters.</summary>
+    [Fact]
+    public async Task ConcurrentChatsWithOneNewCharacter_AllSucceed_AndItsCountEndsExact()
+    {
+        var word = Word();
+        var character = await SeedAsync(TestUsers.New(), $"{word} Crowd", CharacterVisibility.Public);
+
+        await Task.WhenAll(Enumerable.Range(0, 24).Select(_ =>
+            Fixture.Client(TestUsers.New()).CreateChatAsync(new CreateChatRequest { CharacterIds = { character.Id } }, cancellationToken: Ct).ResponseAsync));
+        await FoldedAsync();
+
+        Assert.Equal(24, await Fixture.CountAsync("SELECT SUM(ChatCount) FROM CharacterChatCounts WHERE CharacterId = @id", ("id", character.Id)));
+        var listed = Assert.Single(await ListAllAsync(TestUsers.New(), CharacterListing.Public, CharacterOrder.MostUsed, word, pageSize: 5));
+        Assert.Equal(24, listed.ChatCount);
+        Assert.Equal(24, await Fixture.CountAsync("SELECT ChatCount FROM Characters WHERE CharacterId = @id", ("id", character.Id)));
+    }
+
+    [Fact]
+    public async Task GroupChatOfCharactersWithTheMostTerms_Succeeds_AndEachIsCounted()
+    {
+        var word = Word();
+        var owner = TestUsers.New();
+        // 32 tags of 32 distinct letters: 1,024 terms (the cap), so 2,048 catalog rows per public character;
+        // folding all eight in CreateChat's commit would pass Spanner's 80,000-mutation limit.
+        var characters = new List<StoredCharacter>();
+        for (var i = 0; i < 8; i++)
+        {
+            var tags = Enumerable.Range(0, 32).Select(_ => new string(Enumerable.Range(0, 32).Select(_ => (char)('a' + Random.Shared.Next(26))).ToArray())).ToArray();
+            characters.Add(await SeedAsync(owner, $"{word} Tagged {i}", CharacterVisibility.Public, tags));
+        }
+
+        Assert.Equal(2 * CharacterSearch.MaxTerms, await Fixture.CountAsync("SELECT COUNT(*) FROM CatalogTerms WHERE CharacterId = @id", ("id", characters[0].Id)));
+        var request = new CreateChatRequest();
+        request.CharacterIds.AddRange(characters.Select(c => c.Id));
+        await Fixture.Client(owner).CreateChatAsync(request, cancellationToken: Ct);
+        await FoldedAsync();
+
+        var listed = await ListAllAsync(owner, CharacterListing.Public, CharacterOrder.MostUsed, word, pageSize: 10);
+        Assert.Equal(characters.Select(c => c.Id).Order(), listed.Select(c => c.CharacterId).Order());
+        Assert.All(listed, c => Assert.Equal(1, c.ChatCount));
+    }
+
+    private Task FoldedAsync() => Fixture.ChatCountsFoldedAsync(Ct);
+
     private static string Word() => "zq" + new string(Enumerable.Range(0, 6).Select(_ => (char)('a' + Random.Shared.Next(26))).ToArray());
 
     private Task<StoredCharacter> SeedAsync(string owner, string name, CharacterVisibility visibility, params string[] tags) =>

@@ -185,7 +185,9 @@ public sealed class CardReaderTests
         var ex = Assert.Throws<ChatException>(() => CardReader.Read(json, "json"));
 
         Assert.Equal("json", ex.Field);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"reading took {clock.Elapsed}");
+        // A bound that only work growing with more than the input's size would break (it takes well under a
+        // second here); not a speed target, which a loaded CI machine could miss.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"reading took {clock.Elapsed}");
         var cost = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Assert.True(cost < 96L * 1024 * 1024, $"reading allocated {cost} bytes");
     }

@@ -56,6 +56,23 @@ public sealed class PageTokenTests
     }
 
     [Fact]
+    public void OwnNewest_IssuesTheTokenOfTheReleaseBeforeTheCatalog_BoundToUserAndListing()
+    {
+        var time = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero).AddTicks(91);
+        var cursor = new CharacterListCursor(time.UtcTicks, Ids.New());
+        var token = PageToken.ForCharacterList("alice", CharacterList.OwnNewest, cursor);
+
+        // Kind 3, 33 bytes: what the previous release issued and reads for the caller's own characters.
+        Assert.Equal(3, Convert.FromBase64String(token.Replace('-', '+').Replace('_', '/'))[0]);
+        Assert.Equal(44, token.Length);
+        Assert.True(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest, out var after));
+        Assert.Equal(cursor, after);
+        Assert.False(PageToken.TryReadCharacterList(token, "bob", CharacterList.OwnNewest, out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest with { Order = CharacterOrder.MostUsed }, out _));
+        Assert.False(PageToken.TryReadCharacterList(token, "alice", CharacterList.OwnNewest with { Query = "ada" }, out _));
+    }
+
+    [Fact]
     public void CharacterList_MostUsedCursor_KeepsAnyCount()
     {
         var list = new CharacterList(CharacterListing.Own, CharacterOrder.MostUsed, null);

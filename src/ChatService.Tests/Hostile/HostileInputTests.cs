@@ -33,6 +33,7 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var world = await HostileWorld.SeedAsync(fixture, Ct);
         Assert.Empty(await ChatConsistency.WaitUntilSettledAsync(fixture.Database, TimeSpan.FromSeconds(30), Ct));
+        await fixture.ChatCountsFoldedAsync(Ct);
         Log($"seeded in {clock.Elapsed.TotalSeconds:F1} s");
 
         // Every request is drawn before any runs, so a seed replays the same ones whatever the timing.
@@ -54,6 +55,7 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
         failures.AddRange(await ChatConsistency.WaitUntilSettledAsync(fixture.Database, TimeSpan.FromSeconds(60), Ct));
         Log($"every reply settled {clock.Elapsed.TotalSeconds:F1} s after phase 2");
         failures.AddRange(await ChatConsistency.CheckAsync(fixture, Ct));
+        await fixture.ChatCountsFoldedAsync(Ct);
         failures.AddRange(await CatalogConsistency.CheckAsync(fixture.Database, Ct));
         Log($"tables after phase 2: {await TableFingerprint.TakeAsync(fixture.Database, Ct)}; checked in {clock.Elapsed.TotalSeconds:F1} s");
 

@@ -52,6 +52,18 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
     public T Service<T>()
         where T : notnull => _factory!.Services.GetRequiredService<T>();
 
+    /// <summary>Waits for the chat-count folds CreateChat scheduled on this service (they run after its commit).</summary>
+    public async Task ChatCountsFoldedAsync(CancellationToken cancellationToken)
+    {
+        var folder = Service<ChatService.Storage.ChatCountFolder>();
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (folder.InFlight > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the chat-count folds did not finish in 3 minutes");
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// The default route on a simulated backend paced as given: every reply is exactly
     /// <paramref name="tokens"/> tokens, <paramref name="timeToFirstToken"/> then <paramref name="tokensPerSecond"/>.

@@ -30,18 +30,17 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
         Assert.Equal(2 * terms.Count, await CountRowsAsync(database, ada.Id));
         Assert.Empty(await CatalogConsistency.CheckAsync(database, Ct));
 
-        // Nothing changed: nothing to write. A new tag: only its terms, in both listings.
-        Assert.Empty(CatalogEntries.Mutations(ada, ada));
+        // Every write upserts the whole set of what the character is now, so a character whose rows are
+        // missing (a replica before the catalog created it) gets them all with its next change.
+        Assert.Equal(2 * terms.Count, CatalogEntries.Mutations(ada, ada).Count);
         var tagged = ada with { Tags = ["Math", "Poetry"] };
-        Assert.Single(CatalogEntries.Mutations(ada, tagged).Select(m => m.ToString()).Distinct());
-        Assert.Equal(2 * 6, CatalogEntries.Mutations(ada, tagged).Count);
+        Assert.Equal(2 * CharacterSearch.TermsOf("Ada Lovelace", ["Math", "Poetry"]).Count, CatalogEntries.Mutations(ada, tagged).Count);
 
-        // Private: the public catalog's rows go, in one delete; a count change rewrites every row left.
+        // Private: the public catalog's rows go, in one delete, and the owner's rows are written again.
         var hidden = ada with { Visibility = CharacterVisibility.Private };
-        Assert.Equal("Delete CatalogTerms", Assert.Single(CatalogEntries.Mutations(ada, hidden)).ToString());
+        Assert.Equal(["Delete CatalogTerms", .. Enumerable.Repeat("InsertOrUpdate CatalogTerms", terms.Count)], CatalogEntries.Mutations(ada, hidden).Select(m => m.ToString()));
         await WriteAsync(database, ada, hidden);
         Assert.Equal(terms.Count, await CountRowsAsync(database, ada.Id));
-        Assert.Equal(terms.Count, CatalogEntries.Mutations(hidden, hidden with { ChatCount = 3 }).Count);
         await WriteAsync(database, hidden, hidden with { DeleteTime = DateTimeOffset.UtcNow });
         Assert.Equal(0, await CountRowsAsync(database, ada.Id));
     }
@@ -65,20 +64,82 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
             Ct);
         await WriteAsync(database, character, character with { ChatCount = 250 });
 
-        // 101..103 on shard 3 are counted but not folded; 104 (a multiple of 8 in [64, 128)) folds everything.
-        var folded = new List<long>();
+        // 101..103 on shard 3 are counted and not due; 104 (a multiple of 8 in [64, 128)) is, and its fold sums everything.
+        var due = new List<int>();
         for (var chat = 0; chat < 4; chat++)
         {
-            await database.RunInTransactionAsync((tx, ct) => CharacterChatCounts.CountChatAsync(tx, [character.Id], shard: 3, ct), Ct);
-            folded.Add((await store.ListAsync(Owner, new CharacterList(CharacterListing.Public, CharacterOrder.MostUsed, "pat"), null, 1, Ct))[0].Cursor.SortKey);
+            var (result, _) = await database.RunInTransactionWithCommitTimestampAsync((tx, ct) => CharacterChatCounts.CountChatAsync(tx, [character.Id], shard: 3, ct), Ct);
+            due.Add(result.Count);
         }
 
-        Assert.Equal([250L, 250, 250, 254], folded);
-        // A shard still under 16 folds at once, with what the others counted meanwhile.
-        await database.RunInTransactionAsync((tx, ct) => CharacterChatCounts.CountChatAsync(tx, [character.Id], shard: 0, ct), Ct);
+        Assert.Equal([0, 0, 0, 1], due);
+        Assert.Equal(250, await MostUsedCountAsync(store, "pat"));
+        Assert.True(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
+        Assert.Equal(254, await MostUsedCountAsync(store, "pat"));
+
+        // A fold that runs late or twice never lowers a count, and writes nothing when there is nothing new.
+        Assert.False(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
+        await database.RunInTransactionWithCommitTimestampAsync((tx, ct) => CharacterChatCounts.CountChatAsync(tx, [character.Id], shard: 0, ct), Ct);
+        Assert.True(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
         var listed = Assert.Single(await store.ListAsync(Owner, new CharacterList(CharacterListing.Own, CharacterOrder.MostUsed, null), null, 5, Ct));
         Assert.Equal(255, listed.Character!.ChatCount);
+        Assert.Equal(255, listed.Cursor.SortKey);
         Assert.Empty(await CatalogConsistency.CheckAsync(database, Ct));
+    }
+
+    [Fact]
+    public async Task ChangingACharacterWithoutCatalogRows_GivesItAllOfThem_AndTheOwnListingShowsItMeanwhile()
+    {
+        await using var database = await DatabaseAsync(SchemaScript.LoadAll());
+        using var memory = new MemoryCache(new MemoryCacheOptions());
+        var store = new CharacterStore(new SpannerGateway(database), memory);
+        // As a replica of the release before the catalog creates a character: its row, no catalog rows.
+        var old = Character("Grace Hopper", CharacterVisibility.Public, "Navy");
+        await database.WriteAsync([SpannerMutation.Insert("Characters")
+            .Set("CharacterId", old.Id).Set("OwnerUserId", old.OwnerUserId).Set("DisplayName", old.DisplayName).Set("Persona", old.Persona)
+            .Set("ModelRoute", old.ModelRoute).Set("Visibility", (long)old.Visibility).Set("CreateTime", SpannerCommitTimestamp.Value)], Ct);
+        Assert.Equal(0, await CountRowsAsync(database, old.Id));
+
+        // The owner's default listing (own, newest, no query) reads the characters themselves: it shows it already.
+        Assert.Equal([old.Id], (await store.ListAsync(Owner, CharacterList.OwnNewest, null, 10, Ct)).Select(e => e.Cursor.CharacterId));
+
+        // A change that moves neither its count nor its creation time still writes every row it should have.
+        var stored = Assert.Single(await CharacterStore.ReadAsync(database, [old.Id], Ct));
+        await WriteAsync(database, stored, stored with { Tags = ["Navy", "Compilers"] });
+        Assert.Equal(2 * CharacterSearch.TermsOf("Grace Hopper", ["Navy", "Compilers"]).Count, await CountRowsAsync(database, old.Id));
+        Assert.Equal([old.Id], (await store.ListAsync("someone", new CharacterList(CharacterListing.Public, CharacterOrder.Newest, "grace"), null, 10, Ct)).Select(e => e.Cursor.CharacterId));
+    }
+
+    [Fact]
+    public async Task OwnNewest_LeavesDeletedCharactersOut_AndPagesByCreateTimeThenId()
+    {
+        await using var database = await DatabaseAsync(SchemaScript.LoadAll());
+        using var memory = new MemoryCache(new MemoryCacheOptions());
+        var store = new CharacterStore(new SpannerGateway(database), memory);
+        var created = new List<Character>();
+        for (var i = 0; i < 5; i++)
+        {
+            created.Add(await store.InsertAsync(Character($"Own {i}", (CharacterVisibility)(1 + (i % 3))), card: null, Ct));
+        }
+
+        await WriteAsync(database, created[2], created[2] with { DeleteTime = DateTimeOffset.UtcNow });
+        await database.WriteAsync([SpannerMutation.Update("Characters").Set("CharacterId", created[2].Id).Set("DeleteTime", SpannerCommitTimestamp.Value)], Ct);
+
+        var pages = new List<string>();
+        CharacterListCursor? after = null;
+        while (true)
+        {
+            var page = await store.ListAsync(Owner, CharacterList.OwnNewest, after, 2, Ct);
+            pages.AddRange(page.Select(e => e.Cursor.CharacterId));
+            if (page.Count < 2)
+            {
+                break;
+            }
+
+            after = page[^1].Cursor;
+        }
+
+        Assert.Equal(new[] { 4, 3, 1, 0 }.Select(i => created[i].Id), pages);
     }
 
     [Fact]
@@ -105,6 +166,9 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
         Assert.Equal(older.Where(c => c.Visibility == CharacterVisibility.Public).Select(c => c.Id).Order(), catalog.Select(e => e.Cursor.CharacterId).Order());
         Assert.Empty(await CatalogConsistency.CheckAsync(database, Ct));
     }
+
+    private static async Task<long> MostUsedCountAsync(CharacterStore store, string query) =>
+        (await store.ListAsync(Owner, new CharacterList(CharacterListing.Public, CharacterOrder.MostUsed, query), null, 1, Ct))[0].Cursor.SortKey;
 
     private static Character Character(string name, CharacterVisibility visibility, params string[] tags) =>
         new(Ids.New(), Owner, name, $"{name} answers in character.", Greeting: null, "default", visibility, default) { Tags = tags };

@@ -5,6 +5,7 @@ using ChatService.Tests.Spanner;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Spanner.Client;
 
@@ -31,7 +32,8 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         var writes = new SpannerGateway(writer);
         var reads = new SpannerGateway(reader);
         var characters = new CharacterStore(writes, memory);
-        var chats = new ChatStore(writes, new TurnCommits(writes, new NoChatChanges()), options, TimeProvider.System);
+        using var folder = new ChatCountFolder(writer, options, TimeProvider.System, NullLogger<ChatCountFolder>.Instance);
+        var chats = new ChatStore(writes, new TurnCommits(writes, new NoChatChanges()), options, TimeProvider.System, folder);
         var ledger = new ReplyLedger(reads, new TurnCommits(reads, new NoChatChanges()), options, TimeProvider.System);
 
         var speaker = await characters.InsertAsync(

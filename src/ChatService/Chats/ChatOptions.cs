@@ -39,6 +39,13 @@ public sealed class ChatOptions
     [Required]
     public string DefaultModelRoute { get; set; } = "default";
 
+    /// <summary>
+    /// Least time between two chat-count folds of one character on one replica: the chats started with it
+    /// meanwhile are folded together at its end, so its count and "most used" position lag by about this
+    /// much (docs/capacity.md). Default: 1 s.
+    /// </summary>
+    public TimeSpan ChatCountFoldInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the replica that records a reply holds its lease before recovery may take it. Default: 30 s.</summary>
     public TimeSpan ReplyLease { get; set; } = TimeSpan.FromSeconds(30);
 

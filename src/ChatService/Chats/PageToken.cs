@@ -13,7 +13,10 @@ public static class PageToken
 {
     private const byte HistoryKind = 1;
     private const byte ChatListKind = 2;
-    /// <summary>The caller's own characters, newest first: the only character listing before the catalog; still read.</summary>
+    /// <summary>
+    /// The caller's own characters, newest first, without a query: the only character listing before the
+    /// catalog, and still issued for it, so that replicas of either release page each other's tokens.
+    /// </summary>
     private const byte OwnCharacterListKind = 3;
     private const byte CharacterListKind = 4;
 
@@ -53,10 +56,16 @@ public static class PageToken
     /// <summary>
     /// A character listing: the next page starts after <paramref name="after"/> in the listing's order. The
     /// token is bound to the user and to the listing, order and query (the term it looks up), so it pages
-    /// nothing else.
+    /// nothing else. The caller's own characters newest first without a query get the token of the release
+    /// before the catalog (<see cref="OwnCharacterListKind"/>: the same cursor), which that release reads too.
     /// </summary>
     public static string ForCharacterList(string userId, CharacterList list, CharacterListCursor after)
     {
+        if (list == CharacterList.OwnNewest)
+        {
+            return ForUserList(OwnCharacterListKind, userId, new DateTimeOffset(after.SortKey, TimeSpan.Zero), after.CharacterId);
+        }
+
         var bytes = new byte[CharacterListLength];
         bytes[0] = CharacterListKind;
         UserTag(userId).CopyTo(bytes.AsSpan(1, 8));
@@ -70,8 +79,8 @@ public static class PageToken
 
     /// <summary>
     /// Reads a token of <see cref="ForCharacterList"/> for this user and listing. The caller's own characters,
-    /// newest first and without a query, also take the tokens of the release before the catalog
-    /// (their cursor is the same), so a client paging across a rolling update is not refused.
+    /// newest first and without a query, take the tokens of the release before the catalog (the ones issued
+    /// for them), and the catalog's kind too (issued for them by a build in between).
     /// </summary>
     public static bool TryReadCharacterList(string token, string userId, CharacterList list, out CharacterListCursor after)
     {

@@ -38,8 +38,13 @@ internal static class CatalogEntries
     /// The mutations that take the catalog from <paramref name="before"/> to <paramref name="after"/>:
     /// <paramref name="before"/> is the character as stored before this commit (read in its transaction),
     /// null when the commit creates it; <paramref name="after"/> is what the commit stores, null (or
-    /// with a <see cref="Character.DeleteTime"/>) when it deletes it. Rows of terms, listings or counts
-    /// that did not change are not written. A new character (<see cref="Character.CreateTime"/> unset)
+    /// with a <see cref="Character.DeleteTime"/>) when it deletes it. The rows <paramref name="before"/> has
+    /// and <paramref name="after"/> has not are deleted, and every row of <paramref name="after"/> is
+    /// written whole (an upsert), changed or not: a character may have no rows stored whatever
+    /// <paramref name="before"/> says (created by a replica of the release before the catalog, or not
+    /// backfilled yet), and this commit then gives it all of them. A character has at most
+    /// 2 × <see cref="CharacterSearch.MaxTerms"/> rows, so one character's commit stays far inside
+    /// Spanner's mutation limit. A new character (<see cref="Character.CreateTime"/> unset)
     /// gets the commit's timestamp, as its row in Characters does.
     /// </summary>
     public static IReadOnlyList<SpannerMutation> Mutations(Character? before, Character? after)
@@ -58,8 +63,7 @@ internal static class CatalogEntries
             return mutations;
         }
 
-        var moved = before is null || before.ChatCount != after.ChatCount || before.CreateTime != after.CreateTime;
-        foreach (var (listing, term) in now.Where(key => moved || !was.Contains(key)))
+        foreach (var (listing, term) in now)
         {
             mutations.Add(SpannerMutation.InsertOrUpdate("CatalogTerms")
                 .Set("Listing", listing)

@@ -8,13 +8,14 @@ namespace ChatService.Storage;
 /// How many chats were started with each character (its <see cref="Character.ChatCount"/>, the catalog's
 /// "most used" order), counted in the commit that creates a chat without making a popular character's
 /// row a hot spot. A new chat adds one to a random one of <see cref="Shards"/> counter rows of each of its
-/// characters (CharacterChatCounts, interleaved in Characters), so concurrent chats with one character
-/// rarely wait for the same lock. The rows are summed into Characters.ChatCount and the catalog's rows
-/// (a fold) only when the shard just counted reaches a fold point: every count up to 15, then every
-/// 1/8 or so more (<see cref="IsFoldPoint"/>). So a character is counted exactly while each of its
-/// shards is under 16, and later lags its true count by at most about 1/8 until its next fold; a
-/// character with a million chats, started 50 a second, is folded about every 80 seconds instead of
-/// 50 times a second (docs/capacity.md).
+/// characters (CharacterChatCounts, interleaved in Characters): CreateChat's transaction reads and writes
+/// that one row per character and nothing else of it, so concurrent chats with one character rarely wait
+/// for the same lock. The rows are summed into Characters.ChatCount and the catalog's rows (a fold)
+/// afterwards, outside CreateChat's transaction, one character per transaction (<see cref="FoldAsync"/>,
+/// scheduled by <see cref="ChatCountFolder"/>), and only when the shard just counted reaches a fold point:
+/// every count up to 15, then every 1/8 or so more (<see cref="IsFoldPoint"/>). So a character is counted
+/// exactly (within the folder's interval) while each of its shards is under 16, and later lags its true
+/// count by at most about 1/8 until its next fold (docs/capacity.md).
 /// </summary>
 internal static class CharacterChatCounts
 {
@@ -23,10 +24,10 @@ internal static class CharacterChatCounts
 
     /// <summary>
     /// In the transaction that creates a chat with <paramref name="characterIds"/> (distinct, all
-    /// existing): counts it in shard <paramref name="shard"/> of each, and folds those whose shard
-    /// reached a fold point, writing their chat count and catalog rows.
+    /// existing): counts it in shard <paramref name="shard"/> of each (one row read and written per
+    /// character). Returns the characters whose shard reached a fold point, to fold once it commits.
     /// </summary>
-    public static async Task CountChatAsync(SpannerTransaction tx, IReadOnlyList<string> characterIds, int shard, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<string>> CountChatAsync(SpannerTransaction tx, IReadOnlyList<string> characterIds, int shard, CancellationToken cancellationToken)
     {
         var rows = await tx.QueryListAsync(
             new SpannerStatement("SELECT CharacterId, ChatCount FROM CharacterChatCounts WHERE CharacterId IN UNNEST(@ids) AND Shard = @shard")
@@ -48,10 +49,7 @@ internal static class CharacterChatCounts
             }
         }
 
-        if (due.Count > 0)
-        {
-            await FoldAsync(tx, due, cancellationToken);
-        }
+        return due;
     }
 
     /// <summary>
@@ -62,29 +60,31 @@ internal static class CharacterChatCounts
         count < 16 || count % (1L << (BitOperations.Log2((ulong)count) - 3)) == 0;
 
     /// <summary>
-    /// Sums the counter rows of <paramref name="characterIds"/> into their chat count and catalog rows.
-    /// The reads do not see this transaction's own increments, which are one per character.
+    /// Sums the counter rows of <paramref name="characterId"/> into its chat count and catalog rows, in a
+    /// transaction of its own. The sum is a strong read outside the transaction, so the fold takes no lock
+    /// on the counter rows (CreateChat's increments never wait for it); the transaction locks only the
+    /// character's row and writes only if the sum is larger than the count stored, so a fold that runs late,
+    /// twice, or after another one never lowers a count. True when it wrote.
     /// </summary>
-    private static async Task FoldAsync(SpannerTransaction tx, IReadOnlyList<string> characterIds, CancellationToken cancellationToken)
+    public static async Task<bool> FoldAsync(SpannerDatabaseClient database, string characterId, CancellationToken cancellationToken)
     {
-        var rows = await tx.QueryListAsync(
-            new SpannerStatement(
-                $"SELECT {CharacterStore.CharacterColumns}, " +
-                "(SELECT IFNULL(SUM(s.ChatCount), 0) FROM CharacterChatCounts s WHERE s.CharacterId = c.CharacterId) AS Counted " +
-                "FROM Characters c WHERE c.CharacterId IN UNNEST(@ids)")
-                .Add("ids", SpannerType.ArrayOf(SpannerType.String), characterIds.ToList()),
-            cancellationToken);
-        foreach (var row in rows)
+        var counted = (await database.QueryListAsync(
+                new SpannerStatement("SELECT IFNULL(SUM(ChatCount), 0) FROM CharacterChatCounts WHERE CharacterId = @id").Add("id", characterId),
+                cancellationToken: cancellationToken))[0].Get<long>(0);
+        var wrote = false;
+        await database.RunInTransactionAsync(async (tx, ct) =>
         {
-            var before = CharacterStore.ReadCharacter(row);
-            var count = row.Get<long>("Counted") + 1;
-            if (count <= before.ChatCount)
+            wrote = false;
+            if ((await CharacterStore.ReadAsync(tx, [characterId], ct)).FirstOrDefault() is not { IsDeleted: false } before
+                || counted <= before.ChatCount)
             {
-                continue;
+                return;
             }
 
-            tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", before.Id).Set("ChatCount", count));
-            CatalogEntries.Write(tx, before, before with { ChatCount = count });
-        }
+            tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", before.Id).Set("ChatCount", counted));
+            CatalogEntries.Write(tx, before, before with { ChatCount = counted });
+            wrote = true;
+        }, cancellationToken);
+        return wrote;
     }
 }

@@ -111,16 +111,52 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
 
     /// <summary>
     /// Entries of a listing, from the catalog's index (CatalogEntries.ReadAsync), then their characters by
-    /// key. The characters are not put in the process cache: a listing is no sign that one is about to speak.
+    /// key, both in one snapshot, so each character shown is as it was when its row placed it (its chat
+    /// count matches the order). The caller's own characters newest first without a query are read from
+    /// CharactersByOwner instead (<see cref="ListOwnedAsync"/>), as the release before the catalog read
+    /// them: that listing is right whether or not the catalog rows of a character exist yet (a rollout,
+    /// the backfill still running). The characters are not put in the process cache: a listing is no sign
+    /// that one is about to speak.
     /// </summary>
     public Task<IReadOnlyList<CharacterListEntry>> ListAsync(
         string userId, CharacterList list, CharacterListCursor? after, int limit, CancellationToken cancellationToken) =>
-        spanner.ReadAsync<IReadOnlyList<CharacterListEntry>>(async (reader, ct) =>
+        spanner.SnapshotAsync<IReadOnlyList<CharacterListEntry>>(async (reader, ct) =>
         {
+            if (list == CharacterList.OwnNewest)
+            {
+                return await ListOwnedAsync(reader, userId, after, limit, ct);
+            }
+
             var cursors = await CatalogEntries.ReadAsync(reader, userId, list, after, limit, ct);
             var characters = (await ReadAsync(reader, cursors.Select(c => c.CharacterId).ToList(), ct)).ToDictionary(c => c.Id);
             return [.. cursors.Select(c => new CharacterListEntry(c, characters.GetValueOrDefault(c.CharacterId)))];
         }, cancellationToken);
+
+    /// <summary>
+    /// A page of the owner's characters that are not deleted, newest first, from the CharactersByOwner index;
+    /// ties on CreateTime are broken by CharacterId (the index's own order, so the scan stops at the limit,
+    /// past the deleted characters it meets). The index stores no columns: the rows are read back by key.
+    /// </summary>
+    private static async Task<IReadOnlyList<CharacterListEntry>> ListOwnedAsync(
+        ISpannerReader reader, string ownerUserId, CharacterListCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        var sql = $"SELECT {CharacterColumns} FROM Characters@{{FORCE_INDEX=CharactersByOwner}} WHERE OwnerUserId = @ownerUserId AND DeleteTime IS NULL";
+        if (after is not null)
+        {
+            sql += " AND (CreateTime < @afterTime OR (CreateTime = @afterTime AND CharacterId > @afterId))";
+        }
+
+        var statement = new SpannerStatement(sql + " ORDER BY CreateTime DESC, CharacterId LIMIT @limit")
+            .Add("ownerUserId", ownerUserId)
+            .Add("limit", (long)limit);
+        if (after is { } cursor)
+        {
+            statement.Add("afterTime", new DateTimeOffset(cursor.SortKey, TimeSpan.Zero)).Add("afterId", cursor.CharacterId);
+        }
+
+        var rows = await reader.QueryListAsync(statement, cancellationToken);
+        return [.. rows.Select(ReadCharacter).Select(c => new CharacterListEntry(new CharacterListCursor(c.CreateTime.UtcTicks, c.Id), c))];
+    }
 
     /// <summary>The characters with these ids that exist, straight from <paramref name="reader"/> (e.g. a snapshot).</summary>
     public static async Task<IReadOnlyList<Character>> ReadAsync(ISpannerReader reader, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)

@@ -16,14 +16,17 @@ internal sealed partial class ChatStore(
     SpannerGateway spanner,
     TurnCommits commits,
     IOptions<ChatOptions> chatOptions,
-    TimeProvider timeProvider) : IChatStore
+    TimeProvider timeProvider,
+    ChatCountFolder chatCounts) : IChatStore
 {
     private ChatOptions Options => chatOptions.Value;
 
     /// <summary>
     /// Records a new chat and, in the same commit, the greetings of <paramref name="opening"/> as
-    /// completed character turns (seq 1, 2, …), in the chat's character order, and the chat in
-    /// each character's chat count (<see cref="CharacterChatCounts"/>: one random shard of it, the same for all).
+    /// completed character turns (seq 1, 2, …), in the chat's character order, and the chat in each
+    /// character's chat count (<see cref="CharacterChatCounts"/>: one random shard of it, the same for all).
+    /// The counts reaching a fold point are folded after the commit (<see cref="ChatCountFolder"/>), never in
+    /// it: the commit locks one counter row per character and writes no catalog row, whatever the characters.
     /// </summary>
     public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateChatAsync(
         string userId, string title, IReadOnlyList<Character> characters, ChatOpening opening, CancellationToken cancellationToken)
@@ -39,6 +42,7 @@ internal sealed partial class ChatStore(
 
         // No change goes to the sink: nobody can have read, let alone cached, a chat before its id is returned.
         var countShard = Random.Shared.Next(CharacterChatCounts.Shards);
+        IReadOnlyList<string> due = [];
         var (_, written, committed) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
             tx.BufferWrite(SpannerMutation.Insert("Chats")
@@ -53,9 +57,10 @@ internal sealed partial class ChatStore(
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
             greetings.ForEach(turns.InsertGreeting);
-            await CharacterChatCounts.CountChatAsync(tx, characterIds, countShard, ct);
+            due = await CharacterChatCounts.CountChatAsync(tx, characterIds, countShard, ct);
             return true;
         }, cancellationToken);
+        chatCounts.Schedule(due);
 
         var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed, PersonaId: opening.PersonaId);
         return (chat, written);

@@ -37,6 +37,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ICharacterStore>(sp => sp.GetRequiredService<CharacterStore>());
         builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
+        builder.Services.AddSingleton<ChatCountFolder>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
