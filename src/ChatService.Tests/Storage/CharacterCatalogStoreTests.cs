@@ -74,13 +74,13 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
 
         Assert.Equal([0, 0, 0, 1], due);
         Assert.Equal(250, await MostUsedCountAsync(store, "pat"));
-        Assert.True(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
+        Assert.True(await CharacterChatCounts.FoldAsync(new SpannerGateway(database), character.Id, Ct));
         Assert.Equal(254, await MostUsedCountAsync(store, "pat"));
 
         // A fold that runs late or twice never lowers a count, and writes nothing when there is nothing new.
-        Assert.False(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
+        Assert.False(await CharacterChatCounts.FoldAsync(new SpannerGateway(database), character.Id, Ct));
         await database.RunInTransactionWithCommitTimestampAsync((tx, ct) => CharacterChatCounts.CountChatAsync(tx, [character.Id], shard: 0, ct), Ct);
-        Assert.True(await CharacterChatCounts.FoldAsync(database, character.Id, Ct));
+        Assert.True(await CharacterChatCounts.FoldAsync(new SpannerGateway(database), character.Id, Ct));
         var listed = Assert.Single(await store.ListAsync(Owner, new CharacterList(CharacterListing.Own, CharacterOrder.MostUsed, null), null, 5, Ct));
         Assert.Equal(255, listed.Character!.ChatCount);
         Assert.Equal(255, listed.Cursor.SortKey);

@@ -32,7 +32,7 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         var writes = new SpannerGateway(writer);
         var reads = new SpannerGateway(reader);
         var characters = new CharacterStore(writes, memory);
-        using var folder = new ChatCountFolder(writer, options, TimeProvider.System, NullLogger<ChatCountFolder>.Instance);
+        using var folder = new ChatCountFolder(writes, options, TimeProvider.System, NullLogger<ChatCountFolder>.Instance);
         var chats = new ChatStore(writes, new TurnCommits(writes, new NoChatChanges()), options, TimeProvider.System, folder);
         var ledger = new ReplyLedger(reads, new TurnCommits(reads, new NoChatChanges()), options, TimeProvider.System);
 

@@ -66,24 +66,22 @@ internal static class CharacterChatCounts
     /// character's row and writes only if the sum is larger than the count stored, so a fold that runs late,
     /// twice, or after another one never lowers a count. True when it wrote.
     /// </summary>
-    public static async Task<bool> FoldAsync(SpannerDatabaseClient database, string characterId, CancellationToken cancellationToken)
+    public static async Task<bool> FoldAsync(SpannerGateway spanner, string characterId, CancellationToken cancellationToken)
     {
-        var counted = (await database.QueryListAsync(
-                new SpannerStatement("SELECT IFNULL(SUM(ChatCount), 0) FROM CharacterChatCounts WHERE CharacterId = @id").Add("id", characterId),
-                cancellationToken: cancellationToken))[0].Get<long>(0);
-        var wrote = false;
-        await database.RunInTransactionAsync(async (tx, ct) =>
+        var counted = (await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(
+                new SpannerStatement("SELECT IFNULL(SUM(ChatCount), 0) FROM CharacterChatCounts WHERE CharacterId = @id").Add("id", characterId), ct),
+            cancellationToken))[0].Get<long>(0);
+        var (wrote, _) = await spanner.TransactionAsync(async (tx, ct) =>
         {
-            wrote = false;
             if ((await CharacterStore.ReadAsync(tx, [characterId], ct)).FirstOrDefault() is not { IsDeleted: false } before
                 || counted <= before.ChatCount)
             {
-                return;
+                return false;
             }
 
             tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", before.Id).Set("ChatCount", counted));
             CatalogEntries.Write(tx, before, before with { ChatCount = counted });
-            wrote = true;
+            return true;
         }, cancellationToken);
         return wrote;
     }

@@ -15,7 +15,7 @@ namespace ChatService.Storage;
 /// folds them all (a fold is safe to run late or twice).
 /// </summary>
 internal sealed partial class ChatCountFolder(
-    SpannerDatabaseClient database,
+    SpannerGateway spanner,
     IOptions<ChatOptions> options,
     TimeProvider timeProvider,
     ILogger<ChatCountFolder> logger) : IDisposable
@@ -72,7 +72,7 @@ internal sealed partial class ChatCountFolder(
             await _running.WaitAsync(stopping);
             try
             {
-                await CharacterChatCounts.FoldAsync(database, characterId, stopping);
+                await CharacterChatCounts.FoldAsync(spanner, characterId, stopping);
             }
             finally
             {
