@@ -1,15 +1,13 @@
-// What every view shares: the client, the signed-in session, character names, and the problem banner.
+// What every view shares: the client, character names, and the problem banner.
 
 import { describeProblem, isAbort, problemText, type ChatClient } from "./api";
 import type { Character } from "./gen/chat/v1/chat_pb";
-import type { Session } from "./session";
 
 export class App {
   private readonly characters = new Map<string, Promise<Character | null>>();
 
   constructor(
     readonly client: ChatClient,
-    readonly session: Session,
     private readonly banner: HTMLElement,
   ) {}
 

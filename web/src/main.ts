@@ -56,7 +56,7 @@ function showSignIn(): void {
 
 function showApp(session: Session): void {
   const banner = h("div", { class: "problem", id: "problem", role: "alert", hidden: true });
-  const app = new App(createChatClient(session), session, banner);
+  const app = new App(createChatClient(session), banner);
   const main = h("main", { class: "main" }, h("p", { class: "empty" }, "Create a character, then start a chat with it."));
   let chat: ChatView | null = null;
 
