@@ -1,0 +1,54 @@
+namespace ChatService.Inference;
+
+/// <summary>Where a triggered lore entry goes in the prompt.</summary>
+public enum LorePosition
+{
+    /// <summary>After the memory note and the summary, ahead of the recent turns (the default).</summary>
+    BeforeHistory = 0,
+
+    /// <summary>Ahead of the character's definition, right after the system prompt.</summary>
+    BeforeDefinition = 1,
+
+    /// <summary>Right after the character's definition and the user's persona, ahead of the pins.</summary>
+    AfterDefinition = 2,
+
+    /// <summary>Among the recent turns, <see cref="LoreInsertion.Depth"/> messages above the newest (0: after it).</summary>
+    AtDepth = 3,
+}
+
+/// <summary>
+/// A lore entry the chat's recent messages triggered (or a constant one), as the prompt assembler
+/// takes it. Over the lore budget, the entries with the lowest <see cref="Order"/> are dropped first;
+/// kept entries that share a position go in ascending <see cref="Order"/>.
+/// </summary>
+/// <param name="EntryId">The entry's id, for the model-call log and the assembled-prompt view.</param>
+/// <param name="Text">The entry's content, macros already expanded.</param>
+public sealed record LoreInsertion(string EntryId, string Text, LorePosition Position, int Order, int Depth);
+
+/// <summary>
+/// What a chat remembers beyond its recent turns, as the prompt assembler takes it: the user's memory
+/// note, the rolling summary of older turns and the lore entries triggered for this reply.
+/// </summary>
+public sealed record PromptMemory
+{
+    /// <summary>Nothing remembered: the prompt is the definition, the pins and the recent turns.</summary>
+    public static readonly PromptMemory None = new();
+
+    /// <summary>The chat's memory note (user-written); null or empty when it has none.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>
+    /// Where the note goes: null ahead of the recent turns (after the pins); otherwise that many
+    /// messages above the newest (0: after the newest).
+    /// </summary>
+    public int? NoteDepth { get; init; }
+
+    /// <summary>The latest rolling summary of the chat's older turns; null when there is none yet.</summary>
+    public string? Summary { get; init; }
+
+    /// <summary>The last turn (seq) the summary covers; 0 with no summary.</summary>
+    public long SummaryThroughSeq { get; init; }
+
+    /// <summary>Triggered and constant lore entries, in no particular order.</summary>
+    public IReadOnlyList<LoreInsertion> Lore { get; init; } = [];
+}
