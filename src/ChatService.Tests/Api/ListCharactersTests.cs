@@ -144,6 +144,39 @@ public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBas
         Assert.Equal(mine, Assert.Single((await ListAsync(user, new ListCharactersRequest { Query = " a ", Order = CharacterOrder.MostUsed })).Characters));
     }
 
+    [Fact]
+    public async Task ACharacterAnEarlierReleaseCreated_ReachesTheCatalogAndSearch_WhileTheServiceRuns()
+    {
+        // During a rolling update a replica of the release before the catalog inserts a character with its
+        // columns only: no catalog rows, and the pending mark by the column's default.
+        var owner = TestUsers.New();
+        var id = Guid.NewGuid().ToString();
+        var word = "Zq" + Guid.NewGuid().ToString("N")[..8];
+        await Fixture.Database.WriteAsync([SpannerMutation.Insert("Characters")
+            .Set("CharacterId", id)
+            .Set("OwnerUserId", owner)
+            .Set("DisplayName", $"{word} Rollout")
+            .Set("Persona", "Written as an earlier release writes characters.")
+            .Set("ModelRoute", "default")
+            .Set("Visibility", (long)global::ChatService.Chats.CharacterVisibility.Public)
+            .Set("CreateTime", SpannerCommitTimestamp.Value)], Ct);
+
+        // The service's background backfill gives it its rows without a restart: other users find it by name
+        // in the public catalog, and its owner by the same search in their own listing.
+        var search = new ListCharactersRequest { Listing = CharacterListing.Public, Order = CharacterOrder.MostUsed, Query = word.ToLowerInvariant() };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        ListCharactersResponse found;
+        while ((found = await ListAsync(TestUsers.New(), search)).Characters.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the backfill did not catalog the character within 60 s");
+            await Task.Delay(200, Ct);
+        }
+
+        Assert.Equal(id, Assert.Single(found.Characters).CharacterId);
+        Assert.Equal(id, Assert.Single((await ListAsync(owner, new ListCharactersRequest { Listing = CharacterListing.Own, Query = word })).Characters).CharacterId);
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Characters WHERE CharacterId = @id AND CatalogPending = TRUE", ("id", id)));
+    }
+
     private async Task<ListCharactersResponse> ListAsync(string userId, ListCharactersRequest request) =>
         await Fixture.Client(userId).ListCharactersAsync(request, cancellationToken: Ct);
 

@@ -7,7 +7,7 @@ using Spanner.Client;
 
 namespace ChatService.Tests.Storage;
 
-/// <summary>The catalog's rows and the chat counts in Spanner: what the hook writes, the folds, and the backfill of older characters.</summary>
+/// <summary>The catalog's rows and the chat counts in Spanner: what the hook writes and the folds (the backfill: <see cref="CatalogBackfillTests"/>).</summary>
 [Collection(SpannerEmulatorCollection.Name)]
 public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
 {
@@ -140,31 +140,6 @@ public sealed class CharacterCatalogStoreTests(SpannerEmulatorFixture emulator)
         }
 
         Assert.Equal(new[] { 4, 3, 1, 0 }.Select(i => created[i].Id), pages);
-    }
-
-    [Fact]
-    public async Task Backfill_GivesCharactersFromBeforeTheCatalogTheirRows_InEveryListing()
-    {
-        var scripts = SchemaScript.LoadAll();
-        await using var database = await DatabaseAsync([.. scripts.Where(s => s.Version < 6)]);
-        var older = Enumerable.Range(0, 45).Select(i => Character($"Older {i}", (CharacterVisibility)(1 + (i % 3)))).ToList();
-        await database.WriteAsync(older.Select(c => SpannerMutation.Insert("Characters")
-            .Set("CharacterId", c.Id).Set("OwnerUserId", c.OwnerUserId).Set("DisplayName", c.DisplayName).Set("Persona", c.Persona)
-            .Set("ModelRoute", c.ModelRoute).Set("Visibility", (long)c.Visibility).Set("CreateTime", SpannerCommitTimestamp.Value)), Ct);
-        await using (var admin = SpannerAdminClient.Create(emulator.Options(database.DatabasePath[(database.DatabasePath.LastIndexOf('/') + 1)..])))
-        {
-            await admin.UpdateDdlAsync(scripts.Single(s => s.Version == 6).Statements, Ct);
-        }
-
-        await CatalogBackfill.RunAsync(database, Ct);
-
-        using var memory = new MemoryCache(new MemoryCacheOptions());
-        var store = new CharacterStore(new SpannerGateway(database), memory);
-        var own = await store.ListAsync(Owner, new CharacterList(CharacterListing.Own, CharacterOrder.Newest, "older"), null, 100, Ct);
-        var catalog = await store.ListAsync("someone", new CharacterList(CharacterListing.Public, CharacterOrder.MostUsed, null), null, 100, Ct);
-        Assert.Equal(45, own.Count);
-        Assert.Equal(older.Where(c => c.Visibility == CharacterVisibility.Public).Select(c => c.Id).Order(), catalog.Select(e => e.Cursor.CharacterId).Order());
-        Assert.Empty(await CatalogConsistency.CheckAsync(database, Ct));
     }
 
     private static async Task<long> MostUsedCountAsync(CharacterStore store, string query) =>

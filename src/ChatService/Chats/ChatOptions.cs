@@ -46,6 +46,17 @@ public sealed class ChatOptions
     /// </summary>
     public TimeSpan ChatCountFoldInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often each replica looks for characters whose catalog rows are not written yet (created before
+    /// the catalog, or by a replica of an earlier release during a rolling update) when it last found none:
+    /// one small index read. While some are found, the replica holding the backfill's lease works without
+    /// pause. Default: 30 s.
+    /// </summary>
+    public TimeSpan CatalogBackfillInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the catalog backfill's lease lasts without renewal (each batch renews it); another replica takes over after it. Default: 30 s.</summary>
+    public TimeSpan CatalogBackfillLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long the replica that records a reply holds its lease before recovery may take it. Default: 30 s.</summary>
     public TimeSpan ReplyLease { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -9,10 +9,21 @@ namespace ChatService.Storage;
 /// it is found by (<see cref="CharacterSearch.TermsOf"/>, "" among them) in its owner's listing, and
 /// as many again in the public catalog while it is public; none once deleted. Every commit that
 /// creates a character, or changes its name, tags, visibility, deletion or chat count, must take its
-/// rows along with <see cref="Write"/> (or <see cref="Mutations"/>) in that same commit.
+/// rows along with <see cref="Write"/> (or <see cref="Mutations"/>) in that same commit, and mark the
+/// character <see cref="Catalogued"/>. Characters whose rows no commit of this release has written
+/// yet (created before the catalog, or by a replica of an earlier release) are marked pending and
+/// catalogued in the background (<see cref="CatalogBackfillJob"/>).
 /// </summary>
 internal static class CatalogEntries
 {
+    /// <summary>
+    /// Clears the character's pending mark (<c>Characters.CatalogPending</c>, see
+    /// 0007_catalog_backfill_queue.sql) in <paramref name="characterWrite"/>, the commit's insert or update
+    /// of its row: the commit writes all of the rows it should have. An insert without it gets the
+    /// column's default (pending), and the backfill would write the same rows once more.
+    /// </summary>
+    public static SpannerMutation Catalogued(SpannerMutation characterWrite) => characterWrite.Set("CatalogPending", null);
+
     /// <summary>
     /// Shards of the public catalog's newest-first index: new public characters arrive at this many
     /// points instead of one, and a page reads this many ranges. Fixed: rows are stored under it.

@@ -79,7 +79,7 @@ internal static class CharacterChatCounts
                 return false;
             }
 
-            tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", before.Id).Set("ChatCount", counted));
+            tx.BufferWrite(CatalogEntries.Catalogued(SpannerMutation.Update("Characters").Set("CharacterId", before.Id).Set("ChatCount", counted)));
             CatalogEntries.Write(tx, before, before with { ChatCount = counted });
             return true;
         }, cancellationToken);

@@ -11,10 +11,10 @@ internal sealed partial class CharacterStore
         {
             var current = (await ReadAsync(tx, [characterId], ct)).FirstOrDefault();
             var next = change(current) with { Version = (current?.Version ?? 0) + 1 };
-            tx.BufferWrite(SetDefinition(SpannerMutation.Update("Characters"), next)
+            tx.BufferWrite(CatalogEntries.Catalogued(SetDefinition(SpannerMutation.Update("Characters"), next)
                 .Set("CharacterId", characterId)
                 .Set("Version", next.Version)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+                .Set("UpdateTime", SpannerCommitTimestamp.Value)));
 
             // A new name, tags or visibility moves the character in the catalog, in the same commit.
             CatalogEntries.Write(tx, current, next);
@@ -34,7 +34,8 @@ internal sealed partial class CharacterStore
             check(current);
             if (current is { IsDeleted: false })
             {
-                tx.BufferWrite(SpannerMutation.Update("Characters").Set("CharacterId", characterId).Set("DeleteTime", SpannerCommitTimestamp.Value));
+                tx.BufferWrite(CatalogEntries.Catalogued(
+                    SpannerMutation.Update("Characters").Set("CharacterId", characterId).Set("DeleteTime", SpannerCommitTimestamp.Value)));
 
                 // A deleted character leaves every listing.
                 CatalogEntries.Write(tx, current, after: null);

@@ -35,6 +35,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
             .Set("Version", 1L)
             .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
+        CatalogEntries.Catalogued(insert);
         var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character)], cancellationToken);
         return character with { CreateTime = committed, Version = 1 };
     }

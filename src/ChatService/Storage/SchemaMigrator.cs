@@ -6,8 +6,9 @@ using Spanner.Client;
 namespace ChatService.Storage;
 
 /// <summary>
-/// Applies the versioned DDL files at start, before the service reports ready, and the data step a
-/// version may have (<see cref="DataStep"/>, e.g. version 6's catalog backfill). Idempotent and
+/// Applies the versioned DDL files at start, before the service reports ready. Work on the data a
+/// version needs is never done here, where it would hold up readiness on every replica: it runs in
+/// the background after it (version 7's catalog backfill, <see cref="CatalogBackfillJob"/>). Idempotent and
 /// safe to run from several replicas at once: applied versions are recorded in
 /// <c>SchemaMigrations</c>, and statements whose object already exists are skipped, so a replica
 /// that loses the race re-reads the schema and finds nothing left to do. Start waits for it up to
@@ -150,9 +151,6 @@ internal sealed partial class SchemaMigrator(
             .Select(r => r.Get<long>(0))
             .ToHashSet();
 
-        // A version with a data step is recorded once its step has run, after every version's DDL, so the
-        // step reads and writes the schema the code knows.
-        var withData = new List<(SchemaScript Script, int Statements)>();
         foreach (var script in SchemaScript.LoadAll().Where(s => !applied.Contains(s.Version)))
         {
             var pending = script.Statements.Where(s => ObjectName(s) is not { } name || !existing.Contains(name)).ToList();
@@ -161,29 +159,9 @@ internal sealed partial class SchemaMigrator(
                 await admin.UpdateDdlAsync(pending, cancellationToken);
             }
 
-            if (DataStep(script.Version) is null)
-            {
-                await RecordAsync(script, pending.Count, cancellationToken);
-            }
-            else
-            {
-                withData.Add((script, pending.Count));
-            }
-        }
-
-        foreach (var (script, statements) in withData)
-        {
-            await DataStep(script.Version)!(database, cancellationToken);
-            await RecordAsync(script, statements, cancellationToken);
+            await RecordAsync(script, pending.Count, cancellationToken);
         }
     }
-
-    /// <summary>Work on the data a schema version needs done once (idempotent: it runs again if interrupted before the version is recorded).</summary>
-    private static Func<SpannerDatabaseClient, CancellationToken, Task>? DataStep(long version) => version switch
-    {
-        6 => CatalogBackfill.RunAsync,
-        _ => null,
-    };
 
     private async Task RecordAsync(SchemaScript script, int statements, CancellationToken cancellationToken)
     {

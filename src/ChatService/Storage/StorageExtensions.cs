@@ -38,6 +38,9 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
         builder.Services.AddSingleton<ChatCountFolder>();
+        // Catalog rows for characters that have none yet, in the background (schema version 7).
+        builder.Services.AddSingleton<CatalogBackfill>();
+        builder.Services.AddHostedService<CatalogBackfillJob>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);

@@ -17,7 +17,8 @@
 --   CreateTime, ChatCount: the character's, the two orders. ChatCount is rewritten when the
 --     character's count is folded (see CharacterChatCounts).
 -- Written with the character, in the same commit, by CatalogEntries.Write: create, update, delete,
--- visibility change and chat-count fold.
+-- visibility change and chat-count fold. Characters that existed before this version get theirs
+-- from the background backfill of version 7 (0007_catalog_backfill_queue.sql).
 CREATE TABLE CatalogTerms (
   Listing STRING(128) NOT NULL,
   Term STRING(32) NOT NULL,
@@ -42,8 +43,9 @@ ALTER TABLE Characters ADD COLUMN ChatCount INT64;
 -- Chats started with a character, counted in 16 rows per character: a new chat adds one to a
 -- random one of them in its own commit, so chats started with a popular character at once rarely
 -- wait for each other's lock, and its Characters row is not written by each of them. A chat
--- whose shard reaches a fold point (every one at first, then about every 1/8 more) also sums the
--- rows into Characters.ChatCount and the catalog's ChatCount, in the same commit.
+-- whose shard reaches a fold point (every one at first, then about every 1/8 more) asks for a
+-- fold: after its commit, in a transaction of its own (ChatCountFolder), the rows are summed into
+-- Characters.ChatCount and the catalog's ChatCount.
 CREATE TABLE CharacterChatCounts (
   CharacterId STRING(36) NOT NULL,
   Shard INT64 NOT NULL,
