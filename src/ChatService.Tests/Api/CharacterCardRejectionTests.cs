@@ -29,6 +29,9 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
         { "too-many-tags", "json", "json: data.tags must have at most 32 entries, got 33" },
         { "bad-tag", "json", "json: data.tags[0] must be 1..32 characters of letters, digits, spaces, '-' and '_'" },
         { "repeated-tag", "json", "json: data.tags[1] repeats \"Fantasy\"" },
+        // The rules CreateCharacter holds tags to, so an imported character passes an update that keeps them.
+        { "tag-ending-in-a-space", "json", "json: data.tags[0] must be 1..32 characters of letters, digits, spaces, '-' and '_', not starting or ending with a space" },
+        { "tag-repeated-in-another-case", "json", "json: data.tags[1] repeats \"fantasy\" (tags differing only in case are one tag)" },
         { "long-creator", "json", "json: data.creator must be at most 256 characters" },
         { "long-creator-notes", "json", "json: data.creator_notes must be at most 32000 characters" },
         { "bad-visibility", "visibility", "visibility 99 is not a known value" },
@@ -194,6 +197,8 @@ public sealed class CharacterCardRejectionTests(ChatServiceFixture fixture) : Ap
             "too-many-tags" => new() { Json = Card($"\"name\":\"N\",\"tags\":[{Names(33, "tag")}]") },
             "bad-tag" => new() { Json = Card("""  "name":"N","tags":["Sci/Fi"]  """) },
             "repeated-tag" => new() { Json = Card("""  "name":"N","tags":["Fantasy","Fantasy"]  """) },
+            "tag-ending-in-a-space" => new() { Json = Card("""  "name":"N","tags":["Fantasy "]  """) },
+            "tag-repeated-in-another-case" => new() { Json = Card("""  "name":"N","tags":["Fantasy","fantasy"]  """) },
             "long-creator" => new() { Json = Card($"\"name\":\"N\",\"creator\":\"{new string('c', 257)}\"") },
             "long-creator-notes" => new() { Json = Card($"\"name\":\"N\",\"creator_notes\":\"{new string('c', 32_001)}\"") },
             "bad-visibility" => new() { Json = CardFixtures.NameOnly, Visibility = (Visibility)99 },

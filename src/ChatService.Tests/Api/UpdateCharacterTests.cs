@@ -55,6 +55,30 @@ public sealed class UpdateCharacterTests(ChatServiceFixture fixture) : ApiTestBa
     }
 
     [Fact]
+    public async Task UpdateCharacter_ThatWouldMakeItsCardExportTooLargeToImport_IsRefusedAsAnImportWouldBe_AndChangesNothing()
+    {
+        // A card imported in a PNG whose picture leaves about 64 KB for the V3 export's two card chunks.
+        var user = TestUsers.New();
+        var card = "{\"spec\":\"chara_card_v2\",\"spec_version\":\"2.0\",\"data\":{\"name\":\"Pictured\",\"description\":\"Small.\"}}";
+        var fill = global::ChatService.Cards.CardLimits.MaxPngBytes - (64 * 1024);
+        var png = Cards.TestPng.With(Cards.TestPng.Chunk("fiLl", new byte[fill]), Cards.TestPng.Card(card));
+        var imported = await Fixture.Client(user).ImportCharacterCardAsync(
+            new ImportCharacterCardRequest { Png = Google.Protobuf.ByteString.CopyFrom(png) }, cancellationToken: Ct);
+
+        // 30,000 characters more travel twice in base64 (the V3 card and its V2 copy): ≈ 80 KB more than the room left.
+        var ex = await Assert.ThrowsAsync<RpcException>(() => UpdateAsync(user,
+            new Character { CharacterId = imported.CharacterId, Description = new string('d', 30_000) }, "description"));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("a V3 PNG export", ex.Status.Detail);
+        Assert.Contains("what is exported must import again", ex.Status.Detail);
+        Assert.Equal(imported, await GetAsync(user, imported.CharacterId));
+
+        // A change that keeps the export within what an import takes is made.
+        var updated = await UpdateAsync(user, new Character { CharacterId = imported.CharacterId, Description = new string('d', 10_000) }, "description");
+        Assert.Equal((2L, 10_000), (updated.Version, updated.Description.Length));
+    }
+
+    [Fact]
     public async Task UpdateCharacter_OfAVersionNoLongerCurrent_IsAborted_AndChangesNothing()
     {
         var user = TestUsers.New();

@@ -18,9 +18,9 @@ public sealed class ExportBoundsTests
         var copy = CardWriter.Write(Character, Card.Kept, CardFormat.V2, v2Copy: true);
         var room = CardLimits.MaxPngBytes - CardChunk("ccv3", v3) - CardChunk("chara", copy);
 
-        ExportBounds.Check(Character, new StoredCard(Card.Kept, PictureOf(room)), "png");
+        ExportBounds.Check(Character, Card.Kept, PictureOf(room), "png");
         var png = PngWriter.WithCards(PictureOf(room), [("ccv3", v3), ("chara", copy)]);
-        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(Character, new StoredCard(Card.Kept, PictureOf(room + 1)), "png"));
+        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(Character, Card.Kept, PictureOf(room + 1), "png"));
 
         Assert.Equal(CardLimits.MaxPngBytes, png.Length);
         Assert.Equal(v3, Encoding.UTF8.GetString(PngCardReader.ReadCardJson(png)));
@@ -34,9 +34,9 @@ public sealed class ExportBoundsTests
     {
         byte[] Picture(int chunks) => TestPng.With([.. Enumerable.Repeat(TestPng.Chunk("tIny", []), chunks - 3)]);
 
-        ExportBounds.Check(Character, new StoredCard(Card.Kept, Picture(CardLimits.MaxPngChunks - 2)), "png");
+        ExportBounds.Check(Character, Card.Kept, Picture(CardLimits.MaxPngChunks - 2), "png");
         var png = PngWriter.WithCards(Picture(CardLimits.MaxPngChunks - 2), [("ccv3", "{}"), ("chara", CardFixtures.V2)]);
-        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(Character, new StoredCard(Card.Kept, Picture(CardLimits.MaxPngChunks - 1)), "png"));
+        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(Character, Card.Kept, Picture(CardLimits.MaxPngChunks - 1), "png"));
 
         Assert.Equal(CardLimits.MaxPngChunks, PngFile.Chunks(png).Count);
         Assert.Contains($"would have {CardLimits.MaxPngChunks + 1} chunks", ex.Message);
@@ -51,7 +51,7 @@ public sealed class ExportBoundsTests
         // export as more than an import takes when options allow long enough texts.
         var character = Character with { CreatorNotes = string.Concat(Enumerable.Repeat("\U0001F600", emoji)) };
 
-        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(character, new StoredCard(Card.Kept, null), "json"));
+        var ex = Assert.Throws<ChatException>(() => ExportBounds.Check(character, Card.Kept, null, "json"));
 
         Assert.StartsWith(message, ex.Message);
     }

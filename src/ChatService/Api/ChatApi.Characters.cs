@@ -8,7 +8,7 @@ internal sealed partial class ChatApi
     {
         var userId = context.GetUserId();
         var update = validate.CharacterUpdate(request);
-        return (await characters.UpdateAsync(userId, update, context.CancellationToken)).ToProto();
+        return (await cards.UpdateAsync(userId, update, context.CancellationToken)).ToProto();
     }
 
     public override async Task<Google.Protobuf.WellKnownTypes.Empty> DeleteCharacter(V1.DeleteCharacterRequest request, ServerCallContext context)

@@ -109,15 +109,16 @@ internal sealed partial class RequestValidator
 
         for (var i = 0; i < card.Tags.Count; i++)
         {
+            // The rules CreateCharacter's tags are held to, so an imported character passes any update.
             var tag = card.Tags[i];
-            if (string.IsNullOrWhiteSpace(tag) || Chars(tag) > CharacterLimits.MaxTagLength || !tag.EnumerateRunes().All(r => Rune.IsLetterOrDigit(r) || r.Value is ' ' or '-' or '_'))
+            if (!CharacterLimits.IsValidTag(tag))
             {
-                Fail($"data.tags[{i}] must be 1..{CharacterLimits.MaxTagLength} characters of letters, digits, spaces, '-' and '_', got \"{Chats.Text.Preview(tag, 40)}\"");
+                Fail($"data.tags[{i}] must be {CharacterLimits.TagRule}, got \"{Chats.Text.Preview(tag, 40)}\"");
             }
 
-            if (card.Tags.Take(i).Contains(tag))
+            if (CharacterLimits.RepeatsEarlierTag(card.Tags, i))
             {
-                Fail($"data.tags[{i}] repeats \"{tag}\"");
+                Fail($"data.tags[{i}] repeats \"{tag}\" (tags differing only in case are one tag)");
             }
         }
 

@@ -222,7 +222,7 @@ internal sealed partial class RequestValidator
         }
     }
 
-    /// <summary>Catalog labels: at most <see cref="CharacterLimits.MaxTags"/>, each 1..32 letters, digits, spaces, '-' and '_' (not starting or ending with a space), none twice (ignoring case).</summary>
+    /// <summary>Catalog labels: at most <see cref="CharacterLimits.MaxTags"/>, each <see cref="CharacterLimits.IsValidTag"/>, none twice (ignoring case); the rules a card's tags are held to.</summary>
     private static void Tags(IReadOnlyList<string> tags, string field)
     {
         if (tags.Count > CharacterLimits.MaxTags)
@@ -232,17 +232,14 @@ internal sealed partial class RequestValidator
 
         for (var i = 0; i < tags.Count; i++)
         {
-            var tag = tags[i];
-            if (tag.Length is 0 or > CharacterLimits.MaxTagLength || tag[0] == ' ' || tag[^1] == ' '
-                || !tag.All(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_'))
+            if (!CharacterLimits.IsValidTag(tags[i]))
             {
-                ApiErrors.ThrowInvalidArgument($"{field}[{i}]",
-                    $"{field}[{i}] must be 1..{CharacterLimits.MaxTagLength} letters, digits, spaces, '-' and '_', not starting or ending with a space");
+                ApiErrors.ThrowInvalidArgument($"{field}[{i}]", $"{field}[{i}] must be {CharacterLimits.TagRule}");
             }
 
-            if (tags.Take(i).Any(t => string.Equals(t, tag, StringComparison.OrdinalIgnoreCase)))
+            if (CharacterLimits.RepeatsEarlierTag(tags, i))
             {
-                ApiErrors.ThrowInvalidArgument($"{field}[{i}]", $"{field}[{i}] repeats {tag}");
+                ApiErrors.ThrowInvalidArgument($"{field}[{i}]", $"{field}[{i}] repeats {tags[i]} (tags differing only in case are one tag)");
             }
         }
     }

@@ -29,8 +29,22 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
             string.IsNullOrEmpty(import.ModelRoute) ? options.Value.DefaultModelRoute : import.ModelRoute,
             import.Visibility ?? CharacterVisibility.Private);
         var card = new StoredCard(import.Card.Kept, import.Png is { } png ? PngWriter.WithCards(png, []) : null);
-        ExportBounds.Check(character, card, import.Png is null ? "json" : PngFile.Field);
+        ExportBounds.Check(character, card.Outline, card.Picture, import.Png is null ? "json" : PngFile.Field);
         return store.InsertAsync(character, card, cancellationToken);
+    }
+
+    /// <summary>
+    /// An UpdateCharacter (<see cref="CharacterCatalog.UpdateAsync"/>), refused as an import would be
+    /// when an export of the changed character would be more than an import takes (<see cref="ExportBounds"/>):
+    /// with the picture and the rest of the card it was imported with, a longer definition can make its
+    /// PNG too large to import again. The picture and the kept card never change after the import, so
+    /// they are read once, before the update's transaction (nothing for a character made here).
+    /// </summary>
+    public async Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken)
+    {
+        var stored = await store.ReadCardAsync(update.CharacterId, withPicture: true, cancellationToken);
+        return await catalog.UpdateAsync(userId, update, cancellationToken,
+            changed => ExportBounds.Check(changed, stored?.Outline, stored?.Picture, "character"));
     }
 
     /// <summary>

@@ -15,13 +15,17 @@ namespace ChatService.Cards;
 /// </remarks>
 internal static class ExportBounds
 {
-    /// <summary>INVALID_ARGUMENT naming <paramref name="field"/> when an export of the character with <paramref name="card"/> would not import.</summary>
-    public static void Check(Character character, StoredCard card, string field)
+    /// <summary>
+    /// INVALID_ARGUMENT naming <paramref name="field"/> when an export of the character, with the rest of
+    /// the card it came from (<paramref name="outline"/>) and its <paramref name="picture"/> (null: none
+    /// of either), would not import.
+    /// </summary>
+    public static void Check(Character character, string? outline, byte[]? picture, string field)
     {
-        var withPicture = card.Picture is null ? "" : " with its picture";
-        var v2 = CardWriter.Size(character, card.Outline, CardFormat.V2);
-        var v3 = CardWriter.Size(character, card.Outline, CardFormat.V3);
-        var copy = CardWriter.Size(character, card.Outline, CardFormat.V2, v2Copy: true);
+        var withPicture = picture is null ? "" : " with its picture";
+        var v2 = CardWriter.Size(character, outline, CardFormat.V2);
+        var v3 = CardWriter.Size(character, outline, CardFormat.V3);
+        var copy = CardWriter.Size(character, outline, CardFormat.V2, v2Copy: true);
         var json = Math.Max(v2, Math.Max(v3, copy));
         if (json > CardLimits.MaxJsonBytes)
         {
@@ -29,15 +33,15 @@ internal static class ExportBounds
         }
 
         // The largest PNG export is the V3 one: the picture (or the placeholder) with a ccv3 and a chara chunk.
-        var picture = card.Picture ?? PngWriter.WithCards(null, []);
-        var png = picture.Length + PngWriter.CardChunkSize(PngCardReader.V3Keyword, v3) + PngWriter.CardChunkSize(PngCardReader.V2Keyword, copy);
+        var png = (picture ?? PngWriter.WithCards(null, [])).Length
+            + PngWriter.CardChunkSize(PngCardReader.V3Keyword, v3) + PngWriter.CardChunkSize(PngCardReader.V2Keyword, copy);
         if (png > CardLimits.MaxPngBytes)
         {
-            throw Refused(field, withPicture, $"a V3 PNG export ({(card.Picture is null ? "a 1x1 placeholder" : "the picture")}, the card and its V2 copy) " +
+            throw Refused(field, withPicture, $"a V3 PNG export ({(picture is null ? "a 1x1 placeholder" : "the picture")}, the card and its V2 copy) " +
                 $"would be {png} bytes, and an import takes at most {CardLimits.MaxPngBytes}");
         }
 
-        var chunks = PngFile.Chunks(picture).Count + 2;
+        var chunks = PngFile.Chunks(picture ?? PngWriter.WithCards(null, [])).Count + 2;
         if (chunks > CardLimits.MaxPngChunks)
         {
             throw Refused(field, withPicture, $"a V3 PNG export would have {chunks} chunks (the picture's and two card chunks), and an import takes at most {CardLimits.MaxPngChunks}");

@@ -23,9 +23,10 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
     /// character is NOT_FOUND, or PERMISSION_DENIED when it is public or unlisted (they can see it, so
     /// saying it does not exist would be a lie). A deleted character is FAILED_PRECONDITION, an edit of
     /// a version that is no longer current ABORTED. The definition as it would be stored is checked
-    /// whole (nothing is written when it is refused).
+    /// whole (nothing is written when it is refused), and by <paramref name="check"/> when given
+    /// (in the update's transaction, on the character as it would be stored; it throws to refuse it).
     /// </summary>
-    public Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken) =>
+    public Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken, Action<Character>? check = null) =>
         store.UpdateAsync(update.CharacterId, current =>
         {
             var owned = Owned(userId, update.CharacterId, current, "changed");
@@ -37,6 +38,7 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
 
             var changed = update.Values.ApplyTo(owned, update.Fields, Options.DefaultModelRoute);
             CharacterLimits.CheckDefinition(changed, Options.MaxDefinitionChars, "character.", update.Fields);
+            check?.Invoke(changed);
             return changed;
         }, cancellationToken);
 

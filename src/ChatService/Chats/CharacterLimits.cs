@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace ChatService.Chats;
 
 /// <summary>
@@ -44,6 +46,25 @@ public static class CharacterLimits
                 fieldPrefix + largest.Field);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="tag"/> can be a tag, however it arrives (CreateCharacter, UpdateCharacter,
+    /// a card import): 1..<see cref="MaxTagLength"/> Unicode code points of letters, digits, spaces, '-'
+    /// and '_', not starting or ending with a space.
+    /// </summary>
+    public static bool IsValidTag(string tag)
+    {
+        var length = CodePoints(tag);
+        return length is > 0 and <= MaxTagLength && tag[0] != ' ' && tag[^1] != ' '
+            && tag.EnumerateRunes().All(r => Rune.IsLetterOrDigit(r) || r.Value is ' ' or '-' or '_');
+    }
+
+    /// <summary>Whether <c>tags[index]</c> repeats an earlier tag: tags are labels, so case does not tell two apart (the catalog finds both by the same terms).</summary>
+    public static bool RepeatsEarlierTag(IReadOnlyList<string> tags, int index) =>
+        tags.Take(index).Any(t => string.Equals(t, tags[index], StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The rule <see cref="IsValidTag"/> checks, for messages.</summary>
+    public static readonly string TagRule = $"1..{MaxTagLength} characters of letters, digits, spaces, '-' and '_', not starting or ending with a space";
 
     /// <summary>Unicode code points, as the limits count characters (an emoji is one, not two UTF-16 units).</summary>
     public static int CodePoints(string text)
