@@ -139,4 +139,40 @@ public sealed class ChatOpeningTests(ChatServiceFixture fixture) : ApiTestBase(f
 
         Assert.Equal(before, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats"));
     }
+
+    [Fact]
+    public async Task ACharacterDeletedOrMadePrivate_AfterCreateChatReadIt_IsCaughtByTheTransactionThatWritesTheChat()
+    {
+        var owner = TestUsers.New();
+        var user = TestUsers.New();
+        var gone = await GreeterAsync(owner, "Gone Meanwhile", "Hello.");
+        var hidden = await GreeterAsync(owner, "Hidden Meanwhile", "Hello.");
+        var staying = await GreeterAsync(owner, "Staying", "Hello.");
+        var catalog = Fixture.Service<global::ChatService.Chats.CharacterCatalog>();
+        var store = Fixture.Service<global::ChatService.Chats.IChatStore>();
+
+        // CreateChat reads its cast, then writes the chat; here the owner's change lands in between.
+        var read = await catalog.GetAllAsync(user, [staying.CharacterId, gone.CharacterId, hidden.CharacterId], Ct);
+        await Fixture.Client(owner).DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = gone.CharacterId }, cancellationToken: Ct);
+        await Fixture.Client(owner).UpdateCharacterAsync(new UpdateCharacterRequest
+        {
+            Character = new Character { CharacterId = hidden.CharacterId, Visibility = Visibility.Private },
+            UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "visibility" } },
+        }, cancellationToken: Ct);
+        var before = await Fixture.CountAsync("SELECT COUNT(*) FROM Chats");
+
+        foreach (var cast in new[] { read.Take(2).ToList(), [read[0], read[2]] })
+        {
+            var refused = await Assert.ThrowsAsync<global::ChatService.Chats.ChatException>(() =>
+                store.CreateChatAsync(user, "Raced", cast, new global::ChatService.Chats.ChatOpening(null, [null, null]), Ct));
+            Assert.Equal(global::ChatService.Chats.ChatErrorKind.NotFound, refused.Kind);
+            Assert.Contains(cast[1].Id, refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats"));
+
+        // Its owner may still start one with the private character (not with the deleted one).
+        var own = await store.CreateChatAsync(owner, "Own", [read[0], read[2]], new global::ChatService.Chats.ChatOpening(null, [null, null]), Ct);
+        Assert.Equal([staying.CharacterId, hidden.CharacterId], own.Chat.CharacterIds);
+    }
 }

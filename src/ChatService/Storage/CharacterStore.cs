@@ -174,6 +174,30 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         return rows.Select(ReadCharacter).ToList();
     }
 
+    /// <summary>
+    /// NOT_FOUND naming the first of <paramref name="ids"/> that a new chat of <paramref name="userId"/>'s
+    /// cannot start with (missing, deleted, or private and not the user's), read in the transaction that
+    /// writes the chat: a DeleteCharacter or a change to private that commits first is seen, and one that
+    /// comes later waits for it (it writes the cells read here). Reads only those three columns, so the
+    /// chat-count folds, which write others, never wait for it.
+    /// </summary>
+    public static async Task CheckOpenToAsync(ISpannerReader reader, string userId, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement("SELECT CharacterId, OwnerUserId, Visibility, DeleteTime FROM Characters WHERE CharacterId IN UNNEST(@ids)")
+                .Add("ids", SpannerType.ArrayOf(SpannerType.String), ids.ToList()),
+            cancellationToken);
+        var open = rows
+            .Where(r => r.IsNull("DeleteTime")
+                && (r.Get<long>("Visibility") != (long)CharacterVisibility.Private || r.Get<string>("OwnerUserId") == userId))
+            .Select(r => r.Get<string>("CharacterId"))
+            .ToHashSet(StringComparer.Ordinal);
+        if (ids.FirstOrDefault(id => !open.Contains(id)) is { } closed)
+        {
+            throw ChatException.CharacterNotFound(closed);
+        }
+    }
+
     public async Task<StoredCard?> ReadCardAsync(string characterId, bool withPicture, CancellationToken cancellationToken)
     {
         var columns = withPicture ? "CardExtras, CardImage" : "CardExtras";

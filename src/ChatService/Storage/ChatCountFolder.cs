@@ -10,16 +10,21 @@ namespace ChatService.Storage;
 /// after its commit, on this replica, best effort: each character is folded in a transaction of its
 /// own, at most once per <see cref="ChatOptions.ChatCountFoldInterval"/> (the requests that arrive
 /// meanwhile are folded together when it ends, so a burst of chats with one character costs one fold),
-/// and at most <see cref="MaxConcurrentFolds"/> at a time. A fold that fails or is lost with the
-/// replica is tried again twice, then only logged: the counter rows still hold every chat, and the character's next fold point
-/// folds them all (a fold is safe to run late or twice).
+/// and at most <see cref="MaxConcurrentFolds"/> at a time. A fold that fails is tried again twice,
+/// then only logged: the counter rows still hold every chat, and the character's next fold point
+/// folds them all (a fold is safe to run late or twice). When the service stops, the folds still
+/// waiting run at once, for up to <see cref="DrainOnStop"/>; only a replica killed outright loses
+/// them (until the character's next fold point).
 /// </summary>
 internal sealed partial class ChatCountFolder(
     SpannerGateway spanner,
     IOptions<ChatOptions> options,
     TimeProvider timeProvider,
-    ILogger<ChatCountFolder> logger) : IDisposable
+    ILogger<ChatCountFolder> logger) : IHostedService, IDisposable
 {
+    /// <summary>How long a stopping replica gives the waiting folds, run at once, before it abandons them.</summary>
+    internal static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(5);
+
     /// <summary>Folds running at once on a replica: enough for ≈ 500 folds/s at a few ms each.</summary>
     private const int MaxConcurrentFolds = 16;
 
@@ -31,6 +36,7 @@ internal sealed partial class ChatCountFolder(
 
     private readonly ConcurrentDictionary<string, byte> _waiting = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _running = new(MaxConcurrentFolds);
+    private readonly CancellationTokenSource _flushing = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
 
@@ -66,7 +72,15 @@ internal sealed partial class ChatCountFolder(
         var stopping = _stopping.Token;
         try
         {
-            await Task.Delay(options.Value.ChatCountFoldInterval, timeProvider, stopping);
+            try
+            {
+                await Task.Delay(options.Value.ChatCountFoldInterval, timeProvider, _flushing.Token);
+            }
+            catch (OperationCanceledException) when (_flushing.IsCancellationRequested)
+            {
+                // The service is stopping: fold now rather than lose it.
+            }
+
             // Taken off before the fold reads: a chat committed after this asks for a fold of its own.
             _waiting.TryRemove(characterId, out _);
             await _running.WaitAsync(stopping);
@@ -98,6 +112,27 @@ internal sealed partial class ChatCountFolder(
         }
     }
 
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs the waiting folds at once and waits for them, up to <see cref="DrainOnStop"/> (or the host's shutdown timeout).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _flushing.CancelAsync();
+        var deadline = timeProvider.GetUtcNow() + DrainOnStop;
+        while (InFlight > 0 && timeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+        {
+            // Polled on the system clock: a stopping host should not depend on a test's fake time.
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        if (InFlight > 0)
+        {
+            Log.FoldsAbandoned(logger, InFlight);
+        }
+
+        await _stopping.CancelAsync();
+    }
+
     public void Dispose()
     {
         // Not disposed: folds still waiting read its token once more and end as cancelled.
@@ -114,5 +149,8 @@ internal sealed partial class ChatCountFolder(
 
         [LoggerMessage(1102, LogLevel.Warning, "Too many chat-count folds waiting; character {CharacterId} is folded at its next fold point.")]
         public static partial void FoldDropped(ILogger logger, string characterId);
+
+        [LoggerMessage(1104, LogLevel.Warning, "Stopping with {Count} chat-count fold(s) unfinished; each character's next fold point folds them.")]
+        public static partial void FoldsAbandoned(ILogger logger, int count);
     }
 }

@@ -51,14 +51,7 @@ internal sealed partial class ChatStore
 
         // A fork is a new chat: like CreateChat, it starts only with characters that exist, are not
         // deleted and the user can still see (one made private since the original began is NOT_FOUND).
-        var cast = (await CharacterStore.ReadAsync(tx, source.CharacterIds, ct)).ToDictionary(c => c.Id);
-        foreach (var characterId in source.CharacterIds)
-        {
-            if (!cast.TryGetValue(characterId, out var character) || character.IsDeleted || !character.IsVisibleTo(userId))
-            {
-                throw ChatException.CharacterNotFound(characterId);
-            }
-        }
+        await CharacterStore.CheckOpenToAsync(tx, userId, source.CharacterIds, ct);
 
         var at = await tx.QueryListAsync(
             new SpannerStatement("SELECT HiddenTime FROM Turns WHERE ChatId = @chatId AND Seq = @seq").Add("chatId", chatId).Add("seq", atSeq), ct);

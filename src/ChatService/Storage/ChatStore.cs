@@ -45,6 +45,8 @@ internal sealed partial class ChatStore(
         IReadOnlyList<string> due = [];
         var (_, written, committed) = await commits.RunAsync(null, async (tx, turns, ct) =>
         {
+            // Read before, outside; checked again here so a deletion that commits meanwhile is not missed.
+            await CharacterStore.CheckOpenToAsync(tx, userId, characterIds, ct);
             tx.BufferWrite(SpannerMutation.Insert("Chats")
                 .Set("ChatId", chatId)
                 .Set("UserId", userId)

@@ -38,6 +38,8 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
         builder.Services.AddSingleton<ChatCountFolder>();
+        // Hosted so that a stopping replica runs the folds still waiting instead of dropping them.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChatCountFolder>());
         // Catalog rows for characters that have none yet, in the background (schema version 7).
         builder.Services.AddSingleton<CatalogBackfill>();
         builder.Services.AddHostedService<CatalogBackfillJob>();
