@@ -8,7 +8,7 @@ namespace ChatService.Tests.Cache;
 public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestBase(fixture)
 {
     [Fact]
-    public async Task WarmChat_HistoryAndANewMessagesPromptWindow_CostNoSpannerRead_ButTheReplysDefinitionsRead()
+    public async Task WarmChat_HistoryAndAnExchange_CostNoSpannerRead_AndTwoCommits()
     {
         var user = TestUsers.New();
         var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
@@ -25,9 +25,9 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
 
         Assert.Equal(3, history.Turns.Count);
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, exchange[^1].EventCase);
-        // The window comes from Redis; the one read is the reply's definitions (the character's current
-        // version and the user's persona), which may have changed on any replica since anything cached them.
-        Assert.Equal(1, Spanner.SingleUseReads - reads);
+        // The window comes from Redis, and the reply's definitions (the character's current version and the
+        // user's persona) from this replica's copy: their tokens in Redis show nothing changed since it was read.
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
         // The recording commit and the reply's settle commit, nothing else.
         Assert.Equal(2, Spanner.Commits - commits);
         Assert.Equal(5, after.Turns.Count);
@@ -50,9 +50,42 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
         var exchanges = await Task.WhenAll(users.Select((u, i) => SendAsync(u, chats[i].ChatId, "hello")));
 
         Assert.All(exchanges, e => Assert.Equal(ReplyEvent.EventOneofCase.Completed, e[^1].EventCase));
-        // One definitions read per reply; the windows come from Redis.
+        // One definitions read per chat's first reply (nothing kept for it yet); the windows come from Redis.
         Assert.Equal(users.Count, Spanner.SingleUseReads - reads);
         Assert.Equal(2 * users.Count, Spanner.Commits - commits);
+    }
+
+    [Fact]
+    public async Task AfterACharacterOrPersonaChange_TheNextReplyReadsItsDefinitions_AndTheOneAfterNone()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var chat = await CreateChatAsync(user, character);
+        await SendAsync(user, chat.ChatId, "warm up");
+        await Fixture.ChatCountsFoldedAsync(Ct);
+
+        async Task<long> ExchangeReadsAsync(string text)
+        {
+            var reads = Spanner.SingleUseReads;
+            var exchange = await SendAsync(user, chat.ChatId, text);
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, exchange[^1].EventCase);
+            return Spanner.SingleUseReads - reads;
+        }
+
+        Assert.Equal(0, await ExchangeReadsAsync("steady"));
+
+        await Fixture.Client(user).UpdateCharacterAsync(new UpdateCharacterRequest
+        {
+            Character = new Character { CharacterId = character.CharacterId, Scenario = "A new scene." },
+            UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "scenario" } },
+        }, cancellationToken: Ct);
+        // The definitions read (the character itself is not read again: this replica kept it when it wrote it).
+        Assert.Equal(1, await ExchangeReadsAsync("after the update"));
+        Assert.Equal(0, await ExchangeReadsAsync("steady again"));
+
+        await Fixture.Client(user).CreatePersonaAsync(new CreatePersonaRequest { Name = "Sam", Description = "A sailor.", IsDefault = true }, cancellationToken: Ct);
+        Assert.Equal(1, await ExchangeReadsAsync("as Sam"));
+        Assert.Equal(0, await ExchangeReadsAsync("still Sam"));
     }
 
     [Fact]

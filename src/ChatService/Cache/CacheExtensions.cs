@@ -29,6 +29,8 @@ public static class CacheExtensions
             builder.Services.AddSingleton<IReplySignals, NoReplySignals>();
             // ... and followers on other replicas read storage.
             builder.Services.AddSingleton<IReplyLog, NoReplyLog>();
+            // ... and every reply reads its definitions from Spanner.
+            builder.Services.AddSingleton<IDefinitionChanges, NoDefinitionChanges>();
             return builder;
         }
 
@@ -47,6 +49,12 @@ public static class CacheExtensions
         builder.Services.AddSingleton<IReplySignals>(sp => sp.GetRequiredService<RedisReplySignals>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisReplySignals>());
         builder.Services.AddSingleton<IReplyLog, RedisReplyLog>();
+        // Replies on warm chats reuse their definitions while the characters' and personas' tokens stand
+        // (registered after the storage's reader, which it replaces as IReplyDefinitions and calls).
+        builder.Services.AddSingleton<DefinitionTokens>();
+        builder.Services.AddSingleton<IReplyDefinitions>(sp => sp.GetRequiredService<DefinitionTokens>());
+        builder.Services.AddSingleton<IDefinitionChanges>(sp => sp.GetRequiredService<DefinitionTokens>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DefinitionTokens>());
         builder.Services.AddSingleton<RedisChatWindows>();
         builder.Services.AddSingleton<IChatWindows>(sp => sp.GetRequiredService<RedisChatWindows>());
         builder.Services.AddSingleton<IChatChangeSink>(sp => sp.GetRequiredService<RedisChatWindows>());

@@ -105,6 +105,14 @@ public sealed class RedisOptions : IValidatableObject
     [Range(1, 10_000)]
     public int FallbackConcurrency { get; set; } = 64;
 
+    /// <summary>
+    /// Life of a definition token (a character's, or a user's personas'; see DefinitionTokens): a reply
+    /// on a warm chat reuses the definitions this replica read while their tokens stand, and each token
+    /// is replaced at least this often, so a change whose token deletion was lost (its replica killed right
+    /// after the commit) reaches replies within it. Default: 10 min.
+    /// </summary>
+    public TimeSpan DefinitionTokenTtl { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How long a deleted chat's tombstone keeps late loads from caching it again. Default: 1 min.</summary>
     public TimeSpan TombstoneTtl { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -116,6 +124,11 @@ public sealed class RedisOptions : IValidatableObject
         if (HeadTurns > WindowTurns)
         {
             yield return new ValidationResult("Redis:HeadTurns must not exceed Redis:WindowTurns", [nameof(HeadTurns)]);
+        }
+
+        if (DefinitionTokenTtl <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Redis:DefinitionTokenTtl must be positive", [nameof(DefinitionTokenTtl)]);
         }
 
         if (NearCacheMaxAge <= TimeSpan.Zero || ChangeDeadline <= TimeSpan.Zero)

@@ -6,7 +6,7 @@ namespace ChatService.Chats;
 /// Characters: creation with defaults, updates and deletion by their owner, lookups that respect
 /// visibility, and the listings (own, public catalog, search).
 /// </summary>
-public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions> options)
+public sealed class CharacterCatalog(ICharacterStore store, IDefinitionChanges changes, IOptions<ChatOptions> options)
 {
     private ChatOptions Options => options.Value;
 
@@ -27,7 +27,7 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
     /// (in the update's transaction, on the character as it would be stored; it throws to refuse it).
     /// </summary>
     public Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken, Action<Character>? check = null) =>
-        store.UpdateAsync(update.CharacterId, current =>
+        Changing(update.CharacterId, () => store.UpdateAsync(update.CharacterId, current =>
         {
             var owned = Owned(userId, update.CharacterId, current, "changed");
             if (update.ExpectedVersion is { } expected && expected != owned.Version)
@@ -40,14 +40,30 @@ public sealed class CharacterCatalog(ICharacterStore store, IOptions<ChatOptions
             CharacterLimits.CheckDefinition(changed, Options.MaxDefinitionChars, "character.", update.Fields);
             check?.Invoke(changed);
             return changed;
-        }, cancellationToken);
+        }, cancellationToken));
 
     /// <summary>
     /// Deletes the user's character (softly: chats with it stay readable and their replies keep its
     /// last version); deleting it again changes nothing. Another user's is NOT_FOUND or PERMISSION_DENIED, as for updates.
     /// </summary>
     public Task DeleteAsync(string userId, string characterId, CancellationToken cancellationToken) =>
-        store.DeleteAsync(characterId, current => Owned(userId, characterId, current, "deleted", allowDeleted: true), cancellationToken);
+        Changing(characterId, () => store.DeleteAsync(characterId, current => Owned(userId, characterId, current, "deleted", allowDeleted: true), cancellationToken));
+
+    /// <summary>
+    /// Runs a write of the character, then tells <see cref="IDefinitionChanges"/>, committed or not (an
+    /// error can follow a commit), so no replica keeps generating replies with the version it replaced.
+    /// </summary>
+    private async Task<T> Changing<T>(string characterId, Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            await changes.CharacterChangedAsync(characterId);
+        }
+    }
 
     /// <summary>
     /// The character, if it exists and the user may see it; NOT_FOUND otherwise. A deleted character

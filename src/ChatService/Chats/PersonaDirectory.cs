@@ -1,25 +1,41 @@
 namespace ChatService.Chats;
 
-/// <summary>Users' personas: who the user is in a chat, by default or for particular characters.</summary>
-public sealed class PersonaDirectory(IPersonaStore store)
+/// <summary>
+/// Users' personas: who the user is in a chat, by default or for particular characters. Every write
+/// tells <see cref="IDefinitionChanges"/> once it is over, committed or not (an error can follow a
+/// commit), so no replica keeps using the user's personas as they were.
+/// </summary>
+public sealed class PersonaDirectory(IPersonaStore store, IDefinitionChanges changes)
 {
     /// <summary>The most personas a user may have (ListPersonas returns them all).</summary>
     public const int MaxPersonasPerUser = 100;
 
     public Task<UserPersona> CreateAsync(string userId, NewPersona persona, CancellationToken cancellationToken) =>
-        store.CreateAsync(userId, persona, MaxPersonasPerUser, cancellationToken);
+        Changing(userId, () => store.CreateAsync(userId, persona, MaxPersonasPerUser, cancellationToken));
 
     public Task<IReadOnlyList<UserPersona>> ListAsync(string userId, CancellationToken cancellationToken) =>
         store.ListAsync(userId, cancellationToken);
 
     public Task<UserPersona> UpdateAsync(string userId, PersonaUpdate update, CancellationToken cancellationToken) =>
-        store.UpdateAsync(userId, update, cancellationToken);
+        Changing(userId, () => store.UpdateAsync(userId, update, cancellationToken));
 
     public async Task DeleteAsync(string userId, string personaId, CancellationToken cancellationToken)
     {
-        if (!await store.DeleteAsync(userId, personaId, cancellationToken))
+        if (!await Changing(userId, () => store.DeleteAsync(userId, personaId, cancellationToken)))
         {
             throw ChatException.PersonaNotFound(personaId);
+        }
+    }
+
+    private async Task<T> Changing<T>(string userId, Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            await changes.PersonasChangedAsync(userId);
         }
     }
 

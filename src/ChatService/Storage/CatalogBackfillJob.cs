@@ -5,7 +5,7 @@ namespace ChatService.Storage;
 
 /// <summary>
 /// Runs <see cref="CatalogBackfill"/> on every replica once the schema is applied, a round every
-/// <see cref="ChatOptions.CatalogBackfillInterval"/>; readiness never waits for it.
+/// <see cref="ChatOptions.CatalogBackfillInterval"/> (the first one interval after start); readiness never waits for it.
 /// </summary>
 internal sealed partial class CatalogBackfillJob(
     CatalogBackfill backfill,
@@ -25,17 +25,10 @@ internal sealed partial class CatalogBackfillJob(
             return;
         }
 
+        // A round after each interval, the first too: replicas that start together (a rollout) do not all
+        // read the pending index at once, and a start does not wait on it.
         while (!stoppingToken.IsCancellationRequested)
         {
-            try
-            {
-                await backfill.RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                Log.RoundFailed(logger, ex);
-            }
-
             try
             {
                 await Task.Delay(options.Value.CatalogBackfillInterval, timeProvider, stoppingToken);
@@ -43,6 +36,15 @@ internal sealed partial class CatalogBackfillJob(
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            try
+            {
+                await backfill.RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                Log.RoundFailed(logger, ex);
             }
         }
     }

@@ -35,7 +35,8 @@ public static class StorageExtensions
         builder.Services.AddSingleton<WindowLoader>();
         builder.Services.AddSingleton<CharacterStore>();
         builder.Services.AddSingleton<ICharacterStore>(sp => sp.GetRequiredService<CharacterStore>());
-        builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
+        builder.Services.AddSingleton<ReplyDefinitionReader>();
+        builder.Services.AddSingleton<IReplyDefinitions>(sp => sp.GetRequiredService<ReplyDefinitionReader>());
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
         builder.Services.AddSingleton<ChatCountFolder>();
         // Hosted so that a stopping replica runs the folds still waiting instead of dropping them.
