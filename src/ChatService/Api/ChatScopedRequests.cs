@@ -8,11 +8,6 @@ public sealed partial class GetChatRequest : IChatScoped;
 
 public sealed partial class DeleteChatRequest : IChatScoped;
 
-public sealed partial class UpdateChatRequest : IChatScoped
-{
-    string IChatScoped.ChatId => Chat?.ChatId ?? "";
-}
-
 public sealed partial class GetHistoryRequest : IChatScoped;
 
 public sealed partial class SendMessageRequest : IChatScoped;

@@ -158,7 +158,7 @@ public static partial class CardReader
     /// writes "0.5"); absent, null or an empty string reads as the default. The value itself stays in the
     /// extensions as written (<see cref="CardOutline"/>), so an export of an unchanged card gives it back.
     /// </summary>
-    public static double Talkativeness(JsonElement data, string field)
+    private static double Talkativeness(JsonElement data, string field)
     {
         if (!data.TryGetProperty(CardFields.Extensions, out var extensions) || extensions.ValueKind != JsonValueKind.Object
             || !extensions.TryGetProperty(CardFields.Talkativeness, out var value))
