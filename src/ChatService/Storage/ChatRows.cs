@@ -16,7 +16,10 @@ internal static class ChatRows
 
     // What the recording transactions read of a chat: its columns and, for a NATURAL chat only, its cast's
     // names and talkativeness in CharacterIds order, in the same statement (no second read on a send's
-    // path; other chats read no Characters row at all: IF evaluates only the branch it takes).
+    // path). The subqueries sit in IFs whose other branch other strategies take, and GoogleSQL evaluates
+    // only the branch taken, so their sends read (and lock) no Characters row. A NATURAL send holds shared
+    // locks on its cast's rows until it commits: an UpdateCharacter of one of them meanwhile waits for it
+    // or is retried (ABORTED), as any two transactions on one row are; a send never sees half an update.
     private const string SpeakingChatSelect =
         $"""
         SELECT {ChatColumns},
