@@ -128,6 +128,8 @@ export class CharacterPanel {
       tags: field("tags", "Tags, comma-separated"),
       creatorNotes: field("creatorNotes", "Creator notes (never sent to a model)", 2),
     };
+    // How readily the character speaks up in a group chat with the natural speaker strategy.
+    const talkativeness = h("input", { type: "range", name: "talkativeness", min: 0, max: 1, step: 0.05, value: 0.5, "aria-label": "Talkativeness" });
     const visibility = h(
       "select",
       { name: "visibility" },
@@ -141,7 +143,7 @@ export class CharacterPanel {
       name,
       persona,
       greeting,
-      h("details", {}, h("summary", {}, "More of the definition"), h("div", { class: "stack" }, ...Object.values(details))),
+      h("details", {}, h("summary", {}, "More of the definition"), h("div", { class: "stack" }, ...Object.values(details), h("label", {}, "Talkativeness in groups ", talkativeness))),
       visibility,
       h("button", { type: "submit" }, "Create character"),
     );
@@ -160,6 +162,7 @@ export class CharacterPanel {
         alternateGreetings: lines(details.alternateGreetings.value, /\n/),
         tags: lines(details.tags.value, /,/),
         creatorNotes: details.creatorNotes.value.trim(),
+        talkativeness: Number(talkativeness.value),
       };
       void this.app.attempt(async () => {
         this.added(await this.app.client.createCharacter(request));

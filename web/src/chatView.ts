@@ -5,7 +5,7 @@
 import type { CallOptions } from "@connectrpc/connect";
 import { App, requestId } from "./app";
 import { button, h, replaceChildren } from "./dom";
-import { AuthorRole, TurnState, type Candidate, type Chat, type ReplyEvent, type Turn } from "./gen/chat/v1/chat_pb";
+import { AuthorRole, SpeakerStrategy, TurnState, type Candidate, type Chat, type ReplyEvent, type Turn } from "./gen/chat/v1/chat_pb";
 import { follow, forgetProgress, loadProgress, replyKey, type ReplyListener, type ReplyProgress } from "./replies";
 
 const historyPageSize = 30;
@@ -20,6 +20,13 @@ interface TurnView {
   /** Open while the user edits the turn. */
   editing: boolean;
 }
+
+/** The speaker strategies a group chat may use, as the select lists them. */
+const speakerStrategies: [SpeakerStrategy, string][] = [
+  [SpeakerStrategy.ROTATION, "Rotation"],
+  [SpeakerStrategy.LIST, "List order (everyone)"],
+  [SpeakerStrategy.NATURAL, "Natural (mentions, talkativeness)"],
+];
 
 const stateNames: Record<TurnState, string> = {
   [TurnState.UNSPECIFIED]: "unspecified",
@@ -163,8 +170,35 @@ export class ChatView {
       this.chat.forkedFrom &&
         h("div", { class: "forked" }, "Forked from ", h("a", { href: "#/chat/" + this.chat.forkedFrom.chatId }, "another chat"), ` at turn ${this.chat.forkedFrom.seq}`),
       h("div", { class: "pins", id: "pins" }, this.chat.pinnedSeqs.length > 0 ? "Pinned: " + this.chat.pinnedSeqs.map((seq) => "#" + seq).join(" ") : ""),
+      this.chat.characterIds.length > 1 && this.speakerControls(),
       button("Delete chat", () => this.deleteChat(), { class: "danger" }),
     );
+  }
+
+  /** Group chats: how members are picked when the user names nobody, and who is muted (saved with UpdateChat). */
+  private speakerControls(): HTMLElement {
+    const current = this.chat.speakerStrategy === SpeakerStrategy.UNSPECIFIED ? SpeakerStrategy.ROTATION : this.chat.speakerStrategy;
+    const strategy = h("select", { id: "speaker-strategy", "aria-label": "Speaker strategy" },
+      ...speakerStrategies.map(([value, label]) => h("option", { value, selected: value === current }, label)),
+    );
+    const muted = this.chat.characterIds.map((id) =>
+      h("input", { type: "checkbox", value: id, name: "muted", checked: this.chat.mutedCharacterIds.includes(id) }),
+    );
+    return h("div", { class: "speakers", id: "speakers" },
+      "Speakers: ", strategy, " Muted: ",
+      ...muted.map((input) => h("label", {}, input, " " + (this.names.get(input.value) ?? input.value) + " ")),
+      button("Save", () => this.saveSpeakers(Number(strategy.value), muted.filter((input) => input.checked).map((input) => input.value)), { id: "save-speakers" }),
+    );
+  }
+
+  private async saveSpeakers(speakerStrategy: SpeakerStrategy, mutedCharacterIds: string[]): Promise<void> {
+    await this.app.attempt(async () => {
+      this.chat = await this.app.client.updateChat(
+        { chat: { chatId: this.chatId, speakerStrategy, mutedCharacterIds }, updateMask: { paths: ["speaker_strategy", "muted_character_ids"] } },
+        this.call,
+      );
+      this.renderHeader();
+    });
   }
 
   private renderComposer(): void {

@@ -35,6 +35,49 @@ public sealed class CacheEfficiencyTests(QuietFixture fixture) : QuietCacheTestB
     }
 
     [Fact]
+    public async Task WarmNaturalGroupChat_ChoosingItsSpeakers_CostsNoReadOrStatementOfItsOwn()
+    {
+        var user = TestUsers.New();
+        var cast = new List<Character>();
+        foreach (var name in new[] { "Ada", "Bruno", "Cleo" })
+        {
+            // Nobody speaks up unasked: each exchange has exactly one reply, as in the rotation chat.
+            cast.Add(await Fixture.Client(user).CreateCharacterAsync(
+                new CreateCharacterRequest { DisplayName = name, Persona = $"{name} talks.", Talkativeness = 0 }, cancellationToken: Ct));
+        }
+
+        async Task<Chat> GroupAsync(SpeakerStrategy strategy) => await Fixture.Client(user).CreateChatAsync(
+            new CreateChatRequest { CharacterIds = { cast.Select(c => c.CharacterId) }, SpeakerStrategy = strategy }, cancellationToken: Ct);
+        var rotation = await GroupAsync(SpeakerStrategy.Rotation);
+        var natural = await GroupAsync(SpeakerStrategy.Natural);
+        foreach (var chat in new[] { rotation, natural })
+        {
+            await SendAsync(user, chat.ChatId, "warm up, Ada");
+            await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        }
+
+        await Fixture.ChatCountsFoldedAsync(Ct);
+        async Task<(long Reads, long Queries, long Commits, string Speaker)> ExchangeAsync(Chat chat, string text)
+        {
+            var (reads, queries, commits) = (Spanner.SingleUseReads, Spanner.Queries, Spanner.Commits);
+            var events = await SendAsync(user, chat.ChatId, text);
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+            return (Spanner.SingleUseReads - reads, Spanner.Queries - queries, Spanner.Commits - commits,
+                Assert.Single(events[0].Accepted.PendingTurns).CharacterId);
+        }
+
+        var rotated = await ExchangeAsync(rotation, "and now, Cleo?");
+        var chosen = await ExchangeAsync(natural, "and now, Cleo?");
+
+        Assert.Equal(cast[1].CharacterId, rotated.Speaker);
+        Assert.Equal(cast[2].CharacterId, chosen.Speaker);
+        // The speaker settings, the members' names and talkativeness come with the chat row the recording
+        // transaction reads anyway: the same reads, statements and commits as a rotation chat's exchange.
+        Assert.Equal((1L, 2L), (chosen.Reads, chosen.Commits));
+        Assert.Equal((rotated.Reads, rotated.Queries, rotated.Commits), (chosen.Reads, chosen.Queries, chosen.Commits));
+    }
+
+    [Fact]
     public async Task NewChatsWarmedTogether_TheirFirstExchangesReadOnlyTheirDefinitions()
     {
         var owner = TestUsers.New();

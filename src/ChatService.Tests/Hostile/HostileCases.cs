@@ -46,7 +46,7 @@ internal sealed partial class HostileCases
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
-            BadCatalogListing, CatalogLists, BadCatalogToken,
+            BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -107,6 +107,7 @@ internal sealed partial class HostileCases
             GetChatRequest r => Unary(headers, (c, o) => c.GetChatAsync(r, o), check),
             ListChatsRequest r => Unary(headers, (c, o) => c.ListChatsAsync(r, o), check),
             DeleteChatRequest r => Unary(headers, (c, o) => c.DeleteChatAsync(r, o), check),
+            UpdateChatRequest r => Unary(headers, (c, o) => c.UpdateChatAsync(r, o), check),
             GetHistoryRequest r => Unary(headers, (c, o) => c.GetHistoryAsync(r, o), check),
             CancelReplyRequest r => Unary(headers, (c, o) => c.CancelReplyAsync(r, o), check),
             ListCandidatesRequest r => Unary(headers, (c, o) => c.ListCandidatesAsync(r, o), check),

@@ -36,6 +36,7 @@ internal static class ApiMapper
         UpdateTime = character.UpdateTime is { } updated ? Timestamp.FromDateTimeOffset(updated) : null,
         DeleteTime = character.DeleteTime is { } deleted ? Timestamp.FromDateTimeOffset(deleted) : null,
         ChatCount = character.ChatCount,
+        Talkativeness = character.Talkativeness,
     };
 
     public static V1.Visibility ToProto(this CharacterVisibility visibility) => visibility switch
@@ -68,6 +69,15 @@ internal static class ApiMapper
         PinnedSeqs = { chat.PinnedSeqs ?? [] },
         ForkedFrom = chat.ForkedFrom is { } origin ? new V1.ForkedFrom { ChatId = origin.ChatId, Seq = origin.Seq } : null,
         PersonaId = chat.PersonaId ?? "",
+        SpeakerStrategy = chat.Speakers?.Strategy.ToProto() ?? V1.SpeakerStrategy.Unspecified,
+        MutedCharacterIds = { chat.Speakers?.Muted ?? [] },
+    };
+
+    public static V1.SpeakerStrategy ToProto(this SpeakerStrategy strategy) => strategy switch
+    {
+        SpeakerStrategy.List => V1.SpeakerStrategy.List,
+        SpeakerStrategy.Natural => V1.SpeakerStrategy.Natural,
+        _ => V1.SpeakerStrategy.Rotation,
     };
 
     public static V1.Turn ToProto(this ChatTurn turn) => new()

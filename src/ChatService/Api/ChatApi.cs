@@ -55,8 +55,16 @@ internal sealed partial class ChatApi(
         var title = RequestValidator.Title(request.Title);
         var personaId = RequestValidator.OptionalId(request.PersonaId, "persona_id");
         var greetingIndex = RequestValidator.GreetingIndex(request.GreetingIndex);
-        var (chat, _) = await chats.CreateAsync(userId, characterIds, title, personaId, greetingIndex, context.CancellationToken);
+        var speakers = validate.ChatSpeakers(request.SpeakerStrategy, request.MutedCharacterIds);
+        var (chat, _) = await chats.CreateAsync(userId, characterIds, title, personaId, greetingIndex, context.CancellationToken, speakers);
         return chat.ToProto();
+    }
+
+    public override async Task<V1.Chat> UpdateChat(V1.UpdateChatRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var update = validate.ChatUpdate(request);
+        return (await chats.UpdateSpeakersAsync(userId, update, context.CancellationToken)).ToProto();
     }
 
     public override async Task<V1.Chat> GetChat(V1.GetChatRequest request, ServerCallContext context)

@@ -28,6 +28,7 @@ internal sealed partial class RequestValidator
         ["avatar_url"] = CharacterFields.AvatarUrl,
         ["creator"] = CharacterFields.Creator,
         ["character_version"] = CharacterFields.CharacterVersion,
+        ["talkativeness"] = CharacterFields.Talkativeness,
     };
 
     /// <summary>Fields of Character the service sets, which no update may name.</summary>
@@ -161,6 +162,10 @@ internal sealed partial class RequestValidator
             NoControlCharacters(input.CharacterVersion, prefix + "character_version");
         }
 
+        var talkativeness = Has(CharacterFields.Talkativeness)
+            ? Talkativeness(input.HasTalkativeness, input.Talkativeness, prefix + "talkativeness")
+            : Chats.Character.DefaultTalkativeness;
+
         // The definition's texts are bounded together (Chat:MaxDefinitionChars), on the character as it would be stored.
         return new NewCharacter(input.DisplayName, input.Persona, input.Greeting, input.ModelRoute, visibility)
         {
@@ -176,6 +181,7 @@ internal sealed partial class RequestValidator
             AvatarUrl = input.AvatarUrl,
             Creator = input.Creator,
             CharacterVersion = input.CharacterVersion,
+            Talkativeness = talkativeness,
         };
     }
 
@@ -280,17 +286,20 @@ internal sealed partial class RequestValidator
     private sealed record CharacterInput(
         string DisplayName, string Persona, string Greeting, string ModelRoute, V1.Visibility Visibility,
         string Description, string Personality, string Scenario, string ExampleDialogues, string SystemPrompt, string PostHistoryInstructions,
-        IReadOnlyList<string> AlternateGreetings, string CreatorNotes, IReadOnlyList<string> Tags, string AvatarUrl, string Creator, string CharacterVersion)
+        IReadOnlyList<string> AlternateGreetings, string CreatorNotes, IReadOnlyList<string> Tags, string AvatarUrl, string Creator, string CharacterVersion,
+        bool HasTalkativeness, double Talkativeness)
     {
         public CharacterInput(V1.CreateCharacterRequest r)
             : this(r.DisplayName, r.Persona, r.Greeting, r.ModelRoute, r.Visibility, r.Description, r.Personality, r.Scenario, r.ExampleDialogues,
-                r.SystemPrompt, r.PostHistoryInstructions, r.AlternateGreetings, r.CreatorNotes, r.Tags, r.AvatarUrl, r.Creator, r.CharacterVersion)
+                r.SystemPrompt, r.PostHistoryInstructions, r.AlternateGreetings, r.CreatorNotes, r.Tags, r.AvatarUrl, r.Creator, r.CharacterVersion,
+                r.HasTalkativeness, r.Talkativeness)
         {
         }
 
         public CharacterInput(V1.Character c)
             : this(c.DisplayName, c.Persona, c.Greeting, c.ModelRoute, c.Visibility, c.Description, c.Personality, c.Scenario, c.ExampleDialogues,
-                c.SystemPrompt, c.PostHistoryInstructions, c.AlternateGreetings, c.CreatorNotes, c.Tags, c.AvatarUrl, c.Creator, c.CharacterVersion)
+                c.SystemPrompt, c.PostHistoryInstructions, c.AlternateGreetings, c.CreatorNotes, c.Tags, c.AvatarUrl, c.Creator, c.CharacterVersion,
+                c.HasTalkativeness, c.Talkativeness)
         {
         }
     }

@@ -12,6 +12,9 @@ internal static class CardFields
     public const string GroupOnlyGreetings = "group_only_greetings";
     public const string ModificationDate = "modification_date";
 
+    /// <summary>SillyTavern's extension for a character's talkativeness in group chats: a number 0..1, often written as a string ("0.5").</summary>
+    public const string Talkativeness = "talkativeness";
+
     public const string V2Name = "chara_card_v2";
     public const string V3Name = "chara_card_v3";
 

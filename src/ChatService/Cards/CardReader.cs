@@ -109,6 +109,7 @@ public static partial class CardReader
             Tags = Texts(data, "tags", field),
             Creator = Text(data, "creator", field),
             CharacterVersion = Text(data, "character_version", field),
+            Talkativeness = Talkativeness(data, field),
             Kept = Encoding.UTF8.GetString(outline.Span),
         };
     }
@@ -151,6 +152,45 @@ public static partial class CardReader
         ExpectTexts(value, $"data.{name}", field);
         return value.EnumerateArray().Select(item => item.GetString()!).ToList();
     }
+
+    /// <summary>
+    /// <c>data.extensions.talkativeness</c>: a number from 0 to 1, or such a number as a string (SillyTavern
+    /// writes "0.5"); absent, null or an empty string reads as the default. The value itself stays in the
+    /// extensions as written (<see cref="CardOutline"/>), so an export of an unchanged card gives it back.
+    /// </summary>
+    private static double Talkativeness(JsonElement data, string field)
+    {
+        if (!data.TryGetProperty(CardFields.Extensions, out var extensions) || extensions.ValueKind != JsonValueKind.Object
+            || !extensions.TryGetProperty(CardFields.Talkativeness, out var value))
+        {
+            return Chats.Character.DefaultTalkativeness;
+        }
+
+        var number = value.ValueKind switch
+        {
+            JsonValueKind.Null => (double?)null,
+            JsonValueKind.String when value.GetString()!.Trim().Length == 0 => null,
+            JsonValueKind.String when double.TryParse(value.GetString(), System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
+            JsonValueKind.Number when value.TryGetDouble(out var parsed) => parsed,
+            _ => double.NaN,
+        };
+        if (number is null)
+        {
+            return Chats.Character.DefaultTalkativeness;
+        }
+
+        return number is >= 0 and <= 1
+            ? number.Value
+            : throw CardErrors.Invalid(field, $"data.extensions.talkativeness must be a number from 0 to 1 (or one as a string, such as \"0.5\"), not {Describe(value)}");
+    }
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => value.GetRawText().Length <= 32 ? value.GetRawText() : "a number out of range",
+        JsonValueKind.String => value.GetString()!.Length <= 32 ? $"\"{value.GetString()}\"" : "a string that is no such number",
+        _ => Kind(value),
+    };
 
     /// <summary>How a value's type reads in a message: "a number", "an object"...</summary>
     private static string Kind(JsonElement value) => value.ValueKind switch

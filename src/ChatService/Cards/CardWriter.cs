@@ -234,16 +234,33 @@ public sealed class CardWriter : IDisposable
         }
     }
 
+    /// <remarks>
+    /// The character's talkativeness goes where the card had it: the kept value as written while it still
+    /// reads as the character's (an unchanged card comes back byte for byte), else the character's value in
+    /// the kept value's form (a string stays a string); a card without one gets one only when the
+    /// character's is not the default, after the kept extensions.
+    /// </remarks>
     private void WriteExtensions(JsonElement? kept)
     {
         _writer.WriteStartObject(CardFields.Extensions);
         var replaced = _toExtensions.Count > 0 || _fromExtensions is not null;
+        var talkativenessWritten = false;
         foreach (var property in Properties(kept))
         {
-            if (!(replaced && property.NameEquals(CardFields.V3InExtensions)))
+            if (property.NameEquals(CardFields.Talkativeness) && !talkativenessWritten)
+            {
+                talkativenessWritten = true;
+                WriteTalkativeness(property);
+            }
+            else if (!(replaced && property.NameEquals(CardFields.V3InExtensions)))
             {
                 property.WriteTo(_writer);
             }
+        }
+
+        if (!talkativenessWritten && _character.Talkativeness != Character.DefaultTalkativeness)
+        {
+            _writer.WriteNumber(CardFields.Talkativeness, _character.Talkativeness);
         }
 
         if (_toExtensions.Count > 0)
@@ -254,6 +271,33 @@ public sealed class CardWriter : IDisposable
         }
 
         _writer.WriteEndObject();
+    }
+
+    private void WriteTalkativeness(JsonProperty kept)
+    {
+        var current = _character.Talkativeness;
+        var keptValue = kept.Value;
+        var keptReads = keptValue.ValueKind switch
+        {
+            JsonValueKind.Number when keptValue.TryGetDouble(out var n) => n,
+            JsonValueKind.String when double.TryParse(keptValue.GetString(), System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var n) => n,
+            JsonValueKind.String when keptValue.GetString()!.Trim().Length == 0 => Character.DefaultTalkativeness,
+            JsonValueKind.Null => Character.DefaultTalkativeness,
+            _ => (double?)null,
+        };
+        if (keptReads == current)
+        {
+            kept.WriteTo(_writer);
+        }
+        else if (keptValue.ValueKind == JsonValueKind.String)
+        {
+            _writer.WriteString(CardFields.Talkativeness, current.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            _writer.WriteNumber(CardFields.Talkativeness, current);
+        }
     }
 
     private void WriteTexts(string name, IEnumerable<string> texts)

@@ -35,6 +35,9 @@ public sealed record CharacterCard(CardFormat Spec)
 
     public string CharacterVersion { get; init; } = "";
 
+    /// <summary>SillyTavern's <c>data.extensions.talkativeness</c> (0..1); the default when the card has none.</summary>
+    public double Talkativeness { get; init; } = Character.DefaultTalkativeness;
+
     /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>), stored as the character's <see cref="StoredCard"/>.</summary>
     public string Kept { get; init; } = "";
 
@@ -65,6 +68,7 @@ public sealed record CharacterCard(CardFormat Spec)
         Tags = Tags,
         Creator = Creator,
         CharacterVersion = CharacterVersion,
+        Talkativeness = Talkativeness,
         CardSpec = (int)Spec,
     };
 }

@@ -22,7 +22,8 @@ public enum CharacterFields
     AvatarUrl = 1 << 14,
     Creator = 1 << 15,
     CharacterVersion = 1 << 16,
+    Talkativeness = 1 << 17,
 
     /// <summary>Every field an author sets (CreateCharacter's, and an update without a mask).</summary>
-    All = (1 << 17) - 1,
+    All = (1 << 18) - 1,
 }

@@ -11,10 +11,14 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters,
     /// with <c>{{char}}</c> and <c>{{user}}</c> replaced as of now. A one-to-one chat whose character has
     /// no such greeting is INVALID_ARGUMENT; in a group, a character with fewer falls back to its greeting.
     /// <paramref name="personaId"/>, when given, pins the chat to that persona of the user's (NOT_FOUND otherwise).
+    /// <paramref name="speakers"/> (the default when null) must mute only members, and not all of them.
     /// </summary>
     public async Task<(Chat Chat, IReadOnlyList<ChatTurn> Greetings)> CreateAsync(
-        string userId, IReadOnlyList<string> characterIds, string title, string? personaId, int greetingIndex, CancellationToken cancellationToken)
+        string userId, IReadOnlyList<string> characterIds, string title, string? personaId, int greetingIndex, CancellationToken cancellationToken,
+        SpeakerSettings? speakers = null)
     {
+        speakers ??= SpeakerSettings.Default;
+        speakers.CheckAgainst(characterIds, "muted_character_ids");
         var cast = await characters.GetAllAsync(userId, characterIds, cancellationToken);
         if (cast.Count == 1 && greetingIndex > cast[0].AlternateGreetings.Count)
         {
@@ -29,7 +33,8 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters,
             ? Text.WithinUtf8Bytes(Macros.Expand(text, c.DisplayName, speakingAs.GetValueOrDefault(c.Id)?.Name ?? Macros.DefaultUserName), options.Value.MaxMessageBytes)
             : null).ToList();
         var chatTitle = string.IsNullOrWhiteSpace(title) ? string.Join(", ", cast.Select(c => c.DisplayName)) : title;
-        return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, new ChatOpening(personaId, greetings), cancellationToken);
+        var opening = new ChatOpening(personaId, greetings) { Speakers = speakers with { Muted = [.. characterIds.Where(speakers.IsMuted)] } };
+        return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, opening, cancellationToken);
     }
 
     /// <summary>The greeting a chat opens with: alternate greeting n for index n when the character has it, else its greeting (if any).</summary>
@@ -38,6 +43,10 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters,
 
     public async Task<Chat> GetAsync(string userId, string chatId, CancellationToken cancellationToken) =>
         await store.GetChatAsync(userId, chatId, cancellationToken) ?? throw ChatException.ChatNotFound(chatId);
+
+    /// <summary>Replaces the chat's speaker settings the update names (the owner's chat only; another user's is NOT_FOUND).</summary>
+    public Task<Chat> UpdateSpeakersAsync(string userId, ChatSettingsUpdate update, CancellationToken cancellationToken) =>
+        store.UpdateSpeakersAsync(userId, update, cancellationToken);
 
     public async Task<Page<Chat>> ListAsync(string userId, int pageSize, string? pageToken, CancellationToken cancellationToken)
     {

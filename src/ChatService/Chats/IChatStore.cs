@@ -13,6 +13,9 @@ public interface IChatStore
 
     Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken);
 
+    /// <summary>Replaces the speaker settings <paramref name="update"/> names (NOT_FOUND for a chat that is not the user's); returns the chat.</summary>
+    Task<Chat> UpdateSpeakersAsync(string userId, ChatSettingsUpdate update, CancellationToken cancellationToken);
+
     /// <summary>The user's chats, most recently active first, after the given cursor.</summary>
     Task<IReadOnlyList<Chat>> ListChatsAsync(
         string userId, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken);
@@ -80,6 +83,9 @@ public sealed record HiddenTurns(IReadOnlyList<long> Seqs, IReadOnlyList<ReplyKe
 /// </summary>
 public sealed record ChatOpening(string? PersonaId, IReadOnlyList<string?> Greetings)
 {
+    /// <summary>The new chat's speaker settings (checked against its cast).</summary>
+    public SpeakerSettings Speakers { get; init; } = SpeakerSettings.Default;
+
     /// <summary>Each character's own greeting, unpinned, as the texts are stored (no placeholder replaced).</summary>
     public static ChatOpening OwnGreetings(IReadOnlyList<Character> characters) => new(null, characters.Select(c => c.Greeting).ToList());
 }

@@ -87,13 +87,22 @@ public sealed record Character(
     /// <summary>How many chats were started with it, as last folded from its counter rows (approximate; the "most used" order).</summary>
     public long ChatCount { get; init; }
 
+    /// <summary>What a character is when a request leaves its talkativeness unset (SillyTavern's default too).</summary>
+    public const double DefaultTalkativeness = 0.5;
+
+    /// <summary>
+    /// How likely it is to speak up in a group chat with the NATURAL strategy, 0..1: the chance that a
+    /// member the message does not mention answers it. Card <c>data.extensions.talkativeness</c>.
+    /// </summary>
+    public double Talkativeness { get; init; } = DefaultTalkativeness;
+
     /// <summary>Private characters are visible only to their creator; public and unlisted ones to anyone.</summary>
     public bool IsVisibleTo(string userId) => Visibility != CharacterVisibility.Private || OwnerUserId == userId;
 }
 
 /// <summary>
 /// A chat between one user and one or more characters. <see cref="RotationCursor"/> is the
-/// group reply policy's position in <see cref="CharacterIds"/>.
+/// ROTATION strategy's position in <see cref="CharacterIds"/>.
 /// </summary>
 public sealed record Chat(
     string Id,
@@ -107,7 +116,17 @@ public sealed record Chat(
     DateTimeOffset LastActiveTime,
     IReadOnlyList<long>? PinnedSeqs = null,
     ForkOrigin? ForkedFrom = null,
-    string? PersonaId = null);
+    string? PersonaId = null)
+{
+    /// <summary>The chat's speaker settings; null where they were not read (ListChats: the index does not store them).</summary>
+    public SpeakerSettings? Speakers { get; init; }
+
+    /// <summary>
+    /// The cast's names and talkativeness in <see cref="CharacterIds"/> order, read in the same statement
+    /// as the chat by the recording transactions, and only when the strategy needs them (NATURAL); null otherwise.
+    /// </summary>
+    public IReadOnlyList<CastMember>? Members { get; init; }
+}
 
 /// <summary>Where a forked chat came from: the original chat and the last turn copied.</summary>
 public sealed record ForkOrigin(string ChatId, long Seq);

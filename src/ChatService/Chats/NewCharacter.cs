@@ -31,6 +31,9 @@ public sealed record NewCharacter(string DisplayName, string Persona, string? Gr
 
     public string CharacterVersion { get; init; } = "";
 
+    /// <summary>0..1 (checked); <see cref="Character.DefaultTalkativeness"/> when the request left it unset.</summary>
+    public double Talkativeness { get; init; } = Character.DefaultTalkativeness;
+
     /// <summary>
     /// <paramref name="current"/> with the <paramref name="fields"/> replaced by these values, as
     /// CreateCharacter would store them (an empty greeting is none, an empty route the default one,
@@ -58,6 +61,7 @@ public sealed record NewCharacter(string DisplayName, string Persona, string? Gr
             AvatarUrl = Has(CharacterFields.AvatarUrl) ? AvatarUrl : current.AvatarUrl,
             Creator = Has(CharacterFields.Creator) ? Creator : current.Creator,
             CharacterVersion = Has(CharacterFields.CharacterVersion) ? CharacterVersion : current.CharacterVersion,
+            Talkativeness = Has(CharacterFields.Talkativeness) ? Talkativeness : current.Talkativeness,
         };
     }
 }

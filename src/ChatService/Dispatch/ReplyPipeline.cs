@@ -33,7 +33,7 @@ public sealed partial class ReplyPipeline(
     public async Task<SendReceipt> SendAsync(SendCommand command, CancellationToken cancellationToken)
     {
         // The turn and its owed replies are durable before anything is promised.
-        var speakers = ReplyPolicy.ForUserTurn(command.ReplyCharacterIds, chatOptions.Value.GroupRepliesPerTurn);
+        var speakers = ReplyPolicy.ForUserTurn(command.ReplyCharacterIds, chatOptions.Value.GroupRepliesPerTurn, command.Text, command.RequestId);
         var receipt = await chats.RecordSendAsync(command.Message, speakers, cancellationToken);
         if (!receipt.Duplicate)
         {
@@ -71,7 +71,7 @@ public sealed partial class ReplyPipeline(
 
     public async Task<OwedReplies> ContinueAsync(string userId, string chatId, int turns, string requestId, CancellationToken cancellationToken)
     {
-        var owed = await ledger.RecordContinuationAsync(userId, chatId, requestId, ReplyPolicy.ForContinuation(turns), cancellationToken);
+        var owed = await ledger.RecordContinuationAsync(userId, chatId, requestId, ReplyPolicy.ForContinuation(turns, requestId), cancellationToken);
         if (!owed.Duplicate)
         {
             await DispatchAsync(owed.Replies);

@@ -20,7 +20,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
     internal const string CharacterColumns =
         "CharacterId, OwnerUserId, DisplayName, Persona, Greeting, ModelRoute, Visibility, CreateTime, " +
         "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
-        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, Version, UpdateTime, DeleteTime, ChatCount";
+        "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, Version, UpdateTime, DeleteTime, ChatCount, Talkativeness";
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
@@ -58,7 +58,8 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         .Set("Tags", character.Tags.Count == 0 ? null : character.Tags.ToList())
         .Set("AvatarUrl", NullIfEmpty(character.AvatarUrl))
         .Set("Creator", NullIfEmpty(character.Creator))
-        .Set("CharacterVersion", NullIfEmpty(character.CharacterVersion));
+        .Set("CharacterVersion", NullIfEmpty(character.CharacterVersion))
+        .Set("Talkativeness", character.Talkativeness);
 
     private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
@@ -255,5 +256,6 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         UpdateTime = row.Get<DateTimeOffset?>("UpdateTime"),
         DeleteTime = row.Get<DateTimeOffset?>("DeleteTime"),
         ChatCount = row.Get<long?>("ChatCount") ?? 0,
+        Talkativeness = row.Get<double?>("Talkativeness") ?? Character.DefaultTalkativeness,
     };
 }

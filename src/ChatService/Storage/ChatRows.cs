@@ -10,9 +10,30 @@ internal static class ChatRows
     public const string ListedChatColumns =
         "ChatId, UserId, Title, CharacterIds, NextSeq, RotationCursor, LastMessagePreview, CreateTime, LastActiveTime";
 
-    // A chat read by its key: the listed columns, its pins, where it was forked from and the persona it is
-    // pinned to (which the index does not store).
-    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId";
+    // A chat read by its key: the listed columns, its pins, where it was forked from, the persona it is
+    // pinned to and its speaker settings (which the index does not store).
+    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId, SpeakerStrategy, MutedCharacterIds";
+
+    // What the recording transactions read of a chat: its columns and, for a NATURAL chat only, its cast's
+    // names and talkativeness in CharacterIds order, in the same statement (no second read on a send's
+    // path). The subqueries sit in IFs whose other branch other strategies take, and GoogleSQL evaluates
+    // only the branch taken, so their sends read (and lock) no Characters row. A NATURAL send holds shared
+    // locks on its cast's rows until it commits: an UpdateCharacter of one of them meanwhile waits for it
+    // or is retried (ABORTED), as any two transactions on one row are; a send never sees half an update.
+    private const string SpeakingChatSelect =
+        $"""
+        SELECT {ChatColumns},
+          IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
+             ARRAY(SELECT c.CharacterId FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
+             NULL) AS MemberIds,
+          IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
+             ARRAY(SELECT c.DisplayName FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
+             NULL) AS MemberNames,
+          IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
+             ARRAY(SELECT IFNULL(c.Talkativeness, 0.5) FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
+             NULL) AS MemberTalkativeness
+        FROM Chats ch WHERE ch.ChatId = @chatId
+        """;
 
     // The columns ReadTurn maps, from Turns t and Candidates c; each query adds its own CandidateId.
     // The rating is the chat owner's (the only user who can rate a candidate of the chat).
@@ -58,7 +79,19 @@ internal static class ChatRows
         ForkedFrom: HasColumn(row, "ForkedFromChatId") && row.Get<string?>("ForkedFromChatId") is { } origin
             ? new ForkOrigin(origin, row.Get<long>("ForkedFromSeq"))
             : null,
-        PersonaId: HasColumn(row, "PersonaId") ? row.Get<string?>("PersonaId") : null);
+        PersonaId: HasColumn(row, "PersonaId") ? row.Get<string?>("PersonaId") : null)
+    {
+        Speakers = HasColumn(row, "SpeakerStrategy")
+            ? new SpeakerSettings(
+                row.Get<long?>("SpeakerStrategy") is { } strategy ? (SpeakerStrategy)strategy : SpeakerStrategy.Rotation,
+                row.Get<List<string>?>("MutedCharacterIds") ?? [])
+            : null,
+    };
+
+    /// <summary>The columns of a chat's speaker settings, as <see cref="ReadChat"/> reads them back.</summary>
+    public static SpannerMutation SetSpeakers(SpannerMutation mutation, SpeakerSettings settings) => mutation
+        .Set("SpeakerStrategy", (long)settings.Strategy)
+        .Set("MutedCharacterIds", settings.Muted.Count == 0 ? null : settings.Muted.ToList());
 
     private static bool HasColumn(SpannerRow row, string name)
     {
@@ -102,6 +135,30 @@ internal static class ChatRows
     {
         var chat = await ReadChatAsync(reader, chatId, cancellationToken);
         return chat is not null && chat.UserId == userId ? chat : null;
+    }
+
+    /// <summary>
+    /// The user's chat as a recording transaction reads it to choose speakers (<see cref="SpeakerChoice"/>):
+    /// with <see cref="Chat.Members"/> when its strategy needs them; null when it is missing or another user's.
+    /// </summary>
+    public static async Task<Chat?> ReadSpeakingChatAsync(ISpannerReader reader, string userId, string chatId, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(new SpannerStatement(SpeakingChatSelect).Add("chatId", chatId), cancellationToken);
+        if (rows.Count == 0 || rows[0].Get<string>("UserId") != userId)
+        {
+            return null;
+        }
+
+        var row = rows[0];
+        var chat = ReadChat(row);
+        if (row.Get<List<string>?>("MemberIds") is not { } ids)
+        {
+            return chat;
+        }
+
+        var names = row.Get<List<string>>("MemberNames");
+        var talkativeness = (List<object?>)row.Get<object>("MemberTalkativeness");
+        return chat with { Members = [.. ids.Select((id, i) => new CastMember(id, names[i], (double)talkativeness[i]!))] };
     }
 
     public static async Task<Chat?> ReadChatAsync(ISpannerReader reader, string chatId, CancellationToken cancellationToken)

@@ -68,7 +68,7 @@ internal sealed partial class ChatStore
         // Nobody owns the new chat until its last turn is copied: ListChats cannot show it and no
         // read can reach it (an empty user id is never a caller's).
         var fork = new ForkProgress(Ids.New(), atSeq, CopiedThrough: 0, Done: false);
-        tx.BufferWrite(SpannerMutation.Insert("Chats")
+        tx.BufferWrite(SetSpeakers(SpannerMutation.Insert("Chats"), source.Speakers ?? SpeakerSettings.Default)
             .Set("ChatId", fork.ChatId)
             .Set("UserId", "")
             .Set("Title", string.IsNullOrEmpty(title) ? source.Title : title)

@@ -18,7 +18,7 @@ internal sealed partial class ChatStore
         var chatId = message.ChatId;
         var commit = await commits.RunAsync<SendReceipt?>(chatId, async (tx, turns, ct) =>
         {
-            var chat = await ReadOwnedChatAsync(tx, message.UserId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var chat = await ReadSpeakingChatAsync(tx, message.UserId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindByRequestIdAsync(tx, chatId, message.RequestId, ct) is { } found)
             {
                 return found;

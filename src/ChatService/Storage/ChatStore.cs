@@ -47,7 +47,7 @@ internal sealed partial class ChatStore(
         {
             // Read before, outside; checked again here so a deletion that commits meanwhile is not missed.
             await CharacterStore.CheckOpenToAsync(tx, userId, characterIds, ct);
-            tx.BufferWrite(SpannerMutation.Insert("Chats")
+            tx.BufferWrite(SetSpeakers(SpannerMutation.Insert("Chats"), opening.Speakers)
                 .Set("ChatId", chatId)
                 .Set("UserId", userId)
                 .Set("Title", title)
@@ -64,8 +64,36 @@ internal sealed partial class ChatStore(
         }, cancellationToken);
         chatCounts.Schedule(due);
 
-        var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed, PersonaId: opening.PersonaId);
+        var chat = new Chat(chatId, userId, title, characterIds, greetings.Count, 0, preview, committed, committed, PersonaId: opening.PersonaId)
+        {
+            Speakers = opening.Speakers,
+        };
         return (chat, written);
+    }
+
+    /// <summary>
+    /// Replaces the speaker settings the update names, in one transaction that reads the chat (ownership,
+    /// and the cast the settings are checked against) and writes its row: last writer wins, field by field.
+    /// Nothing cached holds the settings (the recording transactions read them from the row), so no
+    /// window is touched.
+    /// </summary>
+    public async Task<Chat> UpdateSpeakersAsync(string userId, ChatSettingsUpdate update, CancellationToken cancellationToken)
+    {
+        var (chat, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadOwnedChatAsync(tx, userId, update.ChatId, ct) ?? throw ChatException.ChatNotFound(update.ChatId);
+            if ((update.Fields & ChatSettingFields.MutedCharacterIds) != 0)
+            {
+                // Checked as sent (so the error names the request's own index), against the cast as read here.
+                new SpeakerSettings(SpeakerStrategy.Rotation, update.Muted).CheckAgainst(current.CharacterIds, "chat.muted_character_ids");
+            }
+
+            var settings = update.ApplyTo(current.Speakers ?? SpeakerSettings.Default, current.CharacterIds);
+
+            tx.BufferWrite(SetSpeakers(SpannerMutation.Update("Chats").Set("ChatId", update.ChatId), settings));
+            return current with { Speakers = settings };
+        }, cancellationToken);
+        return chat;
     }
 
     public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>

@@ -160,7 +160,7 @@ internal sealed partial class ReplyLedger
     {
         var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
         {
-            var chat = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var chat = await ReadSpeakingChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await FindCandidatesByRequestAsync(tx, chatId, requestId, ct) is { } found)
             {
                 return found;
