@@ -37,6 +37,8 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ICharacterStore>(sp => sp.GetRequiredService<CharacterStore>());
         builder.Services.AddSingleton<IReplyDefinitions, ReplyDefinitionReader>();
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
+        builder.Services.AddSingleton<LorebookStore>();
+        builder.Services.AddSingleton<ILorebookStore>(sp => sp.GetRequiredService<LorebookStore>());
         builder.Services.AddSingleton<ChatCountFolder>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
