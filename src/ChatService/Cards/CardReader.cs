@@ -110,6 +110,7 @@ public static partial class CardReader
             Creator = Text(data, "creator", field),
             CharacterVersion = Text(data, "character_version", field),
             Kept = Encoding.UTF8.GetString(outline.Span),
+            Book = CardBook.Read(data, Text(data, "name", field), field),
         };
     }
 

@@ -35,6 +35,9 @@ public sealed record CharacterCard(CardFormat Spec)
 
     public string CharacterVersion { get; init; } = "";
 
+    /// <summary>The lorebook of the card's <c>character_book</c> (see <see cref="CardBook"/>), or null; stored attached to the new character.</summary>
+    public Lorebook? Book { get; init; }
+
     /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>), stored as the character's <see cref="StoredCard"/>.</summary>
     public string Kept { get; init; } = "";
 

@@ -41,9 +41,9 @@ public static class LorebookRules
             Text(entry.Comment, $"{at}.comment", LoreLimits.MaxCommentChars, fail);
             Text(entry.Content, $"{at}.content", LoreLimits.MaxContentChars, fail);
             content += entry.Content.Length;
-            if (!entry.Constant && entry.Keys.Count == 0)
+            if (!entry.Constant && entry.Enabled && entry.Keys.Count == 0)
             {
-                throw fail($"{at}.keys", "an entry that is not constant needs at least one key");
+                throw fail($"{at}.keys", "an enabled entry that is not constant needs at least one key");
             }
 
             Keys(entry, entry.Keys, $"{at}.keys", fail);
