@@ -88,6 +88,15 @@ public static class CardBook
             depth = Number(extensions, "depth", $"{path}.extensions.depth", field) ?? LoreLimits.DefaultDepth;
         }
 
+        var content = Text(item, "content", $"{path}.content", field);
+        (content, var decoratedDepth, var decoratedConstant) = Decorators(content);
+        if (decoratedDepth is { } atDepth)
+        {
+            position = LorePosition.AtDepth;
+            depth = atDepth;
+        }
+
+        constant |= decoratedConstant;
         return new LoreEntry((index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))
         {
             Comment = comment,
@@ -98,7 +107,7 @@ public static class CardBook
             CaseSensitive = Bool(item, "case_sensitive", $"{path}.case_sensitive", field)
                 ?? (HasExtensions() ? Bool(extensions, "case_sensitive", $"{path}.extensions.case_sensitive", field) : null) ?? false,
             MatchWholeWords = (HasExtensions() ? Bool(extensions, "match_whole_words", $"{path}.extensions.match_whole_words", field) : null) ?? true,
-            Content = Text(item, "content", $"{path}.content", field),
+            Content = content,
             Constant = constant,
             Enabled = (Bool(item, "enabled", $"{path}.enabled", field) ?? true) && (constant || keys.Count > 0),
             Position = position,
@@ -106,6 +115,34 @@ public static class CardBook
             Depth = depth,
             ScanDepth = HasExtensions() ? Number(extensions, "scan_depth", $"{path}.extensions.scan_depth", field) : null,
         };
+    }
+
+    /// <summary>
+    /// V3 decorators: the lines at the start of the content that begin with <c>@@</c> are taken out;
+    /// <c>@@depth N</c> places the entry at depth N and <c>@@constant</c> makes it constant. Others are
+    /// left out of the content and otherwise ignored.
+    /// </summary>
+    private static (string Content, int? Depth, bool Constant) Decorators(string content)
+    {
+        int? depth = null;
+        var constant = false;
+        while (content.StartsWith("@@", StringComparison.Ordinal))
+        {
+            var end = content.IndexOf('\n', StringComparison.Ordinal);
+            var line = (end < 0 ? content : content[..end]).Trim();
+            content = end < 0 ? "" : content[(end + 1)..];
+            var parts = line[2..].Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length == 2 && parts[0] == "depth" && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+            {
+                depth = n;
+            }
+            else if (parts.Length == 1 && parts[0] == "constant")
+            {
+                constant = true;
+            }
+        }
+
+        return (content, depth, constant);
     }
 
     private static List<string> Keys(JsonElement item, string name, string path, string field)
