@@ -20,7 +20,7 @@ internal static class LorebookRows
         """
         SELECT 'lorebook' AS Kind, b.LorebookId AS Id, b.Version, CAST(NULL AS TIMESTAMP) AS DeleteTime,
                CAST(NULL AS STRING) AS Name, CAST(NULL AS STRING) AS Description, CAST(NULL AS BOOL) AS IsDefault, 0 AS Rank
-        FROM Lorebooks@{FORCE_INDEX=LorebooksByCharacter} b WHERE b.CharacterId = @speakerId
+        FROM Lorebooks@{FORCE_INDEX=LorebooksByCharacter, spanner_emulator.disable_query_null_filtered_index_check=true} b WHERE b.CharacterId = @speakerId
         UNION ALL
         SELECT 'lorebook' AS Kind, b.LorebookId AS Id, b.Version, CAST(NULL AS TIMESTAMP) AS DeleteTime,
                CAST(NULL AS STRING) AS Name, CAST(NULL AS STRING) AS Description, CAST(NULL AS BOOL) AS IsDefault, 0 AS Rank

@@ -222,7 +222,7 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
         }
 
         var other = await reader.QueryListAsync(
-            new SpannerStatement("SELECT LorebookId FROM Lorebooks@{FORCE_INDEX=LorebooksByCharacter} WHERE CharacterId = @characterId AND LorebookId != @id")
+            new SpannerStatement("SELECT LorebookId FROM Lorebooks@{FORCE_INDEX=LorebooksByCharacter, spanner_emulator.disable_query_null_filtered_index_check=true} WHERE CharacterId = @characterId AND LorebookId != @id")
                 .Add("characterId", characterId).Add("id", lorebookId),
             cancellationToken);
         if (other.Count > 0)
