@@ -67,6 +67,23 @@ public sealed class LoreMatcherTests
     }
 
     [Fact]
+    public void PastAFewTimeouts_RegexEntriesAreSkipped_SoAHostileBookCostsAReplyLittle()
+    {
+        var slow = Enumerable.Range(0, 10).Select(i => Entry($"slow{i}", "/(?=^(a+)+$)/")).ToList();
+        var words = Entry("word", "boom");
+        var reported = new List<string>();
+        var book = new Lorebook("b", "u", "Book") { Entries = [.. slow, words] };
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var lore = LoreMatcher.Select([CompiledLorebook.Compile(book)], [new string('a', 40) + "! boom", new string('a', 40) + "!"], "C", "U", 0, (_, e) => reported.Add(e));
+
+        Assert.Equal(["b/word"], lore.Select(l => l.EntryId));
+        // Each of the first three timed out on its first message; the rest were not run.
+        Assert.Equal(["slow0", "slow1", "slow2"], reported);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"took {started.Elapsed}");
+    }
+
+    [Fact]
     public void ScanDepth_LimitsWhichOfTheNewestMessagesAreScanned_PerBookAndPerEntry()
     {
         var dragon = Entry("dragon", "dragon");

@@ -53,7 +53,10 @@ public sealed class CompiledLorebook
     }
 }
 
-internal sealed record CompiledEntry(LoreEntry Entry, KeyMatcher[] Keys, KeyMatcher[] SecondaryKeys, int ScanDepth);
+internal sealed record CompiledEntry(LoreEntry Entry, KeyMatcher[] Keys, KeyMatcher[] SecondaryKeys, int ScanDepth)
+{
+    public bool HasRegex { get; } = Keys.Concat(SecondaryKeys).Any(k => k is RegexKey);
+}
 
 /// <summary>One key: whether it is in one message.</summary>
 internal abstract class KeyMatcher
@@ -113,10 +116,14 @@ internal sealed class RegexKey(Regex regex) : KeyMatcher
 /// Which lore entries a reply's prompt gets: each enabled entry whose key (and, when selective, one
 /// secondary key) is in one of the newest messages it scans, and every constant entry; each book's
 /// entries within the book's own budget, then all within the service's (<see cref="LoreBudget"/>).
-/// Linear in entries × keys × scanned text; a regular expression that times out counts as no match.
+/// Linear in entries × keys × scanned text; a regular expression that times out counts as no match, and
+/// past <see cref="MaxTimeoutsPerReply"/> time-outs the entries with regular expressions are skipped.
 /// </summary>
 public static class LoreMatcher
 {
+    /// <summary>Time-outs one reply's matching may meet; past them, entries with regular-expression keys count as not triggered.</summary>
+    public const int MaxTimeoutsPerReply = 3;
+
     /// <summary>
     /// The insertions for a reply whose newest messages (before it) are <paramref name="newestFirst"/>,
     /// contents with <c>{{char}}</c> and <c>{{user}}</c> replaced. <paramref name="timedOut"/> hears of
@@ -131,13 +138,16 @@ public static class LoreMatcher
         Action<string, string>? timedOut = null)
     {
         var all = new List<LoreInsertion>();
+        var timeouts = 0;
         foreach (var book in books)
         {
             var triggered = new List<LoreInsertion>();
             foreach (var compiled in book.Entries)
             {
+                // Past a few time-outs in one reply, regular expressions are skipped: a hostile book costs a reply at most that many time limits.
+                var skipped = timeouts >= MaxTimeoutsPerReply && compiled.HasRegex;
                 var timeout = false;
-                if (compiled.Entry.Constant || Triggered(compiled, newestFirst, ref timeout))
+                if (compiled.Entry.Constant || (!skipped && Triggered(compiled, newestFirst, ref timeout)))
                 {
                     var entry = compiled.Entry;
                     triggered.Add(new LoreInsertion($"{book.Book.Id}/{entry.Id}", Macros.Expand(entry.Content, characterName, userName), entry.Position, entry.Order, entry.Depth));
@@ -145,6 +155,7 @@ public static class LoreMatcher
 
                 if (timeout)
                 {
+                    timeouts++;
                     timedOut?.Invoke(book.Book.Id, compiled.Entry.Id);
                 }
             }
@@ -166,12 +177,18 @@ public static class LoreMatcher
     {
         foreach (var key in keys)
         {
-            for (var i = 0; i < scanned; i++)
+            for (var i = 0; i < scanned && !timedOut; i++)
             {
                 if (key.IsIn(newestFirst[i], ref timedOut))
                 {
                     return true;
                 }
+            }
+
+            if (timedOut)
+            {
+                // One time-out ends the entry's matching: it counts as not triggered.
+                return false;
             }
         }
 
