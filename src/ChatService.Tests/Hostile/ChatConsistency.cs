@@ -32,6 +32,7 @@ internal static class ChatConsistency
           WHERE STRPOS(DisplayName, @m) > 0 OR STRPOS(Persona, @m) > 0 OR STRPOS(IFNULL(Greeting, ''), @m) > 0
              OR STRPOS(IFNULL(Description, ''), @m) > 0 OR STRPOS(IFNULL(Scenario, ''), @m) > 0 OR STRPOS(IFNULL(CreatorNotes, ''), @m) > 0
         UNION ALL SELECT 'Personas', PersonaId FROM Personas WHERE STRPOS(Name, @m) > 0 OR STRPOS(Description, @m) > 0
+        UNION ALL SELECT 'Lorebooks', LorebookId FROM Lorebooks WHERE STRPOS(Name, @m) > 0 OR STRPOS(Description, @m) > 0
         """;
 
     /// <summary>Waits until no reply is owed or unfinished; returns the ones still owed at the deadline.</summary>

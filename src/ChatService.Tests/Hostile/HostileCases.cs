@@ -46,7 +46,7 @@ internal sealed partial class HostileCases
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
-            BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl,
+            BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -123,6 +123,13 @@ internal sealed partial class HostileCases
             UnpinTurnRequest r => Unary(headers, (c, o) => c.UnpinTurnAsync(r, o), check),
             ImportCharacterCardRequest r => Unary(headers, (c, o) => c.ImportCharacterCardAsync(r, o), check),
             ExportCharacterCardRequest r => Unary(headers, (c, o) => c.ExportCharacterCardAsync(r, o), check),
+            CreateLorebookRequest r => Unary(headers, (c, o) => c.CreateLorebookAsync(r, o), check),
+            GetLorebookRequest r => Unary(headers, (c, o) => c.GetLorebookAsync(r, o), check),
+            ListLorebooksRequest r => Unary(headers, (c, o) => c.ListLorebooksAsync(r, o), check),
+            UpdateLorebookRequest r => Unary(headers, (c, o) => c.UpdateLorebookAsync(r, o), check),
+            DeleteLorebookRequest r => Unary(headers, (c, o) => c.DeleteLorebookAsync(r, o), check),
+            AttachLorebookRequest r => Unary(headers, (c, o) => c.AttachLorebookAsync(r, o), check),
+            DetachLorebookRequest r => Unary(headers, (c, o) => c.DetachLorebookAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),

@@ -99,6 +99,15 @@ internal sealed class HostileWorld
                 cancellationToken: cancellationToken)).ChatId);
         }
 
+        party.Lorebook = await client.CreateLorebookAsync(new CreateLorebookRequest
+        {
+            Lorebook = new Lorebook
+            {
+                Name = "World",
+                Entries = { new LoreEntry { Keys = { "seed", "/mess(age)?/i" }, Content = "Seeds grow." }, new LoreEntry { Constant = true, Content = "Always." } },
+            },
+        }, cancellationToken: cancellationToken);
+        await client.AttachLorebookAsync(new AttachLorebookRequest { ChatId = oneToOne.ChatId, LorebookId = party.Lorebook.LorebookId }, cancellationToken: cancellationToken);
         await Task.WhenAll(party.Chats.Select(chat => SeedChatAsync(client, chat, cancellationToken)));
 
         var token = "";

@@ -30,6 +30,9 @@ internal sealed class Party(string userId)
     /// <summary>Another persona, for no character.</summary>
     public Persona AltPersona { get; set; } = null!;
 
+    /// <summary>A lorebook of this user's, attached to <see cref="OneToOne"/>.</summary>
+    public Lorebook Lorebook { get; set; } = null!;
+
     public IReadOnlySet<string> PersonaIds => new HashSet<string> { Persona.PersonaId, AltPersona.PersonaId };
 
     /// <summary>A one-to-one chat (with <see cref="Private"/>) and a group chat (with all three).</summary>

@@ -41,3 +41,9 @@ public sealed partial class RateCandidateRequest : ITurnScoped;
 public sealed partial class PinTurnRequest : ITurnScoped;
 
 public sealed partial class UnpinTurnRequest : ITurnScoped;
+
+public sealed partial class ListLorebooksRequest : IChatScoped;
+
+public sealed partial class AttachLorebookRequest : IChatScoped;
+
+public sealed partial class DetachLorebookRequest : IChatScoped;

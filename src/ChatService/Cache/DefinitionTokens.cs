@@ -9,8 +9,9 @@ namespace ChatService.Cache;
 
 /// <summary>
 /// A reply's definitions (<see cref="IReplyDefinitions"/>) without a Spanner read on a warm chat, still
-/// current on every replica. Each character and each user's personas have a token in Redis: a random
-/// value that any change deletes after its commit (<see cref="IDefinitionChanges"/>), and that the
+/// current on every replica. Each character, each user's personas, each lorebook and each chat's set of
+/// lorebooks have a token in Redis: a random value that any change deletes after its commit
+/// (<see cref="IDefinitionChanges"/>), and that the
 /// next reader creates anew (<c>SET … NX GET</c>, one command per key, all pipelined). A replica keeps
 /// the definitions it read from Spanner with the tokens it saw <em>before</em> that read, and serves
 /// them again only while every token is unchanged:
@@ -19,6 +20,8 @@ namespace ChatService.Cache;
 /// <item>a change committed after it deletes a token the copy was kept with, so the next reply reads again;</item>
 /// <item>a deletion that fails is retried in the background, and a token lives at most
 /// <see cref="RedisOptions.DefinitionTokenTtl"/>, which bounds how long a lost one can leave a copy stale;</item>
+/// <item>the books a reply uses are known only once read, so the first copy with books is kept without
+/// tokens for them: the next reply takes their tokens and reads once more, and from then on they count;</item>
 /// <item>with Redis unreachable (or its breaker open) every reply reads Spanner, as without this cache.</item>
 /// </list>
 /// </summary>
@@ -46,6 +49,10 @@ internal sealed partial class DefinitionTokens(
 
     internal static string PersonasKey(string userId) => $"def:p:{{{userId}}}";
 
+    internal static string LorebookKey(string lorebookId) => $"def:l:{{{lorebookId}}}";
+
+    internal static string ChatLorebooksKey(string chatId) => $"def:cl:{{{chatId}}}";
+
     /// <summary>Replies served from a kept copy and replies that read Spanner, since start (tests and the bench read them).</summary>
     internal long Hits => Interlocked.Read(ref _hits);
 
@@ -57,10 +64,12 @@ internal sealed partial class DefinitionTokens(
     public async Task<ReplyDefinitions> LoadAsync(
         string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, CancellationToken cancellationToken)
     {
-        string[] keys = [PersonasKey(userId), .. castIds.Select(CharacterKey)];
-        var tokens = await TokensAsync(keys);
         var entryKey = new EntryKey(userId, chatId, speakerId);
-        if (tokens is not null && memory.TryGetValue(entryKey, out Entry? kept) && kept!.Keys.SequenceEqual(keys) && kept.Tokens.SequenceEqual(tokens))
+        var kept = memory.TryGetValue(entryKey, out Entry? held) ? held : null;
+        string[] bookKeys = kept?.BookKeys ?? [];
+        string[] keys = [PersonasKey(userId), ChatLorebooksKey(chatId), .. castIds.Select(CharacterKey), .. bookKeys];
+        var tokens = await TokensAsync(keys);
+        if (tokens is not null && kept is { Tokens: { } keptTokens } && kept.Keys.SequenceEqual(keys) && keptTokens.SequenceEqual(tokens))
         {
             Interlocked.Increment(ref _hits);
             return kept.Definitions;
@@ -70,7 +79,12 @@ internal sealed partial class DefinitionTokens(
         var definitions = await reader.LoadAsync(userId, chatId, speakerId, castIds, cancellationToken);
         if (tokens is not null)
         {
-            memory.Set(entryKey, new Entry(keys, tokens, definitions), new MemoryCacheEntryOptions
+            // Books whose tokens were not taken before this read can't vouch for it: kept without tokens, to take them next time.
+            string[] readBookKeys = [.. definitions.Lorebooks.Select(b => LorebookKey(b.Id)).Order(StringComparer.Ordinal)];
+            var entry = readBookKeys.SequenceEqual(bookKeys)
+                ? new Entry(keys, tokens, definitions, bookKeys)
+                : new Entry([.. keys[..^bookKeys.Length], .. readBookKeys], null, definitions, readBookKeys);
+            memory.Set(entryKey, entry, new MemoryCacheEntryOptions
             {
                 Size = 1,
                 // Past a token's life the copy can only miss: let it go.
@@ -84,6 +98,18 @@ internal sealed partial class DefinitionTokens(
     public Task CharacterChangedAsync(string characterId) => DeleteAsync(CharacterKey(characterId));
 
     public Task PersonasChangedAsync(string userId) => DeleteAsync(PersonasKey(userId));
+
+    public async Task LorebookChangedAsync(string lorebookId, string? characterId)
+    {
+        await DeleteAsync(LorebookKey(lorebookId));
+        if (characterId is not null)
+        {
+            // The character's set of books may have changed (a new book of its, or one moved to it).
+            await DeleteAsync(CharacterKey(characterId));
+        }
+    }
+
+    public Task ChatLorebooksChangedAsync(string chatId) => DeleteAsync(ChatLorebooksKey(chatId));
 
     /// <summary>The current token of each key, created where missing; null when Redis cannot tell (read Spanner, keep nothing).</summary>
     private async Task<string[]?> TokensAsync(string[] keys)
@@ -164,7 +190,8 @@ internal sealed partial class DefinitionTokens(
 
     private sealed record EntryKey(string UserId, string ChatId, string SpeakerId);
 
-    private sealed record Entry(string[] Keys, string[] Tokens, ReplyDefinitions Definitions);
+    /// <summary>A kept copy: the keys and the tokens they had before it was read (null: not vouched for yet), and the keys of its books among them.</summary>
+    private sealed record Entry(string[] Keys, string[]? Tokens, ReplyDefinitions Definitions, string[] BookKeys);
 
     private static partial class Log
     {

@@ -111,6 +111,7 @@ public static partial class CardReader
             CharacterVersion = Text(data, "character_version", field),
             Talkativeness = Talkativeness(data, field),
             Kept = Encoding.UTF8.GetString(outline.Span),
+            Book = CardBook.Read(data, Text(data, "name", field), field),
         };
     }
 

@@ -38,6 +38,9 @@ public sealed record CharacterCard(CardFormat Spec)
     /// <summary>SillyTavern's <c>data.extensions.talkativeness</c> (0..1); the default when the card has none.</summary>
     public double Talkativeness { get; init; } = Character.DefaultTalkativeness;
 
+    /// <summary>The lorebook of the card's <c>character_book</c> (see <see cref="CardBook"/>), or null; stored attached to the new character.</summary>
+    public Lorebook? Book { get; init; }
+
     /// <summary>The card's outline with everything the character does not hold (see <see cref="CardOutline"/>), stored as the character's <see cref="StoredCard"/>.</summary>
     public string Kept { get; init; } = "";
 

@@ -30,7 +30,9 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
             import.Visibility ?? CharacterVisibility.Private);
         var card = new StoredCard(import.Card.Kept, import.Png is { } png ? PngWriter.WithCards(png, []) : null);
         ExportBounds.Check(character, card.Outline, card.Picture, import.Png is null ? "json" : PngFile.Field);
-        return store.InsertAsync(character, card, cancellationToken);
+        return import.Card.Book is { } book
+            ? store.InsertAsync(character, card, book with { Id = Ids.New(), OwnerUserId = userId, CharacterId = character.Id }, cancellationToken)
+            : store.InsertAsync(character, card, cancellationToken);
     }
 
     /// <summary>

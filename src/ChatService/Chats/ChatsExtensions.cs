@@ -14,6 +14,8 @@ public static class ChatsExtensions
         builder.Services.AddSingleton<ChatDirectory>();
         builder.Services.AddSingleton<ChatHistory>();
         builder.Services.AddSingleton<ReplyContextLoader>();
+        builder.Services.AddSingleton<Inference.LoreCompiler>();
+        builder.Services.AddSingleton<LorebookDirectory>();
         return builder;
     }
 }

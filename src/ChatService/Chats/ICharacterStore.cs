@@ -9,6 +9,9 @@ public interface ICharacterStore
     /// <summary>Stores a new character (version 1) with the card it was imported from (null when made otherwise). Returns it with its creation time.</summary>
     Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken);
 
+    /// <summary>As <see cref="InsertAsync(Character, StoredCard?, CancellationToken)"/>, with the lorebook the card carried (its <c>character_book</c>), attached to the character, in the same commit.</summary>
+    Task<Character> InsertAsync(Character character, StoredCard card, Lorebook book, CancellationToken cancellationToken);
+
     /// <summary>The characters with these ids that exist, at their current versions, in any order (missing ids are left out).</summary>
     Task<IReadOnlyList<Character>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 

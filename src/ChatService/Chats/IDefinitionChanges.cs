@@ -3,13 +3,20 @@ namespace ChatService.Chats;
 /// <summary>
 /// Told after each commit that changes what a reply is generated from besides its turns: a character's
 /// definition (an update, a deletion) or any of a user's personas (a create, update or delete, which may
-/// change their default or an override). Replicas that keep copies of those definitions drop them.
+/// change their default or an override), a lorebook (its entries, its character), or which lorebooks
+/// a chat has. Replicas that keep copies of those definitions drop them.
 /// </summary>
 public interface IDefinitionChanges
 {
     Task CharacterChangedAsync(string characterId);
 
     Task PersonasChangedAsync(string userId);
+
+    /// <summary>The book changed or was deleted; <paramref name="characterId"/>: the character it belongs to (now), whose set of books it may have joined.</summary>
+    Task LorebookChangedAsync(string lorebookId, string? characterId);
+
+    /// <summary>A book was attached to the chat or detached from it.</summary>
+    Task ChatLorebooksChangedAsync(string chatId);
 }
 
 /// <summary>Without a shared cache every reply reads its definitions from storage: nothing to tell.</summary>
@@ -18,4 +25,8 @@ public sealed class NoDefinitionChanges : IDefinitionChanges
     public Task CharacterChangedAsync(string characterId) => Task.CompletedTask;
 
     public Task PersonasChangedAsync(string userId) => Task.CompletedTask;
+
+    public Task LorebookChangedAsync(string lorebookId, string? characterId) => Task.CompletedTask;
+
+    public Task ChatLorebooksChangedAsync(string chatId) => Task.CompletedTask;
 }

@@ -5,7 +5,11 @@ namespace ChatService.Chats;
 /// versions (a reply uses the version current when it is generated) and the persona the chat's
 /// user speaks as to the speaker, or null when there is none.
 /// </summary>
-public sealed record ReplyDefinitions(IReadOnlyDictionary<string, Character> Cast, UserPersona? Persona);
+public sealed record ReplyDefinitions(IReadOnlyDictionary<string, Character> Cast, UserPersona? Persona)
+{
+    /// <summary>The lorebooks the speaker's reply uses: the speaker's own and the chat's, at their current versions.</summary>
+    public IReadOnlyList<Lorebook> Lorebooks { get; init; } = [];
+}
 
 /// <summary>Reads <see cref="ReplyDefinitions"/> for a reply whose turns came from the chat's cached window.</summary>
 public interface IReplyDefinitions

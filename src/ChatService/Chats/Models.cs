@@ -207,6 +207,12 @@ public sealed record ReplyContext(
     /// </summary>
     public UserPersona? Persona { get; init; }
 
+    /// <summary>What the chat remembers beyond its recent turns, for the prompt (see <see cref="Inference.PromptMemory"/>).</summary>
+    public Inference.PromptMemory Memory { get; init; } = Inference.PromptMemory.None;
+
+    /// <summary>The lorebooks the reply uses (the speaker's own and the chat's), as read with the context; <see cref="Memory"/> holds what they triggered.</summary>
+    public IReadOnlyList<Lorebook> Lorebooks { get; init; } = [];
+
     /// <summary>
     /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)
     /// and leased there. A context read from the cached window has no lease (null): the lease the

@@ -1,3 +1,6 @@
+using ChatService.Inference;
+using Microsoft.Extensions.Options;
+
 namespace ChatService.Chats;
 
 /// <summary>
@@ -6,14 +9,59 @@ namespace ChatService.Chats;
 /// storage read, since they may have changed since anything cached them; otherwise everything from the
 /// reply ledger in one snapshot.
 /// </summary>
-public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions definitions, IReplyLedger ledger)
+public sealed partial class ReplyContextLoader(
+    IChatWindows windows,
+    IReplyDefinitions definitions,
+    IReplyLedger ledger,
+    LoreCompiler lore,
+    IOptions<ChatOptions> options,
+    ILogger<ReplyContextLoader> logger)
 {
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
 
-    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
-        (windows.MaxTurns > 0 ? await FromWindowAsync(key, windowTurns, cancellationToken) : null)
-        ?? await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        var context = (windows.MaxTurns > 0 ? await FromWindowAsync(key, windowTurns, cancellationToken) : null)
+            ?? await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        return context is null ? null : WithLore(context);
+    }
+
+    /// <summary>
+    /// The context with <see cref="PromptMemory.Lore"/>: the entries of its lorebooks that the newest
+    /// messages before the reply trigger (and the constant ones), within the books' and the service's
+    /// lore budgets (<see cref="ChatOptions.LoreBudgetTokens"/>). Keys are compiled once per book version.
+    /// </summary>
+    private ReplyContext WithLore(ReplyContext context)
+    {
+        if (context.Lorebooks.Count == 0)
+        {
+            return context;
+        }
+
+        var newestFirst = new List<string>(context.WindowOldestFirst.Count);
+        for (var i = context.WindowOldestFirst.Count - 1; i >= 0; i--)
+        {
+            newestFirst.Add(context.WindowOldestFirst[i].Text);
+        }
+
+        var books = context.Lorebooks.OrderBy(b => b.CharacterId is null).ThenBy(b => b.Id, StringComparer.Ordinal).Select(lore.Get).ToList();
+        var insertions = LoreMatcher.Select(
+            books,
+            newestFirst,
+            context.Speaker.DisplayName,
+            context.Persona?.Name ?? Macros.DefaultUserName,
+            options.Value.LoreBudgetTokens,
+            (bookId, entryId) =>
+            {
+                LoreMetrics.RegexTimedOut();
+                LogRegexTimeout(bookId, entryId);
+            });
+        return context with { Memory = context.Memory with { Lore = insertions } };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A regular-expression key of lorebook {LorebookId} entry {EntryId} ran out of time; counted as no match")]
+    private partial void LogRegexTimeout(string lorebookId, string entryId);
 
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
     private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
@@ -37,7 +85,8 @@ public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions d
 
         // A reply uses the definitions current when it is generated: an update on any replica since a
         // copy was cached here, and the user's persona as it is now.
-        var (cast, persona) = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, cancellationToken);
+        var read = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, cancellationToken);
+        var (cast, persona) = read;
         if (!cast.TryGetValue(reply.CharacterId, out var speaker))
         {
             return null;
@@ -47,6 +96,7 @@ public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions d
         {
             Pinned = await PinnedAsync(window, key, cancellationToken),
             Persona = persona,
+            Lorebooks = read.Lorebooks,
         };
     }
 

@@ -24,7 +24,13 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
 
     private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
 
-    public async Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken)
+    public Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken) =>
+        InsertAsync(character, card, [], cancellationToken);
+
+    public Task<Character> InsertAsync(Character character, StoredCard card, Lorebook book, CancellationToken cancellationToken) =>
+        InsertAsync(character, card, [LorebookRows.Insert(book with { CharacterId = character.Id, OwnerUserId = character.OwnerUserId })], cancellationToken);
+
+    private async Task<Character> InsertAsync(Character character, StoredCard? card, IReadOnlyList<SpannerMutation> more, CancellationToken cancellationToken)
     {
         var insert = SetDefinition(SpannerMutation.Insert("Characters"), character)
             .Set("CharacterId", character.Id)
@@ -36,7 +42,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
             .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
         CatalogEntries.Catalogued(insert);
-        var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character)], cancellationToken);
+        var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character), .. more], cancellationToken);
         return character with { CreateTime = committed, Version = 1 };
     }
 

@@ -9,7 +9,7 @@ namespace ChatService.Storage;
 /// Characters whose copy in this replica is current cost nothing more; a character changed since
 /// (on any replica) is read again whole, a second read that only follows an update.
 /// </summary>
-internal sealed class ReplyDefinitionReader(SpannerGateway spanner, CharacterStore characters) : IReplyDefinitions
+internal sealed class ReplyDefinitionReader(SpannerGateway spanner, CharacterStore characters, LorebookStore lorebooks) : IReplyDefinitions
 {
     private const string Sql =
         $"""
@@ -18,6 +18,8 @@ internal sealed class ReplyDefinitionReader(SpannerGateway spanner, CharacterSto
         FROM Characters WHERE CharacterId IN UNNEST(@castIds)
         UNION ALL
         {PersonaRows.SpeakingAsSelect}
+        UNION ALL
+        {LorebookRows.StampsSelect}
         """;
 
     public async Task<ReplyDefinitions> LoadAsync(
@@ -34,6 +36,8 @@ internal sealed class ReplyDefinitionReader(SpannerGateway spanner, CharacterSto
             .Select(r => new CharacterStamp(r.Get<string>("Id"), r.Get<long>("Version"), r.Get<DateTimeOffset?>("DeleteTime")))
             .ToList();
         var cast = await characters.CurrentAsync(stamps, cancellationToken);
-        return new ReplyDefinitions(cast.ToDictionary(c => c.Id), PersonaRows.SpeakingAs(userId, rows));
+        var books = await lorebooks.CurrentAsync(
+            rows.Where(r => r.Get<string>("Kind") == "lorebook").Select(r => (r.Get<string>("Id"), r.Get<long>("Version"))).ToList(), cancellationToken);
+        return new ReplyDefinitions(cast.ToDictionary(c => c.Id), PersonaRows.SpeakingAs(userId, rows)) { Lorebooks = books };
     }
 }

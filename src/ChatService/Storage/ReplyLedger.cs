@@ -67,7 +67,8 @@ internal sealed partial class ReplyLedger(
             .OfType<ChatTurn>()
             .ToList();
         var persona = await PersonaRows.ReadSpeakingAsAsync(snapshot, chat.UserId, key.ChatId, speakerId, cancellationToken);
-        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner) { Pinned = pinned, Persona = persona };
+        var lorebooks = await LorebookRows.ReadForReplyAsync(snapshot, key.ChatId, speakerId, cancellationToken);
+        return new ReplyContext(chat.UserId, speaker, cast, oldestFirst, reply.Turn, reply.LeaseOwner) { Pinned = pinned, Persona = persona, Lorebooks = lorebooks };
     }
 
     public Task<IReadOnlyList<ChatTurn>> GetShownTurnsAsync(string chatId, IReadOnlyList<long> seqs, CancellationToken cancellationToken) =>

@@ -38,6 +38,8 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ReplyDefinitionReader>();
         builder.Services.AddSingleton<IReplyDefinitions>(sp => sp.GetRequiredService<ReplyDefinitionReader>());
         builder.Services.AddSingleton<IPersonaStore, PersonaStore>();
+        builder.Services.AddSingleton<LorebookStore>();
+        builder.Services.AddSingleton<ILorebookStore>(sp => sp.GetRequiredService<LorebookStore>());
         builder.Services.AddSingleton<ChatCountFolder>();
         // Hosted so that a stopping replica runs the folds still waiting instead of dropping them.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChatCountFolder>());

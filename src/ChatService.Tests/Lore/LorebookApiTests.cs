@@ -1,0 +1,103 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace ChatService.Tests.Lore;
+
+/// <summary>The lorebook RPCs on the emulator: create, read, list, update (masks, versions), delete (detaching), and the refusals, each naming its field.</summary>
+public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+{
+    private static Lorebook Book(string name, params LoreEntry[] entries) => new() { Name = name, Entries = { entries } };
+
+    private static LoreEntry Keyed(string key, string content) => new() { Keys = { key }, Content = content };
+
+    [Fact]
+    public async Task ABook_IsCreatedReadListedUpdatedAndDeleted_ByItsOwner()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+
+        var created = await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book("Zeta", Keyed("dragon", "Dragons."), Keyed("/storms?/i", "Storms.")) }, cancellationToken: Ct);
+        await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book("Alpha", new LoreEntry { Constant = true, Content = "x" }) }, cancellationToken: Ct);
+
+        Assert.Equal((1L, 2, 2), (created.Version, created.ScanDepth, created.Entries.Count));
+        Assert.Equal(["1", "2"], created.Entries.Select(e => e.EntryId));
+        Assert.Equal(created, await client.GetLorebookAsync(new GetLorebookRequest { LorebookId = created.LorebookId }, cancellationToken: Ct));
+        Assert.Equal(["Alpha", "Zeta"], (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks.Select(b => b.Name));
+
+        var renamed = await client.UpdateLorebookAsync(new UpdateLorebookRequest
+        {
+            Lorebook = new Lorebook { LorebookId = created.LorebookId, Name = "Zeta 2", Version = 1 },
+            UpdateMask = new FieldMask { Paths = { "name" } },
+        }, cancellationToken: Ct);
+        Assert.Equal(("Zeta 2", 2L, 2), (renamed.Name, renamed.Version, renamed.Entries.Count));
+        await AssertStatusAsync(StatusCode.Aborted, async () => await client.UpdateLorebookAsync(new UpdateLorebookRequest
+        {
+            Lorebook = new Lorebook { LorebookId = created.LorebookId, Name = "Zeta 3", Version = 1 },
+            UpdateMask = new FieldMask { Paths = { "name" } },
+        }, cancellationToken: Ct));
+
+        await client.DeleteLorebookAsync(new DeleteLorebookRequest { LorebookId = created.LorebookId }, cancellationToken: Ct);
+        await AssertStatusAsync(StatusCode.NotFound, async () => await client.GetLorebookAsync(new GetLorebookRequest { LorebookId = created.LorebookId }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.NotFound, async () => await client.DeleteLorebookAsync(new DeleteLorebookRequest { LorebookId = created.LorebookId }, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task DeletingABook_DetachesItFromItsChats()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var book = await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book("B", Keyed("k", "c")) }, cancellationToken: Ct);
+        await client.AttachLorebookAsync(new AttachLorebookRequest { ChatId = chat.ChatId, LorebookId = book.LorebookId }, cancellationToken: Ct);
+        Assert.Single((await client.ListLorebooksAsync(new ListLorebooksRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Lorebooks);
+
+        await client.DeleteLorebookAsync(new DeleteLorebookRequest { LorebookId = book.LorebookId }, cancellationToken: Ct);
+
+        Assert.Empty((await client.ListLorebooksAsync(new ListLorebooksRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Lorebooks);
+        var detached = await client.DetachLorebookAsync(new DetachLorebookRequest { ChatId = chat.ChatId, LorebookId = book.LorebookId }, cancellationToken: Ct);
+        Assert.Empty(detached.LorebookIds);
+    }
+
+    [Fact]
+    public async Task ACharacterHasOneBook()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var character = await CreateCharacterAsync(user);
+        var first = Book("First", Keyed("k", "c"));
+        first.CharacterId = character.CharacterId;
+        await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = first }, cancellationToken: Ct);
+
+        var second = Book("Second", Keyed("k", "c"));
+        second.CharacterId = character.CharacterId;
+        await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = second }, cancellationToken: Ct));
+        Assert.Single((await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks);
+    }
+
+    [Theory]
+    [InlineData("lorebook.entries[0].keys[0]")]
+    [InlineData("lorebook.entries[1].entry_id")]
+    [InlineData("lorebook.name")]
+    [InlineData("lorebook.entries[0].content")]
+    public async Task ARefusedBook_NamesItsField_AndIsNotStored(string field)
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var book = Book("Book", Keyed("dragon", "c"), Keyed("wyrm", "c"));
+        switch (field)
+        {
+            case "lorebook.entries[0].keys[0]": book.Entries[0].Keys[0] = "/(unclosed/"; break;
+            case "lorebook.entries[1].entry_id": book.Entries[0].EntryId = "same"; book.Entries[1].EntryId = "same"; break;
+            case "lorebook.name": book.Name = " "; break;
+            default: book.Entries[0].Content = new string('c', 8001); break;
+        }
+
+        var error = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = book }, cancellationToken: Ct));
+
+        Assert.Equal(field, FieldOf(error));
+        Assert.Empty((await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks);
+    }
+}

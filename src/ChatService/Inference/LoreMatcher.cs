@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using ChatService.Chats;
+
+namespace ChatService.Inference;
+
+/// <summary>A lorebook with its keys ready to match: regular expressions compiled once per book version.</summary>
+public sealed class CompiledLorebook
+{
+    private CompiledLorebook(Lorebook book, IReadOnlyList<CompiledEntry> entries)
+    {
+        Book = book;
+        Entries = entries;
+    }
+
+    public Lorebook Book { get; }
+
+    internal IReadOnlyList<CompiledEntry> Entries { get; }
+
+    /// <summary>
+    /// Compiles every enabled entry's keys. A key that does not compile (which a write refuses, so only
+    /// a book stored by an older rule) is left out: a book never fails a reply.
+    /// </summary>
+    public static CompiledLorebook Compile(Lorebook book) => new(book, book.Entries
+        .Where(e => e.Enabled && e.Content.Length > 0)
+        .Select(e => new CompiledEntry(e, Keys(e, e.Keys), Keys(e, e.Selective ? e.SecondaryKeys : []), Math.Clamp(e.ScanDepth ?? book.ScanDepth, 1, LoreLimits.MaxScanDepth)))
+        .ToList());
+
+    private static KeyMatcher[] Keys(LoreEntry entry, IReadOnlyList<string> keys)
+    {
+        var matchers = new List<KeyMatcher>(keys.Count);
+        foreach (var key in keys.Where(k => !string.IsNullOrWhiteSpace(k)))
+        {
+            var parsed = LoreKey.Parse(key, entry);
+            if (parsed.Pattern is null)
+            {
+                matchers.Add(new WordKey(key.Trim(), entry.CaseSensitive, entry.MatchWholeWords));
+            }
+            else if (parsed.Problem is null)
+            {
+                try
+                {
+                    matchers.Add(new RegexKey(LoreKey.Compile(parsed.Pattern, parsed.Options)));
+                }
+                catch (ArgumentException)
+                {
+                    // Refused at write time; one stored before the rule matches nothing.
+                }
+            }
+        }
+
+        return [.. matchers];
+    }
+}
+
+internal sealed record CompiledEntry(LoreEntry Entry, KeyMatcher[] Keys, KeyMatcher[] SecondaryKeys, int ScanDepth)
+{
+    public bool HasRegex { get; } = Keys.Concat(SecondaryKeys).Any(k => k is RegexKey);
+}
+
+/// <summary>One key: whether it is in one message.</summary>
+internal abstract class KeyMatcher
+{
+    /// <summary>True when the key is in <paramref name="text"/>; a regular expression that runs out of time is no match and sets <paramref name="timedOut"/>.</summary>
+    public abstract bool IsIn(string text, ref bool timedOut);
+}
+
+/// <summary>A word: found with an ordinal search (vectorized), then its ends checked against word characters.</summary>
+internal sealed class WordKey(string word, bool caseSensitive, bool wholeWords) : KeyMatcher
+{
+    private readonly StringComparison _comparison = caseSensitive ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+
+    public override bool IsIn(string text, ref bool timedOut)
+    {
+        var at = 0;
+        while (at <= text.Length - word.Length)
+        {
+            var found = text.IndexOf(word, at, _comparison);
+            if (found < 0)
+            {
+                return false;
+            }
+
+            if (!wholeWords || (!IsWordChar(text, found - 1) && !IsWordChar(text, found + word.Length)))
+            {
+                return true;
+            }
+
+            at = found + 1;
+        }
+
+        return false;
+    }
+
+    private static bool IsWordChar(string text, int index) =>
+        index >= 0 && index < text.Length && (char.IsLetterOrDigit(text[index]) || text[index] == '_' || char.IsSurrogate(text[index]));
+}
+
+internal sealed class RegexKey(Regex regex) : KeyMatcher
+{
+    public override bool IsIn(string text, ref bool timedOut)
+    {
+        try
+        {
+            return regex.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            timedOut = true;
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// Which lore entries a reply's prompt gets: each enabled entry whose key (and, when selective, one
+/// secondary key) is in one of the newest messages it scans, and every constant entry; each book's
+/// entries within the book's own budget, then all within the service's (<see cref="LoreBudget"/>).
+/// Linear in entries × keys × scanned text; a regular expression that times out counts as no match, and
+/// past <see cref="MaxTimeoutsPerReply"/> time-outs the entries with regular expressions are skipped.
+/// </summary>
+public static class LoreMatcher
+{
+    /// <summary>Time-outs one reply's matching may meet; past them, entries with regular-expression keys count as not triggered.</summary>
+    public const int MaxTimeoutsPerReply = 3;
+
+    /// <summary>
+    /// The insertions for a reply whose newest messages (before it) are <paramref name="newestFirst"/>,
+    /// contents with <c>{{char}}</c> and <c>{{user}}</c> replaced. <paramref name="timedOut"/> hears of
+    /// each entry whose regular expression ran out of time (book id, entry id).
+    /// </summary>
+    public static IReadOnlyList<LoreInsertion> Select(
+        IReadOnlyList<CompiledLorebook> books,
+        IReadOnlyList<string> newestFirst,
+        string characterName,
+        string userName,
+        int budgetTokens,
+        Action<string, string>? timedOut = null)
+    {
+        var all = new List<LoreInsertion>();
+        var timeouts = 0;
+        foreach (var book in books)
+        {
+            var triggered = new List<LoreInsertion>();
+            foreach (var compiled in book.Entries)
+            {
+                // Past a few time-outs in one reply, regular expressions are skipped: a hostile book costs a reply at most that many time limits.
+                var skipped = timeouts >= MaxTimeoutsPerReply && compiled.HasRegex;
+                var timeout = false;
+                if (compiled.Entry.Constant || (!skipped && Triggered(compiled, newestFirst, ref timeout)))
+                {
+                    var entry = compiled.Entry;
+                    triggered.Add(new LoreInsertion($"{book.Book.Id}/{entry.Id}", Macros.Expand(entry.Content, characterName, userName), entry.Position, entry.Order, entry.Depth));
+                }
+
+                if (timeout)
+                {
+                    timeouts++;
+                    timedOut?.Invoke(book.Book.Id, compiled.Entry.Id);
+                }
+            }
+
+            all.AddRange(book.Book.TokenBudget > 0 ? LoreBudget.Apply(triggered, book.Book.TokenBudget) : triggered);
+        }
+
+        return LoreBudget.Apply(all, budgetTokens);
+    }
+
+    private static bool Triggered(CompiledEntry entry, IReadOnlyList<string> newestFirst, ref bool timedOut)
+    {
+        var scanned = Math.Min(entry.ScanDepth, newestFirst.Count);
+        return AnyIn(entry.Keys, newestFirst, scanned, ref timedOut)
+            && (entry.SecondaryKeys.Length == 0 || AnyIn(entry.SecondaryKeys, newestFirst, scanned, ref timedOut));
+    }
+
+    private static bool AnyIn(KeyMatcher[] keys, IReadOnlyList<string> newestFirst, int scanned, ref bool timedOut)
+    {
+        foreach (var key in keys)
+        {
+            for (var i = 0; i < scanned && !timedOut; i++)
+            {
+                if (key.IsIn(newestFirst[i], ref timedOut))
+                {
+                    return true;
+                }
+            }
+
+            if (timedOut)
+            {
+                // One time-out ends the entry's matching: it counts as not triggered.
+                return false;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>The lore budget: what the prompt assembler applies again, in tokens of its tokenizer.</summary>
+public static class LoreBudget
+{
+    /// <summary>
+    /// The insertions that fit <paramref name="budgetTokens"/> (estimated, <see cref="TokenEstimate"/>):
+    /// the lowest <see cref="LoreInsertion.Order"/> dropped first (ties: the greater entry id first)
+    /// until the rest fit. 0 or less: no budget. Those kept stay in the order given.
+    /// </summary>
+    public static IReadOnlyList<LoreInsertion> Apply(IReadOnlyList<LoreInsertion> insertions, int budgetTokens)
+    {
+        if (budgetTokens <= 0 || insertions.Count == 0)
+        {
+            return insertions;
+        }
+
+        var total = insertions.Sum(i => (long)TokenEstimate.FromChars(i.Text.Length));
+        if (total <= budgetTokens)
+        {
+            return insertions;
+        }
+
+        var dropped = new HashSet<LoreInsertion>(ReferenceEqualityComparer.Instance);
+        foreach (var insertion in insertions.OrderBy(i => i.Order).ThenByDescending(i => i.EntryId, StringComparer.Ordinal))
+        {
+            if (total <= budgetTokens)
+            {
+                break;
+            }
+
+            dropped.Add(insertion);
+            total -= TokenEstimate.FromChars(insertion.Text.Length);
+        }
+
+        return insertions.Where(i => !dropped.Contains(i)).ToList();
+    }
+}
+
+/// <summary>
+/// Compiled lorebooks by book, for this replica: a book is compiled once per version (its regular
+/// expressions are the costly part) and replaced when a newer version is asked for.
+/// </summary>
+public sealed class LoreCompiler
+{
+    /// <summary>Books kept compiled; past it the cache starts over (a bound, not an eviction policy: books are few).</summary>
+    private const int MaxBooks = 10_000;
+
+    private readonly ConcurrentDictionary<string, CompiledLorebook> _books = new(StringComparer.Ordinal);
+
+    public CompiledLorebook Get(Lorebook book)
+    {
+        if (_books.TryGetValue(book.Id, out var compiled) && compiled.Book.Version == book.Version)
+        {
+            return compiled;
+        }
+
+        if (_books.Count >= MaxBooks)
+        {
+            _books.Clear();
+        }
+
+        compiled = CompiledLorebook.Compile(book);
+        _books[book.Id] = compiled;
+        return compiled;
+    }
+}
