@@ -1,3 +1,5 @@
+using ChatService.Inference;
+
 namespace ChatService.Chats;
 
 /// <summary>
@@ -6,14 +8,53 @@ namespace ChatService.Chats;
 /// storage read, since they may have changed since anything cached them; otherwise everything from the
 /// reply ledger in one snapshot.
 /// </summary>
-public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions definitions, IReplyLedger ledger)
+public sealed class ReplyContextLoader(
+    IChatWindows windows,
+    IReplyDefinitions definitions,
+    IReplyLedger ledger,
+    IChatMemoryStore memories,
+    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions)
 {
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
 
-    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken) =>
-        (windows.MaxTurns > 0 ? await FromWindowAsync(key, windowTurns, cancellationToken) : null)
-        ?? await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    {
+        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, cancellationToken) is { } warm)
+        {
+            return warm;
+        }
+
+        // The cold path reads the memory apart from the ledger's snapshot (one more small read).
+        var context = await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        return context is null ? null : context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) };
+    }
+
+    /// <summary>
+    /// The chat's memory as a reply's prompt takes it: the note at its effective depth, and the summary
+    /// only when it ends before the reply (a regenerated old reply never sees a summary of its own future).
+    /// </summary>
+    public PromptMemory ToPrompt(ChatMemory? memory, long replySeq)
+    {
+        if (memory is null)
+        {
+            return PromptMemory.None;
+        }
+
+        var summary = memory.Summary is { } s && s.ThroughSeq < replySeq && s.Text.Length > 0 ? s : null;
+        if (memory.Note is null && summary is null)
+        {
+            return PromptMemory.None;
+        }
+
+        return new PromptMemory
+        {
+            Note = memory.Note,
+            NoteDepth = memory.EffectiveDepth(memoryOptions.Value.DefaultDepth),
+            Summary = summary?.Text,
+            SummaryThroughSeq = summary?.ThroughSeq ?? 0,
+        };
+    }
 
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
     private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
@@ -47,6 +88,9 @@ public sealed class ReplyContextLoader(IChatWindows windows, IReplyDefinitions d
         {
             Pinned = await PinnedAsync(window, key, cancellationToken),
             Persona = persona,
+
+            // Cached with the window (no read), except in a window cached before memory was.
+            Memory = ToPrompt(window.Memory ?? await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq),
         };
     }
 

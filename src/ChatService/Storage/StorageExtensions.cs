@@ -40,6 +40,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ChatCountFolder>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
+        builder.Services.AddSingleton<IChatMemoryStore, ChatMemoryStore>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;

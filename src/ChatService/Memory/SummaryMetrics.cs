@@ -1,0 +1,21 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatService.Memory;
+
+/// <summary>The summary job's instruments. Recording never throws.</summary>
+internal static class SummaryMetrics
+{
+    public const string MeterName = "ChatService.Memory";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Runs = Meter.CreateCounter<long>(
+        "chat.summary.runs", unit: "{run}", description: "Summary job runs, by outcome (stored, covered, not_claimed, lost, failed, error).");
+
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>(
+        "chat.summary.dropped", unit: "{trigger}", description: "Summary triggers dropped because this replica's job queue was full.");
+
+    public static void Run(string outcome) => Runs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public static void TriggerDropped() => Dropped.Add(1);
+}
