@@ -41,3 +41,7 @@ public sealed partial class RateCandidateRequest : ITurnScoped;
 public sealed partial class PinTurnRequest : ITurnScoped;
 
 public sealed partial class UnpinTurnRequest : ITurnScoped;
+
+public sealed partial class GetChatMemoryRequest : IChatScoped;
+
+public sealed partial class UpdateChatMemoryRequest : IChatScoped;
