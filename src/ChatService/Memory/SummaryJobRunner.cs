@@ -56,7 +56,7 @@ public sealed partial class SummaryJobRunner
     /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one its job row names).</summary>
     public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var (status, claim) = await _store.ClaimAsync(chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, cancellationToken);
+        var (status, claim) = await _store.ClaimAsync(chatId, throughSeq, _options.EveryTurns, ReplicaId, _options.Lease, _options.MaxAttempts, cancellationToken);
         if (claim is null)
         {
             SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");

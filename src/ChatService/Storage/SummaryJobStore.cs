@@ -47,11 +47,11 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
     /// <summary>
     /// Claims the chat's job for the span through <paramref name="throughSeq"/> (or the longer span a job row
     /// already names) for <paramref name="replica"/> until now + <paramref name="lease"/>: unless the summary
-    /// covers it already, another replica's lease is live, a failed attempt's retry delay is not over, or the
+    /// covers it already or it is fewer than <paramref name="everyTurns"/> turns past the summary, another replica's lease is live, a failed attempt's retry delay is not over, or the
     /// span was tried <paramref name="maxAttempts"/> times.
     /// </summary>
     public async Task<(SummaryClaimStatus Status, SummaryClaim? Claim)> ClaimAsync(
-        string chatId, long throughSeq, string replica, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
+        string chatId, long throughSeq, int everyTurns, string replica, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
     {
         var (result, _) = await spanner.TransactionAsync<(SummaryClaimStatus, SummaryClaim?)>(async (tx, ct) =>
         {
@@ -66,7 +66,9 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
                 ct);
             var job = jobs.Count == 0 ? null : jobs[0];
             var target = Math.Max(throughSeq, job?.Get<long>("ThroughSeq") ?? 0);
-            if (target <= baseThrough)
+            // The trigger decided on the summary its window knew; the chat's latest may be newer (a job that
+            // committed since): a span shorter than K after it is not due yet, so summaries stay K turns apart.
+            if (target - baseThrough < everyTurns)
             {
                 if (job is not null)
                 {
