@@ -14,6 +14,7 @@ namespace ChatService.Tests.Memory;
 public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture), IClassFixture<MemoryFixture>
 {
     private const string SummaryLabel = "Summary of the earlier conversation:\n";
+    private const string Reply = "Ahoy, matey! The treasure is under the palm.";
 
     private async Task<Chat> ChatAsync(string user)
     {
@@ -206,20 +207,22 @@ public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture
         fixture.Summarizer.ReplyChunks = ["AFTER THE REWIND"];
         var summarizerBefore = fixture.Summarizer.Requests.Count;
         var prompts = new List<List<(string Role, string Content)>>();
-        for (var i = 1; i <= 3; i++)
+        for (var i = 1; i <= 4; i++)
         {
             prompts.Add(await ExchangeAsync(user, chat.ChatId, $"n{i}"));
         }
 
         Assert.All(prompts, p => Assert.DoesNotContain(p, m => m.Content.Contains("BEFORE THE REWIND", StringComparison.Ordinal)));
 
-        // Shown: 1..3, then 11.. (n1 is 11). n3's reply (16) has 12..15 in its prompt: 1..11 fell out.
+        // Shown: 1..3, then 11.. (n1 is 11). n3's reply (16) has 12..15 in its prompt: 1..11 fell out, and a
+        // job takes at most 8 turns: 1..8 (of which only 1..3 are shown). n4's reply (18): 9..13 fell out.
         var summaries = await SummariesAsync(chat.ChatId);
-        Assert.Equal((2L, 0L, 1L, 11L, "AFTER THE REWIND", false), summaries[1]);
-        var request = fixture.Summarizer.Messages(summarizerBefore)[1].Content;
-        Assert.StartsWith("Earlier summary:\n(none yet)\n\nNew messages:\nUser: m1\nRuby: Ahoy", request, StringComparison.Ordinal);
-        Assert.Contains("User: m2\n", request, StringComparison.Ordinal);
-        Assert.EndsWith("User: n1", request, StringComparison.Ordinal);
-        Assert.DoesNotContain("m3", request, StringComparison.Ordinal);
+        Assert.Equal(
+            [(2L, 0L, 1L, 8L, "AFTER THE REWIND", false), (3L, 2L, 9L, 13L, "AFTER THE REWIND", false)],
+            summaries.Skip(1));
+        var first = fixture.Summarizer.Messages(summarizerBefore)[1].Content;
+        Assert.Equal($"Earlier summary:\n(none yet)\n\nNew messages:\nUser: m1\nRuby: {Reply}\nUser: m2", first);
+        var second = fixture.Summarizer.Messages(summarizerBefore + 1)[1].Content;
+        Assert.Equal($"Earlier summary:\nAFTER THE REWIND\n\nNew messages:\nUser: n1\nRuby: {Reply}\nUser: n2", second);
     }
 }
