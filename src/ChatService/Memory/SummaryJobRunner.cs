@@ -57,6 +57,7 @@ public sealed partial class SummaryJobRunner
     public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
         var (status, claim) = await _store.ClaimAsync(chatId, throughSeq, _options.EveryTurns, ReplicaId, _options.Lease, _options.MaxAttempts, cancellationToken);
+        SummaryMetrics.Committed();
         if (claim is null)
         {
             SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");
@@ -80,6 +81,7 @@ public sealed partial class SummaryJobRunner
         {
             const string unknown = "the summary route is not configured";
             await _store.FailAsync(claim, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
+            SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
             SummaryMetrics.Run("failed");
             return SummaryRunOutcome.Failed;
@@ -92,6 +94,7 @@ public sealed partial class SummaryJobRunner
         {
             var reason = finished.Succeeded ? "the model returned no text" : finished.FailureReason ?? "the model call failed";
             await _store.FailAsync(claim, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
+            SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
             SummaryMetrics.Run("failed");
             return SummaryRunOutcome.Failed;
@@ -109,6 +112,7 @@ public sealed partial class SummaryJobRunner
 
     private SummaryRunOutcome Stored(long? version, string chatId, long through)
     {
+        SummaryMetrics.Committed();
         if (version is null)
         {
             SummaryMetrics.Run("lost");
@@ -116,6 +120,7 @@ public sealed partial class SummaryJobRunner
         }
 
         Log.Stored(_logger, chatId, version.Value, through);
+        SummaryMetrics.SummaryStored();
         SummaryMetrics.Run("stored");
         return SummaryRunOutcome.Stored;
     }

@@ -15,6 +15,16 @@ internal static class SummaryMetrics
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>(
         "chat.summary.dropped", unit: "{trigger}", description: "Summary triggers dropped because this replica's job queue was full.");
 
+    private static readonly Counter<long> Commits = Meter.CreateCounter<long>(
+        "chat.summary.commits", unit: "{commit}", description: "Read-write transactions the summary job committed (claims, stored summaries, failures): the job's Spanner commits, reported apart from the replies'.");
+
+    private static readonly Counter<long> Stored = Meter.CreateCounter<long>(
+        "chat.summary.stored", unit: "{summary}", description: "Summaries stored; each drops its chat's cached window, which the next reader loads again (one Spanner read).");
+
+    public static void Committed() => Commits.Add(1);
+
+    public static void SummaryStored() => Stored.Add(1);
+
     public static void Run(string outcome) => Runs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public static void TriggerDropped() => Dropped.Add(1);
