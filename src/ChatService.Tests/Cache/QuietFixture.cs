@@ -12,5 +12,8 @@ public sealed class QuietFixture(LocalStack stack) : ChatServiceFixture(stack)
     {
         ["Dispatch:SweepInterval"] = "01:00:00",
         ["Health:Period"] = "01:00:00",
+
+        // The summary sweep reads Spanner on its own schedule too.
+        ["Summary:SweepInterval"] = "01:00:00",
     };
 }
