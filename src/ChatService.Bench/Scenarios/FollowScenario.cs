@@ -70,6 +70,7 @@ internal static class FollowScenario
         // B only follows: its recovery sweep's reads would count as the followers'. A's stays on, to take
         // over a reply whose settle gave up (the emulator aborts commits under load) rather than leave it owed.
         follower["Dispatch:SweepInterval"] = "01:00:00";
+        follower["Summary:SweepInterval"] = "01:00:00";
         await using var b = await BenchService.StartAsync(follower, database, cancellationToken);
         await using var redis = await RedisClusterStats.ConnectAsync();
 

@@ -27,6 +27,7 @@ internal static class SendScenario
         var settings = ServiceSettings.SimulatedBackend(BackendTtft, TokensPerSecond, minTokens: 20, maxTokens: 40);
         // Nothing crashes here, so no recovery sweep: its one read per interval would blur the reads per exchange.
         settings["Dispatch:SweepInterval"] = "01:00:00";
+        settings["Summary:SweepInterval"] = "01:00:00";
         Console.WriteLine($"[{report.Scenario}] starting the service");
         await using var database = await BenchDatabase.ReserveAsync();
         await using var service = await BenchService.StartAsync(settings, database, cancellationToken);
@@ -113,11 +114,18 @@ internal static class SendScenario
             return;
         }
 
-        var commits = (after["spanner_client_commits_total"] - before["spanner_client_commits_total"]) / exchanges;
-        var reads = (after["spanner_client_reads_total"] - before["spanner_client_reads_total"]) / exchanges;
         double Delta(string metric) => after[metric] - before[metric];
+
+        // The rolling-summary job runs beside the replies (once per Summary:EveryTurns turns of a chat): its
+        // commits, and the window reload each stored summary causes, are reported apart from the exchange's.
+        var summaryCommits = Delta("chat_summary_commits_total");
+        var summariesStored = Delta("chat_summary_stored_total");
+        var commits = (Delta("spanner_client_commits_total") - summaryCommits) / exchanges;
+        var reads = Math.Max(0, Delta("spanner_client_reads_total") - summariesStored) / exchanges;
         report.Figure($"Spanner per exchange at {callers} callers (service metrics)", string.Create(CultureInfo.InvariantCulture,
             $"{commits:0.###} commits, {reads:0.###} single-use reads over {exchanges} exchanges"));
+        report.Figure($"rolling summaries during the {callers}-caller run (service metrics, apart from the above)", string.Create(CultureInfo.InvariantCulture,
+            $"{summariesStored:0} stored, {summaryCommits:0} job commits ({summaryCommits / exchanges:0.###} per exchange), {summariesStored:0} window reloads after them"));
         // Where extra reads or commits come from: windows not served by Redis, and transactions the emulator aborted.
         report.Figure($"cache and retries during the {callers}-caller run (service metrics)", string.Create(CultureInfo.InvariantCulture,
             $"window reads from Redis {Delta("chat_cache_hits_total"):0}, misses {Delta("chat_cache_misses_total"):0}, fallbacks {Delta("chat_cache_fallbacks_total"):0}, " +

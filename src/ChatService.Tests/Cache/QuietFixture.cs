@@ -14,5 +14,8 @@ public sealed class QuietFixture(LocalStack stack) : ChatServiceFixture(stack)
         ["Health:Period"] = "01:00:00",
         // Its rounds read Spanner too (one small index read), which these tests count.
         ["Chat:CatalogBackfillInterval"] = "01:00:00",
+
+        // The summary sweep reads Spanner on its own schedule too.
+        ["Summary:SweepInterval"] = "01:00:00",
     };
 }

@@ -106,6 +106,7 @@ public sealed class WindowFailoverTests(LocalStack stack) : IAsyncLifetime
             // Quiet: no recovery sweeps or health polls competing with the test for the emulator.
             ["Dispatch:SweepInterval"] = "01:00:00",
             ["Health:Period"] = "01:00:00",
+            ["Summary:SweepInterval"] = "01:00:00",
             // The breaker opens after five failed calls in a row (a read waiting for the dead primary
             // times out after 250 ms); probe again after 200 ms rather than 2 s.
             ["Redis:BreakerOpenDuration"] = "00:00:00.200",

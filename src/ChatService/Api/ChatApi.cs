@@ -24,7 +24,9 @@ internal sealed partial class ChatApi(
     ChatShaping shaping,
     CharacterCards cards,
     LorebookDirectory lorebooks,
-    IHostApplicationLifetime lifetime) : V1.ChatService.ChatServiceBase
+    IHostApplicationLifetime lifetime,
+    IChatMemoryStore memories,
+    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {

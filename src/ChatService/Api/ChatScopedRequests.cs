@@ -47,3 +47,7 @@ public sealed partial class ListLorebooksRequest : IChatScoped;
 public sealed partial class AttachLorebookRequest : IChatScoped;
 
 public sealed partial class DetachLorebookRequest : IChatScoped;
+
+public sealed partial class GetChatMemoryRequest : IChatScoped;
+
+public sealed partial class UpdateChatMemoryRequest : IChatScoped;

@@ -88,7 +88,7 @@ internal sealed partial class HistoryCache
                 turns.Add(entry.Length == 0 ? ChatTurn.HiddenMarker(chatId, hi - (i - 3), 0) : TurnWire.Decode(entry));
             }
 
-            return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns) { PinnedSeqs = meta.PinnedSeqs.ToList() });
+            return new CacheRead(CacheReadKind.Hit, new ChatWindow(chatId, meta.UserId, meta.CharacterIds.ToList(), hi, turns) { PinnedSeqs = meta.PinnedSeqs.ToList(), Memory = WindowCodec.MemoryOf(meta) });
         }
         catch (Exception ex) when (IsUndecodable(ex))
         {

@@ -41,8 +41,41 @@ internal static class WindowCodec
             ReplyToSeq: t.ReplyToSeq == 0 ? null : t.ReplyToSeq,
             Version: t.Version);
 
-    public static byte[] Encode(ChatWindow window) =>
-        new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds }, PinnedSeqs = { window.PinnedSeqs } }.ToByteArray();
+    public static byte[] Encode(ChatWindow window)
+    {
+        var chat = new CachedChat { UserId = window.UserId, CharacterIds = { window.CharacterIds }, PinnedSeqs = { window.PinnedSeqs } };
+        if (window.Memory is { } memory)
+        {
+            chat.MemoryKnown = true;
+            chat.MemoryNote = memory.Note ?? "";
+            if (memory.Depth is { } depth)
+            {
+                chat.MemoryDepth = depth;
+            }
+
+            if (memory.Summary is { } summary)
+            {
+                chat.SummaryVersion = summary.Version;
+                chat.SummaryThroughSeq = summary.ThroughSeq;
+                chat.SummaryText = summary.Text;
+                chat.SummaryTime = ChatTurn.VersionAt(summary.CreateTime);
+            }
+        }
+
+        return chat.ToByteArray();
+    }
+
+    /// <summary>The chat's memory as a cached window keeps it; null when the window was cached without it.</summary>
+    public static ChatMemory? MemoryOf(CachedChat chat) =>
+        !chat.MemoryKnown
+            ? null
+            : new ChatMemory(
+                chat.MemoryNote.Length == 0 ? null : chat.MemoryNote,
+                chat.HasMemoryDepth ? chat.MemoryDepth : null,
+                chat.SummaryVersion == 0
+                    ? null
+                    : new ChatSummary(chat.SummaryVersion, chat.SummaryThroughSeq, chat.SummaryText,
+                        DateTimeOffset.UnixEpoch.AddTicks(chat.SummaryTime * TimeSpan.TicksPerMicrosecond)));
 
     public static CachedChat DecodeChat(byte[] bytes) => CachedChat.Parser.ParseFrom(bytes);
 }

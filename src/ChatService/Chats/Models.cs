@@ -207,11 +207,16 @@ public sealed record ReplyContext(
     /// </summary>
     public UserPersona? Persona { get; init; }
 
-    /// <summary>What the chat remembers beyond its recent turns, for the prompt (see <see cref="Inference.PromptMemory"/>).</summary>
-    public Inference.PromptMemory Memory { get; init; } = Inference.PromptMemory.None;
 
     /// <summary>The lorebooks the reply uses (the speaker's own and the chat's), as read with the context; <see cref="Memory"/> holds what they triggered.</summary>
     public IReadOnlyList<Lorebook> Lorebooks { get; init; } = [];
+
+    /// <summary>
+    /// What the chat remembers beyond <see cref="WindowOldestFirst"/>: its memory note at its depth and
+    /// its latest rolling summary (only one that ends before the reply), read with the window, and the
+    /// lore entries its books' keys trigger (ReplyContextLoader). The prompt assembler places them.
+    /// </summary>
+    public Inference.PromptMemory Memory { get; init; } = Inference.PromptMemory.None;
 
     /// <summary>
     /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)
@@ -293,6 +298,12 @@ public sealed record ChatWindow(string ChatId, string UserId, IReadOnlyList<stri
 {
     /// <summary>The chat's pinned turns, ascending (as Chats.PinnedSeqs has them when the window was loaded).</summary>
     public IReadOnlyList<long> PinnedSeqs { get; init; } = [];
+
+    /// <summary>
+    /// The chat's memory note and latest summary as of the window's load (dropped with the window when
+    /// either changes); null when the window does not know them (cached by a replica that predates them).
+    /// </summary>
+    public ChatMemory? Memory { get; init; }
 
     /// <summary>The oldest turn number the window covers (hidden or not); older turns exist when it is above 1.</summary>
     public long OldestSeq => NewestFirst.Count == 0 ? LastSeq + 1 : NewestFirst[^1].Seq;

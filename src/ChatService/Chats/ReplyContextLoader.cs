@@ -15,16 +15,23 @@ public sealed partial class ReplyContextLoader(
     IReplyLedger ledger,
     LoreCompiler lore,
     IOptions<ChatOptions> options,
-    ILogger<ReplyContextLoader> logger)
+    ILogger<ReplyContextLoader> logger,
+    IChatMemoryStore memories,
+    IOptions<MemoryOptions> memoryOptions)
 {
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
 
     public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
-        var context = (windows.MaxTurns > 0 ? await FromWindowAsync(key, windowTurns, cancellationToken) : null)
-            ?? await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
-        return context is null ? null : WithLore(context);
+        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, cancellationToken) is { } warm)
+        {
+            return WithLore(warm);
+        }
+
+        // The cold path reads the memory apart from the ledger's snapshot (one more small read).
+        var context = await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
+        return context is null ? null : WithLore(context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) });
     }
 
     /// <summary>
@@ -63,6 +70,32 @@ public sealed partial class ReplyContextLoader(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A regular-expression key of lorebook {LorebookId} entry {EntryId} ran out of time; counted as no match")]
     private partial void LogRegexTimeout(string lorebookId, string entryId);
 
+    /// <summary>
+    /// The chat's memory as a reply's prompt takes it: the note at its effective depth, and the summary
+    /// only when it ends before the reply (a regenerated old reply never sees a summary of its own future).
+    /// </summary>
+    public PromptMemory ToPrompt(ChatMemory? memory, long replySeq)
+    {
+        if (memory is null)
+        {
+            return PromptMemory.None;
+        }
+
+        var summary = memory.Summary is { } s && s.ThroughSeq < replySeq && s.Text.Length > 0 ? s : null;
+        if (memory.Note is null && summary is null)
+        {
+            return PromptMemory.None;
+        }
+
+        return new PromptMemory
+        {
+            Note = memory.Note,
+            NoteDepth = memory.EffectiveDepth(memoryOptions.Value.DefaultDepth),
+            Summary = summary?.Text,
+            SummaryThroughSeq = summary?.ThroughSeq ?? 0,
+        };
+    }
+
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
     private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
@@ -97,6 +130,9 @@ public sealed partial class ReplyContextLoader(
             Pinned = await PinnedAsync(window, key, cancellationToken),
             Persona = persona,
             Lorebooks = read.Lorebooks,
+
+            // Cached with the window (no read), except in a window cached before memory was.
+            Memory = ToPrompt(window.Memory ?? await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq),
         };
     }
 

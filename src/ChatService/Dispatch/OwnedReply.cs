@@ -163,6 +163,10 @@ public sealed partial class OwnedReply
                     ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
             await SettleAsync(outcome, context.UserId, span);
+
+            // After the reply's own commits, and only queued: turns that fell out of this prompt's window
+            // may make the chat's summary due (a background job; see SummaryScheduler).
+            services.Summaries.Consider(context, services.Options.PromptWindowTurns);
         }
         catch (Exception ex)
         {

@@ -20,6 +20,7 @@ public sealed partial class ReplyServices
         ModelRouter router,
         SettleGate settleGate,
         IReplyLog log,
+        Memory.SummaryScheduler summaries,
         RetryPolicyFactory retries,
         IOptions<DispatchOptions> dispatchOptions,
         IOptions<ChatOptions> chatOptions,
@@ -30,6 +31,7 @@ public sealed partial class ReplyServices
         Contexts = contexts;
         Router = router;
         Log = log;
+        Summaries = summaries;
         Options = dispatchOptions.Value;
         Lease = chatOptions.Value.ReplyLease;
         ReplicaId = chatOptions.Value.ReplicaId;
@@ -59,6 +61,9 @@ public sealed partial class ReplyServices
     public ModelRouter Router { get; }
 
     public IReplyLog Log { get; }
+
+    /// <summary>Where a generated reply hands its context for the rolling summary's trigger (never waited for).</summary>
+    public Memory.SummaryScheduler Summaries { get; }
 
     public DispatchOptions Options { get; }
 

@@ -103,7 +103,7 @@ internal sealed partial class ChatStore
             var restore = seqs.Where(seq => found[seq] is not null).OrderBy(seq => seq).ToList();
             if (restore.Count == 0)
             {
-                return restore;
+                return (Restored: restore, WindowChanged: false);
             }
 
             var rows = await tx.QueryListAsync(
@@ -114,12 +114,12 @@ internal sealed partial class ChatStore
                 turns.Restore(turn);
             }
 
-            await KeepPreviewAndPinsAsync(tx, chatId, hidden: [], ct, restored: restore);
-            return restore;
+            var windowChanged = await KeepPreviewAndPinsAsync(tx, chatId, hidden: [], ct, restored: restore);
+            return (Restored: restore, WindowChanged: windowChanged);
         }, cancellationToken);
 
-        await FinishAsync(commit, commit.Result.Count);
-        return commit.Result;
+        await (commit.Result.WindowChanged ? commits.ChatChangedAsync(commit) : FinishAsync(commit, commit.Result.Restored.Count));
+        return commit.Result.Restored;
     }
 
     /// <summary>How long a hidden turn can be restored: Spanner's row deletion policy purges it then (schema version 3).</summary>
@@ -211,9 +211,10 @@ internal sealed partial class ChatStore
     }
 
     /// <summary>
-    /// After turns were hidden or restored: the chat's preview shows its newest shown turn, and hidden
-    /// turns are no longer pinned. Returns whether the pins changed (cached windows keep them: the caller
-    /// drops the window then).
+    /// After turns were hidden or restored: the chat's preview shows its newest shown turn, hidden
+    /// turns are no longer pinned, and summaries whose span reaches the changed turns are discarded
+    /// (<see cref="ChatMemoryStore.DiscardSummariesCoveringAsync"/>). Returns whether the pins or the
+    /// summary changed (cached windows keep them: the caller drops the window then).
     /// </summary>
     private static async Task<bool> KeepPreviewAndPinsAsync(
         SpannerTransaction tx, string chatId, IReadOnlyList<long> hidden, CancellationToken ct, IReadOnlyList<long>? restored = null)
@@ -239,7 +240,8 @@ internal sealed partial class ChatStore
         }
 
         tx.BufferWrite(update);
-        return pinsChanged;
+        var summaryDiscarded = await ChatMemoryStore.DiscardSummariesCoveringAsync(tx, chatId, [.. hidden, .. restored ?? []], ct);
+        return pinsChanged || summaryDiscarded;
     }
 }
 

@@ -48,6 +48,7 @@ public static class StorageExtensions
         builder.Services.AddHostedService<CatalogBackfillJob>();
         builder.Services.AddSingleton<IChatStore, ChatStore>();
         builder.Services.AddSingleton<IReplyLedger, ReplyLedger>();
+        builder.Services.AddSingleton<IChatMemoryStore, ChatMemoryStore>();
         builder.Services.AddHealthChecks().AddCheck<SpannerHealthCheck>("spanner", tags: [HealthChecks.HealthExtensions.ReadyTag]);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;

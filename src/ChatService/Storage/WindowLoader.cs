@@ -11,6 +11,7 @@ internal sealed class WindowLoader(SpannerGateway spanner)
     private const string WindowSelect =
         $"""
         SELECT ch.UserId, ch.CharacterIds, ch.NextSeq AS LastSeq, ch.PinnedSeqs,
+               {ChatMemoryRows.MemoryColumns},
                {TurnColumns}, t.PrimaryCandidateId AS CandidateId
         FROM Chats ch
         LEFT JOIN Turns t ON t.ChatId = ch.ChatId AND t.Seq > ch.NextSeq - @turns
@@ -20,7 +21,7 @@ internal sealed class WindowLoader(SpannerGateway spanner)
         """;
 
     /// <summary>
-    /// The chat's newest <paramref name="turns"/> turns with its owner, cast and pins, in one read; null if there is
+    /// The chat's newest <paramref name="turns"/> turns with its owner, cast, pins, memory note and summary, in one read; null if there is
     /// no such chat. Hidden turns come as markers, and so do turns Spanner has already purged (hidden
     /// long ago), so the window stays contiguous.
     /// </summary>
@@ -45,6 +46,7 @@ internal sealed class WindowLoader(SpannerGateway spanner)
         return new ChatWindow(chatId, first.Get<string>("UserId"), first.Get<List<string>>("CharacterIds"), lastSeq, newestFirst)
         {
             PinnedSeqs = first.Get<List<long>?>("PinnedSeqs") ?? [],
+            Memory = ChatMemoryRows.Read(first),
         };
     }
 }

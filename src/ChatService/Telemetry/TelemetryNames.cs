@@ -20,6 +20,7 @@ internal static class TelemetryNames
         LimitsMetrics.MeterName,
         RetryPolicy.MeterName,
         HealthMetrics.MeterName,
+        Memory.SummaryMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =

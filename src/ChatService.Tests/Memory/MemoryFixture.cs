@@ -1,0 +1,69 @@
+using ChatService.Tests.Inference;
+using ChatService.Tests.Infrastructure;
+
+namespace ChatService.Tests.Memory;
+
+/// <summary>
+/// The service with its "llm" route on an OpenAI-compatible server that records every reply prompt, and
+/// its summaries written by the "summary" route on a second such server (so a test can fail or slow one
+/// without the other). A prompt window of <see cref="WindowTurns"/> turns and a summary every
+/// <see cref="EveryTurns"/> turns, so a few exchanges make one due; the summary sweep runs twice a second.
+/// </summary>
+public class MemoryFixture(LocalStack stack) : ChatServiceFixture(stack)
+{
+    public const int WindowTurns = 4;
+    public const int EveryTurns = 4;
+    public const int MaxTurnsPerJob = 8;
+
+    /// <summary>Receives the reply prompts.</summary>
+    public FakeOpenAIServer Server { get; private set; } = null!;
+
+    /// <summary>Receives the summary prompts.</summary>
+    public FakeOpenAIServer Summarizer { get; private set; } = null!;
+
+    /// <summary>Whether replies trigger the summary job and the sweep runs.</summary>
+    protected virtual bool SummariesEnabled => true;
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+    {
+        ["Inference:Backends:llm:Kind"] = "OpenAI",
+        ["Inference:Backends:llm:BaseUrl"] = Server.BaseUrl.ToString(),
+        ["Inference:Backends:llm:Model"] = "test-model",
+        ["Inference:Routes:llm:0"] = "llm",
+        ["Inference:Backends:summarizer:Kind"] = "OpenAI",
+        ["Inference:Backends:summarizer:BaseUrl"] = Summarizer.BaseUrl.ToString(),
+        ["Inference:Backends:summarizer:Model"] = "summary-model",
+        ["Inference:Routes:summary:0"] = "summarizer",
+        ["Dispatch:PromptWindowTurns"] = WindowTurns.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Summary:Enabled"] = SummariesEnabled ? "true" : "false",
+        ["Summary:Route"] = "summary",
+        ["Summary:EveryTurns"] = EveryTurns.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Summary:MaxTurnsPerJob"] = MaxTurnsPerJob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Summary:SweepInterval"] = "00:00:00.500",
+        ["Summary:RetryDelay"] = "00:00:00.500",
+        ["Summary:Lease"] = "00:00:10",
+        ["Summary:CallTimeout"] = "00:00:05",
+        ["Summary:MaxAttempts"] = "3",
+    };
+
+    public override async ValueTask InitializeAsync()
+    {
+        Server = await FakeOpenAIServer.StartAsync(CancellationToken.None);
+        Summarizer = await FakeOpenAIServer.StartAsync(CancellationToken.None);
+        Summarizer.ReplyChunks = ["SUMMARY"];
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Server.DisposeAsync();
+        await Summarizer.DisposeAsync();
+    }
+}
+
+/// <summary>As <see cref="MemoryFixture"/>, with the summary job never triggered nor swept: tests run it by hand.</summary>
+public sealed class ManualSummaryFixture(LocalStack stack) : MemoryFixture(stack)
+{
+    protected override bool SummariesEnabled => false;
+}

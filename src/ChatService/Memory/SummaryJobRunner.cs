@@ -1,0 +1,191 @@
+using System.Text;
+using ChatService.Chats;
+using ChatService.Inference;
+using ChatService.Storage;
+using Microsoft.Extensions.AI;
+
+namespace ChatService.Memory;
+
+/// <summary>What one run of a summary job came to.</summary>
+public enum SummaryRunOutcome
+{
+    /// <summary>A new version of the chat's summary was stored.</summary>
+    Stored,
+
+    /// <summary>Nothing was due: the summary covers the span already (or the chat is gone).</summary>
+    Covered,
+
+    /// <summary>Another replica holds the job, or it waits for its retry delay, or it was tried too often.</summary>
+    NotClaimed,
+
+    /// <summary>The claim was lost before the commit (taken over, or a rewind discarded the base): nothing stored.</summary>
+    Lost,
+
+    /// <summary>The model call failed; the job is released for a later attempt.</summary>
+    Failed,
+}
+
+/// <summary>
+/// Runs a chat's summary job once: claims it in Spanner, reads the shown turns of its span, asks the
+/// summary route to fold them into the previous summary, and stores the result as a new version in a
+/// commit that checks the claim and the base version again. Every step is safe to repeat or to race:
+/// the claim lets one replica call the model at a time, and the conditional commit stores one version
+/// per span whatever happens around it.
+/// </summary>
+public sealed partial class SummaryJobRunner
+{
+    private readonly SummaryJobStore _store;
+    private readonly ModelRouter _router;
+    private readonly SummaryOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    internal SummaryJobRunner(SummaryJobStore store, ModelRouter router, SummaryOptions options, string replicaId, TimeProvider timeProvider, ILogger<SummaryJobRunner> logger)
+    {
+        _store = store;
+        _router = router;
+        _options = options;
+        ReplicaId = replicaId;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>The replica the runner claims jobs as.</summary>
+    public string ReplicaId { get; }
+
+    /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one its job row names).</summary>
+    public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    {
+        var (status, claim) = await _store.ClaimAsync(chatId, throughSeq, _options.EveryTurns, ReplicaId, _options.Lease, _options.MaxAttempts, cancellationToken);
+        SummaryMetrics.Committed();
+        if (claim is null)
+        {
+            SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");
+            return status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
+        }
+
+        var span = await _store.ReadSpanAsync(claim, _options.MaxInputChars, cancellationToken);
+        if (span is null)
+        {
+            return SummaryRunOutcome.Covered;
+        }
+
+        if (span.Turns.Count == 0)
+        {
+            // Every turn of the span is hidden: the summary stays what it was, now through the span's end.
+            return Stored(await _store.CommitAsync(claim, claim.ThroughSeq, claim.BaseText, 0, ReplicaId, [], cancellationToken), chatId, claim.ThroughSeq);
+        }
+
+        var route = _options.Route.Length > 0 ? _options.Route : span.FirstCharacterRoute;
+        if (!_router.HasRoute(route))
+        {
+            const string unknown = "the summary route is not configured";
+            await _store.FailAsync(claim, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
+            SummaryMetrics.Committed();
+            Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
+            SummaryMetrics.Run("failed");
+            return SummaryRunOutcome.Failed;
+        }
+
+        var queuedAt = _timeProvider.GetUtcNow();
+        var (text, calls, finished) = await GenerateAsync(route, Prompt(claim, span), chatId, claim.ThroughSeq, queuedAt, cancellationToken);
+        var summary = text.Trim();
+        if (!finished.Succeeded || summary.Length == 0)
+        {
+            var reason = finished.Succeeded ? "the model returned no text" : finished.FailureReason ?? "the model call failed";
+            await _store.FailAsync(claim, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
+            SummaryMetrics.Committed();
+            Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
+            SummaryMetrics.Run("failed");
+            return SummaryRunOutcome.Failed;
+        }
+
+        if (summary.Length > _options.MaxSummaryChars)
+        {
+            summary = summary[.._options.MaxSummaryChars];
+        }
+
+        // A span cut by MaxInputChars ends at its last turn read; the rest is the next job's.
+        var through = span.Cut ? span.Turns[^1].Seq : claim.ThroughSeq;
+        return Stored(await _store.CommitAsync(claim, through, summary, span.Turns.Count, ReplicaId, calls, CancellationToken.None), chatId, through);
+    }
+
+    private SummaryRunOutcome Stored(long? version, string chatId, long through)
+    {
+        SummaryMetrics.Committed();
+        if (version is null)
+        {
+            SummaryMetrics.Run("lost");
+            return SummaryRunOutcome.Lost;
+        }
+
+        Log.Stored(_logger, chatId, version.Value, through);
+        SummaryMetrics.SummaryStored();
+        SummaryMetrics.Run("stored");
+        return SummaryRunOutcome.Stored;
+    }
+
+    /// <summary>
+    /// The summary prompt: the instructions as a system message, then one user message with the previous
+    /// summary and the span's turns as "Name: text" lines, oldest first.
+    /// </summary>
+    internal IReadOnlyList<ChatMessage> Prompt(SummaryClaim claim, SummarySpan span)
+    {
+        var cast = string.Join(" and ", span.Names.Values.Distinct());
+        var instructions = Macros.Expand(_options.Instructions, cast.Length > 0 ? cast : "the characters", Macros.DefaultUserName);
+        var body = new StringBuilder();
+        body.Append("Earlier summary:\n").Append(claim.BaseText.Length > 0 ? claim.BaseText : "(none yet)").Append("\n\nNew messages:\n");
+        foreach (var turn in span.Turns)
+        {
+            var name = turn.Role == AuthorRole.User
+                ? Macros.DefaultUserName
+                : turn.CharacterId is { } id && span.Names.TryGetValue(id, out var display) ? display : "Character";
+            body.Append(name).Append(": ").Append(turn.Text).Append('\n');
+        }
+
+        return [new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, body.ToString().TrimEnd())];
+    }
+
+    private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> GenerateAsync(
+        string route, IReadOnlyList<ChatMessage> prompt, string chatId, long throughSeq, DateTimeOffset queuedAt, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.CallTimeout);
+        var text = new StringBuilder();
+        var calls = new List<ModelCallRecord>();
+        GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
+        var request = new GenerationRequest(route, prompt, _options.MaxOutputTokens, Variant: $"summary-{chatId}-{throughSeq}");
+        await foreach (var update in _router.GenerateAsync(request, timeout.Token))
+        {
+            switch (update)
+            {
+                case TextDelta delta:
+                    text.Append(delta.Text);
+                    break;
+                case AttemptStarted:
+                    // A retry after a failed attempt starts the text again.
+                    text.Clear();
+                    break;
+                case AttemptFinished attempt:
+                    var call = attempt.Call;
+                    calls.Add(new ModelCallRecord(call.Backend, call.Model, call.Outcome, call.Error, queuedAt, call.StartedAt,
+                        call.FirstTokenAt, call.FinishedAt, call.PromptTokens, call.CompletionTokens));
+                    break;
+                case GenerationFinished end:
+                    finished = end;
+                    break;
+            }
+        }
+
+        return (text.ToString(), calls, finished);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3801, LogLevel.Information, "Stored summary version {Version} of chat {ChatId} through turn {ThroughSeq}.")]
+        public static partial void Stored(ILogger logger, string chatId, long version, long throughSeq);
+
+        [LoggerMessage(3802, LogLevel.Warning, "Summary of chat {ChatId} through turn {ThroughSeq} failed (attempt {Attempt}): {Reason}. The sweep tries it again later.")]
+        public static partial void JobFailed(ILogger logger, string chatId, long throughSeq, int attempt, string reason);
+    }
+}

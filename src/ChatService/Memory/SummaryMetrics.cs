@@ -1,0 +1,31 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatService.Memory;
+
+/// <summary>The summary job's instruments. Recording never throws.</summary>
+internal static class SummaryMetrics
+{
+    public const string MeterName = "ChatService.Memory";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Runs = Meter.CreateCounter<long>(
+        "chat.summary.runs", unit: "{run}", description: "Summary job runs, by outcome (stored, covered, not_claimed, lost, failed, error).");
+
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>(
+        "chat.summary.dropped", unit: "{trigger}", description: "Summary triggers dropped because this replica's job queue was full.");
+
+    private static readonly Counter<long> Commits = Meter.CreateCounter<long>(
+        "chat.summary.commits", unit: "{commit}", description: "Read-write transactions the summary job committed (claims, stored summaries, failures): the job's Spanner commits, reported apart from the replies'.");
+
+    private static readonly Counter<long> Stored = Meter.CreateCounter<long>(
+        "chat.summary.stored", unit: "{summary}", description: "Summaries stored; each drops its chat's cached window, which the next reader loads again (one Spanner read).");
+
+    public static void Committed() => Commits.Add(1);
+
+    public static void SummaryStored() => Stored.Add(1);
+
+    public static void Run(string outcome) => Runs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public static void TriggerDropped() => Dropped.Add(1);
+}

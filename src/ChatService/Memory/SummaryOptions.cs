@@ -1,0 +1,97 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatService.Memory;
+
+/// <summary>The rolling-summary job. Bound from the <c>Summary</c> section.</summary>
+public sealed class SummaryOptions : IValidatableObject
+{
+    public const string Section = "Summary";
+
+    /// <summary>Whether replies trigger the job and the sweep runs. Default: true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The route that writes summaries (see <c>Inference:Routes</c>); empty for the route of the chat's
+    /// first character. A cheaper model than the characters' is the usual choice. Default: empty.
+    /// </summary>
+    public string Route { get; set; } = "";
+
+    /// <summary>
+    /// K: a summary is written once at least this many turns fell out of the prompt window since the
+    /// last one (so at most once every K turns of a chat). Default: 20.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int EveryTurns { get; set; } = 20;
+
+    /// <summary>Most turns one job folds in; a longer backlog takes several jobs, oldest turns first. Default: 200.</summary>
+    [Range(1, 10_000)]
+    public int MaxTurnsPerJob { get; set; } = 200;
+
+    /// <summary>
+    /// Characters of turn text one job sends at most: past it the job ends its span earlier (the rest goes
+    /// to the next job), always taking at least one turn. Default: 24000.
+    /// </summary>
+    [Range(1_000, 1_000_000)]
+    public int MaxInputChars { get; set; } = 24_000;
+
+    /// <summary>Longest summary stored, in characters (a longer answer is cut at the end). Default: 4000.</summary>
+    [Range(100, 100_000)]
+    public int MaxSummaryChars { get; set; } = 4_000;
+
+    /// <summary>Output tokens asked of the model. Default: 512.</summary>
+    [Range(16, 32_000)]
+    public int MaxOutputTokens { get; set; } = 512;
+
+    /// <summary>
+    /// What the model is told to do; <c>{{char}}</c> becomes the cast's names, <c>{{user}}</c> "User".
+    /// Default: <see cref="DefaultInstructions"/>.
+    /// </summary>
+    public string Instructions { get; set; } = DefaultInstructions;
+
+    public const string DefaultInstructions =
+        "You keep the running summary of a fictional chat between {{user}} and {{char}}. Rewrite the summary so that it " +
+        "covers both the earlier summary and the new messages: who is who, what happened, what was decided or promised, " +
+        "and what is still open, in the order it happened. Write plain prose in the past tense. Reply with the summary only.";
+
+    /// <summary>How long a claimed job is its replica's before another may take it over (longer than a call can take). Default: 2 min.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Longest a job's model call may take. Default: 90 s.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How long a failed job waits before the sweep tries it again. Default: 30 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts at one span before the sweep leaves it (a later trigger for a longer span tries again). Default: 5.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How often each replica looks for jobs whose lease or retry delay ran out. Default: 15 s.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Jobs waiting on this replica; a trigger that finds the queue full is dropped (a later reply triggers again). Default: 1000.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 1000;
+
+    /// <summary>Jobs run at once by this replica. Default: 2.</summary>
+    [Range(1, 1_000)]
+    public int MaxConcurrentJobs { get; set; } = 2;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxTurnsPerJob < EveryTurns)
+        {
+            yield return new ValidationResult("Summary:MaxTurnsPerJob must be at least Summary:EveryTurns", [nameof(MaxTurnsPerJob)]);
+        }
+
+        if (Lease <= CallTimeout)
+        {
+            yield return new ValidationResult("Summary:Lease must be longer than Summary:CallTimeout", [nameof(Lease)]);
+        }
+
+        if (SweepInterval <= TimeSpan.Zero || RetryDelay < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Summary:SweepInterval must be positive and Summary:RetryDelay not negative", [nameof(SweepInterval)]);
+        }
+    }
+}

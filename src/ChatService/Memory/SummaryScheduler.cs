@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using ChatService.Chats;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Memory;
+
+/// <summary>
+/// Takes summary triggers off the reply path and runs them in the background: <see cref="Consider"/> only
+/// decides (<see cref="SummaryTrigger"/>) and queues, never waits and never throws, so a reply's commits
+/// never wait for a summary and its failures never reach a reply. A chat has at most one job queued or
+/// running on this replica; across replicas, the job's claim in Spanner keeps one at a time.
+/// </summary>
+public sealed partial class SummaryScheduler : BackgroundService
+{
+    private readonly Channel<(string ChatId, long ThroughSeq)> _queue;
+    private readonly ConcurrentDictionary<string, byte> _pending = new();
+    private readonly SummaryJobRunner _runner;
+    private readonly SummaryOptions _options;
+    private readonly ILogger _logger;
+    private int _running;
+
+    public SummaryScheduler(SummaryJobRunner runner, IOptions<SummaryOptions> options, ILogger<SummaryScheduler> logger)
+    {
+        _runner = runner;
+        _options = options.Value;
+        _logger = logger;
+        _queue = Channel.CreateBounded<(string, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+    }
+
+    /// <summary>Jobs queued or running on this replica (for tests and shutdown).</summary>
+    public int InFlight => _pending.Count;
+
+    /// <summary>
+    /// After a reply was generated from <paramref name="context"/>: queues the chat's summary job when the
+    /// turns that fell out of its prompt window make one due. Costs no I/O.
+    /// </summary>
+    public void Consider(ReplyContext context, int windowTurns)
+    {
+        if (!_options.Enabled)
+        {
+            return;
+        }
+
+        var window = context.WindowOldestFirst;
+        var due = SummaryTrigger.DueThrough(
+            window.Count == 0 ? 0 : window[0].Seq, window.Count, windowTurns, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
+        if (due is { } through)
+        {
+            Enqueue(context.Reply.ChatId, through);
+        }
+    }
+
+    /// <summary>Queues the chat's job for the span through <paramref name="throughSeq"/> unless one is queued or running here already.</summary>
+    public bool Enqueue(string chatId, long throughSeq)
+    {
+        if (!_pending.TryAdd(chatId, 0))
+        {
+            return false;
+        }
+
+        if (!_queue.Writer.TryWrite((chatId, throughSeq)))
+        {
+            _pending.TryRemove(chatId, out _);
+            SummaryMetrics.TriggerDropped();
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits until no job is queued or running on this replica (tests).</summary>
+    public async Task IdleAsync(TimeSpan bound, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while ((_pending.Count > 0 || Volatile.Read(ref _running) > 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25, cancellationToken);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrentJobs).Select(_ => WorkAsync(stoppingToken)));
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var (chatId, through) in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                Interlocked.Increment(ref _running);
+                try
+                {
+                    await _runner.RunAsync(chatId, through, stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Storage failed (the claim, the read or the commit): the job row, if any, stays, and
+                    // the sweep or the next trigger takes it up once its lease runs out.
+                    SummaryMetrics.Run("error");
+                    Log.RunFailed(_logger, chatId, through, ex);
+                }
+                finally
+                {
+                    _pending.TryRemove(chatId, out _);
+                    Interlocked.Decrement(ref _running);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown: a job cut short keeps its claim until the lease runs out, then any replica's sweep redoes it.
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3803, LogLevel.Warning, "Summary job of chat {ChatId} through turn {ThroughSeq} failed; it is retried once its lease runs out.")]
+        public static partial void RunFailed(ILogger logger, string chatId, long throughSeq, Exception exception);
+    }
+}
