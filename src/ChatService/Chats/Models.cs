@@ -189,6 +189,13 @@ public sealed record ReplyContext(
     public UserPersona? Persona { get; init; }
 
     /// <summary>
+    /// What the chat remembers beyond its recent turns (memory note, rolling summary, triggered lore),
+    /// which the prompt carries; <see cref="Inference.PromptMemory.None"/> until its producers fill it in
+    /// when the context is loaded (from the cached window, so a warm exchange reads nothing more).
+    /// </summary>
+    public Inference.PromptMemory Memory { get; init; } = Inference.PromptMemory.None;
+
+    /// <summary>
     /// Whether the reply may be generated on <paramref name="replicaId"/>: it is still owed (pending)
     /// and leased there. A context read from the cached window has no lease (null): the lease the
     /// job was queued or claimed under stands, and the settle commit checks it in the end.
@@ -216,7 +223,11 @@ public sealed record ReplyOutcome(
     string Text,
     ReplyFailureCode? FailureCode,
     string? FailureReason,
-    IReadOnlyList<ModelCallRecord> Calls);
+    IReadOnlyList<ModelCallRecord> Calls)
+{
+    /// <summary>The prompt the calls were made with; null when none was (e.g. cancelled before generation).</summary>
+    public Inference.AssembledPrompt? Prompt { get; init; }
+}
 
 /// <summary>
 /// A candidate reply as stored by settling or cancelling it, and whether it is its turn's primary

@@ -1,6 +1,5 @@
 using ChatService.Chats;
 using ChatService.Inference;
-using Microsoft.Extensions.AI;
 
 namespace ChatService.Dispatch;
 
@@ -8,11 +7,12 @@ namespace ChatService.Dispatch;
 internal static class ReplyPrompt
 {
     /// <summary>
-    /// The speaker's whole definition and the user's persona ahead of the pinned and recent turns,
-    /// and the speaker's post-history instructions after them (see <see cref="PromptBuilder"/>), within
-    /// the budgets of <paramref name="options"/>. The creator notes are never part of it.
+    /// The speaker's whole definition and the user's persona ahead of the pinned turns, what the chat
+    /// remembers (<see cref="ReplyContext.Memory"/>) and the recent turns, and the speaker's post-history
+    /// instructions after them (see <see cref="PromptBuilder.Assemble"/>), within the section ceilings of
+    /// <paramref name="options"/> and the route's <paramref name="budget"/>. The creator notes are never part of it.
     /// </summary>
-    public static IReadOnlyList<ChatMessage> Build(ReplyContext context, DispatchOptions options)
+    public static AssembledPrompt Build(ReplyContext context, DispatchOptions options, RoutePromptBudget budget)
     {
         var speaker = context.Speaker;
         var definition = new CharacterPrompt(speaker.DisplayName, context.Persona?.Name ?? Macros.DefaultUserName)
@@ -27,15 +27,14 @@ internal static class ReplyPrompt
             ExampleDialogues = speaker.ExampleDialogues,
             PostHistoryInstructions = speaker.PostHistoryInstructions,
         };
-        return PromptBuilder.Build(
+        return PromptBuilder.Assemble(
             definition,
             speaker.Id,
             context.WindowOldestFirst.Select(ToPromptTurn).ToList(),
             context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
-            options.PromptBudgetChars,
             context.Pinned.Select(ToPromptTurn).ToList(),
-            options.PinnedBudgetChars,
-            options.DefinitionBudgetChars);
+            context.Memory,
+            options.PromptBudgets(budget));
     }
 
     private static PromptTurn ToPromptTurn(ChatTurn turn) => new(turn.Role == AuthorRole.User, turn.CharacterId, turn.Text, turn.Seq);
