@@ -23,6 +23,7 @@ internal sealed partial class ChatApi(
     ReplyPipeline pipeline,
     ChatShaping shaping,
     CharacterCards cards,
+    Microsoft.Extensions.Options.IOptions<Auth.AuthOptions> auth,
     IHostApplicationLifetime lifetime) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)

@@ -41,3 +41,5 @@ public sealed partial class RateCandidateRequest : ITurnScoped;
 public sealed partial class PinTurnRequest : ITurnScoped;
 
 public sealed partial class UnpinTurnRequest : ITurnScoped;
+
+public sealed partial class GetReplyPromptRequest : ITurnScoped;

@@ -227,6 +227,12 @@ public sealed record ReplyOutcome(
 {
     /// <summary>The prompt the calls were made with; null when none was (e.g. cancelled before generation).</summary>
     public Inference.AssembledPrompt? Prompt { get; init; }
+
+    /// <summary>
+    /// The largest <see cref="Prompt"/> stored with the candidate, compressed (<c>Dispatch:StoredPromptMaxBytes</c>);
+    /// null stores no prompt (<c>Dispatch:StorePrompts</c> off), only its section counts on the model calls.
+    /// </summary>
+    public int? StorePromptMaxBytes { get; init; }
 }
 
 /// <summary>

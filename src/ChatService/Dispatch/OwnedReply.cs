@@ -162,7 +162,7 @@ public sealed partial class OwnedReply
                 : finished.Succeeded
                     ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
                     : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls))
-                with { Prompt = prompt };
+                with { Prompt = prompt, StorePromptMaxBytes = services.Options.StorePrompts ? services.Options.StoredPromptMaxBytes : null };
             await SettleAsync(outcome, context.UserId, span);
         }
         catch (Exception ex)

@@ -35,9 +35,16 @@ internal sealed partial class ReplyLedger
             var reply = ReadTurn(key.ChatId, row);
             turns.Settle(reply, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason);
             var attempt = row.Get<long>("LastAttempt");
+            var sections = outcome.Prompt is { } prompt ? PromptRecords.Sections(prompt) : null;
             foreach (var call in outcome.Calls)
             {
-                tx.BufferWrite(ModelCallMutation(key, ++attempt, call));
+                tx.BufferWrite(ModelCallMutation(key, ++attempt, call).Set("PromptSections", sections));
+            }
+
+            // The prompt itself once per candidate, in this commit: the reply makes no other for it.
+            if (outcome.Prompt is not null && outcome.StorePromptMaxBytes is { } maxBytes)
+            {
+                tx.BufferWrite(PromptRecords.Row(key, outcome.Prompt, maxBytes));
             }
 
             // The preview shows the chat's newest shown turn as history shows it (its primary candidate).
