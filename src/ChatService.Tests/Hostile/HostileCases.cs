@@ -46,7 +46,7 @@ internal sealed partial class HostileCases
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
-            BadCatalogListing, CatalogLists, BadCatalogToken,
+            BadCatalogListing, CatalogLists, BadCatalogToken, BadReplyPrompt,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -120,6 +120,7 @@ internal sealed partial class HostileCases
             ListTurnRevisionsRequest r => Unary(headers, (c, o) => c.ListTurnRevisionsAsync(r, o), check),
             PinTurnRequest r => Unary(headers, (c, o) => c.PinTurnAsync(r, o), check),
             UnpinTurnRequest r => Unary(headers, (c, o) => c.UnpinTurnAsync(r, o), check),
+            GetReplyPromptRequest r => Unary(headers, (c, o) => c.GetReplyPromptAsync(r, o), check),
             ImportCharacterCardRequest r => Unary(headers, (c, o) => c.ImportCharacterCardAsync(r, o), check),
             ExportCharacterCardRequest r => Unary(headers, (c, o) => c.ExportCharacterCardAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
