@@ -49,6 +49,12 @@ public static partial class PromptBuilder
         // The reply's priming is always spent.
         var left = budgets.PromptTokens - PromptTokenizer.MessageOverhead;
 
+        // Set once a section had to give way to the whole budget (not to its own ceiling): every section
+        // after it gets nothing, so nothing of lower priority is ever sent while something higher was cut.
+        var exhausted = false;
+        int Room(int ceiling) => exhausted ? 0 : Math.Max(0, Math.Min(ceiling, left));
+        void GaveWay(int ceiling) => exhausted |= left < ceiling;
+
         // The recent turns as messages, newest first, and the newest user turn among them.
         var recent = new List<(PromptTurn Turn, ChatMessage Message, int Cost)>();
         for (var i = windowOldestFirst.Count - 1; i >= 0; i--)
@@ -70,11 +76,14 @@ public static partial class PromptBuilder
             newestUser = 0;
         }
 
-        // 1. The newest user turn.
-        if (newestUser >= 0 && recent[newestUser].Cost > left)
+        // 1. The newest user turn, leaving room for the least of the system message (the labels that are always there).
+        var postHistoryText = Macros.Expand(Macros.ExpandOriginal(definition.PostHistoryInstructions, ""), definition.CharacterName, definition.UserName);
+        var noInstructions = definition with { PostHistoryInstructions = "" };
+        var leastSystem = tokenizer.CountMessage(Render(noInstructions, 0).System);
+        if (newestUser >= 0 && recent[newestUser].Cost > left - leastSystem)
         {
             var (turn, message, _) = recent[newestUser];
-            var cut = new ChatMessage(message.Role, FitTail(message.Text, left - PromptTokenizer.MessageOverhead, tokenizer));
+            var cut = new ChatMessage(message.Role, FitTail(message.Text, left - leastSystem - PromptTokenizer.MessageOverhead, tokenizer));
             recent[newestUser] = (turn, cut, tokenizer.CountMessage(cut.Text));
         }
 
@@ -84,18 +93,23 @@ public static partial class PromptBuilder
         }
 
         // 2. The system prompt, the definition and the persona.
-        var postHistoryText = Macros.Expand(Macros.ExpandOriginal(definition.PostHistoryInstructions, ""), definition.CharacterName, definition.UserName);
-        var noInstructions = definition with { PostHistoryInstructions = "" };
-        var definitionRoom = Math.Min(budgets.DefinitionTokens, left) - PromptTokenizer.MessageOverhead;
+        var definitionRoom = Room(budgets.DefinitionTokens) - PromptTokenizer.MessageOverhead;
         var (system, _) = Render(noInstructions, int.MaxValue);
         var systemTokens = tokenizer.Count(system);
         var systemChars = system.Length;
+        var systemCut = false;
         for (var tries = 0; systemTokens > definitionRoom && systemChars > 0 && tries < 8; tries++)
         {
             // Characters per token vary with the text, so aim a little under and check again.
             systemChars = (int)Math.Min(systemChars - 1L, (long)systemChars * Math.Max(0, definitionRoom) / systemTokens * 95 / 100);
             (system, _) = Render(noInstructions, Math.Max(0, systemChars));
             systemTokens = tokenizer.Count(system);
+            systemCut = true;
+        }
+
+        if (systemCut)
+        {
+            GaveWay(budgets.DefinitionTokens);
         }
 
         left -= systemTokens + PromptTokenizer.MessageOverhead;
@@ -104,7 +118,8 @@ public static partial class PromptBuilder
         // among those counts as a recent turn, as it always did).
         var oldestRecentBound = OldestWithin(recent, newestUser, budgets.HistoryTokens);
         var pins = new List<ChatMessage>();
-        var pinsRoom = Math.Min(budgets.PinnedTokens, left);
+        var pinsRoom = Room(budgets.PinnedTokens);
+        var pinLeftOut = false;
         for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
         {
             var turn = pinnedOldestFirst[i];
@@ -118,6 +133,7 @@ public static partial class PromptBuilder
             if (cost > pinsRoom)
             {
                 // A pin longer than what is left is left out; an older, shorter one may still fit.
+                pinLeftOut = true;
                 continue;
             }
 
@@ -127,13 +143,29 @@ public static partial class PromptBuilder
         }
 
         pins.Reverse();
+        if (pinLeftOut)
+        {
+            GaveWay(budgets.PinnedTokens);
+        }
+
         left -= sections[(int)PromptSection.Pins];
 
         // 4. The memory note; 5. the summary.
-        var note = Fit(memory.Note, Math.Min(budgets.MemoryTokens, left), tokenizer, keepEnd: false);
+        var note = Fit(memory.Note, Room(budgets.MemoryTokens), tokenizer, keepEnd: false);
+        if (!string.IsNullOrWhiteSpace(memory.Note) && !ReferenceEquals(note, memory.Note))
+        {
+            GaveWay(budgets.MemoryTokens);
+        }
+
         sections[(int)PromptSection.Memory] = note is null ? 0 : tokenizer.CountMessage(note);
         left -= sections[(int)PromptSection.Memory];
-        var summary = Fit(memory.Summary is { Length: > 0 } s ? SummaryLabel + s : null, Math.Min(budgets.SummaryTokens, left), tokenizer, keepEnd: true, keepStart: SummaryLabel.Length);
+        var wholeSummary = memory.Summary is { Length: > 0 } s ? SummaryLabel + s : null;
+        var summary = Fit(wholeSummary, Room(budgets.SummaryTokens), tokenizer, keepEnd: true, keepStart: SummaryLabel.Length);
+        if (!string.IsNullOrWhiteSpace(wholeSummary) && !ReferenceEquals(summary, wholeSummary))
+        {
+            GaveWay(budgets.SummaryTokens);
+        }
+
         sections[(int)PromptSection.Summary] = summary is null ? 0 : tokenizer.CountMessage(summary);
         left -= sections[(int)PromptSection.Summary];
 
@@ -142,8 +174,13 @@ public static partial class PromptBuilder
             .Select(l => (Entry: l, Cost: tokenizer.CountMessage(l.Text)))
             .OrderBy(l => l.Entry.Order).ThenBy(l => l.Entry.EntryId, StringComparer.Ordinal)
             .ToList();
-        var loreRoom = Math.Min(budgets.LoreTokens, left);
+        var loreRoom = Room(budgets.LoreTokens);
         var loreCost = lore.Sum(l => l.Cost);
+        if (loreCost > loreRoom)
+        {
+            GaveWay(budgets.LoreTokens);
+        }
+
         while (loreCost > loreRoom)
         {
             loreCost -= lore[0].Cost;
@@ -154,8 +191,10 @@ public static partial class PromptBuilder
         sections[(int)PromptSection.Lore] = loreCost;
 
         // 7. The other recent turns, newest first, contiguous; the newest user turn is in already.
-        var historyRoom = Math.Min(budgets.HistoryTokens - (newestUser >= 0 ? recent[newestUser].Cost : 0), left);
+        var historyCeiling = budgets.HistoryTokens - (newestUser >= 0 ? recent[newestUser].Cost : 0);
+        var historyRoom = Room(historyCeiling);
         var kept = new List<(PromptTurn Turn, ChatMessage Message)>();
+        var full = false;
         for (var i = 0; i < recent.Count; i++)
         {
             if (i == newestUser)
@@ -164,15 +203,22 @@ public static partial class PromptBuilder
                 continue;
             }
 
-            if (recent[i].Cost > historyRoom)
+            if (!full && recent[i].Cost > historyRoom)
             {
-                if (i < newestUser)
+                GaveWay(historyCeiling);
+                full = true;
+            }
+
+            if (full)
+            {
+                // Older turns are never kept once a newer one did not fit: the window stays contiguous,
+                // but for the newest user turn, which is kept even when a turn after it was not.
+                if (i > newestUser)
                 {
-                    // A turn after the newest user turn that does not fit: the user turn is still kept.
-                    continue;
+                    break;
                 }
 
-                break;
+                continue;
             }
 
             kept.Add((recent[i].Turn, recent[i].Message));
@@ -183,7 +229,7 @@ public static partial class PromptBuilder
         left -= kept.Sum(k => tokenizer.CountMessage(k.Message.Text));
 
         // 8. The post-history instructions, whole or not at all.
-        var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= left ? postHistoryText : "";
+        var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";
 
         return Lay(definition, noInstructions, system, systemChars, pins, note, memory.NoteDepth, summary, lore.Select(l => l.Entry).ToList(),
             kept, postHistory, tokenizer, budgets.PromptTokens);
@@ -214,7 +260,7 @@ public static partial class PromptBuilder
             // The definition keeps the size it was fitted to; the lore placed inside it comes on top.
             var extra = (loreBefore.Length > 0 ? loreBefore.Length + SectionSeparator.Length : 0)
                 + (loreAfter.Length > 0 ? loreAfter.Length + SectionSeparator.Length : 0);
-            (system, _) = Render(noInstructions, systemChars >= int.MaxValue - extra ? int.MaxValue : systemChars + extra, loreBefore, loreAfter);
+            (system, _) = Render(noInstructions, systemChars + extra, loreBefore, loreAfter);
         }
 
         var messages = new List<ChatMessage>(kept.Count + pins.Count + 6) { new(ChatRole.System, system) };
@@ -268,8 +314,9 @@ public static partial class PromptBuilder
         atDepth.AddRange(lore.Where(l => l.Position == LorePosition.AtDepth)
             .Select(l => (l.Depth, l.Order, new ChatMessage(ChatRole.System, l.Text), PromptSection.Lore)));
 
-        // Deepest first, so an insertion never moves the place of one still to come; at one depth, the note then lore by order.
-        foreach (var insert in atDepth.OrderByDescending(a => Math.Clamp(a.Depth, 0, history.Count)).ThenByDescending(a => a.Rank))
+        // Deepest first, so an insertion never moves the place of one still to come; at one depth, the note
+        // then lore by ascending order (each goes in right after the one before it).
+        foreach (var insert in atDepth.OrderByDescending(a => Math.Clamp(a.Depth, 0, history.Count)).ThenBy(a => a.Rank))
         {
             history.Insert(history.Count - Math.Clamp(insert.Depth, 0, history.Count), insert.Message);
             sections[(int)insert.Section] += tokenizer.CountMessage(insert.Message.Text);
@@ -304,12 +351,13 @@ public static partial class PromptBuilder
             {
                 if (recent[i].Cost > room)
                 {
-                    if (i < newestUser)
+                    if (i > newestUser)
                     {
-                        continue;
+                        break;
                     }
 
-                    break;
+                    room = -1;
+                    continue;
                 }
 
                 room -= recent[i].Cost;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Microsoft.ML.Tokenizers;
 
 namespace ChatService.Inference;
@@ -35,12 +34,21 @@ public sealed class PromptTokenizer
 
     private readonly Tokenizer? _tokenizer;
 
+    /// <summary>Texts at most this long are counted each time: cheaper than a look-up.</summary>
+    private const int ShortText = 64;
+
+    /// <summary>The characters of text <see cref="_counts"/> keeps at most (about 8 MB) before it starts over.</summary>
+    private const long MaxCachedChars = 4_000_000;
+
     /// <summary>
-    /// Per text, its count: the turns of a warm chat's window are the same string instances from one
-    /// exchange to the next (the cached window keeps them), so each is counted once while it lives.
-    /// Keyed by reference, never by content: a text that is collected takes its count with it.
+    /// Counts by text. A warm chat's prompt is mostly what the previous one was: the window's turns (the
+    /// same strings, kept by the cached window) and the rendered definition (equal text, rebuilt each
+    /// time); each is counted once while it stays here. Bounded by the characters it holds: when full,
+    /// it starts over (a burst of misses, never growth).
     /// </summary>
-    private readonly ConditionalWeakTable<string, StrongBox<int>> _counts = [];
+    private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+    private long _cachedChars;
 
     private PromptTokenizer(string name, Tokenizer? tokenizer)
     {
@@ -91,13 +99,25 @@ public sealed class PromptTokenizer
             return TokenEstimate.FromChars(text.Length);
         }
 
-        // Short texts (names, labels, separators) are cheaper to count than to look up.
-        if (text.Length < 64)
+        if (text.Length <= ShortText)
         {
             return _tokenizer.CountTokens(text);
         }
 
-        return _counts.GetValue(text, t => new StrongBox<int>(_tokenizer.CountTokens(t))).Value;
+        if (_counts.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var count = _tokenizer.CountTokens(text);
+        if (Interlocked.Add(ref _cachedChars, text.Length) > MaxCachedChars)
+        {
+            _counts.Clear();
+            Interlocked.Exchange(ref _cachedChars, text.Length);
+        }
+
+        _counts.TryAdd(text, count);
+        return count;
     }
 
     /// <summary>What a message with <paramref name="text"/> costs in a prompt: its tokens and <see cref="MessageOverhead"/>.</summary>
