@@ -236,6 +236,21 @@ public sealed class PromptAssemblerTests
     }
 
     [Fact]
+    public void TheCharacterBudgetsOfBefore_AreReadAsAQuarterAsManyTokens_UnlessTokenBudgetsAreSet()
+    {
+        var budget = new RoutePromptBudget(O200k, 4096, 512);
+
+        var defaults = new ChatService.Dispatch.DispatchOptions().PromptBudgets(budget);
+        var legacy = new ChatService.Dispatch.DispatchOptions { PromptBudgetChars = 12_000, PinnedBudgetChars = 400, DefinitionBudgetChars = 8_000 }.PromptBudgets(budget);
+        var both = new ChatService.Dispatch.DispatchOptions { PromptBudgetChars = 12_000, HistoryBudgetTokens = 900 }.PromptBudgets(budget);
+
+        Assert.Equal((3_584, 3_000, 1_000, 12_000), (defaults.PromptTokens, defaults.HistoryTokens, defaults.PinnedTokens, defaults.DefinitionTokens));
+        Assert.Equal((3_000, 100, 2_000), (legacy.HistoryTokens, legacy.PinnedTokens, legacy.DefinitionTokens));
+        Assert.Equal(900, both.HistoryTokens);
+        Assert.Same(O200k, defaults.Tokenizer);
+    }
+
+    [Fact]
     public void AssemblingAWarmTwentyTurnWindow_CostsLittleCpu()
     {
         var window = LongChat(20, i => string.Join(' ', Enumerable.Range(0, 120).Select(w => $"word{(i * 7) + w}")));
