@@ -251,6 +251,21 @@ public sealed class PromptAssemblerTests
     }
 
     [Fact]
+    public void AStoredPrompt_RoundTrips_Compressed_AndOverItsBoundKeepsOnlyItsCounts()
+    {
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", LongChat(40), Names, [], Everything, Roomy() with { HistoryTokens = 100_000 });
+        var text = prompt.Messages.Sum(m => m.Text.Length);
+
+        var stored = ChatService.Storage.PromptRecords.Messages(prompt.Messages, 1_000_000)!;
+        var sections = ChatService.Storage.PromptRecords.ReadSections(ChatService.Storage.PromptRecords.Sections(prompt));
+
+        Assert.Equal(prompt.Messages.Select(m => (m.Role.Value, m.Text)), ChatService.Storage.PromptRecords.ReadMessages(stored).Select(m => (m.Role, m.Content)));
+        Assert.True(stored.Length < text / 2, $"{stored.Length} bytes for {text} characters");
+        Assert.Equal(prompt.SectionTokens, sections.Select(s => s.Tokens));
+        Assert.Null(ChatService.Storage.PromptRecords.Messages(prompt.Messages, stored.Length - 1));
+    }
+
+    [Fact]
     public void AssemblingAWarmTwentyTurnWindow_CostsLittleCpu()
     {
         var window = LongChat(20, i => string.Join(' ', Enumerable.Range(0, 120).Select(w => $"word{(i * 7) + w}")));

@@ -56,8 +56,11 @@ internal static class PromptRecords
         return buffer.Length > maxBytes ? null : buffer.ToArray();
     }
 
-    /// <summary>The stored prompt row of a settled candidate, for the settle commit to buffer.</summary>
-    public static SpannerMutation Row(ReplyKey key, AssembledPrompt prompt, int maxBytes) =>
+    /// <summary>
+    /// The stored prompt row of a settled candidate, for the settle commit to buffer, with its
+    /// <see cref="Sections"/> and <see cref="Messages"/> (null: over the bound) encoded beforehand.
+    /// </summary>
+    public static SpannerMutation Row(ReplyKey key, AssembledPrompt prompt, string sections, byte[]? messages) =>
         SpannerMutation.InsertOrUpdate("CandidatePrompts")
             .Set("ChatId", key.ChatId)
             .Set("Seq", key.Seq)
@@ -65,8 +68,8 @@ internal static class PromptRecords
             .Set("Tokenizer", prompt.Tokenizer)
             .Set("BudgetTokens", (long)prompt.BudgetTokens)
             .Set("TotalTokens", (long)prompt.TotalTokens)
-            .Set("Sections", Sections(prompt))
-            .Set("Messages", Messages(prompt.Messages, maxBytes))
+            .Set("Sections", sections)
+            .Set("Messages", messages)
             .Set("StoreTime", SpannerCommitTimestamp.Value);
 
     /// <summary>Reads back what <see cref="Messages"/> wrote.</summary>
