@@ -59,6 +59,9 @@ internal sealed class FakeReplyLedger : IReplyLedger
     public Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    public Task<StoredPrompt> GetReplyPromptAsync(string? ownerUserId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     public Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 

@@ -46,7 +46,7 @@ internal sealed partial class HostileCases
             BadCharacter, RepeatedRequestId, BadAfterSequence, CancelSettledReply, ReadWithDeadline, OwnLists, ReadStreamCancelled,
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
-            BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory,
+            BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory, BadReplyPrompt,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -123,6 +123,7 @@ internal sealed partial class HostileCases
             UnpinTurnRequest r => Unary(headers, (c, o) => c.UnpinTurnAsync(r, o), check),
             GetChatMemoryRequest r => Unary(headers, (c, o) => c.GetChatMemoryAsync(r, o), check),
             UpdateChatMemoryRequest r => Unary(headers, (c, o) => c.UpdateChatMemoryAsync(r, o), check),
+            GetReplyPromptRequest r => Unary(headers, (c, o) => c.GetReplyPromptAsync(r, o), check),
             ImportCharacterCardRequest r => Unary(headers, (c, o) => c.ImportCharacterCardAsync(r, o), check),
             ExportCharacterCardRequest r => Unary(headers, (c, o) => c.ExportCharacterCardAsync(r, o), check),
             CreateLorebookRequest r => Unary(headers, (c, o) => c.CreateLorebookAsync(r, o), check),

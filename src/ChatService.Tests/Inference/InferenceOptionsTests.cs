@@ -94,6 +94,10 @@ public sealed class InferenceOptionsTests
     [InlineData("Inference:Backends:sim:Kind", "OpenAI", "BaseUrl")]
     [InlineData("Inference:Backends:sim:FailBeforeFirstTokenRate", "1.5", "FailBeforeFirstTokenRate")]
     [InlineData("Inference:Backends:sim:MinTokens", "100", "MinTokens must not exceed MaxTokens")]
+    [InlineData("Inference:Backends:sim:Tokenizer", "gpt2", "Inference:Backends:sim:Tokenizer 'gpt2' is not one of o200k_base, cl100k_base, chars")]
+    [InlineData("Inference:ReplyReserveTokens", "8192", "must leave at least 128 tokens for the prompt")]
+    [InlineData("Inference:RouteBudgets:default:ContextTokens", "300", "Inference:RouteBudgets:default: ContextTokens (300) minus ReplyReserveTokens (512)")]
+    [InlineData("Inference:RouteBudgets:nowhere:ContextTokens", "4096", "Inference:RouteBudgets:nowhere is the budget of a route that is not configured")]
     public async Task InvalidConfiguration_FailsOnStart(string key, string value, string message)
     {
         using var host = Build(new() { [key] = value });
@@ -113,5 +117,31 @@ public sealed class InferenceOptionsTests
         var ex = Assert.Throws<OptionsValidationException>(() => new ModelRouter(Options.Create(options), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelRouter>.Instance));
 
         Assert.Contains("Model is required", ex.Message);
+    }
+
+    [Fact]
+    public async Task RouteBudgets_AndTokenizers_ComeFromConfiguration_WithDefaultsForTheRest()
+    {
+        using var host = Build(new()
+        {
+            ["Inference:Backends:sim:Tokenizer"] = "cl100k_base",
+            ["Inference:Backends:est:Tokenizer"] = "chars",
+            ["Inference:Routes:default:0"] = "sim",
+            ["Inference:Routes:cheap:0"] = "est",
+            ["Inference:Routes:cheap:1"] = "sim",
+            ["Inference:RouteBudgets:cheap:ContextTokens"] = "2048",
+        });
+        await host.StartAsync(Ct);
+        var router = host.Services.GetRequiredService<ModelRouter>();
+
+        var main = router.BudgetFor("default");
+        var cheap = router.BudgetFor("CHEAP");
+        var unknown = router.BudgetFor("nowhere");
+
+        Assert.Equal(("cl100k_base", 8192, 512, 7680), (main.Tokenizer.Name, main.ContextTokens, main.ReplyReserveTokens, main.PromptTokens));
+        // A route counts by its first backend's tokenizer.
+        Assert.Equal(("chars", 2048, 512), (cheap.Tokenizer.Name, cheap.ContextTokens, cheap.ReplyReserveTokens));
+        Assert.Equal(("chars", 8192), (unknown.Tokenizer.Name, unknown.ContextTokens));
+        await host.StopAsync(Ct);
     }
 }

@@ -151,7 +151,7 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
     public async Task<string> SnapshotAsync()
     {
         var counts = new List<string>();
-        foreach (var table in new[] { "Characters", "Chats", "Turns", "Candidates", "ModelCalls", "Personas", "PersonaOverrides", "CatalogTerms", "CharacterChatCounts" })
+        foreach (var table in new[] { "Characters", "Chats", "Turns", "Candidates", "ModelCalls", "CandidatePrompts", "Personas", "PersonaOverrides", "CatalogTerms", "CharacterChatCounts" })
         {
             counts.Add($"{table}={await CountAsync($"SELECT COUNT(*) FROM {table}")}");
         }

@@ -20,7 +20,7 @@ public sealed class LoreFixture(LocalStack stack) : ChatServiceFixture(stack)
         ["Inference:Backends:llm:BaseUrl"] = Server.BaseUrl.ToString(),
         ["Inference:Backends:llm:Model"] = "test-model",
         ["Inference:Routes:llm:0"] = "llm",
-        ["Chat:LoreBudgetTokens"] = LoreBudgetTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Dispatch:LoreBudgetTokens"] = LoreBudgetTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     public override async ValueTask InitializeAsync()

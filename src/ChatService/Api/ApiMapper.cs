@@ -57,6 +57,18 @@ internal static class ApiMapper
         UpdateTime = Timestamp.FromDateTimeOffset(persona.UpdateTime),
     };
 
+    public static V1.ReplyPrompt ToProto(this StoredPrompt prompt) => new()
+    {
+        CandidateId = prompt.CandidateId,
+        Messages = { prompt.Messages?.Select(m => new V1.PromptMessage { Role = m.Role, Content = m.Content }) ?? [] },
+        Sections = { prompt.Sections.Select(s => new V1.PromptSectionTokens { Section = s.Section, Tokens = s.Tokens }) },
+        TotalTokens = prompt.TotalTokens,
+        BudgetTokens = prompt.BudgetTokens,
+        Tokenizer = prompt.Tokenizer,
+        MessagesOmitted = prompt.Messages is null,
+        StoreTime = Timestamp.FromDateTimeOffset(prompt.StoreTime),
+    };
+
     public static V1.Chat ToProto(this Chat chat) => new()
     {
         ChatId = chat.Id,

@@ -66,6 +66,16 @@ internal sealed partial class ChatApi
         return new V1.ListCandidatesResponse { Candidates = { candidates.Select(c => c.ToProto()) } };
     }
 
+    public override async Task<V1.ReplyPrompt> GetReplyPrompt(V1.GetReplyPromptRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
+        // An admin reads any chat's; everyone else only their own (another's is NOT_FOUND, as everywhere).
+        var owner = auth.Value.IsAdmin(userId) ? null : userId;
+        return (await pipeline.GetReplyPromptAsync(owner, chatId, seq, candidateId, context.CancellationToken)).ToProto();
+    }
+
     public override async Task<V1.Turn> SelectCandidate(V1.SelectCandidateRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();

@@ -24,6 +24,7 @@ internal sealed partial class ChatApi(
     ChatShaping shaping,
     CharacterCards cards,
     LorebookDirectory lorebooks,
+    Microsoft.Extensions.Options.IOptions<Auth.AuthOptions> auth,
     IHostApplicationLifetime lifetime,
     IChatMemoryStore memories,
     Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions) : V1.ChatService.ChatServiceBase

@@ -51,3 +51,5 @@ public sealed partial class DetachLorebookRequest : IChatScoped;
 public sealed partial class GetChatMemoryRequest : IChatScoped;
 
 public sealed partial class UpdateChatMemoryRequest : IChatScoped;
+
+public sealed partial class GetReplyPromptRequest : ITurnScoped;

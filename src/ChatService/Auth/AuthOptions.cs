@@ -71,5 +71,15 @@ public sealed class AuthOptions
     /// </summary>
     public int CallerReuseLimit { get; set; } = 10_000;
 
+    /// <summary>
+    /// The user ids (a token's <c>sub</c>, or the <c>x-user-id</c> in local development) of the
+    /// operators who may read what any chat sent its model (<c>GetReplyPrompt</c>); everyone else
+    /// reads only their own chats'. The only admin power there is. Default: none.
+    /// </summary>
+    public IReadOnlyList<string> AdminUserIds { get; set; } = [];
+
+    /// <summary>Whether <paramref name="userId"/> is one of <see cref="AdminUserIds"/>.</summary>
+    public bool IsAdmin(string userId) => AdminUserIds.Contains(userId, StringComparer.Ordinal);
+
     public bool HasKeySource => !string.IsNullOrWhiteSpace(JwksUrl) || SigningKeys.Count > 0;
 }

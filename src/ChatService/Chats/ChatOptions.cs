@@ -35,13 +35,6 @@ public sealed class ChatOptions
     [Range(1, 1000)]
     public int MaxPinnedTurns { get; set; } = 20;
 
-    /// <summary>
-    /// Most tokens (estimated, about four characters each) the triggered lore of one reply may take;
-    /// over it the lowest-order entries are dropped first. 0: no budget but the books' own. Default: 2048.
-    /// </summary>
-    [Range(0, 1_000_000)]
-    public int LoreBudgetTokens { get; set; } = 2048;
-
     /// <summary>Route used by characters created without one. Default: <c>default</c>.</summary>
     [Required]
     public string DefaultModelRoute { get; set; } = "default";

@@ -33,6 +33,15 @@ public interface IReplyLedger
     /// </summary>
     Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The stored prompt of a candidate (the turn's primary one when <paramref name="candidateId"/> is
+    /// null), read from one snapshot. <paramref name="ownerUserId"/> null reads any chat (an admin);
+    /// otherwise another user's chat is NOT_FOUND, as is a missing turn or candidate, or a candidate
+    /// with no stored prompt (not settled yet, cancelled before generation, stored before prompts were,
+    /// or past retention).
+    /// </summary>
+    Task<StoredPrompt> GetReplyPromptAsync(string? ownerUserId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken);
+
     /// <summary>Makes a candidate the turn's primary one; returns the turn.</summary>
     Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken);
 

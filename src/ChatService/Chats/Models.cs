@@ -207,7 +207,6 @@ public sealed record ReplyContext(
     /// </summary>
     public UserPersona? Persona { get; init; }
 
-
     /// <summary>The lorebooks the reply uses (the speaker's own and the chat's), as read with the context; <see cref="Memory"/> holds what they triggered.</summary>
     public IReadOnlyList<Lorebook> Lorebooks { get; init; } = [];
 
@@ -246,7 +245,17 @@ public sealed record ReplyOutcome(
     string Text,
     ReplyFailureCode? FailureCode,
     string? FailureReason,
-    IReadOnlyList<ModelCallRecord> Calls);
+    IReadOnlyList<ModelCallRecord> Calls)
+{
+    /// <summary>The prompt the calls were made with; null when none was (e.g. cancelled before generation).</summary>
+    public Inference.AssembledPrompt? Prompt { get; init; }
+
+    /// <summary>
+    /// The largest <see cref="Prompt"/> stored with the candidate, compressed (<c>Dispatch:StoredPromptMaxBytes</c>);
+    /// null stores no prompt (<c>Dispatch:StorePrompts</c> off), only its section counts on the model calls.
+    /// </summary>
+    public int? StorePromptMaxBytes { get; init; }
+}
 
 /// <summary>
 /// A candidate reply as stored by settling or cancelling it, and whether it is its turn's primary

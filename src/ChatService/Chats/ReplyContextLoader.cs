@@ -14,7 +14,6 @@ public sealed partial class ReplyContextLoader(
     IReplyDefinitions definitions,
     IReplyLedger ledger,
     LoreCompiler lore,
-    IOptions<ChatOptions> options,
     ILogger<ReplyContextLoader> logger,
     IChatMemoryStore memories,
     IOptions<MemoryOptions> memoryOptions)
@@ -37,7 +36,7 @@ public sealed partial class ReplyContextLoader(
     /// <summary>
     /// The context with <see cref="PromptMemory.Lore"/>: the entries of its lorebooks that the newest
     /// messages before the reply trigger (and the constant ones), within the books' and the service's
-    /// lore budgets (<see cref="ChatOptions.LoreBudgetTokens"/>). Keys are compiled once per book version.
+    /// own budgets (the prompt's is the assembler's, Dispatch:LoreBudgetTokens). Keys are compiled once per book version.
     /// </summary>
     private ReplyContext WithLore(ReplyContext context)
     {
@@ -58,7 +57,9 @@ public sealed partial class ReplyContextLoader(
             newestFirst,
             context.Speaker.DisplayName,
             context.Persona?.Name ?? Macros.DefaultUserName,
-            options.Value.LoreBudgetTokens,
+            // The books' own budgets here; the prompt's lore budget (Dispatch:LoreBudgetTokens) is applied by the
+            // assembler, counted by the route's tokenizer.
+            0,
             (bookId, entryId) =>
             {
                 LoreMetrics.RegexTimedOut();

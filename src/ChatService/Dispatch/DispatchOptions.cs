@@ -27,17 +27,81 @@ public sealed class DispatchOptions
     [Range(1, 100)]
     public int PromptWindowTurns { get; set; } = 20;
 
-    /// <summary>Character budget of a prompt's history; the oldest turns are dropped first. Default: 12000.</summary>
-    [Range(100, 1_000_000)]
-    public int PromptBudgetChars { get; set; } = 12_000;
+    /// <summary>
+    /// Token ceiling of a prompt's recent turns (the newest user turn included); the oldest are dropped
+    /// first. Counted by the route's tokenizer, as every <c>*Tokens</c> budget here; the route's own
+    /// budget (<c>Inference:ContextTokens</c> less <c>ReplyReserveTokens</c>) bounds the whole prompt.
+    /// Default: <see cref="PromptBudgetChars"/> / 4 when that is configured, else 3000.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int? HistoryBudgetTokens { get; set; }
 
     /// <summary>
-    /// Character budget of the pinned turns a prompt carries ahead of its recent turns (pinned turns
-    /// that are among the recent ones count against <see cref="PromptBudgetChars"/> instead); the
-    /// oldest pins are dropped first. Default: 4000.
+    /// Deprecated (before token budgets): a character budget of the recent turns, read as
+    /// <see cref="HistoryBudgetTokens"/> = chars / 4 when that is not set.
     /// </summary>
+    [Range(100, 1_000_000)]
+    public int? PromptBudgetChars { get; set; }
+
+    /// <summary>
+    /// Token ceiling of the pinned turns a prompt carries ahead of its recent turns (pinned turns that
+    /// are among the recent ones count as recent turns); the oldest pins are dropped first.
+    /// Default: <see cref="PinnedBudgetChars"/> / 4 when that is configured, else 1000.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int? PinnedBudgetTokens { get; set; }
+
+    /// <summary>Deprecated: a character budget of the pins, read as <see cref="PinnedBudgetTokens"/> = chars / 4 when that is not set.</summary>
     [Range(0, 1_000_000)]
-    public int PinnedBudgetChars { get; set; } = 4_000;
+    public int? PinnedBudgetChars { get; set; }
+
+    /// <summary>
+    /// Token ceiling of a prompt's first system message (the system prompt, the character's definition,
+    /// the user's persona) after <c>{{char}}</c> and <c>{{user}}</c> are replaced; past it, example
+    /// dialogues are cut first. Default: <see cref="DefinitionBudgetChars"/> / 4 when that is configured, else 12000.
+    /// </summary>
+    [Range(100, 10_000_000)]
+    public int? DefinitionBudgetTokens { get; set; }
+
+    /// <summary>Deprecated: a character budget of the definition, read as <see cref="DefinitionBudgetTokens"/> = chars / 4 when that is not set.</summary>
+    [Range(1_000, 1_000_000)]
+    public int? DefinitionBudgetChars { get; set; }
+
+    /// <summary>Token ceiling of the chat's memory note in a prompt (its end is cut past it). Default: 500.</summary>
+    [Range(0, 10_000_000)]
+    public int MemoryBudgetTokens { get; set; } = 500;
+
+    /// <summary>Token ceiling of the rolling summary in a prompt (its beginning is cut past it). Default: 1000.</summary>
+    [Range(0, 10_000_000)]
+    public int SummaryBudgetTokens { get; set; } = 1_000;
+
+    /// <summary>Token ceiling of the lore entries in a prompt (the lowest orders are dropped past it). Default: 1000.</summary>
+    [Range(0, 10_000_000)]
+    public int LoreBudgetTokens { get; set; } = 1_000;
+
+    /// <summary>
+    /// Whether the assembled prompt of each reply is stored with its candidate (compressed; see
+    /// <c>GetReplyPrompt</c>) for the chat's owner and admins to read. Default: true.
+    /// </summary>
+    public bool StorePrompts { get; set; } = true;
+
+    /// <summary>
+    /// The largest stored prompt, compressed; a larger one is stored without its messages (its section
+    /// counts only). Default: 262144 (256 KiB).
+    /// </summary>
+    [Range(1_024, 8 * 1024 * 1024)]
+    public int StoredPromptMaxBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The section ceilings of a prompt counted by <paramref name="budget"/>'s tokenizer, within it.</summary>
+    internal Inference.PromptBudgets PromptBudgets(Inference.RoutePromptBudget budget) => new(budget.Tokenizer, budget.PromptTokens)
+    {
+        HistoryTokens = HistoryBudgetTokens ?? (PromptBudgetChars is { } history ? Inference.TokenEstimate.FromChars(history) : 3_000),
+        PinnedTokens = PinnedBudgetTokens ?? (PinnedBudgetChars is { } pinned ? Inference.TokenEstimate.FromChars(pinned) : 1_000),
+        DefinitionTokens = DefinitionBudgetTokens ?? (DefinitionBudgetChars is { } definition ? Inference.TokenEstimate.FromChars(definition) : 12_000),
+        MemoryTokens = MemoryBudgetTokens,
+        SummaryTokens = SummaryBudgetTokens,
+        LoreTokens = LoreBudgetTokens,
+    };
 
     /// <summary>
     /// The system prompt of characters that have none of their own (a character's own may include it
@@ -50,15 +114,6 @@ public sealed class DispatchOptions
     /// <summary>What <see cref="SystemPrompt"/> is unless configured.</summary>
     public const string DefaultSystemPrompt =
         "You are {{char}}. Write {{char}}'s next reply in this fictional chat with {{user}}: stay in character, and never speak for {{user}}.";
-
-    /// <summary>
-    /// Character budget of a prompt's definition (the system prompt, the character's definition, the
-    /// user's persona, and the post-history instructions), after <c>{{char}}</c> and <c>{{user}}</c> are
-    /// replaced. A definition is at most <c>Chat:MaxDefinitionChars</c> as written, so only names that
-    /// replace many placeholders can reach it; then example dialogues are cut first. Default: 48000.
-    /// </summary>
-    [Range(1_000, 1_000_000)]
-    public int DefinitionBudgetChars { get; set; } = 48_000;
 
     /// <summary>How often the recovery sweeper looks for owed replies whose lease expired. Default: 5 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);

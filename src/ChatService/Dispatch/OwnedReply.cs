@@ -141,10 +141,10 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            var prompt = ReplyPrompt.Build(context, services.Options);
+            var prompt = ReplyPrompt.Build(context, services.Options, services.Router.BudgetFor(context.Speaker.ModelRoute));
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
-            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt, queuedAt, generation.Token);
+            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, queuedAt, generation.Token);
 
             // No renewal may land after a release or race the settle commit.
             await leaseKeeper.StopAsync();
@@ -157,11 +157,12 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            var outcome = CancelRequested
+            var outcome = (CancelRequested
                 ? new ReplyOutcome(Key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
                 : finished.Succeeded
                     ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
-                    : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls);
+                    : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls))
+                with { Prompt = prompt, StorePromptMaxBytes = services.Options.StorePrompts ? services.Options.StoredPromptMaxBytes : null };
             await SettleAsync(outcome, context.UserId, span);
 
             // After the reply's own commits, and only queued: turns that fell out of this prompt's window

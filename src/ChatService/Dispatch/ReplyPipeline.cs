@@ -130,6 +130,10 @@ public sealed partial class ReplyPipeline(
     }
 
     /// <summary>Every candidate of a character turn, oldest first: read from storage, not the cached window (which holds only primary candidates).</summary>
+    /// <summary>The stored prompt of a candidate; <paramref name="ownerUserId"/> null for an admin (any chat).</summary>
+    public Task<StoredPrompt> GetReplyPromptAsync(string? ownerUserId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
+        ledger.GetReplyPromptAsync(ownerUserId, chatId, seq, candidateId, cancellationToken);
+
     public Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         ledger.ListCandidatesAsync(userId, chatId, seq, cancellationToken);
 

@@ -28,6 +28,14 @@ public sealed class BackendOptions
     /// <summary>Longest a whole reply may take. Default: 2 min.</summary>
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How prompts for this backend are counted: <c>o200k_base</c> (GPT-4o and later), <c>cl100k_base</c>
+    /// (GPT-4, GPT-3.5), or <c>chars</c> (no tokenizer: about four characters a token). A route's prompts
+    /// are counted by its first backend's tokenizer. Open models have tokenizers of their own; o200k_base
+    /// counts within a few percent of most, so keep some slack in the route's budget. Default: o200k_base.
+    /// </summary>
+    public string Tokenizer { get; set; } = PromptTokenizer.O200kBase;
+
     /// <summary>The model name used for calls and the model-call log.</summary>
     internal string EffectiveModel => string.IsNullOrWhiteSpace(Model) ? SimulatedChatClient.DefaultModel : Model;
 

@@ -26,6 +26,32 @@ public sealed class InferenceOptions
     /// </summary>
     public Dictionary<string, List<string>> Routes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Prompt budgets by route name (<c>Inference:RouteBudgets:&lt;route&gt;:ContextTokens</c> and
+    /// <c>:ReplyReserveTokens</c>); a route without one has <see cref="ContextTokens"/> and
+    /// <see cref="ReplyReserveTokens"/>. Default: none.
+    /// </summary>
+    public Dictionary<string, RouteBudgetOptions> RouteBudgets { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The context window a route's model has, in tokens: the prompt and the reply together. Default: 8192.
+    /// </summary>
+    [Range(256, 10_000_000)]
+    public int ContextTokens { get; set; } = 8192;
+
+    /// <summary>
+    /// Tokens of the context kept free for the reply; a prompt is at most <see cref="ContextTokens"/>
+    /// minus this. Default: 512 (the most a reply asks for).
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int ReplyReserveTokens { get; set; } = 512;
+
+    /// <summary>The budget of <paramref name="route"/>'s prompts: its own, else the defaults.</summary>
+    internal (int ContextTokens, int ReplyReserveTokens) BudgetOf(string route) =>
+        RouteBudgets.TryGetValue(route, out var own)
+            ? (own.ContextTokens ?? ContextTokens, own.ReplyReserveTokens ?? ReplyReserveTokens)
+            : (ContextTokens, ReplyReserveTokens);
+
     /// <summary>Retries on the same backend after a transient failure before the first token, before falling back to the next. Default: 1.</summary>
     [Range(0, 10)]
     public int RetriesBeforeFirstToken { get; set; } = 1;

@@ -41,6 +41,21 @@ internal sealed class InferenceOptionsValidator : IValidateOptions<InferenceOpti
             }
         }
 
+        foreach (var routeName in options.RouteBudgets.Keys.Where(r => !options.Routes.ContainsKey(r)))
+        {
+            errors.Add($"Inference:RouteBudgets:{routeName} is the budget of a route that is not configured.");
+        }
+
+        foreach (var routeName in options.Routes.Keys.Concat(options.RouteBudgets.Keys).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            var (context, reserve) = options.BudgetOf(routeName);
+            var path = options.RouteBudgets.ContainsKey(routeName) ? $"Inference:RouteBudgets:{routeName}" : "Inference";
+            if (context < RouteBudgetOptions.MinimumContextTokens || reserve < 1 || context - reserve < RouteBudgetOptions.MinimumPromptTokens)
+            {
+                errors.Add($"{path}: ContextTokens ({context}) minus ReplyReserveTokens ({reserve}) must leave at least {RouteBudgetOptions.MinimumPromptTokens} tokens for the prompt, and ReplyReserveTokens must be positive.");
+            }
+        }
+
         if (options.RetryDelay < TimeSpan.Zero)
         {
             errors.Add("Inference:RetryDelay must not be negative.");
@@ -65,6 +80,11 @@ internal sealed class InferenceOptionsValidator : IValidateOptions<InferenceOpti
         if (backend.QueueTimeout < TimeSpan.Zero)
         {
             errors.Add($"{path}:QueueTimeout must not be negative.");
+        }
+
+        if (!PromptTokenizer.IsKnown(backend.Tokenizer))
+        {
+            errors.Add($"{path}:Tokenizer '{backend.Tokenizer}' is not one of {string.Join(", ", PromptTokenizer.Names)}.");
         }
 
         switch (backend.Kind)

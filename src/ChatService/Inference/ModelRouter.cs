@@ -15,6 +15,8 @@ public sealed partial class ModelRouter : IDisposable
 {
     private readonly Dictionary<string, ModelBackend> _backends = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, ModelBackend[]> _routes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, RoutePromptBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly RoutePromptBudget _unknownRouteBudget;
     private readonly RetryPolicy _retryBeforeFirstToken;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -66,13 +68,26 @@ public sealed partial class ModelRouter : IDisposable
         foreach (var (name, backendNames) in options.Routes)
         {
             _routes[name] = [.. backendNames.Select(b => _backends[b])];
+            var (context, reserve) = options.BudgetOf(name);
+            _budgets[name] = new RoutePromptBudget(PromptTokenizer.For(_routes[name][0].Options.Tokenizer), context, reserve);
         }
+
+        // A reply on a route that is not configured fails before any call; its prompt only needs a size.
+        _unknownRouteBudget = new RoutePromptBudget(PromptTokenizer.Estimate, options.ContextTokens, options.ReplyReserveTokens);
 
         InferenceLog.Configured(
             logger,
             string.Join(", ", _backends.Values.Select(b => $"{b.Name} ({b.Options.Kind}, {b.Model})")),
             string.Join(", ", _routes.Select(r => $"{r.Key} → [{string.Join(", ", r.Value.Select(b => b.Name))}]")));
     }
+
+    /// <summary>
+    /// How prompts for <paramref name="route"/> are counted and how many tokens they may have: the
+    /// route's first backend's tokenizer and the route's budget. A route that is not configured gets the
+    /// character estimate and the default budget (its replies fail before any call).
+    /// </summary>
+    public RoutePromptBudget BudgetFor(string? route) =>
+        route is not null && _budgets.TryGetValue(route, out var budget) ? budget : _unknownRouteBudget;
 
     /// <summary>Whether <paramref name="route"/> is configured (case-insensitive).</summary>
     public bool HasRoute(string route) => route is not null && _routes.ContainsKey(route);

@@ -52,6 +52,8 @@ public static partial class PromptBuilder
     private enum Part
     {
         SystemPrompt,
+        LoreBefore,
+        LoreAfter,
         Persona,
         Description,
         Personality,
@@ -74,20 +76,27 @@ public static partial class PromptBuilder
         public override string ToString() => Text.Length == 0 ? Label : Label + Glue + Text;
     }
 
-    /// <summary>The first system message and the post-history instructions (empty when there are none), placeholders replaced, within the budget.</summary>
-    private static (string System, string PostHistory) Render(CharacterPrompt d, int maxChars)
+    /// <summary>
+    /// The first system message and the post-history instructions (empty when there are none), placeholders
+    /// replaced, within the budget. <paramref name="loreBefore"/> goes right after the system prompt and
+    /// <paramref name="loreAfter"/> at the end; they are never cut here (the lore budget bounds them) and
+    /// count against <paramref name="maxChars"/> like the rest.
+    /// </summary>
+    private static (string System, string PostHistory) Render(CharacterPrompt d, int maxChars, string loreBefore = "", string loreAfter = "")
     {
         string Expand(string text) => Macros.Expand(text, d.CharacterName, d.UserName);
         var systemPrompt = d.SystemPrompt.Length > 0 ? Macros.ExpandOriginal(d.SystemPrompt, d.DefaultSystemPrompt) : d.DefaultSystemPrompt;
         var sections = new List<Section>
         {
             new(Part.SystemPrompt, "", Expand(systemPrompt)),
+            new(Part.LoreBefore, "", loreBefore),
             new(Part.Persona, "", Expand(d.Persona)),
             new(Part.Description, "", Expand(d.Description)),
             new(Part.Personality, $"{d.CharacterName}'s personality: ", Expand(d.Personality)),
             new(Part.User, $"The user is {d.UserName}.", Expand(d.UserDescription ?? ""), Glue: " ", Always: d.UserDescription is not null),
             new(Part.Scenario, "Scenario: ", Expand(d.Scenario)),
             new(Part.ExampleDialogues, "Example dialogues:\n", Expand(d.ExampleDialogues)),
+            new(Part.LoreAfter, "", loreAfter),
             new(Part.PostHistory, "", Expand(Macros.ExpandOriginal(d.PostHistoryInstructions, ""))),
         };
 

@@ -2,7 +2,11 @@ using Microsoft.Extensions.AI;
 
 namespace ChatService.Inference;
 
-/// <summary>Assembles the messages a backend sees for one character reply.</summary>
+/// <summary>
+/// Assembles the messages a backend sees for one character reply. The reply pipeline uses
+/// <see cref="Assemble"/> (sections in priority order within a token budget); the <c>Build</c> overloads
+/// lay out the same definition and turns within character budgets, as prompts were before token budgets.
+/// </summary>
 public static partial class PromptBuilder
 {
     /// <summary>

@@ -21,6 +21,12 @@ internal sealed partial class ReplyLedger
     public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var key = outcome.Key;
+
+        // Encoded before the transaction: compressing is not work to repeat on an abort, nor to do while holding locks.
+        var sections = outcome.Prompt is { } prompt ? PromptRecords.Sections(prompt) : null;
+        var storedPrompt = outcome.Prompt is not null && outcome.StorePromptMaxBytes is { } maxBytes
+            ? PromptRecords.Messages(outcome.Prompt.Messages, maxBytes)
+            : null;
         var commit = await commits.RunAsync<bool?>(key.ChatId, async (tx, turns, ct) =>
         {
             var rows = await tx.QueryListAsync(
@@ -37,7 +43,13 @@ internal sealed partial class ReplyLedger
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {
-                tx.BufferWrite(ModelCallMutation(key, ++attempt, call));
+                tx.BufferWrite(ModelCallMutation(key, ++attempt, call).Set("PromptSections", sections));
+            }
+
+            // The prompt itself once per candidate, in this commit: the reply makes no other for it.
+            if (outcome.Prompt is not null && outcome.StorePromptMaxBytes is not null)
+            {
+                tx.BufferWrite(PromptRecords.Row(key, outcome.Prompt, sections!, storedPrompt));
             }
 
             // The preview shows the chat's newest shown turn as history shows it (its primary candidate).
