@@ -9,8 +9,17 @@ using PageToken = ChatService.Chats.PageToken;
 
 namespace ChatService.Tests.Api;
 
+/// <summary>A service whose catalog backfill looks for characters without catalog rows every second.</summary>
+public sealed class CatalogBackfillFixture(LocalStack stack) : ChatServiceFixture(stack)
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+    {
+        ["Chat:CatalogBackfillInterval"] = "00:00:01",
+    };
+}
+
 /// <summary>ListCharacters: the caller's own characters, newest first, in pages, against the emulator.</summary>
-public sealed class ListCharactersTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+public sealed class ListCharactersTests(CatalogBackfillFixture fixture) : ApiTestBase(fixture), IClassFixture<CatalogBackfillFixture>
 {
     [Fact]
     public async Task ListCharacters_PagesNewestFirst_WithoutRepeatsOrOmissions_AndNeverAnotherUsersCharacters()

@@ -10,7 +10,7 @@ namespace ChatService.Tests.Lore;
 /// <summary>The OpenAI-compatible test server behind route "llm", with a lore budget of 30 estimated tokens.</summary>
 public sealed class LoreFixture(LocalStack stack) : ChatServiceFixture(stack)
 {
-    public const int LoreBudgetTokens = 30;
+    public const int LoreBudgetTokens = 100;
 
     public FakeOpenAIServer Server { get; private set; } = null!;
 
@@ -79,8 +79,10 @@ public sealed class LorebookPromptTests(LoreFixture fixture) : ApiTestBase(fixtu
         var seen = new List<bool>();
         try
         {
+            // An after-definition entry goes inside the first system message, after the definition.
             var first = await PromptOfAsync(user, chat.ChatId, "Good morning, captain.");
-            Assert.Equal(("system", "Mara flies the Kestrel."), first[1]);
+            Assert.Equal("system", first[0].Role);
+            Assert.EndsWith("\n\nMara flies the Kestrel.", first[0].Content, StringComparison.Ordinal);
             seen.Add(Holds(first, Dragon));
 
             fixture.Server.ReplyChunks = ["A dragon circles the mast."];
@@ -94,7 +96,7 @@ public sealed class LorebookPromptTests(LoreFixture fixture) : ApiTestBase(fixtu
             // Three messages back: out of the scan.
             var fourth = await PromptOfAsync(user, chat.ChatId, "Steady as she goes.");
             seen.Add(Holds(fourth, Dragon));
-            Assert.True(Holds(fourth, "Mara flies the Kestrel."));
+            Assert.EndsWith("Mara flies the Kestrel.", fourth[0].Content, StringComparison.Ordinal);
 
             // "dragonfly" is not the word.
             seen.Add(Holds(await PromptOfAsync(user, chat.ChatId, "A dragonfly landed."), Dragon));
@@ -112,14 +114,16 @@ public sealed class LorebookPromptTests(LoreFixture fixture) : ApiTestBase(fixtu
     {
         var user = TestUsers.New();
         var mara = await CharacterAsync(user, "Mara");
-        // 48 characters each: 12 estimated tokens; three are 36, over the service's budget of 30.
-        LoreEntry Sized(string tag, int order) => new() { Constant = true, Content = tag + new string('.', 48 - tag.Length), Order = order };
+        // About 40 tokens each (o200k_base: " sail" is one): two fit the prompt's lore budget of 100, three do not.
+        LoreEntry Sized(string tag, int order) => new() { Constant = true, Content = tag + string.Concat(Enumerable.Repeat(" sail", 39)), Order = order };
         await BookAsync(user, mara.CharacterId, 2, 0, Sized("HIGH", 100), Sized("LOW", 1), Sized("MID", 50));
         var chat = await CreateChatAsync(user, mara);
 
         var prompt = await PromptOfAsync(user, chat.ChatId, "Hello");
 
-        var lore = prompt.Where(m => m.Role == "system" && m.Content.EndsWith("...", StringComparison.Ordinal)).Select(m => m.Content[..4].TrimEnd('.')).ToList();
+        // The entries before the history share one system message, a line each, in ascending order.
+        var lore = Assert.Single(prompt, m => m.Role == "system" && m.Content.EndsWith(" sail", StringComparison.Ordinal)).Content
+            .Split('\n').Select(line => line[..line.IndexOf(' ', StringComparison.Ordinal)]).ToList();
         Assert.Equal(["MID", "HIGH"], lore);
         Assert.Equal(("user", "Hello"), prompt[^1]);
     }
@@ -189,7 +193,9 @@ public sealed class LorebookPromptTests(LoreFixture fixture) : ApiTestBase(fixtu
 
         var prompt = await PromptOfAsync(user, chat.ChatId, "How old is the Kestrel?");
 
-        Assert.Equal(("system", "The Kestrel is a three-envelope cargo airship, forty years old and patched everywhere."), prompt[0]);
+        // A before-definition entry: inside the first system message, ahead of the definition.
+        Assert.Equal("system", prompt[0].Role);
+        Assert.Contains("The Kestrel is a three-envelope cargo airship, forty years old and patched everywhere.\n\n", prompt[0].Content, StringComparison.Ordinal);
         Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Jory is", StringComparison.Ordinal));
         var exported = await client.ExportCharacterCardAsync(new ExportCharacterCardRequest { CharacterId = character.CharacterId }, cancellationToken: Ct);
         CardJson.AssertSame(CardFixtures.V2, exported.Json);

@@ -153,6 +153,58 @@ public sealed class CatalogBackfillTests(SpannerEmulatorFixture emulator)
         Assert.Equal(candidates.Count - first.Count, rest.Count);
     }
 
+    [Fact]
+    public async Task AVersionWhoseDdlWasAppliedButNotRecorded_IsAppliedAgain_WithoutItsAltersFailing()
+    {
+        // Every version's DDL is in place (ALTER TABLE … ADD COLUMN and ADD ROW DELETION POLICY among it), but
+        // SchemaMigrations records none: the replica that applied them stopped before recording them.
+        var scripts = SchemaScript.LoadAll();
+        await using var database = await DatabaseAsync(scripts);
+        Assert.Contains(scripts.SelectMany(s => s.Statements), s => s.Contains("ADD COLUMN", StringComparison.OrdinalIgnoreCase));
+
+        var options = emulator.Options(DatabaseId(database));
+        var spanner = new SpannerOptions
+        {
+            EmulatorHost = options.EmulatorHost!, ProjectId = options.ProjectId, InstanceId = options.InstanceId, DatabaseId = options.DatabaseId,
+            SchemaWaitOnStart = TimeSpan.FromMinutes(2),
+        };
+        var migrator = new SchemaMigrator(
+            Options.Create(spanner), database, TimeProvider.System,
+            new global::ChatService.Resilience.RetryPolicyFactory(TimeProvider.System, Options.Create(new Polly.Telemetry.TelemetryOptions())),
+            NullLogger<SchemaMigrator>.Instance);
+        await migrator.StartAsync(Ct);
+        try
+        {
+            await migrator.Ready.WaitAsync(TimeSpan.FromMinutes(2), Ct);
+            Assert.Null(migrator.LastError);
+        }
+        finally
+        {
+            await migrator.StopAsync(Ct);
+        }
+
+        var recorded = await database.QueryListAsync(new SpannerStatement("SELECT Version FROM SchemaMigrations ORDER BY Version"), cancellationToken: Ct);
+        Assert.Equal(scripts.Select(s => s.Version), recorded.Select(r => r.Get<long>(0)));
+    }
+
+    [Fact]
+    public void AlterStatements_AreKnownAsApplied_OnlyWhenTheTableHasTheColumnOrPolicy()
+    {
+        string[] ddl =
+        [
+            "CREATE TABLE Characters (\n  CharacterId STRING(36) NOT NULL,\n  CatalogPending BOOL DEFAULT (TRUE),\n) PRIMARY KEY(CharacterId)",
+            "CREATE TABLE Turns (\n  ChatId STRING(36) NOT NULL,\n  HiddenTime TIMESTAMP,\n) PRIMARY KEY(ChatId),\n  ROW DELETION POLICY (OLDER_THAN(HiddenTime, INTERVAL 30 DAY))",
+            "CREATE INDEX CharactersByCatalogPending ON Characters(CatalogPending)",
+        ];
+        Assert.True(SchemaMigrator.AlreadyAltered("ALTER TABLE Characters ADD COLUMN CatalogPending BOOL DEFAULT (TRUE)", ddl));
+        Assert.False(SchemaMigrator.AlreadyAltered("ALTER TABLE Characters ADD COLUMN Catalog BOOL", ddl));
+        Assert.False(SchemaMigrator.AlreadyAltered("ALTER TABLE Characters ADD COLUMN ChatCount INT64", ddl));
+        Assert.False(SchemaMigrator.AlreadyAltered("ALTER TABLE Chats ADD COLUMN PinnedSeqs ARRAY<INT64>", ddl));
+        Assert.True(SchemaMigrator.AlreadyAltered("ALTER TABLE Turns ADD ROW DELETION POLICY (OLDER_THAN(HiddenTime, INTERVAL 30 DAY))", ddl));
+        Assert.False(SchemaMigrator.AlreadyAltered("ALTER TABLE Characters ADD ROW DELETION POLICY (OLDER_THAN(X, INTERVAL 1 DAY))", ddl));
+        Assert.False(SchemaMigrator.AlreadyAltered("ALTER TABLE Characters ALTER COLUMN CatalogPending BOOL", ddl));
+    }
+
     /// <summary>A Characters row as the release before the catalog wrote it: its columns only, no catalog rows.</summary>
     internal static SpannerMutation InsertAsAnEarlierReleaseWould(Character c) => SpannerMutation.Insert("Characters")
         .Set("CharacterId", c.Id).Set("OwnerUserId", c.OwnerUserId).Set("DisplayName", c.DisplayName).Set("Persona", c.Persona)

@@ -50,19 +50,30 @@ public sealed class CharacterCatalog(ICharacterStore store, IDefinitionChanges c
         Changing(characterId, () => store.DeleteAsync(characterId, current => Owned(userId, characterId, current, "deleted", allowDeleted: true), cancellationToken));
 
     /// <summary>
-    /// Runs a write of the character, then tells <see cref="IDefinitionChanges"/>, committed or not (an
+    /// Runs a write of the character, then tells <see cref="IDefinitionChanges"/> unless it was refused (an
     /// error can follow a commit), so no replica keeps generating replies with the version it replaced.
     /// </summary>
     private async Task<T> Changing<T>(string characterId, Func<Task<T>> write)
     {
+        T result;
         try
         {
-            return await write();
+            result = await write();
         }
-        finally
+        catch (ChatException)
         {
-            await changes.CharacterChangedAsync(characterId);
+            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
+            throw;
         }
+        catch
+        {
+            // It may have committed (a storage error or a cancellation can follow a commit).
+            await changes.CharacterChangedAsync(characterId);
+            throw;
+        }
+
+        await changes.CharacterChangedAsync(characterId);
+        return result;
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ namespace ChatService.Chats;
 /// Users' lorebooks: created, read, changed and deleted by their owner only, attached to one of the
 /// owner's characters or to the owner's chats. Books are checked (<see cref="LorebookRules"/>) before
 /// they reach this directory, so a book that is stored always compiles. Every write tells
-/// <see cref="IDefinitionChanges"/> once it is over, committed or not, so replicas stop using what it replaced.
+/// <see cref="IDefinitionChanges"/> once it is over unless it was refused, so replicas stop using what it replaced.
 /// </summary>
 public sealed class LorebookDirectory(ILorebookStore store, IDefinitionChanges changes)
 {
@@ -29,7 +29,8 @@ public sealed class LorebookDirectory(ILorebookStore store, IDefinitionChanges c
                 characterId = updated.CharacterId;
                 return updated;
             },
-            () => changes.LorebookChangedAsync(update.LorebookId, characterId));
+            // When the outcome is unknown, the character it may have moved to is the one the update names.
+            () => changes.LorebookChangedAsync(update.LorebookId, characterId ?? update.Values.CharacterId));
     }
 
     public async Task DeleteAsync(string userId, string lorebookId, CancellationToken cancellationToken)
@@ -48,13 +49,24 @@ public sealed class LorebookDirectory(ILorebookStore store, IDefinitionChanges c
 
     private static async Task<T> Changing<T>(Func<Task<T>> write, Func<Task> changed)
     {
+        T result;
         try
         {
-            return await write();
+            result = await write();
         }
-        finally
+        catch (ChatException)
         {
-            await changed();
+            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
+            throw;
         }
+        catch
+        {
+            // It may have committed (a storage error or a cancellation can follow a commit).
+            await changed();
+            throw;
+        }
+
+        await changed();
+        return result;
     }
 }

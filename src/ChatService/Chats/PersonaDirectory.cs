@@ -2,7 +2,7 @@ namespace ChatService.Chats;
 
 /// <summary>
 /// Users' personas: who the user is in a chat, by default or for particular characters. Every write
-/// tells <see cref="IDefinitionChanges"/> once it is over, committed or not (an error can follow a
+/// tells <see cref="IDefinitionChanges"/> once it is over unless it was refused (an error can follow a
 /// commit), so no replica keeps using the user's personas as they were.
 /// </summary>
 public sealed class PersonaDirectory(IPersonaStore store, IDefinitionChanges changes)
@@ -29,14 +29,25 @@ public sealed class PersonaDirectory(IPersonaStore store, IDefinitionChanges cha
 
     private async Task<T> Changing<T>(string userId, Func<Task<T>> write)
     {
+        T result;
         try
         {
-            return await write();
+            result = await write();
         }
-        finally
+        catch (ChatException)
         {
-            await changes.PersonasChangedAsync(userId);
+            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
+            throw;
         }
+        catch
+        {
+            // It may have committed (a storage error or a cancellation can follow a commit).
+            await changes.PersonasChangedAsync(userId);
+            throw;
+        }
+
+        await changes.PersonasChangedAsync(userId);
+        return result;
     }
 
     /// <summary>

@@ -141,10 +141,11 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            var prompt = ReplyPrompt.Build(context, services.Options, services.Router.BudgetFor(context.Speaker.ModelRoute));
+            var budget = services.Router.BudgetFor(context.Speaker.ModelRoute);
+            var prompt = ReplyPrompt.Build(context, services.Options, budget);
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
-            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, queuedAt, generation.Token);
+            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, budget.ReplyReserveTokens, queuedAt, generation.Token);
 
             // No renewal may land after a release or race the settle commit.
             await leaseKeeper.StopAsync();
@@ -264,13 +265,13 @@ public sealed partial class OwnedReply
     }
 
     private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> StreamAsync(
-        Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, DateTimeOffset queuedAt, CancellationToken cancellationToken)
+        Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, int maxOutputTokens, DateTimeOffset queuedAt, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
         var calls = new List<ModelCallRecord>();
         var started = false;
         GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
-        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt, Variant: Key.CandidateId), cancellationToken))
+        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt, MaxOutputTokens: maxOutputTokens, Variant: Key.CandidateId), cancellationToken))
         {
             switch (update)
             {

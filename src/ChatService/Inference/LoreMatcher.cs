@@ -117,12 +117,19 @@ internal sealed class RegexKey(Regex regex) : KeyMatcher
 /// secondary key) is in one of the newest messages it scans, and every constant entry; each book's
 /// entries within the book's own budget, then all within the service's (<see cref="LoreBudget"/>).
 /// Linear in entries × keys × scanned text; a regular expression that times out counts as no match, and
-/// past <see cref="MaxTimeoutsPerReply"/> time-outs the entries with regular expressions are skipped.
+/// past <see cref="MaxTimeoutsPerReply"/> time-outs, or <see cref="RegexTimePerReply"/> of matching, the entries with regular expressions are skipped.
 /// </summary>
 public static class LoreMatcher
 {
     /// <summary>Time-outs one reply's matching may meet; past them, entries with regular-expression keys count as not triggered.</summary>
     public const int MaxTimeoutsPerReply = 3;
+
+    /// <summary>
+    /// Time one reply's matching of regular expressions may take in all: each match stays under its own
+    /// limit, so many slow ones could add up to seconds; past this, entries with regular-expression keys
+    /// count as not triggered (counted like a time-out).
+    /// </summary>
+    public static readonly TimeSpan RegexTimePerReply = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// The insertions for a reply whose newest messages (before it) are <paramref name="newestFirst"/>,
@@ -139,13 +146,16 @@ public static class LoreMatcher
     {
         var all = new List<LoreInsertion>();
         var timeouts = 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var book in books)
         {
             var triggered = new List<LoreInsertion>();
             foreach (var compiled in book.Entries)
             {
                 // Past a few time-outs in one reply, regular expressions are skipped: a hostile book costs a reply at most that many time limits.
-                var skipped = timeouts >= MaxTimeoutsPerReply && compiled.HasRegex;
+                // And past the reply's whole time for them.
+                var skipped = compiled.HasRegex
+                    && (timeouts >= MaxTimeoutsPerReply || System.Diagnostics.Stopwatch.GetElapsedTime(started) > RegexTimePerReply);
                 var timeout = false;
                 if (compiled.Entry.Constant || (!skipped && Triggered(compiled, newestFirst, ref timeout)))
                 {

@@ -98,10 +98,13 @@ public static partial class PromptBuilder
         var systemTokens = tokenizer.Count(system);
         var systemChars = system.Length;
         var systemCut = false;
-        for (var tries = 0; systemTokens > definitionRoom && systemChars > 0 && tries < 8; tries++)
+        for (var tries = 0; systemTokens > definitionRoom && systemChars > 0; tries++)
         {
-            // Characters per token vary with the text, so aim a little under and check again.
-            systemChars = (int)Math.Min(systemChars - 1L, (long)systemChars * Math.Max(0, definitionRoom) / systemTokens * 95 / 100);
+            // Characters per token vary with the text, so aim a little under and check again; after a few
+            // tries (text whose density varies a lot) take a fixed share off each time, so it always ends.
+            systemChars = tries < 8
+                ? (int)Math.Min(systemChars - 1L, (long)systemChars * Math.Max(0, definitionRoom) / systemTokens * 95 / 100)
+                : systemChars * 3 / 4;
             (system, _) = Render(noInstructions, Math.Max(0, systemChars));
             systemTokens = tokenizer.Count(system);
             systemCut = true;
@@ -226,7 +229,8 @@ public static partial class PromptBuilder
         }
 
         kept.Reverse();
-        left -= kept.Sum(k => tokenizer.CountMessage(k.Message.Text));
+        // The newest user turn was taken off at step 1.
+        left -= kept.Where(k => newestUser < 0 || !ReferenceEquals(k.Turn, recent[newestUser].Turn)).Sum(k => tokenizer.CountMessage(k.Message.Text));
 
         // 8. The post-history instructions, whole or not at all.
         var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";

@@ -25,7 +25,7 @@ public sealed partial class SummaryScheduler : BackgroundService
         _runner = runner;
         _options = options.Value;
         _logger = logger;
-        _queue = Channel.CreateBounded<(string, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+        _queue = Channel.CreateBounded<(string, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>Jobs queued or running on this replica (for tests and shutdown).</summary>

@@ -71,12 +71,11 @@ internal sealed class ChatMemoryStore(SpannerGateway spanner, TurnCommits commit
                 .Set("ChatId", chatId).Set("Version", row.Get<long>("Version")).Set("DiscardTime", SpannerCommitTimestamp.Value));
         }
 
-        if (rows.Count > 0)
-        {
-            // A job under way was based on a discarded version or spans the change: its commit finds no
-            // claim and stores nothing; the next trigger starts afresh from the newest surviving version.
-            tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(chatId)));
-        }
+        // Any job of the chat, under way or waiting for a retry, goes too, whether or not a stored summary
+        // was discarded: it may be based on a discarded version, or have read a span the change hid (a job
+        // claimed past the newest summary). Its commit finds no claim and stores nothing; the next trigger
+        // starts afresh from the newest surviving version and the turns shown now.
+        tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(chatId)));
 
         return rows.Count > 0;
     }

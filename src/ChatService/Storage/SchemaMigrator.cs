@@ -141,7 +141,8 @@ internal sealed partial class SchemaMigrator(
 
     private async Task ApplyPendingAsync(SpannerAdminClient admin, CancellationToken cancellationToken)
     {
-        var existing = ExistingObjects(await admin.GetDdlAsync(cancellationToken));
+        var ddl = (await admin.GetDdlAsync(cancellationToken)).ToList();
+        var existing = ExistingObjects(ddl);
         if (!existing.Contains("SchemaMigrations"))
         {
             await admin.UpdateDdlAsync([MigrationsTable], cancellationToken);
@@ -153,7 +154,11 @@ internal sealed partial class SchemaMigrator(
 
         foreach (var script in SchemaScript.LoadAll().Where(s => !applied.Contains(s.Version)))
         {
-            var pending = script.Statements.Where(s => ObjectName(s) is not { } name || !existing.Contains(name)).ToList();
+            // A version whose DDL was applied but not recorded (its replica stopped in between) is applied
+            // again: what exists is left out, or Spanner would refuse the whole batch every time.
+            var pending = script.Statements
+                .Where(s => ObjectName(s) is { } name ? !existing.Contains(name) : !AlreadyAltered(s, ddl))
+                .ToList();
             if (pending.Count > 0)
             {
                 await admin.UpdateDdlAsync(pending, cancellationToken);
@@ -176,6 +181,34 @@ internal sealed partial class SchemaMigrator(
 
     private static HashSet<string> ExistingObjects(IEnumerable<string> ddl) =>
         ddl.Select(ObjectName).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether an <c>ALTER TABLE … ADD COLUMN</c> or <c>ADD ROW DELETION POLICY</c> is already in the schema
+    /// <paramref name="ddl"/> describes (GetDatabaseDdl gives each table as one CREATE TABLE statement with
+    /// its columns and policy). Other statements are taken as not applied.
+    /// </summary>
+    internal static bool AlreadyAltered(string statement, IReadOnlyList<string> ddl)
+    {
+        var alter = AlterStatement().Match(statement);
+        if (!alter.Success)
+        {
+            return false;
+        }
+
+        var table = ddl.FirstOrDefault(d => ObjectName(d) is { } name && string.Equals(name, alter.Groups["table"].Value, StringComparison.OrdinalIgnoreCase)
+            && d.TrimStart().StartsWith("CREATE TABLE", StringComparison.OrdinalIgnoreCase));
+        if (table is null)
+        {
+            return false;
+        }
+
+        return alter.Groups["column"].Success
+            ? Regex.IsMatch(table, $@"[(,]\s*`?{Regex.Escape(alter.Groups["column"].Value)}`?\s", RegexOptions.IgnoreCase)
+            : table.Contains("ROW DELETION POLICY", StringComparison.OrdinalIgnoreCase);
+    }
+
+    [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+`?(?<table>\w+)`?\s+ADD\s+(?:COLUMN\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(?<column>\w+)`?|ROW\s+DELETION\s+POLICY)", RegexOptions.IgnoreCase)]
+    private static partial Regex AlterStatement();
 
     /// <summary>The table or index a CREATE statement makes; null for other statements.</summary>
     internal static string? ObjectName(string statement)
