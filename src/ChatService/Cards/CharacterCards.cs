@@ -40,11 +40,15 @@ public sealed class CharacterCards(ICharacterStore store, CharacterCatalog catal
     /// when an export of the changed character would be more than an import takes (<see cref="ExportBounds"/>):
     /// with the picture and the rest of the card it was imported with, a longer definition can make its
     /// PNG too large to import again. The picture and the kept card never change after the import, so
-    /// they are read once, before the update's transaction (nothing for a character made here).
+    /// they are read once, before the update's transaction (nothing for a character made here), and only
+    /// for a character of the caller's with a card: anyone else's update is refused without reading megabytes.
     /// </summary>
     public async Task<Character> UpdateAsync(string userId, CharacterUpdate update, CancellationToken cancellationToken)
     {
-        var stored = await store.ReadCardAsync(update.CharacterId, withPicture: true, cancellationToken);
+        var current = (await store.GetManyAsync([update.CharacterId], cancellationToken)).FirstOrDefault();
+        var stored = current is { CardSpec: not null } && current.OwnerUserId == userId
+            ? await store.ReadCardAsync(update.CharacterId, withPicture: true, cancellationToken)
+            : null;
         return await catalog.UpdateAsync(userId, update, cancellationToken,
             changed => ExportBounds.Check(changed, stored?.Outline, stored?.Picture, "character"));
     }

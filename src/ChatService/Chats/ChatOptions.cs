@@ -52,9 +52,11 @@ public sealed class ChatOptions
     /// one small index read. While some are found, the replica holding the backfill's lease works without
     /// pause. Default: 30 s.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
     public TimeSpan CatalogBackfillInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long the catalog backfill's lease lasts without renewal (each batch renews it); another replica takes over after it. Default: 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan CatalogBackfillLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long the replica that records a reply holds its lease before recovery may take it. Default: 30 s.</summary>

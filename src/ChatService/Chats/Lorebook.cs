@@ -103,5 +103,5 @@ public static class LoreLimits
     public const int MaxBooksPerChat = 10;
 
     /// <summary>How long one regular-expression key may take on one message before it counts as no match.</summary>
-    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
 }

@@ -129,7 +129,7 @@ public static class LoreMatcher
     /// limit, so many slow ones could add up to seconds; past this, entries with regular-expression keys
     /// count as not triggered (counted like a time-out).
     /// </summary>
-    public static readonly TimeSpan RegexTimePerReply = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan RegexTimePerReply = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// The insertions for a reply whose newest messages (before it) are <paramref name="newestFirst"/>,

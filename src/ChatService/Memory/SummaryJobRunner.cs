@@ -102,7 +102,9 @@ public sealed partial class SummaryJobRunner
 
         if (summary.Length > _options.MaxSummaryChars)
         {
-            summary = summary[.._options.MaxSummaryChars];
+            // Never between the halves of a surrogate pair.
+            var end = _options.MaxSummaryChars;
+            summary = summary[..(char.IsHighSurrogate(summary[end - 1]) ? end - 1 : end)];
         }
 
         // A span cut by MaxInputChars ends at its last turn read; the rest is the next job's.

@@ -67,7 +67,15 @@ internal sealed partial class CatalogBackfill(
         var total = 0;
         foreach (var partition in partitions)
         {
-            total += await RunPartitionAsync(partition, cancellationToken);
+            try
+            {
+                total += await RunPartitionAsync(partition, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // One partition's trouble does not hold up the others; it is tried again next round.
+                Log.PartitionFailed(logger, partition, ex);
+            }
         }
 
         return total;
@@ -274,6 +282,9 @@ internal sealed partial class CatalogBackfill(
 
         [LoggerMessage(1113, LogLevel.Warning, "Catalog backfill: another replica holds the lease of partition {Partition} now (this replica's lapsed); stopping after {Count} character(s).")]
         public static partial void LeaseLost(ILogger logger, int partition, int count);
+
+        [LoggerMessage(1116, LogLevel.Warning, "Catalog backfill of partition {Partition} failed; retrying at the next round.")]
+        public static partial void PartitionFailed(ILogger logger, int partition, Exception exception);
 
         [LoggerMessage(1115, LogLevel.Debug, "Catalog backfill: releasing the lease failed; it lapses on its own.")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception);

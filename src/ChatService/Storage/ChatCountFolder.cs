@@ -118,10 +118,10 @@ internal sealed partial class ChatCountFolder(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _flushing.CancelAsync();
-        var deadline = timeProvider.GetUtcNow() + DrainOnStop;
-        while (InFlight > 0 && timeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+        // Timed on the system clock: a stopping host should not depend on a test's fake time.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (InFlight > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < DrainOnStop && !cancellationToken.IsCancellationRequested)
         {
-            // Polled on the system clock: a stopping host should not depend on a test's fake time.
             await Task.Delay(20, CancellationToken.None);
         }
 
