@@ -70,17 +70,18 @@ internal sealed partial class RequestValidator
             Fail($"data.name must be at most {CharacterLimits.MaxDisplayNameLength} characters, got {card.Name.Length}");
         }
 
-        var definition = Chars(card.Description) + Chars(card.Personality) + Chars(card.Scenario) + Chars(card.MesExample)
-            + Chars(card.SystemPrompt) + Chars(card.PostHistoryInstructions);
+        var definition = CharacterLimits.CodePoints(card.Description) + CharacterLimits.CodePoints(card.Personality) + CharacterLimits.CodePoints(card.Scenario) + CharacterLimits.CodePoints(card.MesExample)
+            + CharacterLimits.CodePoints(card.SystemPrompt) + CharacterLimits.CodePoints(card.PostHistoryInstructions);
         if (definition > Options.MaxDefinitionChars)
         {
             Fail($"the definition (data.description, personality, scenario, mes_example, system_prompt and post_history_instructions together) " +
                 $"must be at most {Options.MaxDefinitionChars} characters, got {definition}");
         }
 
-        if (Encoding.UTF8.GetByteCount(card.FirstMes) > Options.MaxMessageBytes)
+        var firstMessage = Encoding.UTF8.GetByteCount(card.FirstMes);
+        if (firstMessage > Options.MaxMessageBytes)
         {
-            Fail($"data.first_mes is {Encoding.UTF8.GetByteCount(card.FirstMes)} bytes of UTF-8; the limit is {Options.MaxMessageBytes}");
+            Fail($"data.first_mes is {firstMessage} bytes of UTF-8; the limit is {Options.MaxMessageBytes}");
         }
 
         if (card.AlternateGreetings.Count > CharacterLimits.MaxAlternateGreetings)
@@ -97,9 +98,10 @@ internal sealed partial class RequestValidator
             }
         }
 
-        if (Chars(card.CreatorNotes) > CharacterLimits.MaxCreatorNotesChars)
+        var creatorNotes = CharacterLimits.CodePoints(card.CreatorNotes);
+        if (creatorNotes > CharacterLimits.MaxCreatorNotesChars)
         {
-            Fail($"data.creator_notes must be at most {CharacterLimits.MaxCreatorNotesChars} characters, got {Chars(card.CreatorNotes)}");
+            Fail($"data.creator_notes must be at most {CharacterLimits.MaxCreatorNotesChars} characters, got {creatorNotes}");
         }
 
         if (card.Tags.Count > CharacterLimits.MaxTags)
@@ -131,5 +133,4 @@ internal sealed partial class RequestValidator
         }
     }
 
-    private static int Chars(string text) => text.EnumerateRunes().Count();
 }

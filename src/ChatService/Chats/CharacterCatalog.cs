@@ -53,28 +53,8 @@ public sealed class CharacterCatalog(ICharacterStore store, IDefinitionChanges c
     /// Runs a write of the character, then tells <see cref="IDefinitionChanges"/> unless it was refused (an
     /// error can follow a commit), so no replica keeps generating replies with the version it replaced.
     /// </summary>
-    private async Task<T> Changing<T>(string characterId, Func<Task<T>> write)
-    {
-        T result;
-        try
-        {
-            result = await write();
-        }
-        catch (ChatException)
-        {
-            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
-            throw;
-        }
-        catch
-        {
-            // It may have committed (a storage error or a cancellation can follow a commit).
-            await changes.CharacterChangedAsync(characterId);
-            throw;
-        }
-
-        await changes.CharacterChangedAsync(characterId);
-        return result;
-    }
+    private Task<T> Changing<T>(string characterId, Func<Task<T>> write) =>
+        DefinitionWrites.RunAsync(write, () => changes.CharacterChangedAsync(characterId));
 
     /// <summary>
     /// The character, if it exists and the user may see it; NOT_FOUND otherwise. A deleted character

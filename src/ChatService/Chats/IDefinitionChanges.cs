@@ -19,6 +19,36 @@ public interface IDefinitionChanges
     Task ChatLorebooksChangedAsync(string chatId);
 }
 
+/// <summary>How every definition write tells <see cref="IDefinitionChanges"/>.</summary>
+public static class DefinitionWrites
+{
+    /// <summary>
+    /// Runs <paramref name="write"/>, then <paramref name="changed"/> unless the write was refused with a
+    /// <see cref="ChatException"/> (not found, not the owner, invalid: nothing was written). Any other
+    /// failure may follow a commit (a storage error, a cancellation), so it is told then too.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> write, Func<Task> changed)
+    {
+        T result;
+        try
+        {
+            result = await write();
+        }
+        catch (ChatException)
+        {
+            throw;
+        }
+        catch
+        {
+            await changed();
+            throw;
+        }
+
+        await changed();
+        return result;
+    }
+}
+
 /// <summary>Without a shared cache every reply reads its definitions from storage: nothing to tell.</summary>
 public sealed class NoDefinitionChanges : IDefinitionChanges
 {

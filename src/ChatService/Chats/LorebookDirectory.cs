@@ -47,26 +47,5 @@ public sealed class LorebookDirectory(ILorebookStore store, IDefinitionChanges c
     public Task<IReadOnlyList<string>> DetachAsync(string userId, string chatId, string lorebookId, CancellationToken cancellationToken) =>
         Changing(() => store.DetachAsync(userId, chatId, lorebookId, cancellationToken), () => changes.ChatLorebooksChangedAsync(chatId));
 
-    private static async Task<T> Changing<T>(Func<Task<T>> write, Func<Task> changed)
-    {
-        T result;
-        try
-        {
-            result = await write();
-        }
-        catch (ChatException)
-        {
-            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
-            throw;
-        }
-        catch
-        {
-            // It may have committed (a storage error or a cancellation can follow a commit).
-            await changed();
-            throw;
-        }
-
-        await changed();
-        return result;
-    }
+    private static Task<T> Changing<T>(Func<Task<T>> write, Func<Task> changed) => DefinitionWrites.RunAsync(write, changed);
 }

@@ -27,28 +27,8 @@ public sealed class PersonaDirectory(IPersonaStore store, IDefinitionChanges cha
         }
     }
 
-    private async Task<T> Changing<T>(string userId, Func<Task<T>> write)
-    {
-        T result;
-        try
-        {
-            result = await write();
-        }
-        catch (ChatException)
-        {
-            // Refused before anything was written (not found, not the owner, invalid): nothing changed.
-            throw;
-        }
-        catch
-        {
-            // It may have committed (a storage error or a cancellation can follow a commit).
-            await changes.PersonasChangedAsync(userId);
-            throw;
-        }
-
-        await changes.PersonasChangedAsync(userId);
-        return result;
-    }
+    private Task<T> Changing<T>(string userId, Func<Task<T>> write) =>
+        DefinitionWrites.RunAsync(write, () => changes.PersonasChangedAsync(userId));
 
     /// <summary>
     /// The persona a new chat speaks as to each of its characters (for <c>{{user}}</c> in the greetings

@@ -290,8 +290,7 @@ public sealed partial class OwnedReply
                     break;
                 case AttemptFinished attempt:
                     var call = attempt.Call;
-                    calls.Add(new ModelCallRecord(call.Backend, call.Model, call.Outcome, call.Error, queuedAt, call.StartedAt,
-                        call.FirstTokenAt, call.FinishedAt, call.PromptTokens, call.CompletionTokens));
+                    calls.Add(call.ToRecord(queuedAt));
                     break;
                 case GenerationFinished end:
                     finished = end;

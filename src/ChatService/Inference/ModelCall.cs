@@ -19,4 +19,9 @@ public sealed record ModelCall(
     int? PromptTokens,
     int? CompletionTokens,
     string Outcome,
-    string? Error);
+    string? Error)
+{
+    /// <summary>This attempt as the model-call log stores it, queued at <paramref name="queuedAt"/>.</summary>
+    public Chats.ModelCallRecord ToRecord(DateTimeOffset? queuedAt) =>
+        new(Backend, Model, Outcome, Error, queuedAt, StartedAt, FirstTokenAt, FinishedAt, PromptTokens, CompletionTokens);
+}

@@ -35,4 +35,14 @@ internal static class ChatMemoryRows
             new SpannerStatement($"SELECT ch.UserId, {MemoryColumns} FROM Chats ch WHERE ch.ChatId = @chatId").Add("chatId", chatId), cancellationToken);
         return rows.Count == 0 ? null : Read(rows[0]);
     }
+
+    /// <summary>The memory of <paramref name="userId"/>'s chat, in one read; NOT_FOUND when the chat is missing or another user's.</summary>
+    public static async Task<ChatMemory> ReadOwnedAsync(ISpannerReader reader, string userId, string chatId, CancellationToken cancellationToken)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement($"SELECT ch.UserId, {MemoryColumns} FROM Chats ch WHERE ch.ChatId = @chatId AND ch.UserId = @userId")
+                .Add("chatId", chatId).Add("userId", userId),
+            cancellationToken);
+        return rows.Count == 0 ? throw ChatException.ChatNotFound(chatId) : Read(rows[0]);
+    }
 }

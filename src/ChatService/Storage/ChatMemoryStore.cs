@@ -10,27 +10,14 @@ namespace ChatService.Storage;
 /// </summary>
 internal sealed class ChatMemoryStore(SpannerGateway spanner, TurnCommits commits) : IChatMemoryStore
 {
-    public async Task<ChatMemory> GetAsync(string userId, string chatId, CancellationToken cancellationToken)
-    {
-        var rows = await spanner.ReadAsync(
-            (reader, ct) => reader.QueryListAsync(
-                new SpannerStatement($"SELECT ch.UserId, {ChatMemoryRows.MemoryColumns} FROM Chats ch WHERE ch.ChatId = @chatId AND ch.UserId = @userId")
-                    .Add("chatId", chatId).Add("userId", userId),
-                ct),
-            cancellationToken);
-        return rows.Count == 0 ? throw ChatException.ChatNotFound(chatId) : ChatMemoryRows.Read(rows[0]);
-    }
+    public Task<ChatMemory> GetAsync(string userId, string chatId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync((reader, ct) => ChatMemoryRows.ReadOwnedAsync(reader, userId, chatId, ct), cancellationToken);
 
     public async Task<ChatMemory> UpdateAsync(string userId, string chatId, string? note, int? depth, CancellationToken cancellationToken)
     {
         var commit = await commits.RunAsync(chatId, async (tx, _, ct) =>
         {
-            if (await ChatRows.ReadOwnedChatAsync(tx, userId, chatId, ct) is null)
-            {
-                throw ChatException.ChatNotFound(chatId);
-            }
-
-            var memory = await ChatMemoryRows.ReadAsync(tx, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            var memory = await ChatMemoryRows.ReadOwnedAsync(tx, userId, chatId, ct);
             tx.BufferWrite(SpannerMutation.Update("Chats")
                 .Set("ChatId", chatId)
                 .Set("MemoryNote", string.IsNullOrEmpty(note) ? null : note)

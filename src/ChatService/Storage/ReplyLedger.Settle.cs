@@ -121,20 +121,11 @@ internal sealed partial class ReplyLedger
         settled.IsPrimary ? commits.ShownAsync(commit, [settled.Reply]) : commits.ReleaseAsync(commit);
 
     private static SpannerMutation ModelCallMutation(ReplyKey key, long attempt, ModelCallRecord call) =>
-        SpannerMutation.Insert("ModelCalls")
-            .Set("ChatId", key.ChatId)
-            .Set("Seq", key.Seq)
-            .Set("CandidateId", key.CandidateId)
-            .Set("Attempt", attempt)
-            .Set("Backend", call.Backend)
-            .Set("Model", call.Model)
-            .Set("Outcome", call.Outcome)
-            .Set("Error", call.Error)
-            .Set("QueuedTime", call.QueuedAt)
-            .Set("StartedTime", call.StartedAt)
-            .Set("FirstTokenTime", call.FirstTokenAt)
-            .Set("FinishedTime", call.FinishedAt)
-            .Set("PromptTokens", (long?)call.PromptTokens)
-            .Set("CompletionTokens", (long?)call.CompletionTokens)
-            .Set("LogTime", SpannerCommitTimestamp.Value);
+        ModelCallColumns.Set(
+            SpannerMutation.Insert("ModelCalls")
+                .Set("ChatId", key.ChatId)
+                .Set("Seq", key.Seq)
+                .Set("CandidateId", key.CandidateId)
+                .Set("Attempt", attempt),
+            call);
 }

@@ -256,24 +256,13 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
     {
         foreach (var call in calls)
         {
-            tx.BufferWrite(SpannerMutation.Insert("SummaryCalls")
+            tx.BufferWrite(ModelCallColumns.Set(SpannerMutation.Insert("SummaryCalls")
                 .Set("ChatId", claim.ChatId)
                 .Set("CallId", Ids.New())
                 .Set("ThroughSeq", claim.ThroughSeq)
                 .Set("Version", version)
                 .Set("Replica", replica)
-                .Set("Attempt", (long)claim.Attempt)
-                .Set("Backend", call.Backend)
-                .Set("Model", call.Model)
-                .Set("Outcome", call.Outcome)
-                .Set("Error", call.Error)
-                .Set("QueuedTime", call.QueuedAt)
-                .Set("StartedTime", call.StartedAt)
-                .Set("FirstTokenTime", call.FirstTokenAt)
-                .Set("FinishedTime", call.FinishedAt)
-                .Set("PromptTokens", (long?)call.PromptTokens)
-                .Set("CompletionTokens", (long?)call.CompletionTokens)
-                .Set("LogTime", SpannerCommitTimestamp.Value));
+                .Set("Attempt", (long)claim.Attempt), call));
         }
     }
 }
