@@ -89,7 +89,8 @@ internal sealed partial class HostileCases
             13 => (new DetachLorebookRequest { ChatId = foreignChat, LorebookId = victim.Lorebook.LorebookId }, "detach-foreign-chat", NotFound),
             14 => (new DetachLorebookRequest { ChatId = Garbage.BadId(_random), LorebookId = own.LorebookId }, "detach-malformed-id", Invalid),
             15 => (new ListLorebooksRequest { ChatId = Pick(foreignChat, Guid.NewGuid().ToString()) }, "list-foreign-chat", NotFound),
-            16 => (new ListLorebooksRequest { ChatId = Garbage.BadId(_random) }, "list-malformed-chat", Invalid),
+            // Not empty: an empty chat_id lists all of the caller's books.
+            16 => (new ListLorebooksRequest { ChatId = Garbage.BadId(_random, allowEmpty: false) }, "list-malformed-chat", Invalid),
             // Attaching what is attached, and detaching what is not, change nothing.
             17 => (new AttachLorebookRequest { ChatId = party.OneToOne.ChatId, LorebookId = own.LorebookId }, "attach-again", Ok),
             18 => (new DetachLorebookRequest { ChatId = party.Group.ChatId, LorebookId = own.LorebookId }, "detach-not-attached", Ok),
