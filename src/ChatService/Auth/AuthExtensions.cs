@@ -46,6 +46,9 @@ public static class AuthExtensions
         builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ConfigureJwtBearer>();
         builder.Services.AddSingleton<BearerTokenEvents>();
         builder.Services.AddHttpClient(ConfigureJwtBearer.JwksHttpClient, client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<AuthMetrics>();
+        builder.Services.AddSingleton<JwksKeySet>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<JwksKeySet>());
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CallerReuse>();

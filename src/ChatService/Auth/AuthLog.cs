@@ -11,4 +11,10 @@ internal static partial class AuthLog
 
     [LoggerMessage(6003, LogLevel.Debug, "Refused a bearer token on {Method}: {Reason}.")]
     public static partial void TokenRefused(ILogger logger, string method, string reason, Exception? exception);
+
+    [LoggerMessage(6004, LogLevel.Information, "Fetched the issuer's JWKS ({Cause}): {KeyCount} signing keys.")]
+    public static partial void JwksFetched(ILogger logger, JwksFetchCause cause, int keyCount);
+
+    [LoggerMessage(6005, LogLevel.Warning, "Could not fetch the issuer's JWKS from {Url} ({Cause}); the keys already known stay in use.")]
+    public static partial void JwksFetchFailed(ILogger logger, JwksFetchCause cause, string? url, Exception exception);
 }

@@ -25,9 +25,9 @@ public sealed class AuthOptions
         Audience is null ? Audiences : [Audience, .. Audiences];
 
     /// <summary>
-    /// URL of the issuer's JSON Web Key Set; keys are fetched on first use, cached, and fetched
-    /// again every <see cref="JwksRefreshInterval"/> or when a token names an unknown key.
-    /// Default: none.
+    /// URL of the issuer's JSON Web Key Set; keys are fetched at start, cached, and fetched again
+    /// every <see cref="JwksRefreshInterval"/> or when a token names an unknown key (see
+    /// <see cref="JwksUnknownKeyWait"/>). Default: none.
     /// </summary>
     public string? JwksUrl { get; set; }
 
@@ -42,6 +42,16 @@ public sealed class AuthOptions
     /// know (key rotation), so garbage tokens cannot make it hammer the issuer. Default: 1 minute.
     /// </summary>
     public TimeSpan JwksMinimumRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a call whose token names a key the service does not know waits for the JWKS fetch
+    /// that looks for it (one fetch, shared by every call naming unknown keys meanwhile), so the
+    /// first calls signed with an issuer's new key pass instead of being refused while the keys
+    /// are fetched. A call whose wait runs out, or whose fetch fails, is refused UNAVAILABLE: its
+    /// token was not found bad, the keys could not be checked. Zero refuses at once and lets the
+    /// fetch finish in the background. Default: 2 seconds (at most 30).
+    /// </summary>
+    public TimeSpan JwksUnknownKeyWait { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Static signing keys, next to or instead of <see cref="JwksUrl"/>. Default: none.</summary>
     public IList<SigningKeyOptions> SigningKeys { get; set; } = [];

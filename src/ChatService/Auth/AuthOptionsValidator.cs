@@ -8,9 +8,16 @@ namespace ChatService.Auth;
 /// </summary>
 internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
 {
-    // ConfigurationManager's own lower bounds; below them it throws on first use.
+    // A scheduled fetch more often than this only loads the issuer; an issuer's new key is found
+    // by the fetch its first token causes, never by waiting for the schedule.
     private static readonly TimeSpan MinAutomaticRefresh = TimeSpan.FromMinutes(5);
+
+    // Below this, tokens naming made-up keys could make every replica fetch the JWKS all the time.
     private static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(1);
+
+    // A call that waits longer for keys holds its client (and a Kestrel stream) for nothing: an
+    // issuer that has not answered in 30 s is down.
+    private static readonly TimeSpan MaxUnknownKeyWait = TimeSpan.FromSeconds(30);
 
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
@@ -57,6 +64,11 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             if (options.JwksMinimumRefreshInterval < MinRefresh)
             {
                 errors.Add($"Auth:JwksMinimumRefreshInterval must be at least {MinRefresh}");
+            }
+
+            if (options.JwksUnknownKeyWait < TimeSpan.Zero || options.JwksUnknownKeyWait > MaxUnknownKeyWait)
+            {
+                errors.Add($"Auth:JwksUnknownKeyWait must be between 0 and {MaxUnknownKeyWait}");
             }
         }
 

@@ -6,7 +6,8 @@ namespace ChatService.Auth;
 
 /// <summary>
 /// The bearer handler's hooks: a valid token must also name a usable user, and a refused call
-/// ends with a gRPC UNAUTHENTICATED status that says why (an HTTP 401 reaches gRPC clients as a
+/// ends with a gRPC UNAUTHENTICATED status that says why (UNAVAILABLE when its key could not be
+/// checked because the issuer's key set could not be fetched) (an HTTP 401 reaches gRPC clients as a
 /// bare "HTTP status code: 401", and is no gRPC response at all to gRPC-Web and raw HTTP/2 callers).
 /// </summary>
 internal sealed class BearerTokenEvents(ILogger<BearerTokenEvents> logger) : JwtBearerEvents
@@ -30,9 +31,17 @@ internal sealed class BearerTokenEvents(ILogger<BearerTokenEvents> logger) : Jwt
     {
         var request = context.HttpContext.Request;
         string reason;
+        var status = StatusCode.Unauthenticated;
         if (context.AuthenticateFailure is { } failure)
         {
             reason = TokenFailures.Describe(failure);
+            if (failure is SigningKeysUnavailableException)
+            {
+                // The token was not found bad; the keys to check it could not be had. Clients retry
+                // UNAVAILABLE, and sign the user out on UNAUTHENTICATED.
+                status = StatusCode.Unavailable;
+            }
+
             AuthLog.TokenRefused(logger, request.Path.Value ?? "", reason, failure);
         }
         else
@@ -47,7 +56,7 @@ internal sealed class BearerTokenEvents(ILogger<BearerTokenEvents> logger) : Jwt
         }
 
         context.HandleResponse();
-        GrpcStatusResponse.Write(context.HttpContext, StatusCode.Unauthenticated, reason);
+        GrpcStatusResponse.Write(context.HttpContext, status, reason);
         return Task.CompletedTask;
     }
 }

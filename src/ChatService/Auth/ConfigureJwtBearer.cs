@@ -1,13 +1,11 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.Protocols;
-using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
 namespace ChatService.Auth;
 
 /// <summary>Translates <see cref="AuthOptions"/> into the JwtBearer handler's validation rules.</summary>
-internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHttpClientFactory httpClients) : IConfigureNamedOptions<JwtBearerOptions>
+internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, JwksKeySet jwks, AuthMetrics metrics) : IConfigureNamedOptions<JwtBearerOptions>
 {
     public const string JwksHttpClient = "jwks";
 
@@ -33,6 +31,7 @@ internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHtt
         }
 
         var auth = authOptions.Value;
+        var staticKeys = auth.SigningKeys.Select(Read).ToList();
         // Keep claim names as issued: the user id is "sub", not a mapped .NET claim type.
         options.MapInboundClaims = false;
         options.EventsType = typeof(BearerTokenEvents);
@@ -48,18 +47,16 @@ internal sealed class ConfigureJwtBearer(IOptions<AuthOptions> authOptions, IHtt
             ValidateIssuerSigningKey = true,
             ClockSkew = auth.ClockSkew,
             ValidAlgorithms = Algorithms,
-            IssuerSigningKeys = auth.SigningKeys.Select(Read).ToList(),
+            IssuerSigningKeys = staticKeys,
             NameClaimType = CallerAuthentication.UserIdClaim,
         };
 
-        if (!string.IsNullOrWhiteSpace(auth.JwksUrl))
+        if (jwks.Enabled)
         {
-            var documents = new HttpDocumentRetriever(httpClients.CreateClient(JwksHttpClient)) { RequireHttps = auth.JwksRequireHttps };
-            options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(auth.JwksUrl, new JwksRetriever(), documents)
-            {
-                AutomaticRefreshInterval = auth.JwksRefreshInterval,
-                RefreshInterval = auth.JwksMinimumRefreshInterval,
-            };
+            // Keys from the JWKS are looked up per token by the handler, which waits for the issuer's new
+            // keys; no ConfigurationManager, whose refresh on an unknown key refuses the call that needed it.
+            options.TokenHandlers.Clear();
+            options.TokenHandlers.Add(new JwksTokenHandler(jwks, staticKeys, metrics));
         }
     }
 

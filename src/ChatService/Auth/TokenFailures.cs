@@ -11,6 +11,7 @@ internal static class TokenFailures
     public static string Describe(Exception? failure) => failure switch
     {
         RefusedIdentityException refused => refused.Message,
+        SigningKeysUnavailableException unavailable => unavailable.Message + "; retry shortly",
         SecurityTokenExpiredException => "the bearer token has expired",
         SecurityTokenNotYetValidException => "the bearer token is not valid yet (nbf)",
         SecurityTokenNoExpirationException => "the bearer token has no expiry (exp)",
