@@ -70,6 +70,26 @@ public sealed class AuthStartupTests
         Assert.True(new AuthOptionsValidator().Validate(null, options).Succeeded);
     }
 
+    [Theory]
+    [InlineData("-00:00:00.001", false)]
+    [InlineData("00:00:00", true)]
+    [InlineData("00:00:30", true)]
+    [InlineData("00:00:30.001", false)]
+    public void Validator_BoundsTheUnknownKeyWait(string wait, bool accepted)
+    {
+        var options = Valid();
+        options.JwksUrl = "https://issuer.example/jwks.json";
+        options.JwksUnknownKeyWait = TimeSpan.Parse(wait, System.Globalization.CultureInfo.InvariantCulture);
+
+        var result = new AuthOptionsValidator().Validate(null, options);
+
+        Assert.Equal(accepted, result.Succeeded);
+        if (!accepted)
+        {
+            Assert.Contains("Auth:JwksUnknownKeyWait must be between 0 and 00:00:30", result.FailureMessage);
+        }
+    }
+
     [Fact]
     public void Validator_WithTheHeaderSwitchOn_NeedsNoKeys()
     {

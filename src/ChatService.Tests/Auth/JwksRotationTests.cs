@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ChatService.Tests.Auth;
+
+/// <summary>
+/// Issue 19: an issuer's key rotation refuses nobody. A token naming a key the service does not know
+/// waits (Auth:JwksUnknownKeyWait) for one fetch shared by every such call; fetches for unknown keys
+/// come at most once per Auth:JwksMinimumRefreshInterval; an issuer that is down or slow costs the calls
+/// with new keys an UNAVAILABLE within the wait, and nothing to calls with known keys.
+/// </summary>
+/// <remarks>The tests share the key server, so they run one after another (xunit runs a class's tests in sequence).</remarks>
+public sealed class JwksRotationTests(JwksRotationFixture fixture) : ApiTestBase(fixture), IClassFixture<JwksRotationFixture>
+{
+    /// <summary>Room for a loaded machine on top of a bound the service keeps.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(3);
+
+    private FakeJwksServer Jwks => fixture.Jwks;
+
+    [Fact]
+    public async Task RotatedKey_FiftyConcurrentFirstCalls_AllPass_WithOneFetch()
+    {
+        await ReadyAsync();
+        using var counters = new AuthCounters(Fixture.Service<IMeterFactory>());
+        var next = TestSigner.Rsa($"rotation-next-{Guid.NewGuid():N}");
+        var fetches = Jwks.Fetches;
+
+        // The issuer publishes its new key, then signs with it.
+        Jwks.Publish(fixture.Published, next);
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => ListChatsAsync(next)));
+
+        Assert.Equal(fetches + 1, Jwks.Fetches);
+        Assert.True(counters.Refreshes("unknown_kid", "success") == 1, counters.ToString());
+        Assert.True(counters.AllUnknownKeyRefusals == 0, counters.ToString());
+        // The old key is still published, and still works.
+        await ListChatsAsync(fixture.Published);
+    }
+
+    [Fact]
+    public async Task NeverPublishedKey_ThousandCalls_AreRefused_WithAtMostOneFetchPerMinimumInterval()
+    {
+        await ReadyAsync();
+        using var counters = new AuthCounters(Fixture.Service<IMeterFactory>());
+        var stranger = TestSigner.Rsa($"never-published-{Guid.NewGuid():N}");
+        var fetches = Jwks.Fetches;
+        var refused = 0;
+
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForAsync(0, 1000, new ParallelOptions { MaxDegreeOfParallelism = 25, CancellationToken = Ct }, async (_, ct) =>
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(() => Fixture.WithToken(stranger.Token(TestUsers.New()))
+                .ListChatsAsync(new ListChatsRequest(), cancellationToken: ct).ResponseAsync);
+            Assert.True(ex.StatusCode == StatusCode.Unauthenticated, $"{ex.StatusCode}: {ex.Status.Detail}");
+            Assert.Contains("signed with a key this service does not know", ex.Status.Detail);
+            Interlocked.Increment(ref refused);
+        });
+        clock.Stop();
+
+        var made = Jwks.Fetches - fetches;
+        var allowed = (int)(clock.Elapsed / JwksRotationFixture.MinimumRefreshInterval) + 1;
+        Assert.Equal(1000, refused);
+        Assert.True(made >= 1 && made <= allowed, $"{made} fetches in {clock.Elapsed}, at most {allowed} allowed");
+        Assert.True(counters.Refreshes("unknown_kid", "success") == made, counters.ToString());
+        // Every call is counted once; those inside the interval were refused without a fetch.
+        Assert.True(counters.UnknownKeyRefusals("not_published") + counters.UnknownKeyRefusals("throttled") == 1000, counters.ToString());
+        Assert.True(counters.UnknownKeyRefusals("throttled") > 0, counters.ToString());
+    }
+
+    [Fact]
+    public async Task JwksDown_NewKeyIsRefusedUnavailableWithinTheWait_KnownKeysUnaffected_AndItRecovers()
+    {
+        await ReadyAsync();
+        using var counters = new AuthCounters(Fixture.Service<IMeterFactory>());
+        var next = TestSigner.Rsa($"rotation-down-{Guid.NewGuid():N}");
+        Jwks.Publish(fixture.Published, next);
+        Jwks.Down = true;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var ex = await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+            Assert.True(clock.Elapsed < JwksRotationFixture.UnknownKeyWait + Slack, $"refused after {clock.Elapsed}");
+            Assert.Contains("signing keys could not be fetched", ex.Status.Detail);
+
+            await ListChatsAsync(fixture.Published);
+
+            // Inside the minimum interval the new key is refused at once, still UNAVAILABLE, without a fetch.
+            var fetches = Jwks.Fetches;
+            await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+            Assert.Equal(fetches, Jwks.Fetches);
+            Assert.True(counters.Refreshes("unknown_kid", "failure") == 1, counters.ToString());
+            Assert.True(counters.UnknownKeyRefusals("unavailable") == 2, counters.ToString());
+        }
+        finally
+        {
+            Jwks.Down = false;
+        }
+
+        // Back up: after the interval the next call with the new key fetches again and passes.
+        await Task.Delay(JwksRotationFixture.MinimumRefreshInterval, Ct);
+        await ListChatsAsync(next);
+        await ListChatsAsync(fixture.Published);
+    }
+
+    [Fact]
+    public async Task JwksHanging_NewKeyIsRefusedUnavailableAfterTheWait_KnownKeysPassMeanwhile_AndTheFetchServesLaterCalls()
+    {
+        await ReadyAsync();
+        var next = TestSigner.Rsa($"rotation-slow-{Guid.NewGuid():N}");
+        var fetches = Jwks.Fetches;
+        using (Jwks.Hang())
+        {
+            Jwks.Publish(fixture.Published, next);
+            var clock = Stopwatch.StartNew();
+            await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+            var waited = clock.Elapsed;
+            Assert.True(
+                waited >= JwksRotationFixture.UnknownKeyWait - TimeSpan.FromMilliseconds(100) && waited < JwksRotationFixture.UnknownKeyWait + Slack,
+                $"refused after {waited}");
+
+            // Known keys do not wait for the hanging fetch.
+            clock.Restart();
+            await ListChatsAsync(fixture.Published);
+            Assert.True(clock.Elapsed < JwksRotationFixture.UnknownKeyWait, $"a known key took {clock.Elapsed}");
+
+            // Another call with the new key joins the fetch under way instead of starting one.
+            await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+            Assert.Equal(fetches + 1, Jwks.Fetches);
+        }
+
+        // The issuer answers at last: the fetch that hung brings the new key, and no other is needed.
+        await ListChatsAsync(next);
+        Assert.Equal(fetches + 1, Jwks.Fetches);
+    }
+
+    [Fact]
+    public async Task UnsignedTokenNamingAnUnknownKey_IsRefused_WithoutAFetch()
+    {
+        await ReadyAsync();
+        var fetches = Jwks.Fetches;
+        var header = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes("""{"alg":"none","kid":"made-up","typ":"JWT"}"""));
+        var payload = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(
+            $$"""{"sub":"mallory","iss":"{{TestSigner.Issuer}}","aud":"{{TestSigner.Audience}}","exp":{{DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds()}}}"""));
+
+        await AssertStatusAsync(StatusCode.Unauthenticated, () => Fixture.WithToken($"{header}.{payload}.")
+            .ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync);
+
+        Assert.Equal(fetches, Jwks.Fetches);
+    }
+
+    /// <summary>
+    /// Waits until the published key works (the start's fetch is done) and a minimum interval has passed
+    /// since any fetch an earlier test caused, so each test starts from the same place.
+    /// </summary>
+    private async Task ReadyAsync()
+    {
+        await ListChatsAsync(fixture.Published);
+        await Task.Delay(JwksRotationFixture.MinimumRefreshInterval, Ct);
+    }
+
+    private Task<ListChatsResponse> ListChatsAsync(TestSigner signer) =>
+        Fixture.WithToken(signer.Token(TestUsers.New())).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync;
+}
