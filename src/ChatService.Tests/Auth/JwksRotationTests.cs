@@ -116,24 +116,31 @@ public sealed class JwksRotationTests(JwksRotationFixture fixture) : ApiTestBase
         using (Jwks.Hang())
         {
             Jwks.Publish(fixture.Published, next);
+            // Two calls with the new key: they share one fetch, and each gives up after the wait.
             var clock = Stopwatch.StartNew();
-            await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
-            var waited = clock.Elapsed;
-            Assert.True(
-                waited >= JwksRotationFixture.UnknownKeyWait - TimeSpan.FromMilliseconds(100) && waited < JwksRotationFixture.UnknownKeyWait + Slack,
-                $"refused after {waited}");
+            var refusals = Enumerable.Range(0, 2).Select(async _ =>
+            {
+                await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+                return clock.Elapsed;
+            }).ToList();
 
             // Known keys do not wait for the hanging fetch.
-            clock.Restart();
+            var known = Stopwatch.StartNew();
             await ListChatsAsync(fixture.Published);
-            Assert.True(clock.Elapsed < JwksRotationFixture.UnknownKeyWait, $"a known key took {clock.Elapsed}");
+            Assert.True(known.Elapsed < JwksRotationFixture.UnknownKeyWait, $"a known key took {known.Elapsed}");
 
-            // Another call with the new key joins the fetch under way instead of starting one.
-            await AssertStatusAsync(StatusCode.Unavailable, () => ListChatsAsync(next));
+            foreach (var waited in await Task.WhenAll(refusals))
+            {
+                Assert.True(
+                    waited >= JwksRotationFixture.UnknownKeyWait - TimeSpan.FromMilliseconds(100) && waited < JwksRotationFixture.UnknownKeyWait + Slack,
+                    $"refused after {waited}");
+            }
+
             Assert.Equal(fetches + 1, Jwks.Fetches);
         }
 
-        // The issuer answers at last: the fetch that hung brings the new key, and no other is needed.
+        // The issuer answers at last (inside the JWKS client's 10 s timeout): the fetch that hung brings
+        // the new key, and no other is needed.
         await ListChatsAsync(next);
         Assert.Equal(fetches + 1, Jwks.Fetches);
     }
