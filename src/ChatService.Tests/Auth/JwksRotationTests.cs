@@ -146,18 +146,37 @@ public sealed class JwksRotationTests(JwksRotationFixture fixture) : ApiTestBase
     }
 
     [Fact]
-    public async Task UnsignedTokenNamingAnUnknownKey_IsRefused_WithoutAFetch()
+    public async Task TokensThatCannotBeGood_AreRefused_WithoutAFetch()
     {
         await ReadyAsync();
+        using var counters = new AuthCounters(Fixture.Service<IMeterFactory>());
         var fetches = Jwks.Fetches;
-        var header = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes("""{"alg":"none","kid":"made-up","typ":"JWT"}"""));
-        var payload = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(
-            $$"""{"sub":"mallory","iss":"{{TestSigner.Issuer}}","aud":"{{TestSigner.Audience}}","exp":{{DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds()}}}"""));
+        var payload = Encode($$"""{"sub":"mallory","iss":"{{TestSigner.Issuer}}","aud":"{{TestSigner.Audience}}","exp":{{DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds()}}}""");
+        var signature = Base64UrlEncoder.Encode(new byte[256]);
+        string[] tokens =
+        [
+            // Unsigned, naming a key nobody published.
+            $"{Encode("""{"alg":"none","kid":"made-up-1","typ":"JWT"}""")}.{payload}.",
+            // An algorithm the service does not accept.
+            $"{Encode("""{"alg":"RS1","kid":"made-up-2"}""")}.{payload}.{signature}",
+            // No algorithm at all.
+            $"{Encode("""{"kid":"made-up-3"}""")}.{payload}.{signature}",
+            // A header that is not JSON, or not base64url.
+            $"{Encode("kid=made-up-4")}.{payload}.{signature}",
+            $"%%%.{payload}.{signature}",
+            // A header far larger than any real one.
+            $"{Encode("{\"alg\":\"RS256\",\"kid\":\"" + new string('k', 9000) + "\"}")}.{payload}.{signature}",
+        ];
 
-        await AssertStatusAsync(StatusCode.Unauthenticated, () => Fixture.WithToken($"{header}.{payload}.")
-            .ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync);
+        foreach (var token in tokens)
+        {
+            var ex = await AssertStatusAsync(StatusCode.Unauthenticated, () => Fixture.WithToken(token)
+                .ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync);
+            Assert.DoesNotContain("could not be fetched", ex.Status.Detail);
+        }
 
         Assert.Equal(fetches, Jwks.Fetches);
+        Assert.True(counters.AllUnknownKeyRefusals == 0, counters.ToString());
     }
 
     /// <summary>
@@ -169,6 +188,8 @@ public sealed class JwksRotationTests(JwksRotationFixture fixture) : ApiTestBase
         await ListChatsAsync(fixture.Published);
         await Task.Delay(JwksRotationFixture.MinimumRefreshInterval, Ct);
     }
+
+    private static string Encode(string json) => Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(json));
 
     private Task<ListChatsResponse> ListChatsAsync(TestSigner signer) =>
         Fixture.WithToken(signer.Token(TestUsers.New())).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync;

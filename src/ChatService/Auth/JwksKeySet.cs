@@ -62,11 +62,13 @@ internal sealed class JwksKeySet(
     IHttpClientFactory httpClients,
     AuthMetrics metrics,
     TimeProvider time,
-    ILogger<JwksKeySet> logger) : IHostedService
+    ILogger<JwksKeySet> logger) : IHostedService, IDisposable
 {
     private readonly Lock _gate = new();
 
     private readonly AuthOptions _options = options.Value;
+
+    private readonly CancellationTokenSource _stopping = new();
 
     private Keys _keys = Keys.None;
 
@@ -102,7 +104,10 @@ internal sealed class JwksKeySet(
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Cancels a fetch under way: the host is going away, and with it the HTTP client the fetch uses.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _stopping.CancelAsync();
+
+    public void Dispose() => _stopping.Dispose();
 
     /// <summary>
     /// The keys to check a token naming <paramref name="keyId"/> with (null: a token without a <c>kid</c>,
@@ -214,29 +219,36 @@ internal sealed class JwksKeySet(
             {
                 RequireHttps = _options.JwksRequireHttps,
             };
-            var json = await documents.GetDocumentAsync(_options.JwksUrl, CancellationToken.None);
+            var json = await documents.GetDocumentAsync(_options.JwksUrl, _stopping.Token);
             fetched = Keys.Read(json);
             AuthLog.JwksFetched(logger, cause, fetched.List.Count);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
             AuthLog.JwksFetchFailed(logger, cause, _options.JwksUrl, ex);
         }
-
-        metrics.Refreshed(cause, fetched is not null);
-        var now = time.GetTimestamp();
-        lock (_gate)
+        catch (Exception)
         {
-            if (fetched is not null)
+            // Stopping: nobody waits for these keys any more.
+        }
+        finally
+        {
+            // Always, so a fetch can never stay "running" and block every later one.
+            metrics.Refreshed(cause, fetched is not null);
+            var now = time.GetTimestamp();
+            lock (_gate)
             {
-                Volatile.Write(ref _keys, fetched);
-            }
+                if (fetched is not null)
+                {
+                    Volatile.Write(ref _keys, fetched);
+                }
 
-            _lastFetchFailed = fetched is null;
-            // A failed fetch is tried again after the shortest interval tokens may cause one at.
-            var next = fetched is null ? _options.JwksMinimumRefreshInterval : _options.JwksRefreshInterval;
-            Interlocked.Exchange(ref _nextScheduledFetch, now + (long)(next.TotalSeconds * time.TimestampFrequency));
-            _fetch = null;
+                _lastFetchFailed = fetched is null;
+                // A failed fetch is tried again after the shortest interval tokens may cause one at.
+                var next = fetched is null ? _options.JwksMinimumRefreshInterval : _options.JwksRefreshInterval;
+                Interlocked.Exchange(ref _nextScheduledFetch, now + (long)(next.TotalSeconds * time.TimestampFrequency));
+                _fetch = null;
+            }
         }
     }
 
