@@ -233,8 +233,13 @@ internal sealed class JwksKeySet(
         }
         finally
         {
-            // Always, so a fetch can never stay "running" and block every later one.
-            metrics.Refreshed(cause, fetched is not null);
+            // Always, so a fetch can never stay "running" and block every later one. One cancelled by
+            // the host stopping is no failure of the issuer's, and is not counted.
+            if (fetched is not null || !_stopping.IsCancellationRequested)
+            {
+                metrics.Refreshed(cause, fetched is not null);
+            }
+
             var now = time.GetTimestamp();
             lock (_gate)
             {
