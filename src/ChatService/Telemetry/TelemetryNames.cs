@@ -21,6 +21,7 @@ internal static class TelemetryNames
         RetryPolicy.MeterName,
         HealthMetrics.MeterName,
         Memory.SummaryMetrics.MeterName,
+        Moderation.ModerationMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =
