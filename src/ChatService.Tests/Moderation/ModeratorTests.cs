@@ -146,6 +146,31 @@ public sealed class ModeratorTests
         Assert.Equal(["Hello.", "Tell me.", "Go on."], prompt.Messages.Skip(1).Select(m => m.Text));
     }
 
+    [Fact]
+    public void AFilteredReply_ReplayedFromStorage_EndsFiltered_WithNoText()
+    {
+        var filtered = new ChatTurn("c", 3, AuthorRole.Character, "ada", "", ReplyState.Filtered, "cand", 1, DateTimeOffset.UnixEpoch,
+            "withheld by moderation (category: violence)", 2);
+
+        // Nothing seen yet (the log expired): the replay of a stored reply.
+        var replay = new ReplyStream(new ReplyKey("c", 3, "cand"));
+        StoredEnding.Finish(replay, filtered);
+        var events = replay.Snapshot(0);
+        Assert.Equal([ReplyUpdateKind.Accepted, ReplyUpdateKind.Started, ReplyUpdateKind.Failed], events.Select(e => e.Kind));
+        Assert.Equal((ReplyFailureCode.Filtered, ReplyState.Filtered), (events[^1].FailureCode, events[^1].Turn!.State));
+        Assert.Equal("FILTERED", ReplyFailureCodes.Name(events[^1].FailureCode));
+
+        // A follower that saw text streamed (settled elsewhere): told to drop it before the end.
+        var follower = new ReplyStream(new ReplyKey("c", 3, "cand"));
+        follower.Publish(ReplyUpdateKind.Accepted);
+        follower.Publish(ReplyUpdateKind.Started);
+        follower.Publish(ReplyUpdateKind.Delta, text: "some flagged words");
+        StoredEnding.Finish(follower, filtered);
+        var ending = follower.Snapshot(0).Skip(3).ToList();
+        Assert.Equal([ReplyUpdateKind.Restarted, ReplyUpdateKind.Failed], ending.Select(e => e.Kind));
+        Assert.Equal("", StoredEnding.ShownText(follower.Snapshot(0)));
+    }
+
     /// <summary>Answers every request with one scripted response (or failure) and records the request.</summary>
     private sealed class ScriptedHandler : HttpMessageHandler
     {

@@ -106,6 +106,12 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
             Assert.Equal("", TextAfterLastRestart(replayed));
         }
 
+        // A retry of the same request attaches to the same reply and ends the same way.
+        var retried = await SendAsync(user, chat.ChatId, "Tell me a story.", "story-1");
+        Assert.True(retried[0].Accepted.Duplicate);
+        Assert.Equal(("FILTERED", candidateId), (retried[^1].Failed.Code, retried[^1].CandidateId));
+        Assert.Equal("", TextAfterLastRestart(retried));
+
         // The next reply's prompt has neither the withheld text nor an empty stand-in for it.
         Script(["A clean answer."]);
         var before = fixture.Server.Requests.Count;
