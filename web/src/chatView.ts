@@ -35,6 +35,7 @@ const stateNames: Record<TurnState, string> = {
   [TurnState.COMPLETE]: "complete",
   [TurnState.FAILED]: "failed",
   [TurnState.CANCELLED]: "cancelled",
+  [TurnState.FILTERED]: "filtered",
 };
 
 function isOpen(state: TurnState): boolean {
@@ -243,7 +244,7 @@ export class ChatView {
     view.element.className = "turn " + (isCharacter ? "character" : "user");
     view.element.dataset.seq = String(turn.seq);
     view.element.dataset.role = isCharacter ? "character" : "user";
-    view.element.dataset.state = stateNames[state];
+    view.element.dataset.state = stateNames[state] ?? "unknown"; // a state newer than this build
 
     const body = view.editing ? this.editor(view, text) : h("div", { class: "turn-text" }, text);
     replaceChildren(
@@ -258,6 +259,7 @@ export class ChatView {
       body,
       state === TurnState.FAILED && h("div", { class: "failure" }, "Reply failed: " + (failure || "no reason given")),
       state === TurnState.CANCELLED && h("div", { class: "failure" }, "Stopped" + (failure ? ": " + failure : "")),
+      state === TurnState.FILTERED && h("div", { class: "failure" }, "Withheld by moderation" + (failure ? ": " + failure : "")),
       isCharacter && this.swipeControls(view),
       isCharacter && this.ratingControls(view, rating?.stars ?? 0),
       !browsingOther && h("div", { class: "actions" }, ...this.actions(view)),

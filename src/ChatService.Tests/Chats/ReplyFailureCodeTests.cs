@@ -15,6 +15,8 @@ public sealed class ReplyFailureCodeTests
         (ReplyFailureCode.Cancelled, "CANCELLED"),
         (ReplyFailureCode.RecoveryExhausted, "RECOVERY_EXHAUSTED"),
         (ReplyFailureCode.NotFound, "NOT_FOUND"),
+        (ReplyFailureCode.Filtered, "FILTERED"),
+        (ReplyFailureCode.ModerationUnavailable, "MODERATION_UNAVAILABLE"),
     ];
 
     public static TheoryData<ReplyFailureCode, string> KnownCodes

@@ -41,6 +41,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Wait before the first chunk (the request's cancellation ends it early).</summary>
     public TimeSpan DelayBeforeFirstChunk { get; set; }
 
+    /// <summary>Wait between two content chunks, so a client can act while the reply is still streaming.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
     /// <summary>Whether to honour <c>stream_options.include_usage</c>.</summary>
     public bool SendUsage { get; set; } = true;
 
@@ -112,6 +115,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(300), context.RequestAborted);
                 context.Abort();
                 return;
+            }
+
+            if (i > 0 && ChunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ChunkDelay, context.RequestAborted);
             }
 
             await SendAsync(context, Chunk(new { content = ReplyChunks[i] }, null));

@@ -151,6 +151,7 @@ internal static class ApiMapper
             V1.TurnState.Streaming => ReplyState.Streaming,
             V1.TurnState.Failed => ReplyState.Failed,
             V1.TurnState.Cancelled => ReplyState.Cancelled,
+            V1.TurnState.Filtered => ReplyState.Filtered,
             _ => ReplyState.Complete,
         },
         CandidateId: turn.CandidateId.Length == 0 ? null : turn.CandidateId,
@@ -169,6 +170,7 @@ internal static class ApiMapper
         ReplyState.Complete => V1.TurnState.Complete,
         ReplyState.Failed => V1.TurnState.Failed,
         ReplyState.Cancelled => V1.TurnState.Cancelled,
+        ReplyState.Filtered => V1.TurnState.Filtered,
         _ => V1.TurnState.Unspecified,
     };
 

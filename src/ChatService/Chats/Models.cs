@@ -25,6 +25,12 @@ public enum ReplyState
     Complete = 3,
     Failed = 4,
     Cancelled = 5,
+
+    /// <summary>
+    /// Withheld by moderation: stored without its text (only its category, <c>Candidates.FilterCategory</c>),
+    /// never shown, never in a prompt or a summary, never selectable.
+    /// </summary>
+    Filtered = 6,
 }
 
 /// <summary>
@@ -255,6 +261,9 @@ public sealed record ReplyOutcome(
     /// null stores no prompt (<c>Dispatch:StorePrompts</c> off), only its section counts on the model calls.
     /// </summary>
     public int? StorePromptMaxBytes { get; init; }
+
+    /// <summary>The moderation category of a <see cref="ReplyState.Filtered"/> reply, stored with it.</summary>
+    public string? FilterCategory { get; init; }
 }
 
 /// <summary>

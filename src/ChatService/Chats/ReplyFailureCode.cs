@@ -27,4 +27,10 @@ public enum ReplyFailureCode
 
     /// <summary>The reply no longer exists (its chat was deleted while it was being generated).</summary>
     NotFound = 7,
+
+    /// <summary>Moderation flagged the reply: it is stored filtered, without its text.</summary>
+    Filtered = 8,
+
+    /// <summary>The moderator could not check the reply and the policy is fail-closed: it is stored failed, without its text.</summary>
+    ModerationUnavailable = 9,
 }

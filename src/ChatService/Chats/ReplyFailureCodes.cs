@@ -16,6 +16,8 @@ public static class ReplyFailureCodes
         ReplyFailureCode.Cancelled => "CANCELLED",
         ReplyFailureCode.RecoveryExhausted => "RECOVERY_EXHAUSTED",
         ReplyFailureCode.NotFound => "NOT_FOUND",
+        ReplyFailureCode.Filtered => "FILTERED",
+        ReplyFailureCode.ModerationUnavailable => "MODERATION_UNAVAILABLE",
         // An unknown value is a bug elsewhere; the client still gets a code it knows rather than a broken event.
         _ => "FAILED",
     };

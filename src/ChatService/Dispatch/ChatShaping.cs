@@ -8,7 +8,7 @@ namespace ChatService.Dispatch;
 /// Rating candidates, pinning turns, editing turns and listing their earlier texts go straight to
 /// the store (EditAndRegenerate, which owes a reply, is the <see cref="ReplyPipeline"/>'s).
 /// </summary>
-public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, ILogger<ChatShaping> logger)
+public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, Moderation.ModerationGate moderation, ILogger<ChatShaping> logger)
 {
     /// <summary>The most turns one DeleteTurns or RestoreTurns call names.</summary>
     public const int MaxTurnsPerCall = 100;
@@ -42,8 +42,12 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
     public Task<Chat> UnpinAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         store.UnpinTurnAsync(userId, chatId, seq, cancellationToken);
 
-    public Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken) =>
-        store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
+    /// <summary>Edits a turn's text; the new text is the user's own words, so it is moderated as a message is (refused before anything is written).</summary>
+    public async Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
+    {
+        await moderation.CheckUserTextAsync(text, "text", cancellationToken);
+        return await store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
+    }
 
     public Task<IReadOnlyList<TextRevision>> ListRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);

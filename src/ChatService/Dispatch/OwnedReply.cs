@@ -145,7 +145,13 @@ public sealed partial class OwnedReply
             var prompt = ReplyPrompt.Build(context, services.Options, budget);
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
-            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, budget.ReplyReserveTokens, queuedAt, generation.Token);
+            using var screen = services.Moderation.ScreensReplies ? new ReplyScreen(services.Moderation, generation.Token, abandon) : null;
+            var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, budget.ReplyReserveTokens, queuedAt, screen, generation.Token);
+
+            // The final text is checked while the lease is still renewed: a slow moderator must not cost the reply its lease.
+            var verdict = screen is null || abandon.IsCancellationRequested || leaseKeeper.Lost || _log.Fenced
+                ? Moderation.ReplyScreenResult.Clean
+                : await screen.FinishAsync(text);
 
             // No renewal may land after a release or race the settle commit.
             await leaseKeeper.StopAsync();
@@ -158,12 +164,25 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            var outcome = (CancelRequested
-                ? new ReplyOutcome(Key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
-                : finished.Succeeded
-                    ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
-                    : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls))
+            // Moderation comes first: a flagged text is withheld however the generation ended (a cancel
+            // or a failure would otherwise store and show the partial text).
+            var outcome = (verdict.Flagged
+                ? new ReplyOutcome(Key, ReplyState.Filtered, "", ReplyFailureCode.Filtered, $"withheld by moderation (category: {verdict.Category})",
+                    Withheld(calls, $"flagged by moderation: {verdict.Category}")) { FilterCategory = verdict.Category }
+                : verdict.Withheld
+                    ? new ReplyOutcome(Key, ReplyState.Failed, "", ReplyFailureCode.ModerationUnavailable, "moderation was unavailable, so the reply was withheld",
+                        Withheld(calls, "moderation was unavailable (fail-closed)"))
+                    : CancelRequested
+                        ? new ReplyOutcome(Key, ReplyState.Cancelled, text, ReplyFailureCode.Cancelled, "cancelled by the user", calls)
+                        : finished.Succeeded
+                            ? new ReplyOutcome(Key, ReplyState.Complete, text, null, null, calls)
+                            : new ReplyOutcome(Key, ReplyState.Failed, text, finished.FailureCode, finished.FailureReason, calls))
                 with { Prompt = prompt, StorePromptMaxBytes = services.Options.StorePrompts ? services.Options.StoredPromptMaxBytes : null };
+            if (verdict.Blocks)
+            {
+                Log.Withheld(services.Logger, Key.ToString(), verdict.Category ?? "moderation unavailable", text.Length);
+            }
+
             await SettleAsync(outcome, context.UserId, span);
 
             // After the reply's own commits, and only queued: turns that fell out of this prompt's window
@@ -220,12 +239,32 @@ public sealed partial class OwnedReply
         }
     }
 
+    /// <summary>
+    /// The model calls of a reply moderation withheld, the last one (whose output it was) logged with
+    /// the <c>filtered</c> outcome and why, so the model-call log says what happened to the text.
+    /// </summary>
+    private static List<ModelCallRecord> Withheld(List<ModelCallRecord> calls, string why)
+    {
+        if (calls.Count > 0)
+        {
+            calls[^1] = calls[^1] with { Outcome = ModelCallOutcomes.Filtered, Error = why };
+        }
+
+        return calls;
+    }
+
     /// <summary>Ends the reply with its final event, which the log receives too.</summary>
-    private void Finish(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null)
+    /// <param name="withdrawText">The stored text is not what was streamed (withheld by moderation): a Restarted tells followers to drop it first.</param>
+    private void Finish(ReplyUpdateKind kind, ChatTurn? turn, ReplyFailureCode? failureCode = null, string? failureReason = null, bool withdrawText = false)
     {
         if (Interlocked.Exchange(ref _closed, 1) == 1)
         {
             return;
+        }
+
+        if (withdrawText && StoredEnding.ShownText(Stream.Snapshot(0)).Length > 0)
+        {
+            Stream.Publish(ReplyUpdateKind.Restarted, text: "withheld by moderation; the text streamed so far is withdrawn");
         }
 
         DrainInBackground(Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason));
@@ -264,9 +303,16 @@ public sealed partial class OwnedReply
         _log.Start(alreadyLogged);
     }
 
+    /// <param name="screen">The reply's moderation, when replies are moderated: it sees the text after each delta and may stop the generation.</param>
     private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> StreamAsync(
-        Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, int maxOutputTokens, DateTimeOffset queuedAt, CancellationToken cancellationToken)
+        Character speaker, IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> prompt, int maxOutputTokens, DateTimeOffset queuedAt, ReplyScreen? screen,
+        CancellationToken cancellationToken)
     {
+        if (screen is not null)
+        {
+            cancellationToken = screen.Stop;
+        }
+
         var text = new StringBuilder();
         var calls = new List<ModelCallRecord>();
         var started = false;
@@ -287,6 +333,7 @@ public sealed partial class OwnedReply
 
                     text.Append(delta.Text);
                     Stream.Publish(ReplyUpdateKind.Delta, text: delta.Text);
+                    screen?.Observe(text);
                     break;
                 case AttemptFinished attempt:
                     var call = attempt.Call;
@@ -312,7 +359,8 @@ public sealed partial class OwnedReply
             return;
         }
 
-        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(), outcome.State == ReplyState.Failed ? ReplyFailureCodes.Name(outcome.FailureCode) : null);
+        DispatchTracing.Outcome(span, outcome.State.ToString().ToLowerInvariant(),
+            outcome.State is ReplyState.Failed or ReplyState.Filtered ? ReplyFailureCodes.Name(outcome.FailureCode) : null);
         DispatchMetrics.ReplySettled(outcome.State.ToString());
         if (outcome.State == ReplyState.Complete)
         {
@@ -320,7 +368,8 @@ public sealed partial class OwnedReply
         }
         else
         {
-            Finish(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason);
+            Finish(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason,
+                withdrawText: outcome.FailureCode is ReplyFailureCode.Filtered or ReplyFailureCode.ModerationUnavailable);
         }
     }
 
@@ -411,6 +460,9 @@ public sealed partial class OwnedReply
 
         [LoggerMessage(3102, LogLevel.Warning, "Could not release the lease of reply {Reply}.")]
         public static partial void ReleaseFailed(ILogger logger, string reply, Exception exception);
+
+        [LoggerMessage(3105, LogLevel.Information, "Reply {Reply} was withheld by moderation ({Reason}) after {Characters} characters; it is stored without its text.")]
+        public static partial void Withheld(ILogger logger, string reply, string reason, int characters);
 
         [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); its stream starts with the restart.")]
         public static partial void LogUnreadable(ILogger logger, string reply, string message);

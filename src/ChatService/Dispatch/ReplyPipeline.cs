@@ -18,6 +18,7 @@ public sealed partial class ReplyPipeline(
     IReplyLog log,
     IChatWindows windows,
     IOptions<ChatOptions> chatOptions,
+    Moderation.ModerationGate moderation,
     ILogger<ReplyPipeline> logger)
 {
     /// <summary>How long CancelReply waits for another replica to store a reply it stopped.</summary>
@@ -32,6 +33,9 @@ public sealed partial class ReplyPipeline(
     /// <summary>Records the user turn and owed replies, then queues the replies.</summary>
     public async Task<SendReceipt> SendAsync(SendCommand command, CancellationToken cancellationToken)
     {
+        // Moderation first: a flagged message is refused with nothing written.
+        await moderation.CheckUserTextAsync(command.Text, "text", cancellationToken);
+
         // The turn and its owed replies are durable before anything is promised.
         var speakers = ReplyPolicy.ForUserTurn(command.ReplyCharacterIds, chatOptions.Value.GroupRepliesPerTurn, command.Text, command.RequestId);
         var receipt = await chats.RecordSendAsync(command.Message, speakers, cancellationToken);
@@ -60,6 +64,7 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     public async Task<EditedReplies> EditAndRegenerateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
     {
+        await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         var edited = await ledger.EditAndAddCandidateAsync(userId, chatId, seq, text, requestId, cancellationToken);
         if (!edited.Owed.Duplicate)
         {

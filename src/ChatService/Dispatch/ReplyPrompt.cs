@@ -30,12 +30,15 @@ internal static class ReplyPrompt
         return PromptBuilder.Assemble(
             definition,
             speaker.Id,
-            context.WindowOldestFirst.Select(ToPromptTurn).ToList(),
+            context.WindowOldestFirst.Where(InPrompt).Select(ToPromptTurn).ToList(),
             context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
-            context.Pinned.Select(ToPromptTurn).ToList(),
+            context.Pinned.Where(InPrompt).Select(ToPromptTurn).ToList(),
             context.Memory,
             options.PromptBudgets(budget));
     }
+
+    /// <summary>A reply withheld by moderation never reaches a model again (its text is not stored either, so it would be an empty message).</summary>
+    private static bool InPrompt(ChatTurn turn) => turn.State != ReplyState.Filtered;
 
     private static PromptTurn ToPromptTurn(ChatTurn turn) => new(turn.Role == AuthorRole.User, turn.CharacterId, turn.Text, turn.Seq);
 }

@@ -21,6 +21,7 @@ public sealed partial class ReplyServices
         SettleGate settleGate,
         IReplyLog log,
         Memory.SummaryScheduler summaries,
+        Moderation.ModerationGate moderation,
         RetryPolicyFactory retries,
         IOptions<DispatchOptions> dispatchOptions,
         IOptions<ChatOptions> chatOptions,
@@ -32,6 +33,7 @@ public sealed partial class ReplyServices
         Router = router;
         Log = log;
         Summaries = summaries;
+        Moderation = moderation;
         Options = dispatchOptions.Value;
         Lease = chatOptions.Value.ReplyLease;
         ReplicaId = chatOptions.Value.ReplicaId;
@@ -64,6 +66,9 @@ public sealed partial class ReplyServices
 
     /// <summary>Where a generated reply hands its context for the rolling summary's trigger (never waited for).</summary>
     public Memory.SummaryScheduler Summaries { get; }
+
+    /// <summary>The moderation step replies pass through on the stream and at the end (see <see cref="ReplyScreen"/>).</summary>
+    public Moderation.ModerationGate Moderation { get; }
 
     public DispatchOptions Options { get; }
 

@@ -49,9 +49,15 @@ public sealed record ReplyUpdate(
     /// </summary>
     public static long AttemptStart(int attempt) => (long)attempt << 32;
 
-    /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED or FAILED.</summary>
+    /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED, FILTERED or FAILED.</summary>
     public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
         ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
         : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
-            FailureCode: settled.State == ReplyState.Cancelled ? ReplyFailureCode.Cancelled : ReplyFailureCode.Failed, FailureReason: settled.FailureReason);
+            FailureCode: settled.State switch
+            {
+                ReplyState.Cancelled => ReplyFailureCode.Cancelled,
+                ReplyState.Filtered => ReplyFailureCode.Filtered,
+                _ => ReplyFailureCode.Failed,
+            },
+            FailureReason: settled.FailureReason);
 }

@@ -20,4 +20,7 @@ public static class ModelCallOutcomes
 
     /// <summary>The backend's concurrency limit stayed full for its queue timeout; it was not called.</summary>
     public const string Rejected = "rejected";
+
+    /// <summary>The output was withheld by moderation (set on the reply's last call when it settles filtered or withheld).</summary>
+    public const string Filtered = "filtered";
 }

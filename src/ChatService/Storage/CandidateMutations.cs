@@ -35,13 +35,14 @@ internal static class CandidateMutations
             .Set("CreateTime", SpannerCommitTimestamp.Value)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
-    /// <summary>The candidate's final state, with its owed marker and lease cleared.</summary>
-    public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason) =>
+    /// <summary>The candidate's final state, with its owed marker and lease cleared; <paramref name="filterCategory"/> only for a filtered one.</summary>
+    public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null) =>
         Key(key)
             .Set("State", (long)state)
             .Set("Text", text)
             .Set("FailureCode", FailureCodeColumn.ToColumn(failureCode))
             .Set("FailureReason", failureReason)
+            .Set("FilterCategory", filterCategory)
             .Set("OwedShard", null)
             .Set("LeaseOwner", null)
             .Set("LeaseUntil", null)

@@ -148,6 +148,12 @@ internal sealed partial class ReplyLedger
                 throw ChatException.TurnHidden(chatId, seq);
             }
 
+            if (turn.State == ReplyState.Filtered)
+            {
+                throw new ChatException(ChatErrorKind.FailedPrecondition,
+                    $"candidate {candidateId} of turn {seq} was withheld by moderation; it cannot be selected (Regenerate for another one)");
+            }
+
             turns.SelectCandidate(turn);
             return true;
         }, cancellationToken);

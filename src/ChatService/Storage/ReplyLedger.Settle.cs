@@ -39,7 +39,7 @@ internal sealed partial class ReplyLedger
 
             var row = rows[0];
             var reply = ReadTurn(key.ChatId, row);
-            turns.Settle(reply, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason);
+            turns.Settle(reply, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {

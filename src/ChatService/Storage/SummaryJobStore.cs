@@ -141,7 +141,8 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
             var turns = new List<ChatTurn>();
             var chars = 0;
             var cut = false;
-            foreach (var turn in rows.Select(r => ReadTurn(claim.ChatId, r)).Where(t => !string.IsNullOrWhiteSpace(t.Text)))
+            // Replies withheld by moderation are never summarized (their text is not stored; the state says so explicitly).
+            foreach (var turn in rows.Select(r => ReadTurn(claim.ChatId, r)).Where(t => t.State != ReplyState.Filtered && !string.IsNullOrWhiteSpace(t.Text)))
             {
                 if (turns.Count > 0 && chars + turn.Text.Length > maxChars)
                 {

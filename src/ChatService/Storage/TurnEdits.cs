@@ -75,6 +75,13 @@ internal static class TurnEdits
                 $"turn {seq} is still being generated; wait for it to finish (or cancel it with CancelReply) before editing it");
         }
 
+        if (turn.Role == AuthorRole.Character && turn.State == ReplyState.Filtered)
+        {
+            // An edit would give a withheld reply shown text again; a new candidate is the way on.
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"turn {seq}'s reply was withheld by moderation; it cannot be edited (Regenerate for another one)");
+        }
+
         var owed = await tx.QueryListAsync(
             new SpannerStatement(
                 """

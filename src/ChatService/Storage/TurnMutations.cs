@@ -61,10 +61,10 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
     /// turn as shown with that candidate; the turn's version moves even when it is not the primary
     /// one, so a later selection of it is newer still. Returns the reply as settled.
     /// </summary>
-    public ChatTurn Settle(ChatTurn reply, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason)
+    public ChatTurn Settle(ChatTurn reply, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null)
     {
         var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
-        transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason));
+        transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason, filterCategory));
         transaction.BufferWrite(UpdateTurn(key.ChatId, key.Seq));
         var settled = reply with { State = state, Text = text, FailureReason = failureReason };
         _written.Add((settled, false));

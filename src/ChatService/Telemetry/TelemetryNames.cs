@@ -22,6 +22,7 @@ internal static class TelemetryNames
         HealthMetrics.MeterName,
         Memory.SummaryMetrics.MeterName,
         Auth.AuthMetrics.MeterName,
+        Moderation.ModerationMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =

@@ -1,0 +1,100 @@
+using System.Text;
+using ChatService.Moderation;
+
+namespace ChatService.Dispatch;
+
+/// <summary>
+/// Moderation of one reply while it is generated: every <see cref="ModerationGate.ReplyWindowChars"/>
+/// characters of new text, the text so far is checked (one check at a time, off the stream: deltas
+/// keep flowing meanwhile, so a check costs the caller no latency); a check that blocks stops the
+/// generation through <see cref="Stop"/>. <see cref="FinishAsync"/> then checks the final text whole,
+/// unless a window check already covered all of it. Used by one generation at a time.
+/// </summary>
+internal sealed class ReplyScreen : IDisposable
+{
+    private readonly ModerationGate _gate;
+    private readonly CancellationTokenSource _stop;
+    private readonly CancellationToken _abandon;
+    private Task? _inFlight;
+    private int _checkedLength;
+    private ReplyScreenResult? _blocked;
+
+    /// <param name="generation">The generation's token: the stop is linked to it.</param>
+    /// <param name="abandon">Shutdown giving up on the reply: checks stop waiting then.</param>
+    public ReplyScreen(ModerationGate gate, CancellationToken generation, CancellationToken abandon)
+    {
+        _gate = gate;
+        _abandon = abandon;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(generation);
+    }
+
+    /// <summary>What the model call runs under: the generation's token, cancelled too when a check blocks the reply.</summary>
+    public CancellationToken Stop => _stop.Token;
+
+    /// <summary>True once a check blocked the reply (the generation is being stopped).</summary>
+    public bool Blocked => Volatile.Read(ref _blocked) is not null;
+
+    /// <summary>Called after each delta: starts a check of the text so far when a window's worth is new and none is running.</summary>
+    public void Observe(StringBuilder text)
+    {
+        var window = _gate.ReplyWindowChars;
+        if (window <= 0 || Blocked || _inFlight is { IsCompleted: false } || text.Length - _checkedLength < window)
+        {
+            return;
+        }
+
+        var snapshot = text.ToString();
+        _checkedLength = snapshot.Length;
+        _inFlight = CheckWindowAsync(snapshot);
+    }
+
+    /// <summary>
+    /// The verdict on the reply as it ends with <paramref name="finalText"/>: a block found on the
+    /// stream, else the final text's check (skipped when empty, or when a window check covered it all).
+    /// </summary>
+    public async Task<ReplyScreenResult> FinishAsync(string finalText)
+    {
+        if (_inFlight is not null)
+        {
+            await _inFlight;
+        }
+
+        if (Volatile.Read(ref _blocked) is { } blocked)
+        {
+            return blocked;
+        }
+
+        if (finalText.Length == 0 || (_inFlight is not null && _checkedLength == finalText.Length))
+        {
+            return ReplyScreenResult.Clean;
+        }
+
+        return await _gate.CheckReplyAsync(finalText, _abandon);
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task CheckWindowAsync(string textSoFar)
+    {
+        try
+        {
+            var result = await _gate.CheckReplyAsync(textSoFar, _abandon);
+            if (result.Blocks)
+            {
+                Volatile.Write(ref _blocked, result);
+                try
+                {
+                    _stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The generation is over already; FinishAsync reads the verdict.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown: the reply is handed over, not settled.
+        }
+    }
+}
