@@ -83,7 +83,7 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
 
         var imported = await ImportAsync(user, "st-import", ChatExportFormat.SillytavernJsonl, file, ada.CharacterId);
 
-        Assert.Equal((4L, 5L, 1L), (imported.TurnCount, imported.CandidateCount, imported.SkippedSystemMessages));
+        Assert.Equal((4L, 4L, 1L), (imported.TurnCount, imported.CandidateCount, imported.SkippedSystemMessages));
         Assert.Equal("Ada (imported)", imported.Chat.Title);
         var history = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = imported.Chat.ChatId }, cancellationToken: Ct)).Turns.Reverse().ToList();
         Assert.Equal(

@@ -40,8 +40,8 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
         var chat = Lines(parts[$"chats/{first.ChatId}.jsonl"]);
         Assert.Equal("chatservice.chat", (string?)chat[0]["format"]);
         Assert.Equal(first.ChatId, (string?)chat[0]["chat"]!["chat_id"]);
-        Assert.Equal(3, chat.Count);
-        Assert.Equal(3, (int?)chat[2]["candidates"]![0]!["rating"]!["stars"]);
+        Assert.Equal(4, chat.Count); // the header, the greeting, the message and its reply
+        Assert.Equal(3, (int?)chat[3]["candidates"]![0]!["rating"]!["stars"]);
         Assert.DoesNotContain(parts.Keys, part => part.Contains(theirs.ChatId, StringComparison.Ordinal));
 
         // A user with nothing gets the parts, empty.

@@ -175,7 +175,9 @@ internal sealed partial class ChatPortability(
                 : throw ImportLine.Refuse(line, field, $"\"{name}\" is none of the chat's characters by name; map it to one with character_names");
         }
 
-        var ceiling = timeProvider.GetUtcNow().AddSeconds(-1);
+        // Spanner refuses a commit-timestamp column value in the future: a file's later times become now
+        // (less room for a turn's candidates to be spread a tick apart after it).
+        var ceiling = timeProvider.GetUtcNow().AddMilliseconds(-10);
         var seqs = parsed.Turns.Select(t => t.Seq).ToHashSet();
         var turns = new List<ArchivedTurn>(parsed.Turns.Count);
         foreach (var turn in parsed.Turns)

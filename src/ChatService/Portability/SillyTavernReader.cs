@@ -77,7 +77,7 @@ internal static class SillyTavernReader
         }
 
         var characters = characterName.Length == 0 ? [] : new List<ArchivedCharacter> { new("", characterName) };
-        return new ArchivedChat("", characterName, created ?? DateTimeOffset.UnixEpoch, characters, SpeakerSettings.Default, [], note is { Length: > 0 } ? note : null, depth);
+        return new ArchivedChat("", "", created ?? DateTimeOffset.UnixEpoch, characters, SpeakerSettings.Default, [], note is { Length: > 0 } ? note : null, depth);
     }
 
     private static ArchivedTurn Message(ImportLine line, long seq, long? lastUserSeq, DateTimeOffset fallbackTime, ImportOptions options)
