@@ -199,6 +199,29 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         Assert.Equal(before, await RowsAsync());
     }
 
+    [Fact]
+    public async Task Import_OverImportMaxBytes_IsRefusedBeforeAnythingIsWritten()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var header = "{\"user_name\":\"Sam\",\"character_name\":\"Ada\"}\n";
+        string FileOf(int bytes) => header + "{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"" + new string('x', bytes - header.Length - 40) + "\"}\n";
+        var before = await RowsAsync();
+
+        // Over Import:MaxBytes but within the request's room for its other fields: the validator names data.
+        var e = await AssertStatusAsync(StatusCode.InvalidArgument,
+            () => ImportAsync(user, "too-big", ChatExportFormat.SillytavernJsonl, FileOf(PortabilityFixture.MaxBytes + 1024), ada.CharacterId));
+        Assert.Equal("data", FieldOf(e));
+
+        // Past that, the request is refused before it is read.
+        await AssertStatusAsync(StatusCode.ResourceExhausted,
+            () => ImportAsync(user, "far-too-big", ChatExportFormat.SillytavernJsonl, FileOf(PortabilityFixture.MaxBytes + 64 * 1024), ada.CharacterId));
+
+        Assert.Equal(before, await RowsAsync());
+        var fits = await ImportAsync(user, "fits", ChatExportFormat.SillytavernJsonl, FileOf(PortabilityFixture.MaxBytes - 1024), ada.CharacterId);
+        Assert.Equal(1, fits.TurnCount);
+    }
+
     private static (long, AuthorRole, string, string, TurnState, bool, int, string, long) Shown(Turn t) =>
         (t.Seq, t.Role, t.CharacterId, t.Text, t.State, t.Edited, t.Rating?.Stars ?? 0, string.Join(',', t.Rating?.Tags ?? []), t.ReplyToSeq);
 
