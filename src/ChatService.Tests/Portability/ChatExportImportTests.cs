@@ -119,6 +119,7 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     [InlineData(4, "(the line)", """{"name":"Ada","is_user":false,"mes":"x is 3.""")]
     [InlineData(4, "(the line)", """["Ada"]""")]
     [InlineData(4, "name", """{"name":"Bob","is_user":false,"mes":"Who am I?"}""")]
+    [InlineData(4, "mes", """{"name":"Ada","is_user":false,"mes":"half a pair: \ud800"}""")]
     public async Task Import_OfAMalformedSillyTavernFile_NamesItsBadLine_AndWritesNothing(int line, string field, string badLine)
     {
         var user = TestUsers.New();
@@ -139,6 +140,33 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         Assert.StartsWith($"data: line {line}: {field} ", e.Status.Detail);
         Assert.Equal(before, await RowsAsync());
         Assert.Empty((await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
+    }
+
+    [Theory]
+    [InlineData(1, "version", """{"format":"chatservice.chat","version":2,"chat":{"characters":[]}}""", "")]
+    [InlineData(1, "chat.pinned_seqs", """{"format":"chatservice.chat","version":1,"chat":{"characters":[],"pinned_seqs":[9]}}""", "")]
+    [InlineData(1, "chat.title", """{"format":"chatservice.chat","version":1,"chat":{"title":"a\u0007b","characters":[]}}""", "")]
+    [InlineData(3, "seq", "", """{"seq":2,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"again"}""")]
+    [InlineData(3, "primary", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":2,"candidates":[{"state":"complete","text":"a"}]}""")]
+    [InlineData(3, "candidates[0].state", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[{"state":"done","text":"a"}]}""")]
+    [InlineData(3, "candidates[0].rating.stars", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[{"state":"complete","text":"a","rating":{"stars":5}}]}""")]
+    [InlineData(3, "create_time", "", """{"seq":3,"role":"user","create_time":"yesterday","text":"hm"}""")]
+    public async Task Import_OfAMalformedLosslessFile_NamesItsBadLine_AndWritesNothing(int line, string field, string header, string turn)
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var file = string.Join('\n',
+            header.Length > 0 ? header : $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"T","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"Ada"}]}}""",
+            """{"seq":2,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"Hi."}""",
+            turn);
+        var before = await RowsAsync();
+
+        var e = await AssertStatusAsync(StatusCode.InvalidArgument,
+            () => ImportAsync(user, "lossless-bad", ChatExportFormat.LosslessJsonl, file, ada.CharacterId));
+
+        Assert.Equal("data", FieldOf(e));
+        Assert.StartsWith($"data: line {line}: {field} ", e.Status.Detail);
+        Assert.Equal(before, await RowsAsync());
     }
 
     [Fact]

@@ -31,7 +31,17 @@ internal readonly struct ImportLine(int number, JsonElement root, string prefix 
             throw Fail(field, $"must be a string, not {Kind(v)}");
         }
 
-        var text = v.GetString()!;
+        string text;
+        try
+        {
+            text = v.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate (\ud800): no text of a chat can hold it.
+            throw Fail(field, "is not valid Unicode text");
+        }
+
         if (text.Length > maxChars)
         {
             throw Fail(field, $"must be at most {maxChars} characters, has {text.Length}");

@@ -11,12 +11,14 @@ internal static class LosslessReader
     public static ParsedChat Read(ReadOnlyMemory<byte> data, ImportOptions options, int maxCharacters, int maxPinned, int maxNoteChars)
     {
         ArchivedChat? chat = null;
+        var headerLine = 1;
         var turns = new List<ArchivedTurn>();
         foreach (var line in ImportFile.Lines(data))
         {
             if (chat is null)
             {
                 chat = Header(line, maxCharacters, maxPinned, maxNoteChars);
+                headerLine = line.Number;
                 continue;
             }
 
@@ -42,7 +44,7 @@ internal static class LosslessReader
         var seqs = turns.Select(t => t.Seq).ToHashSet();
         if (chat.PinnedSeqs.FirstOrDefault(seq => !seqs.Contains(seq)) is var missing and > 0)
         {
-            throw ImportLine.Refuse(1, "chat.pinned_seqs", $"names turn {missing}, which the file does not have");
+            throw ImportLine.Refuse(headerLine, "chat.pinned_seqs", $"names turn {missing}, which the file does not have");
         }
 
         return new ParsedChat(chat, turns, 0);
@@ -78,13 +80,20 @@ internal static class LosslessReader
         var depth = chat.Long("memory_depth", ChatMemory.AheadOfTurns, MemoryOptions.MaxDepth);
         return new ArchivedChat(
             chat.String("chat_id", MaxIdChars) ?? "",
-            chat.String("title", 200) ?? "",
+            Title(chat),
             chat.Time("create_time") ?? DateTimeOffset.UnixEpoch,
             characters,
             new SpeakerSettings(strategy, muted),
             pins,
             chat.String("memory_note", maxNoteChars),
             depth is null ? null : (int)depth);
+    }
+
+    /// <summary>A title as CreateChat takes one: at most 200 characters, none of them a control character.</summary>
+    private static string Title(ImportLine chat)
+    {
+        var title = chat.String("title", 200) ?? "";
+        return title.Any(char.IsControl) ? throw chat.Fail("title", "must have no control characters") : title;
     }
 
     private static ArchivedTurn Turn(ImportLine line, ImportOptions options)
