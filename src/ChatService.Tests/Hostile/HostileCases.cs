@@ -47,6 +47,7 @@ internal sealed partial class HostileCases
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
             BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory, BadReplyPrompt,
+            BadPortability,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -136,6 +137,9 @@ internal sealed partial class HostileCases
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
+            ImportChatRequest r => Unary(headers, (c, o) => c.ImportChatAsync(r, o), check),
+            ExportChatRequest r => Chunks(headers, (c, o) => c.ExportChat(r, o), check),
+            ExportMyDataRequest r => Chunks(headers, (c, o) => c.ExportMyData(r, o), check),
             ContinueChatRequest r => Streaming(headers, (c, o) => c.ContinueChat(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             _ => throw new ArgumentException($"no RPC takes {request.Descriptor.Name}", nameof(request)),
         };

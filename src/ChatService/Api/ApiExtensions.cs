@@ -22,7 +22,9 @@ public static class ApiExtensions
             options.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<ChatApi>, HistoryMethod>());
-        builder.Services.AddSingleton(services => new MessageSizeLimits(MaxRequestBytes(services.GetRequiredService<IOptions<ChatOptions>>().Value)));
+        builder.Services.AddSingleton(services => new MessageSizeLimits(
+            MaxRequestBytes(services.GetRequiredService<IOptions<ChatOptions>>().Value),
+            services.GetRequiredService<IOptions<Portability.ImportOptions>>().Value.MaxBytes));
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<MessageSizeLimits>((options, limits) =>
         {
             // Every service but the chat API takes regular requests at most: server reflection (anonymous,

@@ -27,7 +27,9 @@ internal sealed partial class ChatApi(
     Microsoft.Extensions.Options.IOptions<Auth.AuthOptions> auth,
     IHostApplicationLifetime lifetime,
     IChatMemoryStore memories,
-    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions) : V1.ChatService.ChatServiceBase
+    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions,
+    Portability.ChatPortability portability,
+    Microsoft.Extensions.Options.IOptions<Portability.ImportOptions> importOptions) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {

@@ -53,3 +53,5 @@ public sealed partial class GetChatMemoryRequest : IChatScoped;
 public sealed partial class UpdateChatMemoryRequest : IChatScoped;
 
 public sealed partial class GetReplyPromptRequest : ITurnScoped;
+
+public sealed partial class ExportChatRequest : IChatScoped;

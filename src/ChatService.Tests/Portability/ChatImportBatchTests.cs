@@ -1,0 +1,90 @@
+using System.Text;
+using ChatService.Api.V1;
+using ChatService.Portability;
+using ChatService.Tests.Infrastructure;
+using Google.Protobuf;
+
+namespace ChatService.Tests.Portability;
+
+/// <summary>
+/// An import bigger than one commit: written in batches (ten turns each here), invisible until the last one
+/// commits, and resumed by a retry with the same request id after an interruption.
+/// </summary>
+public sealed class ChatImportBatchTests(PortabilityFixture fixture) : PortabilityTestBase(fixture), IClassFixture<PortabilityFixture>
+{
+    private const int Turns = 95;
+
+    [Fact]
+    public async Task Import_InterruptedAfterSomeBatches_IsHiddenUntilARetryWithTheSameRequestIdFinishesIt()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var file = LosslessFile(ada.CharacterId, Turns);
+        var request = new ChatImportRequest(user, "big-import", ChatFileFormat.Lossless, Encoding.UTF8.GetBytes(file), [ada.CharacterId], new Dictionary<string, string>(), null);
+
+        // Three batch commits, then the call stops as a killed one would.
+        var partial = await Fixture.Service<ChatPortability>().ImportAsync(request, Ct, stopAfterBatches: 3);
+
+        Assert.False(partial.Done);
+        Assert.Equal(3 * PortabilityFixture.BatchTurns, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", partial.ChatId)));
+        Assert.Equal("", await OwnerAsync(partial.ChatId));
+        Assert.Empty((await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
+        await AssertStatusAsync(Grpc.Core.StatusCode.NotFound,
+            async () => await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = partial.ChatId }, cancellationToken: Ct));
+
+        var resumed = await Fixture.Client(user).ImportChatAsync(new ImportChatRequest
+        {
+            RequestId = "big-import", Format = ChatExportFormat.LosslessJsonl, Data = ByteString.CopyFromUtf8(file), CharacterIds = { ada.CharacterId },
+        }, cancellationToken: Ct);
+
+        Assert.Equal(partial.ChatId, resumed.Chat.ChatId);
+        Assert.Equal((long)Turns, resumed.TurnCount);
+        Assert.Equal(user, await OwnerAsync(partial.ChatId));
+        Assert.Equal(Turns, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", partial.ChatId)));
+        Assert.Equal(Turns / 2 * 2, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c", ("c", partial.ChatId)));
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatImports WHERE UserId = @u AND Done", ("u", user)));
+        Assert.Single((await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
+
+        // Every turn once, in order, with its own text: nothing written twice or skipped at a batch's edge.
+        var export = Lines(await ExportAsync(user, partial.ChatId, ChatExportFormat.LosslessJsonl));
+        Assert.Equal(Enumerable.Range(1, Turns).Select(i => (long)i), export.Skip(1).Select(l => (long)l["seq"]!));
+        Assert.Equal(Enumerable.Range(1, Turns).Select(Text), export.Skip(1).Select(l => (string?)(l["text"] ?? l["candidates"]![(int)l["primary"]!]!["text"])));
+    }
+
+    [Fact]
+    public void Batches_StayWithinTheMutationBudget_WhateverTheTurnsCarry()
+    {
+        var portability = Fixture.Service<ChatPortability>();
+        var heavy = Enumerable.Range(1, 40).Select(i => new ArchivedTurn(i, global::ChatService.Chats.AuthorRole.Character, "c", DateTimeOffset.UnixEpoch, null, null, false, 0,
+            [.. Enumerable.Range(0, 100).Select(_ => new ArchivedCandidate("", global::ChatService.Chats.ReplyState.Complete, "x", false, null, null, DateTimeOffset.UnixEpoch, null))], [])).ToList();
+
+        // 100 candidates are some 1,300 mutations a turn: the 40,000 budget takes 30 of them at most, the turn limit 10.
+        Assert.Equal(PortabilityFixture.BatchTurns, portability.NextBatch(heavy, 0));
+        Assert.Equal(5, portability.NextBatch(heavy, 35));
+        Assert.Equal(0, portability.NextBatch(heavy, 40));
+    }
+
+    private async Task<string> OwnerAsync(string chatId)
+    {
+        var rows = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement("SELECT UserId FROM Chats WHERE ChatId = @c").Add("c", chatId));
+        return rows[0].Get<string>("UserId");
+    }
+
+    private static string Text(int seq) => $"turn {seq}";
+
+    /// <summary>A lossless file of <paramref name="turns"/> turns: odd ones the user's, even ones Ada's with two candidates (the second shown).</summary>
+    private static string LosslessFile(string characterId, int turns)
+    {
+        var file = new StringBuilder();
+        file.Append($$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"Long","characters":[{"character_id":"{{{characterId}}}","name":"Ada"}]}}""").Append('\n');
+        for (var seq = 1; seq <= turns; seq++)
+        {
+            file.Append(seq % 2 == 1
+                ? $$$"""{"seq":{{{seq}}},"role":"user","create_time":"2025-01-01T00:00:00Z","text":"{{{Text(seq)}}}"}"""
+                : $$$"""{"seq":{{{seq}}},"role":"character","create_time":"2025-01-01T00:00:01Z","reply_to_seq":{{{seq - 1}}},"character_id":"{{{characterId}}}","primary":1,"candidates":[{"state":"complete","text":"draft {{{seq}}}","create_time":"2025-01-01T00:00:01Z"},{"state":"complete","text":"{{{Text(seq)}}}","create_time":"2025-01-01T00:00:02Z"}]}""");
+            file.Append('\n');
+        }
+
+        return file.ToString();
+    }
+}

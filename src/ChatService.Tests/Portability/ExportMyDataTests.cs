@@ -1,0 +1,81 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using ChatService.Api.V1;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+
+namespace ChatService.Tests.Portability;
+
+/// <summary>ExportMyData: everything the caller owns, and nothing of anyone else's.</summary>
+public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityTestBase(fixture), IClassFixture<PortabilityFixture>
+{
+    [Fact]
+    public async Task ExportMyData_StreamsTheCallersCharactersPersonasLorebooksAndChatsWithRatings_AndNothingElse()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        var client = Fixture.Client(user);
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var bea = await CreateCharacterAsync(user, "Bea");
+        await client.DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = bea.CharacterId }, cancellationToken: Ct);
+        var persona = await client.CreatePersonaAsync(new CreatePersonaRequest { Name = "Sam", Description = "A student." }, cancellationToken: Ct);
+        var book = await client.CreateLorebookAsync(new CreateLorebookRequest
+        {
+            Lorebook = new Lorebook { Name = "Numbers", Entries = { new LoreEntry { Keys = { "prime" }, Content = "Primes have two divisors." } } },
+        }, cancellationToken: Ct);
+        var first = await CreateChatAsync(user, ada);
+        await SendAsync(user, first.ChatId, "What is a prime?");
+        await client.RateCandidateAsync(new RateCandidateRequest { ChatId = first.ChatId, Seq = 3, Stars = 3 }, cancellationToken: Ct);
+        var second = await CreateChatAsync(user, ada);
+        var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other, "Cy"));
+
+        var parts = await ExportMyDataAsync(user);
+
+        Assert.Equal(["characters.jsonl", "personas.jsonl", "lorebooks.jsonl", .. new[] { $"chats/{first.ChatId}.jsonl", $"chats/{second.ChatId}.jsonl" }.Order()],
+            [.. parts.Keys.Take(3), .. parts.Keys.Skip(3).Order()]);
+        Assert.Equal([bea.CharacterId, ada.CharacterId], Objects(parts["characters.jsonl"]).Select(c => (string?)c["characterId"]));
+        Assert.NotNull(Objects(parts["characters.jsonl"])[0]["deleteTime"]);
+        Assert.Equal([persona.PersonaId], Objects(parts["personas.jsonl"]).Select(p => (string?)p["personaId"]));
+        Assert.Equal([book.LorebookId], Objects(parts["lorebooks.jsonl"]).Select(b => (string?)b["lorebookId"]));
+        var chat = Lines(parts[$"chats/{first.ChatId}.jsonl"]);
+        Assert.Equal("chatservice.chat", (string?)chat[0]["format"]);
+        Assert.Equal(first.ChatId, (string?)chat[0]["chat"]!["chat_id"]);
+        Assert.Equal(4, chat.Count); // the header, the greeting, the message and its reply
+        Assert.Equal(3, (int?)chat[3]["candidates"]![0]!["rating"]!["stars"]);
+        Assert.DoesNotContain(parts.Keys, part => part.Contains(theirs.ChatId, StringComparison.Ordinal));
+
+        // A user with nothing gets the parts, empty.
+        var nobody = await ExportMyDataAsync(TestUsers.New());
+        Assert.Equal(["characters.jsonl", "personas.jsonl", "lorebooks.jsonl"], nobody.Keys);
+        Assert.All(nobody.Values, Assert.Empty);
+    }
+
+    /// <summary>The parts of an ExportMyData stream in the order they came, each the concatenation of its chunks (which must be consecutive).</summary>
+    private async Task<Dictionary<string, string>> ExportMyDataAsync(string userId)
+    {
+        using var call = Fixture.Client(userId).ExportMyData(new ExportMyDataRequest(), cancellationToken: Ct);
+        var parts = new Dictionary<string, StringBuilder>();
+        var order = new List<string>();
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
+        {
+            if (order.Count == 0 || order[^1] != chunk.Part)
+            {
+                Assert.DoesNotContain(chunk.Part, order);
+                order.Add(chunk.Part);
+                parts[chunk.Part] = new StringBuilder();
+            }
+
+            parts[chunk.Part].Append(chunk.Data.ToStringUtf8());
+        }
+
+        var result = new Dictionary<string, string>();
+        foreach (var part in order)
+        {
+            result[part] = parts[part].ToString();
+        }
+
+        return result;
+    }
+
+    private static List<JsonObject> Objects(string part) => Lines(part);
+}

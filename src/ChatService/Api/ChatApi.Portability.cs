@@ -1,0 +1,94 @@
+using ChatService.Portability;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace ChatService.Api;
+
+internal sealed partial class ChatApi
+{
+    /// <summary>The part ExportChat sends.</summary>
+    internal const string ChatPart = "chat.jsonl";
+
+    private static readonly JsonFormatter ExportJson = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+
+    public override async Task ExportChat(V1.ExportChatRequest request, IServerStreamWriter<V1.ExportChunk> responseStream, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var chatId = RequestValidator.Id(request.ChatId, "chat_id");
+        var format = RequestValidator.ChatFormat(request.Format);
+        await foreach (var chunk in portability.ExportAsync(userId, chatId, format, context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new V1.ExportChunk { Part = ChatPart, Data = ByteString.CopyFrom(chunk) }, context.CancellationToken);
+        }
+    }
+
+    public override async Task<V1.ImportChatResponse> ImportChat(V1.ImportChatRequest request, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var import = validate.ChatImport(userId, request, importOptions.Value.MaxBytes);
+        var result = await portability.ImportAsync(import, context.CancellationToken);
+        var chat = await chats.GetAsync(userId, result.ChatId, context.CancellationToken);
+        return new V1.ImportChatResponse
+        {
+            Chat = chat.ToProto(),
+            TurnCount = result.TurnCount,
+            CandidateCount = result.CandidateCount,
+            SkippedSystemMessages = result.SkippedSystemMessages,
+        };
+    }
+
+    /// <summary>
+    /// Everything the caller owns, one part after another: their characters, personas and lorebooks as this
+    /// API's JSON (one object a line), then each chat in the lossless format with the caller's ratings.
+    /// </summary>
+    public override async Task ExportMyData(V1.ExportMyDataRequest request, IServerStreamWriter<V1.ExportChunk> responseStream, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var ct = context.CancellationToken;
+
+        var characterLines = new List<IMessage>();
+        foreach (var id in await portability.OwnCharacterIdsAsync(userId, ct))
+        {
+            characterLines.Add((await characters.GetAsync(userId, id, ct)).ToProto());
+        }
+
+        await WritePartAsync(responseStream, "characters.jsonl", characterLines, ct);
+        await WritePartAsync(responseStream, "personas.jsonl", [.. (await personas.ListAsync(userId, ct)).Select(p => p.ToProto())], ct);
+        await WritePartAsync(responseStream, "lorebooks.jsonl", [.. (await lorebooks.ListAsync(userId, null, ct)).Select(b => b.ToProto())], ct);
+        foreach (var chatId in await portability.OwnChatIdsAsync(userId, ct))
+        {
+            try
+            {
+                await foreach (var chunk in portability.ExportAsync(userId, chatId, ChatFileFormat.Lossless, ct))
+                {
+                    await responseStream.WriteAsync(new V1.ExportChunk { Part = $"chats/{chatId}.jsonl", Data = ByteString.CopyFrom(chunk) }, ct);
+                }
+            }
+            catch (Chats.ChatException e) when (e.Kind == Chats.ChatErrorKind.NotFound)
+            {
+                // Deleted since it was listed: it is no longer the caller's data.
+            }
+        }
+    }
+
+    private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IReadOnlyList<IMessage> items, CancellationToken ct)
+    {
+        var chunk = new MemoryStream();
+        foreach (var item in items)
+        {
+            chunk.Write(System.Text.Encoding.UTF8.GetBytes(ExportJson.Format(item)));
+            chunk.WriteByte((byte)'\n');
+            if (chunk.Length >= ChatPortability.ChunkBytes)
+            {
+                await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(chunk.ToArray()) }, ct);
+                chunk.SetLength(0);
+            }
+        }
+
+        // A part with nothing in it is still named, so a reader sees that the user has none.
+        if (chunk.Length > 0 || items.Count == 0)
+        {
+            await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(chunk.ToArray()) }, ct);
+        }
+    }
+}

@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using ChatService.Chats;
+using ChatService.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Portability;
+
+/// <summary>
+/// Chat export and import: a chat streamed as a file a page of turns at a time, and a file checked
+/// whole and then written as a new chat in batches that resume where an interrupted import stopped.
+/// </summary>
+internal sealed partial class ChatPortability(
+    ChatArchiveStore store,
+    CharacterCatalog characters,
+    IOptions<ImportOptions> importOptions,
+    IOptions<ChatOptions> chatOptions,
+    IOptions<MemoryOptions> memoryOptions,
+    TimeProvider timeProvider,
+    ILogger<ChatPortability> logger)
+{
+    /// <summary>Turns read from Spanner per page of an export.</summary>
+    internal const int ExportPageTurns = 200;
+
+    /// <summary>About how many bytes an export chunk carries: whole lines, sent once they pass this.</summary>
+    internal const int ChunkBytes = 64 * 1024;
+
+    // What one row of each table costs a commit, in Spanner's mutation count: its columns written
+    // and one per index it may enter. Generous, so a batch never nears the 80,000 limit unawares.
+    private const int TurnMutations = 13;
+    private const int CandidateMutations = 13;
+    private const int RatingMutations = 8;
+    private const int RevisionMutations = 6;
+    private const int ChatMutations = 16;
+
+    private ImportOptions Options => importOptions.Value;
+
+    /// <summary>A chat of the user's as <paramref name="format"/> lines, in chunks of whole lines; NOT_FOUND for a chat that is not theirs.</summary>
+    public async IAsyncEnumerable<byte[]> ExportAsync(string userId, string chatId, ChatFileFormat format, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (chat, readAt) = await store.ReadChatAsync(userId, chatId, cancellationToken) ?? throw ChatException.ChatNotFound(chatId);
+        var chunk = new MemoryStream();
+        chunk.Write(format == ChatFileFormat.Lossless ? LosslessFormat.Header(chat) : SillyTavernFormat.Header(chat));
+        var after = 0L;
+        while (true)
+        {
+            var turns = await store.ReadTurnsAsync(userId, chatId, after, ExportPageTurns, readAt, cancellationToken);
+            foreach (var turn in turns)
+            {
+                chunk.Write(format == ChatFileFormat.Lossless ? LosslessFormat.Turn(chat, turn) : SillyTavernFormat.Message(chat, turn));
+                if (chunk.Length >= ChunkBytes)
+                {
+                    yield return chunk.ToArray();
+                    chunk.SetLength(0);
+                }
+            }
+
+            if (turns.Count < ExportPageTurns)
+            {
+                break;
+            }
+
+            after = turns[^1].Seq;
+        }
+
+        if (chunk.Length > 0)
+        {
+            yield return chunk.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// A new chat of the user from <paramref name="request"/>'s file: checked whole first (nothing is written
+    /// for a file that is refused), then written in batches. <paramref name="stopAfterBatches"/> stops it
+    /// after that many batch commits, as an interruption would (tests only).
+    /// </summary>
+    public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
+    {
+        var parsed = request.Format == ChatFileFormat.Lossless
+            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars)
+            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars);
+        var plan = await PlanAsync(request, parsed, cancellationToken);
+        var progress = await store.StartImportAsync(plan, cancellationToken);
+        var batches = 0;
+        while (!progress.Done)
+        {
+            if (batches == stopAfterBatches)
+            {
+                return new ImportResult(progress.ChatId, plan.Turns.Count, 0, parsed.SkippedSystemMessages, Done: false);
+            }
+
+            var count = NextBatch(plan.Turns, (int)progress.TurnsWritten);
+            progress = await store.WriteImportBatchAsync(plan, progress, count, cancellationToken);
+            batches++;
+            Log.ImportBatch(logger, progress.ChatId, progress.TurnsWritten, plan.Turns.Count);
+        }
+
+        var candidates = plan.Turns.Sum(t => t.Candidates.Count);
+        if (batches > 0)
+        {
+            Log.Imported(logger, progress.ChatId, request.Format, plan.Turns.Count, candidates);
+        }
+
+        return new ImportResult(progress.ChatId, plan.Turns.Count, candidates, parsed.SkippedSystemMessages, Done: true);
+    }
+
+    /// <summary>The ids of the user's chats, most recently active first.</summary>
+    public Task<IReadOnlyList<string>> OwnChatIdsAsync(string userId, CancellationToken cancellationToken) => store.ListChatIdsAsync(userId, cancellationToken);
+
+    /// <summary>The ids of the characters the user made (deleted ones too), newest first.</summary>
+    public Task<IReadOnlyList<string>> OwnCharacterIdsAsync(string userId, CancellationToken cancellationToken) => store.ListCharacterIdsAsync(userId, cancellationToken);
+
+    /// <summary>How many turns from <paramref name="from"/> the next commit writes: within Import:BatchTurns and Import:BatchMutations, at least one.</summary>
+    internal int NextBatch(IReadOnlyList<ArchivedTurn> turns, int from)
+    {
+        var budget = Options.BatchMutations - ChatMutations;
+        var count = 0;
+        for (var i = from; i < turns.Count && count < Options.BatchTurns; i++)
+        {
+            var turn = turns[i];
+            var cost = TurnMutations + turn.Candidates.Count * CandidateMutations
+                + turn.Candidates.Count(c => c.Rating is not null) * RatingMutations + turn.Revisions.Count * RevisionMutations;
+            if (count > 0 && cost > budget)
+            {
+                break;
+            }
+
+            budget -= cost;
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>The checked file resolved against the new chat's cast (NOT_FOUND for a character the user can't start a chat with).</summary>
+    private async Task<ChatImportPlan> PlanAsync(ChatImportRequest request, ParsedChat parsed, CancellationToken cancellationToken)
+    {
+        var file = parsed.Chat;
+        var castIds = request.CharacterIds.Count > 0
+            ? request.CharacterIds
+            : request.Format == ChatFileFormat.Lossless && file.Characters.Count > 0
+                ? file.Characters.Select(c => c.CharacterId).Distinct().ToList()
+                : throw new ChatException(ChatErrorKind.InvalidArgument, "character_ids: name the characters of the new chat (a SillyTavern file has no character ids)", "character_ids");
+        var cast = await characters.GetAllAsync(request.UserId, castIds, cancellationToken);
+        foreach (var (name, id) in request.CharacterNames)
+        {
+            if (!castIds.Contains(id))
+            {
+                throw new ChatException(ChatErrorKind.InvalidArgument, $"character_names[{name}]: character {id} is not one of character_ids", $"character_names[{name}]");
+            }
+        }
+
+        string Resolve(string? fileId, string? name, int line, string field)
+        {
+            if (fileId is { Length: > 0 } && castIds.Contains(fileId))
+            {
+                return fileId;
+            }
+
+            name ??= file.NameOf(fileId);
+            if (request.CharacterNames.TryGetValue(name, out var mapped))
+            {
+                return mapped;
+            }
+
+            var byName = cast.Where(c => string.Equals(c.DisplayName, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (byName.Count == 1)
+            {
+                return byName[0].Id;
+            }
+
+            return cast.Count == 1
+                ? cast[0].Id
+                : throw ImportLine.Refuse(line, field, $"\"{name}\" is none of the chat's characters by name; map it to one with character_names");
+        }
+
+        // Spanner refuses a commit-timestamp column value in the future: a file's later times become now
+        // (less room for a turn's candidates to be spread a tick apart after it).
+        var ceiling = timeProvider.GetUtcNow().AddMilliseconds(-10);
+        var seqs = parsed.Turns.Select(t => t.Seq).ToHashSet();
+        var turns = new List<ArchivedTurn>(parsed.Turns.Count);
+        foreach (var turn in parsed.Turns)
+        {
+            var field = request.Format == ChatFileFormat.Lossless ? "character_name" : "name";
+            var candidates = new List<ArchivedCandidate>(turn.Candidates.Count);
+            var previous = DateTimeOffset.MinValue;
+            foreach (var candidate in turn.Candidates)
+            {
+                // Oldest first is the order candidates are listed in: distinct, increasing times keep it.
+                var at = Clamp(candidate.CreateTime, ceiling);
+                at = at > previous ? at : previous.AddTicks(10);
+                previous = at;
+                var stopped = candidate.State is ReplyState.Pending or ReplyState.Streaming;
+                candidates.Add(candidate with
+                {
+                    State = stopped ? ReplyState.Cancelled : candidate.State,
+                    FailureCode = candidate.State == ReplyState.Failed ? FailureCodeColumn.ToColumn(FailureCodeColumn.FromColumn(candidate.FailureCode ?? "")) : null,
+                    FailureReason = stopped ? "the chat was exported before this reply finished" : candidate.FailureReason,
+                    CreateTime = at,
+                    Rating = candidate.Rating is { } rating ? rating with { UpdateTime = Clamp(rating.UpdateTime, ceiling) } : null,
+                });
+            }
+
+            turns.Add(turn with
+            {
+                CharacterId = turn.Role == AuthorRole.Character ? Resolve(turn.CharacterId, turn.SpeakerName, turn.Line, field) : null,
+                CreateTime = Clamp(turn.CreateTime, ceiling),
+                ReplyToSeq = turn.ReplyToSeq is { } replyTo && seqs.Contains(replyTo) ? replyTo : null,
+                Candidates = candidates,
+                Revisions = [.. turn.Revisions.Select(r => r with { EditTime = Clamp(r.EditTime, ceiling) })],
+            });
+        }
+
+        var muted = file.Speakers.Muted
+            .Select(id => castIds.Contains(id) ? id : request.CharacterNames.GetValueOrDefault(file.NameOf(id)))
+            .OfType<string>().Distinct().ToList();
+        var speakers = new SpeakerSettings(file.Speakers.Strategy, muted.Count >= castIds.Count ? [] : [.. castIds.Where(muted.Contains)]);
+        var title = request.Title is { Length: > 0 } given ? given
+            : file.Title.Length > 0 ? file.Title
+            : file.Characters.Count > 0 && file.Characters[0].Name.Length > 0 ? $"{file.Characters[0].Name} (imported)" : "Imported chat";
+        return new ChatImportPlan(
+            request.UserId,
+            request.RequestId,
+            Digest(request),
+            title.Length > 200 ? title[..200] : title,
+            castIds,
+            speakers,
+            file.PinnedSeqs,
+            file.MemoryNote,
+            file.MemoryNote is null ? null : file.MemoryDepth,
+            turns);
+    }
+
+    private static DateTimeOffset Clamp(DateTimeOffset time, DateTimeOffset ceiling) =>
+        time > ceiling ? ceiling : time < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : time;
+
+    /// <summary>What ties a request id to one import: the format, the file, the cast, the name mapping and the title.</summary>
+    private static byte[] Digest(ChatImportRequest request)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData([(byte)request.Format]);
+        hash.AppendData(request.Data.Span);
+        var rest = new StringBuilder();
+        rest.Append('\n').AppendJoin('\u001f', request.CharacterIds);
+        foreach (var (name, id) in request.CharacterNames.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            rest.Append('\u001e').Append(name).Append('\u001f').Append(id);
+        }
+
+        rest.Append('\u001e').Append(request.Title);
+        hash.AppendData(Encoding.UTF8.GetBytes(rest.ToString()));
+        return hash.GetHashAndReset();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(8101, LogLevel.Debug, "Import into chat {ChatId}: {Written} of {Total} turns written.")]
+        public static partial void ImportBatch(ILogger logger, string chatId, long written, int total);
+
+        [LoggerMessage(8102, LogLevel.Information, "Imported chat {ChatId} ({Format}): {Turns} turns, {Candidates} candidates.")]
+        public static partial void Imported(ILogger logger, string chatId, ChatFileFormat format, int turns, int candidates);
+    }
+}
+
+/// <summary>An ImportChat request, checked field by field (the file itself is checked by the import).</summary>
+internal sealed record ChatImportRequest(
+    string UserId,
+    string RequestId,
+    ChatFileFormat Format,
+    ReadOnlyMemory<byte> Data,
+    IReadOnlyList<string> CharacterIds,
+    IReadOnlyDictionary<string, string> CharacterNames,
+    string? Title);
+
+/// <summary>What an import made: its chat, how many turns and candidates it has, the system messages left out, and whether it is finished.</summary>
+internal sealed record ImportResult(string ChatId, int TurnCount, int CandidateCount, int SkippedSystemMessages, bool Done);

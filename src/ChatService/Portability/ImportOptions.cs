@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatService.Portability;
+
+/// <summary>Bounds of ImportChat and how it writes. Bound from the <c>Import</c> section.</summary>
+public sealed class ImportOptions
+{
+    public const string Section = "Import";
+
+    /// <summary>
+    /// Largest file ImportChat takes, in bytes; the request may be 16 KiB more (its other fields). A bigger
+    /// one is refused before it is read (RESOURCE_EXHAUSTED, as every request over its method's size).
+    /// Default: 8 MiB.
+    /// </summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Most turns (messages) a file may have. Default: 20,000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxTurns { get; set; } = 20_000;
+
+    /// <summary>Most candidates (swipes) a turn may have. Default: 100.</summary>
+    [Range(1, 10_000)]
+    public int MaxCandidatesPerTurn { get; set; } = 100;
+
+    /// <summary>Longest text of a message, a candidate or a revision, in characters (UTF-16 code units). Default: 100,000.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxTextChars { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most mutations one import commit may hold, counted as Spanner counts them (each column of each
+    /// row written, and each index entry). Spanner refuses a commit over 80,000. Default: 40,000, half of it.
+    /// </summary>
+    [Range(100, 80_000)]
+    public int BatchMutations { get; set; } = 40_000;
+
+    /// <summary>Most turns one import commit writes, whatever their mutations. Default: 1,000.</summary>
+    [Range(1, 100_000)]
+    public int BatchTurns { get; set; } = 1_000;
+}

@@ -1,0 +1,189 @@
+using ChatService.Chats;
+using ChatService.Portability;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatArchiveStore
+{
+    /// <summary>
+    /// The import recorded under the user's request id, or a new one: its chat inserted for nobody (UserId
+    /// '', so no listing or read reaches it) with its cast and settings, and its progress row, in one
+    /// commit. The same request id with another file is FAILED_PRECONDITION.
+    /// </summary>
+    public async Task<ImportProgress> StartImportAsync(ChatImportPlan plan, CancellationToken cancellationToken)
+    {
+        var (progress, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            if (await ReadImportAsync(tx, plan.UserId, plan.RequestId, ct) is { } recorded)
+            {
+                return recorded.Digest.AsSpan().SequenceEqual(plan.Digest)
+                    ? recorded
+                    : throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {plan.RequestId} was used to import another file", "request_id");
+            }
+
+            // Like CreateChat, an import starts only with characters that exist, are not deleted and the user can see.
+            await CharacterStore.CheckOpenToAsync(tx, plan.UserId, plan.CharacterIds, ct);
+            var chatId = Ids.New();
+            tx.BufferWrite(ChatRows.SetSpeakers(SpannerMutation.Insert("Chats"), plan.Speakers)
+                .Set("ChatId", chatId)
+                .Set("UserId", "")
+                .Set("Title", plan.Title)
+                .Set("CharacterIds", plan.CharacterIds.ToList())
+                .Set("NextSeq", 0L)
+                .Set("RotationCursor", 0L)
+                .Set("LastMessagePreview", "")
+                .Set("CreateTime", SpannerCommitTimestamp.Value)
+                .Set("LastActiveTime", SpannerCommitTimestamp.Value));
+            tx.BufferWrite(SpannerMutation.Insert("ChatImports")
+                .Set("UserId", plan.UserId)
+                .Set("RequestId", plan.RequestId)
+                .Set("ChatId", chatId)
+                .Set("Digest", plan.Digest)
+                .Set("TurnCount", (long)plan.Turns.Count)
+                .Set("TurnsWritten", 0L)
+                .Set("Done", false)
+                .Set("CreateTime", SpannerCommitTimestamp.Value)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            return new ImportProgress(chatId, plan.Digest, 0, false);
+        }, cancellationToken);
+        return progress;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> turns of the plan after those <paramref name="progress"/> says are
+    /// written, in one commit; the batch that writes the last turn also gives the chat to its user with its
+    /// pins and memory note. When another attempt got further meanwhile, nothing is written and its
+    /// progress is returned.
+    /// </summary>
+    public async Task<ImportProgress> WriteImportBatchAsync(ChatImportPlan plan, ImportProgress progress, int count, CancellationToken cancellationToken)
+    {
+        var (next, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadImportAsync(tx, plan.UserId, plan.RequestId, ct)
+                ?? throw new ChatException(ChatErrorKind.Unavailable, "the import's record is gone (kept 7 days); import again with a new request_id");
+            if (current.Done || current.TurnsWritten != progress.TurnsWritten)
+            {
+                return current;
+            }
+
+            var written = (int)current.TurnsWritten;
+            foreach (var turn in plan.Turns.Skip(written).Take(count))
+            {
+                WriteTurn(tx, plan.UserId, current.ChatId, turn);
+            }
+
+            var done = written + count >= plan.Turns.Count;
+            if (done)
+            {
+                var last = plan.Turns.Count == 0 ? null : plan.Turns[^1];
+                tx.BufferWrite(SpannerMutation.Update("Chats")
+                    .Set("ChatId", current.ChatId)
+                    .Set("UserId", plan.UserId)
+                    .Set("NextSeq", last?.Seq ?? 0L)
+                    .Set("LastMessagePreview", last is null ? "" : Text.Preview(last.ShownText))
+                    .Set("PinnedSeqs", plan.PinnedSeqs.Count == 0 ? null : plan.PinnedSeqs.ToList())
+                    .Set("MemoryNote", plan.MemoryNote)
+                    .Set("MemoryDepth", plan.MemoryDepth is { } depth ? (long?)depth : null)
+                    .Set("MemoryUpdateTime", plan.MemoryNote is null ? null : SpannerCommitTimestamp.Value)
+                    .Set("LastActiveTime", SpannerCommitTimestamp.Value));
+            }
+
+            var moved = current with { TurnsWritten = written + count, Done = done };
+            tx.BufferWrite(SpannerMutation.Update("ChatImports")
+                .Set("UserId", plan.UserId)
+                .Set("RequestId", plan.RequestId)
+                .Set("TurnsWritten", moved.TurnsWritten)
+                .Set("Done", done)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            return moved;
+        }, cancellationToken);
+        return next;
+    }
+
+    private static void WriteTurn(SpannerTransaction tx, string userId, string chatId, ArchivedTurn turn)
+    {
+        var candidateIds = turn.Candidates.Select(_ => Ids.New()).ToList();
+        tx.BufferWrite(SpannerMutation.Insert("Turns")
+            .Set("ChatId", chatId)
+            .Set("Seq", turn.Seq)
+            .Set("AuthorRole", (long)turn.Role)
+            .Set("CharacterId", turn.CharacterId)
+            .Set("Text", turn.Role == AuthorRole.User ? turn.Text : null)
+            .Set("ReplyToSeq", turn.ReplyToSeq)
+            .Set("PrimaryCandidateId", candidateIds.Count == 0 ? null : candidateIds[turn.Primary])
+            .Set("CandidateCount", (long)candidateIds.Count)
+            .Set("Edited", turn.Edited ? true : null)
+            .Set("CreateTime", turn.CreateTime)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value));
+        for (var i = 0; i < turn.Candidates.Count; i++)
+        {
+            var candidate = turn.Candidates[i];
+            tx.BufferWrite(SpannerMutation.Insert("Candidates")
+                .Set("ChatId", chatId)
+                .Set("Seq", turn.Seq)
+                .Set("CandidateId", candidateIds[i])
+                .Set("State", (long)candidate.State)
+                .Set("Text", candidate.Text)
+                .Set("FailureCode", candidate.FailureCode)
+                .Set("FailureReason", candidate.FailureReason)
+                .Set("Edited", candidate.Edited ? true : null)
+                .Set("CreateTime", candidate.CreateTime)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            if (candidate.Rating is { } rating)
+            {
+                tx.BufferWrite(SpannerMutation.Insert("Ratings")
+                    .Set("ChatId", chatId)
+                    .Set("Seq", turn.Seq)
+                    .Set("CandidateId", candidateIds[i])
+                    .Set("UserId", userId)
+                    .Set("Stars", (long)rating.Stars)
+                    .Set("Tags", rating.Tags.ToList())
+                    .Set("Comment", rating.Comment)
+                    .Set("UpdateTime", rating.UpdateTime));
+            }
+        }
+
+        foreach (var revision in turn.Revisions)
+        {
+            tx.BufferWrite(SpannerMutation.Insert("TurnRevisions")
+                .Set("ChatId", chatId)
+                .Set("Seq", turn.Seq)
+                .Set("Revision", revision.Revision)
+                .Set("CandidateId", revision.Candidate is { } index ? candidateIds[index] : null)
+                .Set("Text", revision.Text)
+                .Set("EditTime", revision.EditTime));
+        }
+    }
+
+    private static async Task<ImportProgress?> ReadImportAsync(ISpannerReader reader, string userId, string requestId, CancellationToken ct)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement("SELECT ChatId, Digest, TurnsWritten, Done FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId")
+                .Add("userId", userId).Add("requestId", requestId),
+            ct);
+        return rows.Count == 0
+            ? null
+            : new ImportProgress(rows[0].Get<string>("ChatId"), rows[0].Get<byte[]>("Digest"), rows[0].Get<long>("TurnsWritten"), rows[0].Get<bool>("Done"));
+    }
+}
+
+/// <summary>How far an import got: its chat, the digest of what it imports, how many of its turns are written, and whether the chat is its user's yet.</summary>
+internal sealed record ImportProgress(string ChatId, byte[] Digest, long TurnsWritten, bool Done);
+
+/// <summary>
+/// What an import writes, checked and resolved: the new chat's cast, settings and turns (each character
+/// turn's character one of the cast; times no later than the import; candidates of a turn in distinct,
+/// increasing times), and the digest that ties a request id to it.
+/// </summary>
+internal sealed record ChatImportPlan(
+    string UserId,
+    string RequestId,
+    byte[] Digest,
+    string Title,
+    IReadOnlyList<string> CharacterIds,
+    SpeakerSettings Speakers,
+    IReadOnlyList<long> PinnedSeqs,
+    string? MemoryNote,
+    int? MemoryDepth,
+    IReadOnlyList<ArchivedTurn> Turns);
