@@ -27,7 +27,9 @@ internal sealed partial class ChatApi(
     Microsoft.Extensions.Options.IOptions<Auth.AuthOptions> auth,
     IHostApplicationLifetime lifetime,
     IChatMemoryStore memories,
-    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions) : V1.ChatService.ChatServiceBase
+    Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions,
+    ChatHousekeeping housekeeping,
+    Privacy.DataDeletionRunner deletions) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {
@@ -82,7 +84,8 @@ internal sealed partial class ChatApi(
     {
         var userId = context.GetUserId();
         var pageSize = RequestValidator.PageSize(request.PageSize);
-        var page = await chats.ListAsync(userId, pageSize, request.PageToken, context.CancellationToken);
+        var filter = RequestValidator.ArchiveFilter(request.ArchiveFilter);
+        var page = await housekeeping.ListAsync(userId, filter, pageSize, request.PageToken, context.CancellationToken);
         return new V1.ListChatsResponse { Chats = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
     }
 

@@ -21,6 +21,7 @@ internal static class TelemetryNames
         RetryPolicy.MeterName,
         HealthMetrics.MeterName,
         Memory.SummaryMetrics.MeterName,
+        Privacy.DataDeletionMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =
