@@ -32,6 +32,12 @@ internal sealed partial class ChatApi
     public override async Task<V1.DataDeletion> DeleteMyData(V1.DeleteMyDataRequest request, ServerCallContext context)
     {
         var userId = context.GetUserId();
+        // Required, unlike a send's: a retry of a deletion must be told from a new one, which deletes again.
+        if (request.RequestId.Length == 0)
+        {
+            ApiErrors.ThrowInvalidArgument("request_id", "request_id is required: 1..64 characters of A-Z, a-z, 0-9, '-' and '_'");
+        }
+
         var requestId = RequestValidator.RequestId(request.RequestId);
         try
         {
