@@ -57,9 +57,10 @@ public sealed class DataDeletionCrashTests(LocalStack stack) : IAsyncLifetime
             Assert.Equal(Grpc.Core.StatusCode.DeadlineExceeded, cut.StatusCode);
 
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while ((await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).ChatsDeleted < SeededChats / 2)
+            DataDeletion progress;
+            while ((progress = await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).ChatsDeleted < SeededChats / 2)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"the deletion did not reach half of the chats in 120 s:\n{first.Output}");
+                Assert.True(DateTime.UtcNow < deadline, $"the deletion did not reach half of the chats in 120 s: {progress}\n{first.Output}");
                 await Task.Delay(50, Ct);
             }
 

@@ -122,7 +122,8 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     public async Task<IReadOnlyList<string>> ExpiredAsync(int limit, CancellationToken cancellationToken)
     {
         var statement = new SpannerStatement(
-                "SELECT UserKey FROM DataDeletions@{FORCE_INDEX=DataDeletionsByLease} WHERE LeaseUntil < @now ORDER BY LeaseUntil LIMIT @limit")
+                "SELECT UserKey FROM DataDeletions@{FORCE_INDEX=DataDeletionsByLease, spanner_emulator.disable_query_null_filtered_index_check=true} " +
+                "WHERE LeaseUntil < @now ORDER BY LeaseUntil LIMIT @limit")
             .Add("now", timeProvider.GetUtcNow())
             .Add("limit", (long)limit);
         var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
