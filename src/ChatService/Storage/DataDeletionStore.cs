@@ -198,15 +198,26 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     public async Task<ChatBatch> NextChatsAsync(string userId, int limit, DateTimeOffset since, CancellationToken cancellationToken) =>
         await spanner.SnapshotAsync(async (reader, ct) =>
         {
-            var rows = await reader.QueryListAsync(
-                new SpannerStatement(
-                    "SELECT c.ChatId, (SELECT COUNT(*) FROM Turns t WHERE t.ChatId = c.ChatId) AS Turns, " +
-                    "(SELECT IFNULL(SUM(t.CandidateCount), 0) FROM Turns t WHERE t.ChatId = c.ChatId) AS Candidates " +
-                    "FROM Chats@{FORCE_INDEX=ChatsByUser} c WHERE c.UserId = @userId LIMIT @limit")
-                    .Add("userId", userId).Add("limit", (long)limit),
-                ct);
-            var chats = rows.Select(r => (r.Get<string>("ChatId"), ChatCost(r.Get<long>("Turns"), r.Get<long>("Candidates")))).ToList();
-            var replies = await RecentRepliesAsync(reader, chats.Select(c => c.Item1).ToList(), null, since, ct);
+            // The page first, then the sizes of just those chats (one range of Turns each): a correlated count in
+            // the page's query could be evaluated for every chat of the user before the LIMIT.
+            var ids = (await reader.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = @userId LIMIT @limit")
+                        .Add("userId", userId).Add("limit", (long)limit),
+                    ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToList();
+            if (ids.Count == 0)
+            {
+                return new ChatBatch([], []);
+            }
+
+            var sizes = (await reader.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId, COUNT(*) AS Turns, IFNULL(SUM(CandidateCount), 0) AS Candidates FROM Turns WHERE ChatId IN UNNEST(@ids) GROUP BY ChatId")
+                        .Add("ids", ids),
+                    ct))
+                .ToDictionary(r => r.Get<string>("ChatId"), r => ChatCost(r.Get<long>("Turns"), r.Get<long>("Candidates")), StringComparer.Ordinal);
+            var chats = ids.Select(id => (id, sizes.GetValueOrDefault(id, ChatCost(0, 0)))).ToList();
+            var replies = await RecentRepliesAsync(reader, ids, null, since, ct);
             return new ChatBatch(chats, replies);
         }, cancellationToken);
 
