@@ -167,8 +167,10 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         Assert.Equal([false, false, true], results.Select(r => r.TitleMatched));
         var reply = Assert.Single(results[0].Matches);
         Assert.Equal((3L, AuthorRole.Character, "A walrus sleeps on ice."), (reply.Seq, reply.Role, reply.Snippet));
-        var message = Assert.Single(results[1].Matches);
-        Assert.Equal((2L, AuthorRole.User, "Tell me about the WALRUS, please"), (message.Seq, message.Role, message.Snippet));
+        // The simulated backend's reply quotes the message it answers, so both match, newest first.
+        Assert.Equal([(3L, AuthorRole.Character), (2L, AuthorRole.User)], results[1].Matches.Select(m => (m.Seq, m.Role)));
+        Assert.Contains("WALRUS", results[1].Matches[0].Snippet, StringComparison.Ordinal);
+        Assert.Equal("Tell me about the WALRUS, please", results[1].Matches[1].Snippet);
         Assert.Empty(results[2].Matches);
         // Every word must be there, in any order and case.
         Assert.Equal([replied.ChatId], (await SearchAllAsync(client, "ICE, walrus!")).Select(r => r.Chat.ChatId));
@@ -189,7 +191,8 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         Assert.Empty(await SearchAllAsync(client, "narwhal unicorns"));
 
         Assert.Equal([3L], Assert.Single(await SearchAllAsync(client, "narwhal")).Matches.Select(m => m.Seq));
-        Assert.Equal([4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
+        // Turn 4 and its reply (the simulated backend quotes the message), newest first.
+        Assert.Equal([5L, 4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
 
         // A regeneration makes a new candidate the one shown: the edited one no longer matches.
         using (var call = client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "g1" }, cancellationToken: Ct))
@@ -201,11 +204,13 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
 
         Assert.Empty(await SearchAllAsync(client, "narwhal"));
 
-        // A deleted turn is hidden: it no longer matches, and matches again once restored.
+        // Deleted turns are hidden: they no longer match, and match again once restored.
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 5 } }, cancellationToken: Ct);
+        Assert.Equal([4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
         await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 4 } }, cancellationToken: Ct);
         Assert.Empty(await SearchAllAsync(client, "unicorns"));
-        await client.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 4 } }, cancellationToken: Ct);
-        Assert.Single(await SearchAllAsync(client, "unicorns"));
+        await client.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 4, 5 } }, cancellationToken: Ct);
+        Assert.Equal([5L, 4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
     }
 
     [Fact]
