@@ -209,7 +209,7 @@ public sealed class SpeakerControlTests(ChatServiceFixture fixture) : ApiTestBas
         Assert.Equal("chat.muted_character_ids[0]", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId, MutedCharacterIds = { outsider.CharacterId } }, "muted_character_ids")));
         Assert.Equal("chat.muted_character_ids", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId, MutedCharacterIds = { cast[0].CharacterId, cast[1].CharacterId } }, "muted_character_ids")));
         Assert.Equal("chat.muted_character_ids[1]", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId, MutedCharacterIds = { cast[0].CharacterId, cast[0].CharacterId } }, "muted_character_ids")));
-        Assert.Equal("update_mask", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId, Title = "x" }, "title")));
+        Assert.Equal("update_mask", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId, LastSeq = 99 }, "last_seq")));
         Assert.Equal("update_mask", await Refused(() => UpdateAsync(user, new Chat { ChatId = chat.ChatId }, "speakerStrategy")));
         Assert.Equal("chat", await Refused(() => client.UpdateChatAsync(new UpdateChatRequest(), cancellationToken: Ct).ResponseAsync));
         Assert.Equal("chat.chat_id", await Refused(() => UpdateAsync(user, new Chat { ChatId = "nope" })));

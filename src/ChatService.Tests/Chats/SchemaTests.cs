@@ -20,6 +20,7 @@ public sealed class SchemaTests
     [InlineData("CREATE TABLE Chats (ChatId STRING(36)) PRIMARY KEY (ChatId)", "Chats")]
     [InlineData("CREATE UNIQUE NULL_FILTERED INDEX TurnsByRequestId ON Turns (ChatId, RequestId)", "TurnsByRequestId")]
     [InlineData("  create index ChatsByUser ON Chats (UserId)", "ChatsByUser")]
+    [InlineData("CREATE SEARCH INDEX ChatTitleSearch ON Chats (TitleTokens) PARTITION BY UserId", "ChatTitleSearch")]
     [InlineData("ALTER TABLE Chats ADD COLUMN X INT64", null)]
     public void ObjectName_NamesWhatACreateStatementMakes(string statement, string? expected)
     {

@@ -18,7 +18,7 @@ internal sealed partial class HostileCases
         var everyone = Pick(group, party.OneToOne);
         UpdateChatRequest Update(string chatId, Action<Chat> set, params string[] paths)
         {
-            // The title is no setting UpdateChat takes: the marker finds it if it were ever stored.
+            // The title is set only when the mask names it (no case here does): the marker finds it if it were ever stored.
             var chat = new Chat { ChatId = chatId, Title = Marker(), SpeakerStrategy = SpeakerStrategy.List };
             set(chat);
             return new UpdateChatRequest { Chat = chat, UpdateMask = new FieldMask { Paths = { paths } } };
@@ -34,7 +34,7 @@ internal sealed partial class HostileCases
             4 => (Update(group.ChatId, c => c.MutedCharacterIds.Add(Garbage.BadId(_random)), "muted_character_ids"), "update-chat-malformed-mute", Invalid),
             5 => (Update(group.ChatId, c => c.MutedCharacterIds.Add(Enumerable.Range(0, _random.Next(9, 100)).Select(_ => Guid.NewGuid().ToString())), "muted_character_ids"),
                 "update-chat-too-many-mutes", Invalid),
-            6 => (Update(group.ChatId, _ => { }, "speaker_strategy", Pick("title", "character_ids", "chat_id", "pinned_seqs", "speakerStrategy", "", "*", "chat.speaker_strategy", new string('p', 3000))),
+            6 => (Update(group.ChatId, _ => { }, "speaker_strategy", Pick("archive_time", "character_ids", "chat_id", "pinned_seqs", "speakerStrategy", "", "*", "chat.speaker_strategy", new string('p', 3000))),
                 "update-chat-bad-path", Invalid),
             7 => (new UpdateChatRequest { UpdateMask = new FieldMask { Paths = { "speaker_strategy" } } }, "update-chat-no-chat", Invalid),
             8 => (Update(Garbage.BadId(_random), _ => { }), "update-chat-malformed-id", Invalid),

@@ -48,6 +48,7 @@ internal sealed partial class HostileCases
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
             BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory, BadReplyPrompt,
             BadPortability,
+            BadHousekeeping,
         ];
         _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
     }
@@ -134,6 +135,9 @@ internal sealed partial class HostileCases
             DeleteLorebookRequest r => Unary(headers, (c, o) => c.DeleteLorebookAsync(r, o), check),
             AttachLorebookRequest r => Unary(headers, (c, o) => c.AttachLorebookAsync(r, o), check),
             DetachLorebookRequest r => Unary(headers, (c, o) => c.DetachLorebookAsync(r, o), check),
+            SearchChatsRequest r => Unary(headers, (c, o) => c.SearchChatsAsync(r, o), check),
+            DeleteMyDataRequest r => Unary(headers, (c, o) => c.DeleteMyDataAsync(r, o), check),
+            GetDataDeletionRequest r => Unary(headers, (c, o) => c.GetDataDeletionAsync(r, o), check),
             SendMessageRequest r => Streaming(headers, (c, o) => c.SendMessage(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),

@@ -10,7 +10,7 @@ namespace ChatService.Tests.Hostile;
 /// </summary>
 internal sealed class TableFingerprint
 {
-    private static readonly string[] Tables = ["Characters", "Chats", "Turns", "Candidates", "ModelCalls", "Personas", "PersonaOverrides", "CatalogTerms", "CharacterChatCounts", "Lorebooks", "ChatLorebooks", "ChatSummaries", "SummaryJobs", "SummaryCalls", "ChatImports"];
+    private static readonly string[] Tables = ["Characters", "Chats", "Turns", "Candidates", "ModelCalls", "Personas", "PersonaOverrides", "CatalogTerms", "CharacterChatCounts", "Lorebooks", "ChatLorebooks", "ChatSummaries", "SummaryJobs", "SummaryCalls", "ChatImports", "DataDeletions"];
 
     private readonly Dictionary<string, HashSet<string>> _rows;
 

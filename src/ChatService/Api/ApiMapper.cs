@@ -83,6 +83,8 @@ internal static class ApiMapper
         PersonaId = chat.PersonaId ?? "",
         SpeakerStrategy = chat.Speakers?.Strategy.ToProto() ?? V1.SpeakerStrategy.Unspecified,
         MutedCharacterIds = { chat.Speakers?.Muted ?? [] },
+        Archived = chat.ArchiveTime is not null,
+        ArchiveTime = chat.ArchiveTime is { } archived ? Timestamp.FromDateTimeOffset(archived) : null,
     };
 
     public static V1.SpeakerStrategy ToProto(this SpeakerStrategy strategy) => strategy switch

@@ -29,7 +29,9 @@ internal sealed partial class ChatApi(
     IChatMemoryStore memories,
     Microsoft.Extensions.Options.IOptions<MemoryOptions> memoryOptions,
     Portability.ChatPortability portability,
-    Microsoft.Extensions.Options.IOptions<Portability.ImportOptions> importOptions) : V1.ChatService.ChatServiceBase
+    Microsoft.Extensions.Options.IOptions<Portability.ImportOptions> importOptions,
+    ChatHousekeeping housekeeping,
+    Privacy.DataDeletionRunner deletions) : V1.ChatService.ChatServiceBase
 {
     public override async Task<V1.Character> CreateCharacter(V1.CreateCharacterRequest request, ServerCallContext context)
     {
@@ -84,7 +86,8 @@ internal sealed partial class ChatApi(
     {
         var userId = context.GetUserId();
         var pageSize = RequestValidator.PageSize(request.PageSize);
-        var page = await chats.ListAsync(userId, pageSize, request.PageToken, context.CancellationToken);
+        var filter = RequestValidator.ArchiveFilter(request.ArchiveFilter);
+        var page = await housekeeping.ListAsync(userId, filter, pageSize, request.PageToken, context.CancellationToken);
         return new V1.ListChatsResponse { Chats = { page.Items.Select(c => c.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
     }
 

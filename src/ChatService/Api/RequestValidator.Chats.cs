@@ -9,11 +9,13 @@ internal sealed partial class RequestValidator
     {
         ["speaker_strategy"] = ChatSettingFields.SpeakerStrategy,
         ["muted_character_ids"] = ChatSettingFields.MutedCharacterIds,
+        ["title"] = ChatSettingFields.Title,
+        ["archived"] = ChatSettingFields.Archived,
     };
 
     /// <summary>The other fields of Chat: UpdateChat does not change them (the service sets them, or other RPCs do).</summary>
     private static readonly HashSet<string> OtherChatFields = new(
-        ["chat_id", "character_ids", "title", "create_time", "last_active_time", "last_message_preview", "last_seq", "pinned_seqs", "forked_from", "persona_id"],
+        ["chat_id", "character_ids", "create_time", "last_active_time", "last_message_preview", "last_seq", "pinned_seqs", "forked_from", "persona_id", "archive_time"],
         StringComparer.Ordinal);
 
     /// <summary>A CreateChat's speaker settings: a known strategy (unspecified is ROTATION), muted ids well formed and distinct (membership is the domain's check).</summary>
@@ -43,8 +45,8 @@ internal sealed partial class RequestValidator
 
             var shown = path.Length <= 64 ? path : path[..64] + "…";
             ApiErrors.ThrowInvalidArgument("update_mask", OtherChatFields.Contains(path)
-                ? $"update_mask names {shown}, which UpdateChat does not change (it changes speaker_strategy and muted_character_ids)"
-                : $"update_mask names '{shown}', which is not a setting of Chat (paths are speaker_strategy and muted_character_ids)");
+                ? $"update_mask names {shown}, which UpdateChat does not change (it changes speaker_strategy, muted_character_ids, title and archived)"
+                : $"update_mask names '{shown}', which is not a setting of Chat (paths are speaker_strategy, muted_character_ids, title and archived)");
         }
 
         if (fields == ChatSettingFields.None)
@@ -56,7 +58,27 @@ internal sealed partial class RequestValidator
         var muted = (fields & ChatSettingFields.MutedCharacterIds) != 0
             ? IdList(chat.MutedCharacterIds, "chat.muted_character_ids", 0, Options.MaxCharactersPerChat)
             : [];
-        return new ChatSettingsUpdate(id, fields, strategy, muted);
+        return new ChatSettingsUpdate(id, fields, strategy, muted)
+        {
+            Title = (fields & ChatSettingFields.Title) != 0 ? ChatTitle(chat.Title, "chat.title") : null,
+            Archive = chat.Archived,
+        };
+    }
+
+    /// <summary>A title a user sets (UpdateChat): unlike CreateChat's, which may be empty (the cast's names then), it must say something.</summary>
+    private static string ChatTitle(string title, string field)
+    {
+        if (string.IsNullOrWhiteSpace(title))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must not be empty when update_mask names title");
+        }
+
+        if (title.Length > MaxTitleLength || title.Any(char.IsControl))
+        {
+            ApiErrors.ThrowInvalidArgument(field, $"{field} must be at most {MaxTitleLength} characters without control characters, got {title.Length}");
+        }
+
+        return title;
     }
 
     private static SpeakerStrategy Strategy(V1.SpeakerStrategy strategy, string field) => strategy switch

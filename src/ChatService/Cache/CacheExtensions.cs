@@ -31,6 +31,8 @@ public static class CacheExtensions
             builder.Services.AddSingleton<IReplyLog, NoReplyLog>();
             // ... and every reply reads its definitions from Spanner.
             builder.Services.AddSingleton<IDefinitionChanges, NoDefinitionChanges>();
+            // ... and a deletion of a user's data has no keys to remove.
+            builder.Services.AddSingleton<ICachePurge, NoCachePurge>();
             return builder;
         }
 
@@ -58,6 +60,7 @@ public static class CacheExtensions
         builder.Services.AddSingleton<RedisChatWindows>();
         builder.Services.AddSingleton<IChatWindows>(sp => sp.GetRequiredService<RedisChatWindows>());
         builder.Services.AddSingleton<IChatChangeSink>(sp => sp.GetRequiredService<RedisChatWindows>());
+        builder.Services.AddSingleton<ICachePurge, RedisCachePurge>();
         // Redis down degrades the replica (reads fall back to Spanner); it never makes it unready.
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: [HealthChecks.HealthExtensions.ReadyTag]);
         return builder;

@@ -227,7 +227,7 @@ internal sealed class RedisReplyLog(
         }
     }
 
-    private static RedisKey LogKey(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}";
+    internal static RedisKey LogKey(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}";
 
     private static string WakeChannelName(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}:wake";
 

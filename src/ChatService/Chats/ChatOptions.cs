@@ -35,6 +35,13 @@ public sealed class ChatOptions
     [Range(1, 1000)]
     public int MaxPinnedTurns { get; set; } = 20;
 
+    /// <summary>
+    /// How many of the caller's chats one SearchChats page examines (a probe of the title and message indexes
+    /// for each): what bounds a page's cost, whatever the number of chats the user has. Default: 200.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int SearchChatsPerPage { get; set; } = 200;
+
     /// <summary>Route used by characters created without one. Default: <c>default</c>.</summary>
     [Required]
     public string DefaultModelRoute { get; set; } = "default";

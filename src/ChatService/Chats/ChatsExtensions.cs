@@ -13,6 +13,7 @@ public static class ChatsExtensions
         builder.Services.AddSingleton<PersonaDirectory>();
         builder.Services.AddSingleton<ChatDirectory>();
         builder.Services.AddSingleton<ChatHistory>();
+        builder.Services.AddSingleton<ChatHousekeeping>();
         builder.Services.AddSingleton<ReplyContextLoader>();
         builder.Services.AddSingleton<Inference.LoreCompiler>();
         builder.Services.AddSingleton<LorebookDirectory>();

@@ -22,6 +22,18 @@ public interface IChatStore
 
     Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken);
 
+    /// <summary>The user's chats in one archive state (or all), most recently active first, after the given cursor.</summary>
+    Task<IReadOnlyList<Chat>> ListChatsAsync(
+        string userId, ChatArchiveFilter filter, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Examines the user's next <paramref name="examine"/> chats (most recently active first, after the cursor)
+    /// for <paramref name="query"/> (space-separated normalized words, every one of which must be found) in
+    /// their titles and shown messages.
+    /// </summary>
+    Task<ChatSearchRound> SearchChatsAsync(
+        string userId, string query, (DateTimeOffset LastActiveTime, string ChatId)? after, int examine, CancellationToken cancellationToken);
+
     /// <summary>Up to <paramref name="limit"/> turns with seq below <paramref name="beforeSeq"/>, newest first.</summary>
     Task<IReadOnlyList<ChatTurn>?> GetTurnsAsync(string userId, string chatId, long beforeSeq, int limit, CancellationToken cancellationToken);
 

@@ -127,6 +127,9 @@ public sealed record Chat(
     /// <summary>The chat's speaker settings; null where they were not read (ListChats: the index does not store them).</summary>
     public SpeakerSettings? Speakers { get; init; }
 
+    /// <summary>When the chat was archived; null while it is not (ListChats leaves it out unless asked for archived chats).</summary>
+    public DateTimeOffset? ArchiveTime { get; init; }
+
     /// <summary>
     /// The cast's names and talkativeness in <see cref="CharacterIds"/> order, read in the same statement
     /// as the chat by the recording transactions, and only when the strategy needs them (NATURAL); null otherwise.

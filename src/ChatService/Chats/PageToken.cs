@@ -9,7 +9,7 @@ namespace ChatService.Chats;
 /// character listing with its order and query) so that a token used on another chat, another list
 /// or by another user is rejected instead of silently paging something else.
 /// </summary>
-public static class PageToken
+public static partial class PageToken
 {
     private const byte HistoryKind = 1;
     private const byte ChatListKind = 2;

@@ -60,11 +60,21 @@ public enum ChatSettingFields
     SpeakerStrategy = 1 << 0,
     MutedCharacterIds = 1 << 1,
     All = SpeakerStrategy | MutedCharacterIds,
+    /// <summary>The chat's title (not one of <see cref="All"/>: an empty mask keeps meaning the speaker settings).</summary>
+    Title = 1 << 2,
+    /// <summary>Whether the chat is archived (not one of <see cref="All"/> either).</summary>
+    Archived = 1 << 3,
 }
 
 /// <summary>An UpdateChat: the new values of <paramref name="Fields"/> (the others are left as they are).</summary>
 public sealed record ChatSettingsUpdate(string ChatId, ChatSettingFields Fields, SpeakerStrategy Strategy, IReadOnlyList<string> Muted)
 {
+    /// <summary>The new title, when <see cref="Fields"/> names it (checked: 1..200 characters, no control characters).</summary>
+    public string? Title { get; init; }
+
+    /// <summary>Whether the chat is to be archived, when <see cref="Fields"/> names it.</summary>
+    public bool Archive { get; init; }
+
     /// <summary><paramref name="current"/> with the named fields replaced; muted ids kept in cast order.</summary>
     public SpeakerSettings ApplyTo(SpeakerSettings current, IReadOnlyList<string> characterIds) => new(
         (Fields & ChatSettingFields.SpeakerStrategy) != 0 ? Strategy : current.Strategy,

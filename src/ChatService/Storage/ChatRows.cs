@@ -12,7 +12,7 @@ internal static class ChatRows
 
     // A chat read by its key: the listed columns, its pins, where it was forked from, the persona it is
     // pinned to and its speaker settings (which the index does not store).
-    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId, SpeakerStrategy, MutedCharacterIds";
+    public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId, SpeakerStrategy, MutedCharacterIds, ArchiveTime";
 
     // What the recording transactions read of a chat: its columns and, for a NATURAL chat only, its cast's
     // names and talkativeness in CharacterIds order, in the same statement (no second read on a send's
@@ -86,6 +86,7 @@ internal static class ChatRows
                 row.Get<long?>("SpeakerStrategy") is { } strategy ? (SpeakerStrategy)strategy : SpeakerStrategy.Rotation,
                 row.Get<List<string>?>("MutedCharacterIds") ?? [])
             : null,
+        ArchiveTime = HasColumn(row, "ArchiveTime") ? row.Get<DateTimeOffset?>("ArchiveTime") : null,
     };
 
     /// <summary>The columns of a chat's speaker settings, as <see cref="ReadChat"/> reads them back.</summary>

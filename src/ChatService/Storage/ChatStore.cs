@@ -72,14 +72,16 @@ internal sealed partial class ChatStore(
     }
 
     /// <summary>
-    /// Replaces the speaker settings the update names, in one transaction that reads the chat (ownership,
-    /// and the cast the settings are checked against) and writes its row: last writer wins, field by field.
-    /// Nothing cached holds the settings (the recording transactions read them from the row), so no
-    /// window is touched.
+    /// Replaces the speaker settings, title and archive state the update names, in one transaction that
+    /// reads the chat (ownership, and the cast the settings are checked against) and writes its row: last
+    /// writer wins, field by field. Nothing cached holds them (the recording transactions read the settings
+    /// from the row; windows keep neither title nor archive state), so no window is touched. Archiving an
+    /// archived chat keeps its ArchiveTime; unarchiving sets Archived to NULL (never FALSE: the index
+    /// ChatsByUserArchive has one range per state).
     /// </summary>
     public async Task<Chat> UpdateSpeakersAsync(string userId, ChatSettingsUpdate update, CancellationToken cancellationToken)
     {
-        var (chat, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        var (chat, committed) = await spanner.TransactionAsync(async (tx, ct) =>
         {
             var current = await ReadOwnedChatAsync(tx, userId, update.ChatId, ct) ?? throw ChatException.ChatNotFound(update.ChatId);
             if ((update.Fields & ChatSettingFields.MutedCharacterIds) != 0)
@@ -90,10 +92,25 @@ internal sealed partial class ChatStore(
 
             var settings = update.ApplyTo(current.Speakers ?? SpeakerSettings.Default, current.CharacterIds);
 
-            tx.BufferWrite(SetSpeakers(SpannerMutation.Update("Chats").Set("ChatId", update.ChatId), settings));
-            return current with { Speakers = settings };
+            var write = SetSpeakers(SpannerMutation.Update("Chats").Set("ChatId", update.ChatId), settings);
+            var changed = current with { Speakers = settings };
+            if ((update.Fields & ChatSettingFields.Title) != 0)
+            {
+                write.Set("Title", update.Title);
+                changed = changed with { Title = update.Title! };
+            }
+
+            if ((update.Fields & ChatSettingFields.Archived) != 0 && update.Archive != (current.ArchiveTime is not null))
+            {
+                write.Set("Archived", update.Archive ? true : null).Set("ArchiveTime", update.Archive ? SpannerCommitTimestamp.Value : null);
+                changed = changed with { ArchiveTime = update.Archive ? DateTimeOffset.MinValue : null };
+            }
+
+            tx.BufferWrite(write);
+            return changed;
         }, cancellationToken);
-        return chat;
+        // Archived in this commit: its time is the commit's.
+        return chat.ArchiveTime == DateTimeOffset.MinValue ? chat with { ArchiveTime = committed } : chat;
     }
 
     public Task<Chat?> GetChatAsync(string userId, string chatId, CancellationToken cancellationToken) =>

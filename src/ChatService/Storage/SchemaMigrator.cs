@@ -217,7 +217,7 @@ internal sealed partial class SchemaMigrator(
         return match.Success ? match.Groups["name"].Value : null;
     }
 
-    [GeneratedRegex(@"^\s*CREATE\s+(?:UNIQUE\s+)?(?:NULL_FILTERED\s+)?(?:TABLE|INDEX)\s+`?(?<name>\w+)`?", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^\s*CREATE\s+(?:UNIQUE\s+)?(?:NULL_FILTERED\s+)?(?:SEARCH\s+)?(?:TABLE|INDEX)\s+`?(?<name>\w+)`?", RegexOptions.IgnoreCase)]
     private static partial Regex CreateStatement();
 
     private static partial class Log

@@ -23,6 +23,7 @@ internal static class TelemetryNames
         Memory.SummaryMetrics.MeterName,
         Auth.AuthMetrics.MeterName,
         Moderation.ModerationMetrics.MeterName,
+        Privacy.DataDeletionMetrics.MeterName,
     ];
 
     public static readonly string[] ActivitySources =

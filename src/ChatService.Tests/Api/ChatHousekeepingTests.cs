@@ -1,0 +1,305 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
+
+namespace ChatService.Tests.Api;
+
+/// <summary>
+/// Renaming and archiving chats (UpdateChat), ListChats by archive state, and SearchChats over titles and shown
+/// messages, through the API on the real stack; what each refuses writes nothing.
+/// </summary>
+public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatHousekeepingTests.SearchFixture>
+{
+    /// <summary>Searches examine 3 chats a page, so paging over the chats examined is tested with a few chats.</summary>
+    public sealed class SearchFixture(LocalStack stack) : ChatServiceFixture(stack)
+    {
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+        {
+            ["Chat:SearchChatsPerPage"] = "3",
+        };
+    }
+
+    private static UpdateChatRequest Update(string chatId, Action<Chat> set, params string[] paths)
+    {
+        var chat = new Chat { ChatId = chatId };
+        set(chat);
+        return new UpdateChatRequest { Chat = chat, UpdateMask = new FieldMask { Paths = { paths } } };
+    }
+
+    [Fact]
+    public async Task UpdateChat_Title_RenamesTheChatEverywhereItIsShown()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var client = Fixture.Client(user);
+
+        var renamed = await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = "Prime numbers, part 2", "title"), cancellationToken: Ct);
+
+        Assert.Equal("Prime numbers, part 2", renamed.Title);
+        Assert.Equal(SpeakerStrategy.Rotation, renamed.SpeakerStrategy);
+        Assert.Equal("Prime numbers, part 2", (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Title);
+        Assert.Equal("Prime numbers, part 2", Assert.Single((await client.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats).Title);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("line\nbreak")]
+    [InlineData("tab\there")]
+    public async Task UpdateChat_BadTitle_IsRefusedNamingTheFieldAndChangesNothing(string title)
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await Fixture.Client(user).UpdateChatAsync(Update(chat.ChatId, c => c.Title = title, "title", "archived"), cancellationToken: Ct));
+
+        Assert.Equal("chat.title", FieldOf(ex));
+        var stored = await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((chat.Title, false), (stored.Title, stored.Archived));
+    }
+
+    [Fact]
+    public async Task UpdateChat_TitleOverTheLimit_IsRefused_AndTitleIsNotChangedByAnEmptyMask()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var client = Fixture.Client(user);
+
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = new string('t', 201), "title"), cancellationToken: Ct));
+        Assert.Equal("chat.title", FieldOf(ex));
+        Assert.Equal(new string('t', 200), (await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = new string('t', 200), "title"), cancellationToken: Ct)).Title);
+
+        // An empty mask means the speaker settings, as before titles could change: the title sent is ignored.
+        var updated = await client.UpdateChatAsync(Update(chat.ChatId, c => { c.Title = "ignored"; c.Archived = true; }), cancellationToken: Ct);
+        Assert.Equal((new string('t', 200), false), (updated.Title, updated.Archived));
+    }
+
+    [Fact]
+    public async Task Archive_LeavesTheActiveList_ShowsInTheArchivedOne_AndComesBack()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var first = await CreateChatAsync(user, character);
+        var second = await CreateChatAsync(user, character);
+        var client = Fixture.Client(user);
+
+        var archived = await client.UpdateChatAsync(Update(first.ChatId, c => c.Archived = true, "archived"), cancellationToken: Ct);
+        Assert.True(archived.Archived);
+        Assert.NotNull(archived.ArchiveTime);
+        // Archiving again changes nothing, its time included.
+        Assert.Equal(archived.ArchiveTime, (await client.UpdateChatAsync(Update(first.ChatId, c => c.Archived = true, "archived"), cancellationToken: Ct)).ArchiveTime);
+        Assert.Equal(archived.ArchiveTime, (await client.GetChatAsync(new GetChatRequest { ChatId = first.ChatId }, cancellationToken: Ct)).ArchiveTime);
+
+        Assert.Equal([second.ChatId], await ListAsync(client, ChatArchiveFilter.Unspecified));
+        Assert.Equal([second.ChatId], await ListAsync(client, ChatArchiveFilter.Active));
+        Assert.Equal([first.ChatId], await ListAsync(client, ChatArchiveFilter.Archived));
+        Assert.Equal([second.ChatId, first.ChatId], await ListAsync(client, ChatArchiveFilter.All));
+        var listed = Assert.Single((await client.ListChatsAsync(new ListChatsRequest { ArchiveFilter = ChatArchiveFilter.Archived }, cancellationToken: Ct)).Chats);
+        Assert.Equal((true, archived.ArchiveTime), (listed.Archived, listed.ArchiveTime));
+
+        // An archived chat works as any other; a send does not unarchive it.
+        await SendAsync(user, first.ChatId, "still here?");
+        Assert.Equal([first.ChatId, second.ChatId], await ListAsync(client, ChatArchiveFilter.All));
+        Assert.Equal([first.ChatId], await ListAsync(client, ChatArchiveFilter.Archived));
+
+        var back = await client.UpdateChatAsync(Update(first.ChatId, c => c.Archived = false, "archived"), cancellationToken: Ct);
+        Assert.Equal((false, null), (back.Archived, back.ArchiveTime));
+        Assert.Equal([first.ChatId, second.ChatId], await ListAsync(client, ChatArchiveFilter.Active));
+        Assert.Empty(await ListAsync(client, ChatArchiveFilter.Archived));
+    }
+
+    [Fact]
+    public async Task ListChats_PagesEachFilter_AndATokenOnlyPagesItsOwnFilter()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var chats = new List<Chat>();
+        for (var i = 0; i < 7; i++)
+        {
+            chats.Add(await CreateChatAsync(user, character));
+        }
+
+        var client = Fixture.Client(user);
+        foreach (var chat in chats.Where((_, i) => i % 2 == 0))
+        {
+            await client.UpdateChatAsync(Update(chat.ChatId, c => c.Archived = true, "archived"), cancellationToken: Ct);
+        }
+
+        var newestFirst = chats.Select(c => c.ChatId).Reverse().ToList();
+        Assert.Equal(newestFirst.Where((_, i) => i % 2 == 0).ToList(), await ListAsync(client, ChatArchiveFilter.Archived, pageSize: 2));
+        Assert.Equal(newestFirst.Where((_, i) => i % 2 == 1).ToList(), await ListAsync(client, ChatArchiveFilter.Active, pageSize: 2));
+        Assert.Equal(newestFirst, await ListAsync(client, ChatArchiveFilter.All, pageSize: 3));
+
+        var page = await client.ListChatsAsync(new ListChatsRequest { PageSize = 1, ArchiveFilter = ChatArchiveFilter.Archived }, cancellationToken: Ct);
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListChatsAsync(
+            new ListChatsRequest { PageSize = 1, PageToken = page.NextPageToken, ArchiveFilter = ChatArchiveFilter.All }, cancellationToken: Ct));
+        Assert.Equal("page_token", FieldOf(ex));
+        ex = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListChatsAsync(
+            new ListChatsRequest { ArchiveFilter = (ChatArchiveFilter)7 }, cancellationToken: Ct));
+        Assert.Equal("archive_filter", FieldOf(ex));
+    }
+
+    [Fact]
+    public async Task SearchChats_FindsTitlesAndShownMessages_OfTheCallerOnly()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var client = Fixture.Client(user);
+        var titled = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId }, Title = "Walrus facts" }, cancellationToken: Ct);
+        var messaged = await CreateChatAsync(user, character);
+        await SendAsync(user, messaged.ChatId, "Tell me about the WALRUS, please");
+        var replied = await CreateChatAsync(user, character);
+        await SendAsync(user, replied.ChatId, "Anything");
+        await client.EditTurnAsync(new EditTurnRequest { ChatId = replied.ChatId, Seq = 3, Text = "A walrus sleeps on ice.", RequestId = "e1" }, cancellationToken: Ct);
+        var unrelated = await CreateChatAsync(user, character);
+        await SendAsync(user, unrelated.ChatId, "Only penguins here");
+        var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other));
+        await SendAsync(other, theirs.ChatId, "walrus walrus");
+        await Fixture.Client(other).UpdateChatAsync(Update(theirs.ChatId, c => c.Title = "Walrus", "title"), cancellationToken: Ct);
+
+        var results = await SearchAllAsync(client, "walrus");
+
+        Assert.Equal([replied.ChatId, messaged.ChatId, titled.ChatId], results.Select(r => r.Chat.ChatId));
+        Assert.Equal([false, false, true], results.Select(r => r.TitleMatched));
+        var reply = Assert.Single(results[0].Matches);
+        Assert.Equal((3L, AuthorRole.Character, "A walrus sleeps on ice."), (reply.Seq, reply.Role, reply.Snippet));
+        // The simulated backend's reply quotes the message it answers, so both match, newest first.
+        Assert.Equal([(3L, AuthorRole.Character), (2L, AuthorRole.User)], results[1].Matches.Select(m => (m.Seq, m.Role)));
+        Assert.Contains("WALRUS", results[1].Matches[0].Snippet, StringComparison.Ordinal);
+        Assert.Equal("Tell me about the WALRUS, please", results[1].Matches[1].Snippet);
+        Assert.Empty(results[2].Matches);
+        // Every word must be there, in any order and case.
+        Assert.Equal([replied.ChatId], (await SearchAllAsync(client, "ICE, walrus!")).Select(r => r.Chat.ChatId));
+        Assert.Empty(await SearchAllAsync(client, "walrus penguins"));
+    }
+
+    [Fact]
+    public async Task SearchChats_LeavesOutHiddenTurnsAndRepliesNoHistoryShows()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, character);
+        await SendAsync(user, chat.ChatId, "Say hello");
+        await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = 3, Text = "Narwhal greetings.", RequestId = "e1" }, cancellationToken: Ct);
+        await SendAsync(user, chat.ChatId, "Unicorns of the sea");
+        // Every word in one title or one message: these two are in two turns.
+        Assert.Empty(await SearchAllAsync(client, "narwhal unicorns"));
+
+        Assert.Equal([3L], Assert.Single(await SearchAllAsync(client, "narwhal")).Matches.Select(m => m.Seq));
+        // Turn 4 and its reply (the simulated backend quotes the message), newest first.
+        Assert.Equal([5L, 4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
+
+        // A regeneration makes a new candidate the one shown: the edited one no longer matches.
+        using (var call = client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "g1" }, cancellationToken: Ct))
+        {
+            await foreach (var _ in call.ResponseStream.ReadAllAsync(Ct))
+            {
+            }
+        }
+
+        Assert.Empty(await SearchAllAsync(client, "narwhal"));
+
+        // Deleted turns are hidden: they no longer match, and match again once restored.
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 5 } }, cancellationToken: Ct);
+        Assert.Equal([4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 4 } }, cancellationToken: Ct);
+        Assert.Empty(await SearchAllAsync(client, "unicorns"));
+        await client.RestoreTurnsAsync(new RestoreTurnsRequest { ChatId = chat.ChatId, Seqs = { 4, 5 } }, cancellationToken: Ct);
+        Assert.Equal([5L, 4L], Assert.Single(await SearchAllAsync(client, "unicorns")).Matches.Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task SearchChats_PagesOverTheChatsExamined_AndByPageSize()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var client = Fixture.Client(user);
+        var found = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var chat = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId }, Title = i % 3 == 0 ? $"Otter {i}" : $"Chat {i}" },
+                cancellationToken: Ct);
+            if (i % 3 == 0)
+            {
+                found.Insert(0, chat.ChatId);
+            }
+        }
+
+        // Three chats examined a page (the fixture's setting): pages 1..3 examine 3, 3 and 2 chats.
+        var first = await client.SearchChatsAsync(new SearchChatsRequest { Query = "otter" }, cancellationToken: Ct);
+        Assert.Equal([found[0]], first.Results.Select(r => r.Chat.ChatId));
+        Assert.NotEmpty(first.NextPageToken);
+        Assert.Equal(found, (await SearchAllAsync(client, "otter")).Select(r => r.Chat.ChatId));
+        Assert.Equal(found, (await SearchAllAsync(client, "otter", pageSize: 1)).Select(r => r.Chat.ChatId));
+
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.SearchChatsAsync(
+            new SearchChatsRequest { Query = "chat", PageToken = first.NextPageToken }, cancellationToken: Ct));
+        Assert.Equal("page_token", FieldOf(ex));
+        ex = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await Fixture.Client(TestUsers.New()).SearchChatsAsync(
+            new SearchChatsRequest { Query = "otter", PageToken = first.NextPageToken }, cancellationToken: Ct));
+        Assert.Equal("page_token", FieldOf(ex));
+    }
+
+    [Theory]
+    [InlineData("", "query")]
+    [InlineData(" -- \"()\" * ", "query")]
+    [InlineData("one two three four five six seven eight nine", "query")]
+    public async Task SearchChats_BadQuery_IsRefusedNamingTheField(string query, string field)
+    {
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await Fixture.Client(TestUsers.New()).SearchChatsAsync(new SearchChatsRequest { Query = query }, cancellationToken: Ct));
+        Assert.Equal(field, FieldOf(ex));
+    }
+
+    [Fact]
+    public async Task SearchChats_LongQueryOrPageSize_IsRefused_AndSearchSyntaxIsOnlyWords()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.SearchChatsAsync(new SearchChatsRequest { Query = new string('a', 201) }, cancellationToken: Ct));
+        Assert.Equal("query", FieldOf(ex));
+        ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.SearchChatsAsync(new SearchChatsRequest { Query = "a", PageSize = 51 }, cancellationToken: Ct));
+        Assert.Equal("page_size", FieldOf(ex));
+
+        // Operators of Spanner's search syntax are separators here: never INTERNAL, never a different meaning.
+        var character = await CreateCharacterAsync(user);
+        var chat = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId }, Title = "cats OR dogs" }, cancellationToken: Ct);
+        Assert.Equal([chat.ChatId], (await SearchAllAsync(client, "\"cats\" -OR (dogs*)")).Select(r => r.Chat.ChatId));
+        Assert.Empty(await SearchAllAsync(client, "cats OR birds"));
+    }
+
+    private static async Task<List<string>> ListAsync(ChatService.Api.V1.ChatService.ChatServiceClient client, ChatArchiveFilter filter, int pageSize = 100)
+    {
+        var ids = new List<string>();
+        var token = "";
+        do
+        {
+            var page = await client.ListChatsAsync(new ListChatsRequest { PageSize = pageSize, PageToken = token, ArchiveFilter = filter }, cancellationToken: Ct);
+            ids.AddRange(page.Chats.Select(c => c.ChatId));
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+        return ids;
+    }
+
+    private static async Task<List<ChatSearchResult>> SearchAllAsync(ChatService.Api.V1.ChatService.ChatServiceClient client, string query, int pageSize = 0)
+    {
+        var results = new List<ChatSearchResult>();
+        var token = "";
+        do
+        {
+            var page = await client.SearchChatsAsync(new SearchChatsRequest { Query = query, PageSize = pageSize, PageToken = token }, cancellationToken: Ct);
+            results.AddRange(page.Results);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+        return results;
+    }
+}

@@ -1,0 +1,119 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Spanner.Client;
+
+namespace ChatService.Tests.Privacy;
+
+/// <summary>
+/// DeleteMyData on the real stack: a user with 1,000 chats and one of everything else loses every row (every
+/// string column of every table searched for their ids) and every Redis key (a SCAN of each primary), their
+/// characters are scrubbed, another user's data is exactly as it was, and a repeat is idempotent.
+/// </summary>
+public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
+{
+    private const int SeededChats = 1000;
+
+    [Fact]
+    public async Task DeleteMyData_OfAUserWith1000Chats_LeavesNoRowNoKeyAndTouchesNoOneElse()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        var client = Fixture.Client(user);
+        var mine = await UserData.CreateAsync(client, user, Ct);
+        var theirs = await UserData.CreateAsync(Fixture.Client(other), other, Ct);
+        // The other user talks to the deleter's public character: that chat is the other user's and stays.
+        var shared = await Fixture.Client(other).CreateChatAsync(new CreateChatRequest { CharacterIds = { mine.Public.CharacterId } }, cancellationToken: Ct);
+        theirs.ChatIds.Add(shared.ChatId);
+        await UserData.SendAsync(Fixture.Client(other), shared.ChatId, "Hello Ada", "s1", Ct);
+
+        mine.ChatIds.AddRange(await UserDataProbe.SeedChatsAsync(Fixture.Database, user, mine.Private.CharacterId, SeededChats, Ct));
+        // Some of them cached (their windows in Redis), as chats a user opened.
+        foreach (var chatId in mine.ChatIds.Skip(1).Take(10))
+        {
+            await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
+        }
+
+        Assert.NotEmpty(await UserDataProbe.RowsNamingAsync(Fixture.Database, mine.OwnIds, Ct));
+        Assert.NotEmpty(await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. mine.OwnIds, .. mine.CharacterIds], Ct));
+        var theirRows = await UserDataProbe.RowsNamingAsync(Fixture.Database, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
+        var theirKeys = await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
+        var theirHistory = await Fixture.Client(other).GetHistoryAsync(new GetHistoryRequest { ChatId = theirs.Chat.ChatId }, cancellationToken: Ct);
+
+        await AssertStatusAsync(StatusCode.NotFound, async () => await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct));
+        var deletion = await client.DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "delete-1" }, cancellationToken: Ct);
+
+        Assert.Equal(DataDeletionState.Done, deletion.State);
+        Assert.Equal("delete-1", deletion.RequestId);
+        Assert.Equal(SeededChats + 1, deletion.ChatsDeleted);
+        Assert.Equal(2, deletion.CharactersDeleted);
+        Assert.Equal(2, deletion.LorebooksDeleted);
+        Assert.Equal(2, deletion.PersonasDeleted); // the persona and its override
+        Assert.NotNull(deletion.FinishTime);
+
+        Assert.Empty(await UserDataProbe.RowsNamingAsync(Fixture.Database, mine.OwnIds, Ct));
+        Assert.Empty(await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. mine.OwnIds, .. mine.CharacterIds], Ct));
+        // The characters stay for the chats others have with them, with nothing of their author's but the name.
+        Assert.Equal(2, await Fixture.CountAsync(
+            "SELECT COUNT(*) FROM Characters WHERE CharacterId IN UNNEST(@ids) AND OwnerUserId = '' AND Persona = '' AND Greeting IS NULL " +
+            "AND Description IS NULL AND Tags IS NULL AND CardExtras IS NULL AND DeleteTime IS NOT NULL", ("ids", mine.CharacterIds.ToList())));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM CatalogTerms WHERE CharacterId IN UNNEST(@ids)", ("ids", mine.CharacterIds.ToList())));
+
+        // The other user's data is exactly as it was, and their chat with the scrubbed character still reads.
+        Assert.Equal(theirRows, await UserDataProbe.RowsNamingAsync(Fixture.Database, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct));
+        Assert.Equal(theirKeys, await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct));
+        Assert.Equal(theirHistory, await Fixture.Client(other).GetHistoryAsync(new GetHistoryRequest { ChatId = theirs.Chat.ChatId }, cancellationToken: Ct));
+        var sharedNow = await Fixture.Client(other).GetHistoryAsync(new GetHistoryRequest { ChatId = shared.ChatId }, cancellationToken: Ct);
+        Assert.Equal(3, sharedNow.Turns.Count);
+        var scrubbed = await Fixture.Client(other).GetCharacterAsync(new GetCharacterRequest { CharacterId = mine.Public.CharacterId }, cancellationToken: Ct);
+        Assert.Equal(("Ada", "", ""), (scrubbed.DisplayName, scrubbed.Persona, scrubbed.Description));
+        Assert.NotNull(scrubbed.DeleteTime);
+
+        // The deleter's account reads empty.
+        Assert.Empty((await client.ListChatsAsync(new ListChatsRequest { ArchiveFilter = ChatArchiveFilter.All }, cancellationToken: Ct)).Chats);
+        Assert.Empty((await client.ListCharactersAsync(new ListCharactersRequest(), cancellationToken: Ct)).Characters);
+        Assert.Empty((await client.ListPersonasAsync(new ListPersonasRequest(), cancellationToken: Ct)).Personas);
+        Assert.Empty((await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks);
+    }
+
+    [Fact]
+    public async Task DeleteMyData_IsIdempotentOnItsRequestId_AndANewRequestDeletesWhatCameSince()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var character = await CreateCharacterAsync(user);
+        await CreateChatAsync(user, character);
+
+        var first = await client.DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "d1" }, cancellationToken: Ct);
+        Assert.Equal((DataDeletionState.Done, 1L, 1L), (first.State, first.ChatsDeleted, first.CharactersDeleted));
+
+        // Made after the deletion: a repeat of d1 leaves it alone.
+        var later = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Cy", Persona = "New." }, cancellationToken: Ct);
+        var chat = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { later.CharacterId } }, cancellationToken: Ct);
+        var repeat = await client.DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "d1" }, cancellationToken: Ct);
+        Assert.Equal(first, repeat);
+        Assert.Equal(chat.ChatId, (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
+        Assert.Equal(first, await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct));
+
+        var second = await client.DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "d2" }, cancellationToken: Ct);
+        Assert.Equal((DataDeletionState.Done, "d2", 1L, 1L), (second.State, second.RequestId, second.ChatsDeleted, second.CharactersDeleted));
+        await AssertStatusAsync(StatusCode.NotFound, async () => await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task DeleteMyData_WithoutAValidRequestId_IsRefusedAndDeletesNothing()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        foreach (var requestId in new[] { "", "has space", new string('x', 65), "ü" })
+        {
+            var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+                async () => await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = requestId }, cancellationToken: Ct));
+            Assert.Equal("request_id", FieldOf(ex));
+        }
+
+        Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
+        await AssertStatusAsync(StatusCode.NotFound, async () => await Fixture.Client(user).GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct));
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace ChatService.Privacy;
+
+/// <summary>DeleteMyData's instruments, for operators following deletions. Recording never throws.</summary>
+internal static class DataDeletionMetrics
+{
+    public const string MeterName = "ChatService.Privacy";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Deleted = Meter.CreateCounter<long>(
+        "chat.data_deletion.deleted", unit: "{item}", description: "What deletions of users' data removed, by kind (chat, character, persona, lorebook, cache_key).");
+
+    private static readonly Counter<long> Runs = Meter.CreateCounter<long>(
+        "chat.data_deletion.runs", unit: "{run}", description: "Runs of a deletion on this replica, by outcome (finished, lease_lost, failed, stopped).");
+
+    private static readonly Counter<long> Batches = Meter.CreateCounter<long>(
+        "chat.data_deletion.batches", unit: "{commit}", description: "Batches committed by deletions (each one Spanner commit within the mutation budget).");
+
+    private static readonly UpDownCounter<long> Active = Meter.CreateUpDownCounter<long>(
+        "chat.data_deletion.active", unit: "{deletion}", description: "Deletions this replica is working now.");
+
+    public static void Removed(string kind, long count)
+    {
+        if (count > 0)
+        {
+            Deleted.Add(count, new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
+
+    public static void Run(string outcome) => Runs.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public static void Batch() => Batches.Add(1);
+
+    public static void Started() => Active.Add(1);
+
+    public static void Ended() => Active.Add(-1);
+}

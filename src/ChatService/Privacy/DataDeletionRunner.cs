@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using ChatService.Chats;
+using ChatService.Dispatch;
+using ChatService.Storage;
+using Microsoft.Extensions.Options;
+using Spanner.Client;
+
+namespace ChatService.Privacy;
+
+/// <summary>
+/// Runs deletions of users' data (DeleteMyData): the caller's chats, then lorebooks, personas and characters, a
+/// batch per commit (<see cref="DataDeletionStore"/>), each batch's Redis keys deleted right after its commit.
+/// A run belongs to the replica holding the deletion's lease, not to the call that started it: it goes on when
+/// the caller goes away, and stops only with the process; the sweep (<see cref="DataDeletionSweeper"/>) of any
+/// replica takes up a deletion whose lease ran out. Every batch is checked against the lease in its commit and
+/// reads only what is left, so a run that resumes (after a crash, on another replica, or on a retry) deletes
+/// exactly what the last one did not.
+/// </summary>
+internal sealed partial class DataDeletionRunner(
+    DataDeletionStore store,
+    ICachePurge cache,
+    IOptions<DataDeletionOptions> options,
+    IOptions<ChatOptions> chatOptions,
+    IOptions<DispatchOptions> dispatchOptions,
+    TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
+    ILogger<DataDeletionRunner> logger)
+{
+    /// <summary>The runs on this replica, by user key: one at a time per user, whoever asks.</summary>
+    private readonly ConcurrentDictionary<string, Lazy<Task<DataDeletionRecord>>> _runs = new(StringComparer.Ordinal);
+
+    private DataDeletionOptions Options => options.Value;
+
+    private string Replica => chatOptions.Value.ReplicaId;
+
+    /// <summary>
+    /// Deletes the user's data and returns the finished deletion; when another replica is working it, waits
+    /// for it to finish or for its lease to run out (then takes it over). Ends early, leaving the run going,
+    /// when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public async Task<DataDeletionRecord> DeleteAsync(string userId, string requestId, CancellationToken cancellationToken)
+    {
+        var userKey = DataDeletionStore.UserKeyOf(userId);
+        while (true)
+        {
+            var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => StartAsync(key, userId, requestId)));
+            var record = await run.Value.WaitAsync(cancellationToken);
+            if (record.State == DataDeletionState.Done)
+            {
+                return record;
+            }
+
+            // Another replica holds it: wait, then look again (its lease may have run out by then).
+            await Task.Delay(Options.PollInterval, timeProvider, cancellationToken);
+        }
+    }
+
+    /// <summary>The user's deletion as stored (progress included); null when there was none.</summary>
+    public Task<DataDeletionRecord?> GetAsync(string userId, CancellationToken cancellationToken) =>
+        store.GetAsync(DataDeletionStore.UserKeyOf(userId), cancellationToken);
+
+    /// <summary>Takes up a deletion whose lease ran out (the sweep); false when it was not one to take.</summary>
+    public async Task<bool> ResumeExpiredAsync(string userKey, CancellationToken cancellationToken)
+    {
+        if (_runs.ContainsKey(userKey))
+        {
+            return false;
+        }
+
+        var claimed = await store.ClaimExpiredAsync(userKey, Replica, Options.Lease, cancellationToken);
+        if (claimed is null)
+        {
+            return false;
+        }
+
+        Log.Resumed(logger, userKey[..12], claimed.ChatsDeleted, claimed.Owner ?? "");
+        var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => RunAsync(key, claimed)));
+        _ = run.Value;
+        return true;
+    }
+
+    private async Task<DataDeletionRecord> StartAsync(string userKey, string userId, string requestId)
+    {
+        try
+        {
+            var (record, claimed) = await store.StartAsync(userId, requestId, Replica, Options.Lease, lifetime.ApplicationStopping);
+            if (!claimed)
+            {
+                return record;
+            }
+
+            Log.Started(logger, userKey[..12], record.RequestId, record.ChatsDeleted);
+            return await ExecuteAsync(record);
+        }
+        finally
+        {
+            _runs.TryRemove(userKey, out _);
+        }
+    }
+
+    private async Task<DataDeletionRecord> RunAsync(string userKey, DataDeletionRecord claimed)
+    {
+        try
+        {
+            return await ExecuteAsync(claimed);
+        }
+        finally
+        {
+            _runs.TryRemove(userKey, out _);
+        }
+    }
+
+    private async Task<DataDeletionRecord> ExecuteAsync(DataDeletionRecord claimed)
+    {
+        var stopping = lifetime.ApplicationStopping;
+        DataDeletionMetrics.Started();
+        try
+        {
+            var record = await DeleteEverythingAsync(claimed, stopping);
+            DataDeletionMetrics.Run("finished");
+            Log.Finished(logger, claimed.UserKey[..12], record.RequestId, record.ChatsDeleted, record.CharactersDeleted, record.PersonasDeleted, record.LorebooksDeleted);
+            return record;
+        }
+        catch (DeletionLeaseLostException ex)
+        {
+            DataDeletionMetrics.Run("lease_lost");
+            Log.LeaseLost(logger, claimed.UserKey[..12], ex.Message);
+            return (await store.GetAsync(claimed.UserKey, CancellationToken.None))!;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            DataDeletionMetrics.Run("stopped");
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // The lease runs out and a sweep (this replica's or another's) takes the deletion up again.
+            DataDeletionMetrics.Run("failed");
+            Log.Failed(logger, claimed.UserKey[..12], ex);
+            throw;
+        }
+        finally
+        {
+            DataDeletionMetrics.Ended();
+        }
+    }
+
+    private async Task<DataDeletionRecord> DeleteEverythingAsync(DataDeletionRecord record, CancellationToken ct)
+    {
+        var userId = record.UserId ?? throw new InvalidOperationException("a running deletion has its user id");
+        var key = record.UserKey;
+        // What the last run committed but may not have purged.
+        await PurgeAsync(record.PendingCacheKeys, ct);
+
+        // Chats (with everything interleaved in them), a budget of mutations at a time.
+        while (true)
+        {
+            var since = timeProvider.GetUtcNow() - dispatchOptions.Value.LogRetention - TimeSpan.FromMinutes(1);
+            var batch = await store.NextChatsAsync(userId, Options.ChatsPerBatch, since, ct);
+            if (batch.Chats.Count == 0)
+            {
+                break;
+            }
+
+            var budget = Options.MutationBudget;
+            if (batch.Chats[0].Cost > budget)
+            {
+                // Too big for one commit: its first turns go (with their candidates), then it is read again.
+                var chatId = batch.Chats[0].ChatId;
+                var (seqs, replies) = await store.FirstTurnsAsync(chatId, budget, since, ct);
+                var turnKeys = cache.ChatKeys(chatId, replies.Select(r => (r.Seq, r.CandidateId)));
+                record = await CommitAsync(key, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
+                continue;
+            }
+
+            var chats = new List<string>();
+            var cost = 0L;
+            foreach (var (chatId, chatCost) in batch.Chats)
+            {
+                if (chats.Count > 0 && cost + chatCost > budget)
+                {
+                    break;
+                }
+
+                chats.Add(chatId);
+                cost += chatCost;
+            }
+
+            var repliesByChat = batch.RecentReplies.ToLookup(r => r.ChatId, StringComparer.Ordinal);
+            var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId)))).ToList();
+            record = await CommitAsync(key, [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct);
+            DataDeletionMetrics.Removed("chat", chats.Count);
+            Log.Progress(logger, key[..12], record.ChatsDeleted);
+        }
+
+        // Lorebooks, with their attachments.
+        while (await store.NextLorebooksAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } books)
+        {
+            var mutations = await store.LorebookDeletionsAsync(books, ct);
+            record = await CommitAsync(key, mutations, new DeletionProgress(Lorebooks: books.Count), [.. books.SelectMany(cache.LorebookKeys)], ct);
+            DataDeletionMetrics.Removed("lorebook", books.Count);
+        }
+
+        // Personas and the user's per-character overrides: two ranges of the user's.
+        var personaRows = await store.CountPersonasAsync(userId, ct);
+        if (personaRows > 0)
+        {
+            record = await CommitAsync(key,
+                [SpannerMutation.DeleteRange("Personas", SpannerKey.Of(userId)), SpannerMutation.DeleteRange("PersonaOverrides", SpannerKey.Of(userId))],
+                new DeletionProgress(Personas: personaRows), cache.UserKeys(userId), ct);
+            DataDeletionMetrics.Removed("persona", personaRows);
+        }
+
+        // Characters: scrubbed, owned by nobody (so they leave the owner's range the next read pages).
+        while (await store.NextCharactersAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } characters)
+        {
+            var mutations = await store.CharacterScrubsAsync(characters, ct);
+            record = await CommitAsync(key, mutations, new DeletionProgress(Characters: characters.Count), [.. characters.SelectMany(cache.CharacterKeys)], ct);
+            DataDeletionMetrics.Removed("character", characters.Count);
+        }
+
+        // The user's own keys go last, after the rows they stand for: nothing can bring them back.
+        await PurgeAsync(cache.UserKeys(userId), ct);
+        return await store.CommitBatchAsync(key, Replica, Options.Lease, [], default, [], ct, finish: true);
+    }
+
+    private async Task<DataDeletionRecord> CommitAsync(
+        string userKey, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress, IReadOnlyList<string> cacheKeys, CancellationToken ct)
+    {
+        var record = await store.CommitBatchAsync(userKey, Replica, Options.Lease, mutations, progress, cacheKeys, ct);
+        DataDeletionMetrics.Batch();
+        await PurgeAsync(cacheKeys, ct);
+        return record;
+    }
+
+    private async Task PurgeAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        if (keys.Count > 0)
+        {
+            await cache.PurgeAsync(keys, ct);
+            DataDeletionMetrics.Removed("cache_key", keys.Count);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(7101, LogLevel.Information, "Data deletion {UserKey} (request {RequestId}) started on this replica; {Chats} chat(s) deleted before.")]
+        public static partial void Started(ILogger logger, string userKey, string requestId, long chats);
+
+        [LoggerMessage(7102, LogLevel.Information, "Data deletion {UserKey} taken over from {Owner}, whose lease ran out; {Chats} chat(s) deleted before.")]
+        public static partial void Resumed(ILogger logger, string userKey, long chats, string owner);
+
+        [LoggerMessage(7103, LogLevel.Debug, "Data deletion {UserKey}: {Chats} chat(s) deleted so far.")]
+        public static partial void Progress(ILogger logger, string userKey, long chats);
+
+        [LoggerMessage(7104, LogLevel.Information,
+            "Data deletion {UserKey} (request {RequestId}) finished: {Chats} chat(s), {Characters} character(s) scrubbed, {Personas} persona row(s), {Lorebooks} lorebook(s).")]
+        public static partial void Finished(ILogger logger, string userKey, string requestId, long chats, long characters, long personas, long lorebooks);
+
+        [LoggerMessage(7105, LogLevel.Warning, "Data deletion {UserKey} stopped on this replica: {Message}.")]
+        public static partial void LeaseLost(ILogger logger, string userKey, string message);
+
+        [LoggerMessage(7106, LogLevel.Warning, "Data deletion {UserKey} failed on this replica; the sweep takes it up again once its lease runs out.")]
+        public static partial void Failed(ILogger logger, string userKey, Exception exception);
+    }
+}

@@ -1,0 +1,139 @@
+using ChatService.Chats;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ChatStore
+{
+    /// <summary>
+    /// One page of the user's chats in an archive state, most recently active first, from the
+    /// ChatsByUserArchive index (schema version 15), which stores every listed column and the archive time.
+    /// The active chats are its range (UserId, NULL), the archived ones (UserId, TRUE): each filter reads one
+    /// range from the cursor on, and "all" reads a page from each and merges them, so no filter scans or
+    /// sorts more than two pages.
+    /// </summary>
+    public async Task<IReadOnlyList<Chat>> ListChatsAsync(
+        string userId, ChatArchiveFilter filter, (DateTimeOffset LastActiveTime, string ChatId)? after, int limit, CancellationToken cancellationToken)
+    {
+        SpannerStatement Range(bool archived)
+        {
+            var sql = $"SELECT {ListedChatColumns}, ArchiveTime FROM Chats@{{FORCE_INDEX=ChatsByUserArchive}} WHERE UserId = @userId AND "
+                + (archived ? "Archived = TRUE" : "Archived IS NULL");
+            if (after is not null)
+            {
+                sql += " AND (LastActiveTime < @afterTime OR (LastActiveTime = @afterTime AND ChatId > @afterId))";
+            }
+
+            var statement = new SpannerStatement(sql + " ORDER BY LastActiveTime DESC, ChatId LIMIT @limit")
+                .Add("userId", userId)
+                .Add("limit", (long)limit);
+            if (after is { } cursor)
+            {
+                statement.Add("afterTime", cursor.LastActiveTime).Add("afterId", cursor.ChatId);
+            }
+
+            return statement;
+        }
+
+        var rows = await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var found = new List<SpannerRow>();
+            if (filter != ChatArchiveFilter.Archived)
+            {
+                found.AddRange(await reader.QueryListAsync(Range(archived: false), ct));
+            }
+
+            if (filter != ChatArchiveFilter.Active)
+            {
+                found.AddRange(await reader.QueryListAsync(Range(archived: true), ct));
+            }
+
+            return found;
+        }, cancellationToken);
+        return rows.Select(ReadChat)
+            .OrderByDescending(c => c.LastActiveTime).ThenBy(c => c.Id, StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+    }
+
+    /// <summary>
+    /// One round of a search, in one snapshot: the user's next <paramref name="examine"/> chats from ChatsByUser
+    /// (keys only, no join), then three queries over just those chats: their titles (the ChatTitleSearch index,
+    /// the user's partition), their shown user turns (TurnTextSearch) and the primary candidates of their shown
+    /// character turns (CandidateTextSearch), each probing one partition per chat; then the chats that matched,
+    /// by key. Hidden turns, and candidates no history shows, never match.
+    /// </summary>
+    public async Task<ChatSearchRound> SearchChatsAsync(
+        string userId, string query, (DateTimeOffset LastActiveTime, string ChatId)? after, int examine, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var sql = "SELECT ChatId, LastActiveTime FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = @userId";
+            if (after is not null)
+            {
+                sql += " AND (LastActiveTime < @afterTime OR (LastActiveTime = @afterTime AND ChatId > @afterId))";
+            }
+
+            var page = new SpannerStatement(sql + " ORDER BY LastActiveTime DESC, ChatId LIMIT @limit")
+                .Add("userId", userId)
+                .Add("limit", (long)examine + 1);
+            if (after is { } cursor)
+            {
+                page.Add("afterTime", cursor.LastActiveTime).Add("afterId", cursor.ChatId);
+            }
+
+            var examined = (await reader.QueryListAsync(page, ct))
+                .Select(r => (LastActiveTime: r.Get<DateTimeOffset>("LastActiveTime"), ChatId: r.Get<string>("ChatId")))
+                .ToList();
+            var more = examined.Count > examine;
+            if (more)
+            {
+                examined.RemoveAt(examined.Count - 1);
+            }
+
+            if (examined.Count == 0)
+            {
+                return new ChatSearchRound([], null, false);
+            }
+
+            var ids = examined.Select(e => e.ChatId).ToList();
+            var titles = (await reader.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId FROM Chats WHERE UserId = @userId AND ChatId IN UNNEST(@ids) AND SEARCH(TitleTokens, @query)")
+                        .Add("userId", userId).Add("ids", ids).Add("query", query), ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToHashSet(StringComparer.Ordinal);
+            var turns = await reader.QueryListAsync(
+                new SpannerStatement(
+                    "SELECT t.ChatId, t.Seq, t.Text FROM Turns t WHERE t.ChatId IN UNNEST(@ids) AND t.AuthorRole = 1 AND t.HiddenTime IS NULL " +
+                    "AND SEARCH(t.TextTokens, @query)")
+                    .Add("ids", ids).Add("query", query), ct);
+            var replies = await reader.QueryListAsync(
+                new SpannerStatement(
+                    "SELECT c.ChatId, c.Seq, c.Text FROM Candidates c JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq AND t.PrimaryCandidateId = c.CandidateId " +
+                    "WHERE c.ChatId IN UNNEST(@ids) AND t.HiddenTime IS NULL AND SEARCH(c.TextTokens, @query)")
+                    .Add("ids", ids).Add("query", query), ct);
+            var matches = turns.Select(r => (Row: r, Role: AuthorRole.User))
+                .Concat(replies.Select(r => (Row: r, Role: AuthorRole.Character)))
+                .Select(m => (ChatId: m.Row.Get<string>("ChatId"), Match: new ChatSearchMatch(m.Row.Get<long>("Seq"), m.Role,
+                    Text.Preview(m.Row.Get<string?>("Text") ?? "", ChatSearch.SnippetChars))))
+                .GroupBy(m => m.ChatId, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<ChatSearchMatch>)[.. g.Select(m => m.Match).OrderByDescending(m => m.Seq).Take(ChatSearch.MatchesPerChat)],
+                    StringComparer.Ordinal);
+
+            var hitIds = ids.Where(id => titles.Contains(id) || matches.ContainsKey(id)).ToList();
+            if (hitIds.Count == 0)
+            {
+                return new ChatSearchRound([], examined[^1], more);
+            }
+
+            var chats = (await reader.QueryListAsync(
+                    new SpannerStatement($"SELECT {ChatColumns} FROM Chats WHERE ChatId IN UNNEST(@ids)").Add("ids", hitIds), ct))
+                .Select(ReadChat)
+                .Where(c => c.UserId == userId)
+                .ToDictionary(c => c.Id, StringComparer.Ordinal);
+            var hits = hitIds.Where(chats.ContainsKey)
+                .Select(id => new ChatSearchHit(chats[id], titles.Contains(id), matches.GetValueOrDefault(id) ?? []))
+                .ToList();
+            return new ChatSearchRound(hits, examined[^1], more);
+        }, cancellationToken);
+}

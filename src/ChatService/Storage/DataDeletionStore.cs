@@ -1,0 +1,392 @@
+using System.Security.Cryptography;
+using System.Text;
+using ChatService.Chats;
+using Spanner.Client;
+
+namespace ChatService.Storage;
+
+/// <summary>The state of a user's data deletion, as stored in DataDeletions (schema version 16).</summary>
+public enum DataDeletionState
+{
+    Running = 1,
+    Done = 2,
+}
+
+/// <summary>A user's data deletion: its run, its lease and its progress.</summary>
+public sealed record DataDeletionRecord(
+    string UserKey,
+    string? UserId,
+    string RequestId,
+    DataDeletionState State,
+    string? Owner,
+    DateTimeOffset? LeaseUntil,
+    long ChatsDeleted,
+    long CharactersDeleted,
+    long PersonasDeleted,
+    long LorebooksDeleted,
+    IReadOnlyList<string> PendingCacheKeys,
+    DateTimeOffset CreateTime,
+    DateTimeOffset UpdateTime,
+    DateTimeOffset? FinishTime);
+
+/// <summary>What a batch deleted, to add to the record's progress.</summary>
+public readonly record struct DeletionProgress(long Chats = 0, long Characters = 0, long Personas = 0, long Lorebooks = 0);
+
+/// <summary>The deletion's lease was taken over by another replica (its own ran out): this run stops.</summary>
+public sealed class DeletionLeaseLostException(string message) : Exception(message);
+
+/// <summary>
+/// The Spanner side of DeleteMyData: the deletion's record and lease, and the batches that delete a user's
+/// rows. Every batch commits its deletions together with the record's progress and the Redis keys of what it
+/// deleted, after checking in the same transaction that this replica still holds the lease: two replicas
+/// never both work a deletion, and a run that dies leaves a record that says exactly what is left to purge.
+/// Nothing here reads or writes another user's rows: every read is led by the user's id (the ChatsByUser,
+/// CharactersByOwner and LorebooksByOwner indexes, and the user's ranges of Personas and PersonaOverrides).
+/// </summary>
+internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider timeProvider)
+{
+    private const string Columns =
+        "UserKey, UserId, RequestId, State, Owner, LeaseUntil, ChatsDeleted, CharactersDeleted, PersonasDeleted, LorebooksDeleted, " +
+        "PendingCacheKeys, CreateTime, UpdateTime, FinishTime";
+
+    /// <summary>The record's key: the hex SHA-256 of the user id (the record that stays holds no user id).</summary>
+    public static string UserKeyOf(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+
+    public Task<DataDeletionRecord?> GetAsync(string userKey, CancellationToken cancellationToken) =>
+        spanner.ReadAsync((reader, ct) => ReadAsync(reader, userKey, ct), cancellationToken);
+
+    /// <summary>
+    /// Starts, continues or takes over the user's deletion for <paramref name="owner"/> until <paramref name="leaseUntil"/>.
+    /// A finished run of the same request id is returned as it is (not claimed); a finished run of another
+    /// starts a new run. A running one is claimed unless another replica's lease on it is still good (then it
+    /// is returned unclaimed, whatever the request id: it is the same user's deletion).
+    /// </summary>
+    public async Task<(DataDeletionRecord Record, bool Claimed)> StartAsync(
+        string userId, string requestId, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var userKey = UserKeyOf(userId);
+        var ((record, claimed), committed) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadAsync(tx, userKey, ct);
+            var now = timeProvider.GetUtcNow();
+            if (current is { State: DataDeletionState.Done } done && done.RequestId == requestId)
+            {
+                return (done, false);
+            }
+
+            if (current is { State: DataDeletionState.Running } running && running.Owner != owner && running.LeaseUntil > now)
+            {
+                return (running, false);
+            }
+
+            if (current is { State: DataDeletionState.Running } taken)
+            {
+                tx.BufferWrite(Lease(SpannerMutation.Update("DataDeletions").Set("UserKey", userKey), owner, now + lease));
+                return (taken with { Owner = owner, LeaseUntil = now + lease }, true);
+            }
+
+            tx.BufferWrite(Lease(SpannerMutation.Replace("DataDeletions"), owner, now + lease)
+                .Set("UserKey", userKey)
+                .Set("UserId", userId)
+                .Set("RequestId", requestId)
+                .Set("State", (long)DataDeletionState.Running)
+                .Set("ChatsDeleted", 0L)
+                .Set("CharactersDeleted", 0L)
+                .Set("PersonasDeleted", 0L)
+                .Set("LorebooksDeleted", 0L)
+                .Set("CreateTime", SpannerCommitTimestamp.Value));
+            return (new DataDeletionRecord(userKey, userId, requestId, DataDeletionState.Running, owner, now + lease, 0, 0, 0, 0, [], default, default, null), true);
+        }, cancellationToken);
+        return (record.CreateTime == default ? record with { CreateTime = committed, UpdateTime = committed } : record, claimed);
+    }
+
+    /// <summary>Takes over a running deletion whose lease ran out (the sweep); null when it is not one any more.</summary>
+    public async Task<DataDeletionRecord?> ClaimExpiredAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var (record, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadAsync(tx, userKey, ct);
+            var now = timeProvider.GetUtcNow();
+            if (current is not { State: DataDeletionState.Running, UserId: not null } || current.LeaseUntil > now)
+            {
+                return null;
+            }
+
+            tx.BufferWrite(Lease(SpannerMutation.Update("DataDeletions").Set("UserKey", userKey), owner, now + lease));
+            return current with { Owner = owner, LeaseUntil = now + lease };
+        }, cancellationToken);
+        return record;
+    }
+
+    /// <summary>Running deletions whose lease ran out, from the DataDeletionsByLease index (only running ones are in it).</summary>
+    public async Task<IReadOnlyList<string>> ExpiredAsync(int limit, CancellationToken cancellationToken)
+    {
+        var statement = new SpannerStatement(
+                "SELECT UserKey FROM DataDeletions@{FORCE_INDEX=DataDeletionsByLease, spanner_emulator.disable_query_null_filtered_index_check=true} " +
+                "WHERE LeaseUntil < @now ORDER BY LeaseUntil LIMIT @limit")
+            .Add("now", timeProvider.GetUtcNow())
+            .Add("limit", (long)limit);
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(statement, ct), cancellationToken);
+        return rows.Select(r => r.Get<string>("UserKey")).ToList();
+    }
+
+    /// <summary>
+    /// Commits one batch: <paramref name="mutations"/>, the record's progress, its new lease and the Redis keys of
+    /// what the batch deleted (replacing the previous batch's, which the caller purged before this batch).
+    /// Throws <see cref="DeletionLeaseLostException"/>, committing nothing, when another replica took it over.
+    /// </summary>
+    public async Task<DataDeletionRecord> CommitBatchAsync(
+        string userKey, string owner, TimeSpan lease, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress,
+        IReadOnlyList<string> cacheKeys, CancellationToken cancellationToken, bool finish = false)
+    {
+        var (record, committed) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadAsync(tx, userKey, ct);
+            if (current is not { State: DataDeletionState.Running } || current.Owner != owner)
+            {
+                throw new DeletionLeaseLostException($"the deletion {userKey[..12]}… is no longer this replica's");
+            }
+
+            foreach (var mutation in mutations)
+            {
+                tx.BufferWrite(mutation);
+            }
+
+            var now = timeProvider.GetUtcNow();
+            var next = current with
+            {
+                ChatsDeleted = current.ChatsDeleted + progress.Chats,
+                CharactersDeleted = current.CharactersDeleted + progress.Characters,
+                PersonasDeleted = current.PersonasDeleted + progress.Personas,
+                LorebooksDeleted = current.LorebooksDeleted + progress.Lorebooks,
+                PendingCacheKeys = finish ? [] : cacheKeys,
+                LeaseUntil = finish ? null : now + lease,
+                State = finish ? DataDeletionState.Done : DataDeletionState.Running,
+                UserId = finish ? null : current.UserId,
+                Owner = finish ? null : owner,
+            };
+            var write = SpannerMutation.Update("DataDeletions")
+                .Set("UserKey", userKey)
+                .Set("ChatsDeleted", next.ChatsDeleted)
+                .Set("CharactersDeleted", next.CharactersDeleted)
+                .Set("PersonasDeleted", next.PersonasDeleted)
+                .Set("LorebooksDeleted", next.LorebooksDeleted)
+                .Set("PendingCacheKeys", next.PendingCacheKeys.Count == 0 ? null : next.PendingCacheKeys.ToList())
+                .Set("UpdateTime", SpannerCommitTimestamp.Value)
+                .Set("LeaseUntil", next.LeaseUntil)
+                .Set("Owner", next.Owner)
+                .Set("State", (long)next.State)
+                .Set("UserId", next.UserId);
+            if (finish)
+            {
+                write.Set("FinishTime", SpannerCommitTimestamp.Value);
+            }
+
+            tx.BufferWrite(write);
+            return next;
+        }, cancellationToken);
+        return record with { UpdateTime = committed, FinishTime = finish ? committed : null };
+    }
+
+    /// <summary>A batch of the user's chats: their ids, an estimate of the mutations deleting each costs, and the replies that may still have a log in Redis.</summary>
+    public sealed record ChatBatch(IReadOnlyList<(string ChatId, long Cost)> Chats, IReadOnlyList<ReplyKey> RecentReplies);
+
+    /// <summary>
+    /// The user's next <paramref name="limit"/> chats (from ChatsByUser, archived ones too) with what deleting
+    /// each costs in mutations (see <see cref="ChatCost"/>), and their replies touched since <paramref name="since"/>.
+    /// </summary>
+    public async Task<ChatBatch> NextChatsAsync(string userId, int limit, DateTimeOffset since, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            // The page first, then the sizes of just those chats (one range of Turns each): a correlated count in
+            // the page's query could be evaluated for every chat of the user before the LIMIT.
+            var ids = (await reader.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = @userId LIMIT @limit")
+                        .Add("userId", userId).Add("limit", (long)limit),
+                    ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToList();
+            if (ids.Count == 0)
+            {
+                return new ChatBatch([], []);
+            }
+
+            var sizes = (await reader.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId, COUNT(*) AS Turns, IFNULL(SUM(CandidateCount), 0) AS Candidates FROM Turns WHERE ChatId IN UNNEST(@ids) GROUP BY ChatId")
+                        .Add("ids", ids),
+                    ct))
+                .ToDictionary(r => r.Get<string>("ChatId"), r => ChatCost(r.Get<long>("Turns"), r.Get<long>("Candidates")), StringComparer.Ordinal);
+            var chats = ids.Select(id => (id, sizes.GetValueOrDefault(id, ChatCost(0, 0)))).ToList();
+            var replies = await RecentRepliesAsync(reader, ids, null, since, ct);
+            return new ChatBatch(chats, replies);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Mutations one chat's deletion is counted as, conservatively: the chat row and its two list index
+    /// entries, and per turn and per candidate the row and up to three index entries (request-id indexes, the
+    /// owed index, the full-text indexes). Spanner counts a cascading delete as one mutation, but its index
+    /// entries count too, and the limit (80,000) is the commit's.
+    /// </summary>
+    public static long ChatCost(long turns, long candidates) => 3 + (4 * (turns + candidates));
+
+    /// <summary>The first turns of a chat too big for one commit, whose deletion (each with its candidates) costs at most <paramref name="budget"/>.</summary>
+    public async Task<(IReadOnlyList<long> Seqs, IReadOnlyList<ReplyKey> RecentReplies)> FirstTurnsAsync(
+        string chatId, long budget, DateTimeOffset since, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var rows = await reader.QueryListAsync(
+                new SpannerStatement("SELECT Seq, CandidateCount FROM Turns WHERE ChatId = @chatId ORDER BY Seq LIMIT @limit")
+                    .Add("chatId", chatId).Add("limit", Math.Max(1, budget / 8)),
+                ct);
+            var seqs = new List<long>();
+            var cost = 0L;
+            foreach (var row in rows)
+            {
+                cost += 4 * (1 + row.Get<long>("CandidateCount"));
+                if (seqs.Count > 0 && cost > budget)
+                {
+                    break;
+                }
+
+                seqs.Add(row.Get<long>("Seq"));
+            }
+
+            var replies = await RecentRepliesAsync(reader, [chatId], seqs, since, ct);
+            return ((IReadOnlyList<long>)seqs, replies);
+        }, cancellationToken);
+
+    /// <summary>The user's next lorebooks (LorebooksByOwner).</summary>
+    public Task<IReadOnlyList<string>> NextLorebooksAsync(string userId, int limit, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT LorebookId FROM Lorebooks@{FORCE_INDEX=LorebooksByOwner} WHERE OwnerUserId = @userId LIMIT @limit", userId, limit, cancellationToken);
+
+    /// <summary>The user's next characters, deleted ones too (CharactersByOwner; a scrubbed character has no owner, so it leaves the range).</summary>
+    public Task<IReadOnlyList<string>> NextCharactersAsync(string userId, int limit, CancellationToken cancellationToken) =>
+        IdsAsync("SELECT CharacterId FROM Characters@{FORCE_INDEX=CharactersByOwner} WHERE OwnerUserId = @userId LIMIT @limit", userId, limit, cancellationToken);
+
+    /// <summary>How many personas the user has (deleted with their overrides as two range deletions).</summary>
+    public async Task<long> CountPersonasAsync(string userId, CancellationToken cancellationToken)
+    {
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(
+            new SpannerStatement("SELECT (SELECT COUNT(*) FROM Personas WHERE UserId = @userId) + (SELECT COUNT(*) FROM PersonaOverrides WHERE UserId = @userId)")
+                .Add("userId", userId), ct), cancellationToken);
+        return rows[0].Get<long>(0);
+    }
+
+    /// <summary>
+    /// The mutations that delete lorebooks: each book and its attachments to chats (ChatLorebooksByLorebook; only
+    /// its owner's chats can have it attached, but every attachment goes with it).
+    /// </summary>
+    public async Task<IReadOnlyList<SpannerMutation>> LorebookDeletionsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var attached = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(
+            new SpannerStatement("SELECT ChatId, LorebookId FROM ChatLorebooks@{FORCE_INDEX=ChatLorebooksByLorebook} WHERE LorebookId IN UNNEST(@ids)")
+                .Add("ids", ids.ToList()), ct), cancellationToken);
+        List<SpannerMutation> mutations = [SpannerMutation.Delete("Lorebooks", [.. ids.Select(id => SpannerKey.Of(id))])];
+        if (attached.Count > 0)
+        {
+            mutations.Add(SpannerMutation.Delete("ChatLorebooks", [.. attached.Select(r => SpannerKey.Of(r.Get<string>("ChatId"), r.Get<string>("LorebookId")))]));
+        }
+
+        return mutations;
+    }
+
+    /// <summary>
+    /// The mutations that scrub characters: the row keeps its id, display name, route and visibility, owned by
+    /// nobody ("" is never a caller), deleted, with every other text of the author's gone and a new version
+    /// (replicas holding a copy read the version before using it, and drop theirs); its catalog rows go, as
+    /// DeleteCharacter takes them. Other users' chats with it stay readable and keep replying in its name.
+    /// </summary>
+    public async Task<IReadOnlyList<SpannerMutation>> CharacterScrubsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var characters = await spanner.ReadAsync((reader, ct) => CharacterStore.ReadAsync(reader, ids.ToList(), ct), cancellationToken);
+        var mutations = new List<SpannerMutation>();
+        foreach (var character in characters)
+        {
+            mutations.Add(CatalogEntries.Catalogued(SpannerMutation.Update("Characters"))
+                .Set("CharacterId", character.Id)
+                .Set("OwnerUserId", "")
+                .Set("Persona", "")
+                .Set("Greeting", null)
+                .Set("Description", null)
+                .Set("Personality", null)
+                .Set("Scenario", null)
+                .Set("ExampleDialogues", null)
+                .Set("SystemPrompt", null)
+                .Set("PostHistoryInstructions", null)
+                .Set("AlternateGreetings", null)
+                .Set("CreatorNotes", null)
+                .Set("Tags", null)
+                .Set("AvatarUrl", null)
+                .Set("Creator", null)
+                .Set("CharacterVersion", null)
+                .Set("CardExtras", null)
+                .Set("CardImage", null)
+                .Set("Version", character.Version + 1)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value)
+                .Set("DeleteTime", character.DeleteTime is { } deleted ? deleted : SpannerCommitTimestamp.Value));
+            // Every row the character could have, deleted or not (a deleted one has none left; deleting none costs nothing).
+            mutations.AddRange(CatalogEntries.Mutations(character with { DeleteTime = null }, after: null));
+        }
+
+        return mutations;
+    }
+
+    private async Task<IReadOnlyList<string>> IdsAsync(string sql, string userId, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(
+            new SpannerStatement(sql).Add("userId", userId).Add("limit", (long)limit), ct), cancellationToken);
+        return rows.Select(r => r.Get<string>(0)).ToList();
+    }
+
+    /// <summary>Replies of the chats (of those turns, when given) that may still have an event log: touched since <paramref name="since"/>, or still owed.</summary>
+    private static async Task<IReadOnlyList<ReplyKey>> RecentRepliesAsync(
+        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyList<long>? seqs, DateTimeOffset since, CancellationToken ct)
+    {
+        if (chatIds.Count == 0)
+        {
+            return [];
+        }
+
+        var sql = "SELECT ChatId, Seq, CandidateId FROM Candidates WHERE ChatId IN UNNEST(@ids) AND (UpdateTime >= @since OR OwedShard IS NOT NULL)";
+        var statement = new SpannerStatement(seqs is null ? sql : sql + " AND Seq IN UNNEST(@seqs)")
+            .Add("ids", chatIds.ToList()).Add("since", since);
+        if (seqs is not null)
+        {
+            statement.Add("seqs", seqs.ToList());
+        }
+
+        var rows = await reader.QueryListAsync(statement, ct);
+        return rows.Select(r => new ReplyKey(r.Get<string>("ChatId"), r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+    }
+
+    private static SpannerMutation Lease(SpannerMutation mutation, string owner, DateTimeOffset until) => mutation
+        .Set("Owner", owner)
+        .Set("LeaseUntil", until)
+        .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    private static async Task<DataDeletionRecord?> ReadAsync(ISpannerReader reader, string userKey, CancellationToken ct)
+    {
+        var rows = await reader.QueryListAsync(new SpannerStatement($"SELECT {Columns} FROM DataDeletions WHERE UserKey = @key").Add("key", userKey), ct);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var row = rows[0];
+        return new DataDeletionRecord(
+            row.Get<string>("UserKey"),
+            row.Get<string?>("UserId"),
+            row.Get<string>("RequestId"),
+            (DataDeletionState)row.Get<long>("State"),
+            row.Get<string?>("Owner"),
+            row.Get<DateTimeOffset?>("LeaseUntil"),
+            row.Get<long>("ChatsDeleted"),
+            row.Get<long>("CharactersDeleted"),
+            row.Get<long>("PersonasDeleted"),
+            row.Get<long>("LorebooksDeleted"),
+            row.Get<List<string>?>("PendingCacheKeys") ?? [],
+            row.Get<DateTimeOffset>("CreateTime"),
+            row.Get<DateTimeOffset>("UpdateTime"),
+            row.Get<DateTimeOffset?>("FinishTime"));
+    }
+}
