@@ -15,7 +15,8 @@ internal static class ChatMemoryRows
         $"(SELECT s.Version {LatestSummary}) AS SummaryVersion, " +
         $"(SELECT s.ThroughSeq {LatestSummary}) AS SummaryThroughSeq, " +
         $"(SELECT s.Text {LatestSummary}) AS SummaryText, " +
-        $"(SELECT s.CreateTime {LatestSummary}) AS SummaryTime";
+        $"(SELECT s.CreateTime {LatestSummary}) AS SummaryTime, " +
+        "(SELECT MAX(s.Version) FROM ChatSummaries s WHERE s.ChatId = ch.ChatId) AS SummaryGeneration";
 
     /// <summary>The chat's memory, from a row that has <see cref="MemoryColumns"/>.</summary>
     public static ChatMemory Read(SpannerRow row)
@@ -25,7 +26,10 @@ internal static class ChatMemoryRows
         var summary = row.IsNull("SummaryVersion")
             ? null
             : new ChatSummary(row.Get<long>("SummaryVersion"), row.Get<long>("SummaryThroughSeq"), row.Get<string>("SummaryText"), row.Get<DateTimeOffset>("SummaryTime"));
-        return new ChatMemory(string.IsNullOrEmpty(note) ? null : note, depth is null ? null : (int)depth, summary, row.Get<DateTimeOffset?>("MemoryUpdateTime"));
+        return new ChatMemory(string.IsNullOrEmpty(note) ? null : note, depth is null ? null : (int)depth, summary, row.Get<DateTimeOffset?>("MemoryUpdateTime"))
+        {
+            SummaryGeneration = row.Get<long?>("SummaryGeneration") ?? 0,
+        };
     }
 
     /// <summary>The chat's memory by itself (null: no such chat), for readers that did not get it with the window.</summary>
