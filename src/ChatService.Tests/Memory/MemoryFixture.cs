@@ -62,8 +62,18 @@ public class MemoryFixture(LocalStack stack) : ChatServiceFixture(stack)
     }
 }
 
-/// <summary>As <see cref="MemoryFixture"/>, with the summary job never triggered nor swept: tests run it by hand.</summary>
+/// <summary>
+/// As <see cref="MemoryFixture"/>, with the summary job never triggered nor swept (tests run it by hand)
+/// and no other background Spanner traffic, so a test can count the job's reads and commits.
+/// </summary>
 public sealed class ManualSummaryFixture(LocalStack stack) : MemoryFixture(stack)
 {
     protected override bool SummariesEnabled => false;
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(base.Settings)
+    {
+        ["Dispatch:SweepInterval"] = "01:00:00",
+        ["Health:Period"] = "01:00:00",
+        ["Chat:CatalogBackfillInterval"] = "01:00:00",
+    };
 }

@@ -8,18 +8,24 @@ using ChatService.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Spanner.Client;
+using StackExchange.Redis;
+using ChatService.Cache;
 
 namespace ChatService.Tests.Memory;
 
 /// <summary>
-/// The summary job's claim, with the job run by hand (no trigger, no timed sweep): two replicas racing on
-/// one span store one summary from one model call, and a job claimed by a replica that was killed is
-/// taken up by another once its lease runs out, never before.
+/// The summary job's lease and its one commit, with the job run by hand (no trigger, no timed sweep, no
+/// other background Spanner traffic): two replicas racing on one span store one summary from one model
+/// call; a job leased by a replica that was killed is taken up by another once its lease expires, never
+/// before; a runner whose base moved or whose span was rewound meanwhile stores nothing; a stored summary
+/// costs one commit and reaches the warm window in place, so the next reply reads no Spanner.
 /// </summary>
 public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBase(fixture), IClassFixture<ManualSummaryFixture>
 {
+    private const string SummaryLabel = "Summary of the earlier conversation:\n";
+
     /// <summary>A chat of ten exchanges (20 turns): turns through 9 fall out of any window of 4 in it.</summary>
-    private async Task<string> LongChatAsync()
+    private async Task<(string User, string ChatId)> LongChatAsync()
     {
         var user = TestUsers.New();
         var ruby = await Fixture.Client(user).CreateCharacterAsync(
@@ -31,24 +37,29 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
         }
 
-        return chat.ChatId;
+        return (user, chat.ChatId);
     }
 
-    /// <summary>A runner as another replica would have it: same storage and routes, its own replica id.</summary>
+    /// <summary>A runner as another replica would have it: same storage, Redis and routes, its own replica id.</summary>
     private SummaryJobRunner Replica(string replicaId) => new(
         Fixture.Service<SummaryJobStore>(),
+        Fixture.Service<SummaryLeases>(),
         Fixture.Service<ModelRouter>(),
         Fixture.Service<IOptions<SummaryOptions>>().Value,
         replicaId,
         TimeProvider.System,
         NullLogger<SummaryJobRunner>.Instance);
 
+    private IDatabase Redis => Fixture.Service<IConnectionMultiplexer>().GetDatabase();
+
+    private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
+
     private Task<long> SummaryCountAsync(string chatId) => Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c", ("c", chatId));
 
     [Fact]
     public async Task TwoReplicasRacingOnOneSpan_StoreOneSummary_FromOneModelCall()
     {
-        var chatId = await LongChatAsync();
+        var (_, chatId) = await LongChatAsync();
         var before = fixture.Summarizer.Requests.Count;
         fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.FromMilliseconds(500);
         SummaryRunOutcome[] outcomes;
@@ -67,6 +78,10 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryCalls WHERE ChatId = @c AND Version = 1", ("c", chatId)));
 
+        // The lease was given back, and taken off the sweep's list.
+        Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
+        Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+
         // A retry of the same span (a repeated trigger, or a job run again after a lost answer) stores nothing.
         Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-a").RunAsync(chatId, 9, Ct));
         Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-c").RunAsync(chatId, 9, Ct));
@@ -75,53 +90,119 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     }
 
     [Fact]
-    public async Task AJobClaimedByAKilledReplica_WaitsForItsLease_ThenTheSweepHandsItToAnother()
+    public async Task AJobLeasedByAKilledReplica_WaitsForItsLease_ThenTheSweepHandsItToAnother()
     {
-        var chatId = await LongChatAsync();
+        var (_, chatId) = await LongChatAsync();
         var before = fixture.Summarizer.Requests.Count;
 
-        // What a replica SIGKILLed between its claim and its commit leaves: the claim, with its lease.
-        await Fixture.Database.WriteAsync(
-            [SpannerMutation.Insert("SummaryJobs")
-                .Set("ChatId", chatId).Set("ThroughSeq", 9L).Set("Owner", "killed-replica")
-                .Set("LeaseUntil", DateTimeOffset.UtcNow.AddHours(1)).Set("Attempts", 1L)
-                .Set("CreateTime", SpannerCommitTimestamp.Value)],
-            Ct);
-        Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
-        Assert.Equal(0, await SummaryCountAsync(chatId));
-        Assert.Equal(before, fixture.Summarizer.Requests.Count);
+        // What a replica SIGKILLed between taking the lease and its commit leaves: the lease, listed for the sweep.
+        await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "killed-replica|9|x", TimeSpan.FromHours(1));
+        await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+        try
+        {
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            Assert.Equal(0, await SummaryCountAsync(chatId));
+            Assert.Equal(before, fixture.Summarizer.Requests.Count);
 
-        // The lease runs out: a sweep (any replica's) finds the job and runs it.
-        await Fixture.Database.WriteAsync(
-            [SpannerMutation.Update("SummaryJobs").Set("ChatId", chatId).Set("LeaseUntil", DateTimeOffset.UtcNow.AddSeconds(-1))], Ct);
-        Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
-        await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+            // Nothing expired yet: the sweep leaves it.
+            await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct);
+            await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+            Assert.Equal(0, await SummaryCountAsync(chatId));
+
+            // The lease runs out: a sweep (any replica's) finds the job in Redis and runs it.
+            await Redis.KeyExpireAsync(SummaryLeases.LeaseKey(chatId), TimeSpan.FromMilliseconds(1));
+            await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+            await Task.Delay(20, Ct);
+            Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
+            await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+        }
+        finally
+        {
+            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+        }
 
         var rows = await Fixture.Database.QueryListAsync(
             new SpannerStatement("SELECT Version, ThroughSeq, Replica FROM ChatSummaries WHERE ChatId = @c").Add("c", chatId), cancellationToken: Ct);
         var row = Assert.Single(rows);
         Assert.Equal((1L, 9L, Fixture.Service<IOptions<ChatOptions>>().Value.ReplicaId),
             (row.Get<long>("Version"), row.Get<long>("ThroughSeq"), row.Get<string>("Replica")));
+        Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c", ("c", chatId)));
-        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryCalls WHERE ChatId = @c AND Attempt = 2", ("c", chatId)));
     }
 
     [Fact]
-    public async Task AReplicaWhoseClaimWasTakenOver_StoresNothing_ButLogsItsCall()
+    public async Task AReplicaWhoseLeaseRanOut_AndWhoseSpanAnotherStored_StoresNothing_ButLogsItsCall()
     {
-        var chatId = await LongChatAsync();
+        var (_, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (status, claim) = await store.ClaimAsync(chatId, 9, MemoryFixture.EveryTurns, "slow-replica", TimeSpan.FromMinutes(1), 5, Ct);
+        var (status, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
         Assert.Equal(SummaryClaimStatus.Claimed, status);
 
-        // Its lease ran out meanwhile and another replica took the job over.
-        await Fixture.Database.WriteAsync(
-            [SpannerMutation.Update("SummaryJobs").Set("ChatId", chatId).Set("Owner", "other-replica")], Ct);
+        // Its lease ran out meanwhile, and another replica stored the span.
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("other-replica").RunAsync(chatId, 9, Ct));
         var call = new ModelCallRecord("summarizer", "summary-model", "ok", null, null, DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, 1, 1);
-        Assert.Null(await store.CommitAsync(claim!, 9, "LATE", 4, "slow-replica", [call], Ct));
+        Assert.Null(await store.CommitAsync(claim!, span!, 9, "LATE", 4, "slow-replica", [call], Ct));
 
-        Assert.Equal(0, await SummaryCountAsync(chatId));
+        Assert.Equal(1, await SummaryCountAsync(chatId));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c AND Text = 'LATE'", ("c", chatId)));
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryCalls WHERE ChatId = @c AND Version IS NULL AND Replica = 'slow-replica'", ("c", chatId)));
-        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Owner = 'other-replica'", ("c", chatId)));
+    }
+
+    [Fact]
+    public async Task ARewindInsideTheSpan_WhileTheJobRuns_MakesItsCommitStoreNothing()
+    {
+        var (user, chatId) = await LongChatAsync();
+        var store = Fixture.Service<SummaryJobStore>();
+        var (_, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        Assert.Contains(7L, span!.ShownSeqs);
+
+        // Turns from 7 on are rewound while the model writes: a summary through 9 would tell of turns the chat no longer shows.
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chatId, ToSeq = 6, RequestId = "rewind-in-span" }, cancellationToken: Ct);
+        Assert.Null(await store.CommitAsync(claim!, span, 9, "STALE", span.Turns.Count, "replica-a", [], Ct));
+        Assert.Equal(0, await SummaryCountAsync(chatId));
+    }
+
+    [Fact]
+    public async Task AStoredSummary_CostsOneCommit_AndEntersTheWarmWindowInPlace_SoTheNextReplyReadsNoSpanner()
+    {
+        var (user, chatId) = await LongChatAsync();
+        await SendAsync(user, chatId, "warm");
+        await Fixture.ChatCountsFoldedAsync(Ct);
+
+        var (reads, commits) = (Spanner.SingleUseReads, Spanner.Commits);
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
+        Assert.Equal(1, Spanner.Commits - commits);
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
+
+        // The window's meta carries the new version (it was taken in place, not dropped).
+        var meta = (byte[]?)await Redis.HashGetAsync(HistoryCache.WindowKey(chatId), "meta");
+        Assert.NotNull(meta);
+        var cached = ChatService.Cache.Proto.CachedChat.Parser.ParseFrom(meta);
+        Assert.Equal((1L, 9L, "SUMMARY", 1L), (cached.SummaryVersion, cached.SummaryThroughSeq, cached.SummaryText, cached.SummaryGeneration));
+
+        var before = fixture.Server.Requests.Count;
+        var events = await SendAsync(user, chatId, "after the summary");
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        Assert.Equal(0, Spanner.SingleUseReads - reads);
+        Assert.Contains(("system", SummaryLabel + "SUMMARY"), fixture.Server.Messages(before));
+    }
+
+    [Fact]
+    public async Task AWindowLoadedAfterARewindDiscardedTheVersion_NeverTakesItBack()
+    {
+        var (user, chatId) = await LongChatAsync();
+        var store = Fixture.Service<SummaryJobStore>();
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
+
+        // Version 1 is discarded by a rewind below it; the window is reloaded after that (generation 1, no live summary).
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chatId, ToSeq = 8, RequestId = "rewind-below" }, cancellationToken: Ct);
+        await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
+
+        // A late apply of version 1 (as a slow writer's would come) leaves the window as it is.
+        await Fixture.Service<HistoryCache>().ApplySummaryAsync(chatId, new ChatService.Chats.ChatSummary(1, 9, "DISCARDED", DateTimeOffset.UtcNow), intent: null);
+        var meta = (byte[]?)await Redis.HashGetAsync(HistoryCache.WindowKey(chatId), "meta");
+        Assert.NotNull(meta);
+        var cached = ChatService.Cache.Proto.CachedChat.Parser.ParseFrom(meta);
+        Assert.Equal((0L, 1L), (cached.SummaryVersion, cached.SummaryGeneration));
     }
 }

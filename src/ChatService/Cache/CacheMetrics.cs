@@ -19,9 +19,13 @@ internal static class CacheMetrics
     private static readonly Counter<long> NearClears = Meter.CreateCounter<long>("chat.cache.near.clears", unit: "{clear}", description: "Whole near cache drops, by reason (connection failed or restored, layout changed, breaker opened).");
     private static readonly Counter<long> NearEvictions = Meter.CreateCounter<long>("chat.cache.near.evictions", unit: "{chat}", description: "Chats dropped from the near cache to stay within its memory budget.");
     private static readonly Counter<long> NearRegressions = Meter.CreateCounter<long>("chat.cache.near.regressions", unit: "{read}", description: "Heads from Redis older than one this replica had already kept (not served; the window is reloaded).");
+    private static readonly Counter<long> SummaryWindows = Meter.CreateCounter<long>("chat.cache.summary_windows", unit: "{summary}", description: "Stored summaries as the chat's cached window took them: applied in place, current (loaded after the store), dropped, or none cached.");
     private static readonly Histogram<double> Latency = Meter.CreateHistogram<double>("chat.cache.latency", unit: "ms", description: "Latency of Redis operations of the history cache.");
 
     public static void Hit() => Add(Hits);
+
+    /// <summary>How a stored summary reached the chat's window: applied, current, dropped or none.</summary>
+    public static void SummaryWindow(string outcome) => SummaryWindows.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public static void Miss() => Add(Misses);
 

@@ -61,14 +61,34 @@ internal sealed partial class DefinitionTokens(
     private long _hits;
     private long _misses;
 
+    public Task<ReplyDefinitions> LoadAsync(
+        string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, CancellationToken cancellationToken) =>
+        LoadAsync(userId, chatId, speakerId, castIds, prefetch: null, cancellationToken);
+
+    /// <summary>
+    /// The tokens of the keys the chat's last reply here used (its copy's), read now, while the caller reads
+    /// the chat's window: a warm reply then waits for one Redis round trip, not two in a row. The tokens are
+    /// read before the definitions are used either way, which is all the copies' currency rests on.
+    /// </summary>
+    public DefinitionsPrefetch? Prefetch(string chatId)
+    {
+        if (!memory.TryGetValue(new ChatHint(chatId), out EntryKey? last) || last is null || !memory.TryGetValue(last, out Entry? kept) || kept is null)
+        {
+            return null;
+        }
+
+        return new TokenPrefetch(kept.Keys, TokensAsync(kept.Keys));
+    }
+
     public async Task<ReplyDefinitions> LoadAsync(
-        string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, CancellationToken cancellationToken)
+        string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, DefinitionsPrefetch? prefetch, CancellationToken cancellationToken)
     {
         var entryKey = new EntryKey(userId, chatId, speakerId);
         var kept = memory.TryGetValue(entryKey, out Entry? held) ? held : null;
         string[] bookKeys = kept?.BookKeys ?? [];
         string[] keys = [PersonasKey(userId), ChatLorebooksKey(chatId), .. castIds.Select(CharacterKey), .. bookKeys];
-        var tokens = await TokensAsync(keys);
+        var tokens = prefetch is TokenPrefetch early && early.Keys.SequenceEqual(keys) ? await early.Tokens : await TokensAsync(keys);
+        Remember(chatId, entryKey);
         if (tokens is not null && kept is { Tokens: { } keptTokens } && kept.Keys.SequenceEqual(keys) && keptTokens.SequenceEqual(tokens))
         {
             Interlocked.Increment(ref _hits);
@@ -188,7 +208,27 @@ internal sealed partial class DefinitionTokens(
         }
     }
 
+    /// <summary>Makes <paramref name="entryKey"/> the copy <see cref="Prefetch"/> reads the tokens of for the chat.</summary>
+    private void Remember(string chatId, EntryKey entryKey)
+    {
+        var hint = new ChatHint(chatId);
+        if (!memory.TryGetValue(hint, out EntryKey? last) || last != entryKey)
+        {
+            memory.Set(hint, entryKey, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = Options.DefinitionTokenTtl });
+        }
+    }
+
     private sealed record EntryKey(string UserId, string ChatId, string SpeakerId);
+
+    /// <summary>The key of the chat's last copy used here (the one <see cref="Prefetch"/> starts on).</summary>
+    private sealed record ChatHint(string ChatId);
+
+    private sealed class TokenPrefetch(string[] keys, Task<string[]?> tokens) : DefinitionsPrefetch
+    {
+        public string[] Keys { get; } = keys;
+
+        public Task<string[]?> Tokens { get; } = tokens;
+    }
 
     /// <summary>A kept copy: the keys and the tokens they had before it was read (null: not vouched for yet), and the keys of its books among them.</summary>
     private sealed record Entry(string[] Keys, string[]? Tokens, ReplyDefinitions Definitions, string[] BookKeys);

@@ -198,6 +198,32 @@ internal sealed partial class HistoryCache
         return 1
         """;
 
+    /// <summary>
+    /// KEYS: window, fill, pending. ARGV: channel, announcement (or ""), the meta the writer read, the meta
+    /// with the new summary. Ends the announcement, then replaces the window's meta only if it is still the
+    /// one read (compare and set: any other change of it meanwhile drops the window instead). With no window
+    /// cached, it only cancels a load in flight, as an apply does. Returns 1 applied, 0 no window, -1
+    /// tombstone, -2 dropped (untrusted), -3 dropped (the meta changed).
+    /// </summary>
+    private const string SummaryScript = WindowFunctions +
+        """
+        if ARGV[2] ~= '' then redis.call('ZREM', KEYS[3], ARGV[2]) end
+        redis.call('SPUBLISH', ARGV[1], 'changed')
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('DEL', KEYS[2])
+          return 0
+        end
+        if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return -1 end
+        if not trusted(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return -2 end
+        if redis.call('HGET', KEYS[1], 'meta') ~= ARGV[3] then
+          redis.call('DEL', KEYS[1], KEYS[2])
+          redis.call('SPUBLISH', ARGV[1], 'dropped')
+          return -3
+        end
+        redis.call('HSET', KEYS[1], 'meta', ARGV[4])
+        return 1
+        """;
+
     /// <summary>KEYS: window, fill, pending. ARGV: ttl ms, channel. Replaces the window with a tombstone.</summary>
     private const string TombstoneScript =
         """

@@ -268,6 +268,64 @@ internal sealed partial class HistoryCache
         }
     }
 
+    /// <summary>
+    /// Takes a newly stored summary into the chat's cached window in place, so the next reply reads no
+    /// Spanner for it: only when the window's meta knew the version before it as the chat's newest
+    /// (<see cref="ChatMemory.SummaryGeneration"/> = version - 1), which a window loaded after the store, or
+    /// after a rewind discarded it, never does. A window that already knows this version or a later one
+    /// keeps what it has; any other (or a failed read) is dropped as after a change of the pins. Ends the
+    /// change's announcement either way.
+    /// </summary>
+    public async Task ApplySummaryAsync(string chatId, ChatSummary summary, string? intent)
+    {
+        var read = await RunAsync("summary-read", "HGET", chatId, async db => (byte[]?)await db.HashGetAsync(WindowKey(chatId), "meta"));
+        Proto.CachedChat? cached = null;
+        try
+        {
+            cached = read is null ? null : WindowCodec.DecodeChat(read);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            // Not as the scripts write it: dropped below.
+        }
+
+        if (cached is { MemoryKnown: true } && cached.SummaryGeneration >= summary.Version)
+        {
+            CacheMetrics.SummaryWindow("current");
+            // Loaded after the store: it has this version, or what came after it.
+            if (intent is not null)
+            {
+                await ReleaseAsync(chatId, intent);
+            }
+
+            return;
+        }
+
+        if (read is null || cached is not { MemoryKnown: true } || cached.SummaryGeneration != summary.Version - 1)
+        {
+            CacheMetrics.SummaryWindow(read is null ? "none" : "dropped");
+            await DropAsync(chatId, intent);
+            return;
+        }
+
+        var updated = cached.Clone();
+        updated.SummaryVersion = summary.Version;
+        updated.SummaryThroughSeq = summary.ThroughSeq;
+        updated.SummaryText = summary.Text;
+        updated.SummaryTime = ChatTurn.VersionAt(summary.CreateTime);
+        updated.SummaryGeneration = summary.Version;
+        var result = await RunAsync("summary", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(
+            SummaryScript, [WindowKey(chatId), FillKey(chatId), PendingKey(chatId)], [ChangedChannelName(chatId), intent ?? "", read, updated.ToByteArray()]));
+        if (result is null)
+        {
+            MarkDirty(chatId);
+        }
+        else
+        {
+            CacheMetrics.SummaryWindow((int)result switch { 1 => "applied", 0 => "none", _ => "dropped" });
+        }
+    }
+
     public async Task TombstoneAsync(string chatId)
     {
         var result = await RunAsync("tombstone", "EVALSHA", chatId, db => db.ScriptEvaluateAsync(

@@ -121,6 +121,9 @@ internal sealed class RedisChatWindows(HistoryCache cache, NearCache near, Windo
             case ChatChangeKind.Chat:
                 await cache.DropAsync(change.ChatId, change.Intent);
                 break;
+            case ChatChangeKind.Summary when change.Summary is { } summary:
+                await cache.ApplySummaryAsync(change.ChatId, summary, change.Intent);
+                break;
             case ChatChangeKind.Deleted:
                 await cache.TombstoneAsync(change.ChatId);
                 break;

@@ -48,6 +48,7 @@ internal static class WindowCodec
         {
             chat.MemoryKnown = true;
             chat.MemoryNote = memory.Note ?? "";
+            chat.SummaryGeneration = memory.SummaryGeneration;
             if (memory.Depth is { } depth)
             {
                 chat.MemoryDepth = depth;
@@ -75,7 +76,10 @@ internal static class WindowCodec
                 chat.SummaryVersion == 0
                     ? null
                     : new ChatSummary(chat.SummaryVersion, chat.SummaryThroughSeq, chat.SummaryText,
-                        DateTimeOffset.UnixEpoch.AddTicks(chat.SummaryTime * TimeSpan.TicksPerMicrosecond)));
+                        DateTimeOffset.UnixEpoch.AddTicks(chat.SummaryTime * TimeSpan.TicksPerMicrosecond)))
+            {
+                SummaryGeneration = chat.SummaryGeneration,
+            };
 
     public static CachedChat DecodeChat(byte[] bytes) => CachedChat.Parser.ParseFrom(bytes);
 }

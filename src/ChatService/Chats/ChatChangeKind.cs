@@ -16,6 +16,12 @@ public enum ChatChangeKind
     Deleted,
 
     /// <summary>
+    /// A new version of the chat's rolling summary was stored (<see cref="ChatChange.Summary"/>); no turn
+    /// changed. A cached window is brought along in place when it held the version before, else dropped.
+    /// </summary>
+    Summary,
+
+    /// <summary>
     /// Something may have changed without the writer knowing what: a write whose commit outcome is
     /// unknown, or one that found the reply already stored by someone else.
     /// </summary>

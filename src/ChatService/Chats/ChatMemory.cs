@@ -15,6 +15,13 @@ public sealed record ChatMemory(string? Note, int? Depth, ChatSummary? Summary, 
     /// <summary>The depth that puts the note ahead of the recent turns (after the pins).</summary>
     public const int AheadOfTurns = -1;
 
+    /// <summary>
+    /// The newest summary version the chat ever had, discarded or not (0: none). Versions are numbered one
+    /// past this, so a window that knew generation n - 1 was loaded before version n was stored, and may
+    /// take it in place (see <see cref="ChatChangeKind.Summary"/>); 0 also in windows cached without it.
+    /// </summary>
+    public long SummaryGeneration { get; init; }
+
     /// <summary>A chat that remembers nothing.</summary>
     public static readonly ChatMemory Empty = new(null, null, null);
 

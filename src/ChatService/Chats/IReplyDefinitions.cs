@@ -20,4 +20,19 @@ public interface IReplyDefinitions
     /// user's override for the speaker, else the user's default persona.
     /// </summary>
     Task<ReplyDefinitions> LoadAsync(string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts, before the caller knows the user and the cast (it is about to read the chat's window), what
+    /// <see cref="LoadAsync(string, string, string, IReadOnlyCollection{string}, DefinitionsPrefetch?, CancellationToken)"/>
+    /// for this chat will wait on, so that both go to the network at once. Null when there is nothing to start.
+    /// </summary>
+    DefinitionsPrefetch? Prefetch(string chatId) => null;
+
+    /// <summary>As <see cref="LoadAsync(string, string, string, IReadOnlyCollection{string}, CancellationToken)"/>, using what <see cref="Prefetch"/> started where it fits.</summary>
+    Task<ReplyDefinitions> LoadAsync(
+        string userId, string chatId, string speakerId, IReadOnlyCollection<string> castIds, DefinitionsPrefetch? prefetch, CancellationToken cancellationToken) =>
+        LoadAsync(userId, chatId, speakerId, castIds, cancellationToken);
 }
+
+/// <summary>What <see cref="IReplyDefinitions.Prefetch"/> started; only the implementation that made it reads it.</summary>
+public abstract class DefinitionsPrefetch;

@@ -100,7 +100,9 @@ public sealed partial class ReplyContextLoader(
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
     private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
     {
-        // The reply is almost always among the newest few turns; the prompt needs the ones before it.
+        // The reply is almost always among the newest few turns; the prompt needs the ones before it. What
+        // the definitions will wait on (their change tokens in Redis) goes out alongside the window's read.
+        var prefetch = definitions.Prefetch(key.ChatId);
         var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
         if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
@@ -119,7 +121,7 @@ public sealed partial class ReplyContextLoader(
 
         // A reply uses the definitions current when it is generated: an update on any replica since a
         // copy was cached here, and the user's persona as it is now.
-        var read = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, cancellationToken);
+        var read = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, prefetch, cancellationToken);
         var (cast, persona) = read;
         if (!cast.TryGetValue(reply.CharacterId, out var speaker))
         {

@@ -185,9 +185,9 @@ public sealed partial class OwnedReply
 
             await SettleAsync(outcome, context.UserId, span);
 
-            // After the reply's own commits, and only queued: turns that fell out of this prompt's window
-            // may make the chat's summary due (a background job; see SummaryScheduler).
-            services.Summaries.Consider(context, services.Options.PromptWindowTurns);
+            // After the reply's own commits, and only queued: turns that fell out of this prompt (its
+            // window or its token budget) may make the chat's summary due (a background job; see SummaryScheduler).
+            services.Summaries.Consider(context, prompt);
         }
         catch (Exception ex)
         {

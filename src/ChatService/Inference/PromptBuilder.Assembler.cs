@@ -78,8 +78,9 @@ public static partial class PromptBuilder
 
         // 1. The newest user turn, leaving room for the least of the system message (the labels that are always there).
         var postHistoryText = Macros.Expand(Macros.ExpandOriginal(definition.PostHistoryInstructions, ""), definition.CharacterName, definition.UserName);
-        var noInstructions = definition with { PostHistoryInstructions = "" };
-        var leastSystem = tokenizer.CountMessage(Render(noInstructions, 0).System);
+        // The definition's placeholders are replaced once; every size tried below only cuts.
+        var expanded = Sections(definition with { PostHistoryInstructions = "" });
+        var leastSystem = tokenizer.CountMessage(Compose(expanded, 0).System);
         if (newestUser >= 0 && recent[newestUser].Cost > left - leastSystem)
         {
             var (turn, message, _) = recent[newestUser];
@@ -94,7 +95,7 @@ public static partial class PromptBuilder
 
         // 2. The system prompt, the definition and the persona.
         var definitionRoom = Room(budgets.DefinitionTokens) - PromptTokenizer.MessageOverhead;
-        var (system, _) = Render(noInstructions, int.MaxValue);
+        var (system, _) = Compose(expanded, int.MaxValue);
         var systemTokens = tokenizer.Count(system);
         var systemChars = system.Length;
         var systemCut = false;
@@ -105,7 +106,7 @@ public static partial class PromptBuilder
             systemChars = tries < 8
                 ? (int)Math.Min(systemChars - 1L, (long)systemChars * Math.Max(0, definitionRoom) / systemTokens * 95 / 100)
                 : systemChars * 3 / 4;
-            (system, _) = Render(noInstructions, Math.Max(0, systemChars));
+            (system, _) = Compose(expanded, Math.Max(0, systemChars));
             systemTokens = tokenizer.Count(system);
             systemCut = true;
         }
@@ -196,13 +197,13 @@ public static partial class PromptBuilder
         // 7. The other recent turns, newest first, contiguous; the newest user turn is in already.
         var historyCeiling = budgets.HistoryTokens - (newestUser >= 0 ? recent[newestUser].Cost : 0);
         var historyRoom = Room(historyCeiling);
-        var kept = new List<(PromptTurn Turn, ChatMessage Message)>();
+        var kept = new List<(PromptTurn Turn, ChatMessage Message, int Cost)>();
         var full = false;
         for (var i = 0; i < recent.Count; i++)
         {
             if (i == newestUser)
             {
-                kept.Add((recent[i].Turn, recent[i].Message));
+                kept.Add(recent[i]);
                 continue;
             }
 
@@ -224,33 +225,39 @@ public static partial class PromptBuilder
                 continue;
             }
 
-            kept.Add((recent[i].Turn, recent[i].Message));
+            kept.Add(recent[i]);
             historyRoom -= recent[i].Cost;
         }
 
         kept.Reverse();
         // The newest user turn was taken off at step 1.
-        left -= kept.Where(k => newestUser < 0 || !ReferenceEquals(k.Turn, recent[newestUser].Turn)).Sum(k => tokenizer.CountMessage(k.Message.Text));
+        left -= kept.Where(k => newestUser < 0 || !ReferenceEquals(k.Turn, recent[newestUser].Turn)).Sum(k => k.Cost);
 
         // 8. The post-history instructions, whole or not at all.
         var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";
 
-        return Lay(definition, noInstructions, system, systemChars, pins, note, memory.NoteDepth, summary, lore.Select(l => l.Entry).ToList(),
-            kept, postHistory, tokenizer, budgets.PromptTokens);
+        return Lay(definition, expanded, system, systemTokens + PromptTokenizer.MessageOverhead, systemChars, pins, sections, note, memory.NoteDepth, summary,
+            lore.Select(l => l.Entry).ToList(), kept, postHistory, tokenizer, budgets.PromptTokens);
     }
 
-    /// <summary>Puts the chosen parts in their order and counts each section of the result.</summary>
+    /// <summary>
+    /// Puts the chosen parts in their order and counts each section of the result, taking the counts the
+    /// choice already made (<paramref name="systemCost"/>, <paramref name="counted"/> for the pins, the note
+    /// and the summary, each kept turn's cost) rather than counting the same texts again.
+    /// </summary>
     private static AssembledPrompt Lay(
         CharacterPrompt definition,
-        CharacterPrompt noInstructions,
+        IReadOnlyList<Section> expanded,
         string system,
+        int systemCost,
         int systemChars,
         List<ChatMessage> pins,
+        int[] counted,
         string? note,
         int? noteDepth,
         string? summary,
         List<LoreInsertion> lore,
-        List<(PromptTurn Turn, ChatMessage Message)> kept,
+        List<(PromptTurn Turn, ChatMessage Message, int Cost)> kept,
         string postHistory,
         PromptTokenizer tokenizer,
         int budget)
@@ -264,11 +271,12 @@ public static partial class PromptBuilder
             // The definition keeps the size it was fitted to; the lore placed inside it comes on top.
             var extra = (loreBefore.Length > 0 ? loreBefore.Length + SectionSeparator.Length : 0)
                 + (loreAfter.Length > 0 ? loreAfter.Length + SectionSeparator.Length : 0);
-            (system, _) = Render(noInstructions, systemChars + extra, loreBefore, loreAfter);
+            (system, _) = Compose(WithLore(expanded, loreBefore, loreAfter), systemChars + extra);
+            systemCost = tokenizer.CountMessage(system);
         }
 
         var messages = new List<ChatMessage>(kept.Count + pins.Count + 6) { new(ChatRole.System, system) };
-        var systemTokens = tokenizer.CountMessage(system);
+        var systemTokens = systemCost;
         var personaTokens = definition.UserDescription is null || !system.Contains(UserLabel(definition), StringComparison.Ordinal)
             ? 0
             : Math.Min(systemTokens, tokenizer.Count(UserLine(definition)));
@@ -277,22 +285,20 @@ public static partial class PromptBuilder
         sections[(int)PromptSection.Lore] += insideLore;
         sections[(int)PromptSection.System] = Math.Max(0, systemTokens - personaTokens - insideLore);
 
-        foreach (var pin in pins)
-        {
-            messages.Add(pin);
-            sections[(int)PromptSection.Pins] += tokenizer.CountMessage(pin.Text);
-        }
+        messages.AddRange(pins);
+        sections[(int)PromptSection.Pins] = counted[(int)PromptSection.Pins];
 
+        // The note costs the same wherever it goes (ahead of the turns here, or at its depth below).
+        sections[(int)PromptSection.Memory] = note is null ? 0 : counted[(int)PromptSection.Memory];
         if (note is not null && noteDepth is null)
         {
             messages.Add(new ChatMessage(ChatRole.System, note));
-            sections[(int)PromptSection.Memory] += tokenizer.CountMessage(note);
         }
 
         if (summary is not null)
         {
             messages.Add(new ChatMessage(ChatRole.System, summary));
-            sections[(int)PromptSection.Summary] += tokenizer.CountMessage(summary);
+            sections[(int)PromptSection.Summary] = counted[(int)PromptSection.Summary];
         }
 
         var loreHistory = LoreAt(LorePosition.BeforeHistory);
@@ -304,10 +310,7 @@ public static partial class PromptBuilder
 
         // The recent turns, with what goes at a depth: d messages above the newest (0: after it).
         var history = kept.Select(k => k.Message).ToList();
-        foreach (var turn in history)
-        {
-            sections[(int)PromptSection.History] += tokenizer.CountMessage(turn.Text);
-        }
+        sections[(int)PromptSection.History] = kept.Sum(k => k.Cost);
 
         var atDepth = new List<(int Depth, int Rank, ChatMessage Message, PromptSection Section)>();
         if (note is not null && noteDepth is { } depth)
@@ -323,7 +326,10 @@ public static partial class PromptBuilder
         foreach (var insert in atDepth.OrderByDescending(a => Math.Clamp(a.Depth, 0, history.Count)).ThenBy(a => a.Rank))
         {
             history.Insert(history.Count - Math.Clamp(insert.Depth, 0, history.Count), insert.Message);
-            sections[(int)insert.Section] += tokenizer.CountMessage(insert.Message.Text);
+            if (insert.Section == PromptSection.Lore)
+            {
+                sections[(int)PromptSection.Lore] += tokenizer.CountMessage(insert.Message.Text);
+            }
         }
 
         messages.AddRange(history);

@@ -82,11 +82,18 @@ public static partial class PromptBuilder
     /// <paramref name="loreAfter"/> at the end; they are never cut here (the lore budget bounds them) and
     /// count against <paramref name="maxChars"/> like the rest.
     /// </summary>
-    private static (string System, string PostHistory) Render(CharacterPrompt d, int maxChars, string loreBefore = "", string loreAfter = "")
+    private static (string System, string PostHistory) Render(CharacterPrompt d, int maxChars, string loreBefore = "", string loreAfter = "") =>
+        Compose(Sections(d, loreBefore, loreAfter), maxChars);
+
+    /// <summary>
+    /// The definition's sections with their placeholders replaced, uncut: what <see cref="Compose"/> fits to
+    /// a budget. Expanded once per prompt, however many sizes the assembler tries.
+    /// </summary>
+    private static IReadOnlyList<Section> Sections(CharacterPrompt d, string loreBefore = "", string loreAfter = "")
     {
         string Expand(string text) => Macros.Expand(text, d.CharacterName, d.UserName);
         var systemPrompt = d.SystemPrompt.Length > 0 ? Macros.ExpandOriginal(d.SystemPrompt, d.DefaultSystemPrompt) : d.DefaultSystemPrompt;
-        var sections = new List<Section>
+        return new List<Section>
         {
             new(Part.SystemPrompt, "", Expand(systemPrompt)),
             new(Part.LoreBefore, "", loreBefore),
@@ -99,7 +106,21 @@ public static partial class PromptBuilder
             new(Part.LoreAfter, "", loreAfter),
             new(Part.PostHistory, "", Expand(Macros.ExpandOriginal(d.PostHistoryInstructions, ""))),
         };
+    }
 
+    /// <summary><paramref name="expanded"/> with the lore placed inside the first system message.</summary>
+    private static IReadOnlyList<Section> WithLore(IReadOnlyList<Section> expanded, string loreBefore, string loreAfter) =>
+        [.. expanded.Select(s => s.Part switch
+        {
+            Part.LoreBefore => s with { Text = loreBefore },
+            Part.LoreAfter => s with { Text = loreAfter },
+            _ => s,
+        })];
+
+    /// <summary>The first system message and the post-history instructions from expanded sections, cut to <paramref name="maxChars"/> (see <see cref="Render"/>).</summary>
+    private static (string System, string PostHistory) Compose(IReadOnlyList<Section> expanded, int maxChars)
+    {
+        var sections = new List<Section>(expanded);
         foreach (var part in CutOrder)
         {
             var excess = Total(sections) - maxChars;

@@ -19,8 +19,10 @@ public static class MemoryExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<SummaryJobStore>();
+        builder.Services.AddSingleton<SummaryLeases>();
         builder.Services.AddSingleton(sp => new SummaryJobRunner(
             sp.GetRequiredService<SummaryJobStore>(),
+            sp.GetRequiredService<SummaryLeases>(),
             sp.GetRequiredService<ModelRouter>(),
             sp.GetRequiredService<IOptions<SummaryOptions>>().Value,
             sp.GetRequiredService<IOptions<ChatOptions>>().Value.ReplicaId,

@@ -15,34 +15,38 @@ public enum SummaryRunOutcome
     /// <summary>Nothing was due: the summary covers the span already (or the chat is gone).</summary>
     Covered,
 
-    /// <summary>Another replica holds the job, or it waits for its retry delay, or it was tried too often.</summary>
+    /// <summary>Another runner holds the chat's lease, or the job waits for its retry delay, or it was tried too often.</summary>
     NotClaimed,
 
-    /// <summary>The claim was lost before the commit (taken over, or a rewind discarded the base): nothing stored.</summary>
+    /// <summary>The commit found the base no longer the latest, or the span's turns changed (a rewind): nothing stored.</summary>
     Lost,
 
-    /// <summary>The model call failed; the job is released for a later attempt.</summary>
+    /// <summary>The model call failed; the job is recorded for a later attempt.</summary>
     Failed,
 }
 
 /// <summary>
-/// Runs a chat's summary job once: claims it in Spanner, reads the shown turns of its span, asks the
-/// summary route to fold them into the previous summary, and stores the result as a new version in a
-/// commit that checks the claim and the base version again. Every step is safe to repeat or to race:
-/// the claim lets one replica call the model at a time, and the conditional commit stores one version
-/// per span whatever happens around it.
+/// Runs a chat's summary job once: takes the chat's lease in Redis (<see cref="SummaryLeases"/>), reads
+/// whether the job is due and its span's shown turns in one Spanner snapshot, asks the summary route to
+/// fold them into the previous summary, and stores the result as a new version in one commit that checks
+/// the base version and the span again. Every step is safe to repeat or to race: the lease lets one
+/// runner call the model at a time, and the conditional commit stores one version per span whatever
+/// happens around it (a lease lost to expiry, Redis down, a replica killed mid-job). A stored summary
+/// costs Spanner that one commit; a failed call one more (the retry's row and the call log).
 /// </summary>
 public sealed partial class SummaryJobRunner
 {
     private readonly SummaryJobStore _store;
+    private readonly SummaryLeases _leases;
     private readonly ModelRouter _router;
     private readonly SummaryOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    internal SummaryJobRunner(SummaryJobStore store, ModelRouter router, SummaryOptions options, string replicaId, TimeProvider timeProvider, ILogger<SummaryJobRunner> logger)
+    internal SummaryJobRunner(SummaryJobStore store, SummaryLeases leases, ModelRouter router, SummaryOptions options, string replicaId, TimeProvider timeProvider, ILogger<SummaryJobRunner> logger)
     {
         _store = store;
+        _leases = leases;
         _router = router;
         _options = options;
         ReplicaId = replicaId;
@@ -50,30 +54,50 @@ public sealed partial class SummaryJobRunner
         _logger = logger;
     }
 
-    /// <summary>The replica the runner claims jobs as.</summary>
+    /// <summary>The replica the runner takes leases and stores summaries as.</summary>
     public string ReplicaId { get; }
 
-    /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one its job row names).</summary>
+    /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's row names).</summary>
     public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var (status, claim) = await _store.ClaimAsync(chatId, throughSeq, _options.EveryTurns, ReplicaId, _options.Lease, _options.MaxAttempts, cancellationToken);
-        SummaryMetrics.Committed();
-        if (claim is null)
+        var lease = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease);
+        if (lease is null)
+        {
+            SummaryMetrics.Run("not_claimed");
+            return SummaryRunOutcome.NotClaimed;
+        }
+
+        try
+        {
+            return await RunLeasedAsync(chatId, throughSeq, cancellationToken);
+        }
+        finally
+        {
+            // Given back however the job ended (a shutdown too: another replica may take the job at once).
+            await _leases.ReleaseAsync(lease);
+        }
+    }
+
+    private async Task<SummaryRunOutcome> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    {
+        var (status, claim, span) = await _store.PrepareAsync(chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.MaxInputChars, cancellationToken);
+        if (status == SummaryClaimStatus.CoveredWithRow)
+        {
+            await _store.ForgetAsync(chatId, cancellationToken);
+            SummaryMetrics.Committed();
+            status = SummaryClaimStatus.Covered;
+        }
+
+        if (claim is null || span is null)
         {
             SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");
             return status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
         }
 
-        var span = await _store.ReadSpanAsync(claim, _options.MaxInputChars, cancellationToken);
-        if (span is null)
-        {
-            return SummaryRunOutcome.Covered;
-        }
-
         if (span.Turns.Count == 0)
         {
             // Every turn of the span is hidden: the summary stays what it was, now through the span's end.
-            return Stored(await _store.CommitAsync(claim, claim.ThroughSeq, claim.BaseText, 0, ReplicaId, [], cancellationToken), chatId, claim.ThroughSeq);
+            return Stored(await _store.CommitAsync(claim, span, claim.ThroughSeq, claim.BaseText, 0, ReplicaId, [], cancellationToken), chatId, claim.ThroughSeq);
         }
 
         var route = _options.Route.Length > 0 ? _options.Route : span.FirstCharacterRoute;
@@ -109,19 +133,19 @@ public sealed partial class SummaryJobRunner
 
         // A span cut by MaxInputChars ends at its last turn read; the rest is the next job's.
         var through = span.Cut ? span.Turns[^1].Seq : claim.ThroughSeq;
-        return Stored(await _store.CommitAsync(claim, through, summary, span.Turns.Count, ReplicaId, calls, CancellationToken.None), chatId, through);
+        return Stored(await _store.CommitAsync(claim, span, through, summary, span.Turns.Count, ReplicaId, calls, CancellationToken.None), chatId, through);
     }
 
-    private SummaryRunOutcome Stored(long? version, string chatId, long through)
+    private SummaryRunOutcome Stored(ChatSummary? stored, string chatId, long through)
     {
         SummaryMetrics.Committed();
-        if (version is null)
+        if (stored is null)
         {
             SummaryMetrics.Run("lost");
             return SummaryRunOutcome.Lost;
         }
 
-        Log.Stored(_logger, chatId, version.Value, through);
+        Log.Stored(_logger, chatId, stored.Version, through);
         SummaryMetrics.SummaryStored();
         SummaryMetrics.Run("stored");
         return SummaryRunOutcome.Stored;

@@ -16,10 +16,10 @@ internal static class SummaryMetrics
         "chat.summary.dropped", unit: "{trigger}", description: "Summary triggers dropped because this replica's job queue was full.");
 
     private static readonly Counter<long> Commits = Meter.CreateCounter<long>(
-        "chat.summary.commits", unit: "{commit}", description: "Read-write transactions the summary job committed (claims, stored summaries, failures): the job's Spanner commits, reported apart from the replies'.");
+        "chat.summary.commits", unit: "{commit}", description: "Read-write transactions the summary job committed (stored summaries, failures, leftover failed jobs' rows): the job's Spanner commits, reported apart from the replies'.");
 
     private static readonly Counter<long> Stored = Meter.CreateCounter<long>(
-        "chat.summary.stored", unit: "{summary}", description: "Summaries stored; each drops its chat's cached window, which the next reader loads again (one Spanner read).");
+        "chat.summary.stored", unit: "{summary}", description: "Summaries stored (one commit each); the chat's cached window takes each in place (chat.cache.summary_windows).");
 
     public static void Committed() => Commits.Add(1);
 

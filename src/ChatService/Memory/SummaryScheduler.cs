@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using ChatService.Chats;
+using ChatService.Inference;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Memory;
@@ -32,10 +33,11 @@ public sealed partial class SummaryScheduler : BackgroundService
     public int InFlight => _pending.Count;
 
     /// <summary>
-    /// After a reply was generated from <paramref name="context"/>: queues the chat's summary job when the
-    /// turns that fell out of its prompt window make one due. Costs no I/O.
+    /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
+    /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
+    /// token budget, whichever dropped more) make one due. Costs no I/O.
     /// </summary>
-    public void Consider(ReplyContext context, int windowTurns)
+    public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
         if (!_options.Enabled)
         {
@@ -43,8 +45,8 @@ public sealed partial class SummaryScheduler : BackgroundService
         }
 
         var window = context.WindowOldestFirst;
-        var due = SummaryTrigger.DueThrough(
-            window.Count == 0 ? 0 : window[0].Seq, window.Count, windowTurns, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
+        var oldestKept = SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq);
+        var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
         if (due is { } through)
         {
             Enqueue(context.Reply.ChatId, through);

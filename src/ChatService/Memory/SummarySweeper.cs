@@ -3,12 +3,15 @@ using Microsoft.Extensions.Options;
 namespace ChatService.Memory;
 
 /// <summary>
-/// Takes up summary jobs nobody finishes: claimed by a replica that died or shut down mid-job (its lease
-/// ran out), or released after a failed call (its retry delay is over). Each replica sweeps; the claim
-/// in Spanner lets one of them run a job at a time.
+/// Takes up summary jobs nobody finishes: leased by a replica that died mid-job (its lease in Redis
+/// expired without being given back: found in Redis, no Spanner read), or recorded after a failed call
+/// (its retry delay is over: one Spanner read per sweep, as before the leases moved to Redis). Each
+/// replica sweeps; the lease lets one of them call the model at a time, and the store's conditional
+/// commit keeps one summary per span.
 /// </summary>
 internal sealed partial class SummarySweeper(
     Storage.SummaryJobStore store,
+    SummaryLeases leases,
     SummaryScheduler scheduler,
     IOptions<SummaryOptions> options,
     TimeProvider timeProvider,
@@ -45,8 +48,9 @@ internal sealed partial class SummarySweeper(
     /// <summary>Queues the jobs whose lease or retry delay ran out. Returns how many were queued.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        var expired = await store.ExpiredAsync(options.Value.MaxAttempts, Batch, cancellationToken);
-        return expired.Count(job => scheduler.Enqueue(job.ChatId, job.ThroughSeq));
+        var abandoned = await leases.ExpiredAsync(Batch);
+        var failed = await store.ExpiredAsync(options.Value.MaxAttempts, Batch, cancellationToken);
+        return abandoned.Concat(failed).Count(job => scheduler.Enqueue(job.ChatId, job.ThroughSeq));
     }
 
     private static partial class Log

@@ -4,27 +4,26 @@ namespace ChatService.Memory;
 public static class SummaryTrigger
 {
     /// <summary>
-    /// The turn a new summary should cover through, or null when none is due. Turns fell out of the prompt
-    /// window when the window is full (<paramref name="promptTurns"/> = <paramref name="windowTurns"/>): every
-    /// turn before its oldest, <paramref name="oldestPromptSeq"/>. A summary is due once at least
-    /// <paramref name="everyTurns"/> of them are past <paramref name="summarizedThrough"/>; it covers them all,
-    /// at most <paramref name="maxTurnsPerJob"/> past it (the rest is due at the next trigger).
+    /// The turn a new summary should cover through, or null when none is due. The turns that fell out of
+    /// the reply's prompt are every turn before the oldest recent turn the assembler kept,
+    /// <paramref name="oldestKeptSeq"/>: whether the window's turn count or the token budget dropped them,
+    /// so no turn is left out of both the prompt and (once K gather) the summary. A summary is due once at
+    /// least <paramref name="everyTurns"/> of them are past <paramref name="summarizedThrough"/>; it covers
+    /// them all, at most <paramref name="maxTurnsPerJob"/> past it (the rest is due at the next trigger).
     /// </summary>
-    /// <param name="oldestPromptSeq">The oldest turn among the reply's recent turns.</param>
-    /// <param name="promptTurns">How many recent turns the reply's context holds.</param>
-    /// <param name="windowTurns">How many it holds at most (<c>Dispatch:PromptWindowTurns</c>).</param>
+    /// <param name="oldestKeptSeq">The oldest recent turn in the reply's prompt (<c>AssembledPrompt.OldestRecentSeq</c>); 0 or 1 when nothing fell out.</param>
     /// <param name="summarizedThrough">The last turn the chat's summary covers; 0 with none.</param>
-    public static long? DueThrough(long oldestPromptSeq, int promptTurns, int windowTurns, long summarizedThrough, int everyTurns, int maxTurnsPerJob)
+    public static long? DueThrough(long oldestKeptSeq, long summarizedThrough, int everyTurns, int maxTurnsPerJob)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(everyTurns, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTurnsPerJob, everyTurns);
-        if (promptTurns < windowTurns || promptTurns == 0)
+        if (oldestKeptSeq <= 1)
         {
-            // Every shown turn before the reply is in its prompt: nothing fell out.
+            // The prompt starts at the chat's first turn: nothing fell out.
             return null;
         }
 
-        var fellOutThrough = oldestPromptSeq - 1;
+        var fellOutThrough = oldestKeptSeq - 1;
         if (fellOutThrough - summarizedThrough < everyTurns)
         {
             return null;
@@ -32,4 +31,12 @@ public static class SummaryTrigger
 
         return Math.Min(fellOutThrough, summarizedThrough + maxTurnsPerJob);
     }
+
+    /// <summary>
+    /// The oldest turn a reply's prompt kept: the assembler's <paramref name="oldestRecentSeq"/>, or, when
+    /// it kept no recent turn (0), the turn after the newest in <paramref name="windowNewestSeq"/>'s window, since
+    /// then every turn before the reply fell out.
+    /// </summary>
+    public static long OldestKept(long oldestRecentSeq, long windowNewestSeq) =>
+        oldestRecentSeq > 0 ? oldestRecentSeq : windowNewestSeq + 1;
 }

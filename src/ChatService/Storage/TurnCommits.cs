@@ -87,6 +87,10 @@ internal sealed class TurnCommits(SpannerGateway spanner, IChatChangeSink change
     public Task ChatChangedAsync<T>(TurnCommit<T> commit) =>
         changes.ChangedAsync(ChatChange.ChatFields(commit.ChatId!, commit.Intent));
 
+    /// <summary>The commit stored a new summary version and changed no turn: a cached window takes it in place.</summary>
+    public Task SummaryStoredAsync<T>(TurnCommit<T> commit, ChatSummary summary) =>
+        changes.ChangedAsync(ChatChange.SummaryStored(commit.ChatId!, summary, commit.Intent));
+
     /// <summary>The commit changed nothing history shows: ends its announcement.</summary>
     public Task ReleaseAsync<T>(TurnCommit<T> commit) =>
         commit.Intent is { } intent ? changes.ReleaseAsync(commit.ChatId!, intent) : Task.CompletedTask;
