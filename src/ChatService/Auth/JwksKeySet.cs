@@ -55,14 +55,15 @@ internal sealed class JwksKeySearch(JwksKeySet.Keys tried)
 /// <para>
 /// Microsoft.IdentityModel's ConfigurationManager, used before, answers an unknown key by starting a
 /// refresh in the background, so the call that names an issuer's new key was refused and only later ones
-/// passed: every replica signed out its first callers at every rotation. Here a call naming an unknown key
-/// waits (at most <see cref="AuthOptions.JwksUnknownKeyWait"/>) for a fetch and is judged by its result.
+/// passed: every replica signed out its first callers at every rotation. Here a call whose token no known
+/// key fits (<see cref="JwksTokenHandler"/> validates first) waits, at most
+/// <see cref="AuthOptions.JwksUnknownKeyWait"/>, for a fetch and is judged again by its result.
 /// </para>
 /// <para>
 /// One fetch runs at a time, and every call that needs one while it runs waits for that one, so a burst
 /// of calls with an issuer's new key costs one fetch. A call may start a fetch only when none caused by
 /// an unknown key started in the last <see cref="AuthOptions.JwksMinimumRefreshInterval"/>; inside that
-/// interval an unknown key is refused at once (tokens naming made-up keys cost the issuer at most one
+/// interval an unknown key is refused at once, UNAVAILABLE (tokens naming made-up keys cost the issuer at most one
 /// fetch per interval per replica). A fetch that fails, or finds no usable key, changes nothing: the keys
 /// already known keep working.
 /// </para>
