@@ -90,6 +90,51 @@ public sealed class AuthStartupTests
         }
     }
 
+    [Theory]
+    [InlineData("refresh", "00:04:59", false)]
+    [InlineData("refresh", "7.00:00:00", true)]
+    [InlineData("refresh", "7.00:00:01", false)]
+    [InlineData("refresh", "10675199.00:00:00", false)]
+    [InlineData("minimum", "00:00:00.999", false)]
+    [InlineData("minimum", "1.00:00:00", true)]
+    [InlineData("minimum", "1.00:00:01", false)]
+    [InlineData("minimum", "10675199.00:00:00", false)]
+    [InlineData("timeout", "00:00:00.999", false)]
+    [InlineData("timeout", "00:01:00", true)]
+    [InlineData("timeout", "00:01:00.001", false)]
+    public void Validator_BoundsTheJwksIntervals_SoTheScheduleCannotOverflow(string setting, string value, bool accepted)
+    {
+        var options = Valid();
+        options.JwksUrl = "https://issuer.example/jwks.json";
+        var parsed = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        var name = setting switch
+        {
+            "refresh" => "Auth:JwksRefreshInterval",
+            "minimum" => "Auth:JwksMinimumRefreshInterval",
+            _ => "Auth:JwksFetchTimeout",
+        };
+        switch (setting)
+        {
+            case "refresh":
+                options.JwksRefreshInterval = parsed;
+                break;
+            case "minimum":
+                options.JwksMinimumRefreshInterval = parsed;
+                break;
+            default:
+                options.JwksFetchTimeout = parsed;
+                break;
+        }
+
+        var result = new AuthOptionsValidator().Validate(null, options);
+
+        Assert.Equal(accepted, result.Succeeded);
+        if (!accepted)
+        {
+            Assert.Contains($"{name} must be between", result.FailureMessage);
+        }
+    }
+
     [Fact]
     public void Validator_WithTheHeaderSwitchOn_NeedsNoKeys()
     {

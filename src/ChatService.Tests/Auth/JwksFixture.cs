@@ -25,6 +25,8 @@ public sealed class JwksFixture(LocalStack stack) : ChatServiceFixture(stack)
         // the same second are identical and would otherwise be reused).
         ["Auth:CallerReuse"] = "00:00:00",
         ["Auth:JwksMinimumRefreshInterval"] = "00:00:01",
+        // Room for a loaded test machine to finish a local fetch (the 2 s default is meant for production).
+        ["Auth:JwksUnknownKeyWait"] = "00:00:05",
     };
 
     public override async ValueTask InitializeAsync()

@@ -23,7 +23,14 @@ public sealed class TestSigner
 
     public string Algorithm { get; }
 
-    public static TestSigner Rsa(string keyId) =>
+    /// <summary>The same key under another id (null: none), as an issuer may publish it, or sign tokens naming it.</summary>
+    public TestSigner WithKeyId(string? keyId) => Key switch
+    {
+        RsaSecurityKey rsa => new(Kind, new RsaSecurityKey(rsa.Rsa) { KeyId = keyId }, Algorithm),
+        _ => throw new InvalidOperationException($"{Kind} cannot be renamed here"),
+    };
+
+    public static TestSigner Rsa(string? keyId) =>
         new("RS256", new RsaSecurityKey(RSA.Create(2048)) { KeyId = keyId }, SecurityAlgorithms.RsaSha256);
 
     public static TestSigner Ec(string keyId) =>
@@ -42,8 +49,19 @@ public sealed class TestSigner
 
     public string HmacSecret => Convert.ToBase64String(((SymmetricSecurityKey)Key).Key);
 
-    /// <summary>The public key as a JWK, as an issuer publishes it in its JWKS.</summary>
+    /// <summary>The public key as a JWK, as an issuer publishes it in its JWKS (without a kid when the key has no id).</summary>
     public Dictionary<string, string> PublicJwk()
+    {
+        var jwk = Jwk();
+        if (Key.KeyId is null)
+        {
+            jwk.Remove("kid");
+        }
+
+        return jwk;
+    }
+
+    private Dictionary<string, string> Jwk()
     {
         switch (Key)
         {

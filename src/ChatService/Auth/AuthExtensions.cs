@@ -45,7 +45,13 @@ public static class AuthExtensions
         });
         builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ConfigureJwtBearer>();
         builder.Services.AddSingleton<BearerTokenEvents>();
-        builder.Services.AddHttpClient(ConfigureJwtBearer.JwksHttpClient, client => client.Timeout = TimeSpan.FromSeconds(10));
+        // The key set times its fetches itself (Auth:JwksFetchTimeout, and the host stopping); a key set is
+        // a few KB, so 1 MB bounds what a broken or hostile endpoint can make the service buffer.
+        builder.Services.AddHttpClient(ConfigureJwtBearer.JwksHttpClient, client =>
+        {
+            client.Timeout = Timeout.InfiniteTimeSpan;
+            client.MaxResponseContentBufferSize = 1024 * 1024;
+        });
         builder.Services.AddSingleton<AuthMetrics>();
         builder.Services.AddSingleton<JwksKeySet>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JwksKeySet>());

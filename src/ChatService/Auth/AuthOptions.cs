@@ -26,7 +26,7 @@ public sealed class AuthOptions
 
     /// <summary>
     /// URL of the issuer's JSON Web Key Set; keys are fetched at start, cached, and fetched again
-    /// every <see cref="JwksRefreshInterval"/> or when a token names an unknown key (see
+    /// by the first call after <see cref="JwksRefreshInterval"/> or when a token's key is not among them (see
     /// <see cref="JwksUnknownKeyWait"/>). Default: none.
     /// </summary>
     public string? JwksUrl { get; set; }
@@ -34,12 +34,16 @@ public sealed class AuthOptions
     /// <summary>Refuse a JWKS URL that is not https. Default: true (tests serve keys over plain http on loopback).</summary>
     public bool JwksRequireHttps { get; set; } = true;
 
-    /// <summary>How often the JWKS is fetched again. Default: 1 hour (at least 5 minutes).</summary>
+    /// <summary>
+    /// How old the fetched JWKS may get: the first call after this long starts a fetch in the background
+    /// (there is no timer; without calls nothing is fetched). Default: 1 hour (5 minutes to 7 days).
+    /// </summary>
     public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// Shortest time between fetches caused by tokens signed with a key the service does not
-    /// know (key rotation), so garbage tokens cannot make it hammer the issuer. Default: 1 minute.
+    /// know (key rotation), so garbage tokens cannot make it hammer the issuer, and the retry delay of a
+    /// failed fetch. Default: 1 minute (1 second to 1 day).
     /// </summary>
     public TimeSpan JwksMinimumRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -52,6 +56,12 @@ public sealed class AuthOptions
     /// fetch finish in the background. Default: 2 seconds (at most 30).
     /// </summary>
     public TimeSpan JwksUnknownKeyWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long one JWKS fetch (one request, never resent) may take before it is given up and counted as
+    /// failed. Default: 10 seconds (1 to 60).
+    /// </summary>
+    public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Static signing keys, next to or instead of <see cref="JwksUrl"/>. Default: none.</summary>
     public IList<SigningKeyOptions> SigningKeys { get; set; } = [];

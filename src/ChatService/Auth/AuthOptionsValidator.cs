@@ -15,6 +15,14 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     // Below this, tokens naming made-up keys could make every replica fetch the JWKS all the time.
     private static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(1);
 
+    // Upper bounds keep the fetch schedule's arithmetic (timestamps) far from overflowing, and a key set
+    // older than a week is no cache any more.
+    private static readonly TimeSpan MaxAutomaticRefresh = TimeSpan.FromDays(7);
+    private static readonly TimeSpan MaxRefresh = TimeSpan.FromDays(1);
+
+    private static readonly TimeSpan MinFetchTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxFetchTimeout = TimeSpan.FromSeconds(60);
+
     // A call that waits longer for keys holds its client (and a Kestrel stream) for nothing: an
     // issuer that has not answered in 30 s is down.
     private static readonly TimeSpan MaxUnknownKeyWait = TimeSpan.FromSeconds(30);
@@ -56,14 +64,19 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
                 errors.Add("Auth:JwksUrl must be https (set Auth:JwksRequireHttps=false only for a local key server)");
             }
 
-            if (options.JwksRefreshInterval < MinAutomaticRefresh)
+            if (options.JwksRefreshInterval < MinAutomaticRefresh || options.JwksRefreshInterval > MaxAutomaticRefresh)
             {
-                errors.Add($"Auth:JwksRefreshInterval must be at least {MinAutomaticRefresh}");
+                errors.Add($"Auth:JwksRefreshInterval must be between {MinAutomaticRefresh} and {MaxAutomaticRefresh}");
             }
 
-            if (options.JwksMinimumRefreshInterval < MinRefresh)
+            if (options.JwksMinimumRefreshInterval < MinRefresh || options.JwksMinimumRefreshInterval > MaxRefresh)
             {
-                errors.Add($"Auth:JwksMinimumRefreshInterval must be at least {MinRefresh}");
+                errors.Add($"Auth:JwksMinimumRefreshInterval must be between {MinRefresh} and {MaxRefresh}");
+            }
+
+            if (options.JwksFetchTimeout < MinFetchTimeout || options.JwksFetchTimeout > MaxFetchTimeout)
+            {
+                errors.Add($"Auth:JwksFetchTimeout must be between {MinFetchTimeout} and {MaxFetchTimeout}");
             }
 
             if (options.JwksUnknownKeyWait < TimeSpan.Zero || options.JwksUnknownKeyWait > MaxUnknownKeyWait)

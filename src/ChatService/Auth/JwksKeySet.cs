@@ -1,6 +1,4 @@
-using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Tokens;
 
 namespace ChatService.Auth;
@@ -18,18 +16,18 @@ internal enum JwksFetchCause
     UnknownKid,
 }
 
-/// <summary>What a token's key id found.</summary>
+/// <summary>What a search for a token's key found.</summary>
 internal enum JwksKeyOutcome
 {
-    /// <summary>The key set holds the key (or the token names none, and there is a key set to try).</summary>
-    Known,
+    /// <summary>The keys changed since the token was tried (a fetch brought them): validate it again.</summary>
+    NewKeys,
 
     /// <summary>A fetch made or joined for this call succeeded without the key: the issuer does not publish it.</summary>
     NotPublished,
 
     /// <summary>
     /// The key is not in the last key set, which was fetched fine, and no fetch may start yet
-    /// (<see cref="AuthOptions.JwksMinimumRefreshInterval"/>).
+    /// (<see cref="AuthOptions.JwksMinimumRefreshInterval"/>): the key may be one the issuer published since.
     /// </summary>
     Throttled,
 
@@ -37,22 +35,35 @@ internal enum JwksKeyOutcome
     Unavailable,
 }
 
-/// <summary>The keys to validate a token with, and whether its key id was among them.</summary>
-internal readonly record struct JwksKeyLookup(IReadOnlyList<SecurityKey> Keys, JwksKeyOutcome Outcome);
+/// <summary>
+/// One call's search for a key its token needs: the keys it was last validated with, when the search
+/// began (the wait is counted from there), and whether it started or waited for a fetch. Used by one call only.
+/// </summary>
+internal sealed class JwksKeySearch(JwksKeySet.Keys tried)
+{
+    public JwksKeySet.Keys Tried { get; set; } = tried;
+
+    public long? Started { get; set; }
+
+    public bool StartedOne { get; set; }
+
+    public bool WaitedForOne { get; set; }
+}
 
 /// <summary>
 /// The issuer's signing keys from <see cref="AuthOptions.JwksUrl"/>, fetched at start and kept in memory.
 /// <para>
 /// Microsoft.IdentityModel's ConfigurationManager, used before, answers an unknown key by starting a
 /// refresh in the background, so the call that names an issuer's new key was refused and only later ones
-/// passed: every replica signed out its first callers at every rotation. Here a call naming an unknown key
-/// waits (at most <see cref="AuthOptions.JwksUnknownKeyWait"/>) for a fetch and is judged by its result.
+/// passed: every replica signed out its first callers at every rotation. Here a call whose token no known
+/// key fits (<see cref="JwksTokenHandler"/> validates first) waits, at most
+/// <see cref="AuthOptions.JwksUnknownKeyWait"/>, for a fetch and is judged again by its result.
 /// </para>
 /// <para>
 /// One fetch runs at a time, and every call that needs one while it runs waits for that one, so a burst
 /// of calls with an issuer's new key costs one fetch. A call may start a fetch only when none caused by
 /// an unknown key started in the last <see cref="AuthOptions.JwksMinimumRefreshInterval"/>; inside that
-/// interval an unknown key is refused at once (tokens naming made-up keys cost the issuer at most one
+/// interval an unknown key is refused at once, UNAVAILABLE (tokens naming made-up keys cost the issuer at most one
 /// fetch per interval per replica). A fetch that fails, or finds no usable key, changes nothing: the keys
 /// already known keep working.
 /// </para>
@@ -72,8 +83,8 @@ internal sealed class JwksKeySet(
 
     private Keys _keys = Keys.None;
 
-    /// <summary>The fetch running now, if any; set and cleared under <see cref="_gate"/>.</summary>
-    private Task? _fetch;
+    /// <summary>The fetch running now, if any; set and cleared under <see cref="_gate"/>, read without it by <see cref="Use"/>.</summary>
+    private volatile Task? _fetch;
 
     /// <summary>Whether the last fetch that finished failed; under <see cref="_gate"/>.</summary>
     private bool _lastFetchFailed;
@@ -89,6 +100,21 @@ internal sealed class JwksKeySet(
 
     /// <summary>The keys known now, without fetching.</summary>
     public IReadOnlyList<SecurityKey> Current => Volatile.Read(ref _keys).List;
+
+    /// <summary>
+    /// The keys to validate a token with first: those known now, without waiting. Starts the scheduled
+    /// fetch when it is due (in the background; the call does not wait for it), and says so in
+    /// <paramref name="startedFetch"/>: that fetch is the call's one (see <see cref="JwksKeySearch.StartedOne"/>).
+    /// While a fetch runs, this takes no lock.
+    /// </summary>
+    public Keys Use(out bool startedFetch)
+    {
+        var keys = Volatile.Read(ref _keys);
+        startedFetch = _fetch is null
+            && time.GetTimestamp() >= Interlocked.Read(ref _nextScheduledFetch)
+            && StartScheduledFetch();
+        return keys;
+    }
 
     /// <summary>Starts the first fetch, without holding up the start: calls that come before it ends wait for it.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -110,40 +136,25 @@ internal sealed class JwksKeySet(
     public void Dispose() => _stopping.Dispose();
 
     /// <summary>
-    /// The keys to check a token naming <paramref name="keyId"/> with (null: a token without a <c>kid</c>,
-    /// tried against every key). Returns at once when the key is known; otherwise waits for a fetch, within
-    /// <see cref="AuthOptions.JwksUnknownKeyWait"/>. Never throws.
+    /// Called when the keys in <see cref="JwksKeySearch.Tried"/> did not hold the token's key: returns
+    /// <see cref="JwksKeyOutcome.NewKeys"/> (and puts them in the search) as soon as the keys differ from
+    /// those, joining the fetch under way or starting one when one may start, within
+    /// <see cref="AuthOptions.JwksUnknownKeyWait"/> of the search's first call; otherwise why the key is
+    /// not to be had. A call starts at most one fetch, of any cause. Never throws.
     /// </summary>
-    public ValueTask<JwksKeyLookup> FindAsync(string? keyId)
+    public async Task<JwksKeyOutcome> FindAsync(JwksKeySearch search)
     {
-        var keys = Volatile.Read(ref _keys);
-        if (keys.Has(keyId))
-        {
-            if (time.GetTimestamp() >= Interlocked.Read(ref _nextScheduledFetch))
-            {
-                StartScheduledFetch();
-            }
-
-            return ValueTask.FromResult(new JwksKeyLookup(keys.List, JwksKeyOutcome.Known));
-        }
-
-        return new ValueTask<JwksKeyLookup>(FindUnknownAsync(keyId));
-    }
-
-    private async Task<JwksKeyLookup> FindUnknownAsync(string? keyId)
-    {
-        var started = time.GetTimestamp();
-        var startedOne = false;
-        var waitedForOne = false;
+        search.Started ??= time.GetTimestamp();
         while (true)
         {
             Task fetch;
             lock (_gate)
             {
                 var keys = _keys;
-                if (keys.Has(keyId))
+                if (!ReferenceEquals(keys, search.Tried))
                 {
-                    return new JwksKeyLookup(keys.List, JwksKeyOutcome.Known);
+                    search.Tried = keys;
+                    return JwksKeyOutcome.NewKeys;
                 }
 
                 var now = time.GetTimestamp();
@@ -151,56 +162,69 @@ internal sealed class JwksKeySet(
                 {
                     fetch = running;
                 }
+                else if (search.StartedOne || (search.WaitedForOne && _lastFetchFailed))
+                {
+                    // This call's own fetch, or the one it waited for, failed or lacked the key: no second one.
+                    return Refusal(search);
+                }
                 else if (now >= Interlocked.Read(ref _nextScheduledFetch))
                 {
-                    // A due fetch (a failed start's retry, say) looks for the key as well as any; it costs
-                    // the unknown-key allowance nothing, so a fetch of that kind may follow if it lacks it.
+                    // A due fetch (a failed start's retry, say) looks for the key as well as any, and is
+                    // this call's one fetch.
+                    search.StartedOne = true;
                     fetch = _fetch = StartFetch(keys.Loaded ? JwksFetchCause.Scheduled : JwksFetchCause.Startup);
                 }
-                else if (!startedOne && (_lastUnknownKidFetch is not { } last || time.GetElapsedTime(last, now) >= _options.JwksMinimumRefreshInterval))
+                else if (_lastUnknownKidFetch is not { } last || time.GetElapsedTime(last, now) >= _options.JwksMinimumRefreshInterval)
                 {
                     _lastUnknownKidFetch = now;
-                    startedOne = true;
+                    search.StartedOne = true;
                     fetch = _fetch = StartFetch(JwksFetchCause.UnknownKid);
                 }
                 else
                 {
-                    return Refused(keys, _lastFetchFailed ? JwksKeyOutcome.Unavailable
-                        : waitedForOne ? JwksKeyOutcome.NotPublished
-                        : JwksKeyOutcome.Throttled);
+                    return Refusal(search);
                 }
             }
 
-            var left = _options.JwksUnknownKeyWait - time.GetElapsedTime(started);
+            var left = _options.JwksUnknownKeyWait - time.GetElapsedTime(search.Started.Value);
             if (left <= TimeSpan.Zero)
             {
-                return Refused(Volatile.Read(ref _keys), JwksKeyOutcome.Unavailable);
+                // The fetch goes on and serves the calls after this one.
+                return JwksKeyOutcome.Unavailable;
             }
 
             try
             {
                 await fetch.WaitAsync(left, time);
             }
-            catch (TimeoutException)
+            catch (Exception)
             {
-                // The fetch goes on and serves the calls after this one.
-                return Refused(Volatile.Read(ref _keys), JwksKeyOutcome.Unavailable);
+                // Timed out (the fetch goes on and serves the calls after this one), or anything else:
+                // either way the keys could not be checked.
+                return JwksKeyOutcome.Unavailable;
             }
 
-            waitedForOne = true;
+            search.WaitedForOne = true;
         }
     }
 
-    private static JwksKeyLookup Refused(Keys keys, JwksKeyOutcome outcome) => new(keys.List, outcome);
+    /// <summary>Why a search that may not fetch (any more) ends; call under <see cref="_gate"/>.</summary>
+    private JwksKeyOutcome Refusal(JwksKeySearch search) =>
+        _lastFetchFailed ? JwksKeyOutcome.Unavailable
+        : search.WaitedForOne ? JwksKeyOutcome.NotPublished
+        : JwksKeyOutcome.Throttled;
 
-    private void StartScheduledFetch()
+    private bool StartScheduledFetch()
     {
         lock (_gate)
         {
             if (_fetch is null && time.GetTimestamp() >= Interlocked.Read(ref _nextScheduledFetch))
             {
                 _fetch = StartFetch(_keys.Loaded ? JwksFetchCause.Scheduled : JwksFetchCause.Startup);
+                return true;
             }
+
+            return false;
         }
     }
 
@@ -215,11 +239,20 @@ internal sealed class JwksKeySet(
         Keys? fetched = null;
         try
         {
-            var documents = new HttpDocumentRetriever(httpClients.CreateClient(ConfigureJwtBearer.JwksHttpClient))
+            var url = new Uri(_options.JwksUrl!, UriKind.Absolute);
+            if (_options.JwksRequireHttps && url.Scheme != Uri.UriSchemeHttps)
             {
-                RequireHttps = _options.JwksRequireHttps,
-            };
-            var json = await documents.GetDocumentAsync(_options.JwksUrl, _stopping.Token);
+                throw new InvalidOperationException("the JWKS URL must be https");
+            }
+
+            // One request, no resend; given up when the host stops or Auth:JwksFetchTimeout passes. The
+            // client's buffer limit bounds the document.
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            cancel.CancelAfter(_options.JwksFetchTimeout);
+            var client = httpClients.CreateClient(ConfigureJwtBearer.JwksHttpClient);
+            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseContentRead, cancel.Token);
+            response.EnsureSuccessStatusCode();
+            var json = await response.Content.ReadAsStringAsync(cancel.Token);
             fetched = Keys.Read(json);
             AuthLog.JwksFetched(logger, cause, fetched.List.Count);
         }
@@ -233,13 +266,7 @@ internal sealed class JwksKeySet(
         }
         finally
         {
-            // Always, so a fetch can never stay "running" and block every later one. One cancelled by
-            // the host stopping is no failure of the issuer's, and is not counted.
-            if (fetched is not null || !_stopping.IsCancellationRequested)
-            {
-                metrics.Refreshed(cause, fetched is not null);
-            }
-
+            // Always, and first, so a fetch can never stay "running" and block every later one.
             var now = time.GetTimestamp();
             lock (_gate)
             {
@@ -249,25 +276,37 @@ internal sealed class JwksKeySet(
                 }
 
                 _lastFetchFailed = fetched is null;
-                // A failed fetch is tried again after the shortest interval tokens may cause one at.
+                // A failed fetch is tried again after the shortest interval tokens may cause one at. The
+                // validator bounds both intervals, so this cannot overflow.
                 var next = fetched is null ? _options.JwksMinimumRefreshInterval : _options.JwksRefreshInterval;
                 Interlocked.Exchange(ref _nextScheduledFetch, now + (long)(next.TotalSeconds * time.TimestampFrequency));
                 _fetch = null;
             }
+
+            // One cancelled by the host stopping is no failure of the issuer's, and is not counted. A meter
+            // listener that throws changes nothing above.
+            if (fetched is not null || !_stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    metrics.Refreshed(cause, fetched is not null);
+                }
+                catch (Exception ex)
+                {
+                    AuthLog.MetricFailed(logger, ex);
+                }
+            }
         }
     }
 
-    /// <summary>One fetched key set: its keys, and their ids for the lookup of a token's <c>kid</c>.</summary>
-    private sealed class Keys
+    /// <summary>One fetched key set; a fetch that succeeds replaces it with another object, even when the keys are the same.</summary>
+    internal sealed class Keys
     {
-        public static readonly Keys None = new([], FrozenSet<string>.Empty, loaded: false);
+        public static readonly Keys None = new([], loaded: false);
 
-        private readonly FrozenSet<string> _ids;
-
-        private Keys(IReadOnlyList<SecurityKey> list, FrozenSet<string> ids, bool loaded)
+        private Keys(IReadOnlyList<SecurityKey> list, bool loaded)
         {
             List = list;
-            _ids = ids;
             Loaded = loaded;
         }
 
@@ -275,9 +314,6 @@ internal sealed class JwksKeySet(
 
         /// <summary>False until the first fetch succeeds.</summary>
         public bool Loaded { get; }
-
-        /// <summary>Whether a token naming <paramref name="keyId"/> can be checked now (one without a kid: against every key).</summary>
-        public bool Has(string? keyId) => Loaded && (keyId is null || _ids.Contains(keyId));
 
         /// <summary>
         /// The signing keys of a JWKS document. A set with none the service can use is an error, not an
@@ -300,7 +336,7 @@ internal sealed class JwksKeySet(
                 keys[i].KeyId ??= $"jwks-{i}";
             }
 
-            return new Keys([.. keys], keys.Select(k => k.KeyId).ToFrozenSet(StringComparer.Ordinal), loaded: true);
+            return new Keys([.. keys], loaded: true);
         }
     }
 }

@@ -5,16 +5,17 @@ using Microsoft.IdentityModel.Tokens;
 namespace ChatService.Auth;
 
 /// <summary>
-/// The bearer handler's token validation when keys come from a JWKS: before the usual checks, the
-/// token's key id is looked up in <see cref="JwksKeySet"/>, which waits for a fetch when the key is new
-/// (an issuer's rotation), so the first calls signed with a new key pass. The keys it validates with are
-/// the static ones and the JWKS's as they are after that lookup.
+/// The bearer handler's token validation when keys come from a JWKS: a token is validated with the
+/// static keys and the JWKS's keys known now, matched by IdentityModel's own rules (a kid, or every key
+/// when none matches). Only when that fails because no key fits (an issuer's rotation) does the call
+/// search <see cref="JwksKeySet"/>, which waits for a fetch, and validate again with what it brings, so
+/// the first calls signed with a new key pass.
 /// </summary>
 /// <remarks>
-/// The lookup happens here rather than in a key resolver because resolvers are synchronous: waiting for
+/// The search happens here rather than in a key resolver because resolvers are synchronous: waiting for
 /// a fetch in one would hold a thread-pool thread per waiting call. Only tokens whose header reads and
-/// names an accepted algorithm may wait or cause a fetch; anything else is judged at once by the usual
-/// checks, which refuse it.
+/// names an accepted algorithm, and no static key's id, may wait or cause a fetch; anything else is
+/// judged at once by the usual checks.
 /// </remarks>
 internal sealed class JwksTokenHandler : JsonWebTokenHandler
 {
@@ -40,28 +41,58 @@ internal sealed class JwksTokenHandler : JsonWebTokenHandler
     /// </summary>
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        if (!TryReadHeader(token, out var keyId, out var algorithm)
-            || algorithm is null || validationParameters.ValidAlgorithms?.Contains(algorithm) != true
-            || (keyId is not null && _staticKeys.Any(key => key.KeyId == keyId)))
-        {
-            validationParameters.IssuerSigningKeys = [.. _staticKeys, .. _jwks.Current];
-            return await base.ValidateTokenAsync(token, validationParameters);
-        }
-
-        var lookup = await _jwks.FindAsync(keyId);
-        validationParameters.IssuerSigningKeys = [.. _staticKeys, .. lookup.Keys];
+        var keys = _jwks.Use(out var startedFetch);
+        validationParameters.IssuerSigningKeys = [.. _staticKeys, .. keys.List];
         var result = await base.ValidateTokenAsync(token, validationParameters);
-        // A key not found may still have validated the token: the handler tries every key when no id matches.
-        if (result.IsValid || lookup.Outcome == JwksKeyOutcome.Known || result.Exception is not SecurityTokenSignatureKeyNotFoundException)
+        if (result.IsValid || !NeedsOtherKeys(result, keys) || !MayFetch(token, validationParameters))
         {
             return result;
         }
 
-        _metrics.UnknownKeyRefused(lookup.Outcome);
-        return lookup.Outcome == JwksKeyOutcome.Unavailable
-            ? new TokenValidationResult { IsValid = false, Exception = new SigningKeysUnavailableException() }
-            : result;
+        var search = new JwksKeySearch(keys) { StartedOne = startedFetch };
+        while (true)
+        {
+            var outcome = await _jwks.FindAsync(search);
+            if (outcome == JwksKeyOutcome.NewKeys)
+            {
+                validationParameters.IssuerSigningKeys = [.. _staticKeys, .. search.Tried.List];
+                result = await base.ValidateTokenAsync(token, validationParameters);
+                if (result.IsValid || !NeedsOtherKeys(result, search.Tried))
+                {
+                    return result;
+                }
+
+                continue;
+            }
+
+            _metrics.UnknownKeyRefused(outcome);
+            return outcome switch
+            {
+                JwksKeyOutcome.Unavailable => new TokenValidationResult { IsValid = false, Exception = new SigningKeysUnavailableException() },
+                // The key may be one the issuer published after the last fetch: the token was not found bad,
+                // so the client is told to retry (UNAVAILABLE), not to sign the user out.
+                JwksKeyOutcome.Throttled => new TokenValidationResult { IsValid = false, Exception = new SigningKeysUnavailableException(SigningKeysUnavailableException.Throttled) },
+                _ => result,
+            };
+        }
     }
+
+    /// <summary>
+    /// Whether the token failed because no key fits it: its kid matched none and no key validated it, or
+    /// (a token without a kid) none validated it before the JWKS was first loaded.
+    /// </summary>
+    private static bool NeedsOtherKeys(TokenValidationResult result, JwksKeySet.Keys tried) =>
+        result.Exception is SecurityTokenSignatureKeyNotFoundException
+        || (!tried.Loaded && result.Exception is SecurityTokenInvalidSignatureException);
+
+    /// <summary>
+    /// Whether the token may make the call wait for, or cause, a fetch: its header reads, names an
+    /// accepted algorithm, and names no static key (a token that static key does not validate is bad).
+    /// </summary>
+    private bool MayFetch(string token, TokenValidationParameters validationParameters) =>
+        TryReadHeader(token, out var keyId, out var algorithm)
+        && algorithm is not null && validationParameters.ValidAlgorithms?.Contains(algorithm) == true
+        && (keyId is null || !_staticKeys.Any(key => key.KeyId == keyId));
 
     /// <summary>
     /// The <c>kid</c> and <c>alg</c> of a compact JWT's header, without reading the rest. False when the
