@@ -47,8 +47,9 @@ internal sealed partial class HostileCases
             BadIdentity, WireGarbage, BrokenFrame, BadShaping, BadEditAndRegenerate, BadCardImport, CardExport,
             BadCharacterDefinition, BadCharacterChange, BadPersona, BadChatOpening, ReadDefinitions,
             BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory, BadReplyPrompt,
+            BadContinueReply,
         ];
-        _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
+        _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline, ContinueReplyCutShort];
     }
 
     /// <summary>Cases that must leave stored data exactly as it was: rejected, read-only or repeated requests.</summary>
@@ -137,6 +138,7 @@ internal sealed partial class HostileCases
             StreamReplyRequest r => Streaming(headers, (c, o) => c.StreamReply(r, o), new ReplyEvents.Expectation(false, r.AfterSequence), cancelAfter, check),
             RegenerateRequest r => Streaming(headers, (c, o) => c.Regenerate(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             ContinueChatRequest r => Streaming(headers, (c, o) => c.ContinueChat(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
+            ContinueReplyRequest r => Streaming(headers, (c, o) => c.ContinueReply(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             _ => throw new ArgumentException($"no RPC takes {request.Descriptor.Name}", nameof(request)),
         };
 
