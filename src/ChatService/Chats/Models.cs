@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ChatService.Chats;
 
 /// <summary>Who may see a character and start chats with it.</summary>
@@ -203,6 +205,27 @@ public readonly record struct ReplyKey(string ChatId, long Seq, string Candidate
     public long SequenceBase => (long)Continuation << ContinuationShift;
 
     public override string ToString() => Continuation == 0 ? $"{ChatId}/{Seq}/{CandidateId}" : $"{ChatId}/{Seq}/{CandidateId}+{Continuation}";
+
+    /// <summary>Reads back what <see cref="ToString"/> wrote (how a cancel signal names the reply); false for anything else.</summary>
+    public static bool TryParse(string? text, out ReplyKey key)
+    {
+        key = default;
+        var parts = text?.Split('/');
+        if (parts is not [var chatId, var seqText, var candidate] || !long.TryParse(seqText, NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+        {
+            return false;
+        }
+
+        var plus = candidate.IndexOf('+', StringComparison.Ordinal);
+        var continuation = 0;
+        if (plus >= 0 && !int.TryParse(candidate.AsSpan(plus + 1), NumberStyles.None, CultureInfo.InvariantCulture, out continuation))
+        {
+            return false;
+        }
+
+        key = new ReplyKey(chatId, seq, plus >= 0 ? candidate[..plus] : candidate, continuation);
+        return true;
+    }
 }
 
 /// <summary>
