@@ -68,6 +68,9 @@ internal sealed class FakeReplyLedger : IReplyLedger
     public Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, string requestId, SpeakerChoice speakers, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    public Task<OwedReplies> ContinueReplyAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     public Task<ClaimResult> ClaimExpiredAsync(int limit, bool allShards, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 

@@ -60,6 +60,42 @@ public sealed class TwoReplicaTests(LocalStack stack) : IAsyncLifetime
         Assert.Equal(1, calls[0].Get<long>(0));
     }
 
+    [Fact]
+    public async Task ContinueReply_FollowedAndCancelledOnTheOtherReplica_KeepsTheOldTextAndWhatWasAppended()
+    {
+        var (user, chatId) = await NewChatAsync();
+        using (var send = _a.Client(user).SendMessage(new SendMessageRequest { ChatId = chatId, Text = "a long story" }, cancellationToken: Ct))
+        {
+            await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        }
+
+        var reply = (await _a.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct)).Turns[0];
+        using var continued = _a.Client(user).ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = reply.Seq, RequestId = "more" }, cancellationToken: Ct);
+        var appended = string.Concat(await ReadDeltasAsync(continued, 2));
+
+        // The other replica follows the continuation live, from its own log, then stops it.
+        using var follow = _b.Client(user).StreamReply(new StreamReplyRequest { ChatId = chatId, Seq = reply.Seq }, cancellationToken: Ct);
+        var followed = new List<ReplyEvent>();
+        while (followed.Count(e => e.EventCase == ReplyEvent.EventOneofCase.Delta) < 3 && await follow.ResponseStream.MoveNext(Ct))
+        {
+            followed.Add(follow.ResponseStream.Current);
+        }
+
+        var cancelled = await _b.Client(user).CancelReplyAsync(new CancelReplyRequest { ChatId = chatId, Seq = reply.Seq }, cancellationToken: Ct);
+        followed.AddRange(await follow.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
+
+        Assert.Equal((TurnState.Cancelled, reply.CandidateId, 1), (cancelled.State, cancelled.CandidateId, cancelled.Continuations));
+        Assert.StartsWith(reply.Text + appended, cancelled.Text);
+        Assert.True(followed[0].Accepted.Continuation);
+        Assert.Equal(reply.Text, followed[0].Accepted.PendingTurns[0].Text);
+        Assert.All(followed, e => Assert.True(e.Sequence > 1L << 40, $"event #{e.Sequence} is below the continuation's range"));
+        Assert.Equal(("CANCELLED", cancelled.Text), (followed[^1].Failed.Code, followed[^1].Failed.Turn.Text));
+        var restart = followed.FindLastIndex(e => e.EventCase == ReplyEvent.EventOneofCase.Restarted);
+        Assert.Equal(cancelled.Text, reply.Text + string.Concat(followed.Skip(restart + 1).Where(e => e.EventCase == ReplyEvent.EventOneofCase.Delta).Select(e => e.Delta.Text)));
+        var rest = await continued.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(("CANCELLED", cancelled.Text), (rest[^1].Failed.Code, rest[^1].Failed.Turn.Text));
+    }
+
     private async Task<(string User, string ChatId)> NewChatAsync()
     {
         var user = TestUsers.New();

@@ -15,7 +15,7 @@ namespace ChatService.Tests.Hostile;
 /// </summary>
 internal sealed partial class HostileCases
 {
-    private static readonly string[] StreamingRpcs = ["SendMessage", "StreamReply", "Regenerate", "ContinueChat"];
+    private static readonly string[] StreamingRpcs = ["SendMessage", "StreamReply", "Regenerate", "ContinueChat", "ContinueReply"];
 
     private HostileCase WireGarbage()
     {
@@ -101,8 +101,10 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var seq = chat.CharacterTurn(_random).Seq;
         var badId = StringBytes(3, "bad id");
-        return _random.Next(17) switch
+        return _random.Next(18) switch
         {
+            // request_id (field 3) poisoned: never a continuation.
+            17 => (new ContinueReplyRequest { ChatId = chat.ChatId, Seq = chat.LastSeq }, badId),
             // character_ids gets an id that is not one, wherever the poison lands.
             15 => (new CreatePersonaRequest { Name = Marker() }, StringBytes(4, "not-an-id")),
             // DeletePersona has one field; aim it at another user's persona and poison that field too.

@@ -49,8 +49,9 @@ internal sealed partial class HostileCases
             BadCatalogListing, CatalogLists, BadCatalogToken, BadSpeakerControl, BadLorebook, BadLorebookChange, BadCardBook, BadChatMemory, BadReplyPrompt,
             BadPortability,
             BadHousekeeping,
+            BadContinueReply,
         ];
-        _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline];
+        _writes = [SendCancelledMidStream, SendWithDeadline, SendThenCancelReply, SendThenResume, RegenerateCutShort, ContinueCutShort, WriteWithDeadline, ContinueReplyCutShort];
     }
 
     /// <summary>Cases that must leave stored data exactly as it was: rejected, read-only or repeated requests.</summary>
@@ -145,6 +146,7 @@ internal sealed partial class HostileCases
             ExportChatRequest r => Chunks(headers, (c, o) => c.ExportChat(r, o), check),
             ExportMyDataRequest r => Chunks(headers, (c, o) => c.ExportMyData(r, o), check),
             ContinueChatRequest r => Streaming(headers, (c, o) => c.ContinueChat(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
+            ContinueReplyRequest r => Streaming(headers, (c, o) => c.ContinueReply(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
             _ => throw new ArgumentException($"no RPC takes {request.Descriptor.Name}", nameof(request)),
         };
 

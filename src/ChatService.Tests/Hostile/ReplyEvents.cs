@@ -7,7 +7,7 @@ internal static class ReplyEvents
 {
     /// <summary>
     /// <paramref name="StartsWithAccepted"/>: SendMessage, Regenerate and ContinueChat open with
-    /// Accepted (sequence 1). <paramref name="AfterSequence"/>: StreamReply sends only later events.
+    /// Accepted (sequence 1; a ContinueReply with its continuation's first). <paramref name="AfterSequence"/>: StreamReply sends only later events.
     /// </summary>
     public sealed record Expectation(bool StartsWithAccepted, long AfterSequence);
 
@@ -24,9 +24,13 @@ internal static class ReplyEvents
             return finished ? "stream ended OK without any event" : null;
         }
 
-        if (expectation.StartsWithAccepted && (events[0].EventCase != ReplyEvent.EventOneofCase.Accepted || events[0].Sequence != 1))
+        // A ContinueReply's events are numbered from its continuation's range (n * 2^40).
+        var first = events[0].Accepted is { Continuation: true } continued && continued.PendingTurns.Count > 0
+            ? ((long)continued.PendingTurns[0].Continuations << 40) + 1
+            : 1;
+        if (expectation.StartsWithAccepted && (events[0].EventCase != ReplyEvent.EventOneofCase.Accepted || events[0].Sequence != first))
         {
-            return $"first event is {events[0].EventCase} #{events[0].Sequence}, not Accepted #1";
+            return $"first event is {events[0].EventCase} #{events[0].Sequence}, not Accepted #{first}";
         }
 
         var last = new Dictionary<(long, string), (long Sequence, bool Final)>();

@@ -53,6 +53,40 @@ public sealed class PromptAssemblerTests
     };
 
     [Fact]
+    public void Prefill_EndsThePrompt_AfterThePostHistoryInstructions_CountedWithTheHistory()
+    {
+        var window = new[] { User(10, "Hi"), Said(11, "ruby", "Ahoy."), User(12, "Where to?") };
+
+        var plain = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, Roomy());
+        var continued = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, Roomy(), prefill: "North, to the ice, where");
+
+        // The same prompt, and the reply so far as the assistant's last word.
+        Assert.Equal(plain.Messages.Select(m => (m.Role, m.Text)), continued.Messages.SkipLast(1).Select(m => (m.Role, m.Text)));
+        Assert.Equal((ChatRole.Assistant, "North, to the ice, where"), (continued.Messages[^1].Role, continued.Messages[^1].Text));
+        Assert.Equal((ChatRole.System, "Stay in character."), (continued.Messages[^2].Role, continued.Messages[^2].Text));
+        Assert.Equal(plain[PromptSection.History] + O200k.CountMessage("North, to the ice, where"), continued[PromptSection.History]);
+        Assert.Equal(Recount(continued.Messages, O200k), continued.TotalTokens);
+    }
+
+    [Fact]
+    public void Prefill_OverTheWholeBudget_KeepsItsEnd_AndTheNewestUserTurn()
+    {
+        var window = LongChat(12);
+        var prefill = string.Join(" ", Enumerable.Range(1, 400).Select(i => $"word{i}")) + " THE END SO FAR";
+        var budget = new PromptBudgets(O200k, 600);
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, budget, prefill);
+
+        Assert.InRange(prompt.TotalTokens, 1, 600);
+        Assert.Equal(Recount(prompt.Messages, O200k), prompt.TotalTokens);
+        var last = prompt.Messages[^1];
+        Assert.Equal(ChatRole.Assistant, last.Role);
+        Assert.EndsWith("THE END SO FAR", last.Text);
+        Assert.True(last.Text.Length < prefill.Length, "the prefill was not cut");
+        Assert.Contains(prompt.Messages, m => m.Text == window[^1].Text);
+    }
+
+    [Fact]
     public void Sections_ComeInTheDocumentedOrder()
     {
         var window = new[] { User(10, "Hi"), Said(11, "ruby", "Ahoy."), User(12, "Where to?") };

@@ -110,6 +110,7 @@ internal static class ApiMapper
         Rating = turn.Rating?.ToProto(),
         Edited = turn.Edited,
         Hidden = turn.Hidden,
+        Continuations = turn.Continuations,
     };
 
     public static V1.Candidate ToProto(this TurnCandidate candidate) => new()
@@ -163,7 +164,10 @@ internal static class ApiMapper
         ReplyToSeq: turn.ReplyToSeq == 0 ? null : turn.ReplyToSeq,
         Edited: turn.Edited,
         Hidden: turn.Hidden,
-        Rating: turn.Rating is { } rating ? new TurnRating(rating.Stars, [.. rating.Tags], rating.Comment.Length == 0 ? null : rating.Comment, rating.UpdateTime?.ToDateTimeOffset() ?? default) : null);
+        Rating: turn.Rating is { } rating ? new TurnRating(rating.Stars, [.. rating.Tags], rating.Comment.Length == 0 ? null : rating.Comment, rating.UpdateTime?.ToDateTimeOffset() ?? default) : null)
+    {
+        Continuations = turn.Continuations,
+    };
 
     public static V1.TurnState ToProto(this ReplyState state) => state switch
     {
@@ -189,16 +193,26 @@ internal static class ApiMapper
             accepted.UserTurn = userTurn.ToProto();
         }
 
-        return new V1.ReplyEvent { ChatId = first.ChatId, Seq = first.Seq, CandidateId = first.CandidateId ?? "", Sequence = 1, Accepted = accepted };
+        // A continuation's events are numbered in its own range (ReplyKey.SequenceBase).
+        var continuation = first.Role == AuthorRole.Character ? first.Continuations : 0;
+        accepted.Continuation = continuation > 0;
+        return new V1.ReplyEvent
+        {
+            ChatId = first.ChatId,
+            Seq = first.Seq,
+            CandidateId = first.CandidateId ?? "",
+            Sequence = ((long)continuation << ReplyKey.ContinuationShift) + 1,
+            Accepted = accepted,
+        };
     }
 
     public static V1.ReplyEvent ToProto(ReplyKey key, ReplyUpdate update)
     {
-        var e = new V1.ReplyEvent { ChatId = key.ChatId, Seq = key.Seq, CandidateId = key.CandidateId, Sequence = update.Sequence };
+        var e = new V1.ReplyEvent { ChatId = key.ChatId, Seq = key.Seq, CandidateId = key.CandidateId, Sequence = key.SequenceBase + update.Sequence };
         switch (update.Kind)
         {
             case ReplyUpdateKind.Accepted:
-                e.Accepted = new V1.ReplyEvent.Types.Accepted();
+                e.Accepted = new V1.ReplyEvent.Types.Accepted { Continuation = key.Continuation > 0 };
                 if (update.Turn is not null)
                 {
                     e.Accepted.PendingTurns.Add(update.Turn.ToProto());

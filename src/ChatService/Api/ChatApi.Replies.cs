@@ -35,7 +35,10 @@ internal sealed partial class ChatApi
         var candidateId = RequestValidator.OptionalId(request.CandidateId, "candidate_id");
         var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
         var turn = await pipeline.GetReplyToFollowAsync(userId, chatId, seq, candidateId, context.CancellationToken);
-        await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context,
+        // The candidate's newest generation (its latest continuation, if any), from after_sequence in its
+        // own range; a sequence of an earlier generation streams this one from the start.
+        var key = turn.ReplyKey;
+        await FollowAsync(userId, key, Math.Max(0, afterSequence - key.SequenceBase), responseStream, context,
             settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming));
     }
 
@@ -55,6 +58,18 @@ internal sealed partial class ChatApi
 
         using var admission = limits.Admit(userId, nameof(Regenerate));
         var owed = await pipeline.RegenerateAsync(userId, chatId, seq, requestId, context.CancellationToken);
+        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
+    }
+
+    public override async Task ContinueReply(V1.ContinueReplyRequest request, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    {
+        var userId = context.GetUserId();
+        var (chatId, seq) = RequestValidator.Turn(request);
+        var requestId = RequestValidator.RequestId(request.RequestId);
+
+        // Limits as Regenerate's: checked before anything is written, the slot held until the continuation settles.
+        using var admission = limits.Admit(userId, nameof(ContinueReply));
+        var owed = await pipeline.ContinueReplyAsync(userId, chatId, seq, requestId, context.CancellationToken);
         await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
     }
 
@@ -118,7 +133,7 @@ internal sealed partial class ChatApi
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
-            await FollowAsync(userId, new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!), afterSequence: 1, responseStream, context);
+            await FollowAsync(userId, reply.ReplyKey, afterSequence: 1, responseStream, context);
         }
     }
 

@@ -20,6 +20,8 @@ public sealed partial class CancelReplyRequest : ITurnScoped;
 
 public sealed partial class RegenerateRequest : ITurnScoped;
 
+public sealed partial class ContinueReplyRequest : ITurnScoped;
+
 public sealed partial class ListCandidatesRequest : ITurnScoped;
 
 public sealed partial class SelectCandidateRequest : ITurnScoped;

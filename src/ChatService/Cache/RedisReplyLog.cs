@@ -9,8 +9,8 @@ using StackExchange.Redis;
 namespace ChatService.Cache;
 
 /// <summary>
-/// The reply log in Redis Cluster: one Stream per reply, <c>chat:{chatId}:r:{seq}:{candidateId}</c>,
-/// in the chat's hash slot. Each entry is one append: a batch of events, its ID <c>0-N</c> where N is
+/// The reply log in Redis Cluster: one Stream per reply, <c>chat:{chatId}:r:{seq}:{candidateId}</c>
+/// (and one per continuation of it, with <c>:c{n}</c> after), in the chat's hash slot. Each entry is one append: a batch of events, its ID <c>0-N</c> where N is
 /// the batch's last sequence, so that an exclusive XRANGE from <c>0-after</c> is a resume, and its
 /// fields <c>a</c> (the attempt that wrote it), <c>x</c> (1 when the batch ends the reply),
 /// <c>r</c> (the replica that wrote it) and <c>e</c> (the events, protobuf). Appends run as one script that refuses a batch that does not
@@ -82,8 +82,10 @@ internal sealed class RedisReplyLog(
         // Settled without its owner, the stored text need not continue what the log shows: a
         // Restarted first (in a range past any a dead replica's callers saw), then the stored text,
         // so the deltas after it add up to the stored text, then the final event.
+        // A continuation settled so kept the text it had, which its Accepted event carries and a Restarted
+        // does not drop: nothing was appended.
         List<ReplyUpdate> ending = [new(0, ReplyUpdateKind.Restarted, Text: "ended without the replica that was generating it")];
-        if (final.Turn is { Text.Length: > 0 } turn)
+        if (key.Continuation == 0 && final.Turn is { Text.Length: > 0 } turn)
         {
             ending.Add(new ReplyUpdate(0, ReplyUpdateKind.Delta, Text: turn.Text));
         }
@@ -227,9 +229,14 @@ internal sealed class RedisReplyLog(
         }
     }
 
-    internal static RedisKey LogKey(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}";
+    /// <summary>The log of one generation of a reply: a continuation's (ContinueReply) is its own, <c>…:c&lt;n&gt;</c>.</summary>
+    internal static RedisKey LogKey(ReplyKey key) => LogName(key);
 
-    private static string WakeChannelName(ReplyKey key) => $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}:wake";
+    private static string WakeChannelName(ReplyKey key) => $"{LogName(key)}:wake";
+
+    private static string LogName(ReplyKey key) => key.Continuation == 0
+        ? $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}"
+        : $"chat:{{{key.ChatId}}}:r:{key.Seq}:{key.CandidateId}:c{key.Continuation}";
 
     private static LoggedReplyEvent Encode(ReplyUpdate update)
     {

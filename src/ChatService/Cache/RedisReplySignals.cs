@@ -76,8 +76,8 @@ internal sealed partial class RedisReplySignals(
 
     private void OnCancel(RedisValue message)
     {
-        var parts = ((string?)message)?.Split('/');
-        if (parts is { Length: 3 } && long.TryParse(parts[1], out var seq) && hub.TryGet(new ReplyKey(parts[0], seq, parts[2]), out var owned))
+        // "chatId/seq/candidateId", with "+n" after the candidate for its n-th continuation.
+        if (ReplyKey.TryParse((string?)message, out var key) && hub.TryGet(key, out var owned))
         {
             owned.RequestCancel();
         }

@@ -52,6 +52,15 @@ public interface IReplyLedger
     Task<OwedReplies> RecordContinuationAsync(string userId, string chatId, string requestId, SpeakerChoice speakers, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Owes the chat's last reply again to extend its text (ContinueReply): its primary candidate becomes
+    /// pending, leased here, as continuation <see cref="ChatTurn.Continuations"/>, its text kept (the settle
+    /// appends to it). Idempotent on the request id: a repeat returns that continuation, as stored now.
+    /// NOT_FOUND for another user's chat or a missing turn; FAILED_PRECONDITION for a user turn, a hidden
+    /// one, one that is not the last shown turn, one still being generated, or one without text.
+    /// </summary>
+    Task<OwedReplies> ContinueReplyAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Takes over owed replies whose lease has expired, in a random half of the owed-reply index's
     /// shards (so replicas sweeping at once mostly look at different ones) or in all of them;
     /// returns what this replica now holds, oldest first. Costs one read when nothing is owed.

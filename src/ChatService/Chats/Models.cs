@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ChatService.Chats;
 
 /// <summary>Who may see a character and start chats with it.</summary>
@@ -164,6 +166,16 @@ public sealed record ChatTurn(
     bool Edited = false,
     TurnRating? Rating = null)
 {
+    /// <summary>
+    /// How many times ContinueReply extended the candidate's text (0: never). While a continuation is
+    /// owed this is its number, and the reply's events for it are those of <see cref="ReplyKey"/> with
+    /// that <see cref="ReplyKey.Continuation"/>.
+    /// </summary>
+    public int Continuations { get; init; }
+
+    /// <summary>The events of the candidate's newest generation: the reply itself, or its latest continuation.</summary>
+    public ReplyKey ReplyKey => new(ChatId, Seq, CandidateId!, Continuations);
+
     /// <summary>A hidden turn as caches keep it: its number and version only.</summary>
     public static ChatTurn HiddenMarker(string chatId, long seq, long version) =>
         new(chatId, seq, AuthorRole.User, null, "", ReplyState.Complete, null, 0, default, null, null, version, Hidden: true);
@@ -184,10 +196,45 @@ public sealed record SendCommand(string UserId, string ChatId, string Text, stri
 /// <summary>A user turn to record, idempotent on its request id.</summary>
 public sealed record UserMessage(string UserId, string ChatId, string Text, string RequestId);
 
-/// <summary>Identifies one candidate reply: the unit that is generated, streamed and stored.</summary>
-public readonly record struct ReplyKey(string ChatId, long Seq, string CandidateId)
+/// <summary>
+/// Identifies one generation of a candidate reply: the unit that is generated, streamed and stored.
+/// <see cref="Continuation"/> is 0 for the reply as first generated and n for its n-th ContinueReply,
+/// each with an event stream (and log) of its own; storage knows only the candidate.
+/// </summary>
+public readonly record struct ReplyKey(string ChatId, long Seq, string CandidateId, int Continuation = 0)
 {
-    public override string ToString() => $"{ChatId}/{Seq}/{CandidateId}";
+    /// <summary>
+    /// Bits of a wire event sequence below the continuation's number: continuation n's events are
+    /// numbered on the wire from n × 2^40, above every attempt's range (attempt × 2^32) of the ones
+    /// before, so a candidate's event sequences keep increasing across its continuations.
+    /// </summary>
+    public const int ContinuationShift = 40;
+
+    /// <summary>What this generation's event sequences are offset by on the wire.</summary>
+    public long SequenceBase => (long)Continuation << ContinuationShift;
+
+    public override string ToString() => Continuation == 0 ? $"{ChatId}/{Seq}/{CandidateId}" : $"{ChatId}/{Seq}/{CandidateId}+{Continuation}";
+
+    /// <summary>Reads back what <see cref="ToString"/> wrote (how a cancel signal names the reply); false for anything else.</summary>
+    public static bool TryParse(string? text, out ReplyKey key)
+    {
+        key = default;
+        var parts = text?.Split('/');
+        if (parts is not [var chatId, var seqText, var candidate] || !long.TryParse(seqText, NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+        {
+            return false;
+        }
+
+        var plus = candidate.IndexOf('+', StringComparison.Ordinal);
+        var continuation = 0;
+        if (plus >= 0 && !int.TryParse(candidate.AsSpan(plus + 1), NumberStyles.None, CultureInfo.InvariantCulture, out continuation))
+        {
+            return false;
+        }
+
+        key = new ReplyKey(chatId, seq, plus >= 0 ? candidate[..plus] : candidate, continuation);
+        return true;
+    }
 }
 
 /// <summary>

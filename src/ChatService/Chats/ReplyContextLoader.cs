@@ -105,9 +105,11 @@ public sealed partial class ReplyContextLoader(
         var prefetch = definitions.Prefetch(key.ChatId);
         var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
-        if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null)
+        if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null
+            || reply.Continuations != key.Continuation)
         {
-            // Not in the window (a deep turn, or a candidate that is not the primary one).
+            // Not in the window (a deep turn, or a candidate that is not the primary one), or not as this
+            // generation of it (a continuation the window has not caught up with).
             return null;
         }
 

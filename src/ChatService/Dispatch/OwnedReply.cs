@@ -134,7 +134,7 @@ public sealed partial class OwnedReply
             }
 
             var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon);
-            if (context is null || !context.IsOwedBy(services.ReplicaId))
+            if (context is null || !context.IsOwedBy(services.ReplicaId) || context.Reply.Continuations != Key.Continuation)
             {
                 DispatchTracing.Outcome(span, "not_owed_here");
                 await FinishFromStorageAsync(context?.UserId);
@@ -142,7 +142,9 @@ public sealed partial class OwnedReply
             }
 
             var budget = services.Router.BudgetFor(context.Speaker.ModelRoute);
-            var prompt = ReplyPrompt.Build(context, services.Options, budget);
+            // A continuation's prompt ends with the reply's text so far as the assistant's (a prefill);
+            // its settle appends what is generated now to that text.
+            var prompt = ReplyPrompt.Build(context, services.Options, budget, prefill: Key.Continuation > 0 ? context.Reply.Text : null);
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             using var screen = services.Moderation.ScreensReplies ? new ReplyScreen(services.Moderation, generation.Token, abandon) : null;

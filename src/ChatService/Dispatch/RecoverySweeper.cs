@@ -61,7 +61,7 @@ public sealed partial class RecoverySweeper(
         var result = await ledger.ClaimExpiredAsync(limit, allShards, cancellationToken);
         foreach (var settled in result.Settled)
         {
-            var key = new ReplyKey(settled.Reply.ChatId, settled.Reply.Seq, settled.Reply.CandidateId!);
+            var key = settled.Reply.ReplyKey;
             Log.SettledInstead(logger, key.ToString(), settled.Reply.FailureReason ?? "");
             try
             {

@@ -86,13 +86,30 @@ public sealed partial class ReplyPipeline(
     }
 
     /// <summary>
+    /// Owes the chat's last reply again to extend it (see <see cref="IReplyLedger.ContinueReplyAsync"/>)
+    /// and queues it as a reply of its own: a continuation has its own event stream and log
+    /// (<see cref="ReplyKey.Continuation"/>), its prompt ends with the reply's text as the assistant's,
+    /// and its settle appends what was generated to that text.
+    /// </summary>
+    public async Task<OwedReplies> ContinueReplyAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
+    {
+        var owed = await ledger.ContinueReplyAsync(userId, chatId, seq, requestId, cancellationToken);
+        if (!owed.Duplicate)
+        {
+            await DispatchAsync(owed.Replies);
+        }
+
+        return owed;
+    }
+
+    /// <summary>
     /// Completes when every reply of <paramref name="replies"/> that is live on this replica has
     /// ended: settled in any state, or handed over to recovery. Replies not live here count as ended.
     /// </summary>
     public Task WhenEnded(IEnumerable<ChatTurn> replies) =>
         Task.WhenAll(replies
             .Where(r => r.CandidateId is not null)
-            .Select(r => hub.TryGet(new ReplyKey(r.ChatId, r.Seq, r.CandidateId!), out var owned) ? owned.Ended : Task.CompletedTask));
+            .Select(r => hub.TryGet(r.ReplyKey, out var owned) ? owned.Ended : Task.CompletedTask));
 
     /// <summary>A reply turn of the user's chat, with the given candidate or its primary one.</summary>
     public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
@@ -134,7 +151,6 @@ public sealed partial class ReplyPipeline(
         return await GetReplyAsync(userId, chatId, seq, candidateId, cancellationToken);
     }
 
-    /// <summary>Every candidate of a character turn, oldest first: read from storage, not the cached window (which holds only primary candidates).</summary>
     /// <summary>The stored prompt of a candidate; <paramref name="ownerUserId"/> null for an admin (any chat).</summary>
     public Task<StoredPrompt> GetReplyPromptAsync(string? ownerUserId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken) =>
         ledger.GetReplyPromptAsync(ownerUserId, chatId, seq, candidateId, cancellationToken);
@@ -156,7 +172,7 @@ public sealed partial class ReplyPipeline(
         // The reply and the replica generating it come from Redis when they can (the chat's window
         // and the reply's log), so the signal goes out without waiting on storage.
         var turn = await GetReplyToFollowAsync(userId, chatId, seq, candidateId, cancellationToken);
-        var key = new ReplyKey(chatId, seq, turn.CandidateId!);
+        var key = turn.ReplyKey;
         if (turn.State is not (ReplyState.Pending or ReplyState.Streaming))
         {
             return turn;
@@ -349,7 +365,7 @@ public sealed partial class ReplyPipeline(
     {
         var opened = replies
             .Where(r => r.State == ReplyState.Pending && r.CandidateId is not null)
-            .Select(r => hub.Open(new ReplyKey(r.ChatId, r.Seq, r.CandidateId!), attempt: 1, r))
+            .Select(r => hub.Open(r.ReplyKey, attempt: 1, r))
             .OfType<OwnedReply>()
             .ToList();
 

@@ -12,7 +12,11 @@ internal static class ReplyPrompt
     /// instructions after them (see <see cref="PromptBuilder.Assemble"/>), within the section ceilings of
     /// <paramref name="options"/> and the route's <paramref name="budget"/>. The creator notes are never part of it.
     /// </summary>
-    public static AssembledPrompt Build(ReplyContext context, DispatchOptions options, RoutePromptBudget budget)
+    /// <param name="prefill">
+    /// For a continuation (ContinueReply): the reply's text so far, sent as the final assistant message so
+    /// the model goes on from it; null for a reply generated from the start.
+    /// </param>
+    public static AssembledPrompt Build(ReplyContext context, DispatchOptions options, RoutePromptBudget budget, string? prefill = null)
     {
         var speaker = context.Speaker;
         var definition = new CharacterPrompt(speaker.DisplayName, context.Persona?.Name ?? Macros.DefaultUserName)
@@ -34,7 +38,8 @@ internal static class ReplyPrompt
             context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
             context.Pinned.Where(InPrompt).Select(ToPromptTurn).ToList(),
             context.Memory,
-            options.PromptBudgets(budget));
+            options.PromptBudgets(budget),
+            prefill);
     }
 
     /// <summary>A reply withheld by moderation never reaches a model again (its text is not stored either, so it would be an empty message).</summary>

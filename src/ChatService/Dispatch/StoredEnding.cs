@@ -8,7 +8,8 @@ internal static class StoredEnding
 {
     /// <summary>
     /// The text the stream is missing as one delta when the stored text continues what it shows
-    /// (since its last Restarted), else a Restarted and the whole stored text; then the final
+    /// (since its last Restarted, after a continuation's text so far), else a Restarted and the whole
+    /// stored text (beyond the continuation's text so far); then the final
     /// event. An empty stream becomes the replay of a stored reply: Accepted, Started, the text,
     /// the end. A reply that no longer exists ends Failed NOT_FOUND.
     /// </summary>
@@ -27,7 +28,9 @@ internal static class StoredEnding
             stream.Publish(ReplyUpdateKind.Started, characterId: turn.CharacterId);
         }
 
-        var shown = ShownText(held);
+        // A continuation's deltas add to the text its Accepted event carries (a Restarted keeps that text).
+        var before = AcceptedText(held);
+        var shown = before + ShownText(held);
         if (turn.Text.StartsWith(shown, StringComparison.Ordinal))
         {
             if (turn.Text.Length > shown.Length)
@@ -38,15 +41,20 @@ internal static class StoredEnding
         else
         {
             stream.Publish(ReplyUpdateKind.Restarted, text: "the stored reply differs from what was streamed; here it is whole");
-            if (turn.Text.Length > 0)
+            var rest = turn.Text.StartsWith(before, StringComparison.Ordinal) ? turn.Text[before.Length..] : turn.Text;
+            if (rest.Length > 0)
             {
-                stream.Publish(ReplyUpdateKind.Delta, text: turn.Text);
+                stream.Publish(ReplyUpdateKind.Delta, text: rest);
             }
         }
 
         var final = ReplyUpdate.FinalOf(turn, sequence: 0);
         stream.Publish(final.Kind, turn: turn, failureCode: final.FailureCode, failureReason: final.FailureReason);
     }
+
+    /// <summary>The text the stream's Accepted event shows the reply with: a continuation's text so far, else none.</summary>
+    public static string AcceptedText(IEnumerable<ReplyUpdate> events) =>
+        events.FirstOrDefault(u => u.Kind == ReplyUpdateKind.Accepted)?.Turn?.Text ?? "";
 
     /// <summary>The text of the deltas after the last Restarted.</summary>
     public static string ShownText(IEnumerable<ReplyUpdate> events)

@@ -27,6 +27,12 @@ public static partial class PromptBuilder
     /// dropped until the rest fits), the other recent turns (newest first, contiguous) and the post-history
     /// instructions (whole or not at all). So what is trimmed first is what comes last in that order.
     /// </para>
+    /// <para>
+    /// A continuation (<paramref name="prefill"/>, the reply's text so far) ends the prompt as an assistant
+    /// message after everything else, the post-history instructions included, so the model goes on from it.
+    /// It is given room right after the newest user turn and counted with the history; when it does not fit
+    /// the whole budget its beginning is cut (its end is where the model goes on).
+    /// </para>
     /// </summary>
     public static AssembledPrompt Assemble(
         CharacterPrompt definition,
@@ -35,7 +41,8 @@ public static partial class PromptBuilder
         IReadOnlyDictionary<string, string> characterNames,
         IReadOnlyList<PromptTurn> pinnedOldestFirst,
         PromptMemory memory,
-        PromptBudgets budgets)
+        PromptBudgets budgets,
+        string? prefill = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(windowOldestFirst);
@@ -91,6 +98,20 @@ public static partial class PromptBuilder
         if (newestUser >= 0)
         {
             left -= recent[newestUser].Cost;
+        }
+
+        // 1b. A continuation's reply so far, the last message: it goes on from its end.
+        ChatMessage? prefillMessage = null;
+        if (!string.IsNullOrWhiteSpace(prefill))
+        {
+            var fitted = tokenizer.CountMessage(prefill) <= left - leastSystem
+                ? prefill
+                : FitTail(prefill, left - leastSystem - PromptTokenizer.MessageOverhead, tokenizer);
+            if (fitted.Length > 0)
+            {
+                prefillMessage = new ChatMessage(ChatRole.Assistant, fitted);
+                left -= tokenizer.CountMessage(fitted);
+            }
         }
 
         // 2. The system prompt, the definition and the persona.
@@ -237,7 +258,7 @@ public static partial class PromptBuilder
         var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";
 
         return Lay(definition, expanded, system, systemTokens + PromptTokenizer.MessageOverhead, systemChars, pins, sections, note, memory.NoteDepth, summary,
-            lore.Select(l => l.Entry).ToList(), kept, postHistory, tokenizer, budgets.PromptTokens);
+            lore.Select(l => l.Entry).ToList(), kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens);
     }
 
     /// <summary>
@@ -259,6 +280,7 @@ public static partial class PromptBuilder
         List<LoreInsertion> lore,
         List<(PromptTurn Turn, ChatMessage Message, int Cost)> kept,
         string postHistory,
+        ChatMessage? prefill,
         PromptTokenizer tokenizer,
         int budget)
     {
@@ -337,6 +359,12 @@ public static partial class PromptBuilder
         {
             messages.Add(new ChatMessage(ChatRole.System, postHistory));
             sections[(int)PromptSection.PostHistory] = tokenizer.CountMessage(postHistory);
+        }
+
+        if (prefill is not null)
+        {
+            messages.Add(prefill);
+            sections[(int)PromptSection.History] += tokenizer.CountMessage(prefill.Text);
         }
 
         var total = sections.Sum() + PromptTokenizer.MessageOverhead;

@@ -35,6 +35,24 @@ internal static class CandidateMutations
             .Set("CreateTime", SpannerCommitTimestamp.Value)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
+    /// <summary>
+    /// A settled candidate owed again as continuation <paramref name="continuation"/> (ContinueReply):
+    /// pending, marked in the owed index and leased, its failure, cancel request and recovery count
+    /// cleared; its text stays, and the continuation's settle appends to it.
+    /// </summary>
+    public static SpannerMutation Continue(ReplyKey key, int continuation, OwedLease lease) =>
+        Key(key)
+            .Set("State", (long)ReplyState.Pending)
+            .Set("FailureCode", null)
+            .Set("FailureReason", null)
+            .Set("OwedShard", lease.Shard)
+            .Set("LeaseOwner", lease.Owner)
+            .Set("LeaseUntil", lease.Until)
+            .Set("CancelRequested", null)
+            .Set("RecoveryAttempts", null)
+            .Set("Continuations", (long)continuation)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
     /// <summary>The candidate's final state, with its owed marker and lease cleared; <paramref name="filterCategory"/> only for a filtered one.</summary>
     public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null) =>
         Key(key)

@@ -40,7 +40,7 @@ internal static class ChatRows
     public const string TurnColumns =
         "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
         "t.HiddenTime, t.Edited AS TurnEdited, " +
-        "c.State, c.Text AS CandidateText, c.FailureReason, c.Edited AS CandidateEdited, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason, c.Edited AS CandidateEdited, c.Continuations, " +
         "(SELECT r.Stars FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingStars, " +
         "(SELECT r.Tags FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingTags, " +
         "(SELECT r.Comment FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingComment, " +
@@ -128,7 +128,10 @@ internal static class ChatRows
             Edited: (isUser ? row.Get<bool?>("TurnEdited") : row.Get<bool?>("CandidateEdited")) ?? false,
             Rating: row.IsNull("RatingStars")
                 ? null
-                : new TurnRating((int)row.Get<long>("RatingStars"), row.Get<List<string>>("RatingTags"), row.Get<string?>("RatingComment"), row.Get<DateTimeOffset>("RatingTime")));
+                : new TurnRating((int)row.Get<long>("RatingStars"), row.Get<List<string>>("RatingTags"), row.Get<string?>("RatingComment"), row.Get<DateTimeOffset>("RatingTime")))
+        {
+            Continuations = isUser ? 0 : (int)(row.Get<long?>("Continuations") ?? 0),
+        };
     }
 
     /// <summary>The chat if it exists and belongs to the user; otherwise null.</summary>

@@ -198,10 +198,11 @@ internal sealed partial class ChatStore
         }
 
         var owed = await tx.QueryListAsync(
-            new SpannerStatement("SELECT Seq, CandidateId FROM Candidates WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs) AND OwedShard IS NOT NULL")
+            new SpannerStatement("SELECT Seq, CandidateId, Continuations FROM Candidates WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs) AND OwedShard IS NOT NULL")
                 .Add("chatId", chatId).Add("seqs", seqs.ToList()),
             ct);
-        var keys = owed.Select(r => new ReplyKey(chatId, r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+        // An owed continuation is that generation of its candidate (its own stream and log).
+        var keys = owed.Select(r => new ReplyKey(chatId, r.Get<long>("Seq"), r.Get<string>("CandidateId"), (int)(r.Get<long?>("Continuations") ?? 0))).ToList();
         foreach (var key in keys)
         {
             tx.BufferWrite(CandidateMutations.RequestCancel(key));

@@ -10,7 +10,7 @@ internal sealed partial class ReplyLedger
     // predicate excludes NULL shards; the hint is ignored by Cloud Spanner.
     private const string ExpiredLeasesSelect =
         """
-        SELECT ChatId, Seq, CandidateId, CancelRequested, RecoveryAttempts
+        SELECT ChatId, Seq, CandidateId, CancelRequested, RecoveryAttempts, Continuations
         FROM Candidates@{FORCE_INDEX=OwedReplies, spanner_emulator.disable_query_null_filtered_index_check=true}
         WHERE OwedShard IN UNNEST(@shards) AND LeaseUntil < CURRENT_TIMESTAMP()
         ORDER BY LeaseUntil
@@ -43,7 +43,7 @@ internal sealed partial class ReplyLedger
             var until = timeProvider.GetUtcNow() + Options.ReplyLease;
             foreach (var row in await tx.QueryListAsync(Scan(), ct))
             {
-                var key = new ReplyKey(row.Get<string>("ChatId"), row.Get<long>("Seq"), row.Get<string>("CandidateId"));
+                var key = new ReplyKey(row.Get<string>("ChatId"), row.Get<long>("Seq"), row.Get<string>("CandidateId"), (int)(row.Get<long?>("Continuations") ?? 0));
                 var attempts = row.Get<long?>("RecoveryAttempts") ?? 0;
                 (ReplyState State, ReplyFailureCode Code, string Reason)? end = row.Get<bool?>("CancelRequested") == true
                     ? (ReplyState.Cancelled, ReplyFailureCode.Cancelled, "cancelled while the replica generating it was gone")
@@ -60,7 +60,8 @@ internal sealed partial class ReplyLedger
 
                 var (state, code, reason) = settle;
                 var reply = (await ReadCandidateAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct))!;
-                turns.Settle(reply.Turn, state, "", code, reason);
+                // The text it has stays: none for a new reply, the text so far for a continuation.
+                turns.Settle(reply.Turn, state, reply.Turn.Text, code, reason);
                 primary.Add(reply.IsPrimary);
             }
 

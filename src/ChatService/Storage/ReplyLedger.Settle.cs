@@ -39,7 +39,20 @@ internal sealed partial class ReplyLedger
 
             var row = rows[0];
             var reply = ReadTurn(key.ChatId, row);
-            turns.Settle(reply, outcome.State, outcome.Text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
+            if (reply.Continuations != key.Continuation)
+            {
+                // Another generation of the candidate than the one this outcome is of.
+                return null;
+            }
+
+            // A continuation appends to the text the candidate had when it was continued, which the
+            // row keeps until now: whichever attempt settles it (a recovered one too) appends once. A
+            // continuation withheld by moderation withholds the whole reply: a filtered candidate
+            // keeps no text, so the old text goes with it.
+            var text = outcome.State == ReplyState.Filtered ? ""
+                : key.Continuation > 0 ? reply.Text + outcome.Text
+                : outcome.Text;
+            turns.Settle(reply, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {
@@ -53,12 +66,12 @@ internal sealed partial class ReplyLedger
             }
 
             // The preview shows the chat's newest shown turn as history shows it (its primary candidate).
-            if (row.Get<long?>("LastShownSeq") == key.Seq && outcome.Text.Length > 0 && !reply.Hidden
+            if (row.Get<long?>("LastShownSeq") == key.Seq && text.Length > 0 && !reply.Hidden
                 && row.Get<string?>("PrimaryCandidateId") == key.CandidateId)
             {
                 tx.BufferWrite(SpannerMutation.Update("Chats")
                     .Set("ChatId", key.ChatId)
-                    .Set("LastMessagePreview", Text.Preview(outcome.Text)));
+                    .Set("LastMessagePreview", Text.Preview(text)));
             }
 
             return row.Get<string?>("PrimaryCandidateId") == key.CandidateId;
@@ -100,7 +113,8 @@ internal sealed partial class ReplyLedger
                 return stored.AsReply() with { GeneratingReplica = stored.LeaseOwner };
             }
 
-            turns.Settle(stored.Turn, ReplyState.Cancelled, "", ReplyFailureCode.Cancelled, "cancelled before generation started");
+            // The text it has stays: none for a new reply, the text so far for a continuation.
+            turns.Settle(stored.Turn, ReplyState.Cancelled, stored.Turn.Text, ReplyFailureCode.Cancelled, "cancelled before generation started");
             return stored.AsReply();
         }, cancellationToken);
 

@@ -49,6 +49,17 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         _written.Add((turn, false));
     }
 
+    /// <summary>
+    /// The turn's primary candidate owed again to continue its text (ContinueReply); <paramref name="turn"/>
+    /// shows it pending, with its text so far and <see cref="ChatTurn.Continuations"/> the continuation's number.
+    /// </summary>
+    public void ContinueCandidate(ChatTurn turn, OwedLease lease)
+    {
+        transaction.BufferWrite(CandidateMutations.Continue(new ReplyKey(turn.ChatId, turn.Seq, turn.CandidateId!), turn.Continuations, lease));
+        transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq));
+        _written.Add((turn, false));
+    }
+
     /// <summary>Another existing candidate becomes the turn's primary one; <paramref name="turn"/> shows it.</summary>
     public void SelectCandidate(ChatTurn turn)
     {

@@ -1,0 +1,117 @@
+using ChatService.Api.V1;
+using ChatService.Testing;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Spanner.Client;
+
+namespace ChatService.Tests.Dispatch;
+
+/// <summary>
+/// The service process is SIGKILLed while it generates a continuation (ContinueReply); another one
+/// recovers it and appends to the text the reply had, never replacing it or appending twice.
+/// </summary>
+public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetime
+{
+    private readonly ProcessDatabase _database = new(stack, "kc");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private Dictionary<string, string> Settings(string replica) => _database.Settings(replica, new Dictionary<string, string>
+    {
+        ["Chat:ReplyLease"] = "00:00:03",
+        ["Dispatch:SweepInterval"] = "00:00:00.500",
+        // Slow enough that the continuation is mid-generation when the process dies (about 4 s a reply).
+        ["Inference:Backends:sim:Kind"] = "Simulated",
+        ["Inference:Backends:sim:TimeToFirstToken"] = "00:00:00.100",
+        ["Inference:Backends:sim:TokensPerSecond"] = "10",
+        ["Inference:Backends:sim:MinTokens"] = "35",
+        ["Inference:Backends:sim:MaxTokens"] = "45",
+        ["Inference:Routes:default:0"] = "sim",
+    });
+
+    [Fact]
+    public async Task KilledMidContinuation_TheRecoveredContinuationAppendsToTheOldText()
+    {
+        var user = TestUsers.New();
+        string chatId, candidateId, old;
+        long seq;
+        await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
+        {
+            var client = first.Client(user);
+            var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
+            chatId = (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).ChatId;
+            using (var send = client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = "Tell me about primes.", RequestId = "send-1" }, cancellationToken: Ct))
+            {
+                var sent = await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+                var reply = sent[^1].Completed.Turn;
+                (seq, candidateId, old) = (reply.Seq, reply.CandidateId, reply.Text);
+            }
+
+            Assert.NotEmpty(old);
+
+            // The continuation has streamed text when the process dies.
+            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = "continue-1" }, cancellationToken: Ct);
+            while (await call.ResponseStream.MoveNext(Ct) && call.ResponseStream.Current.EventCase != ReplyEvent.EventOneofCase.Delta)
+            {
+            }
+
+            Assert.Equal(ReplyEvent.EventOneofCase.Delta, call.ResponseStream.Current.EventCase);
+            await first.KillAsync();
+        }
+
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
+        var owed = await CandidateAsync(database, chatId, candidateId);
+        Assert.Equal((old, 1L, "replica-a", true), (owed.Text, owed.Continuations, owed.LeaseOwner, owed.Owed));
+
+        await using var second = await ServiceProcess.StartAsync(Settings("replica-b"), Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await CandidateAsync(database, chatId, candidateId)).Owed)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the continuation is still owed after 60 s:\n{second.Output}");
+            await Task.Delay(250, Ct);
+        }
+
+        // Appended once to the old text, on the same candidate.
+        var stored = await CandidateAsync(database, chatId, candidateId);
+        Assert.Equal((3L, 1L), (stored.State, stored.Continuations));
+        Assert.StartsWith(old, stored.Text);
+        Assert.True(stored.Text.Length > old.Length, $"nothing was appended to \"{old}\"");
+        Assert.DoesNotContain(old, stored.Text[old.Length..]);
+        Assert.Equal(1, await CountAsync(database, $"SELECT COUNT(*) FROM Candidates WHERE ChatId = '{chatId}'"));
+
+        // The recovered attempt was prompted with the old text as the assistant's, and its stream (from
+        // another replica, through the restart) adds up to the stored text after the text it was accepted with.
+        var client2 = second.Client(user);
+        var prompt = await client2.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = chatId, Seq = seq }, cancellationToken: Ct);
+        Assert.Equal(("assistant", old), (prompt.Messages[^1].Role, prompt.Messages[^1].Content));
+        using var follow = client2.StreamReply(new StreamReplyRequest { ChatId = chatId, Seq = seq }, cancellationToken: Ct);
+        var events = await follow.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        Assert.Equal(stored.Text, events[^1].Completed.Turn.Text);
+        Assert.True(events[0].Accepted.Continuation);
+        var restart = events.FindLastIndex(e => e.EventCase == ReplyEvent.EventOneofCase.Restarted);
+        var after = string.Concat(events.Skip(restart + 1).Where(e => e.EventCase == ReplyEvent.EventOneofCase.Delta).Select(e => e.Delta.Text));
+        Assert.Equal(stored.Text, events[0].Accepted.PendingTurns[0].Text + after);
+        var history = await client2.GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
+        Assert.Equal((stored.Text, TurnState.Complete, 1), (history.Turns[0].Text, history.Turns[0].State, history.Turns[0].Continuations));
+    }
+
+    private static async Task<(string Text, long State, long Continuations, string? LeaseOwner, bool Owed)> CandidateAsync(
+        SpannerDatabaseClient database, string chatId, string candidateId)
+    {
+        var row = (await database.QueryListAsync(new SpannerStatement(
+                "SELECT IFNULL(Text, '') AS Text, State, IFNULL(Continuations, 0) AS Continuations, LeaseOwner, OwedShard IS NOT NULL AS Owed FROM Candidates WHERE ChatId = @c AND CandidateId = @id")
+            .Add("c", chatId).Add("id", candidateId)))[0];
+        return (row.Get<string>("Text"), row.Get<long>("State"), row.Get<long>("Continuations"), row.Get<string?>("LeaseOwner"), row.Get<bool>("Owed"));
+    }
+
+    private static async Task<long> CountAsync(SpannerDatabaseClient database, string sql) =>
+        (await database.QueryListAsync(new SpannerStatement(sql)))[0].Get<long>(0);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _database.DisposeAsync();
+    }
+}

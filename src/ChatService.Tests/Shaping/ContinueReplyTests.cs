@@ -1,0 +1,268 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Dispatch;
+using ChatService.Tests.Infrastructure;
+using Grpc.Core;
+using Spanner.Client;
+
+namespace ChatService.Tests.Shaping;
+
+/// <summary>
+/// ContinueReply on the OpenAI-compatible fake server (which records every prompt), against the emulator
+/// and the Redis Cluster: what the model is sent, what is stored, what is streamed, and what is refused.
+/// </summary>
+public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+{
+    /// <summary>What the fake server answers a first reply with (its default chunks).</summary>
+    private const string ModelReply = "Ahoy, matey! The treasure is under the palm.";
+
+    /// <summary>What it answers a continuation with, in the tests that set it.</summary>
+    private static readonly string[] MoreChunks = [" A parrot", " guards it", ", day and night."];
+
+    private const long SequenceBase = 1L << 40;
+
+    [Fact]
+    public async Task ContinueReply_AppendsWhatIsStreamedToTheSameCandidate_AndThePromptEndsWithTheReplyAsTheAssistants()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1 greeting, 2 "message 0", 3 the model's reply
+        var client = Fixture.Client(user);
+        var reply = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns[0]; // the window is cached
+        Assert.Equal((3L, ModelReply, 0), (reply.Seq, reply.Text, reply.Continuations));
+        var requests = OpenAI.Server.Requests.Count;
+        var request = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "continue-1" };
+
+        var events = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct)));
+
+        // Accepted: the same candidate, pending, with the text it had; then the new text, then the whole.
+        var accepted = events[0].Accepted;
+        Assert.Equal((false, true), (accepted.Duplicate, accepted.Continuation));
+        var pending = Assert.Single(accepted.PendingTurns);
+        Assert.Equal((3L, reply.CandidateId, reply.CandidateCount, TurnState.Pending, ModelReply, 1),
+            (pending.Seq, pending.CandidateId, pending.CandidateCount, pending.State, pending.Text, pending.Continuations));
+        var streamed = string.Concat(events.Where(e => e.EventCase == ReplyEvent.EventOneofCase.Delta).Select(e => e.Delta.Text));
+        Assert.Equal(string.Concat(MoreChunks), streamed);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        var completed = events[^1].Completed.Turn;
+        Assert.Equal((reply.CandidateId, ModelReply + streamed, TurnState.Complete, 1, reply.CandidateCount),
+            (completed.CandidateId, completed.Text, completed.State, completed.Continuations, completed.CandidateCount));
+        Assert.All(events, e => Assert.Equal((chat.ChatId, 3L, reply.CandidateId), (e.ChatId, e.Seq, e.CandidateId)));
+
+        // Its events are numbered above every sequence the reply itself had, and keep increasing.
+        Assert.Equal(SequenceBase + 1, events[0].Sequence);
+        Assert.Equal(events.Select(e => e.Sequence).Order(), events.Select(e => e.Sequence));
+        Assert.Equal(events.Count, events.Select(e => e.Sequence).Distinct().Count());
+
+        // The model got the turn's prompt with the reply so far as the final, assistant, message.
+        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count);
+        var prompt = OpenAI.Server.Messages(requests);
+        Assert.Equal(("assistant", ModelReply), prompt[^1]);
+        Assert.Equal(("user", "message 0"), prompt[^2]);
+        Assert.Equal("system", prompt[0].Role);
+
+        // The stored prompt says the same.
+        var stored = await client.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct);
+        Assert.Equal(prompt, stored.Messages.Select(m => (m.Role, m.Content)));
+
+        // History (through the cache) and Spanner hold the old text plus what was streamed, on the same candidate.
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((reply.CandidateId, ModelReply + streamed, TurnState.Complete, 1), (history.Turns[0].CandidateId, history.Turns[0].Text, history.Turns[0].State, history.Turns[0].Continuations));
+        Assert.Equal((ModelReply + streamed, 1L), await StoredCandidateAsync(chat.ChatId, reply.CandidateId));
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND Seq = 3", ("c", chat.ChatId)));
+        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM ModelCalls WHERE ChatId = @c AND Seq = 3", ("c", chat.ChatId)));
+        Assert.StartsWith(ModelReply, (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).LastMessagePreview);
+        var listed = Assert.Single((await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct)).Candidates);
+        Assert.Equal((ModelReply + streamed, true), (listed.Text, listed.Primary));
+
+        // StreamReply follows the continuation: from the start, and from within its range.
+        var followed = await ReadAllAsync(client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct));
+        Assert.True(followed[0].Accepted.Continuation);
+        Assert.Equal(ModelReply + streamed, followed[^1].Completed.Turn.Text);
+        Assert.Equal(ModelReply + streamed, followed[0].Accepted.PendingTurns[0].Text + string.Concat(followed.Where(e => e.Delta is not null).Select(e => e.Delta.Text)));
+        var resumed = await ReadAllAsync(client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = 3, AfterSequence = events[1].Sequence }, cancellationToken: Ct));
+        Assert.Equal(events.Skip(2).Select(e => e.Sequence), resumed.Select(e => e.Sequence));
+
+        // A repeat records nothing, calls no model and attaches to the same continuation; the id names
+        // that continuation only.
+        var before = await StateAsync(chat.ChatId);
+        var repeat = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
+        Assert.True(repeat[0].Accepted.Duplicate);
+        Assert.True(repeat[0].Accepted.Continuation);
+        Assert.Equal((reply.CandidateId, ModelReply + streamed), (repeat[^1].CandidateId, repeat[^1].Completed.Turn.Text));
+        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count);
+        await AssertStatusAsync(StatusCode.FailedPrecondition,
+            () => ReadAllAsync(client.ContinueReply(new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 2, RequestId = "continue-1" }, cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.FailedPrecondition,
+            () => client.RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 1, RequestId = "continue-1" }, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(before, await StateAsync(chat.ChatId));
+
+        // A second continuation goes on from the whole text, in a range of its own.
+        var second = await WithChunksAsync([" The end."], () => ReadAllAsync(client.ContinueReply(
+            new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "continue-2" }, cancellationToken: Ct)));
+        Assert.Equal(2 * SequenceBase + 1, second[0].Sequence);
+        Assert.Equal(("assistant", ModelReply + streamed), OpenAI.Server.Messages(requests + 1)[^1]);
+        Assert.Equal((ModelReply + streamed + " The end.", 2), (second[^1].Completed.Turn.Text, second[^1].Completed.Turn.Continuations));
+        Assert.Equal((ModelReply + streamed + " The end.", 2L), await StoredCandidateAsync(chat.ChatId, reply.CandidateId));
+    }
+
+    [Fact]
+    public async Task ContinueReply_FailedOrCancelled_KeepsTheOldTextAndWhatWasAppended()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var candidateId = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns[0].CandidateId;
+
+        // The model's stream breaks after two chunks: the continuation fails with those appended.
+        OpenAI.Server.AbortAfterChunks = 2;
+        List<ReplyEvent> failed;
+        try
+        {
+            failed = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+                new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "broken" }, cancellationToken: Ct)));
+        }
+        finally
+        {
+            OpenAI.Server.AbortAfterChunks = null;
+        }
+
+        var partial = ModelReply + MoreChunks[0] + MoreChunks[1];
+        Assert.Equal(ReplyEvent.EventOneofCase.Failed, failed[^1].EventCase);
+        Assert.Equal((partial, TurnState.Failed), (failed[^1].Failed.Turn.Text, failed[^1].Failed.Turn.State));
+        Assert.Equal((partial, 1L), await StoredCandidateAsync(chat.ChatId, candidateId));
+
+        // Cancelled before the model wrote anything: the text stays as it was.
+        OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
+        try
+        {
+            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "stopped" }, cancellationToken: Ct);
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            Assert.Equal(partial, call.ResponseStream.Current.Accepted.PendingTurns[0].Text);
+
+            // While it is generating it cannot be continued again (nor edited).
+            await AssertStatusAsync(StatusCode.FailedPrecondition,
+                () => ReadAllAsync(client.ContinueReply(new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "again" }, cancellationToken: Ct)));
+            await AssertStatusAsync(StatusCode.FailedPrecondition,
+                () => client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = 3, Text = "x" }, cancellationToken: Ct).ResponseAsync);
+
+            var cancelled = await client.CancelReplyAsync(new CancelReplyRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct);
+            Assert.Equal((partial, TurnState.Cancelled, candidateId, 2), (cancelled.Text, cancelled.State, cancelled.CandidateId, cancelled.Continuations));
+            var rest = await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+            Assert.Equal(ReplyEvent.EventOneofCase.Failed, rest[^1].EventCase);
+            Assert.Equal((partial, "CANCELLED"), (rest[^1].Failed.Turn.Text, rest[^1].Failed.Code));
+        }
+        finally
+        {
+            OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
+        }
+
+        Assert.Equal((partial, 2L), await StoredCandidateAsync(chat.ChatId, candidateId));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((partial, TurnState.Cancelled), (history.Turns[0].Text, history.Turns[0].State));
+    }
+
+    [Fact]
+    public async Task BadContinuations_AreRefusedAndWriteNothing()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(2); // 1 greeting, 2/3, 4/5
+        var client = Fixture.Client(user);
+        var requests = OpenAI.Server.Requests.Count;
+        var before = await StateAsync(chat.ChatId);
+        ContinueReplyRequest Continue(long seq, string requestId = "c-1", string? chatId = null) => new() { ChatId = chatId ?? chat.ChatId, Seq = seq, RequestId = requestId };
+
+        // Malformed requests name their field.
+        Assert.Equal("seq", FieldOf(await AssertStatusAsync(StatusCode.InvalidArgument, () => ReadAllAsync(client.ContinueReply(Continue(0), cancellationToken: Ct)))));
+        Assert.Equal("chat_id", FieldOf(await AssertStatusAsync(StatusCode.InvalidArgument, () => ReadAllAsync(client.ContinueReply(Continue(5, chatId: "nope"), cancellationToken: Ct)))));
+        Assert.Equal("request_id", FieldOf(await AssertStatusAsync(StatusCode.InvalidArgument, () => ReadAllAsync(client.ContinueReply(Continue(5, "not valid"), cancellationToken: Ct)))));
+
+        // Missing turns, and another user's chat, do not exist.
+        await AssertStatusAsync(StatusCode.NotFound, () => ReadAllAsync(client.ContinueReply(Continue(42), cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.NotFound, () => ReadAllAsync(Fixture.Client(TestUsers.New()).ContinueReply(Continue(5), cancellationToken: Ct)));
+
+        // Only the last shown turn, a character's, can be continued.
+        var notLast = await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(3), cancellationToken: Ct)));
+        Assert.Contains("not the chat's last turn", notLast.Status.Detail);
+        var userTurn = await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(4), cancellationToken: Ct)));
+        Assert.Contains("user turn", userTurn.Status.Detail);
+        Assert.Equal(before, await StateAsync(chat.ChatId));
+
+        // A deleted reply is refused; with it gone, the last shown turn is a user turn.
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = chat.ChatId, Seqs = { 5 } }, cancellationToken: Ct);
+        var hidden = await StateAsync(chat.ChatId);
+        await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(5), cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(4), cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(3), cancellationToken: Ct)));
+        Assert.Equal(hidden, await StateAsync(chat.ChatId));
+
+        // A reply cancelled before it had any text has nothing to continue.
+        OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(30);
+        try
+        {
+            using var call = Fixture.Client(user).SendMessage(new SendMessageRequest { ChatId = chat.ChatId, Text = "tell me more" }, cancellationToken: Ct);
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            var replySeq = call.ResponseStream.Current.Accepted.PendingTurns[0].Seq;
+            var generating = await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(replySeq), cancellationToken: Ct)));
+            Assert.Contains("still being generated", generating.Status.Detail);
+            await client.CancelReplyAsync(new CancelReplyRequest { ChatId = chat.ChatId, Seq = replySeq }, cancellationToken: Ct);
+            var empty = await StateAsync(chat.ChatId);
+            var noText = await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(client.ContinueReply(Continue(replySeq), cancellationToken: Ct)));
+            Assert.Contains("no text", noText.Status.Detail);
+            Assert.Equal(empty, await StateAsync(chat.ChatId));
+        }
+        finally
+        {
+            OpenAI.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
+        }
+
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatOperations WHERE ChatId = @c AND Kind = 'continue'", ("c", chat.ChatId)));
+        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count); // the cancelled send's only
+    }
+
+    private async Task<List<ReplyEvent>> WithChunksAsync(string[] chunks, Func<Task<List<ReplyEvent>>> call)
+    {
+        var original = OpenAI.Server.ReplyChunks;
+        OpenAI.Server.ReplyChunks = chunks;
+        try
+        {
+            return await call();
+        }
+        finally
+        {
+            OpenAI.Server.ReplyChunks = original;
+        }
+    }
+
+    private static async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
+    {
+        using (call)
+        {
+            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        }
+    }
+
+    /// <summary>The candidate's text and continuation count as Spanner holds them.</summary>
+    private async Task<(string Text, long Continuations)> StoredCandidateAsync(string chatId, string candidateId)
+    {
+        var rows = await Fixture.Database.QueryListAsync(new SpannerStatement(
+            "SELECT Text, IFNULL(Continuations, 0) AS Continuations FROM Candidates WHERE ChatId = @c AND CandidateId = @id")
+            .Add("c", chatId).Add("id", candidateId));
+        return (rows[0].Get<string>("Text"), rows[0].Get<long>("Continuations"));
+    }
+
+    /// <summary>Everything a continuation could change: row counts, the chat's operations, its turns and candidates as stored, and its preview.</summary>
+    private async Task<string> StateAsync(string chatId)
+    {
+        var rows = await Fixture.Database.QueryListAsync(new SpannerStatement(
+            """
+            SELECT c.Seq, c.CandidateId, c.State, c.Text, c.Continuations, c.OwedShard, c.UpdateTime, t.UpdateTime AS TurnTime
+            FROM Candidates c JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq
+            WHERE c.ChatId = @c ORDER BY c.Seq, c.CandidateId
+            """).Add("c", chatId));
+        var chat = await Fixture.Database.QueryListAsync(new SpannerStatement("SELECT LastMessagePreview FROM Chats WHERE ChatId = @c").Add("c", chatId));
+        return string.Join("\n", [
+            await Fixture.SnapshotAsync(),
+            $"ChatOperations={await Fixture.CountAsync("SELECT COUNT(*) FROM ChatOperations WHERE ChatId = @c", ("c", chatId))}",
+            $"preview={chat[0].Get<string>("LastMessagePreview")}",
+            .. rows.Select(r =>
+                $"{r.Get<long>("Seq")} {r.Get<string>("CandidateId")} {r.Get<long>("State")} {r.Get<string?>("Text")} {r.Get<long?>("Continuations")} " +
+                $"{r.Get<long?>("OwedShard")} {r.Get<DateTimeOffset>("UpdateTime"):O} {r.Get<DateTimeOffset>("TurnTime"):O}"),
+        ]);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+using ChatService.Chats;
+using Spanner.Client;
+using static ChatService.Storage.ChatRows;
+
+namespace ChatService.Storage;
+
+internal sealed partial class ReplyLedger
+{
+    /// <summary>The ChatOperations kind of a ContinueReply.</summary>
+    internal const string ContinueKind = "continue";
+
+    /// <summary>
+    /// Most continuations one candidate may have: far more than anyone asks for, and few enough that
+    /// every continuation's wire sequences (from n × 2^40) stay within what after_sequence takes.
+    /// </summary>
+    internal const int MaxContinuations = 1000;
+
+    public async Task<OwedReplies> ContinueReplyAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
+    {
+        var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
+        {
+            _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
+            if (await ChatOperations.ReadAsync(tx, chatId, requestId, ContinueKind, ct) is { } recorded)
+            {
+                return await RecordedContinuationAsync(tx, chatId, seq, requestId, recorded.Result, ct);
+            }
+
+            var turn = await ContinuableTurnAsync(tx, chatId, seq, ct);
+            var pending = turn with { State = ReplyState.Pending, FailureReason = null, Continuations = turn.Continuations + 1 };
+            turns.ContinueCandidate(pending, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
+            ChatOperations.Insert(tx, chatId, requestId, ContinueKind, ContinuationRecord(seq, pending.CandidateId!, pending.Continuations));
+            return null;
+        }, cancellationToken);
+
+        // A repeat is handed on too: the first request may have committed without reaching the cache.
+        var owed = commit.Result ?? new OwedReplies(commit.Turns, Duplicate: false);
+        await commits.ShownAsync(commit, owed.Replies);
+        return owed;
+    }
+
+    /// <summary>
+    /// The turn a ContinueReply may continue, as shown with its primary candidate: the chat's last shown
+    /// turn, a character's, whose reply is settled and has text. Anything else is refused, and nothing is
+    /// written: a missing turn is NOT_FOUND; the rest FAILED_PRECONDITION, saying why.
+    /// </summary>
+    private async Task<ChatTurn> ContinuableTurnAsync(SpannerTransaction tx, string chatId, long seq, CancellationToken ct)
+    {
+        var turn = (await ReadCandidateAsync(tx, chatId, seq, null, ct))?.Turn ?? throw ChatException.TurnNotFound(chatId, seq);
+        if (turn.Role != AuthorRole.Character)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} is a user turn; only a character's reply can be continued");
+        }
+
+        if (turn.Hidden)
+        {
+            throw ChatException.TurnHidden(chatId, seq);
+        }
+
+        var shown = await tx.QueryListAsync(
+            new SpannerStatement("SELECT MAX(Seq) AS Seq FROM Turns WHERE ChatId = @chatId AND HiddenTime IS NULL").Add("chatId", chatId), ct);
+        if (shown[0].Get<long?>("Seq") is { } last && last != seq)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"turn {seq} is not the chat's last turn (turn {last} is); only the last reply can be continued");
+        }
+
+        if (turn.State is ReplyState.Pending or ReplyState.Streaming)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"turn {seq} is still being generated; continue it once it has ended (or cancel it with CancelReply)");
+        }
+
+        if (turn.Text.Length == 0)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} has no text to continue; regenerate it instead");
+        }
+
+        if (turn.Continuations >= MaxContinuations)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"turn {seq} was already continued {MaxContinuations} times, the most a reply may be; regenerate it instead");
+        }
+
+        return turn;
+    }
+
+    /// <summary>
+    /// What an earlier ContinueReply with this request id owes: its candidate as stored now, numbered
+    /// as that continuation (so the caller follows its events, settled or not). The id names one
+    /// continuation: under another turn it is FAILED_PRECONDITION.
+    /// </summary>
+    private static async Task<OwedReplies> RecordedContinuationAsync(
+        SpannerTransaction tx, string chatId, long seq, string requestId, byte[] record, CancellationToken ct)
+    {
+        var (recordedSeq, candidateId, continuation) = ParseContinuationRecord(record);
+        if (recordedSeq != seq)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"request_id {requestId} was used to continue another turn (turn {recordedSeq}); use a new request_id for a new continuation", "request_id");
+        }
+
+        var stored = await ReadCandidateAsync(tx, chatId, seq, candidateId, ct) ?? throw ChatException.TurnNotFound(chatId, seq);
+        return new OwedReplies([stored.Turn with { Continuations = continuation }], Duplicate: true);
+    }
+
+    /// <summary>What ChatOperations keeps of a continuation: <c>seq/candidateId/continuation</c>.</summary>
+    private static byte[] ContinuationRecord(long seq, string candidateId, int continuation) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seq}/{candidateId}/{continuation}"));
+
+    private static (long Seq, string CandidateId, int Continuation) ParseContinuationRecord(byte[] record)
+    {
+        var parts = Encoding.UTF8.GetString(record).Split('/');
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), parts[1], int.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+}
