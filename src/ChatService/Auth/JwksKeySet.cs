@@ -80,6 +80,7 @@ internal sealed class JwksKeySet(
     private readonly AuthOptions _options = options.Value;
 
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     private Keys _keys = Keys.None;
 
@@ -131,9 +132,34 @@ internal sealed class JwksKeySet(
     }
 
     /// <summary>Cancels a fetch under way: the host is going away, and with it the HTTP client the fetch uses.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => _stopping.CancelAsync();
+    /// <remarks>
+    /// A host can be stopped after its services were disposed (a test factory disposed twice, a host
+    /// torn down after a failed start): there is then nothing left to cancel, and stopping must not throw.
+    /// </remarks>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
 
-    public void Dispose() => _stopping.Dispose();
+        try
+        {
+            await _stopping.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the cancel: nothing to cancel either.
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Dispose();
+        }
+    }
 
     /// <summary>
     /// Called when the keys in <see cref="JwksKeySearch.Tried"/> did not hold the token's key: returns
