@@ -131,6 +131,47 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Assert.Equal((TurnState.Filtered, "", false), (filtered.State, filtered.Text, filtered.Primary));
     }
 
+    private static void AssertNoDeltaHolds(IEnumerable<ReplyEvent> events, string word) =>
+        Assert.DoesNotContain(events, e => e.EventCase == ReplyEvent.EventOneofCase.Delta && e.Delta.Text.Contains(word, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task AWithheldReply_IsNeverReplayed_FromItsLog_ToAResumeFromTheStart_OrARetriedSend()
+    {
+        var (user, chat) = await NewChatAsync();
+        var client = Fixture.Client(user);
+        Script(FlaggedMidStream, TimeSpan.FromMilliseconds(20));
+
+        var live = await SendAsync(user, chat.ChatId, "Tell me a story.", "replay-1");
+        Assert.Equal("FILTERED", live[^1].Failed.Code);
+        var key = $"chat:{{{chat.ChatId}}}:r:{live[^1].Seq}:{live[^1].CandidateId}";
+
+        // The log that held the streamed text is deleted once its final event is there.
+        var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (await redis.KeyExistsAsync(key) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.False(await redis.KeyExistsAsync(key), "the withheld reply's log is still there");
+
+        // From the very start, after a few events, and by a retry of the request: never a delta of the text.
+        foreach (var after in new long[] { 0, 2 })
+        {
+            using var resume = client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = live[^1].Seq, AfterSequence = after }, cancellationToken: Ct);
+            var replayed = await resume.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+            Assert.Equal("FILTERED", replayed[^1].Failed.Code);
+            AssertNoDeltaHolds(replayed, "FORBIDDEN");
+            AssertNoDeltaHolds(replayed, "here is");
+        }
+
+        var retried = await SendAsync(user, chat.ChatId, "Tell me a story.", "replay-1");
+        Assert.True(retried[0].Accepted.Duplicate);
+        Assert.Equal("FILTERED", retried[^1].Failed.Code);
+        AssertNoDeltaHolds(retried, "FORBIDDEN");
+        AssertNoDeltaHolds(retried, "here is");
+    }
+
     [Fact]
     public async Task AFilteredPrimaryCandidate_CannotBeSelectedOrEdited()
     {

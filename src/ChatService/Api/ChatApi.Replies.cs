@@ -36,7 +36,7 @@ internal sealed partial class ChatApi
         var afterSequence = RequestValidator.AfterSequence(request.AfterSequence);
         var turn = await pipeline.GetReplyToFollowAsync(userId, chatId, seq, candidateId, context.CancellationToken);
         await FollowAsync(userId, new ReplyKey(chatId, seq, turn.CandidateId!), afterSequence, responseStream, context,
-            settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming));
+            settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming), withheld: WithheldOrNull(turn));
     }
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
@@ -118,21 +118,25 @@ internal sealed partial class ChatApi
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
-            await FollowAsync(userId, new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!), afterSequence: 1, responseStream, context);
+            await FollowAsync(userId, new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!), afterSequence: 1, responseStream, context,
+                withheld: WithheldOrNull(reply));
         }
     }
+
+    /// <summary>The reply when moderation withheld it already (a resume, or a retried request): it is replayed from storage, never from its log.</summary>
+    private static ChatTurn? WithheldOrNull(ChatTurn reply) => reply.State == ReplyState.Filtered ? reply : null;
 
     /// <summary>
     /// Writes a reply's events to the caller. Streams end when the service begins shutting down,
     /// so open streams never hold the shutdown up; the client resumes with StreamReply.
     /// </summary>
     private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
-        bool settled = false)
+        bool settled = false, ChatTurn? withheld = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled))
+            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled, withheld))
             {
                 // A caller catching up gets what is there in one flush, not one per event.
                 for (var i = 0; i < batch.Count; i++)
