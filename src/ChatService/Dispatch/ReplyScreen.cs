@@ -16,6 +16,10 @@ internal sealed class ReplyScreen : IDisposable
     private readonly CancellationTokenSource _stop;
     private readonly CancellationToken _abandon;
     private Task? _inFlight;
+    /// <summary>The length of the text the last window check was started on (its verdict may not have come).</summary>
+    private int _startedLength;
+
+    /// <summary>The length of text a real verdict covered: an outage covers nothing, so the final check still runs.</summary>
     private int _checkedLength;
     private ReplyScreenResult? _blocked;
 
@@ -38,13 +42,13 @@ internal sealed class ReplyScreen : IDisposable
     public void Observe(StringBuilder text)
     {
         var window = _gate.ReplyWindowChars;
-        if (window <= 0 || Blocked || _inFlight is { IsCompleted: false } || text.Length - _checkedLength < window)
+        if (window <= 0 || Blocked || _inFlight is { IsCompleted: false } || text.Length - _startedLength < window)
         {
             return;
         }
 
         var snapshot = text.ToString();
-        _checkedLength = snapshot.Length;
+        _startedLength = snapshot.Length;
         _inFlight = CheckWindowAsync(snapshot);
     }
 
@@ -64,7 +68,7 @@ internal sealed class ReplyScreen : IDisposable
             return blocked;
         }
 
-        if (finalText.Length == 0 || (_inFlight is not null && _checkedLength == finalText.Length))
+        if (finalText.Length == 0 || _checkedLength == finalText.Length)
         {
             return ReplyScreenResult.Clean;
         }
@@ -79,6 +83,11 @@ internal sealed class ReplyScreen : IDisposable
         try
         {
             var result = await _gate.CheckReplyAsync(textSoFar, _abandon);
+            if (result.Checked)
+            {
+                _checkedLength = textSoFar.Length;
+            }
+
             if (result.Blocks)
             {
                 Volatile.Write(ref _blocked, result);
