@@ -171,6 +171,16 @@ public sealed class ModeratorTests
         Assert.Equal("", StoredEnding.ShownText(follower.Snapshot(0)));
     }
 
+    [Fact]
+    public async Task OpenAI_AnAnswerOverTheBound_IsAnOutage_NotBufferedWhole()
+    {
+        var padded = "{\"results\":[{\"flagged\":false}]" + new string(' ', OpenAIModerator.MaxResponseBytes) + "}";
+        var moderator = new OpenAIModerator(new HttpClient(new ScriptedHandler(HttpStatusCode.OK, padded)), new OpenAIModeratorOptions { BaseUrl = "http://localhost:9/v1" });
+
+        var outage = await Assert.ThrowsAsync<ModerationUnavailableException>(() => moderator.CheckAsync("text", ModerationTarget.Reply, Ct));
+        Assert.Contains("bytes", outage.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Answers every request with one scripted response (or failure) and records the request.</summary>
     private sealed class ScriptedHandler : HttpMessageHandler
     {

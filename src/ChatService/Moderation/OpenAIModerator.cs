@@ -51,7 +51,7 @@ public sealed class OpenAIModerator : IModerator
                 throw new ModerationUnavailableException($"the moderation endpoint answered HTTP {(int)response.StatusCode}");
             }
 
-            body = await response.Content.ReadFromJsonAsync(ModerationJson.Default.ModerationResponse, cancellationToken);
+            body = JsonSerializer.Deserialize(await ReadBoundedAsync(response.Content, cancellationToken), ModerationJson.Default.ModerationResponse);
         }
         catch (HttpRequestException ex)
         {
@@ -85,6 +85,34 @@ public sealed class OpenAIModerator : IModerator
             .ThenBy(c => c, StringComparer.Ordinal)
             .FirstOrDefault() ?? "unspecified";
         return ModerationVerdict.FlaggedAs(category);
+    }
+
+    /// <summary>The largest answer read: a verdict is a few hundred bytes; anything far larger is not one (and must not be buffered whole).</summary>
+    internal const int MaxResponseBytes = 1 << 20;
+
+    /// <summary>The response body, read (headers were read alone) up to <see cref="MaxResponseBytes"/>; longer is an outage.</summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxResponseBytes)
+        {
+            throw new ModerationUnavailableException($"the moderation endpoint's answer is over {MaxResponseBytes} bytes");
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxResponseBytes)
+            {
+                throw new ModerationUnavailableException($"the moderation endpoint's answer is over {MaxResponseBytes} bytes");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     internal sealed record ModerationRequest(
