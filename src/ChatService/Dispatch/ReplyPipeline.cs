@@ -33,8 +33,22 @@ public sealed partial class ReplyPipeline(
     /// <summary>Records the user turn and owed replies, then queues the replies.</summary>
     public async Task<SendReceipt> SendAsync(SendCommand command, CancellationToken cancellationToken)
     {
-        // Moderation first: a flagged message is refused with nothing written.
-        await moderation.CheckUserTextAsync(command.Text, "text", cancellationToken);
+        // Moderation first: a flagged message is refused with nothing written. A refused retry of a
+        // request recorded already (before moderation was on, or before an outage under fail-closed)
+        // attaches to what was recorded instead: "nothing was recorded" would be false.
+        try
+        {
+            await moderation.CheckUserTextAsync(command.Text, "text", cancellationToken);
+        }
+        catch (ChatException)
+        {
+            if (await chats.FindSendAsync(command.UserId, command.ChatId, command.RequestId, cancellationToken) is { } recorded)
+            {
+                return recorded;
+            }
+
+            throw;
+        }
 
         // The turn and its owed replies are durable before anything is promised.
         var speakers = ReplyPolicy.ForUserTurn(command.ReplyCharacterIds, chatOptions.Value.GroupRepliesPerTurn, command.Text, command.RequestId);
