@@ -159,7 +159,8 @@ public sealed record ChatTurn(
     long Version = 0,
     bool Hidden = false,
     bool Edited = false,
-    TurnRating? Rating = null)
+    TurnRating? Rating = null,
+    ReplyFailureCode? FailureCode = null)
 {
     /// <summary>A hidden turn as caches keep it: its number and version only.</summary>
     public static ChatTurn HiddenMarker(string chatId, long seq, long version) =>

@@ -52,7 +52,11 @@ public sealed record ReplyUpdate(
     /// </summary>
     public static long AttemptStart(int attempt) => (long)attempt << 32;
 
-    /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED, FILTERED or FAILED.</summary>
+    /// <summary>
+    /// The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED,
+    /// FILTERED, or the stored failure code (so a reply withheld under fail-closed replays as
+    /// MODERATION_UNAVAILABLE, as it ended live); FAILED when none was stored (rows of older versions, cached turns).
+    /// </summary>
     public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
         ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
         : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
@@ -60,7 +64,7 @@ public sealed record ReplyUpdate(
             {
                 ReplyState.Cancelled => ReplyFailureCode.Cancelled,
                 ReplyState.Filtered => ReplyFailureCode.Filtered,
-                _ => ReplyFailureCode.Failed,
+                _ => settled.FailureCode ?? ReplyFailureCode.Failed,
             },
             FailureReason: settled.FailureReason);
 }
