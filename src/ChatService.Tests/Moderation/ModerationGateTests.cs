@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 namespace ChatService.Tests.Moderation;
 
 /// <summary>The gate and a reply's screen with scripted moderators: time-outs that hold even when the moderator ignores them, and outages that never count as a check.</summary>
+[Collection(ModerationMeterCollection.Name)]
 public sealed class ModerationGateTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
