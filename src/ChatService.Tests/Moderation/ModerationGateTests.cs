@@ -64,6 +64,55 @@ public sealed class ModerationGateTests
         Assert.False(verdict.Blocks);
     }
 
+    [Fact]
+    public async Task WindowChecks_SendOnlyTheNewTextAndAnOverlap_AndTheFinalCheckSendsTheWholeText()
+    {
+        var moderator = new RecordingModerator();
+        var gate = Gate(moderator, ModerationOutagePolicy.FailOpen, window: 40);
+        using var screen = new ReplyScreen(gate, Ct, Ct);
+        var text = new StringBuilder();
+        for (var i = 0; i < 200; i++)
+        {
+            text.Append("word ");
+            screen.Observe(text);
+        }
+
+        await screen.FinishAsync(text.ToString());
+
+        var inputs = moderator.Inputs;
+        Assert.True(inputs.Count > 10, $"only {inputs.Count} checks");
+        Assert.All(inputs.SkipLast(1), input => Assert.True(input.Length <= 40 + ReplyScreen.Overlap(40) + 5, $"a window check sent {input.Length} characters"));
+        Assert.Equal(text.ToString(), inputs[^1]);
+    }
+
+    private sealed class RecordingModerator : IModerator
+    {
+        private readonly List<string> _inputs = [];
+
+        public List<string> Inputs
+        {
+            get
+            {
+                lock (_inputs)
+                {
+                    return [.. _inputs];
+                }
+            }
+        }
+
+        public string Name => "recording";
+
+        public Task<ModerationVerdict> CheckAsync(string text, ModerationTarget target, CancellationToken cancellationToken)
+        {
+            lock (_inputs)
+            {
+                _inputs.Add(text);
+            }
+
+            return Task.FromResult(ModerationVerdict.Clean);
+        }
+    }
+
     private sealed class HangingModerator : IModerator
     {
         public string Name => "hanging";

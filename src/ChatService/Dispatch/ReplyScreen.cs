@@ -5,7 +5,7 @@ namespace ChatService.Dispatch;
 
 /// <summary>
 /// Moderation of one reply while it is generated: every <see cref="ModerationGate.ReplyWindowChars"/>
-/// characters of new text, the text so far is checked (one check at a time, off the stream: deltas
+/// characters of new text, that new text (with a short overlap before it) is checked (one check at a time, off the stream: deltas
 /// keep flowing meanwhile, so a check costs the caller no latency); a check that blocks stops the
 /// generation through <see cref="Stop"/>. <see cref="FinishAsync"/> then checks the final text whole,
 /// unless a window check already covered all of it. Used by one generation at a time.
@@ -47,9 +47,12 @@ internal sealed class ReplyScreen : IDisposable
             return;
         }
 
-        var snapshot = text.ToString();
-        _startedLength = snapshot.Length;
-        _inFlight = CheckWindowAsync(snapshot);
+        // Only the new text and an overlap before it (a flagged phrase split by the window's edge is
+        // still seen whole): each check's input is bounded, not the whole reply so far.
+        var from = Math.Max(0, _startedLength - Overlap(window));
+        var end = text.Length;
+        _startedLength = end;
+        _inFlight = CheckWindowAsync(text.ToString(from, end - from), from, end);
     }
 
     /// <summary>
@@ -78,14 +81,18 @@ internal sealed class ReplyScreen : IDisposable
 
     public void Dispose() => _stop.Dispose();
 
-    private async Task CheckWindowAsync(string textSoFar)
+    /// <summary>How much already-checked text a window check repeats before its new text: a quarter of the window, at most 200 characters.</summary>
+    internal static int Overlap(int window) => Math.Min(200, window / 4);
+
+    private async Task CheckWindowAsync(string window, int from, int end)
     {
         try
         {
-            var result = await _gate.CheckReplyAsync(textSoFar, _abandon);
-            if (result.Checked)
+            var result = await _gate.CheckReplyAsync(window, _abandon);
+            if (result.Checked && from == 0)
             {
-                _checkedLength = textSoFar.Length;
+                // Only a window from the first character covers the whole reply so far.
+                _checkedLength = end;
             }
 
             if (result.Blocks)

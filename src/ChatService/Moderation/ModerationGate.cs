@@ -99,6 +99,11 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
         catch (ModerationUnavailableException ex)
         {
             reason = ex.Message;
+            if (ex.Misconfigured)
+            {
+                // The same outage policy applies, but loudly: this does not pass by itself.
+                Log.Misconfigured(logger, moderator.Name, ex.Message);
+            }
         }
         catch (Exception ex) when ((ex is OperationCanceledException or TimeoutException) && !cancellationToken.IsCancellationRequested)
         {
@@ -131,6 +136,9 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
     {
         [LoggerMessage(8101, LogLevel.Information, "A user's {Field} was flagged by moderation ({Category}, moderator {Moderator}) and refused; nothing was recorded.")]
         public static partial void UserTextFlagged(ILogger logger, string field, string category, string moderator);
+
+        [LoggerMessage(8103, LogLevel.Error, "Moderator {Moderator} is misconfigured: {Reason}. Every check is an outage until it is fixed.")]
+        public static partial void Misconfigured(ILogger logger, string moderator, string reason);
 
         [LoggerMessage(8102, LogLevel.Warning, "Moderator {Moderator} could not check a {Target}: {Reason}. By the outage policy it is {Action}.")]
         public static partial void Outage(ILogger logger, string moderator, string target, string reason, string action);

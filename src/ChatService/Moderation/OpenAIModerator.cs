@@ -46,6 +46,14 @@ public sealed class OpenAIModerator : IModerator
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (status is >= 400 and < 500 and not 408 and not 429)
+            {
+                // A bad key, model or URL, or an input the classifier will not take: retrying will not help.
+                throw new ModerationUnavailableException($"the moderation endpoint refused the request with HTTP {status}: check Moderation:OpenAI (key, model, URL)",
+                    misconfigured: true);
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 throw new ModerationUnavailableException($"the moderation endpoint answered HTTP {(int)response.StatusCode}");
