@@ -272,11 +272,13 @@ export class ChatView {
     if (count < 2) return null;
     const index = view.candidates ? view.shown : -1;
     const shownIsPrimary = !view.candidates || view.candidates[view.shown].primary;
+    // A filtered candidate cannot be selected (the service refuses it): no button to offer.
+    const shownIsFiltered = view.candidates?.[view.shown]?.state === TurnState.FILTERED;
     return h("div", { class: "swipes" },
       button("‹", () => this.flip(view, -1), { class: "swipe-prev", "aria-label": "Previous candidate" }),
       h("span", { class: "swipe-position" }, index >= 0 ? `${index + 1}/${count}` : `${count} replies`),
       button("›", () => this.flip(view, +1), { class: "swipe-next", "aria-label": "Next candidate" }),
-      !shownIsPrimary && button("Use this reply", () => this.select(view), { class: "select" }),
+      !shownIsPrimary && !shownIsFiltered && button("Use this reply", () => this.select(view), { class: "select" }),
     );
   }
 
@@ -296,7 +298,8 @@ export class ChatView {
     const actions: Node[] = [];
     if (isCharacter && isOpen(state)) actions.push(button("Stop", () => this.cancel(turn.seq, turn.candidateId), { class: "stop" }));
     if (isCharacter && !isOpen(state)) actions.push(button("Regenerate", () => this.regenerate(turn.seq), { class: "regenerate" }));
-    if (!isOpen(state)) actions.push(button("Edit", () => this.setEditing(view, true), { class: "edit" }));
+    // A filtered turn has no text to edit, and the service refuses the edit.
+    if (!isOpen(state) && state !== TurnState.FILTERED) actions.push(button("Edit", () => this.setEditing(view, true), { class: "edit" }));
     if (turn.edited) actions.push(button("Earlier versions", () => this.showRevisions(view), { class: "show-revisions" }));
     actions.push(
       button(pinned ? "Unpin" : "Pin", () => this.pin(turn.seq, !pinned), { class: "pin" }),

@@ -200,6 +200,21 @@ internal sealed class FakeReplyLog : IReplyLog
         }
     }
 
+    public Task DeleteAsync(ReplyKey key)
+    {
+        if (Unavailable)
+        {
+            throw new ReplyLogUnavailableException("the fake log is unavailable");
+        }
+
+        lock (_gate)
+        {
+            _logs.Remove(key);
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>The fake log knows no replicas: a cancel learns the generating one from the lease.</summary>
     public Task<string?> WriterAsync(ReplyKey key) => Task.FromResult<string?>(null);
 

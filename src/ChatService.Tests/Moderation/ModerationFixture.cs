@@ -53,6 +53,16 @@ public sealed class FailClosedModerationFixture(LocalStack stack) : ModerationFi
     protected override string OnOutage => "FailClosed";
 }
 
+/// <summary>
+/// The classes that count the process-wide moderation meter (<see cref="ModerationCounters"/>): one
+/// collection, so they never run in parallel and count each other's checks.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ModerationMeterCollection
+{
+    public const string Name = "moderation meter";
+}
+
 /// <summary>Counts the moderation meter's measurements by instrument and tags while alive (the meter is process-wide: count deltas).</summary>
 public sealed class ModerationCounters : IDisposable
 {

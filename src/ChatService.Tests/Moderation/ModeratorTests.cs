@@ -171,6 +171,30 @@ public sealed class ModeratorTests
         Assert.Equal("", StoredEnding.ShownText(follower.Snapshot(0)));
     }
 
+    [Fact]
+    public async Task OpenAI_AnAnswerOverTheBound_IsAnOutage_NotBufferedWhole()
+    {
+        var padded = "{\"results\":[{\"flagged\":false}]" + new string(' ', OpenAIModerator.MaxResponseBytes) + "}";
+        var moderator = new OpenAIModerator(new HttpClient(new ScriptedHandler(HttpStatusCode.OK, padded)), new OpenAIModeratorOptions { BaseUrl = "http://localhost:9/v1" });
+
+        var outage = await Assert.ThrowsAsync<ModerationUnavailableException>(() => moderator.CheckAsync("text", ModerationTarget.Reply, Ct));
+        Assert.Contains("bytes", outage.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.BadRequest, true)]
+    [InlineData(HttpStatusCode.Unauthorized, true)]
+    [InlineData(HttpStatusCode.RequestTimeout, false)]
+    [InlineData(HttpStatusCode.TooManyRequests, false)]
+    [InlineData(HttpStatusCode.BadGateway, false)]
+    public async Task OpenAI_A4xxOtherThan408Or429_IsAnOutageMarkedAsMisconfiguration(HttpStatusCode status, bool misconfigured)
+    {
+        var moderator = new OpenAIModerator(new HttpClient(new ScriptedHandler(status, "{}")), new OpenAIModeratorOptions { BaseUrl = "http://localhost:9/v1" });
+
+        var outage = await Assert.ThrowsAsync<ModerationUnavailableException>(() => moderator.CheckAsync("text", ModerationTarget.Reply, Ct));
+        Assert.Equal(misconfigured, outage.Misconfigured);
+    }
+
     /// <summary>Answers every request with one scripted response (or failure) and records the request.</summary>
     private sealed class ScriptedHandler : HttpMessageHandler
     {

@@ -14,6 +14,7 @@ namespace ChatService.Tests.Moderation;
 /// reply flagged only whole at the end ends the same way; user messages flagged are refused with
 /// nothing written; moderator outages pass (this fixture fails open) and are counted.
 /// </summary>
+[Collection(ModerationMeterCollection.Name)]
 public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBase(fixture), IClassFixture<ModerationFixture>
 {
     private static readonly string[] FlaggedMidStream =
@@ -123,12 +124,80 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Assert.Equal(("assistant", "Hello, traveller."), prompt[1]);
 
         // It cannot be selected, even once another candidate took its place, nor edited.
-        await client.RegenerateAsync(chat.ChatId, end.Seq);
+        // Read to its end: a generation left running would reach into the next test's script.
+        using (var regenerated = client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct))
+        {
+            Assert.True((await regenerated.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].EventCase is ReplyEvent.EventOneofCase.Completed or ReplyEvent.EventOneofCase.Failed);
+        }
+
         await AssertStatusAsync(StatusCode.FailedPrecondition, () =>
             client.SelectCandidateAsync(new SelectCandidateRequest { ChatId = chat.ChatId, Seq = end.Seq, CandidateId = candidateId }, cancellationToken: Ct).ResponseAsync);
         var candidates = await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct);
         var filtered = Assert.Single(candidates.Candidates, c => c.CandidateId == candidateId);
         Assert.Equal((TurnState.Filtered, "", false), (filtered.State, filtered.Text, filtered.Primary));
+    }
+
+    private static void AssertNoDeltaHolds(IEnumerable<ReplyEvent> events, string word) =>
+        Assert.DoesNotContain(events, e => e.EventCase == ReplyEvent.EventOneofCase.Delta && e.Delta.Text.Contains(word, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task AWithheldReply_IsNeverReplayed_FromItsLog_ToAResumeFromTheStart_OrARetriedSend()
+    {
+        var (user, chat) = await NewChatAsync();
+        var client = Fixture.Client(user);
+        Script(FlaggedMidStream, TimeSpan.FromMilliseconds(20));
+
+        var live = await SendAsync(user, chat.ChatId, "Tell me a story.", "replay-1");
+        Assert.Equal("FILTERED", live[^1].Failed.Code);
+        var key = $"chat:{{{chat.ChatId}}}:r:{live[^1].Seq}:{live[^1].CandidateId}";
+
+        // The log that held the streamed text is deleted once its final event is there.
+        var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (await redis.KeyExistsAsync(key) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.False(await redis.KeyExistsAsync(key), "the withheld reply's log is still there");
+
+        // From the very start, after a few events, and by a retry of the request: never a delta of the text.
+        foreach (var after in new long[] { 0, 2 })
+        {
+            using var resume = client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = live[^1].Seq, AfterSequence = after }, cancellationToken: Ct);
+            var replayed = await resume.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+            Assert.Equal("FILTERED", replayed[^1].Failed.Code);
+            AssertNoDeltaHolds(replayed, "FORBIDDEN");
+            AssertNoDeltaHolds(replayed, "here is");
+        }
+
+        var retried = await SendAsync(user, chat.ChatId, "Tell me a story.", "replay-1");
+        Assert.True(retried[0].Accepted.Duplicate);
+        Assert.Equal("FILTERED", retried[^1].Failed.Code);
+        AssertNoDeltaHolds(retried, "FORBIDDEN");
+        AssertNoDeltaHolds(retried, "here is");
+    }
+
+    [Fact]
+    public async Task ARefusedRetryOfARecordedRequest_AttachesToIt_AndEditsOfTurnsNotTheCallers_AreNotFound_BeforeAnyCheck()
+    {
+        var (user, chat) = await NewChatAsync();
+        Script(["Fine."]);
+        var sent = await SendAsync(user, chat.ChatId, "A harmless message.", "retry-1");
+
+        // The same request id with words the classifier flags (as a retry is checked after moderation
+        // was switched on): what was recorded, not a refusal saying nothing was.
+        var retried = await SendAsync(user, chat.ChatId, "You are an INSULTWORD.", "retry-1");
+        Assert.True(retried[0].Accepted.Duplicate);
+        Assert.Equal((ReplyEvent.EventOneofCase.Completed, sent[^1].CandidateId), (retried[^1].EventCase, retried[^1].CandidateId));
+
+        // Another user's chat, or a turn that is not there: NOT_FOUND, and the classifier is not asked.
+        using var counters = new ModerationCounters();
+        await AssertStatusAsync(StatusCode.NotFound, () => Fixture.Client(TestUsers.New()).EditTurnAsync(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "insultword", RequestId = "edit-1" }, cancellationToken: Ct).ResponseAsync);
+        await AssertStatusAsync(StatusCode.NotFound, () => Fixture.Client(user).EditTurnAsync(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 999, Text = "insultword", RequestId = "edit-2" }, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(0, counters["chat.moderation.checks{result=flagged,target=user_message}"]);
     }
 
     [Fact]
@@ -145,6 +214,14 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         await AssertStatusAsync(StatusCode.FailedPrecondition, () =>
             client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = end.Seq, Text = "Something harmless." }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal((6L, "", "violence", "FILTERED"), await StoredCandidateAsync(chat.ChatId, end.CandidateId));
+
+        // A fork copies it as filtered as it is: its category and failure code too.
+        var fork = await client.ForkChatAsync(new ForkChatRequest { ChatId = chat.ChatId, AtSeq = end.Seq, RequestId = "fork-filtered" }, cancellationToken: Ct);
+        var forkedRows = await Fixture.Database.QueryListAsync(new SpannerStatement(
+"SELECT State, Text, FilterCategory, FailureCode FROM Candidates WHERE ChatId = @c AND Seq = @s").Add("c", fork.ChatId).Add("s", end.Seq), cancellationToken: Ct);
+        var forked = Assert.Single(forkedRows);
+        Assert.Equal((6L, "", "violence", "FILTERED"),
+            (forked.Get<long>("State"), forked.Get<string?>("Text"), forked.Get<string?>("FilterCategory"), forked.Get<string?>("FailureCode")));
     }
 
     [Fact]
@@ -230,6 +307,7 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
 }
 
 /// <summary>Moderator outages with the fail-closed policy: nothing unchecked is recorded or shown.</summary>
+[Collection(ModerationMeterCollection.Name)]
 public sealed class FailClosedModerationTests(FailClosedModerationFixture fixture) : ApiTestBase(fixture), IClassFixture<FailClosedModerationFixture>
 {
     private async Task<(string User, Chat Chat)> NewChatAsync()
@@ -274,6 +352,14 @@ public sealed class FailClosedModerationTests(FailClosedModerationFixture fixtur
         var row = Assert.Single(rows);
         Assert.Equal((4L, "", "MODERATION_UNAVAILABLE", "filtered"), (row.Get<long>("State"), row.Get<string?>("Text"), row.Get<string?>("FailureCode"), row.Get<string>("Outcome")));
         Assert.True(counters["chat.moderation.outages{policy=blocked,target=reply}"] >= 1);
+
+        // Replayed from storage it ends as it did live (the stored code, not FAILED), with none of its text.
+        using (var resume = Fixture.Client(user).StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = end.Seq, AfterSequence = 0 }, cancellationToken: Ct))
+        {
+            var replayed = await resume.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+            Assert.Equal("MODERATION_UNAVAILABLE", replayed[^1].Failed.Code);
+            Assert.DoesNotContain(replayed, e => e.EventCase == ReplyEvent.EventOneofCase.Delta && e.Delta.Text.Contains("Some words", StringComparison.Ordinal));
+        }
 
         // What the moderator can check still goes through.
         fixture.Server.ReplyChunks = ["A clean reply."];

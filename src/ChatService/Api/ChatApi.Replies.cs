@@ -39,7 +39,7 @@ internal sealed partial class ChatApi
         // own range; a sequence of an earlier generation streams this one from the start.
         var key = turn.ReplyKey;
         await FollowAsync(userId, key, Math.Max(0, afterSequence - key.SequenceBase), responseStream, context,
-            settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming));
+            settled: turn.State is not (ReplyState.Pending or ReplyState.Streaming), withheld: WithheldOrNull(turn));
     }
 
     public override async Task<V1.Turn> CancelReply(V1.CancelReplyRequest request, ServerCallContext context)
@@ -133,21 +133,26 @@ internal sealed partial class ChatApi
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
-            await FollowAsync(userId, reply.ReplyKey, afterSequence: 1, responseStream, context);
+            await FollowAsync(userId, reply.ReplyKey, afterSequence: 1, responseStream, context,
+                withheld: WithheldOrNull(reply));
         }
     }
+
+    /// <summary>The reply when moderation withheld it already (a resume, or a retried request): it is replayed from storage, never from its log.</summary>
+    private static ChatTurn? WithheldOrNull(ChatTurn reply) =>
+        reply.State == ReplyState.Filtered || reply.FailureCode == ReplyFailureCode.ModerationUnavailable ? reply : null;
 
     /// <summary>
     /// Writes a reply's events to the caller. Streams end when the service begins shutting down,
     /// so open streams never hold the shutdown up; the client resumes with StreamReply.
     /// </summary>
     private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
-        bool settled = false)
+        bool settled = false, ChatTurn? withheld = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled))
+            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled, withheld))
             {
                 // A caller catching up gets what is there in one flush, not one per event.
                 for (var i = 0; i < batch.Count; i++)

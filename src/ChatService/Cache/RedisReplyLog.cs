@@ -217,6 +217,8 @@ internal sealed class RedisReplyLog(
         return new Subscription(subscriber, channel, handler);
     }
 
+    public Task DeleteAsync(ReplyKey key) => CallAsync(db => db.KeyDeleteAsync(LogKey(key)));
+
     private async Task<T> CallAsync<T>(Func<IDatabase, Task<T>> call)
     {
         try

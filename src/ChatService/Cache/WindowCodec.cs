@@ -25,6 +25,7 @@ internal static class WindowCodec
         ReplyToSeq = turn.ReplyToSeq ?? 0,
         Version = turn.Version,
         Continuations = turn.Continuations,
+        FailureCode = Storage.FailureCodeColumn.ToColumn(turn.FailureCode) ?? "",
     };
 
     public static ChatTurn FromCached(string chatId, CachedTurn t) =>
@@ -40,7 +41,8 @@ internal static class WindowCodec
             CreateTime: DateTimeOffset.UnixEpoch.AddTicks(t.CreateTime * TimeSpan.TicksPerMicrosecond),
             FailureReason: t.FailureReason.Length == 0 ? null : t.FailureReason,
             ReplyToSeq: t.ReplyToSeq == 0 ? null : t.ReplyToSeq,
-            Version: t.Version)
+            Version: t.Version,
+            FailureCode: Storage.FailureCodeColumn.FromColumn(t.FailureCode.Length == 0 ? null : t.FailureCode))
         {
             Continuations = t.Continuations,
         };

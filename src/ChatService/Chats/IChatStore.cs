@@ -43,6 +43,9 @@ public interface IChatStore
     /// </summary>
     Task<SendReceipt> RecordSendAsync(UserMessage message, SpeakerChoice speakers, CancellationToken cancellationToken);
 
+    /// <summary>What a SendMessage with <paramref name="requestId"/> recorded (a duplicate receipt), or null; read-only.</summary>
+    Task<SendReceipt?> FindSendAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken);
+
     /// <summary>Hides every turn after <paramref name="toSeq"/>; idempotent on the request id.</summary>
     Task<HiddenTurns> RewindAsync(string userId, string chatId, long toSeq, string requestId, CancellationToken cancellationToken);
 

@@ -164,7 +164,8 @@ public sealed record ChatTurn(
     long Version = 0,
     bool Hidden = false,
     bool Edited = false,
-    TurnRating? Rating = null)
+    TurnRating? Rating = null,
+    ReplyFailureCode? FailureCode = null)
 {
     /// <summary>
     /// How many times ContinueReply extended the candidate's text (0: never). While a continuation is

@@ -45,6 +45,10 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
     /// <summary>Edits a turn's text; the new text is the user's own words, so it is moderated as a message is (refused before anything is written).</summary>
     public async Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
     {
+        // The caller's own turn first (one read, refused as the edit would be: NOT_FOUND for another
+        // user's chat or a missing turn, FAILED_PRECONDITION for a hidden one): the classifier is never spent on those.
+        await store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);
+
         await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         return await store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
     }

@@ -46,6 +46,13 @@ public interface IReplyLog
     /// lost: a follower still reads the log now and then.
     /// </summary>
     Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake);
+
+    /// <summary>
+    /// Deletes the reply's log: for a reply withheld by moderation, whose streamed text must not be
+    /// replayed to anyone. Its followers then find the log gone and read the outcome from storage.
+    /// </summary>
+    /// <exception cref="ReplyLogUnavailableException">The log could not be reached.</exception>
+    Task DeleteAsync(ReplyKey key);
 }
 
 /// <summary>What an append did: <see cref="LastSequence"/> and <see cref="LastAttempt"/> describe the log after it.</summary>
@@ -95,4 +102,6 @@ internal sealed class NoReplyLog : IReplyLog
     public Task<string?> WriterAsync(ReplyKey key) => Task.FromResult<string?>(null);
 
     public Task<IAsyncDisposable?> SubscribeAsync(ReplyKey key, Action wake) => Task.FromResult<IAsyncDisposable?>(null);
+
+    public Task DeleteAsync(ReplyKey key) => Task.CompletedTask;
 }

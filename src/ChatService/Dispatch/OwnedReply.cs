@@ -269,7 +269,36 @@ public sealed partial class OwnedReply
             Stream.Publish(ReplyUpdateKind.Restarted, text: "withheld by moderation; the text streamed so far is withdrawn");
         }
 
-        DrainInBackground(Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason));
+        var final = Stream.Publish(kind, turn: turn, failureCode: failureCode, failureReason: failureReason);
+        if (withdrawText)
+        {
+            // The log would replay the withheld text to any follower for Dispatch:LogRetention:
+            // once the final event is there (for the followers reading it now), the log goes, and
+            // later followers find the outcome in storage, which has no text.
+            _services.TrackDrain(DrainThenDeleteLogAsync());
+            return;
+        }
+
+        DrainInBackground(final);
+    }
+
+    private async Task DrainThenDeleteLogAsync()
+    {
+        await _log.CompleteAsync(LogDrainBound);
+        if (!_log.Started)
+        {
+            return;
+        }
+
+        try
+        {
+            await _services.Log.DeleteAsync(Key);
+        }
+        catch (ReplyLogUnavailableException ex)
+        {
+            // Its followers still never get the text: they drop the deltas of a withheld reply (ReplyPipeline.FollowBatchesAsync).
+            Log.LogDeleteFailed(_services.Logger, Key.ToString(), ex.Message);
+        }
     }
 
     /// <summary>
@@ -465,6 +494,9 @@ public sealed partial class OwnedReply
 
         [LoggerMessage(3105, LogLevel.Information, "Reply {Reply} was withheld by moderation ({Reason}) after {Characters} characters; it is stored without its text.")]
         public static partial void Withheld(ILogger logger, string reply, string reason, int characters);
+
+        [LoggerMessage(3106, LogLevel.Warning, "Could not delete the reply log of withheld reply {Reply} ({Message}); it expires with Dispatch:LogRetention, and followers drop its text.")]
+        public static partial void LogDeleteFailed(ILogger logger, string reply, string message);
 
         [LoggerMessage(3104, LogLevel.Warning, "Could not read the reply log of {Reply} before generating it again ({Message}); its stream starts with the restart.")]
         public static partial void LogUnreadable(ILogger logger, string reply, string message);

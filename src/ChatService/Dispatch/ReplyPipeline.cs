@@ -33,8 +33,22 @@ public sealed partial class ReplyPipeline(
     /// <summary>Records the user turn and owed replies, then queues the replies.</summary>
     public async Task<SendReceipt> SendAsync(SendCommand command, CancellationToken cancellationToken)
     {
-        // Moderation first: a flagged message is refused with nothing written.
-        await moderation.CheckUserTextAsync(command.Text, "text", cancellationToken);
+        // Moderation first: a flagged message is refused with nothing written. A refused retry of a
+        // request recorded already (before moderation was on, or before an outage under fail-closed)
+        // attaches to what was recorded instead: "nothing was recorded" would be false.
+        try
+        {
+            await moderation.CheckUserTextAsync(command.Text, "text", cancellationToken);
+        }
+        catch (ChatException)
+        {
+            if (await chats.FindSendAsync(command.UserId, command.ChatId, command.RequestId, cancellationToken) is { } recorded)
+            {
+                return recorded;
+            }
+
+            throw;
+        }
 
         // The turn and its owed replies are durable before anything is promised.
         var speakers = ReplyPolicy.ForUserTurn(command.ReplyCharacterIds, chatOptions.Value.GroupRepliesPerTurn, command.Text, command.RequestId);
@@ -297,14 +311,29 @@ public sealed partial class ReplyPipeline(
     /// caller resuming after it gets it again, numbered after <paramref name="afterSequence"/>.
     /// Events come in batches as they are there: what is there already in one batch (a caller
     /// catching up), then each batch as it is published. The last batch ends with the final event.
+    /// A reply withheld by moderation never shows its text after the fact: a batch that ends with its
+    /// final event carries no Delta (a live follower's earlier deltas are withdrawn by the Restarted
+    /// before it), and a reply the caller found withheld already is replayed from storage alone.
     /// </summary>
     /// <param name="settled">The caller found the reply settled already (a resume after the end).</param>
+    /// <param name="withheld">The reply as the caller found it, when moderation withheld it: replayed as storage holds it (no text).</param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
-        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false)
+        string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false,
+        ChatTurn? withheld = null)
     {
         // This replica's own stream while it owns the reply; a mirror of the shared log when it does
-        // not, or no longer (handed over: the reply goes on elsewhere).
-        var source = hub.TryGet(key, out var owned) ? owned.Stream : null;
+        // not, or no longer (handed over: the reply goes on elsewhere). A withheld reply: storage's replay.
+        ReplyStream? source;
+        if (withheld is not null)
+        {
+            source = new ReplyStream(key);
+            StoredEnding.Finish(source, withheld);
+        }
+        else
+        {
+            source = hub.TryGet(key, out var owned) ? owned.Stream : null;
+        }
+
         ReplyMirrors.MirrorLease? mirror = null;
         try
         {
@@ -323,7 +352,7 @@ public sealed partial class ReplyPipeline(
                 {
                     lastSequence = batch[^1].Sequence;
                     sawFinal = batch[^1].IsFinal;
-                    yield return batch;
+                    yield return batch[^1].IsWithheld ? [.. batch.Where(e => e.Kind != ReplyUpdateKind.Delta)] : batch;
                 }
 
                 if (source.IsFinished)

@@ -5,7 +5,7 @@ namespace ChatService.Dispatch;
 
 /// <summary>
 /// Moderation of one reply while it is generated: every <see cref="ModerationGate.ReplyWindowChars"/>
-/// characters of new text, the text so far is checked (one check at a time, off the stream: deltas
+/// characters of new text, that new text (with a short overlap before it) is checked (one check at a time, off the stream: deltas
 /// keep flowing meanwhile, so a check costs the caller no latency); a check that blocks stops the
 /// generation through <see cref="Stop"/>. <see cref="FinishAsync"/> then checks the final text whole,
 /// unless a window check already covered all of it. Used by one generation at a time.
@@ -16,6 +16,10 @@ internal sealed class ReplyScreen : IDisposable
     private readonly CancellationTokenSource _stop;
     private readonly CancellationToken _abandon;
     private Task? _inFlight;
+    /// <summary>The length of the text the last window check was started on (its verdict may not have come).</summary>
+    private int _startedLength;
+
+    /// <summary>The length of text a real verdict covered: an outage covers nothing, so the final check still runs.</summary>
     private int _checkedLength;
     private ReplyScreenResult? _blocked;
 
@@ -38,14 +42,17 @@ internal sealed class ReplyScreen : IDisposable
     public void Observe(StringBuilder text)
     {
         var window = _gate.ReplyWindowChars;
-        if (window <= 0 || Blocked || _inFlight is { IsCompleted: false } || text.Length - _checkedLength < window)
+        if (window <= 0 || Blocked || _inFlight is { IsCompleted: false } || text.Length - _startedLength < window)
         {
             return;
         }
 
-        var snapshot = text.ToString();
-        _checkedLength = snapshot.Length;
-        _inFlight = CheckWindowAsync(snapshot);
+        // Only the new text and an overlap before it (a flagged phrase split by the window's edge is
+        // still seen whole): each check's input is bounded, not the whole reply so far.
+        var from = Math.Max(0, _startedLength - Overlap(window));
+        var end = text.Length;
+        _startedLength = end;
+        _inFlight = CheckWindowAsync(text.ToString(from, end - from), from, end);
     }
 
     /// <summary>
@@ -64,7 +71,7 @@ internal sealed class ReplyScreen : IDisposable
             return blocked;
         }
 
-        if (finalText.Length == 0 || (_inFlight is not null && _checkedLength == finalText.Length))
+        if (finalText.Length == 0 || _checkedLength == finalText.Length)
         {
             return ReplyScreenResult.Clean;
         }
@@ -74,11 +81,20 @@ internal sealed class ReplyScreen : IDisposable
 
     public void Dispose() => _stop.Dispose();
 
-    private async Task CheckWindowAsync(string textSoFar)
+    /// <summary>How much already-checked text a window check repeats before its new text: a quarter of the window, at most 200 characters.</summary>
+    internal static int Overlap(int window) => Math.Min(200, window / 4);
+
+    private async Task CheckWindowAsync(string window, int from, int end)
     {
         try
         {
-            var result = await _gate.CheckReplyAsync(textSoFar, _abandon);
+            var result = await _gate.CheckReplyAsync(window, _abandon);
+            if (result.Checked && from == 0)
+            {
+                // Only a window from the first character covers the whole reply so far.
+                _checkedLength = end;
+            }
+
             if (result.Blocks)
             {
                 Volatile.Write(ref _blocked, result);

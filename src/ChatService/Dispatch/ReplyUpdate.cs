@@ -40,6 +40,9 @@ public sealed record ReplyUpdate(
 {
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
 
+    /// <summary>The final event of a reply moderation withheld (flagged, or unchecked under fail-closed): none of its text may be shown.</summary>
+    public bool IsWithheld => Kind == ReplyUpdateKind.Failed && FailureCode is ReplyFailureCode.Filtered or ReplyFailureCode.ModerationUnavailable;
+
     /// <summary>
     /// Where attempt <paramref name="attempt"/> (2 and up) numbers its Restarted event at the
     /// earliest: attempt × 2^32. The generating replica's own callers get each event before it
@@ -49,7 +52,11 @@ public sealed record ReplyUpdate(
     /// </summary>
     public static long AttemptStart(int attempt) => (long)attempt << 32;
 
-    /// <summary>The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED, FILTERED or FAILED.</summary>
+    /// <summary>
+    /// The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED,
+    /// FILTERED, or the stored failure code (so a reply withheld under fail-closed replays as
+    /// MODERATION_UNAVAILABLE, as it ended live); FAILED when none was stored (rows of older versions, cached turns).
+    /// </summary>
     public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
         ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
         : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
@@ -57,7 +64,7 @@ public sealed record ReplyUpdate(
             {
                 ReplyState.Cancelled => ReplyFailureCode.Cancelled,
                 ReplyState.Filtered => ReplyFailureCode.Filtered,
-                _ => ReplyFailureCode.Failed,
+                _ => settled.FailureCode ?? ReplyFailureCode.Failed,
             },
             FailureReason: settled.FailureReason);
 }

@@ -33,4 +33,8 @@ public interface IModerator
 }
 
 /// <summary>The moderator could not answer; what happens then is <c>Moderation:OnOutage</c>'s to say.</summary>
-public sealed class ModerationUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ModerationUnavailableException(string message, Exception? inner = null, bool misconfigured = false) : Exception(message, inner)
+{
+    /// <summary>The endpoint refused the request itself (a 4xx other than 408/429): a configuration error, not a passing outage.</summary>
+    public bool Misconfigured { get; } = misconfigured;
+}

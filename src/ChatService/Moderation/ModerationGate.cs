@@ -8,6 +8,12 @@ public sealed record ReplyScreenResult(bool Flagged, string? Category, bool With
 {
     public static readonly ReplyScreenResult Clean = new(false, null, false);
 
+    /// <summary>Passed unchecked: the moderator did not answer and the policy is fail-open.</summary>
+    public static readonly ReplyScreenResult Unchecked = new(false, null, false) { Checked = false };
+
+    /// <summary>False when no verdict was had (an outage): the text is not covered by a check.</summary>
+    public bool Checked { get; init; } = true;
+
     /// <summary>The reply must not be shown: flagged, or unchecked under a fail-closed policy.</summary>
     public bool Blocks => Flagged || Withheld;
 }
@@ -71,7 +77,7 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
         var verdict = await CheckAsync(text, ModerationTarget.Reply, cancellationToken);
         return verdict switch
         {
-            null => _options.OnOutage == ModerationOutagePolicy.FailClosed ? new ReplyScreenResult(false, null, true) : ReplyScreenResult.Clean,
+            null => _options.OnOutage == ModerationOutagePolicy.FailClosed ? new ReplyScreenResult(false, null, true) { Checked = false } : ReplyScreenResult.Unchecked,
             { Flagged: true } => new ReplyScreenResult(true, verdict.Category, false),
             _ => ReplyScreenResult.Clean,
         };
@@ -85,15 +91,21 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
         string reason;
         try
         {
-            var verdict = await moderator.CheckAsync(text, target, timeout.Token);
+            // WaitAsync too: a moderator that ignores its token cannot hold a message or a settle beyond the time-out.
+            var verdict = await moderator.CheckAsync(text, target, timeout.Token).WaitAsync(_options.Timeout, cancellationToken);
             ModerationMetrics.Checked(target, verdict.Flagged ? "flagged" : "clean");
             return verdict.Flagged ? ModerationVerdict.FlaggedAs(CategoryName(verdict.Category)) : verdict;
         }
         catch (ModerationUnavailableException ex)
         {
             reason = ex.Message;
+            if (ex.Misconfigured)
+            {
+                // The same outage policy applies, but loudly: this does not pass by itself.
+                Log.Misconfigured(logger, moderator.Name, ex.Message);
+            }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is OperationCanceledException or TimeoutException) && !cancellationToken.IsCancellationRequested)
         {
             reason = $"no answer within {_options.Timeout.TotalMilliseconds:0} ms";
         }
@@ -124,6 +136,9 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
     {
         [LoggerMessage(8101, LogLevel.Information, "A user's {Field} was flagged by moderation ({Category}, moderator {Moderator}) and refused; nothing was recorded.")]
         public static partial void UserTextFlagged(ILogger logger, string field, string category, string moderator);
+
+        [LoggerMessage(8103, LogLevel.Error, "Moderator {Moderator} is misconfigured: {Reason}. Every check is an outage until it is fixed.")]
+        public static partial void Misconfigured(ILogger logger, string moderator, string reason);
 
         [LoggerMessage(8102, LogLevel.Warning, "Moderator {Moderator} could not check a {Target}: {Reason}. By the outage policy it is {Action}.")]
         public static partial void Outage(ILogger logger, string moderator, string target, string reason, string action);

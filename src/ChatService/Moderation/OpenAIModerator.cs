@@ -46,12 +46,20 @@ public sealed class OpenAIModerator : IModerator
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (status is >= 400 and < 500 and not 408 and not 429)
+            {
+                // A bad key, model or URL, or an input the classifier will not take: retrying will not help.
+                throw new ModerationUnavailableException($"the moderation endpoint refused the request with HTTP {status}: check Moderation:OpenAI (key, model, URL)",
+                    misconfigured: true);
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 throw new ModerationUnavailableException($"the moderation endpoint answered HTTP {(int)response.StatusCode}");
             }
 
-            body = await response.Content.ReadFromJsonAsync(ModerationJson.Default.ModerationResponse, cancellationToken);
+            body = JsonSerializer.Deserialize(await ReadBoundedAsync(response.Content, cancellationToken), ModerationJson.Default.ModerationResponse);
         }
         catch (HttpRequestException ex)
         {
@@ -85,6 +93,34 @@ public sealed class OpenAIModerator : IModerator
             .ThenBy(c => c, StringComparer.Ordinal)
             .FirstOrDefault() ?? "unspecified";
         return ModerationVerdict.FlaggedAs(category);
+    }
+
+    /// <summary>The largest answer read: a verdict is a few hundred bytes; anything far larger is not one (and must not be buffered whole).</summary>
+    internal const int MaxResponseBytes = 1 << 20;
+
+    /// <summary>The response body, read (headers were read alone) up to <see cref="MaxResponseBytes"/>; longer is an outage.</summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxResponseBytes)
+        {
+            throw new ModerationUnavailableException($"the moderation endpoint's answer is over {MaxResponseBytes} bytes");
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxResponseBytes)
+            {
+                throw new ModerationUnavailableException($"the moderation endpoint's answer is over {MaxResponseBytes} bytes");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     internal sealed record ModerationRequest(

@@ -40,7 +40,7 @@ internal static class ChatRows
     public const string TurnColumns =
         "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
         "t.HiddenTime, t.Edited AS TurnEdited, " +
-        "c.State, c.Text AS CandidateText, c.FailureReason, c.Edited AS CandidateEdited, c.Continuations, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason, c.FailureCode, c.Edited AS CandidateEdited, c.Continuations, " +
         "(SELECT r.Stars FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingStars, " +
         "(SELECT r.Tags FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingTags, " +
         "(SELECT r.Comment FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingComment, " +
@@ -122,6 +122,7 @@ internal static class ChatRows
             CandidateCount: (int)row.Get<long>("CandidateCount"),
             CreateTime: row.Get<DateTimeOffset>("CreateTime"),
             FailureReason: row.Get<string?>("FailureReason"),
+            FailureCode: FailureCodeColumn.FromColumn(row.Get<string?>("FailureCode")),
             ReplyToSeq: row.Get<long?>("ReplyToSeq"),
             Version: ChatTurn.VersionAt(row.Get<DateTimeOffset>("UpdateTime")),
             Hidden: !row.IsNull("HiddenTime"),

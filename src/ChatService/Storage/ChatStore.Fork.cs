@@ -99,13 +99,14 @@ internal sealed partial class ChatStore
             return fork;
         }
 
-        var (turns, answered) = await spanner.SnapshotAtAsync(startedAt, async (snapshot, ct) =>
+        var (turns, answered, forkedEnds) = await spanner.SnapshotAtAsync(startedAt, async (snapshot, ct) =>
         {
             var rows = await snapshot.QueryListAsync(
-                new SpannerStatement($"{TurnSelect} WHERE t.ChatId = @chatId AND t.Seq > @after AND t.Seq <= @at AND t.HiddenTime IS NULL ORDER BY t.Seq LIMIT @limit")
+                new SpannerStatement($"{ForkTurnSelect} WHERE t.ChatId = @chatId AND t.Seq > @after AND t.Seq <= @at AND t.HiddenTime IS NULL ORDER BY t.Seq LIMIT @limit")
                     .Add("chatId", chatId).Add("after", fork.CopiedThrough).Add("at", fork.AtSeq).Add("limit", (long)ForkBatch),
                 ct);
             var batch = rows.Select(r => ReadTurn(chatId, r)).ToList();
+            var ends = rows.ToDictionary(r => r.Get<long>("Seq"), r => new ForkedEnd(r.Get<string?>("FilterCategory")));
             var inBatch = batch.Select(t => t.Seq).ToHashSet();
 
             // Answers to turns of earlier batches: their number in the fork, counted in the same snapshot.
@@ -115,7 +116,7 @@ internal sealed partial class ChatStore
                 earlier[seq] = await RenumberAsync(snapshot, chatId, seq, ct);
             }
 
-            return (batch, earlier);
+            return (batch, earlier, ends);
         }, cancellationToken);
 
         var (progress, _) = await spanner.TransactionAsync(async (tx, ct) =>
@@ -129,13 +130,25 @@ internal sealed partial class ChatStore
 
             var target = await ReadChatAsync(tx, fork.ChatId, ct)
                 ?? throw new ChatException(ChatErrorKind.Unavailable, "the forked chat is gone; fork again with a new request_id");
-            return WriteForkBatch(tx, userId, chatId, requestId, fork, target.LastSeq, turns, answered);
+            return WriteForkBatch(tx, userId, chatId, requestId, fork, target.LastSeq, turns, answered, forkedEnds);
         }, cancellationToken);
         return progress;
     }
 
+    /// <summary>The fork's turns as history reads them, with their primary candidate's filter category and failure code.</summary>
+    private const string ForkTurnSelect =
+        $"""
+        SELECT {TurnColumns}, t.PrimaryCandidateId AS CandidateId, c.FilterCategory
+        FROM Turns t
+        LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
+        """;
+
+    /// <summary>How a copied candidate ended beyond its state and failure code: its filter category.</summary>
+    private sealed record ForkedEnd(string? FilterCategory);
+
     private static ForkProgress WriteForkBatch(
-        SpannerTransaction tx, string userId, string chatId, string requestId, ForkProgress fork, long copied, List<ChatTurn> turns, Dictionary<long, long?> answered)
+        SpannerTransaction tx, string userId, string chatId, string requestId, ForkProgress fork, long copied, List<ChatTurn> turns, Dictionary<long, long?> answered,
+        Dictionary<long, ForkedEnd> ends)
     {
         // Source numbers to new ones: this batch's turns follow the ones already copied.
         var next = copied;
@@ -169,9 +182,11 @@ internal sealed partial class ChatStore
             if (candidateId is not null)
             {
                 // A reply still being generated in the source is copied as it stood, stopped.
-                var (state, reason) = turn.State is ReplyState.Pending or ReplyState.Streaming
-                    ? (ReplyState.Cancelled, "the chat was forked before this reply finished")
-                    : (turn.State, turn.FailureReason);
+                // A filtered (or withheld) candidate keeps its category and failure code: the copy is as withheld as the source.
+                var end = ends.GetValueOrDefault(turn.Seq);
+                var (state, reason, category, code) = turn.State is ReplyState.Pending or ReplyState.Streaming
+                    ? (ReplyState.Cancelled, "the chat was forked before this reply finished", (string?)null, FailureCodeColumn.ToColumn(ReplyFailureCode.Cancelled))
+                    : (turn.State, turn.FailureReason, end?.FilterCategory, FailureCodeColumn.ToColumn(turn.FailureCode));
                 tx.BufferWrite(SpannerMutation.Insert("Candidates")
                     .Set("ChatId", fork.ChatId)
                     .Set("Seq", seq)
@@ -179,6 +194,8 @@ internal sealed partial class ChatStore
                     .Set("State", (long)state)
                     .Set("Text", turn.Text)
                     .Set("FailureReason", reason)
+                    .Set("FilterCategory", category)
+                    .Set("FailureCode", code)
                     .Set("CreateTime", turn.CreateTime)
                     .Set("UpdateTime", SpannerCommitTimestamp.Value));
             }

@@ -54,8 +54,14 @@ internal sealed partial class ChatStore
         return receipt;
     }
 
+    /// <summary>What a SendMessage with this request id recorded, in its current state; null when nothing (or the chat is not the user's).</summary>
+    public Task<SendReceipt?> FindSendAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync(async (reader, ct) => await ReadSpeakingChatAsync(reader, userId, chatId, ct) is null
+            ? null
+            : await FindByRequestIdAsync(reader, chatId, requestId, ct), cancellationToken);
+
     /// <summary>The user turn recorded under this request id and the replies it owed, or null.</summary>
-    private static async Task<SendReceipt?> FindByRequestIdAsync(SpannerTransaction tx, string chatId, string requestId, CancellationToken cancellationToken)
+    private static async Task<SendReceipt?> FindByRequestIdAsync(ISpannerReader tx, string chatId, string requestId, CancellationToken cancellationToken)
     {
         // The equality on a non-null key can't need the rows the null-filtered index leaves out; the
         // emulator can't prove that by itself, hence its hint (which Cloud Spanner ignores).
