@@ -49,7 +49,9 @@ internal sealed partial class HostileCases
 
         if (_random.Next(8) == 0)
         {
-            book.CharacterId = Garbage.BadId(_random);
+            // Not empty: an empty character_id is a book of no character's, which is valid, and with only the
+            // character wrong (the default case) the book would be a good one.
+            book.CharacterId = Garbage.BadId(_random, allowEmpty: false);
             allowed = Invalid;
         }
 

@@ -1,15 +1,21 @@
+using System.Text;
 using ChatService.Api.V1;
+using ChatService.Memory;
+using ChatService.Portability;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
 using Spanner.Client;
+using StackExchange.Redis;
 
 namespace ChatService.Tests.Privacy;
 
 /// <summary>
-/// DeleteMyData on the real stack: a user with 1,000 chats and one of everything else loses every row (every
-/// string column of every table searched for their ids) and every Redis key (a SCAN of each primary), their
-/// characters are scrubbed, another user's data is exactly as it was, and a repeat is idempotent.
+/// DeleteMyData on the real stack: a user with 1,000 chats and one of everything else (a continued reply, a
+/// held summary lease, an import interrupted halfway with its chat owned by nobody yet) loses every row (every
+/// string column of every table searched for their ids) and every Redis key (a SCAN of each primary, and the
+/// set of held summary leases), their characters are scrubbed, another user's data is exactly as it was, and
+/// a repeat is idempotent.
 /// </summary>
 public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(fixture), IClassFixture<ChatServiceFixture>
 {
@@ -35,8 +41,25 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
             await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
         }
 
+        // An import stopped after its first batch: its ChatImports row, and its chat with 1,000 turns, owned by nobody yet.
+        var import = await Fixture.Service<ChatPortability>().ImportAsync(
+            new ChatImportRequest(user, "half-import", ChatFileFormat.Lossless, Encoding.UTF8.GetBytes(ImportFile(mine.Public.CharacterId, ImportTurns)),
+                [mine.Public.CharacterId], new Dictionary<string, string>(), null),
+            Ct, stopAfterBatches: 1);
+        Assert.False(import.Done);
+        mine.ChatIds.Add(import.ChatId);
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c AND UserId = ''", ("c", import.ChatId)));
+        Assert.True(await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", import.ChatId)) > 0);
+
+        // A summary job under way on their chat: its lease key and its member in the set of held leases.
+        var lease = await Fixture.Service<SummaryLeases>().TryAcquireAsync(mine.Chat.ChatId, 2, "test-replica", TimeSpan.FromMinutes(10));
+        Assert.True(lease is { InRedis: true });
+        Assert.Contains($"{mine.Chat.ChatId}|2", await LeaseMembersAsync());
+
         Assert.NotEmpty(await UserDataProbe.RowsNamingAsync(Fixture.Database, mine.OwnIds, Ct));
-        Assert.NotEmpty(await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. mine.OwnIds, .. mine.CharacterIds], Ct));
+        var myKeys = await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. mine.OwnIds, .. mine.CharacterIds], Ct);
+        Assert.Contains(myKeys, k => k.Contains(":c1 ", StringComparison.Ordinal)); // the continuation's reply log
+        Assert.Contains(myKeys, k => k.Contains(":summary ", StringComparison.Ordinal));
         var theirRows = await UserDataProbe.RowsNamingAsync(Fixture.Database, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
         var theirKeys = await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
         var theirHistory = await Fixture.Client(other).GetHistoryAsync(new GetHistoryRequest { ChatId = theirs.Chat.ChatId }, cancellationToken: Ct);
@@ -46,7 +69,7 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
 
         Assert.Equal(DataDeletionState.Done, deletion.State);
         Assert.Equal("delete-1", deletion.RequestId);
-        Assert.Equal(SeededChats + 1, deletion.ChatsDeleted);
+        Assert.Equal(SeededChats + 2, deletion.ChatsDeleted); // with the import's half-written chat
         Assert.Equal(2, deletion.CharactersDeleted);
         Assert.Equal(2, deletion.LorebooksDeleted);
         Assert.Equal(2, deletion.PersonasDeleted); // the persona and its override
@@ -54,6 +77,7 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
 
         Assert.Empty(await UserDataProbe.RowsNamingAsync(Fixture.Database, mine.OwnIds, Ct));
         Assert.Empty(await UserDataProbe.RedisKeysNamingAsync(Fixture.Stack, [.. mine.OwnIds, .. mine.CharacterIds], Ct));
+        Assert.DoesNotContain(await LeaseMembersAsync(), m => mine.ChatIds.Any(id => m.StartsWith(id + "|", StringComparison.Ordinal)));
         // The characters stay for the chats others have with them, with nothing of their author's but the name.
         Assert.Equal(2, await Fixture.CountAsync(
             "SELECT COUNT(*) FROM Characters WHERE CharacterId IN UNNEST(@ids) AND OwnerUserId = '' AND Persona = '' AND Greeting IS NULL " +
@@ -75,6 +99,28 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
         Assert.Empty((await client.ListCharactersAsync(new ListCharactersRequest(), cancellationToken: Ct)).Characters);
         Assert.Empty((await client.ListPersonasAsync(new ListPersonasRequest(), cancellationToken: Ct)).Personas);
         Assert.Empty((await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks);
+    }
+
+    [Fact]
+    public async Task TheSweep_DeletesChatsOfImportsAbandonedPastTheirRetention_AndNoOtherOwnerlessChat()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(8);
+        var recent = DateTimeOffset.UtcNow - TimeSpan.FromDays(6);
+        // An import abandoned 8 days ago, one under way for 6 days, an 8-day-old fork under way, and a chat of the user's.
+        var abandoned = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: null);
+        var underWay = await SeedOwnerlessChatAsync(character.CharacterId, recent, forkedFrom: null);
+        var fork = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: Guid.NewGuid().ToString());
+        var chat = await CreateChatAsync(user, character);
+
+        var sweeper = Fixture.Service<global::ChatService.Privacy.DataDeletionSweeper>();
+        await sweeper.SweepImportsOnceAsync(Ct); // (or the background sweep got there first)
+
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", abandoned)));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", abandoned)));
+        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids)", ("ids", new List<string> { underWay, fork })));
+        Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
     }
 
     [Fact]
@@ -115,5 +161,44 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
 
         Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
         await AssertStatusAsync(StatusCode.NotFound, async () => await Fixture.Client(user).GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct));
+    }
+
+    private const int ImportTurns = 1010;
+
+    /// <summary>Members of the set of held summary leases.</summary>
+    private async Task<IReadOnlyList<string>> LeaseMembersAsync() =>
+        [.. (await Fixture.Service<IConnectionMultiplexer>().GetDatabase().SortedSetRangeByRankAsync(SummaryLeases.LeaseSetKey)).Select(m => m.ToString())];
+
+    /// <summary>An ownerless chat (as an import or a fork under way leaves it) first committed at <paramref name="at"/>, with a turn.</summary>
+    private async Task<string> SeedOwnerlessChatAsync(string characterId, DateTimeOffset at, string? forkedFrom)
+    {
+        var chatId = Guid.NewGuid().ToString();
+        await Fixture.Database.WriteAsync(
+        [
+            SpannerMutation.Insert("Chats")
+                .Set("ChatId", chatId).Set("UserId", "").Set("Title", "half").Set("CharacterIds", new List<string> { characterId })
+                .Set("NextSeq", 0L).Set("RotationCursor", 0L).Set("LastMessagePreview", "").Set("ForkedFromChatId", forkedFrom)
+                .Set("ForkedFromSeq", forkedFrom is null ? null : 1L).Set("CreateTime", at).Set("LastActiveTime", at),
+            SpannerMutation.Insert("Turns")
+                .Set("ChatId", chatId).Set("Seq", 1L).Set("AuthorRole", 1L).Set("Text", "imported").Set("CandidateCount", 0L)
+                .Set("CreateTime", at).Set("UpdateTime", at),
+        ], Ct);
+        return chatId;
+    }
+
+    /// <summary>A lossless chat file of <paramref name="turns"/> turns: odd ones the user's, even ones the character's.</summary>
+    private static string ImportFile(string characterId, int turns)
+    {
+        var file = new StringBuilder();
+        file.Append($$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"Imported","characters":[{"character_id":"{{{characterId}}}","name":"Ada"}]}}""").Append('\n');
+        for (var seq = 1; seq <= turns; seq++)
+        {
+            file.Append(seq % 2 == 1
+                ? $$$"""{"seq":{{{seq}}},"role":"user","create_time":"2025-01-01T00:00:00Z","text":"turn {{{seq}}}"}"""
+                : $$$"""{"seq":{{{seq}}},"role":"character","create_time":"2025-01-01T00:00:01Z","reply_to_seq":{{{seq - 1}}},"character_id":"{{{characterId}}}","primary":0,"candidates":[{"state":"complete","text":"turn {{{seq}}}","create_time":"2025-01-01T00:00:01Z"}]}""");
+            file.Append('\n');
+        }
+
+        return file.ToString();
     }
 }

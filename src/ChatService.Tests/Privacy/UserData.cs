@@ -58,12 +58,30 @@ internal sealed class UserData
 
         await SendAsync(client, chat.ChatId, "Tell me about the garden.", "m1", ct);
         var reply = await SendAsync(client, chat.ChatId, "And about primes?", "m2", ct);
+        // Continued (ContinueReply): its generation has a reply log of its own (…:c1).
+        await ContinueAsync(client, chat.ChatId, reply.Seq, "c1", ct);
         await client.RateCandidateAsync(new RateCandidateRequest { ChatId = chat.ChatId, Seq = reply.Seq, Stars = 4, Tags = { "clever" }, Comment = "nice" }, cancellationToken: ct);
         await client.PinTurnAsync(new PinTurnRequest { ChatId = chat.ChatId, Seq = 2 }, cancellationToken: ct);
         await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "Tell me about the orchard.", RequestId = "e1" }, cancellationToken: ct);
         await client.UpdateChatMemoryAsync(new UpdateChatMemoryRequest { ChatId = chat.ChatId, Note = "Sam likes primes." }, cancellationToken: ct);
         await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: ct);
         return data;
+    }
+
+    /// <summary>Continues a reply (ContinueReply) and reads its stream to the end.</summary>
+    public static async Task ContinueAsync(ChatClient client, string chatId, long seq, string requestId, CancellationToken ct)
+    {
+        using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = requestId }, cancellationToken: ct);
+        var completed = false;
+        await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
+        {
+            completed |= e.EventCase == ReplyEvent.EventOneofCase.Completed;
+        }
+
+        if (!completed)
+        {
+            throw new InvalidOperationException($"the continuation of turn {seq} in chat {chatId} did not complete");
+        }
     }
 
     /// <summary>Sends a message and reads its stream to the end; returns the reply's completed turn.</summary>

@@ -22,7 +22,7 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
     /// <summary>Most keys one script deletes (a chat with many recent replies takes several).</summary>
     private const int KeysPerCall = 500;
 
-    public IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId)> replies)
+    public IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId, int Continuations)> replies)
     {
         var window = HistoryCache.WindowKey(chatId).ToString();
         var pending = HistoryCache.PendingKey(chatId).ToString();
@@ -33,7 +33,10 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
             $"chat:{{{chatId}}}:w", $"chat:{{{chatId}}}:w:pending", $"chat:{{{chatId}}}:fill",
             $"chat:{{{chatId}}}:w2", $"chat:{{{chatId}}}:w2:pending", $"chat:{{{chatId}}}:w2:fill",
             DefinitionTokens.ChatLorebooksKey(chatId),
-            .. replies.Select(r => RedisReplyLog.LogKey(new ReplyKey(chatId, r.Seq, r.CandidateId)).ToString()),
+            Memory.SummaryLeases.LeaseKey(chatId).ToString(),
+            // Every generation's log: the reply's (continuation 0) and each ContinueReply's (…:c1 to …:cN).
+            .. replies.SelectMany(r => Enumerable.Range(0, Math.Max(0, r.Continuations) + 1)
+                .Select(n => RedisReplyLog.LogKey(new ReplyKey(chatId, r.Seq, r.CandidateId, n)).ToString())),
         ];
     }
 
@@ -46,16 +49,52 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
     public async Task PurgeAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var database = redis.GetDatabase();
+        var chats = new HashSet<string>(StringComparer.Ordinal);
         foreach (var group in keys.Distinct(StringComparer.Ordinal).GroupBy(HashTag, StringComparer.Ordinal))
         {
             var isChat = group.Any(k => k.StartsWith("chat:", StringComparison.Ordinal));
             var channel = isChat ? $"chat:{{{group.Key}}}:w3:changed" : "";
+            if (isChat)
+            {
+                chats.Add(group.Key);
+            }
+
             foreach (var chunk in group.Chunk(KeysPerCall))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await database.ScriptEvaluateAsync(PurgeScript, [.. chunk.Select(k => (RedisKey)k)], [channel])
                     .WaitAsync(options.Value.OperationTimeout, timeProvider, cancellationToken);
             }
+        }
+
+        if (chats.Count > 0)
+        {
+            await RemoveSummaryLeasesAsync(database, chats, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Takes the chats' members (<c>chatId|throughSeq</c>) off the global set of held summary leases, which has
+    /// no hash tag of theirs (its own slot). The set holds only leases held now (a few per running summary job),
+    /// so one ZSCAN of it per batch of chats costs little, whatever the batch's size.
+    /// </summary>
+    private async Task RemoveSummaryLeasesAsync(IDatabase database, HashSet<string> chats, CancellationToken cancellationToken)
+    {
+        var timeout = options.Value.OperationTimeout;
+        var members = new List<RedisValue>();
+        await foreach (var entry in database.SortedSetScanAsync(Memory.SummaryLeases.LeaseSetKey, pageSize: 500).WithCancellation(cancellationToken))
+        {
+            var member = entry.Element.ToString();
+            var bar = member.LastIndexOf('|');
+            if (bar > 0 && chats.Contains(member[..bar]))
+            {
+                members.Add(entry.Element);
+            }
+        }
+
+        foreach (var chunk in members.Chunk(KeysPerCall))
+        {
+            await database.SortedSetRemoveAsync(Memory.SummaryLeases.LeaseSetKey, chunk).WaitAsync(timeout, timeProvider, cancellationToken);
         }
     }
 
@@ -71,7 +110,7 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
 /// <summary>Without Redis there is nothing to purge.</summary>
 internal sealed class NoCachePurge : ICachePurge
 {
-    public IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId)> replies) => [];
+    public IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId, int Continuations)> replies) => [];
 
     public IReadOnlyList<string> CharacterKeys(string characterId) => [];
 

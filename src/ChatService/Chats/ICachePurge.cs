@@ -9,9 +9,11 @@ public interface ICachePurge
     /// <summary>
     /// Every key a chat may have: its window (with its fill token and change announcements, in every format a
     /// replica of this or an earlier release writes), its attached-lorebook token and the event logs of the
-    /// given replies (those that can still have one: settled within the log's retention, or still owed).
+    /// given replies (those that can still have one: settled within the log's retention, or still owed), each
+    /// generation's (the reply's and those of its <c>Continuations</c> ContinueReply calls), and the chat's
+    /// summary lease with its entries in the set of held leases.
     /// </summary>
-    IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId)> replies);
+    IReadOnlyList<string> ChatKeys(string chatId, IEnumerable<(long Seq, string CandidateId, int Continuations)> replies);
 
     /// <summary>The keys of a character (its definition token).</summary>
     IReadOnlyList<string> CharacterKeys(string characterId);

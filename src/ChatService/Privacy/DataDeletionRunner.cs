@@ -8,7 +8,7 @@ using Spanner.Client;
 namespace ChatService.Privacy;
 
 /// <summary>
-/// Runs deletions of users' data (DeleteMyData): the caller's chats, then lorebooks, personas and characters, a
+/// Runs deletions of users' data (DeleteMyData): the caller's imports (with their half-written chats), chats, then lorebooks, personas and characters, a
 /// batch per commit (<see cref="DataDeletionStore"/>), each batch's Redis keys deleted right after its commit.
 /// A run belongs to the replica holding the deletion's lease, not to the call that started it: it goes on when
 /// the caller goes away, and stops only with the process; the sweep (<see cref="DataDeletionSweeper"/>) of any
@@ -152,6 +152,44 @@ internal sealed partial class DataDeletionRunner(
         // What the last run committed but may not have purged.
         await PurgeAsync(record.PendingCacheKeys, ct);
 
+        // Imports first (ChatImports rows and the half-written chats they point to, owned by nobody yet): with
+        // its row gone an import under way cannot write another batch, so none finishes into a chat of the
+        // user's behind the chats' pages below.
+        while (await store.NextImportsAsync(userId, Options.ChatsPerBatch, ct) is { Count: > 0 } imports)
+        {
+            var budget = Options.MutationBudget;
+            if (imports[0] is { OwnerlessChatId: { } bigChat, Cost: var bigCost } && bigCost > budget)
+            {
+                // Too big for one commit: its first turns go (with their candidates), then it is read again.
+                var (seqs, _) = await store.FirstTurnsAsync(bigChat, budget, DateTimeOffset.MaxValue, ct);
+                record = await CommitAsync(key, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(bigChat, seq))])], default, [], ct);
+                continue;
+            }
+
+            var taken = new List<DataDeletionStore.ImportRow>();
+            var cost = 0L;
+            foreach (var import in imports)
+            {
+                if (taken.Count > 0 && cost + import.Cost > budget)
+                {
+                    break;
+                }
+
+                taken.Add(import);
+                cost += import.Cost;
+            }
+
+            var chatIds = taken.Where(i => i.OwnerlessChatId is not null).Select(i => i.OwnerlessChatId!).ToList();
+            List<SpannerMutation> mutations = [SpannerMutation.Delete("ChatImports", [.. taken.Select(i => SpannerKey.Of(userId, i.RequestId))])];
+            if (chatIds.Count > 0)
+            {
+                mutations.Add(SpannerMutation.Delete("Chats", [.. chatIds.Select(id => SpannerKey.Of(id))]));
+            }
+
+            record = await CommitAsync(key, mutations, new DeletionProgress(Chats: chatIds.Count), [.. chatIds.SelectMany(id => cache.ChatKeys(id, []))], ct);
+            DataDeletionMetrics.Removed("import", taken.Count);
+        }
+
         // Chats (with everything interleaved in them), a budget of mutations at a time.
         while (true)
         {
@@ -168,7 +206,7 @@ internal sealed partial class DataDeletionRunner(
                 // Too big for one commit: its first turns go (with their candidates), then it is read again.
                 var chatId = batch.Chats[0].ChatId;
                 var (seqs, replies) = await store.FirstTurnsAsync(chatId, budget, since, ct);
-                var turnKeys = cache.ChatKeys(chatId, replies.Select(r => (r.Seq, r.CandidateId)));
+                var turnKeys = cache.ChatKeys(chatId, replies.Select(r => (r.Seq, r.CandidateId, r.Continuation)));
                 record = await CommitAsync(key, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
                 continue;
             }
@@ -187,7 +225,7 @@ internal sealed partial class DataDeletionRunner(
             }
 
             var repliesByChat = batch.RecentReplies.ToLookup(r => r.ChatId, StringComparer.Ordinal);
-            var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId)))).ToList();
+            var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId, r.Continuation)))).ToList();
             record = await CommitAsync(key, [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct);
             DataDeletionMetrics.Removed("chat", chats.Count);
             Log.Progress(logger, key[..12], record.ChatsDeleted);

@@ -5,6 +5,7 @@ namespace ChatService.Privacy;
 /// <summary>
 /// Finishes deletions nobody is working: their caller went away and the replica running them died or stopped
 /// (their lease ran out). Each replica sweeps; the lease in Spanner lets one of them run a deletion at a time.
+/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>).
 /// </summary>
 internal sealed partial class DataDeletionSweeper(
     Storage.DataDeletionStore store,
@@ -24,6 +25,7 @@ internal sealed partial class DataDeletionSweeper(
             {
                 await Task.Delay(options.Value.SweepInterval, timeProvider, stoppingToken);
                 await SweepOnceAsync(stoppingToken);
+                await SweepImportsOnceAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -51,8 +53,62 @@ internal sealed partial class DataDeletionSweeper(
         return taken;
     }
 
+    /// <summary>
+    /// Deletes the chats of imports that never finished and can no longer be resumed: owned by nobody, started
+    /// more than the import's retention (and an hour) ago, so their ChatImports row is past its retention or
+    /// gone (imports read no row past it). Read from ChatsByUser's range of the empty user id, which holds
+    /// only imports and forks under way (forks are left out): a sweep that finds none costs one short index
+    /// read. At most <see cref="Batch"/> chats a sweep; a chat too big for one commit loses its turns a
+    /// budget at a time first. Replicas sweeping at once delete the same chats harmlessly. Returns how many
+    /// chats it deleted.
+    /// </summary>
+    public async Task<int> SweepImportsOnceAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = timeProvider.GetUtcNow() - Storage.ChatArchiveStore.ImportRetention - TimeSpan.FromHours(1);
+        var budget = options.Value.MutationBudget;
+        var deleted = 0;
+        var chats = await store.AbandonedImportChatsAsync(cutoff, Batch, cancellationToken);
+        var small = new List<string>();
+        var cost = 0L;
+        foreach (var (chatId, chatCost) in chats)
+        {
+            if (chatCost > budget)
+            {
+                // Its first turns now; the chat itself at a later sweep, once it fits.
+                await store.DeleteOwnerlessTurnsAsync(chatId, budget, cancellationToken);
+                continue;
+            }
+
+            if (small.Count > 0 && cost + chatCost > budget)
+            {
+                deleted += await store.DeleteOwnerlessChatsAsync(small, cancellationToken);
+                small.Clear();
+                cost = 0;
+            }
+
+            small.Add(chatId);
+            cost += chatCost;
+        }
+
+        if (small.Count > 0)
+        {
+            deleted += await store.DeleteOwnerlessChatsAsync(small, cancellationToken);
+        }
+
+        if (deleted > 0)
+        {
+            DataDeletionMetrics.Removed("abandoned_import_chat", deleted);
+            Log.AbandonedImports(logger, deleted);
+        }
+
+        return deleted;
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(7111, LogLevel.Information, "Deleted {Chats} chat(s) of imports abandoned half-written past their retention.")]
+        public static partial void AbandonedImports(ILogger logger, int chats);
+
         [LoggerMessage(7110, LogLevel.Warning, "Data deletion sweep failed; retrying at the next interval.")]
         public static partial void SweepFailed(ILogger logger, Exception exception);
     }

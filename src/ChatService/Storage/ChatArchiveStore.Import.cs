@@ -7,6 +7,12 @@ namespace ChatService.Storage;
 internal sealed partial class ChatArchiveStore
 {
     /// <summary>
+    /// How long an import's ChatImports row is kept (its row deletion policy) and read: past it a retry starts
+    /// over, and the chat of an import that never finished is the data deletion sweep's to delete.
+    /// </summary>
+    internal static readonly TimeSpan ImportRetention = TimeSpan.FromDays(7);
+
+    /// <summary>
     /// The import recorded under the user's request id, or a new one: its chat inserted for nobody (UserId
     /// '', so no listing or read reaches it) with its cast and settings, and its progress row, in one
     /// commit. The same request id with another file is FAILED_PRECONDITION.
@@ -35,7 +41,8 @@ internal sealed partial class ChatArchiveStore
                 .Set("LastMessagePreview", "")
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("LastActiveTime", SpannerCommitTimestamp.Value));
-            tx.BufferWrite(SpannerMutation.Insert("ChatImports")
+            // Replace: a row past its retention that the row deletion policy has not removed yet is read as gone.
+            tx.BufferWrite(SpannerMutation.Replace("ChatImports")
                 .Set("UserId", plan.UserId)
                 .Set("RequestId", plan.RequestId)
                 .Set("ChatId", chatId)
@@ -159,8 +166,12 @@ internal sealed partial class ChatArchiveStore
     private static async Task<ImportProgress?> ReadImportAsync(ISpannerReader reader, string userId, string requestId, CancellationToken ct)
     {
         var rows = await reader.QueryListAsync(
-            new SpannerStatement("SELECT ChatId, Digest, TurnsWritten, Done FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId")
-                .Add("userId", userId).Add("requestId", requestId),
+            // Rows past their retention are gone (whether or not the row deletion policy removed them yet), so an
+            // import the sweep may delete the chat of can never write into it again.
+            new SpannerStatement(
+                    "SELECT ChatId, Digest, TurnsWritten, Done FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId " +
+                    "AND CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)")
+                .Add("userId", userId).Add("requestId", requestId).Add("days", (long)ImportRetention.TotalDays),
             ct);
         return rows.Count == 0
             ? null

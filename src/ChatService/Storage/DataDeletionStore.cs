@@ -221,6 +221,111 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             return new ChatBatch(chats, replies);
         }, cancellationToken);
 
+    /// <summary>One of the user's imports (ChatImports) and, while it is under way, its chat, owned by nobody yet.</summary>
+    public sealed record ImportRow(string RequestId, string? OwnerlessChatId, long Cost);
+
+    /// <summary>
+    /// The user's next <paramref name="limit"/> imports (their range of ChatImports), each with its chat when that
+    /// chat is still ownerless (a half-written import: no ChatsByUser range of the user's reaches it) and what
+    /// deleting it costs. A finished import's chat is the user's, deleted with their other chats.
+    /// </summary>
+    public async Task<IReadOnlyList<ImportRow>> NextImportsAsync(string userId, int limit, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var rows = await reader.QueryListAsync(
+                new SpannerStatement(
+                        "SELECT i.RequestId, i.ChatId, c.UserId AS ChatUserId FROM ChatImports AS i LEFT JOIN Chats AS c ON c.ChatId = i.ChatId " +
+                        "WHERE i.UserId = @userId LIMIT @limit")
+                    .Add("userId", userId).Add("limit", (long)limit),
+                ct);
+            var imports = rows.Select(r => (RequestId: r.Get<string>("RequestId"), ChatId: r.Get<string>("ChatId"), Ownerless: r.Get<string?>("ChatUserId") == "")).ToList();
+            var ownerless = imports.Where(i => i.Ownerless).Select(i => i.ChatId).ToList();
+            var sizes = await ChatCostsAsync(reader, ownerless, ct);
+            return (IReadOnlyList<ImportRow>)imports
+                .Select(i => i.Ownerless ? new ImportRow(i.RequestId, i.ChatId, sizes.GetValueOrDefault(i.ChatId, ChatCost(0, 0))) : new ImportRow(i.RequestId, null, 1))
+                .ToList();
+        }, cancellationToken);
+
+    /// <summary>
+    /// Import chats nobody owns whose import started before <paramref name="cutoff"/>: from ChatsByUser's range of
+    /// the empty user id (an ownerless chat's LastActiveTime is its first commit's, the commit that wrote its
+    /// ChatImports row), forks under way left out (ForkedFromChatId). With <paramref name="cutoff"/> past the
+    /// import's retention their ChatImports row is expired or gone and no retry can write into them any more.
+    /// </summary>
+    public async Task<IReadOnlyList<(string ChatId, long Cost)>> AbandonedImportChatsAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var ids = (await reader.QueryListAsync(
+                    new SpannerStatement(
+                            "SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = '' AND LastActiveTime < @cutoff AND ForkedFromChatId IS NULL LIMIT @limit")
+                        .Add("cutoff", cutoff).Add("limit", (long)limit),
+                    ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToList();
+            var sizes = await ChatCostsAsync(reader, ids, ct);
+            return (IReadOnlyList<(string, long)>)ids.Select(id => (id, sizes.GetValueOrDefault(id, ChatCost(0, 0)))).ToList();
+        }, cancellationToken);
+
+    /// <summary>
+    /// Deletes ownerless chats (with everything under them) in one commit, those still ownerless when it commits
+    /// (one an import finished meanwhile is its user's, and stays). Returns how many it deleted.
+    /// </summary>
+    public async Task<int> DeleteOwnerlessChatsAsync(IReadOnlyList<string> chatIds, CancellationToken cancellationToken)
+    {
+        var (deleted, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var ownerless = (await tx.QueryListAsync(
+                    new SpannerStatement("SELECT ChatId FROM Chats WHERE ChatId IN UNNEST(@ids) AND UserId = ''").Add("ids", chatIds.ToList()), ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToList();
+            if (ownerless.Count > 0)
+            {
+                tx.BufferWrite(SpannerMutation.Delete("Chats", [.. ownerless.Select(id => SpannerKey.Of(id))]));
+            }
+
+            return ownerless.Count;
+        }, cancellationToken);
+        return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the first turns (with their candidates) of an ownerless chat too big for one commit, whose
+    /// deletion costs at most <paramref name="budget"/>; nothing when it is not ownerless any more.
+    /// </summary>
+    public async Task DeleteOwnerlessTurnsAsync(string chatId, long budget, CancellationToken cancellationToken)
+    {
+        var (seqs, _) = await FirstTurnsAsync(chatId, budget, DateTimeOffset.MaxValue, cancellationToken);
+        if (seqs.Count == 0)
+        {
+            return;
+        }
+
+        await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var owner = await tx.QueryListAsync(new SpannerStatement("SELECT UserId FROM Chats WHERE ChatId = @chatId").Add("chatId", chatId), ct);
+            if (owner.Count == 1 && owner[0].Get<string>("UserId") == "")
+            {
+                tx.BufferWrite(SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))]));
+            }
+
+            return 0;
+        }, cancellationToken);
+    }
+
+    private static async Task<Dictionary<string, long>> ChatCostsAsync(ISpannerReader reader, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0)
+        {
+            return new Dictionary<string, long>(StringComparer.Ordinal);
+        }
+
+        return (await reader.QueryListAsync(
+                new SpannerStatement("SELECT ChatId, COUNT(*) AS Turns, IFNULL(SUM(CandidateCount), 0) AS Candidates FROM Turns WHERE ChatId IN UNNEST(@ids) GROUP BY ChatId")
+                    .Add("ids", ids.ToList()),
+                ct))
+            .ToDictionary(r => r.Get<string>("ChatId"), r => ChatCost(r.Get<long>("Turns"), r.Get<long>("Candidates")), StringComparer.Ordinal);
+    }
+
     /// <summary>
     /// Mutations one chat's deletion is counted as, conservatively: the chat row and its two list index
     /// entries, and per turn and per candidate the row and up to three index entries (request-id indexes, the
@@ -338,7 +443,11 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         return rows.Select(r => r.Get<string>(0)).ToList();
     }
 
-    /// <summary>Replies of the chats (of those turns, when given) that may still have an event log: touched since <paramref name="since"/>, or still owed.</summary>
+    /// <summary>
+    /// Replies of the chats (of those turns, when given) that may still have an event log: touched since
+    /// <paramref name="since"/>, or still owed. Each key's <see cref="ReplyKey.Continuation"/> is the candidate's
+    /// last continuation (ContinueReply), so its logs are those of continuations 0 to it.
+    /// </summary>
     private static async Task<IReadOnlyList<ReplyKey>> RecentRepliesAsync(
         ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyList<long>? seqs, DateTimeOffset since, CancellationToken ct)
     {
@@ -347,7 +456,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             return [];
         }
 
-        var sql = "SELECT ChatId, Seq, CandidateId FROM Candidates WHERE ChatId IN UNNEST(@ids) AND (UpdateTime >= @since OR OwedShard IS NOT NULL)";
+        var sql = "SELECT ChatId, Seq, CandidateId, Continuations FROM Candidates WHERE ChatId IN UNNEST(@ids) AND (UpdateTime >= @since OR OwedShard IS NOT NULL)";
         var statement = new SpannerStatement(seqs is null ? sql : sql + " AND Seq IN UNNEST(@seqs)")
             .Add("ids", chatIds.ToList()).Add("since", since);
         if (seqs is not null)
@@ -356,7 +465,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         }
 
         var rows = await reader.QueryListAsync(statement, ct);
-        return rows.Select(r => new ReplyKey(r.Get<string>("ChatId"), r.Get<long>("Seq"), r.Get<string>("CandidateId"))).ToList();
+        return rows.Select(r => new ReplyKey(r.Get<string>("ChatId"), r.Get<long>("Seq"), r.Get<string>("CandidateId"), (int)(r.Get<long?>("Continuations") ?? 0))).ToList();
     }
 
     private static SpannerMutation Lease(SpannerMutation mutation, string owner, DateTimeOffset until) => mutation
