@@ -60,23 +60,39 @@ public sealed partial class SummaryJobRunner
     /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's row names).</summary>
     public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var lease = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease);
+        var (lease, refusal) = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept);
         if (lease is null)
         {
-            SummaryMetrics.Run("not_claimed");
+            SummaryMetrics.Run(refusal switch
+            {
+                SummaryLeaseRefusal.Exhausted => "exhausted",
+                SummaryLeaseRefusal.Unknown => "lease_unknown",
+                _ => "not_claimed",
+            });
             return SummaryRunOutcome.NotClaimed;
         }
 
+        SummaryRunOutcome outcome;
         try
         {
-            return await RunLeasedAsync(chatId, throughSeq, cancellationToken);
+            outcome = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
         }
-        finally
+        catch
         {
-            // Given back however the job ended (a shutdown too: another replica may take the job at once).
-            await _leases.ReleaseAsync(lease);
+            // A job that threw (a Spanner error, a commit of unknown outcome, shutdown) stays listed for the
+            // sweep, due after the retry delay; its attempt stays counted, so MaxAttempts bounds crashes too.
+            await _leases.ReleaseAsync(lease, _options.RetryDelay, forgetAttempts: false);
+            throw;
         }
+
+        // Off the sweep's list: a failed call is recorded in Spanner (the sweep finds it there) and keeps its
+        // attempts counted, as does a job the store refused (retry delay not over, tried too often).
+        await _leases.ReleaseAsync(lease, retryAfter: null, forgetAttempts: outcome is not (SummaryRunOutcome.Failed or SummaryRunOutcome.NotClaimed));
+        return outcome;
     }
+
+    /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
+    private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
 
     private async Task<SummaryRunOutcome> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
