@@ -80,6 +80,7 @@ public sealed class SummaryBudgetTriggerTests(TokenBudgetSummaryFixture fixture)
             memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
         }
 
+        Assert.NotNull(memory.Summary);
         Assert.Equal((1L, expectedThrough.Value, "BUDGET SUMMARY"), (memory.Summary.Version, memory.Summary.ThroughSeq, memory.Summary.Text));
     }
 }

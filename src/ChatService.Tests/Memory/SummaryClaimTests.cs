@@ -194,6 +194,26 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     }
 
     [Fact]
+    public async Task AFailure_NeverShortensALongerFailedSpan_NorOutlivesARewindOfItsSpan()
+    {
+        var (user, chatId) = await LongChatAsync();
+        var store = Fixture.Service<SummaryJobStore>();
+        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+
+        // The longer span's failure is recorded; the shorter one's, finishing later, leaves it as it is.
+        Assert.True(await store.FailAsync(longer!, longerSpan!.ShownSeqs, "replica-a", "boom", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.False(await store.FailAsync(shorter!, shorterSpan!.ShownSeqs, "replica-b", "boom", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.Equal(13, await Fixture.CountAsync("SELECT ThroughSeq FROM SummaryJobs WHERE ChatId = @c", ("c", chatId)));
+
+        // After a rewind inside the span, a failure of a job that read the span before it writes no row.
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chatId, ToSeq = 6, RequestId = "rewind-failed-span" }, cancellationToken: Ct);
+        var left = await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId));
+        Assert.False(await store.FailAsync(longer!, longerSpan.ShownSeqs, "replica-a", "again", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.Equal(left, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId)));
+    }
+
+    [Fact]
     public async Task AReplicaWhoseLeaseRanOut_AndWhoseSpanAnotherStored_StoresNothing_ButLogsItsCall()
     {
         var (_, chatId) = await LongChatAsync();

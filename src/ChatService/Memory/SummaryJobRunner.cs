@@ -99,7 +99,7 @@ public sealed partial class SummaryJobRunner
         var (status, claim, span) = await _store.PrepareAsync(chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.MaxInputChars, cancellationToken);
         if (status == SummaryClaimStatus.CoveredWithRow)
         {
-            await _store.ForgetAsync(chatId, cancellationToken);
+            await _store.ForgetAsync(chatId, _options.EveryTurns, cancellationToken);
             SummaryMetrics.Committed();
             status = SummaryClaimStatus.Covered;
         }
@@ -120,7 +120,7 @@ public sealed partial class SummaryJobRunner
         if (!_router.HasRoute(route))
         {
             const string unknown = "the summary route is not configured";
-            await _store.FailAsync(claim, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
+            await _store.FailAsync(claim, span.ShownSeqs, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
             SummaryMetrics.Run("failed");
@@ -133,7 +133,7 @@ public sealed partial class SummaryJobRunner
         if (!finished.Succeeded || summary.Length == 0)
         {
             var reason = finished.Succeeded ? "the model returned no text" : finished.FailureReason ?? "the model call failed";
-            await _store.FailAsync(claim, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
+            await _store.FailAsync(claim, span.ShownSeqs, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
             SummaryMetrics.Run("failed");
