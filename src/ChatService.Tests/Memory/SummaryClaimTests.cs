@@ -182,7 +182,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             // Its lease expired and another runner took the chat's lease for the same span.
             await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "replica-b|9|y", TimeSpan.FromSeconds(10));
             var listed = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
-            await leases.ReleaseAsync(mine!, retryAfter: null, forgetAttempts: true);
+            await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget);
             Assert.Equal("replica-b|9|y", (string?)await Redis.StringGetAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(listed, await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
         }

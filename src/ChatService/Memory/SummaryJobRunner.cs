@@ -81,13 +81,18 @@ public sealed partial class SummaryJobRunner
         {
             // A job that threw (a Spanner error, a commit of unknown outcome, shutdown) stays listed for the
             // sweep, due after the retry delay; its attempt stays counted, so MaxAttempts bounds crashes too.
-            await _leases.ReleaseAsync(lease, _options.RetryDelay, forgetAttempts: false);
+            await _leases.ReleaseAsync(lease, _options.RetryDelay, SummaryAttempts.Keep);
             throw;
         }
 
         // Off the sweep's list: a failed call is recorded in Spanner (the sweep finds it there) and keeps its
-        // attempts counted, as does a job the store refused (retry delay not over, tried too often).
-        await _leases.ReleaseAsync(lease, retryAfter: null, forgetAttempts: outcome is not (SummaryRunOutcome.Failed or SummaryRunOutcome.NotClaimed));
+        // attempt counted; a job the store refused (retry delay not over, tried too often) attempted nothing.
+        await _leases.ReleaseAsync(lease, retryAfter: null, outcome switch
+        {
+            SummaryRunOutcome.Failed => SummaryAttempts.Keep,
+            SummaryRunOutcome.NotClaimed => SummaryAttempts.Undo,
+            _ => SummaryAttempts.Forget,
+        });
         return outcome;
     }
 

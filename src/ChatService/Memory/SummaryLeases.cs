@@ -7,6 +7,19 @@ namespace ChatService.Memory;
 /// <summary>A held summary lease: whose it is, and the span it was taken for.</summary>
 internal sealed record SummaryLease(string ChatId, long ThroughSeq, string Value, bool InRedis);
 
+/// <summary>What a released lease does with its span's attempt count.</summary>
+internal enum SummaryAttempts
+{
+    /// <summary>The run counts (the model call failed, or the job threw).</summary>
+    Keep,
+
+    /// <summary>The job is done (stored, covered, or lost to another version): the count goes.</summary>
+    Forget,
+
+    /// <summary>Nothing was attempted (the retry delay was not over, or the store gave up): the run does not count.</summary>
+    Undo,
+}
+
 /// <summary>What an attempt to take a chat's summary lease came to.</summary>
 internal enum SummaryLeaseRefusal
 {
@@ -55,12 +68,14 @@ internal sealed partial class SummaryLeases
         """;
 
     // Deletes the lease only while it is still the one this runner took (an expired one may be another's
-    // now); a job that is done (ARGV[3] = 1) also forgets the span's attempts. 1 when it deleted it.
+    // now). The span's attempt count: ARGV[3] = 'forget' (the job is done) removes it, 'undo' (nothing was
+    // attempted: the store found the retry delay not over) takes this run's back, 'keep' leaves it. 1 when it deleted it.
     private const string ReleaseScript =
         """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
-        if ARGV[3] == '1' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+        if ARGV[3] == 'forget' then redis.call('HDEL', KEYS[2], ARGV[2])
+        elseif ARGV[3] == 'undo' then redis.call('HINCRBY', KEYS[2], ARGV[2], -1) end
         return 1
         """;
 
@@ -146,13 +161,12 @@ internal sealed partial class SummaryLeases
     }
 
     /// <summary>
-    /// Gives the lease back, forgetting the span's attempts when <paramref name="forgetAttempts"/> (the job
-    /// is done). A job that ended (<paramref name="retryAfter"/> null) is taken off the sweep's list; a job that threw (storage error, unknown commit outcome, shutdown) stays listed, due again after
+    /// Gives the lease back, with the span's attempt count as <paramref name="attempts"/> says. A job that ended (<paramref name="retryAfter"/> null) is taken off the sweep's list; a job that threw (storage error, unknown commit outcome, shutdown) stays listed, due again after
     /// <paramref name="retryAfter"/>, so the sweep retries it. The list is touched only when the lease deleted
     /// was this runner's: an expired lease taken by another runner is that runner's to list. A failure leaves
     /// the lease to expire and the entry to the sweep.
     /// </summary>
-    public async Task ReleaseAsync(SummaryLease lease, TimeSpan? retryAfter, bool forgetAttempts)
+    public async Task ReleaseAsync(SummaryLease lease, TimeSpan? retryAfter, SummaryAttempts attempts)
     {
         if (!lease.InRedis || _redis is null)
         {
@@ -165,7 +179,7 @@ internal sealed partial class SummaryLeases
             var deleted = (long)await database.ScriptEvaluateAsync(
                     ReleaseScript,
                     [LeaseKey(lease.ChatId), AttemptsKey(lease.ChatId)],
-                    [lease.Value, lease.ThroughSeq, forgetAttempts ? 1 : 0])
+                    [lease.Value, lease.ThroughSeq, attempts switch { SummaryAttempts.Forget => "forget", SummaryAttempts.Undo => "undo", _ => "keep" }])
                 .WaitAsync(_timeout, _timeProvider);
             if (deleted == 0)
             {
