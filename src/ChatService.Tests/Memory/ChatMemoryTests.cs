@@ -9,6 +9,7 @@ namespace ChatService.Tests.Memory;
 /// The memory note: owner-only, bounded, and in the next reply's prompt at its depth as the
 /// OpenAI-compatible server receives it (the window cached by the previous exchange is dropped by the update).
 /// </summary>
+[Collection(SummarySweepCollection.Name)]
 public sealed class ChatMemoryTests(MemoryFixture fixture) : ApiTestBase(fixture), IClassFixture<MemoryFixture>
 {
     private const string Reply = "Ahoy, matey! The treasure is under the palm.";

@@ -75,5 +75,19 @@ public sealed class ManualSummaryFixture(LocalStack stack) : MemoryFixture(stack
         ["Dispatch:SweepInterval"] = "01:00:00",
         ["Health:Period"] = "01:00:00",
         ["Chat:CatalogBackfillInterval"] = "01:00:00",
+
+        // Generous on a loaded machine: a lease whose SET timed out skips its run, and a timed-out window
+        // read would fall back to Spanner (tests here count the lease's outcome and the Spanner reads).
+        ["Redis:OperationTimeout"] = "00:00:05",
     };
+}
+
+/// <summary>
+/// The summary test classes, run one at a time and apart from the other tests: their sweeps and hand-run
+/// jobs share the one global <c>summary:leases</c> key, so a parallel sweeper could take a test's entry.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SummarySweepCollection
+{
+    public const string Name = "Summary sweeps";
 }

@@ -27,6 +27,7 @@ public sealed class TokenBudgetSummaryFixture(LocalStack stack) : MemoryFixture(
 /// with a window far from full in turns but a token budget that drops the oldest turns, a summary is still
 /// made, and it covers exactly the turns the triggering prompt left out.
 /// </summary>
+[Collection(SummarySweepCollection.Name)]
 public sealed class SummaryBudgetTriggerTests(TokenBudgetSummaryFixture fixture) : ApiTestBase(fixture), IClassFixture<TokenBudgetSummaryFixture>
 {
     private static readonly string Padding = string.Join(' ', Enumerable.Repeat("lantern", 100));
@@ -70,7 +71,16 @@ public sealed class SummaryBudgetTriggerTests(TokenBudgetSummaryFixture fixture)
         }
 
         Assert.NotNull(expectedThrough);
+
+        // IdleAsync may return before the trigger's job is queued: wait for the summary itself.
         var memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); memory.Summary is null or { Version: 0 } && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(100, Ct);
+            memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        }
+
+        Assert.NotNull(memory.Summary);
         Assert.Equal((1L, expectedThrough.Value, "BUDGET SUMMARY"), (memory.Summary.Version, memory.Summary.ThroughSeq, memory.Summary.Text));
     }
 }

@@ -20,6 +20,7 @@ namespace ChatService.Tests.Memory;
 /// before; a runner whose base moved or whose span was rewound meanwhile stores nothing; a stored summary
 /// costs one commit and reaches the warm window in place, so the next reply reads no Spanner.
 /// </summary>
+[Collection(SummarySweepCollection.Name)]
 public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBase(fixture), IClassFixture<ManualSummaryFixture>
 {
     private const string SummaryLabel = "Summary of the earlier conversation:\n";
@@ -128,6 +129,88 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             (row.Get<long>("Version"), row.Get<long>("ThroughSeq"), row.Get<string>("Replica")));
         Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c", ("c", chatId)));
+    }
+
+    [Fact]
+    public async Task AJobThatThrows_StaysListedForTheSweep_AndItsAttemptsAreCounted_UntilMaxAttempts()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var before = fixture.Summarizer.Requests.Count;
+        var maxAttempts = Fixture.Service<IOptions<SummaryOptions>>().Value.MaxAttempts;
+        using var shutdown = new CancellationTokenSource();
+        await shutdown.CancelAsync();
+        try
+        {
+            // A job cut short (here by shutdown, before its snapshot read) gives its lease back but stays
+            // listed, due after the retry delay, so any replica's sweep retries it.
+            for (var attempt = 1; attempt <= maxAttempts; attempt++)
+            {
+                var started = DateTimeOffset.UtcNow;
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Replica("replica-a").RunAsync(chatId, 9, shutdown.Token));
+                Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
+                var due = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+                Assert.NotNull(due);
+                Assert.True(due >= started.ToUnixTimeMilliseconds(), "the entry is re-scored, not left at its old expiry");
+                Assert.Equal(attempt, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
+            }
+
+            // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list.
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+            Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
+            Assert.Equal(0, await SummaryCountAsync(chatId));
+            Assert.Equal(before, fixture.Summarizer.Requests.Count);
+
+            // A later span is attempted afresh.
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b").RunAsync(chatId, 8, Ct));
+        }
+        finally
+        {
+            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+        }
+    }
+
+    [Fact]
+    public async Task AReleaseThatFindsAnotherRunnersLease_LeavesItsListing()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var leases = Fixture.Service<SummaryLeases>();
+        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1));
+        Assert.NotNull(mine);
+        try
+        {
+            // Its lease expired and another runner took the chat's lease for the same span.
+            await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "replica-b|9|y", TimeSpan.FromSeconds(10));
+            var listed = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget);
+            Assert.Equal("replica-b|9|y", (string?)await Redis.StringGetAsync(SummaryLeases.LeaseKey(chatId)));
+            Assert.Equal(listed, await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync(SummaryLeases.LeaseKey(chatId));
+            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+        }
+    }
+
+    [Fact]
+    public async Task AFailure_NeverShortensALongerFailedSpan_NorOutlivesARewindOfItsSpan()
+    {
+        var (user, chatId) = await LongChatAsync();
+        var store = Fixture.Service<SummaryJobStore>();
+        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+
+        // The longer span's failure is recorded; the shorter one's, finishing later, leaves it as it is.
+        Assert.True(await store.FailAsync(longer!, longerSpan!.ShownSeqs, "replica-a", "boom", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.False(await store.FailAsync(shorter!, shorterSpan!.ShownSeqs, "replica-b", "boom", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.Equal(13, await Fixture.CountAsync("SELECT ThroughSeq FROM SummaryJobs WHERE ChatId = @c", ("c", chatId)));
+
+        // After a rewind inside the span, a failure of a job that read the span before it writes no row.
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chatId, ToSeq = 6, RequestId = "rewind-failed-span" }, cancellationToken: Ct);
+        var left = await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId));
+        Assert.False(await store.FailAsync(longer!, longerSpan.ShownSeqs, "replica-a", "again", TimeSpan.FromMinutes(1), [], Ct));
+        Assert.Equal(left, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId)));
     }
 
     [Fact]

@@ -11,6 +11,7 @@ namespace ChatService.Tests.Memory;
 /// later prompts carry it; concurrent sends never make two summaries of one span; a failing summary
 /// backend never fails a reply, and the job is retried; a rewind below the summary discards it.
 /// </summary>
+[Collection(SummarySweepCollection.Name)]
 public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture), IClassFixture<MemoryFixture>
 {
     private const string SummaryLabel = "Summary of the earlier conversation:\n";

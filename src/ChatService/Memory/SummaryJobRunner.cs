@@ -60,30 +60,51 @@ public sealed partial class SummaryJobRunner
     /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's row names).</summary>
     public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var lease = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease);
+        var (lease, refusal) = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept);
         if (lease is null)
         {
-            SummaryMetrics.Run("not_claimed");
+            SummaryMetrics.Run(refusal switch
+            {
+                SummaryLeaseRefusal.Exhausted => "exhausted",
+                SummaryLeaseRefusal.Unknown => "lease_unknown",
+                _ => "not_claimed",
+            });
             return SummaryRunOutcome.NotClaimed;
         }
 
+        SummaryRunOutcome outcome;
         try
         {
-            return await RunLeasedAsync(chatId, throughSeq, cancellationToken);
+            outcome = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
         }
-        finally
+        catch
         {
-            // Given back however the job ended (a shutdown too: another replica may take the job at once).
-            await _leases.ReleaseAsync(lease);
+            // A job that threw (a Spanner error, a commit of unknown outcome, shutdown) stays listed for the
+            // sweep, due after the retry delay; its attempt stays counted, so MaxAttempts bounds crashes too.
+            await _leases.ReleaseAsync(lease, _options.RetryDelay, SummaryAttempts.Keep);
+            throw;
         }
+
+        // Off the sweep's list: a failed call is recorded in Spanner (the sweep finds it there) and keeps its
+        // attempt counted; a job the store refused (retry delay not over, tried too often) attempted nothing.
+        await _leases.ReleaseAsync(lease, retryAfter: null, outcome switch
+        {
+            SummaryRunOutcome.Failed => SummaryAttempts.Keep,
+            SummaryRunOutcome.NotClaimed => SummaryAttempts.Undo,
+            _ => SummaryAttempts.Forget,
+        });
+        return outcome;
     }
+
+    /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
+    private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
 
     private async Task<SummaryRunOutcome> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
         var (status, claim, span) = await _store.PrepareAsync(chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.MaxInputChars, cancellationToken);
         if (status == SummaryClaimStatus.CoveredWithRow)
         {
-            await _store.ForgetAsync(chatId, cancellationToken);
+            await _store.ForgetAsync(chatId, _options.EveryTurns, cancellationToken);
             SummaryMetrics.Committed();
             status = SummaryClaimStatus.Covered;
         }
@@ -104,7 +125,7 @@ public sealed partial class SummaryJobRunner
         if (!_router.HasRoute(route))
         {
             const string unknown = "the summary route is not configured";
-            await _store.FailAsync(claim, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
+            await _store.FailAsync(claim, span.ShownSeqs, ReplicaId, $"{unknown}: {route}", _options.RetryDelay, [], CancellationToken.None);
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
             SummaryMetrics.Run("failed");
@@ -117,7 +138,7 @@ public sealed partial class SummaryJobRunner
         if (!finished.Succeeded || summary.Length == 0)
         {
             var reason = finished.Succeeded ? "the model returned no text" : finished.FailureReason ?? "the model call failed";
-            await _store.FailAsync(claim, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
+            await _store.FailAsync(claim, span.ShownSeqs, ReplicaId, reason, _options.RetryDelay, calls, CancellationToken.None);
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
             SummaryMetrics.Run("failed");

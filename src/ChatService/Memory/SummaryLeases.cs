@@ -7,6 +7,32 @@ namespace ChatService.Memory;
 /// <summary>A held summary lease: whose it is, and the span it was taken for.</summary>
 internal sealed record SummaryLease(string ChatId, long ThroughSeq, string Value, bool InRedis);
 
+/// <summary>What a released lease does with its span's attempt count.</summary>
+internal enum SummaryAttempts
+{
+    /// <summary>The run counts (the model call failed, or the job threw).</summary>
+    Keep,
+
+    /// <summary>The job is done (stored, covered, or lost to another version): the count goes.</summary>
+    Forget,
+
+    /// <summary>Nothing was attempted (the retry delay was not over, or the store gave up): the run does not count.</summary>
+    Undo,
+}
+
+/// <summary>What an attempt to take a chat's summary lease came to.</summary>
+internal enum SummaryLeaseRefusal
+{
+    /// <summary>Another runner holds the lease.</summary>
+    Held,
+
+    /// <summary>The span was attempted <see cref="SummaryOptions.MaxAttempts"/> times (crashes included): it is left.</summary>
+    Exhausted,
+
+    /// <summary>Redis did not answer in time: the lease may or may not have been set, so the run is skipped.</summary>
+    Unknown,
+}
+
 /// <summary>
 /// Who may call the model for a chat's summary now: a lease in Redis (<c>SET … NX PX</c> on the chat's
 /// own key) rather than a claim row in Spanner, so a summary costs Spanner one commit (the store) and a
@@ -26,11 +52,31 @@ internal sealed partial class SummaryLeases
     /// <summary>The sorted set of held leases (members <c>chatId|throughSeq</c>, scored by expiry in Unix ms).</summary>
     internal const string LeaseSetKey = "summary:leases";
 
-    // Deletes the lease only while it is still the one this runner took (an expired one may be another's now).
+    // Takes the lease (KEYS[1]) and counts the attempt at the span (field ARGV[3] of KEYS[2], same slot) in
+    // one step, so a runner that crashes mid-job still used up an attempt. 0: held by another; -1: the span
+    // was attempted ARGV[4] times already (the lease is not kept); else the attempt's number.
+    private const string AcquireScript =
+        """
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        local n = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+        redis.call('PEXPIRE', KEYS[2], ARGV[5])
+        if n > tonumber(ARGV[4]) then
+          redis.call('DEL', KEYS[1])
+          return -1
+        end
+        return n
+        """;
+
+    // Deletes the lease only while it is still the one this runner took (an expired one may be another's
+    // now). The span's attempt count: ARGV[3] = 'forget' (the job is done) removes it, 'undo' (nothing was
+    // attempted: the store found the retry delay not over) takes this run's back, 'keep' leaves it. 1 when it deleted it.
     private const string ReleaseScript =
         """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1])
+        if ARGV[3] == 'forget' then redis.call('HDEL', KEYS[2], ARGV[2])
+        elseif ARGV[3] == 'undo' then redis.call('HINCRBY', KEYS[2], ARGV[2], -1) end
+        return 1
         """;
 
     private readonly IConnectionMultiplexer? _redis;
@@ -51,63 +97,129 @@ internal sealed partial class SummaryLeases
 
     internal static RedisKey LeaseKey(string chatId) => $"chat:{{{chatId}}}:summary";
 
+    /// <summary>The chat's attempt counts (a hash: span end to attempts), beside the lease in the same slot; it expires on its own.</summary>
+    internal static RedisKey AttemptsKey(string chatId) => $"chat:{{{chatId}}}:summary:n";
+
     private static string Member(string chatId, long throughSeq) => $"{chatId}|{throughSeq}";
 
     /// <summary>
-    /// Takes the chat's lease for <paramref name="duration"/>; null when another runner holds it. With Redis
-    /// unusable, a lease that guards nothing.
+    /// Takes the chat's lease for <paramref name="duration"/> and counts the attempt at the span; the refusal
+    /// when another runner holds it, the span was attempted <paramref name="maxAttempts"/> times, or Redis
+    /// timed out (the lease may have been set: the run is skipped, the sweep or the next trigger retries).
+    /// With Redis unusable (not configured, breaker open, connection failed), a lease that guards nothing.
     /// </summary>
-    public async Task<SummaryLease?> TryAcquireAsync(string chatId, long throughSeq, string replica, TimeSpan duration)
+    public async Task<(SummaryLease? Lease, SummaryLeaseRefusal Refusal)> TryAcquireAsync(
+        string chatId, long throughSeq, string replica, TimeSpan duration, int maxAttempts, TimeSpan attemptsKept)
     {
         var value = $"{replica}|{throughSeq}|{Guid.NewGuid():N}";
         if (_redis is null || _breaker is null || !_breaker.TryEnter())
         {
-            return new SummaryLease(chatId, throughSeq, value, InRedis: false);
+            return (new SummaryLease(chatId, throughSeq, value, InRedis: false), default);
         }
 
+        var database = _redis.GetDatabase();
+        long attempt;
         try
         {
-            var database = _redis.GetDatabase();
-            if (!await database.StringSetAsync(LeaseKey(chatId), value, duration, When.NotExists).WaitAsync(_timeout, _timeProvider))
-            {
-                _breaker.Success();
-                return null;
-            }
-
-            // Listed after it is taken: a runner that dies in between leaves a lease nobody sweeps, and the
-            // chat's next trigger takes the job up once it expires.
-            var expires = (_timeProvider.GetUtcNow() + duration).ToUnixTimeMilliseconds();
-            await database.SortedSetAddAsync(LeaseSetKey, Member(chatId, throughSeq), expires).WaitAsync(_timeout, _timeProvider);
+            var result = await database.ScriptEvaluateAsync(
+                    AcquireScript,
+                    [LeaseKey(chatId), AttemptsKey(chatId)],
+                    [value, (long)duration.TotalMilliseconds, throughSeq, maxAttempts, (long)attemptsKept.TotalMilliseconds])
+                .WaitAsync(_timeout, _timeProvider);
+            attempt = (long)result;
             _breaker.Success();
-            return new SummaryLease(chatId, throughSeq, value, InRedis: true);
+        }
+        catch (Exception ex) when (ex is TimeoutException or RedisTimeoutException)
+        {
+            _breaker.Failure();
+            Log.AcquireTimedOut(_logger, chatId, ex.GetType().Name, ex.Message);
+            return (null, SummaryLeaseRefusal.Unknown);
         }
         catch (Exception ex)
         {
             _breaker.Failure();
             Log.Unavailable(_logger, chatId, ex.GetType().Name, ex.Message);
-            return new SummaryLease(chatId, throughSeq, value, InRedis: false);
+            return (new SummaryLease(chatId, throughSeq, value, InRedis: false), default);
         }
+
+        if (attempt == 0)
+        {
+            return (null, SummaryLeaseRefusal.Held);
+        }
+
+        if (attempt < 0)
+        {
+            // Left for good: the sweep stops listing it (a later trigger for a longer span tries again).
+            await TryListAsync(database, chatId, throughSeq, remove: true, at: default);
+            return (null, SummaryLeaseRefusal.Exhausted);
+        }
+
+        // Listed after it is taken: a runner that dies in between leaves a lease nobody sweeps, and the
+        // chat's next trigger takes the job up once it expires. A failed listing is not a failed lease.
+        await TryListAsync(database, chatId, throughSeq, remove: false, at: _timeProvider.GetUtcNow() + duration);
+        return (new SummaryLease(chatId, throughSeq, value, InRedis: true), default);
     }
 
-    /// <summary>Gives the lease back (the job ended, however). A failure leaves it to expire.</summary>
-    public async Task ReleaseAsync(SummaryLease lease)
+    /// <summary>
+    /// Gives the lease back, with the span's attempt count as <paramref name="attempts"/> says. A job that ended (<paramref name="retryAfter"/> null) is taken off the sweep's list; a job that threw (storage error, unknown commit outcome, shutdown) stays listed, due again after
+    /// <paramref name="retryAfter"/>, so the sweep retries it. The list is touched only when the lease deleted
+    /// was this runner's: an expired lease taken by another runner is that runner's to list. A failure leaves
+    /// the lease to expire and the entry to the sweep.
+    /// </summary>
+    public async Task ReleaseAsync(SummaryLease lease, TimeSpan? retryAfter, SummaryAttempts attempts)
     {
         if (!lease.InRedis || _redis is null)
         {
             return;
         }
 
+        var database = _redis.GetDatabase();
         try
         {
-            var database = _redis.GetDatabase();
-            await Task.WhenAll(
-                    database.ScriptEvaluateAsync(ReleaseScript, [LeaseKey(lease.ChatId)], [lease.Value]),
-                    database.SortedSetRemoveAsync(LeaseSetKey, Member(lease.ChatId, lease.ThroughSeq)))
+            var deleted = (long)await database.ScriptEvaluateAsync(
+                    ReleaseScript,
+                    [LeaseKey(lease.ChatId), AttemptsKey(lease.ChatId)],
+                    [lease.Value, lease.ThroughSeq, attempts switch { SummaryAttempts.Forget => "forget", SummaryAttempts.Undo => "undo", _ => "keep" }])
                 .WaitAsync(_timeout, _timeProvider);
+            if (deleted == 0)
+            {
+                return;
+            }
         }
         catch (Exception ex)
         {
             Log.ReleaseFailed(_logger, lease.ChatId, ex.GetType().Name, ex.Message);
+            return;
+        }
+
+        // summary:leases is in another slot than the chat's keys: updated after the script, only if it deleted ours.
+        await TryListAsync(database, lease.ChatId, lease.ThroughSeq, remove: retryAfter is null, at: _timeProvider.GetUtcNow() + (retryAfter ?? TimeSpan.Zero));
+    }
+
+    /// <summary>Lists a job for the sweep again, due at <paramref name="at"/> (a swept job that could not be queued).</summary>
+    public async Task RelistAsync(string chatId, long throughSeq, DateTimeOffset at)
+    {
+        if (_redis is not null)
+        {
+            await TryListAsync(_redis.GetDatabase(), chatId, throughSeq, remove: false, at);
+        }
+    }
+
+    // Adds (scored by when it is due) or removes a job's entry. Its failure does not count against the
+    // breaker: the list is one key, and the leases of every chat must not stop because it is slow.
+    private async Task TryListAsync(IDatabase database, string chatId, long throughSeq, bool remove, DateTimeOffset at)
+    {
+        try
+        {
+            var member = Member(chatId, throughSeq);
+            await (remove
+                    ? database.SortedSetRemoveAsync(LeaseSetKey, member)
+                    : database.SortedSetAddAsync(LeaseSetKey, member, at.ToUnixTimeMilliseconds()))
+                .WaitAsync(_timeout, _timeProvider);
+        }
+        catch (Exception ex)
+        {
+            Log.ListFailed(_logger, chatId, ex.GetType().Name, ex.Message);
         }
     }
 
@@ -162,5 +274,11 @@ internal sealed partial class SummaryLeases
 
         [LoggerMessage(3806, LogLevel.Debug, "Summary lease of chat {ChatId} not given back ({Error}: {Message}); it expires on its own.")]
         public static partial void ReleaseFailed(ILogger logger, string chatId, string error, string message);
+
+        [LoggerMessage(3807, LogLevel.Warning, "Summary lease of chat {ChatId} timed out ({Error}: {Message}); it may be set, so the run is skipped (the sweep or the next trigger retries).")]
+        public static partial void AcquireTimedOut(ILogger logger, string chatId, string error, string message);
+
+        [LoggerMessage(3808, LogLevel.Debug, "Summary job of chat {ChatId} not listed or unlisted for the sweep ({Error}: {Message}).")]
+        public static partial void ListFailed(ILogger logger, string chatId, string error, string message);
     }
 }

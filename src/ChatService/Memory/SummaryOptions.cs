@@ -62,7 +62,10 @@ public sealed class SummaryOptions : IValidatableObject
     /// <summary>How long a failed job waits before the sweep tries it again. Default: 30 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Attempts at one span before the sweep leaves it (a later trigger for a longer span tries again). Default: 5.</summary>
+    /// <summary>
+    /// Attempts at one span before it is left (a later trigger for a longer span tries again), counted when
+    /// the lease is taken, so runs that crash or throw count too. Default: 5.
+    /// </summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
 

@@ -10,7 +10,7 @@ namespace ChatService.Memory;
 /// Takes summary triggers off the reply path and runs them in the background: <see cref="Consider"/> only
 /// decides (<see cref="SummaryTrigger"/>) and queues, never waits and never throws, so a reply's commits
 /// never wait for a summary and its failures never reach a reply. A chat has at most one job queued or
-/// running on this replica; across replicas, the job's claim in Spanner keeps one at a time.
+/// running on this replica; across replicas, the chat's summary lease in Redis keeps one at a time.
 /// </summary>
 public sealed partial class SummaryScheduler : BackgroundService
 {
@@ -97,8 +97,8 @@ public sealed partial class SummaryScheduler : BackgroundService
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Storage failed (the claim, the read or the commit): the job row, if any, stays, and
-                    // the sweep or the next trigger takes it up once its lease runs out.
+                    // Storage failed (the read or the commit, its outcome maybe unknown): the runner gave the
+                    // lease back and left the job listed, due after Summary:RetryDelay, for any replica's sweep.
                     SummaryMetrics.Run("error");
                     Log.RunFailed(_logger, chatId, through, ex);
                 }
@@ -111,13 +111,13 @@ public sealed partial class SummaryScheduler : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutdown: a job cut short keeps its claim until the lease runs out, then any replica's sweep redoes it.
+            // Shutdown: a job cut short gave its lease back and stays listed; any replica's sweep redoes it after Summary:RetryDelay.
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(3803, LogLevel.Warning, "Summary job of chat {ChatId} through turn {ThroughSeq} failed; it is retried once its lease runs out.")]
+        [LoggerMessage(3803, LogLevel.Warning, "Summary job of chat {ChatId} through turn {ThroughSeq} failed; the sweep retries it after Summary:RetryDelay (up to Summary:MaxAttempts).")]
         public static partial void RunFailed(ILogger logger, string chatId, long throughSeq, Exception exception);
     }
 }

@@ -49,8 +49,23 @@ internal sealed partial class SummarySweeper(
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
         var abandoned = await leases.ExpiredAsync(Batch);
+        var queued = 0;
+        foreach (var (chatId, through) in abandoned)
+        {
+            if (scheduler.Enqueue(chatId, through))
+            {
+                queued++;
+            }
+            else
+            {
+                // Taken off the list but not queued (the queue is full, or the chat's job is queued or
+                // running here already): listed again for the next sweep rather than dropped.
+                await leases.RelistAsync(chatId, through, timeProvider.GetUtcNow() + options.Value.SweepInterval);
+            }
+        }
+
         var failed = await store.ExpiredAsync(options.Value.MaxAttempts, Batch, cancellationToken);
-        return abandoned.Concat(failed).Count(job => scheduler.Enqueue(job.ChatId, job.ThroughSeq));
+        return queued + failed.Count(job => scheduler.Enqueue(job.ChatId, job.ThroughSeq));
     }
 
     private static partial class Log

@@ -150,7 +150,8 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
                 new SpannerStatement(
                     "SELECT (SELECT IFNULL(MAX(s.Version), 0) FROM ChatSummaries s WHERE s.ChatId = ch.ChatId) AS MaxVersion, " +
                     $"(SELECT s.Version {LatestLive}) AS LiveVersion, " +
-                    "ARRAY(SELECT t.Seq FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq > @from AND t.Seq <= @through AND t.HiddenTime IS NULL ORDER BY t.Seq) AS Shown " +
+                    "ARRAY(SELECT t.Seq FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq > @from AND t.Seq <= @through AND t.HiddenTime IS NULL ORDER BY t.Seq) AS Shown, " +
+                    "(SELECT j.ThroughSeq FROM SummaryJobs j WHERE j.ChatId = ch.ChatId) AS JobThroughSeq " +
                     "FROM Chats ch WHERE ch.ChatId = @chatId")
                     .Add("chatId", claim.ChatId).Add("from", claim.BaseThroughSeq).Add("through", throughSeq),
                 ct);
@@ -171,8 +172,12 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
                     .Set("Replica", replica)
                     .Set("CreateTime", SpannerCommitTimestamp.Value));
 
-                // A failed attempt's row, if any (deleting a missing row is no error).
-                tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(claim.ChatId)));
+                // A failed attempt's row, if this summary covers its span (read in this transaction: a newer
+                // failure for a longer span stays, for the sweep).
+                if (!rows[0].IsNull("JobThroughSeq") && rows[0].Get<long>("JobThroughSeq") <= throughSeq)
+                {
+                    tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(claim.ChatId)));
+                }
             }
 
             if (rows.Count == 1)
@@ -196,35 +201,72 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
 
     /// <summary>
     /// A failed attempt: logs its calls and records the job in SummaryJobs (its span, the attempts so far
-    /// and the error) until now + <paramref name="retryDelay"/>, when the sweep of any replica takes it up again.
+    /// and the error) until now + <paramref name="retryDelay"/>, when the sweep of any replica takes it up
+    /// again. Guarded like the commit, in the same transaction: the row is written only if the claim's base
+    /// is still the latest live version, the span's shown turns are still <paramref name="shownSeqs"/>, a
+    /// row for a longer span is never shortened, and a row deleted since the claim read it (a rewind, a
+    /// stored summary) is not brought back. Returns whether the row was written.
     /// </summary>
-    public async Task FailAsync(SummaryClaim claim, string replica, string error, TimeSpan retryDelay, IReadOnlyList<ModelCallRecord> calls, CancellationToken cancellationToken)
+    public async Task<bool> FailAsync(
+        SummaryClaim claim, IReadOnlyList<long> shownSeqs, string replica, string error, TimeSpan retryDelay, IReadOnlyList<ModelCallRecord> calls, CancellationToken cancellationToken)
     {
-        await spanner.TransactionAsync(async (tx, ct) =>
+        var expected = shownSeqs.Where(s => s <= claim.ThroughSeq).ToList();
+        var (written, _) = await spanner.TransactionAsync(async (tx, ct) =>
         {
-            if (await ReadChatAsync(tx, claim.ChatId, ct) is null)
+            var rows = await tx.QueryListAsync(
+                new SpannerStatement(
+                    $"SELECT (SELECT s.Version {LatestLive}) AS LiveVersion, " +
+                    "ARRAY(SELECT t.Seq FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq > @from AND t.Seq <= @through AND t.HiddenTime IS NULL ORDER BY t.Seq) AS Shown, " +
+                    "(SELECT j.ThroughSeq FROM SummaryJobs j WHERE j.ChatId = ch.ChatId) AS JobThroughSeq " +
+                    "FROM Chats ch WHERE ch.ChatId = @chatId")
+                    .Add("chatId", claim.ChatId).Add("from", claim.BaseThroughSeq).Add("through", claim.ThroughSeq),
+                ct);
+            if (rows.Count == 0)
             {
-                return;
+                return false;
             }
 
-            tx.BufferWrite(SpannerMutation.InsertOrUpdate("SummaryJobs")
-                .Set("ChatId", claim.ChatId)
-                .Set("ThroughSeq", claim.ThroughSeq)
-                .Set("Owner", "")
-                .Set("LeaseUntil", timeProvider.GetUtcNow() + retryDelay)
-                .Set("Attempts", (long)claim.Attempt)
-                .Set("LastError", error)
-                .Set("CreateTime", SpannerCommitTimestamp.Value));
+            var row = rows[0];
+            var jobThrough = row.IsNull("JobThroughSeq") ? (long?)null : row.Get<long>("JobThroughSeq");
+            var write = (row.IsNull("LiveVersion") ? 0 : row.Get<long>("LiveVersion")) == claim.BaseVersion
+                && (row.Get<List<long>?>("Shown") ?? []).SequenceEqual(expected)
+                && (jobThrough is { } through ? through <= claim.ThroughSeq : claim.Attempt == 1);
+            if (write)
+            {
+                tx.BufferWrite(SpannerMutation.InsertOrUpdate("SummaryJobs")
+                    .Set("ChatId", claim.ChatId)
+                    .Set("ThroughSeq", claim.ThroughSeq)
+                    .Set("Owner", "")
+                    .Set("LeaseUntil", timeProvider.GetUtcNow() + retryDelay)
+                    .Set("Attempts", (long)claim.Attempt)
+                    .Set("LastError", error)
+                    .Set("CreateTime", SpannerCommitTimestamp.Value));
+            }
+
             LogCalls(tx, claim, version: null, replica, calls);
+            return write;
         }, cancellationToken);
+        return written;
     }
 
-    /// <summary>Drops a failed job's row that a stored summary made moot (its span is covered now).</summary>
-    public Task ForgetAsync(string chatId, CancellationToken cancellationToken) =>
-        spanner.TransactionAsync((tx, _) =>
+    /// <summary>
+    /// Drops a failed job's row that a stored summary made moot: only if, read in the same transaction, its
+    /// span ends less than <paramref name="everyTurns"/> turns past the latest live summary (a newer failure
+    /// for a longer span stays).
+    /// </summary>
+    public Task ForgetAsync(string chatId, int everyTurns, CancellationToken cancellationToken) =>
+        spanner.TransactionAsync(async (tx, ct) =>
         {
-            tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(chatId)));
-            return Task.CompletedTask;
+            var rows = await tx.QueryListAsync(
+                new SpannerStatement(
+                    $"SELECT j.ThroughSeq, (SELECT s.ThroughSeq {LatestLive.Replace("ch.ChatId", "j.ChatId", StringComparison.Ordinal)}) AS BaseThroughSeq " +
+                    "FROM SummaryJobs j WHERE j.ChatId = @chatId")
+                    .Add("chatId", chatId),
+                ct);
+            if (rows.Count == 1 && rows[0].Get<long>("ThroughSeq") - (rows[0].IsNull("BaseThroughSeq") ? 0 : rows[0].Get<long>("BaseThroughSeq")) < everyTurns)
+            {
+                tx.BufferWrite(SpannerMutation.Delete("SummaryJobs", SpannerKey.Of(chatId)));
+            }
         }, cancellationToken);
 
     /// <summary>Jobs whose lease or retry delay ran out and that may be tried again, the longest expired first.</summary>
