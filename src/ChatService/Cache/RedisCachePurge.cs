@@ -33,7 +33,7 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
             $"chat:{{{chatId}}}:w", $"chat:{{{chatId}}}:w:pending", $"chat:{{{chatId}}}:fill",
             $"chat:{{{chatId}}}:w2", $"chat:{{{chatId}}}:w2:pending", $"chat:{{{chatId}}}:w2:fill",
             DefinitionTokens.ChatLorebooksKey(chatId),
-            Memory.SummaryLeases.LeaseKey(chatId).ToString(),
+            Memory.SummaryLeases.LeaseKey(chatId).ToString(), Memory.SummaryLeases.AttemptsKey(chatId).ToString(),
             // Every generation's log: the reply's (continuation 0) and each ContinueReply's (…:c1 to …:cN).
             .. replies.SelectMany(r => Enumerable.Range(0, Math.Max(0, r.Continuations) + 1)
                 .Select(n => RedisReplyLog.LogKey(new ReplyKey(chatId, r.Seq, r.CandidateId, n)).ToString())),
