@@ -56,6 +56,20 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
             }
 
             Assert.Equal(ReplyEvent.EventOneofCase.Delta, call.ResponseStream.Current.EventCase);
+
+            // The delta may reach the caller before its batch is in Redis: kill only once continuation
+            // 1's log (:c1) holds its Accepted (its first append), so recovery finds it there.
+            using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
+            {
+                var log = $"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1";
+                var until = DateTime.UtcNow.AddSeconds(10);
+                while (await redis.GetDatabase().StreamLengthAsync(log) == 0)
+                {
+                    Assert.True(DateTime.UtcNow < until, $"{log} holds no event 10 s after the first delta");
+                    await Task.Delay(50, Ct);
+                }
+            }
+
             await first.KillAsync();
         }
 

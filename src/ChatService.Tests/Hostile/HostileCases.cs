@@ -146,7 +146,7 @@ internal sealed partial class HostileCases
             ExportChatRequest r => Chunks(headers, (c, o) => c.ExportChat(r, o), check),
             ExportMyDataRequest r => Chunks(headers, (c, o) => c.ExportMyData(r, o), check),
             ContinueChatRequest r => Streaming(headers, (c, o) => c.ContinueChat(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
-            ContinueReplyRequest r => Streaming(headers, (c, o) => c.ContinueReply(r, o), new ReplyEvents.Expectation(true, 0), cancelAfter, check),
+            ContinueReplyRequest r => Streaming(headers, (c, o) => c.ContinueReply(r, o), new ReplyEvents.Expectation(true, 0, Continuation: true), cancelAfter, check),
             _ => throw new ArgumentException($"no RPC takes {request.Descriptor.Name}", nameof(request)),
         };
 

@@ -9,7 +9,9 @@ internal static class ReplyEvents
     /// <paramref name="StartsWithAccepted"/>: SendMessage, Regenerate and ContinueChat open with
     /// Accepted (sequence 1; a ContinueReply with its continuation's first). <paramref name="AfterSequence"/>: StreamReply sends only later events.
     /// </summary>
-    public sealed record Expectation(bool StartsWithAccepted, long AfterSequence);
+    /// <paramref name="Continuation"/>: the request is a ContinueReply (its events are some continuation n's, n ≥ 1); any
+    /// other request's are a reply's own (from 1, Accepted not marked a continuation).
+    public sealed record Expectation(bool StartsWithAccepted, long AfterSequence, bool Continuation = false);
 
     /// <summary>
     /// Null when the events are in order: per reply, sequences strictly increase and stay above
@@ -24,13 +26,27 @@ internal static class ReplyEvents
             return finished ? "stream ended OK without any event" : null;
         }
 
-        // A ContinueReply's events are numbered from its continuation's range (n * 2^40).
-        var first = events[0].Accepted is { Continuation: true } continued && continued.PendingTurns.Count > 0
-            ? ((long)continued.PendingTurns[0].Continuations << 40) + 1
-            : 1;
-        if (expectation.StartsWithAccepted && (events[0].EventCase != ReplyEvent.EventOneofCase.Accepted || events[0].Sequence != first))
+        // What the request is decides the numbering: a ContinueReply's events are its continuation n's
+        // (n * 2^40 + 1 on, n >= 1, the n its Accepted turn carries), every other request's start at 1.
+        if (expectation.StartsWithAccepted)
         {
-            return $"first event is {events[0].EventCase} #{events[0].Sequence}, not Accepted #{first}";
+            if (events[0].EventCase != ReplyEvent.EventOneofCase.Accepted)
+            {
+                return $"first event is {events[0].EventCase} #{events[0].Sequence}, not Accepted";
+            }
+
+            var accepted = events[0].Accepted;
+            var n = expectation.Continuation && accepted.PendingTurns.Count > 0 ? accepted.PendingTurns[0].Continuations : 0;
+            if (expectation.Continuation && n < 1)
+            {
+                return $"a ContinueReply's Accepted carries continuation {n}, not one of 1 and more";
+            }
+
+            var first = ((long)n << 40) + 1;
+            if (accepted.Continuation != expectation.Continuation || events[0].Sequence != first)
+            {
+                return $"first event is Accepted #{events[0].Sequence} (continuation: {accepted.Continuation}), not #{first} (continuation: {expectation.Continuation})";
+            }
         }
 
         var last = new Dictionary<(long, string), (long Sequence, bool Final)>();

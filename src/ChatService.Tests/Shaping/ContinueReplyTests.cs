@@ -104,6 +104,108 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
     }
 
     [Fact]
+    public async Task RegenerateAndEditAndRegenerate_AfterAContinuation_StreamANewCandidateAsAFirstReply()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1 greeting, 2 "message 0", 3 the model's reply
+        var client = Fixture.Client(user);
+        var continued = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+            new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "continue-then-regenerate" }, cancellationToken: Ct)));
+        Assert.Equal(1, continued[^1].Completed.Turn.Continuations);
+
+        // The new candidate is no continuation: its events start at 1, it settles at once (well within
+        // the deadline, which a refused settle would only pass after the lease expired), on one model call.
+        foreach (var (name, call) in new (string, Func<DateTime, AsyncServerStreamingCall<ReplyEvent>>)[]
+        {
+            ("regenerate", deadline => client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "regen-after-continue" }, deadline: deadline, cancellationToken: Ct)),
+            ("edit", deadline => client.EditAndRegenerate(new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "message 0, edited", RequestId = "edit-after-continue" }, deadline: deadline, cancellationToken: Ct)),
+        })
+        {
+            var requests = OpenAI.Server.Requests.Count;
+            var events = await ReadAllAsync(call(DateTime.UtcNow.AddSeconds(20)));
+            var accepted = events[0];
+            Assert.Equal((false, 1L, 0), (accepted.Accepted.Continuation, accepted.Sequence, accepted.Accepted.PendingTurns[0].Continuations));
+            Assert.All(events, e => Assert.True(e.Sequence < SequenceBase, name));
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+            var completed = events[^1].Completed.Turn;
+            Assert.Equal((ModelReply, TurnState.Complete, 0), (completed.Text, completed.State, completed.Continuations));
+            Assert.NotEqual(continued[^1].CandidateId, completed.CandidateId);
+            Assert.Equal(requests + 1, OpenAI.Server.Requests.Count);
+            Assert.Equal((ModelReply, 0L), await StoredCandidateAsync(chat.ChatId, completed.CandidateId));
+        }
+
+        // The continued candidate keeps its text and number.
+        Assert.Equal((ModelReply + string.Concat(MoreChunks), 1L), await StoredCandidateAsync(chat.ChatId, continued[^1].CandidateId));
+    }
+
+    [Fact]
+    public async Task RepeatedContinueReply_AcceptedTextAndDeltasAddUpToTheFinalText_AfterAndDuringGeneration()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var request = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "repeat-settled" };
+        var first = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct)));
+        var final = ModelReply + string.Concat(MoreChunks);
+        Assert.Equal(final, first[^1].Completed.Turn.Text);
+        Assert.Equal(final, ShownText(first));
+
+        // After it settled: the repeat's Accepted shows the text the continuation began from.
+        var repeat = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
+        Assert.True(repeat[0].Accepted.Duplicate);
+        Assert.Equal((ModelReply, final), (repeat[0].Accepted.PendingTurns[0].Text, repeat[^1].Completed.Turn.Text));
+        Assert.Equal(final, ShownText(repeat));
+
+        // The cache holds the candidate as stored (its own count, its whole text).
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((final, 1, TurnState.Complete), (history.Turns[0].Text, history.Turns[0].Continuations, history.Turns[0].State));
+
+        // A second continuation, repeated while it generates and again after: the same sum each time.
+        var second = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "repeat-generating" };
+        OpenAI.Server.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        try
+        {
+            using var call = client.ContinueReply(second, cancellationToken: Ct);
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            List<ReplyEvent> original = [call.ResponseStream.Current];
+            var whileGenerating = await ReadAllAsync(client.ContinueReply(second, cancellationToken: Ct));
+            original.AddRange(await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
+            var whole = whileGenerating[^1].Completed.Turn.Text;
+            Assert.StartsWith(final, whole);
+            Assert.NotEqual(final, whole);
+            Assert.Equal((final, whole), (whileGenerating[0].Accepted.PendingTurns[0].Text, ShownText(whileGenerating)));
+            Assert.Equal((whole, whole), (original[^1].Completed.Turn.Text, ShownText(original)));
+        }
+        finally
+        {
+            OpenAI.Server.ChunkDelay = TimeSpan.Zero;
+        }
+
+        var after = await ReadAllAsync(client.ContinueReply(second, cancellationToken: Ct));
+        Assert.Equal((final, after[^1].Completed.Turn.Text), (after[0].Accepted.PendingTurns[0].Text, ShownText(after)));
+        Assert.Equal(2, after[^1].Completed.Turn.Continuations);
+    }
+
+    /// <summary>The text a client shows from a reply's events: its Accepted text, then the deltas (a Restarted starts them over).</summary>
+    private static string ShownText(IEnumerable<ReplyEvent> events)
+    {
+        var list = events.ToList();
+        var text = new System.Text.StringBuilder(list[0].Accepted.PendingTurns[0].Text);
+        var start = text.Length;
+        foreach (var e in list)
+        {
+            if (e.EventCase == ReplyEvent.EventOneofCase.Restarted)
+            {
+                text.Length = start;
+            }
+            else if (e.EventCase == ReplyEvent.EventOneofCase.Delta)
+            {
+                text.Append(e.Delta.Text);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    [Fact]
     public async Task ContinueReply_FailedOrCancelled_KeepsTheOldTextAndWhatWasAppended()
     {
         var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
@@ -212,7 +314,10 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         }
 
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatOperations WHERE ChatId = @c AND Kind = 'continue'", ("c", chat.ChatId)));
-        Assert.Equal(requests + 1, OpenAI.Server.Requests.Count); // the cancelled send's only
+        // At most the cancelled send's (whether it reached the server before the cancel is a race), and no continuation's.
+        var sent = OpenAI.Server.Requests.Count;
+        Assert.InRange(sent, requests, requests + 1);
+        Assert.All(Enumerable.Range(requests, sent - requests), i => Assert.NotEqual("assistant", OpenAI.Server.Messages(i)[^1].Role));
     }
 
     private async Task<List<ReplyEvent>> WithChunksAsync(string[] chunks, Func<Task<List<ReplyEvent>>> call)

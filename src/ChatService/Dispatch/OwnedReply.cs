@@ -145,6 +145,15 @@ public sealed partial class OwnedReply
             // A continuation's prompt ends with the reply's text so far as the assistant's (a prefill);
             // its settle appends what is generated now to that text.
             var prompt = ReplyPrompt.Build(context, services.Options, budget, prefill: Key.Continuation > 0 ? context.Reply.Text : null);
+            if (Key.Continuation > 0 && (prompt.Messages.Count == 0 || prompt.Messages[^1].Role != Microsoft.Extensions.AI.ChatRole.Assistant))
+            {
+                // Without the text it goes on from, the model would write a fresh reply and the settle
+                // would append it to the old: the continuation fails, the text as it was, no model called.
+                DispatchTracing.Outcome(span, "no_prefill");
+                await SettleAsync(new ReplyOutcome(Key, ReplyState.Failed, "", ReplyFailureCode.Failed,
+                    "the reply's text so far did not fit its prompt, so it was not continued", []), context.UserId, span);
+                return;
+            }
 
             leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             using var screen = services.Moderation.ScreensReplies ? new ReplyScreen(services.Moderation, generation.Token, abandon) : null;

@@ -104,13 +104,14 @@ public static partial class PromptBuilder
         ChatMessage? prefillMessage = null;
         if (!string.IsNullOrWhiteSpace(prefill))
         {
-            var fitted = tokenizer.CountMessage(prefill) <= left - leastSystem
-                ? prefill
-                : FitTail(prefill, left - leastSystem - PromptTokenizer.MessageOverhead, tokenizer);
-            if (fitted.Length > 0)
+            // At least its last MinPrefillTokens, even past a budget the newest user turn filled: a
+            // continuation without the text it goes on from would be a fresh reply appended to the old.
+            var room = Math.Max(left - leastSystem - PromptTokenizer.MessageOverhead, MinPrefillTokens);
+            var fitted = tokenizer.Count(prefill) <= room ? prefill : FitTail(prefill, room, tokenizer);
+            if (!string.IsNullOrWhiteSpace(fitted))
             {
                 prefillMessage = new ChatMessage(ChatRole.Assistant, fitted);
-                left -= tokenizer.CountMessage(fitted);
+                left = Math.Max(0, left - tokenizer.CountMessage(fitted));
             }
         }
 
@@ -443,6 +444,11 @@ public static partial class PromptBuilder
     }
 
     /// <summary>The end of <paramref name="text"/> that fits <paramref name="tokens"/> (the whole when it does).</summary>
+    /// <summary>
+    /// The fewest tokens of a continuation's text so far (its end) the prompt keeps, whatever else is in it.
+    /// </summary>
+    internal const int MinPrefillTokens = 64;
+
     private static string FitTail(string text, int tokens, PromptTokenizer tokenizer)
     {
         var count = tokenizer.Count(text);

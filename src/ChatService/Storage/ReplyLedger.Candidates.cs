@@ -84,6 +84,9 @@ internal sealed partial class ReplyLedger
             FailureReason = null,
             Edited = false,
             Rating = null,
+            // A new candidate is never a continuation, whatever the one it replaces was: its events are
+            // continuation 0's (log and sequences), and its settle checks that number.
+            Continuations = 0,
         };
         turns.AddOwedCandidate(pending, requestId, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
     }

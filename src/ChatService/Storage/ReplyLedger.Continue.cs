@@ -19,7 +19,7 @@ internal sealed partial class ReplyLedger
 
     public async Task<OwedReplies> ContinueReplyAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
     {
-        var commit = await commits.RunAsync<OwedReplies?>(chatId, async (tx, turns, ct) =>
+        var commit = await commits.RunAsync<RecordedContinuation?>(chatId, async (tx, turns, ct) =>
         {
             _ = await ReadOwnedChatAsync(tx, userId, chatId, ct) ?? throw ChatException.ChatNotFound(chatId);
             if (await ChatOperations.ReadAsync(tx, chatId, requestId, ContinueKind, ct) is { } recorded)
@@ -30,15 +30,25 @@ internal sealed partial class ReplyLedger
             var turn = await ContinuableTurnAsync(tx, chatId, seq, ct);
             var pending = turn with { State = ReplyState.Pending, FailureReason = null, Continuations = turn.Continuations + 1 };
             turns.ContinueCandidate(pending, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
-            ChatOperations.Insert(tx, chatId, requestId, ContinueKind, ContinuationRecord(seq, pending.CandidateId!, pending.Continuations));
+            ChatOperations.Insert(tx, chatId, requestId, ContinueKind,
+                ContinuationRecord(seq, pending.CandidateId!, pending.Continuations, pending.Text.Length));
             return null;
         }, cancellationToken);
 
         // A repeat is handed on too: the first request may have committed without reaching the cache.
-        var owed = commit.Result ?? new OwedReplies(commit.Turns, Duplicate: false);
-        await commits.ShownAsync(commit, owed.Replies);
-        return owed;
+        // The cache gets the candidate as stored; the caller gets it as that continuation's Accepted shows it.
+        if (commit.Result is { } repeat)
+        {
+            await commits.ShownAsync(commit, [repeat.Stored]);
+            return new OwedReplies([repeat.Owed], Duplicate: true);
+        }
+
+        await commits.ShownAsync(commit, commit.Turns);
+        return new OwedReplies(commit.Turns, Duplicate: false);
     }
+
+    /// <summary>A repeated ContinueReply: the candidate as stored now, and as that continuation owes it to the caller.</summary>
+    private sealed record RecordedContinuation(ChatTurn Stored, ChatTurn Owed);
 
     /// <summary>
     /// The turn a ContinueReply may continue, as shown with its primary candidate: the chat's last shown
@@ -72,7 +82,8 @@ internal sealed partial class ReplyLedger
                 $"turn {seq} is still being generated; continue it once it has ended (or cancel it with CancelReply)");
         }
 
-        if (turn.Text.Length == 0)
+        // Whitespace alone is no reply to go on from (and the prompt's prefill would be empty).
+        if (string.IsNullOrWhiteSpace(turn.Text))
         {
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"turn {seq} has no text to continue; regenerate it instead");
         }
@@ -87,14 +98,15 @@ internal sealed partial class ReplyLedger
     }
 
     /// <summary>
-    /// What an earlier ContinueReply with this request id owes: its candidate as stored now, numbered
-    /// as that continuation (so the caller follows its events, settled or not). The id names one
-    /// continuation: under another turn it is FAILED_PRECONDITION.
+    /// What an earlier ContinueReply with this request id owes: its candidate, numbered as that
+    /// continuation (so the caller follows its events, settled or not), with the text it had when the
+    /// continuation began (the continuation's deltas add to it, as they did for the first request).
+    /// The id names one continuation: under another turn it is FAILED_PRECONDITION.
     /// </summary>
-    private static async Task<OwedReplies> RecordedContinuationAsync(
+    private static async Task<RecordedContinuation> RecordedContinuationAsync(
         SpannerTransaction tx, string chatId, long seq, string requestId, byte[] record, CancellationToken ct)
     {
-        var (recordedSeq, candidateId, continuation) = ParseContinuationRecord(record);
+        var (recordedSeq, candidateId, continuation, startLength) = ParseContinuationRecord(record);
         if (recordedSeq != seq)
         {
             throw new ChatException(ChatErrorKind.FailedPrecondition,
@@ -102,16 +114,24 @@ internal sealed partial class ReplyLedger
         }
 
         var stored = await ReadCandidateAsync(tx, chatId, seq, candidateId, ct) ?? throw ChatException.TurnNotFound(chatId, seq);
-        return new OwedReplies([stored.Turn with { Continuations = continuation }], Duplicate: true);
+        var turn = stored.Turn;
+        // Continuations only append, so the text the continuation began from is the stored text's
+        // start (a record without its length, written before it was kept, shows the stored text).
+        var text = startLength is { } length && length <= turn.Text.Length ? turn.Text[..length] : turn.Text;
+        return new RecordedContinuation(turn, turn with { Continuations = continuation, Text = text });
     }
 
-    /// <summary>What ChatOperations keeps of a continuation: <c>seq/candidateId/continuation</c>.</summary>
-    private static byte[] ContinuationRecord(long seq, string candidateId, int continuation) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seq}/{candidateId}/{continuation}"));
+    /// <summary>
+    /// What ChatOperations keeps of a continuation: <c>seq/candidateId/continuation/length</c>, the
+    /// length (UTF-16 code units) of the text the continuation began from.
+    /// </summary>
+    private static byte[] ContinuationRecord(long seq, string candidateId, int continuation, int startLength) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seq}/{candidateId}/{continuation}/{startLength}"));
 
-    private static (long Seq, string CandidateId, int Continuation) ParseContinuationRecord(byte[] record)
+    private static (long Seq, string CandidateId, int Continuation, int? StartLength) ParseContinuationRecord(byte[] record)
     {
         var parts = Encoding.UTF8.GetString(record).Split('/');
-        return (long.Parse(parts[0], CultureInfo.InvariantCulture), parts[1], int.Parse(parts[2], CultureInfo.InvariantCulture));
+        int? startLength = parts.Length > 3 ? int.Parse(parts[3], CultureInfo.InvariantCulture) : null;
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), parts[1], int.Parse(parts[2], CultureInfo.InvariantCulture), startLength);
     }
 }
