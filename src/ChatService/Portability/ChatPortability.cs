@@ -78,8 +78,8 @@ internal sealed partial class ChatPortability(
     public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
     {
         var parsed = request.Format == ChatFileFormat.Lossless
-            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars)
-            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars);
+            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
+            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes);
         var plan = await PlanAsync(request, parsed, cancellationToken);
         var progress = await store.StartImportAsync(plan, cancellationToken);
         var batches = 0;
@@ -175,9 +175,10 @@ internal sealed partial class ChatPortability(
                 : throw ImportLine.Refuse(line, field, $"\"{name}\" is none of the chat's characters by name; map it to one with character_names");
         }
 
-        // Spanner refuses a commit-timestamp column value in the future: a file's later times become now
-        // (less room for a turn's candidates to be spread a tick apart after it).
-        var ceiling = timeProvider.GetUtcNow().AddMilliseconds(-10);
+        // Spanner refuses a commit-timestamp column value in the future: a file's later times become a
+        // second before now, room for clock skew between this replica and Spanner and for a turn's
+        // candidates to be spread a tick apart after it.
+        var ceiling = timeProvider.GetUtcNow().AddSeconds(-1);
         var seqs = parsed.Turns.Select(t => t.Seq).ToHashSet();
         var turns = new List<ArchivedTurn>(parsed.Turns.Count);
         foreach (var turn in parsed.Turns)

@@ -78,7 +78,7 @@ internal static class SillyTavernFormat
     /// create_date, or a number of milliseconds since 1970; null for the humanized dates older versions
     /// wrote ("December 6, 2026 5:22pm"), which the import replaces with the time it runs.
     /// </summary>
-    public static DateTimeOffset? ParseDate(JsonElement value)
+    public static DateTimeOffset? ParseDate(ImportLine line, JsonElement value, string field)
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var ms) && ms is > 0 and < 253_402_300_799_000)
         {
@@ -90,7 +90,7 @@ internal static class SillyTavernFormat
             return null;
         }
 
-        var text = value.GetString()!;
+        var text = line.TextOf(value, field);
         if (DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'@'HH'h'mm'm'ss's'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
         {
             return created;
