@@ -80,8 +80,23 @@ internal sealed partial class ChatPortability(
         var parsed = request.Format == ChatFileFormat.Lossless
             ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
             : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes);
-        var plan = await PlanAsync(request, parsed, cancellationToken);
-        var progress = await store.StartImportAsync(plan, cancellationToken);
+        // The import's record first: a finished one returns its chat at once, and a resumed one writes the rest
+        // of its turns with the speakers its first commit resolved, whatever became of the cast since; only a
+        // new one checks the characters (in the commit that starts it, as ForkChat does) and matches names.
+        var digest = Digest(request);
+        var recorded = (await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken))?.Matching(digest, request.RequestId);
+        if (recorded is { Done: true })
+        {
+            return new ImportResult(recorded.ChatId, parsed.Turns.Count, parsed.Turns.Sum(t => t.Candidates.Count), parsed.SkippedSystemMessages, Done: true);
+        }
+
+        var plan = await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken);
+        var progress = recorded ?? await store.StartImportAsync(plan, cancellationToken);
+        if (progress.SpeakerIds is { } resolved && recorded is null)
+        {
+            // Another attempt may have started the import first: write its speakers, not this one's.
+            plan = plan with { Turns = WithSpeakers(plan.Turns, resolved) };
+        }
         var batches = 0;
         while (!progress.Done)
         {
@@ -133,8 +148,16 @@ internal sealed partial class ChatPortability(
         return count;
     }
 
-    /// <summary>The checked file resolved against the new chat's cast (NOT_FOUND for a character the user can't start a chat with).</summary>
-    private async Task<ChatImportPlan> PlanAsync(ChatImportRequest request, ParsedChat parsed, CancellationToken cancellationToken)
+    /// <summary>The turns with the characters an import's first commit recorded (one per turn, '' for a user turn).</summary>
+    private static List<ArchivedTurn> WithSpeakers(IReadOnlyList<ArchivedTurn> turns, IReadOnlyList<string> speakerIds) =>
+        [.. turns.Select((t, i) => t with { CharacterId = t.Role == AuthorRole.Character && i < speakerIds.Count && speakerIds[i].Length > 0 ? speakerIds[i] : t.CharacterId })];
+
+    /// <summary>
+    /// The checked file resolved against the new chat's cast (NOT_FOUND for a character the user can't start a
+    /// chat with); with <paramref name="speakerIds"/> (a resumed import's record) the turns take those characters
+    /// and the cast is not looked at.
+    /// </summary>
+    private async Task<ChatImportPlan> PlanAsync(ChatImportRequest request, ParsedChat parsed, byte[] digest, IReadOnlyList<string>? speakerIds, CancellationToken cancellationToken)
     {
         var file = parsed.Chat;
         var castIds = request.CharacterIds.Count > 0
@@ -142,7 +165,7 @@ internal sealed partial class ChatPortability(
             : request.Format == ChatFileFormat.Lossless && file.Characters.Count > 0
                 ? file.Characters.Select(c => c.CharacterId).Distinct().ToList()
                 : throw new ChatException(ChatErrorKind.InvalidArgument, "character_ids: name the characters of the new chat (a SillyTavern file has no character ids)", "character_ids");
-        var cast = await characters.GetAllAsync(request.UserId, castIds, cancellationToken);
+        var cast = speakerIds is null ? await characters.GetAllAsync(request.UserId, castIds, cancellationToken) : [];
         foreach (var (name, id) in request.CharacterNames)
         {
             if (!castIds.Contains(id))
@@ -181,8 +204,9 @@ internal sealed partial class ChatPortability(
         var ceiling = timeProvider.GetUtcNow().AddSeconds(-1);
         var seqs = parsed.Turns.Select(t => t.Seq).ToHashSet();
         var turns = new List<ArchivedTurn>(parsed.Turns.Count);
-        foreach (var turn in parsed.Turns)
+        for (var index = 0; index < parsed.Turns.Count; index++)
         {
+            var turn = parsed.Turns[index];
             var field = request.Format == ChatFileFormat.Lossless ? "character_name" : "name";
             var candidates = new List<ArchivedCandidate>(turn.Candidates.Count);
             var previous = DateTimeOffset.MinValue;
@@ -205,7 +229,9 @@ internal sealed partial class ChatPortability(
 
             turns.Add(turn with
             {
-                CharacterId = turn.Role == AuthorRole.Character ? Resolve(turn.CharacterId, turn.SpeakerName, turn.Line, field) : null,
+                CharacterId = turn.Role != AuthorRole.Character ? null
+                    : speakerIds is not null && index < speakerIds.Count && speakerIds[index].Length > 0 ? speakerIds[index]
+                    : Resolve(turn.CharacterId, turn.SpeakerName, turn.Line, field),
                 CreateTime = Clamp(turn.CreateTime, ceiling),
                 ReplyToSeq = turn.ReplyToSeq is { } replyTo && seqs.Contains(replyTo) ? replyTo : null,
                 Candidates = candidates,
@@ -223,7 +249,7 @@ internal sealed partial class ChatPortability(
         return new ChatImportPlan(
             request.UserId,
             request.RequestId,
-            Digest(request),
+            digest,
             title.Length > 200 ? title[..200] : title,
             castIds,
             speakers,
