@@ -126,6 +126,7 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     [InlineData(4, "send_date", """{"name":"Ada","is_user":false,"mes":"x","send_date":"2025-03-01\ud800"}""")]
     [InlineData(4, "swipe_info[1].send_date", """{"name":"Ada","is_user":false,"mes":"x","swipes":["x","y"],"swipe_info":[{},{"send_date":"\udc00"}]}""")]
     [InlineData(1, "create_date", """{"name":"Sam","is_user":true,"mes":"fine"}""")]
+    [InlineData(1, "character_name", """{"name":"Sam","is_user":true,"mes":"fine"}""")]
     [InlineData(4, "swipes", """{"name":"Ada","is_user":false,"mes":"x","swipes":[SWIPES33]}""")]
     [InlineData(4, "mes", """{"name":"Sam","is_user":true,"mes":"BIG"}""")]
     public async Task Import_OfAMalformedSillyTavernFile_NamesItsBadLine_AndWritesNothing(int line, string field, string badLine)
@@ -133,9 +134,12 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var user = TestUsers.New();
         var ada = await CreateCharacterAsync(user, "Ada");
         var bea = await CreateCharacterAsync(user, "Bea");
-        var header = field == "create_date"
-            ? """{"user_name":"Sam","character_name":"Ada","create_date":"\ud800@10h15m00s","chat_metadata":{}}"""
-            : """{"user_name":"Sam","character_name":"Ada","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""";
+        var header = field switch
+        {
+            "create_date" => """{"user_name":"Sam","character_name":"Ada","create_date":"\ud800@10h15m00s","chat_metadata":{}}""",
+            "character_name" => """{"user_name":"Sam","character_name":"Ada\u0007","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""",
+            _ => """{"user_name":"Sam","character_name":"Ada","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""",
+        };
         var file = string.Join('\n',
             header,
             """{"name":"Sam","is_user":true,"is_system":false,"mes":"Hi."}""",
@@ -183,6 +187,28 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         Assert.Equal("data", FieldOf(e));
         Assert.StartsWith($"data: line {line}: {field} ", e.Status.Detail);
         Assert.Equal(before, await RowsAsync());
+    }
+
+    [Fact]
+    public async Task Import_OfAFilteredCandidate_KeepsItFilteredWithItsCategoryAndNoText_AndAnExportSaysSo()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var file = string.Join('\n',
+            $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"T","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"Ada"}]}}""",
+            """{"seq":1,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"Hi."}""",
+            """{"seq":2,"role":"character","create_time":"2025-01-01T00:00:01Z","reply_to_seq":1,"primary":1,"candidates":[{"state":"filtered","filter_category":"violence","create_time":"2025-01-01T00:00:01Z"},{"state":"complete","text":"Hello.","create_time":"2025-01-01T00:00:02Z"}]}""");
+
+        var imported = await ImportAsync(user, "filtered", ChatExportFormat.LosslessJsonl, "\uFEFF" + file, ada.CharacterId);
+
+        var candidates = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement(
+            "SELECT State, Text, FilterCategory FROM Candidates WHERE ChatId = @c ORDER BY CreateTime").Add("c", imported.Chat.ChatId), cancellationToken: Ct);
+        Assert.Equal((6L, (string?)null, (string?)"violence"), (candidates[0].Get<long>("State"), candidates[0].Get<string?>("Text"), candidates[0].Get<string?>("FilterCategory")));
+        Assert.Null(candidates[1].Get<string?>("FilterCategory"));
+        var exported = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.LosslessJsonl))[2]["candidates"]![0]!.AsObject();
+        Assert.Equal("filtered", (string?)exported["state"]);
+        Assert.Equal("violence", (string?)exported["filter_category"]);
+        Assert.False(exported.ContainsKey("text"));
     }
 
     [Fact]

@@ -147,7 +147,7 @@ internal static class LosslessReader
     private static ArchivedCandidate Candidate(ImportLine c, ImportOptions options)
     {
         var stateName = c.String("state", 16, required: true);
-        var state = LosslessFormat.StateOf(stateName!) ?? throw c.Fail("state", $"must be pending, streaming, complete, failed or cancelled, got \"{stateName}\"");
+        var state = LosslessFormat.StateOf(stateName!) ?? throw c.Fail("state", $"must be pending, streaming, complete, failed, cancelled or filtered, got \"{stateName}\"");
         TurnRating? rating = null;
         if (c.Object("rating") is { } r)
         {
@@ -162,6 +162,20 @@ internal static class LosslessReader
                 tags,
                 r.String("comment", Api.RequestValidator.MaxRatingCommentLength),
                 r.Time("update_time") ?? DateTimeOffset.UnixEpoch);
+        }
+
+        if (state == ReplyState.Filtered)
+        {
+            // Withheld by moderation: kept filtered, with its category and no text, as the service stores one.
+            if (c.String("text", options.MaxTextChars) is { Length: > 0 })
+            {
+                throw c.Fail("text", "must be absent or empty for a filtered candidate (moderation withheld it)");
+            }
+
+            return new ArchivedCandidate(c.String("candidate_id", MaxIdChars) ?? "", state, null, false, null, null, c.Time("create_time") ?? DateTimeOffset.UnixEpoch, rating)
+            {
+                FilterCategory = c.String("filter_category", 128) ?? "",
+            };
         }
 
         return new ArchivedCandidate(

@@ -26,7 +26,10 @@ internal static class SillyTavernFormat
         if (chat.MemoryNote is { Length: > 0 } note)
         {
             w.WriteString("note_prompt", note);
-            w.WriteNumber("note_depth", chat.MemoryDepth ?? 0);
+            if (chat.MemoryDepth is { } depth)
+            {
+                w.WriteNumber("note_depth", depth);
+            }
         }
 
         w.WriteEndObject();
@@ -47,7 +50,8 @@ internal static class SillyTavernFormat
             w.WriteStartArray("swipes");
             foreach (var candidate in turn.Candidates)
             {
-                w.WriteStringValue(candidate.Text ?? "");
+                // A failed candidate as an empty text (what it wrote before failing is no reply); a filtered one has none.
+                w.WriteStringValue(candidate.State is ReplyState.Failed or ReplyState.Filtered ? "" : candidate.Text ?? "");
             }
 
             w.WriteEndArray();

@@ -63,6 +63,12 @@ internal static class SillyTavernReader
 
         line.String("user_name", MaxNameChars);
         var characterName = line.String("character_name", MaxNameChars) ?? "";
+        if (characterName.Any(char.IsControl))
+        {
+            // It may become the new chat's title, which CreateChat would refuse with a control character.
+            throw line.Fail("character_name", "must have no control characters");
+        }
+
         var created = line.Root.TryGetProperty("create_date", out var date) ? SillyTavernFormat.ParseDate(line, date, "create_date") : null;
         string? note = null;
         int? depth = null;

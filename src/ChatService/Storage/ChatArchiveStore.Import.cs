@@ -118,17 +118,7 @@ internal sealed partial class ChatArchiveStore
         for (var i = 0; i < turn.Candidates.Count; i++)
         {
             var candidate = turn.Candidates[i];
-            tx.BufferWrite(SpannerMutation.Insert("Candidates")
-                .Set("ChatId", chatId)
-                .Set("Seq", turn.Seq)
-                .Set("CandidateId", candidateIds[i])
-                .Set("State", (long)candidate.State)
-                .Set("Text", candidate.Text)
-                .Set("FailureCode", candidate.FailureCode)
-                .Set("FailureReason", candidate.FailureReason)
-                .Set("Edited", candidate.Edited ? true : null)
-                .Set("CreateTime", candidate.CreateTime)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            tx.BufferWrite(CandidateMutations.InsertImported(chatId, turn.Seq, candidateIds[i], candidate));
             if (candidate.Rating is { } rating)
             {
                 tx.BufferWrite(SpannerMutation.Insert("Ratings")
