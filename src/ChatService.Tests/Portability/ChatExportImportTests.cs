@@ -212,6 +212,24 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     }
 
     [Fact]
+    public async Task Export_OfALineLongerThanAChunk_SplitsItByBytes_AndTheChunksTogetherAreTheFile()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var reply = new string('é', 100_000); // 200,000 bytes of UTF-8: one line over three chunks, cut inside characters too
+        var file = string.Join('\n',
+            """{"user_name":"Sam","character_name":"Ada","chat_metadata":{}}""",
+            """{"name":"Sam","is_user":true,"mes":"Say it long."}""",
+            $$$"""{"name":"Ada","is_user":false,"mes":"{{{reply}}}"}""");
+        var imported = await ImportAsync(user, "long-line", ChatExportFormat.SillytavernJsonl, file, ada.CharacterId);
+
+        // ExportAsync checks every chunk is at most 64 KiB and joins their bytes.
+        var lines = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.SillytavernJsonl));
+
+        Assert.Equal(reply, (string?)lines[2]["mes"]);
+    }
+
+    [Fact]
     public async Task Import_WithSillyTavernNames_MapsEachSpeakerOfAGroupFile()
     {
         var user = TestUsers.New();

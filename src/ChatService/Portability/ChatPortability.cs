@@ -23,8 +23,32 @@ internal sealed partial class ChatPortability(
     /// <summary>Turns read from Spanner per page of an export.</summary>
     internal const int ExportPageTurns = 200;
 
-    /// <summary>About how many bytes an export chunk carries: whole lines, sent once they pass this.</summary>
+    /// <summary>
+    /// Most bytes an export chunk carries: a file is cut every this many bytes, wherever that falls (a line, even
+    /// a UTF-8 character, may span chunks), so a part is the concatenation of its chunks' bytes.
+    /// </summary>
     internal const int ChunkBytes = 64 * 1024;
+
+    /// <summary>The full <see cref="ChunkBytes"/>-byte chunks at the start of <paramref name="buffer"/>, which keeps the rest.</summary>
+    internal static IEnumerable<byte[]> FullChunks(MemoryStream buffer)
+    {
+        if (buffer.Length < ChunkBytes)
+        {
+            return [];
+        }
+
+        var bytes = buffer.ToArray();
+        var chunks = new List<byte[]>();
+        var at = 0;
+        for (; bytes.Length - at >= ChunkBytes; at += ChunkBytes)
+        {
+            chunks.Add(bytes[at..(at + ChunkBytes)]);
+        }
+
+        buffer.SetLength(0);
+        buffer.Write(bytes, at, bytes.Length - at);
+        return chunks;
+    }
 
     // What one row of each table costs a commit, in Spanner's mutation count: its columns written
     // and one per index it may enter. Generous, so a batch never nears the 80,000 limit unawares.
@@ -49,10 +73,9 @@ internal sealed partial class ChatPortability(
             foreach (var turn in turns)
             {
                 chunk.Write(format == ChatFileFormat.Lossless ? LosslessFormat.Turn(chat, turn) : SillyTavernFormat.Message(chat, turn));
-                if (chunk.Length >= ChunkBytes)
+                foreach (var full in FullChunks(chunk))
                 {
-                    yield return chunk.ToArray();
-                    chunk.SetLength(0);
+                    yield return full;
                 }
             }
 
