@@ -30,6 +30,9 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         await client.UpdateChatMemoryAsync(new UpdateChatMemoryRequest { ChatId = chat.ChatId, Note = "Likes numbers.", Depth = 2 }, cancellationToken: Ct);
 
         var export = await ExportAsync(user, chat.ChatId, ChatExportFormat.LosslessJsonl);
+
+        // An import moves a time of the last second to a second before now (the clamp's margin): let them age past it.
+        await Task.Delay(TimeSpan.FromSeconds(1.2), Ct);
         var imported = await ImportAsync(user, "import-roundtrip", ChatExportFormat.LosslessJsonl, export); // the file's own characters
 
         Assert.Equal(5, imported.TurnCount);
@@ -120,16 +123,28 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     [InlineData(4, "(the line)", """["Ada"]""")]
     [InlineData(4, "name", """{"name":"Bob","is_user":false,"mes":"Who am I?"}""")]
     [InlineData(4, "mes", """{"name":"Ada","is_user":false,"mes":"half a pair: \ud800"}""")]
+    [InlineData(4, "send_date", """{"name":"Ada","is_user":false,"mes":"x","send_date":"2025-03-01\ud800"}""")]
+    [InlineData(4, "swipe_info[1].send_date", """{"name":"Ada","is_user":false,"mes":"x","swipes":["x","y"],"swipe_info":[{},{"send_date":"\udc00"}]}""")]
+    [InlineData(1, "create_date", """{"name":"Sam","is_user":true,"mes":"fine"}""")]
+    [InlineData(1, "character_name", """{"name":"Sam","is_user":true,"mes":"fine"}""")]
+    [InlineData(4, "swipes", """{"name":"Ada","is_user":false,"mes":"x","swipes":[SWIPES33]}""")]
+    [InlineData(4, "mes", """{"name":"Sam","is_user":true,"mes":"BIG"}""")]
     public async Task Import_OfAMalformedSillyTavernFile_NamesItsBadLine_AndWritesNothing(int line, string field, string badLine)
     {
         var user = TestUsers.New();
         var ada = await CreateCharacterAsync(user, "Ada");
         var bea = await CreateCharacterAsync(user, "Bea");
+        var header = field switch
+        {
+            "create_date" => """{"user_name":"Sam","character_name":"Ada","create_date":"\ud800@10h15m00s","chat_metadata":{}}""",
+            "character_name" => """{"user_name":"Sam","character_name":"Ada\u0007","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""",
+            _ => """{"user_name":"Sam","character_name":"Ada","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""",
+        };
         var file = string.Join('\n',
-            """{"user_name":"Sam","character_name":"Ada","create_date":"2025-03-01@10h15m00s","chat_metadata":{}}""",
+            header,
             """{"name":"Sam","is_user":true,"is_system":false,"mes":"Hi."}""",
             """{"name":"Ada","is_user":false,"is_system":false,"mes":"Hello."}""",
-            badLine,
+            Expand(badLine),
             """{"name":"Sam","is_user":true,"is_system":false,"mes":"Bye."}""");
         var before = await RowsAsync();
 
@@ -151,6 +166,11 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     [InlineData(3, "candidates[0].state", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[{"state":"done","text":"a"}]}""")]
     [InlineData(3, "candidates[0].rating.stars", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[{"state":"complete","text":"a","rating":{"stars":5}}]}""")]
     [InlineData(3, "create_time", "", """{"seq":3,"role":"user","create_time":"yesterday","text":"hm"}""")]
+    [InlineData(3, "seq", "", """{"seq":1000000001,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"far"}""")]
+    [InlineData(3, "text", "", """{"seq":3,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"BIG"}""")]
+    [InlineData(3, "revisions[0].text", "", """{"seq":3,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"a","revisions":[{"revision":1,"text":"BIG"}]}""")]
+    [InlineData(3, "revisions[0].revision", "", """{"seq":3,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"a","revisions":[{"revision":51,"text":"b"}]}""")]
+    [InlineData(3, "candidates", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[SWIPES33]}""")]
     public async Task Import_OfAMalformedLosslessFile_NamesItsBadLine_AndWritesNothing(int line, string field, string header, string turn)
     {
         var user = TestUsers.New();
@@ -158,7 +178,7 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var file = string.Join('\n',
             header.Length > 0 ? header : $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"T","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"Ada"}]}}""",
             """{"seq":2,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"Hi."}""",
-            turn);
+            Expand(turn));
         var before = await RowsAsync();
 
         var e = await AssertStatusAsync(StatusCode.InvalidArgument,
@@ -167,6 +187,46 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         Assert.Equal("data", FieldOf(e));
         Assert.StartsWith($"data: line {line}: {field} ", e.Status.Detail);
         Assert.Equal(before, await RowsAsync());
+    }
+
+    [Fact]
+    public async Task Import_OfAFilteredCandidate_KeepsItFilteredWithItsCategoryAndNoText_AndAnExportSaysSo()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var file = string.Join('\n',
+            $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"T","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"Ada"}]}}""",
+            """{"seq":1,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"Hi."}""",
+            """{"seq":2,"role":"character","create_time":"2025-01-01T00:00:01Z","reply_to_seq":1,"primary":1,"candidates":[{"state":"filtered","filter_category":"violence","create_time":"2025-01-01T00:00:01Z"},{"state":"complete","text":"Hello.","create_time":"2025-01-01T00:00:02Z"}]}""");
+
+        var imported = await ImportAsync(user, "filtered", ChatExportFormat.LosslessJsonl, "\uFEFF" + file, ada.CharacterId);
+
+        var candidates = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement(
+            "SELECT State, Text, FilterCategory FROM Candidates WHERE ChatId = @c ORDER BY CreateTime").Add("c", imported.Chat.ChatId), cancellationToken: Ct);
+        Assert.Equal((6L, (string?)null, (string?)"violence"), (candidates[0].Get<long>("State"), candidates[0].Get<string?>("Text"), candidates[0].Get<string?>("FilterCategory")));
+        Assert.Null(candidates[1].Get<string?>("FilterCategory"));
+        var exported = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.LosslessJsonl))[2]["candidates"]![0]!.AsObject();
+        Assert.Equal("filtered", (string?)exported["state"]);
+        Assert.Equal("violence", (string?)exported["filter_category"]);
+        Assert.False(exported.ContainsKey("text"));
+    }
+
+    [Fact]
+    public async Task Export_OfALineLongerThanAChunk_SplitsItByBytes_AndTheChunksTogetherAreTheFile()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var reply = new string('é', 100_000); // 200,000 bytes of UTF-8: one line over three chunks, cut inside characters too
+        var file = string.Join('\n',
+            """{"user_name":"Sam","character_name":"Ada","chat_metadata":{}}""",
+            """{"name":"Sam","is_user":true,"mes":"Say it long."}""",
+            $$$"""{"name":"Ada","is_user":false,"mes":"{{{reply}}}"}""");
+        var imported = await ImportAsync(user, "long-line", ChatExportFormat.SillytavernJsonl, file, ada.CharacterId);
+
+        // ExportAsync checks every chunk is at most 64 KiB and joins their bytes.
+        var lines = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.SillytavernJsonl));
+
+        Assert.Equal(reply, (string?)lines[2]["mes"]);
     }
 
     [Fact]
@@ -233,7 +293,8 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var user = TestUsers.New();
         var ada = await CreateCharacterAsync(user, "Ada");
         var header = "{\"user_name\":\"Sam\",\"character_name\":\"Ada\"}\n";
-        string FileOf(int bytes) => header + "{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"" + new string('x', bytes - header.Length - 40) + "\"}\n";
+        // A reply's text: a user's is held to Chat:MaxMessageBytes, far below these sizes.
+        string FileOf(int bytes) => header + "{\"name\":\"Ada\",\"is_user\":false,\"mes\":\"" + new string('x', bytes - header.Length - 50) + "\"}\n";
         var before = await RowsAsync();
 
         // Over Import:MaxBytes but within the request's room for its other fields: the validator names data.
@@ -273,4 +334,14 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
 
         return [.. lines.Select(l => l.ToJsonString())];
     }
+
+    /// <summary>
+    /// A test line with its placeholders filled: BIG a user text one byte over Chat:MaxMessageBytes (8192 by
+    /// default), SWIPES33 one candidate (or swipe) more than a turn may hold.
+    /// </summary>
+    private static string Expand(string line) => line
+        .Replace("BIG", new string('x', 8193), StringComparison.Ordinal)
+        .Replace("SWIPES33", line.Contains("\"candidates\"", StringComparison.Ordinal)
+            ? string.Join(',', Enumerable.Repeat("""{"state":"complete","text":"a"}""", 33))
+            : string.Join(',', Enumerable.Repeat("\"a\"", 33)), StringComparison.Ordinal);
 }

@@ -52,6 +52,45 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
     }
 
     [Fact]
+    public async Task Import_ResumedAfterTheCastChanged_FinishesWithTheSpeakersItsFirstCommitResolved()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var bea = await CreateCharacterAsync(user, "Bea");
+        var lines = new List<string> { """{"user_name":"Sam","character_name":"Ada","chat_metadata":{}}""" };
+        for (var i = 1; i <= 30; i++)
+        {
+            lines.Add(i % 2 == 1
+                ? $$$"""{"name":"Sam","is_user":true,"mes":"question {{{i}}}"}"""
+                : $$$"""{"name":"{{{(i % 4 == 0 ? "Bea" : "Ada")}}}","is_user":false,"mes":"answer {{{i}}}"}""");
+        }
+
+        var file = string.Join('\n', lines);
+        var request = new ChatImportRequest(user, "cast-changes", ChatFileFormat.SillyTavern, Encoding.UTF8.GetBytes(file), [ada.CharacterId, bea.CharacterId], new Dictionary<string, string>(), null);
+        var partial = await Fixture.Service<ChatPortability>().ImportAsync(request, Ct, stopAfterBatches: 1);
+        Assert.False(partial.Done);
+
+        // Between the attempts Ada takes Bea's name and Bea is deleted: matching the names again, or checking the cast again, would fail.
+        await Fixture.Client(user).UpdateCharacterAsync(new UpdateCharacterRequest
+        {
+            Character = new Character { CharacterId = ada.CharacterId, DisplayName = "Bea" },
+            UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "display_name" } },
+        }, cancellationToken: Ct);
+        await Fixture.Client(user).DeleteCharacterAsync(new DeleteCharacterRequest { CharacterId = bea.CharacterId }, cancellationToken: Ct);
+
+        var resumed = await Fixture.Service<ChatPortability>().ImportAsync(request, Ct);
+        var again = await Fixture.Service<ChatPortability>().ImportAsync(request, Ct);
+
+        Assert.True(resumed.Done);
+        Assert.Equal(partial.ChatId, resumed.ChatId);
+        Assert.Equal(partial.ChatId, again.ChatId);
+        var speakers = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement(
+            "SELECT Seq, CharacterId FROM Turns WHERE ChatId = @c AND AuthorRole = 2 ORDER BY Seq").Add("c", partial.ChatId), cancellationToken: Ct);
+        Assert.Equal(15, speakers.Count);
+        Assert.All(speakers, row => Assert.Equal(row.Get<long>("Seq") % 4 == 0 ? bea.CharacterId : ada.CharacterId, row.Get<string>("CharacterId")));
+    }
+
+    [Fact]
     public void Batches_StayWithinTheMutationBudget_WhateverTheTurnsCarry()
     {
         var portability = Fixture.Service<ChatPortability>();

@@ -54,7 +54,7 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
     private async Task<Dictionary<string, string>> ExportMyDataAsync(string userId)
     {
         using var call = Fixture.Client(userId).ExportMyData(new ExportMyDataRequest(), cancellationToken: Ct);
-        var parts = new Dictionary<string, StringBuilder>();
+        var parts = new Dictionary<string, MemoryStream>();
         var order = new List<string>();
         await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
         {
@@ -62,16 +62,18 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
             {
                 Assert.DoesNotContain(chunk.Part, order);
                 order.Add(chunk.Part);
-                parts[chunk.Part] = new StringBuilder();
+                parts[chunk.Part] = new MemoryStream();
             }
 
-            parts[chunk.Part].Append(chunk.Data.ToStringUtf8());
+            // A part is its chunks' bytes one after the other (a chunk may end inside a line, even a character).
+            Assert.InRange(chunk.Data.Length, 0, 64 * 1024);
+            chunk.Data.WriteTo(parts[chunk.Part]);
         }
 
         var result = new Dictionary<string, string>();
         foreach (var part in order)
         {
-            result[part] = parts[part].ToString();
+            result[part] = Encoding.UTF8.GetString(parts[part].ToArray());
         }
 
         return result;

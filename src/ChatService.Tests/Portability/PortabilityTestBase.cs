@@ -12,20 +12,21 @@ public abstract class PortabilityTestBase(PortabilityFixture fixture) : ApiTestB
 {
     protected new PortabilityFixture Fixture { get; } = fixture;
 
-    /// <summary>An ExportChat stream as one text, checking every chunk is the chat part and ends at a line's end.</summary>
+    /// <summary>An ExportChat stream as one text (its chunks' bytes concatenated), checking every chunk is the chat part of at most 64 KiB and the file ends at a line's end.</summary>
     protected async Task<string> ExportAsync(string userId, string chatId, ChatExportFormat format)
     {
         using var call = Fixture.Client(userId).ExportChat(new ExportChatRequest { ChatId = chatId, Format = format }, cancellationToken: Ct);
-        var text = new StringBuilder();
+        var bytes = new MemoryStream();
         await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
         {
             Assert.Equal("chat.jsonl", chunk.Part);
-            var piece = chunk.Data.ToStringUtf8();
-            Assert.EndsWith("\n", piece);
-            text.Append(piece);
+            Assert.InRange(chunk.Data.Length, 1, 64 * 1024);
+            chunk.Data.WriteTo(bytes);
         }
 
-        return text.ToString();
+        var text = Encoding.UTF8.GetString(bytes.ToArray());
+        Assert.EndsWith("\n", text);
+        return text;
     }
 
     protected async Task<ImportChatResponse> ImportAsync(string userId, string requestId, ChatExportFormat format, string file, params string[] characterIds) =>

@@ -78,10 +78,9 @@ internal sealed partial class ChatApi
         {
             chunk.Write(System.Text.Encoding.UTF8.GetBytes(ExportJson.Format(item)));
             chunk.WriteByte((byte)'\n');
-            if (chunk.Length >= ChatPortability.ChunkBytes)
+            foreach (var full in ChatPortability.FullChunks(chunk))
             {
-                await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(chunk.ToArray()) }, ct);
-                chunk.SetLength(0);
+                await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(full) }, ct);
             }
         }
 

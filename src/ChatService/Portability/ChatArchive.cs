@@ -51,7 +51,10 @@ public sealed record ArchivedTurn(
     public string ShownText => Role == AuthorRole.User ? Text ?? "" : Candidates.Count == 0 ? "" : Candidates[Primary].Text ?? "";
 }
 
-/// <summary>A candidate reply ("swipe") with its outcome, whether the user edited it, and the chat owner's rating of it.</summary>
+/// <summary>
+/// A candidate reply ("swipe") with its outcome, whether the user edited it, and the chat owner's rating of it;
+/// <see cref="FilterCategory"/> the category moderation withheld a filtered one for (it has no text).
+/// </summary>
 public sealed record ArchivedCandidate(
     string CandidateId,
     ReplyState State,
@@ -60,7 +63,10 @@ public sealed record ArchivedCandidate(
     string? FailureCode,
     string? FailureReason,
     DateTimeOffset CreateTime,
-    TurnRating? Rating);
+    TurnRating? Rating)
+{
+    public string? FilterCategory { get; init; }
+}
 
 /// <summary>A text the turn showed before an edit; <see cref="Candidate"/> the index of the candidate it belonged to (null for a user turn).</summary>
 public sealed record ArchivedRevision(long Revision, int? Candidate, string Text, DateTimeOffset EditTime);

@@ -23,8 +23,32 @@ internal sealed partial class ChatPortability(
     /// <summary>Turns read from Spanner per page of an export.</summary>
     internal const int ExportPageTurns = 200;
 
-    /// <summary>About how many bytes an export chunk carries: whole lines, sent once they pass this.</summary>
+    /// <summary>
+    /// Most bytes an export chunk carries: a file is cut every this many bytes, wherever that falls (a line, even
+    /// a UTF-8 character, may span chunks), so a part is the concatenation of its chunks' bytes.
+    /// </summary>
     internal const int ChunkBytes = 64 * 1024;
+
+    /// <summary>The full <see cref="ChunkBytes"/>-byte chunks at the start of <paramref name="buffer"/>, which keeps the rest.</summary>
+    internal static IEnumerable<byte[]> FullChunks(MemoryStream buffer)
+    {
+        if (buffer.Length < ChunkBytes)
+        {
+            return [];
+        }
+
+        var bytes = buffer.ToArray();
+        var chunks = new List<byte[]>();
+        var at = 0;
+        for (; bytes.Length - at >= ChunkBytes; at += ChunkBytes)
+        {
+            chunks.Add(bytes[at..(at + ChunkBytes)]);
+        }
+
+        buffer.SetLength(0);
+        buffer.Write(bytes, at, bytes.Length - at);
+        return chunks;
+    }
 
     // What one row of each table costs a commit, in Spanner's mutation count: its columns written
     // and one per index it may enter. Generous, so a batch never nears the 80,000 limit unawares.
@@ -49,10 +73,9 @@ internal sealed partial class ChatPortability(
             foreach (var turn in turns)
             {
                 chunk.Write(format == ChatFileFormat.Lossless ? LosslessFormat.Turn(chat, turn) : SillyTavernFormat.Message(chat, turn));
-                if (chunk.Length >= ChunkBytes)
+                foreach (var full in FullChunks(chunk))
                 {
-                    yield return chunk.ToArray();
-                    chunk.SetLength(0);
+                    yield return full;
                 }
             }
 
@@ -78,10 +101,25 @@ internal sealed partial class ChatPortability(
     public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
     {
         var parsed = request.Format == ChatFileFormat.Lossless
-            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars)
-            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars);
-        var plan = await PlanAsync(request, parsed, cancellationToken);
-        var progress = await store.StartImportAsync(plan, cancellationToken);
+            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
+            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes);
+        // The import's record first: a finished one returns its chat at once, and a resumed one writes the rest
+        // of its turns with the speakers its first commit resolved, whatever became of the cast since; only a
+        // new one checks the characters (in the commit that starts it, as ForkChat does) and matches names.
+        var digest = Digest(request);
+        var recorded = (await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken))?.Matching(digest, request.RequestId);
+        if (recorded is { Done: true })
+        {
+            return new ImportResult(recorded.ChatId, parsed.Turns.Count, parsed.Turns.Sum(t => t.Candidates.Count), parsed.SkippedSystemMessages, Done: true);
+        }
+
+        var plan = await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken);
+        var progress = recorded ?? await store.StartImportAsync(plan, cancellationToken);
+        if (progress.SpeakerIds is { } resolved && recorded is null)
+        {
+            // Another attempt may have started the import first: write its speakers, not this one's.
+            plan = plan with { Turns = WithSpeakers(plan.Turns, resolved) };
+        }
         var batches = 0;
         while (!progress.Done)
         {
@@ -133,8 +171,16 @@ internal sealed partial class ChatPortability(
         return count;
     }
 
-    /// <summary>The checked file resolved against the new chat's cast (NOT_FOUND for a character the user can't start a chat with).</summary>
-    private async Task<ChatImportPlan> PlanAsync(ChatImportRequest request, ParsedChat parsed, CancellationToken cancellationToken)
+    /// <summary>The turns with the characters an import's first commit recorded (one per turn, '' for a user turn).</summary>
+    private static List<ArchivedTurn> WithSpeakers(IReadOnlyList<ArchivedTurn> turns, IReadOnlyList<string> speakerIds) =>
+        [.. turns.Select((t, i) => t with { CharacterId = t.Role == AuthorRole.Character && i < speakerIds.Count && speakerIds[i].Length > 0 ? speakerIds[i] : t.CharacterId })];
+
+    /// <summary>
+    /// The checked file resolved against the new chat's cast (NOT_FOUND for a character the user can't start a
+    /// chat with); with <paramref name="speakerIds"/> (a resumed import's record) the turns take those characters
+    /// and the cast is not looked at.
+    /// </summary>
+    private async Task<ChatImportPlan> PlanAsync(ChatImportRequest request, ParsedChat parsed, byte[] digest, IReadOnlyList<string>? speakerIds, CancellationToken cancellationToken)
     {
         var file = parsed.Chat;
         var castIds = request.CharacterIds.Count > 0
@@ -142,7 +188,7 @@ internal sealed partial class ChatPortability(
             : request.Format == ChatFileFormat.Lossless && file.Characters.Count > 0
                 ? file.Characters.Select(c => c.CharacterId).Distinct().ToList()
                 : throw new ChatException(ChatErrorKind.InvalidArgument, "character_ids: name the characters of the new chat (a SillyTavern file has no character ids)", "character_ids");
-        var cast = await characters.GetAllAsync(request.UserId, castIds, cancellationToken);
+        var cast = speakerIds is null ? await characters.GetAllAsync(request.UserId, castIds, cancellationToken) : [];
         foreach (var (name, id) in request.CharacterNames)
         {
             if (!castIds.Contains(id))
@@ -175,13 +221,15 @@ internal sealed partial class ChatPortability(
                 : throw ImportLine.Refuse(line, field, $"\"{name}\" is none of the chat's characters by name; map it to one with character_names");
         }
 
-        // Spanner refuses a commit-timestamp column value in the future: a file's later times become now
-        // (less room for a turn's candidates to be spread a tick apart after it).
-        var ceiling = timeProvider.GetUtcNow().AddMilliseconds(-10);
+        // Spanner refuses a commit-timestamp column value in the future: a file's later times become a
+        // second before now, room for clock skew between this replica and Spanner and for a turn's
+        // candidates to be spread a tick apart after it.
+        var ceiling = timeProvider.GetUtcNow().AddSeconds(-1);
         var seqs = parsed.Turns.Select(t => t.Seq).ToHashSet();
         var turns = new List<ArchivedTurn>(parsed.Turns.Count);
-        foreach (var turn in parsed.Turns)
+        for (var index = 0; index < parsed.Turns.Count; index++)
         {
+            var turn = parsed.Turns[index];
             var field = request.Format == ChatFileFormat.Lossless ? "character_name" : "name";
             var candidates = new List<ArchivedCandidate>(turn.Candidates.Count);
             var previous = DateTimeOffset.MinValue;
@@ -204,7 +252,9 @@ internal sealed partial class ChatPortability(
 
             turns.Add(turn with
             {
-                CharacterId = turn.Role == AuthorRole.Character ? Resolve(turn.CharacterId, turn.SpeakerName, turn.Line, field) : null,
+                CharacterId = turn.Role != AuthorRole.Character ? null
+                    : speakerIds is not null && index < speakerIds.Count && speakerIds[index].Length > 0 ? speakerIds[index]
+                    : Resolve(turn.CharacterId, turn.SpeakerName, turn.Line, field),
                 CreateTime = Clamp(turn.CreateTime, ceiling),
                 ReplyToSeq = turn.ReplyToSeq is { } replyTo && seqs.Contains(replyTo) ? replyTo : null,
                 Candidates = candidates,
@@ -222,8 +272,8 @@ internal sealed partial class ChatPortability(
         return new ChatImportPlan(
             request.UserId,
             request.RequestId,
-            Digest(request),
-            title.Length > 200 ? title[..200] : title,
+            digest,
+            Truncate(title, 200),
             castIds,
             speakers,
             file.PinnedSeqs,
@@ -231,6 +281,10 @@ internal sealed partial class ChatPortability(
             file.MemoryNote is null ? null : file.MemoryDepth,
             turns);
     }
+
+    /// <summary>At most <paramref name="maxChars"/> UTF-16 code units, cut before a surrogate pair rather than through it.</summary>
+    private static string Truncate(string text, int maxChars) =>
+        text.Length <= maxChars ? text : text[..(char.IsHighSurrogate(text[maxChars - 1]) ? maxChars - 1 : maxChars)];
 
     private static DateTimeOffset Clamp(DateTimeOffset time, DateTimeOffset ceiling) =>
         time > ceiling ? ceiling : time < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : time;

@@ -11,7 +11,9 @@ internal static class ImportFile
     public static IEnumerable<ImportLine> Lines(ReadOnlyMemory<byte> data)
     {
         var number = 0;
-        var start = 0;
+
+        // A UTF-8 byte order mark (some editors write one) is no part of the first line.
+        var start = data.Span.StartsWith("\uFEFF"u8) ? 3 : 0;
         while (start <= data.Length)
         {
             number++;

@@ -31,23 +31,37 @@ internal readonly struct ImportLine(int number, JsonElement root, string prefix 
             throw Fail(field, $"must be a string, not {Kind(v)}");
         }
 
-        string text;
-        try
-        {
-            text = v.GetString()!;
-        }
-        catch (InvalidOperationException)
-        {
-            // An escaped lone surrogate (\ud800): no text of a chat can hold it.
-            throw Fail(field, "is not valid Unicode text");
-        }
-
+        var text = TextOf(v, field);
         if (text.Length > maxChars)
         {
             throw Fail(field, $"must be at most {maxChars} characters, has {text.Length}");
         }
 
         return text;
+    }
+
+    /// <summary>
+    /// The text of a JSON string, refusing the line (not INTERNAL) when an escaped lone surrogate
+    /// (\ud800) makes it no valid Unicode: no text of a chat can hold one. Every read of a string goes
+    /// through here.
+    /// </summary>
+    public string TextOf(JsonElement value, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw Fail(field, "is not valid Unicode text");
+        }
+    }
+
+    /// <summary>A user's text within the bytes SendMessage and EditTurn take (Chat:MaxMessageBytes), so an import stores nothing the service's own writers would refuse.</summary>
+    public string WithinBytes(string text, string field, int maxBytes)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        return bytes > maxBytes ? throw Fail(field, $"is {bytes} bytes of UTF-8; a user's message may have at most {maxBytes} (Chat:MaxMessageBytes)") : text;
     }
 
     public long? Long(string name, long min, long max, bool required = false) => LongOf(Property(name, required), name, min, max);

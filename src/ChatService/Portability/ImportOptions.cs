@@ -19,11 +19,18 @@ public sealed class ImportOptions
     [Range(1, 1_000_000)]
     public int MaxTurns { get; set; } = 20_000;
 
-    /// <summary>Most candidates (swipes) a turn may have. Default: 100.</summary>
-    [Range(1, 10_000)]
-    public int MaxCandidatesPerTurn { get; set; } = 100;
+    /// <summary>
+    /// Most candidates (swipes) a turn may have: at most what a turn of the service may hold
+    /// (32, ReplyLedger.MaxCandidatesPerTurn), so regenerating an imported turn works as on any other.
+    /// Default: 32.
+    /// </summary>
+    [Range(1, Storage.ReplyLedger.MaxCandidatesPerTurn)]
+    public int MaxCandidatesPerTurn { get; set; } = Storage.ReplyLedger.MaxCandidatesPerTurn;
 
-    /// <summary>Longest text of a message, a candidate or a revision, in characters (UTF-16 code units). Default: 100,000.</summary>
+    /// <summary>
+    /// Longest text of a reply's candidate or of a reply's earlier text, in characters (UTF-16 code units). A
+    /// user's message and its earlier texts are held to Chat:MaxMessageBytes, as SendMessage holds them. Default: 100,000.
+    /// </summary>
     [Range(1, 10_000_000)]
     public int MaxTextChars { get; set; } = 100_000;
 

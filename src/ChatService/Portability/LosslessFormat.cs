@@ -113,7 +113,16 @@ internal static class LosslessFormat
         w.WriteStartObject();
         w.WriteString("candidate_id", candidate.CandidateId);
         w.WriteString("state", StateName(candidate.State));
-        w.WriteString("text", candidate.Text ?? "");
+        if (candidate.State == ReplyState.Filtered)
+        {
+            // Withheld by moderation: its category, never its text.
+            w.WriteString("filter_category", candidate.FilterCategory ?? "");
+        }
+        else
+        {
+            w.WriteString("text", candidate.Text ?? "");
+        }
+
         w.WriteBoolean("edited", candidate.Edited);
         w.WriteString("create_time", JsonLine.Time(candidate.CreateTime));
         if (candidate.FailureCode is { } code)
@@ -175,7 +184,11 @@ internal static class LosslessFormat
         ReplyState.Streaming => "streaming",
         ReplyState.Complete => "complete",
         ReplyState.Failed => "failed",
-        _ => "cancelled",
+        ReplyState.Cancelled => "cancelled",
+        ReplyState.Filtered => "filtered",
+
+        // Every state is named above: a new one must get its own name, never pass for another.
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "a reply state the lossless format has no name for"),
     };
 
     public static ReplyState? StateOf(string name) => name switch
@@ -185,6 +198,7 @@ internal static class LosslessFormat
         "complete" => ReplyState.Complete,
         "failed" => ReplyState.Failed,
         "cancelled" => ReplyState.Cancelled,
+        "filtered" => ReplyState.Filtered,
         _ => null,
     };
 }

@@ -8,7 +8,13 @@ internal static class LosslessReader
     private const int MaxIdChars = 64;
     private const int MaxNameChars = 256;
 
-    public static ParsedChat Read(ReadOnlyMemory<byte> data, ImportOptions options, int maxCharacters, int maxPinned, int maxNoteChars)
+    /// <summary>
+    /// Highest seq a file's turn may have: far above any chat's turn count, far below where the chat's
+    /// NextSeq (the last seq, counted on by every send) could overflow.
+    /// </summary>
+    internal const long MaxSeq = 1_000_000_000;
+
+    public static ParsedChat Read(ReadOnlyMemory<byte> data, ImportOptions options, int maxCharacters, int maxPinned, int maxNoteChars, int maxUserBytes)
     {
         ArchivedChat? chat = null;
         var headerLine = 1;
@@ -27,7 +33,7 @@ internal static class LosslessReader
                 throw line.Fail("(the line)", $"is past the most turns a chat may bring (Import:MaxTurns, {options.MaxTurns})");
             }
 
-            var turn = Turn(line, options);
+            var turn = Turn(line, options, maxUserBytes);
             if (turns.Count > 0 && turn.Seq <= turns[^1].Seq)
             {
                 throw line.Fail("seq", $"must be greater than the previous turn's ({turns[^1].Seq}), got {turn.Seq}");
@@ -76,7 +82,7 @@ internal static class LosslessReader
         var strategyName = chat.String("speaker_strategy", 16) ?? "rotation";
         var strategy = LosslessFormat.StrategyOf(strategyName) ?? throw line.Fail("chat.speaker_strategy", $"must be rotation, list or natural, got \"{strategyName}\"");
         var muted = chat.Array("muted_character_ids", maxCharacters).Select((m, i) => chat.StringOf(m, $"muted_character_ids[{i}]", MaxIdChars)!).ToList();
-        var pins = chat.Array("pinned_seqs", maxPinned).Select((p, i) => chat.LongOf(p, $"pinned_seqs[{i}]", 1, long.MaxValue)!.Value).Distinct().ToList();
+        var pins = chat.Array("pinned_seqs", maxPinned).Select((p, i) => chat.LongOf(p, $"pinned_seqs[{i}]", 1, MaxSeq)!.Value).Distinct().ToList();
         var depth = chat.Long("memory_depth", ChatMemory.AheadOfTurns, MemoryOptions.MaxDepth);
         return new ArchivedChat(
             chat.String("chat_id", MaxIdChars) ?? "",
@@ -96,9 +102,9 @@ internal static class LosslessReader
         return title.Any(char.IsControl) ? throw chat.Fail("title", "must have no control characters") : title;
     }
 
-    private static ArchivedTurn Turn(ImportLine line, ImportOptions options)
+    private static ArchivedTurn Turn(ImportLine line, ImportOptions options, int maxUserBytes)
     {
-        var seq = line.Long("seq", 1, long.MaxValue, required: true)!.Value;
+        var seq = line.Long("seq", 1, MaxSeq, required: true)!.Value;
         var role = line.String("role", 16, required: true) switch
         {
             "user" => AuthorRole.User,
@@ -109,8 +115,9 @@ internal static class LosslessReader
         var replyTo = line.Long("reply_to_seq", 1, seq - 1);
         if (role == AuthorRole.User)
         {
-            var revisions = Revisions(line, options, candidates: 0);
-            return new ArchivedTurn(seq, role, null, createTime, replyTo, line.String("text", options.MaxTextChars, required: true), line.Bool("edited") ?? false, 0, [], revisions)
+            var revisions = Revisions(line, options, candidates: 0, maxUserBytes);
+            var text = line.WithinBytes(line.String("text", options.MaxTextChars, required: true)!, "text", maxUserBytes);
+            return new ArchivedTurn(seq, role, null, createTime, replyTo, text, line.Bool("edited") ?? false, 0, [], revisions)
             {
                 Line = line.Number,
             };
@@ -130,7 +137,7 @@ internal static class LosslessReader
 
         var primary = (int)line.Long("primary", 0, candidates.Count - 1, required: true)!.Value;
         return new ArchivedTurn(seq, role, line.String("character_id", MaxIdChars), createTime, replyTo, null, false, primary, candidates,
-            Revisions(line, options, candidates.Count))
+            Revisions(line, options, candidates.Count, maxUserBytes))
         {
             SpeakerName = line.String("character_name", MaxNameChars),
             Line = line.Number,
@@ -140,7 +147,7 @@ internal static class LosslessReader
     private static ArchivedCandidate Candidate(ImportLine c, ImportOptions options)
     {
         var stateName = c.String("state", 16, required: true);
-        var state = LosslessFormat.StateOf(stateName!) ?? throw c.Fail("state", $"must be pending, streaming, complete, failed or cancelled, got \"{stateName}\"");
+        var state = LosslessFormat.StateOf(stateName!) ?? throw c.Fail("state", $"must be pending, streaming, complete, failed, cancelled or filtered, got \"{stateName}\"");
         TurnRating? rating = null;
         if (c.Object("rating") is { } r)
         {
@@ -157,6 +164,20 @@ internal static class LosslessReader
                 r.Time("update_time") ?? DateTimeOffset.UnixEpoch);
         }
 
+        if (state == ReplyState.Filtered)
+        {
+            // Withheld by moderation: kept filtered, with its category and no text, as the service stores one.
+            if (c.String("text", options.MaxTextChars) is { Length: > 0 })
+            {
+                throw c.Fail("text", "must be absent or empty for a filtered candidate (moderation withheld it)");
+            }
+
+            return new ArchivedCandidate(c.String("candidate_id", MaxIdChars) ?? "", state, null, false, null, null, c.Time("create_time") ?? DateTimeOffset.UnixEpoch, rating)
+            {
+                FilterCategory = c.String("filter_category", 128) ?? "",
+            };
+        }
+
         return new ArchivedCandidate(
             c.String("candidate_id", MaxIdChars) ?? "",
             state,
@@ -168,14 +189,15 @@ internal static class LosslessReader
             rating);
     }
 
-    private static List<ArchivedRevision> Revisions(ImportLine line, ImportOptions options, int candidates)
+    private static List<ArchivedRevision> Revisions(ImportLine line, ImportOptions options, int candidates, int maxUserBytes)
     {
+        // As EditTurn keeps them: revisions 1 to TurnEdits.MaxRevisions, so a further edit of the imported turn works or is refused as on any other.
         var revisions = new List<ArchivedRevision>();
-        var listed = line.Array("revisions", 1000);
+        var listed = line.Array("revisions", Storage.TurnEdits.MaxRevisions);
         for (var i = 0; i < listed.Count; i++)
         {
             var r = line.ObjectOf(listed[i], $"revisions[{i}]")!.Value;
-            var number = r.Long("revision", 1, long.MaxValue, required: true)!.Value;
+            var number = r.Long("revision", 1, Storage.TurnEdits.MaxRevisions, required: true)!.Value;
             if (revisions.Count > 0 && number <= revisions[^1].Revision)
             {
                 throw r.Fail("revision", "must grow from one revision to the next");
@@ -184,7 +206,13 @@ internal static class LosslessReader
             int? candidate = candidates == 0
                 ? r.Has("candidate") ? throw r.Fail("candidate", "is only for a character turn's revisions") : null
                 : (int)r.Long("candidate", 0, candidates - 1, required: true)!.Value;
-            revisions.Add(new ArchivedRevision(number, candidate, r.String("text", options.MaxTextChars, required: true)!, r.Time("edit_time") ?? DateTimeOffset.UnixEpoch));
+            var text = r.String("text", options.MaxTextChars, required: true)!;
+            if (candidates == 0)
+            {
+                r.WithinBytes(text, "text", maxUserBytes);
+            }
+
+            revisions.Add(new ArchivedRevision(number, candidate, text, r.Time("edit_time") ?? DateTimeOffset.UnixEpoch));
         }
 
         return revisions;

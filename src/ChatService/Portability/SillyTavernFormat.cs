@@ -26,7 +26,10 @@ internal static class SillyTavernFormat
         if (chat.MemoryNote is { Length: > 0 } note)
         {
             w.WriteString("note_prompt", note);
-            w.WriteNumber("note_depth", chat.MemoryDepth ?? 0);
+            if (chat.MemoryDepth is { } depth)
+            {
+                w.WriteNumber("note_depth", depth);
+            }
         }
 
         w.WriteEndObject();
@@ -47,7 +50,8 @@ internal static class SillyTavernFormat
             w.WriteStartArray("swipes");
             foreach (var candidate in turn.Candidates)
             {
-                w.WriteStringValue(candidate.Text ?? "");
+                // A failed candidate as an empty text (what it wrote before failing is no reply); a filtered one has none.
+                w.WriteStringValue(candidate.State is ReplyState.Failed or ReplyState.Filtered ? "" : candidate.Text ?? "");
             }
 
             w.WriteEndArray();
@@ -78,7 +82,7 @@ internal static class SillyTavernFormat
     /// create_date, or a number of milliseconds since 1970; null for the humanized dates older versions
     /// wrote ("December 6, 2026 5:22pm"), which the import replaces with the time it runs.
     /// </summary>
-    public static DateTimeOffset? ParseDate(JsonElement value)
+    public static DateTimeOffset? ParseDate(ImportLine line, JsonElement value, string field)
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var ms) && ms is > 0 and < 253_402_300_799_000)
         {
@@ -90,7 +94,7 @@ internal static class SillyTavernFormat
             return null;
         }
 
-        var text = value.GetString()!;
+        var text = line.TextOf(value, field);
         if (DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'@'HH'h'mm'm'ss's'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
         {
             return created;

@@ -12,7 +12,7 @@ internal static class SillyTavernReader
 {
     private const int MaxNameChars = 256;
 
-    public static ParsedChat Read(ReadOnlyMemory<byte> data, ImportOptions options, int maxNoteChars)
+    public static ParsedChat Read(ReadOnlyMemory<byte> data, ImportOptions options, int maxNoteChars, int maxUserBytes)
     {
         ArchivedChat? chat = null;
         var turns = new List<ArchivedTurn>();
@@ -39,7 +39,7 @@ internal static class SillyTavernReader
                 throw line.Fail("(the line)", $"is past the most messages a chat may bring (Import:MaxTurns, {options.MaxTurns})");
             }
 
-            var turn = Message(line, turns.Count + 1, lastUserSeq, fallbackTime, options);
+            var turn = Message(line, turns.Count + 1, lastUserSeq, fallbackTime, options, maxUserBytes);
             if (turn.Role == AuthorRole.User)
             {
                 lastUserSeq = turn.Seq;
@@ -63,7 +63,13 @@ internal static class SillyTavernReader
 
         line.String("user_name", MaxNameChars);
         var characterName = line.String("character_name", MaxNameChars) ?? "";
-        var created = line.Root.TryGetProperty("create_date", out var date) ? SillyTavernFormat.ParseDate(date) : null;
+        if (characterName.Any(char.IsControl))
+        {
+            // It may become the new chat's title, which CreateChat would refuse with a control character.
+            throw line.Fail("character_name", "must have no control characters");
+        }
+
+        var created = line.Root.TryGetProperty("create_date", out var date) ? SillyTavernFormat.ParseDate(line, date, "create_date") : null;
         string? note = null;
         int? depth = null;
         if (line.Object("chat_metadata") is { } metadata)
@@ -80,15 +86,16 @@ internal static class SillyTavernReader
         return new ArchivedChat("", "", created ?? DateTimeOffset.UnixEpoch, characters, SpeakerSettings.Default, [], note is { Length: > 0 } ? note : null, depth);
     }
 
-    private static ArchivedTurn Message(ImportLine line, long seq, long? lastUserSeq, DateTimeOffset fallbackTime, ImportOptions options)
+    private static ArchivedTurn Message(ImportLine line, long seq, long? lastUserSeq, DateTimeOffset fallbackTime, ImportOptions options, int maxUserBytes)
     {
         var name = line.String("name", MaxNameChars, required: true)!;
         var isUser = line.Bool("is_user", required: true)!.Value;
         var mes = line.String("mes", options.MaxTextChars, required: true)!;
-        var sent = line.Root.TryGetProperty("send_date", out var date) ? SillyTavernFormat.ParseDate(date) : null;
+        var sent = line.Root.TryGetProperty("send_date", out var date) ? SillyTavernFormat.ParseDate(line, date, "send_date") : null;
         var createTime = sent ?? fallbackTime;
         if (isUser)
         {
+            line.WithinBytes(mes, "mes", maxUserBytes);
             return new ArchivedTurn(seq, AuthorRole.User, null, createTime, null, mes, false, 0, [], []) { SpeakerName = name, Line = line.Number };
         }
 
@@ -109,7 +116,7 @@ internal static class SillyTavernReader
 
         var candidates = swipes.Select((text, i) =>
         {
-            var at = i < info.Count && info[i].ValueKind == JsonValueKind.Object && info[i].TryGetProperty("send_date", out var d) ? SillyTavernFormat.ParseDate(d) : null;
+            var at = i < info.Count && info[i].ValueKind == JsonValueKind.Object && info[i].TryGetProperty("send_date", out var d) ? SillyTavernFormat.ParseDate(line, d, $"swipe_info[{i}].send_date") : null;
             return new ArchivedCandidate("", ReplyState.Complete, text, false, null, null, at ?? createTime, null);
         }).ToList();
         return new ArchivedTurn(seq, AuthorRole.Character, null, createTime, lastUserSeq, null, false, primary, candidates, [])

@@ -36,6 +36,24 @@ internal static class CandidateMutations
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
     /// <summary>
+    /// An imported candidate, settled as the file had it: its text (none for a filtered one, which keeps its
+    /// category), failure, edit mark and time; no continuations (an export does not carry them).
+    /// </summary>
+    public static SpannerMutation InsertImported(string chatId, long seq, string candidateId, Portability.ArchivedCandidate candidate) =>
+        SpannerMutation.Insert("Candidates")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("CandidateId", candidateId)
+            .Set("State", (long)candidate.State)
+            .Set("Text", candidate.State == ReplyState.Filtered ? null : candidate.Text)
+            .Set("FailureCode", candidate.FailureCode)
+            .Set("FailureReason", candidate.FailureReason)
+            .Set("FilterCategory", candidate.State == ReplyState.Filtered ? candidate.FilterCategory ?? "" : null)
+            .Set("Edited", candidate.Edited ? true : null)
+            .Set("CreateTime", candidate.CreateTime)
+            .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    /// <summary>
     /// A settled candidate owed again as continuation <paramref name="continuation"/> (ContinueReply):
     /// pending, marked in the owed index and leased, its failure, cancel request and recovery count
     /// cleared; its text stays, and the continuation's settle appends to it.

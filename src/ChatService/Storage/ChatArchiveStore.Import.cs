@@ -23,9 +23,7 @@ internal sealed partial class ChatArchiveStore
         {
             if (await ReadImportAsync(tx, plan.UserId, plan.RequestId, ct) is { } recorded)
             {
-                return recorded.Digest.AsSpan().SequenceEqual(plan.Digest)
-                    ? recorded
-                    : throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {plan.RequestId} was used to import another file", "request_id");
+                return recorded.Matching(plan.Digest, plan.RequestId);
             }
 
             // Like CreateChat, an import starts only with characters that exist, are not deleted and the user can see.
@@ -50,9 +48,10 @@ internal sealed partial class ChatArchiveStore
                 .Set("TurnCount", (long)plan.Turns.Count)
                 .Set("TurnsWritten", 0L)
                 .Set("Done", false)
+                .Set("SpeakerIds", plan.Turns.Select(t => t.CharacterId ?? "").ToList())
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
-            return new ImportProgress(chatId, plan.Digest, 0, false);
+            return new ImportProgress(chatId, plan.Digest, 0, false, [.. plan.Turns.Select(t => t.CharacterId ?? "")]);
         }, cancellationToken);
         return progress;
     }
@@ -126,17 +125,7 @@ internal sealed partial class ChatArchiveStore
         for (var i = 0; i < turn.Candidates.Count; i++)
         {
             var candidate = turn.Candidates[i];
-            tx.BufferWrite(SpannerMutation.Insert("Candidates")
-                .Set("ChatId", chatId)
-                .Set("Seq", turn.Seq)
-                .Set("CandidateId", candidateIds[i])
-                .Set("State", (long)candidate.State)
-                .Set("Text", candidate.Text)
-                .Set("FailureCode", candidate.FailureCode)
-                .Set("FailureReason", candidate.FailureReason)
-                .Set("Edited", candidate.Edited ? true : null)
-                .Set("CreateTime", candidate.CreateTime)
-                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            tx.BufferWrite(CandidateMutations.InsertImported(chatId, turn.Seq, candidateIds[i], candidate));
             if (candidate.Rating is { } rating)
             {
                 tx.BufferWrite(SpannerMutation.Insert("Ratings")
@@ -163,24 +152,44 @@ internal sealed partial class ChatArchiveStore
         }
     }
 
+    /// <summary>The import recorded under the user's request id, read before anything else so a finished or resumed one never looks at the cast again; null when there is none.</summary>
+    public Task<ImportProgress?> FindImportAsync(string userId, string requestId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync((reader, ct) => ReadImportAsync(reader, userId, requestId, ct), cancellationToken);
+
     private static async Task<ImportProgress?> ReadImportAsync(ISpannerReader reader, string userId, string requestId, CancellationToken ct)
     {
         var rows = await reader.QueryListAsync(
             // Rows past their retention are gone (whether or not the row deletion policy removed them yet), so an
             // import the sweep may delete the chat of can never write into it again.
             new SpannerStatement(
-                    "SELECT ChatId, Digest, TurnsWritten, Done FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId " +
+                    "SELECT ChatId, Digest, TurnsWritten, Done, SpeakerIds FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId " +
                     "AND CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)")
                 .Add("userId", userId).Add("requestId", requestId).Add("days", (long)ImportRetention.TotalDays),
             ct);
         return rows.Count == 0
             ? null
-            : new ImportProgress(rows[0].Get<string>("ChatId"), rows[0].Get<byte[]>("Digest"), rows[0].Get<long>("TurnsWritten"), rows[0].Get<bool>("Done"));
+            : new ImportProgress(
+                rows[0].Get<string>("ChatId"),
+                rows[0].Get<byte[]>("Digest"),
+                rows[0].Get<long>("TurnsWritten"),
+                rows[0].Get<bool>("Done"),
+                rows[0].IsNull("SpeakerIds") ? null : rows[0].Get<List<string>>("SpeakerIds"));
     }
 }
 
-/// <summary>How far an import got: its chat, the digest of what it imports, how many of its turns are written, and whether the chat is its user's yet.</summary>
-internal sealed record ImportProgress(string ChatId, byte[] Digest, long TurnsWritten, bool Done);
+/// <summary>
+/// How far an import got: its chat, the digest of what it imports, how many of its turns are written, whether
+/// the chat is its user's yet, and the character each turn was resolved to by its first commit ('' for a user
+/// turn; null for an import started before they were recorded).
+/// </summary>
+internal sealed record ImportProgress(string ChatId, byte[] Digest, long TurnsWritten, bool Done, IReadOnlyList<string>? SpeakerIds)
+{
+    /// <summary>This record, when it is of the same file and mapping; FAILED_PRECONDITION when the request id was used for another.</summary>
+    public ImportProgress Matching(byte[] digest, string requestId) =>
+        Digest.AsSpan().SequenceEqual(digest)
+            ? this
+            : throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used to import another file", "request_id");
+}
 
 /// <summary>
 /// What an import writes, checked and resolved: the new chat's cast, settings and turns (each character

@@ -63,15 +63,15 @@ internal sealed partial class ChatArchiveStore(SpannerGateway spanner)
 
             var candidates = (await reader.QueryListAsync(
                     Range(
-                        "SELECT c.Seq, c.CandidateId, c.State, c.Text, c.Edited, c.FailureCode, c.FailureReason, c.CreateTime, " +
+                        "SELECT c.Seq, c.CandidateId, c.State, c.Text, c.Edited, c.FailureCode, c.FailureReason, c.FilterCategory, c.CreateTime, " +
                         "r.Stars, r.Tags, r.Comment, r.UpdateTime AS RatingTime FROM Candidates c " +
                         "LEFT JOIN Ratings r ON r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId AND r.UserId = @owner " +
-                        "WHERE c.ChatId = @chatId AND c.Seq BETWEEN @from AND @to ORDER BY c.Seq, c.CreateTime, c.CandidateId",
+                        "WHERE c.ChatId = @chatId AND c.Seq IN UNNEST(@seqs) ORDER BY c.Seq, c.CreateTime, c.CandidateId",
                         chatId, turnRows).Add("owner", ownerId),
                     ct))
                 .ToLookup(r => r.Get<long>("Seq"), ReadCandidate);
             var revisions = (await reader.QueryListAsync(
-                    Range("SELECT Seq, Revision, CandidateId, Text, EditTime FROM TurnRevisions WHERE ChatId = @chatId AND Seq BETWEEN @from AND @to ORDER BY Seq, Revision",
+                    Range("SELECT Seq, Revision, CandidateId, Text, EditTime FROM TurnRevisions WHERE ChatId = @chatId AND Seq IN UNNEST(@seqs) ORDER BY Seq, Revision",
                         chatId, turnRows),
                     ct))
                 .ToLookup(r => r.Get<long>("Seq"));
@@ -92,8 +92,9 @@ internal sealed partial class ChatArchiveStore(SpannerGateway spanner)
         return [.. rows.Select(r => r.Get<string>("Id"))];
     }
 
+    /// <summary>The statement for the page's shown turns only (by their seqs, so the rows of hidden turns between them are never read).</summary>
     private static SpannerStatement Range(string sql, string chatId, List<SpannerRow> turnRows) =>
-        new SpannerStatement(sql).Add("chatId", chatId).Add("from", turnRows[0].Get<long>("Seq")).Add("to", turnRows[^1].Get<long>("Seq"));
+        new SpannerStatement(sql).Add("chatId", chatId).Add("seqs", SpannerType.ArrayOf(SpannerType.Int64), turnRows.Select(r => r.Get<long>("Seq")).ToList());
 
     private static (string Id, ArchivedCandidate Candidate) ReadCandidate(SpannerRow row) =>
         (row.Get<string>("CandidateId"), new ArchivedCandidate(
@@ -106,7 +107,10 @@ internal sealed partial class ChatArchiveStore(SpannerGateway spanner)
             row.Get<DateTimeOffset>("CreateTime"),
             row.IsNull("Stars")
                 ? null
-                : new TurnRating((int)row.Get<long>("Stars"), row.Get<List<string>>("Tags"), row.Get<string?>("Comment"), row.Get<DateTimeOffset>("RatingTime"))));
+                : new TurnRating((int)row.Get<long>("Stars"), row.Get<List<string>>("Tags"), row.Get<string?>("Comment"), row.Get<DateTimeOffset>("RatingTime")))
+        {
+            FilterCategory = row.Get<string?>("FilterCategory"),
+        });
 
     private static ArchivedTurn ReadArchivedTurn(SpannerRow row, List<(string Id, ArchivedCandidate Candidate)> candidates, IEnumerable<SpannerRow> revisions)
     {
