@@ -51,12 +51,35 @@ public sealed class DataDeletionCrashTests(LocalStack stack) : IAsyncLifetime
             theirRows = await UserDataProbe.RowsNamingAsync(database, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
             theirKeys = await UserDataProbe.RedisKeysNamingAsync(stack, [.. theirs.OwnIds, .. theirs.CharacterIds], Ct);
 
-            // The caller goes away at once; the deletion goes on without it, until the process dies halfway.
-            var cut = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await client.DeleteMyDataAsync(
-                new DeleteMyDataRequest { RequestId = "erase" }, deadline: DateTime.UtcNow.AddMilliseconds(300), cancellationToken: Ct));
-            Assert.Equal(Grpc.Core.StatusCode.DeadlineExceeded, cut.StatusCode);
-
+            // The caller goes away once the deletion is running (a long deadline, cancelled then, so a loaded
+            // machine cannot end the call before the deletion starts); it goes on without the caller, until the
+            // process dies halfway.
+            using var leave = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var call = client.DeleteMyDataAsync(
+                new DeleteMyDataRequest { RequestId = "erase" }, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: leave.Token);
             var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (true)
+            {
+                try
+                {
+                    if ((await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).State == DataDeletionState.Running)
+                    {
+                        break;
+                    }
+                }
+                catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.NotFound)
+                {
+                    // Not started yet.
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"the deletion did not start in 120 s\n{first.Output}");
+                await Task.Delay(20, Ct);
+            }
+
+            await leave.CancelAsync();
+            var cut = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await call);
+            Assert.Equal(Grpc.Core.StatusCode.Cancelled, cut.StatusCode);
+
             DataDeletion progress;
             while ((progress = await client.GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).ChatsDeleted < SeededChats / 2)
             {

@@ -45,8 +45,11 @@ internal sealed partial class ChatApi
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The caller went away (or its deadline passed): the deletion goes on; say how far it got.
-            return ToProto((await deletions.GetAsync(userId, CancellationToken.None))!);
+            // The caller went away (or its deadline passed): the deletion goes on; say how far it got. Before its
+            // first commit there is no record to read yet: it is running all the same.
+            return await deletions.GetAsync(userId, CancellationToken.None) is { } record
+                ? ToProto(record)
+                : new V1.DataDeletion { State = V1.DataDeletionState.Running, RequestId = requestId };
         }
     }
 

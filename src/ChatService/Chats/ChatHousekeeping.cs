@@ -90,31 +90,49 @@ public static class ChatSearch
     public const int SnippetChars = 200;
 
     /// <summary>
-    /// The query's words: runs of letters and digits (marks too, so accented words stay whole), lowercased, each
-    /// once, in order. Everything else separates words, so no character of the search query syntax (quotes,
-    /// '-', OR in capitals, parentheses) ever reaches SEARCH: a query can only ask that every word be there.
+    /// How much of a matching turn's text a search reads (code points, Spanner's SUBSTR): well past
+    /// <see cref="SnippetChars"/> UTF-16 units, so the snippet is the one the whole text would give.
+    /// </summary>
+    public const int SnippetSourceChars = 800;
+
+    /// <summary>Most per-chat match queries one search round runs at once.</summary>
+    public const int QueryFanOut = 8;
+
+    /// <summary>
+    /// The query's words: runs of letters and digits (marks too, so accented words stay whole) that hold at
+    /// least one letter or digit, lowercased, each once, in order. Everything else separates words, so no
+    /// character of the search query syntax (quotes, '-', OR in capitals, parentheses) ever reaches SEARCH: a
+    /// query can only ask that every word be there.
     /// </summary>
     public static IReadOnlyList<string> Words(string query)
     {
         var words = new List<string>();
         var word = new StringBuilder();
+        var hasLetterOrDigit = false;
         void Flush()
         {
-            if (word.Length > 0)
+            // A run of marks alone (no letter or digit to carry them) is no word.
+            if (word.Length > 0 && hasLetterOrDigit)
             {
                 var text = word.ToString().ToLowerInvariant();
                 if (!words.Contains(text))
                 {
                     words.Add(text);
                 }
-
-                word.Clear();
             }
+
+            word.Clear();
+            hasLetterOrDigit = false;
         }
 
         foreach (var rune in query.EnumerateRunes())
         {
-            if (Rune.IsLetterOrDigit(rune) || Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)
+            if (Rune.IsLetterOrDigit(rune))
+            {
+                word.Append(rune.ToString());
+                hasLetterOrDigit = true;
+            }
+            else if (Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)
             {
                 word.Append(rune.ToString());
             }

@@ -14,7 +14,12 @@ public static partial class PageToken
     /// active then), so a client paging across the upgrade carries on.
     /// </summary>
     public static string ForChatList(string userId, ChatArchiveFilter filter, DateTimeOffset lastActiveTime, string chatId) =>
-        ForUserList(ListKind(filter), userId, lastActiveTime, chatId);
+        // The active list still issues the earlier kind: replicas of the previous release, which read only that
+        // one, keep paging it during a rolling upgrade (ActiveChatListKind is read, never issued, until a later
+        // release, once no replica of the previous one is left).
+        filter == ChatArchiveFilter.Active
+            ? ForChatList(userId, lastActiveTime, chatId)
+            : ForUserList(ListKind(filter), userId, lastActiveTime, chatId);
 
     public static bool TryReadChatList(string token, string userId, ChatArchiveFilter filter, out (DateTimeOffset LastActiveTime, string ChatId) after) =>
         TryReadUserList(ListKind(filter), token, userId, out after)

@@ -21,6 +21,11 @@ internal static class DataDeletionMetrics
     private static readonly UpDownCounter<long> Active = Meter.CreateUpDownCounter<long>(
         "chat.data_deletion.active", unit: "{deletion}", description: "Deletions this replica is working now.");
 
+    private static readonly Counter<long> Deferred = Meter.CreateCounter<long>(
+        "chat.data_deletion.purge_deferred", unit: "{key}", description: "Cache keys a deletion could not purge (Redis down or slow), left pending for a later batch or a resume.");
+
+    public static void PurgeDeferred(long keys) => Deferred.Add(keys);
+
     public static void Removed(string kind, long count)
     {
         if (count > 0)

@@ -29,6 +29,9 @@ internal sealed partial class DataDeletionRunner(
     /// <summary>The runs on this replica, by user key: one at a time per user, whoever asks.</summary>
     private readonly ConcurrentDictionary<string, Lazy<Task<DataDeletionRecord>>> _runs = new(StringComparer.Ordinal);
 
+    /// <summary>Most cache keys a run carries unpurged (Redis down) before it stops and leaves them to a resume.</summary>
+    private const int MaxUnpurgedKeys = 20_000;
+
     private DataDeletionOptions Options => options.Value;
 
     private string Replica => chatOptions.Value.ReplicaId;
@@ -149,8 +152,10 @@ internal sealed partial class DataDeletionRunner(
     {
         var userId = record.UserId ?? throw new InvalidOperationException("a running deletion has its user id");
         var key = record.UserKey;
+        // Keys committed but not purged yet (Redis down): every later commit records them again with its own.
+        var unpurged = new List<string>();
         // What the last run committed but may not have purged.
-        await PurgeAsync(record.PendingCacheKeys, ct);
+        await PurgeAsync(record.PendingCacheKeys, unpurged, ct);
 
         // Imports first (ChatImports rows and the half-written chats they point to, owned by nobody yet): with
         // its row gone an import under way cannot write another batch, so none finishes into a chat of the
@@ -162,7 +167,7 @@ internal sealed partial class DataDeletionRunner(
             {
                 // Too big for one commit: its first turns go (with their candidates), then it is read again.
                 var (seqs, _) = await store.FirstTurnsAsync(bigChat, budget, DateTimeOffset.MaxValue, ct);
-                record = await CommitAsync(key, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(bigChat, seq))])], default, [], ct);
+                record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(bigChat, seq))])], default, [], ct);
                 continue;
             }
 
@@ -186,7 +191,7 @@ internal sealed partial class DataDeletionRunner(
                 mutations.Add(SpannerMutation.Delete("Chats", [.. chatIds.Select(id => SpannerKey.Of(id))]));
             }
 
-            record = await CommitAsync(key, mutations, new DeletionProgress(Chats: chatIds.Count), [.. chatIds.SelectMany(id => cache.ChatKeys(id, []))], ct);
+            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Chats: chatIds.Count), [.. chatIds.SelectMany(id => cache.ChatKeys(id, []))], ct);
             DataDeletionMetrics.Removed("import", taken.Count);
         }
 
@@ -207,7 +212,7 @@ internal sealed partial class DataDeletionRunner(
                 var chatId = batch.Chats[0].ChatId;
                 var (seqs, replies) = await store.FirstTurnsAsync(chatId, budget, since, ct);
                 var turnKeys = cache.ChatKeys(chatId, replies.Select(r => (r.Seq, r.CandidateId, r.Continuation)));
-                record = await CommitAsync(key, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
+                record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
                 continue;
             }
 
@@ -226,7 +231,7 @@ internal sealed partial class DataDeletionRunner(
 
             var repliesByChat = batch.RecentReplies.ToLookup(r => r.ChatId, StringComparer.Ordinal);
             var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId, r.Continuation)))).ToList();
-            record = await CommitAsync(key, [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct);
+            record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct);
             DataDeletionMetrics.Removed("chat", chats.Count);
             Log.Progress(logger, key[..12], record.ChatsDeleted);
         }
@@ -235,7 +240,7 @@ internal sealed partial class DataDeletionRunner(
         while (await store.NextLorebooksAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } books)
         {
             var mutations = await store.LorebookDeletionsAsync(books, ct);
-            record = await CommitAsync(key, mutations, new DeletionProgress(Lorebooks: books.Count), [.. books.SelectMany(cache.LorebookKeys)], ct);
+            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Lorebooks: books.Count), [.. books.SelectMany(cache.LorebookKeys)], ct);
             DataDeletionMetrics.Removed("lorebook", books.Count);
         }
 
@@ -243,7 +248,7 @@ internal sealed partial class DataDeletionRunner(
         var personaRows = await store.CountPersonasAsync(userId, ct);
         if (personaRows > 0)
         {
-            record = await CommitAsync(key,
+            record = await CommitAsync(key, unpurged,
                 [SpannerMutation.DeleteRange("Personas", SpannerKey.Of(userId)), SpannerMutation.DeleteRange("PersonaOverrides", SpannerKey.Of(userId))],
                 new DeletionProgress(Personas: personaRows), cache.UserKeys(userId), ct);
             DataDeletionMetrics.Removed("persona", personaRows);
@@ -253,30 +258,63 @@ internal sealed partial class DataDeletionRunner(
         while (await store.NextCharactersAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } characters)
         {
             var mutations = await store.CharacterScrubsAsync(characters, ct);
-            record = await CommitAsync(key, mutations, new DeletionProgress(Characters: characters.Count), [.. characters.SelectMany(cache.CharacterKeys)], ct);
+            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Characters: characters.Count), [.. characters.SelectMany(cache.CharacterKeys)], ct);
             DataDeletionMetrics.Removed("character", characters.Count);
         }
 
         // The user's own keys go last, after the rows they stand for: nothing can bring them back.
-        await PurgeAsync(cache.UserKeys(userId), ct);
+        IReadOnlyList<string> last = [.. unpurged, .. cache.UserKeys(userId)];
+        unpurged.Clear();
+        await PurgeAsync(last, unpurged, ct);
+        if (unpurged.Count > 0)
+        {
+            // Finishing would forget them: the lease runs out and a resume purges them (they are still pending).
+            throw new ChatException(ChatErrorKind.Unavailable, "the cache is unreachable; the deletion goes on once it is back");
+        }
+
         return await store.CommitBatchAsync(key, Replica, Options.Lease, [], default, [], ct, finish: true);
     }
 
     private async Task<DataDeletionRecord> CommitAsync(
-        string userKey, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress, IReadOnlyList<string> cacheKeys, CancellationToken ct)
+        string userKey, List<string> unpurged, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress, IReadOnlyList<string> cacheKeys, CancellationToken ct)
     {
-        var record = await store.CommitBatchAsync(userKey, Replica, Options.Lease, mutations, progress, cacheKeys, ct);
+        IReadOnlyList<string> pending = unpurged.Count == 0 ? cacheKeys : [.. unpurged.Concat(cacheKeys).Distinct(StringComparer.Ordinal)];
+        var record = await store.CommitBatchAsync(userKey, Replica, Options.Lease, mutations, progress, pending, ct);
         DataDeletionMetrics.Batch();
-        await PurgeAsync(cacheKeys, ct);
+        unpurged.Clear();
+        await PurgeAsync(pending, unpurged, ct);
+        if (unpurged.Count > MaxUnpurgedKeys)
+        {
+            throw new ChatException(ChatErrorKind.Unavailable, "the cache is unreachable; the deletion goes on once it is back");
+        }
+
         return record;
     }
 
-    private async Task PurgeAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    /// <summary>
+    /// Purges the keys; when Redis fails, adds them to <paramref name="unpurged"/> (which the caller emptied of
+    /// them) instead of failing: they are in the deletion's pending keys, which the next commit carries on.
+    /// </summary>
+    private async Task PurgeAsync(IReadOnlyList<string> keys, List<string> unpurged, CancellationToken ct)
     {
-        if (keys.Count > 0)
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        try
         {
             await cache.PurgeAsync(keys, ct);
             DataDeletionMetrics.Removed("cache_key", keys.Count);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            // Redis is down or slow: the keys stay pending (the batch's commit recorded them), the deletion goes
+            // on with Spanner, and a later batch or a resume purges them.
+            unpurged.AddRange(keys);
+
+            DataDeletionMetrics.PurgeDeferred(keys.Count);
+            Log.PurgeDeferred(logger, keys.Count, ex);
         }
     }
 
@@ -297,6 +335,9 @@ internal sealed partial class DataDeletionRunner(
 
         [LoggerMessage(7105, LogLevel.Warning, "Data deletion {UserKey} stopped on this replica: {Message}.")]
         public static partial void LeaseLost(ILogger logger, string userKey, string message);
+
+        [LoggerMessage(7107, LogLevel.Warning, "Data deletion could not purge {Keys} Redis key(s); they stay pending and a later batch or a resume purges them.")]
+        public static partial void PurgeDeferred(ILogger logger, int keys, Exception exception);
 
         [LoggerMessage(7106, LogLevel.Warning, "Data deletion {UserKey} failed on this replica; the sweep takes it up again once its lease runs out.")]
         public static partial void Failed(ILogger logger, string userKey, Exception exception);

@@ -59,10 +59,13 @@ internal sealed partial class ChatStore
 
     /// <summary>
     /// One round of a search, in one snapshot: the user's next <paramref name="examine"/> chats from ChatsByUser
-    /// (keys only, no join), then three queries over just those chats: their titles (the ChatTitleSearch index,
-    /// the user's partition), their shown user turns (TurnTextSearch) and the primary candidates of their shown
-    /// character turns (CandidateTextSearch), each probing one partition per chat; then the chats that matched,
-    /// by key. Hidden turns, and candidates no history shows, never match.
+    /// (keys only, no join); their titles in one query (the ChatTitleSearch index, the user's partition); then, per
+    /// chat, one query for its shown user turns (TurnTextSearch) and one for the primary candidates of its shown
+    /// character turns (CandidateTextSearch), each with an equality on the index's partition column (ChatId),
+    /// the newest <see cref="ChatSearch.MatchesPerChat"/> matches only and the first
+    /// <see cref="ChatSearch.SnippetSourceChars"/> characters of their text, at most
+    /// <see cref="ChatSearch.QueryFanOut"/> at a time; then the chats that matched, by key. Hidden turns, and
+    /// candidates no history shows, never match.
     /// </summary>
     public async Task<ChatSearchRound> SearchChatsAsync(
         string userId, string query, (DateTimeOffset LastActiveTime, string ChatId)? after, int examine, CancellationToken cancellationToken) =>
@@ -102,20 +105,39 @@ internal sealed partial class ChatStore
                         .Add("userId", userId).Add("ids", ids).Add("query", query), ct))
                 .Select(r => r.Get<string>("ChatId"))
                 .ToHashSet(StringComparer.Ordinal);
-            var turns = await reader.QueryListAsync(
-                new SpannerStatement(
-                    "SELECT t.ChatId, t.Seq, t.Text FROM Turns t WHERE t.ChatId IN UNNEST(@ids) AND t.AuthorRole = 1 AND t.HiddenTime IS NULL " +
-                    "AND SEARCH(t.TextTokens, @query)")
-                    .Add("ids", ids).Add("query", query), ct);
-            var replies = await reader.QueryListAsync(
-                new SpannerStatement(
-                    "SELECT c.ChatId, c.Seq, c.Text FROM Candidates c JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq AND t.PrimaryCandidateId = c.CandidateId " +
-                    "WHERE c.ChatId IN UNNEST(@ids) AND t.HiddenTime IS NULL AND SEARCH(c.TextTokens, @query)")
-                    .Add("ids", ids).Add("query", query), ct);
-            var matches = turns.Select(r => (Row: r, Role: AuthorRole.User))
-                .Concat(replies.Select(r => (Row: r, Role: AuthorRole.Character)))
-                .Select(m => (ChatId: m.Row.Get<string>("ChatId"), Match: new ChatSearchMatch(m.Row.Get<long>("Seq"), m.Role,
-                    Text.Preview(m.Row.Get<string?>("Text") ?? "", ChatSearch.SnippetChars))))
+            // Per chat, never ChatId IN UNNEST(@ids): Cloud Spanner needs an equality on the partition column of a
+            // partitioned search index (the emulator does not check). Each query returns at most the newest
+            // MatchesPerChat matches, and only the start of their text, so a page's memory is bounded.
+            using var gate = new SemaphoreSlim(ChatSearch.QueryFanOut);
+            async Task<List<(string ChatId, ChatSearchMatch Match)>> ProbeAsync(string chatId, string sql, AuthorRole role)
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    var rows = await reader.QueryListAsync(
+                        new SpannerStatement(sql).Add("id", chatId).Add("query", query).Add("limit", (long)ChatSearch.MatchesPerChat), ct);
+                    return [.. rows.Select(r => (chatId, new ChatSearchMatch(r.Get<long>("Seq"), role,
+                        Text.Preview(r.Get<string?>("Text") ?? "", ChatSearch.SnippetChars))))];
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+
+            var turnSql =
+                $"SELECT t.Seq, SUBSTR(t.Text, 1, {ChatSearch.SnippetSourceChars}) AS Text FROM Turns t " +
+                "WHERE t.ChatId = @id AND t.AuthorRole = 1 AND t.HiddenTime IS NULL AND SEARCH(t.TextTokens, @query) ORDER BY t.Seq DESC LIMIT @limit";
+            var replySql =
+                $"SELECT c.Seq, SUBSTR(c.Text, 1, {ChatSearch.SnippetSourceChars}) AS Text FROM Candidates c " +
+                "JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq AND t.PrimaryCandidateId = c.CandidateId " +
+                "WHERE c.ChatId = @id AND t.HiddenTime IS NULL AND SEARCH(c.TextTokens, @query) ORDER BY c.Seq DESC LIMIT @limit";
+            var probes = await Task.WhenAll(ids.SelectMany(id => new[]
+            {
+                ProbeAsync(id, turnSql, AuthorRole.User),
+                ProbeAsync(id, replySql, AuthorRole.Character),
+            }));
+            var matches = probes.SelectMany(p => p)
                 .GroupBy(m => m.ChatId, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => (IReadOnlyList<ChatSearchMatch>)[.. g.Select(m => m.Match).OrderByDescending(m => m.Seq).Take(ChatSearch.MatchesPerChat)],
                     StringComparer.Ordinal);
