@@ -52,7 +52,8 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
         Assert.True(await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", import.ChatId)) > 0);
 
         // A summary job under way on their chat: its lease key and its member in the set of held leases.
-        var lease = await Fixture.Service<SummaryLeases>().TryAcquireAsync(mine.Chat.ChatId, 2, "test-replica", TimeSpan.FromMinutes(10));
+        // (Its attempt counter, chat:{id}:summary:n, comes with it and must go too.)
+        var (lease, _) = await Fixture.Service<SummaryLeases>().TryAcquireAsync(mine.Chat.ChatId, 2, "test-replica", TimeSpan.FromMinutes(10), 5, TimeSpan.FromHours(1));
         Assert.True(lease is { InRedis: true });
         Assert.Contains($"{mine.Chat.ChatId}|2", await LeaseMembersAsync());
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ChatService.Chats;
 using Spanner.Client;
 using static ChatService.Storage.ChatRows;
@@ -59,10 +60,9 @@ internal sealed partial class ChatStore
 
     /// <summary>
     /// One round of a search, in one snapshot: the user's next <paramref name="examine"/> chats from ChatsByUser
-    /// (keys only, no join); their titles in one query (the ChatTitleSearch index, the user's partition); then, per
-    /// chat, one query for its shown user turns (TurnTextSearch) and one for the primary candidates of its shown
-    /// character turns (CandidateTextSearch), each with an equality on the index's partition column (ChatId),
-    /// the newest <see cref="ChatSearch.MatchesPerChat"/> matches only and the first
+    /// (keys only, no join); their titles in one query (by key); then, per chat, one query for its shown user
+    /// turns and one for the primary candidates of its shown character turns (each reads that chat's rows by key
+    /// prefix and matches the words with REGEXP_CONTAINS: no full-text index, see <see cref="Matches"/>), the newest <see cref="ChatSearch.MatchesPerChat"/> matches only and the first
     /// <see cref="ChatSearch.SnippetSourceChars"/> characters of their text, at most
     /// <see cref="ChatSearch.QueryFanOut"/> at a time; then the chats that matched, by key. Hidden turns, and
     /// candidates no history shows, never match.
@@ -100,14 +100,14 @@ internal sealed partial class ChatStore
             }
 
             var ids = examined.Select(e => e.ChatId).ToList();
+            var words = query.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var titles = (await reader.QueryListAsync(
-                    new SpannerStatement("SELECT ChatId FROM Chats WHERE UserId = @userId AND ChatId IN UNNEST(@ids) AND SEARCH(TitleTokens, @query)")
-                        .Add("userId", userId).Add("ids", ids).Add("query", query), ct))
+                    WithWords(new SpannerStatement($"SELECT ChatId FROM Chats WHERE UserId = @userId AND ChatId IN UNNEST(@ids) AND {Matches("Title", words)}")
+                        .Add("userId", userId).Add("ids", ids), words), ct))
                 .Select(r => r.Get<string>("ChatId"))
                 .ToHashSet(StringComparer.Ordinal);
-            // Per chat, never ChatId IN UNNEST(@ids): Cloud Spanner needs an equality on the partition column of a
-            // partitioned search index (the emulator does not check). Each query returns at most the newest
-            // MatchesPerChat matches, and only the start of their text, so a page's memory is bounded.
+            // Per chat: each query reads one chat's key range and returns at most its newest MatchesPerChat matches,
+            // and only the start of their text, so a page's memory is bounded.
             using var gate = new SemaphoreSlim(ChatSearch.QueryFanOut);
             async Task<List<(string ChatId, ChatSearchMatch Match)>> ProbeAsync(string chatId, string sql, AuthorRole role)
             {
@@ -115,7 +115,7 @@ internal sealed partial class ChatStore
                 try
                 {
                     var rows = await reader.QueryListAsync(
-                        new SpannerStatement(sql).Add("id", chatId).Add("query", query).Add("limit", (long)ChatSearch.MatchesPerChat), ct);
+                        WithWords(new SpannerStatement(sql).Add("id", chatId).Add("limit", (long)ChatSearch.MatchesPerChat), words), ct);
                     return [.. rows.Select(r => (chatId, new ChatSearchMatch(r.Get<long>("Seq"), role,
                         Text.Preview(r.Get<string?>("Text") ?? "", ChatSearch.SnippetChars))))];
                 }
@@ -127,11 +127,11 @@ internal sealed partial class ChatStore
 
             var turnSql =
                 $"SELECT t.Seq, SUBSTR(t.Text, 1, {ChatSearch.SnippetSourceChars}) AS Text FROM Turns t " +
-                "WHERE t.ChatId = @id AND t.AuthorRole = 1 AND t.HiddenTime IS NULL AND SEARCH(t.TextTokens, @query) ORDER BY t.Seq DESC LIMIT @limit";
+                "WHERE t.ChatId = @id AND t.AuthorRole = 1 AND t.HiddenTime IS NULL AND " + Matches("t.Text", words) + " ORDER BY t.Seq DESC LIMIT @limit";
             var replySql =
                 $"SELECT c.Seq, SUBSTR(c.Text, 1, {ChatSearch.SnippetSourceChars}) AS Text FROM Candidates c " +
                 "JOIN Turns t ON t.ChatId = c.ChatId AND t.Seq = c.Seq AND t.PrimaryCandidateId = c.CandidateId " +
-                "WHERE c.ChatId = @id AND t.HiddenTime IS NULL AND SEARCH(c.TextTokens, @query) ORDER BY c.Seq DESC LIMIT @limit";
+                "WHERE c.ChatId = @id AND t.HiddenTime IS NULL AND " + Matches("c.Text", words) + " ORDER BY c.Seq DESC LIMIT @limit";
             var probes = await Task.WhenAll(ids.SelectMany(id => new[]
             {
                 ProbeAsync(id, turnSql, AuthorRole.User),
@@ -158,4 +158,25 @@ internal sealed partial class ChatStore
                 .ToList();
             return new ChatSearchRound(hits, examined[^1], more);
         }, cancellationToken);
+
+    /// <summary>
+    /// Every word of the query as a whole word of <paramref name="column"/>, case-insensitively: a word is a run
+    /// of letters, digits and marks (as <see cref="ChatSearch.Words"/> cuts the query), so each one must stand
+    /// between the text's ends or characters that are none of those. The words reach the query only as
+    /// parameters (<c>@w0</c>, <c>@w1</c>, ...).
+    /// </summary>
+    private static string Matches(string column, IReadOnlyList<string> words) =>
+        string.Join(" AND ", words.Select((_, i) => $"REGEXP_CONTAINS({column}, @w{i})"));
+
+    private static SpannerStatement WithWords(SpannerStatement statement, IReadOnlyList<string> words)
+    {
+        for (var i = 0; i < words.Count; i++)
+        {
+            // RE2: (?i) folds case; \pL, \pN and \pM are letters, digits and marks. A query word holds only those,
+            // so Regex.Escape leaves it as it is.
+            statement.Add($"w{i}", $@"(?i)(?:^|[^\pL\pN\pM]){Regex.Escape(words[i])}(?:$|[^\pL\pN\pM])");
+        }
+
+        return statement;
+    }
 }
