@@ -77,7 +77,7 @@ public sealed class ChatHousekeeping(IChatStore store, Microsoft.Extensions.Opti
     }
 }
 
-/// <summary>How a search query becomes the words the full-text index is asked for.</summary>
+/// <summary>How a search query becomes the words each title and message is matched against.</summary>
 public static class ChatSearch
 {
     /// <summary>Most words of a query.</summary>
@@ -101,8 +101,8 @@ public static class ChatSearch
     /// <summary>
     /// The query's words: runs of letters and digits (marks too, so accented words stay whole) that hold at
     /// least one letter or digit, lowercased, each once, in order. Everything else separates words, so no
-    /// character of the search query syntax (quotes, '-', OR in capitals, parentheses) ever reaches SEARCH: a
-    /// query can only ask that every word be there.
+    /// character of a query reaches a pattern but letters, digits and marks: a query can only ask that
+    /// every word be there.
     /// </summary>
     public static IReadOnlyList<string> Words(string query)
     {

@@ -166,7 +166,7 @@ internal sealed partial class ChatStore
     /// parameters (<c>@w0</c>, <c>@w1</c>, ...).
     /// </summary>
     private static string Matches(string column, IReadOnlyList<string> words) =>
-        string.Join(" AND ", words.Select((_, i) => $"REGEXP_CONTAINS({column}, @w{i})"));
+        words.Count == 0 ? "TRUE" : string.Join(" AND ", words.Select((_, i) => $"REGEXP_CONTAINS({column}, @w{i})"));
 
     private static SpannerStatement WithWords(SpannerStatement statement, IReadOnlyList<string> words)
     {

@@ -28,7 +28,7 @@ internal sealed partial class ReplyLedger
             }
 
             var turn = await ContinuableTurnAsync(tx, chatId, seq, ct);
-            var pending = turn with { State = ReplyState.Pending, FailureReason = null, Continuations = turn.Continuations + 1 };
+            var pending = turn with { State = ReplyState.Pending, FailureReason = null, FailureCode = null, Continuations = turn.Continuations + 1 };
             turns.ContinueCandidate(pending, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
             ChatOperations.Insert(tx, chatId, requestId, ContinueKind,
                 ContinuationRecord(seq, pending.CandidateId!, pending.Continuations, pending.Text.Length));

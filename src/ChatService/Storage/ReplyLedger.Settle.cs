@@ -47,9 +47,11 @@ internal sealed partial class ReplyLedger
 
             // A continuation appends to the text the candidate had when it was continued, which the
             // row keeps until now: whichever attempt settles it (a recovered one too) appends once. A
-            // continuation withheld by moderation withholds the whole reply: a filtered candidate
-            // keeps no text, so the old text goes with it.
-            var text = outcome.State == ReplyState.Filtered ? ""
+            // continuation withheld by moderation (flagged, or unchecked under fail-closed) withholds the
+            // whole reply, as the stream tells its clients: such a candidate keeps no text, so the old text
+            // goes with it.
+            var withheld = outcome.State == ReplyState.Filtered || outcome.FailureCode == ReplyFailureCode.ModerationUnavailable;
+            var text = withheld ? ""
                 : key.Continuation > 0 ? reply.Text + outcome.Text
                 : outcome.Text;
             turns.Settle(reply, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
@@ -66,7 +68,9 @@ internal sealed partial class ReplyLedger
             }
 
             // The preview shows the chat's newest shown turn as history shows it (its primary candidate).
-            if (row.Get<long?>("LastShownSeq") == key.Seq && text.Length > 0 && !reply.Hidden
+            // A withheld continuation clears it: the reply's earlier text, shown there since its last settle,
+            // must not stay on show (a withheld fresh reply leaves the user's message there, as before).
+            if (row.Get<long?>("LastShownSeq") == key.Seq && (text.Length > 0 || (withheld && key.Continuation > 0)) && !reply.Hidden
                 && row.Get<string?>("PrimaryCandidateId") == key.CandidateId)
             {
                 tx.BufferWrite(SpannerMutation.Update("Chats")
