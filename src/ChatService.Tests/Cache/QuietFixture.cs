@@ -17,5 +17,6 @@ public sealed class QuietFixture(LocalStack stack) : ChatServiceFixture(stack)
 
         // The summary sweep reads Spanner on its own schedule too.
         ["Summary:SweepInterval"] = "01:00:00",
+        ["DataDeletion:SweepInterval"] = "01:00:00",
     };
 }

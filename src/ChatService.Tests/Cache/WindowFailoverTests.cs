@@ -107,6 +107,7 @@ public sealed class WindowFailoverTests(LocalStack stack) : IAsyncLifetime
             ["Dispatch:SweepInterval"] = "01:00:00",
             ["Health:Period"] = "01:00:00",
             ["Summary:SweepInterval"] = "01:00:00",
+            ["DataDeletion:SweepInterval"] = "01:00:00",
             // A summary drops the chat's window when it is stored, which this test must find in place.
             ["Summary:Enabled"] = "false",
             // The breaker opens after five failed calls in a row (a read waiting for the dead primary

@@ -39,6 +39,7 @@ public sealed class FollowerWithoutRedisFixture(LocalStack stack) : IAsyncLifeti
             ["Dispatch:SweepInterval"] = "01:00:00",
             ["Health:Period"] = "01:00:00",
             ["Summary:SweepInterval"] = "01:00:00",
+            ["DataDeletion:SweepInterval"] = "01:00:00",
             ["Dispatch:StoragePollInterval"] = StoragePollInterval.ToString("c", CultureInfo.InvariantCulture),
             ["Dispatch:FollowStorageMaxInterval"] = FollowStorageMaxInterval.ToString("c", CultureInfo.InvariantCulture),
         };

@@ -49,6 +49,7 @@ public sealed class LiveFollowFixture(LocalStack stack) : IAsyncLifetime
             ["Dispatch:SweepInterval"] = "01:00:00",
             ["Health:Period"] = "01:00:00",
             ["Summary:SweepInterval"] = "01:00:00",
+            ["DataDeletion:SweepInterval"] = "01:00:00",
             ["Chat:CatalogBackfillInterval"] = "01:00:00",
         };
         _pair = await ReplicaPair.StartAsync(stack, "lf", Backends, quiet, TestContext.Current.CancellationToken);

@@ -54,14 +54,15 @@ public sealed class HealthPollerTests
         Assert.Equal(ServingStatus.Serving, Status(host, ""));
 
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        await WaitUntilAsync(() => check.Runs == 2 && Status(host, "") == ServingStatus.NotServing);
+        await WaitUntilAsync(() => check.Runs == 2 && Status(host, "") == ServingStatus.NotServing && poller.Readiness.Status == HealthStatus.Unhealthy);
         Assert.Equal(ServingStatus.NotServing, Status(host, "chat.v1.ChatService"));
         Assert.Equal(ServingStatus.Serving, Status(host, "liveness"));
         Assert.Equal(HealthStatus.Unhealthy, poller.Readiness.Status);
 
         check.Healthy = true;
         clock.Advance(Period);
-        await WaitUntilAsync(() => check.Runs == 3 && Status(host, "") == ServingStatus.Serving);
+        // The gRPC status and the readiness report are published one after the other: wait for both.
+        await WaitUntilAsync(() => check.Runs == 3 && Status(host, "") == ServingStatus.Serving && poller.Readiness.Status == HealthStatus.Healthy);
         Assert.Equal(HealthStatus.Healthy, poller.Readiness.Status);
 
         await host.StopAsync(Ct);
