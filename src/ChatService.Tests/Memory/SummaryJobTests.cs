@@ -28,13 +28,15 @@ public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture
     private async Task<List<(string Role, string Content)>> ExchangeAsync(string user, string chatId, string text)
     {
         var before = fixture.Server.Requests.Count;
+        var considered = Fixture.Service<SummaryScheduler>().Considered;
         var events = await SendAsync(user, chatId, text);
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
-        await IdleAsync();
+        await IdleAsync(considered + 1);
         return fixture.Server.Messages(before);
     }
 
-    private Task IdleAsync() => Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+    /// <summary>Waits for <paramref name="considered"/> replies to reach the trigger (just after their final event) and their jobs to finish.</summary>
+    private Task IdleAsync(long considered) => Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), considered, Ct);
 
     private async Task<List<(long Version, long BaseVersion, long FromSeq, long ThroughSeq, string Text, bool Discarded)>> SummariesAsync(string chatId)
     {
@@ -117,6 +119,7 @@ public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture
         fixture.Summarizer.ReplyChunks = ["CONCURRENT SUMMARY"];
         fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.FromMilliseconds(200);
         var summarizerBefore = fixture.Summarizer.Requests.Count;
+        var considered = Fixture.Service<SummaryScheduler>().Considered;
         try
         {
             for (var round = 0; round < 3; round++)
@@ -128,7 +131,7 @@ public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture
                 }
             }
 
-            await IdleAsync();
+            await IdleAsync(considered + 18);
         }
         finally
         {

@@ -32,6 +32,14 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// <summary>Jobs queued or running on this replica (for tests and shutdown).</summary>
     public int InFlight => _pending.Count;
 
+    private long _considered;
+
+    /// <summary>
+    /// How many replies this replica has passed to <see cref="Consider"/>. A reply's final event reaches its
+    /// caller just before, so tests wait on this count before <see cref="IdleAsync(TimeSpan, long, CancellationToken)"/>.
+    /// </summary>
+    public long Considered => Interlocked.Read(ref _considered);
+
     /// <summary>
     /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
     /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
@@ -39,17 +47,25 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// </summary>
     public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
-        if (!_options.Enabled)
+        try
         {
-            return;
-        }
+            if (!_options.Enabled)
+            {
+                return;
+            }
 
-        var window = context.WindowOldestFirst;
-        var oldestKept = SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq);
-        var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
-        if (due is { } through)
+            var window = context.WindowOldestFirst;
+            var oldestKept = SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq);
+            var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
+            if (due is { } through)
+            {
+                Enqueue(context.Reply.ChatId, through);
+            }
+        }
+        finally
         {
-            Enqueue(context.Reply.ChatId, through);
+            // Counted after the job (if any) is pending, so a waiter that sees the count also sees the job.
+            Interlocked.Increment(ref _considered);
         }
     }
 
@@ -72,10 +88,16 @@ public sealed partial class SummaryScheduler : BackgroundService
     }
 
     /// <summary>Waits until no job is queued or running on this replica (tests).</summary>
-    public async Task IdleAsync(TimeSpan bound, CancellationToken cancellationToken)
+    public Task IdleAsync(TimeSpan bound, CancellationToken cancellationToken) => IdleAsync(bound, 0, cancellationToken);
+
+    /// <summary>
+    /// Waits until at least <paramref name="considered"/> replies were considered (see <see cref="Considered"/>)
+    /// and then no job is queued or running on this replica (tests), all within <paramref name="bound"/>.
+    /// </summary>
+    public async Task IdleAsync(TimeSpan bound, long considered, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + bound;
-        while ((_pending.Count > 0 || Volatile.Read(ref _running) > 0) && DateTime.UtcNow < deadline)
+        while ((Considered < considered || _pending.Count > 0 || Volatile.Read(ref _running) > 0) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(25, cancellationToken);
         }
