@@ -57,9 +57,6 @@ public sealed partial class ReplyContextLoader(
             newestFirst,
             context.Speaker.DisplayName,
             context.Persona?.Name ?? Macros.DefaultUserName,
-            // The books' own budgets here; the prompt's lore budget (Dispatch:LoreBudgetTokens) is applied by the
-            // assembler, counted by the route's tokenizer.
-            0,
             (bookId, entryId) =>
             {
                 LoreMetrics.RegexTimedOut();

@@ -9,6 +9,7 @@ public static class DispatchExtensions
             .BindConfiguration(DispatchOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddHostedService<PromptBudgetReport>();
         builder.Services.AddSingleton<SettleGate>();
         builder.Services.AddSingleton<SweepTrigger>();
         builder.Services.AddSingleton<ReplyServices>();

@@ -31,7 +31,8 @@ public sealed class DispatchOptions
     /// Token ceiling of a prompt's recent turns (the newest user turn included); the oldest are dropped
     /// first. Counted by the route's tokenizer, as every <c>*Tokens</c> budget here; the route's own
     /// budget (<c>Inference:ContextTokens</c> less <c>ReplyReserveTokens</c>) bounds the whole prompt.
-    /// Default: <see cref="PromptBudgetChars"/> / 4 when that is configured, else 3000.
+    /// Default: <see cref="PromptBudgetChars"/> / 4 when that is configured, else 37% of the route's
+    /// prompt budget, at most 3000 (see <see cref="DefaultShares"/>).
     /// </summary>
     [Range(1, 10_000_000)]
     public int? HistoryBudgetTokens { get; set; }
@@ -46,7 +47,8 @@ public sealed class DispatchOptions
     /// <summary>
     /// Token ceiling of the pinned turns a prompt carries ahead of its recent turns (pinned turns that
     /// are among the recent ones count as recent turns); the oldest pins are dropped first.
-    /// Default: <see cref="PinnedBudgetChars"/> / 4 when that is configured, else 1000.
+    /// Default: <see cref="PinnedBudgetChars"/> / 4 when that is configured, else 8% of the route's prompt
+    /// budget, at most 1000.
     /// </summary>
     [Range(0, 10_000_000)]
     public int? PinnedBudgetTokens { get; set; }
@@ -58,7 +60,8 @@ public sealed class DispatchOptions
     /// <summary>
     /// Token ceiling of a prompt's first system message (the system prompt, the character's definition,
     /// the user's persona) after <c>{{char}}</c> and <c>{{user}}</c> are replaced; past it, example
-    /// dialogues are cut first. Default: <see cref="DefinitionBudgetChars"/> / 4 when that is configured, else 12000.
+    /// dialogues are cut first. Default: <see cref="DefinitionBudgetChars"/> / 4 when that is configured,
+    /// else 30% of the route's prompt budget, at most 12000.
     /// </summary>
     [Range(100, 10_000_000)]
     public int? DefinitionBudgetTokens { get; set; }
@@ -67,17 +70,17 @@ public sealed class DispatchOptions
     [Range(1_000, 1_000_000)]
     public int? DefinitionBudgetChars { get; set; }
 
-    /// <summary>Token ceiling of the chat's memory note in a prompt (its end is cut past it). Default: 500.</summary>
+    /// <summary>Token ceiling of the chat's memory note in a prompt (its end is cut past it). Default: 4% of the route's prompt budget, at most 500.</summary>
     [Range(0, 10_000_000)]
-    public int MemoryBudgetTokens { get; set; } = 500;
+    public int? MemoryBudgetTokens { get; set; }
 
-    /// <summary>Token ceiling of the rolling summary in a prompt (its beginning is cut past it). Default: 1000.</summary>
+    /// <summary>Token ceiling of the rolling summary in a prompt (its beginning is cut past it). Default: 8% of the route's prompt budget, at most 1000.</summary>
     [Range(0, 10_000_000)]
-    public int SummaryBudgetTokens { get; set; } = 1_000;
+    public int? SummaryBudgetTokens { get; set; }
 
-    /// <summary>Token ceiling of the lore entries in a prompt (the lowest orders are dropped past it). Default: 1000.</summary>
+    /// <summary>Token ceiling of the lore entries in a prompt (the lowest orders are dropped past it). Default: 8% of the route's prompt budget, at most 1000.</summary>
     [Range(0, 10_000_000)]
-    public int LoreBudgetTokens { get; set; } = 1_000;
+    public int? LoreBudgetTokens { get; set; }
 
     /// <summary>
     /// Whether the assembled prompt of each reply is stored with its candidate (compressed; see
@@ -92,16 +95,38 @@ public sealed class DispatchOptions
     [Range(1_024, 8 * 1024 * 1024)]
     public int StoredPromptMaxBytes { get; set; } = 256 * 1024;
 
-    /// <summary>The section ceilings of a prompt counted by <paramref name="budget"/>'s tokenizer, within it.</summary>
-    internal Inference.PromptBudgets PromptBudgets(Inference.RoutePromptBudget budget) => new(budget.Tokenizer, budget.PromptTokens)
+    /// <summary>
+    /// What an unset ceiling is: a share of the route's prompt budget (percent), at most a fixed number of
+    /// tokens. The shares leave 5% for the messages' framing and the post-history instructions, so with
+    /// every section full the recent turns still get theirs: a fixed default (the definition's was 12,000
+    /// tokens) would outgrow a small route (8192 less 512 by default) and leave a large character only the
+    /// newest user turn. Higher-priority sections take at most 58% of any route.
+    /// </summary>
+    internal static class DefaultShares
     {
-        HistoryTokens = HistoryBudgetTokens ?? (PromptBudgetChars is { } history ? Inference.TokenEstimate.FromChars(history) : 3_000),
-        PinnedTokens = PinnedBudgetTokens ?? (PinnedBudgetChars is { } pinned ? Inference.TokenEstimate.FromChars(pinned) : 1_000),
-        DefinitionTokens = DefinitionBudgetTokens ?? (DefinitionBudgetChars is { } definition ? Inference.TokenEstimate.FromChars(definition) : 12_000),
-        MemoryTokens = MemoryBudgetTokens,
-        SummaryTokens = SummaryBudgetTokens,
-        LoreTokens = LoreBudgetTokens,
-    };
+        public const int Definition = 30, DefinitionMax = 12_000;
+        public const int Pinned = 8, PinnedMax = 1_000;
+        public const int Memory = 4, MemoryMax = 500;
+        public const int Summary = 8, SummaryMax = 1_000;
+        public const int Lore = 8, LoreMax = 1_000;
+        public const int History = 37, HistoryMax = 3_000;
+    }
+
+    /// <summary>The section ceilings of a prompt counted by <paramref name="budget"/>'s tokenizer, within it.</summary>
+    internal Inference.PromptBudgets PromptBudgets(Inference.RoutePromptBudget budget)
+    {
+        var prompt = budget.PromptTokens;
+        int Share(int percent, int max) => (int)Math.Min(max, (long)prompt * percent / 100);
+        return new(budget.Tokenizer, prompt)
+        {
+            HistoryTokens = HistoryBudgetTokens ?? (PromptBudgetChars is { } history ? Inference.TokenEstimate.FromChars(history) : Share(DefaultShares.History, DefaultShares.HistoryMax)),
+            PinnedTokens = PinnedBudgetTokens ?? (PinnedBudgetChars is { } pinned ? Inference.TokenEstimate.FromChars(pinned) : Share(DefaultShares.Pinned, DefaultShares.PinnedMax)),
+            DefinitionTokens = DefinitionBudgetTokens ?? (DefinitionBudgetChars is { } definition ? Inference.TokenEstimate.FromChars(definition) : Share(DefaultShares.Definition, DefaultShares.DefinitionMax)),
+            MemoryTokens = MemoryBudgetTokens ?? Share(DefaultShares.Memory, DefaultShares.MemoryMax),
+            SummaryTokens = SummaryBudgetTokens ?? Share(DefaultShares.Summary, DefaultShares.SummaryMax),
+            LoreTokens = LoreBudgetTokens ?? Share(DefaultShares.Lore, DefaultShares.LoreMax),
+        };
+    }
 
     /// <summary>
     /// The system prompt of characters that have none of their own (a character's own may include it

@@ -4,7 +4,7 @@ namespace ChatService.Inference;
 
 /// <summary>A request to generate one character reply.</summary>
 /// <param name="Route">The model route, e.g. <c>default</c>: the backends to try, in order.</param>
-/// <param name="Messages">The prompt, usually from <see cref="PromptBuilder.Build"/>.</param>
+/// <param name="Messages">The prompt, usually from <see cref="PromptBuilder.Assemble"/>.</param>
 /// <param name="MaxOutputTokens">The most tokens the reply may have. Default: 512.</param>
 /// <param name="Variant">
 /// Which reply this is (its candidate id). A sampling model answers the same prompt differently each

@@ -133,7 +133,9 @@ public static class LoreMatcher
 
     /// <summary>
     /// The insertions for a reply whose newest messages (before it) are <paramref name="newestFirst"/>,
-    /// contents with <c>{{char}}</c> and <c>{{user}}</c> replaced. <paramref name="timedOut"/> hears of
+    /// contents with <c>{{char}}</c> and <c>{{user}}</c> replaced, each book's within its own
+    /// <see cref="Lorebook.TokenBudget"/> (estimated: a book's budget is the author's, not a route's). The
+    /// prompt's lore budget is the assembler's, counted by the route's tokenizer. <paramref name="timedOut"/> hears of
     /// each entry whose regular expression ran out of time (book id, entry id).
     /// </summary>
     public static IReadOnlyList<LoreInsertion> Select(
@@ -141,7 +143,6 @@ public static class LoreMatcher
         IReadOnlyList<string> newestFirst,
         string characterName,
         string userName,
-        int budgetTokens,
         Action<string, string>? timedOut = null)
     {
         var all = new List<LoreInsertion>();
@@ -170,11 +171,14 @@ public static class LoreMatcher
                 }
             }
 
-            all.AddRange(book.Book.TokenBudget > 0 ? LoreBudget.Apply(triggered, book.Book.TokenBudget) : triggered);
+            all.AddRange(book.Book.TokenBudget > 0 ? LoreBudget.Apply(triggered, book.Book.TokenBudget, EstimatedCost) : triggered);
         }
 
-        return LoreBudget.Apply(all, budgetTokens);
+        return all;
     }
+
+    /// <summary>What a book's own budget counts an entry at: its content's estimated tokens.</summary>
+    private static int EstimatedCost(LoreInsertion insertion) => TokenEstimate.FromChars(insertion.Text.Length);
 
     private static bool Triggered(CompiledEntry entry, IReadOnlyList<string> newestFirst, ref bool timedOut)
     {
@@ -206,29 +210,31 @@ public static class LoreMatcher
     }
 }
 
-/// <summary>The lore budget: what the prompt assembler applies again, in tokens of its tokenizer.</summary>
+/// <summary>
+/// The one rule for a lore budget, a book's own (estimated) and the prompt's (the assembler's, by the
+/// route's tokenizer): the lowest <see cref="LoreInsertion.Order"/> is dropped first, and of equal orders
+/// the lower entry id, until the rest fit.
+/// </summary>
 public static class LoreBudget
 {
-    /// <summary>
-    /// The insertions that fit <paramref name="budgetTokens"/> (estimated, <see cref="TokenEstimate"/>):
-    /// the lowest <see cref="LoreInsertion.Order"/> dropped first (ties: the greater entry id first)
-    /// until the rest fit. 0 or less: no budget. Those kept stay in the order given.
-    /// </summary>
-    public static IReadOnlyList<LoreInsertion> Apply(IReadOnlyList<LoreInsertion> insertions, int budgetTokens)
-    {
-        if (budgetTokens <= 0 || insertions.Count == 0)
-        {
-            return insertions;
-        }
+    /// <summary><paramref name="insertions"/> in the order the budget drops them: ascending order, then entry id (ordinal).</summary>
+    public static IOrderedEnumerable<LoreInsertion> InOrder(IEnumerable<LoreInsertion> insertions) =>
+        insertions.OrderBy(i => i.Order).ThenBy(i => i.EntryId, StringComparer.Ordinal);
 
-        var total = insertions.Sum(i => (long)TokenEstimate.FromChars(i.Text.Length));
+    /// <summary>
+    /// The insertions that fit <paramref name="budgetTokens"/>, each costing <paramref name="cost"/>; those kept
+    /// stay in the order given. Drops none when they fit (the same list is returned).
+    /// </summary>
+    public static IReadOnlyList<LoreInsertion> Apply(IReadOnlyList<LoreInsertion> insertions, int budgetTokens, Func<LoreInsertion, int> cost)
+    {
+        var total = insertions.Sum(i => (long)cost(i));
         if (total <= budgetTokens)
         {
             return insertions;
         }
 
         var dropped = new HashSet<LoreInsertion>(ReferenceEqualityComparer.Instance);
-        foreach (var insertion in insertions.OrderBy(i => i.Order).ThenByDescending(i => i.EntryId, StringComparer.Ordinal))
+        foreach (var insertion in InOrder(insertions))
         {
             if (total <= budgetTokens)
             {
@@ -236,10 +242,10 @@ public static class LoreBudget
             }
 
             dropped.Add(insertion);
-            total -= TokenEstimate.FromChars(insertion.Text.Length);
+            total -= cost(insertion);
         }
 
-        return insertions.Where(i => !dropped.Contains(i)).ToList();
+        return [.. insertions.Where(i => !dropped.Contains(i))];
     }
 }
 

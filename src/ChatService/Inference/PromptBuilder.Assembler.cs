@@ -102,6 +102,7 @@ public static partial class PromptBuilder
 
         // 1b. A continuation's reply so far, the last message: it goes on from its end.
         ChatMessage? prefillMessage = null;
+        var prefillCost = 0;
         if (!string.IsNullOrWhiteSpace(prefill))
         {
             // At least its last MinPrefillTokens, even past a budget the newest user turn filled: a
@@ -111,7 +112,8 @@ public static partial class PromptBuilder
             if (!string.IsNullOrWhiteSpace(fitted))
             {
                 prefillMessage = new ChatMessage(ChatRole.Assistant, fitted);
-                left = Math.Max(0, left - tokenizer.CountMessage(fitted));
+                prefillCost = tokenizer.CountMessage(fitted);
+                left = Math.Max(0, left - prefillCost);
             }
         }
 
@@ -140,12 +142,37 @@ public static partial class PromptBuilder
 
         left -= systemTokens + PromptTokenizer.MessageOverhead;
 
-        // 3. The pins older than the recent turns the history's own ceiling would keep (a pinned turn
-        // among those counts as a recent turn, as it always did).
-        var oldestRecentBound = OldestWithin(recent, newestUser, budgets.HistoryTokens);
-        var pins = new List<ChatMessage>();
-        var pinsRoom = Room(budgets.PinnedTokens);
+        // The user's persona as the system message says it (cut or not), counted once here for the log.
+        var personaTokens = Math.Min(systemTokens, tokenizer.Count(PersonaIn(expanded, Math.Max(0, systemChars))));
+
+        // 3. The pins older than the recent turns the history's own ceiling would keep. A pinned turn among
+        // those counts as a recent turn, but its room is taken now, at the pins' priority: when the history is
+        // then cut short by the whole budget (not by its own ceiling), the pinned turn still goes in, as a pin.
+        var withinCeiling = WithinCeiling(recent, newestUser, budgets.HistoryTokens);
+        var oldestRecentBound = withinCeiling.Count == 0 ? long.MaxValue : withinCeiling.Min(i => recent[i].Turn.Seq);
+        var heldPins = new HashSet<long>();
+        var heldCost = 0;
         var pinLeftOut = false;
+        for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
+        {
+            var at = recent.FindIndex(r => r.Turn.Seq == pinnedOldestFirst[i].Seq);
+            if (at < 0 || at == newestUser || !withinCeiling.Contains(at) || heldPins.Contains(recent[at].Turn.Seq))
+            {
+                continue;
+            }
+
+            if (recent[at].Cost > Room(int.MaxValue) - heldCost)
+            {
+                pinLeftOut = true;
+                continue;
+            }
+
+            heldPins.Add(recent[at].Turn.Seq);
+            heldCost += recent[at].Cost;
+        }
+
+        var pins = new List<ChatMessage>();
+        var pinsRoom = Math.Min(Room(budgets.PinnedTokens), Room(int.MaxValue) - heldCost);
         for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
         {
             var turn = pinnedOldestFirst[i];
@@ -174,56 +201,56 @@ public static partial class PromptBuilder
             GaveWay(budgets.PinnedTokens);
         }
 
-        left -= sections[(int)PromptSection.Pins];
+        left -= sections[(int)PromptSection.Pins] + heldCost;
 
         // 4. The memory note; 5. the summary.
-        var note = Fit(memory.Note, Room(budgets.MemoryTokens), tokenizer, keepEnd: false);
+        var (note, noteCost) = Fit(memory.Note, Room(budgets.MemoryTokens), tokenizer, keepEnd: false);
         if (!string.IsNullOrWhiteSpace(memory.Note) && !ReferenceEquals(note, memory.Note))
         {
             GaveWay(budgets.MemoryTokens);
         }
 
-        sections[(int)PromptSection.Memory] = note is null ? 0 : tokenizer.CountMessage(note);
-        left -= sections[(int)PromptSection.Memory];
+        sections[(int)PromptSection.Memory] = noteCost;
+        left -= noteCost;
         var wholeSummary = memory.Summary is { Length: > 0 } s ? SummaryLabel + s : null;
-        var summary = Fit(wholeSummary, Room(budgets.SummaryTokens), tokenizer, keepEnd: true, keepStart: SummaryLabel.Length);
+        var (summary, summaryCost) = Fit(wholeSummary, Room(budgets.SummaryTokens), tokenizer, keepEnd: true, keepStart: SummaryLabel.Length);
         if (!string.IsNullOrWhiteSpace(wholeSummary) && !ReferenceEquals(summary, wholeSummary))
         {
             GaveWay(budgets.SummaryTokens);
         }
 
-        sections[(int)PromptSection.Summary] = summary is null ? 0 : tokenizer.CountMessage(summary);
-        left -= sections[(int)PromptSection.Summary];
+        sections[(int)PromptSection.Summary] = summaryCost;
+        left -= summaryCost;
 
-        // 6. The lore: over its room, the lowest orders go first.
-        var lore = memory.Lore.Where(l => !string.IsNullOrWhiteSpace(l.Text))
-            .Select(l => (Entry: l, Cost: tokenizer.CountMessage(l.Text)))
-            .OrderBy(l => l.Entry.Order).ThenBy(l => l.Entry.EntryId, StringComparer.Ordinal)
-            .ToList();
+        // 6. The lore: over its room, the lowest orders go first (LoreBudget, as a book's own budget does).
+        var loreCosts = new Dictionary<LoreInsertion, int>(ReferenceEqualityComparer.Instance);
+        foreach (var entry in memory.Lore)
+        {
+            if (!string.IsNullOrWhiteSpace(entry.Text))
+            {
+                loreCosts[entry] = tokenizer.CountMessage(entry.Text);
+            }
+        }
+
         var loreRoom = Room(budgets.LoreTokens);
-        var loreCost = lore.Sum(l => l.Cost);
-        if (loreCost > loreRoom)
+        var lore = LoreBudget.Apply([.. LoreBudget.InOrder(loreCosts.Keys)], loreRoom, l => loreCosts[l]);
+        var loreCost = lore.Sum(l => loreCosts[l]);
+        if (lore.Count < loreCosts.Count)
         {
             GaveWay(budgets.LoreTokens);
         }
 
-        while (loreCost > loreRoom)
-        {
-            loreCost -= lore[0].Cost;
-            lore.RemoveAt(0);
-        }
-
         left -= loreCost;
-        sections[(int)PromptSection.Lore] = loreCost;
 
-        // 7. The other recent turns, newest first, contiguous; the newest user turn is in already.
-        var historyCeiling = budgets.HistoryTokens - (newestUser >= 0 ? recent[newestUser].Cost : 0);
+        // 7. The other recent turns, newest first, contiguous; the newest user turn and the pinned turns held
+        // at step 3 are in already (their room was taken then).
+        var historyCeiling = budgets.HistoryTokens - heldCost - (newestUser >= 0 ? recent[newestUser].Cost : 0);
         var historyRoom = Room(historyCeiling);
         var kept = new List<(PromptTurn Turn, ChatMessage Message, int Cost)>();
         var full = false;
         for (var i = 0; i < recent.Count; i++)
         {
-            if (i == newestUser)
+            if (i == newestUser || heldPins.Contains(recent[i].Turn.Seq))
             {
                 kept.Add(recent[i]);
                 continue;
@@ -237,82 +264,96 @@ public static partial class PromptBuilder
 
             if (full)
             {
-                // Older turns are never kept once a newer one did not fit: the window stays contiguous,
-                // but for the newest user turn, which is kept even when a turn after it was not.
-                if (i > newestUser)
-                {
-                    break;
-                }
-
+                // Older turns are never kept once a newer one did not fit: the window stays contiguous, but
+                // for the newest user turn (kept even when a turn after it was not) and the held pinned turns.
                 continue;
             }
 
             kept.Add(recent[i]);
             historyRoom -= recent[i].Cost;
+            left -= recent[i].Cost;
+        }
+
+        // A held pinned turn older than every other kept turn is no longer among the recent ones: it goes with
+        // the pins (it is newer than they are, so after them), and the recent turns start after it.
+        var anchor = kept.Where(k => !heldPins.Contains(k.Turn.Seq)).Select(k => k.Turn.Seq).DefaultIfEmpty(long.MaxValue).Min();
+        foreach (var moved in kept.Where(k => heldPins.Contains(k.Turn.Seq) && k.Turn.Seq < anchor).OrderBy(k => k.Turn.Seq).ToList())
+        {
+            pins.Add(moved.Message);
+            sections[(int)PromptSection.Pins] += moved.Cost;
+            kept.Remove(moved);
         }
 
         kept.Reverse();
-        // The newest user turn was taken off at step 1.
-        left -= kept.Where(k => newestUser < 0 || !ReferenceEquals(k.Turn, recent[newestUser].Turn)).Sum(k => k.Cost);
 
         // 8. The post-history instructions, whole or not at all.
-        var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";
+        var postHistoryCost = postHistoryText.Length > 0 ? tokenizer.CountMessage(postHistoryText) : 0;
+        var postHistory = postHistoryCost > 0 && postHistoryCost <= Room(int.MaxValue) ? postHistoryText : "";
 
-        return Lay(definition, expanded, system, systemTokens + PromptTokenizer.MessageOverhead, systemChars, pins, sections, note, memory.NoteDepth, summary,
-            lore.Select(l => l.Entry).ToList(), kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens);
+        var counted = new PromptCounts(systemTokens + PromptTokenizer.MessageOverhead, personaTokens, postHistory.Length > 0 ? postHistoryCost : 0, prefillCost);
+        return Lay(expanded, system, systemChars, counted, pins, sections, note, memory.NoteDepth, summary,
+            lore, loreCosts, kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens);
     }
+
+    /// <summary>What the choice already counted, so that laying the prompt out counts none of it again.</summary>
+    /// <param name="System">The first system message without lore inside it, framing included.</param>
+    /// <param name="Persona">The user's persona inside it, as it was fitted.</param>
+    /// <param name="PostHistory">The post-history instructions' message; 0 when left out.</param>
+    /// <param name="Prefill">A continuation's prefill message; 0 without one.</param>
+    private readonly record struct PromptCounts(int System, int Persona, int PostHistory, int Prefill);
 
     /// <summary>
     /// Puts the chosen parts in their order and counts each section of the result, taking the counts the
-    /// choice already made (<paramref name="systemCost"/>, <paramref name="counted"/> for the pins, the note
-    /// and the summary, each kept turn's cost) rather than counting the same texts again.
+    /// choice already made (<paramref name="counted"/>, <paramref name="sections"/> for the pins, the note and
+    /// the summary, each lore entry's and each kept turn's cost) rather than counting the same texts again.
+    /// Only what the choice never had as one text is counted here: the system message with lore inside it,
+    /// and the lore placed before the history as one message.
     /// </summary>
     private static AssembledPrompt Lay(
-        CharacterPrompt definition,
         IReadOnlyList<Section> expanded,
         string system,
-        int systemCost,
         int systemChars,
+        PromptCounts counted,
         List<ChatMessage> pins,
-        int[] counted,
+        int[] sections,
         string? note,
         int? noteDepth,
         string? summary,
-        List<LoreInsertion> lore,
+        IReadOnlyList<LoreInsertion> lore,
+        Dictionary<LoreInsertion, int> loreCosts,
         List<(PromptTurn Turn, ChatMessage Message, int Cost)> kept,
         string postHistory,
         ChatMessage? prefill,
         PromptTokenizer tokenizer,
         int budget)
     {
-        var sections = new int[AssembledPrompt.SectionCount];
+        // Lore by position, each in ascending order (the order it was kept in).
         string LoreAt(LorePosition position) => string.Join("\n", lore.Where(l => l.Position == position).Select(l => l.Text));
+        int TextCost(LorePosition position) => lore.Where(l => l.Position == position).Sum(l => loreCosts[l] - PromptTokenizer.MessageOverhead);
         var loreBefore = LoreAt(LorePosition.BeforeDefinition);
         var loreAfter = LoreAt(LorePosition.AfterDefinition);
+        var systemCost = counted.System;
+        var insideLore = 0;
         if (loreBefore.Length > 0 || loreAfter.Length > 0)
         {
-            // The definition keeps the size it was fitted to; the lore placed inside it comes on top.
+            // The definition keeps the size it was fitted to; the lore placed inside it comes on top. The whole
+            // message is counted once (tokens across the joins are not the sum of the parts); the lore's share
+            // of it is the entries' own counts.
             var extra = (loreBefore.Length > 0 ? loreBefore.Length + SectionSeparator.Length : 0)
                 + (loreAfter.Length > 0 ? loreAfter.Length + SectionSeparator.Length : 0);
             (system, _) = Compose(WithLore(expanded, loreBefore, loreAfter), systemChars + extra);
             systemCost = tokenizer.CountMessage(system);
+            insideLore = Math.Min(systemCost - counted.Persona, TextCost(LorePosition.BeforeDefinition) + TextCost(LorePosition.AfterDefinition));
         }
 
         var messages = new List<ChatMessage>(kept.Count + pins.Count + 6) { new(ChatRole.System, system) };
-        var systemTokens = systemCost;
-        var personaTokens = definition.UserDescription is null || !system.Contains(UserLabel(definition), StringComparison.Ordinal)
-            ? 0
-            : Math.Min(systemTokens, tokenizer.Count(UserLine(definition)));
-        var insideLore = (loreBefore.Length > 0 ? tokenizer.Count(loreBefore) : 0) + (loreAfter.Length > 0 ? tokenizer.Count(loreAfter) : 0);
-        sections[(int)PromptSection.Persona] = personaTokens;
-        sections[(int)PromptSection.Lore] += insideLore;
-        sections[(int)PromptSection.System] = Math.Max(0, systemTokens - personaTokens - insideLore);
+        sections[(int)PromptSection.Persona] = counted.Persona;
+        sections[(int)PromptSection.Lore] = insideLore;
+        sections[(int)PromptSection.System] = Math.Max(0, systemCost - counted.Persona - insideLore);
 
         messages.AddRange(pins);
-        sections[(int)PromptSection.Pins] = counted[(int)PromptSection.Pins];
 
         // The note costs the same wherever it goes (ahead of the turns here, or at its depth below).
-        sections[(int)PromptSection.Memory] = note is null ? 0 : counted[(int)PromptSection.Memory];
         if (note is not null && noteDepth is null)
         {
             messages.Add(new ChatMessage(ChatRole.System, note));
@@ -321,7 +362,6 @@ public static partial class PromptBuilder
         if (summary is not null)
         {
             messages.Add(new ChatMessage(ChatRole.System, summary));
-            sections[(int)PromptSection.Summary] = counted[(int)PromptSection.Summary];
         }
 
         var loreHistory = LoreAt(LorePosition.BeforeHistory);
@@ -335,37 +375,36 @@ public static partial class PromptBuilder
         var history = kept.Select(k => k.Message).ToList();
         sections[(int)PromptSection.History] = kept.Sum(k => k.Cost);
 
-        var atDepth = new List<(int Depth, int Rank, ChatMessage Message, PromptSection Section)>();
+        var atDepth = new List<(int Depth, int Rank, ChatMessage Message)>();
         if (note is not null && noteDepth is { } depth)
         {
-            atDepth.Add((depth, int.MinValue, new ChatMessage(ChatRole.System, note), PromptSection.Memory));
+            atDepth.Add((depth, int.MinValue, new ChatMessage(ChatRole.System, note)));
         }
 
-        atDepth.AddRange(lore.Where(l => l.Position == LorePosition.AtDepth)
-            .Select(l => (l.Depth, l.Order, new ChatMessage(ChatRole.System, l.Text), PromptSection.Lore)));
+        foreach (var entry in lore.Where(l => l.Position == LorePosition.AtDepth))
+        {
+            atDepth.Add((entry.Depth, entry.Order, new ChatMessage(ChatRole.System, entry.Text)));
+            sections[(int)PromptSection.Lore] += loreCosts[entry];
+        }
 
         // Deepest first, so an insertion never moves the place of one still to come; at one depth, the note
         // then lore by ascending order (each goes in right after the one before it).
         foreach (var insert in atDepth.OrderByDescending(a => Math.Clamp(a.Depth, 0, history.Count)).ThenBy(a => a.Rank))
         {
             history.Insert(history.Count - Math.Clamp(insert.Depth, 0, history.Count), insert.Message);
-            if (insert.Section == PromptSection.Lore)
-            {
-                sections[(int)PromptSection.Lore] += tokenizer.CountMessage(insert.Message.Text);
-            }
         }
 
         messages.AddRange(history);
         if (postHistory.Length > 0)
         {
             messages.Add(new ChatMessage(ChatRole.System, postHistory));
-            sections[(int)PromptSection.PostHistory] = tokenizer.CountMessage(postHistory);
+            sections[(int)PromptSection.PostHistory] = counted.PostHistory;
         }
 
         if (prefill is not null)
         {
             messages.Add(prefill);
-            sections[(int)PromptSection.History] += tokenizer.CountMessage(prefill.Text);
+            sections[(int)PromptSection.History] += counted.Prefill;
         }
 
         var total = sections.Sum() + PromptTokenizer.MessageOverhead;
@@ -379,10 +418,10 @@ public static partial class PromptBuilder
         return new ChatMessage(role, prefix.Length == 0 ? turn.Text : prefix + turn.Text);
     }
 
-    /// <summary>The seq of the oldest recent turn <paramref name="ceiling"/> alone would keep (long.MaxValue when none).</summary>
-    private static long OldestWithin(List<(PromptTurn Turn, ChatMessage Message, int Cost)> recent, int newestUser, int ceiling)
+    /// <summary>The indexes of the recent turns (newest first) <paramref name="ceiling"/> alone would keep, the newest user turn among them.</summary>
+    private static HashSet<int> WithinCeiling(List<(PromptTurn Turn, ChatMessage Message, int Cost)> recent, int newestUser, int ceiling)
     {
-        var oldest = long.MaxValue;
+        var within = new HashSet<int>();
         var room = ceiling - (newestUser >= 0 ? recent[newestUser].Cost : 0);
         for (var i = 0; i < recent.Count; i++)
         {
@@ -402,28 +441,28 @@ public static partial class PromptBuilder
                 room -= recent[i].Cost;
             }
 
-            oldest = Math.Min(oldest, recent[i].Turn.Seq);
+            within.Add(i);
         }
 
-        return oldest;
+        return within;
     }
 
     /// <summary>
     /// <paramref name="text"/> as a message within <paramref name="room"/> tokens: whole, or cut (its end,
     /// or its beginning after the first <paramref name="keepStart"/> characters, when <paramref name="keepEnd"/>);
-    /// null when it is empty or nothing of it fits.
+    /// null when it is empty or nothing of it fits; with what the message costs (0 for null).
     /// </summary>
-    private static string? Fit(string? text, int room, PromptTokenizer tokenizer, bool keepEnd, int keepStart = 0)
+    private static (string? Text, int Cost) Fit(string? text, int room, PromptTokenizer tokenizer, bool keepEnd, int keepStart = 0)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return null;
+            return (null, 0);
         }
 
         var cost = tokenizer.CountMessage(text);
         if (cost <= room)
         {
-            return text;
+            return (text, cost);
         }
 
         var start = text[..keepStart];
@@ -436,19 +475,19 @@ public static partial class PromptBuilder
             cost = tokenizer.CountMessage(cut);
             if (cost <= room && chars > 0)
             {
-                return cut;
+                return (cut, cost);
             }
         }
 
-        return null;
+        return (null, 0);
     }
 
-    /// <summary>The end of <paramref name="text"/> that fits <paramref name="tokens"/> (the whole when it does).</summary>
     /// <summary>
     /// The fewest tokens of a continuation's text so far (its end) the prompt keeps, whatever else is in it.
     /// </summary>
     internal const int MinPrefillTokens = 64;
 
+    /// <summary>The end of <paramref name="text"/> that fits <paramref name="tokens"/> (the whole when it does).</summary>
     private static string FitTail(string text, int tokens, PromptTokenizer tokenizer)
     {
         var count = tokenizer.Count(text);
@@ -463,12 +502,10 @@ public static partial class PromptBuilder
         return text;
     }
 
-    private static string UserLabel(CharacterPrompt d) => $"The user is {d.UserName}.";
-
-    /// <summary>The user's persona as the system message says it.</summary>
-    private static string UserLine(CharacterPrompt d)
+    /// <summary>The user's persona as the first system message says it when cut to <paramref name="maxChars"/> (empty when it says nothing of the user).</summary>
+    private static string PersonaIn(IReadOnlyList<Section> expanded, int maxChars)
     {
-        var description = Macros.Expand(d.UserDescription ?? "", d.CharacterName, d.UserName);
-        return description.Length == 0 ? UserLabel(d) : UserLabel(d) + " " + description;
+        var user = Fitted(expanded, maxChars).Single(s => s.Part == Part.User);
+        return user.Shown ? user.ToString() : "";
     }
 }

@@ -6,46 +6,12 @@ namespace ChatService.Inference;
 public static partial class PromptBuilder
 {
     /// <summary>
-    /// A character's prompt: one system message with, in this order, the system prompt (the
-    /// character's own, else the service's), the character's persona text, description and
-    /// personality, the user's persona (name and description), the scenario and the example
-    /// dialogues; then the pinned and recent turns as the other overloads lay them out; then the
-    /// character's post-history instructions as a final system message, after the last turn. In every
-    /// text, <c>{{char}}</c> is the character's display name and <c>{{user}}</c> the persona's name
-    /// (case-insensitive).
+    /// Which sections give way first when the first system message is over its ceiling: the user's persona
+    /// first (it comes after the system prompt and the definition in the prompt's priorities), then the
+    /// definition from its least needed part (example dialogues) to the system prompt, which goes last.
     /// </summary>
-    /// <param name="definitionMaxChars">
-    /// Budget for the two system messages, in characters after the placeholders are replaced (the
-    /// sections' sizes are bounded where characters are created; a name replacing many placeholders
-    /// can still outgrow them). Over it, sections are cut from their ends in <see cref="CutOrder"/>:
-    /// example dialogues first (whole <c>&lt;START&gt;</c> blocks while any fits), the system prompt last.
-    /// </param>
-    public static IReadOnlyList<ChatMessage> Build(
-        CharacterPrompt definition,
-        string speakerCharacterId,
-        IReadOnlyList<PromptTurn> windowOldestFirst,
-        IReadOnlyDictionary<string, string> characterNames,
-        int maxChars,
-        IReadOnlyList<PromptTurn> pinnedOldestFirst,
-        int pinnedMaxChars,
-        int definitionMaxChars)
-    {
-        ArgumentNullException.ThrowIfNull(definition);
-        ArgumentOutOfRangeException.ThrowIfNegative(definitionMaxChars);
-        var (system, postHistory) = Render(definition, definitionMaxChars);
-        var messages = Turns(speakerCharacterId, windowOldestFirst, characterNames, maxChars, pinnedOldestFirst, pinnedMaxChars);
-        messages.Insert(0, new ChatMessage(ChatRole.System, system));
-        if (postHistory.Length > 0)
-        {
-            messages.Add(new ChatMessage(ChatRole.System, postHistory));
-        }
-
-        return messages;
-    }
-
-    /// <summary>Which sections give way first when the definition is over its budget.</summary>
     private static readonly Part[] CutOrder =
-        [Part.ExampleDialogues, Part.Scenario, Part.Personality, Part.Description, Part.Persona, Part.User, Part.PostHistory, Part.SystemPrompt];
+        [Part.User, Part.ExampleDialogues, Part.Scenario, Part.Personality, Part.Description, Part.Persona, Part.PostHistory, Part.SystemPrompt];
 
     private const string SectionSeparator = "\n\n";
 
@@ -77,33 +43,25 @@ public static partial class PromptBuilder
     }
 
     /// <summary>
-    /// The first system message and the post-history instructions (empty when there are none), placeholders
-    /// replaced, within the budget. <paramref name="loreBefore"/> goes right after the system prompt and
-    /// <paramref name="loreAfter"/> at the end; they are never cut here (the lore budget bounds them) and
-    /// count against <paramref name="maxChars"/> like the rest.
+    /// The definition's sections with their placeholders replaced, uncut, no lore in them yet (see
+    /// <see cref="WithLore"/>): what <see cref="Compose"/> fits to a budget. Expanded once per prompt,
+    /// however many sizes the assembler tries.
     /// </summary>
-    private static (string System, string PostHistory) Render(CharacterPrompt d, int maxChars, string loreBefore = "", string loreAfter = "") =>
-        Compose(Sections(d, loreBefore, loreAfter), maxChars);
-
-    /// <summary>
-    /// The definition's sections with their placeholders replaced, uncut: what <see cref="Compose"/> fits to
-    /// a budget. Expanded once per prompt, however many sizes the assembler tries.
-    /// </summary>
-    private static IReadOnlyList<Section> Sections(CharacterPrompt d, string loreBefore = "", string loreAfter = "")
+    private static IReadOnlyList<Section> Sections(CharacterPrompt d)
     {
         string Expand(string text) => Macros.Expand(text, d.CharacterName, d.UserName);
         var systemPrompt = d.SystemPrompt.Length > 0 ? Macros.ExpandOriginal(d.SystemPrompt, d.DefaultSystemPrompt) : d.DefaultSystemPrompt;
         return new List<Section>
         {
             new(Part.SystemPrompt, "", Expand(systemPrompt)),
-            new(Part.LoreBefore, "", loreBefore),
+            new(Part.LoreBefore, "", ""),
             new(Part.Persona, "", Expand(d.Persona)),
             new(Part.Description, "", Expand(d.Description)),
             new(Part.Personality, $"{d.CharacterName}'s personality: ", Expand(d.Personality)),
             new(Part.User, $"The user is {d.UserName}.", Expand(d.UserDescription ?? ""), Glue: " ", Always: d.UserDescription is not null),
             new(Part.Scenario, "Scenario: ", Expand(d.Scenario)),
             new(Part.ExampleDialogues, "Example dialogues:\n", Expand(d.ExampleDialogues)),
-            new(Part.LoreAfter, "", loreAfter),
+            new(Part.LoreAfter, "", ""),
             new(Part.PostHistory, "", Expand(Macros.ExpandOriginal(d.PostHistoryInstructions, ""))),
         };
     }
@@ -117,8 +75,20 @@ public static partial class PromptBuilder
             _ => s,
         })];
 
-    /// <summary>The first system message and the post-history instructions from expanded sections, cut to <paramref name="maxChars"/> (see <see cref="Render"/>).</summary>
+    /// <summary>
+    /// The first system message and the post-history instructions from expanded sections, cut to
+    /// <paramref name="maxChars"/> (characters, post-history instructions included): sections are cut from
+    /// their ends in <see cref="CutOrder"/>, example dialogues as whole <c>&lt;START&gt;</c> blocks while any fits.
+    /// </summary>
     private static (string System, string PostHistory) Compose(IReadOnlyList<Section> expanded, int maxChars)
+    {
+        var sections = Fitted(expanded, maxChars);
+        var system = string.Join(SectionSeparator, sections.Where(s => s.Shown && s.Part != Part.PostHistory));
+        return (system, sections.Single(s => s.Part == Part.PostHistory).Text);
+    }
+
+    /// <summary>The sections as <see cref="Compose"/> cuts them to <paramref name="maxChars"/>.</summary>
+    private static List<Section> Fitted(IReadOnlyList<Section> expanded, int maxChars)
     {
         var sections = new List<Section>(expanded);
         foreach (var part in CutOrder)
@@ -135,8 +105,7 @@ public static partial class PromptBuilder
             sections[at] = section with { Text = part == Part.ExampleDialogues ? WholeExamples(section.Text, keep) : Head(section.Text, keep) };
         }
 
-        var system = string.Join(SectionSeparator, sections.Where(s => s.Shown && s.Part != Part.PostHistory));
-        return (system, sections.Single(s => s.Part == Part.PostHistory).Text);
+        return sections;
     }
 
     private static int Total(List<Section> sections)

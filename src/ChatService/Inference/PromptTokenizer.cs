@@ -59,9 +59,6 @@ public sealed class PromptTokenizer
     /// <summary>The encoding's name, as configured (<see cref="O200kBase"/>, <see cref="Cl100kBase"/> or <see cref="Chars"/>).</summary>
     public string Name { get; }
 
-    /// <summary>True when this counts by a real encoding, not the character estimate.</summary>
-    public bool IsExact => _tokenizer is not null;
-
     /// <summary>
     /// The shared tokenizer of <paramref name="name"/> (case-insensitive; null or empty is <see cref="Chars"/>),
     /// loaded on first use from the encoding's NuGet data package. An unknown name throws; configuration
