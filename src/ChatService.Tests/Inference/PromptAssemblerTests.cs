@@ -145,7 +145,9 @@ public sealed class PromptAssemblerTests
     public void AFiveHundredTurnChat_StaysWithinTheBudget_ByTheTokenizer_NewestTurnsContiguous_NewestUserTurnKept()
     {
         var window = LongChat(500);
-        var pinned = new[] { User(7, "PIN: remember the parrot.") };
+        // Turn 7 is pinned (the window and the pins carry the same turn, as they do in a chat).
+        window[6] = window[6] with { Text = "PIN: remember the parrot." };
+        var pinned = new[] { window[6] };
         foreach (var budget in new[] { 300, 600, 1_000, 2_500 })
         {
             var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, Everything, new PromptBudgets(O200k, budget) { HistoryTokens = 100_000 });
@@ -161,6 +163,11 @@ public sealed class PromptAssemblerTests
             var order = new[] { "Play Ruby.", "PIN:", "NOTE:", PromptBuilder.SummaryLabel, "LORE-HISTORY", window[^1].Text }
                 .Select(start => texts.FindIndex(t => t.StartsWith(start, StringComparison.Ordinal))).Where(i => i >= 0).ToList();
             Assert.Equal(order.Order(), order);
+            // The pin is there whenever anything of lower priority is.
+            if (texts.Exists(t => t.StartsWith("NOTE:", StringComparison.Ordinal)))
+            {
+                Assert.Contains("PIN: remember the parrot.", texts);
+            }
         }
     }
 
@@ -252,8 +259,7 @@ public sealed class PromptAssemblerTests
         Assert.Equal(2, O200k.Count("hello world"));
         Assert.Equal(2, PromptTokenizer.For("CL100K_BASE").Count("hello world"));
         Assert.Equal(3, PromptTokenizer.Estimate.Count("hello world"));
-        Assert.True(O200k.IsExact);
-        Assert.False(PromptTokenizer.For(null).IsExact);
+        Assert.Same(PromptTokenizer.Estimate, PromptTokenizer.For(null));
         Assert.Same(O200k, PromptTokenizer.For("o200k_base"));
         Assert.Throws<ArgumentException>(() => PromptTokenizer.For("gpt2"));
 
@@ -278,7 +284,9 @@ public sealed class PromptAssemblerTests
         var legacy = new ChatService.Dispatch.DispatchOptions { PromptBudgetChars = 12_000, PinnedBudgetChars = 400, DefinitionBudgetChars = 8_000 }.PromptBudgets(budget);
         var both = new ChatService.Dispatch.DispatchOptions { PromptBudgetChars = 12_000, HistoryBudgetTokens = 900 }.PromptBudgets(budget);
 
-        Assert.Equal((3_584, 3_000, 1_000, 12_000), (defaults.PromptTokens, defaults.HistoryTokens, defaults.PinnedTokens, defaults.DefinitionTokens));
+        // Unset ceilings are shares of the route's prompt budget (3584 here), each at most its fixed default.
+        Assert.Equal((3_584, 1_326, 286, 1_075), (defaults.PromptTokens, defaults.HistoryTokens, defaults.PinnedTokens, defaults.DefinitionTokens));
+        Assert.Equal((143, 286, 286), (defaults.MemoryTokens, defaults.SummaryTokens, defaults.LoreTokens));
         Assert.Equal((3_000, 100, 2_000), (legacy.HistoryTokens, legacy.PinnedTokens, legacy.DefinitionTokens));
         Assert.Equal(900, both.HistoryTokens);
         Assert.Same(O200k, defaults.Tokenizer);
@@ -312,13 +320,160 @@ public sealed class PromptAssemblerTests
 
         const int Rounds = 300;
         var (assemble, assembleCpu) = Measure(Rounds, () => PromptBuilder.Assemble(definition, "ruby", window, Names, [], PromptMemory.None, budgets));
-        var (charsOnly, charsOnlyCpu) = Measure(Rounds, () => PromptBuilder.Build(definition, "ruby", window, Names, 100_000, [], 0, 100_000));
+        var (byChars, byCharsCpu) = Measure(Rounds, () => PromptBuilder.Assemble(definition, "ruby", window, Names, [], PromptMemory.None, new PromptBudgets(PromptTokenizer.Estimate, 100_000) { HistoryTokens = 100_000 }));
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"assembled by o200k: {assemble.TotalMicroseconds:F0} µs ({assembleCpu.TotalMicroseconds:F0} µs CPU); laid out by characters: {charsOnly.TotalMicroseconds:F0} µs ({charsOnlyCpu.TotalMicroseconds:F0} µs CPU)");
+            $"assembled by o200k: {assemble.TotalMicroseconds:F0} µs ({assembleCpu.TotalMicroseconds:F0} µs CPU); by the character estimate: {byChars.TotalMicroseconds:F0} µs ({byCharsCpu.TotalMicroseconds:F0} µs CPU)");
         // The window's turns are counted once while they live and the definition once while it is unchanged;
         // what is left is the layout itself. Process CPU, not wall time: the machine is shared.
         Assert.True(assembleCpu < TimeSpan.FromMilliseconds(1), $"{assembleCpu.TotalMicroseconds:F0} µs CPU a prompt");
+    }
+
+    [Fact]
+    public void APinnedRecentTurn_CutFromTheHistoryByTheWholeBudget_StaysAsAPin_WhileTheNoteGivesWay()
+    {
+        // Twelve short turns, all within the history's own ceiling, so the pinned turn 5 counts as a recent turn;
+        // a long note takes what the budget has left, and the history is cut short of turn 5 by the whole budget.
+        var window = LongChat(12);
+        var pinned = new[] { window[4] };
+        var memory = new PromptMemory { Note = "NOTE: " + string.Join(' ', Enumerable.Range(0, 600).Select(i => $"fact{i}")) };
+        var budgets = new PromptBudgets(O200k, 800) { HistoryTokens = 100_000, MemoryTokens = 5_000 };
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, memory, budgets);
+
+        var texts = prompt.Messages.Select(m => m.Text).ToList();
+        Assert.True(prompt.TotalTokens <= 800, $"{prompt.TotalTokens}");
+        Assert.Equal(Recount(prompt.Messages, O200k), prompt.TotalTokens);
+        Assert.Contains(window[^1].Text, texts);
+        // The history did not reach turn 5 (turn 6 is not in) ...
+        Assert.DoesNotContain(window[5].Text, texts);
+        Assert.True(prompt.OldestRecentSeq > 6, $"recent turns from {prompt.OldestRecentSeq}");
+        // ... yet the pinned turn is there, once, as a pin ahead of the note, which was cut to make room.
+        Assert.Single(texts, t => t == window[4].Text);
+        var note = texts.FindIndex(t => t.StartsWith("NOTE:", StringComparison.Ordinal));
+        Assert.InRange(texts.IndexOf(window[4].Text), 1, note - 1);
+        Assert.True(texts[note].Length < memory.Note.Length, "the note gave way");
+        Assert.Equal(O200k.CountMessage(window[4].Text), prompt[PromptSection.Pins]);
+
+        // With room for the whole history, the same pinned turn is a recent turn again, not repeated.
+        var roomy = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, memory, Roomy() with { HistoryTokens = 100_000, MemoryTokens = 5_000 });
+        Assert.Equal(window[0].Seq, roomy.OldestRecentSeq);
+        Assert.Single(roomy.Messages, m => m.Text == window[4].Text);
+        Assert.Equal(0, roomy[PromptSection.Pins]);
+    }
+
+    [Fact]
+    public void PinsOlderThanTheKeptRecentTurns_GoAheadOfThem_WithinTheirCeiling_OldestDroppedFirst_AndAPinTheHistoryCeilingDropsComesBack()
+    {
+        var recent = new[] { User(50, "recent one"), User(51, "recent two") };
+        var pinned = new[] { User(3, "pin three"), User(7, "pin seven"), User(9, "pin nine"), User(51, "recent two") };
+        var pinsCeiling = O200k.CountMessage("pin seven") + O200k.CountMessage("pin nine");
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", recent, Names, pinned, PromptMemory.None, Roomy() with { PinnedTokens = pinsCeiling });
+
+        Assert.Equal(["pin seven", "pin nine", "recent one", "recent two"], prompt.Messages.Skip(1).SkipLast(1).Select(m => m.Text));
+
+        // A pinned turn the history's own ceiling leaves out comes back as a pin.
+        var window = new[] { User(10, "old but pinned"), User(11, new string('x', 90)) };
+        var cut = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [window[0]], PromptMemory.None, Roomy() with { HistoryTokens = O200k.CountMessage(window[1].Text) });
+
+        Assert.Equal(["old but pinned", window[1].Text], cut.Messages.Skip(1).SkipLast(1).Select(m => m.Text));
+        Assert.Equal(11, cut.OldestRecentSeq);
+    }
+
+    [Fact]
+    public void OverItsCeiling_TheUsersPersonaIsCutBeforeTheDefinition_ThenWholeExampleDialogues()
+    {
+        var definition = Ruby with
+        {
+            Description = "Captain of the Gull.",
+            Personality = "gruff",
+            UserDescription = "A sailor from Lisbon who " + string.Join(' ', Enumerable.Range(0, 60).Select(i => $"likes{i}")) + ".",
+            ExampleDialogues = "<START>\n{{user}}: Hi\n{{char}}: Ahoy.\n<START>\n{{user}}: Where to?\n{{char}}: North, where the ice sings.",
+            PostHistoryInstructions = "",
+        };
+        string SystemOf(int definitionTokens) =>
+            PromptBuilder.Assemble(definition, "ruby", [User(1, "Hi")], Names, [], PromptMemory.None, Roomy() with { DefinitionTokens = definitionTokens }).Messages[0].Text;
+        var whole = SystemOf(100_000);
+        var wholeTokens = O200k.CountMessage(whole);
+        Assert.Contains("Example dialogues:\n<START>\nQuinn: Hi\nRuby: Ahoy.\n<START>\nQuinn: Where to?", whole);
+
+        // A little over: the persona's description is cut, the definition whole.
+        var slightly = SystemOf(wholeTokens - 20);
+        Assert.Contains("The user is Quinn. A sailor from Lisbon", slightly);
+        Assert.DoesNotContain("likes59", slightly);
+        Assert.EndsWith("North, where the ice sings.", slightly);
+        Assert.Contains("Captain of the Gull.", slightly);
+
+        // Without the persona's description, the example dialogues go next, in whole blocks, the label of the user kept.
+        var withoutPersona = O200k.CountMessage(whole.Replace(" " + definition.UserDescription, "", StringComparison.Ordinal));
+        var more = SystemOf(withoutPersona - 5);
+        Assert.Contains("The user is Quinn.\n\nScenario: At sea.", more);
+        Assert.EndsWith("Example dialogues:\n<START>\nQuinn: Hi\nRuby: Ahoy.", more);
+        Assert.Contains("Captain of the Gull.", more);
+    }
+
+    [Fact]
+    public void Placeholders_AreReplacedWhateverTheirCase_OnlyOnce_AndOriginalIsTheDefaultSystemPrompt()
+    {
+        var definition = new CharacterPrompt("{{user}}", "Quinn")
+        {
+            DefaultSystemPrompt = "Default for {{char}}.",
+            SystemPrompt = "{{ORIGINAL}} Also: {{Char}} and {{USER}}; {{original}}",
+            Persona = "{{char}}/{{user}}/{{chars}}/{ {user} }",
+            PostHistoryInstructions = "{{original}}Stay {{char}}.",
+        };
+
+        var prompt = PromptBuilder.Assemble(definition, "ruby", [User(1, "Hi")], Names, [], PromptMemory.None, Roomy());
+
+        Assert.Equal("Default for {{user}}. Also: {{user}} and Quinn; Default for {{user}}.\n\n{{user}}/Quinn/{{chars}}/{ {user} }", prompt.Messages[0].Text);
+        Assert.Equal((ChatRole.System, "Stay {{user}}."), (prompt.Messages[^1].Role, prompt.Messages[^1].Text));
+    }
+
+    [Fact]
+    public void EmptyTurnsAreLeftOut_TheWindowStaysContiguous_AndACutNewestTurnNeverSplitsASurrogatePair()
+    {
+        var withEmpty = PromptBuilder.Assemble(Ruby, "ruby", [User(1, "Hi"), Said(2, "ruby", " "), User(3, "Still there?")], Names, [], PromptMemory.None, Roomy());
+        Assert.Equal(["Hi", "Still there?"], withEmpty.Messages.Skip(1).SkipLast(1).Select(m => m.Text));
+
+        // An older short turn that would fit is not kept once a newer one did not.
+        var window = new[] { User(1, "hi"), Said(2, "ruby", string.Join(' ', Enumerable.Range(0, 50).Select(i => $"w{i}"))), User(3, "newest") };
+        var contiguous = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, Roomy() with { HistoryTokens = 20 });
+        Assert.Equal(["newest"], contiguous.Messages.Skip(1).SkipLast(1).Select(m => m.Text));
+
+        var emoji = string.Concat(Enumerable.Repeat("😀a", 2_000));
+        var cut = PromptBuilder.Assemble(Ruby with { PostHistoryInstructions = "" }, "ruby", [User(1, emoji)], Names, [], PromptMemory.None, new PromptBudgets(O200k, 300));
+        var text = cut.Messages[^1].Text;
+        Assert.True(text.Length is > 0 and < 4_000, $"{text.Length}");
+        Assert.False(char.IsLowSurrogate(text[0]), "the cut starts inside a surrogate pair");
+        Assert.EndsWith("😀a", text);
+    }
+
+    [Fact]
+    public void AMaximalCharacter_OnTheDefaultRoute_LeavesRoomForRecentTurns_AndOnlyCeilingsThatStarveHistoryAreReported()
+    {
+        var route = new RoutePromptBudget(O200k, new InferenceOptions().ContextTokens, new InferenceOptions().ReplyReserveTokens);
+        var defaults = new ChatService.Dispatch.DispatchOptions().PromptBudgets(route);
+        // A definition at the bound of Chat:MaxDefinitionChars (32,000), nearly all of it in the description.
+        var huge = Ruby with { Description = string.Join(' ', Enumerable.Range(0, 6_000).Select(i => $"w{i}"))[..31_000] };
+        var window = LongChat(200);
+
+        var prompt = PromptBuilder.Assemble(huge, "ruby", window, Names, [], Everything, defaults);
+
+        Assert.True(prompt.TotalTokens <= route.PromptTokens, $"{prompt.TotalTokens} within {route.PromptTokens}");
+        Assert.True(O200k.Count(huge.Description) > route.PromptTokens, "the definition alone is over the whole budget");
+        var recent = prompt.Messages.Count(m => m.Text.StartsWith("User message", StringComparison.Ordinal) || m.Text.StartsWith("Ruby's answer", StringComparison.Ordinal));
+        Assert.True(recent >= 10, $"{recent} recent turns");
+        Assert.True(prompt[PromptSection.History] > route.PromptTokens / 4, $"{prompt[PromptSection.History]} tokens of history");
+        Assert.Contains(prompt.Messages, m => m.Text == "Stay in character.");
+        Assert.False(ChatService.Dispatch.PromptBudgetReport.Starves(defaults, out _, out _));
+
+        // The fixed ceilings of before, on the same route: the definition's alone was over the budget.
+        var before = new ChatService.Dispatch.DispatchOptions { DefinitionBudgetTokens = 12_000, HistoryBudgetTokens = 3_000 }.PromptBudgets(route);
+        Assert.True(ChatService.Dispatch.PromptBudgetReport.Starves(before, out var left, out var wanted));
+        Assert.Equal((0, 1_920), (left, wanted));
+        var starved = PromptBuilder.Assemble(huge, "ruby", window, Names, [], Everything, before);
+        Assert.Equal(window[^1].Seq, starved.OldestRecentSeq);
     }
 
     private static (TimeSpan Wall, TimeSpan Cpu) Measure(int rounds, Action action)

@@ -8,8 +8,9 @@ public sealed class LoreMatcherTests
 {
     private static LoreEntry Entry(string id, params string[] keys) => new(id) { Keys = keys, Content = $"lore {id}" };
 
+    /// <summary>The entries of one book triggered by <paramref name="newestFirst"/>; <paramref name="budget"/> is the book's own token budget (0: none).</summary>
     private static IReadOnlyList<string> Triggered(IReadOnlyList<string> newestFirst, int budget = 0, int scanDepth = LoreLimits.DefaultScanDepth, params LoreEntry[] entries) =>
-        LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = entries, ScanDepth = scanDepth })], newestFirst, "Char", "User", budget)
+        LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = entries, ScanDepth = scanDepth, TokenBudget = budget })], newestFirst, "Char", "User")
             .Select(i => i.EntryId["b/".Length..])
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -60,7 +61,7 @@ public sealed class LoreMatcherTests
         var reported = new List<string>();
         var book = new Lorebook("b", "u", "Book") { Entries = [slow, quick] };
 
-        var lore = LoreMatcher.Select([CompiledLorebook.Compile(book)], [new string('a', 40) + "! boom"], "Char", "User", 0, (b, e) => reported.Add($"{b}/{e}"));
+        var lore = LoreMatcher.Select([CompiledLorebook.Compile(book)], [new string('a', 40) + "! boom"], "Char", "User", (b, e) => reported.Add($"{b}/{e}"));
 
         Assert.Equal(["b/quick"], lore.Select(l => l.EntryId));
         Assert.Equal(["b/slow"], reported);
@@ -75,7 +76,7 @@ public sealed class LoreMatcherTests
         var book = new Lorebook("b", "u", "Book") { Entries = [.. slow, words] };
         var started = System.Diagnostics.Stopwatch.StartNew();
 
-        var lore = LoreMatcher.Select([CompiledLorebook.Compile(book)], [new string('a', 40) + "! boom", new string('a', 40) + "!"], "C", "U", 0, (_, e) => reported.Add(e));
+        var lore = LoreMatcher.Select([CompiledLorebook.Compile(book)], [new string('a', 40) + "! boom", new string('a', 40) + "!"], "C", "U", (_, e) => reported.Add(e));
 
         Assert.Equal(["b/word"], lore.Select(l => l.EntryId));
         // Each of the first three timed out on its first message; the rest were not run.
@@ -112,13 +113,13 @@ public sealed class LoreMatcherTests
     {
         var entry = new LoreEntry("e") { Constant = true, Content = "{{char}} knows {{user}}.", Position = LorePosition.AtDepth, Order = 7, Depth = 2 };
 
-        var lore = LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = [entry] })], [], "Mara", "Quinn", 0);
+        var lore = LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = [entry] })], [], "Mara", "Quinn");
 
         Assert.Equal(new LoreInsertion("b/e", "Mara knows Quinn.", LorePosition.AtDepth, 7, 2), Assert.Single(lore));
     }
 
     [Fact]
-    public void OverTheBudget_TheLowestOrdersGoFirst_PerBookThenOverall()
+    public void OverABooksOwnBudget_TheLowestOrdersGoFirst()
     {
         // Each content is 40 characters: 10 estimated tokens.
         LoreEntry Sized(string id, int order) => new(id) { Constant = true, Content = new string('x', 40), Order = order };
@@ -130,7 +131,7 @@ public sealed class LoreMatcherTests
         Assert.Empty(Triggered([], budget: 9, entries: entries));
 
         var ownBudget = LoreMatcher.Select(
-            [CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = entries, TokenBudget = 20 })], [], "C", "U", 0);
+            [CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = entries, TokenBudget = 20 })], [], "C", "U");
         Assert.Equal(["b/mid", "b/high"], ownBudget.Select(l => l.EntryId));
     }
 
@@ -139,11 +140,14 @@ public sealed class LoreMatcherTests
     {
         LoreInsertion At(string id, int order, int chars) => new(id, new string('y', chars), LorePosition.BeforeHistory, order, 0);
         var insertions = new[] { At("a", 5, 40), At("b", -3, 40), At("c", 5, 4), At("d", 9, 40) };
+        static int Cost(LoreInsertion i) => i.Text.Length / 4;
 
-        Assert.Same(insertions, LoreBudget.Apply(insertions, 0));
-        Assert.Equal(["a", "c", "d"], LoreBudget.Apply(insertions, 21).Select(i => i.EntryId));
-        // Equal orders: the greater entry id goes first.
-        Assert.Equal(["a", "d"], LoreBudget.Apply(insertions, 20).Select(i => i.EntryId));
+        Assert.Same(insertions, LoreBudget.Apply(insertions, 31, Cost));
+        Assert.Equal(["a", "c", "d"], LoreBudget.Apply(insertions, 21, Cost).Select(i => i.EntryId));
+        // Equal orders: the lower entry id goes first, as the prompt assembler lays them out (ascending order, then id).
+        Assert.Equal(["c", "d"], LoreBudget.Apply(insertions, 20, Cost).Select(i => i.EntryId));
+        Assert.Empty(LoreBudget.Apply(insertions, 0, Cost));
+        Assert.Equal(["b", "a", "c", "d"], LoreBudget.InOrder(insertions).Select(i => i.EntryId));
     }
 
     [Fact]
