@@ -1,5 +1,6 @@
 using ChatService.Api.V1;
 using ChatService.Tests.Api;
+using ChatService.Tests.Cards;
 using ChatService.Tests.Infrastructure;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -25,7 +26,13 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
         Assert.Equal((1L, 2, 2), (created.Version, created.ScanDepth, created.Entries.Count));
         Assert.Equal(["1", "2"], created.Entries.Select(e => e.EntryId));
         Assert.Equal(created, await client.GetLorebookAsync(new GetLorebookRequest { LorebookId = created.LorebookId }, cancellationToken: Ct));
-        Assert.Equal(["Alpha", "Zeta"], (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks.Select(b => b.Name));
+        var listed = (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks;
+        Assert.Equal(["Alpha", "Zeta"], listed.Select(b => b.Name));
+        // A listing carries each book without its entries (GetLorebook has them), the rest as GetLorebook says.
+        Assert.All(listed, b => Assert.Empty(b.Entries));
+        var zeta = created.Clone();
+        zeta.Entries.Clear();
+        Assert.Equal(zeta, listed[1]);
 
         var renamed = await client.UpdateLorebookAsync(new UpdateLorebookRequest
         {
@@ -75,6 +82,33 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
         second.CharacterId = character.CharacterId;
         await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = second }, cancellationToken: Ct));
         Assert.Single((await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks);
+    }
+
+    [Fact]
+    public async Task ACardsBook_CountsTowardTheBooksAUserMayHave()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        await Fixture.Database.RunInTransactionAsync((tx, _) =>
+        {
+            // The user has one book fewer than the most: a card with a book still fits.
+            for (var i = 0; i < global::ChatService.Chats.LoreLimits.MaxBooksPerUser - 1; i++)
+            {
+                tx.BufferWrite(global::ChatService.Storage.LorebookRows.Insert(new global::ChatService.Chats.Lorebook(Guid.NewGuid().ToString(), user, $"Book {i:D3}")));
+            }
+
+            return Task.CompletedTask;
+        }, Ct);
+
+        var imported = await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Json = CardFixtures.V2 }, cancellationToken: Ct);
+        Assert.Equal(global::ChatService.Chats.LoreLimits.MaxBooksPerUser, (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks.Count);
+
+        // Now at the most: the next card with a book is refused whole (no character, no book), as CreateLorebook is.
+        var before = await Fixture.SnapshotAsync();
+        await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Json = CardFixtures.V2 }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book("One more", Keyed("k", "c")) }, cancellationToken: Ct));
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+        Assert.NotEmpty(imported.CharacterId);
     }
 
     [Theory]

@@ -187,7 +187,7 @@ public sealed class LorebookPromptTests(LoreFixture fixture) : ApiTestBase(fixtu
         var client = Fixture.Client(user);
         var character = await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Json = CardFixtures.V2, ModelRoute = "llm" }, cancellationToken: Ct);
         var books = (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks;
-        var book = Assert.Single(books);
+        var book = await client.GetLorebookAsync(new GetLorebookRequest { LorebookId = Assert.Single(books).LorebookId }, cancellationToken: Ct);
         Assert.Equal(("Kestrel lore", character.CharacterId, 2), (book.Name, book.CharacterId, book.Entries.Count));
         var chat = await CreateChatAsync(user, character);
 

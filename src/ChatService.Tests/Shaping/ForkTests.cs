@@ -50,6 +50,66 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task Fork_CopiesTheMemoryNoteAndTheLorebooks_AndTheLatestSummaryOnlyWhenItEndsAtOrBeforeTheForkPoint()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var source = await CreateChatAsync(user, character);
+        for (var i = 0; i < 3; i++)
+        {
+            await SendAsync(user, source.ChatId, $"message {i}"); // 2-7
+        }
+
+        var client = Fixture.Client(user);
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = source.ChatId, Seqs = { 2 } }, cancellationToken: Ct);
+        await client.UpdateChatMemoryAsync(new UpdateChatMemoryRequest { ChatId = source.ChatId, Note = "Quinn owes Ruby ten doubloons.", Depth = 2 }, cancellationToken: Ct);
+        var book = await client.CreateLorebookAsync(
+            new CreateLorebookRequest { Lorebook = new Lorebook { Name = "World", Entries = { new LoreEntry { Keys = { "dragon" }, Content = "Dragons nest north." } } } },
+            cancellationToken: Ct);
+        await client.AttachLorebookAsync(new AttachLorebookRequest { ChatId = source.ChatId, LorebookId = book.LorebookId }, cancellationToken: Ct);
+        // The latest live summary covers turns up to 5 (1, 3, 4 and 5 shown); a later version was discarded.
+        await Fixture.Database.RunInTransactionAsync((tx, _) =>
+        {
+            SpannerMutation Summary(long version, long through, string text) => SpannerMutation.Insert("ChatSummaries")
+                .Set("ChatId", source.ChatId).Set("Version", version).Set("BaseVersion", version - 1).Set("FromSeq", 1L).Set("ThroughSeq", through)
+                .Set("Text", text).Set("TurnCount", through).Set("Replica", "test").Set("CreateTime", SpannerCommitTimestamp.Value);
+            tx.BufferWrite(Summary(1, 5, "They met in Lisbon."));
+            tx.BufferWrite(Summary(2, 7, "DISCARDED").Set("DiscardTime", SpannerCommitTimestamp.Value));
+            return Task.CompletedTask;
+        }, Ct);
+
+        var atFive = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 5, RequestId = "fork-5" }, cancellationToken: Ct);
+        var atFour = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 4, RequestId = "fork-4" }, cancellationToken: Ct);
+
+        var five = await client.GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = atFive.ChatId }, cancellationToken: Ct);
+        Assert.Equal(("Quinn owes Ruby ten doubloons.", 2), (five.Note, five.Depth));
+        Assert.NotNull(five.Summary);
+        // Renumbered: source turn 5 is the fork's turn 4.
+        Assert.Equal((1L, 4L, "They met in Lisbon."), (five.Summary.Version, five.Summary.ThroughSeq, five.Summary.Text));
+
+        // The summary covers turn 5, after this fork's point: the fork has none, but the note all the same.
+        var four = await client.GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = atFour.ChatId }, cancellationToken: Ct);
+        Assert.Equal("Quinn owes Ruby ten doubloons.", four.Note);
+        Assert.Null(four.Summary);
+
+        foreach (var fork in new[] { atFive, atFour })
+        {
+            var books = await client.ListLorebooksAsync(new ListLorebooksRequest { ChatId = fork.ChatId }, cancellationToken: Ct);
+            Assert.Equal([book.LorebookId], books.Lorebooks.Select(b => b.LorebookId));
+        }
+
+        // The source keeps its own.
+        var sourceBooks = await client.ListLorebooksAsync(new ListLorebooksRequest { ChatId = source.ChatId }, cancellationToken: Ct);
+        Assert.Equal([book.LorebookId], sourceBooks.Lorebooks.Select(b => b.LorebookId));
+
+        // The fork's reply uses the copied book: "dragon" brings its entry into the prompt.
+        await SendAsync(user, atFive.ChatId, "Is that a dragon?");
+        var prompt = await client.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = atFive.ChatId, Seq = 6 }, cancellationToken: Ct);
+        Assert.Contains(prompt.Messages, m => m.Content.Contains("Dragons nest north.", StringComparison.Ordinal));
+        Assert.Contains(prompt.Messages, m => m.Content.Contains("They met in Lisbon.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Fork_OfA10000TurnChat_IsComplete()
     {
         var user = TestUsers.New();

@@ -32,7 +32,10 @@ public interface ILorebookStore
 
     Task<Lorebook?> GetAsync(string userId, string lorebookId, CancellationToken cancellationToken);
 
-    /// <summary>The user's books by name; with <paramref name="chatId"/>, only those the chat uses (NOT_FOUND for no such chat of the user's).</summary>
+    /// <summary>
+    /// The user's books by name, without their entries (GetAsync has them: a user's books whole can be megabytes);
+    /// with <paramref name="chatId"/>, only those the chat uses (NOT_FOUND for no such chat of the user's).
+    /// </summary>
     Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, CancellationToken cancellationToken);
 
     /// <summary>Replaces the fields the update names, one version more; ABORTED when the expected version is not current.</summary>

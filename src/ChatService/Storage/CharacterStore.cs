@@ -27,10 +27,32 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
     public Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken) =>
         InsertAsync(character, card, [], cancellationToken);
 
-    public Task<Character> InsertAsync(Character character, StoredCard card, Lorebook book, CancellationToken cancellationToken) =>
-        InsertAsync(character, card, [LorebookRows.Insert(book with { CharacterId = character.Id, OwnerUserId = character.OwnerUserId })], cancellationToken);
+    public async Task<Character> InsertAsync(Character character, StoredCard card, Lorebook book, CancellationToken cancellationToken)
+    {
+        // The card's book is one of the user's books like any other: it counts toward LoreLimits.MaxBooksPerUser,
+        // counted in the transaction that writes it (as CreateLorebook counts), so no import passes the bound.
+        var mutations = InsertMutations(character, card, [LorebookRows.Insert(book with { CharacterId = character.Id, OwnerUserId = character.OwnerUserId })]);
+        var (_, committed) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            await LorebookStore.CheckRoomAsync(tx, character.OwnerUserId, ct);
+            foreach (var mutation in mutations)
+            {
+                tx.BufferWrite(mutation);
+            }
+
+            return true;
+        }, cancellationToken);
+        return character with { CreateTime = committed, Version = 1 };
+    }
 
     private async Task<Character> InsertAsync(Character character, StoredCard? card, IReadOnlyList<SpannerMutation> more, CancellationToken cancellationToken)
+    {
+        var committed = await spanner.WriteAsync(InsertMutations(character, card, more), cancellationToken);
+        return character with { CreateTime = committed, Version = 1 };
+    }
+
+    /// <summary>The character's row, its catalog rows and <paramref name="more"/>.</summary>
+    private static List<SpannerMutation> InsertMutations(Character character, StoredCard? card, IReadOnlyList<SpannerMutation> more)
     {
         var insert = SetDefinition(SpannerMutation.Insert("Characters"), character)
             .Set("CharacterId", character.Id)
@@ -42,8 +64,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
             .Set("ChatCount", 0L)
             .Set("CreateTime", SpannerCommitTimestamp.Value);
         CatalogEntries.Catalogued(insert);
-        var committed = await spanner.WriteAsync([insert, .. CatalogEntries.Mutations(before: null, after: character), .. more], cancellationToken);
-        return character with { CreateTime = committed, Version = 1 };
+        return [insert, .. CatalogEntries.Mutations(before: null, after: character), .. more];
     }
 
     /// <summary>The columns an author sets (CreateCharacter, UpdateCharacter, a card import): empty texts are stored as NULL.</summary>

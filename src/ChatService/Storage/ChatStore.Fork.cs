@@ -65,10 +65,17 @@ internal sealed partial class ChatStore
             throw ChatException.TurnHidden(chatId, atSeq);
         }
 
+        // What the chat remembers comes along: its memory note, its lorebooks, and its latest summary when that
+        // covers no turn after the fork point (one that does would tell the fork of turns it does not have).
+        var remembered = await ReadForkMemoryAsync(tx, chatId, ct);
+
         // Nobody owns the new chat until its last turn is copied: ListChats cannot show it and no
         // read can reach it (an empty user id is never a caller's).
         var fork = new ForkProgress(Ids.New(), atSeq, CopiedThrough: 0, Done: false);
         tx.BufferWrite(SetSpeakers(SpannerMutation.Insert("Chats"), source.Speakers ?? SpeakerSettings.Default)
+            .Set("MemoryNote", remembered.Note)
+            .Set("MemoryDepth", remembered.Depth)
+            .Set("MemoryUpdateTime", remembered.NoteTime)
             .Set("ChatId", fork.ChatId)
             .Set("UserId", "")
             .Set("Title", string.IsNullOrEmpty(title) ? source.Title : title)
@@ -82,7 +89,65 @@ internal sealed partial class ChatStore
             .Set("CreateTime", SpannerCommitTimestamp.Value)
             .Set("LastActiveTime", SpannerCommitTimestamp.Value));
         ChatOperations.Insert(tx, chatId, requestId, ForkKind, fork.ToBytes());
+        foreach (var lorebookId in remembered.LorebookIds)
+        {
+            tx.BufferWrite(SpannerMutation.Insert("ChatLorebooks")
+                .Set("ChatId", fork.ChatId)
+                .Set("LorebookId", lorebookId)
+                .Set("AttachTime", SpannerCommitTimestamp.Value));
+        }
+
+        if (remembered.Summary is { } summary && summary.ThroughSeq <= atSeq)
+        {
+            // The fork's first version: it covers the fork's turns 1 to the number the source's last covered
+            // turn gets there (the fork renumbers its shown turns from 1, and a live summary covers only shown ones).
+            tx.BufferWrite(SpannerMutation.Insert("ChatSummaries")
+                .Set("ChatId", fork.ChatId)
+                .Set("Version", 1L)
+                .Set("BaseVersion", 0L)
+                .Set("FromSeq", 1L)
+                .Set("ThroughSeq", summary.ShownThrough)
+                .Set("Text", summary.Text)
+                .Set("TurnCount", summary.ShownThrough)
+                .Set("Replica", summary.Replica)
+                .Set("CreateTime", SpannerCommitTimestamp.Value));
+        }
+
         return fork;
+    }
+
+    /// <summary>What a fork copies of its source's memory: the note, the attached books and the latest live summary.</summary>
+    private sealed record ForkMemory(string? Note, long? Depth, DateTimeOffset? NoteTime, IReadOnlyList<string> LorebookIds, ForkSummary? Summary);
+
+    /// <summary>The source's latest live summary, with how many shown turns it covers (its last one's number in the fork).</summary>
+    private sealed record ForkSummary(long ThroughSeq, long ShownThrough, string Text, string Replica);
+
+    private static async Task<ForkMemory> ReadForkMemoryAsync(SpannerTransaction tx, string chatId, CancellationToken ct)
+    {
+        var rows = await tx.QueryListAsync(
+            new SpannerStatement(
+                "SELECT ch.MemoryNote, ch.MemoryDepth, ch.MemoryUpdateTime, " +
+                "ARRAY(SELECT l.LorebookId FROM ChatLorebooks l WHERE l.ChatId = ch.ChatId ORDER BY l.LorebookId) AS LorebookIds " +
+                "FROM Chats ch WHERE ch.ChatId = @chatId")
+                .Add("chatId", chatId),
+            ct);
+        var summaries = await tx.QueryListAsync(
+            new SpannerStatement(
+                "SELECT s.ThroughSeq, s.Text, s.Replica, " +
+                "(SELECT COUNT(*) FROM Turns t WHERE t.ChatId = s.ChatId AND t.Seq <= s.ThroughSeq AND t.HiddenTime IS NULL) AS Shown " +
+                "FROM ChatSummaries s WHERE s.ChatId = @chatId AND s.DiscardTime IS NULL ORDER BY s.Version DESC LIMIT 1")
+                .Add("chatId", chatId),
+            ct);
+        var row = rows[0];
+        var summary = summaries.Count == 0
+            ? null
+            : new ForkSummary(summaries[0].Get<long>("ThroughSeq"), summaries[0].Get<long>("Shown"), summaries[0].Get<string>("Text"), summaries[0].Get<string>("Replica"));
+        return new ForkMemory(
+            row.Get<string?>("MemoryNote"),
+            row.Get<long?>("MemoryDepth"),
+            row.Get<DateTimeOffset?>("MemoryUpdateTime"),
+            row.Get<List<string>?>("LorebookIds") ?? [],
+            summary);
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ internal static class LorebookRows
 {
     public const string Columns = "LorebookId, OwnerUserId, CharacterId, Name, Description, ScanDepth, TokenBudget, Entries, Version, CreateTime, UpdateTime";
 
+    /// <summary><see cref="Columns"/> but the entries (ListLorebooks: a book's entries are GetLorebook's), read by <see cref="ReadListed"/>.</summary>
+    public const string ListedColumns = "LorebookId, OwnerUserId, CharacterId, Name, Description, ScanDepth, TokenBudget, Version, CreateTime, UpdateTime";
+
     /// <summary>
     /// The books a reply of <c>@speakerId</c> in <c>@chatId</c> uses, as (Kind 'lorebook', Id, Version)
     /// rows shaped like the other branches of the reply's definitions read (ReplyDefinitionReader), so
@@ -27,13 +30,15 @@ internal static class LorebookRows
         FROM ChatLorebooks c JOIN Lorebooks b ON b.LorebookId = c.LorebookId WHERE c.ChatId = @chatId
         """;
 
-    public static Lorebook Read(SpannerRow row) => new(row.Get<string>("LorebookId"), row.Get<string>("OwnerUserId"), row.Get<string>("Name"))
+    public static Lorebook Read(SpannerRow row) => ReadListed(row) with { Entries = DecodeEntries(row.Get<byte[]>("Entries")) };
+
+    /// <summary>A book from a row of <see cref="ListedColumns"/>: without its entries.</summary>
+    public static Lorebook ReadListed(SpannerRow row) => new(row.Get<string>("LorebookId"), row.Get<string>("OwnerUserId"), row.Get<string>("Name"))
     {
         CharacterId = row.Get<string?>("CharacterId"),
         Description = row.Get<string>("Description"),
         ScanDepth = (int)row.Get<long>("ScanDepth"),
         TokenBudget = (int)row.Get<long>("TokenBudget"),
-        Entries = DecodeEntries(row.Get<byte[]>("Entries")),
         Version = row.Get<long>("Version"),
         CreateTime = row.Get<DateTimeOffset>("CreateTime"),
         UpdateTime = row.Get<DateTimeOffset>("UpdateTime"),
@@ -61,12 +66,22 @@ internal static class LorebookRows
             new SpannerStatement($"SELECT {Columns} FROM Lorebooks WHERE LorebookId IN UNNEST(@ids)").Add("ids", SpannerType.ArrayOf(SpannerType.String), ids.ToList()),
             cancellationToken)).Select(Read).ToList();
 
-    /// <summary>The books a reply of <paramref name="speakerId"/> in <paramref name="chatId"/> uses, whole, straight from <paramref name="reader"/> (e.g. the ledger's snapshot).</summary>
-    public static async Task<IReadOnlyList<Lorebook>> ReadForReplyAsync(ISpannerReader reader, string chatId, string speakerId, CancellationToken cancellationToken)
-    {
-        var stamps = await reader.QueryListAsync(new SpannerStatement(StampsSelect).Add("chatId", chatId).Add("speakerId", speakerId), cancellationToken);
-        return await ReadAsync(reader, stamps.Select(r => r.Get<string>("Id")).Distinct().ToList(), cancellationToken);
-    }
+    /// <summary>
+    /// The books a reply of <paramref name="speakerId"/> in <paramref name="chatId"/> uses, whole, straight from
+    /// <paramref name="reader"/> (e.g. the ledger's snapshot): one statement, the ids as <see cref="StampsSelect"/>
+    /// finds them (the speaker's book by its index, the chat's attachments) and the rows by key.
+    /// </summary>
+    public static async Task<IReadOnlyList<Lorebook>> ReadForReplyAsync(ISpannerReader reader, string chatId, string speakerId, CancellationToken cancellationToken) =>
+        (await reader.QueryListAsync(
+            new SpannerStatement(
+                $$"""
+                SELECT {{Columns}} FROM Lorebooks WHERE LorebookId IN (
+                  SELECT b.LorebookId FROM Lorebooks@{FORCE_INDEX=LorebooksByCharacter, spanner_emulator.disable_query_null_filtered_index_check=true} b WHERE b.CharacterId = @speakerId
+                  UNION DISTINCT
+                  SELECT c.LorebookId FROM ChatLorebooks c WHERE c.ChatId = @chatId)
+                """)
+                .Add("chatId", chatId).Add("speakerId", speakerId),
+            cancellationToken)).Select(Read).ToList();
 
     public static byte[] EncodeEntries(IReadOnlyList<LoreEntry> entries)
     {

@@ -17,14 +17,7 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
     {
         var (_, committed) = await spanner.TransactionAsync(async (tx, ct) =>
         {
-            var count = (await tx.QueryListAsync(
-                new SpannerStatement("SELECT COUNT(*) FROM Lorebooks WHERE OwnerUserId = @userId").Add("userId", book.OwnerUserId), ct))[0].Get<long>(0);
-            if (count >= LoreLimits.MaxBooksPerUser)
-            {
-                throw new ChatException(ChatErrorKind.FailedPrecondition,
-                    $"you have {count} lorebooks, the most a user may have ({LoreLimits.MaxBooksPerUser}); delete one first");
-            }
-
+            await CheckRoomAsync(tx, book.OwnerUserId, ct);
             if (book.CharacterId is { } characterId)
             {
                 await CheckCharacterAsync(tx, book.OwnerUserId, characterId, book.Id, ct);
@@ -36,6 +29,21 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
         return book with { Version = 1, CreateTime = committed, UpdateTime = committed };
     }
 
+    /// <summary>
+    /// FAILED_PRECONDITION when <paramref name="userId"/> has <see cref="LoreLimits.MaxBooksPerUser"/> books
+    /// already: what every write of a new book (CreateLorebook, a card import's book) checks in its transaction.
+    /// </summary>
+    internal static async Task CheckRoomAsync(SpannerTransaction tx, string userId, CancellationToken ct)
+    {
+        var count = (await tx.QueryListAsync(
+            new SpannerStatement("SELECT COUNT(*) FROM Lorebooks WHERE OwnerUserId = @userId").Add("userId", userId), ct))[0].Get<long>(0);
+        if (count >= LoreLimits.MaxBooksPerUser)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition,
+                $"you have {count} lorebooks, the most a user may have ({LoreLimits.MaxBooksPerUser}); delete one first");
+        }
+    }
+
     public Task<Lorebook?> GetAsync(string userId, string lorebookId, CancellationToken cancellationToken) =>
         spanner.ReadAsync((reader, ct) => ReadOwnAsync(reader, userId, lorebookId, ct), cancellationToken);
 
@@ -45,13 +53,17 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
             if (chatId is null)
             {
                 var rows = await reader.QueryListAsync(
-                    new SpannerStatement($"SELECT {LorebookRows.Columns} FROM Lorebooks WHERE OwnerUserId = @userId ORDER BY Name, LorebookId").Add("userId", userId), ct);
-                return rows.Select(LorebookRows.Read).ToList();
+                    new SpannerStatement($"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE OwnerUserId = @userId ORDER BY Name, LorebookId").Add("userId", userId), ct);
+                return rows.Select(LorebookRows.ReadListed).ToList();
             }
 
             await CheckChatAsync(reader, userId, chatId, ct);
-            var ids = await AttachedAsync(reader, chatId, ct);
-            return (await LorebookRows.ReadAsync(reader, ids, ct)).OrderBy(b => b.Name, StringComparer.Ordinal).ThenBy(b => b.Id, StringComparer.Ordinal).ToList();
+            var attached = await reader.QueryListAsync(
+                new SpannerStatement(
+                    $"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE LorebookId IN (SELECT LorebookId FROM ChatLorebooks WHERE ChatId = @chatId) ORDER BY Name, LorebookId")
+                    .Add("chatId", chatId),
+                ct);
+            return attached.Select(LorebookRows.ReadListed).ToList();
         }, cancellationToken);
 
     public async Task<Lorebook> UpdateAsync(string userId, LorebookUpdate update, CancellationToken cancellationToken)
