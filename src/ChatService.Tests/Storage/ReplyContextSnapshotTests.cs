@@ -67,4 +67,39 @@ public sealed class ReplyContextSnapshotTests(SpannerEmulatorFixture emulator)
         Assert.Equal("Renamed", after.Speaker.DisplayName);
         Assert.Equal("edited", Assert.Single(after.WindowOldestFirst).Text);
     }
+
+    [Fact]
+    public async Task LoadReplyContext_ReadsTheSpeakersBook_AndTheChatsAttachedBooks_NoOthers()
+    {
+        var databaseId = await emulator.CreateDatabaseAsync(nameof(LoadReplyContext_ReadsTheSpeakersBook_AndTheChatsAttachedBooks_NoOthers), SchemaScript.LoadAll().SelectMany(s => s.Statements).ToList());
+        var options = Options.Create(new ChatOptions { ReplicaId = "replica-a" });
+        await using var client = SpannerDatabaseClient.Create(emulator.Options(databaseId));
+        using var memory = new MemoryCache(new MemoryCacheOptions());
+        var spanner = new SpannerGateway(client);
+        var characters = new CharacterStore(spanner, memory);
+        var books = new LorebookStore(spanner, memory);
+        using var folder = new ChatCountFolder(spanner, options, TimeProvider.System, NullLogger<ChatCountFolder>.Instance);
+        var chats = new ChatStore(spanner, new TurnCommits(spanner, new NoChatChanges()), options, TimeProvider.System, folder);
+        var ledger = new ReplyLedger(spanner, new TurnCommits(spanner, new NoChatChanges()), options, TimeProvider.System);
+
+        Character New(string name) => new(Ids.New(), UserId, name, "A persona.", Greeting: null, "default", CharacterVisibility.Private, default);
+        var speaker = await characters.InsertAsync(New("Ada"), card: null, Ct);
+        var other = await characters.InsertAsync(New("Bob"), card: null, Ct);
+        Lorebook Book(string name, string? characterId = null) => new(Ids.New(), UserId, name) { CharacterId = characterId, Entries = [new LoreEntry("e") { Constant = true, Content = name }] };
+        var own = await books.CreateAsync(Book("Ada's", speaker.Id), Ct);
+        await books.CreateAsync(Book("Bob's", other.Id), Ct);
+        var attached = await books.CreateAsync(Book("World"), Ct);
+        await books.CreateAsync(Book("Unused"), Ct);
+        var (chat, _) = await chats.CreateChatAsync(UserId, "A chat", [speaker], ChatOpening.OwnGreetings([speaker]), Ct);
+        await books.AttachAsync(UserId, chat.Id, attached.Id, Ct);
+        var receipt = await chats.RecordSendAsync(new UserMessage(UserId, chat.Id, "hello", Ids.New()), ReplyPolicy.ForUserTurn([], 1), Ct);
+        var pending = Assert.Single(receipt.PendingReplies);
+
+        var context = await ledger.LoadReplyContextAsync(new ReplyKey(chat.Id, pending.Seq, pending.CandidateId!), windowTurns: 10, Ct);
+
+        Assert.NotNull(context);
+        Assert.Equal(new[] { attached.Id, own.Id }.Order(StringComparer.Ordinal), context.Lorebooks.Select(b => b.Id).Order(StringComparer.Ordinal));
+        Assert.All(context.Lorebooks, b => Assert.Single(b.Entries));
+        Assert.Equal(["Ada's", "World"], context.Lorebooks.Select(b => b.Name).Order(StringComparer.Ordinal));
+    }
 }

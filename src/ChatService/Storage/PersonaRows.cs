@@ -20,20 +20,16 @@ internal static class PersonaRows
     /// (Kind, Id, Version, DeleteTime, Name, Description, IsDefault, Rank): the chat's pinned persona (rank 1), the
     /// user's override for the speaker (2) and the default (3), whichever of them exist; the lowest rank
     /// wins. Parameters: @userId, @chatId, @speakerId. All of the rows it reads are in the user's ranges
-    /// and the chat's row.
+    /// and the chat's row; the chat's persona and the override are looked up once (<c>w</c>), not per persona.
     /// </summary>
     public const string SpeakingAsSelect =
         """
         SELECT 'persona' AS Kind, p.PersonaId AS Id, CAST(NULL AS INT64) AS Version, CAST(NULL AS TIMESTAMP) AS DeleteTime,
                p.Name, p.Description, p.IsDefault,
-               CASE WHEN p.PersonaId = (SELECT ch.PersonaId FROM Chats ch WHERE ch.ChatId = @chatId) THEN 1
-                    WHEN p.PersonaId = (SELECT o.PersonaId FROM PersonaOverrides o WHERE o.UserId = @userId AND o.CharacterId = @speakerId) THEN 2
-                    ELSE 3 END AS Rank
-        FROM Personas p
-        WHERE p.UserId = @userId
-          AND (p.IsDefault
-               OR p.PersonaId = (SELECT ch.PersonaId FROM Chats ch WHERE ch.ChatId = @chatId)
-               OR p.PersonaId = (SELECT o.PersonaId FROM PersonaOverrides o WHERE o.UserId = @userId AND o.CharacterId = @speakerId))
+               CASE WHEN p.PersonaId = w.Pinned THEN 1 WHEN p.PersonaId = w.Override THEN 2 ELSE 3 END AS Rank
+        FROM (SELECT (SELECT ch.PersonaId FROM Chats ch WHERE ch.ChatId = @chatId) AS Pinned,
+                     (SELECT o.PersonaId FROM PersonaOverrides o WHERE o.UserId = @userId AND o.CharacterId = @speakerId) AS Override) w
+        JOIN Personas p ON p.UserId = @userId AND (p.IsDefault OR p.PersonaId = w.Pinned OR p.PersonaId = w.Override)
         """;
 
     public static UserPersona ReadPersona(SpannerRow row) => new(
