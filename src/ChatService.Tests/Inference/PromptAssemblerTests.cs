@@ -476,6 +476,146 @@ public sealed class PromptAssemblerTests
         Assert.Equal(window[^1].Seq, starved.OldestRecentSeq);
     }
 
+    [Fact]
+    public void AHistoryCutByItsOwnCeiling_WithRoomToSpare_KeepsThePostHistoryInstructions_AndWhatComesBeforeIt()
+    {
+        // Forty turns over a ceiling of a few hundred tokens: the history's own ceiling cuts it, which is no reason
+        // for anything else to give way. The budget is a little more than that prompt, so the room left once the
+        // history is in is less than the history's ceiling (a cut judged then would look like the whole budget's).
+        var window = LongChat(40);
+        var roomy = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], Everything, Roomy() with { HistoryTokens = 300 });
+        var budgets = new PromptBudgets(O200k, roomy.TotalTokens + 60) { HistoryTokens = 300 };
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], Everything, budgets);
+
+        Assert.Equal(roomy.Messages.Select(m => m.Text), prompt.Messages.Select(m => m.Text));
+
+        Assert.True(prompt.OldestRecentSeq > window[0].Seq, "the history was cut by its ceiling");
+        Assert.InRange(prompt[PromptSection.History], 1, 300);
+        Assert.Equal((ChatRole.System, "Stay in character."), (prompt.Messages[^1].Role, prompt.Messages[^1].Text));
+        Assert.Equal(O200k.CountMessage("Stay in character."), prompt[PromptSection.PostHistory]);
+        Assert.Equal(Recount(prompt.Messages, O200k), prompt.TotalTokens);
+    }
+
+    [Fact]
+    public void AHeldPinLeftOutForLackOfRoom_TakesTheMemorySummaryAndLoreWithIt()
+    {
+        // The pinned turn 9 is a recent turn the history's ceiling would keep (a held pin); the budget has no room
+        // for it after the system message and the newest user turn, though a small pins ceiling and a short note
+        // would fit what is left.
+        var pinnedText = "PINNED: " + string.Join(' ', Enumerable.Range(0, 400).Select(i => $"oath{i}"));
+        var window = new[] { User(9, pinnedText), Said(10, "ruby", "Aye."), User(11, "And now?") };
+        var fits = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [window[0]], Everything, Roomy() with { HistoryTokens = 100_000, PinnedTokens = 10 });
+        Assert.Contains(fits.Messages, m => m.Text == pinnedText);
+        var budget = fits.TotalTokens - (O200k.CountMessage(pinnedText) / 2);
+        var budgets = new PromptBudgets(O200k, budget) { HistoryTokens = 100_000, PinnedTokens = 10 };
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [window[0]], Everything, budgets);
+
+        Assert.True(prompt.TotalTokens <= budget, $"{prompt.TotalTokens}");
+        var texts = prompt.Messages.Select(m => m.Text).ToList();
+        Assert.DoesNotContain(pinnedText, texts);
+        Assert.Contains("And now?", texts);
+        // Nothing of lower priority than the pin is sent while it is missing.
+        Assert.Equal((0, 0, 0, 0), (prompt[PromptSection.Memory], prompt[PromptSection.Summary], prompt[PromptSection.Lore], prompt[PromptSection.PostHistory]));
+        Assert.DoesNotContain(texts, t => t.Contains("NOTE:", StringComparison.Ordinal) || t.Contains("LORE-", StringComparison.Ordinal) || t.StartsWith(PromptBuilder.SummaryLabel, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void FarOverItsCeiling_TheDefinitionIsCut_ScenarioThenPersonalityThenDescriptionThenPersona_TheSystemPromptLast()
+    {
+        string Words(string tag) => string.Join(' ', Enumerable.Range(0, 30).Select(i => $"{tag}{i}"));
+        var definition = new CharacterPrompt("Ruby", "Quinn")
+        {
+            DefaultSystemPrompt = "SYSTEM0 Play Ruby SYSTEMEND.",
+            Persona = Words("persona"),
+            Description = Words("description"),
+            Personality = Words("personality"),
+            Scenario = Words("scenario"),
+            ExampleDialogues = "<START>\n{{user}}: Hi\n{{char}}: Ahoy.",
+            PostHistoryInstructions = "",
+        };
+        var order = new[] { "scenario", "personality", "description", "persona" };
+        var whole = PromptBuilder.Assemble(definition, "ruby", [User(1, "Hi")], Names, [], PromptMemory.None, Roomy()).Messages[0].Text;
+        Assert.All(order, tag => Assert.Contains($"{tag}29", whole));
+
+        var seen = 0;
+        for (var tokens = O200k.CountMessage(whole); tokens > 0; tokens -= 3)
+        {
+            var system = PromptBuilder.Assemble(definition, "ruby", [User(1, "Hi")], Names, [], PromptMemory.None, Roomy() with { DefinitionTokens = tokens }).Messages[0].Text;
+            if (!system.Contains("personality29", StringComparison.Ordinal) || !system.Contains("scenario29", StringComparison.Ordinal))
+            {
+                // The example dialogues went before any of the rest.
+                Assert.DoesNotContain("Ahoy.", system);
+            }
+
+            for (var later = 1; later < order.Length; later++)
+            {
+                if (!system.Contains($"{order[later]}29", StringComparison.Ordinal))
+                {
+                    // A part is cut only once every part cut before it is gone.
+                    Assert.All(order[..later], earlier => Assert.DoesNotContain($"{earlier}0", system));
+                }
+            }
+
+            if (!system.Contains("SYSTEMEND", StringComparison.Ordinal))
+            {
+                Assert.All(order, tag => Assert.DoesNotContain($"{tag}0", system));
+            }
+
+            if (system.Contains("SYSTEM0", StringComparison.Ordinal) && !system.Contains("persona0", StringComparison.Ordinal))
+            {
+                seen++;
+            }
+        }
+
+        Assert.True(seen > 0, "no size kept the system prompt alone");
+    }
+
+    [Fact]
+    public void GroupChat_ACharacterWithoutAKnownName_IsPrefixedWithItsId()
+    {
+        var window = new[] { User(1, "Hi all"), Said(2, "cyd", "Yo."), Said(3, "bob", "Hey!") };
+
+        var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, Roomy());
+
+        Assert.Equal(
+            [(ChatRole.User, "Hi all"), (ChatRole.User, "cyd: Yo."), (ChatRole.User, "Bob: Hey!")],
+            prompt.Messages.Skip(1).SkipLast(1).Select(m => (m.Role, m.Text)));
+    }
+
+    [Fact]
+    public void AnEmptyWindow_OrNoBudget_StillSendsTheDefinition_WithoutThrowing()
+    {
+        var empty = PromptBuilder.Assemble(Ruby, "ruby", [], Names, [], PromptMemory.None, Roomy() with { HistoryTokens = 0 });
+
+        Assert.Equal(
+            [(ChatRole.System, "Play Ruby.\n\nA pirate.\n\nThe user is Quinn. A sailor.\n\nScenario: At sea."), (ChatRole.System, "Stay in character.")],
+            empty.Messages.Select(m => (m.Role, m.Text)));
+
+        // Only failed turns (nothing the model should see) and no budget at all: still a prompt, with the system message first.
+        var none = PromptBuilder.Assemble(Ruby, "ruby", [Said(1, "ruby", " ")], Names, [], Everything, new PromptBudgets(O200k, 0));
+        Assert.Equal(ChatRole.System, none.Messages[0].Role);
+        Assert.DoesNotContain(none.Messages, m => m.Role != ChatRole.System);
+    }
+
+    [Fact]
+    public void WhileTheDefinitionIsCut_ThePostHistoryInstructionsAreKept()
+    {
+        var definition = Ruby with
+        {
+            Description = string.Join(' ', Enumerable.Range(0, 300).Select(i => $"trait{i}")),
+            PostHistoryInstructions = "Be brief.",
+        };
+
+        var prompt = PromptBuilder.Assemble(definition, "ruby", [User(1, "Hi")], Names, [], PromptMemory.None, Roomy() with { DefinitionTokens = 60 });
+
+        Assert.DoesNotContain("trait299", prompt.Messages[0].Text);
+        Assert.StartsWith("Play Ruby.", prompt.Messages[0].Text);
+        Assert.Equal((ChatRole.System, "Be brief."), (prompt.Messages[^1].Role, prompt.Messages[^1].Text));
+        Assert.Equal((ChatRole.User, "Hi"), (prompt.Messages[^2].Role, prompt.Messages[^2].Text));
+    }
+
     private static (TimeSpan Wall, TimeSpan Cpu) Measure(int rounds, Action action)
     {
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;

@@ -152,7 +152,7 @@ public static partial class PromptBuilder
         var oldestRecentBound = withinCeiling.Count == 0 ? long.MaxValue : withinCeiling.Min(i => recent[i].Turn.Seq);
         var heldPins = new HashSet<long>();
         var heldCost = 0;
-        var pinLeftOut = false;
+        var heldPinLeftOut = false;
         for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
         {
             var at = recent.FindIndex(r => r.Turn.Seq == pinnedOldestFirst[i].Seq);
@@ -163,7 +163,10 @@ public static partial class PromptBuilder
 
             if (recent[at].Cost > Room(int.MaxValue) - heldCost)
             {
-                pinLeftOut = true;
+                // Left out for lack of room in the whole budget, not for its ceiling: everything of lower
+                // priority (the older pins aside, which may still fit) gives way, so the memory, summary and
+                // lore are never sent while a held pin is missing.
+                heldPinLeftOut = true;
                 continue;
             }
 
@@ -171,8 +174,12 @@ public static partial class PromptBuilder
             heldCost += recent[at].Cost;
         }
 
+        // The held pins' room is taken first, so the other pins (and whether they gave way to the whole
+        // budget) are measured against what the held ones left.
+        left -= heldCost;
         var pins = new List<ChatMessage>();
-        var pinsRoom = Math.Min(Room(budgets.PinnedTokens), Room(int.MaxValue) - heldCost);
+        var pinLeftOut = false;
+        var pinsRoom = Room(budgets.PinnedTokens);
         for (var i = pinnedOldestFirst.Count - 1; i >= 0; i--)
         {
             var turn = pinnedOldestFirst[i];
@@ -201,7 +208,8 @@ public static partial class PromptBuilder
             GaveWay(budgets.PinnedTokens);
         }
 
-        left -= sections[(int)PromptSection.Pins] + heldCost;
+        exhausted |= heldPinLeftOut;
+        left -= sections[(int)PromptSection.Pins];
 
         // 4. The memory note; 5. the summary.
         var (note, noteCost) = Fit(memory.Note, Room(budgets.MemoryTokens), tokenizer, keepEnd: false);
@@ -246,6 +254,9 @@ public static partial class PromptBuilder
         // at step 3 are in already (their room was taken then).
         var historyCeiling = budgets.HistoryTokens - heldCost - (newestUser >= 0 ? recent[newestUser].Cost : 0);
         var historyRoom = Room(historyCeiling);
+        // Whether the history gave way to the whole budget is judged by the room it had before any of it was
+        // taken: a history its own ceiling cut leaves room for the post-history instructions.
+        var historyCutByBudget = left < historyCeiling;
         var kept = new List<(PromptTurn Turn, ChatMessage Message, int Cost)>();
         var full = false;
         for (var i = 0; i < recent.Count; i++)
@@ -258,7 +269,7 @@ public static partial class PromptBuilder
 
             if (!full && recent[i].Cost > historyRoom)
             {
-                GaveWay(historyCeiling);
+                exhausted |= historyCutByBudget;
                 full = true;
             }
 
