@@ -37,6 +37,10 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
         Assert.NotNull(Objects(parts["characters.jsonl"])[0]["deleteTime"]);
         Assert.Equal([persona.PersonaId], Objects(parts["personas.jsonl"]).Select(p => (string?)p["personaId"]));
         Assert.Equal([book.LorebookId], Objects(parts["lorebooks.jsonl"]).Select(b => (string?)b["lorebookId"]));
+        // Each book with its entries (ListLorebooks gives books without them).
+        var entry = Assert.Single(Objects(parts["lorebooks.jsonl"])[0]["entries"]!.AsArray());
+        Assert.Equal("Primes have two divisors.", (string?)entry!["content"]);
+        Assert.Equal(["prime"], entry["keys"]!.AsArray().Select(k => (string?)k));
         var chat = Lines(parts[$"chats/{first.ChatId}.jsonl"]);
         Assert.Equal("chatservice.chat", (string?)chat[0]["format"]);
         Assert.Equal(first.ChatId, (string?)chat[0]["chat"]!["chat_id"]);

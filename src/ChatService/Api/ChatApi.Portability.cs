@@ -54,7 +54,7 @@ internal sealed partial class ChatApi
 
         await WritePartAsync(responseStream, "characters.jsonl", characterLines, ct);
         await WritePartAsync(responseStream, "personas.jsonl", [.. (await personas.ListAsync(userId, ct)).Select(p => p.ToProto())], ct);
-        await WritePartAsync(responseStream, "lorebooks.jsonl", [.. (await lorebooks.ListAsync(userId, null, ct)).Select(b => b.ToProto())], ct);
+        await WritePartAsync(responseStream, "lorebooks.jsonl", WholeLorebooksAsync(userId, ct), ct);
         foreach (var chatId in await portability.OwnChatIdsAsync(userId, ct))
         {
             try
@@ -71,11 +71,39 @@ internal sealed partial class ChatApi
         }
     }
 
-    private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IReadOnlyList<IMessage> items, CancellationToken ct)
+    /// <summary>
+    /// The caller's lorebooks with their entries, as GetLorebook returns them: the list (books without entries)
+    /// names them, and each is read whole on its own, so only one book's entries are held at a time.
+    /// </summary>
+    private async IAsyncEnumerable<IMessage> WholeLorebooksAsync(string userId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var listed in await lorebooks.ListAsync(userId, null, ct))
+        {
+            Chats.Lorebook whole;
+            try
+            {
+                whole = await lorebooks.GetAsync(userId, listed.Id, ct);
+            }
+            catch (Chats.ChatException e) when (e.Kind == Chats.ChatErrorKind.NotFound)
+            {
+                // Deleted since it was listed: it is no longer the caller's data.
+                continue;
+            }
+
+            yield return whole.ToProto();
+        }
+    }
+
+    private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IReadOnlyList<IMessage> items, CancellationToken ct) =>
+        await WritePartAsync(stream, part, items.ToAsyncEnumerable(), ct);
+
+    private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IAsyncEnumerable<IMessage> items, CancellationToken ct)
     {
         var chunk = new MemoryStream();
-        foreach (var item in items)
+        var count = 0;
+        await foreach (var item in items.WithCancellation(ct))
         {
+            count++;
             chunk.Write(System.Text.Encoding.UTF8.GetBytes(ExportJson.Format(item)));
             chunk.WriteByte((byte)'\n');
             foreach (var full in ChatPortability.FullChunks(chunk))
@@ -85,7 +113,7 @@ internal sealed partial class ChatApi
         }
 
         // A part with nothing in it is still named, so a reader sees that the user has none.
-        if (chunk.Length > 0 || items.Count == 0)
+        if (chunk.Length > 0 || count == 0)
         {
             await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(chunk.ToArray()) }, ct);
         }
