@@ -53,6 +53,8 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
     private IDatabase Redis => Fixture.Service<IConnectionMultiplexer>().GetDatabase();
 
+    private SummaryLeases Leases => Fixture.Service<SummaryLeases>();
+
     private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
 
     private Task<long> SummaryCountAsync(string chatId) => Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c", ("c", chatId));
@@ -81,7 +83,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
         // The lease was given back, and taken off the sweep's list.
         Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
-        Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+        Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
 
         // A retry of the same span (a repeated trigger, or a job run again after a lost answer) stores nothing.
         Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-a").RunAsync(chatId, 9, Ct));
@@ -98,7 +100,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
         // What a replica SIGKILLed between taking the lease and its commit leaves: the lease, listed for the sweep.
         await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "killed-replica|9|x", TimeSpan.FromHours(1));
-        await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+        await Redis.SortedSetAddAsync(Leases.ListKey(chatId), $"{chatId}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
         try
         {
             Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
@@ -112,14 +114,14 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
             // The lease runs out: a sweep (any replica's) finds the job in Redis and runs it.
             await Redis.KeyExpireAsync(SummaryLeases.LeaseKey(chatId), TimeSpan.FromMilliseconds(1));
-            await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+            await Redis.SortedSetAddAsync(Leases.ListKey(chatId), $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
             await Task.Delay(20, Ct);
             Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
             await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
         }
         finally
         {
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
 
         var rows = await Fixture.Database.QueryListAsync(
@@ -148,7 +150,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
                 var started = DateTimeOffset.UtcNow;
                 await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Replica("replica-a").RunAsync(chatId, 9, shutdown.Token));
                 Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
-                var due = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+                var due = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
                 Assert.NotNull(due);
                 Assert.True(due >= started.ToUnixTimeMilliseconds(), "the entry is re-scored, not left at its old expiry");
                 Assert.Equal(attempt, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
@@ -156,7 +158,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
             // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list.
             Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
-            Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+            Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(0, await SummaryCountAsync(chatId));
             Assert.Equal(before, fixture.Summarizer.Requests.Count);
@@ -166,7 +168,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         }
         finally
         {
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
     }
 
@@ -175,21 +177,21 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (_, chatId) = await LongChatAsync();
         var leases = Fixture.Service<SummaryLeases>();
-        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1));
+        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
         Assert.NotNull(mine);
         try
         {
             // Its lease expired and another runner took the chat's lease for the same span.
             await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "replica-b|9|y", TimeSpan.FromSeconds(10));
-            var listed = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            var listed = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
             await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget);
             Assert.Equal("replica-b|9|y", (string?)await Redis.StringGetAsync(SummaryLeases.LeaseKey(chatId)));
-            Assert.Equal(listed, await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+            Assert.Equal(listed, await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
         }
         finally
         {
             await Redis.KeyDeleteAsync(SummaryLeases.LeaseKey(chatId));
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
     }
 
@@ -198,8 +200,8 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (user, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
-        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
+        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
 
         // The longer span's failure is recorded; the shorter one's, finishing later, leaves it as it is.
         Assert.True(await store.FailAsync(longer!, longerSpan!.ShownSeqs, "replica-a", "boom", TimeSpan.FromMinutes(1), [], Ct));
@@ -218,7 +220,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (_, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (status, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (status, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
         Assert.Equal(SummaryClaimStatus.Claimed, status);
 
         // Its lease ran out meanwhile, and another replica stored the span.
@@ -236,7 +238,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (user, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (_, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
         Assert.Contains(7L, span!.ShownSeqs);
 
         // Turns from 7 on are rewound while the model writes: a summary through 9 would tell of turns the chat no longer shows.

@@ -85,11 +85,12 @@ public sealed partial class ReplyContextLoader(
         var summary = memory.Summary is { } s && s.ThroughSeq < replySeq && s.Text.Length > 0 ? s : null;
         if (memory.Note is null && summary is null)
         {
-            return PromptMemory.None;
+            return PromptMemory.None with { SummaryGeneration = memory.SummaryGeneration };
         }
 
         return new PromptMemory
         {
+            SummaryGeneration = memory.SummaryGeneration,
             Note = memory.Note,
             NoteDepth = memory.EffectiveDepth(memoryOptions.Value.DefaultDepth),
             Summary = summary?.Text,

@@ -57,25 +57,33 @@ public sealed partial class SummaryJobRunner
     /// <summary>The replica the runner takes leases and stores summaries as.</summary>
     public string ReplicaId { get; }
 
-    /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's row names).</summary>
-    public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's
+    /// row names). <paramref name="knownGeneration"/>: the summary generation of the window whose reply
+    /// triggered it (<see cref="ChatMemory.SummaryGeneration"/>), so that a trigger that raced a store of the
+    /// span is refused in Redis; <see cref="long.MaxValue"/> for a job no window triggered (the sweep's).
+    /// </summary>
+    public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken, long knownGeneration = long.MaxValue)
     {
-        var (lease, refusal) = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept);
+        var (lease, refusal) = await _leases.TryAcquireAsync(
+            chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept, _options.GiveUpPause, knownGeneration);
         if (lease is null)
         {
             SummaryMetrics.Run(refusal switch
             {
                 SummaryLeaseRefusal.Exhausted => "exhausted",
                 SummaryLeaseRefusal.Unknown => "lease_unknown",
+                SummaryLeaseRefusal.Stored => "covered_in_redis",
                 _ => "not_claimed",
             });
-            return SummaryRunOutcome.NotClaimed;
+            return refusal == SummaryLeaseRefusal.Stored ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
         }
 
         SummaryRunOutcome outcome;
+        ChatSummary? stored;
         try
         {
-            outcome = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
+            (outcome, stored) = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
         }
         catch
         {
@@ -92,16 +100,17 @@ public sealed partial class SummaryJobRunner
             SummaryRunOutcome.Failed => SummaryAttempts.Keep,
             SummaryRunOutcome.NotClaimed => SummaryAttempts.Undo,
             _ => SummaryAttempts.Forget,
-        });
+        }, stored);
         return outcome;
     }
 
     /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
     private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
 
-    private async Task<SummaryRunOutcome> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    private async Task<(SummaryRunOutcome Outcome, ChatSummary? Stored)> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var (status, claim, span) = await _store.PrepareAsync(chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.MaxInputChars, cancellationToken);
+        var (status, claim, span) = await _store.PrepareAsync(
+            chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.GiveUpPause, _options.MaxInputChars, cancellationToken);
         if (status == SummaryClaimStatus.CoveredWithRow)
         {
             await _store.ForgetAsync(chatId, _options.EveryTurns, cancellationToken);
@@ -112,7 +121,7 @@ public sealed partial class SummaryJobRunner
         if (claim is null || span is null)
         {
             SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");
-            return status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
+            return (status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed, null);
         }
 
         if (span.Turns.Count == 0)
@@ -129,7 +138,7 @@ public sealed partial class SummaryJobRunner
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
             SummaryMetrics.Run("failed");
-            return SummaryRunOutcome.Failed;
+            return (SummaryRunOutcome.Failed, null);
         }
 
         var queuedAt = _timeProvider.GetUtcNow();
@@ -142,7 +151,7 @@ public sealed partial class SummaryJobRunner
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
             SummaryMetrics.Run("failed");
-            return SummaryRunOutcome.Failed;
+            return (SummaryRunOutcome.Failed, null);
         }
 
         if (summary.Length > _options.MaxSummaryChars)
@@ -157,19 +166,19 @@ public sealed partial class SummaryJobRunner
         return Stored(await _store.CommitAsync(claim, span, through, summary, span.Turns.Count, ReplicaId, calls, CancellationToken.None), chatId, through);
     }
 
-    private SummaryRunOutcome Stored(ChatSummary? stored, string chatId, long through)
+    private (SummaryRunOutcome, ChatSummary?) Stored(ChatSummary? stored, string chatId, long through)
     {
         SummaryMetrics.Committed();
         if (stored is null)
         {
             SummaryMetrics.Run("lost");
-            return SummaryRunOutcome.Lost;
+            return (SummaryRunOutcome.Lost, null);
         }
 
         Log.Stored(_logger, chatId, stored.Version, through);
         SummaryMetrics.SummaryStored();
         SummaryMetrics.Run("stored");
-        return SummaryRunOutcome.Stored;
+        return (SummaryRunOutcome.Stored, stored);
     }
 
     /// <summary>

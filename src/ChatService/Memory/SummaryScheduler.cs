@@ -14,7 +14,7 @@ namespace ChatService.Memory;
 /// </summary>
 public sealed partial class SummaryScheduler : BackgroundService
 {
-    private readonly Channel<(string ChatId, long ThroughSeq)> _queue;
+    private readonly Channel<(string ChatId, long ThroughSeq, long KnownGeneration)> _queue;
     private readonly ConcurrentDictionary<string, byte> _pending = new();
     private readonly SummaryJobRunner _runner;
     private readonly SummaryOptions _options;
@@ -26,7 +26,7 @@ public sealed partial class SummaryScheduler : BackgroundService
         _runner = runner;
         _options = options.Value;
         _logger = logger;
-        _queue = Channel.CreateBounded<(string, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateBounded<(string, long, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>Jobs queued or running on this replica (for tests and shutdown).</summary>
@@ -59,7 +59,9 @@ public sealed partial class SummaryScheduler : BackgroundService
             var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
             if (due is { } through)
             {
-                Enqueue(context.Reply.ChatId, through);
+                // The window's summary generation goes along: if a store of the span landed after this window
+                // was read (the previous job finished meanwhile), the lease refuses the job without Spanner.
+                Enqueue(context.Reply.ChatId, through, context.Memory.SummaryGeneration);
             }
         }
         finally
@@ -69,15 +71,19 @@ public sealed partial class SummaryScheduler : BackgroundService
         }
     }
 
-    /// <summary>Queues the chat's job for the span through <paramref name="throughSeq"/> unless one is queued or running here already.</summary>
-    public bool Enqueue(string chatId, long throughSeq)
+    /// <summary>
+    /// Queues the chat's job for the span through <paramref name="throughSeq"/> unless one is queued or running
+    /// here already. <paramref name="knownGeneration"/>: the summary generation of the triggering window
+    /// (<see cref="ChatMemory.SummaryGeneration"/>), <see cref="long.MaxValue"/> for none (the sweep's jobs).
+    /// </summary>
+    public bool Enqueue(string chatId, long throughSeq, long knownGeneration = long.MaxValue)
     {
         if (!_pending.TryAdd(chatId, 0))
         {
             return false;
         }
 
-        if (!_queue.Writer.TryWrite((chatId, throughSeq)))
+        if (!_queue.Writer.TryWrite((chatId, throughSeq, knownGeneration)))
         {
             _pending.TryRemove(chatId, out _);
             SummaryMetrics.TriggerDropped();
@@ -110,12 +116,12 @@ public sealed partial class SummaryScheduler : BackgroundService
     {
         try
         {
-            await foreach (var (chatId, through) in _queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (chatId, through, generation) in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    await _runner.RunAsync(chatId, through, stoppingToken);
+                    await _runner.RunAsync(chatId, through, stoppingToken, generation);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
