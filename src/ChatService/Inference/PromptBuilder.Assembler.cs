@@ -216,6 +216,11 @@ public static partial class PromptBuilder
         left -= loreCost;
         sections[(int)PromptSection.Lore] = loreCost;
 
+        // The summary trigger's bound: the turns the history could hold without this prompt's one-offs (its
+        // newest user turn and its triggered lore), so a summary never covers turns a later prompt shows again.
+        var newestCost = newestUser >= 0 ? recent[newestUser].Cost : 0;
+        var ceilingSeq = OldestWithin(recent, newestUser, Math.Min(budgets.HistoryTokens, left + loreCost + newestCost) + newestCost);
+
         // 7. The other recent turns, newest first, contiguous; the newest user turn is in already.
         var historyCeiling = budgets.HistoryTokens - (newestUser >= 0 ? recent[newestUser].Cost : 0);
         var historyRoom = Room(historyCeiling);
@@ -259,7 +264,7 @@ public static partial class PromptBuilder
         var postHistory = postHistoryText.Length > 0 && tokenizer.CountMessage(postHistoryText) <= Room(int.MaxValue) ? postHistoryText : "";
 
         return Lay(definition, expanded, system, systemTokens + PromptTokenizer.MessageOverhead, systemChars, pins, sections, note, memory.NoteDepth, summary,
-            lore.Select(l => l.Entry).ToList(), kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens);
+            lore.Select(l => l.Entry).ToList(), kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens) with { HistoryCeilingSeq = ceilingSeq == long.MaxValue ? 0 : ceilingSeq };
     }
 
     /// <summary>

@@ -68,15 +68,16 @@ internal sealed partial class SummaryLeases
     // that span, 'p<span end>' is when a span attempted ARGV[4] times may start afresh (Unix ms), 'sv'/'st'
     // the version and through-seq of the last summary stored. In one step, so a runner that crashes mid-job
     // still used up an attempt:
-    //  -2: a summary through the span (ARGV[3]) was stored as a version newer than the trigger's window knew
-    //      (ARGV[6]): the job is moot (a window read after a rewind that discarded it knows its version);
+    //  -2: a summary stored as a version newer than the trigger's window knew (ARGV[6]) ends fewer than
+    //      ARGV[9] (Summary:EveryTurns) turns before the span's end (ARGV[3]), so nothing is due any more, as
+    //      the store's own check would find (a window read after a rewind that discarded it knows its version);
     //  -1: the span was attempted ARGV[4] times and its pause (ARGV[8] ms from the first refusal) is not
     //      over; once it is, the count starts afresh;
     //   0: held by another; else the attempt's number.
     private const string AcquireScript =
         """
         local sv = tonumber(redis.call('HGET', KEYS[2], 'sv') or '0')
-        if sv > tonumber(ARGV[6]) and tonumber(ARGV[3]) <= tonumber(redis.call('HGET', KEYS[2], 'st') or '0') then return -2 end
+        if sv > tonumber(ARGV[6]) and tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[2], 'st') or '0') < tonumber(ARGV[9]) then return -2 end
         local n = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
         if n >= tonumber(ARGV[4]) then
           local pause = 'p' .. ARGV[3]
@@ -165,14 +166,15 @@ internal sealed partial class SummaryLeases
     /// <summary>
     /// Takes the chat's lease for <paramref name="duration"/> and counts the attempt at the span; the refusal
     /// when another runner holds it, the span was attempted <paramref name="maxAttempts"/> times less than
-    /// <paramref name="pause"/> ago, a summary through the span was stored after the trigger's window was read
-    /// (its <paramref name="knownGeneration"/>, <see cref="Chats.ChatMemory.SummaryGeneration"/>; <see cref="long.MaxValue"/>
+    /// <paramref name="pause"/> ago, a summary stored after the trigger's window was read leaves fewer than
+    /// <paramref name="everyTurns"/> turns of the span due (the window's <paramref name="knownGeneration"/>, <see cref="Chats.ChatMemory.SummaryGeneration"/>; <see cref="long.MaxValue"/>
     /// for a job that no window triggered), or Redis timed out (the lease may have been set: the run is
     /// skipped, the sweep or the next trigger retries). With Redis unusable (not configured, breaker open,
     /// connection failed), a lease that guards nothing.
     /// </summary>
     public async Task<(SummaryLease? Lease, SummaryLeaseRefusal Refusal)> TryAcquireAsync(
-        string chatId, long throughSeq, string replica, TimeSpan duration, int maxAttempts, TimeSpan attemptsKept, TimeSpan pause, long knownGeneration = long.MaxValue)
+        string chatId, long throughSeq, string replica, TimeSpan duration, int maxAttempts, TimeSpan attemptsKept, TimeSpan pause,
+        long knownGeneration = long.MaxValue, int everyTurns = 1)
     {
         var value = $"{replica}|{throughSeq}|{Guid.NewGuid():N}";
         if (_redis is null || _breaker is null || !_breaker.TryEnter())
@@ -188,7 +190,7 @@ internal sealed partial class SummaryLeases
                     AcquireScript,
                     [LeaseKey(chatId), AttemptsKey(chatId)],
                     [value, (long)duration.TotalMilliseconds, throughSeq, maxAttempts, (long)attemptsKept.TotalMilliseconds,
-                        knownGeneration, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), (long)pause.TotalMilliseconds])
+                        knownGeneration, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), (long)pause.TotalMilliseconds, everyTurns])
                 .WaitAsync(_timeout, _timeProvider);
             attempt = (long)result;
             _breaker.Success();

@@ -43,7 +43,8 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// <summary>
     /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
     /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
-    /// token budget, whichever dropped more) make one due. Costs no I/O.
+    /// token budget, whichever dropped more) make one due; a turn dropped only by this prompt's one-offs (its
+    /// newest message, its lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
     /// </summary>
     public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
@@ -55,7 +56,8 @@ public sealed partial class SummaryScheduler : BackgroundService
             }
 
             var window = context.WindowOldestFirst;
-            var oldestKept = SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq);
+            var oldestKept = SummaryTrigger.OldestToKeep(
+                SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq), prompt.HistoryCeilingSeq);
             var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
             if (due is { } through)
             {
