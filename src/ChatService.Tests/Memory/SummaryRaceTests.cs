@@ -54,10 +54,10 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
             }
         });
         listener.Start();
-        fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.FromSeconds(1);
+        fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.FromSeconds(3);
         try
         {
-            // Exchanges until one queues the first summary job (its model call takes a second).
+            // Exchanges until one queues the first summary job (its model call takes 3 s).
             var due = false;
             for (var i = 1; i <= 10 && !due; i++)
             {
@@ -83,9 +83,10 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
             Assert.Equal(summaries + 1, fixture.Summarizer.Requests.Count);
             var reads = Spanner.SingleUseReads;
 
-            // The next exchange reads its window now, before the store; its reply (and so its trigger) comes
-            // four seconds later, after the job stored and left this replica's queue.
-            fixture.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(4);
+            // The next exchange records its turns and reads its window now, well before the store (3 s: so the
+            // store finds no change of this exchange announced and takes the window in place); its reply, and
+            // so its trigger, comes 7 s later, after the job stored and left this replica's queue.
+            fixture.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(7);
             var next = Scheduler.Considered;
             var raced = await SendAsync(user, chat.ChatId, "while the summary is written");
             Assert.Equal(ReplyEvent.EventOneofCase.Completed, raced[^1].EventCase);
