@@ -15,6 +15,7 @@ public sealed class SpannerClientStatistics
     private long _sessionsCreated;
     private long _transactions;
     private long _singleUseReads;
+    private long _snapshots;
 
     /// <summary>Successful commits (read-write transactions and <see cref="SpannerDatabaseClient.WriteAsync"/>).</summary>
     public long Commits => Volatile.Read(ref _commits);
@@ -30,6 +31,9 @@ public sealed class SpannerClientStatistics
     /// transaction, counted once per call whatever its retries. A snapshot's queries count in <see cref="Queries"/> only.
     /// </summary>
     public long SingleUseReads => Volatile.Read(ref _singleUseReads);
+
+    /// <summary>Read-only transactions (snapshots) begun; their queries count in <see cref="Queries"/>, not in <see cref="SingleUseReads"/>.</summary>
+    public long Snapshots => Volatile.Read(ref _snapshots);
 
     /// <summary>Rows returned to callers.</summary>
     public long RowsRead => Volatile.Read(ref _rowsRead);
@@ -63,6 +67,8 @@ public sealed class SpannerClientStatistics
         Interlocked.Increment(ref _singleUseReads);
         SpannerMetrics.RecordRead();
     }
+
+    internal void RecordSnapshot() => Interlocked.Increment(ref _snapshots);
 
     internal void RecordRetry() => SpannerMetrics.RecordRetry();
 

@@ -35,6 +35,7 @@ public sealed partial class SpannerDatabaseClient
                 var begun = await Rpc.BeginReadOnlyTransactionAsync(session.Name, readOnly, cancellationToken);
                 var readTimestamp = begun.ReadTimestamp?.ToDateTimeOffset()
                     ?? throw new SpannerException(Grpc.Core.StatusCode.Internal, "BeginTransaction returned no read timestamp although asked to.");
+                Statistics.RecordSnapshot();
                 return new SpannerSnapshot(_pool, session, _queries, _retryPolicy, Statistics, _time, _logger, begun.Id, readTimestamp);
             }
             catch (SpannerException ex) when (ex.IsSessionNotFound)

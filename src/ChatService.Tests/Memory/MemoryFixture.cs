@@ -79,12 +79,36 @@ public sealed class ManualSummaryFixture(LocalStack stack) : MemoryFixture(stack
         // Generous on a loaded machine: a lease whose SET timed out skips its run, and a timed-out window
         // read would fall back to Spanner (tests here count the lease's outcome and the Spanner reads).
         ["Redis:OperationTimeout"] = "00:00:05",
+
+        // A span out of attempts rests this long before it starts afresh (short, so a test can wait it out).
+        ["Summary:GiveUpPause"] = "00:00:02",
+
+        // The summary route's prompts get 1024 - 512 (Summary:MaxOutputTokens) tokens: the short turns of
+        // most tests fit many times over; long ones make the job end its span early.
+        ["Inference:RouteBudgets:summary:ContextTokens"] = "1024",
+    };
+}
+
+/// <summary>
+/// As <see cref="MemoryFixture"/>, with replies triggering the summary job but no timed sweep and no other
+/// background Spanner traffic, so a test can count what the triggered jobs read.
+/// </summary>
+public sealed class QuietSummaryFixture(LocalStack stack) : MemoryFixture(stack)
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(base.Settings)
+    {
+        ["Summary:SweepInterval"] = "01:00:00",
+        ["Dispatch:SweepInterval"] = "01:00:00",
+        ["Health:Period"] = "01:00:00",
+        ["Chat:CatalogBackfillInterval"] = "01:00:00",
+        ["DataDeletion:SweepInterval"] = "01:00:00",
+        ["Redis:OperationTimeout"] = "00:00:05",
     };
 }
 
 /// <summary>
 /// The summary test classes, run one at a time and apart from the other tests: their sweeps and hand-run
-/// jobs share the one global <c>summary:leases</c> key, so a parallel sweeper could take a test's entry.
+/// jobs share the global <c>summary:leases:{k}</c> keys, so a parallel sweeper could take a test's entry.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SummarySweepCollection

@@ -44,8 +44,28 @@ public sealed class SummaryBudgetTriggerTests(TokenBudgetSummaryFixture fixture)
         return prompt[first].Role == "user" ? (2 * j) - 1 : (2 * j) - 2;
     }
 
+    /// <summary>The m-numbers of the user turns among <paramref name="texts"/> ("m{j} ..." or "User: m{j} ..." lines).</summary>
+    private static HashSet<long> UserTurns(IEnumerable<string> texts) =>
+        [.. texts.SelectMany(t => t.Split('\n'))
+            .Select(line => line.StartsWith("User: ", StringComparison.Ordinal) ? line[6..] : line)
+            .Where(line => line.Length > 1 && line[0] == 'm' && char.IsAsciiDigit(line[1]))
+            .Select(line => long.Parse(line[1..].Split(' ')[0], CultureInfo.InvariantCulture))];
+
+    private async Task<ChatSummary?> SummaryAsync(string user, string chatId) =>
+        (await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chatId }, cancellationToken: Ct)).Summary;
+
+    private async Task<List<(string Role, string Content)>> ExchangeAsync(string user, string chatId, string text)
+    {
+        var before = fixture.Server.Requests.Count;
+        var considered = Fixture.Service<SummaryScheduler>().Considered;
+        var events = await SendAsync(user, chatId, text);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), considered + 1, Ct);
+        return fixture.Server.Messages(before);
+    }
+
     [Fact]
-    public async Task TurnsTheTokenBudgetDropped_AreSummarized_ThroughTheTurnBeforeTheOldestKept()
+    public async Task TurnsTheTokenBudgetDropped_AreSummarized_NeverPastTheOldestKept()
     {
         var user = TestUsers.New();
         var ruby = await Fixture.Client(user).CreateCharacterAsync(
@@ -53,35 +73,53 @@ public sealed class SummaryBudgetTriggerTests(TokenBudgetSummaryFixture fixture)
         var chat = await CreateChatAsync(user, ruby);
         fixture.Summarizer.ReplyChunks = ["BUDGET SUMMARY"];
 
-        long? expectedThrough = null;
-        for (var i = 1; i <= 12 && expectedThrough is null; i++)
+        ChatSummary? summary = null;
+        long oldest = 0;
+        for (var i = 1; i <= 16 && summary is null or { Version: 0 }; i++)
         {
-            var before = fixture.Server.Requests.Count;
-            var considered = Fixture.Service<SummaryScheduler>().Considered;
-            var events = await SendAsync(user, chat.ChatId, $"m{i} {Padding}");
-            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
-            await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), considered + 1, Ct);
-
-            // The window (40 turns) never fills in 24 turns: only the budget drops turns.
+            // The window (40 turns) never fills in 32 turns: only the budget drops turns.
             Assert.True(2 * i < TokenBudgetSummaryFixture.BigWindowTurns);
-            var oldest = OldestKept(fixture.Server.Messages(before));
-            if (oldest - 1 >= MemoryFixture.EveryTurns)
-            {
-                expectedThrough = Math.Min(oldest - 1, MemoryFixture.MaxTurnsPerJob);
-            }
+            oldest = OldestKept(await ExchangeAsync(user, chat.ChatId, $"m{i} {Padding}"));
+            summary = await SummaryAsync(user, chat.ChatId);
         }
 
-        Assert.NotNull(expectedThrough);
+        // Made by the budget's cut (K turns or more), of turns the prompt that triggered it had dropped.
+        Assert.NotNull(summary);
+        Assert.Equal("BUDGET SUMMARY", summary.Text);
+        Assert.InRange(summary.ThroughSeq, MemoryFixture.EveryTurns, oldest - 1);
 
-        // The exchange that made it due returned once its job was done; a slow commit still gets its time.
-        var memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); memory.Summary is null or { Version: 0 } && DateTime.UtcNow < deadline;)
+        // And the next prompt does not show them again.
+        Assert.True(OldestKept(await ExchangeAsync(user, chat.ChatId, $"m99 {Padding}")) > summary.ThroughSeq);
+    }
+
+    [Fact]
+    public async Task OneHugeMessage_DoesNotMakeASummaryOfTurnsTheNextPromptShowsAgain()
+    {
+        var user = TestUsers.New();
+        var ruby = await Fixture.Client(user).CreateCharacterAsync(
+            new CreateCharacterRequest { DisplayName = "Ruby", Persona = "A pirate.", ModelRoute = "llm" }, cancellationToken: Ct);
+        var chat = await CreateChatAsync(user, ruby);
+        var summaries = fixture.Summarizer.Requests.Count;
+        for (var i = 1; i <= 3; i++)
         {
-            await Task.Delay(100, Ct);
-            memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+            await ExchangeAsync(user, chat.ChatId, $"m{i} {Padding}");
         }
 
-        Assert.NotNull(memory.Summary);
-        Assert.Equal((1L, expectedThrough.Value, "BUDGET SUMMARY"), (memory.Summary.Version, memory.Summary.ThroughSeq, memory.Summary.Text));
+        // One message larger than the whole budget: its prompt keeps it (its end) and none of the turns before it.
+        var huge = await ExchangeAsync(user, chat.ChatId, $"m50 {string.Join(' ', Enumerable.Repeat(Padding, 8))}");
+        Assert.Empty(UserTurns(huge.Where(m => m.Role is "user").Select(m => m.Content)));
+
+        // It is taken back; the next ordinary prompt shows the earlier turns again.
+        var history = await Fixture.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        var hugeSeq = history.Turns.Single(t => t.Text.StartsWith("m50 ", StringComparison.Ordinal)).Seq;
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = hugeSeq - 1, RequestId = "rewind-huge" }, cancellationToken: Ct);
+        var next = await ExchangeAsync(user, chat.ChatId, $"m4 {Padding}");
+        var shown = UserTurns(next.Where(m => m.Role is "user").Select(m => m.Content));
+        Assert.Contains(3L, shown);
+
+        // No summary covers any of them (before the fix, the huge message's prompt had m1 to m3 summarized).
+        var summarized = UserTurns(Enumerable.Range(summaries, fixture.Summarizer.Requests.Count - summaries)
+            .SelectMany(r => fixture.Summarizer.Messages(r)).Where(m => m.Role == "user").Select(m => m.Content));
+        Assert.Empty(summarized.Intersect(shown));
     }
 }

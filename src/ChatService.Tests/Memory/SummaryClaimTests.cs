@@ -53,6 +53,8 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
     private IDatabase Redis => Fixture.Service<IConnectionMultiplexer>().GetDatabase();
 
+    private SummaryLeases Leases => Fixture.Service<SummaryLeases>();
+
     private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
 
     private Task<long> SummaryCountAsync(string chatId) => Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c", ("c", chatId));
@@ -81,7 +83,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
         // The lease was given back, and taken off the sweep's list.
         Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
-        Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+        Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
 
         // A retry of the same span (a repeated trigger, or a job run again after a lost answer) stores nothing.
         Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-a").RunAsync(chatId, 9, Ct));
@@ -98,7 +100,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
         // What a replica SIGKILLed between taking the lease and its commit leaves: the lease, listed for the sweep.
         await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "killed-replica|9|x", TimeSpan.FromHours(1));
-        await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+        await Redis.SortedSetAddAsync(Leases.ListKey(chatId), $"{chatId}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
         try
         {
             Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
@@ -112,14 +114,14 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
             // The lease runs out: a sweep (any replica's) finds the job in Redis and runs it.
             await Redis.KeyExpireAsync(SummaryLeases.LeaseKey(chatId), TimeSpan.FromMilliseconds(1));
-            await Redis.SortedSetAddAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+            await Redis.SortedSetAddAsync(Leases.ListKey(chatId), $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
             await Task.Delay(20, Ct);
             Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
             await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
         }
         finally
         {
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
 
         var rows = await Fixture.Database.QueryListAsync(
@@ -148,7 +150,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
                 var started = DateTimeOffset.UtcNow;
                 await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Replica("replica-a").RunAsync(chatId, 9, shutdown.Token));
                 Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
-                var due = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+                var due = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
                 Assert.NotNull(due);
                 Assert.True(due >= started.ToUnixTimeMilliseconds(), "the entry is re-scored, not left at its old expiry");
                 Assert.Equal(attempt, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
@@ -156,17 +158,21 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
             // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list.
             Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
-            Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+            Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(0, await SummaryCountAsync(chatId));
             Assert.Equal(before, fixture.Summarizer.Requests.Count);
 
-            // A later span is attempted afresh.
-            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b").RunAsync(chatId, 8, Ct));
+            // Still resting; after Summary:GiveUpPause (2 s here) the span is attempted afresh, not left for good
+            // (every later trigger names this same span while the summary does not move).
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            await Task.Delay(Fixture.Service<IOptions<SummaryOptions>>().Value.GiveUpPause + TimeSpan.FromMilliseconds(200), Ct);
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         }
         finally
         {
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
     }
 
@@ -175,21 +181,21 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (_, chatId) = await LongChatAsync();
         var leases = Fixture.Service<SummaryLeases>();
-        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1));
+        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
         Assert.NotNull(mine);
         try
         {
             // Its lease expired and another runner took the chat's lease for the same span.
             await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "replica-b|9|y", TimeSpan.FromSeconds(10));
-            var listed = await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            var listed = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
             await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget);
             Assert.Equal("replica-b|9|y", (string?)await Redis.StringGetAsync(SummaryLeases.LeaseKey(chatId)));
-            Assert.Equal(listed, await Redis.SortedSetScoreAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9"));
+            Assert.Equal(listed, await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
         }
         finally
         {
             await Redis.KeyDeleteAsync(SummaryLeases.LeaseKey(chatId));
-            await Redis.SortedSetRemoveAsync(SummaryLeases.LeaseSetKey, $"{chatId}|9");
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
     }
 
@@ -198,8 +204,8 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (user, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
-        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, shorter, shorterSpan) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
+        var (_, longer, longerSpan) = await store.PrepareAsync(chatId, 13, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
 
         // The longer span's failure is recorded; the shorter one's, finishing later, leaves it as it is.
         Assert.True(await store.FailAsync(longer!, longerSpan!.ShownSeqs, "replica-a", "boom", TimeSpan.FromMinutes(1), [], Ct));
@@ -218,7 +224,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (_, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (status, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (status, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
         Assert.Equal(SummaryClaimStatus.Claimed, status);
 
         // Its lease ran out meanwhile, and another replica stored the span.
@@ -236,7 +242,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     {
         var (user, chatId) = await LongChatAsync();
         var store = Fixture.Service<SummaryJobStore>();
-        var (_, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, 24_000, Ct);
+        var (_, claim, span) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 5, TimeSpan.FromMinutes(30), 24_000, Ct);
         Assert.Contains(7L, span!.ShownSeqs);
 
         // Turns from 7 on are rewound while the model writes: a summary through 9 would tell of turns the chat no longer shows.
@@ -287,5 +293,132 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         Assert.NotNull(meta);
         var cached = ChatService.Cache.Proto.CachedChat.Parser.ParseFrom(meta);
         Assert.Equal((0L, 1L), (cached.SummaryVersion, cached.SummaryGeneration));
+    }
+
+    [Fact]
+    public async Task ASpanWhoseFailedRowRanOutOfAttempts_StartsAfreshAfterTheGiveUpPause()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var store = Fixture.Service<SummaryJobStore>();
+
+        // What MaxAttempts (3) failed calls leave: the row, its retry delay over a second ago.
+        await Fixture.Database.WriteAsync(
+        [
+            SpannerMutation.InsertOrUpdate("SummaryJobs").Set("ChatId", chatId).Set("ThroughSeq", 9L).Set("Owner", "")
+                .Set("LeaseUntil", DateTimeOffset.UtcNow.AddSeconds(-1)).Set("Attempts", 3L).Set("LastError", "boom")
+                .Set("CreateTime", SpannerCommitTimestamp.Value),
+        ], Ct);
+
+        var (resting, _, _) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 3, TimeSpan.FromHours(1), 24_000, Ct);
+        Assert.Equal(SummaryClaimStatus.GaveUp, resting);
+
+        var (rested, claim, _) = await store.PrepareAsync(chatId, 9, MemoryFixture.EveryTurns, 3, TimeSpan.FromMilliseconds(500), 24_000, Ct);
+        Assert.Equal(SummaryClaimStatus.Claimed, rested);
+        Assert.Equal((9L, 1), (claim!.ThroughSeq, claim.Attempt));
+    }
+
+    [Fact]
+    public async Task AJobFromAWindowReadBeforeAStore_IsRefusedInRedis_WithoutReadingSpanner()
+    {
+        var (_, chatId) = await LongChatAsync();
+
+        // Stored from a window that knew no summary (generation 0).
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct, knownGeneration: 0));
+        var (snapshots, reads, queries) = (Spanner.Snapshots, Spanner.SingleUseReads, Spanner.Queries);
+
+        // Another trigger from a window read before that store (generation 0), for the span or one fewer
+        // than K turns longer: refused in Redis, no Spanner touched.
+        Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-b").RunAsync(chatId, 9, Ct, knownGeneration: 0));
+        Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-b").RunAsync(chatId, 9 + MemoryFixture.EveryTurns - 1, Ct, knownGeneration: 0));
+        Assert.Equal((0L, 0L, 0L), (Spanner.Snapshots - snapshots, Spanner.SingleUseReads - reads, Spanner.Queries - queries));
+
+        // A window that knows the store (generation 1), or a sweep's job, is not refused there: the store decides.
+        Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-b").RunAsync(chatId, 9, Ct, knownGeneration: 1));
+        Assert.Equal(1, Spanner.Snapshots - snapshots);
+        Assert.Equal(SummaryRunOutcome.Covered, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+        Assert.Equal(2, Spanner.Snapshots - snapshots);
+        Assert.Equal(1, await SummaryCountAsync(chatId));
+    }
+
+    [Fact]
+    public async Task TheSweepsList_IsShardedByChat_AndTheSweepFindsExpiredLeasesInEveryShard()
+    {
+        var shards = Fixture.Service<IOptions<SummaryOptions>>().Value.LeaseShards;
+        Assert.True(shards > 1);
+
+        // Stable (not string.GetHashCode, which differs per process), and spread over the shards.
+        Assert.Equal(SummaryLeases.ShardOf("chat-a", shards), SummaryLeases.ShardOf("chat-a", shards));
+        var ids = Enumerable.Range(0, 400).Select(i => $"sharded-{i}-{Guid.NewGuid():N}").ToList();
+        var used = ids.Select(id => SummaryLeases.ShardOf(id, shards)).Distinct().Count();
+        Assert.True(used >= shards * 3 / 4, $"{used} of {shards} shards used by 400 chats");
+
+        // Leases of killed replicas (expired, never given back), one per shard: one sweep finds them all.
+        var killed = ids.GroupBy(id => SummaryLeases.ShardOf(id, shards)).Select(g => g.First()).ToList();
+        var past = DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds();
+        try
+        {
+            foreach (var id in killed)
+            {
+                Assert.Equal($"summary:leases:{{{SummaryLeases.ShardOf(id, shards)}}}", Leases.ListKey(id).ToString());
+                await Redis.SortedSetAddAsync(Leases.ListKey(id), $"{id}|9", past);
+            }
+
+            var found = new List<(string ChatId, long ThroughSeq)>();
+            for (var round = 0; round < 10 && found.Count < killed.Count; round++)
+            {
+                found.AddRange(await Leases.ExpiredAsync(killed.Count));
+            }
+
+            Assert.Equal(killed.Select(id => (id, 9L)).Order(), found.Where(f => killed.Contains(f.ChatId)).Order());
+            foreach (var id in killed)
+            {
+                Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(id), $"{id}|9"));
+            }
+        }
+        finally
+        {
+            foreach (var id in killed)
+            {
+                await Redis.SortedSetRemoveAsync(Leases.ListKey(id), $"{id}|9");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheSummaryPrompt_KeepsToTheRoutesBudget_EndingItsSpanEarly_AndKeepsTheEarlierSummary()
+    {
+        var user = TestUsers.New();
+        var ruby = await Fixture.Client(user).CreateCharacterAsync(
+            new CreateCharacterRequest { DisplayName = "Ruby", Persona = "A pirate.", ModelRoute = "llm" }, cancellationToken: Ct);
+        var chat = await CreateChatAsync(user, ruby);
+        var padding = string.Join(" ", Enumerable.Repeat("lantern", 150));
+        for (var i = 1; i <= 10; i++)
+        {
+            var events = await SendAsync(user, chat.ChatId, $"m{i} {padding}");
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        }
+
+        var options = Fixture.Service<IOptions<SummaryOptions>>().Value;
+        var budget = Fixture.Service<ModelRouter>().BudgetFor("summary");
+        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, options.MaxOutputTokens);
+        int PromptTokens(List<(string Role, string Content)> prompt) =>
+            prompt.Sum(m => budget.Tokenizer.CountMessage(m.Content)) + PromptTokenizer.MessageOverhead;
+
+        // The span through 9 is over the route's budget: the job sends its oldest turns that fit and ends there.
+        var before = fixture.Summarizer.Requests.Count;
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chat.ChatId, 9, Ct));
+        var first = fixture.Summarizer.Messages(before);
+        Assert.True(PromptTokens(first) <= room, $"{PromptTokens(first)} tokens sent, {room} allowed");
+        var through = await Fixture.CountAsync("SELECT ThroughSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 1", ("c", chat.ChatId));
+        Assert.InRange(through, 1, 8);
+        Assert.Contains($"User: m1 {padding}", first[^1].Content);
+        Assert.DoesNotContain("User: m5 ", first[^1].Content);
+
+        // The next job takes up from there, with the earlier summary in its prompt.
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chat.ChatId, through + MemoryFixture.EveryTurns, Ct));
+        var second = fixture.Summarizer.Messages(before + 1);
+        Assert.True(PromptTokens(second) <= room, $"{PromptTokens(second)} tokens sent, {room} allowed");
+        Assert.StartsWith("Earlier summary:\nSUMMARY\n", second[^1].Content);
+        Assert.Equal(through + 1, await Fixture.CountAsync("SELECT FromSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chat.ChatId)));
     }
 }

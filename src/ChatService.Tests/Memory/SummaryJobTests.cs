@@ -2,6 +2,7 @@ using ChatService.Api.V1;
 using ChatService.Memory;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
+using Grpc.Core;
 
 namespace ChatService.Tests.Memory;
 
@@ -228,5 +229,42 @@ public sealed class SummaryJobTests(MemoryFixture fixture) : ApiTestBase(fixture
         Assert.Equal($"Earlier summary:\n(none yet)\n\nNew messages:\nUser: m1\nRuby: {Reply}\nUser: m2", first);
         var second = fixture.Summarizer.Messages(summarizerBefore + 1)[1].Content;
         Assert.Equal($"Earlier summary:\nAFTER THE REWIND\n\nNew messages:\nUser: n1\nRuby: {Reply}\nUser: n2", second);
+    }
+
+    [Fact]
+    public async Task AnOldReplyRegenerated_NeverGetsBothTheSummaryAndTheTurnsItCovers()
+    {
+        var user = TestUsers.New();
+        var chat = await ChatAsync(user);
+        for (var i = 1; i <= 10; i++)
+        {
+            fixture.Summarizer.ReplyChunks = [$"SUMMARY-after-m{i}"];
+            await ExchangeAsync(user, chat.ChatId, $"m{i}");
+        }
+
+        // Summaries through 5, 9 and 13 (see above). The reply to m8 (turn 16) is regenerated: the turns
+        // before it in a window of 4 are 12 to 15, and the latest summary (through 13) ends before it.
+        var memory = await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal(13L, memory.Summary.ThroughSeq);
+        var before = fixture.Server.Requests.Count;
+        var considered = Fixture.Service<SummaryScheduler>().Considered;
+        using (var call = Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 16, RequestId = "regen-old" }, cancellationToken: Ct))
+        {
+            var events = new List<ReplyEvent>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
+            {
+                events.Add(e);
+            }
+
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        }
+
+        await IdleAsync(considered + 1);
+        var prompt = fixture.Server.Messages(before);
+
+        // The summary tells turns 12 and 13 (the reply to m6, m7): they are not in the prompt again.
+        Assert.Contains(("system", SummaryLabel + "SUMMARY-after-m9"), prompt);
+        Assert.DoesNotContain(("user", "m7"), prompt);
+        Assert.Equal(("user", "m8"), prompt[^1]);
     }
 }

@@ -53,7 +53,7 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
 
         // A summary job under way on their chat: its lease key and its member in the set of held leases.
         // (Its attempt counter, chat:{id}:summary:n, comes with it and must go too.)
-        var (lease, _) = await Fixture.Service<SummaryLeases>().TryAcquireAsync(mine.Chat.ChatId, 2, "test-replica", TimeSpan.FromMinutes(10), 5, TimeSpan.FromHours(1));
+        var (lease, _) = await Fixture.Service<SummaryLeases>().TryAcquireAsync(mine.Chat.ChatId, 2, "test-replica", TimeSpan.FromMinutes(10), 5, TimeSpan.FromHours(1), TimeSpan.FromMinutes(30));
         Assert.True(lease is { InRedis: true });
         Assert.Contains($"{mine.Chat.ChatId}|2", await LeaseMembersAsync());
 
@@ -166,9 +166,19 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
 
     private const int ImportTurns = 1010;
 
-    /// <summary>Members of the set of held summary leases.</summary>
-    private async Task<IReadOnlyList<string>> LeaseMembersAsync() =>
-        [.. (await Fixture.Service<IConnectionMultiplexer>().GetDatabase().SortedSetRangeByRankAsync(SummaryLeases.LeaseSetKey)).Select(m => m.ToString())];
+    /// <summary>Members of the sorted sets of held summary leases (every shard).</summary>
+    private async Task<IReadOnlyList<string>> LeaseMembersAsync()
+    {
+        var shards = Fixture.Service<Microsoft.Extensions.Options.IOptions<SummaryOptions>>().Value.LeaseShards;
+        var database = Fixture.Service<IConnectionMultiplexer>().GetDatabase();
+        var members = new List<string>();
+        for (var shard = 0; shard < shards; shard++)
+        {
+            members.AddRange((await database.SortedSetRangeByRankAsync(SummaryLeases.ListKeyOf(shard))).Select(m => m.ToString()));
+        }
+
+        return members;
+    }
 
     /// <summary>An ownerless chat (as an import or a fork under way leaves it) first committed at <paramref name="at"/>, with a turn.</summary>
     private async Task<string> SeedOwnerlessChatAsync(string characterId, DateTimeOffset at, string? forkedFrom)

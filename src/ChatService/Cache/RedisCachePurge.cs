@@ -9,7 +9,8 @@ namespace ChatService.Cache;
 /// script per tag, so every call touches a single slot; a chat's script also publishes on the chat's change
 /// channel, so replicas holding its head in their near cache drop it.
 /// </summary>
-internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<RedisOptions> options, TimeProvider timeProvider) : ICachePurge
+internal sealed class RedisCachePurge(
+    IConnectionMultiplexer redis, IOptions<RedisOptions> options, IOptions<Memory.SummaryOptions> summaryOptions, TimeProvider timeProvider) : ICachePurge
 {
     /// <summary>KEYS: the keys of one hash tag. ARGV: the chat's change channel, or '' for none.</summary>
     private const string PurgeScript =
@@ -74,27 +75,32 @@ internal sealed class RedisCachePurge(IConnectionMultiplexer redis, IOptions<Red
     }
 
     /// <summary>
-    /// Takes the chats' members (<c>chatId|throughSeq</c>) off the global set of held summary leases, which has
-    /// no hash tag of theirs (its own slot). The set holds only leases held now (a few per running summary job),
-    /// so one ZSCAN of it per batch of chats costs little, whatever the batch's size.
+    /// Takes the chats' members (<c>chatId|throughSeq</c>) off the sorted sets of held summary leases, which
+    /// have no hash tag of theirs (each shard its own slot). Only the shards of the batch's chats are read,
+    /// and each holds only leases held now (a few per running summary job), so one ZSCAN of each per batch
+    /// of chats costs little, whatever the batch's size.
     /// </summary>
     private async Task RemoveSummaryLeasesAsync(IDatabase database, HashSet<string> chats, CancellationToken cancellationToken)
     {
         var timeout = options.Value.OperationTimeout;
-        var members = new List<RedisValue>();
-        await foreach (var entry in database.SortedSetScanAsync(Memory.SummaryLeases.LeaseSetKey, pageSize: 500).WithCancellation(cancellationToken))
+        var shards = summaryOptions.Value.LeaseShards;
+        foreach (var key in chats.Select(c => Memory.SummaryLeases.ListKey(c, shards)).Distinct())
         {
-            var member = entry.Element.ToString();
-            var bar = member.LastIndexOf('|');
-            if (bar > 0 && chats.Contains(member[..bar]))
+            var members = new List<RedisValue>();
+            await foreach (var entry in database.SortedSetScanAsync(key, pageSize: 500).WithCancellation(cancellationToken))
             {
-                members.Add(entry.Element);
+                var member = entry.Element.ToString();
+                var bar = member.LastIndexOf('|');
+                if (bar > 0 && chats.Contains(member[..bar]))
+                {
+                    members.Add(entry.Element);
+                }
             }
-        }
 
-        foreach (var chunk in members.Chunk(KeysPerCall))
-        {
-            await database.SortedSetRemoveAsync(Memory.SummaryLeases.LeaseSetKey, chunk).WaitAsync(timeout, timeProvider, cancellationToken);
+            foreach (var chunk in members.Chunk(KeysPerCall))
+            {
+                await database.SortedSetRemoveAsync(key, chunk).WaitAsync(timeout, timeProvider, cancellationToken);
+            }
         }
     }
 

@@ -25,12 +25,33 @@ public sealed partial class ReplyContextLoader(
     {
         if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, cancellationToken) is { } warm)
         {
-            return WithLore(warm);
+            return WithLore(WithoutOverlap(warm));
         }
 
         // The cold path reads the memory apart from the ledger's snapshot (one more small read).
         var context = await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
-        return context is null ? null : WithLore(context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) });
+        return context is null ? null : WithLore(WithoutOverlap(context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) }));
+    }
+
+    /// <summary>
+    /// The context with no turn both in its window and in its summary. A reply at the end of the chat never
+    /// has one (a summary covers only turns that fell out of a prompt), but an older reply regenerated has
+    /// the turns before it, which a summary made since may cover: those turns leave the window (the summary
+    /// tells them). If that would leave no turn, the summary leaves instead (the reply is then generated
+    /// from the turns as they were, as a reply whose summary reaches its own turn is).
+    /// </summary>
+    internal static ReplyContext WithoutOverlap(ReplyContext context)
+    {
+        var through = context.Memory.SummaryThroughSeq;
+        if (context.Memory.Summary is null || through <= 0 || context.WindowOldestFirst.Count == 0 || context.WindowOldestFirst[0].Seq > through)
+        {
+            return context;
+        }
+
+        var after = context.WindowOldestFirst.Where(t => t.Seq > through).ToList();
+        return after.Count > 0
+            ? context with { WindowOldestFirst = after }
+            : context with { Memory = context.Memory with { Summary = null, SummaryThroughSeq = 0 } };
     }
 
     /// <summary>
@@ -82,11 +103,12 @@ public sealed partial class ReplyContextLoader(
         var summary = memory.Summary is { } s && s.ThroughSeq < replySeq && s.Text.Length > 0 ? s : null;
         if (memory.Note is null && summary is null)
         {
-            return PromptMemory.None;
+            return PromptMemory.None with { SummaryGeneration = memory.SummaryGeneration };
         }
 
         return new PromptMemory
         {
+            SummaryGeneration = memory.SummaryGeneration,
             Note = memory.Note,
             NoteDepth = memory.EffectiveDepth(memoryOptions.Value.DefaultDepth),
             Summary = summary?.Text,

@@ -57,6 +57,14 @@ public sealed record AssembledPrompt(
     long OldestRecentSeq,
     IReadOnlyList<string> LoreIds)
 {
+    /// <summary>
+    /// The oldest recent turn the history section could hold without this prompt's one-offs (its newest
+    /// user turn and its triggered lore, whose sizes vary from prompt to prompt); 0 when unknown. The
+    /// summary trigger counts as fallen out only the turns before both this and <see cref="OldestRecentSeq"/>,
+    /// so one huge message does not make a summary of turns the next prompt shows again.
+    /// </summary>
+    public long HistoryCeilingSeq { get; init; }
+
     /// <summary>The number of <see cref="PromptSection"/> values.</summary>
     public const int SectionCount = 8;
 

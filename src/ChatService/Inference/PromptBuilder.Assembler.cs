@@ -250,6 +250,11 @@ public static partial class PromptBuilder
 
         left -= loreCost;
 
+        // The summary trigger's bound: the turns the history could hold without this prompt's one-offs (its
+        // newest user turn and its triggered lore), so a summary never covers turns a later prompt shows again.
+        var newestCost = newestUser >= 0 ? recent[newestUser].Cost : 0;
+        var ceilingSeq = OldestWithin(recent, newestUser, Math.Min(budgets.HistoryTokens, left + loreCost + newestCost) + newestCost);
+
         // 7. The other recent turns, newest first, contiguous; the newest user turn and the pinned turns held
         // at step 3 are in already (their room was taken then).
         var historyCeiling = budgets.HistoryTokens - heldCost - (newestUser >= 0 ? recent[newestUser].Cost : 0);
@@ -303,7 +308,7 @@ public static partial class PromptBuilder
 
         var counted = new PromptCounts(systemTokens + PromptTokenizer.MessageOverhead, personaTokens, postHistory.Length > 0 ? postHistoryCost : 0, prefillCost);
         return Lay(expanded, system, systemChars, counted, pins, sections, note, memory.NoteDepth, summary,
-            lore, loreCosts, kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens);
+            lore, loreCosts, kept, postHistory, prefillMessage, tokenizer, budgets.PromptTokens) with { HistoryCeilingSeq = ceilingSeq == long.MaxValue ? 0 : ceilingSeq };
     }
 
     /// <summary>What the choice already counted, so that laying the prompt out counts none of it again.</summary>

@@ -49,6 +49,14 @@ public sealed record PromptMemory
     /// <summary>The last turn (seq) the summary covers; 0 with no summary.</summary>
     public long SummaryThroughSeq { get; init; }
 
+    /// <summary>
+    /// The chat's summary generation as the reply's window knew it (<c>ChatMemory.SummaryGeneration</c>: the
+    /// newest version ever stored, discarded ones included), whether or not this prompt shows the summary;
+    /// <see cref="long.MaxValue"/> when unknown. The summary trigger passes it on, so that a job triggered
+    /// from a window read before a store of its span is refused in Redis, without reading Spanner.
+    /// </summary>
+    public long SummaryGeneration { get; init; } = long.MaxValue;
+
     /// <summary>Triggered and constant lore entries, in no particular order.</summary>
     public IReadOnlyList<LoreInsertion> Lore { get; init; } = [];
 }

@@ -57,25 +57,33 @@ public sealed partial class SummaryJobRunner
     /// <summary>The replica the runner takes leases and stores summaries as.</summary>
     public string ReplicaId { get; }
 
-    /// <summary>Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's row names).</summary>
-    public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the chat's job for the span through <paramref name="throughSeq"/> (or the longer one a failed job's
+    /// row names). <paramref name="knownGeneration"/>: the summary generation of the window whose reply
+    /// triggered it (<see cref="ChatMemory.SummaryGeneration"/>), so that a trigger that raced a store of the
+    /// span is refused in Redis; <see cref="long.MaxValue"/> for a job no window triggered (the sweep's).
+    /// </summary>
+    public async Task<SummaryRunOutcome> RunAsync(string chatId, long throughSeq, CancellationToken cancellationToken, long knownGeneration = long.MaxValue)
     {
-        var (lease, refusal) = await _leases.TryAcquireAsync(chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept);
+        var (lease, refusal) = await _leases.TryAcquireAsync(
+            chatId, throughSeq, ReplicaId, _options.Lease, _options.MaxAttempts, AttemptsKept, _options.GiveUpPause, knownGeneration, _options.EveryTurns);
         if (lease is null)
         {
             SummaryMetrics.Run(refusal switch
             {
                 SummaryLeaseRefusal.Exhausted => "exhausted",
                 SummaryLeaseRefusal.Unknown => "lease_unknown",
+                SummaryLeaseRefusal.Stored => "covered_in_redis",
                 _ => "not_claimed",
             });
-            return SummaryRunOutcome.NotClaimed;
+            return refusal == SummaryLeaseRefusal.Stored ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
         }
 
         SummaryRunOutcome outcome;
+        ChatSummary? stored;
         try
         {
-            outcome = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
+            (outcome, stored) = await RunLeasedAsync(chatId, throughSeq, cancellationToken);
         }
         catch
         {
@@ -92,16 +100,17 @@ public sealed partial class SummaryJobRunner
             SummaryRunOutcome.Failed => SummaryAttempts.Keep,
             SummaryRunOutcome.NotClaimed => SummaryAttempts.Undo,
             _ => SummaryAttempts.Forget,
-        });
+        }, stored);
         return outcome;
     }
 
     /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
     private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
 
-    private async Task<SummaryRunOutcome> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
+    private async Task<(SummaryRunOutcome Outcome, ChatSummary? Stored)> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
-        var (status, claim, span) = await _store.PrepareAsync(chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.MaxInputChars, cancellationToken);
+        var (status, claim, span) = await _store.PrepareAsync(
+            chatId, throughSeq, _options.EveryTurns, _options.MaxAttempts, _options.GiveUpPause, _options.MaxInputChars, cancellationToken);
         if (status == SummaryClaimStatus.CoveredWithRow)
         {
             await _store.ForgetAsync(chatId, _options.EveryTurns, cancellationToken);
@@ -112,7 +121,7 @@ public sealed partial class SummaryJobRunner
         if (claim is null || span is null)
         {
             SummaryMetrics.Run(status == SummaryClaimStatus.Covered ? "covered" : "not_claimed");
-            return status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed;
+            return (status == SummaryClaimStatus.Covered ? SummaryRunOutcome.Covered : SummaryRunOutcome.NotClaimed, null);
         }
 
         if (span.Turns.Count == 0)
@@ -129,11 +138,12 @@ public sealed partial class SummaryJobRunner
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, $"{unknown}: {route}");
             SummaryMetrics.Run("failed");
-            return SummaryRunOutcome.Failed;
+            return (SummaryRunOutcome.Failed, null);
         }
 
         var queuedAt = _timeProvider.GetUtcNow();
-        var (text, calls, finished) = await GenerateAsync(route, Prompt(claim, span), chatId, claim.ThroughSeq, queuedAt, cancellationToken);
+        var (prompt, taken) = Prompt(claim, span, _router.BudgetFor(route), _options.MaxOutputTokens);
+        var (text, calls, finished) = await GenerateAsync(route, prompt, chatId, claim.ThroughSeq, queuedAt, cancellationToken);
         var summary = text.Trim();
         if (!finished.Succeeded || summary.Length == 0)
         {
@@ -142,7 +152,7 @@ public sealed partial class SummaryJobRunner
             SummaryMetrics.Committed();
             Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, reason);
             SummaryMetrics.Run("failed");
-            return SummaryRunOutcome.Failed;
+            return (SummaryRunOutcome.Failed, null);
         }
 
         if (summary.Length > _options.MaxSummaryChars)
@@ -152,45 +162,105 @@ public sealed partial class SummaryJobRunner
             summary = summary[..(char.IsHighSurrogate(summary[end - 1]) ? end - 1 : end)];
         }
 
-        // A span cut by MaxInputChars ends at its last turn read; the rest is the next job's.
-        var through = span.Cut ? span.Turns[^1].Seq : claim.ThroughSeq;
-        return Stored(await _store.CommitAsync(claim, span, through, summary, span.Turns.Count, ReplicaId, calls, CancellationToken.None), chatId, through);
+        // A span cut by MaxInputChars, or by the summary route's token budget, ends at its last turn sent; the
+        // rest is the next job's (so no turn is ever left out of the summary).
+        var through = taken < span.Turns.Count ? span.Turns[taken - 1].Seq : span.Cut ? span.Turns[^1].Seq : claim.ThroughSeq;
+        return Stored(await _store.CommitAsync(claim, span, through, summary, taken, ReplicaId, calls, CancellationToken.None), chatId, through);
     }
 
-    private SummaryRunOutcome Stored(ChatSummary? stored, string chatId, long through)
+    private (SummaryRunOutcome, ChatSummary?) Stored(ChatSummary? stored, string chatId, long through)
     {
         SummaryMetrics.Committed();
         if (stored is null)
         {
             SummaryMetrics.Run("lost");
-            return SummaryRunOutcome.Lost;
+            return (SummaryRunOutcome.Lost, null);
         }
 
         Log.Stored(_logger, chatId, stored.Version, through);
         SummaryMetrics.SummaryStored();
         SummaryMetrics.Run("stored");
-        return SummaryRunOutcome.Stored;
+        return (SummaryRunOutcome.Stored, stored);
     }
 
     /// <summary>
     /// The summary prompt: the instructions as a system message, then one user message with the previous
-    /// summary and the span's turns as "Name: text" lines, oldest first.
+    /// summary and the span's turns as "Name: text" lines, oldest first, within the summary route's prompt
+    /// budget by its tokenizer (its context less the larger of its reply reserve and
+    /// <see cref="SummaryOptions.MaxOutputTokens"/>). The instructions and the earlier summary always go;
+    /// the span's turns go oldest first while they fit, and the newest that do not are left to the next
+    /// job (the summary then ends at the last turn sent), so no turn is ever skipped by the summary. The
+    /// first turn always goes, its oldest text cut if it alone is over. Returns how many turns it took.
     /// </summary>
-    internal IReadOnlyList<ChatMessage> Prompt(SummaryClaim claim, SummarySpan span)
+    internal (IReadOnlyList<ChatMessage> Messages, int Turns) Prompt(SummaryClaim claim, SummarySpan span, RoutePromptBudget budget, int maxOutputTokens)
     {
+        var tokenizer = budget.Tokenizer;
         var cast = string.Join(" and ", span.Names.Values.Distinct());
         var instructions = Macros.Expand(_options.Instructions, cast.Length > 0 ? cast : "the characters", Macros.DefaultUserName);
         var body = new StringBuilder();
         body.Append("Earlier summary:\n").Append(claim.BaseText.Length > 0 ? claim.BaseText : "(none yet)").Append("\n\nNew messages:\n");
+
+        // The message framing and the reply's priming count too; the lines' costs are counted one by one,
+        // which may overcount a little at their joins (never under).
+        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, maxOutputTokens)
+            - tokenizer.CountMessage(instructions) - tokenizer.CountMessage(body.ToString()) - PromptTokenizer.MessageOverhead;
+        var taken = 0;
         foreach (var turn in span.Turns)
         {
             var name = turn.Role == AuthorRole.User
                 ? Macros.DefaultUserName
                 : turn.CharacterId is { } id && span.Names.TryGetValue(id, out var display) ? display : "Character";
-            body.Append(name).Append(": ").Append(turn.Text).Append('\n');
+            var line = $"{name}: {turn.Text}\n";
+            var cost = tokenizer.Count(line);
+            if (cost > room)
+            {
+                if (taken > 0)
+                {
+                    break;
+                }
+
+                line = $"{name}: {KeepEnd(turn.Text, room - tokenizer.Count($"{name}: \n"), tokenizer)}\n";
+                cost = room;
+            }
+
+            body.Append(line);
+            room -= cost;
+            taken++;
         }
 
-        return [new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, body.ToString().TrimEnd())];
+        return ([new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, body.ToString().TrimEnd())], taken);
+    }
+
+    /// <summary>The longest end of <paramref name="text"/> within <paramref name="tokens"/> (empty when none fits), never starting inside a surrogate pair.</summary>
+    private static string KeepEnd(string text, int tokens, PromptTokenizer tokenizer)
+    {
+        if (tokens <= 0)
+        {
+            return "";
+        }
+
+        // The most characters kept such that their count fits: the count only grows with the characters kept.
+        int low = 0, high = text.Length;
+        while (low < high)
+        {
+            var mid = (low + high + 1) / 2;
+            if (tokenizer.Count(text[^mid..]) <= tokens)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        var start = text.Length - low;
+        if (start < text.Length && char.IsLowSurrogate(text[start]))
+        {
+            start++;
+        }
+
+        return text[start..];
     }
 
     private async Task<(string Text, List<ModelCallRecord> Calls, GenerationFinished Finished)> GenerateAsync(

@@ -31,6 +31,12 @@ internal enum SummaryLeaseRefusal
 
     /// <summary>Redis did not answer in time: the lease may or may not have been set, so the run is skipped.</summary>
     Unknown,
+
+    /// <summary>
+    /// A summary through the span was stored after the window that triggered the job was read (a trigger
+    /// that raced the store): the job is moot, and is skipped without touching Spanner.
+    /// </summary>
+    Stored,
 }
 
 /// <summary>
@@ -39,8 +45,14 @@ internal enum SummaryLeaseRefusal
 /// reply's trigger that finds a job under way costs it nothing. The lease only saves model calls: that
 /// no span is summarized twice is the store's conditional commit's job, which holds without any lease.
 /// <list type="bullet">
-/// <item>Each held lease is also listed in one sorted set scored by its expiry, so that the sweep finds
-/// the leases of replicas that died mid-job (SIGKILL) in Redis, without reading Spanner.</item>
+/// <item>Each held lease is also listed, scored by its expiry, in one of <see cref="SummaryOptions.LeaseShards"/>
+/// sorted sets (<c>summary:leases:{k}</c>, k from a stable hash of the chat id), so that the sweep finds
+/// the leases of replicas that died mid-job (SIGKILL) in Redis, without reading Spanner, and no one key
+/// (nor slot) carries every chat's jobs.</item>
+/// <item>Beside the lease, the chat's hash <c>chat:{id}:summary:n</c> counts the attempts at each span and
+/// keeps the last summary stored (version and through-seq): a trigger whose window was read before that
+/// store landed is refused there, in the round trip the lease takes anyway, instead of reading Spanner to
+/// find its span covered.</item>
 /// <item>A replica that dies leaves its lease until it expires (<see cref="SummaryOptions.Lease"/>); then
 /// the next trigger of the chat or any replica's sweep takes the job up.</item>
 /// <item>Without Redis (not configured, unreachable, or its breaker open) every attempt gets a lease of
@@ -49,33 +61,55 @@ internal enum SummaryLeaseRefusal
 /// </summary>
 internal sealed partial class SummaryLeases
 {
-    /// <summary>The sorted set of held leases (members <c>chatId|throughSeq</c>, scored by expiry in Unix ms).</summary>
-    internal const string LeaseSetKey = "summary:leases";
+    /// <summary>The prefix of the sorted sets of held leases (members <c>chatId|throughSeq</c>, scored by expiry in Unix ms).</summary>
+    internal const string LeaseSetPrefix = "summary:leases:";
 
-    // Takes the lease (KEYS[1]) and counts the attempt at the span (field ARGV[3] of KEYS[2], same slot) in
-    // one step, so a runner that crashes mid-job still used up an attempt. 0: held by another; -1: the span
-    // was attempted ARGV[4] times already (the lease is not kept); else the attempt's number.
+    // In the chat's hash KEYS[2] (same slot as the lease KEYS[1]): field <span end> counts the attempts at
+    // that span, 'p<span end>' is when a span attempted ARGV[4] times may start afresh (Unix ms), 'sv'/'st'
+    // the version and through-seq of the last summary stored. In one step, so a runner that crashes mid-job
+    // still used up an attempt:
+    //  -2: a summary stored as a version newer than the trigger's window knew (ARGV[6]) ends fewer than
+    //      ARGV[9] (Summary:EveryTurns) turns before the span's end (ARGV[3]), so nothing is due any more, as
+    //      the store's own check would find (a window read after a rewind that discarded it knows its version);
+    //  -1: the span was attempted ARGV[4] times and its pause (ARGV[8] ms from the first refusal) is not
+    //      over; once it is, the count starts afresh;
+    //   0: held by another; else the attempt's number.
     private const string AcquireScript =
         """
-        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-        local n = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-        redis.call('PEXPIRE', KEYS[2], ARGV[5])
-        if n > tonumber(ARGV[4]) then
-          redis.call('DEL', KEYS[1])
-          return -1
+        local sv = tonumber(redis.call('HGET', KEYS[2], 'sv') or '0')
+        if sv > tonumber(ARGV[6]) and tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[2], 'st') or '0') < tonumber(ARGV[9]) then return -2 end
+        local n = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+        if n >= tonumber(ARGV[4]) then
+          local pause = 'p' .. ARGV[3]
+          local rested = tonumber(redis.call('HGET', KEYS[2], pause) or '0')
+          if rested == 0 then
+            redis.call('HSET', KEYS[2], pause, tonumber(ARGV[7]) + tonumber(ARGV[8]))
+            if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[8]) then redis.call('PEXPIRE', KEYS[2], ARGV[8]) end
+            return -1
+          end
+          if tonumber(ARGV[7]) < rested then return -1 end
+          redis.call('HDEL', KEYS[2], ARGV[3], pause)
         end
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        n = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+        if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
         return n
         """;
 
     // Deletes the lease only while it is still the one this runner took (an expired one may be another's
     // now). The span's attempt count: ARGV[3] = 'forget' (the job is done) removes it, 'undo' (nothing was
-    // attempted: the store found the retry delay not over) takes this run's back, 'keep' leaves it. 1 when it deleted it.
+    // attempted: the store found the retry delay not over) takes this run's back, 'keep' leaves it. A stored
+    // summary (ARGV[4] its version, ARGV[5] its through-seq; 0 for none) is kept as the chat's last, unless a
+    // newer one is there already. 1 when it deleted the lease.
     private const string ReleaseScript =
         """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
-        if ARGV[3] == 'forget' then redis.call('HDEL', KEYS[2], ARGV[2])
+        if ARGV[3] == 'forget' then redis.call('HDEL', KEYS[2], ARGV[2], 'p' .. ARGV[2])
         elseif ARGV[3] == 'undo' then redis.call('HINCRBY', KEYS[2], ARGV[2], -1) end
+        if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[2], 'sv') or '0') then
+          redis.call('HSET', KEYS[2], 'sv', ARGV[4], 'st', ARGV[5])
+        end
         return 1
         """;
 
@@ -84,9 +118,12 @@ internal sealed partial class SummaryLeases
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly CircuitBreaker? _breaker;
+    private readonly int _shards;
+    private int _sweepStart;
 
     public SummaryLeases(IServiceProvider services, TimeProvider timeProvider, ILogger<SummaryLeases> logger)
     {
+        _shards = services.GetRequiredService<IOptions<SummaryOptions>>().Value.LeaseShards;
         var options = services.GetRequiredService<IOptions<RedisOptions>>().Value;
         _redis = options.Enabled ? services.GetService<IConnectionMultiplexer>() : null;
         _timeout = options.OperationTimeout;
@@ -102,14 +139,42 @@ internal sealed partial class SummaryLeases
 
     private static string Member(string chatId, long throughSeq) => $"{chatId}|{throughSeq}";
 
+    /// <summary>The sorted set that lists the chat's jobs: shard <see cref="ShardOf"/> of <paramref name="shards"/>.</summary>
+    internal static RedisKey ListKey(string chatId, int shards) => ListKeyOf(ShardOf(chatId, shards));
+
+    /// <summary>The chat's listing key on this replica's <see cref="SummaryOptions.LeaseShards"/>.</summary>
+    internal RedisKey ListKey(string chatId) => ListKey(chatId, _shards);
+
+    /// <summary>Shard <paramref name="shard"/>'s sorted set; the shard number is its hash tag, so the shards spread over the cluster's slots.</summary>
+    internal static RedisKey ListKeyOf(int shard) => $"{LeaseSetPrefix}{{{shard.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}";
+
+    /// <summary>
+    /// The shard of <paramref name="chatId"/>: FNV-1a of its UTF-8 bytes modulo <paramref name="shards"/>, the
+    /// same on every replica and across restarts (unlike <see cref="string.GetHashCode()"/>).
+    /// </summary>
+    internal static int ShardOf(string chatId, int shards)
+    {
+        var hash = 2166136261u;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(chatId))
+        {
+            hash = unchecked((hash ^ b) * 16777619u);
+        }
+
+        return (int)(hash % (uint)shards);
+    }
+
     /// <summary>
     /// Takes the chat's lease for <paramref name="duration"/> and counts the attempt at the span; the refusal
-    /// when another runner holds it, the span was attempted <paramref name="maxAttempts"/> times, or Redis
-    /// timed out (the lease may have been set: the run is skipped, the sweep or the next trigger retries).
-    /// With Redis unusable (not configured, breaker open, connection failed), a lease that guards nothing.
+    /// when another runner holds it, the span was attempted <paramref name="maxAttempts"/> times less than
+    /// <paramref name="pause"/> ago, a summary stored after the trigger's window was read leaves fewer than
+    /// <paramref name="everyTurns"/> turns of the span due (the window's <paramref name="knownGeneration"/>, <see cref="Chats.ChatMemory.SummaryGeneration"/>; <see cref="long.MaxValue"/>
+    /// for a job that no window triggered), or Redis timed out (the lease may have been set: the run is
+    /// skipped, the sweep or the next trigger retries). With Redis unusable (not configured, breaker open,
+    /// connection failed), a lease that guards nothing.
     /// </summary>
     public async Task<(SummaryLease? Lease, SummaryLeaseRefusal Refusal)> TryAcquireAsync(
-        string chatId, long throughSeq, string replica, TimeSpan duration, int maxAttempts, TimeSpan attemptsKept)
+        string chatId, long throughSeq, string replica, TimeSpan duration, int maxAttempts, TimeSpan attemptsKept, TimeSpan pause,
+        long knownGeneration = long.MaxValue, int everyTurns = 1)
     {
         var value = $"{replica}|{throughSeq}|{Guid.NewGuid():N}";
         if (_redis is null || _breaker is null || !_breaker.TryEnter())
@@ -124,7 +189,8 @@ internal sealed partial class SummaryLeases
             var result = await database.ScriptEvaluateAsync(
                     AcquireScript,
                     [LeaseKey(chatId), AttemptsKey(chatId)],
-                    [value, (long)duration.TotalMilliseconds, throughSeq, maxAttempts, (long)attemptsKept.TotalMilliseconds])
+                    [value, (long)duration.TotalMilliseconds, throughSeq, maxAttempts, (long)attemptsKept.TotalMilliseconds,
+                        knownGeneration, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), (long)pause.TotalMilliseconds, everyTurns])
                 .WaitAsync(_timeout, _timeProvider);
             attempt = (long)result;
             _breaker.Success();
@@ -147,9 +213,14 @@ internal sealed partial class SummaryLeases
             return (null, SummaryLeaseRefusal.Held);
         }
 
+        if (attempt == -2)
+        {
+            return (null, SummaryLeaseRefusal.Stored);
+        }
+
         if (attempt < 0)
         {
-            // Left for good: the sweep stops listing it (a later trigger for a longer span tries again).
+            // Left for its pause: the sweep stops listing it (the chat's next trigger after the pause, or for a longer span, tries again).
             await TryListAsync(database, chatId, throughSeq, remove: true, at: default);
             return (null, SummaryLeaseRefusal.Exhausted);
         }
@@ -166,7 +237,7 @@ internal sealed partial class SummaryLeases
     /// was this runner's: an expired lease taken by another runner is that runner's to list. A failure leaves
     /// the lease to expire and the entry to the sweep.
     /// </summary>
-    public async Task ReleaseAsync(SummaryLease lease, TimeSpan? retryAfter, SummaryAttempts attempts)
+    public async Task ReleaseAsync(SummaryLease lease, TimeSpan? retryAfter, SummaryAttempts attempts, Chats.ChatSummary? stored = null)
     {
         if (!lease.InRedis || _redis is null)
         {
@@ -179,7 +250,8 @@ internal sealed partial class SummaryLeases
             var deleted = (long)await database.ScriptEvaluateAsync(
                     ReleaseScript,
                     [LeaseKey(lease.ChatId), AttemptsKey(lease.ChatId)],
-                    [lease.Value, lease.ThroughSeq, attempts switch { SummaryAttempts.Forget => "forget", SummaryAttempts.Undo => "undo", _ => "keep" }])
+                    [lease.Value, lease.ThroughSeq, attempts switch { SummaryAttempts.Forget => "forget", SummaryAttempts.Undo => "undo", _ => "keep" },
+                        stored?.Version ?? 0, stored?.ThroughSeq ?? 0])
                 .WaitAsync(_timeout, _timeProvider);
             if (deleted == 0)
             {
@@ -192,7 +264,7 @@ internal sealed partial class SummaryLeases
             return;
         }
 
-        // summary:leases is in another slot than the chat's keys: updated after the script, only if it deleted ours.
+        // The listing shard is in another slot than the chat's keys: updated after the script, only if it deleted ours.
         await TryListAsync(database, lease.ChatId, lease.ThroughSeq, remove: retryAfter is null, at: _timeProvider.GetUtcNow() + (retryAfter ?? TimeSpan.Zero));
     }
 
@@ -205,16 +277,16 @@ internal sealed partial class SummaryLeases
         }
     }
 
-    // Adds (scored by when it is due) or removes a job's entry. Its failure does not count against the
-    // breaker: the list is one key, and the leases of every chat must not stop because it is slow.
+    // Adds (scored by when it is due) or removes a job's entry in the chat's shard. Its failure does not count
+    // against the breaker: a shard is one key, and the leases of every chat must not stop because it is slow.
     private async Task TryListAsync(IDatabase database, string chatId, long throughSeq, bool remove, DateTimeOffset at)
     {
         try
         {
             var member = Member(chatId, throughSeq);
             await (remove
-                    ? database.SortedSetRemoveAsync(LeaseSetKey, member)
-                    : database.SortedSetAddAsync(LeaseSetKey, member, at.ToUnixTimeMilliseconds()))
+                    ? database.SortedSetRemoveAsync(ListKey(chatId), member)
+                    : database.SortedSetAddAsync(ListKey(chatId), member, at.ToUnixTimeMilliseconds()))
                 .WaitAsync(_timeout, _timeProvider);
         }
         catch (Exception ex)
@@ -225,7 +297,9 @@ internal sealed partial class SummaryLeases
 
     /// <summary>
     /// Jobs whose lease expired without being given back (their replica died), at most <paramref name="limit"/>,
-    /// taken off the list: whoever runs one takes a new lease. Empty without Redis. Costs Spanner nothing.
+    /// taken off their shard's list: whoever runs one takes a new lease. Every shard is looked at (their
+    /// range reads pipelined, in one round trip), starting one further each sweep so that a full batch
+    /// does not always favour the same shards. Empty without Redis. Costs Spanner nothing.
     /// </summary>
     public async Task<IReadOnlyList<(string ChatId, long ThroughSeq)>> ExpiredAsync(int limit)
     {
@@ -238,21 +312,32 @@ internal sealed partial class SummaryLeases
         {
             var database = _redis.GetDatabase();
             var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-            var members = await database.SortedSetRangeByScoreAsync(LeaseSetKey, double.NegativeInfinity, now, take: limit).WaitAsync(_timeout, _timeProvider);
-            var jobs = new List<(string, long)>(members.Length);
-            foreach (var member in members)
+            var start = (int)((uint)Interlocked.Increment(ref _sweepStart) % (uint)_shards);
+            var shards = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards)).ToList();
+            var ranges = await Task.WhenAll(shards.Select(key => database.SortedSetRangeByScoreAsync(key, double.NegativeInfinity, now, take: limit)))
+                .WaitAsync(_timeout, _timeProvider);
+            var jobs = new List<(string, long)>();
+            for (var s = 0; s < shards.Count && jobs.Count < limit; s++)
             {
-                // Only the sweep that removes a member runs its job; the others skip it.
-                if (!await database.SortedSetRemoveAsync(LeaseSetKey, member).WaitAsync(_timeout, _timeProvider))
+                foreach (var member in ranges[s])
                 {
-                    continue;
-                }
+                    if (jobs.Count >= limit)
+                    {
+                        break;
+                    }
 
-                var text = member.ToString();
-                var bar = text.LastIndexOf('|');
-                if (bar > 0 && long.TryParse(text.AsSpan(bar + 1), System.Globalization.CultureInfo.InvariantCulture, out var through))
-                {
-                    jobs.Add((text[..bar], through));
+                    // Only the sweep that removes a member runs its job; the others skip it.
+                    if (!await database.SortedSetRemoveAsync(shards[s], member).WaitAsync(_timeout, _timeProvider))
+                    {
+                        continue;
+                    }
+
+                    var text = member.ToString();
+                    var bar = text.LastIndexOf('|');
+                    if (bar > 0 && long.TryParse(text.AsSpan(bar + 1), System.Globalization.CultureInfo.InvariantCulture, out var through))
+                    {
+                        jobs.Add((text[..bar], through));
+                    }
                 }
             }
 

@@ -10,7 +10,7 @@ internal static class SummaryMetrics
     private static readonly Meter Meter = new(MeterName);
 
     private static readonly Counter<long> Runs = Meter.CreateCounter<long>(
-        "chat.summary.runs", unit: "{run}", description: "Summary job runs, by outcome (stored, covered, not_claimed, lost, failed, error).");
+        "chat.summary.runs", unit: "{run}", description: "Summary job runs, by outcome (stored, covered, covered_in_redis, not_claimed, exhausted, lease_unknown, lost, failed, error).");
 
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>(
         "chat.summary.dropped", unit: "{trigger}", description: "Summary triggers dropped because this replica's job queue was full.");

@@ -63,11 +63,28 @@ public sealed class SummaryOptions : IValidatableObject
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Attempts at one span before it is left (a later trigger for a longer span tries again), counted when
-    /// the lease is taken, so runs that crash or throw count too. Default: 5.
+    /// Attempts at one span before it is left for <see cref="GiveUpPause"/> (a later trigger for a longer
+    /// span tries again at once), counted when the lease is taken, so runs that crash or throw count too. Default: 5.
     /// </summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// How long a span tried <see cref="MaxAttempts"/> times is left before its count starts afresh (the
+    /// chat's next trigger tries it again), so a summary route that was down for a while, or a span its
+    /// model refused, does not stop the chat's summaries for good: its span is capped at
+    /// <see cref="MaxTurnsPerJob"/> past the last summary, so every later trigger names that same span. Default: 30 min.
+    /// </summary>
+    public TimeSpan GiveUpPause { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Sorted sets the held leases are listed in for the sweep (<c>summary:leases:{k}</c>, k by a stable
+    /// hash of the chat id), so that no one Redis key or slot serves every chat's jobs; each sweep reads
+    /// them all. Lowering it on a running deployment leaves the jobs listed in the dropped shards to the
+    /// chats' next triggers. Default: 16.
+    /// </summary>
+    [Range(1, 1024)]
+    public int LeaseShards { get; set; } = 16;
 
     /// <summary>How often each replica looks for jobs whose lease or retry delay ran out. Default: 15 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -90,6 +107,11 @@ public sealed class SummaryOptions : IValidatableObject
         if (Lease <= CallTimeout)
         {
             yield return new ValidationResult("Summary:Lease must be longer than Summary:CallTimeout", [nameof(Lease)]);
+        }
+
+        if (GiveUpPause <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Summary:GiveUpPause must be positive", [nameof(GiveUpPause)]);
         }
 
         if (SweepInterval <= TimeSpan.Zero || RetryDelay < TimeSpan.Zero)

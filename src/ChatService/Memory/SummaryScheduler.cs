@@ -14,7 +14,7 @@ namespace ChatService.Memory;
 /// </summary>
 public sealed partial class SummaryScheduler : BackgroundService
 {
-    private readonly Channel<(string ChatId, long ThroughSeq)> _queue;
+    private readonly Channel<(string ChatId, long ThroughSeq, long KnownGeneration)> _queue;
     private readonly ConcurrentDictionary<string, byte> _pending = new();
     private readonly SummaryJobRunner _runner;
     private readonly SummaryOptions _options;
@@ -26,7 +26,7 @@ public sealed partial class SummaryScheduler : BackgroundService
         _runner = runner;
         _options = options.Value;
         _logger = logger;
-        _queue = Channel.CreateBounded<(string, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateBounded<(string, long, long)>(new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>Jobs queued or running on this replica (for tests and shutdown).</summary>
@@ -43,7 +43,8 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// <summary>
     /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
     /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
-    /// token budget, whichever dropped more) make one due. Costs no I/O.
+    /// token budget, whichever dropped more) make one due; a turn dropped only by this prompt's one-offs (its
+    /// newest message, its lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
     /// </summary>
     public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
@@ -55,11 +56,14 @@ public sealed partial class SummaryScheduler : BackgroundService
             }
 
             var window = context.WindowOldestFirst;
-            var oldestKept = SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq);
+            var oldestKept = SummaryTrigger.OldestToKeep(
+                SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq), prompt.HistoryCeilingSeq);
             var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
             if (due is { } through)
             {
-                Enqueue(context.Reply.ChatId, through);
+                // The window's summary generation goes along: if a store of the span landed after this window
+                // was read (the previous job finished meanwhile), the lease refuses the job without Spanner.
+                Enqueue(context.Reply.ChatId, through, context.Memory.SummaryGeneration);
             }
         }
         finally
@@ -69,15 +73,19 @@ public sealed partial class SummaryScheduler : BackgroundService
         }
     }
 
-    /// <summary>Queues the chat's job for the span through <paramref name="throughSeq"/> unless one is queued or running here already.</summary>
-    public bool Enqueue(string chatId, long throughSeq)
+    /// <summary>
+    /// Queues the chat's job for the span through <paramref name="throughSeq"/> unless one is queued or running
+    /// here already. <paramref name="knownGeneration"/>: the summary generation of the triggering window
+    /// (<see cref="ChatMemory.SummaryGeneration"/>), <see cref="long.MaxValue"/> for none (the sweep's jobs).
+    /// </summary>
+    public bool Enqueue(string chatId, long throughSeq, long knownGeneration = long.MaxValue)
     {
         if (!_pending.TryAdd(chatId, 0))
         {
             return false;
         }
 
-        if (!_queue.Writer.TryWrite((chatId, throughSeq)))
+        if (!_queue.Writer.TryWrite((chatId, throughSeq, knownGeneration)))
         {
             _pending.TryRemove(chatId, out _);
             SummaryMetrics.TriggerDropped();
@@ -110,12 +118,12 @@ public sealed partial class SummaryScheduler : BackgroundService
     {
         try
         {
-            await foreach (var (chatId, through) in _queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (chatId, through, generation) in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    await _runner.RunAsync(chatId, through, stoppingToken);
+                    await _runner.RunAsync(chatId, through, stoppingToken, generation);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {

@@ -39,4 +39,14 @@ public static class SummaryTrigger
     /// </summary>
     public static long OldestKept(long oldestRecentSeq, long windowNewestSeq) =>
         oldestRecentSeq > 0 ? oldestRecentSeq : windowNewestSeq + 1;
+
+    /// <summary>
+    /// The oldest turn a summary must leave alone after a reply: the older of the one its prompt kept
+    /// (<paramref name="oldestKeptSeq"/>, see <see cref="OldestKept"/>) and the one the history's own ceiling
+    /// would hold without the prompt's one-offs (<paramref name="historyCeilingSeq"/>, <c>AssembledPrompt.HistoryCeilingSeq</c>;
+    /// 0 when unknown). A one-off budget cut (one huge message, a burst of lore) then drops turns from that
+    /// prompt but not from the summary's reach: the next prompts show them again.
+    /// </summary>
+    public static long OldestToKeep(long oldestKeptSeq, long historyCeilingSeq) =>
+        historyCeilingSeq > 0 ? Math.Min(oldestKeptSeq, historyCeilingSeq) : oldestKeptSeq;
 }

@@ -54,19 +54,21 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
     /// and deleted turns are never summarized), stopping before <paramref name="maxChars"/> of text (at least
     /// one turn), with the cast's names. Not due when the summary covers it already or it is fewer than
     /// <paramref name="everyTurns"/> turns past the summary, a failed attempt's retry delay is not over, or the
-    /// span was tried <paramref name="maxAttempts"/> times. Reads only; costs no commit.
+    /// span was tried <paramref name="maxAttempts"/> times and its last retry fell due less than
+    /// <paramref name="giveUpPause"/> ago (after that its count starts afresh). Reads only; costs no commit.
     /// </summary>
     public Task<(SummaryClaimStatus Status, SummaryClaim? Claim, SummarySpan? Span)> PrepareAsync(
-        string chatId, long throughSeq, int everyTurns, int maxAttempts, int maxChars, CancellationToken cancellationToken) =>
+        string chatId, long throughSeq, int everyTurns, int maxAttempts, TimeSpan giveUpPause, int maxChars, CancellationToken cancellationToken) =>
         spanner.SnapshotAsync<(SummaryClaimStatus, SummaryClaim?, SummarySpan?)>(async (snapshot, ct) =>
         {
             var heads = await snapshot.QueryListAsync(
                 new SpannerStatement(
                     "SELECT ch.CharacterIds, " +
                     $"(SELECT s.Version {LatestLive}) AS Version, (SELECT s.ThroughSeq {LatestLive}) AS ThroughSeq, (SELECT s.Text {LatestLive}) AS Text, " +
-                    "j.ThroughSeq AS JobThroughSeq, j.Attempts AS JobAttempts, j.LeaseUntil > CURRENT_TIMESTAMP() AS JobWaiting " +
+                    "j.ThroughSeq AS JobThroughSeq, j.Attempts AS JobAttempts, j.LeaseUntil > CURRENT_TIMESTAMP() AS JobWaiting, " +
+                    "TIMESTAMP_ADD(j.LeaseUntil, INTERVAL @pauseMs MILLISECOND) <= CURRENT_TIMESTAMP() AS JobRested " +
                     "FROM Chats ch LEFT JOIN SummaryJobs j ON j.ChatId = ch.ChatId WHERE ch.ChatId = @chatId")
-                    .Add("chatId", chatId),
+                    .Add("chatId", chatId).Add("pauseMs", (long)giveUpPause.TotalMilliseconds),
                 ct);
             if (heads.Count == 0)
             {
@@ -92,8 +94,14 @@ internal sealed class SummaryJobStore(SpannerGateway spanner, TurnCommits commit
                 return (SummaryClaimStatus.Waiting, null, null);
             }
 
-            // A longer span than the failed job's row names starts its count again.
+            // A longer span than the failed job's row names starts its count again; so does the same span
+            // once it rested Summary:GiveUpPause after its attempts ran out (its row is overwritten then).
             var attempts = jobThrough == target ? (int)head.Get<long>("JobAttempts") : 0;
+            if (attempts >= maxAttempts && head.Get<bool>("JobRested"))
+            {
+                attempts = 0;
+            }
+
             if (attempts >= maxAttempts)
             {
                 return (SummaryClaimStatus.GaveUp, null, null);
