@@ -90,19 +90,6 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
         Assert.All(speakers, row => Assert.Equal(row.Get<long>("Seq") % 4 == 0 ? bea.CharacterId : ada.CharacterId, row.Get<string>("CharacterId")));
     }
 
-    [Fact]
-    public void Batches_StayWithinTheMutationBudget_WhateverTheTurnsCarry()
-    {
-        var portability = Fixture.Service<ChatPortability>();
-        var heavy = Enumerable.Range(1, 40).Select(i => new ArchivedTurn(i, global::ChatService.Chats.AuthorRole.Character, "c", DateTimeOffset.UnixEpoch, null, null, false, 0,
-            [.. Enumerable.Range(0, 100).Select(_ => new ArchivedCandidate("", global::ChatService.Chats.ReplyState.Complete, "x", false, null, null, DateTimeOffset.UnixEpoch, null))], [])).ToList();
-
-        // 100 candidates are some 1,300 mutations a turn: the 40,000 budget takes 30 of them at most, the turn limit 10.
-        Assert.Equal(PortabilityFixture.BatchTurns, portability.NextBatch(heavy, 0));
-        Assert.Equal(5, portability.NextBatch(heavy, 35));
-        Assert.Equal(0, portability.NextBatch(heavy, 40));
-    }
-
     private async Task<string> OwnerAsync(string chatId)
     {
         var rows = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement("SELECT UserId FROM Chats WHERE ChatId = @c").Add("c", chatId));
