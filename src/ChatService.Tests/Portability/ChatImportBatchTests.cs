@@ -90,16 +90,60 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
         Assert.All(speakers, row => Assert.Equal(row.Get<long>("Seq") % 4 == 0 ? bea.CharacterId : ada.CharacterId, row.Get<string>("CharacterId")));
     }
 
+    [Fact]
+    public async Task Import_CancelledByItsCallerMidway_IsFinishedByARetryWithTheSameRequestId()
+    {
+        const int turns = 600;
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var request = new ImportChatRequest
+        {
+            RequestId = "cut-off", Format = ChatExportFormat.LosslessJsonl, Data = ByteString.CopyFromUtf8(LosslessFile(ada.CharacterId, turns)), CharacterIds = { ada.CharacterId },
+        };
+
+        // The caller goes away after a few of the 60 batches: the server's call is cancelled with it, and stops.
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var call = Fixture.Client(user).ImportChatAsync(request, cancellationToken: leave.Token).ResponseAsync;
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (await Fixture.CountAsync("SELECT COALESCE(SUM(TurnsWritten), 0) FROM ChatImports WHERE UserId = @u", ("u", user)) < 20)
+        {
+            Assert.False(call.IsCompleted, "the import ended before it could be cut off");
+            Assert.True(DateTime.UtcNow < until, "the import wrote no 20 turns in 60 s");
+            await Task.Delay(10, Ct);
+        }
+
+        await leave.CancelAsync();
+        Assert.Equal(Grpc.Core.StatusCode.Cancelled, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await call)).StatusCode);
+        var gate = Fixture.Service<ImportGate>();
+        while (gate.Running > 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the cancelled import did not stop");
+            await Task.Delay(10, Ct);
+        }
+
+        var written = await Fixture.CountAsync("SELECT TurnsWritten FROM ChatImports WHERE UserId = @u", ("u", user));
+        Assert.InRange(written, 20, turns - 1);
+        Assert.Empty((await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
+
+        var resumed = await Fixture.Client(user).ImportChatAsync(request, cancellationToken: Ct);
+
+        Assert.Equal((long)turns, resumed.TurnCount);
+        var export = Lines(await ExportAsync(user, resumed.Chat.ChatId, ChatExportFormat.LosslessJsonl));
+        Assert.Equal(Enumerable.Range(1, turns).Select(i => (long)i), export.Skip(1).Select(l => (long)l["seq"]!));
+        Assert.Equal(Enumerable.Range(1, turns).Select(Text), export.Skip(1).Select(l => (string?)(l["text"] ?? l["candidates"]![(int)l["primary"]!]!["text"])));
+        Assert.Equal(turns, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c", ("c", resumed.Chat.ChatId)));
+    }
+
     private async Task<string> OwnerAsync(string chatId)
     {
         var rows = await Fixture.Database.QueryListAsync(new global::Spanner.Client.SpannerStatement("SELECT UserId FROM Chats WHERE ChatId = @c").Add("c", chatId));
         return rows[0].Get<string>("UserId");
     }
 
-    private static string Text(int seq) => $"turn {seq}";
+    internal static string Text(int seq) => $"turn {seq}";
 
     /// <summary>A lossless file of <paramref name="turns"/> turns: odd ones the user's, even ones Ada's with two candidates (the second shown).</summary>
-    private static string LosslessFile(string characterId, int turns)
+    internal static string LosslessFile(string characterId, int turns)
     {
         var file = new StringBuilder();
         file.Append($$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"Long","characters":[{"character_id":"{{{characterId}}}","name":"Ada"}]}}""").Append('\n');
