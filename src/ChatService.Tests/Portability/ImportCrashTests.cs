@@ -36,7 +36,7 @@ public sealed class ImportCrashTests(LocalStack stack) : IAsyncLifetime
         await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
         {
             var client = first.Client(user);
-            characterId = (await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada" }, cancellationToken: Ct)).CharacterId;
+            characterId = (await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct)).CharacterId;
             file = ByteString.CopyFromUtf8(ChatImportBatchTests.LosslessFile(characterId, Turns));
             var call = client.ImportChatAsync(Request(file, characterId), deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: Ct).ResponseAsync;
 
