@@ -25,6 +25,11 @@ public sealed class HostileFixture(LocalStack stack) : ChatServiceFixture(stack)
 
         // Small enough that a hostile file of a few lines passes it (import-too-many-candidates).
         ["Import:MaxCandidates"] = "64",
+
+        // High enough that no hostile import is ever refused for capacity (RESOURCE_EXHAUSTED) instead of
+        // meeting the check the case is about: the import bounds have their own tests (ImportLimitsTests).
+        ["Import:MaxConcurrent"] = "100",
+        ["Import:MaxConcurrentPerUser"] = "100",
     };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<ILoggerProvider>(Errors);
