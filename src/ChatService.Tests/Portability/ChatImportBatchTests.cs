@@ -114,17 +114,9 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
 
         await leave.CancelAsync();
         Assert.Equal(Grpc.Core.StatusCode.Cancelled, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await call)).StatusCode);
-        var gate = Fixture.Service<ImportGate>();
-        while (gate.Running > 0)
-        {
-            Assert.True(DateTime.UtcNow < until, "the cancelled import did not stop");
-            await Task.Delay(10, Ct);
-        }
 
-        var written = await Fixture.CountAsync("SELECT TurnsWritten FROM ChatImports WHERE UserId = @u", ("u", user));
-        Assert.InRange(written, 20, turns - 1);
-        Assert.Empty((await Fixture.Client(user).ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
-
+        // Retried at once, while the server's cancelled attempt may still be winding down (mid-commit): the retry
+        // is not refused by its own earlier attempt (ImportGate waits for it), and finishes the import.
         var resumed = await Fixture.Client(user).ImportChatAsync(request, cancellationToken: Ct);
 
         Assert.Equal((long)turns, resumed.TurnCount);

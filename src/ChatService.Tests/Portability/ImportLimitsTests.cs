@@ -248,9 +248,9 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
     [Fact]
     public void BatchMutations_TooSmallForTheLargestTurn_FailsAtStartUp()
     {
-        // 32 candidates each rated and 50 revisions: 13 + 32 * 21 + 50 * 6 = 985, and 24 a batch.
+        // 32 candidates each rated and 50 revisions: 13 + 32 * 21 + 50 * 6 = 985, and 64 a batch.
         var small = StartFails(new() { ["Import:BatchMutations"] = "1000" });
-        Assert.Contains("Import:BatchMutations (1000) must hold the largest turn a file may carry: 1009 mutations", small.Message);
+        Assert.Contains("Import:BatchMutations (1000) must hold the largest turn a file may carry: 1049 mutations", small.Message);
 
         // Fewer candidates a turn make the same budget enough; the fixture's 2,000 with 32 started.
         Assert.Null(StartError(new() { ["Import:BatchMutations"] = "1000", ["Import:MaxCandidatesPerTurn"] = "30" }));

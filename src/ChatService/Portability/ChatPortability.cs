@@ -88,13 +88,16 @@ internal sealed partial class ChatPortability(
 
     /// <summary>
     /// A new chat of the user from <paramref name="request"/>'s file: admitted by the <see cref="ImportGate"/>
-    /// (RESOURCE_EXHAUSTED when too many imports run), checked whole first (nothing is written for a file
+    /// (RESOURCE_EXHAUSTED when too many imports run; a retry waits for its own earlier attempt still running), checked whole first (nothing is written for a file
     /// that is refused), then written in batches. <paramref name="stopAfterBatches"/> stops it after that
     /// many batch commits, as an interruption would (tests only).
     /// </summary>
     public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
     {
-        using var slot = gate.Enter(request.UserId);
+        // A retry of an import already started here or elsewhere (its record exists) is not a new import of the
+        // user's: it never counts against Import:MaxConcurrentPerUser. One still running here is waited for.
+        var started = await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken) is not null;
+        using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: started, cancellationToken);
         var (plan, skipped, recorded) = await PrepareAsync(request, cancellationToken);
         if (recorded is { Done: true })
         {

@@ -44,8 +44,9 @@ public sealed class ImportOptions
     public int MaxTextChars { get; set; } = 100_000;
 
     /// <summary>
-    /// Most mutations one import commit may hold, counted as Spanner counts them (each column of each
-    /// row written, and each index entry). Spanner refuses a commit over 80,000. Default: 40,000, half of it.
+    /// Most mutations one import commit may hold, counted as Spanner counts them: the columns each row
+    /// writes, plus the columns of each secondary index entry it makes or changes (imported turns and
+    /// candidates make none; ImportBudget). Spanner refuses a commit over 80,000. Default: 40,000, half of it.
     /// </summary>
     [Range(100, 80_000)]
     public int BatchMutations { get; set; } = 40_000;
