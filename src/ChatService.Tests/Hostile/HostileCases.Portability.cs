@@ -18,7 +18,7 @@ internal sealed partial class HostileCases
         var chat = AnyChat(party);
         var foreign = AnyChat(other);
         var format = Pick(ChatExportFormat.LosslessJsonl, ChatExportFormat.SillytavernJsonl);
-        var (request, generator, allowed, check) = _random.Next(14) switch
+        var (request, generator, allowed, check) = _random.Next(15) switch
         {
             0 => ((IMessage)new ExportChatRequest { ChatId = foreign.ChatId, Format = format }, "export-foreign", NotFound, (Func<object, string?>?)null),
             1 => (new ExportChatRequest { ChatId = Garbage.BadId(_random), Format = format }, "export-bad-id", Invalid, null),
@@ -33,6 +33,7 @@ internal sealed partial class HostileCases
             10 => (Import(party, ValidFile(), ChatExportFormat.SillytavernJsonl, characterIds: [party.Private.CharacterId, Garbage.BadId(_random, allowEmpty: false)]), "import-bad-character-id", Invalid, null),
             11 => (WithNames(Import(party, ValidFile(), ChatExportFormat.SillytavernJsonl), Marker(), party.Quiet.CharacterId), "import-name-outside-cast", Invalid, null),
             12 => (Import(party, ValidFile(), ChatExportFormat.SillytavernJsonl, characterIds: []), "import-st-without-cast", Invalid, null),
+            13 => (Import(party, SwipesFile(), ChatExportFormat.SillytavernJsonl), "import-too-many-candidates", Invalid, null),
             _ => (Import(party, "", format), "import-empty", Invalid, null),
         };
         return Case(request, generator, allowed, party.UserId, check);
@@ -59,6 +60,14 @@ internal sealed partial class HostileCases
         "{\"user_name\":\"Sam\",\"character_name\":\"Ada\",\"chat_metadata\":{}}\n" +
         $"{{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"{Marker()}\"}}\n" +
         $"{{\"name\":\"Ada\",\"is_user\":false,\"mes\":\"{Marker()}\",\"swipes\":[\"{Marker()}\"],\"swipe_id\":0}}\n";
+
+    /// <summary>A SillyTavern file of replies with 32 swipes each, empty or not: the third passes the fixture's Import:MaxCandidates (64).</summary>
+    private string SwipesFile()
+    {
+        var swipes = string.Join(',', Enumerable.Range(0, 32).Select(_ => Pick("\"\"", $"\"{Marker()}\"")));
+        return "{\"user_name\":\"Sam\",\"character_name\":\"Ada\",\"chat_metadata\":{}}\n" +
+            string.Concat(Enumerable.Range(0, _random.Next(3, 6)).Select(_ => $"{{\"name\":\"Ada\",\"is_user\":false,\"mes\":\"{Marker()}\",\"swipes\":[{swipes}],\"swipe_id\":0}}\n"));
+    }
 
     /// <summary>A file in either format with one bad line among good ones.</summary>
     private string BrokenFile()

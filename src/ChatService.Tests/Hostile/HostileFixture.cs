@@ -22,6 +22,14 @@ public sealed class HostileFixture(LocalStack stack) : ChatServiceFixture(stack)
         // The summary job commits in the background, long after the reply that triggered it: the phases
         // that must leave every table as it was would see it. Its own tests cover it (SummaryJobTests).
         ["Summary:Enabled"] = "false",
+
+        // Small enough that a hostile file of a few lines passes it (import-too-many-candidates).
+        ["Import:MaxCandidates"] = "64",
+
+        // High enough that no hostile import is ever refused for capacity (RESOURCE_EXHAUSTED) instead of
+        // meeting the check the case is about: the import bounds have their own tests (ImportLimitsTests).
+        ["Import:MaxConcurrent"] = "100",
+        ["Import:MaxConcurrentPerUser"] = "100",
     };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<ILoggerProvider>(Errors);

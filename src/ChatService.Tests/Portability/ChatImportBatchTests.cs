@@ -91,16 +91,39 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
     }
 
     [Fact]
-    public void Batches_StayWithinTheMutationBudget_WhateverTheTurnsCarry()
+    public async Task Import_CancelledByItsCallerMidway_IsFinishedByARetryWithTheSameRequestId()
     {
-        var portability = Fixture.Service<ChatPortability>();
-        var heavy = Enumerable.Range(1, 40).Select(i => new ArchivedTurn(i, global::ChatService.Chats.AuthorRole.Character, "c", DateTimeOffset.UnixEpoch, null, null, false, 0,
-            [.. Enumerable.Range(0, 100).Select(_ => new ArchivedCandidate("", global::ChatService.Chats.ReplyState.Complete, "x", false, null, null, DateTimeOffset.UnixEpoch, null))], [])).ToList();
+        const int turns = 600;
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var request = new ImportChatRequest
+        {
+            RequestId = "cut-off", Format = ChatExportFormat.LosslessJsonl, Data = ByteString.CopyFromUtf8(LosslessFile(ada.CharacterId, turns)), CharacterIds = { ada.CharacterId },
+        };
 
-        // 100 candidates are some 1,300 mutations a turn: the 40,000 budget takes 30 of them at most, the turn limit 10.
-        Assert.Equal(PortabilityFixture.BatchTurns, portability.NextBatch(heavy, 0));
-        Assert.Equal(5, portability.NextBatch(heavy, 35));
-        Assert.Equal(0, portability.NextBatch(heavy, 40));
+        // The caller goes away after a few of the 60 batches: the server's call is cancelled with it, and stops.
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var call = Fixture.Client(user).ImportChatAsync(request, cancellationToken: leave.Token).ResponseAsync;
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (await Fixture.CountAsync("SELECT COALESCE(SUM(TurnsWritten), 0) FROM ChatImports WHERE UserId = @u", ("u", user)) < 20)
+        {
+            Assert.False(call.IsCompleted, "the import ended before it could be cut off");
+            Assert.True(DateTime.UtcNow < until, "the import wrote no 20 turns in 60 s");
+            await Task.Delay(10, Ct);
+        }
+
+        await leave.CancelAsync();
+        Assert.Equal(Grpc.Core.StatusCode.Cancelled, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await call)).StatusCode);
+
+        // Retried at once, while the server's cancelled attempt may still be winding down (mid-commit): the retry
+        // is not refused by its own earlier attempt (ImportGate waits for it), and finishes the import.
+        var resumed = await Fixture.Client(user).ImportChatAsync(request, cancellationToken: Ct);
+
+        Assert.Equal((long)turns, resumed.TurnCount);
+        var export = Lines(await ExportAsync(user, resumed.Chat.ChatId, ChatExportFormat.LosslessJsonl));
+        Assert.Equal(Enumerable.Range(1, turns).Select(i => (long)i), export.Skip(1).Select(l => (long)l["seq"]!));
+        Assert.Equal(Enumerable.Range(1, turns).Select(Text), export.Skip(1).Select(l => (string?)(l["text"] ?? l["candidates"]![(int)l["primary"]!]!["text"])));
+        Assert.Equal(turns, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c", ("c", resumed.Chat.ChatId)));
     }
 
     private async Task<string> OwnerAsync(string chatId)
@@ -109,10 +132,10 @@ public sealed class ChatImportBatchTests(PortabilityFixture fixture) : Portabili
         return rows[0].Get<string>("UserId");
     }
 
-    private static string Text(int seq) => $"turn {seq}";
+    internal static string Text(int seq) => $"turn {seq}";
 
     /// <summary>A lossless file of <paramref name="turns"/> turns: odd ones the user's, even ones Ada's with two candidates (the second shown).</summary>
-    private static string LosslessFile(string characterId, int turns)
+    internal static string LosslessFile(string characterId, int turns)
     {
         var file = new StringBuilder();
         file.Append($$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"Long","characters":[{"character_id":"{{{characterId}}}","name":"Ada"}]}}""").Append('\n');

@@ -54,6 +54,41 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
         Assert.All(nobody.Values, Assert.Empty);
     }
 
+    [Fact]
+    public async Task ExportMyData_CharactersOverSeveralChunks_AreStreamedAsTheyAreRead_EachOnceNewestFirst()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var made = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            // 12 characters of some 12 KiB each: the part is three chunks, the first two full.
+            made.Add((await client.CreateCharacterAsync(new CreateCharacterRequest
+            {
+                DisplayName = $"Character {i}",
+                Persona = $"Character {i}: " + new string((char)('a' + i), 12 * 1024),
+            }, cancellationToken: Ct)).CharacterId);
+        }
+
+        using var call = client.ExportMyData(new ExportMyDataRequest(), cancellationToken: Ct);
+        var sizes = new List<int>();
+        var part = new MemoryStream();
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
+        {
+            if (chunk.Part == "characters.jsonl")
+            {
+                sizes.Add(chunk.Data.Length);
+                chunk.Data.WriteTo(part);
+            }
+        }
+
+        Assert.Equal(3, sizes.Count);
+        Assert.Equal([64 * 1024, 64 * 1024], sizes.Take(2));
+        var characters = Objects(Encoding.UTF8.GetString(part.ToArray()));
+        Assert.Equal(Enumerable.Reverse(made), characters.Select(c => (string?)c["characterId"]));
+        Assert.All(characters, c => Assert.Equal(12 * 1024 + $"{c["displayName"]}: ".Length, ((string?)c["persona"])!.Length));
+    }
+
     /// <summary>The parts of an ExportMyData stream in the order they came, each the concatenation of its chunks (which must be consecutive).</summary>
     private async Task<Dictionary<string, string>> ExportMyDataAsync(string userId)
     {

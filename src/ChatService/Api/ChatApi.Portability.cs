@@ -46,14 +46,8 @@ internal sealed partial class ChatApi
         var userId = context.GetUserId();
         var ct = context.CancellationToken;
 
-        var characterLines = new List<IMessage>();
-        foreach (var id in await portability.OwnCharacterIdsAsync(userId, ct))
-        {
-            characterLines.Add((await characters.GetAsync(userId, id, ct)).ToProto());
-        }
-
-        await WritePartAsync(responseStream, "characters.jsonl", characterLines, ct);
-        await WritePartAsync(responseStream, "personas.jsonl", [.. (await personas.ListAsync(userId, ct)).Select(p => p.ToProto())], ct);
+        await WritePartAsync(responseStream, "characters.jsonl", OwnCharactersAsync(userId, ct), ct);
+        await WritePartAsync(responseStream, "personas.jsonl", (await personas.ListAsync(userId, ct)).Select(p => (IMessage)p.ToProto()).ToAsyncEnumerable(), ct);
         await WritePartAsync(responseStream, "lorebooks.jsonl", WholeLorebooksAsync(userId, ct), ct);
         foreach (var chatId in await portability.OwnChatIdsAsync(userId, ct))
         {
@@ -94,16 +88,38 @@ internal sealed partial class ChatApi
         }
     }
 
-    private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IReadOnlyList<IMessage> items, CancellationToken ct) =>
-        await WritePartAsync(stream, part, items.ToAsyncEnumerable(), ct);
+    /// <summary>
+    /// The user's characters (deleted ones too), newest first, each read as the part is written: a user with
+    /// thousands of characters (each up to a card's worth of text) never has them all in memory at once, only
+    /// their ids and the chunk being filled.
+    /// </summary>
+    private async IAsyncEnumerable<IMessage> OwnCharactersAsync(string userId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var id in await portability.OwnCharacterIdsAsync(userId, ct))
+        {
+            Chats.Character character;
+            try
+            {
+                character = await characters.GetAsync(userId, id, ct);
+            }
+            catch (Chats.ChatException e) when (e.Kind == Chats.ChatErrorKind.NotFound)
+            {
+                // Gone since it was listed (its owner's data deletion): no longer the caller's data.
+                continue;
+            }
 
+            yield return character.ToProto();
+        }
+    }
+
+    /// <summary>A part of <paramref name="items"/> as JSON lines, sent a full chunk at a time as the items come.</summary>
     private static async Task WritePartAsync(IServerStreamWriter<V1.ExportChunk> stream, string part, IAsyncEnumerable<IMessage> items, CancellationToken ct)
     {
         var chunk = new MemoryStream();
-        var count = 0;
+        var any = false;
         await foreach (var item in items.WithCancellation(ct))
         {
-            count++;
+            any = true;
             chunk.Write(System.Text.Encoding.UTF8.GetBytes(ExportJson.Format(item)));
             chunk.WriteByte((byte)'\n');
             foreach (var full in ChatPortability.FullChunks(chunk))
@@ -113,7 +129,7 @@ internal sealed partial class ChatApi
         }
 
         // A part with nothing in it is still named, so a reader sees that the user has none.
-        if (chunk.Length > 0 || count == 0)
+        if (chunk.Length > 0 || !any)
         {
             await stream.WriteAsync(new V1.ExportChunk { Part = part, Data = ByteString.CopyFrom(chunk.ToArray()) }, ct);
         }

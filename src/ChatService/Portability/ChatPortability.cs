@@ -14,6 +14,7 @@ namespace ChatService.Portability;
 internal sealed partial class ChatPortability(
     ChatArchiveStore store,
     CharacterCatalog characters,
+    ImportGate gate,
     IOptions<ImportOptions> importOptions,
     IOptions<ChatOptions> chatOptions,
     IOptions<MemoryOptions> memoryOptions,
@@ -49,14 +50,6 @@ internal sealed partial class ChatPortability(
         buffer.Write(bytes, at, bytes.Length - at);
         return chunks;
     }
-
-    // What one row of each table costs a commit, in Spanner's mutation count: its columns written
-    // and one per index it may enter. Generous, so a batch never nears the 80,000 limit unawares.
-    private const int TurnMutations = 13;
-    private const int CandidateMutations = 13;
-    private const int RatingMutations = 8;
-    private const int RevisionMutations = 6;
-    private const int ChatMutations = 16;
 
     private ImportOptions Options => importOptions.Value;
 
@@ -94,38 +87,36 @@ internal sealed partial class ChatPortability(
     }
 
     /// <summary>
-    /// A new chat of the user from <paramref name="request"/>'s file: checked whole first (nothing is written
-    /// for a file that is refused), then written in batches. <paramref name="stopAfterBatches"/> stops it
-    /// after that many batch commits, as an interruption would (tests only).
+    /// A new chat of the user from <paramref name="request"/>'s file: admitted by the <see cref="ImportGate"/>
+    /// (RESOURCE_EXHAUSTED when too many imports run; a retry waits for its own earlier attempt still running), checked whole first (nothing is written for a file
+    /// that is refused), then written in batches. <paramref name="stopAfterBatches"/> stops it after that
+    /// many batch commits, as an interruption would (tests only).
     /// </summary>
     public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
     {
-        var parsed = request.Format == ChatFileFormat.Lossless
-            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
-            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes);
-        // The import's record first: a finished one returns its chat at once, and a resumed one writes the rest
-        // of its turns with the speakers its first commit resolved, whatever became of the cast since; only a
-        // new one checks the characters (in the commit that starts it, as ForkChat does) and matches names.
-        var digest = Digest(request);
-        var recorded = (await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken))?.Matching(digest, request.RequestId);
+        // A retry of an import already started here or elsewhere (its record exists) is not a new import of the
+        // user's: it never counts against Import:MaxConcurrentPerUser. One still running here is waited for.
+        var started = await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken) is not null;
+        using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: started, cancellationToken);
+        var (plan, skipped, recorded) = await PrepareAsync(request, cancellationToken);
         if (recorded is { Done: true })
         {
-            return new ImportResult(recorded.ChatId, parsed.Turns.Count, parsed.Turns.Sum(t => t.Candidates.Count), parsed.SkippedSystemMessages, Done: true);
+            return new ImportResult(recorded.ChatId, plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped, Done: true);
         }
 
-        var plan = await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken);
         var progress = recorded ?? await store.StartImportAsync(plan, cancellationToken);
         if (progress.SpeakerIds is { } resolved && recorded is null)
         {
             // Another attempt may have started the import first: write its speakers, not this one's.
             plan = plan with { Turns = WithSpeakers(plan.Turns, resolved) };
         }
+
         var batches = 0;
         while (!progress.Done)
         {
             if (batches == stopAfterBatches)
             {
-                return new ImportResult(progress.ChatId, plan.Turns.Count, 0, parsed.SkippedSystemMessages, Done: false);
+                return new ImportResult(progress.ChatId, plan.Turns.Count, 0, skipped, Done: false);
             }
 
             var count = NextBatch(plan.Turns, (int)progress.TurnsWritten);
@@ -140,7 +131,30 @@ internal sealed partial class ChatPortability(
             Log.Imported(logger, progress.ChatId, request.Format, plan.Turns.Count, candidates);
         }
 
-        return new ImportResult(progress.ChatId, plan.Turns.Count, candidates, parsed.SkippedSystemMessages, Done: true);
+        return new ImportResult(progress.ChatId, plan.Turns.Count, candidates, skipped, Done: true);
+    }
+
+    /// <summary>
+    /// The file checked and resolved into what the import writes, with the import's record when there is one.
+    /// The parsed file is this method's only: once the plan is made from it, only the plan (sharing its texts)
+    /// is held while the batches are written, not both.
+    /// </summary>
+    private async Task<(ChatImportPlan Plan, int Skipped, ImportProgress? Recorded)> PrepareAsync(ChatImportRequest request, CancellationToken cancellationToken)
+    {
+        var parsed = request.Format == ChatFileFormat.Lossless
+            ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
+            : SillyTavernReader.Read(request.Data, Options, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes);
+        // The import's record first: a finished one returns its chat at once, and a resumed one writes the rest
+        // of its turns with the speakers its first commit resolved, whatever became of the cast since; only a
+        // new one checks the characters (in the commit that starts it, as ForkChat does) and matches names.
+        var digest = Digest(request);
+        var recorded = (await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken))?.Matching(digest, request.RequestId);
+        if (recorded is { Done: true })
+        {
+            return (new ChatImportPlan(request.UserId, request.RequestId, digest, "", [], SpeakerSettings.Default, [], null, null, parsed.Turns), parsed.SkippedSystemMessages, recorded);
+        }
+
+        return (await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken), parsed.SkippedSystemMessages, recorded);
     }
 
     /// <summary>The ids of the user's chats, most recently active first.</summary>
@@ -152,13 +166,12 @@ internal sealed partial class ChatPortability(
     /// <summary>How many turns from <paramref name="from"/> the next commit writes: within Import:BatchTurns and Import:BatchMutations, at least one.</summary>
     internal int NextBatch(IReadOnlyList<ArchivedTurn> turns, int from)
     {
-        var budget = Options.BatchMutations - ChatMutations;
+        var budget = Options.BatchMutations - ImportBudget.Batch;
         var count = 0;
         for (var i = from; i < turns.Count && count < Options.BatchTurns; i++)
         {
             var turn = turns[i];
-            var cost = TurnMutations + turn.Candidates.Count * CandidateMutations
-                + turn.Candidates.Count(c => c.Rating is not null) * RatingMutations + turn.Revisions.Count * RevisionMutations;
+            var cost = ImportBudget.Of(turn);
             if (count > 0 && cost > budget)
             {
                 break;

@@ -19,6 +19,7 @@ internal static class LosslessReader
         ArchivedChat? chat = null;
         var headerLine = 1;
         var turns = new List<ArchivedTurn>();
+        var candidates = 0;
         foreach (var line in ImportFile.Lines(data))
         {
             if (chat is null)
@@ -37,6 +38,12 @@ internal static class LosslessReader
             if (turns.Count > 0 && turn.Seq <= turns[^1].Seq)
             {
                 throw line.Fail("seq", $"must be greater than the previous turn's ({turns[^1].Seq}), got {turn.Seq}");
+            }
+
+            candidates += turn.Candidates.Count;
+            if (candidates > options.MaxCandidates)
+            {
+                throw line.Fail("(the line)", $"is past the most candidates a file may bring (Import:MaxCandidates, {options.MaxCandidates}): this line brings the file to {candidates}");
             }
 
             turns.Add(turn);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ChatService.Portability;
 
 /// <summary>Wires chat export and import (ExportChat, ImportChat, ExportMyData).</summary>
@@ -9,6 +11,8 @@ public static class PortabilityExtensions
             .BindConfiguration(ImportOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ImportOptions>, ImportOptionsValidator>();
+        builder.Services.AddSingleton<ImportGate>();
         builder.Services.AddSingleton<Storage.ChatArchiveStore>();
         builder.Services.AddSingleton<ChatPortability>();
         return builder;

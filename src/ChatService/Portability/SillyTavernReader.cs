@@ -17,6 +17,7 @@ internal static class SillyTavernReader
         ArchivedChat? chat = null;
         var turns = new List<ArchivedTurn>();
         var skipped = 0;
+        var candidates = 0;
         long? lastUserSeq = null;
         var fallbackTime = DateTimeOffset.UnixEpoch;
         foreach (var line in ImportFile.Lines(data))
@@ -40,6 +41,12 @@ internal static class SillyTavernReader
             }
 
             var turn = Message(line, turns.Count + 1, lastUserSeq, fallbackTime, options, maxUserBytes);
+
+            candidates += turn.Candidates.Count;
+            if (candidates > options.MaxCandidates)
+            {
+                throw line.Fail("(the line)", $"is past the most candidates a file may bring (Import:MaxCandidates, {options.MaxCandidates}): this line brings the file to {candidates}");
+            }
             if (turn.Role == AuthorRole.User)
             {
                 lastUserSeq = turn.Seq;

@@ -74,9 +74,11 @@ internal sealed partial class ChatArchiveStore
             }
 
             var written = (int)current.TurnsWritten;
-            foreach (var turn in plan.Turns.Skip(written).Take(count))
+            var rows = new TurnMutations(tx);
+            for (var i = written; i < Math.Min(written + count, plan.Turns.Count); i++)
             {
-                WriteTurn(tx, plan.UserId, current.ChatId, turn);
+                var turn = plan.Turns[i];
+                rows.InsertImported(current.ChatId, plan.UserId, turn, [.. turn.Candidates.Select(_ => Ids.New())]);
             }
 
             var done = written + count >= plan.Turns.Count;
@@ -105,51 +107,6 @@ internal sealed partial class ChatArchiveStore
             return moved;
         }, cancellationToken);
         return next;
-    }
-
-    private static void WriteTurn(SpannerTransaction tx, string userId, string chatId, ArchivedTurn turn)
-    {
-        var candidateIds = turn.Candidates.Select(_ => Ids.New()).ToList();
-        tx.BufferWrite(SpannerMutation.Insert("Turns")
-            .Set("ChatId", chatId)
-            .Set("Seq", turn.Seq)
-            .Set("AuthorRole", (long)turn.Role)
-            .Set("CharacterId", turn.CharacterId)
-            .Set("Text", turn.Role == AuthorRole.User ? turn.Text : null)
-            .Set("ReplyToSeq", turn.ReplyToSeq)
-            .Set("PrimaryCandidateId", candidateIds.Count == 0 ? null : candidateIds[turn.Primary])
-            .Set("CandidateCount", (long)candidateIds.Count)
-            .Set("Edited", turn.Edited ? true : null)
-            .Set("CreateTime", turn.CreateTime)
-            .Set("UpdateTime", SpannerCommitTimestamp.Value));
-        for (var i = 0; i < turn.Candidates.Count; i++)
-        {
-            var candidate = turn.Candidates[i];
-            tx.BufferWrite(CandidateMutations.InsertImported(chatId, turn.Seq, candidateIds[i], candidate));
-            if (candidate.Rating is { } rating)
-            {
-                tx.BufferWrite(SpannerMutation.Insert("Ratings")
-                    .Set("ChatId", chatId)
-                    .Set("Seq", turn.Seq)
-                    .Set("CandidateId", candidateIds[i])
-                    .Set("UserId", userId)
-                    .Set("Stars", (long)rating.Stars)
-                    .Set("Tags", rating.Tags.ToList())
-                    .Set("Comment", rating.Comment)
-                    .Set("UpdateTime", rating.UpdateTime));
-            }
-        }
-
-        foreach (var revision in turn.Revisions)
-        {
-            tx.BufferWrite(SpannerMutation.Insert("TurnRevisions")
-                .Set("ChatId", chatId)
-                .Set("Seq", turn.Seq)
-                .Set("Revision", revision.Revision)
-                .Set("CandidateId", revision.Candidate is { } index ? candidateIds[index] : null)
-                .Set("Text", revision.Text)
-                .Set("EditTime", revision.EditTime));
-        }
     }
 
     /// <summary>The import recorded under the user's request id, read before anything else so a finished or resumed one never looks at the cast again; null when there is none.</summary>

@@ -108,15 +108,7 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
     /// </summary>
     public void Rate(ChatTurn turn, string userId, TurnRating rating, bool isPrimary)
     {
-        transaction.BufferWrite(SpannerMutation.InsertOrUpdate("Ratings")
-            .Set("ChatId", turn.ChatId)
-            .Set("Seq", turn.Seq)
-            .Set("CandidateId", turn.CandidateId)
-            .Set("UserId", userId)
-            .Set("Stars", (long)rating.Stars)
-            .Set("Tags", rating.Tags.ToList())
-            .Set("Comment", string.IsNullOrEmpty(rating.Comment) ? null : rating.Comment)
-            .Set("UpdateTime", SpannerCommitTimestamp.Value));
+        transaction.BufferWrite(RatingRow(turn.ChatId, turn.Seq, turn.CandidateId!, userId, rating, SpannerCommitTimestamp.Value));
         if (!isPrimary)
         {
             return;
@@ -137,13 +129,7 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
     public ChatTurn Edit(ChatTurn turn, string text, long revision)
     {
         var isUser = turn.Role == AuthorRole.User;
-        transaction.BufferWrite(SpannerMutation.Insert("TurnRevisions")
-            .Set("ChatId", turn.ChatId)
-            .Set("Seq", turn.Seq)
-            .Set("Revision", revision)
-            .Set("CandidateId", isUser ? null : turn.CandidateId)
-            .Set("Text", turn.Text)
-            .Set("EditTime", SpannerCommitTimestamp.Value));
+        transaction.BufferWrite(RevisionRow(turn.ChatId, turn.Seq, revision, isUser ? null : turn.CandidateId, turn.Text, SpannerCommitTimestamp.Value));
         var update = UpdateTurn(turn.ChatId, turn.Seq);
         if (isUser)
         {
@@ -160,6 +146,35 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         return edited;
     }
 
+    /// <summary>
+    /// An imported turn of a chat nobody owns yet (ImportChat's batches), with its candidates (their ids
+    /// <paramref name="candidateIds"/>, in order), the owner's ratings and the texts it had before edits, as
+    /// the file had them. The turn row is the one every other turn gets (<see cref="InsertTurn"/>), only with
+    /// the file's time and edit mark; it has no request id (the import's is recorded in ChatImports). It is not
+    /// recorded for the caches: no reader reaches the chat until the import's last batch gives it to its user.
+    /// </summary>
+    public void InsertImported(string chatId, string userId, Portability.ArchivedTurn turn, IReadOnlyList<string> candidateIds)
+    {
+        var row = new ChatTurn(chatId, turn.Seq, turn.Role, turn.CharacterId, "", ReplyState.Complete,
+            candidateIds.Count == 0 ? null : candidateIds[turn.Primary], candidateIds.Count, turn.CreateTime, null, turn.ReplyToSeq);
+        transaction.BufferWrite(InsertTurn(row, turn.Role == AuthorRole.User ? turn.Text : null, requestId: null, turn.CreateTime)
+            .Set("Edited", turn.Edited ? true : null));
+        for (var i = 0; i < turn.Candidates.Count; i++)
+        {
+            var candidate = turn.Candidates[i];
+            transaction.BufferWrite(CandidateMutations.InsertImported(chatId, turn.Seq, candidateIds[i], candidate));
+            if (candidate.Rating is { } rating)
+            {
+                transaction.BufferWrite(RatingRow(chatId, turn.Seq, candidateIds[i], userId, rating, rating.UpdateTime));
+            }
+        }
+
+        foreach (var revision in turn.Revisions)
+        {
+            transaction.BufferWrite(RevisionRow(chatId, turn.Seq, revision.Revision, revision.Candidate is { } index ? candidateIds[index] : null, revision.Text, revision.EditTime));
+        }
+    }
+
     /// <summary>The chats this transaction wrote turns of, each once.</summary>
     public IReadOnlyList<string> ChatIds => _written.Select(w => w.Turn.ChatId).Distinct(StringComparer.Ordinal).ToList();
 
@@ -172,7 +187,8 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
                     : w.Turn with { Version = ChatTurn.VersionAt(committed) })
             .ToList();
 
-    private static SpannerMutation InsertTurn(ChatTurn turn, string? text, string? requestId) =>
+    /// <summary>A new turn's row; created at the commit unless <paramref name="createTime"/> (an imported turn's) says otherwise.</summary>
+    private static SpannerMutation InsertTurn(ChatTurn turn, string? text, string? requestId, DateTimeOffset? createTime = null) =>
         SpannerMutation.Insert("Turns")
             .Set("ChatId", turn.ChatId)
             .Set("Seq", turn.Seq)
@@ -183,8 +199,30 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
             .Set("ReplyToSeq", turn.ReplyToSeq)
             .Set("PrimaryCandidateId", turn.CandidateId)
             .Set("CandidateCount", (long)turn.CandidateCount)
-            .Set("CreateTime", SpannerCommitTimestamp.Value)
+            .Set("CreateTime", createTime is { } at ? at : SpannerCommitTimestamp.Value)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
+
+    /// <summary>The owner's rating of a candidate (the latest wins: an upsert), as of <paramref name="updateTime"/>.</summary>
+    private static SpannerMutation RatingRow(string chatId, long seq, string candidateId, string userId, TurnRating rating, object updateTime) =>
+        SpannerMutation.InsertOrUpdate("Ratings")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("CandidateId", candidateId)
+            .Set("UserId", userId)
+            .Set("Stars", (long)rating.Stars)
+            .Set("Tags", rating.Tags.ToList())
+            .Set("Comment", string.IsNullOrEmpty(rating.Comment) ? null : rating.Comment)
+            .Set("UpdateTime", updateTime);
+
+    /// <summary>A text a turn had before an edit: its number, the candidate it belonged to (null for a user turn) and when it was replaced.</summary>
+    private static SpannerMutation RevisionRow(string chatId, long seq, long revision, string? candidateId, string text, object editTime) =>
+        SpannerMutation.Insert("TurnRevisions")
+            .Set("ChatId", chatId)
+            .Set("Seq", seq)
+            .Set("Revision", revision)
+            .Set("CandidateId", candidateId)
+            .Set("Text", text)
+            .Set("EditTime", editTime);
 
     private static SpannerMutation UpdateTurn(string chatId, long seq) =>
         SpannerMutation.Update("Turns")

@@ -16,6 +16,11 @@ internal static class SpannerMetrics
         "spanner.client.rpc.duration", unit: "s", description: "Duration of Spanner RPCs (streaming ones until the stream ends), by method and status.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
+    private static readonly Histogram<long> CommitMutations = Meter.CreateHistogram<long>(
+        "spanner.client.commit.mutations", unit: "{mutation}",
+        description: "Mutations a commit sends, counted as Spanner counts them short of index entries: each column value of each row written, each key or range deleted.",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 10, 100, 1_000, 5_000, 10_000, 20_000, 40_000, 60_000, 80_000] });
+
     private static long s_commits;
     private static long s_reads;
     private static long s_queries;
@@ -45,6 +50,37 @@ internal static class SpannerMetrics
     public static void RecordQuery() => Interlocked.Increment(ref s_queries);
 
     public static void RecordRetry() => Interlocked.Increment(ref s_retries);
+
+    /// <summary>Records what a commit of <paramref name="mutations"/> sends (see the instrument's description).</summary>
+    public static void RecordCommitMutations(IReadOnlyList<V1.Mutation> mutations)
+    {
+        try
+        {
+            if (CommitMutations.Enabled)
+            {
+                CommitMutations.Record(Count(mutations));
+            }
+        }
+        catch (Exception)
+        {
+            // A faulty listener must never fail a Spanner operation.
+        }
+    }
+
+    /// <summary>The mutations of a commit short of index entries: a write's columns times its rows, a delete's keys and ranges.</summary>
+    internal static long Count(IReadOnlyList<V1.Mutation> mutations)
+    {
+        long count = 0;
+        foreach (var mutation in mutations)
+        {
+            var write = mutation.Insert ?? mutation.Update ?? mutation.InsertOrUpdate ?? mutation.Replace;
+            count += write is not null
+                ? (long)write.Columns.Count * write.Values.Count
+                : mutation.Delete is { } delete ? delete.KeySet.Keys.Count + delete.KeySet.Ranges.Count + (delete.KeySet.All ? 1 : 0) : 0;
+        }
+
+        return count;
+    }
 
     public static void RecordRpc(string method, StatusCode status, TimeSpan elapsed)
     {

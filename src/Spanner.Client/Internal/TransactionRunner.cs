@@ -88,7 +88,9 @@ internal sealed class TransactionRunner(
         try
         {
             var result = await work(transaction, cancellationToken);
-            var response = await rpc.CommitAsync(session.Name, begun.Id, transaction.TakeMutations(), cancellationToken);
+            var mutations = transaction.TakeMutations();
+            SpannerMetrics.RecordCommitMutations(mutations);
+            var response = await rpc.CommitAsync(session.Name, begun.Id, mutations, cancellationToken);
             var commitTimestamp = response.CommitTimestamp.ToDateTimeOffset();
             transaction.Committed(commitTimestamp);
             statistics.RecordCommit();
