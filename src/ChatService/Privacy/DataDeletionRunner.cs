@@ -205,7 +205,7 @@ internal sealed partial class DataDeletionRunner(
     }
 
     /// <summary>
-    /// What a run learned about its batches: the mutation budget and the definitions per batch, halved each time
+    /// What a run learned about its batches: the mutation budget and the definitions per batch, each halved when
     /// Spanner refuses a commit for its mutations, and the keys committed but not purged yet.
     /// </summary>
     private sealed class RunState(int budget, int definitions)
@@ -359,7 +359,7 @@ internal sealed partial class DataDeletionRunner(
 
     /// <summary>
     /// Commits one batch, then purges its keys. Null, committing nothing, when Spanner refused it for its
-    /// mutations (count or size): the run's budget and definitions per batch are halved, and the caller's
+    /// mutations (count or size): the run's budget (or definitions per batch) is halved, and the caller's
     /// loop chooses a smaller batch from what is left.
     /// </summary>
     private async Task<DataDeletionRecord?> CommitAsync(
@@ -380,8 +380,16 @@ internal sealed partial class DataDeletionRunner(
         }
         catch (StorageException ex) when (IsTooManyMutations(ex) && CanHalve(batch, run))
         {
-            run.Budget = Math.Max(MinBudget, run.Budget / 2);
-            run.Definitions = Math.Max(1, run.Definitions / 2);
+            // Halve what chose the batch: the mutation budget, or the count of definitions.
+            if (batch.Kind is "lorebook" or "character")
+            {
+                run.Definitions = Math.Max(1, run.Definitions / 2);
+            }
+            else
+            {
+                run.Budget = Math.Max(MinBudget, run.Budget / 2);
+            }
+
             DataDeletionMetrics.Halved();
             Log.Halved(logger, batch.UserKey[..12], batch.Kind, batch.Items, run.Budget, run.Definitions, ex.Message);
             return null;
