@@ -79,13 +79,15 @@ internal sealed partial class DataDeletionRunner(
             return false;
         }
 
-        var claimed = await store.ClaimExpiredAsync(userKey, Replica, Options.Lease, cancellationToken);
-        if (claimed is null)
+        if (await store.ClaimExpiredAsync(userKey, Replica, Options.Lease, cancellationToken) is not { } claim)
         {
             return false;
         }
 
-        Log.Resumed(logger, userKey[..12], claimed.ChatsDeleted, claimed.Owner ?? "");
+        var (claimed, previous) = claim;
+
+        // The replica that held it before (not this one, which holds it now); none after a failed run's backoff.
+        Log.Resumed(logger, userKey[..12], claimed.ChatsDeleted, previous ?? "nobody (a failed run's backoff ended)");
         var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => RunAsync(key, claimed)));
         _ = run.Value;
         return true;

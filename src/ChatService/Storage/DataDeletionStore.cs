@@ -153,22 +153,25 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         return (record.CreateTime == default ? record with { CreateTime = committed, UpdateTime = committed } : record, claimed);
     }
 
-    /// <summary>Takes over a running deletion whose lease ran out (the sweep); null when it is not one any more.</summary>
-    public async Task<DataDeletionRecord?> ClaimExpiredAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes over a running deletion whose lease ran out (the sweep): the claimed record and who held it before
+    /// (null after a failed run's backoff); null when it is not one to take any more.
+    /// </summary>
+    public async Task<(DataDeletionRecord Record, string? PreviousOwner)?> ClaimExpiredAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var (record, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        var (claim, _) = await spanner.TransactionAsync(async (tx, ct) =>
         {
             var current = await ReadAsync(tx, userKey, ct);
             var now = timeProvider.GetUtcNow();
             if (current is not { State: DataDeletionState.Running, UserId: not null } || current.LeaseUntil > now)
             {
-                return null;
+                return ((DataDeletionRecord, string?)?)null;
             }
 
             tx.BufferWrite(Lease(SpannerMutation.Update("DataDeletions").Set("UserKey", userKey), owner, now + lease));
-            return current with { Owner = owner, LeaseUntil = now + lease };
+            return (current with { Owner = owner, LeaseUntil = now + lease }, current.Owner);
         }, cancellationToken);
-        return record;
+        return claim;
     }
 
     /// <summary>
