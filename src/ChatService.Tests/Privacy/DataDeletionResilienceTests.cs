@@ -31,7 +31,7 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
     private DeletionStore Store => Fixture.Service<DeletionStore>();
 
     [Fact]
-    public async Task ABatchSlowerThanTheLease_KeepsTheLease_AndNothingRenewsItAfterTheDeletionFinished()
+    public async Task ABatchSlowerThanTheLease_KeepsTheLease_AndTheFinishedRecordHoldsNoLease()
     {
         var user = TestUsers.New();
         var character = await CreateCharacterAsync(user);
@@ -49,7 +49,7 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
             await Task.Delay(DeletionFaultsFixture.Lease * 2.5, ct);
             var intruder = await Store.ClaimExpiredAsync(key, "another-replica", DeletionFaultsFixture.Lease, ct);
             var row = await Store.GetAsync(user, ct);
-            during = new DataDeletionRecordProbe(intruder is null, row!.Owner, row.LeaseUntil);
+            during = new DataDeletionRecordProbe(intruder is null, row!.Owner, row.LeaseUntil, DateTimeOffset.UtcNow);
         });
 
         var done = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "slow" }, cancellationToken: Ct);
@@ -59,14 +59,13 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         Assert.NotNull(during);
         Assert.True(during.IntruderRefused, "another replica could take the deletion over in the middle of a slow batch");
         Assert.Equal(Fixture.Service<Microsoft.Extensions.Options.IOptions<ChatOptions>>().Value.ReplicaId, during.Owner);
-        Assert.True(during.LeaseUntil > DateTimeOffset.UtcNow, "the lease was not renewed during the batch");
+        // Read when the probe ran (not after the call returned): two and a half leases after the batch began,
+        // so the lease it started with had long run out; only renewals put it past that moment.
+        Assert.True(during.LeaseUntil > during.ReadAt, $"the lease was not renewed during the batch: it ran until {during.LeaseUntil:O}, read at {during.ReadAt:O}");
 
-        // Released for good: no renewal writes the finished record again.
+        // Released: the finished record has no owner and no lease for a sweep to find.
         var finished = await Store.GetAsync(user, Ct);
-        await Task.Delay(DeletionFaultsFixture.Lease, Ct);
-        var later = await Store.GetAsync(user, Ct);
-        Assert.Equal((ChatService.Storage.DataDeletionState.Done, (DateTimeOffset?)null, (string?)null), (later!.State, later.LeaseUntil, later.Owner));
-        Assert.Equal(finished!.UpdateTime, later.UpdateTime);
+        Assert.Equal((ChatService.Storage.DataDeletionState.Done, (DateTimeOffset?)null, (string?)null), (finished!.State, finished.LeaseUntil, finished.Owner));
     }
 
     [Fact]
@@ -91,44 +90,29 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
 
             return Task.CompletedTask;
         });
-        var stuck = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == DataDeletionMetrics.MeterName && instrument.Name == "chat.data_deletion.failures")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: "stuck", Value: true })
-                {
-                    Interlocked.Add(ref stuck, (int)value);
-                }
-            }
-        });
-        listener.Start();
-
-        // The caller's run fails (and says so); the deletion stays, backing off, for the sweep to retry.
-        await Assert.ThrowsAsync<RpcException>(async () => await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "flaky" }, cancellationToken: Ct));
+        // The caller's run fails, which is not the caller's error: the call returns the deletion as stored,
+        // running, backing off, for the sweep to retry; the error shows as its category only.
+        var first = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "flaky" }, cancellationToken: Ct);
+        Assert.Equal((DataDeletionState.Running, "flaky", 1L, "internal"), (first.State, first.RequestId, first.FailedAttempts, first.LastError));
+        Assert.NotNull(first.NextAttemptTime);
+        Assert.NotNull(first.LastErrorTime);
 
         DataDeletion seen;
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((seen = await Fixture.Client(user).GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).FailedAttempts < 5)
+        while ((seen = await Fixture.Client(user).GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)) is not { FailedAttempts: >= 5, NextAttemptTime: not null })
         {
             Assert.True(DateTime.UtcNow < deadline, $"only {seen.FailedAttempts} failed attempts in 60 s");
             await Task.Delay(50, Ct);
         }
 
         Assert.Equal(DataDeletionState.Running, seen.State);
-        Assert.Contains("injected failure", seen.LastError, StringComparison.Ordinal);
+        Assert.Equal("internal", seen.LastError);
         Assert.NotNull(seen.LastErrorTime);
-        Assert.NotNull(seen.NextAttemptTime);
         Assert.True(seen.NextAttemptTime.ToDateTimeOffset() > seen.LastErrorTime.ToDateTimeOffset());
-        Assert.True(stuck > 0, "no failure was counted as stuck once the backoff reached its maximum");
+
+        // The table keeps the full text, for operators.
+        Assert.Equal(1, await Fixture.CountAsync(
+            "SELECT COUNT(*) FROM DataDeletions WHERE UserKey = @k AND STARTS_WITH(LastError, '[internal] InvalidOperationException: injected failure')", ("k", key)));
 
         // Each attempt waited at least its backoff: 200 ms doubled after each failure, at most 800 ms.
         DateTimeOffset[] times;
@@ -159,7 +143,7 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         }
 
         Assert.Equal((0L, 1L), (seen.FailedAttempts, seen.ChatsDeleted));
-        Assert.Contains("injected failure", seen.LastError, StringComparison.Ordinal);
+        Assert.Equal("internal", seen.LastError);
         Assert.Null(seen.NextAttemptTime);
     }
 
@@ -215,16 +199,15 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
     }
 
     [Fact]
-    public async Task ARefusalOfABatchOfOne_IsNotHalvedForEver_ItFailsAndBacksOff()
+    public async Task ARefusalOfABatchThatCannotBeSplit_IsNotHalvedForEver_ItFailsAndBacksOff()
     {
         var user = TestUsers.New();
-        var character = await CreateCharacterAsync(user);
-        await CreateChatAsync(user, character);
+        await Fixture.Client(user).CreatePersonaAsync(new CreatePersonaRequest { Name = "Me", Description = "Someone." }, cancellationToken: Ct);
         var key = Store.UserKeyOf(user);
         var refusals = 0;
         _fixture.Batches.On(key, (batch, _) =>
         {
-            if (batch.Kind == "chat" && Volatile.Read(ref refusals) < 3)
+            if (batch.Kind == "persona" && Volatile.Read(ref refusals) < 3)
             {
                 Interlocked.Increment(ref refusals);
                 throw new StorageException(StorageErrorKind.Rejected, "InvalidArgument", "InvalidArgument: The transaction contains too many mutations.");
@@ -233,7 +216,10 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
             return Task.CompletedTask;
         });
 
-        await Assert.ThrowsAsync<RpcException>(async () => await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "one" }, cancellationToken: Ct));
+        // The run fails (the personas' range deletions cannot be split); the caller gets the deletion as stored.
+        var first = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "one" }, cancellationToken: Ct);
+        Assert.Equal((DataDeletionState.Running, 1L, "mutation_limit"), (first.State, first.FailedAttempts, first.LastError));
+        Assert.NotNull(first.NextAttemptTime);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         DataDeletion seen;
         while ((seen = await Fixture.Client(user).GetDataDeletionAsync(new GetDataDeletionRequest(), cancellationToken: Ct)).State != DataDeletionState.Done)
@@ -243,8 +229,8 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         }
 
         Assert.Equal(3, refusals);
-        Assert.Contains("too many mutations", seen.LastError, StringComparison.Ordinal);
-        Assert.Equal(1, seen.ChatsDeleted);
+        Assert.Equal("mutation_limit", seen.LastError);
+        Assert.Equal(1, seen.PersonasDeleted);
     }
 
     [Fact]
@@ -345,19 +331,172 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         var runningKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(running)));
         var character = await CreateCharacterAsync(running);
         await CreateChatAsync(running, character);
-        await Fixture.Database.WriteAsync([LegacyRow(runningKey, running, "was-running", 1, chats: 3)], Ct);
+        // Written backing off after a failed run (no owner, its next attempt 2 s away): the sweep, which takes
+        // up only deletions whose LeaseUntil passed, leaves it alone until then, so the request below is the
+        // one that finds it under the old key (it would race the 100 ms sweep for a row whose lease ran out).
+        // The re-key keeps its backoff: nothing runs it before its next attempt is due.
+        var retryAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        await Fixture.Database.WriteAsync([LegacyRow(runningKey, running, "was-running", 1, chats: 3, owner: null, leaseUntil: retryAt, failedAttempts: 1)], Ct);
         var moved = await Fixture.Client(running).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "again" }, cancellationToken: Ct);
         Assert.Equal((DataDeletionState.Done, "was-running", 4L), (moved.State, moved.RequestId, moved.ChatsDeleted));
+        Assert.True(moved.FinishTime.ToDateTimeOffset() >= retryAt, $"finished at {moved.FinishTime.ToDateTimeOffset():O}, before its backoff ended at {retryAt:O}");
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM DataDeletions WHERE UserKey = @k", ("k", runningKey)));
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM DataDeletions WHERE UserKey = @k AND State = 2", ("k", Store.UserKeyOf(running))));
     }
 
-    private static SpannerMutation LegacyRow(string key, string? userId, string requestId, long state, long chats) => SpannerMutation.Insert("DataDeletions")
+    [Fact]
+    public async Task ALostLease_GivesTheCallerTheDeletionAsStored_NotAnError()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        await CreateChatAsync(user, character);
+        var key = Store.UserKeyOf(user);
+        var tookOver = 0;
+        _fixture.Batches.On(key, async (batch, ct) =>
+        {
+            if (batch.Kind == "chat" && Interlocked.Exchange(ref tookOver, 1) == 0)
+            {
+                // Another replica takes the deletion over (as after this one stalled past its lease), for a second.
+                await Fixture.Database.WriteAsync(
+                    [SpannerMutation.Update("DataDeletions").Set("UserKey", key).Set("Owner", "another-replica").Set("LeaseUntil", DateTimeOffset.UtcNow.AddSeconds(1))], ct);
+            }
+        });
+
+        var result = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "lost" }, cancellationToken: Ct);
+
+        Assert.Equal(1, tookOver);
+        Assert.Contains(result.State, new[] { DataDeletionState.Running, DataDeletionState.Done });
+        Assert.Equal("lost", result.RequestId);
+    }
+
+    [Fact]
+    public async Task AOneChatBatchRefusedForItsMutations_IsHalved_ThenDeletedAFewTurnsAtATime()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var chatId = await SeedChatAsync(user, character.CharacterId, turns: 10);
+        var key = Store.UserKeyOf(user);
+        var kinds = new List<DeletionBatch>();
+        var refused = 0;
+        _fixture.Batches.On(key, (batch, _) =>
+        {
+            lock (kinds)
+            {
+                kinds.Add(batch);
+            }
+
+            // As Spanner would refuse this chat's deletion in one commit (its estimate, 43, was too low).
+            if (batch.Kind == "chat" && batch.Cost > 20)
+            {
+                Interlocked.Increment(ref refused);
+                throw new StorageException(StorageErrorKind.Rejected, "InvalidArgument", "InvalidArgument: The transaction contains too many mutations.");
+            }
+
+            return Task.CompletedTask;
+        });
+
+        var done = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "big-one" }, cancellationToken: Ct);
+
+        Assert.Equal((DataDeletionState.Done, 1L, 0L), (done.State, done.ChatsDeleted, done.FailedAttempts));
+        Assert.True(refused > 0);
+        Assert.Contains(kinds, b => b is { Kind: "chat", Items: 1 });
+        Assert.Contains(kinds, b => b.Kind == "turn");
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", chatId)));
+    }
+
+    [Fact]
+    public async Task AForkStartedBetweenAChatBatchsListingAndItsCommit_IsDeletedWithItsSource()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var chat = await CreateChatAsync(user, character);
+        var key = Store.UserKeyOf(user);
+        string? lateFork = null;
+        _fixture.Batches.On(key, async (batch, _) =>
+        {
+            if (batch.Kind == "chat" && lateFork is null)
+            {
+                // ForkChat's first commit, after the batch was listed (so the listing did not see it).
+                lateFork = await SeedForkAsync(chat.ChatId, character.CharacterId);
+            }
+        });
+
+        var done = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "late-fork" }, cancellationToken: Ct);
+
+        Assert.Equal(DataDeletionState.Done, done.State);
+        Assert.NotNull(lateFork);
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", lateFork)));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", lateFork)));
+    }
+
+    [Fact]
+    public async Task ACommitRerunAfterAnAbort_CommitsOnlyWhatItsLastRunBuilt()
+    {
+        var user = TestUsers.New();
+        var key = Store.UserKeyOf(user);
+        await Fixture.Database.WriteAsync([LegacyRow(key, user, "abort", 1, chats: 0, owner: "test-owner", leaseUntil: DateTimeOffset.UtcNow.AddMinutes(5))], Ct);
+        var stale = "stale-" + Guid.NewGuid().ToString("N");
+        var last = "last-" + Guid.NewGuid().ToString("N");
+        var runs = 0;
+        Task? conflicting = null;
+
+        await Store.CommitBatchAsync(key, "test-owner", TimeSpan.FromMinutes(5), [], default, [], Ct, build: async (_, ct) =>
+        {
+            // The first run's mutations are built while another transaction writes the record this one read:
+            // its commit aborts, and the rerun builds again; only what the last run built may commit.
+            if (Interlocked.Increment(ref runs) == 1)
+            {
+                conflicting = Fixture.Database.WriteAsync([SpannerMutation.Update("DataDeletions").Set("UserKey", key).Set("RequestId", "conflict")], ct);
+                await Task.WhenAny(conflicting, Task.Delay(TimeSpan.FromSeconds(1), ct));
+                return [MarkerRow(stale)];
+            }
+
+            return [MarkerRow(last)];
+        });
+        if (conflicting is not null)
+        {
+            await conflicting;
+        }
+
+        Assert.True(runs >= 2, "the commit was not aborted and run again");
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM DataDeletions WHERE UserKey = @k", ("k", stale)));
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM DataDeletions WHERE UserKey = @k", ("k", last)));
+    }
+
+    private static SpannerMutation LegacyRow(
+        string key, string? userId, string requestId, long state, long chats, string? owner = "a-dead-replica", DateTimeOffset? leaseUntil = null, long failedAttempts = 0) =>
+        SpannerMutation.Insert("DataDeletions")
         .Set("UserKey", key).Set("UserId", userId).Set("RequestId", requestId).Set("State", state)
-        .Set("Owner", state == 1 ? "a-dead-replica" : null).Set("LeaseUntil", state == 1 ? DateTimeOffset.UtcNow.AddMinutes(-1) : null)
+        .Set("Owner", state == 1 ? owner : null).Set("LeaseUntil", state == 1 ? leaseUntil ?? DateTimeOffset.UtcNow.AddMinutes(-1) : null)
+        .Set("FailedAttempts", failedAttempts)
         .Set("ChatsDeleted", chats).Set("CharactersDeleted", 0L).Set("PersonasDeleted", 0L).Set("LorebooksDeleted", 0L)
         .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value)
         .Set("FinishTime", state == 2 ? SpannerCommitTimestamp.Value : null);
+
+    /// <summary>A finished deletion's row under <paramref name="key"/>: a marker a test's commit writes.</summary>
+    private static SpannerMutation MarkerRow(string key) => LegacyRow(key, null, "marker", 2, chats: 0);
+
+    /// <summary>A chat of <paramref name="userId"/>'s with <paramref name="turns"/> turns.</summary>
+    private async Task<string> SeedChatAsync(string userId, string characterId, int turns)
+    {
+        var chatId = Guid.NewGuid().ToString();
+        List<SpannerMutation> rows =
+        [
+            SpannerMutation.Insert("Chats")
+                .Set("ChatId", chatId).Set("UserId", userId).Set("Title", "long").Set("CharacterIds", new List<string> { characterId })
+                .Set("NextSeq", (long)turns).Set("RotationCursor", 0L).Set("LastMessagePreview", "")
+                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("LastActiveTime", SpannerCommitTimestamp.Value),
+        ];
+        for (var seq = 1; seq <= turns; seq++)
+        {
+            rows.Add(SpannerMutation.Insert("Turns")
+                .Set("ChatId", chatId).Set("Seq", (long)seq).Set("AuthorRole", 1L).Set("Text", $"turn {seq}").Set("CandidateCount", 0L)
+                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value));
+        }
+
+        await Fixture.Database.WriteAsync(rows, Ct);
+        return chatId;
+    }
 
     /// <summary>An ownerless chat forked from <paramref name="sourceChatId"/> with two copied turns, as ForkChat's first commits write it.</summary>
     private async Task<string> SeedForkAsync(string sourceChatId, string characterId)
@@ -379,5 +518,5 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         return chatId;
     }
 
-    private sealed record DataDeletionRecordProbe(bool IntruderRefused, string? Owner, DateTimeOffset? LeaseUntil);
+    private sealed record DataDeletionRecordProbe(bool IntruderRefused, string? Owner, DateTimeOffset? LeaseUntil, DateTimeOffset ReadAt);
 }

@@ -32,13 +32,18 @@ internal static class DataDeletionMetrics
         "chat.data_deletion.batch_halvings", unit: "{commit}", description: "Batches Spanner refused for their mutations (count or size), retried at half the budget.");
 
     private static readonly Counter<long> Renewals = Meter.CreateCounter<long>(
-        "chat.data_deletion.lease_renewals", unit: "{renewal}", description: "Renewals of a deletion's lease between its commits (a batch taking longer than a third of the lease).");
+        "chat.data_deletion.lease_renewals", unit: "{renewal}", description: "Renewals of a deletion's lease by its run's keeper, every third of the lease for the whole run (next to each batch's commit, which extends it too).");
+
+    private static readonly Counter<long> RenewalFailures = Meter.CreateCounter<long>(
+        "chat.data_deletion.lease_renewal_failures", unit: "{renewal}", description: "Renewals of a deletion's lease that failed (Spanner trouble); retried a third of the lease later.");
 
     public static void Failed(bool stuck) => Failures.Add(1, new KeyValuePair<string, object?>("stuck", stuck));
 
     public static void Halved() => Halvings.Add(1);
 
     public static void LeaseRenewed() => Renewals.Add(1);
+
+    public static void LeaseRenewalFailed() => RenewalFailures.Add(1);
 
     public static void PurgeDeferred(long keys) => Deferred.Add(keys);
 

@@ -48,7 +48,10 @@ internal sealed partial class DataDeletionRunner(
     /// <summary>
     /// Deletes the user's data and returns the finished deletion; when another replica is working it, waits
     /// for it to finish or for its lease to run out (then takes it over). Ends early, leaving the run going,
-    /// when <paramref name="cancellationToken"/> is cancelled.
+    /// when <paramref name="cancellationToken"/> is cancelled. A run that fails is not the caller's error: the
+    /// deletion is stored and retried after its backoff, so the caller gets it as stored (RUNNING, with
+    /// <see cref="DataDeletionRecord.FailedAttempts"/>, its error and its next attempt); only when that cannot
+    /// be read either does the failure itself reach the caller (as the storage's UNAVAILABLE).
     /// </summary>
     public async Task<DataDeletionRecord> DeleteAsync(string userId, string requestId, CancellationToken cancellationToken)
     {
@@ -56,7 +59,18 @@ internal sealed partial class DataDeletionRunner(
         while (true)
         {
             var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => StartAsync(key, userId, requestId)));
-            var record = await run.Value.WaitAsync(cancellationToken);
+            DataDeletionRecord? record;
+            try
+            {
+                record = await run.Value.WaitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The run failed (and recorded it, backing off): the deletion stays stored and goes on.
+                record = await StoredAfterFailureAsync(userId, ex, cancellationToken);
+                return record;
+            }
+
             if (record.State == DataDeletionState.Done)
             {
                 return record;
@@ -65,6 +79,29 @@ internal sealed partial class DataDeletionRunner(
             // Another replica holds it: wait, then look again (its lease may have run out by then).
             await Task.Delay(Options.PollInterval, timeProvider, cancellationToken);
         }
+    }
+
+    /// <summary>The deletion as stored after a failed run; the failure itself when there is none or it cannot be read.</summary>
+    private async Task<DataDeletionRecord> StoredAfterFailureAsync(string userId, Exception failure, CancellationToken cancellationToken)
+    {
+        DataDeletionRecord? stored;
+        try
+        {
+            stored = await store.GetAsync(userId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            stored = null;
+        }
+
+        if (stored is null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure is StorageException or ChatException
+                ? failure
+                : new ChatException(ChatErrorKind.Unavailable, "the deletion could not start; try again"));
+        }
+
+        return stored;
     }
 
     /// <summary>The user's deletion as stored (progress included); null when there was none.</summary>
@@ -129,7 +166,7 @@ internal sealed partial class DataDeletionRunner(
         var stopping = lifetime.ApplicationStopping;
         DataDeletionMetrics.Started();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var keeper = new DeletionLeaseKeeper(store, claimed.UserKey, Replica, Options.Lease, timeProvider, run);
+        var keeper = new DeletionLeaseKeeper(store, claimed.UserKey, Replica, Options.Lease, timeProvider, run, logger);
         try
         {
             var state = new RunState(Options.MutationBudget, Options.DefinitionsPerBatch);
@@ -152,7 +189,9 @@ internal sealed partial class DataDeletionRunner(
         {
             DataDeletionMetrics.Run("lease_lost");
             Log.LeaseLost(logger, claimed.UserKey[..12], ex is DeletionLeaseLostException ? ex.Message : "a renewal found it taken over");
-            return (await store.GetAsync(claimed.UserKey, CancellationToken.None))!;
+            // The record under its own key (the one the run holds), as the replica that took it over keeps it.
+            return await store.GetByKeyAsync(claimed.UserKey, CancellationToken.None)
+                ?? throw new ChatException(ChatErrorKind.Unavailable, "the deletion's record is gone; try again");
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -181,7 +220,7 @@ internal sealed partial class DataDeletionRunner(
     {
         try
         {
-            var error = $"{failure.GetType().Name}: {failure.Message}";
+            var error = DataDeletionErrors.Stored(failure);
             var recorded = await store.RecordFailureAsync(userKey, Replica, error, Options.RetryBackoff, Options.MaxRetryBackoff, ct);
             if (recorded is not { } at)
             {
@@ -309,7 +348,9 @@ internal sealed partial class DataDeletionRunner(
 
             var repliesByChat = batch.RecentReplies.ToLookup(r => r.ChatId, StringComparer.Ordinal);
             var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId, r.Continuation)))).ToList();
-            if (await CommitAsync(run, new DeletionBatch(key, "chat", chats.Count, cost), [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct) is { } progressed)
+            var listed = chats.ToHashSet(StringComparer.Ordinal);
+            if (await CommitAsync(run, new DeletionBatch(key, "chat", chats.Count, cost), [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct,
+                    (reader, token) => DataDeletionStore.ForkDeletionsAsync(reader, chats, listed, token)) is { } progressed)
             {
                 DataDeletionMetrics.Removed("chat", chats.Count);
                 Log.Progress(logger, key[..12], progressed.ChatsDeleted);
@@ -380,7 +421,7 @@ internal sealed partial class DataDeletionRunner(
 
             record = await store.CommitBatchAsync(batch.UserKey, Replica, Options.Lease, mutations, progress, pending, ct, build: build);
         }
-        catch (StorageException ex) when (IsTooManyMutations(ex) && CanHalve(batch, run))
+        catch (StorageException ex) when (IsTooManyMutations(ex) && CanHalve(batch.Kind, batch.Items, run.Budget))
         {
             // Halve what chose the batch: the mutation budget, or the count of definitions.
             if (batch.Kind is "lorebook" or "character")
@@ -409,26 +450,30 @@ internal sealed partial class DataDeletionRunner(
     }
 
     /// <summary>
-    /// Whether a smaller batch of the kind exists: more than one item, chosen by a budget (chats, turns,
-    /// imports) that can still halve, or by a count of definitions. A refused batch of one item, or the
-    /// personas' two range deletions, cannot be split: the refusal fails the run (and it backs off).
+    /// Whether a smaller batch of the kind exists. Chats and imports: while the budget can still halve,
+    /// whatever the batch's count: a single chat (or import's chat) refused goes next a budget of its turns
+    /// at a time (its cost is then over the budget). Turns: more than one, and the budget can halve.
+    /// Lorebooks and characters: more than one. The personas' two range deletions cannot be split: the
+    /// refusal fails the run (and it backs off).
     /// </summary>
-    private static bool CanHalve(DeletionBatch batch, RunState run) => batch.Items > 1 && batch.Kind switch
+    internal static bool CanHalve(string kind, int items, int budget) => kind switch
     {
-        "lorebook" or "character" => true,
-        "persona" => false,
-        _ => run.Budget > MinBudget,
+        "chat" or "import" => budget > MinBudget,
+        "turn" => items > 1 && budget > MinBudget,
+        "lorebook" or "character" => items > 1,
+        _ => false,
     };
 
     /// <summary>
-    /// Spanner's refusal of a commit for its mutations: INVALID_ARGUMENT saying it has too many mutations, or
-    /// that the transaction is too large (its bytes). Nothing of it was written.
+    /// Spanner's refusal of a commit for its mutations: INVALID_ARGUMENT saying "The transaction contains too
+    /// many mutations", or that the transaction "exceeds the maximum total bytes-size" (its bytes). Nothing of
+    /// it was written. Only those phrases: any other INVALID_ARGUMENT (a bad statement, a value too long for
+    /// its column) is a failure of the run, not a batch to halve.
     /// </summary>
     internal static bool IsTooManyMutations(StorageException exception) =>
         exception.Code == nameof(SpannerErrorCode.InvalidArgument)
-        && (exception.Message.Contains("mutation", StringComparison.OrdinalIgnoreCase)
-            || exception.Message.Contains("too large", StringComparison.OrdinalIgnoreCase)
-            || exception.Message.Contains("exceeds the maximum", StringComparison.OrdinalIgnoreCase));
+        && (exception.Message.Contains("too many mutations", StringComparison.OrdinalIgnoreCase)
+            || exception.Message.Contains("exceeds the maximum total bytes-size", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Purges the keys; when Redis fails, adds them to <paramref name="unpurged"/> (which the caller emptied of

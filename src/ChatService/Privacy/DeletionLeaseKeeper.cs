@@ -9,13 +9,16 @@ namespace ChatService.Privacy;
 /// deletion. When a renewal finds the deletion taken over, the run is cancelled. Stopped before the run
 /// releases the deletion (its last commit, or the record of its failure), so nothing renews it after.
 /// </summary>
-internal sealed class DeletionLeaseKeeper : IDisposable
+internal sealed partial class DeletionLeaseKeeper : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public DeletionLeaseKeeper(DataDeletionStore store, string userKey, string owner, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource run)
+    private readonly ILogger _logger;
+
+    public DeletionLeaseKeeper(DataDeletionStore store, string userKey, string owner, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource run, ILogger logger)
     {
+        _logger = logger;
         _loop = RenewAsync(store, userKey, owner, lease, timeProvider, run);
     }
 
@@ -40,6 +43,9 @@ internal sealed class DeletionLeaseKeeper : IDisposable
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Spanner trouble: try again at the next tick; the batch's own commit checks the lease anyway.
+                    // Said and counted: renewals failing for a whole lease let another replica take the run over.
+                    DataDeletionMetrics.LeaseRenewalFailed();
+                    Log.RenewalFailed(_logger, userKey[..12], ex);
                     continue;
                 }
 
@@ -79,5 +85,11 @@ internal sealed class DeletionLeaseKeeper : IDisposable
     {
         _stop.Cancel();
         _stop.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(7115, LogLevel.Warning, "Data deletion {UserKey}: renewing its lease failed; trying again in a third of the lease (the run is taken over if renewals fail until it runs out).")]
+        public static partial void RenewalFailed(ILogger logger, string userKey, Exception exception);
     }
 }

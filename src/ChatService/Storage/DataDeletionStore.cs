@@ -83,6 +83,10 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     public Task<DataDeletionRecord?> GetAsync(string userId, CancellationToken cancellationToken) =>
         spanner.ReadAsync(async (reader, ct) => await ReadAsync(reader, UserKeyOf(userId), ct) ?? await ReadAsync(reader, LegacyUserKeyOf(userId), ct), cancellationToken);
 
+    /// <summary>The deletion stored under <paramref name="userKey"/> (a record's own key, as a run or the sweep holds it); null when there is none.</summary>
+    public Task<DataDeletionRecord?> GetByKeyAsync(string userKey, CancellationToken cancellationToken) =>
+        spanner.ReadAsync((reader, ct) => ReadAsync(reader, userKey, ct), cancellationToken);
+
     /// <summary>
     /// Starts, continues or takes over the user's deletion for <paramref name="owner"/> until <paramref name="leaseUntil"/>.
     /// A finished run of the same request id is returned as it is (not claimed); a finished run of another
@@ -112,6 +116,15 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                 // From here on the deletion lives under the new key: the old row goes in this commit (a run still
                 // holding it loses its lease at its next commit), and a running one carries on under the new key.
                 tx.BufferWrite(SpannerMutation.Delete("DataDeletions", [SpannerKey.Of(legacy.UserKey)]));
+                if (legacy.BackingOff && legacy.LeaseUntil > timeProvider.GetUtcNow())
+                {
+                    // Waiting out the backoff of a failed run: moved under the new key as it is (nobody's until
+                    // its LeaseUntil), not claimed before its next attempt is due.
+                    var waiting = legacy with { UserKey = userKey };
+                    tx.BufferWrite(Rekeyed(waiting));
+                    return (waiting, false);
+                }
+
                 if (legacy.State == DataDeletionState.Running)
                 {
                     var moved = legacy with { UserKey = userKey, Owner = owner, LeaseUntil = timeProvider.GetUtcNow() + lease };
@@ -268,12 +281,9 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
 
             // Mutations built from reads in this transaction: a concurrent write to those rows aborts and reruns
             // it, so the batch never commits what it read before someone else's change.
-            if (build is not null)
-            {
-                mutations = [.. mutations, .. await build(tx, ct)];
-            }
-
-            foreach (var mutation in mutations)
+            // Built into a local each time: a rerun after an abort must not keep the last attempt's mutations.
+            IReadOnlyList<SpannerMutation> batch = build is null ? mutations : [.. mutations, .. await build(tx, ct)];
+            foreach (var mutation in batch)
             {
                 tx.BufferWrite(mutation);
             }
@@ -347,14 +357,10 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
 
             // Forks of these chats that never finished (ForkChat stopped halfway): owned by nobody, so no range of
             // the user's reaches them, and their fork record goes with the source chat, so nothing would ever
-            // resume or delete them. They come first, in the same or an earlier commit as their source. Read from
-            // ChatsByUser's range of the empty user id (only imports and forks under way).
-            var forks = (await reader.QueryListAsync(
-                    new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = '' AND ForkedFromChatId IN UNNEST(@ids)")
-                        .Add("ids", ids),
-                    ct))
-                .Select(r => r.Get<string>("ChatId"))
-                .ToList();
+            // resume or delete them. Listed here for their cost and cache keys (one ChatsByForkedFrom lookup per
+            // chat); the commit reads them again in its transaction (ForkDeletionsAsync), so one started
+            // meanwhile goes too.
+            var forks = await ForksAsync(reader, ids, ct);
             ids = [.. forks, .. ids];
 
             var sizes = (await reader.QueryListAsync(
@@ -366,6 +372,28 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             var replies = await RecentRepliesAsync(reader, ids, null, since, ct);
             return new ChatBatch(chats, replies);
         }, cancellationToken);
+
+    /// <summary>Ownerless forks (interrupted ForkChats) of <paramref name="chatIds"/>, from ChatsByForkedFrom.</summary>
+    private static async Task<List<string>> ForksAsync(ISpannerReader reader, IReadOnlyList<string> chatIds, CancellationToken ct) =>
+        (await reader.QueryListAsync(
+            new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByForkedFrom, spanner_emulator.disable_query_null_filtered_index_check=true} WHERE ForkedFromChatId IN UNNEST(@ids) AND UserId = ''")
+                .Add("ids", chatIds.ToList()),
+            ct))
+        .Select(r => r.Get<string>("ChatId"))
+        .ToList();
+
+    /// <summary>
+    /// The deletions of the ownerless forks of <paramref name="chatIds"/> as the commit's transaction reads them,
+    /// leaving out <paramref name="listed"/> (the batch deletes those already): a fork ForkChat started after the
+    /// batch was listed is deleted with its source, not orphaned. Its read locks the index range, so a fork
+    /// written concurrently aborts and reruns the commit.
+    /// </summary>
+    public static async Task<IReadOnlyList<SpannerMutation>> ForkDeletionsAsync(
+        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyCollection<string> listed, CancellationToken ct)
+    {
+        var late = (await ForksAsync(reader, chatIds, ct)).Where(id => !listed.Contains(id)).ToList();
+        return late.Count == 0 ? [] : [SpannerMutation.Delete("Chats", [.. late.Select(id => SpannerKey.Of(id))])];
+    }
 
     /// <summary>One of the user's imports (ChatImports) and, while it is under way, its chat, owned by nobody yet.</summary>
     public sealed record ImportRow(string RequestId, string? OwnerlessChatId, long Cost);
@@ -655,7 +683,10 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     }
 
     /// <summary>A running deletion written under a new key, as it was (the re-key of a record from before schema version 19).</summary>
-    private static SpannerMutation Rekeyed(DataDeletionRecord record) => Lease(SpannerMutation.Insert("DataDeletions"), record.Owner!, record.LeaseUntil!.Value)
+    private static SpannerMutation Rekeyed(DataDeletionRecord record) => SpannerMutation.Insert("DataDeletions")
+        .Set("Owner", record.Owner)
+        .Set("LeaseUntil", record.LeaseUntil)
+        .Set("UpdateTime", SpannerCommitTimestamp.Value)
         .Set("UserKey", record.UserKey)
         .Set("UserId", record.UserId)
         .Set("RequestId", record.RequestId)
