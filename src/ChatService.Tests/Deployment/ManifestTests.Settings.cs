@@ -102,7 +102,8 @@ public sealed partial class ManifestTests
         var settings = Scalars(_manifests.Kind("ConfigMap"), "data");
         foreach (var env in Sequence(_manifests.Container, "env"))
         {
-            settings[Text(env, "name")] = TextOrNull(env, "value") ?? "from-a-secret";
+            // A stand-in as long as a real secret would be (DataDeletion:UserKeySecret needs 32 characters).
+            settings[Text(env, "name")] = TextOrNull(env, "value") ?? "stand-in-for-a-value-from-a-secret";
         }
 
         return settings.ToDictionary(s => s.Key.Replace("__", ":", StringComparison.Ordinal), s => s.Value);

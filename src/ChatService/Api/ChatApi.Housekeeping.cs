@@ -72,5 +72,11 @@ internal sealed partial class ChatApi
         CreateTime = record.CreateTime == default ? null : Timestamp.FromDateTimeOffset(record.CreateTime),
         UpdateTime = record.UpdateTime == default ? null : Timestamp.FromDateTimeOffset(record.UpdateTime),
         FinishTime = record.FinishTime is { } finished ? Timestamp.FromDateTimeOffset(finished) : null,
+        FailedAttempts = record.FailedAttempts,
+        // Its category only (storage_unavailable, cache_unavailable, mutation_limit, internal...): the full text
+        // stays in the table and the logs, for operators.
+        LastError = Privacy.DataDeletionErrors.Public(record.LastError),
+        LastErrorTime = record.LastErrorTime is { } failed ? Timestamp.FromDateTimeOffset(failed) : null,
+        NextAttemptTime = record is { BackingOff: true, LeaseUntil: { } retry } ? Timestamp.FromDateTimeOffset(retry) : null,
     };
 }

@@ -24,8 +24,17 @@ internal sealed partial class DataDeletionRunner(
     IOptions<DispatchOptions> dispatchOptions,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
+    IEnumerable<IDeletionBatchObserver> observers,
     ILogger<DataDeletionRunner> logger)
 {
+    private readonly IDeletionBatchObserver[] _observers = [.. observers];
+
+    /// <summary>
+    /// Below this budget a refused batch is not halved again: it is one turn or one chat (at least 8 estimated
+    /// mutations), and what Spanner refuses of that is not a matter of batch size.
+    /// </summary>
+    private const int MinBudget = 16;
+
     /// <summary>The runs on this replica, by user key: one at a time per user, whoever asks.</summary>
     private readonly ConcurrentDictionary<string, Lazy<Task<DataDeletionRecord>>> _runs = new(StringComparer.Ordinal);
 
@@ -39,15 +48,29 @@ internal sealed partial class DataDeletionRunner(
     /// <summary>
     /// Deletes the user's data and returns the finished deletion; when another replica is working it, waits
     /// for it to finish or for its lease to run out (then takes it over). Ends early, leaving the run going,
-    /// when <paramref name="cancellationToken"/> is cancelled.
+    /// when <paramref name="cancellationToken"/> is cancelled. A run that fails is not the caller's error: the
+    /// deletion is stored and retried after its backoff, so the caller gets it as stored (RUNNING, with
+    /// <see cref="DataDeletionRecord.FailedAttempts"/>, its error and its next attempt); only when that cannot
+    /// be read either does the failure itself reach the caller (as the storage's UNAVAILABLE).
     /// </summary>
     public async Task<DataDeletionRecord> DeleteAsync(string userId, string requestId, CancellationToken cancellationToken)
     {
-        var userKey = DataDeletionStore.UserKeyOf(userId);
+        var userKey = store.UserKeyOf(userId);
         while (true)
         {
             var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => StartAsync(key, userId, requestId)));
-            var record = await run.Value.WaitAsync(cancellationToken);
+            DataDeletionRecord? record;
+            try
+            {
+                record = await run.Value.WaitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The run failed (and recorded it, backing off): the deletion stays stored and goes on.
+                record = await StoredAfterFailureAsync(userId, ex, cancellationToken);
+                return record;
+            }
+
             if (record.State == DataDeletionState.Done)
             {
                 return record;
@@ -58,9 +81,32 @@ internal sealed partial class DataDeletionRunner(
         }
     }
 
+    /// <summary>The deletion as stored after a failed run; the failure itself when there is none or it cannot be read.</summary>
+    private async Task<DataDeletionRecord> StoredAfterFailureAsync(string userId, Exception failure, CancellationToken cancellationToken)
+    {
+        DataDeletionRecord? stored;
+        try
+        {
+            stored = await store.GetAsync(userId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            stored = null;
+        }
+
+        if (stored is null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure is StorageException or ChatException
+                ? failure
+                : new ChatException(ChatErrorKind.Unavailable, "the deletion could not start; try again"));
+        }
+
+        return stored;
+    }
+
     /// <summary>The user's deletion as stored (progress included); null when there was none.</summary>
     public Task<DataDeletionRecord?> GetAsync(string userId, CancellationToken cancellationToken) =>
-        store.GetAsync(DataDeletionStore.UserKeyOf(userId), cancellationToken);
+        store.GetAsync(userId, cancellationToken);
 
     /// <summary>Takes up a deletion whose lease ran out (the sweep); false when it was not one to take.</summary>
     public async Task<bool> ResumeExpiredAsync(string userKey, CancellationToken cancellationToken)
@@ -70,13 +116,15 @@ internal sealed partial class DataDeletionRunner(
             return false;
         }
 
-        var claimed = await store.ClaimExpiredAsync(userKey, Replica, Options.Lease, cancellationToken);
-        if (claimed is null)
+        if (await store.ClaimExpiredAsync(userKey, Replica, Options.Lease, cancellationToken) is not { } claim)
         {
             return false;
         }
 
-        Log.Resumed(logger, userKey[..12], claimed.ChatsDeleted, claimed.Owner ?? "");
+        var (claimed, previous) = claim;
+
+        // The replica that held it before (not this one, which holds it now); none after a failed run's backoff.
+        Log.Resumed(logger, userKey[..12], claimed.ChatsDeleted, previous ?? "nobody (a failed run's backoff ended)");
         var run = _runs.GetOrAdd(userKey, key => new Lazy<Task<DataDeletionRecord>>(() => RunAsync(key, claimed)));
         _ = run.Value;
         return true;
@@ -117,18 +165,33 @@ internal sealed partial class DataDeletionRunner(
     {
         var stopping = lifetime.ApplicationStopping;
         DataDeletionMetrics.Started();
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var keeper = new DeletionLeaseKeeper(store, claimed.UserKey, Replica, Options.Lease, timeProvider, run, logger);
         try
         {
-            var record = await DeleteEverythingAsync(claimed, stopping);
+            var state = new RunState(Options.MutationBudget, Options.DefinitionsPerBatch);
+            try
+            {
+                await DeleteEverythingAsync(claimed, state, run.Token);
+            }
+            finally
+            {
+                // No renewal after this: the finish commit below, or the failure's record, releases the deletion.
+                await keeper.StopAsync();
+            }
+
+            var record = await store.CommitBatchAsync(claimed.UserKey, Replica, Options.Lease, [], default, [], stopping, finish: true);
             DataDeletionMetrics.Run("finished");
             Log.Finished(logger, claimed.UserKey[..12], record.RequestId, record.ChatsDeleted, record.CharactersDeleted, record.PersonasDeleted, record.LorebooksDeleted);
             return record;
         }
-        catch (DeletionLeaseLostException ex)
+        catch (Exception ex) when (ex is DeletionLeaseLostException || (ex is OperationCanceledException && keeper.Lost && !stopping.IsCancellationRequested))
         {
             DataDeletionMetrics.Run("lease_lost");
-            Log.LeaseLost(logger, claimed.UserKey[..12], ex.Message);
-            return (await store.GetAsync(claimed.UserKey, CancellationToken.None))!;
+            Log.LeaseLost(logger, claimed.UserKey[..12], ex is DeletionLeaseLostException ? ex.Message : "a renewal found it taken over");
+            // The record under its own key (the one the run holds), as the replica that took it over keeps it.
+            return await store.GetByKeyAsync(claimed.UserKey, CancellationToken.None)
+                ?? throw new ChatException(ChatErrorKind.Unavailable, "the deletion's record is gone; try again");
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -137,23 +200,75 @@ internal sealed partial class DataDeletionRunner(
         }
         catch (Exception ex)
         {
-            // The lease runs out and a sweep (this replica's or another's) takes the deletion up again.
             DataDeletionMetrics.Run("failed");
-            Log.Failed(logger, claimed.UserKey[..12], ex);
+            await RecordFailureAsync(claimed.UserKey, ex, stopping);
             throw;
         }
         finally
         {
+            keeper.Dispose();
             DataDeletionMetrics.Ended();
         }
     }
 
-    private async Task<DataDeletionRecord> DeleteEverythingAsync(DataDeletionRecord record, CancellationToken ct)
+    /// <summary>
+    /// Records a failed run: its error, one more failure in a row and the backoff before the next attempt
+    /// (the sweep of any replica takes it up then). When that cannot be written either (Spanner down), the
+    /// lease runs out as it would after a crash and the sweep takes it up then, uncounted.
+    /// </summary>
+    private async Task RecordFailureAsync(string userKey, Exception failure, CancellationToken ct)
+    {
+        try
+        {
+            var error = DataDeletionErrors.Stored(failure);
+            var recorded = await store.RecordFailureAsync(userKey, Replica, error, Options.RetryBackoff, Options.MaxRetryBackoff, ct);
+            if (recorded is not { } at)
+            {
+                Log.Failed(logger, userKey[..12], failure);
+                return;
+            }
+
+            DataDeletionMetrics.Failed(stuck: at.AtMaxBackoff);
+            if (at.AtMaxBackoff)
+            {
+                Log.Stuck(logger, userKey[..12], at.Attempts, at.Backoff, failure);
+            }
+            else
+            {
+                Log.Retrying(logger, userKey[..12], at.Attempts, at.Backoff, failure);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.Failed(logger, userKey[..12], failure);
+            Log.FailureNotRecorded(logger, userKey[..12], ex);
+        }
+    }
+
+    /// <summary>
+    /// What a run learned about its batches: the mutation budget and the definitions per batch, each halved when
+    /// Spanner refuses a commit for its mutations, and the keys committed but not purged yet.
+    /// </summary>
+    private sealed class RunState(int budget, int definitions)
+    {
+        public int Budget { get; set; } = budget;
+
+        public int Definitions { get; set; } = definitions;
+
+        /// <summary>Keys committed but not purged yet (Redis down): every later commit records them again with its own.</summary>
+        public List<string> Unpurged { get; } = [];
+    }
+
+    /// <summary>
+    /// Deletes everything of the user's, a batch per commit, up to (not including) the commit that finishes the
+    /// deletion. A batch Spanner refuses for its mutations is chosen again at half the budget (or half the
+    /// definitions): the loops read what is left each time, so a smaller batch is just the next read.
+    /// </summary>
+    private async Task DeleteEverythingAsync(DataDeletionRecord record, RunState run, CancellationToken ct)
     {
         var userId = record.UserId ?? throw new InvalidOperationException("a running deletion has its user id");
         var key = record.UserKey;
-        // Keys committed but not purged yet (Redis down): every later commit records them again with its own.
-        var unpurged = new List<string>();
+        var unpurged = run.Unpurged;
         // What the last run committed but may not have purged.
         await PurgeAsync(record.PendingCacheKeys, unpurged, ct);
 
@@ -162,12 +277,12 @@ internal sealed partial class DataDeletionRunner(
         // user's behind the chats' pages below.
         while (await store.NextImportsAsync(userId, Options.ChatsPerBatch, ct) is { Count: > 0 } imports)
         {
-            var budget = Options.MutationBudget;
+            var budget = run.Budget;
             if (imports[0] is { OwnerlessChatId: { } bigChat, Cost: var bigCost } && bigCost > budget)
             {
                 // Too big for one commit: its first turns go (with their candidates), then it is read again.
                 var (seqs, _) = await store.FirstTurnsAsync(bigChat, budget, DateTimeOffset.MaxValue, ct);
-                record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(bigChat, seq))])], default, [], ct);
+                await CommitAsync(run, new DeletionBatch(key, "turn", seqs.Count, budget), [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(bigChat, seq))])], default, [], ct);
                 continue;
             }
 
@@ -191,11 +306,13 @@ internal sealed partial class DataDeletionRunner(
                 mutations.Add(SpannerMutation.Delete("Chats", [.. chatIds.Select(id => SpannerKey.Of(id))]));
             }
 
-            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Chats: chatIds.Count), [.. chatIds.SelectMany(id => cache.ChatKeys(id, []))], ct);
-            DataDeletionMetrics.Removed("import", taken.Count);
+            if (await CommitAsync(run, new DeletionBatch(key, "import", taken.Count, cost), mutations, new DeletionProgress(Chats: chatIds.Count), [.. chatIds.SelectMany(id => cache.ChatKeys(id, []))], ct) is not null)
+            {
+                DataDeletionMetrics.Removed("import", taken.Count);
+            }
         }
 
-        // Chats (with everything interleaved in them), a budget of mutations at a time.
+        // Chats (with everything interleaved in them, and their interrupted forks), a budget of mutations at a time.
         while (true)
         {
             var since = timeProvider.GetUtcNow() - dispatchOptions.Value.LogRetention - TimeSpan.FromMinutes(1);
@@ -205,14 +322,14 @@ internal sealed partial class DataDeletionRunner(
                 break;
             }
 
-            var budget = Options.MutationBudget;
+            var budget = run.Budget;
             if (batch.Chats[0].Cost > budget)
             {
                 // Too big for one commit: its first turns go (with their candidates), then it is read again.
                 var chatId = batch.Chats[0].ChatId;
                 var (seqs, replies) = await store.FirstTurnsAsync(chatId, budget, since, ct);
                 var turnKeys = cache.ChatKeys(chatId, replies.Select(r => (r.Seq, r.CandidateId, r.Continuation)));
-                record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
+                await CommitAsync(run, new DeletionBatch(key, "turn", seqs.Count, budget), [SpannerMutation.Delete("Turns", [.. seqs.Select(seq => SpannerKey.Of(chatId, seq))])], default, turnKeys, ct);
                 continue;
             }
 
@@ -231,35 +348,45 @@ internal sealed partial class DataDeletionRunner(
 
             var repliesByChat = batch.RecentReplies.ToLookup(r => r.ChatId, StringComparer.Ordinal);
             var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId, r.Continuation)))).ToList();
-            record = await CommitAsync(key, unpurged, [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct);
-            DataDeletionMetrics.Removed("chat", chats.Count);
-            Log.Progress(logger, key[..12], record.ChatsDeleted);
+            var listed = chats.ToHashSet(StringComparer.Ordinal);
+            if (await CommitAsync(run, new DeletionBatch(key, "chat", chats.Count, cost), [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct,
+                    (reader, token) => DataDeletionStore.ForkDeletionsAsync(reader, chats, listed, token)) is { } progressed)
+            {
+                DataDeletionMetrics.Removed("chat", chats.Count);
+                Log.Progress(logger, key[..12], progressed.ChatsDeleted);
+            }
         }
 
-        // Lorebooks, with their attachments.
-        while (await store.NextLorebooksAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } books)
+        // Lorebooks, with their attachments (read in the commit's transaction: one attached meanwhile goes too).
+        while (await store.NextLorebooksAsync(userId, run.Definitions, ct) is { Count: > 0 } books)
         {
-            var mutations = await store.LorebookDeletionsAsync(books, ct);
-            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Lorebooks: books.Count), [.. books.SelectMany(cache.LorebookKeys)], ct);
-            DataDeletionMetrics.Removed("lorebook", books.Count);
+            if (await CommitAsync(run, new DeletionBatch(key, "lorebook", books.Count, books.Count), [], new DeletionProgress(Lorebooks: books.Count), [.. books.SelectMany(cache.LorebookKeys)], ct,
+                    (reader, token) => DataDeletionStore.LorebookDeletionsAsync(reader, books, token)) is not null)
+            {
+                DataDeletionMetrics.Removed("lorebook", books.Count);
+            }
         }
 
         // Personas and the user's per-character overrides: two ranges of the user's.
         var personaRows = await store.CountPersonasAsync(userId, ct);
         if (personaRows > 0)
         {
-            record = await CommitAsync(key, unpurged,
+            await CommitAsync(run, new DeletionBatch(key, "persona", (int)Math.Min(personaRows, int.MaxValue), personaRows),
                 [SpannerMutation.DeleteRange("Personas", SpannerKey.Of(userId)), SpannerMutation.DeleteRange("PersonaOverrides", SpannerKey.Of(userId))],
                 new DeletionProgress(Personas: personaRows), cache.UserKeys(userId), ct);
             DataDeletionMetrics.Removed("persona", personaRows);
         }
 
-        // Characters: scrubbed, owned by nobody (so they leave the owner's range the next read pages).
-        while (await store.NextCharactersAsync(userId, Options.DefinitionsPerBatch, ct) is { Count: > 0 } characters)
+        // Characters: scrubbed, owned by nobody (so they leave the owner's range the next read pages). The scrub
+        // is built from the characters as the commit's transaction reads them: an update committed meanwhile
+        // (new tags, so new catalog rows) is scrubbed too, not overwritten by what was read before it.
+        while (await store.NextCharactersAsync(userId, run.Definitions, ct) is { Count: > 0 } characters)
         {
-            var mutations = await store.CharacterScrubsAsync(characters, ct);
-            record = await CommitAsync(key, unpurged, mutations, new DeletionProgress(Characters: characters.Count), [.. characters.SelectMany(cache.CharacterKeys)], ct);
-            DataDeletionMetrics.Removed("character", characters.Count);
+            if (await CommitAsync(run, new DeletionBatch(key, "character", characters.Count, characters.Count), [], new DeletionProgress(Characters: characters.Count),
+                    [.. characters.SelectMany(cache.CharacterKeys)], ct, (reader, token) => DataDeletionStore.CharacterScrubsAsync(reader, userId, characters, token)) is not null)
+            {
+                DataDeletionMetrics.Removed("character", characters.Count);
+            }
         }
 
         // The user's own keys go last, after the rows they stand for: nothing can bring them back.
@@ -268,18 +395,49 @@ internal sealed partial class DataDeletionRunner(
         await PurgeAsync(last, unpurged, ct);
         if (unpurged.Count > 0)
         {
-            // Finishing would forget them: the lease runs out and a resume purges them (they are still pending).
+            // Finishing would forget them: the run fails (and backs off), and the next purges them (they are still pending).
             throw new ChatException(ChatErrorKind.Unavailable, "the cache is unreachable; the deletion goes on once it is back");
         }
-
-        return await store.CommitBatchAsync(key, Replica, Options.Lease, [], default, [], ct, finish: true);
     }
 
-    private async Task<DataDeletionRecord> CommitAsync(
-        string userKey, List<string> unpurged, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress, IReadOnlyList<string> cacheKeys, CancellationToken ct)
+    /// <summary>
+    /// Commits one batch, then purges its keys. Null, committing nothing, when Spanner refused it for its
+    /// mutations (count or size): the run's budget (or definitions per batch) is halved, and the caller's
+    /// loop chooses a smaller batch from what is left.
+    /// </summary>
+    private async Task<DataDeletionRecord?> CommitAsync(
+        RunState run, DeletionBatch batch, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress, IReadOnlyList<string> cacheKeys, CancellationToken ct,
+        Func<ISpannerReader, CancellationToken, Task<IReadOnlyList<SpannerMutation>>>? build = null)
     {
+        var unpurged = run.Unpurged;
         IReadOnlyList<string> pending = unpurged.Count == 0 ? cacheKeys : [.. unpurged.Concat(cacheKeys).Distinct(StringComparer.Ordinal)];
-        var record = await store.CommitBatchAsync(userKey, Replica, Options.Lease, mutations, progress, pending, ct);
+        DataDeletionRecord record;
+        try
+        {
+            foreach (var observer in _observers)
+            {
+                await observer.BeforeCommitAsync(batch, ct);
+            }
+
+            record = await store.CommitBatchAsync(batch.UserKey, Replica, Options.Lease, mutations, progress, pending, ct, build: build);
+        }
+        catch (StorageException ex) when (IsTooManyMutations(ex) && CanHalve(batch.Kind, batch.Items, run.Budget))
+        {
+            // Halve what chose the batch: the mutation budget, or the count of definitions.
+            if (batch.Kind is "lorebook" or "character")
+            {
+                run.Definitions = Math.Max(1, run.Definitions / 2);
+            }
+            else
+            {
+                run.Budget = Math.Max(MinBudget, run.Budget / 2);
+            }
+
+            DataDeletionMetrics.Halved();
+            Log.Halved(logger, batch.UserKey[..12], batch.Kind, batch.Items, run.Budget, run.Definitions, ex.Message);
+            return null;
+        }
+
         DataDeletionMetrics.Batch();
         unpurged.Clear();
         await PurgeAsync(pending, unpurged, ct);
@@ -290,6 +448,32 @@ internal sealed partial class DataDeletionRunner(
 
         return record;
     }
+
+    /// <summary>
+    /// Whether a smaller batch of the kind exists. Chats and imports: while the budget can still halve,
+    /// whatever the batch's count: a single chat (or import's chat) refused goes next a budget of its turns
+    /// at a time (its cost is then over the budget). Turns: more than one, and the budget can halve.
+    /// Lorebooks and characters: more than one. The personas' two range deletions cannot be split: the
+    /// refusal fails the run (and it backs off).
+    /// </summary>
+    internal static bool CanHalve(string kind, int items, int budget) => kind switch
+    {
+        "chat" or "import" => budget > MinBudget,
+        "turn" => items > 1 && budget > MinBudget,
+        "lorebook" or "character" => items > 1,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Spanner's refusal of a commit for its mutations: INVALID_ARGUMENT saying "The transaction contains too
+    /// many mutations", or that the transaction "exceeds the maximum total bytes-size" (its bytes). Nothing of
+    /// it was written. Only those phrases: any other INVALID_ARGUMENT (a bad statement, a value too long for
+    /// its column) is a failure of the run, not a batch to halve.
+    /// </summary>
+    internal static bool IsTooManyMutations(StorageException exception) =>
+        exception.Code == nameof(SpannerErrorCode.InvalidArgument)
+        && (exception.Message.Contains("too many mutations", StringComparison.OrdinalIgnoreCase)
+            || exception.Message.Contains("exceeds the maximum total bytes-size", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Purges the keys; when Redis fails, adds them to <paramref name="unpurged"/> (which the caller emptied of
@@ -341,5 +525,18 @@ internal sealed partial class DataDeletionRunner(
 
         [LoggerMessage(7106, LogLevel.Warning, "Data deletion {UserKey} failed on this replica; the sweep takes it up again once its lease runs out.")]
         public static partial void Failed(ILogger logger, string userKey, Exception exception);
+
+        [LoggerMessage(7108, LogLevel.Warning, "Data deletion {UserKey} failed ({Attempts} failure(s) in a row); the next attempt in {Backoff}, on any replica.")]
+        public static partial void Retrying(ILogger logger, string userKey, long attempts, TimeSpan backoff, Exception exception);
+
+        [LoggerMessage(7109, LogLevel.Error, "Data deletion {UserKey} is stuck: {Attempts} failures in a row; retried every {Backoff} until its cause is fixed.")]
+        public static partial void Stuck(ILogger logger, string userKey, long attempts, TimeSpan backoff, Exception exception);
+
+        [LoggerMessage(7112, LogLevel.Warning, "Data deletion {UserKey}: its failure could not be recorded; its lease runs out and the sweep takes it up again.")]
+        public static partial void FailureNotRecorded(ILogger logger, string userKey, Exception exception);
+
+        [LoggerMessage(7113, LogLevel.Warning,
+            "Data deletion {UserKey}: Spanner refused a {Kind} batch of {Items} for its mutations ({Message}); the budget is now {Budget} mutations, {Definitions} definitions a batch.")]
+        public static partial void Halved(ILogger logger, string userKey, string kind, int items, int budget, int definitions, string message);
     }
 }

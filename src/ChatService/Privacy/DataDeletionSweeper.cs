@@ -19,6 +19,11 @@ internal sealed partial class DataDeletionSweeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.UserKeySecret is null)
+        {
+            Log.DevelopmentSecret(logger);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -106,6 +111,10 @@ internal sealed partial class DataDeletionSweeper(
 
     private static partial class Log
     {
+        [LoggerMessage(7114, LogLevel.Warning,
+            "DataDeletion:UserKeySecret is not set: deletion records are keyed with a public development secret, so anyone can tell whose they are. Use this only for local development.")]
+        public static partial void DevelopmentSecret(ILogger logger);
+
         [LoggerMessage(7111, LogLevel.Information, "Deleted {Chats} chat(s) of imports abandoned half-written past their retention.")]
         public static partial void AbandonedImports(ILogger logger, int chats);
 

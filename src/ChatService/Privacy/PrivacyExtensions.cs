@@ -8,6 +8,11 @@ public static class PrivacyExtensions
         builder.Services.AddOptions<DataDeletionOptions>()
             .BindConfiguration(DataDeletionOptions.Section)
             .ValidateDataAnnotations()
+            // The development secret is public: anywhere but Development the service refuses to start without
+            // a real one (as Auth refuses to start without token settings unless its development switch is on).
+            .Validate(
+                o => o.UserKeySecret is not null || builder.Environment.IsDevelopment(),
+                $"{DataDeletionOptions.Section}:UserKeySecret is required outside Development (at least 32 characters, from a Secret): the default is a public development secret")
             .ValidateOnStart();
         builder.Services.AddSingleton<Storage.DataDeletionStore>();
         builder.Services.AddSingleton<DataDeletionRunner>();

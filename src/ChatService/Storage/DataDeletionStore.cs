@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using ChatService.Chats;
+using Microsoft.Extensions.Options;
 using Spanner.Client;
 
 namespace ChatService.Storage;
@@ -27,7 +28,17 @@ public sealed record DataDeletionRecord(
     IReadOnlyList<string> PendingCacheKeys,
     DateTimeOffset CreateTime,
     DateTimeOffset UpdateTime,
-    DateTimeOffset? FinishTime);
+    DateTimeOffset? FinishTime,
+    long FailedAttempts = 0,
+    string? LastError = null,
+    DateTimeOffset? LastErrorTime = null)
+{
+    /// <summary>True while the deletion waits out its backoff after a failed run: nobody owns it until <see cref="LeaseUntil"/>.</summary>
+    public bool BackingOff => State == DataDeletionState.Running && Owner is null && FailedAttempts > 0;
+}
+
+/// <summary>A failed run recorded: the failures in a row so far and when the next attempt may start.</summary>
+public readonly record struct DeletionFailure(long Attempts, TimeSpan Backoff, DateTimeOffset RetryAt, bool AtMaxBackoff);
 
 /// <summary>What a batch deleted, to add to the record's progress.</summary>
 public readonly record struct DeletionProgress(long Chats = 0, long Characters = 0, long Personas = 0, long Lorebooks = 0);
@@ -43,16 +54,37 @@ public sealed class DeletionLeaseLostException(string message) : Exception(messa
 /// Nothing here reads or writes another user's rows: every read is led by the user's id (the ChatsByUser,
 /// CharactersByOwner and LorebooksByOwner indexes, and the user's ranges of Personas and PersonaOverrides).
 /// </summary>
-internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider timeProvider)
+internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider timeProvider, IOptions<Privacy.DataDeletionOptions> options)
 {
     private const string Columns =
         "UserKey, UserId, RequestId, State, Owner, LeaseUntil, ChatsDeleted, CharactersDeleted, PersonasDeleted, LorebooksDeleted, " +
-        "PendingCacheKeys, CreateTime, UpdateTime, FinishTime";
+        "PendingCacheKeys, CreateTime, UpdateTime, FinishTime, FailedAttempts, LastError, LastErrorTime";
 
-    /// <summary>The record's key: the hex SHA-256 of the user id (the record that stays holds no user id).</summary>
-    public static string UserKeyOf(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+    /// <summary>Longest failure description stored (the column's size).</summary>
+    private const int MaxErrorLength = 1024;
 
-    public Task<DataDeletionRecord?> GetAsync(string userKey, CancellationToken cancellationToken) =>
+    private readonly byte[] _secret = Encoding.UTF8.GetBytes(options.Value.UserKeySecret ?? Privacy.DataDeletionOptions.DevelopmentUserKeySecret);
+
+    /// <summary>
+    /// The record's key: the hex HMAC-SHA256 of the user id under <c>DataDeletion:UserKeySecret</c>. The record
+    /// that stays after the deletion holds no user id, and without the secret its key cannot be matched to one
+    /// by hashing guessed ids (a plain hash could).
+    /// </summary>
+    public string UserKeyOf(string userId) => Convert.ToHexStringLower(HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes(userId)));
+
+    /// <summary>
+    /// The key records had before schema version 19 (the plain SHA-256 of the user id): read so that a user's
+    /// deletion recorded under it is still found, and replaced by <see cref="UserKeyOf"/> when the user starts
+    /// a deletion again. Such rows expire 30 days after they finished, like every record.
+    /// </summary>
+    public static string LegacyUserKeyOf(string userId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+
+    /// <summary>The user's deletion (under its key, or the key before schema version 19); null when there is none.</summary>
+    public Task<DataDeletionRecord?> GetAsync(string userId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync(async (reader, ct) => await ReadAsync(reader, UserKeyOf(userId), ct) ?? await ReadAsync(reader, LegacyUserKeyOf(userId), ct), cancellationToken);
+
+    /// <summary>The deletion stored under <paramref name="userKey"/> (a record's own key, as a run or the sweep holds it); null when there is none.</summary>
+    public Task<DataDeletionRecord?> GetByKeyAsync(string userKey, CancellationToken cancellationToken) =>
         spanner.ReadAsync((reader, ct) => ReadAsync(reader, userKey, ct), cancellationToken);
 
     /// <summary>
@@ -68,6 +100,39 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         var ((record, claimed), committed) = await spanner.TransactionAsync(async (tx, ct) =>
         {
             var current = await ReadAsync(tx, userKey, ct);
+            if (current is null && await ReadAsync(tx, LegacyUserKeyOf(userId), ct) is { } legacy)
+            {
+                if (legacy is { State: DataDeletionState.Running } && legacy.Owner is not null && legacy.LeaseUntil > timeProvider.GetUtcNow())
+                {
+                    // Worked now (by the sweep, under its old key): wait for it like for any other replica's run.
+                    return (legacy, false);
+                }
+
+                if (legacy is { State: DataDeletionState.Done } && legacy.RequestId == requestId)
+                {
+                    return (legacy, false);
+                }
+
+                // From here on the deletion lives under the new key: the old row goes in this commit (a run still
+                // holding it loses its lease at its next commit), and a running one carries on under the new key.
+                tx.BufferWrite(SpannerMutation.Delete("DataDeletions", [SpannerKey.Of(legacy.UserKey)]));
+                if (legacy.BackingOff && legacy.LeaseUntil > timeProvider.GetUtcNow())
+                {
+                    // Waiting out the backoff of a failed run: moved under the new key as it is (nobody's until
+                    // its LeaseUntil), not claimed before its next attempt is due.
+                    var waiting = legacy with { UserKey = userKey };
+                    tx.BufferWrite(Rekeyed(waiting));
+                    return (waiting, false);
+                }
+
+                if (legacy.State == DataDeletionState.Running)
+                {
+                    var moved = legacy with { UserKey = userKey, Owner = owner, LeaseUntil = timeProvider.GetUtcNow() + lease };
+                    tx.BufferWrite(Rekeyed(moved));
+                    return (moved, true);
+                }
+            }
+
             var now = timeProvider.GetUtcNow();
             if (current is { State: DataDeletionState.Done } done && done.RequestId == requestId)
             {
@@ -76,6 +141,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
 
             if (current is { State: DataDeletionState.Running } running && running.Owner != owner && running.LeaseUntil > now)
             {
+                // Another replica's, or (no owner) backing off after a failure until LeaseUntil.
                 return (running, false);
             }
 
@@ -100,22 +166,87 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         return (record.CreateTime == default ? record with { CreateTime = committed, UpdateTime = committed } : record, claimed);
     }
 
-    /// <summary>Takes over a running deletion whose lease ran out (the sweep); null when it is not one any more.</summary>
-    public async Task<DataDeletionRecord?> ClaimExpiredAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes over a running deletion whose lease ran out (the sweep): the claimed record and who held it before
+    /// (null after a failed run's backoff); null when it is not one to take any more.
+    /// </summary>
+    public async Task<(DataDeletionRecord Record, string? PreviousOwner)?> ClaimExpiredAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
     {
-        var (record, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        var (claim, _) = await spanner.TransactionAsync(async (tx, ct) =>
         {
             var current = await ReadAsync(tx, userKey, ct);
             var now = timeProvider.GetUtcNow();
             if (current is not { State: DataDeletionState.Running, UserId: not null } || current.LeaseUntil > now)
             {
-                return null;
+                return ((DataDeletionRecord, string?)?)null;
             }
 
             tx.BufferWrite(Lease(SpannerMutation.Update("DataDeletions").Set("UserKey", userKey), owner, now + lease));
-            return current with { Owner = owner, LeaseUntil = now + lease };
+            return (current with { Owner = owner, LeaseUntil = now + lease }, current.Owner);
         }, cancellationToken);
-        return record;
+        return claim;
+    }
+
+    /// <summary>
+    /// Extends this replica's lease on a running deletion (the run's lease keeper, between batches' commits);
+    /// false, writing nothing, when the deletion is no longer this replica's.
+    /// </summary>
+    public async Task<bool> RenewLeaseAsync(string userKey, string owner, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var (held, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadAsync(tx, userKey, ct);
+            if (current is not { State: DataDeletionState.Running } || current.Owner != owner)
+            {
+                return false;
+            }
+
+            tx.BufferWrite(Lease(SpannerMutation.Update("DataDeletions").Set("UserKey", userKey), owner, timeProvider.GetUtcNow() + lease));
+            return true;
+        }, cancellationToken);
+        return held;
+    }
+
+    /// <summary>
+    /// Records a failed run of this replica's and gives the deletion up until its next attempt: one more failure
+    /// in a row, the error, no owner, and a lease until now plus <paramref name="backoff"/> times two to the
+    /// failures before (at most <paramref name="maxBackoff"/>), so the sweep of any replica (or the user's
+    /// retry) takes it up then and not before. Null, writing nothing, when it is no longer this replica's.
+    /// </summary>
+    public async Task<DeletionFailure?> RecordFailureAsync(
+        string userKey, string owner, string error, TimeSpan backoff, TimeSpan maxBackoff, CancellationToken cancellationToken)
+    {
+        var (failure, _) = await spanner.TransactionAsync(async (tx, ct) =>
+        {
+            var current = await ReadAsync(tx, userKey, ct);
+            if (current is not { State: DataDeletionState.Running } || current.Owner != owner)
+            {
+                return (DeletionFailure?)null;
+            }
+
+            var attempts = current.FailedAttempts + 1;
+            var wait = BackoffFor(attempts, backoff, maxBackoff);
+            var retryAt = timeProvider.GetUtcNow() + wait;
+            tx.BufferWrite(SpannerMutation.Update("DataDeletions")
+                .Set("UserKey", userKey)
+                .Set("Owner", null)
+                .Set("LeaseUntil", retryAt)
+                .Set("FailedAttempts", attempts)
+                .Set("LastError", error.Length > MaxErrorLength ? error[..MaxErrorLength] : error)
+                .Set("LastErrorTime", SpannerCommitTimestamp.Value)
+                .Set("UpdateTime", SpannerCommitTimestamp.Value));
+            return new DeletionFailure(attempts, wait, retryAt, wait >= maxBackoff);
+        }, cancellationToken);
+        return failure;
+    }
+
+    /// <summary>The wait after the <paramref name="attempts"/>-th failure in a row: doubled each time, at most <paramref name="maxBackoff"/>.</summary>
+    public static TimeSpan BackoffFor(long attempts, TimeSpan backoff, TimeSpan maxBackoff)
+    {
+        // Past 2^30 any backoff is over the maximum (which is at most a day); no overflow.
+        var doublings = (int)Math.Clamp(attempts - 1, 0, 30);
+        var ticks = Math.Min((double)backoff.Ticks * Math.Pow(2, doublings), maxBackoff.Ticks);
+        return TimeSpan.FromTicks((long)ticks);
     }
 
     /// <summary>Running deletions whose lease ran out, from the DataDeletionsByLease index (only running ones are in it).</summary>
@@ -137,7 +268,8 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     /// </summary>
     public async Task<DataDeletionRecord> CommitBatchAsync(
         string userKey, string owner, TimeSpan lease, IReadOnlyList<SpannerMutation> mutations, DeletionProgress progress,
-        IReadOnlyList<string> cacheKeys, CancellationToken cancellationToken, bool finish = false)
+        IReadOnlyList<string> cacheKeys, CancellationToken cancellationToken, bool finish = false,
+        Func<ISpannerReader, CancellationToken, Task<IReadOnlyList<SpannerMutation>>>? build = null)
     {
         var (record, committed) = await spanner.TransactionAsync(async (tx, ct) =>
         {
@@ -147,7 +279,11 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                 throw new DeletionLeaseLostException($"the deletion {userKey[..12]}… is no longer this replica's");
             }
 
-            foreach (var mutation in mutations)
+            // Mutations built from reads in this transaction: a concurrent write to those rows aborts and reruns
+            // it, so the batch never commits what it read before someone else's change.
+            // Built into a local each time: a rerun after an abort must not keep the last attempt's mutations.
+            IReadOnlyList<SpannerMutation> batch = build is null ? mutations : [.. mutations, .. await build(tx, ct)];
+            foreach (var mutation in batch)
             {
                 tx.BufferWrite(mutation);
             }
@@ -164,6 +300,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                 State = finish ? DataDeletionState.Done : DataDeletionState.Running,
                 UserId = finish ? null : current.UserId,
                 Owner = finish ? null : owner,
+                FailedAttempts = 0,
             };
             var write = SpannerMutation.Update("DataDeletions")
                 .Set("UserKey", userKey)
@@ -177,6 +314,12 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                 .Set("Owner", next.Owner)
                 .Set("State", (long)next.State)
                 .Set("UserId", next.UserId);
+            if (current.FailedAttempts != 0)
+            {
+                // A batch went through: the failures in a row start again (the last error stays, for the record).
+                write.Set("FailedAttempts", 0L);
+            }
+
             if (finish)
             {
                 write.Set("FinishTime", SpannerCommitTimestamp.Value);
@@ -192,8 +335,9 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     public sealed record ChatBatch(IReadOnlyList<(string ChatId, long Cost)> Chats, IReadOnlyList<ReplyKey> RecentReplies);
 
     /// <summary>
-    /// The user's next <paramref name="limit"/> chats (from ChatsByUser, archived ones too) with what deleting
-    /// each costs in mutations (see <see cref="ChatCost"/>), and their replies touched since <paramref name="since"/>.
+    /// The user's next <paramref name="limit"/> chats (from ChatsByUser, archived ones too), preceded by their
+    /// interrupted forks, with what deleting each costs in mutations (see <see cref="ChatCost"/>), and their
+    /// replies touched since <paramref name="since"/>.
     /// </summary>
     public async Task<ChatBatch> NextChatsAsync(string userId, int limit, DateTimeOffset since, CancellationToken cancellationToken) =>
         await spanner.SnapshotAsync(async (reader, ct) =>
@@ -211,6 +355,14 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                 return new ChatBatch([], []);
             }
 
+            // Forks of these chats that never finished (ForkChat stopped halfway): owned by nobody, so no range of
+            // the user's reaches them, and their fork record goes with the source chat, so nothing would ever
+            // resume or delete them. Listed here for their cost and cache keys (one ChatsByForkedFrom lookup per
+            // chat); the commit reads them again in its transaction (ForkDeletionsAsync), so one started
+            // meanwhile goes too.
+            var forks = await ForksAsync(reader, ids, ct);
+            ids = [.. forks, .. ids];
+
             var sizes = (await reader.QueryListAsync(
                     new SpannerStatement("SELECT ChatId, COUNT(*) AS Turns, IFNULL(SUM(CandidateCount), 0) AS Candidates FROM Turns WHERE ChatId IN UNNEST(@ids) GROUP BY ChatId")
                         .Add("ids", ids),
@@ -220,6 +372,28 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             var replies = await RecentRepliesAsync(reader, ids, null, since, ct);
             return new ChatBatch(chats, replies);
         }, cancellationToken);
+
+    /// <summary>Ownerless forks (interrupted ForkChats) of <paramref name="chatIds"/>, from ChatsByForkedFrom.</summary>
+    private static async Task<List<string>> ForksAsync(ISpannerReader reader, IReadOnlyList<string> chatIds, CancellationToken ct) =>
+        (await reader.QueryListAsync(
+            new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByForkedFrom, spanner_emulator.disable_query_null_filtered_index_check=true} WHERE ForkedFromChatId IN UNNEST(@ids) AND UserId = ''")
+                .Add("ids", chatIds.ToList()),
+            ct))
+        .Select(r => r.Get<string>("ChatId"))
+        .ToList();
+
+    /// <summary>
+    /// The deletions of the ownerless forks of <paramref name="chatIds"/> as the commit's transaction reads them,
+    /// leaving out <paramref name="listed"/> (the batch deletes those already): a fork ForkChat started after the
+    /// batch was listed is deleted with its source, not orphaned. Its read locks the index range, so a fork
+    /// written concurrently aborts and reruns the commit.
+    /// </summary>
+    public static async Task<IReadOnlyList<SpannerMutation>> ForkDeletionsAsync(
+        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyCollection<string> listed, CancellationToken ct)
+    {
+        var late = (await ForksAsync(reader, chatIds, ct)).Where(id => !listed.Contains(id)).ToList();
+        return late.Count == 0 ? [] : [SpannerMutation.Delete("Chats", [.. late.Select(id => SpannerKey.Of(id))])];
+    }
 
     /// <summary>One of the user's imports (ChatImports) and, while it is under way, its chat, owned by nobody yet.</summary>
     public sealed record ImportRow(string RequestId, string? OwnerlessChatId, long Cost);
@@ -381,11 +555,11 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     /// The mutations that delete lorebooks: each book and its attachments to chats (ChatLorebooksByLorebook; only
     /// its owner's chats can have it attached, but every attachment goes with it).
     /// </summary>
-    public async Task<IReadOnlyList<SpannerMutation>> LorebookDeletionsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SpannerMutation>> LorebookDeletionsAsync(ISpannerReader reader, IReadOnlyList<string> ids, CancellationToken ct)
     {
-        var attached = await spanner.ReadAsync((reader, ct) => reader.QueryListAsync(
+        var attached = await reader.QueryListAsync(
             new SpannerStatement("SELECT ChatId, LorebookId FROM ChatLorebooks@{FORCE_INDEX=ChatLorebooksByLorebook} WHERE LorebookId IN UNNEST(@ids)")
-                .Add("ids", ids.ToList()), ct), cancellationToken);
+                .Add("ids", ids.ToList()), ct);
         List<SpannerMutation> mutations = [SpannerMutation.Delete("Lorebooks", [.. ids.Select(id => SpannerKey.Of(id))])];
         if (attached.Count > 0)
         {
@@ -401,12 +575,18 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
     /// (replicas holding a copy read the version before using it, and drop theirs); its catalog rows go, as
     /// DeleteCharacter takes them. Other users' chats with it stay readable and keep replying in its name.
     /// </summary>
-    public async Task<IReadOnlyList<SpannerMutation>> CharacterScrubsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SpannerMutation>> CharacterScrubsAsync(ISpannerReader reader, string userId, IReadOnlyList<string> ids, CancellationToken ct)
     {
-        var characters = await spanner.ReadAsync((reader, ct) => CharacterStore.ReadAsync(reader, ids.ToList(), ct), cancellationToken);
+        var characters = await CharacterStore.ReadAsync(reader, ids.ToList(), ct);
         var mutations = new List<SpannerMutation>();
         foreach (var character in characters)
         {
+            if (character.OwnerUserId != userId)
+            {
+                // No longer the user's (scrubbed already): nothing to do.
+                continue;
+            }
+
             mutations.Add(CatalogEntries.Catalogued(SpannerMutation.Update("Characters"))
                 .Set("CharacterId", character.Id)
                 .Set("OwnerUserId", "")
@@ -496,6 +676,28 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             row.Get<List<string>?>("PendingCacheKeys") ?? [],
             row.Get<DateTimeOffset>("CreateTime"),
             row.Get<DateTimeOffset>("UpdateTime"),
-            row.Get<DateTimeOffset?>("FinishTime"));
+            row.Get<DateTimeOffset?>("FinishTime"),
+            row.Get<long?>("FailedAttempts") ?? 0,
+            row.Get<string?>("LastError"),
+            row.Get<DateTimeOffset?>("LastErrorTime"));
     }
+
+    /// <summary>A running deletion written under a new key, as it was (the re-key of a record from before schema version 19).</summary>
+    private static SpannerMutation Rekeyed(DataDeletionRecord record) => SpannerMutation.Insert("DataDeletions")
+        .Set("Owner", record.Owner)
+        .Set("LeaseUntil", record.LeaseUntil)
+        .Set("UpdateTime", SpannerCommitTimestamp.Value)
+        .Set("UserKey", record.UserKey)
+        .Set("UserId", record.UserId)
+        .Set("RequestId", record.RequestId)
+        .Set("State", (long)record.State)
+        .Set("ChatsDeleted", record.ChatsDeleted)
+        .Set("CharactersDeleted", record.CharactersDeleted)
+        .Set("PersonasDeleted", record.PersonasDeleted)
+        .Set("LorebooksDeleted", record.LorebooksDeleted)
+        .Set("PendingCacheKeys", record.PendingCacheKeys.Count == 0 ? null : record.PendingCacheKeys.ToList())
+        .Set("FailedAttempts", record.FailedAttempts)
+        .Set("LastError", record.LastError)
+        .Set("LastErrorTime", record.LastErrorTime)
+        .Set("CreateTime", record.CreateTime);
 }
