@@ -47,6 +47,14 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
     [InlineData("   ")]
     [InlineData("line\nbreak")]
     [InlineData("tab\there")]
+    [InlineData("\u200D\u200C")]
+    [InlineData("invoice\u202Egpj.exe")]
+    [InlineData("left\u2066isolated\u2069")]
+    [InlineData("mark\u200Fhere")]
+    [InlineData("zero\u200Bwidth")]
+    [InlineData("soft\u00ADhyphen")]
+    [InlineData("\uFEFFbom")]
+    [InlineData("para\u2029graph")]
     public async Task UpdateChat_BadTitle_IsRefusedNamingTheFieldAndChangesNothing(string title)
     {
         var user = TestUsers.New();
@@ -75,6 +83,32 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         // An empty mask means the speaker settings, as before titles could change: the title sent is ignored.
         var updated = await client.UpdateChatAsync(Update(chat.ChatId, c => { c.Title = "ignored"; c.Archived = true; }), cancellationToken: Ct);
         Assert.Equal((new string('t', 200), false), (updated.Title, updated.Archived));
+    }
+
+    [Fact]
+    public async Task UpdateChat_Title_CountsCodePointsAsTheOtherTextLimitsDo_AndKeepsTheJoinersRealTextNeeds()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var client = Fixture.Client(user);
+
+        // 200 emoji are 400 UTF-16 units and 200 characters: a title; one more is over the limit.
+        var emoji = string.Concat(Enumerable.Repeat("\U0001F600", 200));
+        Assert.Equal(emoji, (await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = emoji, "title"), cancellationToken: Ct)).Title);
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = emoji + "\U0001F600", "title"), cancellationToken: Ct));
+        Assert.Equal("chat.title", FieldOf(ex));
+        Assert.Contains("201 characters", ex.Status.Detail, StringComparison.Ordinal);
+
+        // A family emoji (joined by U+200D) and Persian with a non-joiner (U+200C) are real titles.
+        const string joined = "Family \U0001F468\u200D\U0001F469\u200D\U0001F467 \u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645";
+        Assert.Equal(joined, (await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = joined, "title"), cancellationToken: Ct)).Title);
+
+        // CreateChat holds titles to the same rule, naming its own field.
+        var created = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.CreateChatAsync(
+            new CreateChatRequest { CharacterIds = { chat.CharacterIds }, Title = "evil\u202Etxt" }, cancellationToken: Ct));
+        Assert.Equal("title", FieldOf(created));
+        Assert.Equal(joined, (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Title);
     }
 
     [Fact]
