@@ -78,7 +78,13 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     public async Task<EditedReplies> EditAndRegenerateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
     {
-        await moderation.CheckUserTextAsync(text, "text", cancellationToken);
+        // Idempotency before moderation: a retry of an applied request gets its record back without
+        // the classifier (its text was moderated when it was applied; a refusal now would be false).
+        if (!await ledger.EditAndRegenerateRecordedAsync(userId, chatId, requestId, cancellationToken))
+        {
+            await moderation.CheckUserTextAsync(text, "text", cancellationToken);
+        }
+
         var edited = await ledger.EditAndAddCandidateAsync(userId, chatId, seq, text, requestId, cancellationToken);
         if (!edited.Owed.Duplicate)
         {
