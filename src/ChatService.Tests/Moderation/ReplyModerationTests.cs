@@ -279,6 +279,20 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Assert.Equal(ReplyEvent.EventOneofCase.Restarted, events[^2].EventCase);
         Assert.Equal((6L, "", "violence", "FILTERED"), await StoredCandidateAsync(chat.ChatId, events[^1].CandidateId));
         Assert.Equal(1, counters["chat.moderation.checks{result=flagged,target=reply}"]);
+
+        // The category as a field wherever the reply is shown: the live event and its turn, a replay from
+        // storage, history (cached window and all) and the candidate list; an unfiltered turn has none.
+        var end = events[^1];
+        Assert.Equal(("violence", "violence"), (end.Failed.FilterCategory, end.Failed.Turn.FilterCategory));
+        var client = Fixture.Client(user);
+        using var replay = client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct);
+        var replayed = await replay.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(("FILTERED", "violence"), (replayed[^1].Failed.Code, replayed[^1].Failed.FilterCategory));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal("violence", Assert.Single(history.Turns, t => t.Seq == end.Seq).FilterCategory);
+        Assert.All(history.Turns.Where(t => t.Seq != end.Seq), t => Assert.Equal("", t.FilterCategory));
+        var candidates = await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct);
+        Assert.Equal("violence", Assert.Single(candidates.Candidates).FilterCategory);
     }
 
     [Fact]

@@ -174,6 +174,12 @@ public sealed record ChatTurn(
     /// </summary>
     public int Continuations { get; init; }
 
+    /// <summary>
+    /// The moderation category a <see cref="ReplyState.Filtered"/> candidate was withheld for (<c>Candidates.FilterCategory</c>),
+    /// so clients get it as a field rather than parsing <see cref="FailureReason"/>; null otherwise.
+    /// </summary>
+    public string? FilterCategory { get; init; }
+
     /// <summary>The events of the candidate's newest generation: the reply itself, or its latest continuation.</summary>
     public ReplyKey ReplyKey => new(ChatId, Seq, CandidateId!, Continuations);
 

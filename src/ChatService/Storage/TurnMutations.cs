@@ -77,7 +77,7 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
         transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason, filterCategory));
         transaction.BufferWrite(UpdateTurn(key.ChatId, key.Seq));
-        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode };
+        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode, FilterCategory = filterCategory };
         _written.Add((settled, false));
         return settled;
     }
