@@ -184,6 +184,36 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         Assert.Equal(2, after[^1].Completed.Turn.Continuations);
     }
 
+    [Fact]
+    public async Task RepeatedContinueReply_AfterItsLogExpired_ReturnsTheStoredResult_WithoutASecondAppend()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var request = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "repeat-expired" };
+        var first = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct)));
+        var final = ModelReply + string.Concat(MoreChunks);
+        var candidateId = first[^1].CandidateId;
+        Assert.Equal(final, first[^1].Completed.Turn.Text);
+
+        // The continuation's log (and the reply's own) expire, as Dispatch:LogRetention lets them: here by hand.
+        var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1"), "the continuation's log was not there to expire");
+        await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}");
+        var requests = OpenAI.Server.Requests.Count;
+
+        var repeat = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
+
+        // The Accepted text and the deltas add up to the stored text once; nothing is generated or stored again.
+        Assert.True(repeat[0].Accepted.Duplicate);
+        Assert.Equal((ModelReply, final), (repeat[0].Accepted.PendingTurns[0].Text, repeat[^1].Completed.Turn.Text));
+        Assert.Equal(final, ShownText(repeat));
+        Assert.Equal(string.Concat(MoreChunks), string.Concat(repeat.Where(e => e.EventCase == ReplyEvent.EventOneofCase.Delta).Select(e => e.Delta.Text)));
+        Assert.Equal(requests, OpenAI.Server.Requests.Count);
+        Assert.Equal((final, 1L), await StoredCandidateAsync(chat.ChatId, candidateId));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((final, 1), (history.Turns[0].Text, history.Turns[0].Continuations));
+    }
+
     /// <summary>The text a client shows from a reply's events: its Accepted text, then the deltas (a Restarted starts them over).</summary>
     private static string ShownText(IEnumerable<ReplyEvent> events)
     {

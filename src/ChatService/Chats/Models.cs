@@ -362,7 +362,16 @@ public sealed record ClaimResult(IReadOnlyList<ClaimedReply> Claimed, IReadOnlyL
 public sealed record ClaimedReply(ReplyKey Key, int Attempt);
 
 /// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
-public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);
+public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate)
+{
+    /// <summary>
+    /// A repeated ContinueReply whose continuation has settled: the candidate as stored. Its events are
+    /// replayed from it (the continuation's text is the stored text past what the Accepted event shows),
+    /// never from storage as a whole reply, which would add the earlier text a second time once the
+    /// continuation's log has expired.
+    /// </summary>
+    public ChatTurn? SettledContinuation { get; init; }
+}
 
 /// <summary>
 /// The newest turns of a chat with what readers check them against: the owner and the cast.

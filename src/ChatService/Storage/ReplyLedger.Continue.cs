@@ -40,7 +40,8 @@ internal sealed partial class ReplyLedger
         if (commit.Result is { } repeat)
         {
             await commits.ShownAsync(commit, [repeat.Stored]);
-            return new OwedReplies([repeat.Owed], Duplicate: true);
+            var settled = repeat.Stored.Continuations == repeat.Owed.Continuations && repeat.Stored.State is not (ReplyState.Pending or ReplyState.Streaming);
+            return new OwedReplies([repeat.Owed], Duplicate: true) { SettledContinuation = settled ? repeat.Stored : null };
         }
 
         await commits.ShownAsync(commit, commit.Turns);
