@@ -236,6 +236,44 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
     }
 
     [Fact]
+    public async Task AContinuationThatFailsWithoutAddingText_LeavesTheReplyAsItWas_AndItsStreamSaysItFailed()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var candidateId = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns[0].CandidateId;
+
+        // The model's stream breaks before its first chunk, on every attempt.
+        OpenAI.Server.AbortAfterChunks = 0;
+        List<ReplyEvent> failed;
+        try
+        {
+            failed = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+                new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "broken-at-once" }, cancellationToken: Ct)));
+        }
+        finally
+        {
+            OpenAI.Server.AbortAfterChunks = null;
+        }
+
+        // The stream reports the continuation's failure; the reply keeps its text and stays complete, without a failure.
+        Assert.Equal(ReplyEvent.EventOneofCase.Failed, failed[^1].EventCase);
+        Assert.NotEqual("", failed[^1].Failed.Code);
+        Assert.Equal((ModelReply, TurnState.Complete, 1), (failed[^1].Failed.Turn.Text, failed[^1].Failed.Turn.State, failed[^1].Failed.Turn.Continuations));
+        var rows = await Fixture.Database.QueryListAsync(new SpannerStatement(
+            "SELECT State, Text, FailureCode, FailureReason FROM Candidates WHERE ChatId = @c AND CandidateId = @id").Add("c", chat.ChatId).Add("id", candidateId), cancellationToken: Ct);
+        var row = Assert.Single(rows);
+        Assert.Equal((3L, ModelReply, (string?)null, (string?)null),
+            (row.Get<long>("State"), row.Get<string>("Text"), row.Get<string?>("FailureCode"), row.Get<string?>("FailureReason")));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((ModelReply, TurnState.Complete, ""), (history.Turns[0].Text, history.Turns[0].State, history.Turns[0].FailureReason));
+
+        // It can be continued again, and that continuation appends as usual.
+        var again = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+            new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "after-the-break" }, cancellationToken: Ct)));
+        Assert.Equal((ModelReply + string.Concat(MoreChunks), 2), (again[^1].Completed.Turn.Text, again[^1].Completed.Turn.Continuations));
+    }
+
+    [Fact]
     public async Task ContinueReply_FailedOrCancelled_KeepsTheOldTextAndWhatWasAppended()
     {
         var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
