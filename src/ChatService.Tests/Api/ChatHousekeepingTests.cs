@@ -336,4 +336,39 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         while (token.Length > 0);
         return results;
     }
+
+    /// <summary>
+    /// The search's one word definition: the patterns Spanner runs (REGEXP_CONTAINS, RE2) see a word's edges where
+    /// ChatSearch.Words cuts a query, for characters of every kind, including those the two once disagreed on
+    /// (other numbers such as '²' and '½', enclosing marks), so a query word is found exactly where it stands whole.
+    /// </summary>
+    [Fact]
+    public async Task SearchWords_AndTheStoragePatterns_AgreeOnWhatAWordCharacterIs()
+    {
+        string[] samples = ["a", "Z", "é", "ß", "ж", "中", "ǅ", "ʰ", "7", "٣", "²", "½", "Ⅻ", "\u0301", "\u0903", "\u20DD", " ", "-", "_", ".", "'", "\u00A0", "😀", "\u200D"];
+
+        // .NET reads the class as the rune test does, for every code point of the first plane.
+        var wordClass = new System.Text.RegularExpressions.Regex($"^[{ChatService.Chats.ChatSearch.WordClass}]$");
+        for (var cp = 0; cp <= 0xFFFF; cp++)
+        {
+            if (cp is >= 0xD800 and <= 0xDFFF)
+            {
+                continue;
+            }
+
+            var rune = new System.Text.Rune(cp);
+            Assert.True(ChatService.Chats.ChatSearch.IsWordRune(rune) == wordClass.IsMatch(rune.ToString()), $"U+{cp:X4}");
+        }
+
+        // Spanner: "cat" followed by each sample is the word "cat" exactly when Words cuts the text into "cat" and more.
+        foreach (var sample in samples)
+        {
+            var text = "cat" + sample + "x";
+            var wordsSplit = ChatService.Chats.ChatSearch.Words(text).Contains("cat");
+            var rows = await Fixture.Database.QueryListAsync(
+                new global::Spanner.Client.SpannerStatement("SELECT REGEXP_CONTAINS(@text, @pattern) AS Found")
+                    .Add("text", text).Add("pattern", ChatService.Chats.ChatSearch.WordPattern("cat")), cancellationToken: Ct);
+            Assert.True(wordsSplit == rows[0].Get<bool>("Found"), $"'{sample}' (U+{char.ConvertToUtf32(sample, 0):X4}): Words {(wordsSplit ? "splits" : "joins")}, Spanner disagrees");
+        }
+    }
 }

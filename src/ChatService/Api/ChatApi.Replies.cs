@@ -142,7 +142,7 @@ internal sealed partial class ChatApi
 
     /// <summary>The reply when moderation withheld it already (a resume, or a retried request): it is replayed from storage, never from its log.</summary>
     private static ChatTurn? WithheldOrNull(ChatTurn reply) =>
-        reply.State == ReplyState.Filtered || reply.FailureCode == ReplyFailureCode.ModerationUnavailable ? reply : null;
+        ReplyFailureCodes.IsWithheld(reply.State, reply.FailureCode) ? reply : null;
 
     /// <summary>
     /// Writes a reply's events to the caller. Streams end when the service begins shutting down,

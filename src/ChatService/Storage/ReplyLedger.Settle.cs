@@ -51,7 +51,7 @@ internal sealed partial class ReplyLedger
             // continuation withheld by moderation (flagged, or unchecked under fail-closed) withholds the
             // whole reply, as the stream tells its clients: such a candidate keeps no text, so the old text
             // goes with it.
-            var withheld = outcome.State == ReplyState.Filtered || outcome.FailureCode == ReplyFailureCode.ModerationUnavailable;
+            var withheld = ReplyFailureCodes.IsWithheld(outcome.State, outcome.FailureCode);
             var text = withheld ? ""
                 : key.Continuation > 0 ? reply.Text + outcome.Text
                 : outcome.Text;
