@@ -58,6 +58,12 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         Assert.Equal(("user", "message 0"), prompt[^2]);
         Assert.Equal("system", prompt[0].Role);
 
+        // The backend's ContinuePrefill (ContinueFinalMessage here) reached the server with the continuation only.
+        var sent = OpenAI.Server.Requests[requests];
+        Assert.Equal((true, false), (sent["continue_final_message"]!.GetValue<bool>(), sent["add_generation_prompt"]!.GetValue<bool>()));
+        Assert.True(sent.ContainsKey("max_tokens"), "the legacy max_tokens patch is still applied with it");
+        Assert.All(OpenAI.Server.Requests.Take(requests), r => Assert.False(r.ContainsKey("continue_final_message")));
+
         // The stored prompt says the same.
         var stored = await client.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct);
         Assert.Equal(prompt, stored.Messages.Select(m => (m.Role, m.Content)));
