@@ -47,6 +47,14 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
     [InlineData("   ")]
     [InlineData("line\nbreak")]
     [InlineData("tab\there")]
+    [InlineData("\u200D\u200C")]
+    [InlineData("invoice\u202Egpj.exe")]
+    [InlineData("left\u2066isolated\u2069")]
+    [InlineData("mark\u200Fhere")]
+    [InlineData("zero\u200Bwidth")]
+    [InlineData("soft\u00ADhyphen")]
+    [InlineData("\uFEFFbom")]
+    [InlineData("para\u2029graph")]
     public async Task UpdateChat_BadTitle_IsRefusedNamingTheFieldAndChangesNothing(string title)
     {
         var user = TestUsers.New();
@@ -75,6 +83,32 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         // An empty mask means the speaker settings, as before titles could change: the title sent is ignored.
         var updated = await client.UpdateChatAsync(Update(chat.ChatId, c => { c.Title = "ignored"; c.Archived = true; }), cancellationToken: Ct);
         Assert.Equal((new string('t', 200), false), (updated.Title, updated.Archived));
+    }
+
+    [Fact]
+    public async Task UpdateChat_Title_CountsCodePointsAsTheOtherTextLimitsDo_AndKeepsTheJoinersRealTextNeeds()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var client = Fixture.Client(user);
+
+        // 200 emoji are 400 UTF-16 units and 200 characters: a title; one more is over the limit.
+        var emoji = string.Concat(Enumerable.Repeat("\U0001F600", 200));
+        Assert.Equal(emoji, (await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = emoji, "title"), cancellationToken: Ct)).Title);
+        var ex = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = emoji + "\U0001F600", "title"), cancellationToken: Ct));
+        Assert.Equal("chat.title", FieldOf(ex));
+        Assert.Contains("201 characters", ex.Status.Detail, StringComparison.Ordinal);
+
+        // A family emoji (joined by U+200D) and Persian with a non-joiner (U+200C) are real titles.
+        const string joined = "Family \U0001F468\u200D\U0001F469\u200D\U0001F467 \u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645";
+        Assert.Equal(joined, (await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = joined, "title"), cancellationToken: Ct)).Title);
+
+        // CreateChat holds titles to the same rule, naming its own field.
+        var created = await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.CreateChatAsync(
+            new CreateChatRequest { CharacterIds = { chat.CharacterIds }, Title = "evil\u202Etxt" }, cancellationToken: Ct));
+        Assert.Equal("title", FieldOf(created));
+        Assert.Equal(joined, (await client.GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Title);
     }
 
     [Fact]
@@ -301,5 +335,40 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         }
         while (token.Length > 0);
         return results;
+    }
+
+    /// <summary>
+    /// The search's one word definition: the patterns Spanner runs (REGEXP_CONTAINS, RE2) see a word's edges where
+    /// ChatSearch.Words cuts a query, for characters of every kind, including those the two once disagreed on
+    /// (other numbers such as '²' and '½', enclosing marks), so a query word is found exactly where it stands whole.
+    /// </summary>
+    [Fact]
+    public async Task SearchWords_AndTheStoragePatterns_AgreeOnWhatAWordCharacterIs()
+    {
+        string[] samples = ["a", "Z", "é", "ß", "ж", "中", "ǅ", "ʰ", "7", "٣", "²", "½", "Ⅻ", "\u0301", "\u0903", "\u20DD", " ", "-", "_", ".", "'", "\u00A0", "😀", "\u200D"];
+
+        // .NET reads the class as the rune test does, for every code point of the first plane.
+        var wordClass = new System.Text.RegularExpressions.Regex($"^[{ChatService.Chats.ChatSearch.WordClass}]$");
+        for (var cp = 0; cp <= 0xFFFF; cp++)
+        {
+            if (cp is >= 0xD800 and <= 0xDFFF)
+            {
+                continue;
+            }
+
+            var rune = new System.Text.Rune(cp);
+            Assert.True(ChatService.Chats.ChatSearch.IsWordRune(rune) == wordClass.IsMatch(rune.ToString()), $"U+{cp:X4}");
+        }
+
+        // Spanner: "cat" followed by each sample is the word "cat" exactly when Words cuts the text into "cat" and more.
+        foreach (var sample in samples)
+        {
+            var text = "cat" + sample + "x";
+            var wordsSplit = ChatService.Chats.ChatSearch.Words(text).Contains("cat");
+            var rows = await Fixture.Database.QueryListAsync(
+                new global::Spanner.Client.SpannerStatement("SELECT REGEXP_CONTAINS(@text, @pattern) AS Found")
+                    .Add("text", text).Add("pattern", ChatService.Chats.ChatSearch.WordPattern("cat")), cancellationToken: Ct);
+            Assert.True(wordsSplit == rows[0].Get<bool>("Found"), $"'{sample}' (U+{char.ConvertToUtf32(sample, 0):X4}): Words {(wordsSplit ? "splits" : "joins")}, Spanner disagrees");
+        }
     }
 }

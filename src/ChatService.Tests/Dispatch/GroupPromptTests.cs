@@ -16,6 +16,8 @@ public sealed class OpenAIBackedFixture(LocalStack stack) : ChatServiceFixture(s
         ["Inference:Backends:llm:BaseUrl"] = Server.BaseUrl.ToString(),
         ["Inference:Backends:llm:Model"] = "test-model",
         ["Inference:Routes:llm:0"] = "llm",
+        // Continuations (ContinueReply) ask the server to go on with the final assistant message, as vLLM needs.
+        ["Inference:Backends:llm:ContinuePrefill"] = "ContinueFinalMessage",
         // The tests read the requests the server received; a summary job's would come between them.
         ["Summary:Enabled"] = "false",
     };

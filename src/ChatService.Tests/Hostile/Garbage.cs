@@ -70,8 +70,17 @@ internal static class Garbage
     /// <summary>A valid chat title: awkward text without control characters, at most 200 characters.</summary>
     public static string OddTitle(Random random)
     {
-        var title = new string(OddText(random).Where(c => !char.IsControl(c)).ToArray());
-        return title.Length <= 200 ? title : title[..200];
+        // Odd but valid: no controls, separators or format characters but the joiners, at most 200 code points.
+        var kept = OddText(random).EnumerateRunes()
+            .Where(r => Rune.GetUnicodeCategory(r) switch
+            {
+                System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.LineSeparator
+                    or System.Globalization.UnicodeCategory.ParagraphSeparator => false,
+                System.Globalization.UnicodeCategory.Format => r.Value is 0x200C or 0x200D,
+                _ => true,
+            })
+            .Take(200);
+        return string.Concat(kept.Select(r => r.ToString()));
     }
 
     /// <summary>Blank text: empty or whitespace only (as .NET defines it).</summary>

@@ -32,7 +32,9 @@ internal sealed partial class HostileCases
 
         var (request, generator, allowed, check) = _random.Next(13) switch
         {
-            0 => ((IMessage)Update(chat.ChatId, c => c.Title = Pick("", " ", "\t", Marker() + "\n", Marker() + "\u0007", Marker() + new string('t', _random.Next(200, 5000))), "title"),
+            0 => ((IMessage)Update(chat.ChatId, c => c.Title = Pick("", " ", "\t", Marker() + "\n", Marker() + "\u0007", Marker() + new string('t', _random.Next(200, 5000)),
+                Marker() + "\u202E", "\u2066" + Marker() + "\u2069", Marker() + "\u200F", "\u200B" + Marker(), Marker() + "\uFEFF", Marker() + "\u2028",
+                Marker() + "\U000E0041", "\u200D", string.Concat(Enumerable.Repeat("\U0001F600", _random.Next(201, 400)))), "title"),
                 "update-chat-bad-title", Invalid, (Func<object, string?>?)null),
             1 => (Update(AnyChat(victim).ChatId, c => c.Archived = Pick(true, false), Pick<string[]>(["archived"], ["title"], ["title", "archived"])),
                 "update-chat-archive-foreign", NotFound, null),

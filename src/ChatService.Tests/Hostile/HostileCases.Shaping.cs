@@ -43,7 +43,7 @@ internal sealed partial class HostileCases
             10 => (new RestoreTurnsRequest { ChatId = foreign.ChatId, Seqs = { 1 } }, "restore-foreign", NotFound),
             11 => (new ForkChatRequest { ChatId = foreign.ChatId, AtSeq = 1 }, "fork-foreign", NotFound),
             12 => (new ForkChatRequest { ChatId = chat.ChatId, AtSeq = Pick(badSeq, beyond) }, "fork-bad-seq", Refused),
-            _ => (new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, Title = Marker() + new string('t', _random.Next(201, 5000)) }, "fork-bad-title", Invalid),
+            _ => (new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, Title = Marker() + Pick(new string('t', _random.Next(201, 5000)), "\u202E", "\u2067x\u2069") }, "fork-bad-title", Invalid),
         };
         return Case(request, generator, allowed, party.UserId);
     }

@@ -34,6 +34,23 @@ public sealed class RateLimitTests(TightRateFixture fixture) : ApiTestBase(fixtu
     }
 
     [Fact]
+    public async Task EditTurn_WithoutModeration_CallsNoClassifier_SoItDoesNotDrawOnTheBucket()
+    {
+        var user = TestUsers.New();
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var client = Fixture.Client(user);
+        var userSeq = (await SendAsync(user, chat.ChatId, "message 0"))[0].Accepted.UserTurn.Seq;
+        for (var i = 0; i < TightRateFixture.Burst + 2; i++)
+        {
+            await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = $"edit {i}" }, cancellationToken: Ct);
+        }
+
+        // The bucket still has the rest of its burst for a send.
+        var events = await SendAsync(user, chat.ChatId, "message 1");
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+    }
+
+    [Fact]
     public async Task RegenerateAndContinueChat_DrawOnTheSameBucket_AndOtherUsersAreUnaffected()
     {
         var user = TestUsers.New();

@@ -201,6 +201,48 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
     }
 
     [Fact]
+    public async Task ARetriedEditAndRegenerate_ReturnsItsRecord_WithoutAskingTheClassifier_EvenOnceItsOperationRecordExpired()
+    {
+        var (user, chat) = await NewChatAsync();
+        var client = Fixture.Client(user);
+        Script(["Fine."]);
+        await SendAsync(user, chat.ChatId, "A harmless message.", "send-er");
+
+        async Task<List<ReplyEvent>> EditAndRegenerateAsync()
+        {
+            using var call = client.EditAndRegenerate(
+                new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "A harmless message, edited.", RequestId = "edit-er" }, cancellationToken: Ct);
+            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        }
+
+        var first = await EditAndRegenerateAsync();
+        Assert.False(first[0].Accepted.Duplicate);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, first[^1].EventCase);
+
+        // The retry, and the retry once ChatOperations dropped the record (its 7-day policy, here by hand):
+        // the recorded edit and candidate, and the classifier is not asked about the text again.
+        using var counters = new ModerationCounters();
+        var retried = await EditAndRegenerateAsync();
+        await Fixture.Database.WriteAsync([SpannerMutation.Delete("ChatOperations", SpannerKey.Of(chat.ChatId, "edit-er"))], Ct);
+        var afterExpiry = await EditAndRegenerateAsync();
+
+        foreach (var repeat in new[] { retried, afterExpiry })
+        {
+            Assert.True(repeat[0].Accepted.Duplicate);
+            Assert.Equal((ReplyEvent.EventOneofCase.Completed, first[^1].CandidateId), (repeat[^1].EventCase, repeat[^1].CandidateId));
+        }
+
+        Assert.Equal(0, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Candidates WHERE ChatId = @c AND Seq = 3", ("c", chat.ChatId)));
+
+        // A new request with the same text is a new edit: moderated as ever.
+        using var call = client.EditAndRegenerate(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "A harmless message, edited.", RequestId = "edit-er-2" }, cancellationToken: Ct);
+        await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(1, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+    }
+
+    [Fact]
     public async Task AFilteredPrimaryCandidate_CannotBeSelectedOrEdited()
     {
         var (user, chat) = await NewChatAsync();
@@ -237,6 +279,20 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Assert.Equal(ReplyEvent.EventOneofCase.Restarted, events[^2].EventCase);
         Assert.Equal((6L, "", "violence", "FILTERED"), await StoredCandidateAsync(chat.ChatId, events[^1].CandidateId));
         Assert.Equal(1, counters["chat.moderation.checks{result=flagged,target=reply}"]);
+
+        // The category as a field wherever the reply is shown: the live event and its turn, a replay from
+        // storage, history (cached window and all) and the candidate list; an unfiltered turn has none.
+        var end = events[^1];
+        Assert.Equal(("violence", "violence"), (end.Failed.FilterCategory, end.Failed.Turn.FilterCategory));
+        var client = Fixture.Client(user);
+        using var replay = client.StreamReply(new StreamReplyRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct);
+        var replayed = await replay.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(("FILTERED", "violence"), (replayed[^1].Failed.Code, replayed[^1].Failed.FilterCategory));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal("violence", Assert.Single(history.Turns, t => t.Seq == end.Seq).FilterCategory);
+        Assert.All(history.Turns.Where(t => t.Seq != end.Seq), t => Assert.Equal("", t.FilterCategory));
+        var candidates = await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = end.Seq }, cancellationToken: Ct);
+        Assert.Equal("violence", Assert.Single(candidates.Candidates).FilterCategory);
     }
 
     [Fact]

@@ -58,6 +58,12 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         Assert.Equal(("user", "message 0"), prompt[^2]);
         Assert.Equal("system", prompt[0].Role);
 
+        // The backend's ContinuePrefill (ContinueFinalMessage here) reached the server with the continuation only.
+        var sent = OpenAI.Server.Requests[requests];
+        Assert.Equal((true, false), (sent["continue_final_message"]!.GetValue<bool>(), sent["add_generation_prompt"]!.GetValue<bool>()));
+        Assert.True(sent.ContainsKey("max_tokens"), "the legacy max_tokens patch is still applied with it");
+        Assert.All(OpenAI.Server.Requests.Take(requests), r => Assert.False(r.ContainsKey("continue_final_message")));
+
         // The stored prompt says the same.
         var stored = await client.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct);
         Assert.Equal(prompt, stored.Messages.Select(m => (m.Role, m.Content)));
@@ -184,6 +190,36 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         Assert.Equal(2, after[^1].Completed.Turn.Continuations);
     }
 
+    [Fact]
+    public async Task RepeatedContinueReply_AfterItsLogExpired_ReturnsTheStoredResult_WithoutASecondAppend()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var request = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "repeat-expired" };
+        var first = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct)));
+        var final = ModelReply + string.Concat(MoreChunks);
+        var candidateId = first[^1].CandidateId;
+        Assert.Equal(final, first[^1].Completed.Turn.Text);
+
+        // The continuation's log (and the reply's own) expire, as Dispatch:LogRetention lets them: here by hand.
+        var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1"), "the continuation's log was not there to expire");
+        await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}");
+        var requests = OpenAI.Server.Requests.Count;
+
+        var repeat = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
+
+        // The Accepted text and the deltas add up to the stored text once; nothing is generated or stored again.
+        Assert.True(repeat[0].Accepted.Duplicate);
+        Assert.Equal((ModelReply, final), (repeat[0].Accepted.PendingTurns[0].Text, repeat[^1].Completed.Turn.Text));
+        Assert.Equal(final, ShownText(repeat));
+        Assert.Equal(string.Concat(MoreChunks), string.Concat(repeat.Where(e => e.EventCase == ReplyEvent.EventOneofCase.Delta).Select(e => e.Delta.Text)));
+        Assert.Equal(requests, OpenAI.Server.Requests.Count);
+        Assert.Equal((final, 1L), await StoredCandidateAsync(chat.ChatId, candidateId));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((final, 1), (history.Turns[0].Text, history.Turns[0].Continuations));
+    }
+
     /// <summary>The text a client shows from a reply's events: its Accepted text, then the deltas (a Restarted starts them over).</summary>
     private static string ShownText(IEnumerable<ReplyEvent> events)
     {
@@ -203,6 +239,44 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         }
 
         return text.ToString();
+    }
+
+    [Fact]
+    public async Task AContinuationThatFailsWithoutAddingText_LeavesTheReplyAsItWas_AndItsStreamSaysItFailed()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1-3
+        var client = Fixture.Client(user);
+        var candidateId = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns[0].CandidateId;
+
+        // The model's stream breaks before its first chunk, on every attempt.
+        OpenAI.Server.AbortAfterChunks = 0;
+        List<ReplyEvent> failed;
+        try
+        {
+            failed = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+                new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "broken-at-once" }, cancellationToken: Ct)));
+        }
+        finally
+        {
+            OpenAI.Server.AbortAfterChunks = null;
+        }
+
+        // The stream reports the continuation's failure; the reply keeps its text and stays complete, without a failure.
+        Assert.Equal(ReplyEvent.EventOneofCase.Failed, failed[^1].EventCase);
+        Assert.NotEqual("", failed[^1].Failed.Code);
+        Assert.Equal((ModelReply, TurnState.Complete, 1), (failed[^1].Failed.Turn.Text, failed[^1].Failed.Turn.State, failed[^1].Failed.Turn.Continuations));
+        var rows = await Fixture.Database.QueryListAsync(new SpannerStatement(
+            "SELECT State, Text, FailureCode, FailureReason FROM Candidates WHERE ChatId = @c AND CandidateId = @id").Add("c", chat.ChatId).Add("id", candidateId), cancellationToken: Ct);
+        var row = Assert.Single(rows);
+        Assert.Equal((3L, ModelReply, (string?)null, (string?)null),
+            (row.Get<long>("State"), row.Get<string>("Text"), row.Get<string?>("FailureCode"), row.Get<string?>("FailureReason")));
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal((ModelReply, TurnState.Complete, ""), (history.Turns[0].Text, history.Turns[0].State, history.Turns[0].FailureReason));
+
+        // It can be continued again, and that continuation appends as usual.
+        var again = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+            new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "after-the-break" }, cancellationToken: Ct)));
+        Assert.Equal((ModelReply + string.Concat(MoreChunks), 2), (again[^1].Completed.Turn.Text, again[^1].Completed.Turn.Continuations));
     }
 
     [Fact]

@@ -111,6 +111,7 @@ internal static class ApiMapper
         Edited = turn.Edited,
         Hidden = turn.Hidden,
         Continuations = turn.Continuations,
+        FilterCategory = turn.FilterCategory ?? "",
     };
 
     public static V1.Candidate ToProto(this TurnCandidate candidate) => new()
@@ -123,6 +124,7 @@ internal static class ApiMapper
         Primary = candidate.IsPrimary,
         Rating = candidate.Rating?.ToProto(),
         Edited = candidate.Edited,
+        FilterCategory = candidate.FilterCategory ?? "",
     };
 
     public static V1.TurnRevision ToProto(this TextRevision revision) => new()
@@ -167,6 +169,7 @@ internal static class ApiMapper
         Rating: turn.Rating is { } rating ? new TurnRating(rating.Stars, [.. rating.Tags], rating.Comment.Length == 0 ? null : rating.Comment, rating.UpdateTime?.ToDateTimeOffset() ?? default) : null)
     {
         Continuations = turn.Continuations,
+        FilterCategory = turn.FilterCategory.Length == 0 ? null : turn.FilterCategory,
     };
 
     public static V1.TurnState ToProto(this ReplyState state) => state switch
@@ -237,6 +240,7 @@ internal static class ApiMapper
                     Code = ReplyFailureCodes.Name(update.FailureCode),
                     Reason = update.FailureReason ?? "",
                     Turn = update.Turn?.ToProto(),
+                    FilterCategory = update.Turn?.FilterCategory ?? "",
                 };
                 break;
         }

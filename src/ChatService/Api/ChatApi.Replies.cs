@@ -70,7 +70,7 @@ internal sealed partial class ChatApi
         // Limits as Regenerate's: checked before anything is written, the slot held until the continuation settles.
         using var admission = limits.Admit(userId, nameof(ContinueReply));
         var owed = await pipeline.ContinueReplyAsync(userId, chatId, seq, requestId, context.CancellationToken);
-        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context);
+        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context, owed.SettledContinuation);
     }
 
     public override async Task<V1.ListCandidatesResponse> ListCandidates(V1.ListCandidatesRequest request, ServerCallContext context)
@@ -114,12 +114,13 @@ internal sealed partial class ChatApi
     /// The rest of a call that owes replies: the user's reply slot is held until they settle (a
     /// repeated request owes nothing new), then Accepted and each reply's events are written.
     /// </summary>
+    /// <param name="settledContinuation">A repeated ContinueReply whose continuation settled: the candidate as stored, replayed from it.</param>
     private async Task StreamOwedAsync(string userId, ReplyAdmission admission, ChatTurn? userTurn, IReadOnlyList<ChatTurn> replies, bool duplicate,
-        IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+        IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context, ChatTurn? settledContinuation = null)
     {
         admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
         await WriteEventAsync(responseStream, ApiMapper.Accepted(userTurn, replies, duplicate), context, context.CancellationToken);
-        await StreamRepliesAsync(userId, replies, responseStream, context);
+        await StreamRepliesAsync(userId, replies, responseStream, context, settledContinuation);
 
         // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
         admission.Release();
@@ -129,30 +130,31 @@ internal sealed partial class ChatApi
     /// Streams each reply after its Accepted event (already sent), one reply after the other. If
     /// the caller goes away, this stops; generation does not.
     /// </summary>
-    private async Task StreamRepliesAsync(string userId, IReadOnlyList<ChatTurn> replies, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context)
+    private async Task StreamRepliesAsync(string userId, IReadOnlyList<ChatTurn> replies, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
+        ChatTurn? settledContinuation = null)
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
             await FollowAsync(userId, reply.ReplyKey, afterSequence: 1, responseStream, context,
-                withheld: WithheldOrNull(reply));
+                withheld: WithheldOrNull(reply), continued: settledContinuation is null ? null : (reply, settledContinuation));
         }
     }
 
     /// <summary>The reply when moderation withheld it already (a resume, or a retried request): it is replayed from storage, never from its log.</summary>
     private static ChatTurn? WithheldOrNull(ChatTurn reply) =>
-        reply.State == ReplyState.Filtered || reply.FailureCode == ReplyFailureCode.ModerationUnavailable ? reply : null;
+        ReplyFailureCodes.IsWithheld(reply.State, reply.FailureCode) ? reply : null;
 
     /// <summary>
     /// Writes a reply's events to the caller. Streams end when the service begins shutting down,
     /// so open streams never hold the shutdown up; the client resumes with StreamReply.
     /// </summary>
     private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
-        bool settled = false, ChatTurn? withheld = null)
+        bool settled = false, ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Stored)? continued = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled, withheld))
+            await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled, withheld, continued))
             {
                 // A caller catching up gets what is there in one flush, not one per event.
                 for (var i = 0; i < batch.Count; i++)

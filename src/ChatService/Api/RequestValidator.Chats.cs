@@ -68,14 +68,15 @@ internal sealed partial class RequestValidator
     /// <summary>A title a user sets (UpdateChat): unlike CreateChat's, which may be empty (the cast's names then), it must say something.</summary>
     private static string ChatTitle(string title, string field)
     {
-        if (string.IsNullOrWhiteSpace(title))
+        // Joiners alone show nothing either.
+        if (string.IsNullOrWhiteSpace(title.Replace("\u200C", "", StringComparison.Ordinal).Replace("\u200D", "", StringComparison.Ordinal)))
         {
             ApiErrors.ThrowInvalidArgument(field, $"{field} must not be empty when update_mask names title");
         }
 
-        if (title.Length > MaxTitleLength || title.Any(char.IsControl))
+        if (ChatTitles.Problem(title) is { } problem)
         {
-            ApiErrors.ThrowInvalidArgument(field, $"{field} must be at most {MaxTitleLength} characters without control characters, got {title.Length}");
+            ApiErrors.ThrowInvalidArgument(field, $"{field} {problem}; a title is {ChatTitles.Rule}");
         }
 
         return title;

@@ -14,7 +14,6 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
     public const int MaxPageSize = 100;
     public const int DefaultPageSize = 20;
     private const int MaxRequestIdLength = 64;
-    private const int MaxTitleLength = 200;
 
     private ChatOptions Options => options.Value;
 
@@ -239,11 +238,12 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
     public IReadOnlyList<string> ReplyCharacters(IEnumerable<string> characterIds) =>
         IdList(characterIds, "reply_character_ids", 0, Options.MaxCharactersPerChat);
 
+    /// <summary>A title of a new chat (CreateChat, ForkChat, ImportChat): empty is allowed; otherwise <see cref="ChatTitles"/>' rule.</summary>
     public static string Title(string title)
     {
-        if (title.Length > MaxTitleLength || title.Any(char.IsControl))
+        if (ChatTitles.Problem(title) is { } problem)
         {
-            ApiErrors.ThrowInvalidArgument("title", $"title must be at most {MaxTitleLength} characters without control characters");
+            ApiErrors.ThrowInvalidArgument("title", $"title {problem}; a title is {ChatTitles.Rule}");
         }
 
         return title;

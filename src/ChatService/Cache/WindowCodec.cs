@@ -26,6 +26,7 @@ internal static class WindowCodec
         Version = turn.Version,
         Continuations = turn.Continuations,
         FailureCode = Storage.FailureCodeColumn.ToColumn(turn.FailureCode) ?? "",
+        FilterCategory = turn.FilterCategory ?? "",
     };
 
     public static ChatTurn FromCached(string chatId, CachedTurn t) =>
@@ -45,6 +46,7 @@ internal static class WindowCodec
             FailureCode: Storage.FailureCodeColumn.FromColumn(t.FailureCode.Length == 0 ? null : t.FailureCode))
         {
             Continuations = t.Continuations,
+            FilterCategory = t.FilterCategory.Length == 0 ? null : t.FilterCategory,
         };
 
     public static byte[] Encode(ChatWindow window)

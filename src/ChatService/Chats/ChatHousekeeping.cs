@@ -99,6 +99,26 @@ public static class ChatSearch
     public const int QueryFanOut = 8;
 
     /// <summary>
+    /// The characters words are made of, as a regular-expression class body that RE2 (Spanner's REGEXP_CONTAINS)
+    /// and .NET read alike: letters, decimal digits, and non-spacing and spacing marks. <see cref="IsWordRune"/>
+    /// is the same set; the search's patterns (<see cref="WordPattern"/>) are built from this.
+    /// </summary>
+    public const string WordClass = @"\p{L}\p{Nd}\p{Mn}\p{Mc}";
+
+    /// <summary>Whether <paramref name="rune"/> is a word character: the set <see cref="WordClass"/> names.</summary>
+    public static bool IsWordRune(Rune rune) =>
+        Rune.IsLetterOrDigit(rune)
+        || Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark;
+
+    /// <summary>
+    /// The pattern a text matches when it holds <paramref name="word"/> (one of <see cref="Words"/>) as a whole word,
+    /// case-insensitively: between the text's ends or characters outside <see cref="WordClass"/>. RE2 syntax (Spanner);
+    /// .NET reads it the same. A word holds only word characters, so escaping leaves it as it is.
+    /// </summary>
+    public static string WordPattern(string word) =>
+        $"(?i)(?:^|[^{WordClass}]){System.Text.RegularExpressions.Regex.Escape(word)}(?:$|[^{WordClass}])";
+
+    /// <summary>
     /// The query's words: runs of letters and digits (marks too, so accented words stay whole) that hold at
     /// least one letter or digit, lowercased, each once, in order. Everything else separates words, so no
     /// character of a query reaches a pattern but letters, digits and marks: a query can only ask that
@@ -127,14 +147,10 @@ public static class ChatSearch
 
         foreach (var rune in query.EnumerateRunes())
         {
-            if (Rune.IsLetterOrDigit(rune))
+            if (IsWordRune(rune))
             {
                 word.Append(rune.ToString());
-                hasLetterOrDigit = true;
-            }
-            else if (Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)
-            {
-                word.Append(rune.ToString());
+                hasLetterOrDigit |= Rune.IsLetterOrDigit(rune);
             }
             else
             {

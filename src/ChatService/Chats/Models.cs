@@ -174,6 +174,12 @@ public sealed record ChatTurn(
     /// </summary>
     public int Continuations { get; init; }
 
+    /// <summary>
+    /// The moderation category a <see cref="ReplyState.Filtered"/> candidate was withheld for (<c>Candidates.FilterCategory</c>),
+    /// so clients get it as a field rather than parsing <see cref="FailureReason"/>; null otherwise.
+    /// </summary>
+    public string? FilterCategory { get; init; }
+
     /// <summary>The events of the candidate's newest generation: the reply itself, or its latest continuation.</summary>
     public ReplyKey ReplyKey => new(ChatId, Seq, CandidateId!, Continuations);
 
@@ -356,7 +362,16 @@ public sealed record ClaimResult(IReadOnlyList<ClaimedReply> Claimed, IReadOnlyL
 public sealed record ClaimedReply(ReplyKey Key, int Attempt);
 
 /// <summary>What an idempotent request that owes replies recorded (Regenerate, ContinueChat).</summary>
-public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate);
+public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate)
+{
+    /// <summary>
+    /// A repeated ContinueReply whose continuation has settled: the candidate as stored. Its events are
+    /// replayed from it (the continuation's text is the stored text past what the Accepted event shows),
+    /// never from storage as a whole reply, which would add the earlier text a second time once the
+    /// continuation's log has expired.
+    /// </summary>
+    public ChatTurn? SettledContinuation { get; init; }
+}
 
 /// <summary>
 /// The newest turns of a chat with what readers check them against: the owner and the cast.

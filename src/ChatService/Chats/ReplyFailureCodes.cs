@@ -7,6 +7,16 @@ namespace ChatService.Chats;
 /// </summary>
 public static class ReplyFailureCodes
 {
+    /// <summary>
+    /// Whether a reply that ended with <paramref name="code"/> was withheld by moderation (flagged, or unchecked
+    /// under fail-closed): none of its text may be shown or kept. The one definition settling, streaming and
+    /// replaying use.
+    /// </summary>
+    public static bool Withholds(ReplyFailureCode? code) => code is ReplyFailureCode.Filtered or ReplyFailureCode.ModerationUnavailable;
+
+    /// <summary>Whether a reply in <paramref name="state"/> with <paramref name="code"/> was withheld (<see cref="Withholds"/>; a filtered state always was).</summary>
+    public static bool IsWithheld(ReplyState state, ReplyFailureCode? code) => state == ReplyState.Filtered || Withholds(code);
+
     /// <summary>The name of <paramref name="code"/>; a failure without a code is plain <c>FAILED</c>.</summary>
     public static string Name(ReplyFailureCode? code) => code switch
     {

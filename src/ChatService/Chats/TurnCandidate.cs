@@ -12,4 +12,8 @@ public sealed record TurnCandidate(
     DateTimeOffset CreateTime,
     bool IsPrimary,
     TurnRating? Rating,
-    bool Edited);
+    bool Edited)
+{
+    /// <summary>The moderation category of a filtered candidate; null otherwise.</summary>
+    public string? FilterCategory { get; init; }
+}

@@ -8,7 +8,7 @@ namespace ChatService.Dispatch;
 /// Rating candidates, pinning turns, editing turns and listing their earlier texts go straight to
 /// the store (EditAndRegenerate, which owes a reply, is the <see cref="ReplyPipeline"/>'s).
 /// </summary>
-public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, Moderation.ModerationGate moderation, ILogger<ChatShaping> logger)
+public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline, Moderation.ModerationGate moderation, Limits.UserLimiter limits, ILogger<ChatShaping> logger)
 {
     /// <summary>The most turns one DeleteTurns or RestoreTurns call names.</summary>
     public const int MaxTurnsPerCall = 100;
@@ -48,6 +48,13 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
         // The caller's own turn first (one read, refused as the edit would be: NOT_FOUND for another
         // user's chat or a missing turn, FAILED_PRECONDITION for a hidden one): the classifier is never spent on those.
         await store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);
+
+        // Each check is a classifier call: an edit that makes one draws on the user's send bucket, as a
+        // message does (EditAndRegenerate is admitted as a send already), so edits cannot call it without bound.
+        if (moderation.ScreensUserText)
+        {
+            limits.AdmitClassifierCall(userId, "EditTurn");
+        }
 
         await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         return await store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);

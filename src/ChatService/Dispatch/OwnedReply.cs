@@ -409,7 +409,7 @@ public sealed partial class OwnedReply
         else
         {
             Finish(ReplyUpdateKind.Failed, stored.Reply, outcome.FailureCode, outcome.FailureReason,
-                withdrawText: outcome.FailureCode is ReplyFailureCode.Filtered or ReplyFailureCode.ModerationUnavailable);
+                withdrawText: ReplyFailureCodes.IsWithheld(outcome.State, outcome.FailureCode));
         }
     }
 

@@ -78,7 +78,13 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     public async Task<EditedReplies> EditAndRegenerateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
     {
-        await moderation.CheckUserTextAsync(text, "text", cancellationToken);
+        // Idempotency before moderation: a retry of an applied request gets its record back without
+        // the classifier (its text was moderated when it was applied; a refusal now would be false).
+        if (!await ledger.EditAndRegenerateRecordedAsync(userId, chatId, requestId, cancellationToken))
+        {
+            await moderation.CheckUserTextAsync(text, "text", cancellationToken);
+        }
+
         var edited = await ledger.EditAndAddCandidateAsync(userId, chatId, seq, text, requestId, cancellationToken);
         if (!edited.Owed.Duplicate)
         {
@@ -317,9 +323,13 @@ public sealed partial class ReplyPipeline(
     /// </summary>
     /// <param name="settled">The caller found the reply settled already (a resume after the end).</param>
     /// <param name="withheld">The reply as the caller found it, when moderation withheld it: replayed as storage holds it (no text).</param>
+    /// <param name="continued">
+    /// A settled continuation a repeated ContinueReply attaches to: as that continuation owes it (its Accepted text, the text it
+    /// began from) and as stored. Replayed from them, so its deltas are the stored text past the Accepted text, log or no log.
+    /// </param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false,
-        ChatTurn? withheld = null)
+        ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Stored)? continued = null)
     {
         // This replica's own stream while it owns the reply; a mirror of the shared log when it does
         // not, or no longer (handed over: the reply goes on elsewhere). A withheld reply: storage's replay.
@@ -328,6 +338,13 @@ public sealed partial class ReplyPipeline(
         {
             source = new ReplyStream(key);
             StoredEnding.Finish(source, withheld);
+        }
+        else if (continued is var (owed, stored))
+        {
+            source = new ReplyStream(key);
+            source.Publish(ReplyUpdateKind.Accepted, turn: owed with { State = ReplyState.Pending });
+            source.Publish(ReplyUpdateKind.Started, characterId: owed.CharacterId);
+            StoredEnding.Finish(source, stored);
         }
         else
         {

@@ -41,7 +41,7 @@ public sealed record ReplyUpdate(
     public bool IsFinal => Kind is ReplyUpdateKind.Completed or ReplyUpdateKind.Failed;
 
     /// <summary>The final event of a reply moderation withheld (flagged, or unchecked under fail-closed): none of its text may be shown.</summary>
-    public bool IsWithheld => Kind == ReplyUpdateKind.Failed && FailureCode is ReplyFailureCode.Filtered or ReplyFailureCode.ModerationUnavailable;
+    public bool IsWithheld => Kind == ReplyUpdateKind.Failed && ReplyFailureCodes.Withholds(FailureCode);
 
     /// <summary>
     /// Where attempt <paramref name="attempt"/> (2 and up) numbers its Restarted event at the

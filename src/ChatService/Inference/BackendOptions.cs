@@ -54,6 +54,15 @@ public sealed class BackendOptions
     /// </summary>
     public bool SendLegacyMaxTokens { get; set; } = true;
 
+    /// <summary>
+    /// OpenAI-compatible backends: what a continuation's request (ContinueReply, whose prompt ends with the reply so
+    /// far as the assistant's message) adds so the server goes on with that message rather than starting a new
+    /// one after it. <see cref="ContinuePrefill.None"/> (default) adds nothing, as OpenAI's own API needs;
+    /// <see cref="ContinuePrefill.ContinueFinalMessage"/> adds <c>"continue_final_message": true</c> and
+    /// <c>"add_generation_prompt": false</c>, the chat-template options of vLLM and of servers that copy them.
+    /// </summary>
+    public ContinuePrefill ContinuePrefill { get; set; } = ContinuePrefill.None;
+
     // Simulated model.
 
     /// <summary>Seed of the simulated model: the same seed and messages give the same reply. Default: 1.</summary>
@@ -89,4 +98,14 @@ public sealed class BackendOptions
     /// <summary>Multiplies every simulated delay; 2 is half speed. Default: 1.</summary>
     [Range(0.0, 10_000)]
     public double SlowFactor { get; set; } = 1;
+}
+
+/// <summary>How a backend is told that a prompt's final assistant message is to be continued (<see cref="BackendOptions.ContinuePrefill"/>).</summary>
+public enum ContinuePrefill
+{
+    /// <summary>Nothing is added: the server decides (OpenAI's API continues no message).</summary>
+    None,
+
+    /// <summary><c>continue_final_message: true</c> and <c>add_generation_prompt: false</c> (vLLM's chat-template options).</summary>
+    ContinueFinalMessage,
 }

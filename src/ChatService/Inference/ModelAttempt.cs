@@ -66,6 +66,21 @@ internal sealed class ModelAttempt : IAsyncDisposable
             options.AdditionalProperties = new() { [SimulatedChatClient.VariantProperty] = _variant };
         }
 
+        // Only a continuation's prompt ends with the assistant's message (its prefill).
+        if (_backend.Options is { Kind: BackendKind.OpenAI, ContinuePrefill: ContinuePrefill.ContinueFinalMessage }
+            && _messages.Count > 0 && _messages[^1].Role == ChatRole.Assistant)
+        {
+            options.RawRepresentationFactory = _ =>
+            {
+                var raw = new OpenAI.Chat.ChatCompletionOptions();
+#pragma warning disable SCME0001 // JsonPatch is the SDK's way to add fields it has no property for.
+                raw.Patch.Set("$.continue_final_message"u8, true);
+                raw.Patch.Set("$.add_generation_prompt"u8, false);
+#pragma warning restore SCME0001
+                return raw;
+            };
+        }
+
         return options;
     }
 

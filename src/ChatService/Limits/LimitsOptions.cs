@@ -3,7 +3,9 @@ using System.ComponentModel.DataAnnotations;
 namespace ChatService.Limits;
 
 /// <summary>
-/// Per-user limits on the calls that start model work (SendMessage, Regenerate, ContinueChat).
+/// Per-user limits on the calls that start model work (SendMessage, Regenerate, ContinueChat, ContinueReply,
+/// EditAndRegenerate), and on EditTurn while edits are moderated (each is a classifier call; it draws on the
+/// same rate bucket, without a reply slot).
 /// Bound from the <c>Limits</c> configuration section. Limits are counted per replica: with N
 /// replicas behind a load balancer a user may get up to N times as much.
 /// </summary>

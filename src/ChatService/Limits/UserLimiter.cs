@@ -76,6 +76,23 @@ public sealed class UserLimiter : IDisposable
         return new ReplyAdmission(slot);
     }
 
+    /// <summary>
+    /// Admits one call that asks the moderation classifier about a user's text without starting a reply
+    /// (EditTurn), or throws RESOURCE_EXHAUSTED with a retry delay: it takes a token from the same bucket
+    /// as sends, so edits cannot spend the classifier faster than messages can. No slot is held.
+    /// </summary>
+    public void AdmitClassifierCall(string userId, string operation)
+    {
+        using var token = _sends.AttemptAcquire(userId);
+        if (!token.IsAcquired)
+        {
+            var retryAfter = token.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero ? after : _tokenPeriod;
+            throw Refuse(operation, "sends_per_minute", retryAfter,
+                $"too many messages and edits: at most {_options.SendsPerMinute} per minute per user, {_options.SendBurst} at once, " +
+                $"while edits are moderated; retry in {Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)} s");
+        }
+    }
+
     public void Dispose()
     {
         _sends.Dispose();

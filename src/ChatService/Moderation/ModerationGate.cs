@@ -34,6 +34,9 @@ public sealed partial class ModerationGate(IModerator moderator, IOptions<Modera
     /// <summary>Whether replies are checked at all.</summary>
     public bool ScreensReplies => _options.Enabled && _options.Replies;
 
+    /// <summary>Whether user texts (messages, edits) are sent to the classifier: each check is a call that costs, so callers rate-limit it.</summary>
+    public bool ScreensUserText => _options.Enabled && _options.UserMessages != UserMessageModeration.Off;
+
     /// <summary>Characters of new reply text between two checks on the stream; 0: only the final text.</summary>
     public int ReplyWindowChars => _options.ReplyWindowChars;
 

@@ -56,10 +56,14 @@ internal static class CandidateMutations
     /// <summary>
     /// A settled candidate owed again as continuation <paramref name="continuation"/> (ContinueReply):
     /// pending, marked in the owed index and leased, its failure, cancel request and recovery count
-    /// cleared; its text stays, and the continuation's settle appends to it.
+    /// cleared (kept as <c>ContinuedFrom…</c>, for a continuation that fails without adding text); its text
+    /// stays, and the continuation's settle appends to it.
     /// </summary>
-    public static SpannerMutation Continue(ReplyKey key, int continuation, OwedLease lease) =>
+    public static SpannerMutation Continue(ReplyKey key, int continuation, OwedLease lease, ChatTurn before) =>
         Key(key)
+            .Set("ContinuedFromState", (long)before.State)
+            .Set("ContinuedFromFailureCode", FailureCodeColumn.ToColumn(before.FailureCode))
+            .Set("ContinuedFromFailureReason", before.FailureReason)
             .Set("State", (long)ReplyState.Pending)
             .Set("FailureCode", null)
             .Set("FailureReason", null)

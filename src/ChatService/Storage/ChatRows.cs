@@ -40,7 +40,7 @@ internal static class ChatRows
     public const string TurnColumns =
         "t.Seq, t.AuthorRole, t.CharacterId, t.Text, t.ReplyToSeq, t.CandidateCount, t.CreateTime, t.UpdateTime, " +
         "t.HiddenTime, t.Edited AS TurnEdited, " +
-        "c.State, c.Text AS CandidateText, c.FailureReason, c.FailureCode, c.Edited AS CandidateEdited, c.Continuations, " +
+        "c.State, c.Text AS CandidateText, c.FailureReason, c.FailureCode, c.FilterCategory, c.Edited AS CandidateEdited, c.Continuations, " +
         "(SELECT r.Stars FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingStars, " +
         "(SELECT r.Tags FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingTags, " +
         "(SELECT r.Comment FROM Ratings r WHERE r.ChatId = c.ChatId AND r.Seq = c.Seq AND r.CandidateId = c.CandidateId LIMIT 1) AS RatingComment, " +
@@ -132,6 +132,7 @@ internal static class ChatRows
                 : new TurnRating((int)row.Get<long>("RatingStars"), row.Get<List<string>>("RatingTags"), row.Get<string?>("RatingComment"), row.Get<DateTimeOffset>("RatingTime")))
         {
             Continuations = isUser ? 0 : (int)(row.Get<long?>("Continuations") ?? 0),
+            FilterCategory = isUser ? null : row.Get<string?>("FilterCategory"),
         };
     }
 

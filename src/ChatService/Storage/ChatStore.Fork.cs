@@ -203,7 +203,7 @@ internal sealed partial class ChatStore
     /// <summary>The fork's turns as history reads them, with their primary candidate's filter category and failure code.</summary>
     private const string ForkTurnSelect =
         $"""
-        SELECT {TurnColumns}, t.PrimaryCandidateId AS CandidateId, c.FilterCategory
+        SELECT {TurnColumns}, t.PrimaryCandidateId AS CandidateId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = t.PrimaryCandidateId
         """;

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using ChatService.Chats;
 using Spanner.Client;
 using static ChatService.Storage.ChatRows;
@@ -161,7 +160,7 @@ internal sealed partial class ChatStore
 
     /// <summary>
     /// Every word of the query as a whole word of <paramref name="column"/>, case-insensitively: a word is a run
-    /// of letters, digits and marks (as <see cref="ChatSearch.Words"/> cuts the query), so each one must stand
+    /// of <see cref="ChatSearch.WordClass"/> characters (as <see cref="ChatSearch.Words"/> cuts the query), so each one must stand
     /// between the text's ends or characters that are none of those. The words reach the query only as
     /// parameters (<c>@w0</c>, <c>@w1</c>, ...).
     /// </summary>
@@ -172,9 +171,8 @@ internal sealed partial class ChatStore
     {
         for (var i = 0; i < words.Count; i++)
         {
-            // RE2: (?i) folds case; \pL, \pN and \pM are letters, digits and marks. A query word holds only those,
-            // so Regex.Escape leaves it as it is.
-            statement.Add($"w{i}", $@"(?i)(?:^|[^\pL\pN\pM]){Regex.Escape(words[i])}(?:$|[^\pL\pN\pM])");
+            // The word characters are ChatSearch's, the set its Words cuts the query with.
+            statement.Add($"w{i}", ChatSearch.WordPattern(words[i]));
         }
 
         return statement;

@@ -132,7 +132,7 @@ internal sealed partial class ReplyLedger
             CreateTime: candidate.Row.Get<DateTimeOffset>("CandidateCreateTime"),
             IsPrimary: candidate.Turn.CandidateId == candidate.Row.Get<string?>("PrimaryCandidateId"),
             Rating: candidate.Turn.Rating,
-            Edited: candidate.Turn.Edited)).ToList();
+            Edited: candidate.Turn.Edited) { FilterCategory = candidate.Turn.FilterCategory }).ToList();
     }
 
     public async Task<ChatTurn> SelectCandidateAsync(string userId, string chatId, long seq, string candidateId, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ internal sealed partial class ReplyLedger
 
             var turn = await ContinuableTurnAsync(tx, chatId, seq, ct);
             var pending = turn with { State = ReplyState.Pending, FailureReason = null, FailureCode = null, Continuations = turn.Continuations + 1 };
-            turns.ContinueCandidate(pending, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
+            turns.ContinueCandidate(pending, turn, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
             ChatOperations.Insert(tx, chatId, requestId, ContinueKind,
                 ContinuationRecord(seq, pending.CandidateId!, pending.Continuations, pending.Text.Length));
             return null;
@@ -40,7 +40,8 @@ internal sealed partial class ReplyLedger
         if (commit.Result is { } repeat)
         {
             await commits.ShownAsync(commit, [repeat.Stored]);
-            return new OwedReplies([repeat.Owed], Duplicate: true);
+            var settled = repeat.Stored.Continuations == repeat.Owed.Continuations && repeat.Stored.State is not (ReplyState.Pending or ReplyState.Streaming);
+            return new OwedReplies([repeat.Owed], Duplicate: true) { SettledContinuation = settled ? repeat.Stored : null };
         }
 
         await commits.ShownAsync(commit, commit.Turns);

@@ -48,6 +48,34 @@ internal sealed partial class ReplyLedger
     }
 
     /// <summary>
+    /// Whether an EditAndRegenerate with this request id was applied already (its ChatOperations record, or,
+    /// once that expired, its candidate): one read, so a retry skips the classifier. False for another user's chat.
+    /// </summary>
+    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken)
+    {
+        var regenerateId = RegenerateRequestId(requestId);
+        return spanner.ReadAsync(async (reader, ct) =>
+        {
+            if (await ReadOwnedChatAsync(reader, userId, chatId, ct) is null)
+            {
+                return false;
+            }
+
+            if (await ChatOperations.ReadAsync(reader, chatId, requestId, TurnEdits.EditAndRegenerateKind, ct) is not null)
+            {
+                return true;
+            }
+
+            var found = await reader.QueryListAsync(
+                new SpannerStatement(CandidatesByRequestSelect)
+                    .Add("chatId", chatId)
+                    .Add("requestIds", SpannerType.ArrayOf(SpannerType.String), new List<string> { regenerateId }),
+                ct);
+            return found.Count > 0;
+        }, cancellationToken);
+    }
+
+    /// <summary>
     /// The reply an EditAndRegenerate regenerates: <paramref name="userTurn"/> must be the chat's last shown
     /// user turn, and the next shown turn a character's reply to it. Anything else is FAILED_PRECONDITION.
     /// </summary>

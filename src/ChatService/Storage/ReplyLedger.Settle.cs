@@ -10,6 +10,7 @@ internal sealed partial class ReplyLedger
     private const string SettleSelect =
         $"""
         SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, t.PrimaryCandidateId,
+               c.ContinuedFromState, c.ContinuedFromFailureCode, c.ContinuedFromFailureReason,
                (SELECT IFNULL(MAX(m.Attempt), 0) FROM ModelCalls m
                  WHERE m.ChatId = c.ChatId AND m.Seq = c.Seq AND m.CandidateId = c.CandidateId) AS LastAttempt,
                (SELECT MAX(s.Seq) FROM Turns s WHERE s.ChatId = c.ChatId AND s.HiddenTime IS NULL) AS LastShownSeq
@@ -50,11 +51,24 @@ internal sealed partial class ReplyLedger
             // continuation withheld by moderation (flagged, or unchecked under fail-closed) withholds the
             // whole reply, as the stream tells its clients: such a candidate keeps no text, so the old text
             // goes with it.
-            var withheld = outcome.State == ReplyState.Filtered || outcome.FailureCode == ReplyFailureCode.ModerationUnavailable;
+            var withheld = ReplyFailureCodes.IsWithheld(outcome.State, outcome.FailureCode);
             var text = withheld ? ""
                 : key.Continuation > 0 ? reply.Text + outcome.Text
                 : outcome.Text;
-            turns.Settle(reply, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
+            // A continuation that failed without adding anything leaves the candidate as it was before it (a
+            // complete reply stays complete: its text is intact); its stream still ends failed, saying why.
+            // One that added text before failing is stored failed, as any reply cut short is.
+            if (key.Continuation > 0 && outcome.State == ReplyState.Failed && !withheld && outcome.Text.Length == 0
+                && !row.IsNull("ContinuedFromState"))
+            {
+                turns.Settle(reply, (ReplyState)row.Get<long>("ContinuedFromState"), text,
+                    FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), row.Get<string?>("ContinuedFromFailureReason"));
+            }
+            else
+            {
+                turns.Settle(reply, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
+            }
+
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
             {

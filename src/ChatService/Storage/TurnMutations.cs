@@ -51,11 +51,12 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
 
     /// <summary>
     /// The turn's primary candidate owed again to continue its text (ContinueReply); <paramref name="turn"/>
-    /// shows it pending, with its text so far and <see cref="ChatTurn.Continuations"/> the continuation's number.
+    /// shows it pending, with its text so far and <see cref="ChatTurn.Continuations"/> the continuation's number;
+    /// <paramref name="before"/> is the candidate as it was settled, which a continuation that adds nothing returns to.
     /// </summary>
-    public void ContinueCandidate(ChatTurn turn, OwedLease lease)
+    public void ContinueCandidate(ChatTurn turn, ChatTurn before, OwedLease lease)
     {
-        transaction.BufferWrite(CandidateMutations.Continue(new ReplyKey(turn.ChatId, turn.Seq, turn.CandidateId!), turn.Continuations, lease));
+        transaction.BufferWrite(CandidateMutations.Continue(new ReplyKey(turn.ChatId, turn.Seq, turn.CandidateId!), turn.Continuations, lease, before));
         transaction.BufferWrite(UpdateTurn(turn.ChatId, turn.Seq));
         _written.Add((turn, false));
     }
@@ -77,7 +78,7 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
         var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
         transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason, filterCategory));
         transaction.BufferWrite(UpdateTurn(key.ChatId, key.Seq));
-        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode };
+        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode, FilterCategory = filterCategory };
         _written.Add((settled, false));
         return settled;
     }

@@ -1,0 +1,75 @@
+using ChatService.Api.V1;
+using ChatService.Tests.Api;
+using ChatService.Tests.Infrastructure;
+using ChatService.Tests.Limits;
+using Grpc.Core;
+
+namespace ChatService.Tests.Moderation;
+
+/// <summary>
+/// EditTurn while user texts are moderated: each edit is a classifier call, so it draws on the user's send
+/// bucket (bursts of 3, then one every 5 s here); over the limit it is RESOURCE_EXHAUSTED with a retry
+/// delay, the classifier is not asked and nothing is written. Without moderation edits are not limited
+/// (<see cref="RateLimitTests"/>).
+/// </summary>
+[Collection(ModerationMeterCollection.Name)]
+public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFixture fixture) : ApiTestBase(fixture), IClassFixture<ModeratedEditLimitTests.EditLimitFixture>
+{
+    /// <summary>The simulated moderator on user messages, and a tight send bucket.</summary>
+    public sealed class EditLimitFixture(LocalStack stack) : ChatServiceFixture(stack)
+    {
+        public const int Burst = 3;
+
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
+        {
+            ["Summary:Enabled"] = "false",
+            ["Moderation:Moderator"] = "Simulated",
+            ["Moderation:UserMessages"] = "Refuse",
+            ["Moderation:Replies"] = "false",
+            ["Moderation:Simulated:FlaggedTerms:harassment:0"] = "insultword",
+            ["Limits:SendsPerMinute"] = "12",
+            ["Limits:SendBurst"] = Burst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
+
+    [Fact]
+    public async Task ModeratedEdits_DrawOnTheSendBucket_OverItAreResourceExhausted_WithoutAClassifierCallOrAWrite()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var sent = await SendAsync(user, chat.ChatId, "The first words.");
+        var userSeq = sent[0].Accepted.UserTurn.Seq;
+
+        // The send took one token; two edits take the rest of the burst.
+        for (var i = 1; i < EditLimitFixture.Burst; i++)
+        {
+            await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = $"Edit {i}." }, cancellationToken: Ct);
+        }
+
+        var before = await Fixture.SnapshotAsync();
+        using var counters = new ModerationCounters();
+        var ex = await AssertStatusAsync(StatusCode.ResourceExhausted, () =>
+            client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "One edit too many." }, cancellationToken: Ct).ResponseAsync);
+
+        Assert.Contains("12 per minute", ex.Status.Detail, StringComparison.Ordinal);
+        var delay = RetryInfoAssert.RetryDelay(ex);
+        Assert.InRange(delay, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(5));
+        Assert.Equal(0, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+
+        // Sends draw on the same bucket; another user's edits are not limited by this one's.
+        await AssertStatusAsync(StatusCode.ResourceExhausted, () => SendAsync(user, chat.ChatId, "And a message."));
+        var other = TestUsers.New();
+        var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other));
+        var theirSeq = (await SendAsync(other, theirs.ChatId, "Hello."))[0].Accepted.UserTurn.Seq;
+        await Fixture.Client(other).EditTurnAsync(new EditTurnRequest { ChatId = theirs.ChatId, Seq = theirSeq, Text = "Hello, edited." }, cancellationToken: Ct);
+        Assert.Equal(2, counters["chat.moderation.checks{result=clean,target=user_message}"]); // their send and their edit
+
+        // After the delay the edit goes through, checked as ever.
+        await Task.Delay(delay + TimeSpan.FromMilliseconds(300), Ct);
+        var edited = await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "One edit, later." }, cancellationToken: Ct);
+        Assert.Equal("One edit, later.", edited.Text);
+        Assert.Equal(3, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+    }
+}

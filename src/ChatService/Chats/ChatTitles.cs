@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Text;
+
+namespace ChatService.Chats;
+
+/// <summary>
+/// What a chat title may hold, wherever one is set (CreateChat, UpdateChat, ForkChat, ImportChat's
+/// request): at most <see cref="MaxLength"/> Unicode code points, counted as the service's other text
+/// limits count them (<see cref="CharacterLimits.CodePoints"/>: an emoji is one character, not two
+/// UTF-16 units), with no control characters and no invisible format characters.
+/// </summary>
+/// <remarks>
+/// Titles are shown in lists beside other users' text and in exported files, so a title must not be able
+/// to reorder what is shown after it (bidi overrides and isolates such as U+202E or U+2066, marks such as
+/// U+200F), to hide text (zero-width spaces, word joiners, soft hyphens, tag characters) or to start
+/// new lines (U+2028, U+2029). Two format characters stay allowed because real text needs them: the
+/// zero-width joiner U+200D (emoji sequences such as a family, and Indic scripts) and the non-joiner
+/// U+200C (Persian and others).
+/// </remarks>
+internal static class ChatTitles
+{
+    /// <summary>Most code points a title may have.</summary>
+    public const int MaxLength = 200;
+
+    /// <summary>The rule, for messages.</summary>
+    public const string Rule = "at most 200 characters without control characters, bidi controls or other invisible format characters";
+
+    /// <summary>Why <paramref name="title"/> cannot be a title, or null when it can.</summary>
+    public static string? Problem(string title)
+    {
+        var length = CharacterLimits.CodePoints(title);
+        if (length > MaxLength)
+        {
+            return $"has {length} characters; the most is {MaxLength}";
+        }
+
+        foreach (var rune in title.EnumerateRunes())
+        {
+            if (Refused(rune))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"holds U+{rune.Value:X4}, which a title may not hold (control characters, bidi controls and invisible format characters are refused)");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether a title refuses <paramref name="rune"/>: controls, line and paragraph separators, and format characters but the two joiners.</summary>
+    internal static bool Refused(Rune rune) => Rune.GetUnicodeCategory(rune) switch
+    {
+        UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator => true,
+        UnicodeCategory.Format => rune.Value is not (0x200C or 0x200D),
+        _ => false,
+    };
+}
