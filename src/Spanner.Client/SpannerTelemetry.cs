@@ -10,8 +10,9 @@ public static class SpannerTelemetry
     /// The <see cref="System.Diagnostics.Metrics.Meter"/>: counters <c>spanner.client.commits</c>, <c>reads</c>,
     /// <c>queries</c>, <c>aborts</c>, <c>retries</c> (process-wide totals) and the histograms
     /// <c>spanner.client.rpc.duration</c> (seconds, by method and status) and <c>spanner.client.commit.mutations</c>
-    /// (what each commit sends, as Spanner counts it short of index entries, so a batching writer can be checked
-    /// against Spanner's 80,000 a commit).
+    /// (what each commit attempt sends, recorded as its Commit RPC is sent, so an attempt that is aborted and
+    /// retried counts once per attempt; counted as Spanner counts it short of secondary index columns, so a
+    /// batching writer can be checked against Spanner's 80,000 a commit).
     /// </summary>
     public const string MeterName = "Spanner.Client";
 

@@ -70,17 +70,39 @@ public sealed class ExportMyDataTests(PortabilityFixture fixture) : PortabilityT
             }, cancellationToken: Ct)).CharacterId);
         }
 
-        using var call = client.ExportMyData(new ExportMyDataRequest(), cancellationToken: Ct);
+        // The last character is not read until the caller has the part's first chunk: an export that read them
+        // all before sending any would wait here in vain (and is then let go, for the assertion to say so).
+        var firstChunk = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var streamed = false;
+        var portability = Fixture.Service<ChatService.Portability.ChatPortability>();
+        portability.OnExportCharacter = async (who, position, ct) =>
+        {
+            if (who == user && position == made.Count - 1)
+            {
+                streamed = await firstChunk.Task.WaitAsync(TimeSpan.FromSeconds(15), ct).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default);
+            }
+        };
         var sizes = new List<int>();
         var part = new MemoryStream();
-        await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
+        try
         {
-            if (chunk.Part == "characters.jsonl")
+            using var call = client.ExportMyData(new ExportMyDataRequest(), cancellationToken: Ct);
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
             {
-                sizes.Add(chunk.Data.Length);
-                chunk.Data.WriteTo(part);
+                if (chunk.Part == "characters.jsonl")
+                {
+                    sizes.Add(chunk.Data.Length);
+                    chunk.Data.WriteTo(part);
+                    firstChunk.TrySetResult();
+                }
             }
         }
+        finally
+        {
+            portability.OnExportCharacter = null;
+        }
+
+        Assert.True(streamed, "the first chunk of characters reached the caller only after the last character was read");
 
         Assert.Equal(3, sizes.Count);
         Assert.Equal([64 * 1024, 64 * 1024], sizes.Take(2));

@@ -95,8 +95,15 @@ internal sealed partial class ChatApi
     /// </summary>
     private async IAsyncEnumerable<IMessage> OwnCharactersAsync(string userId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
+        var position = 0;
         foreach (var id in await portability.OwnCharacterIdsAsync(userId, ct))
         {
+            if (portability.OnExportCharacter is { } observe)
+            {
+                await observe(userId, position, ct);
+            }
+
+            position++;
             Chats.Character character;
             try
             {

@@ -160,6 +160,9 @@ internal sealed partial class ChatPortability(
     /// <summary>The ids of the user's chats, most recently active first.</summary>
     public Task<IReadOnlyList<string>> OwnChatIdsAsync(string userId, CancellationToken cancellationToken) => store.ListChatIdsAsync(userId, cancellationToken);
 
+    /// <summary>Tests only: called by ExportMyData before it reads each character (its position in the list).</summary>
+    internal Func<string, int, CancellationToken, Task>? OnExportCharacter { get; set; }
+
     /// <summary>The ids of the characters the user made (deleted ones too), newest first.</summary>
     public Task<IReadOnlyList<string>> OwnCharacterIdsAsync(string userId, CancellationToken cancellationToken) => store.ListCharacterIdsAsync(userId, cancellationToken);
 

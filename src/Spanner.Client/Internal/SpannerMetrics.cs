@@ -18,7 +18,7 @@ internal static class SpannerMetrics
 
     private static readonly Histogram<long> CommitMutations = Meter.CreateHistogram<long>(
         "spanner.client.commit.mutations", unit: "{mutation}",
-        description: "Mutations a commit sends, counted as Spanner counts them short of index entries: each column value of each row written, each key or range deleted.",
+        description: "Mutations each commit attempt sends (a Commit RPC; an attempt Spanner aborts and the client retries counts again), counted as Spanner counts them short of secondary index columns: each column value of each row written, each key or range deleted.",
         advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 10, 100, 1_000, 5_000, 10_000, 20_000, 40_000, 60_000, 80_000] });
 
     private static long s_commits;

@@ -89,6 +89,8 @@ internal sealed class TransactionRunner(
         {
             var result = await work(transaction, cancellationToken);
             var mutations = transaction.TakeMutations();
+            // Per commit attempt: recorded as the Commit RPC is sent, so an attempt Spanner aborts (and the
+            // runner retries) counts too; attempts whose work failed before committing send nothing and are not.
             SpannerMetrics.RecordCommitMutations(mutations);
             var response = await rpc.CommitAsync(session.Name, begun.Id, mutations, cancellationToken);
             var commitTimestamp = response.CommitTimestamp.ToDateTimeOffset();
