@@ -52,8 +52,9 @@ public sealed class DataDeletionOptions : IValidatableObject
     /// <summary>
     /// The secret of the HMAC-SHA256 that turns a user id into the deletion record's key (<c>UserKey</c>), so the
     /// record that stays after the deletion cannot be traced back to a guessable user id without it. At least
-    /// 32 characters. Unset: a fixed development secret, with a warning at start-up (anyone can recompute keys
-    /// made with it). Changing it makes the records written under the old one unreachable by their users:
+    /// 32 characters. Required outside the Development environment (the service refuses to start without it);
+    /// in Development, unset means a fixed development secret, with a warning at start-up (anyone can
+    /// recompute keys made with it). Changing it makes the records written under the old one unreachable by their users:
     /// GetDataDeletion answers NOT_FOUND until the user deletes again, and a repeat of a finished request
     /// deletes again instead of returning it. Deletions still running under the old key are finished by the
     /// sweep, which reads keys from the table. Default: none.
