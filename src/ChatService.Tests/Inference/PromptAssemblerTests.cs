@@ -466,12 +466,15 @@ public sealed class PromptAssemblerTests
         Assert.True(recent >= 10, $"{recent} recent turns");
         Assert.True(prompt[PromptSection.History] > route.PromptTokens / 4, $"{prompt[PromptSection.History]} tokens of history");
         Assert.Contains(prompt.Messages, m => m.Text == "Stay in character.");
-        Assert.False(ChatService.Dispatch.PromptBudgetReport.Starves(defaults, out _, out _));
+        Assert.False(ChatService.Dispatch.PromptBudgetReport.Starves(defaults, out _, out _, out _));
 
         // The fixed ceilings of before, on the same route: the definition's alone was over the budget.
         var before = new ChatService.Dispatch.DispatchOptions { DefinitionBudgetTokens = 12_000, HistoryBudgetTokens = 3_000 }.PromptBudgets(route);
-        Assert.True(ChatService.Dispatch.PromptBudgetReport.Starves(before, out var left, out var wanted));
+        Assert.True(ChatService.Dispatch.PromptBudgetReport.Starves(before, out var sum, out var left, out var wanted));
         Assert.Equal((0, 1_920), (left, wanted));
+        // What the log reports is the ceilings' real sum, over the budget, not the budget itself.
+        Assert.Equal((long)before.DefinitionTokens + before.PinnedTokens + before.MemoryTokens + before.SummaryTokens + before.LoreTokens, sum);
+        Assert.True(sum > before.PromptTokens, $"{sum} over {before.PromptTokens}");
         var starved = PromptBuilder.Assemble(huge, "ruby", window, Names, [], Everything, before);
         Assert.Equal(window[^1].Seq, starved.OldestRecentSeq);
     }

@@ -104,10 +104,15 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
         Assert.Equal(global::ChatService.Chats.LoreLimits.MaxBooksPerUser, (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks.Count);
 
         // Now at the most: the next card with a book is refused whole (no character, no book), as CreateLorebook is.
+        var booksBefore = (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks.Select(b => b.LorebookId).Order().ToList();
         var before = await Fixture.SnapshotAsync();
         await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.ImportCharacterCardAsync(new ImportCharacterCardRequest { Json = CardFixtures.V2 }, cancellationToken: Ct));
         await AssertStatusAsync(StatusCode.FailedPrecondition, async () => await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book("One more", Keyed("k", "c")) }, cancellationToken: Ct));
         Assert.Equal(before, await Fixture.SnapshotAsync());
+        // The snapshot does not count lorebooks: the user's books are still exactly the ones there were.
+        var after = (await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct)).Lorebooks;
+        Assert.Equal(global::ChatService.Chats.LoreLimits.MaxBooksPerUser, after.Count);
+        Assert.Equal(booksBefore, after.Select(b => b.LorebookId).Order());
         Assert.NotEmpty(imported.CharacterId);
     }
 

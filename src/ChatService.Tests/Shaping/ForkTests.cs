@@ -110,6 +110,29 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task Fork_LeavesBehindASummaryWhoseTurnsAreAllHidden()
+    {
+        var user = TestUsers.New();
+        var source = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        await SendAsync(user, source.ChatId, "message"); // 2-3
+        var client = Fixture.Client(user);
+        await client.DeleteTurnsAsync(new DeleteTurnsRequest { ChatId = source.ChatId, Seqs = { 1, 2 } }, cancellationToken: Ct);
+        // The latest live summary covers turns 1 and 2, both hidden now: it summarizes none of the fork's turns.
+        await Fixture.Database.RunInTransactionAsync((tx, _) =>
+        {
+            tx.BufferWrite(SpannerMutation.Insert("ChatSummaries")
+                .Set("ChatId", source.ChatId).Set("Version", 1L).Set("BaseVersion", 0L).Set("FromSeq", 1L).Set("ThroughSeq", 2L)
+                .Set("Text", "Nothing left of it.").Set("TurnCount", 2L).Set("Replica", "test").Set("CreateTime", SpannerCommitTimestamp.Value));
+            return Task.CompletedTask;
+        }, Ct);
+
+        var fork = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 3, RequestId = "fork-3" }, cancellationToken: Ct);
+
+        var memory = await client.GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = fork.ChatId }, cancellationToken: Ct);
+        Assert.Null(memory.Summary);
+    }
+
+    [Fact]
     public async Task Fork_OfA10000TurnChat_IsComplete()
     {
         var user = TestUsers.New();

@@ -21,9 +21,10 @@ internal sealed partial class PromptBudgetReport(
         foreach (var route in inference.Value.Routes.Keys.Order(StringComparer.OrdinalIgnoreCase))
         {
             var budgets = dispatch.Value.PromptBudgets(router.BudgetFor(route));
-            if (Starves(budgets, out var left, out var wanted))
+            if (Starves(budgets, out var before, out var left, out var wanted))
             {
-                LogHistoryStarved(route, budgets.PromptTokens, budgets.PromptTokens - left, left, wanted);
+                // The ceilings' real sum, which may be over the whole budget (left is never below 0).
+                LogHistoryStarved(route, budgets.PromptTokens, before, left, wanted);
             }
         }
 
@@ -35,16 +36,17 @@ internal sealed partial class PromptBudgetReport(
     /// <summary>
     /// Whether <paramref name="budgets"/>' higher-priority ceilings, all full, leave the recent turns less than
     /// they need: the smaller of their own ceiling and a quarter of the prompt (<paramref name="wanted"/>).
-    /// <paramref name="left"/> is what they would be left (never below 0).
+    /// <paramref name="before"/> is what those ceilings add up to (over the whole budget, it may be), and
+    /// <paramref name="left"/> what the recent turns would be left (never below 0).
     /// </summary>
-    internal static bool Starves(PromptBudgets budgets, out int left, out int wanted)
+    internal static bool Starves(PromptBudgets budgets, out long before, out int left, out int wanted)
     {
-        var before = (long)budgets.DefinitionTokens + budgets.PinnedTokens + budgets.MemoryTokens + budgets.SummaryTokens + budgets.LoreTokens;
+        before = (long)budgets.DefinitionTokens + budgets.PinnedTokens + budgets.MemoryTokens + budgets.SummaryTokens + budgets.LoreTokens;
         left = (int)Math.Max(0, budgets.PromptTokens - before);
         wanted = Math.Min(budgets.HistoryTokens, budgets.PromptTokens / 4);
         return left < wanted;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: its prompts hold {PromptTokens} tokens, and the Dispatch:*BudgetTokens ceilings of the definition, pins, memory note, summary and lore add up to {Before}, leaving the recent turns {Left} where they need {Wanted}; a large character with a long memory would leave little more than the newest user turn. Lower those ceilings or raise the route's ContextTokens")]
-    private partial void LogHistoryStarved(string route, int promptTokens, int before, int left, int wanted);
+    private partial void LogHistoryStarved(string route, int promptTokens, long before, int left, int wanted);
 }

@@ -66,8 +66,9 @@ internal sealed partial class ChatStore
         }
 
         // What the chat remembers comes along: its memory note, its lorebooks, and its latest summary when that
-        // covers no turn after the fork point (one that does would tell the fork of turns it does not have).
-        var remembered = await ReadForkMemoryAsync(tx, chatId, ct);
+        // covers no turn after the fork point (one that does would tell the fork of turns it does not have) and
+        // at least one shown turn (one whose turns are all hidden would summarize none of the fork's).
+        var remembered = await ReadForkMemoryAsync(tx, chatId, atSeq, ct);
 
         // Nobody owns the new chat until its last turn is copied: ListChats cannot show it and no
         // read can reach it (an empty user id is never a caller's).
@@ -97,7 +98,7 @@ internal sealed partial class ChatStore
                 .Set("AttachTime", SpannerCommitTimestamp.Value));
         }
 
-        if (remembered.Summary is { } summary && summary.ThroughSeq <= atSeq)
+        if (remembered.Summary is { } summary)
         {
             // The fork's first version: it covers the fork's turns 1 to the number the source's last covered
             // turn gets there (the fork renumbers its shown turns from 1, and a live summary covers only shown ones).
@@ -116,13 +117,13 @@ internal sealed partial class ChatStore
         return fork;
     }
 
-    /// <summary>What a fork copies of its source's memory: the note, the attached books and the latest live summary.</summary>
+    /// <summary>What a fork copies of its source's memory: the note, the attached books and the latest live summary (null when the fork is not to have it).</summary>
     private sealed record ForkMemory(string? Note, long? Depth, DateTimeOffset? NoteTime, IReadOnlyList<string> LorebookIds, ForkSummary? Summary);
 
     /// <summary>The source's latest live summary, with how many shown turns it covers (its last one's number in the fork).</summary>
     private sealed record ForkSummary(long ThroughSeq, long ShownThrough, string Text, string Replica);
 
-    private static async Task<ForkMemory> ReadForkMemoryAsync(SpannerTransaction tx, string chatId, CancellationToken ct)
+    private static async Task<ForkMemory> ReadForkMemoryAsync(SpannerTransaction tx, string chatId, long atSeq, CancellationToken ct)
     {
         var rows = await tx.QueryListAsync(
             new SpannerStatement(
@@ -133,15 +134,26 @@ internal sealed partial class ChatStore
             ct);
         var summaries = await tx.QueryListAsync(
             new SpannerStatement(
-                "SELECT s.ThroughSeq, s.Text, s.Replica, " +
-                "(SELECT COUNT(*) FROM Turns t WHERE t.ChatId = s.ChatId AND t.Seq <= s.ThroughSeq AND t.HiddenTime IS NULL) AS Shown " +
+                "SELECT s.ThroughSeq, s.Text, s.Replica " +
                 "FROM ChatSummaries s WHERE s.ChatId = @chatId AND s.DiscardTime IS NULL ORDER BY s.Version DESC LIMIT 1")
                 .Add("chatId", chatId),
             ct);
         var row = rows[0];
-        var summary = summaries.Count == 0
-            ? null
-            : new ForkSummary(summaries[0].Get<long>("ThroughSeq"), summaries[0].Get<long>("Shown"), summaries[0].Get<string>("Text"), summaries[0].Get<string>("Replica"));
+        ForkSummary? summary = null;
+        if (summaries.Count > 0 && summaries[0].Get<long>("ThroughSeq") is var through && through <= atSeq)
+        {
+            // Its shown turns are counted only when the fork is to have it: a summary past the fork point is
+            // left behind without reading the turns it covers.
+            var shown = (await tx.QueryListAsync(
+                new SpannerStatement("SELECT COUNT(*) AS Shown FROM Turns WHERE ChatId = @chatId AND Seq <= @through AND HiddenTime IS NULL")
+                    .Add("chatId", chatId).Add("through", through),
+                ct))[0].Get<long>("Shown");
+            if (shown > 0)
+            {
+                summary = new ForkSummary(through, shown, summaries[0].Get<string>("Text"), summaries[0].Get<string>("Replica"));
+            }
+        }
+
         return new ForkMemory(
             row.Get<string?>("MemoryNote"),
             row.Get<long?>("MemoryDepth"),
