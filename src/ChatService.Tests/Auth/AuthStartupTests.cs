@@ -156,6 +156,9 @@ public sealed class AuthStartupTests
         {
             builder.UseEnvironment("Production");
             builder.UseSetting("Spanner:EmulatorHost", "127.0.0.1:1");
+            // Production also refuses the public development secret that keys data deletions; set, so the
+            // failure is the one under test.
+            builder.UseSetting("DataDeletion:UserKeySecret", "auth-startup-tests-secret-0123456789abcdef");
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);

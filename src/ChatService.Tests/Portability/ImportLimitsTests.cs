@@ -291,6 +291,8 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
             builder.UseEnvironment("Production");
             builder.UseSetting("Spanner:EmulatorHost", "127.0.0.1:1");
             builder.UseSetting("Auth:AllowUserIdHeader", "true");
+            // Production refuses the public development secret that keys data deletions.
+            builder.UseSetting("DataDeletion:UserKeySecret", "import-limits-tests-secret-0123456789abcdef");
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
