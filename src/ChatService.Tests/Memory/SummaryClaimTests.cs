@@ -7,6 +7,7 @@ using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Spanner.Client;
 using StackExchange.Redis;
 using ChatService.Cache;
@@ -42,9 +43,9 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     }
 
     /// <summary>A runner as another replica would have it: same storage, Redis and routes, its own replica id.</summary>
-    private SummaryJobRunner Replica(string replicaId) => new(
+    private SummaryJobRunner Replica(string replicaId, SummaryLeases? leases = null) => new(
         Fixture.Service<SummaryJobStore>(),
-        Fixture.Service<SummaryLeases>(),
+        leases ?? Fixture.Service<SummaryLeases>(),
         Fixture.Service<ModelRouter>(),
         Fixture.Service<IOptions<SummaryOptions>>().Value,
         replicaId,
@@ -156,18 +157,24 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
                 Assert.Equal(attempt, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
             }
 
-            // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list.
-            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list. From
+            // here the leases read a fake clock (the pause's script takes now from it), so the pause is
+            // stepped over, not waited out: no stall of a loaded machine can end it early or late.
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var leases = new SummaryLeases(Fixture.Service<IServiceProvider>(), clock, NullLogger<SummaryLeases>.Instance);
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
             Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(0, await SummaryCountAsync(chatId));
             Assert.Equal(before, fixture.Summarizer.Requests.Count);
 
-            // Still resting; after Summary:GiveUpPause (2 s here) the span is attempted afresh, not left for good
-            // (every later trigger names this same span while the summary does not move).
-            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
-            await Task.Delay(Fixture.Service<IOptions<SummaryOptions>>().Value.GiveUpPause + TimeSpan.FromMilliseconds(200), Ct);
-            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            // Still resting just before Summary:GiveUpPause ends; after it the span is attempted afresh, not
+            // left for good (every later trigger names this same span while the summary does not move).
+            var pause = Fixture.Service<IOptions<SummaryOptions>>().Value.GiveUpPause;
+            clock.Advance(pause - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
+            clock.Advance(TimeSpan.FromMilliseconds(2));
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
             Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         }
         finally
