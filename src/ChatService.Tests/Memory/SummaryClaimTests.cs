@@ -428,4 +428,42 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         Assert.StartsWith("Earlier summary:\nSUMMARY\n", second[^1].Content);
         Assert.Equal(through + 1, await Fixture.CountAsync("SELECT FromSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chat.ChatId)));
     }
+
+    [Fact]
+    public async Task ALongEarlierSummary_OnASmallSummaryContext_IsCutFromItsStart_SoTheNextTurnStillFits()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var options = Fixture.Service<IOptions<SummaryOptions>>().Value;
+        var budget = Fixture.Service<ModelRouter>().BudgetFor("summary");
+        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, options.MaxOutputTokens);
+        int PromptTokens(List<(string Role, string Content)> prompt) =>
+            prompt.Sum(m => budget.Tokenizer.CountMessage(m.Content)) + PromptTokenizer.MessageOverhead;
+
+        // A first summary longer than the whole room of the summary route (1024 - 512 tokens here).
+        var longSummary = string.Join(" ", Enumerable.Repeat("tide", 700)) + " LAST-WORDS";
+        longSummary = longSummary[^Math.Min(longSummary.Length, options.MaxSummaryChars)..];
+        Assert.True(budget.Tokenizer.Count(longSummary) > room, "the earlier summary is not over the room");
+        var before = fixture.Summarizer.Requests.Count;
+        fixture.Summarizer.ReplyChunks = [longSummary];
+        try
+        {
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
+        }
+        finally
+        {
+            fixture.Summarizer.ReplyChunks = ["SUMMARY"];
+        }
+
+        // The next job's prompt keeps the earlier summary's newest part and the next turn's text (turn 10,
+        // Ruby's reply), within the room; the summary it stores covers only turns it was shown.
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9 + MemoryFixture.EveryTurns, Ct));
+        var prompt = fixture.Summarizer.Messages(before + 1);
+        Assert.True(PromptTokens(prompt) <= room, $"{PromptTokens(prompt)} tokens sent, {room} allowed");
+        Assert.StartsWith("Earlier summary:\n", prompt[^1].Content);
+        Assert.Contains("LAST-WORDS\n", prompt[^1].Content);
+        Assert.Contains("Ruby: Ahoy", prompt[^1].Content);
+        Assert.DoesNotContain("\nRuby: \n", prompt[^1].Content + "\n");
+        var through = await Fixture.CountAsync("SELECT ThroughSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chatId));
+        Assert.InRange(through, 10, 9 + MemoryFixture.EveryTurns);
+    }
 }
