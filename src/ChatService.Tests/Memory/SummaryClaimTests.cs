@@ -466,4 +466,61 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         var through = await Fixture.CountAsync("SELECT ThroughSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chatId));
         Assert.InRange(through, 10, 9 + MemoryFixture.EveryTurns);
     }
+
+    [Fact]
+    public async Task ATriggerWhileTheLastPermittedAttemptRuns_IsHeld_NotExhausted()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var leases = Fixture.Service<SummaryLeases>();
+        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(30), 1, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+        Assert.NotNull(mine);
+        try
+        {
+            // The one permitted attempt runs; a concurrent trigger for the span is told it is held: no pause
+            // starts, and the running job's entry stays on the sweep's list.
+            var listed = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
+            Assert.NotNull(listed);
+            var (other, refusal) = await leases.TryAcquireAsync(chatId, 9, "replica-b", TimeSpan.FromSeconds(30), 1, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+            Assert.Null(other);
+            Assert.Equal(SummaryLeaseRefusal.Held, refusal);
+            Assert.Equal(listed, await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
+            Assert.False(await Redis.HashExistsAsync(SummaryLeases.AttemptsKey(chatId), "p9"));
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync([SummaryLeases.LeaseKey(chatId), SummaryLeases.AttemptsKey(chatId)]);
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
+        }
+    }
+
+    [Fact]
+    public async Task TheChatsSummaryHash_AlwaysKeepsATtl_SoAStaleStoredVersionHeals()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var leases = Fixture.Service<SummaryLeases>();
+        var hash = SummaryLeases.AttemptsKey(chatId);
+        try
+        {
+            // The hash evicted while a job ran: its release's HSET recreates it, with a TTL.
+            var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(30), 3, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+            Assert.NotNull(mine);
+            await Redis.KeyDeleteAsync(hash);
+            await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget, new ChatService.Chats.ChatSummary(1, 9, "s", DateTimeOffset.UtcNow));
+            Assert.Equal(1L, (long)await Redis.HashGetAsync(hash, "sv"));
+            Assert.NotNull(await Redis.KeyTimeToLiveAsync(hash));
+
+            // A hash left without a TTL (as an older release could leave it): a refusal it answers gives it one.
+            await Redis.KeyPersistAsync(hash);
+            Assert.Null(await Redis.KeyTimeToLiveAsync(hash));
+            var (none, refusal) = await leases.TryAcquireAsync(chatId, 9, "replica-b", TimeSpan.FromSeconds(30), 3, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30), knownGeneration: 0, everyTurns: MemoryFixture.EveryTurns);
+            Assert.Null(none);
+            Assert.Equal(SummaryLeaseRefusal.Stored, refusal);
+            Assert.NotNull(await Redis.KeyTimeToLiveAsync(hash));
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync([SummaryLeases.LeaseKey(chatId), hash]);
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
+        }
+    }
 }

@@ -104,8 +104,7 @@ public sealed partial class SummaryJobRunner
         return outcome;
     }
 
-    /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
-    private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
+    private TimeSpan AttemptsKept => _options.AttemptsKept;
 
     private async Task<(SummaryRunOutcome Outcome, ChatSummary? Stored)> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {

@@ -89,6 +89,9 @@ public sealed class SummaryOptions : IValidatableObject
     /// <summary>How often each replica looks for jobs whose lease or retry delay ran out. Default: 15 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a span's attempt count (and the chat's summary hash) outlives its last write: long enough for every retry.</summary>
+    internal TimeSpan AttemptsKept => (Lease + RetryDelay + SweepInterval) * (MaxAttempts + 1);
+
     /// <summary>Jobs waiting on this replica; a trigger that finds the queue full is dropped (a later reply triggers again). Default: 1000.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 1000;
