@@ -41,6 +41,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Wait before the first chunk (the request's cancellation ends it early).</summary>
     public TimeSpan DelayBeforeFirstChunk { get; set; }
 
+    /// <summary>
+    /// When set, every request waits for this task before its first chunk (the request's cancellation ends
+    /// the wait), so a test can order events by releasing it instead of by a timed delay.
+    /// </summary>
+    public Task? FirstChunkGate { get; set; }
+
     /// <summary>Wait between two content chunks, so a client can act while the reply is still streaming.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
@@ -93,6 +99,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         if (DelayBeforeFirstChunk > TimeSpan.Zero)
         {
             await Task.Delay(DelayBeforeFirstChunk, context.RequestAborted);
+        }
+
+        if (FirstChunkGate is { } gate)
+        {
+            await gate.WaitAsync(context.RequestAborted);
         }
 
         const string id = "chatcmpl-fake-1";

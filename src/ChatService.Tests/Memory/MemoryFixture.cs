@@ -76,12 +76,16 @@ public sealed class ManualSummaryFixture(LocalStack stack) : MemoryFixture(stack
         ["Health:Period"] = "01:00:00",
         ["Chat:CatalogBackfillInterval"] = "01:00:00",
 
+        // The data-deletion sweep reads Spanner every round (30 s by default): tests here count reads.
+        ["DataDeletion:SweepInterval"] = "01:00:00",
+
         // Generous on a loaded machine: a lease whose SET timed out skips its run, and a timed-out window
         // read would fall back to Spanner (tests here count the lease's outcome and the Spanner reads).
         ["Redis:OperationTimeout"] = "00:00:05",
 
-        // A span out of attempts rests this long before it starts afresh (short, so a test can wait it out).
-        ["Summary:GiveUpPause"] = "00:00:02",
+        // A span out of attempts rests this long before it starts afresh (the give-up test moves a fake clock
+        // past it, so the length only has to outlast any stall of a loaded machine).
+        ["Summary:GiveUpPause"] = "00:01:00",
 
         // The summary route's prompts get 1024 - 512 (Summary:MaxOutputTokens) tokens: the short turns of
         // most tests fit many times over; long ones make the job end its span early.
@@ -103,6 +107,13 @@ public sealed class QuietSummaryFixture(LocalStack stack) : MemoryFixture(stack)
         ["Chat:CatalogBackfillInterval"] = "01:00:00",
         ["DataDeletion:SweepInterval"] = "01:00:00",
         ["Redis:OperationTimeout"] = "00:00:05",
+
+        // The race test holds a summary call and a reply on gates until the other side has moved: time
+        // enough for a loaded machine, so no call times out while it is held.
+        ["Summary:CallTimeout"] = "00:01:00",
+        ["Summary:Lease"] = "00:02:00",
+        ["Inference:Backends:llm:FirstTokenTimeout"] = "00:01:00",
+        ["Inference:Backends:summarizer:FirstTokenTimeout"] = "00:01:00",
     };
 }
 

@@ -7,6 +7,7 @@ using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Spanner.Client;
 using StackExchange.Redis;
 using ChatService.Cache;
@@ -42,9 +43,9 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
     }
 
     /// <summary>A runner as another replica would have it: same storage, Redis and routes, its own replica id.</summary>
-    private SummaryJobRunner Replica(string replicaId) => new(
+    private SummaryJobRunner Replica(string replicaId, SummaryLeases? leases = null) => new(
         Fixture.Service<SummaryJobStore>(),
-        Fixture.Service<SummaryLeases>(),
+        leases ?? Fixture.Service<SummaryLeases>(),
         Fixture.Service<ModelRouter>(),
         Fixture.Service<IOptions<SummaryOptions>>().Value,
         replicaId,
@@ -156,18 +157,24 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
                 Assert.Equal(attempt, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
             }
 
-            // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list.
-            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            // Crashes count: past Summary:MaxAttempts the span is left, and taken off the sweep's list. From
+            // here the leases read a fake clock (the pause's script takes now from it), so the pause is
+            // stepped over, not waited out: no stall of a loaded machine can end it early or late.
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var leases = new SummaryLeases(Fixture.Service<IServiceProvider>(), clock, NullLogger<SummaryLeases>.Instance);
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
             Assert.Null(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(0, await SummaryCountAsync(chatId));
             Assert.Equal(before, fixture.Summarizer.Requests.Count);
 
-            // Still resting; after Summary:GiveUpPause (2 s here) the span is attempted afresh, not left for good
-            // (every later trigger names this same span while the summary does not move).
-            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b").RunAsync(chatId, 9, Ct));
-            await Task.Delay(Fixture.Service<IOptions<SummaryOptions>>().Value.GiveUpPause + TimeSpan.FromMilliseconds(200), Ct);
-            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b").RunAsync(chatId, 9, Ct));
+            // Still resting just before Summary:GiveUpPause ends; after it the span is attempted afresh, not
+            // left for good (every later trigger names this same span while the summary does not move).
+            var pause = Fixture.Service<IOptions<SummaryOptions>>().Value.GiveUpPause;
+            clock.Advance(pause - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(SummaryRunOutcome.NotClaimed, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
+            clock.Advance(TimeSpan.FromMilliseconds(2));
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-b", leases).RunAsync(chatId, 9, Ct));
             Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         }
         finally
@@ -420,5 +427,100 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         Assert.True(PromptTokens(second) <= room, $"{PromptTokens(second)} tokens sent, {room} allowed");
         Assert.StartsWith("Earlier summary:\nSUMMARY\n", second[^1].Content);
         Assert.Equal(through + 1, await Fixture.CountAsync("SELECT FromSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chat.ChatId)));
+    }
+
+    [Fact]
+    public async Task ALongEarlierSummary_OnASmallSummaryContext_IsCutFromItsStart_SoTheNextTurnStillFits()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var options = Fixture.Service<IOptions<SummaryOptions>>().Value;
+        var budget = Fixture.Service<ModelRouter>().BudgetFor("summary");
+        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, options.MaxOutputTokens);
+        int PromptTokens(List<(string Role, string Content)> prompt) =>
+            prompt.Sum(m => budget.Tokenizer.CountMessage(m.Content)) + PromptTokenizer.MessageOverhead;
+
+        // A first summary longer than the whole room of the summary route (1024 - 512 tokens here).
+        var longSummary = string.Join(" ", Enumerable.Repeat("tide", 700)) + " LAST-WORDS";
+        longSummary = longSummary[^Math.Min(longSummary.Length, options.MaxSummaryChars)..];
+        Assert.True(budget.Tokenizer.Count(longSummary) > room, "the earlier summary is not over the room");
+        var before = fixture.Summarizer.Requests.Count;
+        fixture.Summarizer.ReplyChunks = [longSummary];
+        try
+        {
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
+        }
+        finally
+        {
+            fixture.Summarizer.ReplyChunks = ["SUMMARY"];
+        }
+
+        // The next job's prompt keeps the earlier summary's newest part and the next turn's text (turn 10,
+        // Ruby's reply), within the room; the summary it stores covers only turns it was shown.
+        Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9 + MemoryFixture.EveryTurns, Ct));
+        var prompt = fixture.Summarizer.Messages(before + 1);
+        Assert.True(PromptTokens(prompt) <= room, $"{PromptTokens(prompt)} tokens sent, {room} allowed");
+        Assert.StartsWith("Earlier summary:\n", prompt[^1].Content);
+        Assert.Contains("LAST-WORDS\n", prompt[^1].Content);
+        Assert.Contains("Ruby: Ahoy", prompt[^1].Content);
+        Assert.DoesNotContain("\nRuby: \n", prompt[^1].Content + "\n");
+        var through = await Fixture.CountAsync("SELECT ThroughSeq FROM ChatSummaries WHERE ChatId = @c AND Version = 2", ("c", chatId));
+        Assert.InRange(through, 10, 9 + MemoryFixture.EveryTurns);
+    }
+
+    [Fact]
+    public async Task ATriggerWhileTheLastPermittedAttemptRuns_IsHeld_NotExhausted()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var leases = Fixture.Service<SummaryLeases>();
+        var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(30), 1, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+        Assert.NotNull(mine);
+        try
+        {
+            // The one permitted attempt runs; a concurrent trigger for the span is told it is held: no pause
+            // starts, and the running job's entry stays on the sweep's list.
+            var listed = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
+            Assert.NotNull(listed);
+            var (other, refusal) = await leases.TryAcquireAsync(chatId, 9, "replica-b", TimeSpan.FromSeconds(30), 1, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+            Assert.Null(other);
+            Assert.Equal(SummaryLeaseRefusal.Held, refusal);
+            Assert.Equal(listed, await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
+            Assert.False(await Redis.HashExistsAsync(SummaryLeases.AttemptsKey(chatId), "p9"));
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync([SummaryLeases.LeaseKey(chatId), SummaryLeases.AttemptsKey(chatId)]);
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
+        }
+    }
+
+    [Fact]
+    public async Task TheChatsSummaryHash_AlwaysKeepsATtl_SoAStaleStoredVersionHeals()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var leases = Fixture.Service<SummaryLeases>();
+        var hash = SummaryLeases.AttemptsKey(chatId);
+        try
+        {
+            // The hash evicted while a job ran: its release's HSET recreates it, with a TTL.
+            var (mine, _) = await leases.TryAcquireAsync(chatId, 9, "replica-a", TimeSpan.FromSeconds(30), 3, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30));
+            Assert.NotNull(mine);
+            await Redis.KeyDeleteAsync(hash);
+            await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget, new ChatService.Chats.ChatSummary(1, 9, "s", DateTimeOffset.UtcNow));
+            Assert.Equal(1L, (long)await Redis.HashGetAsync(hash, "sv"));
+            Assert.NotNull(await Redis.KeyTimeToLiveAsync(hash));
+
+            // A hash left without a TTL (as an older release could leave it): a refusal it answers gives it one.
+            await Redis.KeyPersistAsync(hash);
+            Assert.Null(await Redis.KeyTimeToLiveAsync(hash));
+            var (none, refusal) = await leases.TryAcquireAsync(chatId, 9, "replica-b", TimeSpan.FromSeconds(30), 3, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(30), knownGeneration: 0, everyTurns: MemoryFixture.EveryTurns);
+            Assert.Null(none);
+            Assert.Equal(SummaryLeaseRefusal.Stored, refusal);
+            Assert.NotNull(await Redis.KeyTimeToLiveAsync(hash));
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync([SummaryLeases.LeaseKey(chatId), hash]);
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
+        }
     }
 }

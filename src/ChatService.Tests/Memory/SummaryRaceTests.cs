@@ -51,40 +51,45 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
             }
         });
         listener.Start();
-        fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.FromSeconds(3);
+        // The order is forced by gates, not by timed margins: the summary call is held until the raced
+        // reply has read its window (its model call started), and that reply is held until the job stored
+        // and left this replica's queue.
+        var summaryGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var replyGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.Summarizer.FirstChunkGate = summaryGate.Task;
         try
         {
-            // Exchanges until one queues the first summary job (its model call takes 3 s).
+            // Exchanges until one queues the first summary job (its model call waits on the gate).
             var due = false;
             for (var i = 1; i <= 10 && !due; i++)
             {
                 var considered = Scheduler.Considered;
                 var events = await SendAsync(user, chat.ChatId, $"m{i}");
                 Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
-                for (var deadline = DateTime.UtcNow.AddSeconds(30); Scheduler.Considered < considered + 1 && DateTime.UtcNow < deadline;)
-                {
-                    await Task.Delay(10, Ct);
-                }
-
+                await WaitUntilAsync(() => Scheduler.Considered >= considered + 1);
                 due = Scheduler.InFlight > 0;
             }
 
             Assert.True(due, "no exchange made a summary due");
 
             // The job has read its span (its one snapshot) once its model call has started.
-            for (var deadline = DateTime.UtcNow.AddSeconds(30); fixture.Summarizer.Requests.Count == summaries && DateTime.UtcNow < deadline;)
-            {
-                await Task.Delay(10, Ct);
-            }
-
+            await WaitUntilAsync(() => fixture.Summarizer.Requests.Count > summaries);
             Assert.Equal(summaries + 1, fixture.Summarizer.Requests.Count);
 
-            // The next exchange records its turns and reads its window now, well before the store (3 s: so the
-            // store finds no change of this exchange announced and takes the window in place); its reply, and
-            // so its trigger, comes 7 s later, after the job stored and left this replica's queue.
-            fixture.Server.DelayBeforeFirstChunk = TimeSpan.FromSeconds(7);
+            // The next exchange records its turns and reads its window before the store (its model call has
+            // started, held on the gate); only then is the summary call released.
+            fixture.Server.FirstChunkGate = replyGate.Task;
             var next = Scheduler.Considered;
-            var raced = await SendAsync(user, chat.ChatId, "while the summary is written");
+            var replies = fixture.Server.Requests.Count;
+            var racedTask = SendAsync(user, chat.ChatId, "while the summary is written");
+            await WaitUntilAsync(() => fixture.Server.Requests.Count > replies || racedTask.IsCompleted);
+            Assert.False(racedTask.IsCompleted, "the raced reply ended before its model call");
+            summaryGate.SetResult();
+
+            // Its reply, and so its trigger, comes only after the job stored and left this replica's queue.
+            await WaitUntilAsync(() => Scheduler.InFlight == 0);
+            replyGate.SetResult();
+            var raced = await racedTask;
             Assert.Equal(ReplyEvent.EventOneofCase.Completed, raced[^1].EventCase);
             await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
 
@@ -102,8 +107,19 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         }
         finally
         {
-            fixture.Summarizer.DelayBeforeFirstChunk = TimeSpan.Zero;
-            fixture.Server.DelayBeforeFirstChunk = TimeSpan.Zero;
+            fixture.Summarizer.FirstChunkGate = null;
+            fixture.Server.FirstChunkGate = null;
+            summaryGate.TrySetResult();
+            replyGate.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits (up to a minute, for a loaded machine) until <paramref name="condition"/> holds.</summary>
+    private async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var deadline = DateTime.UtcNow.AddMinutes(1); !condition() && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(10, Ct);
         }
     }
 }

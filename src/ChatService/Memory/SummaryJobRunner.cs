@@ -104,8 +104,7 @@ public sealed partial class SummaryJobRunner
         return outcome;
     }
 
-    /// <summary>How long a span's attempt count outlives its last attempt: long enough for every retry.</summary>
-    private TimeSpan AttemptsKept => (_options.Lease + _options.RetryDelay + _options.SweepInterval) * (_options.MaxAttempts + 1);
+    private TimeSpan AttemptsKept => _options.AttemptsKept;
 
     private async Task<(SummaryRunOutcome Outcome, ChatSummary? Stored)> RunLeasedAsync(string chatId, long throughSeq, CancellationToken cancellationToken)
     {
@@ -143,6 +142,19 @@ public sealed partial class SummaryJobRunner
 
         var queuedAt = _timeProvider.GetUtcNow();
         var (prompt, taken) = Prompt(claim, span, _router.BudgetFor(route), _options.MaxOutputTokens);
+        if (taken == 0)
+        {
+            // The instructions alone leave no room for any of the first turn's text: a summary through it
+            // would tell nothing of it. Failed (counted as an attempt, so MaxAttempts and the give-up pause
+            // bound it) until the summary route's context or the instructions change.
+            const string noRoom = "the summary route's context leaves no room for a turn after the instructions";
+            await _store.FailAsync(claim, span.ShownSeqs, ReplicaId, noRoom, _options.RetryDelay, [], CancellationToken.None);
+            SummaryMetrics.Committed();
+            Log.JobFailed(_logger, chatId, claim.ThroughSeq, claim.Attempt, noRoom);
+            SummaryMetrics.Run("failed");
+            return (SummaryRunOutcome.Failed, null);
+        }
+
         var (text, calls, finished) = await GenerateAsync(route, prompt, chatId, claim.ThroughSeq, queuedAt, cancellationToken);
         var summary = text.Trim();
         if (!finished.Succeeded || summary.Length == 0)
@@ -187,29 +199,48 @@ public sealed partial class SummaryJobRunner
     /// The summary prompt: the instructions as a system message, then one user message with the previous
     /// summary and the span's turns as "Name: text" lines, oldest first, within the summary route's prompt
     /// budget by its tokenizer (its context less the larger of its reply reserve and
-    /// <see cref="SummaryOptions.MaxOutputTokens"/>). The instructions and the earlier summary always go;
-    /// the span's turns go oldest first while they fit, and the newest that do not are left to the next
-    /// job (the summary then ends at the last turn sent), so no turn is ever skipped by the summary. The
-    /// first turn always goes, its oldest text cut if it alone is over. Returns how many turns it took.
+    /// <see cref="SummaryOptions.MaxOutputTokens"/>). The instructions always go; the earlier summary goes
+    /// whole unless it would leave the first turn less than the smaller of its own cost and half the room
+    /// after the instructions: then its start is cut (its newest part is kept), so a long earlier summary
+    /// on a small summary context never crowds every turn out. The span's turns go oldest first while they
+    /// fit, and the newest that do not are left to the next job (the summary then ends at the last turn
+    /// sent), so no turn is ever skipped by the summary; the first turn's oldest text is cut if it alone is
+    /// over. Returns how many turns it took: 0 when not even part of the first turn's text fits (the
+    /// instructions fill the room), and the job must then not store a summary through it.
     /// </summary>
     internal (IReadOnlyList<ChatMessage> Messages, int Turns) Prompt(SummaryClaim claim, SummarySpan span, RoutePromptBudget budget, int maxOutputTokens)
     {
         var tokenizer = budget.Tokenizer;
         var cast = string.Join(" and ", span.Names.Values.Distinct());
         var instructions = Macros.Expand(_options.Instructions, cast.Length > 0 ? cast : "the characters", Macros.DefaultUserName);
-        var body = new StringBuilder();
-        body.Append("Earlier summary:\n").Append(claim.BaseText.Length > 0 ? claim.BaseText : "(none yet)").Append("\n\nNew messages:\n");
+        string Name(ChatTurn turn) => turn.Role == AuthorRole.User
+            ? Macros.DefaultUserName
+            : turn.CharacterId is { } id && span.Names.TryGetValue(id, out var display) ? display : "Character";
+        string Body(string earlier) => $"Earlier summary:\n{(earlier.Length > 0 ? earlier : "(none yet)")}\n\nNew messages:\n";
 
         // The message framing and the reply's priming count too; the lines' costs are counted one by one,
         // which may overcount a little at their joins (never under).
-        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, maxOutputTokens)
-            - tokenizer.CountMessage(instructions) - tokenizer.CountMessage(body.ToString()) - PromptTokenizer.MessageOverhead;
+        var fixedRoom = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, maxOutputTokens)
+            - tokenizer.CountMessage(instructions) - PromptTokenizer.MessageOverhead;
+        var baseText = claim.BaseText;
+        if (baseText.Length > 0 && span.Turns.Count > 0)
+        {
+            var firstTurn = span.Turns[0];
+            var frame = tokenizer.CountMessage(Body(""));
+            var firstShare = Math.Min(tokenizer.Count($"{Name(firstTurn)}: {firstTurn.Text}\n"), Math.Max(0, fixedRoom - frame) / 2);
+            var forBase = fixedRoom - frame - firstShare;
+            if (tokenizer.Count(baseText) > forBase)
+            {
+                baseText = KeepEnd(baseText, forBase, tokenizer);
+            }
+        }
+
+        var body = new StringBuilder(Body(baseText));
+        var room = fixedRoom - tokenizer.CountMessage(body.ToString());
         var taken = 0;
         foreach (var turn in span.Turns)
         {
-            var name = turn.Role == AuthorRole.User
-                ? Macros.DefaultUserName
-                : turn.CharacterId is { } id && span.Names.TryGetValue(id, out var display) ? display : "Character";
+            var name = Name(turn);
             var line = $"{name}: {turn.Text}\n";
             var cost = tokenizer.Count(line);
             if (cost > room)
@@ -219,7 +250,14 @@ public sealed partial class SummaryJobRunner
                     break;
                 }
 
-                line = $"{name}: {KeepEnd(turn.Text, room - tokenizer.Count($"{name}: \n"), tokenizer)}\n";
+                var kept = KeepEnd(turn.Text, room - tokenizer.Count($"{name}: \n"), tokenizer);
+                if (kept.Length == 0 && turn.Text.Length > 0)
+                {
+                    // Cut to nothing: no summary may claim to cover this turn.
+                    break;
+                }
+
+                line = $"{name}: {kept}\n";
                 cost = room;
             }
 

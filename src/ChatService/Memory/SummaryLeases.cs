@@ -74,10 +74,18 @@ internal sealed partial class SummaryLeases
     //  -1: the span was attempted ARGV[4] times and its pause (ARGV[8] ms from the first refusal) is not
     //      over; once it is, the count starts afresh;
     //   0: held by another; else the attempt's number.
+    // A held lease answers 0 before the attempts are looked at: while the last permitted attempt runs, a
+    // concurrent trigger must not find the span exhausted (it would start the pause early and take the
+    // running job's entry off the sweep's list). The hash always keeps a TTL (one without, recreated by a
+    // release after an eviction, gets ARGV[5]), so a stale 'sv' heals.
     private const string AcquireScript =
         """
         local sv = tonumber(redis.call('HGET', KEYS[2], 'sv') or '0')
-        if sv > tonumber(ARGV[6]) and tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[2], 'st') or '0') < tonumber(ARGV[9]) then return -2 end
+        if sv > tonumber(ARGV[6]) and tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[2], 'st') or '0') < tonumber(ARGV[9]) then
+          if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+          return -2
+        end
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         local n = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
         if n >= tonumber(ARGV[4]) then
           local pause = 'p' .. ARGV[3]
@@ -100,7 +108,8 @@ internal sealed partial class SummaryLeases
     // now). The span's attempt count: ARGV[3] = 'forget' (the job is done) removes it, 'undo' (nothing was
     // attempted: the store found the retry delay not over) takes this run's back, 'keep' leaves it. A stored
     // summary (ARGV[4] its version, ARGV[5] its through-seq; 0 for none) is kept as the chat's last, unless a
-    // newer one is there already. 1 when it deleted the lease.
+    // newer one is there already. The hash gets a TTL (ARGV[6] ms) when it has none: the HSET or HINCRBY
+    // here recreate it without one if it was evicted or expired during the job. 1 when it deleted the lease.
     private const string ReleaseScript =
         """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -110,6 +119,7 @@ internal sealed partial class SummaryLeases
         if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[2], 'sv') or '0') then
           redis.call('HSET', KEYS[2], 'sv', ARGV[4], 'st', ARGV[5])
         end
+        if redis.call('PTTL', KEYS[2]) == -1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
         return 1
         """;
 
@@ -119,11 +129,14 @@ internal sealed partial class SummaryLeases
     private readonly ILogger _logger;
     private readonly CircuitBreaker? _breaker;
     private readonly int _shards;
+    private readonly TimeSpan _hashKept;
     private int _sweepStart;
 
     public SummaryLeases(IServiceProvider services, TimeProvider timeProvider, ILogger<SummaryLeases> logger)
     {
-        _shards = services.GetRequiredService<IOptions<SummaryOptions>>().Value.LeaseShards;
+        var summary = services.GetRequiredService<IOptions<SummaryOptions>>().Value;
+        _shards = summary.LeaseShards;
+        _hashKept = summary.AttemptsKept;
         var options = services.GetRequiredService<IOptions<RedisOptions>>().Value;
         _redis = options.Enabled ? services.GetService<IConnectionMultiplexer>() : null;
         _timeout = options.OperationTimeout;
@@ -251,7 +264,7 @@ internal sealed partial class SummaryLeases
                     ReleaseScript,
                     [LeaseKey(lease.ChatId), AttemptsKey(lease.ChatId)],
                     [lease.Value, lease.ThroughSeq, attempts switch { SummaryAttempts.Forget => "forget", SummaryAttempts.Undo => "undo", _ => "keep" },
-                        stored?.Version ?? 0, stored?.ThroughSeq ?? 0])
+                        stored?.Version ?? 0, stored?.ThroughSeq ?? 0, (long)_hashKept.TotalMilliseconds])
                 .WaitAsync(_timeout, _timeProvider);
             if (deleted == 0)
             {

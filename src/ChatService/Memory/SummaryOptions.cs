@@ -73,9 +73,12 @@ public sealed class SummaryOptions : IValidatableObject
     /// How long a span tried <see cref="MaxAttempts"/> times is left before its count starts afresh (the
     /// chat's next trigger tries it again), so a summary route that was down for a while, or a span its
     /// model refused, does not stop the chat's summaries for good: its span is capped at
-    /// <see cref="MaxTurnsPerJob"/> past the last summary, so every later trigger names that same span. Default: 30 min.
+    /// <see cref="MaxTurnsPerJob"/> past the last summary, so every later trigger names that same span. Default: 30 min; at most 7 days.
     /// </summary>
     public TimeSpan GiveUpPause { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>The longest <see cref="GiveUpPause"/> accepted.</summary>
+    internal static readonly TimeSpan MaxGiveUpPause = TimeSpan.FromDays(7);
 
     /// <summary>
     /// Sorted sets the held leases are listed in for the sweep (<c>summary:leases:{k}</c>, k by a stable
@@ -88,6 +91,9 @@ public sealed class SummaryOptions : IValidatableObject
 
     /// <summary>How often each replica looks for jobs whose lease or retry delay ran out. Default: 15 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a span's attempt count (and the chat's summary hash) outlives its last write: long enough for every retry.</summary>
+    internal TimeSpan AttemptsKept => (Lease + RetryDelay + SweepInterval) * (MaxAttempts + 1);
 
     /// <summary>Jobs waiting on this replica; a trigger that finds the queue full is dropped (a later reply triggers again). Default: 1000.</summary>
     [Range(1, 1_000_000)]
@@ -109,9 +115,11 @@ public sealed class SummaryOptions : IValidatableObject
             yield return new ValidationResult("Summary:Lease must be longer than Summary:CallTimeout", [nameof(Lease)]);
         }
 
-        if (GiveUpPause <= TimeSpan.Zero)
+        // Capped: the pause is added to a timestamp in Spanner (TIMESTAMP_ADD) and to Unix ms in Redis, and
+        // a huge value would overflow both; a week is far past any pause worth having.
+        if (GiveUpPause <= TimeSpan.Zero || GiveUpPause > MaxGiveUpPause)
         {
-            yield return new ValidationResult("Summary:GiveUpPause must be positive", [nameof(GiveUpPause)]);
+            yield return new ValidationResult("Summary:GiveUpPause must be positive and at most 7 days", [nameof(GiveUpPause)]);
         }
 
         if (SweepInterval <= TimeSpan.Zero || RetryDelay < TimeSpan.Zero)
