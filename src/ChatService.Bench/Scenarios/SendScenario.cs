@@ -49,12 +49,19 @@ internal static class SendScenario
             // (each reply still reads its definitions: the characters' versions and the user's persona).
             await Task.WhenAll(chats.Select((chat, i) => clients[i].GetHistoryAsync(
                 new Api.V1.GetHistoryRequest { ChatId = chat.ChatId }, chat.Headers, cancellationToken: cancellationToken).ResponseAsync));
-            // Warm their definitions too: a chat's first reply reads the cast's and the persona's versions once
-            // (then cached in Redis), which a warm chat's exchanges never do again. And let the chat-count folds
+            // Warm their definitions too: a chat's first reply reads the cast's and the persona's versions once,
+            // then keeps them in this replica's memory under tokens in Redis. Those copies are not forever: a token
+            // lives at most Redis:DefinitionTokenTtl (10 min), and each replica and each speaker has its own copy,
+            // so a chat in production pays about one such read per replica, speaker and 10 minutes of use (a note
+            // in the report says so; these runs are shorter than that). And let the chat-count folds
             // CreateChat scheduled (Chat:ChatCountFoldInterval after it, a read and a commit each) land before
             // the counting starts: neither belongs to a warm exchange, and both showed as a residue per run.
             await Task.WhenAll(chats.Select((chat, i) => Exchange.RunAsync(clients[i], chat, "Hello.", cancellationToken)));
-            var metricsBefore = await QuietAsync(service, cancellationToken);
+            var (metricsBefore, quiet) = await QuietAsync(service, cancellationToken);
+            if (!quiet)
+            {
+                report.Notes.Add($"before the {callers}-caller run the service's Spanner counters were still moving after 30 s of waiting: its figures may include warm-up work");
+            }
             var errorsBefore = service.ErrorLogs;
             var started = 0L;
             var result = await ClosedLoop.RunAsync("SendMessage exchange", callers, options.Warmup, options.Duration, async (caller, ct) =>
@@ -89,6 +96,8 @@ internal static class SendScenario
             }
         }
 
+        report.Notes.Add("Not in these figures: a warm chat's definitions are re-read from Spanner about once per replica, speaker and " +
+            "Redis:DefinitionTokenTtl (10 min) of use, when their tokens expire; every chat's definitions are warmed before counting, and each run is shorter than that.");
         report.Notes.Add("Spanner commits and reads per exchange: deltas of the service's spanner_client_commits_total and spanner_client_reads_total " +
             "(single-use reads) on /metrics around the warm-up and window, over the exchanges started in them (the recovery, summary and " +
             "data-deletion sweeps, the health poller and the catalog backfill, which read Spanner on timers of their own, are off for this scenario; " +
@@ -101,7 +110,7 @@ internal static class SendScenario
     }
 
     /// <summary>The service's metrics once its Spanner counters stood still for two seconds in a row (at most 30 s).</summary>
-    private static async Task<MetricsScrape> QuietAsync(ServiceProcess service, CancellationToken cancellationToken)
+    private static async Task<(MetricsScrape Scrape, bool Quiet)> QuietAsync(ServiceProcess service, CancellationToken cancellationToken)
     {
         var last = await MetricsScrape.TakeAsync(Http, service.HttpPort, cancellationToken);
         var still = 0;
@@ -114,7 +123,7 @@ internal static class SendScenario
             last = next;
         }
 
-        return last;
+        return (last, still >= 4);
     }
 
     /// <summary>Spanner commits and single-use reads per exchange, from the service's own counters, once its replies have settled.</summary>
