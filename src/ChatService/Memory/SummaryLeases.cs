@@ -327,12 +327,30 @@ internal sealed partial class SummaryLeases
             var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var start = (int)((uint)Interlocked.Increment(ref _sweepStart) % (uint)_shards);
             var shards = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards)).ToList();
-            var ranges = await Task.WhenAll(shards.Select(key => database.SortedSetRangeByScoreAsync(key, double.NegativeInfinity, now, take: limit)))
-                .WaitAsync(_timeout, _timeProvider);
+            // Each shard on its own: a shard whose node is failing over is skipped this round, and only a sweep
+            // that reached no shard at all counts against the breaker (which also gates the leases themselves).
+            var reads = shards.Select(key => database.SortedSetRangeByScoreAsync(key, double.NegativeInfinity, now, take: limit)
+                .WaitAsync(_timeout, _timeProvider)).ToList();
+            try
+            {
+                await Task.WhenAll(reads);
+            }
+            catch (Exception) when (reads.Any(r => r.IsCompletedSuccessfully))
+            {
+                // Some shards answered: their jobs are swept below; the others wait for the next sweep.
+                var first = reads.First(r => !r.IsCompletedSuccessfully);
+                Log.Unavailable(_logger, "(sweep of some shards)", first.Exception?.InnerException?.GetType().Name ?? "Canceled", first.Exception?.InnerException?.Message ?? "");
+            }
+
             var jobs = new List<(string, long)>();
             for (var s = 0; s < shards.Count && jobs.Count < limit; s++)
             {
-                foreach (var member in ranges[s])
+                if (!reads[s].IsCompletedSuccessfully)
+                {
+                    continue;
+                }
+
+                foreach (var member in reads[s].Result)
                 {
                     if (jobs.Count >= limit)
                     {
@@ -340,7 +358,19 @@ internal sealed partial class SummaryLeases
                     }
 
                     // Only the sweep that removes a member runs its job; the others skip it.
-                    if (!await database.SortedSetRemoveAsync(shards[s], member).WaitAsync(_timeout, _timeProvider))
+                    bool removed;
+                    try
+                    {
+                        removed = await database.SortedSetRemoveAsync(shards[s], member).WaitAsync(_timeout, _timeProvider);
+                    }
+                    catch (Exception ex) when (ex is RedisException or TimeoutException)
+                    {
+                        // This shard's node stopped answering: the member stays listed for a later sweep.
+                        Log.Unavailable(_logger, $"(sweep of shard {shards[s]})", ex.GetType().Name, ex.Message);
+                        break;
+                    }
+
+                    if (!removed)
                     {
                         continue;
                     }
