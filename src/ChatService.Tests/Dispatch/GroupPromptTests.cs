@@ -1,3 +1,4 @@
+using Grpc.Core;
 using ChatService.Api.V1;
 using ChatService.Tests.Api;
 using ChatService.Tests.Inference;
@@ -67,5 +68,34 @@ public sealed class GroupPromptTests(OpenAIBackedFixture fixture) : ApiTestBase(
         Assert.Equal(2, await Fixture.CountAsync(
             "SELECT COUNT(*) FROM ModelCalls WHERE ChatId = @c AND Backend = 'llm' AND Model = 'test-model' AND Outcome = 'ok' AND PromptTokens = 42 AND CompletionTokens = 5",
             ("c", chat.ChatId)));
+    }
+
+    [Fact]
+    public async Task AFreshReplyWhosePromptEndsWithTheSpeakersOwnTurn_IsNotSentAsAContinuation()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var ada = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "Ada loves primes.", ModelRoute = "llm", Talkativeness = 1 }, cancellationToken: Ct);
+        var bob = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Bob", Persona = "Bob loves pirates.", ModelRoute = "llm", Talkativeness = 0 }, cancellationToken: Ct);
+        var chat = await CreateChatAsync(user, ada, bob);
+        chat.SpeakerStrategy = SpeakerStrategy.Natural;
+        await client.UpdateChatAsync(new UpdateChatRequest { Chat = chat, UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "speaker_strategy" } } }, cancellationToken: Ct);
+        await SendAsync(user, chat.ChatId, "Tell me about primes.", "", ada.CharacterId);
+        var before = fixture.Server.Requests.Count;
+
+        // NATURAL with Bob never talkative: ContinueChat picks Ada again, right after her own turn.
+        using (var call = client.ContinueChat(new ContinueChatRequest { ChatId = chat.ChatId, Turns = 1, RequestId = "again" }, cancellationToken: Ct))
+        {
+            await foreach (var _ in call.ResponseStream.ReadAllAsync(Ct))
+            {
+            }
+        }
+
+        Assert.Equal(before + 1, fixture.Server.Requests.Count);
+        // The prompt ends with an assistant message (Ada's own earlier reply), yet this is a new reply:
+        // the backend's ContinueFinalMessage prefill must not be asked for.
+        Assert.Equal("assistant", fixture.Server.Messages(before)[^1].Role);
+        Assert.False(fixture.Server.Requests[before].ContainsKey("continue_final_message"));
+        Assert.False(fixture.Server.Requests[before].ContainsKey("add_generation_prompt"));
     }
 }

@@ -357,7 +357,7 @@ public sealed partial class OwnedReply
         var calls = new List<ModelCallRecord>();
         var started = false;
         GenerationFinished finished = new(false, ReplyFailureCode.Interrupted, "the model stream ended without an outcome");
-        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt, MaxOutputTokens: maxOutputTokens, Variant: Key.CandidateId), cancellationToken))
+        await foreach (var update in _services.Router.GenerateAsync(new GenerationRequest(speaker.ModelRoute, prompt, MaxOutputTokens: maxOutputTokens, Variant: Key.CandidateId, ContinuesFinalMessage: Key.Continuation > 0), cancellationToken))
         {
             switch (update)
             {

@@ -17,6 +17,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
     private readonly IReadOnlyList<ChatMessage> _messages;
     private readonly int _maxOutputTokens;
     private readonly string? _variant;
+    private readonly bool _continuesFinalMessage;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly CancellationToken _callerToken;
@@ -38,6 +39,7 @@ internal sealed class ModelAttempt : IAsyncDisposable
         _messages = request.Messages;
         _maxOutputTokens = request.MaxOutputTokens;
         _variant = backend.Options.Kind == BackendKind.Simulated ? request.Variant : null;
+        _continuesFinalMessage = request.ContinuesFinalMessage;
         _timeProvider = timeProvider;
         _logger = logger;
         _callerToken = callerToken;
@@ -66,8 +68,10 @@ internal sealed class ModelAttempt : IAsyncDisposable
             options.AdditionalProperties = new() { [SimulatedChatClient.VariantProperty] = _variant };
         }
 
-        // Only a continuation's prompt ends with the assistant's message (its prefill).
-        if (_backend.Options is { Kind: BackendKind.OpenAI, ContinuePrefill: ContinuePrefill.ContinueFinalMessage }
+        // Only a continuation says so: a fresh reply's prompt may end with the same character's own turn
+        // (a group ContinueChat repeating a speaker), which must not be extended.
+        if (_continuesFinalMessage
+            && _backend.Options is { Kind: BackendKind.OpenAI, ContinuePrefill: ContinuePrefill.ContinueFinalMessage }
             && _messages.Count > 0 && _messages[^1].Role == ChatRole.Assistant)
         {
             options.RawRepresentationFactory = _ =>

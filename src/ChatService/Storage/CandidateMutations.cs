@@ -75,7 +75,7 @@ internal static class CandidateMutations
             .Set("Continuations", (long)continuation)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
-    /// <summary>The candidate's final state, with its owed marker and lease cleared; <paramref name="filterCategory"/> only for a filtered one.</summary>
+    /// <summary>The candidate's final state, with its owed marker, lease and ContinuedFrom… columns cleared; <paramref name="filterCategory"/> only for a filtered one.</summary>
     public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null) =>
         Key(key)
             .Set("State", (long)state)
@@ -83,6 +83,11 @@ internal static class CandidateMutations
             .Set("FailureCode", FailureCodeColumn.ToColumn(failureCode))
             .Set("FailureReason", failureReason)
             .Set("FilterCategory", filterCategory)
+            // The state kept while a continuation ran is of that continuation only: a later one started by a
+            // replica that does not keep it (an old one, mid rolling upgrade) must find nothing stale to restore.
+            .Set("ContinuedFromState", null)
+            .Set("ContinuedFromFailureCode", null)
+            .Set("ContinuedFromFailureReason", null)
             .Set("OwedShard", null)
             .Set("LeaseOwner", null)
             .Set("LeaseUntil", null)

@@ -60,8 +60,20 @@ internal sealed partial class ReplyLedger
 
                 var (state, code, reason) = settle;
                 var reply = (await ReadCandidateAsync(tx, key.ChatId, key.Seq, key.CandidateId, ct))!;
-                // The text it has stays: none for a new reply, the text so far for a continuation.
-                turns.Settle(reply.Turn, state, reply.Turn.Text, code, reason);
+                // The text it has stays: none for a new reply, the text so far for a continuation (whose
+                // appended text is only stored when it settles: one given up on added nothing, so it goes
+                // back to its state before the continuation, as SettleReplyAsync does).
+                var before = await tx.QueryListAsync(new SpannerStatement(
+                        "SELECT ContinuedFromState, ContinuedFromFailureCode, ContinuedFromFailureReason FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
+                    .Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
+                if (before.Count == 1)
+                {
+                    SettleOrRestore(turns, reply.Turn, key, before[0], state, reply.Turn.Text, code, reason, null, added: false);
+                }
+                else
+                {
+                    turns.Settle(reply.Turn, state, reply.Turn.Text, code, reason);
+                }
                 primary.Add(reply.IsPrimary);
             }
 

@@ -19,6 +19,26 @@ internal sealed partial class ReplyLedger
         WHERE c.ChatId = @chatId AND c.Seq = @seq AND c.CandidateId = @candidateId
         """;
 
+    /// <summary>
+    /// Settles <paramref name="reply"/>, except that a continuation that failed without adding text (not
+    /// withheld) goes back to the state it had before it, as <paramref name="row"/>'s ContinuedFrom… columns
+    /// keep it: SettleReplyAsync and the recovery sweep's RECOVERY_EXHAUSTED both come here.
+    /// </summary>
+    private static void SettleOrRestore(TurnMutations turns, ChatTurn reply, ReplyKey key, SpannerRow row, ReplyState state, string text,
+        ReplyFailureCode? code, string? reason, string? filterCategory, bool added)
+    {
+        if (key.Continuation > 0 && state == ReplyState.Failed && !ReplyFailureCodes.IsWithheld(state, code) && !added
+            && !row.IsNull("ContinuedFromState"))
+        {
+            turns.Settle(reply, (ReplyState)row.Get<long>("ContinuedFromState"), text,
+                FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), row.Get<string?>("ContinuedFromFailureReason"));
+        }
+        else
+        {
+            turns.Settle(reply, state, text, code, reason, filterCategory);
+        }
+    }
+
     public async Task<SettledReply?> SettleReplyAsync(ReplyOutcome outcome, CancellationToken cancellationToken)
     {
         var key = outcome.Key;
@@ -58,16 +78,7 @@ internal sealed partial class ReplyLedger
             // A continuation that failed without adding anything leaves the candidate as it was before it (a
             // complete reply stays complete: its text is intact); its stream still ends failed, saying why.
             // One that added text before failing is stored failed, as any reply cut short is.
-            if (key.Continuation > 0 && outcome.State == ReplyState.Failed && !withheld && outcome.Text.Length == 0
-                && !row.IsNull("ContinuedFromState"))
-            {
-                turns.Settle(reply, (ReplyState)row.Get<long>("ContinuedFromState"), text,
-                    FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), row.Get<string?>("ContinuedFromFailureReason"));
-            }
-            else
-            {
-                turns.Settle(reply, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory);
-            }
+            SettleOrRestore(turns, reply, key, row, outcome.State, text, outcome.FailureCode, outcome.FailureReason, outcome.FilterCategory, added: outcome.Text.Length > 0);
 
             var attempt = row.Get<long>("LastAttempt");
             foreach (var call in outcome.Calls)
