@@ -151,7 +151,7 @@ internal sealed partial class ReplyLedger
                 throw ChatException.TurnHidden(chatId, seq);
             }
 
-            if (turn.State == ReplyState.Filtered)
+            if (ReplyFailureCodes.IsWithheld(turn.State, turn.FailureCode))
             {
                 throw new ChatException(ChatErrorKind.FailedPrecondition,
                     $"candidate {candidateId} of turn {seq} was withheld by moderation; it cannot be selected (Regenerate for another one)");

@@ -75,7 +75,7 @@ internal static class TurnEdits
                 $"turn {seq} is still being generated; wait for it to finish (or cancel it with CancelReply) before editing it");
         }
 
-        if (turn.Role == AuthorRole.Character && turn.State == ReplyState.Filtered)
+        if (turn.Role == AuthorRole.Character && ReplyFailureCodes.IsWithheld(turn.State, turn.FailureCode))
         {
             // An edit would give a withheld reply shown text again; a new candidate is the way on.
             throw new ChatException(ChatErrorKind.FailedPrecondition,
