@@ -338,7 +338,7 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         });
 
         Assert.Equal(tables, await Fixture.SnapshotAsync());
-        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM TurnRevisions"));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM TurnRevisions WHERE ChatId = @c", ("c", chat.ChatId)));
         Assert.Equal(requests, fixture.Server.Requests.Count);
         var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
         Assert.Equal("A first, harmless message.", Assert.Single(history.Turns, t => t.Seq == 2).Text);
