@@ -23,6 +23,7 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
     [Fact]
     public async Task ContinueReply_AppendsWhatIsStreamedToTheSameCandidate_AndThePromptEndsWithTheReplyAsTheAssistants()
     {
+        var firstRequest = OpenAI.Server.Requests.Count; // the server is shared: other tests' continuations come before
         var (user, chat) = await ChatWithExchangesAsync(1); // 1 greeting, 2 "message 0", 3 the model's reply
         var client = Fixture.Client(user);
         var reply = (await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Turns[0]; // the window is cached
@@ -62,7 +63,7 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         var sent = OpenAI.Server.Requests[requests];
         Assert.Equal((true, false), (sent["continue_final_message"]!.GetValue<bool>(), sent["add_generation_prompt"]!.GetValue<bool>()));
         Assert.True(sent.ContainsKey("max_tokens"), "the legacy max_tokens patch is still applied with it");
-        Assert.All(OpenAI.Server.Requests.Take(requests), r => Assert.False(r.ContainsKey("continue_final_message")));
+        Assert.All(OpenAI.Server.Requests.Skip(firstRequest).Take(requests - firstRequest), r => Assert.False(r.ContainsKey("continue_final_message")));
 
         // The stored prompt says the same.
         var stored = await client.GetReplyPromptAsync(new GetReplyPromptRequest { ChatId = chat.ChatId, Seq = 3 }, cancellationToken: Ct);
@@ -159,6 +160,12 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
         Assert.True(repeat[0].Accepted.Duplicate);
         Assert.Equal((ModelReply, final), (repeat[0].Accepted.PendingTurns[0].Text, repeat[^1].Completed.Turn.Text));
         Assert.Equal(final, ShownText(repeat));
+
+        // While the continuation's log is there the repeat follows it: its events are the first call's, number for
+        // number, so a caller that mixes the repeat's stream with a StreamReply resume never gets text twice.
+        Assert.Equal(
+            first.Skip(1).Select(e => (e.Sequence, e.EventCase)),
+            repeat.Skip(1).Select(e => (e.Sequence, e.EventCase)));
 
         // The cache holds the candidate as stored (its own count, its whole text).
         var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);

@@ -325,7 +325,8 @@ public sealed partial class ReplyPipeline(
     /// <param name="withheld">The reply as the caller found it, when moderation withheld it: replayed as storage holds it (no text).</param>
     /// <param name="continued">
     /// A settled continuation a repeated ContinueReply attaches to: as that continuation owes it (its Accepted text, the text it
-    /// began from) and as stored. Replayed from them, so its deltas are the stored text past the Accepted text, log or no log.
+    /// began from) and as stored. Replayed from them when its log is gone, so its deltas are the stored text past the Accepted
+    /// text; while the log is there, it is followed like any other reply.
     /// </param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false,
@@ -339,7 +340,7 @@ public sealed partial class ReplyPipeline(
             source = new ReplyStream(key);
             StoredEnding.Finish(source, withheld);
         }
-        else if (continued is var (owed, stored))
+        else if (continued is var (owed, stored) && await LogGoneAsync(key))
         {
             source = new ReplyStream(key);
             source.Publish(ReplyUpdateKind.Accepted, turn: owed with { State = ReplyState.Pending });
@@ -395,6 +396,34 @@ public sealed partial class ReplyPipeline(
         finally
         {
             mirror?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Whether a settled continuation's log can no longer give its events (expired, never written, or Redis
+    /// not answering): only then is a repeat replayed from storage. While the log is there it is followed,
+    /// so the repeat's events carry the same numbers as every other follower's and a caller that mixes the
+    /// repeat's stream with a StreamReply resume never gets text twice.
+    /// </summary>
+    private async Task<bool> LogGoneAsync(ReplyKey key)
+    {
+        if (!log.IsEnabled)
+        {
+            return true;
+        }
+
+        try
+        {
+            return (await log.ReadAsync(key, afterSequence: 0)).Missing;
+        }
+        catch (ReplyLogUnavailableException)
+        {
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // The log lost events a full replay needs.
+            return true;
         }
     }
 
