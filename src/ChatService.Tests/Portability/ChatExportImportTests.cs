@@ -161,6 +161,7 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     [InlineData(1, "version", """{"format":"chatservice.chat","version":2,"chat":{"characters":[]}}""", "")]
     [InlineData(1, "chat.pinned_seqs", """{"format":"chatservice.chat","version":1,"chat":{"characters":[],"pinned_seqs":[9]}}""", "")]
     [InlineData(1, "chat.title", """{"format":"chatservice.chat","version":1,"chat":{"title":"a\u0007b","characters":[]}}""", "")]
+    [InlineData(1, "chat.title", """{"format":"chatservice.chat","version":1,"chat":{"title":"invoice\u202Egpj.exe","characters":[]}}""", "")]
     [InlineData(3, "seq", "", """{"seq":2,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"again"}""")]
     [InlineData(3, "primary", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":2,"candidates":[{"state":"complete","text":"a"}]}""")]
     [InlineData(3, "candidates[0].state", "", """{"seq":3,"role":"character","create_time":"2025-01-01T00:00:00Z","primary":0,"candidates":[{"state":"done","text":"a"}]}""")]

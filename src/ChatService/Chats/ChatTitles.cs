@@ -45,6 +45,32 @@ internal static class ChatTitles
         return null;
     }
 
+    /// <summary>
+    /// <paramref name="text"/> made a title the rule accepts: refused characters dropped, cut to
+    /// <see cref="MaxLength"/> code points. For titles the service derives (an imported character's name),
+    /// which nobody can be asked to correct.
+    /// </summary>
+    public static string Clean(string text)
+    {
+        var kept = new StringBuilder(Math.Min(text.Length, MaxLength * 2));
+        var count = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (count == MaxLength)
+            {
+                break;
+            }
+
+            if (!Refused(rune))
+            {
+                kept.Append(rune.ToString());
+                count++;
+            }
+        }
+
+        return kept.ToString();
+    }
+
     /// <summary>Whether a title refuses <paramref name="rune"/>: controls, line and paragraph separators, and format characters but the two joiners.</summary>
     internal static bool Refused(Rune rune) => Rune.GetUnicodeCategory(rune) switch
     {

@@ -289,7 +289,7 @@ internal sealed partial class ChatPortability(
             request.UserId,
             request.RequestId,
             digest,
-            Truncate(title, 200),
+            ChatTitles.Clean(title),
             castIds,
             speakers,
             file.PinnedSeqs,
@@ -297,10 +297,6 @@ internal sealed partial class ChatPortability(
             file.MemoryNote is null ? null : file.MemoryDepth,
             turns);
     }
-
-    /// <summary>At most <paramref name="maxChars"/> UTF-16 code units, cut before a surrogate pair rather than through it.</summary>
-    private static string Truncate(string text, int maxChars) =>
-        text.Length <= maxChars ? text : text[..(char.IsHighSurrogate(text[maxChars - 1]) ? maxChars - 1 : maxChars)];
 
     private static DateTimeOffset Clamp(DateTimeOffset time, DateTimeOffset ceiling) =>
         time > ceiling ? ceiling : time < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : time;

@@ -102,11 +102,12 @@ internal static class LosslessReader
             depth is null ? null : (int)depth);
     }
 
-    /// <summary>A title as CreateChat takes one: at most 200 characters, none of them a control character.</summary>
+    /// <summary>A title as CreateChat takes one (<see cref="ChatTitles"/>' rule).</summary>
     private static string Title(ImportLine chat)
     {
-        var title = chat.String("title", 200) ?? "";
-        return title.Any(char.IsControl) ? throw chat.Fail("title", "must have no control characters") : title;
+        // Two UTF-16 units a code point at most: the rule's own count decides.
+        var title = chat.String("title", ChatTitles.MaxLength * 2) ?? "";
+        return ChatTitles.Problem(title) is { } problem ? throw chat.Fail("title", problem) : title;
     }
 
     private static ArchivedTurn Turn(ImportLine line, ImportOptions options, int maxUserBytes)

@@ -70,10 +70,10 @@ internal static class SillyTavernReader
 
         line.String("user_name", MaxNameChars);
         var characterName = line.String("character_name", MaxNameChars) ?? "";
-        if (characterName.Any(char.IsControl))
+        if (ChatTitles.Problem(characterName) is { } problem)
         {
-            // It may become the new chat's title, which CreateChat would refuse with a control character.
-            throw line.Fail("character_name", "must have no control characters");
+            // It may become the new chat's title, which must follow the title rule (no control, bidi or invisible format characters).
+            throw line.Fail("character_name", problem);
         }
 
         var created = line.Root.TryGetProperty("create_date", out var date) ? SillyTavernFormat.ParseDate(line, date, "create_date") : null;
