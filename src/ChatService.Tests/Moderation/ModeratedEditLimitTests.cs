@@ -44,7 +44,7 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
         // The send took one token; two edits take the rest of the burst.
         for (var i = 1; i < EditLimitFixture.Burst; i++)
         {
-            await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = $"Edit {i}." }, cancellationToken: Ct);
+            await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = $"Edit {i}.", RequestId = $"edit-{i}" }, cancellationToken: Ct);
         }
 
         var before = await Fixture.SnapshotAsync();
@@ -55,6 +55,11 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
         Assert.Contains("2 per minute", ex.Status.Detail, StringComparison.Ordinal);
         var delay = RetryInfoAssert.RetryDelay(ex);
         Assert.InRange(delay, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(30));
+        Assert.Equal(0, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+        Assert.Equal(before, await Fixture.SnapshotAsync());
+
+        // A retry of an edit applied already is answered from its record: no token, no classifier call.
+        await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "Edit 1.", RequestId = "edit-1" }, cancellationToken: Ct);
         Assert.Equal(0, counters["chat.moderation.checks{result=clean,target=user_message}"]);
         Assert.Equal(before, await Fixture.SnapshotAsync());
 

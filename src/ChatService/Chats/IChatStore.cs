@@ -73,6 +73,12 @@ public interface IChatStore
     /// </summary>
     Task<TurnEdit> EditTurnAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether the caller's EditTurn with <paramref name="requestId"/> was applied already (its record stands):
+    /// a retry is answered from it, so it needs no classifier call and no token of the user's send bucket.
+    /// </summary>
+    Task<bool> EditTurnRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken);
+
     /// <summary>The earlier texts of a shown turn, oldest first.</summary>
     Task<IReadOnlyList<TextRevision>> ListTurnRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);
 }

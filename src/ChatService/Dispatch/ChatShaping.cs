@@ -51,12 +51,14 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
 
         // Each check is a classifier call: an edit that makes one draws on the user's send bucket, as a
         // message does (EditAndRegenerate is admitted as a send already), so edits cannot call it without bound.
-        if (moderation.ScreensUserText)
+        // A retry of an edit applied already is answered from its record: no token, no classifier call (its
+        // text was checked when it was applied; a refusal now would be false).
+        if (moderation.ScreensUserText && !await store.EditTurnRecordedAsync(userId, chatId, requestId, cancellationToken))
         {
             limits.AdmitClassifierCall(userId, "EditTurn");
+            await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         }
 
-        await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         return await store.EditTurnAsync(userId, chatId, seq, text, requestId, cancellationToken);
     }
 

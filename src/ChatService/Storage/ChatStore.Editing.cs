@@ -32,6 +32,12 @@ internal sealed partial class ChatStore
         return edit;
     }
 
+    public Task<bool> EditTurnRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync(
+            async (reader, ct) => await ReadOwnedChatAsync(reader, userId, chatId, ct) is not null
+                && await ChatOperations.ReadAsync(reader, chatId, requestId, TurnEdits.EditKind, ct) is not null,
+            cancellationToken);
+
     public Task<IReadOnlyList<TextRevision>> ListTurnRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         spanner.SnapshotAsync((snapshot, ct) => TurnEdits.ReadRevisionsAsync(snapshot, userId, chatId, seq, ct), cancellationToken);
 }
