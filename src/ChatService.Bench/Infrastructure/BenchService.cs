@@ -17,6 +17,9 @@ internal static class BenchService
         ["Limits:SendsPerMinute"] = "1000000",
         ["Limits:SendBurst"] = "1000000",
         ["Limits:ConcurrentRepliesPerUser"] = "1000000",
+        // Production refuses to start on the public development key of data deletions; a bench run's own
+        // (every service it starts shares it) stands in for the deployment's Secret.
+        ["DataDeletion:UserKeySecret"] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
     };
 
     /// <summary>Starts the service on <paramref name="database"/> with <paramref name="settings"/> on top, and waits until it is ready.</summary>
