@@ -415,7 +415,9 @@ public sealed partial class ReplyPipeline(
 
         try
         {
-            return (await log.ReadAsync(key, afterSequence: 0)).Missing;
+            // A log trimmed at its start cannot give the whole continuation either (a follower would fall back to storage).
+            var read = await log.ReadAsync(key, afterSequence: 0);
+            return read.Missing || read.Events is [var first, ..] && first.Sequence != 1 && first.Kind != ReplyUpdateKind.Restarted;
         }
         catch (ReplyLogUnavailableException)
         {

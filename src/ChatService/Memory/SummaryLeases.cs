@@ -365,7 +365,8 @@ internal sealed partial class SummaryLeases
                     }
                     catch (Exception ex) when (ex is RedisException or TimeoutException)
                     {
-                        // This shard's node stopped answering: the member stays listed for a later sweep.
+                        // This shard's node stopped answering: the member stays listed for a later sweep, unless the
+                        // remove was applied after all (a timeout does not cancel it); then its chat's next trigger redoes the job.
                         Log.Unavailable(_logger, $"(sweep of shard {shards[s]})", ex.GetType().Name, ex.Message);
                         break;
                     }

@@ -70,10 +70,12 @@ internal static class SillyTavernReader
 
         line.String("user_name", MaxNameChars);
         var characterName = line.String("character_name", MaxNameChars) ?? "";
-        if (ChatTitles.Problem(characterName) is { } problem)
+        if (characterName.EnumerateRunes().FirstOrDefault(ChatTitles.Refused) is { Value: > 0 } refused)
         {
-            // It may become the new chat's title, which must follow the title rule (no control, bidi or invisible format characters).
-            throw line.Fail("character_name", problem);
+            // It may become the new chat's title (cut to the title's length then), which must hold no control, bidi or
+            // invisible format characters.
+            throw line.Fail("character_name", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"holds U+{refused.Value:X4}, which a title may not hold (control characters, bidi controls and invisible format characters are refused)"));
         }
 
         var created = line.Root.TryGetProperty("create_date", out var date) ? SillyTavernFormat.ParseDate(line, date, "create_date") : null;
