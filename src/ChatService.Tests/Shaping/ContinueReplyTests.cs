@@ -111,6 +111,24 @@ public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTes
     }
 
     [Fact]
+    public async Task ARepeatedRegenerate_OfACandidateContinuedSince_FollowsTheReplyItMade_NotTheContinuation()
+    {
+        var (user, chat) = await ChatWithExchangesAsync(1); // 1 greeting, 2 "message 0", 3 the model's reply
+        var client = Fixture.Client(user);
+        var regenerate = new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "regen-then-continue" };
+        var first = await ReadAllAsync(client.Regenerate(regenerate, cancellationToken: Ct));
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, first[^1].EventCase);
+        await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(
+            new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "continue-the-regenerated" }, cancellationToken: Ct)));
+
+        // The repeat's events are the regenerate's own (numbered from 1), not the continuation's (found by the hostile suite).
+        var repeat = await ReadAllAsync(client.Regenerate(regenerate, cancellationToken: Ct));
+        Assert.Equal((1L, true, false), (repeat[0].Sequence, repeat[0].Accepted.Duplicate, repeat[0].Accepted.Continuation));
+        Assert.All(repeat, e => Assert.True(e.Sequence < SequenceBase, $"event {e.Sequence} is numbered as a continuation's"));
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, repeat[^1].EventCase);
+    }
+
+    [Fact]
     public async Task RegenerateAndEditAndRegenerate_AfterAContinuation_StreamANewCandidateAsAFirstReply()
     {
         var (user, chat) = await ChatWithExchangesAsync(1); // 1 greeting, 2 "message 0", 3 the model's reply

@@ -84,6 +84,7 @@ internal sealed partial class ChatStore
                 .Add("seq", userSeq),
             cancellationToken);
         var turns = rows.Select(r => ReadTurn(chatId, r)).ToList();
-        return new SendReceipt(turns[0], turns.Skip(1).ToList(), Duplicate: true);
+        // A repeat follows each reply's first generation, not a ContinueReply of it since (that has events of its own).
+        return new SendReceipt(turns[0], turns.Skip(1).Select(t => t with { Continuations = 0 }).ToList(), Duplicate: true);
     }
 }

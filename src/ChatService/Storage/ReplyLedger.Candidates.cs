@@ -241,7 +241,9 @@ internal sealed partial class ReplyLedger
         foreach (var row in found)
         {
             var reply = await ReadCandidateAsync(tx, chatId, row.Get<long>("Seq"), row.Get<string>("CandidateId"), cancellationToken);
-            replies.Add(reply!.Turn);
+            // The reply this request made is the candidate's first generation: a ContinueReply since then has
+            // events of its own (numbered from its continuation), which a repeat of this request does not follow.
+            replies.Add(reply!.Turn with { Continuations = 0 });
         }
 
         return new OwedReplies(replies, Duplicate: true);
