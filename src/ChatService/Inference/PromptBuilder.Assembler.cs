@@ -432,30 +432,8 @@ public static partial class PromptBuilder
     /// <summary>The seq of the oldest recent turn <paramref name="ceiling"/> alone would keep (long.MaxValue when none).</summary>
     private static long OldestWithin(List<(PromptTurn Turn, ChatMessage Message, int Cost)> recent, int newestUser, int ceiling)
     {
-        var oldest = long.MaxValue;
-        var room = ceiling - (newestUser >= 0 ? recent[newestUser].Cost : 0);
-        for (var i = 0; i < recent.Count; i++)
-        {
-            if (i != newestUser)
-            {
-                if (recent[i].Cost > room)
-                {
-                    if (i > newestUser)
-                    {
-                        break;
-                    }
-
-                    room = -1;
-                    continue;
-                }
-
-                room -= recent[i].Cost;
-            }
-
-            oldest = Math.Min(oldest, recent[i].Turn.Seq);
-        }
-
-        return oldest;
+        var within = WithinCeiling(recent, newestUser, ceiling);
+        return within.Count == 0 ? long.MaxValue : within.Min(i => recent[i].Turn.Seq);
     }
 
     private static ChatMessage TurnMessage(PromptTurn turn, string speakerCharacterId, IReadOnlyDictionary<string, string> characterNames)
