@@ -3,24 +3,52 @@ using ChatService.Chats;
 namespace ChatService.Dispatch;
 
 /// <summary>
-/// Keeps this replica's lease on a reply alive while it is generated, renewing at a third of the
-/// lease so that short replies cost no extra commit. If the lease is lost (another replica took
-/// the reply over), generation is cancelled.
+/// Keeps this replica's lease on some work alive while the work runs, renewing it every third of the lease
+/// (so short work costs no extra commit) through the renewal it is given. Serves replies (the reply
+/// pipeline's generation, <see cref="ForReply"/>) and deletions of users' data (a DeleteMyData run, see
+/// <see cref="Privacy.DataDeletionRunner"/>):
+/// <list type="bullet">
+/// <item><see cref="LeaseStatus.Held"/>: renewed; the next renewal comes a third of the lease later.</item>
+/// <item><see cref="LeaseStatus.Lost"/>: another replica took the work over (or it ended elsewhere):
+/// <see cref="Lost"/> is set, the work is cancelled, and renewals stop.</item>
+/// <item><see cref="LeaseStatus.CancelRequested"/>: still held, but the user asked (on another replica,
+/// whose signal may not have reached this one) to stop: the cancel callback runs, and renewals stop.</item>
+/// <item>A renewal that throws (storage trouble): the failure callback hears of it, and the next renewal
+/// comes a third of the lease later; the work's own commits check the lease in the end.</item>
+/// </list>
 /// </summary>
 internal sealed class LeaseKeeper : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LeaseKeeper(IReplyLedger ledger, OwnedReply reply, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation)
+    /// <param name="renew">Renews the lease (once); called every third of <paramref name="lease"/> until stopped.</param>
+    /// <param name="lease">The lease's length.</param>
+    /// <param name="timeProvider">The clock the renewals wait on.</param>
+    /// <param name="work">Cancelled when a renewal finds the lease lost.</param>
+    /// <param name="renewalFailed">Told of each renewal that threw (it is tried again at the next tick).</param>
+    /// <param name="cancelRequested">Run when a renewal answers <see cref="LeaseStatus.CancelRequested"/>.</param>
+    public LeaseKeeper(
+        Func<CancellationToken, Task<LeaseStatus>> renew,
+        TimeSpan lease,
+        TimeProvider timeProvider,
+        CancellationTokenSource work,
+        Action<Exception>? renewalFailed = null,
+        Action? cancelRequested = null)
     {
-        _loop = RenewAsync(ledger, reply, lease / 3, timeProvider, generation);
+        _loop = RenewAsync(renew, lease / 3, timeProvider, work, renewalFailed, cancelRequested);
     }
+
+    /// <summary>The keeper of a reply's lease during its generation: a cancel asked on another replica cancels the reply here.</summary>
+    public static LeaseKeeper ForReply(IReplyLedger ledger, OwnedReply reply, TimeSpan lease, TimeProvider timeProvider, CancellationTokenSource generation) =>
+        new(ct => ledger.RenewLeaseAsync(reply.Key, ct), lease, timeProvider, generation, cancelRequested: () => reply.RequestCancel());
 
     /// <summary>True when a renewal found the lease held by someone else.</summary>
     public bool Lost { get; private set; }
 
-    private async Task RenewAsync(IReplyLedger ledger, OwnedReply reply, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource generation)
+    private async Task RenewAsync(
+        Func<CancellationToken, Task<LeaseStatus>> renew, TimeSpan every, TimeProvider timeProvider, CancellationTokenSource work,
+        Action<Exception>? renewalFailed, Action? cancelRequested)
     {
         try
         {
@@ -30,18 +58,18 @@ internal sealed class LeaseKeeper : IDisposable
                 LeaseStatus status;
                 try
                 {
-                    status = await ledger.RenewLeaseAsync(reply.Key, _stop.Token);
+                    status = await renew(_stop.Token);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Storage trouble: keep generating and try again; the settle commit decides in the end.
+                    // Storage trouble: keep working and try again; the work's own commit decides in the end.
+                    renewalFailed?.Invoke(ex);
                     continue;
                 }
 
                 if (status == LeaseStatus.CancelRequested)
                 {
-                    // Asked on another replica (its signal may not have reached us): stop and store.
-                    reply.RequestCancel();
+                    cancelRequested?.Invoke();
                     return;
                 }
 
@@ -50,11 +78,11 @@ internal sealed class LeaseKeeper : IDisposable
                     Lost = true;
                     try
                     {
-                        await generation.CancelAsync();
+                        await work.CancelAsync();
                     }
                     catch (ObjectDisposedException)
                     {
-                        // Generation ended meanwhile; the settle commit checks the lease anyway.
+                        // The work ended meanwhile; its own commit checks the lease anyway.
                     }
 
                     return;
@@ -63,7 +91,7 @@ internal sealed class LeaseKeeper : IDisposable
         }
         catch (OperationCanceledException)
         {
-            // Stopped because generation finished.
+            // Stopped because the work finished.
         }
     }
 

@@ -155,7 +155,7 @@ public sealed partial class OwnedReply
                 return;
             }
 
-            leaseKeeper = new LeaseKeeper(services.Ledger, this, services.Lease, services.TimeProvider, generation);
+            leaseKeeper = LeaseKeeper.ForReply(services.Ledger, this, services.Lease, services.TimeProvider, generation);
             using var screen = services.Moderation.ScreensReplies ? new ReplyScreen(services.Moderation, generation.Token, abandon) : null;
             var (text, calls, finished) = await StreamAsync(context.Speaker, prompt.Messages, budget.ReplyReserveTokens, queuedAt, screen, generation.Token);
 

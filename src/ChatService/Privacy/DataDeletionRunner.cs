@@ -166,7 +166,7 @@ internal sealed partial class DataDeletionRunner(
         var stopping = lifetime.ApplicationStopping;
         DataDeletionMetrics.Started();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var keeper = new DeletionLeaseKeeper(store, claimed.UserKey, Replica, Options.Lease, timeProvider, run, logger);
+        var keeper = KeepLease(claimed.UserKey, run);
         try
         {
             var state = new RunState(Options.MutationBudget, Options.DefinitionsPerBatch);
@@ -210,6 +210,34 @@ internal sealed partial class DataDeletionRunner(
             DataDeletionMetrics.Ended();
         }
     }
+
+    /// <summary>
+    /// The run's lease keeper: it renews the deletion's lease every third of the lease for the whole run, so a
+    /// batch slower than the lease (a big read, a slow Redis purge, a commit retried under contention) never lets
+    /// another replica's sweep start the same deletion; a renewal that finds the deletion taken over (or
+    /// finished) cancels the run. Stopped before the run releases the deletion (its last commit, or the record
+    /// of its failure), so nothing renews it after. Each renewal and each failed one is counted (and a failure
+    /// logged): renewals failing for a whole lease let another replica take the run over.
+    /// </summary>
+    private LeaseKeeper KeepLease(string userKey, CancellationTokenSource run) => new(
+        async ct =>
+        {
+            if (!await store.RenewLeaseAsync(userKey, Replica, Options.Lease, ct))
+            {
+                return LeaseStatus.Lost;
+            }
+
+            DataDeletionMetrics.LeaseRenewed();
+            return LeaseStatus.Held;
+        },
+        Options.Lease,
+        timeProvider,
+        run,
+        renewalFailed: ex =>
+        {
+            DataDeletionMetrics.LeaseRenewalFailed();
+            Log.RenewalFailed(logger, userKey[..12], ex);
+        });
 
     /// <summary>
     /// Records a failed run: its error, one more failure in a row and the backoff before the next attempt
@@ -538,5 +566,8 @@ internal sealed partial class DataDeletionRunner(
         [LoggerMessage(7113, LogLevel.Warning,
             "Data deletion {UserKey}: Spanner refused a {Kind} batch of {Items} for its mutations ({Message}); the budget is now {Budget} mutations, {Definitions} definitions a batch.")]
         public static partial void Halved(ILogger logger, string userKey, string kind, int items, int budget, int definitions, string message);
+
+        [LoggerMessage(7115, LogLevel.Warning, "Data deletion {UserKey}: renewing its lease failed; trying again in a third of the lease (the run is taken over if renewals fail until it runs out).")]
+        public static partial void RenewalFailed(ILogger logger, string userKey, Exception exception);
     }
 }
