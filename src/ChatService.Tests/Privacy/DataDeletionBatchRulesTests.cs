@@ -1,37 +1,76 @@
+using ChatService.Chats;
 using ChatService.Privacy;
-using StorageErrorKind = ChatService.Chats.StorageErrorKind;
-using StorageException = ChatService.Chats.StorageException;
+using ChatService.Storage;
+using Grpc.Core;
+using Spanner.Client;
+using StackExchange.Redis;
 
 namespace ChatService.Tests.Privacy;
 
 /// <summary>
-/// DeleteMyData's rules that need no stack: which Spanner refusals count as a batch over the mutation limit
-/// (Spanner's own messages, nothing else of INVALID_ARGUMENT), which refused batches can be halved, and what
-/// of a stored failure a caller sees.
+/// DeleteMyData's rules that need no stack: which category a run's failure is stored under (Spanner's refusal
+/// of a commit for its mutations among them), which refused batches can be halved, and what of a stored
+/// failure a caller sees.
 /// </summary>
 public sealed class DataDeletionBatchRulesTests
 {
-    [Theory]
-    // Spanner's messages for a commit over its mutation count and over its size.
-    [InlineData("The transaction contains too many mutations. Insert and update operations count with the multiplicity of the number of columns they affect. For example, inserting values into one key column and four non-key columns count as five mutations total for the insert. Delete and delete range operations count as one mutation regardless of the number of columns affected. The total mutation count includes any changes to indexes that the transaction generates. Please reduce the number of writes, or use fewer indexes. (Maximum number: 80000)")]
-    [InlineData("Transaction exceeds the maximum total bytes-size that can be handled by spanner. Please reduce the size or number of the writes, or use fewer indexes. (Maximum size: 104857600)")]
-    public void SpannersRefusalsForMutations_AreMutationLimits(string message)
+    [Fact]
+    public void SpannersRefusalForMutations_IsStoredAsAMutationLimit_AndOtherRefusalsAsRejected()
     {
-        var refusal = new StorageException(StorageErrorKind.Rejected, "InvalidArgument", message);
+        // Which messages are Spanner's refusals for mutations is SpannerErrors' rule (SpannerErrorsTests).
+        var refusal = SpannerErrors.ToStorage(new SpannerException(StatusCode.InvalidArgument, "The transaction contains too many mutations. (Maximum number: 80000)"));
+        var tooLong = SpannerErrors.ToStorage(new SpannerException(StatusCode.InvalidArgument, "New value exceeds the maximum size limit for this column in this database: Chats.Title"));
 
-        Assert.True(DataDeletionRunner.IsTooManyMutations(refusal));
-        Assert.Equal(DataDeletionErrors.MutationLimit, DataDeletionErrors.Category(refusal));
+        Assert.Equal(DataDeletionErrorCategory.MutationLimit, DataDeletionErrors.Category(refusal));
+        Assert.StartsWith("[mutation_limit] StorageException: ", DataDeletionErrors.Stored(refusal), StringComparison.Ordinal);
+        Assert.Equal(DataDeletionErrorCategory.StorageRejected, DataDeletionErrors.Category(tooLong));
     }
 
-    [Theory]
-    [InlineData("InvalidArgument", "New value exceeds the maximum size limit for this column in this database: Chats.Title, size: 1200, limit: 1024.")]
-    [InlineData("InvalidArgument", "Invalid value for column ChatId in table Chats: Expected STRING.")]
-    [InlineData("InvalidArgument", "Mutation for table Chats is missing primary key column ChatId.")]
-    [InlineData("InvalidArgument", "Statement is too large.")]
-    [InlineData("FailedPrecondition", "The transaction contains too many mutations.")]
-    public void OtherRefusals_AreNotMutationLimits(string code, string message)
+    /// <summary>One failure for each rule of <see cref="DataDeletionErrors.Category"/>, with the category it maps to.</summary>
+    private static readonly Dictionary<string, (Exception Failure, DataDeletionErrorCategory Category)> Failures = new()
     {
-        Assert.False(DataDeletionRunner.IsTooManyMutations(new StorageException(StorageErrorKind.Rejected, code, message)));
+        ["mutations"] = (new StorageException(StorageErrorKind.Rejected, "InvalidArgument", "The transaction contains too many mutations."), DataDeletionErrorCategory.MutationLimit),
+        ["rejected"] = (new StorageException(StorageErrorKind.Rejected, "InvalidArgument", "Syntax error"), DataDeletionErrorCategory.StorageRejected),
+        ["spanner down"] = (new StorageException(StorageErrorKind.Unavailable, "Unavailable", "Connection refused"), DataDeletionErrorCategory.StorageUnavailable),
+        ["spanner slow"] = (new StorageException(StorageErrorKind.DeadlineExceeded, "DeadlineExceeded", "Deadline exceeded"), DataDeletionErrorCategory.StorageUnavailable),
+        ["cache unreachable"] = (new ChatException(ChatErrorKind.Unavailable, "the cache is unreachable"), DataDeletionErrorCategory.CacheUnavailable),
+        ["redis"] = (new RedisException("No connection is available to service this operation"), DataDeletionErrorCategory.CacheUnavailable),
+        ["redis slow"] = (new TimeoutException("The operation has timed out."), DataDeletionErrorCategory.CacheUnavailable),
+        ["other chat error"] = (new ChatException(ChatErrorKind.NotFound, "chat not found"), DataDeletionErrorCategory.Internal),
+        ["bug"] = (new InvalidOperationException("table Secrets column X"), DataDeletionErrorCategory.Internal),
+    };
+
+    public static TheoryData<string> FailureNames => [.. Failures.Keys];
+
+    [Theory]
+    [MemberData(nameof(FailureNames))]
+    public void EachFailure_IsStoredUnderItsCategory_AndCallersSeeThatCategory(string failure)
+    {
+        var (exception, category) = Failures[failure];
+        var stored = DataDeletionErrors.Stored(exception);
+
+        Assert.Equal(category, DataDeletionErrors.Category(exception));
+        Assert.StartsWith($"[{DataDeletionErrors.Name(category)}] {exception.GetType().Name}: ", stored, StringComparison.Ordinal);
+        Assert.Equal(DataDeletionErrors.Name(category), DataDeletionErrors.Public(stored));
+    }
+
+    [Fact]
+    public void EveryCategoryTheMapperCanProduce_IsShownToCallers_UnderItsStoredName()
+    {
+        // The failures above reach every category there is: a category added without a failure that maps to it fails here.
+        Assert.Equal(Enum.GetValues<DataDeletionErrorCategory>().ToHashSet(), Failures.Values.Select(f => DataDeletionErrors.Category(f.Failure)).ToHashSet());
+
+        foreach (var category in Enum.GetValues<DataDeletionErrorCategory>())
+        {
+            var name = DataDeletionErrors.Name(category);
+            Assert.Matches("^[a-z]+(_[a-z]+)*$", name);
+            Assert.Equal(name, DataDeletionErrors.Public($"[{name}] SomeException: some text"));
+        }
+
+        // The names are stored in DataDeletions.LastError and are the API's last_error values: they never change.
+        Assert.Equal(
+            ["storage_unavailable", "storage_rejected", "mutation_limit", "cache_unavailable", "internal"],
+            Enum.GetValues<DataDeletionErrorCategory>().Select(DataDeletionErrors.Name));
     }
 
     [Theory]
@@ -57,10 +96,14 @@ public sealed class DataDeletionBatchRulesTests
     [InlineData("", "")]
     [InlineData("[storage_unavailable] StorageException: Unavailable: connection refused to 10.0.0.7:9010", "storage_unavailable")]
     [InlineData("[cache_unavailable] ChatException: the cache is unreachable", "cache_unavailable")]
+    [InlineData("[mutation_limit] StorageException: The transaction contains too many mutations.", "mutation_limit")]
+    [InlineData("[storage_rejected] StorageException: Syntax error", "storage_rejected")]
     [InlineData("[internal] NullReferenceException: Object reference not set to an instance of an object.", "internal")]
     // Stored before categories (or tampered with): never shown as it is.
     [InlineData("InvalidOperationException: table Secrets column X", "internal")]
     [InlineData("[some text] with brackets", "internal")]
+    [InlineData("[MutationLimit] StorageException: a name that is not a stored one", "internal")]
+    [InlineData("[] nothing", "internal")]
     public void CallersSeeOnlyTheCategoryOfAStoredError(string? stored, string shown)
     {
         Assert.Equal(shown, DataDeletionErrors.Public(stored));

@@ -43,6 +43,31 @@ public sealed class SpannerErrorsTests
         Assert.Same(spanner, storage.InnerException);
     }
 
+    [Theory]
+    // Spanner's messages for a commit over its mutation count and over its size.
+    [InlineData("The transaction contains too many mutations. Insert and update operations count with the multiplicity of the number of columns they affect. For example, inserting values into one key column and four non-key columns count as five mutations total for the insert. Delete and delete range operations count as one mutation regardless of the number of columns affected. The total mutation count includes any changes to indexes that the transaction generates. Please reduce the number of writes, or use fewer indexes. (Maximum number: 80000)")]
+    [InlineData("Transaction exceeds the maximum total bytes-size that can be handled by spanner. Please reduce the size or number of the writes, or use fewer indexes. (Maximum size: 104857600)")]
+    public void SpannersRefusalsForMutations_AreTooManyMutations(string message)
+    {
+        // As Storage hands them on: the client's error made a StorageException.
+        var refusal = SpannerErrors.ToStorage(new SpannerException(StatusCode.InvalidArgument, message));
+
+        Assert.True(SpannerErrors.IsTooManyMutations(refusal));
+        Assert.Equal(StorageErrorKind.Rejected, refusal.Kind);
+    }
+
+    [Theory]
+    [InlineData(StatusCode.InvalidArgument, "New value exceeds the maximum size limit for this column in this database: Chats.Title, size: 1200, limit: 1024.")]
+    [InlineData(StatusCode.InvalidArgument, "Invalid value for column ChatId in table Chats: Expected STRING.")]
+    [InlineData(StatusCode.InvalidArgument, "Mutation for table Chats is missing primary key column ChatId.")]
+    [InlineData(StatusCode.InvalidArgument, "Statement is too large.")]
+    [InlineData(StatusCode.FailedPrecondition, "The transaction contains too many mutations.")]
+    [InlineData(StatusCode.ResourceExhausted, "Transaction exceeds the maximum total bytes-size that can be handled by spanner.")]
+    public void OtherRefusals_AreNotTooManyMutations(StatusCode status, string message)
+    {
+        Assert.False(SpannerErrors.IsTooManyMutations(SpannerErrors.ToStorage(new SpannerException(status, message))));
+    }
+
     [Fact]
     public void ServerDelay_ReadsTheRawClientErrorForTheMigrationLoops()
     {

@@ -1,6 +1,32 @@
+using System.Collections.Frozen;
 using ChatService.Chats;
+using ChatService.Storage;
 
 namespace ChatService.Privacy;
+
+/// <summary>
+/// What kind of failure ended a deletion run. This enum is the one list of categories: each member's
+/// snake_case name (<see cref="DataDeletionErrors.Name"/>) is what is stored and shown, so a member added
+/// here is shown to callers without being listed anywhere else. The names are stored in DataDeletions rows:
+/// renaming a member changes what older rows are read as.
+/// </summary>
+internal enum DataDeletionErrorCategory
+{
+    /// <summary>Spanner could not be reached or did not answer in time.</summary>
+    StorageUnavailable,
+
+    /// <summary>Spanner refused a statement (a bug of ours, or the credentials).</summary>
+    StorageRejected,
+
+    /// <summary>Spanner refused a commit for its mutations, and the batch could not be split further.</summary>
+    MutationLimit,
+
+    /// <summary>Redis could not be reached or did not answer in time.</summary>
+    CacheUnavailable,
+
+    /// <summary>Anything else (and any stored text without a known category).</summary>
+    Internal,
+}
 
 /// <summary>
 /// A failed deletion run's error: stored in full (DataDeletions.LastError, and the logs) for operators, as
@@ -9,25 +35,27 @@ namespace ChatService.Privacy;
 /// </summary>
 internal static class DataDeletionErrors
 {
-    public const string StorageUnavailable = "storage_unavailable";
-    public const string StorageRejected = "storage_rejected";
-    public const string MutationLimit = "mutation_limit";
-    public const string CacheUnavailable = "cache_unavailable";
-    public const string Internal = "internal";
+    /// <summary>Every category by its name: all of <see cref="DataDeletionErrorCategory"/>, derived, never listed.</summary>
+    private static readonly FrozenDictionary<string, DataDeletionErrorCategory> ByName =
+        Enum.GetValues<DataDeletionErrorCategory>().ToFrozenDictionary(Name, StringComparer.Ordinal);
+
+    /// <summary>The category's stored and shown name: its member's name in snake_case (<c>mutation_limit</c>).</summary>
+    public static string Name(DataDeletionErrorCategory category) =>
+        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(category.ToString());
 
     /// <summary>The category of a run's failure.</summary>
-    public static string Category(Exception failure) => failure switch
+    public static DataDeletionErrorCategory Category(Exception failure) => failure switch
     {
-        StorageException storage when DataDeletionRunner.IsTooManyMutations(storage) => MutationLimit,
-        StorageException { Kind: StorageErrorKind.Rejected } => StorageRejected,
-        StorageException => StorageUnavailable,
-        ChatException { Kind: ChatErrorKind.Unavailable } => CacheUnavailable,
-        StackExchange.Redis.RedisException or TimeoutException => CacheUnavailable,
-        _ => Internal,
+        StorageException storage when SpannerErrors.IsTooManyMutations(storage) => DataDeletionErrorCategory.MutationLimit,
+        StorageException { Kind: StorageErrorKind.Rejected } => DataDeletionErrorCategory.StorageRejected,
+        StorageException => DataDeletionErrorCategory.StorageUnavailable,
+        ChatException { Kind: ChatErrorKind.Unavailable } => DataDeletionErrorCategory.CacheUnavailable,
+        StackExchange.Redis.RedisException or TimeoutException => DataDeletionErrorCategory.CacheUnavailable,
+        _ => DataDeletionErrorCategory.Internal,
     };
 
     /// <summary>What is stored: the category first, then the exception's type and message (for operators).</summary>
-    public static string Stored(Exception failure) => $"[{Category(failure)}] {failure.GetType().Name}: {failure.Message}";
+    public static string Stored(Exception failure) => $"[{Name(Category(failure))}] {failure.GetType().Name}: {failure.Message}";
 
     /// <summary>What a caller is shown of a stored error: its category ("" when none; "internal" for text stored without one).</summary>
     public static string Public(string? stored)
@@ -37,15 +65,12 @@ internal static class DataDeletionErrors
             return "";
         }
 
-        if (stored.StartsWith('[') && stored.IndexOf(']', StringComparison.Ordinal) is var end and > 1)
+        if (stored.StartsWith('[') && stored.IndexOf(']', StringComparison.Ordinal) is var end and > 1
+            && ByName.TryGetValue(stored[1..end], out var category))
         {
-            var category = stored[1..end];
-            if (category is StorageUnavailable or StorageRejected or MutationLimit or CacheUnavailable or Internal)
-            {
-                return category;
-            }
+            return Name(category);
         }
 
-        return Internal;
+        return Name(DataDeletionErrorCategory.Internal);
     }
 }

@@ -449,7 +449,7 @@ internal sealed partial class DataDeletionRunner(
 
             record = await store.CommitBatchAsync(batch.UserKey, Replica, Options.Lease, mutations, progress, pending, ct, build: build);
         }
-        catch (StorageException ex) when (IsTooManyMutations(ex) && CanHalve(batch.Kind, batch.Items, run.Budget))
+        catch (StorageException ex) when (SpannerErrors.IsTooManyMutations(ex) && CanHalve(batch.Kind, batch.Items, run.Budget))
         {
             // Halve what chose the batch: the mutation budget, or the count of definitions.
             if (batch.Kind is "lorebook" or "character")
@@ -491,17 +491,6 @@ internal sealed partial class DataDeletionRunner(
         "lorebook" or "character" => items > 1,
         _ => false,
     };
-
-    /// <summary>
-    /// Spanner's refusal of a commit for its mutations: INVALID_ARGUMENT saying "The transaction contains too
-    /// many mutations", or that the transaction "exceeds the maximum total bytes-size" (its bytes). Nothing of
-    /// it was written. Only those phrases: any other INVALID_ARGUMENT (a bad statement, a value too long for
-    /// its column) is a failure of the run, not a batch to halve.
-    /// </summary>
-    internal static bool IsTooManyMutations(StorageException exception) =>
-        exception.Code == nameof(SpannerErrorCode.InvalidArgument)
-        && (exception.Message.Contains("too many mutations", StringComparison.OrdinalIgnoreCase)
-            || exception.Message.Contains("exceeds the maximum total bytes-size", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Purges the keys; when Redis fails, adds them to <paramref name="unpurged"/> (which the caller emptied of

@@ -47,6 +47,19 @@ internal static class SpannerErrors
         return string.IsNullOrWhiteSpace(cause) ? exception.Message : $"{exception.ErrorCode}: {cause}";
     }
 
+    /// <summary>
+    /// Spanner's refusal of a commit for its mutations: INVALID_ARGUMENT saying "The transaction contains too
+    /// many mutations" (their count), or that the transaction "exceeds the maximum total bytes-size" (their
+    /// bytes). Nothing of the commit was written, and a smaller one may pass. Only those phrases: any other
+    /// INVALID_ARGUMENT (a bad statement, a value too long for its column) is a bug of ours, not a commit to
+    /// split. Read from the <see cref="StorageException"/> that <see cref="ToStorage"/> made (its code is the
+    /// client's <see cref="SpannerErrorCode"/> name, its message the server's).
+    /// </summary>
+    public static bool IsTooManyMutations(StorageException exception) =>
+        exception.Code == nameof(SpannerErrorCode.InvalidArgument)
+        && (exception.Message.Contains("too many mutations", StringComparison.OrdinalIgnoreCase)
+            || exception.Message.Contains("exceeds the maximum total bytes-size", StringComparison.OrdinalIgnoreCase));
+
     private static StorageErrorKind KindOf(SpannerErrorCode code) => code switch
     {
         // The statement or the credentials are wrong, not the store: our bug, never fixed by retrying.
