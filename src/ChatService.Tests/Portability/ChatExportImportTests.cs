@@ -105,7 +105,8 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var lines = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.SillytavernJsonl));
         Assert.Equal(5, lines.Count);
         Assert.Equal("Ada", (string?)lines[0]["character_name"]);
-        Assert.Equal("2025-03-01@10h15m00s".Length, ((string?)lines[0]["create_date"])!.Length);
+        // The chat's own creation (the import's), in SillyTavern's shape: a length check would take any 20 characters.
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}@\d{2}h\d{2}m\d{2}s$", (string?)lines[0]["create_date"]);
         Assert.Equal("Sam is learning algebra.", (string?)lines[0]["chat_metadata"]!["note_prompt"]);
         Assert.Equal(["Three.", "x is 3.", "Divide both sides by 2: x = 3."], lines[3]["swipes"]!.AsArray().Select(s => (string?)s));
         Assert.Equal(1, (int?)lines[3]["swipe_id"]);
