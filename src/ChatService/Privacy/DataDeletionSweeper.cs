@@ -5,7 +5,8 @@ namespace ChatService.Privacy;
 /// <summary>
 /// Finishes deletions nobody is working: their caller went away and the replica running them died or stopped
 /// (their lease ran out). Each replica sweeps; the lease in Spanner lets one of them run a deletion at a time.
-/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>).
+/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>) and
+/// interrupted forks whose source chat is gone (<see cref="SweepOrphanedForksOnceAsync"/>).
 /// </summary>
 internal sealed partial class DataDeletionSweeper(
     Storage.DataDeletionStore store,
