@@ -68,6 +68,43 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
         Assert.Equal((chat.Title, false), (stored.Title, stored.Archived));
     }
 
+    [Theory]
+    [InlineData("   ")]
+    [InlineData("\u3000")]
+    [InlineData("\u200D \u200C")]
+    public async Task NewChatTitles_ThatShowNothing_AreRefusedByCreateForkAndImport_AsUpdateChatRefusesThem(string title)
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user, "Ada");
+        var chat = await CreateChatAsync(user, character);
+        var client = Fixture.Client(user);
+        const string file = "{\"user_name\":\"Sam\",\"character_name\":\"Ada\"}\n{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"Hi.\"}\n";
+        ImportChatRequest Import(string requestId, string importTitle) => new()
+        {
+            RequestId = requestId, Format = ChatExportFormat.SillytavernJsonl, Data = Google.Protobuf.ByteString.CopyFromUtf8(file),
+            CharacterIds = { character.CharacterId }, Title = importTitle,
+        };
+
+        var update = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.UpdateChatAsync(Update(chat.ChatId, c => c.Title = title, "title"), cancellationToken: Ct));
+        var create = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId }, Title = title }, cancellationToken: Ct));
+        var fork = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.ForkChatAsync(new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, RequestId = "blank-fork", Title = title }, cancellationToken: Ct));
+        var import = await AssertStatusAsync(StatusCode.InvalidArgument,
+            async () => await client.ImportChatAsync(Import("blank-import", title), cancellationToken: Ct));
+
+        Assert.Equal(["chat.title", "title", "title", "title"], new[] { update, create, fork, import }.Select(FieldOf));
+        Assert.All(new[] { create, fork, import }, e => Assert.Contains("show", e.Status.Detail, StringComparison.Ordinal));
+        Assert.Equal([chat.ChatId], (await client.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats.Select(c => c.ChatId));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatImports WHERE UserId = @u", ("u", user)));
+
+        // Empty stays "no title": each RPC's default (the cast's names, the source's title, the file's character's name).
+        Assert.Equal("Ada", (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).Title);
+        Assert.Equal(chat.Title, (await client.ForkChatAsync(new ForkChatRequest { ChatId = chat.ChatId, AtSeq = 1, RequestId = "fork" }, cancellationToken: Ct)).Title);
+        Assert.Equal("Ada (imported)", (await client.ImportChatAsync(Import("import", ""), cancellationToken: Ct)).Chat.Title);
+    }
+
     [Fact]
     public async Task UpdateChat_TitleOverTheLimit_IsRefused_AndTitleIsNotChangedByAnEmptyMask()
     {

@@ -1,7 +1,5 @@
 using ChatService.Auth;
 using ChatService.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Options;
 
 namespace ChatService.Tests.Auth;
@@ -14,7 +12,7 @@ public sealed class AuthStartupTests
     [Fact]
     public void Production_WithoutAuthConfiguration_RefusesToStart()
     {
-        var ex = StartFails(new Dictionary<string, string>());
+        var ex = StartFails([]);
 
         Assert.Contains("Auth:Issuer is required", ex.Message);
         Assert.Contains("Auth:Audience is required", ex.Message);
@@ -26,7 +24,7 @@ public sealed class AuthStartupTests
     {
         var privatePem = ((Microsoft.IdentityModel.Tokens.RsaSecurityKey)Rsa.Key).Rsa.ExportPkcs8PrivateKeyPem();
 
-        var ex = StartFails(new Dictionary<string, string>
+        var ex = StartFails(new Dictionary<string, string?>
         {
             ["Auth:Issuer"] = TestSigner.Issuer,
             ["Auth:Audience"] = TestSigner.Audience,
@@ -149,28 +147,6 @@ public sealed class AuthStartupTests
         SigningKeys = [new SigningKeyOptions { PublicKeyPem = Rsa.PublicKeyPem }],
     };
 
-    /// <summary>Starts the real host as Production; the failure comes before anything touches Spanner or Redis.</summary>
-    private static OptionsValidationException StartFails(Dictionary<string, string> settings)
-    {
-        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseEnvironment("Production");
-            builder.UseSetting("Spanner:EmulatorHost", "127.0.0.1:1");
-            // Production also refuses the public development secret that keys data deletions; set, so the
-            // failure is the one under test.
-            builder.UseSetting("DataDeletion:UserKeySecret", "auth-startup-tests-secret-0123456789abcdef");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        });
-
-        var thrown = Record.Exception(() => factory.Server);
-        return thrown switch
-        {
-            OptionsValidationException direct => direct,
-            AggregateException { InnerException: OptionsValidationException inner } => inner,
-            _ => throw new Xunit.Sdk.XunitException($"expected the start to fail options validation, got {thrown?.ToString() ?? "a started host"}"),
-        };
-    }
+    /// <summary>Starts the real host as Production (<see cref="ProductionStart"/>); the failure comes before anything touches Spanner or Redis.</summary>
+    private static OptionsValidationException StartFails(Dictionary<string, string?> settings) => ProductionStart.Fails(settings);
 }

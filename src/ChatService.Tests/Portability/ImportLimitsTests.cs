@@ -7,9 +7,6 @@ using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Options;
 
 namespace ChatService.Tests.Portability;
 
@@ -216,6 +213,63 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
     }
 
     [Fact]
+    public async Task ARetryOfAFinishedImport_IsAnsweredFromItsRecord_WhileEverySlotIsHeld()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        ImportChatRequest Request(string file) => new()
+        {
+            RequestId = "finished",
+            Format = ChatExportFormat.SillytavernJsonl,
+            Data = ByteString.CopyFromUtf8(file),
+            CharacterIds = { ada.CharacterId },
+        };
+        const string file = """
+            {"user_name":"Sam","character_name":"Ada"}
+            {"name":"Sam","is_user":true,"mes":"Hi."}
+            {"name":"Ada","is_user":false,"mes":"Hello.","swipes":["Hello.","Hi!"],"swipe_id":0}
+            {"name":"System","is_user":false,"is_system":true,"mes":"(a note)"}
+            """;
+        var client = Fixture.Client(user);
+        var first = await client.ImportChatAsync(Request(file), cancellationToken: Ct);
+        Assert.Equal((2L, 2L, 1L), (first.TurnCount, first.CandidateCount, first.SkippedSystemMessages));
+
+        // Every slot of the process taken (by other users' imports): a retry that needed one would be RESOURCE_EXHAUSTED.
+        var gate = Fixture.Service<ImportGate>();
+        var parsed = 0;
+        gate.OnEntered = (who, _, _) =>
+        {
+            if (who == user)
+            {
+                Interlocked.Increment(ref parsed);
+            }
+
+            return Task.CompletedTask;
+        };
+        try
+        {
+            using (gate.Enter(TestUsers.New()))
+            using (gate.Enter(TestUsers.New()))
+            {
+                var retry = await client.ImportChatAsync(Request(file), cancellationToken: Ct);
+                Assert.Equal(first, retry);
+
+                // The record still ties the request id to its file: another file under it is refused, as before.
+                var other = await AssertStatusAsync(StatusCode.FailedPrecondition,
+                    async () => await client.ImportChatAsync(Request(file + "\n{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"More.\"}"), cancellationToken: Ct));
+                Assert.Contains("request_id", other.Status.Detail);
+            }
+        }
+        finally
+        {
+            gate.OnEntered = null;
+        }
+
+        Assert.Equal(0, parsed);
+        Assert.Single((await client.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
+    }
+
+    [Fact]
     public async Task ImportedRows_HaveTheShapeOfRecordedOnes()
     {
         var user = TestUsers.New();
@@ -261,14 +315,15 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
     [Fact]
     public void BatchMutations_TooSmallForTheLargestTurn_FailsAtStartUp()
     {
-        // 32 candidates each rated and 50 revisions: 13 + 32 * 21 + 50 * 6 = 985, and 64 a batch.
-        var small = StartFails(new() { ["Import:BatchMutations"] = "1000" });
-        Assert.Contains("Import:BatchMutations (1000) must hold the largest turn a file may carry: 1049 mutations", small.Message);
+        // 32 candidates each rated and 50 revisions: 13 + 32 * 21 + 50 * 6 = 985, and 64 a batch: 1049.
+        var small = StartFails(new() { ["Import:BatchMutations"] = "1048" });
+        Assert.Contains("Import:BatchMutations (1048) must hold the largest turn a file may carry: 1049 mutations", small.Message);
+        Assert.Null(StartError(new() { ["Import:BatchMutations"] = "1049" }));
 
-        // Fewer candidates a turn make the same budget enough; the fixture's 2,000 with 32 started.
-        // 13 + 29 * 21 + 50 * 6 + 64 = 986.
-        Assert.Null(StartError(new() { ["Import:BatchMutations"] = "1000", ["Import:MaxCandidatesPerTurn"] = "29" }));
-        Assert.True(Fixture.Service<IOptions<ImportOptions>>().Value.BatchMutations == ImportLimitsFixture.BatchMutations);
+        // Fewer candidates a turn make a smaller budget enough: 13 + 29 * 21 + 50 * 6 + 64 = 986.
+        Assert.Null(StartError(new() { ["Import:BatchMutations"] = "986", ["Import:MaxCandidatesPerTurn"] = "29" }));
+        Assert.Contains("must hold the largest turn a file may carry: 986 mutations",
+            StartFails(new() { ["Import:BatchMutations"] = "985", ["Import:MaxCandidatesPerTurn"] = "29" }).Message);
     }
 
     /// <summary>Each row of the chat's table as "Column=set|null" for every column but the keys and times, in key order.</summary>
@@ -284,35 +339,12 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
 
     private static string Values(global::Spanner.Client.SpannerRow row) => row.ToString();
 
-    private static Exception? StartError(Dictionary<string, string> settings)
-    {
-        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseEnvironment("Production");
-            builder.UseSetting("Spanner:EmulatorHost", "127.0.0.1:1");
-            builder.UseSetting("Auth:AllowUserIdHeader", "true");
-            // Production refuses the public development secret that keys data deletions.
-            builder.UseSetting("DataDeletion:UserKeySecret", "import-limits-tests-secret-0123456789abcdef");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        });
+    /// <summary>A Production start (<see cref="ProductionStart"/>) with the header switch, so token settings are not needed.</summary>
+    private static Microsoft.Extensions.Options.OptionsValidationException? StartError(Dictionary<string, string?> settings) =>
+        ProductionStart.Error(new Dictionary<string, string?>(settings) { ["Auth:AllowUserIdHeader"] = "true" });
 
-        var thrown = Record.Exception(() => factory.Server);
-        return thrown switch
-        {
-            OptionsValidationException direct => direct,
-            AggregateException { InnerException: OptionsValidationException inner } => inner,
-            null => null,
-            // Anything else is not the options' verdict: a start that "passes" must not hide another failure.
-            _ => throw new Xunit.Sdk.XunitException($"expected the start to succeed or fail options validation, got {thrown}"),
-        };
-    }
-
-    private static OptionsValidationException StartFails(Dictionary<string, string> settings) =>
-        StartError(settings) as OptionsValidationException
-        ?? throw new Xunit.Sdk.XunitException("expected the start to fail the Import options' validation");
+    private static Microsoft.Extensions.Options.OptionsValidationException StartFails(Dictionary<string, string?> settings) =>
+        StartError(settings) ?? throw new Xunit.Sdk.XunitException("expected the start to fail the Import options' validation");
 
     /// <summary>A lossless file of user turns each answered by a reply of <paramref name="candidates"/> rated candidates with five revisions.</summary>
     internal static string HeavyFile(string characterId, int replies, int candidates)

@@ -109,11 +109,11 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
         var character = await CreateCharacterAsync(user);
         var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(8);
         var recent = DateTimeOffset.UtcNow - TimeSpan.FromDays(6);
-        // An import abandoned 8 days ago, one under way for 6 days, an 8-day-old fork under way, and a chat of the user's.
+        // An import abandoned 8 days ago, one under way for 6 days, an 8-day-old fork under way of a chat of the user's.
         var abandoned = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: null);
         var underWay = await SeedOwnerlessChatAsync(character.CharacterId, recent, forkedFrom: null);
-        var fork = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: Guid.NewGuid().ToString());
         var chat = await CreateChatAsync(user, character);
+        var fork = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: chat.ChatId);
 
         var sweeper = Fixture.Service<global::ChatService.Privacy.DataDeletionSweeper>();
         await sweeper.SweepImportsOnceAsync(Ct); // (or the background sweep got there first)
@@ -121,6 +121,32 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", abandoned)));
         Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", abandoned)));
         Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids)", ("ids", new List<string> { underWay, fork })));
+        Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
+    }
+
+    [Fact]
+    public async Task TheSweep_DeletesInterruptedForksWhoseSourceIsGone_AndNoOtherOwnerlessChat()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var now = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1);
+        var chat = await CreateChatAsync(user, character);
+        var gone = await CreateChatAsync(user, character);
+        // Interrupted forks of a chat that is still there and of one deleted before DeleteChat took such forks along
+        // (its row deleted alone), and an import under way: all three owned by nobody.
+        var underWay = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: chat.ChatId);
+        var orphaned = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: gone.ChatId);
+        var importing = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: null);
+        await Fixture.Database.WriteAsync([SpannerMutation.Delete("Chats", SpannerKey.Of(gone.ChatId))], Ct);
+        // Nothing the user can reach leads to it: not their chats, and a deletion of their data reads their chats' forks.
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c AND UserId = ''", ("c", orphaned)));
+
+        var sweeper = Fixture.Service<global::ChatService.Privacy.DataDeletionSweeper>();
+        await sweeper.SweepOrphanedForksOnceAsync(Ct);
+
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", orphaned)));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", orphaned)));
+        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids) AND UserId = ''", ("ids", new List<string> { underWay, importing })));
         Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
     }
 

@@ -182,6 +182,47 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         Assert.Equal(before, await Fixture.SnapshotAsync());
     }
 
+    [Fact]
+    public async Task DeleteChat_DeletesItsInterruptedForks_ButNotAFinishedOneOrAnotherChatsFork()
+    {
+        var user = TestUsers.New();
+        var other = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var source = await CreateChatAsync(user, character);
+        var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other));
+        var client = Fixture.Client(user);
+        var finished = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "done" }, cancellationToken: Ct);
+        // What a ForkChat stopped after its first commits leaves: a chat owned by nobody, forked from its source, some turns copied.
+        var interrupted = await SeedInterruptedForkAsync(source.ChatId, character.CharacterId);
+        var theirInterrupted = await SeedInterruptedForkAsync(theirs.ChatId, theirs.CharacterIds[0]);
+
+        await client.DeleteChatAsync(new DeleteChatRequest { ChatId = source.ChatId }, cancellationToken: Ct);
+
+        // Its record went with the source, so nothing could ever finish or delete it later.
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids)", ("ids", new List<string> { source.ChatId, interrupted })));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", interrupted)));
+        Assert.Equal(finished.ChatId, (await client.GetChatAsync(new GetChatRequest { ChatId = finished.ChatId }, cancellationToken: Ct)).ChatId);
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c AND UserId = ''", ("c", theirInterrupted)));
+        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", theirInterrupted)));
+    }
+
+    /// <summary>An ownerless chat forked from <paramref name="sourceChatId"/> with one copied turn, as ForkChat's first commits write it.</summary>
+    private async Task<string> SeedInterruptedForkAsync(string sourceChatId, string characterId)
+    {
+        var chatId = Guid.NewGuid().ToString();
+        await Fixture.Database.WriteAsync(
+        [
+            SpannerMutation.Insert("Chats")
+                .Set("ChatId", chatId).Set("UserId", "").Set("Title", "fork").Set("CharacterIds", new List<string> { characterId })
+                .Set("NextSeq", 1L).Set("RotationCursor", 0L).Set("LastMessagePreview", "").Set("ForkedFromChatId", sourceChatId)
+                .Set("ForkedFromSeq", 1L).Set("CreateTime", SpannerCommitTimestamp.Value).Set("LastActiveTime", SpannerCommitTimestamp.Value),
+            SpannerMutation.Insert("Turns")
+                .Set("ChatId", chatId).Set("Seq", 1L).Set("AuthorRole", 1L).Set("Text", "copied").Set("CandidateCount", 0L)
+                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value),
+        ], Ct);
+        return chatId;
+    }
+
     /// <summary>Turns from..to straight into Spanner: even ones the user's, odd ones the character's answers to them.</summary>
     private async Task InsertTurnsAsync(string chatId, string characterId, int from, int to)
     {

@@ -65,11 +65,10 @@ internal sealed partial class RequestValidator
         };
     }
 
-    /// <summary>A title a user sets (UpdateChat): unlike CreateChat's, which may be empty (the cast's names then), it must say something.</summary>
+    /// <summary>A title a user sets (UpdateChat): it must show something (<see cref="ChatTitles.ShowsNothing"/>; unlike CreateChat, empty is not "no title" here).</summary>
     private static string ChatTitle(string title, string field)
     {
-        // Joiners alone show nothing either.
-        if (string.IsNullOrWhiteSpace(title.Replace("\u200C", "", StringComparison.Ordinal).Replace("\u200D", "", StringComparison.Ordinal)))
+        if (ChatTitles.ShowsNothing(title))
         {
             ApiErrors.ThrowInvalidArgument(field, $"{field} must not be empty when update_mask names title");
         }

@@ -238,9 +238,17 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
     public IReadOnlyList<string> ReplyCharacters(IEnumerable<string> characterIds) =>
         IdList(characterIds, "reply_character_ids", 0, Options.MaxCharactersPerChat);
 
-    /// <summary>A title of a new chat (CreateChat, ForkChat, ImportChat): empty is allowed; otherwise <see cref="ChatTitles"/>' rule.</summary>
+    /// <summary>
+    /// A title of a new chat (CreateChat, ForkChat, ImportChat): empty is no title (each RPC's default); otherwise
+    /// <see cref="ChatTitles"/>' rule, and it must show something (only spaces or joiners are refused, as UpdateChat refuses them).
+    /// </summary>
     public static string Title(string title)
     {
+        if (title.Length > 0 && ChatTitles.ShowsNothing(title))
+        {
+            ApiErrors.ThrowInvalidArgument("title", "title holds only spaces or joiners, which show nothing: send an empty title for the default, or one that shows something");
+        }
+
         if (ChatTitles.Problem(title) is { } problem)
         {
             ApiErrors.ThrowInvalidArgument("title", $"title {problem}; a title is {ChatTitles.Rule}");

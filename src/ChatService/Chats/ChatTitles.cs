@@ -25,6 +25,25 @@ internal static class ChatTitles
     /// <summary>The rule, for messages.</summary>
     public const string Rule = "at most 200 characters without control characters, bidi controls or other invisible format characters";
 
+    /// <summary>
+    /// Whether <paramref name="title"/> shows nothing: empty, or only white space and the two joiners. Such a
+    /// title is no title (a new chat without one is titled with its cast's names, a fork with its source's, an
+    /// import with its file's). A caller who sends a non-empty one (CreateChat, ForkChat, ImportChat, UpdateChat)
+    /// is refused; one the service would derive from a file is passed over for the next default instead.
+    /// </summary>
+    public static bool ShowsNothing(string title)
+    {
+        foreach (var rune in title.EnumerateRunes())
+        {
+            if (!Rune.IsWhiteSpace(rune) && rune.Value is not (0x200C or 0x200D))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Why <paramref name="title"/> cannot be a title, or null when it can.</summary>
     public static string? Problem(string title)
     {

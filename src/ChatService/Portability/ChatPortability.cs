@@ -89,19 +89,31 @@ internal sealed partial class ChatPortability(
     /// <summary>
     /// A new chat of the user from <paramref name="request"/>'s file: admitted by the <see cref="ImportGate"/>
     /// (RESOURCE_EXHAUSTED when too many imports run; a retry waits for its own earlier attempt still running), checked whole first (nothing is written for a file
-    /// that is refused), then written in batches. <paramref name="stopAfterBatches"/> stops it after that
-    /// many batch commits, as an interruption would (tests only).
+    /// that is refused), then written in batches. A retry of a finished import is answered from its record: no
+    /// slot, no parsing (only the file's digest, which ties the request id to it). <paramref name="stopAfterBatches"/>
+    /// stops it after that many batch commits, as an interruption would (tests only).
     /// </summary>
     public async Task<ImportResult> ImportAsync(ChatImportRequest request, CancellationToken cancellationToken, int? stopAfterBatches = null)
     {
+        var found = await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken);
+        if (found is { Done: true, Counts: { } counts })
+        {
+            // The slot bounds the memory and CPU of parsing; a finished import has nothing left to parse or write.
+            // Its record still has to be of this file (FAILED_PRECONDITION otherwise).
+            var finished = found.Matching(Digest(request), request.RequestId);
+            return new ImportResult(finished.ChatId, counts.Turns, counts.Candidates, counts.SkippedSystemMessages, Done: true);
+        }
+
         // A retry of an import already started here or elsewhere (its record exists) is not a new import of the
         // user's: it never counts against Import:MaxConcurrentPerUser. One still running here is waited for.
-        var started = await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken) is not null;
-        using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: started, cancellationToken);
+        using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: found is not null, cancellationToken);
         var (plan, skipped, recorded) = await PrepareAsync(request, cancellationToken);
         if (recorded is { Done: true })
         {
-            return new ImportResult(recorded.ChatId, plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped, Done: true);
+            // Finished meanwhile (the earlier attempt waited for), or recorded before its counts were (schema version 24).
+            return recorded.Counts is { } recordedCounts
+                ? new ImportResult(recorded.ChatId, recordedCounts.Turns, recordedCounts.Candidates, recordedCounts.SkippedSystemMessages, Done: true)
+                : new ImportResult(recorded.ChatId, plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped, Done: true);
         }
 
         var progress = recorded ?? await store.StartImportAsync(plan, cancellationToken);
@@ -282,9 +294,10 @@ internal sealed partial class ChatPortability(
             .Select(id => castIds.Contains(id) ? id : request.CharacterNames.GetValueOrDefault(file.NameOf(id)))
             .OfType<string>().Distinct().ToList();
         var speakers = new SpeakerSettings(file.Speakers.Strategy, muted.Count >= castIds.Count ? [] : [.. castIds.Where(muted.Contains)]);
+        // A file's title (or name) that shows nothing is no title, as a caller's would be refused: the next default then.
         var title = request.Title is { Length: > 0 } given ? given
-            : file.Title.Length > 0 ? file.Title
-            : file.Characters.Count > 0 && file.Characters[0].Name.Length > 0 ? $"{file.Characters[0].Name} (imported)" : "Imported chat";
+            : !ChatTitles.ShowsNothing(file.Title) ? file.Title
+            : file.Characters.Count > 0 && !ChatTitles.ShowsNothing(file.Characters[0].Name) ? $"{file.Characters[0].Name.Trim()} (imported)" : "Imported chat";
         return new ChatImportPlan(
             request.UserId,
             request.RequestId,
@@ -295,7 +308,10 @@ internal sealed partial class ChatPortability(
             file.PinnedSeqs,
             file.MemoryNote,
             file.MemoryNote is null ? null : file.MemoryDepth,
-            turns);
+            turns)
+        {
+            SkippedSystemMessages = parsed.SkippedSystemMessages,
+        };
     }
 
     private static DateTimeOffset Clamp(DateTimeOffset time, DateTimeOffset ceiling) =>

@@ -5,7 +5,8 @@ namespace ChatService.Privacy;
 /// <summary>
 /// Finishes deletions nobody is working: their caller went away and the replica running them died or stopped
 /// (their lease ran out). Each replica sweeps; the lease in Spanner lets one of them run a deletion at a time.
-/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>).
+/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>) and
+/// interrupted forks whose source chat is gone (<see cref="SweepOrphanedForksOnceAsync"/>).
 /// </summary>
 internal sealed partial class DataDeletionSweeper(
     Storage.DataDeletionStore store,
@@ -31,6 +32,7 @@ internal sealed partial class DataDeletionSweeper(
                 await Task.Delay(options.Value.SweepInterval, timeProvider, stoppingToken);
                 await SweepOnceAsync(stoppingToken);
                 await SweepImportsOnceAsync(stoppingToken);
+                await SweepOrphanedForksOnceAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -70,9 +72,39 @@ internal sealed partial class DataDeletionSweeper(
     public async Task<int> SweepImportsOnceAsync(CancellationToken cancellationToken)
     {
         var cutoff = timeProvider.GetUtcNow() - Storage.ChatArchiveStore.ImportRetention - TimeSpan.FromHours(1);
+        var deleted = await DeleteOwnerlessAsync(await store.AbandonedImportChatsAsync(cutoff, Batch, cancellationToken), cancellationToken);
+        if (deleted > 0)
+        {
+            DataDeletionMetrics.Removed("abandoned_import_chat", deleted);
+            Log.AbandonedImports(logger, deleted);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the interrupted forks (owned by nobody) whose source chat is gone: a source deleted before DeleteChat
+    /// took its ownerless forks along left them so, and nothing else can reach them (their record went with the
+    /// source). Found in ChatsByUser's range of the empty user id as <see cref="SweepImportsOnceAsync"/> finds
+    /// its chats, at most <see cref="Batch"/> a sweep. Returns how many chats it deleted.
+    /// </summary>
+    public async Task<int> SweepOrphanedForksOnceAsync(CancellationToken cancellationToken)
+    {
+        var deleted = await DeleteOwnerlessAsync(await store.OrphanedForkChatsAsync(Batch, cancellationToken), cancellationToken);
+        if (deleted > 0)
+        {
+            DataDeletionMetrics.Removed("orphaned_fork_chat", deleted);
+            Log.OrphanedForks(logger, deleted);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Deletes ownerless chats within the mutation budget a commit; a chat too big for one loses its first turns (the chat itself goes at a later sweep).</summary>
+    private async Task<int> DeleteOwnerlessAsync(IReadOnlyList<(string ChatId, long Cost)> chats, CancellationToken cancellationToken)
+    {
         var budget = options.Value.MutationBudget;
         var deleted = 0;
-        var chats = await store.AbandonedImportChatsAsync(cutoff, Batch, cancellationToken);
         var small = new List<string>();
         var cost = 0L;
         foreach (var (chatId, chatCost) in chats)
@@ -100,12 +132,6 @@ internal sealed partial class DataDeletionSweeper(
             deleted += await store.DeleteOwnerlessChatsAsync(small, cancellationToken);
         }
 
-        if (deleted > 0)
-        {
-            DataDeletionMetrics.Removed("abandoned_import_chat", deleted);
-            Log.AbandonedImports(logger, deleted);
-        }
-
         return deleted;
     }
 
@@ -117,6 +143,9 @@ internal sealed partial class DataDeletionSweeper(
 
         [LoggerMessage(7111, LogLevel.Information, "Deleted {Chats} chat(s) of imports abandoned half-written past their retention.")]
         public static partial void AbandonedImports(ILogger logger, int chats);
+
+        [LoggerMessage(7116, LogLevel.Information, "Deleted {Chats} interrupted fork(s) whose source chat is gone.")]
+        public static partial void OrphanedForks(ILogger logger, int chats);
 
         [LoggerMessage(7110, LogLevel.Warning, "Data deletion sweep failed; retrying at the next interval.")]
         public static partial void SweepFailed(ILogger logger, Exception exception);

@@ -49,9 +49,14 @@ internal sealed partial class ChatArchiveStore
                 .Set("TurnsWritten", 0L)
                 .Set("Done", false)
                 .Set("SpeakerIds", plan.Turns.Select(t => t.CharacterId ?? "").ToList())
+                .Set("CandidateCount", plan.CandidateCount)
+                .Set("SkippedSystemMessages", (long)plan.SkippedSystemMessages)
                 .Set("CreateTime", SpannerCommitTimestamp.Value)
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
-            return new ImportProgress(chatId, plan.Digest, 0, false, [.. plan.Turns.Select(t => t.CharacterId ?? "")]);
+            return new ImportProgress(chatId, plan.Digest, 0, false, [.. plan.Turns.Select(t => t.CharacterId ?? "")])
+            {
+                Counts = new ImportCounts(plan.Turns.Count, (int)plan.CandidateCount, plan.SkippedSystemMessages),
+            };
         }, cancellationToken);
         return progress;
     }
@@ -119,7 +124,8 @@ internal sealed partial class ChatArchiveStore
             // Rows past their retention are gone (whether or not the row deletion policy removed them yet), so an
             // import the sweep may delete the chat of can never write into it again.
             new SpannerStatement(
-                    "SELECT ChatId, Digest, TurnsWritten, Done, SpeakerIds FROM ChatImports WHERE UserId = @userId AND RequestId = @requestId " +
+                    "SELECT ChatId, Digest, TurnCount, TurnsWritten, Done, SpeakerIds, CandidateCount, SkippedSystemMessages FROM ChatImports " +
+                    "WHERE UserId = @userId AND RequestId = @requestId " +
                     "AND CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)")
                 .Add("userId", userId).Add("requestId", requestId).Add("days", (long)ImportRetention.TotalDays),
             ct);
@@ -130,7 +136,12 @@ internal sealed partial class ChatArchiveStore
                 rows[0].Get<byte[]>("Digest"),
                 rows[0].Get<long>("TurnsWritten"),
                 rows[0].Get<bool>("Done"),
-                rows[0].IsNull("SpeakerIds") ? null : rows[0].Get<List<string>>("SpeakerIds"));
+                rows[0].IsNull("SpeakerIds") ? null : rows[0].Get<List<string>>("SpeakerIds"))
+            {
+                Counts = rows[0].IsNull("CandidateCount") || rows[0].IsNull("SkippedSystemMessages")
+                    ? null
+                    : new ImportCounts((int)rows[0].Get<long>("TurnCount"), (int)rows[0].Get<long>("CandidateCount"), (int)rows[0].Get<long>("SkippedSystemMessages")),
+            };
     }
 }
 
@@ -141,6 +152,9 @@ internal sealed partial class ChatArchiveStore
 /// </summary>
 internal sealed record ImportProgress(string ChatId, byte[] Digest, long TurnsWritten, bool Done, IReadOnlyList<string>? SpeakerIds)
 {
+    /// <summary>What the import reports once finished, as its first commit recorded it; null on a record from before schema version 24.</summary>
+    public ImportCounts? Counts { get; init; }
+
     /// <summary>This record, when it is of the same file and mapping; FAILED_PRECONDITION when the request id was used for another.</summary>
     public ImportProgress Matching(byte[] digest, string requestId) =>
         Digest.AsSpan().SequenceEqual(digest)
@@ -163,4 +177,14 @@ internal sealed record ChatImportPlan(
     IReadOnlyList<long> PinnedSeqs,
     string? MemoryNote,
     int? MemoryDepth,
-    IReadOnlyList<ArchivedTurn> Turns);
+    IReadOnlyList<ArchivedTurn> Turns)
+{
+    /// <summary>The SillyTavern system messages the file had (no turn here), recorded for a retry's answer.</summary>
+    public int SkippedSystemMessages { get; init; }
+
+    /// <summary>The candidates the import writes.</summary>
+    public long CandidateCount => Turns.Sum(t => (long)t.Candidates.Count);
+}
+
+/// <summary>What a finished import reports: the new chat's turns and candidates, and the system messages its file had that have no turn.</summary>
+internal sealed record ImportCounts(int Turns, int Candidates, int SkippedSystemMessages);

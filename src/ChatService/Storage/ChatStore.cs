@@ -143,7 +143,10 @@ internal sealed partial class ChatStore(
         return rows.Select(ReadChat).ToList();
     }
 
-    /// <summary>Deletes the chat with everything under it. False when there was no such chat of the user's.</summary>
+    /// <summary>
+    /// Deletes the chat with everything under it, and its interrupted forks (owned by nobody: with their source's
+    /// record gone nothing could finish or delete them). False when there was no such chat of the user's.
+    /// </summary>
     public async Task<bool> DeleteChatAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
         var commit = await commits.RunAsync(chatId, async (tx, _, ct) =>
@@ -151,6 +154,11 @@ internal sealed partial class ChatStore(
             if (await ReadOwnedChatAsync(tx, userId, chatId, ct) is null)
             {
                 return false;
+            }
+
+            foreach (var fork in await OwnerlessForks.DeletionsAsync(tx, [chatId], [], ct))
+            {
+                tx.BufferWrite(fork);
             }
 
             tx.BufferWrite(SpannerMutation.Delete("Chats", SpannerKey.Of(chatId)));

@@ -360,7 +360,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             // resume or delete them. Listed here for their cost and cache keys (one ChatsByForkedFrom lookup per
             // chat); the commit reads them again in its transaction (ForkDeletionsAsync), so one started
             // meanwhile goes too.
-            var forks = await ForksAsync(reader, ids, ct);
+            var forks = await OwnerlessForks.OfAsync(reader, ids, ct);
             ids = [.. forks, .. ids];
 
             var sizes = (await reader.QueryListAsync(
@@ -373,27 +373,13 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             return new ChatBatch(chats, replies);
         }, cancellationToken);
 
-    /// <summary>Ownerless forks (interrupted ForkChats) of <paramref name="chatIds"/>, from ChatsByForkedFrom.</summary>
-    private static async Task<List<string>> ForksAsync(ISpannerReader reader, IReadOnlyList<string> chatIds, CancellationToken ct) =>
-        (await reader.QueryListAsync(
-            new SpannerStatement("SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByForkedFrom, spanner_emulator.disable_query_null_filtered_index_check=true} WHERE ForkedFromChatId IN UNNEST(@ids) AND UserId = ''")
-                .Add("ids", chatIds.ToList()),
-            ct))
-        .Select(r => r.Get<string>("ChatId"))
-        .ToList();
-
     /// <summary>
     /// The deletions of the ownerless forks of <paramref name="chatIds"/> as the commit's transaction reads them,
-    /// leaving out <paramref name="listed"/> (the batch deletes those already): a fork ForkChat started after the
-    /// batch was listed is deleted with its source, not orphaned. Its read locks the index range, so a fork
-    /// written concurrently aborts and reruns the commit.
+    /// leaving out <paramref name="listed"/> (the batch deletes those already; see <see cref="OwnerlessForks.DeletionsAsync"/>).
     /// </summary>
-    public static async Task<IReadOnlyList<SpannerMutation>> ForkDeletionsAsync(
-        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyCollection<string> listed, CancellationToken ct)
-    {
-        var late = (await ForksAsync(reader, chatIds, ct)).Where(id => !listed.Contains(id)).ToList();
-        return late.Count == 0 ? [] : [SpannerMutation.Delete("Chats", [.. late.Select(id => SpannerKey.Of(id))])];
-    }
+    public static Task<IReadOnlyList<SpannerMutation>> ForkDeletionsAsync(
+        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyCollection<string> listed, CancellationToken ct) =>
+        OwnerlessForks.DeletionsAsync(reader, chatIds, listed, ct);
 
     /// <summary>One of the user's imports (ChatImports) and, while it is under way, its chat, owned by nobody yet.</summary>
     public sealed record ImportRow(string RequestId, string? OwnerlessChatId, long Cost);
@@ -433,6 +419,27 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
                     new SpannerStatement(
                             "SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = '' AND LastActiveTime < @cutoff AND ForkedFromChatId IS NULL LIMIT @limit")
                         .Add("cutoff", cutoff).Add("limit", (long)limit),
+                    ct))
+                .Select(r => r.Get<string>("ChatId"))
+                .ToList();
+            var sizes = await ChatCostsAsync(reader, ids, ct);
+            return (IReadOnlyList<(string, long)>)ids.Select(id => (id, sizes.GetValueOrDefault(id, ChatCost(0, 0)))).ToList();
+        }, cancellationToken);
+
+    /// <summary>
+    /// Ownerless forks whose source chat is gone: their record went with the source, so no retry can finish or
+    /// resume them (a retry of the fork reads its source first: NOT_FOUND), and no deletion of the source's user
+    /// reaches them any more. Read from ChatsByUser's range of the empty user id, which holds only imports and
+    /// forks under way, each fork's source looked up by its key.
+    /// </summary>
+    public async Task<IReadOnlyList<(string ChatId, long Cost)>> OrphanedForkChatsAsync(int limit, CancellationToken cancellationToken) =>
+        await spanner.SnapshotAsync(async (reader, ct) =>
+        {
+            var ids = (await reader.QueryListAsync(
+                    new SpannerStatement(
+                            "SELECT c.ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} AS c WHERE c.UserId = '' AND c.ForkedFromChatId IS NOT NULL " +
+                            "AND NOT EXISTS (SELECT 1 FROM Chats AS s WHERE s.ChatId = c.ForkedFromChatId) LIMIT @limit")
+                        .Add("limit", (long)limit),
                     ct))
                 .Select(r => r.Get<string>("ChatId"))
                 .ToList();
