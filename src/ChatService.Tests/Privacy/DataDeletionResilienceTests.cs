@@ -59,7 +59,8 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         Assert.Equal(DataDeletionState.Done, done.State);
         Assert.Equal(1, done.ChatsDeleted);
         // The keeper renews every third of the lease: seven and a half thirds in the slow batch make at least
-        // two renewals, each counted once, on the meter operators read (nothing else counts them).
+        // two renewals, counted on the meter operators read. The meter is the process's, so other classes'
+        // deletions may add to it: this is a lower bound (it fails when renewals go uncounted, not when counted twice).
         Assert.True(counters["chat.data_deletion.lease_renewals"] >= 2, $"{counters["chat.data_deletion.lease_renewals"]} renewals counted during a batch of two and a half leases");
         Assert.NotNull(during);
         Assert.True(during.IntruderRefused, "another replica could take the deletion over in the middle of a slow batch");

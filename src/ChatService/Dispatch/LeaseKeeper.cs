@@ -60,9 +60,10 @@ internal sealed class LeaseKeeper : IDisposable
                 {
                     status = await renew(_stop.Token);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
                 {
-                    // Storage trouble: keep working and try again; the work's own commit decides in the end.
+                    // Storage trouble (a timeout of the renewal's own included): keep working and try again; the
+                    // work's own commit decides in the end.
                     renewalFailed?.Invoke(ex);
                     continue;
                 }
