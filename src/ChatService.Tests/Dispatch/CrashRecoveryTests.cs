@@ -18,10 +18,11 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
     {
         ["Chat:ReplyLease"] = "00:00:03",
         ["Dispatch:SweepInterval"] = "00:00:00.500",
-        // Slow enough that every reply is mid-generation when the process dies (about 4 s each).
+        // Slow enough that every reply is mid-generation when the process dies (about 8 s each, on a
+        // loaded machine too: the sends go out together, after every chat exists).
         ["Inference:Backends:sim:Kind"] = "Simulated",
         ["Inference:Backends:sim:TimeToFirstToken"] = "00:00:00.100",
-        ["Inference:Backends:sim:TokensPerSecond"] = "10",
+        ["Inference:Backends:sim:TokensPerSecond"] = "5",
         ["Inference:Backends:sim:MinTokens"] = "35",
         ["Inference:Backends:sim:MaxTokens"] = "45",
         ["Inference:Routes:default:0"] = "sim",
@@ -36,13 +37,14 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
         {
             var client = first.Client(user);
             var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
-            var calls = new List<AsyncServerStreamingCall<ReplyEvent>>();
             for (var i = 0; i < Replies; i++)
             {
                 var chat = await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct);
                 chatIds.Add(chat.ChatId);
-                calls.Add(client.SendMessage(new SendMessageRequest { ChatId = chat.ChatId, Text = $"message {i}", RequestId = $"r{i}" }, cancellationToken: Ct));
             }
+
+            var calls = chatIds.Select((chatId, i) =>
+                client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = $"message {i}", RequestId = $"r{i}" }, cancellationToken: Ct)).ToList();
 
             // Every reply has started streaming tokens when the process dies.
             foreach (var call in calls)
