@@ -81,7 +81,7 @@ public sealed partial class ReplyPipeline(
         // Idempotency before moderation: a retry of an applied request gets its record back without
         // the classifier (its text was moderated when it was applied; a refusal now would be false).
         // Without moderation of user texts there is nothing to skip, so nothing is read for it.
-        if (moderation.ScreensUserText && !await ledger.EditAndRegenerateRecordedAsync(userId, chatId, requestId, cancellationToken))
+        if (moderation.ScreensUserText && !await ledger.EditAndRegenerateRecordedAsync(userId, chatId, seq, requestId, cancellationToken))
         {
             await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         }
