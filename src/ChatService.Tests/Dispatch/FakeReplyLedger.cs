@@ -56,7 +56,7 @@ internal sealed class FakeReplyLedger : IReplyLedger
     public Task<EditedReplies> EditAndAddCandidateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
-    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken) =>
+    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
     public Task<IReadOnlyList<TurnCandidate>> ListCandidatesAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>

@@ -60,7 +60,7 @@ internal sealed class FakeReplyLog : IReplyLog
     /// <summary>Calls to <see cref="AppendAsync"/>, answered or not.</summary>
     public int AppendCalls => Volatile.Read(ref _appendCalls);
 
-    /// <summary>Calls to <see cref="ReadAsync"/>, answered or not.</summary>
+    /// <summary>Calls to <see cref="ReadAsync"/> and <see cref="ReadFirstAsync"/>, answered or not.</summary>
     public int Reads => Volatile.Read(ref _reads);
 
     /// <summary>Subscriptions made (not counting refusals while unavailable).</summary>
@@ -196,6 +196,19 @@ internal sealed class FakeReplyLog : IReplyLog
         {
             return _logs.TryGetValue(key, out var log) && log.Events.Count > 0
                 ? new ReplyLogRead([.. log.Events.Where(e => e.Sequence > afterSequence)], Missing: false)
+                : ReplyLogRead.None;
+        }
+    }
+
+    /// <summary>The log's first event stands for its first entry (this fake keeps no entry boundaries).</summary>
+    public async Task<ReplyLogRead> ReadFirstAsync(ReplyKey key)
+    {
+        Interlocked.Increment(ref _reads);
+        await CallAsync();
+        lock (_gate)
+        {
+            return _logs.TryGetValue(key, out var log) && log.Events.Count > 0
+                ? new ReplyLogRead([log.Events[0]], Missing: false)
                 : ReplyLogRead.None;
         }
     }

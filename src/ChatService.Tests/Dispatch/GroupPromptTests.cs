@@ -3,6 +3,7 @@ using ChatService.Api.V1;
 using ChatService.Tests.Api;
 using ChatService.Tests.Inference;
 using ChatService.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatService.Tests.Dispatch;
 
@@ -10,6 +11,15 @@ namespace ChatService.Tests.Dispatch;
 public sealed class OpenAIBackedFixture(LocalStack stack) : ChatServiceFixture(stack)
 {
     public FakeOpenAIServer Server { get; private set; } = null!;
+
+    /// <summary>The reads of the service's reply logs (the log itself is the real one, in the Redis Cluster).</summary>
+    public ReplyLogReads LogReads { get; } = new();
+
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        var original = services.Last(d => d.ServiceType == typeof(ChatService.Dispatch.IReplyLog));
+        services.AddSingleton(sp => LogReads.Wrap((ChatService.Dispatch.IReplyLog)ActivatorUtilities.CreateInstance(sp, original.ImplementationType!)));
+    }
 
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(FastSimulatedBackend)
     {

@@ -39,6 +39,35 @@ public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTest
     }
 
     [Fact]
+    public async Task StreamReply_OfAnUndoneContinuationWhoseLogExpired_EndsFailedAsItsStreamDid()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var reply = (await SendAsync(user, chat.ChatId, "hello"))[^1];
+        var seq = reply.Seq;
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, reply.EventCase);
+
+        // The prompt's newest user turn now asks the simulated backend to fail before its first token: the continuation
+        // adds nothing, so the reply goes back to what it was, and its stream ends failed.
+        await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = seq - 1, Text = "hello [sim:fail-before-first-token]" }, cancellationToken: Ct);
+        using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chat.ChatId, Seq = seq, RequestId = "undone" }, cancellationToken: Ct);
+        var live = await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        var failed = live[^1];
+        Assert.Equal(ReplyEvent.EventOneofCase.Failed, failed.EventCase);
+        Assert.Equal((reply.Completed.Turn.Text, TurnState.Complete, 1), (failed.Failed.Turn.Text, failed.Failed.Turn.State, failed.Failed.Turn.Continuations));
+        await Task.Delay(100, Ct);
+        var redis = Fixture.Service<IConnectionMultiplexer>().GetDatabase();
+        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{reply.CandidateId}:c1"), "the continuation's log was not where it should be");
+
+        var replay = await ResumeAsync(user, chat.ChatId, seq, 0);
+
+        Assert.Equal(ReplyEvent.EventOneofCase.Failed, replay[^1].EventCase);
+        Assert.Equal((failed.Failed.Code, failed.Failed.Reason), (replay[^1].Failed.Code, replay[^1].Failed.Reason));
+        Assert.Equal((reply.Completed.Turn.Text, TurnState.Complete), (replay[^1].Failed.Turn.Text, replay[^1].Failed.Turn.State));
+    }
+
+    [Fact]
     public async Task StreamReply_OfAStoredReplyWhoseLogExpired_ReplaysItAndAlwaysEndsWithTheFinalEvent()
     {
         var user = TestUsers.New();

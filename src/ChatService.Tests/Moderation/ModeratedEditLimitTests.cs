@@ -3,6 +3,7 @@ using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using ChatService.Tests.Limits;
 using Grpc.Core;
+using Spanner.Client;
 
 namespace ChatService.Tests.Moderation;
 
@@ -29,7 +30,50 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
             ["Moderation:Simulated:FlaggedTerms:harassment:0"] = "insultword",
             ["Limits:SendsPerMinute"] = "2",
             ["Limits:SendBurst"] = Burst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // Quiet: nothing but the test reads Spanner, so its reads can be counted.
+            ["Dispatch:SweepInterval"] = "01:00:00",
+            ["Health:Period"] = "01:00:00",
+            ["Summary:SweepInterval"] = "01:00:00",
+            ["DataDeletion:SweepInterval"] = "01:00:00",
         };
+    }
+
+    [Fact]
+    public async Task AModeratedEditTurn_ReadsOnceBeforeItsTransaction_AndSoDoesItsRetry_WhichIsNotCheckedAgain()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var userSeq = (await SendAsync(user, chat.ChatId, "The first words."))[0].Accepted.UserTurn.Seq;
+        await Fixture.ChatCountsFoldedAsync(Ct);
+        var spanner = Fixture.Service<SpannerDatabaseClient>().Statistics;
+        using var counters = new ModerationCounters();
+
+        // The first applies the edit, the second is its retry: each reads once (the record and the turn together), then commits.
+        var edit = new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "The first words, edited.", RequestId = "edit-reads" };
+        foreach (var call in new[] { "edit", "retry" })
+        {
+            var (reads, snapshots, transactions) = (spanner.SingleUseReads, spanner.Snapshots, spanner.Transactions);
+            Assert.Equal(edit.Text, (await client.EditTurnAsync(edit, cancellationToken: Ct)).Text);
+            Assert.True((1L, 0L, 1L) == (spanner.SingleUseReads - reads, spanner.Snapshots - snapshots, spanner.Transactions - transactions),
+                $"{call}: {spanner.SingleUseReads - reads} single reads, {spanner.Snapshots - snapshots} snapshots, {spanner.Transactions - transactions} transactions");
+        }
+
+        Assert.Equal(1, counters["chat.moderation.checks{result=clean,target=user_message}"]);
+
+        // EditAndRegenerate's retry (another user's: each call takes a token of its sender's bucket) makes the same read
+        // (its reads are not counted here: the reply it follows may read too) and is not checked again.
+        var other = TestUsers.New();
+        var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other));
+        var theirSeq = (await SendAsync(other, theirs.ChatId, "Hello."))[0].Accepted.UserTurn.Seq;
+        var regenerate = new EditTurnRequest { ChatId = theirs.ChatId, Seq = theirSeq, Text = "Hello, edited.", RequestId = "edit-regenerate-reads" };
+        var theirClient = Fixture.Client(other);
+        Assert.Equal(ReplyEvent.EventOneofCase.Completed, (await theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct).ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].EventCase);
+        var checks = counters["chat.moderation.checks{result=clean,target=user_message}"];
+        var repeat = await theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct).ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        Assert.True(repeat[0].Accepted.Duplicate);
+        Assert.Equal(checks, counters["chat.moderation.checks{result=clean,target=user_message}"]);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace ChatService.Tests.Shaping;
 /// ContinueReply on the OpenAI-compatible fake server (which records every prompt), against the emulator
 /// and the Redis Cluster: what the model is sent, what is stored, what is streamed, and what is refused.
 /// </summary>
-public sealed class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
+public sealed partial class ContinueReplyTests(OpenAIBackedFixture fixture) : ShapingTestBase(fixture), IClassFixture<OpenAIBackedFixture>
 {
     /// <summary>What the fake server answers a first reply with (its default chunks).</summary>
     private const string ModelReply = "Ahoy, matey! The treasure is under the palm.";

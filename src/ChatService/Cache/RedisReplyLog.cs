@@ -150,40 +150,66 @@ internal sealed class RedisReplyLog(
         }
     }
 
+    public async Task<ReplyLogRead> ReadFirstAsync(ReplyKey key)
+    {
+        DispatchMetrics.LogRead();
+        // XRANGE with COUNT 1: one entry whatever the log's length (a missing key reads as no entries).
+        var first = await CallAsync(db => db.StreamRangeAsync(LogKey(key), minId: "-", maxId: "+", count: 1));
+        if (first is not [var entry])
+        {
+            return ReplyLogRead.None;
+        }
+
+        try
+        {
+            var events = new List<ReplyUpdate>();
+            DecodeEntry(key.ChatId, (string)entry.Id!, (byte[]?)entry["e"] ?? [], afterSequence: 0, events);
+            return new ReplyLogRead(events, Missing: false);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or InvalidProtocolBufferException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new ReplyLogCorruptException($"the reply log of {key} cannot be read: {ex.Message}", ex);
+        }
+    }
+
     private static List<ReplyUpdate> Decode(string chatId, RedisResult[] entries, long afterSequence)
     {
         var events = new List<ReplyUpdate>();
         foreach (var entry in entries)
         {
             var parts = (RedisResult[])entry!;
-            // The entry's ID is "0-<its last sequence>": events logged without a sequence are numbered up to it.
-            var entrySequence = long.Parse(((string)parts[0]!).AsSpan(2), CultureInfo.InvariantCulture);
             var fields = (RedisResult[])parts[1]!;
             for (var i = 0; i + 1 < fields.Length; i += 2)
             {
-                if ((string?)fields[i] != "e")
+                if ((string?)fields[i] == "e")
                 {
-                    continue;
-                }
-
-                var batch = LoggedReplyBatch.Parser.ParseFrom((byte[])fields[i + 1]!).Events;
-                for (var j = 0; j < batch.Count; j++)
-                {
-                    var logged = batch[j];
-                    if (logged.Sequence == 0)
-                    {
-                        logged.Sequence = entrySequence - (batch.Count - 1 - j);
-                    }
-
-                    if (logged.Sequence > afterSequence)
-                    {
-                        events.Add(Decode(chatId, logged));
-                    }
+                    DecodeEntry(chatId, (string)parts[0]!, (byte[])fields[i + 1]!, afterSequence, events);
                 }
             }
         }
 
         return events;
+    }
+
+    /// <summary>The events of one entry (one append) after <paramref name="afterSequence"/>, added to <paramref name="events"/>.</summary>
+    private static void DecodeEntry(string chatId, string entryId, byte[] payload, long afterSequence, List<ReplyUpdate> events)
+    {
+        // The entry's ID is "0-<its last sequence>": events logged without a sequence are numbered up to it.
+        var entrySequence = long.Parse(entryId.AsSpan(2), CultureInfo.InvariantCulture);
+        var batch = LoggedReplyBatch.Parser.ParseFrom(payload).Events;
+        for (var j = 0; j < batch.Count; j++)
+        {
+            var logged = batch[j];
+            if (logged.Sequence == 0)
+            {
+                logged.Sequence = entrySequence - (batch.Count - 1 - j);
+            }
+
+            if (logged.Sequence > afterSequence)
+            {
+                events.Add(Decode(chatId, logged));
+            }
+        }
     }
 
     public async Task<string?> WriterAsync(ReplyKey key)

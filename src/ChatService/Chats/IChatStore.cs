@@ -75,9 +75,11 @@ public interface IChatStore
 
     /// <summary>
     /// Whether the caller's EditTurn with <paramref name="requestId"/> was applied already (its record stands):
-    /// a retry is answered from it, so it needs no classifier call and no token of the user's send bucket.
+    /// a retry is answered from it, so it needs no classifier call and no token of the user's send bucket. One read,
+    /// which refuses what the edit would refuse before the classifier is asked: another user's chat, and (unless
+    /// recorded) a missing or hidden turn.
     /// </summary>
-    Task<bool> EditTurnRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken);
+    Task<bool> EditTurnRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
 
     /// <summary>The earlier texts of a shown turn, oldest first.</summary>
     Task<IReadOnlyList<TextRevision>> ListTurnRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken);

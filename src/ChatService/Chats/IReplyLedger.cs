@@ -26,8 +26,12 @@ public interface IReplyLedger
     /// </summary>
     Task<EditedReplies> EditAndAddCandidateAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken);
 
-    /// <summary>Whether an EditAndRegenerate with this request id was applied already (so a retry need not be moderated again); false for another user's chat.</summary>
-    Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Whether an EditAndRegenerate with this request id was applied already (so a retry need not be moderated again).
+    /// Refuses what the edit would refuse before the classifier is asked: another user's chat, and (unless applied) a
+    /// missing or hidden turn.
+    /// </summary>
+    Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Every candidate of a shown character turn of the user's chat, oldest first, read from one

@@ -180,6 +180,14 @@ public sealed record ChatTurn(
     /// </summary>
     public string? FilterCategory { get; init; }
 
+    /// <summary>
+    /// Set when the candidate's latest continuation (number <see cref="Continuations"/>) failed without adding
+    /// text, so the candidate went back to its state before it: that continuation's failure, with which its
+    /// stream ended and with which a replay of it from storage ends too. Read with one candidate from storage
+    /// (caches do not keep it: only replays from storage need it); null otherwise.
+    /// </summary>
+    public ReplyFailure? UndoneContinuation { get; init; }
+
     /// <summary>The events of the candidate's newest generation: the reply itself, or its latest continuation.</summary>
     public ReplyKey ReplyKey => new(ChatId, Seq, CandidateId!, Continuations);
 
@@ -190,6 +198,9 @@ public sealed record ChatTurn(
     /// <summary>The version of a turn whose last committed change happened at <paramref name="commitTimestamp"/>.</summary>
     public static long VersionAt(DateTimeOffset commitTimestamp) => (commitTimestamp - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 }
+
+/// <summary>How a reply (or one of its continuations) failed: its code and reason.</summary>
+public sealed record ReplyFailure(ReplyFailureCode Code, string? Reason);
 
 /// <summary>What SendMessage recorded (or found recorded, for a repeated request id).</summary>
 public sealed record SendReceipt(ChatTurn UserTurn, IReadOnlyList<ChatTurn> PendingReplies, bool Duplicate);
@@ -365,10 +376,10 @@ public sealed record ClaimedReply(ReplyKey Key, int Attempt);
 public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate)
 {
     /// <summary>
-    /// A repeated ContinueReply whose continuation has settled: the candidate as stored. Its events are
-    /// replayed from it (the continuation's text is the stored text past what the Accepted event shows),
-    /// never from storage as a whole reply, which would add the earlier text a second time once the
-    /// continuation's log has expired.
+    /// A repeated ContinueReply whose continuation has ended: the candidate its replay ends with (as stored; for an
+    /// earlier continuation while a later one runs, as it was before that one). Once the continuation's log is gone
+    /// its events are replayed from it (its text is the stored text past what the Accepted event shows), never from
+    /// storage as a whole reply, which would add the earlier text a second time.
     /// </summary>
     public ChatTurn? SettledContinuation { get; init; }
 }

@@ -45,15 +45,14 @@ public sealed partial class ChatShaping(IChatStore store, ReplyPipeline pipeline
     /// <summary>Edits a turn's text; the new text is the user's own words, so it is moderated as a message is (refused before anything is written).</summary>
     public async Task<TurnEdit> EditAsync(string userId, string chatId, long seq, string text, string requestId, CancellationToken cancellationToken)
     {
-        // The caller's own turn first (one read, refused as the edit would be: NOT_FOUND for another
-        // user's chat or a missing turn, FAILED_PRECONDITION for a hidden one): the classifier is never spent on those.
-        await store.ListTurnRevisionsAsync(userId, chatId, seq, cancellationToken);
-
+        // Moderated, one read comes first: the request id's record, and the caller's own turn (refused as the edit
+        // would be: NOT_FOUND for another user's chat or a missing turn, FAILED_PRECONDITION for a hidden one), so the
+        // classifier is never spent on those. A retry of an edit applied already is answered from its record: no
+        // token, no classifier call (its text was checked when it was applied; a refusal now would be false).
         // Each check is a classifier call: an edit that makes one draws on the user's send bucket, as a
         // message does (EditAndRegenerate is admitted as a send already), so edits cannot call it without bound.
-        // A retry of an edit applied already is answered from its record: no token, no classifier call (its
-        // text was checked when it was applied; a refusal now would be false).
-        if (moderation.ScreensUserText && !await store.EditTurnRecordedAsync(userId, chatId, requestId, cancellationToken))
+        // Unmoderated, the edit's own transaction refuses the same things: nothing is read before it.
+        if (moderation.ScreensUserText && !await store.EditTurnRecordedAsync(userId, chatId, seq, requestId, cancellationToken))
         {
             limits.AdmitClassifierCall(userId, "EditTurn");
             await moderation.CheckUserTextAsync(text, "text", cancellationToken);

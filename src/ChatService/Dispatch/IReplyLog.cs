@@ -33,6 +33,14 @@ public interface IReplyLog
     Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence);
 
     /// <summary>
+    /// The events of the log's first entry (one append) only, whatever its length: whether the log is there and
+    /// starts at its beginning; <see cref="ReplyLogRead.Missing"/> when it has no entry.
+    /// </summary>
+    /// <exception cref="ReplyLogUnavailableException">The log could not be reached.</exception>
+    /// <exception cref="ReplyLogCorruptException">The entry cannot be read.</exception>
+    Task<ReplyLogRead> ReadFirstAsync(ReplyKey key);
+
+    /// <summary>
     /// The replica whose attempt wrote the log's last append, while the log has not ended; null
     /// when there is no log or it has ended. Lets a cancel reach the generating replica without a
     /// storage read.
@@ -98,6 +106,8 @@ internal sealed class NoReplyLog : IReplyLog
     public Task EndAsync(ReplyKey key, ReplyUpdate final) => Task.CompletedTask;
 
     public Task<ReplyLogRead> ReadAsync(ReplyKey key, long afterSequence) => Task.FromResult(ReplyLogRead.None);
+
+    public Task<ReplyLogRead> ReadFirstAsync(ReplyKey key) => Task.FromResult(ReplyLogRead.None);
 
     public Task<string?> WriterAsync(ReplyKey key) => Task.FromResult<string?>(null);
 

@@ -62,11 +62,13 @@ public sealed partial class RecoverySweeper(
         foreach (var settled in result.Settled)
         {
             var key = settled.Reply.ReplyKey;
-            Log.SettledInstead(logger, key.ToString(), settled.Reply.FailureReason ?? "");
+            // A continuation given up on went back to its state before it, its failure kept as the undone continuation's.
+            var final = ReplyUpdate.FinalOf(settled.Reply, sequence: 0);
+            Log.SettledInstead(logger, key.ToString(), final.FailureReason ?? "");
             try
             {
-                // Its followers end with it rather than at their next look at storage.
-                await log.EndAsync(key, ReplyUpdate.FinalOf(settled.Reply, sequence: 0));
+                // Its followers end with it rather than at their next look at storage (failed, for an undone continuation too).
+                await log.EndAsync(key, final);
             }
             catch (ReplyLogUnavailableException)
             {

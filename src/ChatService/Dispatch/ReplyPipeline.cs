@@ -81,7 +81,7 @@ public sealed partial class ReplyPipeline(
         // Idempotency before moderation: a retry of an applied request gets its record back without
         // the classifier (its text was moderated when it was applied; a refusal now would be false).
         // Without moderation of user texts there is nothing to skip, so nothing is read for it.
-        if (moderation.ScreensUserText && !await ledger.EditAndRegenerateRecordedAsync(userId, chatId, requestId, cancellationToken))
+        if (moderation.ScreensUserText && !await ledger.EditAndRegenerateRecordedAsync(userId, chatId, seq, requestId, cancellationToken))
         {
             await moderation.CheckUserTextAsync(text, "text", cancellationToken);
         }
@@ -325,9 +325,10 @@ public sealed partial class ReplyPipeline(
     /// <param name="settled">The caller found the reply settled already (a resume after the end).</param>
     /// <param name="withheld">The reply as the caller found it, when moderation withheld it: replayed as storage holds it (no text).</param>
     /// <param name="continued">
-    /// A settled continuation a repeated ContinueReply attaches to: as that continuation owes it (its Accepted text, the text it
-    /// began from) and as stored. Replayed from them when its log is gone, so its deltas are the stored text past the Accepted
-    /// text; while the log is there, it is followed like any other reply.
+    /// A continuation that has ended, which a repeated ContinueReply attaches to: as that continuation owes it (its Accepted
+    /// text, the text it began from) and the candidate its replay ends with (see <see cref="OwedReplies.SettledContinuation"/>).
+    /// Replayed from them when its log is gone, so its deltas are the stored text past the Accepted text (for an earlier
+    /// continuation, later ones' text too) and never repeat it; while the log is there, it is followed like any other reply.
     /// </param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false,
@@ -415,8 +416,9 @@ public sealed partial class ReplyPipeline(
 
         try
         {
-            // A log trimmed at its start cannot give the whole continuation either (a follower would fall back to storage).
-            var read = await log.ReadAsync(key, afterSequence: 0);
+            // Its first entry alone tells (the follower reads the rest): a log trimmed at its start cannot give the
+            // whole continuation either (a follower would fall back to storage).
+            var read = await log.ReadFirstAsync(key);
             return read.Missing || read.Events is [var first, ..] && first.Sequence != 1 && first.Kind != ReplyUpdateKind.Restarted;
         }
         catch (ReplyLogUnavailableException)

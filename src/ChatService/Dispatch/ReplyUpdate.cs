@@ -56,15 +56,25 @@ public sealed record ReplyUpdate(
     /// The final event of a settled reply as storage holds it: Completed, or Failed with CANCELLED,
     /// FILTERED, or the stored failure code (so a reply withheld under fail-closed replays as
     /// MODERATION_UNAVAILABLE, as it ended live); FAILED when none was stored (rows of older versions, cached turns).
+    /// A candidate whose latest continuation was undone (<see cref="ChatTurn.UndoneContinuation"/>) ends Failed
+    /// with that continuation's failure, as its stream did, whatever state the candidate went back to.
     /// </summary>
-    public static ReplyUpdate FinalOf(ChatTurn settled, long sequence) => settled.State == ReplyState.Complete
-        ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
-        : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
-            FailureCode: settled.State switch
-            {
-                ReplyState.Cancelled => ReplyFailureCode.Cancelled,
-                ReplyState.Filtered => ReplyFailureCode.Filtered,
-                _ => settled.FailureCode ?? ReplyFailureCode.Failed,
-            },
-            FailureReason: settled.FailureReason);
+    public static ReplyUpdate FinalOf(ChatTurn settled, long sequence)
+    {
+        if (settled.UndoneContinuation is { } undone)
+        {
+            return new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled, FailureCode: undone.Code, FailureReason: undone.Reason);
+        }
+
+        return settled.State == ReplyState.Complete
+            ? new ReplyUpdate(sequence, ReplyUpdateKind.Completed, settled)
+            : new ReplyUpdate(sequence, ReplyUpdateKind.Failed, settled,
+                FailureCode: settled.State switch
+                {
+                    ReplyState.Cancelled => ReplyFailureCode.Cancelled,
+                    ReplyState.Filtered => ReplyFailureCode.Filtered,
+                    _ => settled.FailureCode ?? ReplyFailureCode.Failed,
+                },
+                FailureReason: settled.FailureReason);
+    }
 }

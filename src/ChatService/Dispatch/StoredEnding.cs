@@ -10,7 +10,8 @@ internal static class StoredEnding
     /// The text the stream is missing as one delta when the stored text continues what it shows
     /// (since its last Restarted, after a continuation's text so far), else a Restarted and the whole
     /// stored text (beyond the continuation's text so far); then the final
-    /// event. An empty stream becomes the replay of a stored reply: Accepted, Started, the text,
+    /// event (Failed with the continuation's failure for a continuation that was undone, as its stream ended).
+    /// An empty stream becomes the replay of a stored reply: Accepted, Started, the text,
     /// the end. A reply that no longer exists ends Failed NOT_FOUND.
     /// </summary>
     public static void Finish(ReplyStream stream, ChatTurn? turn)
@@ -48,7 +49,8 @@ internal static class StoredEnding
             }
         }
 
-        var final = ReplyUpdate.FinalOf(turn, sequence: 0);
+        // An undone continuation's failure is how that continuation ended, not an earlier one (a repeat of which ends as the candidate is).
+        var final = ReplyUpdate.FinalOf(stream.Key.Continuation == turn.Continuations ? turn : turn with { UndoneContinuation = null }, sequence: 0);
         stream.Publish(final.Kind, turn: turn, failureCode: final.FailureCode, failureReason: final.FailureReason);
     }
 

@@ -64,6 +64,9 @@ internal static class CandidateMutations
             .Set("ContinuedFromState", (long)before.State)
             .Set("ContinuedFromFailureCode", FailureCodeColumn.ToColumn(before.FailureCode))
             .Set("ContinuedFromFailureReason", before.FailureReason)
+            .Set("UndoneContinuation", null)
+            .Set("UndoneFailureCode", null)
+            .Set("UndoneFailureReason", null)
             .Set("State", (long)ReplyState.Pending)
             .Set("FailureCode", null)
             .Set("FailureReason", null)
@@ -75,9 +78,17 @@ internal static class CandidateMutations
             .Set("Continuations", (long)continuation)
             .Set("UpdateTime", SpannerCommitTimestamp.Value);
 
-    /// <summary>The candidate's final state, with its owed marker, lease and ContinuedFrom… columns cleared; <paramref name="filterCategory"/> only for a filtered one.</summary>
-    public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null) =>
+    /// <summary>
+    /// The candidate's final state, with its owed marker, lease and ContinuedFrom… columns cleared; <paramref name="filterCategory"/>
+    /// only for a filtered one; <paramref name="undone"/> only when continuation <see cref="ReplyKey.Continuation"/> of
+    /// <paramref name="key"/> failed without adding text and the candidate goes back to its state before it (Undone… columns).
+    /// </summary>
+    public static SpannerMutation Settle(ReplyKey key, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null,
+        ReplyFailure? undone = null) =>
         Key(key)
+            .Set("UndoneContinuation", undone is null ? null : (long)key.Continuation)
+            .Set("UndoneFailureCode", undone is null ? null : FailureCodeColumn.ToColumn(undone.Code))
+            .Set("UndoneFailureReason", undone?.Reason)
             .Set("State", (long)state)
             .Set("Text", text)
             .Set("FailureCode", FailureCodeColumn.ToColumn(failureCode))

@@ -59,6 +59,7 @@ internal static class ChatRows
     private const string CandidateTurnSelect =
         $"""
         SELECT {TurnColumns}, c.CandidateId, c.OwedShard, c.LeaseOwner, c.LeaseUntil,
+               c.UndoneContinuation, c.UndoneFailureCode, c.UndoneFailureReason,
                t.PrimaryCandidateId, (SELECT ch.UserId FROM Chats ch WHERE ch.ChatId = t.ChatId) AS OwnerId
         FROM Turns t
         LEFT JOIN Candidates c ON c.ChatId = t.ChatId AND c.Seq = t.Seq AND c.CandidateId = IFNULL(@candidateId, t.PrimaryCandidateId)
@@ -197,6 +198,16 @@ internal static class ChatRows
 
         var row = rows[0];
         var turn = ReadTurn(chatId, row);
+        if (row.Get<long?>("UndoneContinuation") is { } undone && undone == turn.Continuations && turn.Continuations > 0)
+        {
+            // Its latest continuation was undone (it failed without adding text): how it failed is how a replay of it ends.
+            turn = turn with
+            {
+                UndoneContinuation = new ReplyFailure(FailureCodeColumn.FromColumn(row.Get<string?>("UndoneFailureCode")) ?? ReplyFailureCode.Failed,
+                    row.Get<string?>("UndoneFailureReason")),
+            };
+        }
+
         return new StoredCandidate(turn, !row.IsNull("OwedShard"), row.Get<string?>("LeaseOwner"), row.Get<DateTimeOffset?>("LeaseUntil"),
             turn.CandidateId == row.Get<string?>("PrimaryCandidateId"), row.Get<string>("OwnerId"));
     }

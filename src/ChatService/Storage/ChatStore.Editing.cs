@@ -32,11 +32,17 @@ internal sealed partial class ChatStore
         return edit;
     }
 
-    public Task<bool> EditTurnRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken) =>
-        spanner.ReadAsync(
-            async (reader, ct) => await ReadOwnedChatAsync(reader, userId, chatId, ct) is not null
-                && await ChatOperations.ReadAsync(reader, chatId, requestId, TurnEdits.EditKind, ct) is not null,
-            cancellationToken);
+    public Task<bool> EditTurnRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync(async (reader, ct) =>
+        {
+            var check = await TurnEdits.CheckAsync(reader, userId, chatId, seq, requestId, TurnEdits.EditKind, ct);
+            if (!check.Recorded)
+            {
+                check.EnsureTurnShown();
+            }
+
+            return check.Recorded;
+        }, cancellationToken);
 
     public Task<IReadOnlyList<TextRevision>> ListTurnRevisionsAsync(string userId, string chatId, long seq, CancellationToken cancellationToken) =>
         spanner.SnapshotAsync((snapshot, ct) => TurnEdits.ReadRevisionsAsync(snapshot, userId, chatId, seq, ct), cancellationToken);

@@ -28,7 +28,7 @@ internal sealed partial class ReplyLedger
             }
 
             var turn = await ContinuableTurnAsync(tx, chatId, seq, ct);
-            var pending = turn with { State = ReplyState.Pending, FailureReason = null, FailureCode = null, Continuations = turn.Continuations + 1 };
+            var pending = turn with { State = ReplyState.Pending, FailureReason = null, FailureCode = null, Continuations = turn.Continuations + 1, UndoneContinuation = null };
             turns.ContinueCandidate(pending, turn, OwedLease.ForThisReplica(chatId, Options, timeProvider.GetUtcNow()));
             ChatOperations.Insert(tx, chatId, requestId, ContinueKind,
                 ContinuationRecord(seq, pending.CandidateId!, pending.Continuations, pending.Text.Length));
@@ -40,16 +40,18 @@ internal sealed partial class ReplyLedger
         if (commit.Result is { } repeat)
         {
             await commits.ShownAsync(commit, [repeat.Stored]);
-            var settled = repeat.Stored.Continuations == repeat.Owed.Continuations && repeat.Stored.State is not (ReplyState.Pending or ReplyState.Streaming);
-            return new OwedReplies([repeat.Owed], Duplicate: true) { SettledContinuation = settled ? repeat.Stored : null };
+            return new OwedReplies([repeat.Owed], Duplicate: true) { SettledContinuation = repeat.Ended };
         }
 
         await commits.ShownAsync(commit, commit.Turns);
         return new OwedReplies(commit.Turns, Duplicate: false);
     }
 
-    /// <summary>A repeated ContinueReply: the candidate as stored now, and as that continuation owes it to the caller.</summary>
-    private sealed record RecordedContinuation(ChatTurn Stored, ChatTurn Owed);
+    /// <summary>
+    /// A repeated ContinueReply: the candidate as stored now, as that continuation owes it to the caller, and, once
+    /// that continuation has ended, the candidate as a replay of it from storage ends (null while it runs).
+    /// </summary>
+    private sealed record RecordedContinuation(ChatTurn Stored, ChatTurn Owed, ChatTurn? Ended);
 
     /// <summary>
     /// The turn a ContinueReply may continue, as shown with its primary candidate: the chat's last shown
@@ -103,6 +105,11 @@ internal sealed partial class ReplyLedger
     /// continuation (so the caller follows its events, settled or not), with the text it had when the
     /// continuation began (the continuation's deltas add to it, as they did for the first request).
     /// The id names one continuation: under another turn it is FAILED_PRECONDITION.
+    /// Once it has ended, also the candidate a replay of it ends with when its log is gone: as stored, for the
+    /// latest continuation and for an earlier one alike (the candidate holds no text of an earlier one apart: its
+    /// replay's one delta is everything past the text it began from, later continuations' text included, and it
+    /// ends as the candidate is now). While a later continuation runs, the candidate as it was before that one
+    /// began (its text, and the state kept in ContinuedFrom…), which is how the earlier ones left it.
     /// </summary>
     private static async Task<RecordedContinuation> RecordedContinuationAsync(
         SpannerTransaction tx, string chatId, long seq, string requestId, byte[] record, CancellationToken ct)
@@ -119,7 +126,22 @@ internal sealed partial class ReplyLedger
         // Continuations only append, so the text the continuation began from is the stored text's
         // start (a record without its length, written before it was kept, shows the stored text).
         var text = startLength is { } length && length <= turn.Text.Length ? turn.Text[..length] : turn.Text;
-        return new RecordedContinuation(turn, turn with { Continuations = continuation, Text = text });
+        var owed = turn with { Continuations = continuation, Text = text, UndoneContinuation = null };
+        var running = turn.State is ReplyState.Pending or ReplyState.Streaming;
+        if (turn.Continuations == continuation || !running)
+        {
+            return new RecordedContinuation(turn, owed, running ? null : turn);
+        }
+
+        // A later continuation runs: this one ended as the candidate was when that one began.
+        var before = await tx.QueryListAsync(new SpannerStatement(
+                "SELECT ContinuedFromState, ContinuedFromFailureCode, ContinuedFromFailureReason FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
+            .Add("chatId", chatId).Add("seq", seq).Add("candidateId", candidateId), ct);
+        var ended = before is [var row] && row.Get<long?>("ContinuedFromState") is { } state
+            ? turn with { State = (ReplyState)state, FailureCode = FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), FailureReason = row.Get<string?>("ContinuedFromFailureReason") }
+            // Continued by a replica that does not keep the state before (rolling upgrade): its text was complete enough to continue.
+            : turn with { State = ReplyState.Complete, FailureCode = null, FailureReason = null };
+        return new RecordedContinuation(turn, owed, ended);
     }
 
     /// <summary>

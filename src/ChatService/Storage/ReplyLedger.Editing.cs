@@ -49,19 +49,16 @@ internal sealed partial class ReplyLedger
 
     /// <summary>
     /// Whether an EditAndRegenerate with this request id was applied already (its ChatOperations record, or,
-    /// once that expired, its candidate): one read, so a retry skips the classifier. False for another user's chat.
+    /// once that expired, its candidate), so a retry skips the classifier: the read EditTurn makes too
+    /// (<see cref="TurnEdits.CheckAsync"/>), plus the candidate only when there is no record.
     /// </summary>
-    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, string requestId, CancellationToken cancellationToken)
+    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
     {
         var regenerateId = RegenerateRequestId(requestId);
         return spanner.ReadAsync(async (reader, ct) =>
         {
-            if (await ReadOwnedChatAsync(reader, userId, chatId, ct) is null)
-            {
-                return false;
-            }
-
-            if (await ChatOperations.ReadAsync(reader, chatId, requestId, TurnEdits.EditAndRegenerateKind, ct) is not null)
+            var check = await TurnEdits.CheckAsync(reader, userId, chatId, seq, requestId, TurnEdits.EditAndRegenerateKind, ct);
+            if (check.Recorded)
             {
                 return true;
             }
@@ -71,7 +68,13 @@ internal sealed partial class ReplyLedger
                     .Add("chatId", chatId)
                     .Add("requestIds", SpannerType.ArrayOf(SpannerType.String), new List<string> { regenerateId }),
                 ct);
-            return found.Count > 0;
+            if (found.Count > 0)
+            {
+                return true;
+            }
+
+            check.EnsureTurnShown();
+            return false;
         }, cancellationToken);
     }
 

@@ -30,8 +30,10 @@ internal sealed partial class ReplyLedger
         if (key.Continuation > 0 && state == ReplyState.Failed && !ReplyFailureCodes.IsWithheld(state, code) && !added
             && !row.IsNull("ContinuedFromState"))
         {
+            // Its stream ends failed: the Undone… columns keep how, so that a replay from storage ends so too.
             turns.Settle(reply, (ReplyState)row.Get<long>("ContinuedFromState"), text,
-                FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), row.Get<string?>("ContinuedFromFailureReason"));
+                FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), row.Get<string?>("ContinuedFromFailureReason"),
+                undone: new ReplyFailure(code ?? ReplyFailureCode.Failed, reason));
         }
         else
         {

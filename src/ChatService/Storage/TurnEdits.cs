@@ -46,6 +46,39 @@ internal static class TurnEdits
         return record;
     }
 
+    // The user's chat, what the request id recorded on it, and whether the turn is there and shown: one statement.
+    private const string RecordedSelect =
+        """
+        SELECT ch.UserId,
+               (SELECT o.Kind FROM ChatOperations o WHERE o.ChatId = ch.ChatId AND o.RequestId = @requestId) AS RecordedKind,
+               (SELECT t.HiddenTime IS NULL FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq = @seq) AS TurnShown
+        FROM Chats ch WHERE ch.ChatId = @chatId
+        """;
+
+    /// <summary>
+    /// The read an edit makes before its classifier call (EditTurn and EditAndRegenerate while user texts are
+    /// moderated), one statement: whether <paramref name="requestId"/> recorded an edit of <paramref name="kind"/> on the
+    /// user's chat (a retry of an applied edit is answered from its record, without the classifier or a token), and
+    /// whether the turn is there and shown. Refused at once as the edit would refuse it, so the classifier is never
+    /// spent on it: another user's chat or a missing one is NOT_FOUND, an id used for another operation FAILED_PRECONDITION.
+    /// </summary>
+    public static async Task<EditCheck> CheckAsync(ISpannerReader reader, string userId, string chatId, long seq, string requestId, string kind, CancellationToken ct)
+    {
+        var rows = await reader.QueryListAsync(
+            new SpannerStatement(RecordedSelect).Add("chatId", chatId).Add("seq", seq).Add("requestId", requestId), ct);
+        if (rows.Count == 0 || rows[0].Get<string>("UserId") != userId)
+        {
+            throw ChatException.ChatNotFound(chatId);
+        }
+
+        if (rows[0].Get<string?>("RecordedKind") is { } recorded && recorded != kind)
+        {
+            throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
+        }
+
+        return new EditCheck(chatId, seq, Recorded: rows[0].Get<string?>("RecordedKind") is not null, TurnShown: rows[0].Get<bool?>("TurnShown"));
+    }
+
     /// <summary>Records the edit under its request id, in the edit's own commit.</summary>
     public static void Record(SpannerTransaction tx, string chatId, string requestId, string kind, EditRecord record) =>
         ChatOperations.Insert(tx, chatId, requestId, kind, record.ToBytes());
@@ -148,6 +181,24 @@ internal static class TurnEdits
 
     /// <summary>A digest of the edit's text: a repeat must carry the same text, and the record stays small however long the text.</summary>
     public static string Digest(string text) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}
+
+/// <summary>What <see cref="TurnEdits.CheckAsync"/> found: whether the request id's edit is recorded, and the turn (null: missing; false: hidden).</summary>
+internal readonly record struct EditCheck(string ChatId, long Seq, bool Recorded, bool? TurnShown)
+{
+    /// <summary>Refuses an edit of the turn as the edit itself would: NOT_FOUND when it is missing, FAILED_PRECONDITION when hidden.</summary>
+    public void EnsureTurnShown()
+    {
+        if (TurnShown is not { } shown)
+        {
+            throw ChatException.TurnNotFound(ChatId, Seq);
+        }
+
+        if (!shown)
+        {
+            throw ChatException.TurnHidden(ChatId, Seq);
+        }
+    }
 }
 
 /// <summary>

@@ -71,14 +71,16 @@ internal sealed class TurnMutations(SpannerTransaction transaction)
     /// <summary>
     /// A candidate's final state (owed marker and lease cleared). <paramref name="reply"/> is its
     /// turn as shown with that candidate; the turn's version moves even when it is not the primary
-    /// one, so a later selection of it is newer still. Returns the reply as settled.
+    /// one, so a later selection of it is newer still. <paramref name="undone"/>: the failure of the reply's latest
+    /// continuation, which added nothing, when the candidate goes back to its state before it. Returns the reply as settled.
     /// </summary>
-    public ChatTurn Settle(ChatTurn reply, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null)
+    public ChatTurn Settle(ChatTurn reply, ReplyState state, string text, ReplyFailureCode? failureCode, string? failureReason, string? filterCategory = null,
+        ReplyFailure? undone = null)
     {
-        var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!);
-        transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason, filterCategory));
+        var key = new ReplyKey(reply.ChatId, reply.Seq, reply.CandidateId!, reply.Continuations);
+        transaction.BufferWrite(CandidateMutations.Settle(key, state, text, failureCode, failureReason, filterCategory, undone));
         transaction.BufferWrite(UpdateTurn(key.ChatId, key.Seq));
-        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode, FilterCategory = filterCategory };
+        var settled = reply with { State = state, Text = text, FailureReason = failureReason, FailureCode = failureCode, FilterCategory = filterCategory, UndoneContinuation = undone };
         _written.Add((settled, false));
         return settled;
     }
