@@ -23,7 +23,11 @@ public enum LorePosition
 /// </summary>
 /// <param name="EntryId">The entry's id, for the model-call log and the assembled-prompt view.</param>
 /// <param name="Text">The entry's content, macros already expanded.</param>
-public sealed record LoreInsertion(string EntryId, string Text, LorePosition Position, int Order, int Depth);
+/// <param name="Constant">
+/// A constant entry (in every prompt whatever was said), not one this prompt's messages triggered: the
+/// summary trigger's one-off discount leaves it out, since every later prompt spends its room too.
+/// </param>
+public sealed record LoreInsertion(string EntryId, string Text, LorePosition Position, int Order, int Depth, bool Constant = false);
 
 /// <summary>
 /// What a chat remembers beyond its recent turns, as the prompt assembler takes it: the user's memory

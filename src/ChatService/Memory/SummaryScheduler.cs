@@ -44,7 +44,7 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
     /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
     /// token budget, whichever dropped more) make one due; a turn dropped only by this prompt's one-offs (its
-    /// newest message, its lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
+    /// newest message, the lore its messages triggered; not constant lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
     /// </summary>
     public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
