@@ -54,6 +54,13 @@ public sealed record PromptMemory
     public long SummaryThroughSeq { get; init; }
 
     /// <summary>
+    /// The last turn (seq) the chat's stored summary covers, whether or not this prompt shows it (a regenerated
+    /// old reply leaves out a summary of its own future, or one that covers its whole window); 0 with none.
+    /// The summary trigger counts from it, so such a reply queues no job for a span the summary covers.
+    /// </summary>
+    public long StoredSummaryThroughSeq { get; init; }
+
+    /// <summary>
     /// The chat's summary generation as the reply's window knew it (<c>ChatMemory.SummaryGeneration</c>: the
     /// newest version ever stored, discarded ones included), whether or not this prompt shows the summary;
     /// <see cref="long.MaxValue"/> when unknown. The summary trigger passes it on, so that a job triggered

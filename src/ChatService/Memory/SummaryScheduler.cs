@@ -58,7 +58,10 @@ public sealed partial class SummaryScheduler : BackgroundService
             var window = context.WindowOldestFirst;
             var oldestKept = SummaryTrigger.OldestToKeep(
                 SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq), prompt.HistoryCeilingSeq);
-            var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
+            // Counted from the chat's stored summary, not the one this prompt shows: a regenerated old reply may
+            // leave it out (WithoutOverlap, ToPrompt), and its span is covered all the same.
+            var summarized = Math.Max(context.Memory.SummaryThroughSeq, context.Memory.StoredSummaryThroughSeq);
+            var due = SummaryTrigger.DueThrough(oldestKept, summarized, _options.EveryTurns, _options.MaxTurnsPerJob);
             if (due is { } through)
             {
                 // The window's summary generation goes along: if a store of the span landed after this window
