@@ -180,6 +180,7 @@ public sealed class PromptAssemblerTests
         int[] Present(AssembledPrompt p) => [.. Enum.GetValues<PromptSection>().Select(s => p[s])];
 
         var previous = Present(full);
+        var shrinks = new HashSet<int>();
         for (var budget = full.TotalTokens; budget > 40; budget -= 7)
         {
             var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, Everything, new PromptBudgets(O200k, budget) { HistoryTokens = 100_000 });
@@ -196,6 +197,7 @@ public sealed class PromptAssemblerTests
                     : now[s] < previous[s];
                 if (shrank)
                 {
+                    shrinks.Add(s);
                     for (var lower = Math.Max(s + 1, (int)PromptSection.Pins); lower < now.Length; lower++)
                     {
                         var floor = lower == (int)PromptSection.History ? O200k.CountMessage(window[^1].Text) : 0;
@@ -207,6 +209,9 @@ public sealed class PromptAssemblerTests
             previous = now;
             Assert.Contains(prompt.Messages, m => m.Text == window[^1].Text);
         }
+
+        // The loop saw every section but the persona give way (else the checks above held for nothing).
+        Assert.Equal(Enum.GetValues<PromptSection>().Select(x => (int)x).Where(x => x != (int)PromptSection.Persona).Order(), shrinks.Order());
     }
 
     [Fact]
