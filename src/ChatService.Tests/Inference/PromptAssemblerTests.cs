@@ -180,6 +180,7 @@ public sealed class PromptAssemblerTests
         int[] Present(AssembledPrompt p) => [.. Enum.GetValues<PromptSection>().Select(s => p[s])];
 
         var previous = Present(full);
+        var shrinks = new HashSet<int>();
         for (var budget = full.TotalTokens; budget > 40; budget -= 7)
         {
             var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, Everything, new PromptBudgets(O200k, budget) { HistoryTokens = 100_000 });
@@ -196,6 +197,7 @@ public sealed class PromptAssemblerTests
                     : now[s] < previous[s];
                 if (shrank)
                 {
+                    shrinks.Add(s);
                     for (var lower = Math.Max(s + 1, (int)PromptSection.Pins); lower < now.Length; lower++)
                     {
                         var floor = lower == (int)PromptSection.History ? O200k.CountMessage(window[^1].Text) : 0;
@@ -207,6 +209,9 @@ public sealed class PromptAssemblerTests
             previous = now;
             Assert.Contains(prompt.Messages, m => m.Text == window[^1].Text);
         }
+
+        // The loop saw every section but the persona give way (else the checks above held for nothing).
+        Assert.Equal(Enum.GetValues<PromptSection>().Select(x => (int)x).Where(x => x != (int)PromptSection.Persona).Order(), shrinks.Order());
     }
 
     [Fact]
@@ -522,6 +527,49 @@ public sealed class PromptAssemblerTests
         // Nothing of lower priority than the pin is sent while it is missing.
         Assert.Equal((0, 0, 0, 0), (prompt[PromptSection.Memory], prompt[PromptSection.Summary], prompt[PromptSection.Lore], prompt[PromptSection.PostHistory]));
         Assert.DoesNotContain(texts, t => t.Contains("NOTE:", StringComparison.Ordinal) || t.Contains("LORE-", StringComparison.Ordinal) || t.StartsWith(PromptBuilder.SummaryLabel, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheSummaryTriggersCeiling_GivesBackTriggeredLore_ButNotConstantLore()
+    {
+        // Forty short turns under a whole budget that cuts the history (its own ceiling is far), with one large
+        // lore entry: constant (in every later prompt too) or triggered by this prompt's messages (a one-off).
+        var window = LongChat(40);
+        var entry = "LORE: " + string.Join(' ', Enumerable.Range(0, 300).Select(i => $"rune{i}"));
+        PromptMemory WithLore(bool constant) => new() { Lore = [new("big", entry, LorePosition.BeforeHistory, 5, 0, constant)] };
+        var budgets = new PromptBudgets(O200k, 1_000) { HistoryTokens = 100_000, LoreTokens = 100_000 };
+
+        var constant = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], WithLore(true), budgets);
+        var triggered = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], WithLore(false), budgets);
+
+        // The same prompt either way, its history cut by the whole budget, the entry in it.
+        Assert.Equal(constant.Messages.Select(m => m.Text), triggered.Messages.Select(m => m.Text));
+        Assert.Contains(entry, constant.Messages.Select(m => m.Text));
+        Assert.True(constant.OldestRecentSeq > window[0].Seq + 20, $"recent turns from {constant.OldestRecentSeq}");
+
+        // Constant lore takes its room from every later prompt as well: the trigger's ceiling is this prompt's
+        // own cut, give or take the room of its newest message (a turn or so).
+        Assert.InRange(constant.HistoryCeilingSeq, constant.OldestRecentSeq - 2, constant.OldestRecentSeq);
+
+        // Triggered lore is a one-off: its room goes back to the history for the trigger (some twenty turns here).
+        Assert.InRange(triggered.HistoryCeilingSeq, 1, constant.OldestRecentSeq - 10);
+    }
+
+    [Fact]
+    public void HeldPins_DoNotMoveTheSummaryTriggersCeiling()
+    {
+        // Recent turns pinned (held pins: the history's own ceiling would keep them) under a whole budget that
+        // cuts the history: the prompt is the same as without the pins, and so is the trigger's ceiling (the
+        // held pins' room was taken off the budget early, and the ceiling walk counts them among the turns).
+        var window = LongChat(40);
+        var budgets = new PromptBudgets(O200k, 500) { HistoryTokens = 100_000 };
+        var plain = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [], PromptMemory.None, budgets);
+        var pinned = PromptBuilder.Assemble(Ruby, "ruby", window, Names, [window[^3], window[^5], window[^7]], PromptMemory.None, budgets);
+
+        Assert.True(plain.OldestRecentSeq > window[0].Seq + 10, $"recent turns from {plain.OldestRecentSeq}");
+        Assert.Equal(plain.Messages.Select(m => m.Text), pinned.Messages.Select(m => m.Text));
+        Assert.InRange(plain.HistoryCeilingSeq, 1, plain.OldestRecentSeq);
+        Assert.Equal(plain.HistoryCeilingSeq, pinned.HistoryCeilingSeq);
     }
 
     [Fact]

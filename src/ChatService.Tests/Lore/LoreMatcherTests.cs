@@ -115,7 +115,12 @@ public sealed class LoreMatcherTests
 
         var lore = LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = [entry] })], [], "Mara", "Quinn");
 
-        Assert.Equal(new LoreInsertion("b/e", "Mara knows Quinn.", LorePosition.AtDepth, 7, 2), Assert.Single(lore));
+        Assert.Equal(new LoreInsertion("b/e", "Mara knows Quinn.", LorePosition.AtDepth, 7, 2, Constant: true), Assert.Single(lore));
+
+        // A keyed entry its messages triggered is not constant (the summary trigger gives its room back).
+        var keyed = Entry("k", "dragon") with { Content = "Dragons." };
+        var triggered = LoreMatcher.Select([CompiledLorebook.Compile(new Lorebook("b", "u", "Book") { Entries = [keyed] })], ["a dragon"], "Mara", "Quinn");
+        Assert.False(Assert.Single(triggered).Constant);
     }
 
     [Fact]

@@ -52,6 +52,76 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
     }
 
     [Fact]
+    public async Task ListLorebooks_Pages_ByNameThenId_WithTokensBoundToTheUserAndTheChat()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+
+        // Seven books, two of them with one name (then ordered by id), one with a long non-ASCII name (the
+        // token carries it); four attached to the chat.
+        var longName = string.Concat(Enumerable.Repeat("ü龍", 64));
+        var names = new[] { "Delta", "Alpha", "Twin", "Twin", "Bravo", longName, "Echo" };
+        var books = new List<Lorebook>();
+        foreach (var name in names)
+        {
+            books.Add(await client.CreateLorebookAsync(new CreateLorebookRequest { Lorebook = Book(name, Keyed("k", "c")) }, cancellationToken: Ct));
+        }
+
+        foreach (var book in books.Take(4))
+        {
+            await client.AttachLorebookAsync(new AttachLorebookRequest { ChatId = chat.ChatId, LorebookId = book.LorebookId }, cancellationToken: Ct);
+        }
+
+        static IEnumerable<string> Order(IEnumerable<Lorebook> list) =>
+            list.OrderBy(b => b.Name, StringComparer.Ordinal).ThenBy(b => b.LorebookId, StringComparer.Ordinal).Select(b => b.LorebookId);
+
+        async Task<(List<string> Ids, int Pages)> AllPagesAsync(string chatId, int pageSize)
+        {
+            var ids = new List<string>();
+            var pages = 0;
+            var token = "";
+            do
+            {
+                var page = await client.ListLorebooksAsync(new ListLorebooksRequest { ChatId = chatId, PageSize = pageSize, PageToken = token }, cancellationToken: Ct);
+                Assert.InRange(page.Lorebooks.Count, 1, pageSize);
+                ids.AddRange(page.Lorebooks.Select(b => b.LorebookId));
+                token = page.NextPageToken;
+                pages++;
+            }
+            while (token.Length > 0 && pages < 20);
+
+            return (ids, pages);
+        }
+
+        // Pages of two hold every book once, in the listing's order (Spanner orders strings by their UTF-8 bytes,
+        // as ordinal comparison of these names does); page_size 0 is every book in one page, as before paging.
+        var all = await AllPagesAsync("", 2);
+        Assert.Equal(Order(books), all.Ids);
+        Assert.Equal(4, all.Pages);
+        var whole = await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct);
+        Assert.Equal(Order(books), whole.Lorebooks.Select(b => b.LorebookId));
+        Assert.Empty(whole.NextPageToken);
+        var attached = await AllPagesAsync(chat.ChatId, 3);
+        Assert.Equal(Order(books.Take(4)), attached.Ids);
+        Assert.Equal(2, attached.Pages);
+
+        // A token pages only the listing and the user it came from; sizes out of range are refused.
+        var first = await client.ListLorebooksAsync(new ListLorebooksRequest { PageSize = 2 }, cancellationToken: Ct);
+        Assert.NotEmpty(first.NextPageToken);
+        await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListLorebooksAsync(
+            new ListLorebooksRequest { ChatId = chat.ChatId, PageSize = 2, PageToken = first.NextPageToken }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.InvalidArgument, async () => await Fixture.Client(TestUsers.New()).ListLorebooksAsync(
+            new ListLorebooksRequest { PageSize = 2, PageToken = first.NextPageToken }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListLorebooksAsync(
+            new ListLorebooksRequest { PageSize = 2, PageToken = "not-a-token" }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListLorebooksAsync(
+            new ListLorebooksRequest { PageSize = 101 }, cancellationToken: Ct));
+        await AssertStatusAsync(StatusCode.InvalidArgument, async () => await client.ListLorebooksAsync(
+            new ListLorebooksRequest { PageSize = -1 }, cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task DeletingABook_DetachesItFromItsChats()
     {
         var user = TestUsers.New();

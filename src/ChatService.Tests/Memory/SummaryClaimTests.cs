@@ -42,15 +42,28 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         return (user, chat.ChatId);
     }
 
-    /// <summary>A runner as another replica would have it: same storage, Redis and routes, its own replica id.</summary>
-    private SummaryJobRunner Replica(string replicaId, SummaryLeases? leases = null) => new(
+    /// <summary>A runner as another replica would have it: same storage, Redis and routes, its own replica id (and options, when given).</summary>
+    private SummaryJobRunner Replica(string replicaId, SummaryLeases? leases = null, SummaryOptions? options = null) => new(
         Fixture.Service<SummaryJobStore>(),
         leases ?? Fixture.Service<SummaryLeases>(),
         Fixture.Service<ModelRouter>(),
-        Fixture.Service<IOptions<SummaryOptions>>().Value,
+        options ?? Fixture.Service<IOptions<SummaryOptions>>().Value,
         replicaId,
         TimeProvider.System,
         NullLogger<SummaryJobRunner>.Instance);
+
+    /// <summary>A copy of the service's summary options, for a runner configured otherwise.</summary>
+    private SummaryOptions OptionsCopy()
+    {
+        var shared = Fixture.Service<IOptions<SummaryOptions>>().Value;
+        var copy = new SummaryOptions();
+        foreach (var property in typeof(SummaryOptions).GetProperties().Where(p => p.CanRead && p.CanWrite))
+        {
+            property.SetValue(copy, property.GetValue(shared));
+        }
+
+        return copy;
+    }
 
     private IDatabase Redis => Fixture.Service<IConnectionMultiplexer>().GetDatabase();
 
@@ -195,6 +208,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             // Its lease expired and another runner took the chat's lease for the same span.
             await Redis.StringSetAsync(SummaryLeases.LeaseKey(chatId), "replica-b|9|y", TimeSpan.FromSeconds(10));
             var listed = await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9");
+            Assert.NotNull(listed);
             await leases.ReleaseAsync(mine!, retryAfter: null, SummaryAttempts.Forget);
             Assert.Equal("replica-b|9|y", (string?)await Redis.StringGetAsync(SummaryLeases.LeaseKey(chatId)));
             Assert.Equal(listed, await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
@@ -224,6 +238,8 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         var left = await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId));
         Assert.False(await store.FailAsync(longer!, longerSpan.ShownSeqs, "replica-a", "again", TimeSpan.FromMinutes(1), [], Ct));
         Assert.Equal(left, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND Attempts = 1 AND LastError = 'boom'", ("c", chatId)));
+        // (The count above stays put also when the rewind took the row and a write made a new one: that would say 'again'.)
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND LastError = 'again'", ("c", chatId)));
     }
 
     [Fact]
@@ -353,8 +369,10 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         var shards = Fixture.Service<IOptions<SummaryOptions>>().Value.LeaseShards;
         Assert.True(shards > 1);
 
-        // Stable (not string.GetHashCode, which differs per process), and spread over the shards.
-        Assert.Equal(SummaryLeases.ShardOf("chat-a", shards), SummaryLeases.ShardOf("chat-a", shards));
+        // Stable (not string.GetHashCode, which differs per process: the same chat must map to the same shard on
+        // every replica and after restarts): FNV-1a of the id's UTF-8 bytes, pinned to values worked out by hand.
+        // (Comparing two calls in one process could not fail, whatever the hash.)
+        Assert.Equal((9, 0, 3, 5), (SummaryLeases.ShardOf("chat-a", 16), SummaryLeases.ShardOf("chat-b", 16), SummaryLeases.ShardOf("chat-c", 16), SummaryLeases.ShardOf("chat-a", 7)));
         var ids = Enumerable.Range(0, 400).Select(i => $"sharded-{i}-{Guid.NewGuid():N}").ToList();
         var used = ids.Select(id => SummaryLeases.ShardOf(id, shards)).Distinct().Count();
         Assert.True(used >= shards * 3 / 4, $"{used} of {shards} shards used by 400 chats");
@@ -388,6 +406,80 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             {
                 await Redis.SortedSetRemoveAsync(Leases.ListKey(id), $"{id}|9");
             }
+        }
+    }
+
+    [Fact]
+    public async Task EntriesOfTheUnshardedListOfTheReleaseBefore_AreSweptUntilItIsEmpty()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var before = fixture.Summarizer.Requests.Count;
+        var held = $"legacy-held-{Guid.NewGuid():N}";
+
+        // What replicas of the release before the sharding left in its one list: the lease of one killed
+        // mid-job (expired), and one still held by a replica of that release (due in an hour).
+        await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+        await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{held}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+        try
+        {
+            Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
+            await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+
+            // The expired entry was taken off the old list and its job run (a summary through 9, one model call);
+            // the held one waits there for its lease to run out.
+            Assert.Null(await Redis.SortedSetScoreAsync(SummaryLeases.LegacyListKey, $"{chatId}|9"));
+            Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c AND ThroughSeq = 9", ("c", chatId)));
+            Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
+            Assert.NotNull(await Redis.SortedSetScoreAsync(SummaryLeases.LegacyListKey, $"{held}|9"));
+
+            // Once it runs out, a sweep takes it too, and the old list is gone.
+            await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{held}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+            await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct);
+            await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+            Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LegacyListKey));
+        }
+        finally
+        {
+            await Redis.SortedSetRemoveAsync(SummaryLeases.LegacyListKey, [$"{chatId}|9", $"{held}|9"]);
+        }
+    }
+
+    [Fact]
+    public async Task AJobWhoseFirstTurnDoesNotFitTheSummaryRoute_FailsAsAnAttempt_AndStoresNothing()
+    {
+        var (_, chatId) = await LongChatAsync();
+        var before = fixture.Summarizer.Requests.Count;
+        var budget = Fixture.Service<ModelRouter>().BudgetFor("summary");
+        var options = OptionsCopy();
+        var room = budget.ContextTokens - Math.Max(budget.ReplyReserveTokens, options.MaxOutputTokens);
+
+        // Instructions that alone fill the summary route's room (1024 - 512 tokens here): not even a part of
+        // the span's first turn fits after them.
+        options.Instructions = string.Join(' ', Enumerable.Repeat("Summarize {{char}} with care.", 120));
+        Assert.True(budget.Tokenizer.CountMessage(options.Instructions) > room, "the instructions leave room for a turn");
+        try
+        {
+            Assert.Equal(SummaryRunOutcome.Failed, await Replica("replica-a", options: options).RunAsync(chatId, 9, Ct));
+
+            // No model call and no summary through turns it never showed; recorded as a failed attempt (in the
+            // job's row, for the sweep, and in the chat's Redis count, so MaxAttempts and the give-up pause bound it).
+            Assert.Equal(before, fixture.Summarizer.Requests.Count);
+            Assert.Equal(0, await SummaryCountAsync(chatId));
+            Assert.Equal(1, await Fixture.CountAsync(
+                "SELECT COUNT(*) FROM SummaryJobs WHERE ChatId = @c AND ThroughSeq = 9 AND Attempts = 1 AND STARTS_WITH(LastError, @e)",
+                ("c", chatId), ("e", "the summary route's context leaves no room")));
+            Assert.Equal(1L, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
+            Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
+
+            // With the instructions as configured, the span is summarized once its retry delay is over.
+            await Task.Delay(Fixture.Service<IOptions<SummaryOptions>>().Value.RetryDelay + TimeSpan.FromMilliseconds(100), Ct);
+            Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
+            Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
+        }
+        finally
+        {
+            await Redis.KeyDeleteAsync([SummaryLeases.LeaseKey(chatId), SummaryLeases.AttemptsKey(chatId)]);
+            await Redis.SortedSetRemoveAsync(Leases.ListKey(chatId), $"{chatId}|9");
         }
     }
 

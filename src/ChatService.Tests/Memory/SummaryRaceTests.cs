@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using ChatService.Api.V1;
+using Grpc.Core;
 using ChatService.Memory;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
@@ -112,6 +113,66 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
             summaryGate.TrySetResult();
             replyGate.TrySetResult();
         }
+    }
+
+    [Fact]
+    public async Task ARegeneratedOldReplyWhosePromptDropsTheSummary_QueuesNoJobForItsCoveredSpan()
+    {
+        var user = TestUsers.New();
+        var ruby = await Fixture.Client(user).CreateCharacterAsync(
+            new CreateCharacterRequest { DisplayName = "Ruby", Persona = "A pirate.", ModelRoute = "llm" }, cancellationToken: Ct);
+        var chat = await CreateChatAsync(user, ruby);
+
+        // Exchanges (each job done before the next) until the summary reaches turn 9 or further: with a window
+        // of 4 and K = 4, each summary ends at a user turn (the turn before the oldest one a prompt kept).
+        ChatSummary? summary = null;
+        for (var i = 1; i <= 12 && summary is not { ThroughSeq: >= 9 }; i++)
+        {
+            var considered = Scheduler.Considered;
+            var events = await SendAsync(user, chat.ChatId, $"m{i}");
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+            await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), considered + 1, Ct);
+            summary = (await Fixture.Client(user).GetChatMemoryAsync(new GetChatMemoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).Summary;
+        }
+
+        Assert.NotNull(summary);
+        Assert.True(summary.ThroughSeq >= 9 && summary.ThroughSeq % 2 == 1, $"summary through {summary.ThroughSeq}");
+
+        var runs = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SummaryMetrics.MeterName && instrument.Name == "chat.summary.runs")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref runs));
+        listener.Start();
+
+        // The reply right after the summary's last turn, regenerated: every turn of its window is summarized, so
+        // its prompt keeps the turns and leaves the summary out. More than K turns are before that window, but
+        // the chat's summary covers them: no job is queued (before, the trigger took the prompt's lack of a
+        // summary for the chat's and queued one, which read a Spanner snapshot to find its span covered).
+        var reply = summary.ThroughSeq + 1;
+        var before = fixture.Server.Requests.Count;
+        var next = Scheduler.Considered;
+        using (var call = Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = reply, RequestId = "regen-old" }, cancellationToken: Ct))
+        {
+            var events = new List<ReplyEvent>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
+            {
+                events.Add(e);
+            }
+
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        }
+
+        await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
+        var prompt = fixture.Server.Messages(before);
+        Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
+        Assert.Contains(prompt, m => m.Content == $"m{reply / 2}");
+        Assert.Equal(0, Volatile.Read(ref runs));
     }
 
     /// <summary>Waits (up to a minute, for a loaded machine) until <paramref name="condition"/> holds.</summary>

@@ -24,8 +24,10 @@ internal sealed partial class ChatApi
     {
         var userId = context.GetUserId();
         var chatId = RequestValidator.OptionalId(request.ChatId, "chat_id");
-        var books = await lorebooks.ListAsync(userId, chatId, context.CancellationToken);
-        return new V1.ListLorebooksResponse { Lorebooks = { books.Select(b => b.ToProto()) } };
+        // 0: every book (a user has at most LoreLimits.MaxBooksPerUser), as before paging: older clients send none.
+        var pageSize = request.PageSize == 0 ? LoreLimits.MaxBooksPerUser : RequestValidator.PageSize(request.PageSize);
+        var page = await lorebooks.ListPageAsync(userId, chatId, pageSize, request.PageToken, context.CancellationToken);
+        return new V1.ListLorebooksResponse { Lorebooks = { page.Items.Select(b => b.ToProto()) }, NextPageToken = page.NextPageToken ?? "" };
     }
 
     public override async Task<V1.Lorebook> UpdateLorebook(V1.UpdateLorebookRequest request, ServerCallContext context)

@@ -34,9 +34,10 @@ public interface ILorebookStore
 
     /// <summary>
     /// The user's books by name, without their entries (GetAsync has them: a user's books whole can be megabytes);
-    /// with <paramref name="chatId"/>, only those the chat uses (NOT_FOUND for no such chat of the user's).
+    /// with <paramref name="chatId"/>, only those the chat uses (NOT_FOUND for no such chat of the user's); at most
+    /// <paramref name="limit"/>, after <paramref name="after"/> in (name, id) order when it is given.
     /// </summary>
-    Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, int limit, (string Name, string LorebookId)? after, CancellationToken cancellationToken);
 
     /// <summary>Replaces the fields the update names, one version more; ABORTED when the expected version is not current.</summary>
     Task<Lorebook> UpdateAsync(string userId, LorebookUpdate update, CancellationToken cancellationToken);

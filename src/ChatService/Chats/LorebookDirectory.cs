@@ -16,8 +16,24 @@ public sealed class LorebookDirectory(ILorebookStore store, IDefinitionChanges c
     public async Task<Lorebook> GetAsync(string userId, string lorebookId, CancellationToken cancellationToken) =>
         await store.GetAsync(userId, lorebookId, cancellationToken) ?? throw NotFound(lorebookId);
 
+    /// <summary>Every book of the user's (or the chat's), by name: a user has at most <see cref="LoreLimits.MaxBooksPerUser"/>.</summary>
     public Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, CancellationToken cancellationToken) =>
-        store.ListAsync(userId, chatId, cancellationToken);
+        store.ListAsync(userId, chatId, int.MaxValue, null, cancellationToken);
+
+    /// <summary>A page of the user's (or the chat's) books by name, after the one <paramref name="pageToken"/> names (INVALID_ARGUMENT for a token not of this listing).</summary>
+    public async Task<Page<Lorebook>> ListPageAsync(string userId, string? chatId, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        (string Name, string LorebookId)? after = null;
+        if (pageToken.Length > 0)
+        {
+            after = PageToken.TryReadLorebookList(pageToken, userId, chatId, out var cursor)
+                ? cursor
+                : throw new ChatException(ChatErrorKind.InvalidArgument, "page_token is not a token from a previous ListLorebooks call of this user with this chat_id", "page_token");
+        }
+
+        var rows = await store.ListAsync(userId, chatId, pageSize + 1, after, cancellationToken);
+        return Page<Lorebook>.FromRows(rows, pageSize, b => PageToken.ForLorebookList(userId, chatId, (b.Name, b.Id)));
+    }
 
     public async Task<Lorebook> UpdateAsync(string userId, LorebookUpdate update, CancellationToken cancellationToken)
     {

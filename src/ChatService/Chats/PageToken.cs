@@ -19,6 +19,13 @@ public static partial class PageToken
     /// </summary>
     private const byte OwnCharacterListKind = 3;
     private const byte CharacterListKind = 4;
+    private const byte LorebookListKind = 5;
+
+    /// <summary>A lorebook token's fixed part: kind, user tag, listing tag (the chat, or none), book id; the name follows.</summary>
+    private const int LorebookListFixed = 1 + 8 + 8 + 16;
+
+    /// <summary>The longest lorebook token: its fixed part and a name of the most characters, each up to three UTF-8 bytes, in base64url.</summary>
+    private const int MaxLorebookTokenChars = ((LorebookListFixed + (LoreLimits.MaxNameChars * 3)) * 4 / 3) + 4;
 
     /// <summary>Kind, user tag, listing, order, term tag, sort key, character id.</summary>
     private const int CharacterListLength = 1 + 8 + 1 + 1 + 8 + 8 + 16;
@@ -109,6 +116,43 @@ public static partial class PageToken
         return true;
     }
 
+    /// <summary>
+    /// A lorebook listing (the user's books, or those <paramref name="chatId"/> uses): the next page starts after
+    /// the book <paramref name="after"/> in (name, id) order. Bound to the user and the listing; it carries the
+    /// name, so a book renamed or deleted meanwhile does not move the cursor.
+    /// </summary>
+    public static string ForLorebookList(string userId, string? chatId, (string Name, string LorebookId) after)
+    {
+        var name = Encoding.UTF8.GetBytes(after.Name);
+        var bytes = new byte[LorebookListFixed + name.Length];
+        bytes[0] = LorebookListKind;
+        UserTag(userId).CopyTo(bytes.AsSpan(1, 8));
+        TermTag(chatId ?? "").CopyTo(bytes.AsSpan(9, 8));
+        Guid.Parse(after.LorebookId).TryWriteBytes(bytes.AsSpan(17, 16));
+        name.CopyTo(bytes.AsSpan(LorebookListFixed));
+        return Base64Url(bytes);
+    }
+
+    public static bool TryReadLorebookList(string token, string userId, string? chatId, out (string Name, string LorebookId) after)
+    {
+        after = default;
+        if (!TryDecode(token, out var bytes, MaxLorebookTokenChars) || bytes.Length < LorebookListFixed || bytes[0] != LorebookListKind
+            || !bytes.AsSpan(1, 8).SequenceEqual(UserTag(userId)) || !bytes.AsSpan(9, 8).SequenceEqual(TermTag(chatId ?? "")))
+        {
+            return false;
+        }
+
+        try
+        {
+            after = (new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.AsSpan(LorebookListFixed)), new Guid(bytes.AsSpan(17, 16)).ToString("D"));
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A cursor into one of a user's lists ordered by a time, newest first, then by a UUID: the list's kind, the user's tag, the time, the id.</summary>
     private static string ForUserList(byte kind, string userId, DateTimeOffset time, string id)
     {
@@ -147,10 +191,10 @@ public static partial class PageToken
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>Reads a token as issued: base64url without padding (a token with '=' in it was not issued here, so one token has one spelling).</summary>
-    private static bool TryDecode(string token, out byte[] bytes)
+    private static bool TryDecode(string token, out byte[] bytes, int maxChars = 256)
     {
         bytes = [];
-        if (token.Length is 0 or > 256 || token.Contains('='))
+        if (token.Length == 0 || token.Length > maxChars || token.Contains('='))
         {
             return false;
         }

@@ -38,7 +38,9 @@ public sealed partial class ReplyContextLoader(
     /// has one (a summary covers only turns that fell out of a prompt), but an older reply regenerated has
     /// the turns before it, which a summary made since may cover: those turns leave the window (the summary
     /// tells them). If that would leave no turn, the summary leaves instead (the reply is then generated
-    /// from the turns as they were, as a reply whose summary reaches its own turn is).
+    /// from the turns as they were, as a reply whose summary reaches its own turn is); the chat's stored
+    /// summary position stays (<see cref="PromptMemory.StoredSummaryThroughSeq"/>), so the summary trigger
+    /// does not take the prompt's lack of a summary for the chat's and queue a job for a span it covers.
     /// </summary>
     internal static ReplyContext WithoutOverlap(ReplyContext context)
     {
@@ -101,14 +103,16 @@ public sealed partial class ReplyContextLoader(
         }
 
         var summary = memory.Summary is { } s && s.ThroughSeq < replySeq && s.Text.Length > 0 ? s : null;
+        var storedThrough = memory.Summary?.ThroughSeq ?? 0;
         if (memory.Note is null && summary is null)
         {
-            return PromptMemory.None with { SummaryGeneration = memory.SummaryGeneration };
+            return PromptMemory.None with { SummaryGeneration = memory.SummaryGeneration, StoredSummaryThroughSeq = storedThrough };
         }
 
         return new PromptMemory
         {
             SummaryGeneration = memory.SummaryGeneration,
+            StoredSummaryThroughSeq = storedThrough,
             Note = memory.Note,
             NoteDepth = memory.EffectiveDepth(memoryOptions.Value.DefaultDepth),
             Summary = summary?.Text,

@@ -59,7 +59,8 @@ public sealed record AssembledPrompt(
 {
     /// <summary>
     /// The oldest recent turn the history section could hold without this prompt's one-offs (its newest
-    /// user turn and its triggered lore, whose sizes vary from prompt to prompt); 0 when unknown. The
+    /// user turn and its triggered lore, whose sizes vary from prompt to prompt; constant lore is in every
+    /// prompt, so its room is not given back); 0 when unknown. The
     /// summary trigger counts as fallen out only the turns before both this and <see cref="OldestRecentSeq"/>,
     /// so one huge message does not make a summary of turns the next prompt shows again.
     /// </summary>

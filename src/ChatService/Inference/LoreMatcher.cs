@@ -161,7 +161,7 @@ public static class LoreMatcher
                 if (compiled.Entry.Constant || (!skipped && Triggered(compiled, newestFirst, ref timeout)))
                 {
                     var entry = compiled.Entry;
-                    triggered.Add(new LoreInsertion($"{book.Book.Id}/{entry.Id}", Macros.Expand(entry.Content, characterName, userName), entry.Position, entry.Order, entry.Depth));
+                    triggered.Add(new LoreInsertion($"{book.Book.Id}/{entry.Id}", Macros.Expand(entry.Content, characterName, userName), entry.Position, entry.Order, entry.Depth, entry.Constant));
                 }
 
                 if (timeout)

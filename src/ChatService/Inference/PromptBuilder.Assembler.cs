@@ -252,9 +252,11 @@ public static partial class PromptBuilder
 
         // The summary trigger's bound: the turns the history could hold without this prompt's one-offs (its
         // newest user turn and its triggered lore), so a summary never covers turns a later prompt shows again.
+        // Constant lore is no one-off (every later prompt spends its room too), so it is not given back.
         // The held pins were taken off `left` at step 3, and OldestWithin counts them among the turns: added back.
         var newestCost = newestUser >= 0 ? recent[newestUser].Cost : 0;
-        var ceilingSeq = OldestWithin(recent, newestUser, Math.Min(budgets.HistoryTokens, left + heldCost + loreCost + newestCost) + newestCost);
+        var triggeredLoreCost = lore.Where(l => !l.Constant).Sum(l => loreCosts[l]);
+        var ceilingSeq = OldestWithin(recent, newestUser, Math.Min(budgets.HistoryTokens, left + heldCost + triggeredLoreCost + newestCost) + newestCost);
 
         // 7. The other recent turns, newest first, contiguous; the newest user turn and the pinned turns held
         // at step 3 are in already (their room was taken then).

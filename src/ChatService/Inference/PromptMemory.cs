@@ -23,7 +23,11 @@ public enum LorePosition
 /// </summary>
 /// <param name="EntryId">The entry's id, for the model-call log and the assembled-prompt view.</param>
 /// <param name="Text">The entry's content, macros already expanded.</param>
-public sealed record LoreInsertion(string EntryId, string Text, LorePosition Position, int Order, int Depth);
+/// <param name="Constant">
+/// A constant entry (in every prompt whatever was said), not one this prompt's messages triggered: the
+/// summary trigger's one-off discount leaves it out, since every later prompt spends its room too.
+/// </param>
+public sealed record LoreInsertion(string EntryId, string Text, LorePosition Position, int Order, int Depth, bool Constant = false);
 
 /// <summary>
 /// What a chat remembers beyond its recent turns, as the prompt assembler takes it: the user's memory
@@ -48,6 +52,13 @@ public sealed record PromptMemory
 
     /// <summary>The last turn (seq) the summary covers; 0 with no summary.</summary>
     public long SummaryThroughSeq { get; init; }
+
+    /// <summary>
+    /// The last turn (seq) the chat's stored summary covers, whether or not this prompt shows it (a regenerated
+    /// old reply leaves out a summary of its own future, or one that covers its whole window); 0 with none.
+    /// The summary trigger counts from it, so such a reply queues no job for a span the summary covers.
+    /// </summary>
+    public long StoredSummaryThroughSeq { get; init; }
 
     /// <summary>
     /// The chat's summary generation as the reply's window knew it (<c>ChatMemory.SummaryGeneration</c>: the

@@ -64,6 +64,14 @@ internal sealed partial class SummaryLeases
     /// <summary>The prefix of the sorted sets of held leases (members <c>chatId|throughSeq</c>, scored by expiry in Unix ms).</summary>
     internal const string LeaseSetPrefix = "summary:leases:";
 
+    /// <summary>
+    /// The one sorted set a release before the sharding listed every held lease in (same members and scores).
+    /// The sweep drains it alongside the shards: entries that replicas of that release listed before or during
+    /// an upgrade, and that no one gave back, would otherwise never be swept. Once empty it does not exist,
+    /// and reading it costs one more range read in the sweep's pipelined round trip.
+    /// </summary>
+    internal const string LegacyListKey = "summary:leases";
+
     // In the chat's hash KEYS[2] (same slot as the lease KEYS[1]): field <span end> counts the attempts at
     // that span, 'p<span end>' is when a span attempted ARGV[4] times may start afresh (Unix ms), 'sv'/'st'
     // the version and through-seq of the last summary stored. In one step, so a runner that crashes mid-job
@@ -312,7 +320,9 @@ internal sealed partial class SummaryLeases
     /// Jobs whose lease expired without being given back (their replica died), at most <paramref name="limit"/>,
     /// taken off their shard's list: whoever runs one takes a new lease. Every shard is looked at (their
     /// range reads pipelined, in one round trip), starting one further each sweep so that a full batch
-    /// does not always favour the same shards. Empty without Redis. Costs Spanner nothing.
+    /// does not always favour the same shards, and so is the unsharded list of the release before
+    /// (<see cref="LegacyListKey"/>), whose expired entries are taken as the shards' are until it is empty.
+    /// Empty without Redis. Costs Spanner nothing.
     /// </summary>
     public async Task<IReadOnlyList<(string ChatId, long ThroughSeq)>> ExpiredAsync(int limit)
     {
@@ -326,7 +336,8 @@ internal sealed partial class SummaryLeases
             var database = _redis.GetDatabase();
             var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var start = (int)((uint)Interlocked.Increment(ref _sweepStart) % (uint)_shards);
-            var shards = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards)).ToList();
+            // The legacy list first, so that a full batch from the shards never keeps it from draining.
+            var shards = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards)).Prepend(LegacyListKey).ToList();
             // Each shard on its own: a shard whose node is failing over is skipped this round, and only a sweep
             // that reached no shard at all counts against the breaker (which also gates the leases themselves).
             var reads = shards.Select(key => database.SortedSetRangeByScoreAsync(key, double.NegativeInfinity, now, take: limit)

@@ -44,7 +44,7 @@ public sealed partial class SummaryScheduler : BackgroundService
     /// After a reply was generated from <paramref name="context"/> with <paramref name="prompt"/>: queues the
     /// chat's summary job when the turns that fell out of the prompt (by the window's turn count or by the
     /// token budget, whichever dropped more) make one due; a turn dropped only by this prompt's one-offs (its
-    /// newest message, its lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
+    /// newest message, the lore its messages triggered; not constant lore) does not count (<see cref="SummaryTrigger.OldestToKeep"/>). Costs no I/O.
     /// </summary>
     public void Consider(ReplyContext context, AssembledPrompt prompt)
     {
@@ -58,7 +58,10 @@ public sealed partial class SummaryScheduler : BackgroundService
             var window = context.WindowOldestFirst;
             var oldestKept = SummaryTrigger.OldestToKeep(
                 SummaryTrigger.OldestKept(prompt.OldestRecentSeq, window.Count == 0 ? 0 : window[^1].Seq), prompt.HistoryCeilingSeq);
-            var due = SummaryTrigger.DueThrough(oldestKept, context.Memory.SummaryThroughSeq, _options.EveryTurns, _options.MaxTurnsPerJob);
+            // Counted from the chat's stored summary, not the one this prompt shows: a regenerated old reply may
+            // leave it out (WithoutOverlap, ToPrompt), and its span is covered all the same.
+            var summarized = Math.Max(context.Memory.SummaryThroughSeq, context.Memory.StoredSummaryThroughSeq);
+            var due = SummaryTrigger.DueThrough(oldestKept, summarized, _options.EveryTurns, _options.MaxTurnsPerJob);
             if (due is { } through)
             {
                 // The window's summary generation goes along: if a store of the span landed after this window

@@ -47,21 +47,27 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
     public Task<Lorebook?> GetAsync(string userId, string lorebookId, CancellationToken cancellationToken) =>
         spanner.ReadAsync((reader, ct) => ReadOwnAsync(reader, userId, lorebookId, ct), cancellationToken);
 
-    public Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<Lorebook>> ListAsync(string userId, string? chatId, int limit, (string Name, string LorebookId)? after, CancellationToken cancellationToken) =>
         spanner.SnapshotAsync<IReadOnlyList<Lorebook>>(async (reader, ct) =>
         {
+            // After the previous page's last book in (name, id) order; @limit is one more than a page (Page.FromRows).
+            var page = (after is null ? "" : " AND (Name > @afterName OR (Name = @afterName AND LorebookId > @afterId))")
+                + " ORDER BY Name, LorebookId LIMIT @limit";
+            SpannerStatement Paged(SpannerStatement statement) => (after is { } cursor
+                ? statement.Add("afterName", cursor.Name).Add("afterId", cursor.LorebookId)
+                : statement).Add("limit", (long)limit);
             if (chatId is null)
             {
                 var rows = await reader.QueryListAsync(
-                    new SpannerStatement($"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE OwnerUserId = @userId ORDER BY Name, LorebookId").Add("userId", userId), ct);
+                    Paged(new SpannerStatement($"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE OwnerUserId = @userId{page}").Add("userId", userId)), ct);
                 return rows.Select(LorebookRows.ReadListed).ToList();
             }
 
             await CheckChatAsync(reader, userId, chatId, ct);
             var attached = await reader.QueryListAsync(
-                new SpannerStatement(
-                    $"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE LorebookId IN (SELECT LorebookId FROM ChatLorebooks WHERE ChatId = @chatId) ORDER BY Name, LorebookId")
-                    .Add("chatId", chatId),
+                Paged(new SpannerStatement(
+                    $"SELECT {LorebookRows.ListedColumns} FROM Lorebooks WHERE LorebookId IN (SELECT LorebookId FROM ChatLorebooks WHERE ChatId = @chatId){page}")
+                    .Add("chatId", chatId)),
                 ct);
             return attached.Select(LorebookRows.ReadListed).ToList();
         }, cancellationToken);
