@@ -59,7 +59,11 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
         }
 
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = 'replica-a'"));
+        // Every reply had streamed when the process died; on a loaded machine the first ones may have finished
+        // before the last one's first token. Those still owed are what the new replica must finish, once each.
+        var owedAtKill = await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = 'replica-a'");
+        Assert.True(owedAtKill > 0, "no reply was mid-generation when the process died: the test proves nothing");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{owedAtKill} of {Replies} replies owed at the kill");
 
         await using var second = await ServiceProcess.StartAsync(Settings("replica-b"), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(60);
