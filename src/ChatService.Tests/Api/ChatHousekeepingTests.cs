@@ -72,6 +72,9 @@ public sealed class ChatHousekeepingTests(ChatHousekeepingTests.SearchFixture fi
     [InlineData("   ")]
     [InlineData("\u3000")]
     [InlineData("\u200D \u200C")]
+    [InlineData("\u3164")]
+    [InlineData("\u115F\u1160")]
+    [InlineData("\uFFA0 \u2800")]
     public async Task NewChatTitles_ThatShowNothing_AreRefusedByCreateForkAndImport_AsUpdateChatRefusesThem(string title)
     {
         var user = TestUsers.New();

@@ -105,8 +105,9 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var lines = Lines(await ExportAsync(user, imported.Chat.ChatId, ChatExportFormat.SillytavernJsonl));
         Assert.Equal(5, lines.Count);
         Assert.Equal("Ada", (string?)lines[0]["character_name"]);
-        // The chat's own creation (the import's), in SillyTavern's shape: a length check would take any 20 characters.
-        Assert.Matches(@"^\d{4}-\d{2}-\d{2}@\d{2}h\d{2}m\d{2}s$", (string?)lines[0]["create_date"]);
+        // The chat's own creation time, in SillyTavern's shape (a shape check alone would take any date).
+        var created = imported.Chat.CreateTime.ToDateTime();
+        Assert.Equal(created.ToString("yyyy-MM-dd'@'HH'h'mm'm'ss's'", System.Globalization.CultureInfo.InvariantCulture), (string?)lines[0]["create_date"]);
         Assert.Equal("Sam is learning algebra.", (string?)lines[0]["chat_metadata"]!["note_prompt"]);
         Assert.Equal(["Three.", "x is 3.", "Divide both sides by 2: x = 3."], lines[3]["swipes"]!.AsArray().Select(s => (string?)s));
         Assert.Equal(1, (int?)lines[3]["swipe_id"]);
@@ -259,9 +260,10 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
     {
         var user = TestUsers.New();
         var ada = await CreateCharacterAsync(user, "Ada");
-        // A lossless file of a chat titled only spaces (a title CreateChat took before it refused them).
+        // A lossless file of a chat titled only spaces (a title CreateChat took before it refused them), its character's
+        // name padded with spaces (the derived title is trimmed: "Ada (imported)", not "  Ada  (imported)").
         var lossless = string.Join('\n',
-            $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"   ","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"Ada"}]}}""",
+            $$$"""{"format":"chatservice.chat","version":1,"chat":{"title":"   ","characters":[{"character_id":"{{{ada.CharacterId}}}","name":"  Ada "}]}}""",
             """{"seq":1,"role":"user","create_time":"2025-01-01T00:00:00Z","text":"Hi."}""");
         var sillyTavern = "{\"user_name\":\"Sam\",\"character_name\":\" \\u3000 \"}\n{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"Hi.\"}\n";
 

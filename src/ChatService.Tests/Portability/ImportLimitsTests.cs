@@ -7,6 +7,7 @@ using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
 using Google.Protobuf;
 using Grpc.Core;
+using Spanner.Client;
 
 namespace ChatService.Tests.Portability;
 
@@ -259,13 +260,25 @@ public sealed class ImportLimitsTests(ImportLimitsFixture fixture) : ApiTestBase
                     async () => await client.ImportChatAsync(Request(file + "\n{\"name\":\"Sam\",\"is_user\":true,\"mes\":\"More.\"}"), cancellationToken: Ct));
                 Assert.Contains("request_id", other.Status.Detail);
             }
+
+            // With the slots free, a retry that wanted one would take it (OnEntered fires only then, so the retries
+            // above, refused a slot, could not have counted): it still takes none.
+            Assert.Equal(first, await client.ImportChatAsync(Request(file), cancellationToken: Ct));
+            Assert.Equal(0, parsed);
+
+            // A record written before schema version 24 has no counts: the retry parses its file again, in a slot,
+            // and answers the same.
+            await Fixture.Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
+                new SpannerStatement("UPDATE ChatImports SET CandidateCount = NULL, SkippedSystemMessages = NULL WHERE UserId = @u AND RequestId = @r")
+                    .Add("u", user).Add("r", "finished"), ct), Ct);
+            Assert.Equal(first, await client.ImportChatAsync(Request(file), cancellationToken: Ct));
+            Assert.Equal(1, parsed);
         }
         finally
         {
             gate.OnEntered = null;
         }
 
-        Assert.Equal(0, parsed);
         Assert.Single((await client.ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct)).Chats);
     }
 

@@ -252,8 +252,8 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         var chat = await CreateChatAsync(user, character);
         var theirChat = await CreateChatAsync(other, character);
         // What a ForkChat stopped after its first commit leaves: a chat owned by nobody, forked from the source, with some turns copied.
-        var myFork = await SeedForkAsync(chat.ChatId, character.CharacterId);
-        var theirFork = await SeedForkAsync(theirChat.ChatId, character.CharacterId);
+        var myFork = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: chat.ChatId, turns: 2);
+        var theirFork = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: theirChat.ChatId, turns: 2);
 
         var done = await Fixture.Client(user).DeleteMyDataAsync(new DeleteMyDataRequest { RequestId = "forks" }, cancellationToken: Ct);
 
@@ -439,7 +439,7 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
             if (batch.Kind == "chat" && lateFork is null)
             {
                 // ForkChat's first commit, after the batch was listed (so the listing did not see it).
-                lateFork = await SeedForkAsync(chat.ChatId, character.CharacterId);
+                lateFork = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: chat.ChatId, turns: 2);
             }
         });
 
@@ -528,26 +528,6 @@ public sealed class DataDeletionResilienceTests(DeletionFaultsFixture fixture) :
         }
 
         await Fixture.Database.WriteAsync(rows, Ct);
-        return chatId;
-    }
-
-    /// <summary>An ownerless chat forked from <paramref name="sourceChatId"/> with two copied turns, as ForkChat's first commits write it.</summary>
-    private async Task<string> SeedForkAsync(string sourceChatId, string characterId)
-    {
-        var chatId = Guid.NewGuid().ToString();
-        await Fixture.Database.WriteAsync(
-        [
-            SpannerMutation.Insert("Chats")
-                .Set("ChatId", chatId).Set("UserId", "").Set("Title", "fork").Set("CharacterIds", new List<string> { characterId })
-                .Set("NextSeq", 2L).Set("RotationCursor", 0L).Set("LastMessagePreview", "").Set("ForkedFromChatId", sourceChatId)
-                .Set("ForkedFromSeq", 2L).Set("CreateTime", SpannerCommitTimestamp.Value).Set("LastActiveTime", SpannerCommitTimestamp.Value),
-            SpannerMutation.Insert("Turns")
-                .Set("ChatId", chatId).Set("Seq", 1L).Set("AuthorRole", 1L).Set("Text", "copied").Set("CandidateCount", 0L)
-                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value),
-            SpannerMutation.Insert("Turns")
-                .Set("ChatId", chatId).Set("Seq", 2L).Set("AuthorRole", 1L).Set("Text", "copied too").Set("CandidateCount", 0L)
-                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value),
-        ], Ct);
         return chatId;
     }
 

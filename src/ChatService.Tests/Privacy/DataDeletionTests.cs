@@ -103,50 +103,32 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
     }
 
     [Fact]
-    public async Task TheSweep_DeletesChatsOfImportsAbandonedPastTheirRetention_AndNoOtherOwnerlessChat()
+    public async Task TheSweep_DeletesOwnerlessChatsPastTheirRecordsRetention_ImportsAndForksAlike_AndNoOtherChat()
     {
         var user = TestUsers.New();
         var character = await CreateCharacterAsync(user);
-        var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(8);
+        var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(7) - TimeSpan.FromHours(2);
         var recent = DateTimeOffset.UtcNow - TimeSpan.FromDays(6);
-        // An import abandoned 8 days ago, one under way for 6 days, an 8-day-old fork under way of a chat of the user's.
-        var abandoned = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: null);
-        var underWay = await SeedOwnerlessChatAsync(character.CharacterId, recent, forkedFrom: null);
-        var chat = await CreateChatAsync(user, character);
-        var fork = await SeedOwnerlessChatAsync(character.CharacterId, old, forkedFrom: chat.ChatId);
-
-        var sweeper = Fixture.Service<global::ChatService.Privacy.DataDeletionSweeper>();
-        await sweeper.SweepImportsOnceAsync(Ct); // (or the background sweep got there first)
-
-        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", abandoned)));
-        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", abandoned)));
-        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids)", ("ids", new List<string> { underWay, fork })));
-        Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
-    }
-
-    [Fact]
-    public async Task TheSweep_DeletesInterruptedForksWhoseSourceIsGone_AndNoOtherOwnerlessChat()
-    {
-        var user = TestUsers.New();
-        var character = await CreateCharacterAsync(user);
-        var now = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1);
         var chat = await CreateChatAsync(user, character);
         var gone = await CreateChatAsync(user, character);
-        // Interrupted forks of a chat that is still there and of one deleted before DeleteChat took such forks along
-        // (its row deleted alone), and an import under way: all three owned by nobody.
-        var underWay = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: chat.ChatId);
-        var orphaned = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: gone.ChatId);
-        var importing = await SeedOwnerlessChatAsync(character.CharacterId, now, forkedFrom: null);
+        // Past the records' retention (7 days and an hour): an abandoned import, a fork of a chat that is still there
+        // never retried (its record expired), and a fork of a chat deleted before DeleteChat took such forks along.
+        var abandoned = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, at: old);
+        var expiredFork = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: chat.ChatId, at: old);
+        var orphanedFork = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: gone.ChatId, at: old);
+        // Within it: an import and forks a retry could still finish (or, source gone, a later sweep deletes).
+        var importing = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, at: recent);
+        var forking = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: chat.ChatId, at: recent);
+        var recentOrphan = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: gone.ChatId, at: recent);
         await Fixture.Database.WriteAsync([SpannerMutation.Delete("Chats", SpannerKey.Of(gone.ChatId))], Ct);
-        // Nothing the user can reach leads to it: not their chats, and a deletion of their data reads their chats' forks.
-        Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c AND UserId = ''", ("c", orphaned)));
 
         var sweeper = Fixture.Service<global::ChatService.Privacy.DataDeletionSweeper>();
-        await sweeper.SweepOrphanedForksOnceAsync(Ct);
+        await sweeper.SweepAbandonedChatsOnceAsync(Ct); // (or the background sweep got there first)
 
-        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c", ("c", orphaned)));
-        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", orphaned)));
-        Assert.Equal(2, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids) AND UserId = ''", ("ids", new List<string> { underWay, importing })));
+        var swept = new List<string> { abandoned, expiredFork, orphanedFork };
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids)", ("ids", swept)));
+        Assert.Equal(0, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId IN UNNEST(@ids)", ("ids", swept)));
+        Assert.Equal(3, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId IN UNNEST(@ids) AND UserId = ''", ("ids", new List<string> { importing, forking, recentOrphan })));
         Assert.Equal(chat.ChatId, (await Fixture.Client(user).GetChatAsync(new GetChatRequest { ChatId = chat.ChatId }, cancellationToken: Ct)).ChatId);
     }
 
@@ -204,23 +186,6 @@ public sealed class DataDeletionTests(ChatServiceFixture fixture) : ApiTestBase(
         }
 
         return members;
-    }
-
-    /// <summary>An ownerless chat (as an import or a fork under way leaves it) first committed at <paramref name="at"/>, with a turn.</summary>
-    private async Task<string> SeedOwnerlessChatAsync(string characterId, DateTimeOffset at, string? forkedFrom)
-    {
-        var chatId = Guid.NewGuid().ToString();
-        await Fixture.Database.WriteAsync(
-        [
-            SpannerMutation.Insert("Chats")
-                .Set("ChatId", chatId).Set("UserId", "").Set("Title", "half").Set("CharacterIds", new List<string> { characterId })
-                .Set("NextSeq", 0L).Set("RotationCursor", 0L).Set("LastMessagePreview", "").Set("ForkedFromChatId", forkedFrom)
-                .Set("ForkedFromSeq", forkedFrom is null ? null : 1L).Set("CreateTime", at).Set("LastActiveTime", at),
-            SpannerMutation.Insert("Turns")
-                .Set("ChatId", chatId).Set("Seq", 1L).Set("AuthorRole", 1L).Set("Text", "imported").Set("CandidateCount", 0L)
-                .Set("CreateTime", at).Set("UpdateTime", at),
-        ], Ct);
-        return chatId;
     }
 
     /// <summary>A lossless chat file of <paramref name="turns"/> turns: odd ones the user's, even ones the character's.</summary>

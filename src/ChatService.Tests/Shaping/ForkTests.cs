@@ -183,6 +183,41 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
     }
 
     [Fact]
+    public async Task AForkWithoutATitle_OfASourceWhoseStoredTitleShowsNothing_IsTitledWithTheCastsNames()
+    {
+        var user = TestUsers.New();
+        var ada = await CreateCharacterAsync(user, "Ada");
+        var source = await CreateChatAsync(user, ada);
+        // A title of only spaces and a Hangul filler, stored before CreateChat refused such titles.
+        await Fixture.Database.WriteAsync([SpannerMutation.Update("Chats").Set("ChatId", source.ChatId).Set("Title", " \u3164 ")], Ct);
+
+        var fork = await Fixture.Client(user).ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "blank" }, cancellationToken: Ct);
+
+        Assert.Equal("Ada", fork.Title);
+    }
+
+    [Fact]
+    public async Task AForkRecordPastItsRetention_IsGone_ARetryForksAfresh()
+    {
+        var user = TestUsers.New();
+        var character = await CreateCharacterAsync(user);
+        var source = await CreateChatAsync(user, character);
+        var client = Fixture.Client(user);
+        var first = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
+        // Recorded 8 days ago and not yet removed by the row deletion policy (which runs when it likes): an interrupted
+        // fork's record is read as gone from the same age on, so the sweep may delete such a fork's chat.
+        await Fixture.Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
+            new SpannerStatement("UPDATE ChatOperations SET CreateTime = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 8 DAY) WHERE ChatId = @c AND RequestId = 'old'")
+                .Add("c", source.ChatId), ct), Ct);
+
+        var again = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
+        var third = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
+
+        Assert.NotEqual(first.ChatId, again.ChatId);
+        Assert.Equal(again.ChatId, third.ChatId); // recorded afresh over the expired row
+    }
+
+    [Fact]
     public async Task DeleteChat_DeletesItsInterruptedForks_ButNotAFinishedOneOrAnotherChatsFork()
     {
         var user = TestUsers.New();
@@ -193,8 +228,8 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         var client = Fixture.Client(user);
         var finished = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "done" }, cancellationToken: Ct);
         // What a ForkChat stopped after its first commits leaves: a chat owned by nobody, forked from its source, some turns copied.
-        var interrupted = await SeedInterruptedForkAsync(source.ChatId, character.CharacterId);
-        var theirInterrupted = await SeedInterruptedForkAsync(theirs.ChatId, theirs.CharacterIds[0]);
+        var interrupted = await OwnerlessChats.SeedAsync(Fixture.Database, character.CharacterId, Ct, forkedFrom: source.ChatId);
+        var theirInterrupted = await OwnerlessChats.SeedAsync(Fixture.Database, theirs.CharacterIds[0], Ct, forkedFrom: theirs.ChatId);
 
         await client.DeleteChatAsync(new DeleteChatRequest { ChatId = source.ChatId }, cancellationToken: Ct);
 
@@ -204,23 +239,6 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         Assert.Equal(finished.ChatId, (await client.GetChatAsync(new GetChatRequest { ChatId = finished.ChatId }, cancellationToken: Ct)).ChatId);
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Chats WHERE ChatId = @c AND UserId = ''", ("c", theirInterrupted)));
         Assert.Equal(1, await Fixture.CountAsync("SELECT COUNT(*) FROM Turns WHERE ChatId = @c", ("c", theirInterrupted)));
-    }
-
-    /// <summary>An ownerless chat forked from <paramref name="sourceChatId"/> with one copied turn, as ForkChat's first commits write it.</summary>
-    private async Task<string> SeedInterruptedForkAsync(string sourceChatId, string characterId)
-    {
-        var chatId = Guid.NewGuid().ToString();
-        await Fixture.Database.WriteAsync(
-        [
-            SpannerMutation.Insert("Chats")
-                .Set("ChatId", chatId).Set("UserId", "").Set("Title", "fork").Set("CharacterIds", new List<string> { characterId })
-                .Set("NextSeq", 1L).Set("RotationCursor", 0L).Set("LastMessagePreview", "").Set("ForkedFromChatId", sourceChatId)
-                .Set("ForkedFromSeq", 1L).Set("CreateTime", SpannerCommitTimestamp.Value).Set("LastActiveTime", SpannerCommitTimestamp.Value),
-            SpannerMutation.Insert("Turns")
-                .Set("ChatId", chatId).Set("Seq", 1L).Set("AuthorRole", 1L).Set("Text", "copied").Set("CandidateCount", 0L)
-                .Set("CreateTime", SpannerCommitTimestamp.Value).Set("UpdateTime", SpannerCommitTimestamp.Value),
-        ], Ct);
-        return chatId;
     }
 
     /// <summary>Turns from..to straight into Spanner: even ones the user's, odd ones the character's answers to them.</summary>

@@ -26,7 +26,8 @@ internal static class ChatTitles
     public const string Rule = "at most 200 characters without control characters, bidi controls or other invisible format characters";
 
     /// <summary>
-    /// Whether <paramref name="title"/> shows nothing: empty, or only white space and the two joiners. Such a
+    /// Whether <paramref name="title"/> shows nothing: empty, or only white space, the two joiners and the letters
+    /// drawn blank (<see cref="Blank"/>). Such a
     /// title is no title (a new chat without one is titled with its cast's names, a fork with its source's, an
     /// import with its file's). A caller who sends a non-empty one (CreateChat, ForkChat, ImportChat, UpdateChat)
     /// is refused; one the service would derive from a file is passed over for the next default instead.
@@ -35,7 +36,7 @@ internal static class ChatTitles
     {
         foreach (var rune in title.EnumerateRunes())
         {
-            if (!Rune.IsWhiteSpace(rune) && rune.Value is not (0x200C or 0x200D))
+            if (!Rune.IsWhiteSpace(rune) && rune.Value is not (0x200C or 0x200D) && !Blank(rune))
             {
                 return false;
             }
@@ -43,6 +44,13 @@ internal static class ChatTitles
 
         return true;
     }
+
+    /// <summary>
+    /// Characters that are letters or symbols, so a title may hold them (Korean text needs the Hangul fillers), but
+    /// that are drawn as nothing: the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, and the blank Braille
+    /// pattern U+2800. A title of only these (and white space) shows nothing.
+    /// </summary>
+    private static bool Blank(Rune rune) => rune.Value is 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800;
 
     /// <summary>Why <paramref name="title"/> cannot be a title, or null when it can.</summary>
     public static string? Problem(string title)

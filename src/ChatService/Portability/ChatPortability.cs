@@ -101,19 +101,18 @@ internal sealed partial class ChatPortability(
             // The slot bounds the memory and CPU of parsing; a finished import has nothing left to parse or write.
             // Its record still has to be of this file (FAILED_PRECONDITION otherwise).
             var finished = found.Matching(Digest(request), request.RequestId);
-            return new ImportResult(finished.ChatId, counts.Turns, counts.Candidates, counts.SkippedSystemMessages, Done: true);
+            return Result(finished.ChatId, counts, done: true);
         }
 
         // A retry of an import already started here or elsewhere (its record exists) is not a new import of the
         // user's: it never counts against Import:MaxConcurrentPerUser. One still running here is waited for.
         using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: found is not null, cancellationToken);
         var (plan, skipped, recorded) = await PrepareAsync(request, cancellationToken);
+        var planned = new ImportCounts(plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped);
         if (recorded is { Done: true })
         {
             // Finished meanwhile (the earlier attempt waited for), or recorded before its counts were (schema version 24).
-            return recorded.Counts is { } recordedCounts
-                ? new ImportResult(recorded.ChatId, recordedCounts.Turns, recordedCounts.Candidates, recordedCounts.SkippedSystemMessages, Done: true)
-                : new ImportResult(recorded.ChatId, plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped, Done: true);
+            return Result(recorded.ChatId, recorded.Counts ?? planned, done: true);
         }
 
         var progress = recorded ?? await store.StartImportAsync(plan, cancellationToken);
@@ -128,7 +127,7 @@ internal sealed partial class ChatPortability(
         {
             if (batches == stopAfterBatches)
             {
-                return new ImportResult(progress.ChatId, plan.Turns.Count, 0, skipped, Done: false);
+                return Result(progress.ChatId, planned with { Candidates = 0 }, done: false);
             }
 
             var count = NextBatch(plan.Turns, (int)progress.TurnsWritten);
@@ -137,14 +136,17 @@ internal sealed partial class ChatPortability(
             Log.ImportBatch(logger, progress.ChatId, progress.TurnsWritten, plan.Turns.Count);
         }
 
-        var candidates = plan.Turns.Sum(t => t.Candidates.Count);
         if (batches > 0)
         {
-            Log.Imported(logger, progress.ChatId, request.Format, plan.Turns.Count, candidates);
+            Log.Imported(logger, progress.ChatId, request.Format, planned.Turns, planned.Candidates);
         }
 
-        return new ImportResult(progress.ChatId, plan.Turns.Count, candidates, skipped, Done: true);
+        return Result(progress.ChatId, planned, done: true);
     }
+
+    /// <summary>What an import reports: its chat and its counts (recorded, or of the file parsed).</summary>
+    private static ImportResult Result(string chatId, ImportCounts counts, bool done) =>
+        new(chatId, counts.Turns, counts.Candidates, counts.SkippedSystemMessages, done);
 
     /// <summary>
     /// The file checked and resolved into what the import writes, with the import's record when there is one.

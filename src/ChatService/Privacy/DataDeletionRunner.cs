@@ -378,7 +378,7 @@ internal sealed partial class DataDeletionRunner(
             var keys = chats.SelectMany(id => cache.ChatKeys(id, repliesByChat[id].Select(r => (r.Seq, r.CandidateId, r.Continuation)))).ToList();
             var listed = chats.ToHashSet(StringComparer.Ordinal);
             if (await CommitAsync(run, new DeletionBatch(key, "chat", chats.Count, cost), [SpannerMutation.Delete("Chats", [.. chats.Select(id => SpannerKey.Of(id))])], new DeletionProgress(Chats: chats.Count), keys, ct,
-                    (reader, token) => DataDeletionStore.ForkDeletionsAsync(reader, chats, listed, token)) is { } progressed)
+                    (reader, token) => OwnerlessForks.DeletionsAsync(reader, chats, listed, token)) is { } progressed)
             {
                 DataDeletionMetrics.Removed("chat", chats.Count);
                 Log.Progress(logger, key[..12], progressed.ChatsDeleted);

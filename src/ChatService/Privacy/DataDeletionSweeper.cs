@@ -5,8 +5,7 @@ namespace ChatService.Privacy;
 /// <summary>
 /// Finishes deletions nobody is working: their caller went away and the replica running them died or stopped
 /// (their lease ran out). Each replica sweeps; the lease in Spanner lets one of them run a deletion at a time.
-/// Each sweep also deletes the chats of imports abandoned half-written (<see cref="SweepImportsOnceAsync"/>) and
-/// interrupted forks whose source chat is gone (<see cref="SweepOrphanedForksOnceAsync"/>).
+/// Each sweep also deletes the chats of imports and forks abandoned half-written (<see cref="SweepAbandonedChatsOnceAsync"/>).
 /// </summary>
 internal sealed partial class DataDeletionSweeper(
     Storage.DataDeletionStore store,
@@ -17,6 +16,12 @@ internal sealed partial class DataDeletionSweeper(
 {
     /// <summary>Most deletions taken up by one sweep.</summary>
     private const int Batch = 10;
+
+    /// <summary>
+    /// How old an ownerless chat's first commit is when the sweep deletes it: past its ChatImports row's or its fork
+    /// record's retention (both 7 days), and an hour more.
+    /// </summary>
+    internal static readonly TimeSpan AbandonedAfter = Storage.ChatArchiveStore.ImportRetention + TimeSpan.FromHours(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -31,8 +36,7 @@ internal sealed partial class DataDeletionSweeper(
             {
                 await Task.Delay(options.Value.SweepInterval, timeProvider, stoppingToken);
                 await SweepOnceAsync(stoppingToken);
-                await SweepImportsOnceAsync(stoppingToken);
-                await SweepOrphanedForksOnceAsync(stoppingToken);
+                await SweepAbandonedChatsOnceAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -61,40 +65,23 @@ internal sealed partial class DataDeletionSweeper(
     }
 
     /// <summary>
-    /// Deletes the chats of imports that never finished and can no longer be resumed: owned by nobody, started
-    /// more than the import's retention (and an hour) ago, so their ChatImports row is past its retention or
-    /// gone (imports read no row past it). Read from ChatsByUser's range of the empty user id, which holds
-    /// only imports and forks under way (forks are left out): a sweep that finds none costs one short index
-    /// read. At most <see cref="Batch"/> chats a sweep; a chat too big for one commit loses its turns a
-    /// budget at a time first. Replicas sweeping at once delete the same chats harmlessly. Returns how many
-    /// chats it deleted.
+    /// Deletes the chats of imports and forks that never finished and can no longer be resumed: owned by nobody,
+    /// first committed more than the records' retention (7 days, an import's and a fork's alike) and an hour ago,
+    /// so their record is past its retention or gone (reads treat one past it as gone). That covers imports
+    /// abandoned half-written, forks interrupted and never retried, and forks whose source chat was deleted
+    /// (their record with it) before DeleteChat took such forks along. Read from ChatsByUser's range of the empty
+    /// user id up to the cutoff (one short index read when there are none), at most <see cref="Batch"/> chats a
+    /// sweep; a chat too big for one commit loses its turns a budget at a time first. Replicas sweeping at once
+    /// delete the same chats harmlessly. Returns how many chats it deleted.
     /// </summary>
-    public async Task<int> SweepImportsOnceAsync(CancellationToken cancellationToken)
+    public async Task<int> SweepAbandonedChatsOnceAsync(CancellationToken cancellationToken)
     {
-        var cutoff = timeProvider.GetUtcNow() - Storage.ChatArchiveStore.ImportRetention - TimeSpan.FromHours(1);
-        var deleted = await DeleteOwnerlessAsync(await store.AbandonedImportChatsAsync(cutoff, Batch, cancellationToken), cancellationToken);
+        var cutoff = timeProvider.GetUtcNow() - AbandonedAfter;
+        var deleted = await DeleteOwnerlessAsync(await store.AbandonedChatsAsync(cutoff, Batch, cancellationToken), cancellationToken);
         if (deleted > 0)
         {
-            DataDeletionMetrics.Removed("abandoned_import_chat", deleted);
-            Log.AbandonedImports(logger, deleted);
-        }
-
-        return deleted;
-    }
-
-    /// <summary>
-    /// Deletes the interrupted forks (owned by nobody) whose source chat is gone: a source deleted before DeleteChat
-    /// took its ownerless forks along left them so, and nothing else can reach them (their record went with the
-    /// source). Found in ChatsByUser's range of the empty user id as <see cref="SweepImportsOnceAsync"/> finds
-    /// its chats, at most <see cref="Batch"/> a sweep. Returns how many chats it deleted.
-    /// </summary>
-    public async Task<int> SweepOrphanedForksOnceAsync(CancellationToken cancellationToken)
-    {
-        var deleted = await DeleteOwnerlessAsync(await store.OrphanedForkChatsAsync(Batch, cancellationToken), cancellationToken);
-        if (deleted > 0)
-        {
-            DataDeletionMetrics.Removed("orphaned_fork_chat", deleted);
-            Log.OrphanedForks(logger, deleted);
+            DataDeletionMetrics.Removed("abandoned_chat", deleted);
+            Log.AbandonedChats(logger, deleted);
         }
 
         return deleted;
@@ -141,11 +128,8 @@ internal sealed partial class DataDeletionSweeper(
             "DataDeletion:UserKeySecret is not set: deletion records are keyed with a public development secret, so anyone can tell whose they are. Use this only for local development.")]
         public static partial void DevelopmentSecret(ILogger logger);
 
-        [LoggerMessage(7111, LogLevel.Information, "Deleted {Chats} chat(s) of imports abandoned half-written past their retention.")]
-        public static partial void AbandonedImports(ILogger logger, int chats);
-
-        [LoggerMessage(7116, LogLevel.Information, "Deleted {Chats} interrupted fork(s) whose source chat is gone.")]
-        public static partial void OrphanedForks(ILogger logger, int chats);
+        [LoggerMessage(7111, LogLevel.Information, "Deleted {Chats} chat(s) of imports or forks abandoned half-written past their retention.")]
+        public static partial void AbandonedChats(ILogger logger, int chats);
 
         [LoggerMessage(7110, LogLevel.Warning, "Data deletion sweep failed; retrying at the next interval.")]
         public static partial void SweepFailed(ILogger logger, Exception exception);

@@ -10,13 +10,21 @@ namespace ChatService.Storage;
 /// </summary>
 internal static class ChatOperations
 {
-    /// <summary>What the request id recorded for an operation of <paramref name="kind"/>, and when (its commit time); null when nothing.</summary>
+    /// <summary>How long a record is kept (the table's row deletion policy, schema version 3).</summary>
+    internal static readonly TimeSpan Retention = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// What the request id recorded for an operation of <paramref name="kind"/>, and when (its commit time); null
+    /// when nothing. A record past its retention is gone, whether or not the row deletion policy removed it yet: an
+    /// interrupted fork whose record expired can never be resumed, so the deletion sweep may delete its chat.
+    /// </summary>
     public static async Task<(byte[] Result, DateTimeOffset Recorded)?> ReadAsync(
         ISpannerReader reader, string chatId, string requestId, string kind, CancellationToken ct)
     {
         var rows = await reader.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId")
-                .Add("chatId", chatId).Add("requestId", requestId),
+            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId " +
+                    "AND CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)")
+                .Add("chatId", chatId).Add("requestId", requestId).Add("days", (long)Retention.TotalDays),
             ct);
         if (rows.Count == 0)
         {
@@ -31,9 +39,12 @@ internal static class ChatOperations
         return (rows[0].Get<byte[]>("Result"), rows[0].Get<DateTimeOffset>("CreateTime"));
     }
 
-    /// <summary>Records the operation, in its own commit.</summary>
+    /// <summary>
+    /// Records the operation, in its own commit (after <see cref="ReadAsync"/> found none): a record past its
+    /// retention that the row deletion policy has not removed yet is written over.
+    /// </summary>
     public static void Insert(SpannerTransaction tx, string chatId, string requestId, string kind, byte[] result) =>
-        tx.BufferWrite(Row(SpannerMutation.Insert("ChatOperations"), chatId, requestId, kind, result));
+        tx.BufferWrite(Row(SpannerMutation.InsertOrUpdate("ChatOperations"), chatId, requestId, kind, result));
 
     /// <summary>Records the operation whether or not this commit (or an earlier one) already inserted it.</summary>
     public static void Upsert(SpannerTransaction tx, string chatId, string requestId, string kind, byte[] result) =>

@@ -73,13 +73,16 @@ internal sealed partial class ChatStore
         // Nobody owns the new chat until its last turn is copied: ListChats cannot show it and no
         // read can reach it (an empty user id is never a caller's).
         var fork = new ForkProgress(Ids.New(), atSeq, CopiedThrough: 0, Done: false);
+        var forkTitle = !string.IsNullOrEmpty(title) ? title
+            : !ChatTitles.ShowsNothing(source.Title) ? source.Title
+            : await CastTitleAsync(tx, source.CharacterIds, ct);
         tx.BufferWrite(SetSpeakers(SpannerMutation.Insert("Chats"), source.Speakers ?? SpeakerSettings.Default)
             .Set("MemoryNote", remembered.Note)
             .Set("MemoryDepth", remembered.Depth)
             .Set("MemoryUpdateTime", remembered.NoteTime)
             .Set("ChatId", fork.ChatId)
             .Set("UserId", "")
-            .Set("Title", string.IsNullOrEmpty(title) ? source.Title : title)
+            .Set("Title", forkTitle)
             .Set("CharacterIds", source.CharacterIds.ToList())
             .Set("NextSeq", 0L)
             .Set("RotationCursor", source.RotationCursor)
@@ -294,6 +297,20 @@ internal sealed partial class ChatStore
         var progress = fork with { CopiedThrough = turns.Count > 0 ? turns[^1].Seq : fork.AtSeq, Done = done };
         ChatOperations.Update(tx, chatId, requestId, progress.ToBytes());
         return progress;
+    }
+
+    /// <summary>
+    /// A title of the cast's names, as CreateChat gives a chat without one: for a fork without a title of a source
+    /// whose stored title shows nothing (one from before such titles were refused), which would copy the blank.
+    /// </summary>
+    private static async Task<string> CastTitleAsync(ISpannerReader reader, IReadOnlyList<string> characterIds, CancellationToken ct)
+    {
+        var names = (await reader.QueryListAsync(
+                new SpannerStatement("SELECT CharacterId, DisplayName FROM Characters WHERE CharacterId IN UNNEST(@ids)")
+                    .Add("ids", SpannerType.ArrayOf(SpannerType.String), characterIds.ToList()),
+                ct))
+            .ToDictionary(r => r.Get<string>("CharacterId"), r => r.Get<string>("DisplayName"), StringComparer.Ordinal);
+        return Text.Preview(string.Join(", ", characterIds.Where(names.ContainsKey).Select(id => names[id])), 200);
     }
 
     /// <summary>The number a source turn has in the fork: how many shown turns up to it there are (null when it is hidden).</summary>

@@ -358,7 +358,7 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             // Forks of these chats that never finished (ForkChat stopped halfway): owned by nobody, so no range of
             // the user's reaches them, and their fork record goes with the source chat, so nothing would ever
             // resume or delete them. Listed here for their cost and cache keys (one ChatsByForkedFrom lookup per
-            // chat); the commit reads them again in its transaction (ForkDeletionsAsync), so one started
+            // chat); the commit reads them again in its transaction (OwnerlessForks.DeletionsAsync), so one started
             // meanwhile goes too.
             var forks = await OwnerlessForks.OfAsync(reader, ids, ct);
             ids = [.. forks, .. ids];
@@ -372,14 +372,6 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
             var replies = await RecentRepliesAsync(reader, ids, null, since, ct);
             return new ChatBatch(chats, replies);
         }, cancellationToken);
-
-    /// <summary>
-    /// The deletions of the ownerless forks of <paramref name="chatIds"/> as the commit's transaction reads them,
-    /// leaving out <paramref name="listed"/> (the batch deletes those already; see <see cref="OwnerlessForks.DeletionsAsync"/>).
-    /// </summary>
-    public static Task<IReadOnlyList<SpannerMutation>> ForkDeletionsAsync(
-        ISpannerReader reader, IReadOnlyList<string> chatIds, IReadOnlyCollection<string> listed, CancellationToken ct) =>
-        OwnerlessForks.DeletionsAsync(reader, chatIds, listed, ct);
 
     /// <summary>One of the user's imports (ChatImports) and, while it is under way, its chat, owned by nobody yet.</summary>
     public sealed record ImportRow(string RequestId, string? OwnerlessChatId, long Cost);
@@ -407,39 +399,20 @@ internal sealed class DataDeletionStore(SpannerGateway spanner, TimeProvider tim
         }, cancellationToken);
 
     /// <summary>
-    /// Import chats nobody owns whose import started before <paramref name="cutoff"/>: from ChatsByUser's range of
-    /// the empty user id (an ownerless chat's LastActiveTime is its first commit's, the commit that wrote its
-    /// ChatImports row), forks under way left out (ForkedFromChatId). With <paramref name="cutoff"/> past the
-    /// import's retention their ChatImports row is expired or gone and no retry can write into them any more.
+    /// Chats nobody owns first committed before <paramref name="cutoff"/>: imports and forks that never finished,
+    /// from ChatsByUser's range of the empty user id (an ownerless chat's LastActiveTime is its first commit's, the
+    /// commit that wrote its ChatImports row or its fork record; the index orders the range by it, so the read
+    /// stops at the cutoff). With <paramref name="cutoff"/> past the records' retention (7 days for both) their
+    /// record is expired or gone (reads treat one past its retention as gone), so no retry can write into them any
+    /// more; a fork whose source chat was deleted (its record with it) is among them from then on too.
     /// </summary>
-    public async Task<IReadOnlyList<(string ChatId, long Cost)>> AbandonedImportChatsAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<(string ChatId, long Cost)>> AbandonedChatsAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
         await spanner.SnapshotAsync(async (reader, ct) =>
         {
             var ids = (await reader.QueryListAsync(
                     new SpannerStatement(
-                            "SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = '' AND LastActiveTime < @cutoff AND ForkedFromChatId IS NULL LIMIT @limit")
+                            "SELECT ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} WHERE UserId = '' AND LastActiveTime < @cutoff LIMIT @limit")
                         .Add("cutoff", cutoff).Add("limit", (long)limit),
-                    ct))
-                .Select(r => r.Get<string>("ChatId"))
-                .ToList();
-            var sizes = await ChatCostsAsync(reader, ids, ct);
-            return (IReadOnlyList<(string, long)>)ids.Select(id => (id, sizes.GetValueOrDefault(id, ChatCost(0, 0)))).ToList();
-        }, cancellationToken);
-
-    /// <summary>
-    /// Ownerless forks whose source chat is gone: their record went with the source, so no retry can finish or
-    /// resume them (a retry of the fork reads its source first: NOT_FOUND), and no deletion of the source's user
-    /// reaches them any more. Read from ChatsByUser's range of the empty user id, which holds only imports and
-    /// forks under way, each fork's source looked up by its key.
-    /// </summary>
-    public async Task<IReadOnlyList<(string ChatId, long Cost)>> OrphanedForkChatsAsync(int limit, CancellationToken cancellationToken) =>
-        await spanner.SnapshotAsync(async (reader, ct) =>
-        {
-            var ids = (await reader.QueryListAsync(
-                    new SpannerStatement(
-                            "SELECT c.ChatId FROM Chats@{FORCE_INDEX=ChatsByUser} AS c WHERE c.UserId = '' AND c.ForkedFromChatId IS NOT NULL " +
-                            "AND NOT EXISTS (SELECT 1 FROM Chats AS s WHERE s.ChatId = c.ForkedFromChatId) LIMIT @limit")
-                        .Add("limit", (long)limit),
                     ct))
                 .Select(r => r.Get<string>("ChatId"))
                 .ToList();

@@ -6,7 +6,8 @@ namespace ChatService.Storage;
 /// Forks that ForkChat left half-copied (interrupted): chats owned by nobody (an empty UserId) whose
 /// ForkedFromChatId names their source. Their progress record lives on the source chat (ChatOperations), so a
 /// retry can finish one only while its source exists: whatever deletes a source deletes its ownerless forks in
-/// the same commit (DeleteChat, DeleteMyData), and the deletion sweep deletes those whose source is gone already.
+/// the same commit (DeleteChat, DeleteMyData), and the deletion sweep deletes any left once their record is past
+/// its retention (DataDeletionSweeper.SweepAbandonedChatsOnceAsync), whether or not their source is still there.
 /// </summary>
 internal static class OwnerlessForks
 {
