@@ -126,7 +126,7 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         // Exchanges (each job done before the next) until the summary reaches turn 9 or further: with a window
         // of 4 and K = 4, each summary ends at a user turn (the turn before the oldest one a prompt kept).
         ChatSummary? summary = null;
-        for (var i = 1; i <= 12 && summary is not { ThroughSeq: >= 9 }; i++)
+        for (var i = 1; i <= 16 && summary is not { ThroughSeq: >= 13 }; i++)
         {
             var considered = Scheduler.Considered;
             var events = await SendAsync(user, chat.ChatId, $"m{i}");
@@ -136,7 +136,7 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         }
 
         Assert.NotNull(summary);
-        Assert.True(summary.ThroughSeq >= 9 && summary.ThroughSeq % 2 == 1, $"summary through {summary.ThroughSeq}");
+        Assert.True(summary.ThroughSeq >= 13 && summary.ThroughSeq % 2 == 1, $"summary through {summary.ThroughSeq}");
 
         var runs = 0;
         using var listener = new MeterListener();
