@@ -1,8 +1,10 @@
 using ChatService.Api.V1;
+using ChatService.Storage;
 using CastMember = ChatService.Chats.CastMember;
 using ReplyPolicy = ChatService.Chats.ReplyPolicy;
 using ChatService.Tests.Infrastructure;
 using Grpc.Core;
+using Spanner.Client;
 using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
 
 namespace ChatService.Tests.Api;
@@ -193,6 +195,32 @@ public sealed class SpeakerControlTests(ChatServiceFixture fixture) : ApiTestBas
         Assert.Equal((1.0, 2L), (updated.Talkativeness, updated.Version));
         Assert.Equal(1.0, read.Talkativeness);
         Assert.Equal([other.CharacterId, quiet.CharacterId], after);
+    }
+
+    [Fact]
+    public async Task NaturalSend_ReadsTheCastInOrder_NamesWithTheSeparatorAndEveryDigitOfTalkativeness()
+    {
+        var user = TestUsers.New();
+        // The send's read packs each member into one string: a name holding '|' and digits, a character
+        // outside the BMP, and talkativeness that needs all 17 digits come back as stored.
+        var cast = new[]
+        {
+            await MemberAsync(user, "Zoë | 3|x", 0.1 + 0.2),
+            await MemberAsync(user, "龍𝄞|", 1.0 / 3),
+            await MemberAsync(user, "Ada"),
+        };
+        var chat = await GroupAsync(user, SpeakerStrategy.Natural, cast);
+        var listed = await GroupAsync(user, SpeakerStrategy.List, cast);
+        var database = Fixture.Service<SpannerDatabaseClient>();
+
+        var natural = await ChatRows.ReadSpeakingChatAsync(database, user, chat.ChatId, Ct);
+        var other = await ChatRows.ReadSpeakingChatAsync(database, user, listed.ChatId, Ct);
+
+        Assert.Equal(
+            [new CastMember(cast[0].CharacterId, "Zoë | 3|x", 0.1 + 0.2), new CastMember(cast[1].CharacterId, "龍𝄞|", 1.0 / 3), new CastMember(cast[2].CharacterId, "Ada", 0.5)],
+            natural!.Members!);
+        Assert.Null(other!.Members);
+        Assert.Null(await ChatRows.ReadSpeakingChatAsync(database, TestUsers.New(), chat.ChatId, Ct));
     }
 
     [Fact]

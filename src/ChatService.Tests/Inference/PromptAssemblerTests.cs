@@ -148,6 +148,7 @@ public sealed class PromptAssemblerTests
         // Turn 7 is pinned (the window and the pins carry the same turn, as they do in a chat).
         window[6] = window[6] with { Text = "PIN: remember the parrot." };
         var pinned = new[] { window[6] };
+        var notesKept = 0;
         foreach (var budget in new[] { 300, 600, 1_000, 2_500 })
         {
             var prompt = PromptBuilder.Assemble(Ruby, "ruby", window, Names, pinned, Everything, new PromptBudgets(O200k, budget) { HistoryTokens = 100_000 });
@@ -166,9 +167,13 @@ public sealed class PromptAssemblerTests
             // The pin is there whenever anything of lower priority is.
             if (texts.Exists(t => t.StartsWith("NOTE:", StringComparison.Ordinal)))
             {
+                notesKept++;
                 Assert.Contains("PIN: remember the parrot.", texts);
             }
         }
+
+        // Some budget keeps the note, so the pin's check above did run.
+        Assert.True(notesKept > 0, "no budget kept the note");
     }
 
     [Fact]

@@ -58,9 +58,10 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
         var client = Fixture.Client(user);
         var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
 
-        // Seven books, two of them with one name (then ordered by id), one with a long non-ASCII name (the
-        // token carries it); four attached to the chat.
-        var longName = string.Concat(Enumerable.Repeat("ü龍", 64));
+        // Seven books, two of them with one name (then ordered by id), one with a long non-ASCII name that
+        // sorts second (after "Alpha"), so the first page of two ends with it and its token carries it; four
+        // attached to the chat.
+        var longName = "Av" + new string('龍', 126);
         var names = new[] { "Delta", "Alpha", "Twin", "Twin", "Bravo", longName, "Echo" };
         var books = new List<Lorebook>();
         foreach (var name in names)
@@ -99,6 +100,10 @@ public sealed class LorebookApiTests(ChatServiceFixture fixture) : ApiTestBase(f
         var all = await AllPagesAsync("", 2);
         Assert.Equal(Order(books), all.Ids);
         Assert.Equal(4, all.Pages);
+        Assert.Equal(books[5].LorebookId, all.Ids[1]);
+        var single = await AllPagesAsync("", 1);
+        Assert.Equal(Order(books), single.Ids);
+        Assert.Equal(7, single.Pages);
         var whole = await client.ListLorebooksAsync(new ListLorebooksRequest(), cancellationToken: Ct);
         Assert.Equal(Order(books), whole.Lorebooks.Select(b => b.LorebookId));
         Assert.Empty(whole.NextPageToken);

@@ -69,6 +69,15 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
     private SummaryLeases Leases => Fixture.Service<SummaryLeases>();
 
+    /// <summary>A sweeper over leases of its own (as a replica just started has), queuing on the app's scheduler.</summary>
+    private SummarySweeper FreshSweeper() => new(
+        Fixture.Service<SummaryJobStore>(),
+        new SummaryLeases(Fixture.Service<IServiceProvider>(), TimeProvider.System, NullLogger<SummaryLeases>.Instance),
+        Fixture.Service<SummaryScheduler>(),
+        Fixture.Service<IOptions<SummaryOptions>>(),
+        TimeProvider.System,
+        NullLogger<SummarySweeper>.Instance);
+
     private SpannerClientStatistics Spanner => Fixture.Service<SpannerDatabaseClient>().Statistics;
 
     private Task<long> SummaryCountAsync(string chatId) => Fixture.CountAsync("SELECT COUNT(*) FROM ChatSummaries WHERE ChatId = @c", ("c", chatId));
@@ -121,9 +130,10 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             Assert.Equal(0, await SummaryCountAsync(chatId));
             Assert.Equal(before, fixture.Summarizer.Requests.Count);
 
-            // Nothing expired yet: the sweep leaves it.
+            // Nothing expired yet: the sweep leaves it listed in its shard, and no job runs.
             await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct);
             await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
+            Assert.NotNull(await Redis.SortedSetScoreAsync(Leases.ListKey(chatId), $"{chatId}|9"));
             Assert.Equal(0, await SummaryCountAsync(chatId));
 
             // The lease runs out: a sweep (any replica's) finds the job in Redis and runs it.
@@ -415,6 +425,9 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         var (_, chatId) = await LongChatAsync();
         var before = fixture.Summarizer.Requests.Count;
         var held = $"legacy-held-{Guid.NewGuid():N}";
+        // A replica just upgraded: its own leases, which have not yet found the old list gone (the fixture's
+        // sweeper stops reading it after its first sweep that finds it absent).
+        var sweeper = FreshSweeper();
 
         // What replicas of the release before the sharding left in its one list: the lease of one killed
         // mid-job (expired), and one still held by a replica of that release (due in an hour).
@@ -422,7 +435,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{held}|9", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
         try
         {
-            Assert.True(await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct) >= 1);
+            Assert.True(await sweeper.SweepOnceAsync(Ct) >= 1);
             await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
 
             // The expired entry was taken off the old list and its job run (a summary through 9, one model call);
@@ -434,13 +447,37 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
 
             // Once it runs out, a sweep takes it too, and the old list is gone.
             await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{held}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
-            await Fixture.Service<SummarySweeper>().SweepOnceAsync(Ct);
+            await sweeper.SweepOnceAsync(Ct);
             await Fixture.Service<SummaryScheduler>().IdleAsync(TimeSpan.FromSeconds(30), Ct);
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LegacyListKey));
         }
         finally
         {
             await Redis.SortedSetRemoveAsync(SummaryLeases.LegacyListKey, [$"{chatId}|9", $"{held}|9"]);
+        }
+    }
+
+    [Fact]
+    public async Task ASweepThatFindsTheUnshardedListAbsent_StopsReadingIt()
+    {
+        var sweeper = FreshSweeper();
+        var chatId = $"legacy-late-{Guid.NewGuid():N}";
+        await Redis.SortedSetRemoveAsync(SummaryLeases.LegacyListKey, $"{chatId}|9");
+        Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LegacyListKey), "another test left the old list behind");
+
+        // The first sweep finds the old list absent; an entry that turns up there afterwards (none of this
+        // release writes it) is no longer read: it stays, expired as it is, through later sweeps.
+        await sweeper.SweepOnceAsync(Ct);
+        await Redis.SortedSetAddAsync(SummaryLeases.LegacyListKey, $"{chatId}|9", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+        try
+        {
+            await sweeper.SweepOnceAsync(Ct);
+            await sweeper.SweepOnceAsync(Ct);
+            Assert.NotNull(await Redis.SortedSetScoreAsync(SummaryLeases.LegacyListKey, $"{chatId}|9"));
+        }
+        finally
+        {
+            await Redis.SortedSetRemoveAsync(SummaryLeases.LegacyListKey, $"{chatId}|9");
         }
     }
 
@@ -457,6 +494,9 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
         // the span's first turn fits after them.
         options.Instructions = string.Join(' ', Enumerable.Repeat("Summarize {{char}} with care.", 120));
         Assert.True(budget.Tokenizer.CountMessage(options.Instructions) > room, "the instructions leave room for a turn");
+        // The failed job's row is due again at once: its retry gate compares with Spanner's clock
+        // (CURRENT_TIMESTAMP), which no fake clock moves, so the test waits for no delay instead.
+        options.RetryDelay = TimeSpan.Zero;
         try
         {
             Assert.Equal(SummaryRunOutcome.Failed, await Replica("replica-a", options: options).RunAsync(chatId, 9, Ct));
@@ -471,8 +511,7 @@ public sealed class SummaryClaimTests(ManualSummaryFixture fixture) : ApiTestBas
             Assert.Equal(1L, (long)await Redis.HashGetAsync(SummaryLeases.AttemptsKey(chatId), "9"));
             Assert.False(await Redis.KeyExistsAsync(SummaryLeases.LeaseKey(chatId)));
 
-            // With the instructions as configured, the span is summarized once its retry delay is over.
-            await Task.Delay(Fixture.Service<IOptions<SummaryOptions>>().Value.RetryDelay + TimeSpan.FromMilliseconds(100), Ct);
+            // With the instructions as configured, the span is summarized (its retry delay is over already).
             Assert.Equal(SummaryRunOutcome.Stored, await Replica("replica-a").RunAsync(chatId, 9, Ct));
             Assert.Equal(before + 1, fixture.Summarizer.Requests.Count);
         }

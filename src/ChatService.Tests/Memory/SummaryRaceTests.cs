@@ -1,9 +1,9 @@
 using System.Diagnostics.Metrics;
 using ChatService.Api.V1;
-using Grpc.Core;
 using ChatService.Memory;
 using ChatService.Tests.Api;
 using ChatService.Tests.Infrastructure;
+using Grpc.Core;
 
 namespace ChatService.Tests.Memory;
 
@@ -126,7 +126,7 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         // Exchanges (each job done before the next) until the summary reaches turn 9 or further: with a window
         // of 4 and K = 4, each summary ends at a user turn (the turn before the oldest one a prompt kept).
         ChatSummary? summary = null;
-        for (var i = 1; i <= 12 && summary is not { ThroughSeq: >= 9 }; i++)
+        for (var i = 1; i <= 16 && summary is not { ThroughSeq: >= 13 }; i++)
         {
             var considered = Scheduler.Considered;
             var events = await SendAsync(user, chat.ChatId, $"m{i}");
@@ -136,7 +136,7 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         }
 
         Assert.NotNull(summary);
-        Assert.True(summary.ThroughSeq >= 9 && summary.ThroughSeq % 2 == 1, $"summary through {summary.ThroughSeq}");
+        Assert.True(summary.ThroughSeq >= 13 && summary.ThroughSeq % 2 == 1, $"summary through {summary.ThroughSeq}");
 
         var runs = 0;
         using var listener = new MeterListener();
@@ -172,6 +172,29 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         var prompt = fixture.Server.Messages(before);
         Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
         Assert.Contains(prompt, m => m.Content == $"m{reply / 2}");
+        Assert.Equal(0, Volatile.Read(ref runs));
+
+        // The reply just before the summary's last turn, regenerated: the summary tells of its future, so its
+        // prompt leaves it out (ToPrompt) and shows the turns before it. The chat's summary covers the turns
+        // before that window all the same: again no job is queued.
+        var older = summary.ThroughSeq - 1;
+        before = fixture.Server.Requests.Count;
+        next = Scheduler.Considered;
+        using (var call = Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = older, RequestId = "regen-older" }, cancellationToken: Ct))
+        {
+            var events = new List<ReplyEvent>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
+            {
+                events.Add(e);
+            }
+
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+        }
+
+        await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
+        prompt = fixture.Server.Messages(before);
+        Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
+        Assert.Contains(prompt, m => m.Content == $"m{older / 2}");
         Assert.Equal(0, Volatile.Read(ref runs));
     }
 

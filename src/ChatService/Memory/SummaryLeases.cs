@@ -68,7 +68,7 @@ internal sealed partial class SummaryLeases
     /// The one sorted set a release before the sharding listed every held lease in (same members and scores).
     /// The sweep drains it alongside the shards: entries that replicas of that release listed before or during
     /// an upgrade, and that no one gave back, would otherwise never be swept. Once empty it does not exist,
-    /// and reading it costs one more range read in the sweep's pipelined round trip.
+    /// and a sweep that finds it absent stops this process reading it (<see cref="_legacyDrained"/>).
     /// </summary>
     internal const string LegacyListKey = "summary:leases";
 
@@ -139,6 +139,14 @@ internal sealed partial class SummaryLeases
     private readonly int _shards;
     private readonly TimeSpan _hashKept;
     private int _sweepStart;
+
+    // Set once a sweep of this process found LegacyListKey absent (drained, or never written): later sweeps
+    // read only the shards, so the key of the release before is not read forever. Per process, not shared:
+    // each replica stops after its own first sweep that finds it gone. Releases since the sharding never
+    // write it; a replica of the release before that is still running after this one saw it absent (a
+    // rolling upgrade's tail) and then dies holding a lease leaves an entry no sweep here reads: its chat's
+    // next trigger takes the job again once that lease's key expires, as after any lost listing.
+    private volatile bool _legacyDrained;
 
     public SummaryLeases(IServiceProvider services, TimeProvider timeProvider, ILogger<SummaryLeases> logger)
     {
@@ -336,21 +344,31 @@ internal sealed partial class SummaryLeases
             var database = _redis.GetDatabase();
             var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var start = (int)((uint)Interlocked.Increment(ref _sweepStart) % (uint)_shards);
-            // The legacy list first, so that a full batch from the shards never keeps it from draining.
-            var shards = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards)).Prepend(LegacyListKey).ToList();
+            // The legacy list first (until a sweep found it absent), so that a full batch from the shards never
+            // keeps it from draining; its length read alongside tells when it is gone.
+            var readLegacy = !_legacyDrained;
+            var shardKeys = Enumerable.Range(0, _shards).Select(i => ListKeyOf((start + i) % _shards));
+            var shards = (readLegacy ? shardKeys.Prepend(LegacyListKey) : shardKeys).ToList();
+            var legacyLength = readLegacy ? database.SortedSetLengthAsync(LegacyListKey).WaitAsync(_timeout, _timeProvider) : null;
             // Each shard on its own: a shard whose node is failing over is skipped this round, and only a sweep
             // that reached no shard at all counts against the breaker (which also gates the leases themselves).
             var reads = shards.Select(key => database.SortedSetRangeByScoreAsync(key, double.NegativeInfinity, now, take: limit)
                 .WaitAsync(_timeout, _timeProvider)).ToList();
+            List<Task> all = legacyLength is null ? [.. reads] : [.. reads, legacyLength];
             try
             {
-                await Task.WhenAll(reads);
+                await Task.WhenAll(all);
             }
             catch (Exception) when (reads.Any(r => r.IsCompletedSuccessfully))
             {
                 // Some shards answered: their jobs are swept below; the others wait for the next sweep.
-                var first = reads.First(r => !r.IsCompletedSuccessfully);
+                var first = all.First(r => !r.IsCompletedSuccessfully);
                 Log.Unavailable(_logger, "(sweep of some shards)", first.Exception?.InnerException?.GetType().Name ?? "Canceled", first.Exception?.InnerException?.Message ?? "");
+            }
+
+            if (legacyLength is { IsCompletedSuccessfully: true, Result: 0 })
+            {
+                _legacyDrained = true;
             }
 
             var jobs = new List<(string, long)>();

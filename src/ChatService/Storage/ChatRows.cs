@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatService.Chats;
 using Spanner.Client;
 
@@ -14,24 +15,22 @@ internal static class ChatRows
     // pinned to and its speaker settings (which the index does not store).
     public const string ChatColumns = ListedChatColumns + ", PinnedSeqs, ForkedFromChatId, ForkedFromSeq, PersonaId, SpeakerStrategy, MutedCharacterIds, ArchiveTime";
 
-    // What the recording transactions read of a chat: its columns and, for a NATURAL chat only, its cast's
-    // names and talkativeness in CharacterIds order, in the same statement (no second read on a send's
-    // path). The subqueries sit in IFs whose other branch other strategies take, and GoogleSQL evaluates
-    // only the branch taken, so their sends read (and lock) no Characters row. A NATURAL send holds shared
-    // locks on its cast's rows until it commits: an UpdateCharacter of one of them meanwhile waits for it
-    // or is retried (ABORTED), as any two transactions on one row are; a send never sees half an update.
+    // What the recording transactions read of a chat: its columns and, for a NATURAL chat only, its cast in
+    // CharacterIds order, in the same statement (no second read on a send's path), the cast unnested and
+    // joined to Characters once. The client reads no STRUCT, so each member is packed into one string
+    // "talkativeness|idLength|id" + name (see UnpackMember): the number holds no '|', the id is taken by its
+    // length, and the name is the rest, so neither needs escaping. The subquery sits in an IF whose other
+    // branch other strategies take, and GoogleSQL evaluates only the branch taken, so their sends read (and
+    // lock) no Characters row. A NATURAL send holds shared locks on its cast's rows until it commits: an
+    // UpdateCharacter of one of them meanwhile waits for it or is retried (ABORTED), as any two transactions
+    // on one row are; a send never sees half an update.
     private const string SpeakingChatSelect =
         $"""
         SELECT {ChatColumns},
           IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
-             ARRAY(SELECT c.CharacterId FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
-             NULL) AS MemberIds,
-          IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
-             ARRAY(SELECT c.DisplayName FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
-             NULL) AS MemberNames,
-          IF(IFNULL(ch.SpeakerStrategy, 1) = 3,
-             ARRAY(SELECT IFNULL(c.Talkativeness, 0.5) FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
-             NULL) AS MemberTalkativeness
+             ARRAY(SELECT CONCAT(CAST(IFNULL(c.Talkativeness, 0.5) AS STRING), '|', CAST(LENGTH(c.CharacterId) AS STRING), '|', c.CharacterId, c.DisplayName)
+                   FROM UNNEST(ch.CharacterIds) AS id WITH OFFSET AS o JOIN Characters c ON c.CharacterId = id ORDER BY o),
+             NULL) AS Members
         FROM Chats ch WHERE ch.ChatId = @chatId
         """;
 
@@ -158,14 +157,27 @@ internal static class ChatRows
 
         var row = rows[0];
         var chat = ReadChat(row);
-        if (row.Get<List<string>?>("MemberIds") is not { } ids)
+        return row.Get<List<string>?>("Members") is { } members
+            ? chat with { Members = [.. members.Select(UnpackMember)] }
+            : chat;
+    }
+
+    /// <summary>A cast member as <see cref="SpeakingChatSelect"/> packs it: "talkativeness|idLength|id" + name.</summary>
+    internal static CastMember UnpackMember(string packed)
+    {
+        var first = packed.IndexOf('|');
+        var second = packed.IndexOf('|', first + 1);
+        var talkativeness = double.Parse(packed.AsSpan(0, first), NumberStyles.Float, CultureInfo.InvariantCulture);
+        var idLength = int.Parse(packed.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture);
+
+        // LENGTH counts characters (code points); a character outside the BMP is two UTF-16 units here.
+        var idEnd = second + 1;
+        for (var i = 0; i < idLength; i++)
         {
-            return chat;
+            idEnd += char.IsHighSurrogate(packed[idEnd]) ? 2 : 1;
         }
 
-        var names = row.Get<List<string>>("MemberNames");
-        var talkativeness = (List<object?>)row.Get<object>("MemberTalkativeness");
-        return chat with { Members = [.. ids.Select((id, i) => new CastMember(id, names[i], (double)talkativeness[i]!))] };
+        return new CastMember(packed[(second + 1)..idEnd], packed[idEnd..], talkativeness);
     }
 
     public static async Task<Chat?> ReadChatAsync(ISpannerReader reader, string chatId, CancellationToken cancellationToken)
