@@ -16,9 +16,10 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private Dictionary<string, string> Settings(string replica) => _database.Settings(replica, new Dictionary<string, string>
+    private Dictionary<string, string> Settings(string replica, int maxRecoveryAttempts = 5) => _database.Settings(replica, new Dictionary<string, string>
     {
         ["Chat:ReplyLease"] = "00:00:03",
+        ["Chat:MaxRecoveryAttempts"] = maxRecoveryAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Dispatch:SweepInterval"] = "00:00:00.500",
         // Slow enough that the continuation is mid-generation when the process dies (about 4 s a reply).
         ["Inference:Backends:sim:Kind"] = "Simulated",
@@ -108,6 +109,78 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
         Assert.Equal(stored.Text, events[0].Accepted.PendingTurns[0].Text + after);
         var history = await client2.GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
         Assert.Equal((stored.Text, TurnState.Complete, 1), (history.Turns[0].Text, history.Turns[0].State, history.Turns[0].Continuations));
+    }
+
+    [Fact]
+    public async Task AContinuationRecoveryGivesUpOn_HavingAddedNothing_EndsItsLogFailed_AndItsStorageReplayToo()
+    {
+        var user = TestUsers.New();
+        string chatId, candidateId, old;
+        long seq;
+        await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
+        {
+            var client = first.Client(user);
+            var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
+            chatId = (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).ChatId;
+            using (var send = client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = "Tell me about primes.", RequestId = "send-1" }, cancellationToken: Ct))
+            {
+                var reply = (await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].Completed.Turn;
+                (seq, candidateId, old) = (reply.Seq, reply.CandidateId, reply.Text);
+            }
+
+            // The prompt's newest user turn now makes the backend hang before its first token: the continuation adds
+            // nothing before the process dies, once its log (:c1) holds its Accepted.
+            await client.EditTurnAsync(new EditTurnRequest { ChatId = chatId, Seq = seq - 1, Text = "Tell me about primes. [sim:hang]" }, cancellationToken: Ct);
+            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = "continue-1" }, cancellationToken: Ct);
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            Assert.True(call.ResponseStream.Current.Accepted.Continuation);
+            using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
+            {
+                var log = $"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1";
+                var until = DateTime.UtcNow.AddSeconds(10);
+                while (await redis.GetDatabase().StreamLengthAsync(log) == 0)
+                {
+                    Assert.True(DateTime.UtcNow < until, $"{log} holds no event 10 s after Accepted");
+                    await Task.Delay(50, Ct);
+                }
+            }
+
+            await first.KillAsync();
+        }
+
+        // Recovery gives up on its first claim (no attempts allowed): the candidate goes back to what it was.
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
+        await using var second = await ServiceProcess.StartAsync(Settings("replica-b", maxRecoveryAttempts: 0), Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await CandidateAsync(database, chatId, candidateId)).Owed)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the continuation is still owed after 60 s:\n{second.Output}");
+            await Task.Delay(250, Ct);
+        }
+
+        var restored = await CandidateAsync(database, chatId, candidateId);
+        Assert.Equal((old, 3L, 1L), (restored.Text, restored.State, restored.Continuations));
+
+        // Its log ends Failed RECOVERY_EXHAUSTED (followed from the log), and so does the replay from storage once the log is gone.
+        var client2 = second.Client(user);
+        async Task<ReplyEvent> EndAsync()
+        {
+            using var follow = client2.StreamReply(new StreamReplyRequest { ChatId = chatId, Seq = seq }, cancellationToken: Ct);
+            return (await follow.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1];
+        }
+
+        var fromLog = await EndAsync();
+        using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
+        {
+            Assert.True(await redis.GetDatabase().DeleteWhenEndedAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct), "the continuation's log was not there");
+        }
+
+        var fromStorage = await EndAsync();
+        foreach (var end in new[] { fromLog, fromStorage })
+        {
+            Assert.Equal(ReplyEvent.EventOneofCase.Failed, end.EventCase);
+            Assert.Equal(("RECOVERY_EXHAUSTED", old, TurnState.Complete), (end.Failed.Code, end.Failed.Turn.Text, end.Failed.Turn.State));
+        }
     }
 
     private static async Task<(string Text, long State, long Continuations, string? LeaseOwner, bool Owed)> CandidateAsync(

@@ -24,7 +24,7 @@ public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTest
         var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
         var live = await SendAsync(user, chat.ChatId, "hello");
         var seq = live[^1].Seq;
-        await Task.Delay(100, Ct);
+        await Fixture.Service<IConnectionMultiplexer>().GetDatabase().WaitForFinalAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{live[^1].CandidateId}", Ct);
 
         var all = await ResumeAsync(user, chat.ChatId, seq, 0);
         var afterTwo = await ResumeAsync(user, chat.ChatId, seq, 2);
@@ -56,9 +56,8 @@ public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTest
         var failed = live[^1];
         Assert.Equal(ReplyEvent.EventOneofCase.Failed, failed.EventCase);
         Assert.Equal((reply.Completed.Turn.Text, TurnState.Complete, 1), (failed.Failed.Turn.Text, failed.Failed.Turn.State, failed.Failed.Turn.Continuations));
-        await Task.Delay(100, Ct);
         var redis = Fixture.Service<IConnectionMultiplexer>().GetDatabase();
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{reply.CandidateId}:c1"), "the continuation's log was not where it should be");
+        Assert.True(await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{reply.CandidateId}:c1", Ct), "the continuation's log was not where it should be");
 
         var replay = await ResumeAsync(user, chat.ChatId, seq, 0);
 
@@ -75,9 +74,8 @@ public sealed class StoredReplyStreamTests(NoRetentionFixture fixture) : ApiTest
         var live = await SendAsync(user, chat.ChatId, "hello");
         var seq = live[^1].Seq;
         var text = live[^1].Completed.Turn.Text;
-        await Task.Delay(100, Ct);
         var redis = Fixture.Service<IConnectionMultiplexer>().GetDatabase();
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{live[^1].CandidateId}"), "the reply's log was not where it should be");
+        Assert.True(await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:{seq}:{live[^1].CandidateId}", Ct), "the reply's log was not where it should be");
 
         var all = await ResumeAsync(user, chat.ChatId, seq, 0);
         var afterTwo = await ResumeAsync(user, chat.ChatId, seq, 2);

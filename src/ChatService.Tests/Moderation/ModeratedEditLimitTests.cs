@@ -62,14 +62,24 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
 
         Assert.Equal(1, counters["chat.moderation.checks{result=clean,target=user_message}"]);
 
-        // EditAndRegenerate's retry (another user's: each call takes a token of its sender's bucket) makes the same read
-        // (its reads are not counted here: the reply it follows may read too) and is not checked again.
+        // EditAndRegenerate (another user's: each call takes a token of its sender's bucket) reads once before its reply
+        // starts too: the record, the turn and the candidate its id names in one statement. Its retry makes the same read
+        // (its reads are not counted: the reply it follows may read too) and is not checked again.
         var other = TestUsers.New();
         var theirs = await CreateChatAsync(other, await CreateCharacterAsync(other));
         var theirSeq = (await SendAsync(other, theirs.ChatId, "Hello."))[0].Accepted.UserTurn.Seq;
+        await Fixture.ChatCountsFoldedAsync(Ct);
         var regenerate = new EditTurnRequest { ChatId = theirs.ChatId, Seq = theirSeq, Text = "Hello, edited.", RequestId = "edit-regenerate-reads" };
         var theirClient = Fixture.Client(other);
-        Assert.Equal(ReplyEvent.EventOneofCase.Completed, (await theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct).ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].EventCase);
+        var firstReads = spanner.SingleUseReads;
+        using (var first = theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct))
+        {
+            Assert.True(await first.ResponseStream.MoveNext(Ct));
+            Assert.False(first.ResponseStream.Current.Accepted.Duplicate);
+            Assert.True(spanner.SingleUseReads - firstReads == 1, $"EditAndRegenerate read {spanner.SingleUseReads - firstReads} times before its reply started");
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, (await first.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].EventCase);
+        }
+
         var checks = counters["chat.moderation.checks{result=clean,target=user_message}"];
         var repeat = await theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct).ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
         Assert.True(repeat[0].Accepted.Duplicate);

@@ -197,7 +197,28 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
             new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "insultword", RequestId = "edit-1" }, cancellationToken: Ct).ResponseAsync);
         await AssertStatusAsync(StatusCode.NotFound, () => Fixture.Client(user).EditTurnAsync(
             new EditTurnRequest { ChatId = chat.ChatId, Seq = 999, Text = "insultword", RequestId = "edit-2" }, cancellationToken: Ct).ResponseAsync);
-        Assert.Equal(0, counters["chat.moderation.checks{result=flagged,target=user_message}"]);
+
+        // EditAndRegenerate likewise: another user's chat, a turn that is not there.
+        await AssertStatusAsync(StatusCode.NotFound, () => ReadAllAsync(Fixture.Client(TestUsers.New()).EditAndRegenerate(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "insultword", RequestId = "edit-3" }, cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.NotFound, () => ReadAllAsync(Fixture.Client(user).EditAndRegenerate(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 999, Text = "insultword", RequestId = "edit-4" }, cancellationToken: Ct)));
+
+        // A hidden turn (rewound past): FAILED_PRECONDITION from either, and the classifier is still not asked.
+        await Fixture.Client(user).RewindChatAsync(new RewindChatRequest { ChatId = chat.ChatId, ToSeq = 1, RequestId = "rewind-1" }, cancellationToken: Ct);
+        await AssertStatusAsync(StatusCode.FailedPrecondition, () => ReadAllAsync(Fixture.Client(user).EditAndRegenerate(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "insultword", RequestId = "edit-5" }, cancellationToken: Ct)));
+        await AssertStatusAsync(StatusCode.FailedPrecondition, () => Fixture.Client(user).EditTurnAsync(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "insultword", RequestId = "edit-6" }, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal((0L, 0L), (counters["chat.moderation.checks{result=flagged,target=user_message}"], counters["chat.moderation.checks{result=clean,target=user_message}"]));
+    }
+
+    private async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
+    {
+        using (call)
+        {
+            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        }
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using ChatService.Api.V1;
 using ChatService.Chats;
+using ChatService.Tests.Infrastructure;
 using Grpc.Core;
 
 namespace ChatService.Tests.Shaping;
@@ -22,7 +23,7 @@ public sealed partial class ContinueReplyTests
 
         // The earlier continuation's log expires (Dispatch:LogRetention; here by hand).
         var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1"), "the earlier continuation's log was not there to expire");
+        Assert.True(await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1", Ct), "the earlier continuation's log was not there to expire");
         var requests = OpenAI.Server.Requests.Count;
 
         // Its repeat: Accepted with the text it began from, then everything the candidate holds past it, once.
@@ -33,22 +34,27 @@ public sealed partial class ContinueReplyTests
         Assert.All(repeat, e => Assert.InRange(e.Sequence, SequenceBase + 1, 2 * SequenceBase - 1)); // numbered as that continuation's
         Assert.Equal(requests, OpenAI.Server.Requests.Count);
 
-        // While a third continuation runs: the candidate as the earlier ones left it (its text and state before the third).
-        OpenAI.Server.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        // While a third continuation runs (the model's stream held until the repeat is answered): the candidate as the
+        // earlier ones left it (its text, state and continuations before the third).
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        OpenAI.Server.FirstChunkGate = gate.Task;
         try
         {
             using var running = client.ContinueReply(new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "running" }, cancellationToken: Ct);
             Assert.True(await running.ResponseStream.MoveNext(Ct));
+            Assert.Equal(3, running.ResponseStream.Current.Accepted.PendingTurns[0].Continuations);
             var during = await ReadAllAsync(client.ContinueReply(early, cancellationToken: Ct));
             Assert.Equal(ModelReply, during[0].Accepted.PendingTurns[0].Text);
             Assert.Equal(ReplyEvent.EventOneofCase.Completed, during[^1].EventCase);
-            Assert.Equal((whole, whole, TurnState.Complete), (during[^1].Completed.Turn.Text, ShownText(during), during[^1].Completed.Turn.State));
+            Assert.Equal((whole, whole, TurnState.Complete, 2), (during[^1].Completed.Turn.Text, ShownText(during), during[^1].Completed.Turn.State, during[^1].Completed.Turn.Continuations));
+            gate.SetResult();
             var rest = await running.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
             Assert.Equal(ReplyEvent.EventOneofCase.Completed, rest[^1].EventCase);
         }
         finally
         {
-            OpenAI.Server.ChunkDelay = TimeSpan.Zero;
+            gate.TrySetResult();
+            OpenAI.Server.FirstChunkGate = null;
         }
     }
 
@@ -78,8 +84,8 @@ public sealed partial class ContinueReplyTests
         // Its log (and the reply's own) expire: a repeat replays it from storage, and ends as it did (StoredReplyStreamTests
         // has StreamReply's replay: here the finished stream is still held in memory, which StreamReply would follow).
         var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}:c1"), "the continuation's log was not there to expire");
-        await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}");
+        Assert.True(await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}:c1", Ct), "the continuation's log was not there to expire");
+        await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}", Ct);
         var replay = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
         var end = replay[^1];
         Assert.True(end.EventCase == ReplyEvent.EventOneofCase.Failed, $"the replay ended {end.EventCase}, its stream ended Failed");
@@ -92,7 +98,7 @@ public sealed partial class ContinueReplyTests
         var again = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "after-undone" };
         var next = await WithChunksAsync(MoreChunks, () => ReadAllAsync(client.ContinueReply(again, cancellationToken: Ct)));
         Assert.Equal(ReplyEvent.EventOneofCase.Completed, next[^1].EventCase);
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}:c2"), "the second continuation's log was not there to expire");
+        Assert.True(await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:3:{failed.CandidateId}:c2", Ct), "the second continuation's log was not there to expire");
         foreach (var repeated in new[] { again, request })
         {
             var events = await ReadAllAsync(client.ContinueReply(repeated, cancellationToken: Ct));

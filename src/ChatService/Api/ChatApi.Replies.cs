@@ -70,7 +70,7 @@ internal sealed partial class ChatApi
         // Limits as Regenerate's: checked before anything is written, the slot held until the continuation settles.
         using var admission = limits.Admit(userId, nameof(ContinueReply));
         var owed = await pipeline.ContinueReplyAsync(userId, chatId, seq, requestId, context.CancellationToken);
-        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context, owed.SettledContinuation);
+        await StreamOwedAsync(userId, admission, userTurn: null, owed.Replies, owed.Duplicate, responseStream, context, owed.EndedContinuation);
     }
 
     public override async Task<V1.ListCandidatesResponse> ListCandidates(V1.ListCandidatesRequest request, ServerCallContext context)
@@ -114,13 +114,13 @@ internal sealed partial class ChatApi
     /// The rest of a call that owes replies: the user's reply slot is held until they settle (a
     /// repeated request owes nothing new), then Accepted and each reply's events are written.
     /// </summary>
-    /// <param name="settledContinuation">A repeated ContinueReply whose continuation settled: the candidate as stored, replayed from it.</param>
+    /// <param name="endedContinuation">A repeated ContinueReply whose continuation has ended: the candidate its replay ends with (see <see cref="OwedReplies.EndedContinuation"/>).</param>
     private async Task StreamOwedAsync(string userId, ReplyAdmission admission, ChatTurn? userTurn, IReadOnlyList<ChatTurn> replies, bool duplicate,
-        IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context, ChatTurn? settledContinuation = null)
+        IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context, ChatTurn? endedContinuation = null)
     {
         admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
         await WriteEventAsync(responseStream, ApiMapper.Accepted(userTurn, replies, duplicate), context, context.CancellationToken);
-        await StreamRepliesAsync(userId, replies, responseStream, context, settledContinuation);
+        await StreamRepliesAsync(userId, replies, responseStream, context, endedContinuation);
 
         // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
         admission.Release();
@@ -131,12 +131,12 @@ internal sealed partial class ChatApi
     /// the caller goes away, this stops; generation does not.
     /// </summary>
     private async Task StreamRepliesAsync(string userId, IReadOnlyList<ChatTurn> replies, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
-        ChatTurn? settledContinuation = null)
+        ChatTurn? endedContinuation = null)
     {
         foreach (var reply in replies.Where(r => r.CandidateId is not null))
         {
             await FollowAsync(userId, reply.ReplyKey, afterSequence: 1, responseStream, context,
-                withheld: WithheldOrNull(reply), continued: settledContinuation is null ? null : (reply, settledContinuation));
+                withheld: WithheldOrNull(reply), continued: endedContinuation is null ? null : (reply, endedContinuation));
         }
     }
 
@@ -149,7 +149,7 @@ internal sealed partial class ChatApi
     /// so open streams never hold the shutdown up; the client resumes with StreamReply.
     /// </summary>
     private async Task FollowAsync(string userId, ReplyKey key, long afterSequence, IServerStreamWriter<V1.ReplyEvent> responseStream, ServerCallContext context,
-        bool settled = false, ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Stored)? continued = null)
+        bool settled = false, ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Ended)? continued = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try

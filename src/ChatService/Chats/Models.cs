@@ -381,7 +381,7 @@ public sealed record OwedReplies(IReadOnlyList<ChatTurn> Replies, bool Duplicate
     /// its events are replayed from it (its text is the stored text past what the Accepted event shows), never from
     /// storage as a whole reply, which would add the earlier text a second time.
     /// </summary>
-    public ChatTurn? SettledContinuation { get; init; }
+    public ChatTurn? EndedContinuation { get; init; }
 }
 
 /// <summary>

@@ -326,13 +326,13 @@ public sealed partial class ReplyPipeline(
     /// <param name="withheld">The reply as the caller found it, when moderation withheld it: replayed as storage holds it (no text).</param>
     /// <param name="continued">
     /// A continuation that has ended, which a repeated ContinueReply attaches to: as that continuation owes it (its Accepted
-    /// text, the text it began from) and the candidate its replay ends with (see <see cref="OwedReplies.SettledContinuation"/>).
+    /// text, the text it began from) and the candidate its replay ends with (see <see cref="OwedReplies.EndedContinuation"/>).
     /// Replayed from them when its log is gone, so its deltas are the stored text past the Accepted text (for an earlier
     /// continuation, later ones' text too) and never repeat it; while the log is there, it is followed like any other reply.
     /// </param>
     public async IAsyncEnumerable<IReadOnlyList<ReplyUpdate>> FollowBatchesAsync(
         string userId, ReplyKey key, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool settled = false,
-        ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Stored)? continued = null)
+        ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Ended)? continued = null)
     {
         // This replica's own stream while it owns the reply; a mirror of the shared log when it does
         // not, or no longer (handed over: the reply goes on elsewhere). A withheld reply: storage's replay.
@@ -342,12 +342,12 @@ public sealed partial class ReplyPipeline(
             source = new ReplyStream(key);
             StoredEnding.Finish(source, withheld);
         }
-        else if (continued is var (owed, stored) && await LogGoneAsync(key))
+        else if (continued is var (owed, ended) && await LogGoneAsync(key))
         {
             source = new ReplyStream(key);
             source.Publish(ReplyUpdateKind.Accepted, turn: owed with { State = ReplyState.Pending });
             source.Publish(ReplyUpdateKind.Started, characterId: owed.CharacterId);
-            StoredEnding.Finish(source, stored);
+            StoredEnding.Finish(source, ended);
         }
         else
         {

@@ -40,7 +40,7 @@ internal sealed partial class ReplyLedger
         if (commit.Result is { } repeat)
         {
             await commits.ShownAsync(commit, [repeat.Stored]);
-            return new OwedReplies([repeat.Owed], Duplicate: true) { SettledContinuation = repeat.Ended };
+            return new OwedReplies([repeat.Owed], Duplicate: true) { EndedContinuation = repeat.Ended };
         }
 
         await commits.ShownAsync(commit, commit.Turns);
@@ -134,14 +134,25 @@ internal sealed partial class ReplyLedger
         }
 
         // A later continuation runs: this one ended as the candidate was when that one began.
-        var before = await tx.QueryListAsync(new SpannerStatement(
-                "SELECT ContinuedFromState, ContinuedFromFailureCode, ContinuedFromFailureReason FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
-            .Add("chatId", chatId).Add("seq", seq).Add("candidateId", candidateId), ct);
-        var ended = before is [var row] && row.Get<long?>("ContinuedFromState") is { } state
-            ? turn with { State = (ReplyState)state, FailureCode = FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), FailureReason = row.Get<string?>("ContinuedFromFailureReason") }
+        // Its continuations then were the running one's less one.
+        var previous = turn with { Continuations = turn.Continuations - 1 };
+        var ended = await ReadContinuedFromAsync(tx, new ReplyKey(chatId, seq, candidateId), ct) is { } row && row.Get<long?>("ContinuedFromState") is { } state
+            ? previous with { State = (ReplyState)state, FailureCode = FailureCodeColumn.FromColumn(row.Get<string?>("ContinuedFromFailureCode")), FailureReason = row.Get<string?>("ContinuedFromFailureReason") }
             // Continued by a replica that does not keep the state before (rolling upgrade): its text was complete enough to continue.
-            : turn with { State = ReplyState.Complete, FailureCode = null, FailureReason = null };
+            : previous with { State = ReplyState.Complete, FailureCode = null, FailureReason = null };
         return new RecordedContinuation(turn, owed, ended);
+    }
+
+    /// <summary>
+    /// The candidate's state before its running continuation (ContinuedFromState, ContinuedFromFailureCode,
+    /// ContinuedFromFailureReason), or null when the candidate is not there.
+    /// </summary>
+    private static async Task<SpannerRow?> ReadContinuedFromAsync(SpannerTransaction tx, ReplyKey key, CancellationToken ct)
+    {
+        var rows = await tx.QueryListAsync(new SpannerStatement(
+                "SELECT ContinuedFromState, ContinuedFromFailureCode, ContinuedFromFailureReason FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
+            .Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
+        return rows is [var row] ? row : null;
     }
 
     /// <summary>

@@ -49,26 +49,15 @@ internal sealed partial class ReplyLedger
 
     /// <summary>
     /// Whether an EditAndRegenerate with this request id was applied already (its ChatOperations record, or,
-    /// once that expired, its candidate), so a retry skips the classifier: the read EditTurn makes too
-    /// (<see cref="TurnEdits.CheckAsync"/>), plus the candidate only when there is no record.
+    /// once that expired, its candidate), so a retry skips the classifier: the one statement EditTurn reads too
+    /// (<see cref="TurnEdits.CheckAsync"/>), asked also whether a candidate carries the id derived from the request's.
     /// </summary>
-    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken)
-    {
-        var regenerateId = RegenerateRequestId(requestId);
-        return spanner.ReadAsync(async (reader, ct) =>
+    public Task<bool> EditAndRegenerateRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
+        spanner.ReadAsync(async (reader, ct) =>
         {
-            var check = await TurnEdits.CheckAsync(reader, userId, chatId, seq, requestId, TurnEdits.EditAndRegenerateKind, ct);
-            if (check.Recorded)
-            {
-                return true;
-            }
-
-            var found = await reader.QueryListAsync(
-                new SpannerStatement(CandidatesByRequestSelect)
-                    .Add("chatId", chatId)
-                    .Add("requestIds", SpannerType.ArrayOf(SpannerType.String), new List<string> { regenerateId }),
-                ct);
-            if (found.Count > 0)
+            var check = await TurnEdits.CheckAsync(
+                reader, userId, chatId, seq, requestId, TurnEdits.EditAndRegenerateKind, ct, candidateRequestId: RegenerateRequestId(requestId));
+            if (check.Recorded || check.CandidateFound)
             {
                 return true;
             }
@@ -76,7 +65,6 @@ internal sealed partial class ReplyLedger
             check.EnsureTurnShown();
             return false;
         }, cancellationToken);
-    }
 
     /// <summary>
     /// The reply an EditAndRegenerate regenerates: <paramref name="userTurn"/> must be the chat's last shown

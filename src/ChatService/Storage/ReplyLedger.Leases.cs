@@ -63,12 +63,9 @@ internal sealed partial class ReplyLedger
                 // The text it has stays: none for a new reply, the text so far for a continuation (whose
                 // appended text is only stored when it settles: one given up on added nothing, so it goes
                 // back to its state before the continuation, as SettleReplyAsync does).
-                var before = await tx.QueryListAsync(new SpannerStatement(
-                        "SELECT ContinuedFromState, ContinuedFromFailureCode, ContinuedFromFailureReason FROM Candidates WHERE ChatId = @chatId AND Seq = @seq AND CandidateId = @candidateId")
-                    .Add("chatId", key.ChatId).Add("seq", key.Seq).Add("candidateId", key.CandidateId), ct);
-                if (before.Count == 1)
+                if (await ReadContinuedFromAsync(tx, key, ct) is { } before)
                 {
-                    SettleOrRestore(turns, reply.Turn, key, before[0], state, reply.Turn.Text, code, reason, null, added: false);
+                    SettleOrRestore(turns, reply.Turn, key, before, state, reply.Turn.Text, code, reason, null, added: false);
                 }
                 else
                 {

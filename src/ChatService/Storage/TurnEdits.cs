@@ -46,12 +46,15 @@ internal static class TurnEdits
         return record;
     }
 
-    // The user's chat, what the request id recorded on it, and whether the turn is there and shown: one statement.
+    // The user's chat, what the request id recorded on it, whether the turn is there and shown, and whether a candidate
+    // carries @candidateRequestId (never, when it is NULL): one statement.
     private const string RecordedSelect =
         """
         SELECT ch.UserId,
                (SELECT o.Kind FROM ChatOperations o WHERE o.ChatId = ch.ChatId AND o.RequestId = @requestId) AS RecordedKind,
-               (SELECT t.HiddenTime IS NULL FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq = @seq) AS TurnShown
+               (SELECT t.HiddenTime IS NULL FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq = @seq) AS TurnShown,
+               EXISTS(SELECT 1 FROM Candidates@{FORCE_INDEX=CandidatesByRequestId, spanner_emulator.disable_query_null_filtered_index_check=true} c
+                      WHERE c.ChatId = ch.ChatId AND c.RequestId = @candidateRequestId) AS CandidateFound
         FROM Chats ch WHERE ch.ChatId = @chatId
         """;
 
@@ -61,11 +64,15 @@ internal static class TurnEdits
     /// user's chat (a retry of an applied edit is answered from its record, without the classifier or a token), and
     /// whether the turn is there and shown. Refused at once as the edit would refuse it, so the classifier is never
     /// spent on it: another user's chat or a missing one is NOT_FOUND, an id used for another operation FAILED_PRECONDITION.
+    /// With <paramref name="candidateRequestId"/> (EditAndRegenerate's candidate id), the same statement also tells whether
+    /// a candidate carries it (the edit was applied and its record has expired).
     /// </summary>
-    public static async Task<EditCheck> CheckAsync(ISpannerReader reader, string userId, string chatId, long seq, string requestId, string kind, CancellationToken ct)
+    public static async Task<EditCheck> CheckAsync(
+        ISpannerReader reader, string userId, string chatId, long seq, string requestId, string kind, CancellationToken ct, string? candidateRequestId = null)
     {
         var rows = await reader.QueryListAsync(
-            new SpannerStatement(RecordedSelect).Add("chatId", chatId).Add("seq", seq).Add("requestId", requestId), ct);
+            new SpannerStatement(RecordedSelect).Add("chatId", chatId).Add("seq", seq).Add("requestId", requestId)
+                .Add("candidateRequestId", SpannerType.String, candidateRequestId), ct);
         if (rows.Count == 0 || rows[0].Get<string>("UserId") != userId)
         {
             throw ChatException.ChatNotFound(chatId);
@@ -76,7 +83,8 @@ internal static class TurnEdits
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
         }
 
-        return new EditCheck(chatId, seq, Recorded: rows[0].Get<string?>("RecordedKind") is not null, TurnShown: rows[0].Get<bool?>("TurnShown"));
+        return new EditCheck(chatId, seq, Recorded: rows[0].Get<string?>("RecordedKind") is not null, TurnShown: rows[0].Get<bool?>("TurnShown"),
+            CandidateFound: rows[0].Get<bool>("CandidateFound"));
     }
 
     /// <summary>Records the edit under its request id, in the edit's own commit.</summary>
@@ -183,8 +191,11 @@ internal static class TurnEdits
     public static string Digest(string text) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
 
-/// <summary>What <see cref="TurnEdits.CheckAsync"/> found: whether the request id's edit is recorded, and the turn (null: missing; false: hidden).</summary>
-internal readonly record struct EditCheck(string ChatId, long Seq, bool Recorded, bool? TurnShown)
+/// <summary>
+/// What <see cref="TurnEdits.CheckAsync"/> found: whether the request id's edit is recorded, the turn (null: missing; false: hidden),
+/// and whether a candidate carries the candidate request id asked about.
+/// </summary>
+internal readonly record struct EditCheck(string ChatId, long Seq, bool Recorded, bool? TurnShown, bool CandidateFound)
 {
     /// <summary>Refuses an edit of the turn as the edit itself would: NOT_FOUND when it is missing, FAILED_PRECONDITION when hidden.</summary>
     public void EnsureTurnShown()
