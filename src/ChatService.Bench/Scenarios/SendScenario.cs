@@ -34,6 +34,8 @@ internal static class SendScenario
         settings["Chat:CatalogBackfillInterval"] = "01:00:00";
         // The data-deletion sweep reads Spanner every DataDeletion:SweepInterval (30 s): about one read per run.
         settings["DataDeletion:SweepInterval"] = "01:00:00";
+        // Each reply's stages before its first delta, by wall clock (a histogram with fine buckets; off in production).
+        settings[StageBreakdown.Setting] = "true";
         Console.WriteLine($"[{report.Scenario}] starting the service");
         await using var database = await BenchDatabase.ReserveAsync();
         await using var service = await BenchService.StartAsync(settings, database, cancellationToken);
@@ -154,6 +156,7 @@ internal static class SendScenario
         }
 
         double Delta(string metric) => after[metric] - before[metric];
+        StageBreakdown.Report(report, callers, before, after);
 
         // The rolling-summary job runs beside the replies (once per Summary:EveryTurns turns of a chat): its
         // commits are reported apart from the exchange's. Its reads are one snapshot per job (not single-use

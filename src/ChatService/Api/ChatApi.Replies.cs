@@ -120,6 +120,11 @@ internal sealed partial class ChatApi
     {
         admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
         await WriteEventAsync(responseStream, ApiMapper.Accepted(userTurn, replies, duplicate), context, context.CancellationToken);
+        foreach (var reply in replies.Where(r => r.CandidateId is not null))
+        {
+            pipeline.Mark(reply.ReplyKey, ReplyStage.AcceptedWritten);
+        }
+
         await StreamRepliesAsync(userId, replies, responseStream, context, settledContinuation);
 
         // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
@@ -161,6 +166,10 @@ internal sealed partial class ChatApi
                 {
                     responseStream.WriteOptions = i < batch.Count - 1 ? BufferedWrite : null;
                     await WriteEventAsync(responseStream, ApiMapper.ToProto(key, batch[i]), context, stop.Token);
+                    if (batch[i].Kind == ReplyUpdateKind.Delta)
+                    {
+                        pipeline.Mark(key, ReplyStage.FirstDeltaWritten);
+                    }
                 }
             }
         }

@@ -21,11 +21,14 @@ public sealed partial class ReplyContextLoader(
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
 
-    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    /// <param name="stages">The reply's stage marks (<c>Dispatch:StageTimings</c>): window read, definitions read, context loaded.</param>
+    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken, Dispatch.ReplyStages? stages = null)
     {
-        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, cancellationToken) is { } warm)
+        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, stages, cancellationToken) is { } warm)
         {
-            return WithLore(WithoutOverlap(warm));
+            var loaded = WithLore(WithoutOverlap(warm));
+            stages?.Mark(Dispatch.ReplyStage.ContextLoaded);
+            return loaded;
         }
 
         // The cold path reads the memory apart from the ledger's snapshot (one more small read).
@@ -117,12 +120,13 @@ public sealed partial class ReplyContextLoader(
     }
 
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
-    private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, Dispatch.ReplyStages? stages, CancellationToken cancellationToken)
     {
         // The reply is almost always among the newest few turns; the prompt needs the ones before it. What
         // the definitions will wait on (their change tokens in Redis) goes out alongside the window's read.
         var prefetch = definitions.Prefetch(key.ChatId);
         var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
+        stages?.Mark(Dispatch.ReplyStage.WindowRead);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
         if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null
             || reply.Continuations != key.Continuation)
@@ -143,6 +147,7 @@ public sealed partial class ReplyContextLoader(
         // A reply uses the definitions current when it is generated: an update on any replica since a
         // copy was cached here, and the user's persona as it is now.
         var read = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, prefetch, cancellationToken);
+        stages?.Mark(Dispatch.ReplyStage.DefinitionsRead);
         var (cast, persona) = read;
         if (!cast.TryGetValue(reply.CharacterId, out var speaker))
         {
