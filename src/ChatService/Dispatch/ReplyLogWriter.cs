@@ -56,8 +56,8 @@ internal sealed partial class ReplyLogWriter
     /// reply's end, or a fifth of <see cref="DispatchOptions.LogFlushInterval"/>, whichever comes first. The log
     /// lives on the chat's Redis node (its hash tag), where the generation reads the chat's window right after
     /// the reply is opened: an append sent just before that read ran its script first and delayed the first token
-    /// (issue 17's breakdown). Followers elsewhere give a missing log a whole interval before they read storage,
-    /// so the log still starts well within that. Call before <see cref="Start"/>.
+    /// (issue 17's breakdown). Followers elsewhere give a missing log <see cref="DispatchOptions.StoragePollInterval"/>
+    /// (250 ms) before they read storage, so the log still starts well within that. Call before <see cref="Start"/>.
     /// </summary>
     public void HoldFirstAppend() => _firstAppendHold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
