@@ -54,51 +54,6 @@ public sealed class ReplyLogWriterTests
         Assert.InRange(appends.Count, 2, (int)Math.Min(most, stream.LastSequence / 5));
     }
 
-    /// <summary>
-    /// A new reply's Accepted event waits for its generation's first reads (they share the chat's Redis node,
-    /// and the append's script ran ahead of the window read on the first token's path), then goes at once.
-    /// </summary>
-    [Fact]
-    public async Task HoldFirstAppend_AcceptedIsAppendedOnlyOnceReleased()
-    {
-        // A fifth of a long interval: the bound can't be what releases it here.
-        var (log, stream, writer) = Writer(new DispatchOptions { LogFlushInterval = TimeSpan.FromSeconds(20) });
-        stream.Publish(ReplyUpdateKind.Accepted);
-        writer.HoldFirstAppend();
-        writer.Start(alreadyLogged: 0);
-        await Task.Delay(300, Ct);
-        Assert.Equal(0, log.AppendCalls);
-
-        var clock = Stopwatch.StartNew();
-        writer.ReleaseFirstAppend();
-        await UntilAsync(() => log.Appends.Count == 1, Soon, () => "the Accepted event was not appended once released");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"appended {clock.Elapsed.TotalMilliseconds:0} ms after the release");
-        Assert.Equal([1L], log.Appends[0].Events.Select(e => e.Sequence));
-
-        stream.Publish(ReplyUpdateKind.Completed, turn: Turn(stream.Key, ReplyState.Complete, "done"));
-        await writer.CompleteAsync(Soon);
-        Assert.Equal(stream.Snapshot(0), log.Events(stream.Key));
-    }
-
-    /// <summary>Never released (a queued reply, or one handed over before it generates): the hold ends after a fifth of the flush interval.</summary>
-    [Fact]
-    public async Task HoldFirstAppend_NeverReleased_AppendsAfterAFifthOfTheInterval()
-    {
-        var (log, stream, writer) = Writer(new DispatchOptions { LogFlushInterval = TimeSpan.FromSeconds(2) });
-        stream.Publish(ReplyUpdateKind.Accepted);
-        writer.HoldFirstAppend();
-        var clock = Stopwatch.StartNew();
-        writer.Start(alreadyLogged: 0);
-        await Task.Delay(150, Ct);
-        Assert.Equal(0, log.AppendCalls);
-
-        await UntilAsync(() => log.Appends.Count == 1, Soon, () => "the held Accepted event was never appended");
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(390), $"appended after {clock.Elapsed.TotalMilliseconds:0} ms, before the hold's 400 ms");
-        stream.Publish(ReplyUpdateKind.Completed, turn: Turn(stream.Key, ReplyState.Complete, "done"));
-        await writer.CompleteAsync(Soon);
-        Assert.Equal(stream.Snapshot(0), log.Events(stream.Key));
-    }
-
     [Fact]
     public async Task Start_TextReachingLogFlushCharacters_IsAppendedBeforeTheInterval()
     {

@@ -43,8 +43,6 @@ public sealed partial class OwnedReply
         {
             Stream.Publish(ReplyUpdateKind.Accepted, turn: pendingTurn);
             Stages?.Mark(ReplyStage.Opened);
-            // Its Accepted event goes to the log once the generation has sent its window read (same Redis node), not ahead of it.
-            _log.HoldFirstAppend();
             _log.Start(alreadyLogged: 0);
         }
 
@@ -142,10 +140,7 @@ public sealed partial class OwnedReply
                 await ContinueLogAsync();
             }
 
-            // The window's read (and the definitions' tokens) are sent by the time LoadAsync returns its task: the log's first append follows them.
-            var loading = services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon, stages);
-            _log.ReleaseFirstAppend();
-            var context = await loading;
+            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon, stages);
             if (context is null || !context.IsOwedBy(services.ReplicaId) || context.Reply.Continuations != Key.Continuation)
             {
                 DispatchTracing.Outcome(span, "not_owed_here");

@@ -48,22 +48,6 @@ internal sealed partial class ReplyLogWriter
         _logger = logger;
     }
 
-    /// <summary>Set while a new reply's first append waits for its generation's first reads (see <see cref="HoldFirstAppend"/>).</summary>
-    private TaskCompletionSource? _firstAppendHold;
-
-    /// <summary>
-    /// Makes the first append (a new reply's Accepted event) wait until <see cref="ReleaseFirstAppend"/>, the
-    /// reply's end, or a fifth of <see cref="DispatchOptions.LogFlushInterval"/>, whichever comes first. The log
-    /// lives on the chat's Redis node (its hash tag), where the generation reads the chat's window right after
-    /// the reply is opened: an append sent just before that read ran its script first and delayed the first token
-    /// (issue 17's breakdown). Followers elsewhere give a missing log <see cref="DispatchOptions.StoragePollInterval"/>
-    /// (250 ms) before they read storage, so the log still starts well within that. Call before <see cref="Start"/>.
-    /// </summary>
-    public void HoldFirstAppend() => _firstAppendHold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>The generation has sent its first reads: the first append may go.</summary>
-    public void ReleaseFirstAppend() => _firstAppendHold?.TrySetResult();
-
     /// <summary>True once copying has started (never without a shared log).</summary>
     public bool Started { get; private set; }
 
@@ -104,11 +88,6 @@ internal sealed partial class ReplyLogWriter
             try
             {
                 await _stream.WhenChangedAfter(_flushed).WaitAsync(_stop.Token);
-                if (_flushed == 0 && _lastAppendAt == 0 && _firstAppendHold is { } hold)
-                {
-                    await WaitForReleaseAsync(hold.Task);
-                }
-
                 if (failures == 0)
                 {
                     await CoalesceAsync();
@@ -183,24 +162,6 @@ internal sealed partial class ReplyLogWriter
                 Log.WriterFailed(_logger, _stream.Key.ToString(), ex);
                 return;
             }
-        }
-    }
-
-    /// <summary>Waits for <paramref name="release"/> or the reply's end, at most a fifth of the flush interval.</summary>
-    private async Task WaitForReleaseAsync(Task release)
-    {
-        if (release.IsCompleted || _stream.IsEnded)
-        {
-            return;
-        }
-
-        try
-        {
-            await Task.WhenAny(release, _stream.Ended).WaitAsync(_options.LogFlushInterval / 5, _timeProvider, _stop.Token);
-        }
-        catch (TimeoutException)
-        {
-            // Not released in time (a queued reply, or one that does not read its window first): the append goes now.
         }
     }
 
