@@ -68,7 +68,7 @@ internal static class PromptScenario
                 windows.Window = window;
                 var t0 = ThreadCpuNanos();
                 var a0 = GC.GetAllocatedBytesForCurrentThread();
-                var context = loader.LoadAsync(key, dispatch.PromptWindowTurns, CancellationToken.None).GetAwaiter().GetResult()
+                var context = loader.LoadAsync(key, dispatch.PromptWindowTurns, progress: null, CancellationToken.None).GetAwaiter().GetResult()
                     ?? throw new InvalidOperationException("the prepared window did not give a context");
                 contextBytes += GC.GetAllocatedBytesForCurrentThread() - a0;
                 contextCpu += ThreadCpuNanos() - t0;

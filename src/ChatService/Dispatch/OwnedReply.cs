@@ -140,7 +140,7 @@ public sealed partial class OwnedReply
                 await ContinueLogAsync();
             }
 
-            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon, stages);
+            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, stages, abandon);
             if (context is null || !context.IsOwedBy(services.ReplicaId) || context.Reply.Continuations != Key.Continuation)
             {
                 DispatchTracing.Outcome(span, "not_owed_here");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 
 namespace ChatService.Dispatch;
 
@@ -47,17 +46,8 @@ public enum ReplyStage
 /// the send bench turns it on. Each stage is the time from the mark before it on its own path: the API's
 /// (<see cref="ReplyStage.Opened"/> → <see cref="ReplyStage.AcceptedWritten"/>) or the worker's (the rest).
 /// </summary>
-public sealed class ReplyStages
+public sealed class ReplyStages : Chats.IReplyLoadProgress
 {
-    /// <summary>The dispatch meter's name: exported with its other instruments.</summary>
-    private static readonly Meter Meter = new(DispatchMetrics.MeterName);
-
-    /// <summary>Fine buckets (ms): 20 µs steps to 3 ms, 0.2 ms to 10 ms, and 0.1 ms around a simulated backend's 50 ms first token.</summary>
-    private static readonly Histogram<double> Durations = Meter.CreateHistogram<double>(
-        "chat.reply.stage.duration", unit: "ms",
-        description: "Wall-clock time of each stage of a reply's first token path (Dispatch:StageTimings; stage: the stage's end mark).",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Buckets() });
-
     private static readonly string[] Names = [.. Enum.GetNames<ReplyStage>().Select(ToSnakeCase)];
 
     private readonly long[] _marks = new long[Names.Length];
@@ -76,6 +66,14 @@ public sealed class ReplyStages
             Record();
         }
     }
+
+    /// <summary>The context loader's stages, marked as the reply's.</summary>
+    void Chats.IReplyLoadProgress.Reached(Chats.ReplyLoadStage stage) => Mark(stage switch
+    {
+        Chats.ReplyLoadStage.WindowRead => ReplyStage.WindowRead,
+        Chats.ReplyLoadStage.DefinitionsRead => ReplyStage.DefinitionsRead,
+        _ => ReplyStage.ContextLoaded,
+    });
 
     private void Record()
     {
@@ -102,31 +100,8 @@ public sealed class ReplyStages
         long start = Volatile.Read(ref _marks[(int)from]), end = Volatile.Read(ref _marks[(int)to]);
         if (start != 0 && end != 0)
         {
-            Durations.Record(Stopwatch.GetElapsedTime(start, end).TotalMilliseconds, new KeyValuePair<string, object?>("stage", name ?? Names[(int)to]));
+            DispatchMetrics.StageTimed(name ?? Names[(int)to], Stopwatch.GetElapsedTime(start, end));
         }
-    }
-
-    private static IReadOnlyList<double> Buckets()
-    {
-        var buckets = new List<double>();
-        for (var i = 1; i <= 150; i++)
-        {
-            buckets.Add(Math.Round(i * 0.02, 2));
-        }
-
-        for (var i = 1; i <= 35; i++)
-        {
-            buckets.Add(Math.Round(3 + (i * 0.2), 1));
-        }
-
-        buckets.AddRange([15, 20, 30, 40, 45]);
-        for (var i = 1; i <= 150; i++)
-        {
-            buckets.Add(Math.Round(45 + (i * 0.1), 1));
-        }
-
-        buckets.AddRange([75, 100, 250, 500, 1000, 5000]);
-        return buckets;
     }
 
     private static string ToSnakeCase(string name) =>

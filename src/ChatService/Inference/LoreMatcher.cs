@@ -56,11 +56,23 @@ public sealed class CompiledLorebook
     }
 }
 
-internal sealed record CompiledEntry(LoreEntry Entry, KeyMatcher[] Keys, KeyMatcher[] SecondaryKeys, int ScanDepth)
+/// <summary>
+/// One entry with its keys compiled. A class, not a record: it keeps a mutable cache (<see cref="Content"/>), so
+/// value equality over its fields would change as it is used; entries are compared by identity.
+/// </summary>
+internal sealed class CompiledEntry(LoreEntry entry, KeyMatcher[] keys, KeyMatcher[] secondaryKeys, int scanDepth)
 {
     private Expansion? _expansion;
 
-    public bool HasRegex { get; } = Keys.Concat(SecondaryKeys).Any(k => k is RegexKey);
+    public LoreEntry Entry { get; } = entry;
+
+    public KeyMatcher[] Keys { get; } = keys;
+
+    public KeyMatcher[] SecondaryKeys { get; } = secondaryKeys;
+
+    public int ScanDepth { get; } = scanDepth;
+
+    public bool HasRegex { get; } = keys.Concat(secondaryKeys).Any(k => k is RegexKey);
 
     /// <summary>The id its insertions carry: <c>book/entry</c>.</summary>
     public required string InsertionId { get; init; }
