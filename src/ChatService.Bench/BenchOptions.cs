@@ -22,6 +22,8 @@ internal sealed class BenchOptions
                          on A and on B (delay per event against the sender's stream), replies on A cancelled
                          with CancelReply on B, then a fan-out of followers on B; Spanner reads on B, Redis
                          commands and CPU, B's CPU and memory
+          prompt         in process, no stack: CPU time and bytes allocated per warm reply for its context
+                         (from a window already read) and its prompt, the work between accepted and the model call
           all            history-hot, history-cold, send, streams, chaos in turn (not health, not follow)
 
         options:

@@ -14,8 +14,8 @@ internal static class BenchProgram
 {
     private static readonly string[] AllScenarios = ["history-hot", "history-cold", "send", "streams", "chaos"];
 
-    /// <summary>Scenarios that run only when named: <c>all</c> leaves them out (follow runs two service processes).</summary>
-    private static readonly string[] NamedOnly = ["health", "follow"];
+    /// <summary>Scenarios that run only when named: <c>all</c> leaves them out (follow runs two service processes; prompt needs no stack).</summary>
+    private static readonly string[] NamedOnly = ["health", "follow", "prompt"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -69,6 +69,13 @@ internal static class BenchProgram
 
     private static async Task RunAsync(string scenario, BenchOptions options, BenchReport report, CancellationToken cancellationToken)
     {
+        if (scenario == "prompt")
+        {
+            // In process, no stack: nothing to start.
+            await PromptScenario.RunAsync(options, report, cancellationToken);
+            return;
+        }
+
         if (!options.FreshEmulator)
         {
             report.Figure("Spanner emulator", $"shared, {BenchStack.Endpoints.EmulatorHost}");

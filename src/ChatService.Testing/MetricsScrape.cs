@@ -16,7 +16,7 @@ namespace ChatService.Testing;
 /// answer (to any scrape from this process) is older than that: every scrape shows the counters as
 /// they are when it is taken, and the delta of two scrapes is what happened between them.
 /// </remarks>
-public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
+public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals, IReadOnlyDictionary<string, double>? series = null)
 {
     /// <summary>How long the service's exporter may answer a scrape with the previous one's numbers.</summary>
     public static readonly TimeSpan ResponseCacheDuration = TimeSpan.FromMilliseconds(300);
@@ -32,6 +32,17 @@ public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
 
     /// <summary>The metric's total over its label sets; 0 when the scrape did not list it.</summary>
     public double this[string metric] => totals.GetValueOrDefault(metric);
+
+    /// <summary>
+    /// The series of <paramref name="metric"/> (e.g. a histogram's <c>_bucket</c> lines), each by its labels as
+    /// printed (<c>{a="x",le="0.5"}</c>), with its value.
+    /// </summary>
+    public IReadOnlyList<(string Labels, double Value)> Series(string metric)
+    {
+        var prefix = metric + "{";
+        return [.. (series ?? new Dictionary<string, double>()).Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(s => (s.Key[metric.Length..], s.Value))];
+    }
 
     /// <summary>True when the scrape listed the metric (with any labels).</summary>
     public bool Has(string metric) => totals.ContainsKey(metric);
@@ -68,6 +79,7 @@ public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
     public static MetricsScrape Parse(string text)
     {
         var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        var series = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var raw in text.Split('\n'))
         {
             var line = raw.Trim();
@@ -89,9 +101,13 @@ public sealed class MetricsScrape(IReadOnlyDictionary<string, double> totals)
             {
                 var name = line[..nameEnd];
                 totals[name] = totals.GetValueOrDefault(name) + value;
+                if (line[nameEnd] == '{')
+                {
+                    series[line[..valueStart]] = value;
+                }
             }
         }
 
-        return new MetricsScrape(totals);
+        return new MetricsScrape(totals, series);
     }
 }

@@ -34,6 +34,8 @@ internal static class SendScenario
         settings["Chat:CatalogBackfillInterval"] = "01:00:00";
         // The data-deletion sweep reads Spanner every DataDeletion:SweepInterval (30 s): about one read per run.
         settings["DataDeletion:SweepInterval"] = "01:00:00";
+        // Each reply's stages before its first delta, by wall clock (a histogram with fine buckets; off in production).
+        settings[StageBreakdown.Setting] = "true";
         Console.WriteLine($"[{report.Scenario}] starting the service");
         await using var database = await BenchDatabase.ReserveAsync();
         await using var service = await BenchService.StartAsync(settings, database, cancellationToken);
@@ -154,6 +156,7 @@ internal static class SendScenario
         }
 
         double Delta(string metric) => after[metric] - before[metric];
+        StageBreakdown.Report(report, callers, before, after);
 
         // The rolling-summary job runs beside the replies (once per Summary:EveryTurns turns of a chat): its
         // commits are reported apart from the exchange's. Its reads are one snapshot per job (not single-use
@@ -168,6 +171,16 @@ internal static class SendScenario
         report.Figure($"rolling summaries during the {callers}-caller run (service metrics, apart from the above)", string.Create(CultureInfo.InvariantCulture,
             $"{summariesStored:0} stored, {summaryCommits:0} job commits ({summaryCommits / exchanges:0.###} per exchange, " +
             $"{(summariesStored > 0 ? summaryCommits / summariesStored : 0):0.##} per summary), window loads from Spanner in the run {Delta("chat_cache_spanner_reads_total"):0}"));
+        // The service's own CPU and allocations per exchange (the runtime's meters: whatever else the service did meanwhile, its
+        // timers and the scrapes, is in them too, the same on every run): a load-independent measure of what an exchange costs it.
+        var cpuMetric = after.NamesStartingWith("dotnet_process_cpu_time").FirstOrDefault();
+        var allocatedMetric = after.NamesStartingWith("dotnet_gc_heap_total_allocated").FirstOrDefault();
+        if (cpuMetric is not null && allocatedMetric is not null)
+        {
+            report.Figure($"service CPU and allocations per exchange at {callers} callers (service metrics)", string.Create(CultureInfo.InvariantCulture,
+                $"{Delta(cpuMetric) * 1e6 / exchanges:0} µs CPU, {Delta(allocatedMetric) / exchanges / 1024:0.0} KiB allocated ({cpuMetric}, {allocatedMetric})"));
+        }
+
         // Where extra reads or commits come from: windows not served by Redis, and transactions the emulator aborted.
         report.Figure($"cache and retries during the {callers}-caller run (service metrics)", string.Create(CultureInfo.InvariantCulture,
             $"window reads from Redis {Delta("chat_cache_hits_total"):0}, misses {Delta("chat_cache_misses_total"):0}, fallbacks {Delta("chat_cache_fallbacks_total"):0}, " +

@@ -148,9 +148,11 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
             await first.KillAsync();
         }
 
-        // Recovery gives up on its first claim (no attempts allowed): the candidate goes back to what it was.
+        // The continuation has used its one recovery attempt already (as if a replica before this one had died
+        // with it too): recovery gives up on its next claim, and the candidate goes back to what it was.
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
-        await using var second = await ServiceProcess.StartAsync(Settings("replica-b", maxRecoveryAttempts: 0), Ct);
+        await database.WriteAsync([SpannerMutation.Update("Candidates").Set("ChatId", chatId).Set("Seq", seq).Set("CandidateId", candidateId).Set("RecoveryAttempts", 1L)], Ct);
+        await using var second = await ServiceProcess.StartAsync(Settings("replica-b", maxRecoveryAttempts: 1), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while ((await CandidateAsync(database, chatId, candidateId)).Owed)
         {

@@ -683,4 +683,29 @@ public sealed class PromptAssemblerTests
 
         return (clock.Elapsed / rounds, (Process.GetCurrentProcess().TotalProcessorTime - cpu) / rounds);
     }
+
+    /// <summary>
+    /// The assembler keeps a definition's expanded sections and their token counts with the definition instance
+    /// (a warm chat passes the same one reply after reply): the same instance counted by another tokenizer, or
+    /// over a budget that cuts it, gives exactly what a fresh equal instance gives.
+    /// </summary>
+    [Fact]
+    public void TheSameDefinitionInstance_ReusedAcrossTokenizersAndBudgets_GivesWhatAFreshOneGives()
+    {
+        var window = LongChat(12);
+        var kept = Ruby with { Description = "{{char}} sails with {{user}}. " + string.Join(' ', Enumerable.Repeat("The Gull is fast.", 40)) };
+        foreach (var budgets in new[] { Roomy(), Roomy(PromptTokenizer.Estimate), new PromptBudgets(O200k, 400), new PromptBudgets(PromptTokenizer.Estimate, 300), Roomy() })
+        {
+            var fresh = kept with { };
+            Assert.NotSame(kept, fresh);
+
+            var reused = PromptBuilder.Assemble(kept, "ruby", window, Names, [], Everything, budgets);
+            var expected = PromptBuilder.Assemble(fresh, "ruby", window, Names, [], Everything, budgets);
+
+            Assert.Equal(expected.Messages.Select(m => (m.Role, m.Text)), reused.Messages.Select(m => (m.Role, m.Text)));
+            Assert.Equal(expected.SectionTokens, reused.SectionTokens);
+            Assert.Equal(expected.TotalTokens, reused.TotalTokens);
+            Assert.Equal(Recount(reused.Messages, budgets.Tokenizer), reused.TotalTokens);
+        }
+    }
 }

@@ -166,4 +166,22 @@ public sealed class LoreMatcherTests
         Assert.Same(first, compiler.Get(v1 with { }));
         Assert.NotSame(first, compiler.Get(v1 with { Version = 2 }));
     }
+
+    /// <summary>A compiled book keeps each entry's expanded content for the last names it was asked with: other names get their own.</summary>
+    [Fact]
+    public void ACompiledBook_ExpandsItsContent_ForTheNamesOfEachReply()
+    {
+        var book = CompiledLorebook.Compile(new Lorebook("b", "u", "Book")
+        {
+            Entries = [new LoreEntry("e") { Keys = ["ship"], Content = "{{char}} owes {{user}} a ship." }],
+        });
+
+        string Content(string character, string user) => Assert.Single(LoreMatcher.Select([book], ["the ship"], character, user)).Text;
+
+        Assert.Equal("Ruby owes Quinn a ship.", Content("Ruby", "Quinn"));
+        Assert.Equal("Ruby owes Quinn a ship.", Content("Ruby", "Quinn"));
+        Assert.Equal("Ruby owes Sam a ship.", Content("Ruby", "Sam"));
+        Assert.Equal("Bob owes Sam a ship.", Content("Bob", "Sam"));
+        Assert.Equal("Ruby owes Quinn a ship.", Content("Ruby", "Quinn"));
+    }
 }

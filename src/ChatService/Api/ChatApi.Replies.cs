@@ -120,6 +120,17 @@ internal sealed partial class ChatApi
     {
         admission.HoldUntil(duplicate ? Task.CompletedTask : pipeline.WhenEnded(replies));
         await WriteEventAsync(responseStream, ApiMapper.Accepted(userTurn, replies, duplicate), context, context.CancellationToken);
+        if (pipeline.StageTimings)
+        {
+            foreach (var reply in replies)
+            {
+                if (reply.CandidateId is not null)
+                {
+                    pipeline.Mark(reply.ReplyKey, ReplyStage.AcceptedWritten);
+                }
+            }
+        }
+
         await StreamRepliesAsync(userId, replies, responseStream, context, endedContinuation);
 
         // The caller saw every reply end: free the slot now rather than when the hub's continuation runs.
@@ -152,6 +163,9 @@ internal sealed partial class ChatApi
         bool settled = false, ChatTurn? withheld = null, (ChatTurn Owed, ChatTurn Ended)? continued = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+
+        // Dispatch:StageTimings off: no mark at all (not one per delta).
+        var firstDeltaMarked = !pipeline.StageTimings;
         try
         {
             await foreach (var batch in pipeline.FollowBatchesAsync(userId, key, afterSequence, stop.Token, settled, withheld, continued))
@@ -161,6 +175,11 @@ internal sealed partial class ChatApi
                 {
                     responseStream.WriteOptions = i < batch.Count - 1 ? BufferedWrite : null;
                     await WriteEventAsync(responseStream, ApiMapper.ToProto(key, batch[i]), context, stop.Token);
+                    if (!firstDeltaMarked && batch[i].Kind == ReplyUpdateKind.Delta)
+                    {
+                        pipeline.Mark(key, ReplyStage.FirstDeltaWritten);
+                        firstDeltaMarked = true;
+                    }
                 }
             }
         }

@@ -21,16 +21,30 @@ public sealed partial class ReplyContextLoader(
     /// <summary>Turns read beyond a prompt's window, for replies a few turns below the newest (group chats).</summary>
     private const int PromptSlack = 4;
 
-    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    /// <param name="progress">
+    /// Told each stage reached (the reply's stage marks with <c>Dispatch:StageTimings</c>), or null. On the cold
+    /// path (the window can't serve the reply and the ledger does) only <see cref="ReplyLoadStage.ContextLoaded"/> is
+    /// reported: the window and definitions stages then record nothing, or what the window's try took.
+    /// </param>
+    public async Task<ReplyContext?> LoadAsync(ReplyKey key, int windowTurns, IReplyLoadProgress? progress, CancellationToken cancellationToken)
     {
-        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, cancellationToken) is { } warm)
+        if (windows.MaxTurns > 0 && await FromWindowAsync(key, windowTurns, progress, cancellationToken) is { } warm)
         {
-            return WithLore(WithoutOverlap(warm));
+            var loaded = WithLore(WithoutOverlap(warm));
+            progress?.Reached(ReplyLoadStage.ContextLoaded);
+            return loaded;
         }
 
         // The cold path reads the memory apart from the ledger's snapshot (one more small read).
         var context = await ledger.LoadReplyContextAsync(key, windowTurns, cancellationToken);
-        return context is null ? null : WithLore(WithoutOverlap(context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) }));
+        if (context is null)
+        {
+            return null;
+        }
+
+        var cold = WithLore(WithoutOverlap(context with { Memory = ToPrompt(await memories.ReadAsync(key.ChatId, cancellationToken), key.Seq) }));
+        progress?.Reached(ReplyLoadStage.ContextLoaded);
+        return cold;
     }
 
     /// <summary>
@@ -121,12 +135,13 @@ public sealed partial class ReplyContextLoader(
     }
 
     /// <summary>The context from the window; null when the window can't tell and the ledger must.</summary>
-    private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, CancellationToken cancellationToken)
+    private async Task<ReplyContext?> FromWindowAsync(ReplyKey key, int windowTurns, IReplyLoadProgress? progress, CancellationToken cancellationToken)
     {
         // The reply is almost always among the newest few turns; the prompt needs the ones before it. What
         // the definitions will wait on (their change tokens in Redis) goes out alongside the window's read.
         var prefetch = definitions.Prefetch(key.ChatId);
         var window = await windows.GetAsync(key.ChatId, windowTurns + PromptSlack, cancellationToken);
+        progress?.Reached(ReplyLoadStage.WindowRead);
         var reply = window?.NewestFirst.FirstOrDefault(t => t.Seq == key.Seq);
         if (window is null || reply is null || reply.Hidden || reply.CandidateId != key.CandidateId || reply.CharacterId is null
             || reply.Continuations != key.Continuation)
@@ -147,6 +162,7 @@ public sealed partial class ReplyContextLoader(
         // A reply uses the definitions current when it is generated: an update on any replica since a
         // copy was cached here, and the user's persona as it is now.
         var read = await definitions.LoadAsync(window.UserId, key.ChatId, reply.CharacterId, window.CharacterIds, prefetch, cancellationToken);
+        progress?.Reached(ReplyLoadStage.DefinitionsRead);
         var (cast, persona) = read;
         if (!cast.TryGetValue(reply.CharacterId, out var speaker))
         {

@@ -39,6 +39,12 @@ internal static class DispatchMetrics
         description: "Time from queueing a reply to its first text: queue wait, prompt building and the model's time to first token.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30] });
 
+    /// <summary>Fine buckets (ms): 20 µs steps to 3 ms, 0.2 ms to 10 ms, and 0.1 ms around a simulated backend's 50 ms first token.</summary>
+    private static readonly Histogram<double> StageDurations = Meter.CreateHistogram<double>(
+        "chat.reply.stage.duration", unit: "ms",
+        description: "Wall-clock time of each stage of a reply's first token path (Dispatch:StageTimings; stage: the stage's end mark).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageBuckets() });
+
     private static Func<int>? s_queueDepth;
     private static Func<int>? s_inFlight;
     private static Func<int>? s_settlesWaiting;
@@ -85,6 +91,33 @@ internal static class DispatchMetrics
     public static void MirrorClosed() => Safely(() => Mirrors.Add(-1));
 
     public static void FirstToken(TimeSpan sinceQueued) => Safely(() => FirstTokenLatency.Record(Math.Max(0, sinceQueued.TotalSeconds)));
+
+    /// <summary>One stage of a reply's first token path (<see cref="ReplyStages"/>, with <c>Dispatch:StageTimings</c> on).</summary>
+    public static void StageTimed(string stage, TimeSpan duration) =>
+        Safely(() => StageDurations.Record(duration.TotalMilliseconds, new KeyValuePair<string, object?>("stage", stage)));
+
+    private static IReadOnlyList<double> StageBuckets()
+    {
+        var buckets = new List<double>();
+        for (var i = 1; i <= 150; i++)
+        {
+            buckets.Add(Math.Round(i * 0.02, 2));
+        }
+
+        for (var i = 1; i <= 35; i++)
+        {
+            buckets.Add(Math.Round(3 + (i * 0.2), 1));
+        }
+
+        buckets.AddRange([15, 20, 30, 40, 45]);
+        for (var i = 1; i <= 150; i++)
+        {
+            buckets.Add(Math.Round(45 + (i * 0.1), 1));
+        }
+
+        buckets.AddRange([75, 100, 250, 500, 1000, 5000]);
+        return buckets;
+    }
 
     private static void Safely(Action record)
     {

@@ -89,6 +89,13 @@ public sealed class DispatchOptions
     public bool StorePrompts { get; set; } = true;
 
     /// <summary>
+    /// Whether each reply records the wall-clock time of its stages before the first token as
+    /// <c>chat.reply.stage.duration</c> (fine buckets, one series per stage; see <see cref="ReplyStages"/>).
+    /// For benchmarks and investigations. Default: false.
+    /// </summary>
+    public bool StageTimings { get; set; }
+
+    /// <summary>
     /// The largest stored prompt, compressed; a larger one is stored without its messages (its section
     /// counts only). Default: 262144 (256 KiB).
     /// </summary>

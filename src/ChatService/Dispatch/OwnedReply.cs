@@ -30,7 +30,11 @@ public sealed partial class OwnedReply
         _services = services;
         Stream = new ReplyStream(key);
         _log = new ReplyLogWriter(services.Log, Stream, attempt, services.Options, services.TimeProvider, services.Logger);
+        Stages = services.Options.StageTimings && attempt == 1 ? new ReplyStages() : null;
     }
+
+    /// <summary>The wall-clock marks of a first attempt's first token path, with <c>Dispatch:StageTimings</c>; null without.</summary>
+    public ReplyStages? Stages { get; }
 
     /// <summary>Called once the hub has registered it: a new reply's log starts with its Accepted event.</summary>
     internal void Open(ChatTurn? pendingTurn)
@@ -38,6 +42,7 @@ public sealed partial class OwnedReply
         if (Attempt == 1)
         {
             Stream.Publish(ReplyUpdateKind.Accepted, turn: pendingTurn);
+            Stages?.Mark(ReplyStage.Opened);
             _log.Start(alreadyLogged: 0);
         }
 
@@ -104,6 +109,8 @@ public sealed partial class OwnedReply
             _generation = generation;
         }
 
+        var stages = Stages;
+        stages?.Mark(ReplyStage.WorkerStarted);
         LeaseKeeper? leaseKeeper = null;
         try
         {
@@ -133,7 +140,7 @@ public sealed partial class OwnedReply
                 await ContinueLogAsync();
             }
 
-            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, abandon);
+            var context = await services.Contexts.LoadAsync(Key, services.Options.PromptWindowTurns, stages, abandon);
             if (context is null || !context.IsOwedBy(services.ReplicaId) || context.Reply.Continuations != Key.Continuation)
             {
                 DispatchTracing.Outcome(span, "not_owed_here");
@@ -145,6 +152,7 @@ public sealed partial class OwnedReply
             // A continuation's prompt ends with the reply's text so far as the assistant's (a prefill);
             // its settle appends what is generated now to that text.
             var prompt = ReplyPrompt.Build(context, services.Options, budget, prefill: Key.Continuation > 0 ? context.Reply.Text : null);
+            stages?.Mark(ReplyStage.PromptBuilt);
             if (Key.Continuation > 0 && (prompt.Messages.Count == 0 || prompt.Messages[^1].Role != Microsoft.Extensions.AI.ChatRole.Assistant))
             {
                 // Without the text it goes on from, the model would write a fresh reply and the settle
@@ -363,16 +371,23 @@ public sealed partial class OwnedReply
             {
                 case AttemptStarted when !started:
                     started = true;
+                    Stages?.Mark(ReplyStage.AttemptStarted);
                     Stream.Publish(ReplyUpdateKind.Started, characterId: speaker.Id);
                     break;
                 case TextDelta delta when delta.Text.Length > 0:
-                    if (text.Length == 0)
+                    var first = text.Length == 0;
+                    if (first)
                     {
+                        Stages?.Mark(ReplyStage.FirstToken);
                         DispatchMetrics.FirstToken(_services.TimeProvider.GetUtcNow() - queuedAt);
                     }
 
                     text.Append(delta.Text);
                     Stream.Publish(ReplyUpdateKind.Delta, text: delta.Text);
+                    if (first)
+                    {
+                        Stages?.Mark(ReplyStage.FirstDeltaPublished);
+                    }
                     screen?.Observe(text);
                     break;
                 case AttemptFinished attempt:

@@ -57,6 +57,18 @@ public sealed class ReplyHub(ReplyServices services, IOptions<DispatchOptions> o
 
     public bool TryGet(ReplyKey key, [NotNullWhen(true)] out OwnedReply? owned) => _replies.TryGetValue(key, out owned);
 
+    /// <summary>Whether <c>Dispatch:StageTimings</c> is on.</summary>
+    public bool StageTimings => options.Value.StageTimings;
+
+    /// <summary>Marks a stage of a reply owned here, with <c>Dispatch:StageTimings</c> (otherwise nothing is looked up).</summary>
+    public void Mark(ReplyKey key, ReplyStage stage)
+    {
+        if (options.Value.StageTimings && _replies.TryGetValue(key, out var owned))
+        {
+            owned.Stages?.Mark(stage);
+        }
+    }
+
     private async Task RemoveWhenEndedAsync(OwnedReply owned)
     {
         DispatchMetrics.OwedChanged(+1);

@@ -132,6 +132,12 @@ public sealed partial class ReplyPipeline(
             .Where(r => r.CandidateId is not null)
             .Select(r => hub.TryGet(r.ReplyKey, out var owned) ? owned.Ended : Task.CompletedTask));
 
+    /// <summary>Marks a stage of a reply owned here that the API reached (its Accepted or first delta written), with <c>Dispatch:StageTimings</c>.</summary>
+    public void Mark(ReplyKey key, ReplyStage stage) => hub.Mark(key, stage);
+
+    /// <summary>Whether <c>Dispatch:StageTimings</c> is on: callers skip <see cref="Mark"/> altogether when it is off.</summary>
+    public bool StageTimings => hub.StageTimings;
+
     /// <summary>A reply turn of the user's chat, with the given candidate or its primary one.</summary>
     public async Task<ChatTurn> GetReplyAsync(string userId, string chatId, long seq, string? candidateId, CancellationToken cancellationToken)
     {

@@ -19,20 +19,8 @@ internal static class ReplyPrompt
     public static AssembledPrompt Build(ReplyContext context, DispatchOptions options, RoutePromptBudget budget, string? prefill = null)
     {
         var speaker = context.Speaker;
-        var definition = new CharacterPrompt(speaker.DisplayName, context.Persona?.Name ?? Macros.DefaultUserName)
-        {
-            DefaultSystemPrompt = options.SystemPrompt,
-            SystemPrompt = speaker.SystemPrompt,
-            Persona = speaker.Persona,
-            Description = speaker.Description,
-            Personality = speaker.Personality,
-            UserDescription = context.Persona?.Description,
-            Scenario = speaker.Scenario,
-            ExampleDialogues = speaker.ExampleDialogues,
-            PostHistoryInstructions = speaker.PostHistoryInstructions,
-        };
         return PromptBuilder.Assemble(
-            definition,
+            Definition(speaker, context.Persona, options.SystemPrompt),
             speaker.Id,
             context.WindowOldestFirst.Where(InPrompt).Select(ToPromptTurn).ToList(),
             context.Cast.ToDictionary(c => c.Key, c => c.Value.DisplayName),
@@ -41,6 +29,46 @@ internal static class ReplyPrompt
             options.PromptBudgets(budget),
             prefill);
     }
+
+    /// <summary>
+    /// The speaker's definition as a prompt takes it: the same instance for the same character, persona and
+    /// system prompt instances (a warm chat's definitions are kept copies, see <c>DefinitionTokens</c>), so the
+    /// assembler's work on it (placeholders, sections, token counts) is done once per definition, not per reply.
+    /// Records: an instance never changes, and a changed definition is a new instance read from storage.
+    /// </summary>
+    private static CharacterPrompt Definition(Character speaker, UserPersona? persona, string defaultSystemPrompt)
+    {
+        var slot = Definitions.GetValue(speaker, static _ => new DefinitionSlot());
+        if (Volatile.Read(ref slot.Last) is { } last && ReferenceEquals(last.Persona, persona) && ReferenceEquals(last.DefaultSystemPrompt, defaultSystemPrompt))
+        {
+            return last.Prompt;
+        }
+
+        var prompt = new CharacterPrompt(speaker.DisplayName, persona?.Name ?? Macros.DefaultUserName)
+        {
+            DefaultSystemPrompt = defaultSystemPrompt,
+            SystemPrompt = speaker.SystemPrompt,
+            Persona = speaker.Persona,
+            Description = speaker.Description,
+            Personality = speaker.Personality,
+            UserDescription = persona?.Description,
+            Scenario = speaker.Scenario,
+            ExampleDialogues = speaker.ExampleDialogues,
+            PostHistoryInstructions = speaker.PostHistoryInstructions,
+        };
+        Volatile.Write(ref slot.Last, new KeptDefinition(persona, defaultSystemPrompt, prompt));
+        return prompt;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Character, DefinitionSlot> Definitions = [];
+
+    /// <summary>The last definition built for one character instance (a chat's speaker has one persona at a time).</summary>
+    private sealed class DefinitionSlot
+    {
+        public KeptDefinition? Last;
+    }
+
+    private sealed record KeptDefinition(UserPersona? Persona, string DefaultSystemPrompt, CharacterPrompt Prompt);
 
     /// <summary>A reply withheld by moderation never reaches a model again (its text is not stored either, so it would be an empty message).</summary>
     private static bool InPrompt(ChatTurn turn) => turn.State != ReplyState.Filtered;

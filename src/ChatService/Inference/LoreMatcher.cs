@@ -23,7 +23,10 @@ public sealed class CompiledLorebook
     /// </summary>
     public static CompiledLorebook Compile(Lorebook book) => new(book, book.Entries
         .Where(e => e.Enabled && e.Content.Length > 0)
-        .Select(e => new CompiledEntry(e, Keys(e, e.Keys), Keys(e, e.Selective ? e.SecondaryKeys : []), Math.Clamp(e.ScanDepth ?? book.ScanDepth, 1, LoreLimits.MaxScanDepth)))
+        .Select(e => new CompiledEntry(e, Keys(e, e.Keys), Keys(e, e.Selective ? e.SecondaryKeys : []), Math.Clamp(e.ScanDepth ?? book.ScanDepth, 1, LoreLimits.MaxScanDepth))
+        {
+            InsertionId = $"{book.Id}/{e.Id}",
+        })
         .ToList());
 
     private static KeyMatcher[] Keys(LoreEntry entry, IReadOnlyList<string> keys)
@@ -53,9 +56,44 @@ public sealed class CompiledLorebook
     }
 }
 
-internal sealed record CompiledEntry(LoreEntry Entry, KeyMatcher[] Keys, KeyMatcher[] SecondaryKeys, int ScanDepth)
+/// <summary>
+/// One entry with its keys compiled. A class, not a record: it keeps a mutable cache (<see cref="Content"/>), so
+/// value equality over its fields would change as it is used; entries are compared by identity.
+/// </summary>
+internal sealed class CompiledEntry(LoreEntry entry, KeyMatcher[] keys, KeyMatcher[] secondaryKeys, int scanDepth)
 {
-    public bool HasRegex { get; } = Keys.Concat(SecondaryKeys).Any(k => k is RegexKey);
+    private Expansion? _expansion;
+
+    public LoreEntry Entry { get; } = entry;
+
+    public KeyMatcher[] Keys { get; } = keys;
+
+    public KeyMatcher[] SecondaryKeys { get; } = secondaryKeys;
+
+    public int ScanDepth { get; } = scanDepth;
+
+    public bool HasRegex { get; } = keys.Concat(secondaryKeys).Any(k => k is RegexKey);
+
+    /// <summary>The id its insertions carry: <c>book/entry</c>.</summary>
+    public required string InsertionId { get; init; }
+
+    /// <summary>
+    /// The content with <c>{{char}}</c> and <c>{{user}}</c> replaced, kept for the last names asked (a book is
+    /// compiled per replica and version, and a chat asks with the same names reply after reply).
+    /// </summary>
+    public string Content(string characterName, string userName)
+    {
+        var kept = Volatile.Read(ref _expansion);
+        if (kept is null || kept.CharacterName != characterName || kept.UserName != userName)
+        {
+            kept = new Expansion(characterName, userName, Macros.Expand(Entry.Content, characterName, userName));
+            Volatile.Write(ref _expansion, kept);
+        }
+
+        return kept.Text;
+    }
+
+    private sealed record Expansion(string CharacterName, string UserName, string Text);
 }
 
 /// <summary>One key: whether it is in one message.</summary>
@@ -161,7 +199,7 @@ public static class LoreMatcher
                 if (compiled.Entry.Constant || (!skipped && Triggered(compiled, newestFirst, ref timeout)))
                 {
                     var entry = compiled.Entry;
-                    triggered.Add(new LoreInsertion($"{book.Book.Id}/{entry.Id}", Macros.Expand(entry.Content, characterName, userName), entry.Position, entry.Order, entry.Depth, entry.Constant));
+                    triggered.Add(new LoreInsertion(compiled.InsertionId, compiled.Content(characterName, userName), entry.Position, entry.Order, entry.Depth, entry.Constant));
                 }
 
                 if (timeout)

@@ -84,10 +84,13 @@ public static partial class PromptBuilder
         }
 
         // 1. The newest user turn, leaving room for the least of the system message (the labels that are always there).
-        var postHistoryText = Macros.Expand(Macros.ExpandOriginal(definition.PostHistoryInstructions, ""), definition.CharacterName, definition.UserName);
-        // The definition's placeholders are replaced once; every size tried below only cuts.
-        var expanded = Sections(definition with { PostHistoryInstructions = "" });
-        var leastSystem = tokenizer.CountMessage(Compose(expanded, 0).System);
+        // The definition's placeholders are replaced once per definition (and its texts counted once per tokenizer);
+        // every size tried below only cuts.
+        var prepared = Prepare(definition);
+        var counts = prepared.CountsBy(tokenizer);
+        var postHistoryText = prepared.PostHistoryText;
+        var expanded = prepared.Expanded;
+        var leastSystem = counts.LeastSystem;
         if (newestUser >= 0 && recent[newestUser].Cost > left - leastSystem)
         {
             var (turn, message, _) = recent[newestUser];
@@ -119,8 +122,8 @@ public static partial class PromptBuilder
 
         // 2. The system prompt, the definition and the persona.
         var definitionRoom = Room(budgets.DefinitionTokens) - PromptTokenizer.MessageOverhead;
-        var (system, _) = Compose(expanded, int.MaxValue);
-        var systemTokens = tokenizer.Count(system);
+        var system = prepared.FullSystem;
+        var systemTokens = counts.FullSystem;
         var systemChars = system.Length;
         var systemCut = false;
         for (var tries = 0; systemTokens > definitionRoom && systemChars > 0; tries++)
@@ -143,7 +146,7 @@ public static partial class PromptBuilder
         left -= systemTokens + PromptTokenizer.MessageOverhead;
 
         // The user's persona as the system message says it (cut or not), counted once here for the log.
-        var personaTokens = Math.Min(systemTokens, tokenizer.Count(PersonaIn(expanded, Math.Max(0, systemChars))));
+        var personaTokens = Math.Min(systemTokens, systemCut ? tokenizer.Count(PersonaIn(expanded, Math.Max(0, systemChars))) : counts.FullPersona);
 
         // 3. The pins older than the recent turns the history's own ceiling would keep. A pinned turn among
         // those counts as a recent turn, but its room is taken now, at the pins' priority: when the history is
@@ -306,7 +309,7 @@ public static partial class PromptBuilder
         kept.Reverse();
 
         // 8. The post-history instructions, whole or not at all.
-        var postHistoryCost = postHistoryText.Length > 0 ? tokenizer.CountMessage(postHistoryText) : 0;
+        var postHistoryCost = counts.PostHistory;
         var postHistory = postHistoryCost > 0 && postHistoryCost <= Room(int.MaxValue) ? postHistoryText : "";
 
         var counted = new PromptCounts(systemTokens + PromptTokenizer.MessageOverhead, personaTokens, postHistory.Length > 0 ? postHistoryCost : 0, prefillCost);

@@ -37,7 +37,7 @@ public static partial class PromptBuilder
     {
         public bool Shown => Always || Text.Length > 0;
 
-        public int Length => Shown ? ToString().Length : 0;
+        public int Length => !Shown ? 0 : Text.Length == 0 ? Label.Length : Label.Length + Glue.Length + Text.Length;
 
         public override string ToString() => Text.Length == 0 ? Label : Label + Glue + Text;
     }
@@ -110,8 +110,21 @@ public static partial class PromptBuilder
 
     private static int Total(List<Section> sections)
     {
-        var shown = sections.Where(s => s.Shown && s.Part != Part.PostHistory).ToList();
-        return shown.Sum(s => s.Length) + (Math.Max(0, shown.Count - 1) * SectionSeparator.Length) + sections.Single(s => s.Part == Part.PostHistory).Length;
+        int shown = 0, length = 0, postHistory = 0;
+        foreach (var section in sections)
+        {
+            if (section.Part == Part.PostHistory)
+            {
+                postHistory = section.Length;
+            }
+            else if (section.Shown)
+            {
+                shown++;
+                length += section.Length;
+            }
+        }
+
+        return length + (Math.Max(0, shown - 1) * SectionSeparator.Length) + postHistory;
     }
 
     /// <summary>The example dialogues that fit <paramref name="maxChars"/>: whole <c>&lt;START&gt;</c> blocks from the first while one fits, else the text cut.</summary>

@@ -28,6 +28,8 @@ public static class StorageExtensions
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
         // Copies of the characters read, served again only once a read of their versions shows them current.
+        // Entries count 1 each, not by bytes: a speaker's copy also carries its prompt's prepared texts (2-3x its
+        // definition; docs/capacity.md, "Service replicas", has the per-entry estimate).
         builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
         // The stores reach Spanner only through the gateway, which turns its errors into StorageException.
         builder.Services.AddSingleton<SpannerGateway>();
