@@ -131,4 +131,28 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
         Assert.Equal("One edit, later.", edited.Text);
         Assert.Equal(3, counters["chat.moderation.checks{result=clean,target=user_message}"]);
     }
+
+    [Fact]
+    public async Task AnEditRecordPastItsRetention_IsNoRecord_ARepeatWithNewTextIsCheckedAndRefused()
+    {
+        var user = TestUsers.New();
+        var client = Fixture.Client(user);
+        var chat = await CreateChatAsync(user, await CreateCharacterAsync(user));
+        var userSeq = (await SendAsync(user, chat.ChatId, "The first words."))[0].Accepted.UserTurn.Seq;
+        await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "Clean words.", RequestId = "old-edit" }, cancellationToken: Ct);
+
+        // Recorded 8 days ago and not yet removed by the row deletion policy: the record is gone, so the id names no
+        // applied edit. The check before the classifier must see it as the edit's transaction does, or the new text
+        // would skip the classifier and be written unchecked.
+        await Fixture.Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
+            new SpannerStatement("UPDATE ChatOperations SET CreateTime = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 8 DAY) WHERE ChatId = @c AND RequestId = 'old-edit'")
+                .Add("c", chat.ChatId), ct), Ct);
+        using var counters = new ModerationCounters();
+        await AssertStatusAsync(StatusCode.InvalidArgument, () => client.EditTurnAsync(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "You are an insultword.", RequestId = "old-edit" }, cancellationToken: Ct).ResponseAsync);
+
+        Assert.Equal(1, counters["chat.moderation.checks{result=flagged,target=user_message}"]);
+        var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
+        Assert.Equal("Clean words.", history.Turns.Single(t => t.Seq == userSeq).Text);
+    }
 }

@@ -106,5 +106,10 @@ internal sealed class LeaseKeeper : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
+        if (_loop.IsCompleted)
+        {
+            // Only once the loop has let go of its token (every caller awaits StopAsync first).
+            _stop.Dispose();
+        }
     }
 }

@@ -21,7 +21,9 @@ internal sealed partial class DataDeletionSweeper(
     /// How old an ownerless chat's first commit is when the sweep deletes it: past its ChatImports row's or its fork
     /// record's retention (both 7 days), and an hour more.
     /// </summary>
-    internal static readonly TimeSpan AbandonedAfter = Storage.ChatArchiveStore.ImportRetention + TimeSpan.FromHours(1);
+    internal static readonly TimeSpan AbandonedAfter =
+        (Storage.ChatArchiveStore.ImportRetention > Storage.ChatOperations.Retention ? Storage.ChatArchiveStore.ImportRetention : Storage.ChatOperations.Retention)
+        + TimeSpan.FromHours(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -14,6 +14,17 @@ internal static class ChatOperations
     internal static readonly TimeSpan Retention = TimeSpan.FromDays(7);
 
     /// <summary>
+    /// The SQL condition under which a record (aliased <paramref name="alias"/>) is still live: every statement that
+    /// reads records uses it, so none answers from a record this class treats as gone. Binds <c>@operationDays</c>
+    /// (<see cref="Bind"/>).
+    /// </summary>
+    internal static string LiveCondition(string alias) =>
+        $"{alias}.CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @operationDays DAY)";
+
+    /// <summary>Binds the parameter <see cref="LiveCondition"/> reads.</summary>
+    internal static SpannerStatement Bind(SpannerStatement statement) => statement.Add("operationDays", (long)Retention.TotalDays);
+
+    /// <summary>
     /// What the request id recorded for an operation of <paramref name="kind"/>, and when (its commit time); null
     /// when nothing. A record past its retention is gone, whether or not the row deletion policy removed it yet: an
     /// interrupted fork whose record expired can never be resumed, so the deletion sweep may delete its chat.
@@ -22,9 +33,8 @@ internal static class ChatOperations
         ISpannerReader reader, string chatId, string requestId, string kind, CancellationToken ct)
     {
         var rows = await reader.QueryListAsync(
-            new SpannerStatement("SELECT Kind, Result, CreateTime FROM ChatOperations WHERE ChatId = @chatId AND RequestId = @requestId " +
-                    "AND CreateTime > TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @days DAY)")
-                .Add("chatId", chatId).Add("requestId", requestId).Add("days", (long)Retention.TotalDays),
+            Bind(new SpannerStatement($"SELECT o.Kind, o.Result, o.CreateTime FROM ChatOperations o WHERE o.ChatId = @chatId AND o.RequestId = @requestId AND {LiveCondition("o")}")
+                .Add("chatId", chatId).Add("requestId", requestId)),
             ct);
         if (rows.Count == 0)
         {

@@ -35,7 +35,7 @@ internal sealed partial class ChatStore
     public Task<bool> EditTurnRecordedAsync(string userId, string chatId, long seq, string requestId, CancellationToken cancellationToken) =>
         spanner.ReadAsync(async (reader, ct) =>
         {
-            var check = await TurnEdits.CheckAsync(reader, userId, chatId, seq, requestId, TurnEdits.EditKind, ct);
+            var check = await TurnEdits.CheckAsync(reader, userId, chatId, seq, requestId, TurnEdits.EditKind, candidateRequestId: null, ct);
             if (!check.Recorded)
             {
                 check.EnsureTurnShown();

@@ -56,7 +56,7 @@ internal sealed partial class ReplyLedger
         spanner.ReadAsync(async (reader, ct) =>
         {
             var check = await TurnEdits.CheckAsync(
-                reader, userId, chatId, seq, requestId, TurnEdits.EditAndRegenerateKind, ct, candidateRequestId: RegenerateRequestId(requestId));
+                reader, userId, chatId, seq, requestId, TurnEdits.EditAndRegenerateKind, RegenerateRequestId(requestId), ct);
             if (check.Recorded || check.CandidateFound)
             {
                 return true;

@@ -48,10 +48,10 @@ internal static class TurnEdits
 
     // The user's chat, what the request id recorded on it, whether the turn is there and shown, and whether a candidate
     // carries @candidateRequestId (never, when it is NULL): one statement.
-    private const string RecordedSelect =
-        """
+    private static readonly string RecordedSelect =
+        $$"""
         SELECT ch.UserId,
-               (SELECT o.Kind FROM ChatOperations o WHERE o.ChatId = ch.ChatId AND o.RequestId = @requestId) AS RecordedKind,
+               (SELECT o.Kind FROM ChatOperations o WHERE o.ChatId = ch.ChatId AND o.RequestId = @requestId AND {{ChatOperations.LiveCondition("o")}}) AS RecordedKind,
                (SELECT t.HiddenTime IS NULL FROM Turns t WHERE t.ChatId = ch.ChatId AND t.Seq = @seq) AS TurnShown,
                EXISTS(SELECT 1 FROM Candidates@{FORCE_INDEX=CandidatesByRequestId, spanner_emulator.disable_query_null_filtered_index_check=true} c
                       WHERE c.ChatId = ch.ChatId AND c.RequestId = @candidateRequestId) AS CandidateFound
@@ -68,11 +68,11 @@ internal static class TurnEdits
     /// a candidate carries it (the edit was applied and its record has expired).
     /// </summary>
     public static async Task<EditCheck> CheckAsync(
-        ISpannerReader reader, string userId, string chatId, long seq, string requestId, string kind, CancellationToken ct, string? candidateRequestId = null)
+        ISpannerReader reader, string userId, string chatId, long seq, string requestId, string kind, string? candidateRequestId, CancellationToken ct)
     {
         var rows = await reader.QueryListAsync(
-            new SpannerStatement(RecordedSelect).Add("chatId", chatId).Add("seq", seq).Add("requestId", requestId)
-                .Add("candidateRequestId", SpannerType.String, candidateRequestId), ct);
+            ChatOperations.Bind(new SpannerStatement(RecordedSelect).Add("chatId", chatId).Add("seq", seq).Add("requestId", requestId)
+                .Add("candidateRequestId", SpannerType.String, candidateRequestId)), ct);
         if (rows.Count == 0 || rows[0].Get<string>("UserId") != userId)
         {
             throw ChatException.ChatNotFound(chatId);
