@@ -62,13 +62,7 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
             // 1's log (:c1) holds its Accepted (its first append), so recovery finds it there.
             using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
             {
-                var log = $"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1";
-                var until = DateTime.UtcNow.AddSeconds(10);
-                while (await redis.GetDatabase().StreamLengthAsync(log) == 0)
-                {
-                    Assert.True(DateTime.UtcNow < until, $"{log} holds no event 10 s after the first delta");
-                    await Task.Delay(50, Ct);
-                }
+                await redis.GetDatabase().WaitForFirstAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct);
             }
 
             await first.KillAsync();
@@ -136,13 +130,7 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
             Assert.True(call.ResponseStream.Current.Accepted.Continuation);
             using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
             {
-                var log = $"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1";
-                var until = DateTime.UtcNow.AddSeconds(10);
-                while (await redis.GetDatabase().StreamLengthAsync(log) == 0)
-                {
-                    Assert.True(DateTime.UtcNow < until, $"{log} holds no event 10 s after Accepted");
-                    await Task.Delay(50, Ct);
-                }
+                await redis.GetDatabase().WaitForFirstAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct);
             }
 
             await first.KillAsync();

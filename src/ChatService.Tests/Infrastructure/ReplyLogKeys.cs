@@ -33,6 +33,21 @@ internal static class ReplyLogKeys
         }
     }
 
+    /// <summary>Polls until the log holds at least one entry (its Accepted, the first append), for up to 10 s.</summary>
+    public static async Task WaitForFirstAsync(this IDatabase redis, string key, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (await redis.StreamLengthAsync(key) == 0)
+        {
+            if (DateTime.UtcNow >= until)
+            {
+                throw new TimeoutException($"the reply log {key} holds no event after 10 s");
+            }
+
+            await Task.Delay(50, ct);
+        }
+    }
+
     /// <summary>Deletes the log once its final event is in it (see <see cref="WaitForFinalAsync"/>); false when the key was gone.</summary>
     public static async Task<bool> DeleteWhenEndedAsync(this IDatabase redis, string key, CancellationToken ct)
     {
