@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using ChatService.Bench.Infrastructure;
 using ChatService.Bench.Load;
@@ -66,6 +67,7 @@ internal static class SendScenario
             }
             var errorsBefore = service.ErrorLogs;
             var started = 0L;
+            var measured = new ConcurrentQueue<(BenchChat Chat, ExchangeTimings Timings)>();
             var result = await ClosedLoop.RunAsync("SendMessage exchange", callers, options.Warmup, options.Duration, async (caller, ct) =>
             {
                 Interlocked.Increment(ref started);
@@ -74,6 +76,10 @@ internal static class SendScenario
                 caller.Record("first delta", timings.FirstDelta);
                 caller.Record(OverheadMetric, timings.FirstDelta - BackendTtft);
                 caller.Record(AfterCommitMetric, timings.FirstDelta - timings.Accepted - BackendTtft);
+                if (caller.Measuring)
+                {
+                    measured.Enqueue((chats[caller.Index], timings));
+                }
             }, service.Pid, cancellationToken);
             report.Add(result);
             await ReportSpannerCostAsync(service, report, callers, metricsBefore, Interlocked.Read(ref started), cancellationToken);
@@ -90,11 +96,9 @@ internal static class SendScenario
                 report.Figure($"exchanges/s at {callers} callers", string.Create(CultureInfo.InvariantCulture,
                     $"{result.Throughput:0.0} (each is 2 commits: the recorded turns, then the stored reply)"));
                 // Per exchange, not p50(overhead) - p50(commit): the difference of two medians is not a median.
-                report.Targets.Add(new TargetCheck(
-                    $"TTFT overhead <= recording commit + {TargetSlackMs} ms, p50 ({callers} callers)",
-                    string.Create(CultureInfo.InvariantCulture,
-                        $"p50 of (TTFT overhead - commit) per exchange {afterCommit.P50:0.###} ms (TTFT overhead p50 {overhead.P50:0.###} ms, commit p50 {accepted.P50:0.###} ms)"),
-                    afterCommit.P50 <= TargetSlackMs));
+                report.Figure($"TTFT overhead - commit at {callers} callers, the nominal {BackendTtft.TotalMilliseconds:0} ms subtracted", string.Create(CultureInfo.InvariantCulture,
+                    $"p50 {afterCommit.P50:0.###} ms, p90 {afterCommit.P90:0.###} ms (TTFT overhead p50 {overhead.P50:0.###} ms, commit p50 {accepted.P50:0.###} ms)"));
+                await ReportServiceOverheadAsync(database, report, callers, measured, cancellationToken);
             }
         }
 
@@ -109,6 +113,54 @@ internal static class SendScenario
             "on this machine, fewer for the service's transactions, which run queries inside; every exchange is two of them, so the emulator bounds exchanges/s here.");
         report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"Simulated backend: time to first token {BackendTtft.TotalMilliseconds:0} ms, {TokensPerSecond:0} tokens/s, 20-40 tokens per reply."));
+    }
+
+    /// <summary>
+    /// The target's figure: per exchange, the time from Accepted to the first delta less the backend's own time to
+    /// its first token as the service logged it for that reply (not the nominal time, which the simulated
+    /// backend's timer overshoots). What is left is the service's: starting the worker, the window and
+    /// definitions, the prompt, starting the attempt, and carrying the first token to the caller.
+    /// </summary>
+    private static async Task ReportServiceOverheadAsync(
+        BenchDatabase database, BenchReport report, int callers, IReadOnlyCollection<(BenchChat Chat, ExchangeTimings Timings)> measured,
+        CancellationToken cancellationToken)
+    {
+        var backend = await BackendFirstTokens.ReadAsync(database, [.. measured.Select(m => m.Chat.ChatId).Distinct()], cancellationToken);
+        var service = LatencySummary.NewHistogram();
+        var backendTimes = LatencySummary.NewHistogram();
+        var unmatched = 0;
+        foreach (var (chat, timings) in measured)
+        {
+            if (!backend.TryGetValue(new(chat.ChatId, timings.ReplySeq, timings.ReplyCandidateId), out var firstToken))
+            {
+                unmatched++;
+                continue;
+            }
+
+            service.RecordValue(LatencySummary.Micros(timings.FirstDelta - timings.Accepted - firstToken));
+            backendTimes.RecordValue(LatencySummary.Micros(firstToken));
+        }
+
+        if (unmatched > 0)
+        {
+            report.Notes.Add($"{unmatched} of the {callers}-caller run's {measured.Count} exchanges have no single logged model call with a first token, and are left out of its service overhead");
+        }
+
+        if (service.TotalCount == 0)
+        {
+            report.Targets.Add(new TargetCheck($"TTFT overhead <= recording commit + {TargetSlackMs} ms, p50 ({callers} callers)", "no exchange to measure", false));
+            return;
+        }
+
+        var own = LatencySummary.From(service);
+        var model = LatencySummary.From(backendTimes);
+        report.Figure($"simulated backend's own time to first token at {callers} callers (ModelCalls, nominal {BackendTtft.TotalMilliseconds:0} ms)",
+            string.Create(CultureInfo.InvariantCulture, $"p50 {model.P50:0.###} ms, p90 {model.P90:0.###} ms over {model.Count} replies"));
+        report.Targets.Add(new TargetCheck(
+            $"TTFT overhead <= recording commit + {TargetSlackMs} ms, p50 ({callers} callers)",
+            string.Create(CultureInfo.InvariantCulture,
+                $"p50 of (first delta - accepted - the backend's own time to first token) per exchange {own.P50:0.###} ms (p90 {own.P90:0.###} ms, {own.Count} exchanges)"),
+            own.P50 <= TargetSlackMs));
     }
 
     /// <summary>The service's metrics once its Spanner counters stood still for two seconds in a row (at most 30 s).</summary>

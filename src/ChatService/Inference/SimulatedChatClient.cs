@@ -56,6 +56,9 @@ public sealed class SimulatedChatClient : IChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        // The time to first token counts from the call, as a server's does from the request: the reply's
+        // preparation below is inside it, not added to it.
+        var called = _timeProvider.GetTimestamp();
         var prompt = messages.ToList();
         var persona = string.Join('\n', prompt.Where(m => m.Role == ChatRole.System).Select(m => m.Text));
         var lastUser = prompt.LastOrDefault(m => m.Role == ChatRole.User)?.Text;
@@ -82,7 +85,7 @@ public sealed class SimulatedChatClient : IChatClient
             throw new SimulatedBackendException("Simulated failure before the first token.");
         }
 
-        await DelayAsync(_options.TimeToFirstToken * slowFactor, cancellationToken);
+        await DelayAsync(_options.TimeToFirstToken * slowFactor - _timeProvider.GetElapsedTime(called), cancellationToken);
         var perToken = TimeSpan.FromSeconds(slowFactor / _options.TokensPerSecond);
         for (var i = 0; i < tokens.Count; i++)
         {
