@@ -136,9 +136,14 @@ public sealed class JwksKeySetScheduleTests : IAsyncLifetime
     {
         using var counters = new AuthCounters(_services.GetRequiredService<IMeterFactory>());
         using var keys = Build(TimeSpan.Zero);
-        await keys.StartAsync(Ct);
-        // The call made while the start's fetch runs does not wait for it.
-        Assert.Equal(nameof(JwksKeyOutcome.Unavailable), await FindAsync(keys, "schedule-1"));
+        // The call made while the start's fetch runs does not wait for it. The fetch is held until then: a
+        // local fetch left to itself could end first on a loaded machine, and the call would find the key.
+        using (_jwks.Hang())
+        {
+            await keys.StartAsync(Ct);
+            Assert.Equal(nameof(JwksKeyOutcome.Unavailable), await FindAsync(keys, "schedule-1"));
+        }
+
         await EventuallyAsync(() => counters.Refreshes("startup", "success") == 1, counters.ToString);
         Assert.Equal(Known, await FindAsync(keys, "schedule-1"));
 

@@ -218,6 +218,43 @@ public sealed class JwksRotationTests(JwksRotationFixture fixture) : ApiTestBase
     }
 
     /// <summary>
+    /// A token whose claims fail (expired, not yet valid, no expiry, another audience or issuer) cannot be
+    /// made good by any key: it is refused for that at once, with that reason, and causes no fetch, whether
+    /// or not it names a kid. (A token without a kid that no key validates was searched for like an unknown
+    /// kid, so an expired one waited for a fetch and, inside the interval, was told to retry UNAVAILABLE.)
+    /// </summary>
+    [Fact]
+    public async Task TokensWhoseClaimsFail_AreRefusedForThem_WithoutAFetch_WithOrWithoutAKid()
+    {
+        await ReadyAsync();
+        using var counters = new AuthCounters(Fixture.Service<IMeterFactory>());
+        var fetches = Jwks.Fetches;
+        var now = DateTime.UtcNow;
+        (string Claims, string Mentions, Func<TestSigner, string> Token)[] cases =
+        [
+            ("expired", "has expired", s => s.Token(TestUsers.New(), expires: now.AddMinutes(-5), notBefore: now.AddMinutes(-30), issuedAt: now.AddMinutes(-30))),
+            ("not yet valid", "not valid yet", s => s.Token(TestUsers.New(), notBefore: now.AddMinutes(10), expires: now.AddMinutes(20))),
+            ("no expiry", "has no expiry", s => s.Token(TestUsers.New(), withExpiry: false)),
+            ("another audience", "not issued for this service", s => s.Token(TestUsers.New(), audience: "someone-else")),
+            ("another issuer", "issuer (iss) is not trusted", s => s.Token(TestUsers.New(), issuer: "https://evil.example/")),
+        ];
+
+        foreach (var keyId in new[] { null, $"never-{Guid.NewGuid():N}" })
+        {
+            var stranger = TestSigner.Rsa(keyId);
+            foreach (var (claims, mentions, token) in cases)
+            {
+                var ex = await AssertStatusAsync(StatusCode.Unauthenticated, () => Fixture.WithToken(token(stranger))
+                    .ListChatsAsync(new ListChatsRequest(), cancellationToken: Ct).ResponseAsync);
+                Assert.True(ex.Status.Detail.Contains(mentions, StringComparison.Ordinal), $"{claims}, kid {keyId ?? "none"}: {ex.Status.Detail}");
+            }
+        }
+
+        Assert.Equal(fetches, Jwks.Fetches);
+        Assert.True(counters.AllUnknownKeyRefusals == 0, counters.ToString());
+    }
+
+    /// <summary>
     /// Waits until the published key works (the start's fetch is done) and a minimum interval has passed
     /// since any fetch an earlier test caused, so each test starts from the same place.
     /// </summary>

@@ -13,9 +13,9 @@ namespace ChatService.Auth;
 /// </summary>
 /// <remarks>
 /// The search happens here rather than in a key resolver because resolvers are synchronous: waiting for
-/// a fetch in one would hold a thread-pool thread per waiting call. Only tokens whose header reads and
-/// names an accepted algorithm, and no static key's id, may wait or cause a fetch; anything else is
-/// judged at once by the usual checks.
+/// a fetch in one would hold a thread-pool thread per waiting call. Only signed tokens whose claims pass
+/// (lifetime, audience, issuer), whose header reads and names an accepted algorithm, and no static key's
+/// id, may wait or cause a fetch; anything else is judged at once by the usual checks.
 /// </remarks>
 internal sealed class JwksTokenHandler : JsonWebTokenHandler
 {
@@ -43,8 +43,13 @@ internal sealed class JwksTokenHandler : JsonWebTokenHandler
     {
         var keys = _jwks.Use(out var startedFetch);
         validationParameters.IssuerSigningKeys = [.. _staticKeys, .. keys.List];
+        // The claims no key can mend (lifetime, audience, issuer) are checked before the signature, so a
+        // token that fails them is refused for that and never waits for, or causes, a fetch. IdentityModel
+        // checks them after a failed signature only for a token whose kid matches no key; a token without
+        // a kid that no key validates fails as "key not found" too, and would otherwise be searched for.
+        validationParameters.ValidateSignatureLast = true;
         var result = await base.ValidateTokenAsync(token, validationParameters);
-        if (result.IsValid || !NeedsOtherKeys(result, keys) || !MayFetch(token, validationParameters))
+        if (result.IsValid || !NeedsOtherKeys(result) || !MayFetch(token, validationParameters))
         {
             return result;
         }
@@ -57,7 +62,7 @@ internal sealed class JwksTokenHandler : JsonWebTokenHandler
             {
                 validationParameters.IssuerSigningKeys = [.. _staticKeys, .. search.Tried.List];
                 result = await base.ValidateTokenAsync(token, validationParameters);
-                if (result.IsValid || !NeedsOtherKeys(result, search.Tried))
+                if (result.IsValid || !NeedsOtherKeys(result))
                 {
                     return result;
                 }
@@ -78,12 +83,14 @@ internal sealed class JwksTokenHandler : JsonWebTokenHandler
     }
 
     /// <summary>
-    /// Whether the token failed because no key fits it: its kid matched none and no key validated it, or
-    /// (a token without a kid) none validated it before the JWKS was first loaded.
+    /// Whether the token failed only because no key fits it: its claims passed (they are checked first),
+    /// and no key validated it while none matched its kid, or it has no kid (IdentityModel reports both as
+    /// "key not found"; a kid that matches a key whose signature fails is an invalid signature, never
+    /// searched for). A token without a kid is searched for like an unknown kid: it may be signed with a
+    /// key the issuer published without an id since the last fetch.
     /// </summary>
-    private static bool NeedsOtherKeys(TokenValidationResult result, JwksKeySet.Keys tried) =>
-        result.Exception is SecurityTokenSignatureKeyNotFoundException
-        || (!tried.Loaded && result.Exception is SecurityTokenInvalidSignatureException);
+    private static bool NeedsOtherKeys(TokenValidationResult result) =>
+        result.Exception is SecurityTokenSignatureKeyNotFoundException;
 
     /// <summary>
     /// Whether the token may make the call wait for, or cause, a fetch: its header reads, names an
