@@ -14,7 +14,8 @@ internal sealed class BenchOptions
         scenarios:
           history-hot    GetHistory on warm chats (cache on), with bare-gRPC and raw-Redis baselines
           history-cold   GetHistory with the cache bypassed (Redis__Endpoints empty): every read from Spanner
-          send           full exchanges: SendMessage and its reply stream to Completed
+          send           full exchanges: SendMessage and its reply stream to Completed; TTFT overhead per
+                         exchange beyond the commit and each reply's logged backend time to first token
           streams        K reply streams held open at once; the service's RSS
           chaos          mixed load while a Redis primary is killed and the service is SIGKILLed and restarted
           health         gRPC health Check (readiness) right after a warm GetHistory at the same concurrency
