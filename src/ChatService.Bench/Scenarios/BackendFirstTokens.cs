@@ -10,6 +10,11 @@ namespace ChatService.Bench.Scenarios;
 /// with a timer, which ends a little late (the timer's resolution, and the thread pool's delay in running
 /// what follows on a machine the bench shares): subtracting the nominal time alone counts that lateness as the
 /// service's. Read by the bench's own client after the run, so the service's counters don't see it.
+/// <para>
+/// <c>StartedTime</c> is taken before the attempt takes a slot of the backend's concurrency limit: a wait for
+/// a slot would be counted as the backend's. The bench's callers (16 at most) stay far below the limit
+/// (<c>MaxConcurrency</c>, 256), so none waits.
+/// </para>
 /// </summary>
 internal static class BackendFirstTokens
 {
