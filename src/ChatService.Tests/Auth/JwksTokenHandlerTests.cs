@@ -73,6 +73,33 @@ public sealed class JwksTokenHandlerTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AMeterListenerThatThrows_DoesNotChangeHowAnUnknownKeyIsAnswered()
+    {
+        var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "chat.auth.unknown_kid_refusals" && ReferenceEquals(instrument.Meter.Scope, meters))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("a broken listener"));
+        listener.Start();
+        _jwks.Publish(TestSigner.Rsa("jwks-1"));
+        var handler = await StartAsync();
+        var stranger = TestSigner.Rsa("never-published");
+
+        // The first call looks (one fetch) and finds the issuer does not publish the key; the second, inside
+        // the minimum interval, may not look and is told to retry.
+        var looked = await handler.ValidateTokenAsync(stranger.Token("alice"), Parameters());
+        var throttled = await handler.ValidateTokenAsync(stranger.Token("alice"), Parameters());
+
+        Assert.IsType<SecurityTokenSignatureKeyNotFoundException>(looked.Exception);
+        Assert.IsType<SigningKeysUnavailableException>(throttled.Exception);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _services.GetRequiredService<JwksKeySet>().StopAsync(Ct);

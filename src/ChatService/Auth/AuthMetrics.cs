@@ -5,7 +5,8 @@ namespace ChatService.Auth;
 /// <summary>
 /// The JWKS key cache's instruments. Made by the host's meter factory rather than kept static, so
 /// every service instance in one process (the tests run several) counts its own fetches and
-/// refusals. Recording never throws.
+/// refusals. Recording throws only when a meter listener does; both callers catch that, so telemetry never
+/// changes a fetch's keys or a call's answer.
 /// </summary>
 internal sealed class AuthMetrics
 {
