@@ -11,9 +11,13 @@ namespace ChatService.Bench.Scenarios;
 /// what follows on a machine the bench shares): subtracting the nominal time alone counts that lateness as the
 /// service's. Read by the bench's own client after the run, so the service's counters don't see it.
 /// <para>
-/// <c>StartedTime</c> is taken before the attempt takes a slot of the backend's concurrency limit: a wait for
-/// a slot would be counted as the backend's. The bench's callers (16 at most) stay far below the limit
-/// (<c>MaxConcurrency</c>, 256), so none waits.
+/// <c>StartedTime</c> is taken when the router creates the attempt: before the reply publishes its Started
+/// event and before the attempt takes a slot of the backend's concurrency limit, so a wait for a slot would
+/// be counted as the backend's. <c>FirstTokenTime</c> is taken once the service's thread pool has run what
+/// follows the backend's first text. Publishing Started, taking the slot and that hop are the service's own
+/// work inside the subtracted time (a real backend's first token makes the hop too). The documented runs
+/// (1, 4 and 16 callers) stay far below the limit (<c>MaxConcurrency</c>, 256), so none waits for a slot;
+/// a run with more callers than that would.
 /// </para>
 /// </summary>
 internal static class BackendFirstTokens

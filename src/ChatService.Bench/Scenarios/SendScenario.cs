@@ -119,7 +119,8 @@ internal static class SendScenario
     /// The target's figure: per exchange, the time from Accepted to the first delta less the backend's own time to
     /// its first token as the service logged it for that reply (not the nominal time, which the simulated
     /// backend's timer overshoots). What is left is the service's: starting the worker, the window and
-    /// definitions, the prompt, starting the attempt, and carrying the first token to the caller.
+    /// definitions, the prompt, the router's start of the attempt, and carrying the first token to the caller.
+    /// Some of the service's own work is inside the subtracted time (see <see cref="BackendFirstTokens"/>).
     /// </summary>
     private static async Task ReportServiceOverheadAsync(
         BenchDatabase database, BenchReport report, int callers, IReadOnlyCollection<(BenchChat Chat, ExchangeTimings Timings)> measured,

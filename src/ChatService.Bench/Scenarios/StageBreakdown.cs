@@ -57,7 +57,7 @@ internal static class StageBreakdown
         {
             report.Figure($"stages before the first delta at {callers} callers, ms p50 (service, {replies} replies)", string.Join("; ", parts));
             // A sum of medians is not the median of sums: it says where the time goes, not what one reply took.
-            report.Figure($"the service's own stages before the first delta at {callers} callers, their p50s added up (all but first_token)",
+            report.Figure($"the service's own stages before the first delta at {callers} callers, their p50s added up (worker_started to first_delta_written, all but first_token)",
                 string.Create(CultureInfo.InvariantCulture, $"{ServiceStages.Sum(medians.GetValueOrDefault):0.000} ms"));
         }
     }

@@ -68,7 +68,7 @@ public sealed class BackendOptions
     /// <summary>Seed of the simulated model: the same seed and messages give the same reply. Default: 1.</summary>
     public int Seed { get; set; } = 1;
 
-    /// <summary>Simulated delay before the first token. Default: 150 ms.</summary>
+    /// <summary>Simulated time to first token, counted from the call (the simulated model's own preparation is inside it). Default: 150 ms.</summary>
     public TimeSpan TimeToFirstToken { get; set; } = TimeSpan.FromMilliseconds(150);
 
     /// <summary>Simulated generation speed; a token is about a word. Default: 40.</summary>
