@@ -15,9 +15,9 @@ namespace ChatService.Bench.Scenarios;
 /// event and before the attempt takes a slot of the backend's concurrency limit, so a wait for a slot would
 /// be counted as the backend's. <c>FirstTokenTime</c> is taken once the service's thread pool has run what
 /// follows the backend's first text. Publishing Started, taking the slot and that hop are the service's own
-/// work inside the subtracted time (a real backend's first token makes the hop too). The documented runs
-/// (1, 4 and 16 callers) stay far below the limit (<c>MaxConcurrency</c>, 256), so none waits for a slot;
-/// a run with more callers than that would.
+/// work inside the subtracted time (a real backend's first token makes the hop too). The send scenario
+/// sets the simulated backend's limit (<c>MaxConcurrency</c>) to at least twice its most callers, so none
+/// waits for a slot.
 /// </para>
 /// </summary>
 internal static class BackendFirstTokens

@@ -43,6 +43,22 @@ public sealed partial class SimulatedChatClientTests
         await AssertNextTokenExactlyAfterAsync(clock, stream, TimeSpan.FromMilliseconds(1000));
     }
 
+    [Fact]
+    public async Task AFractionOfAMillisecond_IsWaitedInFull_SoTheFirstTokenIsNeverEarly()
+    {
+        var clock = new FakeTimeProvider();
+        using var client = new SimulatedChatClient(new BackendOptions { TimeToFirstToken = TimeSpan.FromMilliseconds(10.4) }, clock);
+        await using var stream = client.GetStreamingResponseAsync(Prompt("Hi"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
+
+        // Rounded up to 11 ms, as the system clock's timers would otherwise drop the fraction (10 ms).
+        var next = stream.MoveNextAsync().AsTask();
+        clock.Advance(TimeSpan.FromMilliseconds(10.5));
+        await Task.Delay(20, Ct);
+        Assert.False(next.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(0.5));
+        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+    }
+
     /// <summary>
     /// Moves the clock to 1 ms short of <paramref name="delay"/>: no token yet (given a moment to show up
     /// if it were early); then the last millisecond: the token arrives.

@@ -85,7 +85,7 @@ public sealed class SimulatedChatClient : IChatClient
             throw new SimulatedBackendException("Simulated failure before the first token.");
         }
 
-        await DelayAsync(_options.TimeToFirstToken * slowFactor - _timeProvider.GetElapsedTime(called), cancellationToken);
+        await DelayAsync(WholeMilliseconds(_options.TimeToFirstToken * slowFactor - _timeProvider.GetElapsedTime(called)), cancellationToken);
         var perToken = TimeSpan.FromSeconds(slowFactor / _options.TokensPerSecond);
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -170,6 +170,14 @@ public sealed class SimulatedChatClient : IChatClient
 
         return faults;
     }
+
+    /// <summary>
+    /// The delay rounded up to a whole millisecond: the system clock's timers drop a fraction (49.7 ms waits
+    /// 49 ms), and a first token that comes before its time to first token would flatter what is measured
+    /// against it. A test's fake clock gets whole milliseconds too.
+    /// </summary>
+    private static TimeSpan WholeMilliseconds(TimeSpan delay) =>
+        delay > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds)) : TimeSpan.Zero;
 
     private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         delay > TimeSpan.Zero ? Task.Delay(delay, _timeProvider, cancellationToken) : Task.CompletedTask;
