@@ -106,7 +106,7 @@ internal sealed partial class DefinitionTokens(
                 : new Entry([.. keys[..^bookKeys.Length], .. readBookKeys], null, definitions, readBookKeys);
             memory.Set(entryKey, entry, new MemoryCacheEntryOptions
             {
-                Size = 1,
+                Size = DefinitionBytes.Of(definitions, entry.Keys, entry.Tokens, entry.BookKeys) + DefinitionBytes.Pointer(userId, chatId, speakerId),
                 // Past a token's life the copy can only miss: let it go.
                 AbsoluteExpirationRelativeToNow = Options.DefinitionTokenTtl,
             });
@@ -214,7 +214,11 @@ internal sealed partial class DefinitionTokens(
         var hint = new ChatHint(chatId);
         if (!memory.TryGetValue(hint, out EntryKey? last) || last != entryKey)
         {
-            memory.Set(hint, entryKey, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = Options.DefinitionTokenTtl });
+            memory.Set(hint, entryKey, new MemoryCacheEntryOptions
+            {
+                Size = DefinitionBytes.Pointer(chatId, entryKey.UserId, entryKey.ChatId, entryKey.SpeakerId),
+                AbsoluteExpirationRelativeToNow = Options.DefinitionTokenTtl,
+            });
         }
     }
 

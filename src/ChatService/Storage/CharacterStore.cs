@@ -22,7 +22,8 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
         "Description, Personality, Scenario, ExampleDialogues, SystemPrompt, PostHistoryInstructions, AlternateGreetings, " +
         "CreatorNotes, Tags, AvatarUrl, Creator, CharacterVersion, CardSpec, Version, UpdateTime, DeleteTime, ChatCount, Talkativeness";
 
-    private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
+    /// <summary>How long a cached character not used is kept (its memory bound is the cache's, by bytes).</summary>
+    private static readonly TimeSpan Unused = TimeSpan.FromHours(1);
 
     public Task<Character> InsertAsync(Character character, StoredCard? card, CancellationToken cancellationToken) =>
         InsertAsync(character, card, [], cancellationToken);
@@ -243,7 +244,7 @@ internal sealed partial class CharacterStore(SpannerGateway spanner, IMemoryCach
             && (held!.Version > character.Version || (held.Version == character.Version && held.IsDeleted && !character.IsDeleted));
         if (!newerHeld)
         {
-            memory.Set(character.Id, character, Entry);
+            memory.Set(character.Id, character, new MemoryCacheEntryOptions { Size = DefinitionBytes.Of(character), SlidingExpiration = Unused });
         }
     }
 

@@ -11,7 +11,8 @@ namespace ChatService.Storage;
 /// </summary>
 internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory) : ILorebookStore
 {
-    private static readonly MemoryCacheEntryOptions Entry = new() { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) };
+    /// <summary>How long a cached book not used is kept (its memory bound is the cache's, by bytes).</summary>
+    private static readonly TimeSpan Unused = TimeSpan.FromHours(1);
 
     public async Task<Lorebook> CreateAsync(Lorebook book, CancellationToken cancellationToken)
     {
@@ -199,7 +200,7 @@ internal sealed class LorebookStore(SpannerGateway spanner, IMemoryCache memory)
             {
                 if (!(memory.TryGetValue(Key(book.Id), out Lorebook? held) && held!.Version > book.Version))
                 {
-                    memory.Set(Key(book.Id), book, Entry);
+                    memory.Set(Key(book.Id), book, new MemoryCacheEntryOptions { Size = DefinitionBytes.Of(book), SlidingExpiration = Unused });
                 }
 
                 found.Add(book);

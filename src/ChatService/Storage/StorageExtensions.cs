@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ChatService.Chats;
@@ -27,10 +28,16 @@ public static class StorageExtensions
         builder.Services.AddSingleton<SchemaMigrator>();
         // Registered first among hosted services so the schema is in place before anything serves.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchemaMigrator>());
-        // Copies of the characters read, served again only once a read of their versions shows them current.
-        // Entries count 1 each, not by bytes: a speaker's copy also carries its prompt's prepared texts (2-3x its
-        // definition; docs/capacity.md, "Service replicas", has the per-entry estimate).
-        builder.Services.AddMemoryCache(o => o.SizeLimit = 100_000);
+        // Copies of the characters and books read, served again only once a read of their versions shows them
+        // current, and the definitions kept for warm chats (DefinitionTokens). Each entry counts an estimate of
+        // its bytes (DefinitionBytes: a character with its prompt's prepared copy) against Cache:DefinitionsMemoryBytes.
+        builder.Services.AddOptions<DefinitionCacheOptions>()
+            .BindConfiguration(DefinitionCacheOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddMemoryCache();
+        builder.Services.AddOptions<MemoryCacheOptions>()
+            .Configure<IOptions<DefinitionCacheOptions>>((memory, cache) => memory.SizeLimit = cache.Value.DefinitionsMemoryBytes);
         // The stores reach Spanner only through the gateway, which turns its errors into StorageException.
         builder.Services.AddSingleton<SpannerGateway>();
         builder.Services.AddSingleton<TurnCommits>();
