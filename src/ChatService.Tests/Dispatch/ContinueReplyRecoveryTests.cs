@@ -34,51 +34,11 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
     public async Task KilledMidContinuation_TheRecoveredContinuationAppendsToTheOldText()
     {
         var user = TestUsers.New();
-        string chatId, candidateId, old;
-        long seq;
-        await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
-        {
-            var client = first.Client(user);
-            var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
-            chatId = (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).ChatId;
-            using (var send = client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = "Tell me about primes.", RequestId = "send-1" }, cancellationToken: Ct))
-            {
-                var sent = await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
-                var reply = sent[^1].Completed.Turn;
-                (seq, candidateId, old) = (reply.Seq, reply.CandidateId, reply.Text);
-            }
-
-            Assert.NotEmpty(old);
-
-            // The continuation has streamed text when the process dies.
-            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = "continue-1" }, cancellationToken: Ct);
-            while (await call.ResponseStream.MoveNext(Ct) && call.ResponseStream.Current.EventCase != ReplyEvent.EventOneofCase.Delta)
-            {
-            }
-
-            Assert.Equal(ReplyEvent.EventOneofCase.Delta, call.ResponseStream.Current.EventCase);
-
-            // The delta may reach the caller before its batch is in Redis: kill only once continuation
-            // 1's log (:c1) holds its Accepted (its first append), so recovery finds it there.
-            using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
-            {
-                await redis.GetDatabase().WaitForFirstAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct);
-            }
-
-            await first.KillAsync();
-        }
-
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
-        var owed = await CandidateAsync(database, chatId, candidateId);
-        Assert.Equal((old, 1L, "replica-a", true), (owed.Text, owed.Continuations, owed.LeaseOwner, owed.Owed));
+        var (chatId, seq, candidateId, old) = await KillMidContinuationAsync(user, database, beforeItsFirstToken: false);
 
         await using var second = await ServiceProcess.StartAsync(Settings("replica-b"), Ct);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await CandidateAsync(database, chatId, candidateId)).Owed)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the continuation is still owed after 60 s:\n{second.Output}");
-            await Task.Delay(250, Ct);
-        }
+        await WaitUntilRecoveredAsync(database, chatId, candidateId, second);
 
         // Appended once to the old text, on the same candidate.
         var stored = await CandidateAsync(database, chatId, candidateId);
@@ -109,44 +69,14 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
     public async Task AContinuationRecoveryGivesUpOn_HavingAddedNothing_EndsItsLogFailed_AndItsStorageReplayToo()
     {
         var user = TestUsers.New();
-        string chatId, candidateId, old;
-        long seq;
-        await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
-        {
-            var client = first.Client(user);
-            var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
-            chatId = (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).ChatId;
-            using (var send = client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = "Tell me about primes.", RequestId = "send-1" }, cancellationToken: Ct))
-            {
-                var reply = (await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].Completed.Turn;
-                (seq, candidateId, old) = (reply.Seq, reply.CandidateId, reply.Text);
-            }
-
-            // The prompt's newest user turn now makes the backend hang before its first token: the continuation adds
-            // nothing before the process dies, once its log (:c1) holds its Accepted.
-            await client.EditTurnAsync(new EditTurnRequest { ChatId = chatId, Seq = seq - 1, Text = "Tell me about primes. [sim:hang]" }, cancellationToken: Ct);
-            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = "continue-1" }, cancellationToken: Ct);
-            Assert.True(await call.ResponseStream.MoveNext(Ct));
-            Assert.True(call.ResponseStream.Current.Accepted.Continuation);
-            using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
-            {
-                await redis.GetDatabase().WaitForFirstAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct);
-            }
-
-            await first.KillAsync();
-        }
+        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
+        var (chatId, seq, candidateId, old) = await KillMidContinuationAsync(user, database, beforeItsFirstToken: true);
 
         // The continuation has used its one recovery attempt already (as if a replica before this one had died
         // with it too): recovery gives up on its next claim, and the candidate goes back to what it was.
-        await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         await database.WriteAsync([SpannerMutation.Update("Candidates").Set("ChatId", chatId).Set("Seq", seq).Set("CandidateId", candidateId).Set("RecoveryAttempts", 1L)], Ct);
         await using var second = await ServiceProcess.StartAsync(Settings("replica-b", maxRecoveryAttempts: 1), Ct);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await CandidateAsync(database, chatId, candidateId)).Owed)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the continuation is still owed after 60 s:\n{second.Output}");
-            await Task.Delay(250, Ct);
-        }
+        await WaitUntilRecoveredAsync(database, chatId, candidateId, second);
 
         var restored = await CandidateAsync(database, chatId, candidateId);
         Assert.Equal((old, 3L, 1L), (restored.Text, restored.State, restored.Continuations));
@@ -170,6 +100,76 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
         {
             Assert.Equal(ReplyEvent.EventOneofCase.Failed, end.EventCase);
             Assert.Equal(("RECOVERY_EXHAUSTED", old, TurnState.Complete), (end.Failed.Code, end.Failed.Turn.Text, end.Failed.Turn.State));
+        }
+    }
+
+    /// <summary>
+    /// On a first replica: a chat with one exchange, then a continuation of its reply, and the process SIGKILLed
+    /// once the continuation's log (:c1) holds its Accepted (its first append), so recovery finds it there. The
+    /// continuation has streamed text by then, or (<paramref name="beforeItsFirstToken"/>) the backend hangs before
+    /// its first token, so it has added nothing. Checks the candidate is left owed by that replica, with the old text.
+    /// </summary>
+    private async Task<(string ChatId, long Seq, string CandidateId, string Old)> KillMidContinuationAsync(
+        string user, SpannerDatabaseClient database, bool beforeItsFirstToken)
+    {
+        string chatId, candidateId, old;
+        long seq;
+        await using (var first = await ServiceProcess.StartAsync(Settings("replica-a"), Ct))
+        {
+            var client = first.Client(user);
+            var character = await client.CreateCharacterAsync(new CreateCharacterRequest { DisplayName = "Ada", Persona = "A mathematician." }, cancellationToken: Ct);
+            chatId = (await client.CreateChatAsync(new CreateChatRequest { CharacterIds = { character.CharacterId } }, cancellationToken: Ct)).ChatId;
+            using (var send = client.SendMessage(new SendMessageRequest { ChatId = chatId, Text = "Tell me about primes.", RequestId = "send-1" }, cancellationToken: Ct))
+            {
+                var reply = (await send.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct))[^1].Completed.Turn;
+                (seq, candidateId, old) = (reply.Seq, reply.CandidateId, reply.Text);
+            }
+
+            Assert.NotEmpty(old);
+            if (beforeItsFirstToken)
+            {
+                // The prompt's newest user turn makes the backend hang before its first token.
+                await client.EditTurnAsync(new EditTurnRequest { ChatId = chatId, Seq = seq - 1, Text = "Tell me about primes. [sim:hang]" }, cancellationToken: Ct);
+            }
+
+            using var call = client.ContinueReply(new ContinueReplyRequest { ChatId = chatId, Seq = seq, RequestId = "continue-1" }, cancellationToken: Ct);
+            if (beforeItsFirstToken)
+            {
+                Assert.True(await call.ResponseStream.MoveNext(Ct));
+                Assert.True(call.ResponseStream.Current.Accepted.Continuation);
+            }
+            else
+            {
+                while (await call.ResponseStream.MoveNext(Ct) && call.ResponseStream.Current.EventCase != ReplyEvent.EventOneofCase.Delta)
+                {
+                }
+
+                Assert.Equal(ReplyEvent.EventOneofCase.Delta, call.ResponseStream.Current.EventCase);
+            }
+
+            // The delta may reach the caller before its batch is in Redis: kill only once the log holds the Accepted.
+            using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration))
+            {
+                await redis.GetDatabase().WaitForFirstAsync($"chat:{{{chatId}}}:r:{seq}:{candidateId}:c1", Ct);
+            }
+
+            await first.KillAsync();
+        }
+
+        // Owed, so the wait for its recovery below cannot end before it starts.
+        var owed = await CandidateAsync(database, chatId, candidateId);
+        Assert.Equal((old, 1L, "replica-a", true), (owed.Text, owed.Continuations, owed.LeaseOwner, owed.Owed));
+        return (chatId, seq, candidateId, old);
+    }
+
+    /// <summary>Waits (60 s at most) until the candidate is no longer owed.</summary>
+    private static async Task WaitUntilRecoveredAsync(SpannerDatabaseClient database, string chatId, string candidateId, ServiceProcess second)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await CandidateAsync(database, chatId, candidateId)).Owed)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the continuation is still owed after 60 s:\n{second.Output}");
+            await Task.Delay(250, Ct);
         }
     }
 

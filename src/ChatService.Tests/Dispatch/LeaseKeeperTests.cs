@@ -21,138 +21,158 @@ public sealed class LeaseKeeperTests
     [Fact]
     public async Task RenewsEveryThirdOfTheLease_UntilStopped()
     {
-        var clock = new TimerSignallingClock();
-        var start = clock.GetUtcNow();
-        var renewals = new Renewals(clock, _ => LeaseStatus.Held);
-        using var work = new CancellationTokenSource();
-        using var keeper = new LeaseKeeper(renewals.RenewAsync, Lease, clock, work);
+        using var k = new Keeping(_ => LeaseStatus.Held);
 
         for (var n = 1; n <= 3; n++)
         {
-            await clock.WaitForTimerAsync(Ct);
-            clock.Advance(Third - TimeSpan.FromMilliseconds(1));
-            clock.Advance(TimeSpan.FromMilliseconds(1));
-            await renewals.WaitForAsync(n);
+            await k.Clock.WaitForTimerAsync(Ct);
+            k.Clock.Advance(Third - TimeSpan.FromMilliseconds(1));
+            k.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            await k.Renewals.WaitForAsync(n);
         }
 
-        await keeper.StopAsync();
-        clock.Advance(Lease * 10);
+        await k.Keeper.StopAsync();
+        k.Clock.Advance(Lease * 10);
 
-        Assert.Equal([start + Third, start + (2 * Third), start + (3 * Third)], renewals.Times);
-        Assert.False(keeper.Lost);
-        Assert.False(work.IsCancellationRequested);
+        Assert.Equal([k.Start + Third, k.Start + (2 * Third), k.Start + (3 * Third)], k.Renewals.Times);
+        Assert.False(k.Keeper.Lost);
+        Assert.False(k.Work.IsCancellationRequested);
     }
 
     [Fact]
     public async Task ARenewalThatThrows_IsReported_AndTriedAgainAThirdLater_WhileTheWorkGoesOn()
     {
-        var clock = new TimerSignallingClock();
-        var start = clock.GetUtcNow();
         var outage = new InvalidOperationException("spanner is down");
-        var renewals = new Renewals(clock, n => n == 1 ? throw outage : LeaseStatus.Held);
         var failures = new List<Exception>();
-        using var work = new CancellationTokenSource();
-        using var keeper = new LeaseKeeper(renewals.RenewAsync, Lease, clock, work, renewalFailed: ex => { lock (failures) { failures.Add(ex); } });
+        using var k = new Keeping(n => n == 1 ? throw outage : LeaseStatus.Held, renewalFailed: ex => { lock (failures) { failures.Add(ex); } });
 
-        for (var n = 1; n <= 2; n++)
-        {
-            await clock.WaitForTimerAsync(Ct);
-            clock.Advance(Third);
-            await renewals.WaitForAsync(n);
-        }
+        await k.RenewAsync(1);
+        await k.RenewAsync(2);
+        await k.Keeper.StopAsync();
 
-        await keeper.StopAsync();
-
-        Assert.Equal([start + Third, start + (2 * Third)], renewals.Times);
+        Assert.Equal([k.Start + Third, k.Start + (2 * Third)], k.Renewals.Times);
         Assert.Same(outage, Assert.Single(failures));
-        Assert.False(keeper.Lost);
-        Assert.False(work.IsCancellationRequested);
+        Assert.False(k.Keeper.Lost);
+        Assert.False(k.Work.IsCancellationRequested);
     }
 
     [Fact]
     public async Task ALostLease_CancelsTheWork_AndEndsTheRenewals()
     {
-        var clock = new TimerSignallingClock();
-        var renewals = new Renewals(clock, n => n == 2 ? LeaseStatus.Lost : LeaseStatus.Held);
-        using var work = new CancellationTokenSource();
-        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = work.Token.Register(() => cancelled.TrySetResult());
         var cancelAsked = false;
-        using var keeper = new LeaseKeeper(renewals.RenewAsync, Lease, clock, work, cancelRequested: () => cancelAsked = true);
+        using var k = new Keeping(n => n == 2 ? LeaseStatus.Lost : LeaseStatus.Held, cancelRequested: () => cancelAsked = true);
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = k.Work.Token.Register(() => cancelled.TrySetResult());
 
-        await clock.WaitForTimerAsync(Ct);
-        clock.Advance(Third);
-        await renewals.WaitForAsync(1);
-        Assert.False(work.IsCancellationRequested);
+        await k.RenewAsync(1);
+        Assert.False(k.Work.IsCancellationRequested);
 
-        await clock.WaitForTimerAsync(Ct);
-        clock.Advance(Third);
+        await k.Clock.WaitForTimerAsync(Ct);
+        k.Clock.Advance(Third);
         await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
         // No renewal is waited for after the lease is lost: the loop ended without starting another delay.
-        Assert.False(await clock.WaitForTimerAsync(Ct).WaitAsync(TimeSpan.FromMilliseconds(500), Ct).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default),
-            "the keeper went on waiting to renew a lease it lost");
-        clock.Advance(Lease * 10);
-        await keeper.StopAsync();
-        Assert.Equal(2, renewals.Times.Count);
-        Assert.True(keeper.Lost);
+        await k.AssertNoFurtherDelayAsync("the keeper went on waiting to renew a lease it lost");
+        Assert.Equal(2, k.Renewals.Times.Count);
+        Assert.True(k.Keeper.Lost);
         Assert.False(cancelAsked);
     }
 
     [Fact]
     public async Task ACancelAskedElsewhere_RunsTheCallback_AndEndsTheRenewals_WithoutCancellingTheWork()
     {
-        var clock = new TimerSignallingClock();
-        var renewals = new Renewals(clock, _ => LeaseStatus.CancelRequested);
-        using var work = new CancellationTokenSource();
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var keeper = new LeaseKeeper(renewals.RenewAsync, Lease, clock, work, cancelRequested: () => asked.TrySetResult());
+        using var k = new Keeping(_ => LeaseStatus.CancelRequested, cancelRequested: () => asked.TrySetResult());
 
-        await clock.WaitForTimerAsync(Ct);
-        clock.Advance(Third);
+        await k.Clock.WaitForTimerAsync(Ct);
+        k.Clock.Advance(Third);
         await asked.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
-        Assert.False(await clock.WaitForTimerAsync(Ct).WaitAsync(TimeSpan.FromMilliseconds(500), Ct).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default),
-            "the keeper went on renewing a reply whose cancel was asked");
-        clock.Advance(Lease * 10);
-        await keeper.StopAsync();
-        Assert.Single(renewals.Times);
-        Assert.False(keeper.Lost);
-        Assert.False(work.IsCancellationRequested);
+        await k.AssertNoFurtherDelayAsync("the keeper went on renewing a reply whose cancel was asked");
+        Assert.Single(k.Renewals.Times);
+        Assert.False(k.Keeper.Lost);
+        Assert.False(k.Work.IsCancellationRequested);
     }
 
     [Fact]
     public async Task StopAsync_WaitsForARenewalInFlight_SoNothingExtendsTheLeaseAfterIt()
     {
-        var clock = new TimerSignallingClock();
         var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource<LeaseStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = 0;
-        using var work = new CancellationTokenSource();
-        using var keeper = new LeaseKeeper(
-            _ =>
-            {
-                // A commit already sent: it lands whatever the keeper's token says.
-                Interlocked.Increment(ref calls);
-                inFlight.TrySetResult();
-                return release.Task;
-            },
-            Lease,
-            clock,
-            work);
+        using var k = new Keeping(renew: _ =>
+        {
+            // A commit already sent: it lands whatever the keeper's token says.
+            Interlocked.Increment(ref calls);
+            inFlight.TrySetResult();
+            return release.Task;
+        });
 
-        await clock.WaitForTimerAsync(Ct);
-        clock.Advance(Third);
+        await k.Clock.WaitForTimerAsync(Ct);
+        k.Clock.Advance(Third);
         await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
-        var stop = keeper.StopAsync();
+        var stop = k.Keeper.StopAsync();
         await Task.Delay(200, Ct);
         Assert.False(stop.IsCompleted, "StopAsync returned while a renewal was still in flight");
 
         release.SetResult(LeaseStatus.Held);
         await stop.WaitAsync(TimeSpan.FromSeconds(10), Ct);
-        clock.Advance(Lease * 10);
+        k.Clock.Advance(Lease * 10);
         Assert.Equal(1, Volatile.Read(ref calls));
+    }
+
+    /// <summary>
+    /// A keeper on a fake clock, its work's token source and the renewals it made: scripted (answered by
+    /// <see cref="Renewals"/>, by their number), or by <paramref name="renew"/> when given.
+    /// </summary>
+    private sealed class Keeping : IDisposable
+    {
+        public Keeping(
+            Func<int, LeaseStatus>? script = null,
+            Func<CancellationToken, Task<LeaseStatus>>? renew = null,
+            Action<Exception>? renewalFailed = null,
+            Action? cancelRequested = null)
+        {
+            Start = Clock.GetUtcNow();
+            Renewals = new Renewals(Clock, script ?? (_ => LeaseStatus.Held));
+            Keeper = new LeaseKeeper(renew ?? Renewals.RenewAsync, Lease, Clock, Work, renewalFailed, cancelRequested);
+        }
+
+        public TimerSignallingClock Clock { get; } = new();
+
+        public DateTimeOffset Start { get; }
+
+        public Renewals Renewals { get; }
+
+        public CancellationTokenSource Work { get; } = new();
+
+        public LeaseKeeper Keeper { get; }
+
+        /// <summary>Moves the clock on a third once the keeper waits, and waits for its <paramref name="n"/>th renewal.</summary>
+        public async Task RenewAsync(int n)
+        {
+            await Clock.WaitForTimerAsync(Ct);
+            Clock.Advance(Third);
+            await Renewals.WaitForAsync(n);
+        }
+
+        /// <summary>
+        /// Checks that the keeper starts no further delay (500 ms given to it), then moves the clock well past
+        /// the lease and stops the keeper.
+        /// </summary>
+        public async Task AssertNoFurtherDelayAsync(string message)
+        {
+            Assert.False(await Clock.WaitForTimerAsync(Ct).WaitAsync(TimeSpan.FromMilliseconds(500), Ct).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default), message);
+            Clock.Advance(Lease * 10);
+            await Keeper.StopAsync();
+        }
+
+        public void Dispose()
+        {
+            Keeper.Dispose();
+            Work.Dispose();
+        }
     }
 
     /// <summary>The renewals a keeper made: when (on the fake clock), each answered by the script (by its number, from 1).</summary>

@@ -47,6 +47,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// </summary>
     public Task? FirstChunkGate { get; set; }
 
+    /// <summary>
+    /// When set, every request waits for this task after its first content chunk, before the rest (the request's
+    /// cancellation ends the wait), so a test can act while a reply is part-way streamed without a timed delay.
+    /// </summary>
+    public Task? NextChunksGate { get; set; }
+
     /// <summary>Wait between two content chunks, so a client can act while the reply is still streaming.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
@@ -126,6 +132,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(300), context.RequestAborted);
                 context.Abort();
                 return;
+            }
+
+            if (i == 1 && NextChunksGate is { } next)
+            {
+                await next.WaitAsync(context.RequestAborted);
             }
 
             if (i > 0 && ChunkDelay > TimeSpan.Zero)

@@ -189,15 +189,28 @@ public sealed partial class ContinueReplyTests(OpenAIBackedFixture fixture) : Sh
         var history = await client.GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId }, cancellationToken: Ct);
         Assert.Equal((final, 1, TurnState.Complete), (history.Turns[0].Text, history.Turns[0].Continuations, history.Turns[0].State));
 
-        // A second continuation, repeated while it generates and again after: the same sum each time.
+        // A second continuation, repeated while it generates and again after: the same sum each time. The model's
+        // stream is held after its first chunk until the repeat is accepted, so the repeat comes part-way through
+        // the stream (text streamed, more to come) however slow the machine.
         var second = new ContinueReplyRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "repeat-generating" };
-        OpenAI.Server.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        OpenAI.Server.NextChunksGate = gate.Task;
         try
         {
             using var call = client.ContinueReply(second, cancellationToken: Ct);
-            Assert.True(await call.ResponseStream.MoveNext(Ct));
-            List<ReplyEvent> original = [call.ResponseStream.Current];
-            var whileGenerating = await ReadAllAsync(client.ContinueReply(second, cancellationToken: Ct));
+            List<ReplyEvent> original = [];
+            while (original is [] or [.., { EventCase: not ReplyEvent.EventOneofCase.Delta }])
+            {
+                Assert.True(await call.ResponseStream.MoveNext(Ct), "the continuation ended before its first delta");
+                original.Add(call.ResponseStream.Current);
+            }
+
+            using var repeated = client.ContinueReply(second, cancellationToken: Ct);
+            Assert.True(await repeated.ResponseStream.MoveNext(Ct));
+            List<ReplyEvent> whileGenerating = [repeated.ResponseStream.Current];
+            Assert.True(whileGenerating[0].Accepted.Duplicate);
+            gate.SetResult();
+            whileGenerating.AddRange(await repeated.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
             original.AddRange(await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
             var whole = whileGenerating[^1].Completed.Turn.Text;
             Assert.StartsWith(final, whole);
@@ -207,7 +220,8 @@ public sealed partial class ContinueReplyTests(OpenAIBackedFixture fixture) : Sh
         }
         finally
         {
-            OpenAI.Server.ChunkDelay = TimeSpan.Zero;
+            gate.TrySetResult();
+            OpenAI.Server.NextChunksGate = null;
         }
 
         var after = await ReadAllAsync(client.ContinueReply(second, cancellationToken: Ct));
@@ -226,13 +240,19 @@ public sealed partial class ContinueReplyTests(OpenAIBackedFixture fixture) : Sh
         var candidateId = first[^1].CandidateId;
         Assert.Equal(final, first[^1].Completed.Turn.Text);
 
-        // The continuation's log (and the reply's own) expire, as Dispatch:LogRetention lets them: here by hand.
+        // The continuation's log (and the reply's own) expire, as Dispatch:LogRetention lets them: here by hand, once
+        // each holds its final event (the writer appends it after the caller has it; a log deleted before that is
+        // written again whole, and the repeat would follow it instead of replaying from storage).
         var redis = Fixture.Service<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
-        Assert.True(await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1"), "the continuation's log was not there to expire");
-        await redis.KeyDeleteAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}");
+        var log = $"chat:{{{chat.ChatId}}}:r:3:{candidateId}:c1";
+        Assert.True(await redis.DeleteWhenEndedAsync(log, Ct), "the continuation's log was not there to expire");
+        await redis.DeleteWhenEndedAsync($"chat:{{{chat.ChatId}}}:r:3:{candidateId}", Ct);
         var requests = OpenAI.Server.Requests.Count;
 
         var repeat = await ReadAllAsync(client.ContinueReply(request, cancellationToken: Ct));
+
+        // Replayed from storage: the log was not there to follow (nor written again).
+        Assert.False(await redis.KeyExistsAsync(log), "the continuation's log was there for the repeat to follow");
 
         // The Accepted text and the deltas add up to the stored text once; nothing is generated or stored again.
         Assert.True(repeat[0].Accepted.Duplicate);
