@@ -44,6 +44,14 @@ public sealed class SummaryKillTests(LocalStack stack)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    // A's replies take about 0.8 s (B's a few ms), so that A dies with replies mid-generation for B's recovery to finish.
+    private static Dictionary<string, string> SettingsOfA(Uri summarizer) => new(Settings(summarizer))
+    {
+        ["Inference:Backends:sim:TokensPerSecond"] = "40",
+        ["Inference:Backends:sim:MinTokens"] = "30",
+        ["Inference:Backends:sim:MaxTokens"] = "34",
+    };
+
     private static Dictionary<string, string> Settings(Uri summarizer) => new(ChatServiceFixture.FastSimulatedBackend)
     {
         ["Chat:ReplyLease"] = "00:00:03",
@@ -73,7 +81,7 @@ public sealed class SummaryKillTests(LocalStack stack)
         await using var summarizer = await FakeOpenAIServer.StartAsync(Ct);
         heldSummarizer.ReplyChunks = ["SUMMARY A"];
         summarizer.ReplyChunks = ["SUMMARY B"];
-        await using var pair = await ReplicaPair.StartAsync(stack, "sk", Settings(heldSummarizer.BaseUrl), Settings(summarizer.BaseUrl), Ct);
+        await using var pair = await ReplicaPair.StartAsync(stack, "sk", SettingsOfA(heldSummarizer.BaseUrl), Settings(summarizer.BaseUrl), Ct);
         var replicaA = "a-" + pair.Database.DatabaseId;
         var replicaB = "b-" + pair.Database.DatabaseId;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(stack.RedisConfiguration);
@@ -94,7 +102,7 @@ public sealed class SummaryKillTests(LocalStack stack)
         Assert.True(storedByA.Values.Sum(v => v.Count) > 0, $"A stored no summary before its calls were held:\n{pair.Outputs()}");
 
         // From here A's summary calls wait (until A dies), and the sends go on. Once a call is held and A's
-        // lease for it is in Redis, A is killed with sends in flight.
+        // lease for it is in Redis, A is killed while a reply streams.
         var hold = new TaskCompletionSource();
         heldSummarizer.FirstChunkGate = hold.Task;
         var heldBefore = heldSummarizer.Requests.Count;
@@ -127,7 +135,7 @@ public sealed class SummaryKillTests(LocalStack stack)
         }).ToList();
 
         var start = DateTime.UtcNow;
-        while (heldSummarizer.Requests.Count == heldBefore || (await LeasesAsync(keys, chatIds, replicaA)).Count == 0)
+        while (heldSummarizer.Requests.Count == heldBefore || !chats.Any(c => c.Streaming) || (await LeasesAsync(keys, chatIds, replicaA)).Count == 0)
         {
             Assert.True(DateTime.UtcNow - start < Deadline && !sends.All(s => s.IsCompleted),
                 $"A never held a summary job (held calls: {heldSummarizer.Requests.Count - heldBefore}):\n{pair.Outputs()}");
@@ -141,9 +149,11 @@ public sealed class SummaryKillTests(LocalStack stack)
         var heldByA = await LeasesAsync(keys, chatIds, replicaA);
         afterKill.SetResult(heldByA);
         Assert.True(heldByA.Count > 0, $"A's summary leases ran out before the test read them; nothing was held at the kill:\n{pair.Outputs()}");
+        var owedByA = await CountAsync(database, $"SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = '{replicaA}'");
+        Assert.True(owedByA > 0, $"no reply was mid-generation on A when it died: B's recovery is not exercised\n{pair.Outputs()}");
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"A killed holding {string.Join(", ", heldByA.Select(h => $"{h.Key} through {h.Value}"))}; " +
-            $"{heldSummarizer.Requests.Count - heldBefore} calls held; exchanges at the kill: {string.Join(", ", chats.Select(c => c.Exchanges))}");
+            $"{heldSummarizer.Requests.Count - heldBefore} calls held; {owedByA} replies owed; exchanges at the kill: {string.Join(", ", chats.Select(c => c.Exchanges))}");
 
         await Task.WhenAll(sends).WaitAsync(Deadline, Ct);
 
@@ -236,6 +246,15 @@ public sealed class SummaryKillTests(LocalStack stack)
         public string ChatId { get; } = chatId;
 
         public int Exchanges { get; set; }
+
+        /// <summary>Whether a reply of the chat is streaming on A (its first text arrived, not its end).</summary>
+        public bool Streaming
+        {
+            get => Volatile.Read(ref _streaming);
+            set => Volatile.Write(ref _streaming, value);
+        }
+
+        private bool _streaming;
     }
 
     private sealed record Summary(long Version, long BaseVersion, long FromSeq, long ThroughSeq, string Replica, bool Discarded);
@@ -253,7 +272,20 @@ public sealed class SummaryKillTests(LocalStack stack)
             RequestId = $"send-{chat.Exchanges + 1}",
         };
         using var call = replica.Client(user).SendMessage(request, deadline: DateTime.UtcNow + Deadline, cancellationToken: Ct);
-        var events = await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        var events = new List<ReplyEvent>();
+        try
+        {
+            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
+            {
+                events.Add(e);
+                chat.Streaming = e.EventCase == ReplyEvent.EventOneofCase.Delta;
+            }
+        }
+        finally
+        {
+            chat.Streaming = false;
+        }
+
         Assert.True(events.Count > 0 && events[^1].EventCase == ReplyEvent.EventOneofCase.Completed,
             $"the reply to {request.RequestId} of chat {chat.ChatId} did not complete: {string.Join(", ", events.Select(e => e.EventCase))}\n{outputs()}");
         chat.Exchanges++;
