@@ -99,6 +99,20 @@ public sealed class DefinitionCacheBytesTests(SpannerEmulatorFixture emulator)
     }
 
     [Fact]
+    public void AGroupChatsKeptDefinitions_CountOnlyTheSpeakersPromptCopy_SoTheyGrowWithTheCastNotItsSquare()
+    {
+        var cast = Enumerable.Range(0, 8).Select(i => Large($"Member {i}")).ToDictionary(c => c.Id);
+        var speaker = cast.Keys.First();
+        var size = DefinitionBytes.Of(new ReplyDefinitions(cast, Persona: null), speaker, [.. cast.Keys], null, []);
+
+        // Every member's texts in full, and one prompt copy (at least another copy of a member's texts): the
+        // speaker's. Counting each member's copy would add seven more, each at least a member's texts.
+        Assert.True(size >= cast.Values.Sum(TextBytes) + TextBytes(cast[speaker]), $"{size}");
+        var everyCopy = cast.Values.Sum(DefinitionBytes.Of);
+        Assert.True(size < everyCopy - (7 * TextBytes(cast[speaker])), $"{size} of {everyCopy}");
+    }
+
+    [Fact]
     public void TheLimit_IsCacheDefinitionsMemoryBytes_256MiBUnlessSet_AndOutOfRangeIsRefused()
     {
         Assert.Equal(256L * 1024 * 1024, SizeLimit(null));

@@ -106,7 +106,7 @@ internal sealed partial class DefinitionTokens(
                 : new Entry([.. keys[..^bookKeys.Length], .. readBookKeys], null, definitions, readBookKeys);
             memory.Set(entryKey, entry, new MemoryCacheEntryOptions
             {
-                Size = DefinitionBytes.Of(definitions, entry.Keys, entry.Tokens, entry.BookKeys) + DefinitionBytes.Pointer(userId, chatId, speakerId),
+                Size = DefinitionBytes.Of(definitions, speakerId, entry.Keys, entry.Tokens, entry.BookKeys) + DefinitionBytes.Pointer(userId, chatId, speakerId),
                 // Past a token's life the copy can only miss: let it go.
                 AbsoluteExpirationRelativeToNow = Options.DefinitionTokenTtl,
             });

@@ -65,12 +65,16 @@ internal static class DefinitionBytes
     public static long Of(Lorebook book) => EntryBytes + BookBytes(book);
 
     /// <summary>
-    /// A reply's kept definitions (<c>DefinitionTokens</c>): its keys and tokens, and in full every character,
-    /// book and persona it holds. The characters and books are the stores' cached instances as often as not,
-    /// counted again here: the kept copy holds them whatever the stores let go (or replace with a newer
-    /// version), so only counting them in both keeps the sum of the sizes above the memory held.
+    /// A reply's kept definitions (<c>DefinitionTokens</c>, one entry per chat and speaker): its keys and tokens,
+    /// and in full every character, book and persona it holds. The characters and books are the stores' cached
+    /// instances as often as not, counted again here: the kept copy holds them whatever the stores let go (or
+    /// replace with a newer version), so only counting them in both keeps the sum of the sizes above the memory
+    /// held. Only the speaker's prompt copy is counted (<see cref="PreparedOf"/>): the other members' copies are
+    /// counted by their own entries as speakers, and counting every member's in every speaker's entry would
+    /// make a group chat of large cards cost its cast size squared.
     /// </summary>
-    public static long Of(ReplyDefinitions definitions, IReadOnlyCollection<string> keys, IReadOnlyCollection<string>? tokens, IReadOnlyCollection<string> bookKeys)
+    public static long Of(
+        ReplyDefinitions definitions, string speakerId, IReadOnlyCollection<string> keys, IReadOnlyCollection<string>? tokens, IReadOnlyCollection<string> bookKeys)
     {
         var bytes = EntryBytes + (4 * ObjectBytes) + Texts(keys) + (tokens is null ? 0 : Texts(tokens)) + Texts(bookKeys);
 
@@ -78,7 +82,7 @@ internal static class DefinitionBytes
         bytes += (2 * ObjectBytes) + (definitions.Cast.Count * (4 * ReferenceBytes));
         foreach (var (id, character) in definitions.Cast)
         {
-            bytes += Text(id) + CharacterBytes(character) + PreparedOf(character);
+            bytes += Text(id) + CharacterBytes(character) + (id == speakerId ? PreparedOf(character) : 0);
         }
 
         foreach (var book in definitions.Lorebooks)
