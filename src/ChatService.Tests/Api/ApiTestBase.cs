@@ -29,20 +29,23 @@ public abstract class ApiTestBase(ChatServiceFixture fixture)
     /// <summary>Sends a message and reads the whole event stream.</summary>
     protected async Task<List<ReplyEvent>> SendAsync(string userId, string chatId, string text, string requestId = "", params string[] replyCharacterIds)
     {
-        using var call = Fixture.Client(userId).SendMessage(new SendMessageRequest
+        var call = Fixture.Client(userId).SendMessage(new SendMessageRequest
         {
             ChatId = chatId,
             Text = text,
             RequestId = requestId,
             ReplyCharacterIds = { replyCharacterIds },
         }, cancellationToken: Ct);
-        var events = new List<ReplyEvent>();
-        await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
-        {
-            events.Add(e);
-        }
+        return await ReadAllAsync(call);
+    }
 
-        return events;
+    /// <summary>Reads a reply stream (a send, regeneration or continuation) to its end, and disposes the call.</summary>
+    protected static async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
+    {
+        using (call)
+        {
+            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        }
     }
 
     protected static async Task<RpcException> AssertStatusAsync(StatusCode expected, Func<Task> call)

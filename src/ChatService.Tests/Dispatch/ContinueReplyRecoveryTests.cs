@@ -46,7 +46,7 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
         Assert.StartsWith(old, stored.Text);
         Assert.True(stored.Text.Length > old.Length, $"nothing was appended to \"{old}\"");
         Assert.DoesNotContain(old, stored.Text[old.Length..]);
-        Assert.Equal(1, await CountAsync(database, $"SELECT COUNT(*) FROM Candidates WHERE ChatId = '{chatId}'"));
+        Assert.Equal(1, await database.CountAsync($"SELECT COUNT(*) FROM Candidates WHERE ChatId = '{chatId}'"));
 
         // The recovered attempt was prompted with the old text as the assistant's, and its stream (from
         // another replica, through the restart) adds up to the stored text after the text it was accepted with.
@@ -181,9 +181,6 @@ public sealed class ContinueReplyRecoveryTests(LocalStack stack) : IAsyncLifetim
             .Add("c", chatId).Add("id", candidateId)))[0];
         return (row.Get<string>("Text"), row.Get<long>("State"), row.Get<long>("Continuations"), row.Get<string?>("LeaseOwner"), row.Get<bool>("Owed"));
     }
-
-    private static async Task<long> CountAsync(SpannerDatabaseClient database, string sql) =>
-        (await database.QueryListAsync(new SpannerStatement(sql)))[0].Get<long>(0);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

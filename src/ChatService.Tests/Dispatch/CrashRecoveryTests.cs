@@ -61,23 +61,23 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
         // Every reply had streamed when the process died; on a loaded machine the first ones may have finished
         // before the last one's first token. Those still owed are what the new replica must finish, once each.
-        var owedAtKill = await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = 'replica-a'");
+        var owedAtKill = await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = 'replica-a'");
         Assert.True(owedAtKill > 0, "no reply was mid-generation when the process died: the test proves nothing");
         TestContext.Current.TestOutputHelper?.WriteLine($"{owedAtKill} of {Replies} replies owed at the kill");
 
         await using var second = await ServiceProcess.StartAsync(Settings("replica-b"), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL") > 0)
+        while (await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL") > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, $"replies still owed after 60 s:\n{second.Output}");
             await Task.Delay(250, Ct);
         }
 
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM Turns WHERE AuthorRole = 1"));
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM Turns WHERE AuthorRole = 2"));
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE State = 3 AND LENGTH(Text) > 0"));
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(*) FROM ModelCalls WHERE Outcome = 'ok'"));
-        Assert.Equal(Replies, await CountAsync(database, "SELECT COUNT(DISTINCT CONCAT(ChatId, CAST(Seq AS STRING))) FROM ModelCalls WHERE Outcome = 'ok'"));
+        Assert.Equal(Replies, await database.CountAsync("SELECT COUNT(*) FROM Turns WHERE AuthorRole = 1"));
+        Assert.Equal(Replies, await database.CountAsync("SELECT COUNT(*) FROM Turns WHERE AuthorRole = 2"));
+        Assert.Equal(Replies, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE State = 3 AND LENGTH(Text) > 0"));
+        Assert.Equal(Replies, await database.CountAsync("SELECT COUNT(*) FROM ModelCalls WHERE Outcome = 'ok'"));
+        Assert.Equal(Replies, await database.CountAsync("SELECT COUNT(DISTINCT CONCAT(ChatId, CAST(Seq AS STRING))) FROM ModelCalls WHERE Outcome = 'ok'"));
         foreach (var chatId in chatIds)
         {
             var history = await second.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chatId }, cancellationToken: Ct);
@@ -85,9 +85,6 @@ public sealed class CrashRecoveryTests(LocalStack stack) : IAsyncLifetime
             Assert.Equal([AuthorRole.Character, AuthorRole.User], history.Turns.Select(t => t.Role));
         }
     }
-
-    private static async Task<long> CountAsync(SpannerDatabaseClient database, string sql) =>
-        (await database.QueryListAsync(new SpannerStatement(sql)))[0].Get<long>(0);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

@@ -34,8 +34,8 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
         await service.StopGracefullyAsync(TimeSpan.FromSeconds(20));
 
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
-        Assert.Equal(0, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL"));
-        Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE State = 3"));
+        Assert.Equal(0, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL"));
+        Assert.Equal(chatIds.Count, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE State = 3"));
     }
 
     [Fact]
@@ -48,10 +48,10 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
         await service.StopGracefullyAsync(TimeSpan.FromSeconds(20));
 
         await using var database = SpannerDatabaseClient.Create(_database.SpannerOptions);
-        Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND State = 1"));
+        Assert.Equal(chatIds.Count, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND State = 1"));
         // Released: recovery may take them at once instead of waiting for the lease to run out.
-        Assert.Equal(chatIds.Count, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseUntil <= CURRENT_TIMESTAMP()"));
-        Assert.Equal(0, await CountAsync(database, "SELECT COUNT(*) FROM ModelCalls"));
+        Assert.Equal(chatIds.Count, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseUntil <= CURRENT_TIMESTAMP()"));
+        Assert.Equal(0, await database.CountAsync("SELECT COUNT(*) FROM ModelCalls"));
     }
 
     private static async Task<List<string>> SendAndWaitForFirstTokenAsync(ServiceProcess service, int count)
@@ -76,9 +76,6 @@ public sealed class ShutdownTests(LocalStack stack) : IAsyncLifetime
 
         return chatIds;
     }
-
-    private static async Task<long> CountAsync(SpannerDatabaseClient database, string sql) =>
-        (await database.QueryListAsync(new SpannerStatement(sql)))[0].Get<long>(0);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

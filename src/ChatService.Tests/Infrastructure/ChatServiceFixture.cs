@@ -136,6 +136,15 @@ public class ChatServiceFixture(LocalStack stack) : IAsyncLifetime
 
     public CallInvoker Invoker => _channel!.CreateCallInvoker();
 
+    /// <summary>
+    /// Ages a request's ChatOperations record by 8 days, past its 7-day retention, as the row deletion policy
+    /// (which runs when it likes) may not yet have removed it.
+    /// </summary>
+    public Task AgeOperationRecordAsync(string chatId, string requestId, CancellationToken cancellationToken) =>
+        Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
+            new SpannerStatement("UPDATE ChatOperations SET CreateTime = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 8 DAY) WHERE ChatId = @c AND RequestId = @r")
+                .Add("c", chatId).Add("r", requestId), ct), cancellationToken);
+
     public async Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters)
     {
         var statement = new SpannerStatement(sql);

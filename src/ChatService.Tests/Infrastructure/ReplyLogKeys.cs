@@ -48,7 +48,10 @@ internal static class ReplyLogKeys
         }
     }
 
-    /// <summary>Deletes the log once its final event is in it (see <see cref="WaitForFinalAsync"/>); false when the key was gone.</summary>
+    /// <summary>
+    /// Deletes the log once its final event is in it (see <see cref="WaitForFinalAsync"/>, which throws after
+    /// 10 s when the log never ends or is not there); false only when the key went between that wait and the delete.
+    /// </summary>
     public static async Task<bool> DeleteWhenEndedAsync(this IDatabase redis, string key, CancellationToken ct)
     {
         await redis.WaitForFinalAsync(key, ct);

@@ -153,7 +153,7 @@ public sealed class SummaryKillTests(LocalStack stack)
         var heldByA = await LeasesAsync(keys, chatIds, replicaA);
         afterKill.SetResult(heldByA);
         Assert.True(heldByA.Count > 0, $"A's summary leases ran out before the test read them; nothing was held at the kill:\n{pair.Outputs()}");
-        var owedByA = await CountAsync(database, $"SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = '{replicaA}'");
+        var owedByA = await database.CountAsync($"SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL AND LeaseOwner = '{replicaA}'");
         Assert.True(owedByA > 0, $"no reply was mid-generation on A when it died: B's recovery is not exercised\n{pair.Outputs()}");
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"A killed holding {string.Join(", ", heldByA.Select(h => $"{h.Key} through {h.Value}"))}; " +
@@ -230,10 +230,10 @@ public sealed class SummaryKillTests(LocalStack stack)
         Assert.True(unstored.Count == 0,
             $"{unstored.Count} summary calls stored no version: " + string.Join(", ", unstored.Select(c => $"{c.Get<string>("ChatId")} {c.Get<string>("Replica")} {c.Get<string>("Outcome")}")));
         Assert.Equal(summaries.Values.Sum(v => v.Count(s => s.Replica == replicaB)), summarizer.Requests.Count);
-        Assert.Equal(0, await CountAsync(database, "SELECT COUNT(*) FROM SummaryJobs"));
+        Assert.Equal(0, await database.CountAsync("SELECT COUNT(*) FROM SummaryJobs"));
 
         // Every reply complete, once per exchange: the kill and the summaries' troubles never failed one.
-        Assert.Equal(0, await CountAsync(database, "SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL"));
+        Assert.Equal(0, await database.CountAsync("SELECT COUNT(*) FROM Candidates WHERE OwedShard IS NOT NULL"));
         foreach (var chat in chats)
         {
             var history = await pair.B.Client(user).GetHistoryAsync(new GetHistoryRequest { ChatId = chat.ChatId, PageSize = 100 }, cancellationToken: Ct);
@@ -345,7 +345,7 @@ public sealed class SummaryKillTests(LocalStack stack)
         while (true)
         {
             var left = await JobsLeftAsync(keys, chatIds);
-            var rows = await CountAsync(database, "SELECT COUNT(*) FROM SummaryJobs");
+            var rows = await database.CountAsync("SELECT COUNT(*) FROM SummaryJobs");
             var summaries = await SummariesAsync(database, chatIds);
             var runs = (await MetricsScrape.TakeAsync(Http, pair.B.HttpPort, Ct))["chat_summary_runs_total"];
             var state = $"runs {runs}; " + string.Join("; ", summaries.Select(s => $"{s.Key}: {string.Join(",", s.Value.Select(v => $"v{v.Version}@{v.ThroughSeq}"))}"));
@@ -386,7 +386,4 @@ public sealed class SummaryKillTests(LocalStack stack)
 
         return summaries;
     }
-
-    private static async Task<long> CountAsync(SpannerDatabaseClient database, string sql) =>
-        (await database.QueryListAsync(new SpannerStatement(sql), cancellationToken: Ct))[0].Get<long>(0);
 }

@@ -154,48 +154,28 @@ public sealed class SummaryRaceTests(QuietSummaryFixture fixture) : ApiTestBase(
         // its prompt keeps the turns and leaves the summary out. More than K turns are before that window, but
         // the chat's summary covers them: no job is queued (before, the trigger took the prompt's lack of a
         // summary for the chat's and queued one, which read a Spanner snapshot to find its span covered).
-        var reply = summary.ThroughSeq + 1;
-        var before = fixture.Server.Requests.Count;
-        var next = Scheduler.Considered;
-        using (var call = Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = reply, RequestId = "regen-old" }, cancellationToken: Ct))
-        {
-            var events = new List<ReplyEvent>();
-            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
-            {
-                events.Add(e);
-            }
-
-            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
-        }
-
-        await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
-        var prompt = fixture.Server.Messages(before);
-        Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
-        Assert.Contains(prompt, m => m.Content == $"m{reply / 2}");
-        Assert.Equal(0, Volatile.Read(ref runs));
+        await RegeneratedWithoutAJobAsync(summary.ThroughSeq + 1, "regen-old");
 
         // The reply just before the summary's last turn, regenerated: the summary tells of its future, so its
         // prompt leaves it out (ToPrompt) and shows the turns before it. The chat's summary covers the turns
         // before that window all the same: again no job is queued.
-        var older = summary.ThroughSeq - 1;
-        before = fixture.Server.Requests.Count;
-        next = Scheduler.Considered;
-        using (var call = Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = older, RequestId = "regen-older" }, cancellationToken: Ct))
+        await RegeneratedWithoutAJobAsync(summary.ThroughSeq - 1, "regen-older");
+
+        // The reply at seq regenerated: completed, its prompt without the summary but with the user turn before
+        // it, and no summary job run for it.
+        async Task RegeneratedWithoutAJobAsync(long seq, string requestId)
         {
-            var events = new List<ReplyEvent>();
-            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
-            {
-                events.Add(e);
-            }
+            var before = fixture.Server.Requests.Count;
+            var next = Scheduler.Considered;
+            var regenerated = await ReadAllAsync(Fixture.Client(user).Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = seq, RequestId = requestId }, cancellationToken: Ct));
+            Assert.Equal(ReplyEvent.EventOneofCase.Completed, regenerated[^1].EventCase);
 
-            Assert.Equal(ReplyEvent.EventOneofCase.Completed, events[^1].EventCase);
+            await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
+            var prompt = fixture.Server.Messages(before);
+            Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
+            Assert.Contains(prompt, m => m.Content == $"m{seq / 2}");
+            Assert.Equal(0, Volatile.Read(ref runs));
         }
-
-        await Scheduler.IdleAsync(TimeSpan.FromSeconds(30), next + 1, Ct);
-        prompt = fixture.Server.Messages(before);
-        Assert.DoesNotContain(prompt, m => m.Content.StartsWith("Summary of the earlier conversation", StringComparison.Ordinal));
-        Assert.Contains(prompt, m => m.Content == $"m{older / 2}");
-        Assert.Equal(0, Volatile.Read(ref runs));
     }
 
     /// <summary>Waits (up to a minute, for a loaded machine) until <paramref name="condition"/> holds.</summary>

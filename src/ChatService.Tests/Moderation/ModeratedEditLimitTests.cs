@@ -81,7 +81,7 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
         }
 
         var checks = counters["chat.moderation.checks{result=clean,target=user_message}"];
-        var repeat = await theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct).ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
+        var repeat = await ReadAllAsync(theirClient.EditAndRegenerate(regenerate, cancellationToken: Ct));
         Assert.True(repeat[0].Accepted.Duplicate);
         Assert.Equal(checks, counters["chat.moderation.checks{result=clean,target=user_message}"]);
     }
@@ -144,9 +144,7 @@ public sealed class ModeratedEditLimitTests(ModeratedEditLimitTests.EditLimitFix
         // Recorded 8 days ago and not yet removed by the row deletion policy: the record is gone, so the id names no
         // applied edit. The check before the classifier must see it as the edit's transaction does, or the new text
         // would skip the classifier and be written unchecked.
-        await Fixture.Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
-            new SpannerStatement("UPDATE ChatOperations SET CreateTime = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 8 DAY) WHERE ChatId = @c AND RequestId = 'old-edit'")
-                .Add("c", chat.ChatId), ct), Ct);
+        await Fixture.AgeOperationRecordAsync(chat.ChatId, "old-edit", Ct);
         using var counters = new ModerationCounters();
         await AssertStatusAsync(StatusCode.InvalidArgument, () => client.EditTurnAsync(
             new EditTurnRequest { ChatId = chat.ChatId, Seq = userSeq, Text = "You are an insultword.", RequestId = "old-edit" }, cancellationToken: Ct).ResponseAsync);

@@ -213,14 +213,6 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Assert.Equal((0L, 0L), (counters["chat.moderation.checks{result=flagged,target=user_message}"], counters["chat.moderation.checks{result=clean,target=user_message}"]));
     }
 
-    private async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
-    {
-        using (call)
-        {
-            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
-        }
-    }
-
     [Fact]
     public async Task ARetriedEditAndRegenerate_ReturnsItsRecord_WithoutAskingTheClassifier_EvenOnceItsOperationRecordExpired()
     {
@@ -229,12 +221,8 @@ public sealed class ReplyModerationTests(ModerationFixture fixture) : ApiTestBas
         Script(["Fine."]);
         await SendAsync(user, chat.ChatId, "A harmless message.", "send-er");
 
-        async Task<List<ReplyEvent>> EditAndRegenerateAsync()
-        {
-            using var call = client.EditAndRegenerate(
-                new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "A harmless message, edited.", RequestId = "edit-er" }, cancellationToken: Ct);
-            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
-        }
+        Task<List<ReplyEvent>> EditAndRegenerateAsync() => ReadAllAsync(client.EditAndRegenerate(
+            new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "A harmless message, edited.", RequestId = "edit-er" }, cancellationToken: Ct));
 
         var first = await EditAndRegenerateAsync();
         Assert.False(first[0].Accepted.Duplicate);

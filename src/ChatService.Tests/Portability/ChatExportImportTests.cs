@@ -17,9 +17,9 @@ public sealed class ChatExportImportTests(PortabilityFixture fixture) : Portabil
         var chat = await CreateChatAsync(user, ada); // 1 greeting
         await SendAsync(user, chat.ChatId, "What is a prime?"); // 2, 3
         await SendAsync(user, chat.ChatId, "And a composite?"); // 4, 5
-        await DrainAsync(client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "swipe-3" }, cancellationToken: Ct));
+        await ReadAllAsync(client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 3, RequestId = "swipe-3" }, cancellationToken: Ct));
         var firstOf5 = (await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = 5 }, cancellationToken: Ct)).Candidates[0];
-        await DrainAsync(client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 5, RequestId = "swipe-5" }, cancellationToken: Ct));
+        await ReadAllAsync(client.Regenerate(new RegenerateRequest { ChatId = chat.ChatId, Seq = 5, RequestId = "swipe-5" }, cancellationToken: Ct));
         var secondOf5 = (await client.ListCandidatesAsync(new ListCandidatesRequest { ChatId = chat.ChatId, Seq = 5 }, cancellationToken: Ct)).Candidates[1];
         await client.SelectCandidateAsync(new SelectCandidateRequest { ChatId = chat.ChatId, Seq = 5, CandidateId = firstOf5.CandidateId }, cancellationToken: Ct);
         await client.EditTurnAsync(new EditTurnRequest { ChatId = chat.ChatId, Seq = 2, Text = "What is a prime number?", RequestId = "edit-2" }, cancellationToken: Ct);

@@ -47,18 +47,4 @@ public abstract class PortabilityTestBase(PortabilityFixture fixture) : ApiTestB
         $"{await Fixture.SnapshotAsync()}, TurnRevisions={await Fixture.CountAsync("SELECT COUNT(*) FROM TurnRevisions")}, " +
         $"Ratings={await Fixture.CountAsync("SELECT COUNT(*) FROM Ratings")}, ChatImports={await Fixture.CountAsync("SELECT COUNT(*) FROM ChatImports")}";
 
-    /// <summary>Reads a reply stream to its end (a regeneration, here).</summary>
-    protected static async Task<List<ReplyEvent>> DrainAsync(AsyncServerStreamingCall<ReplyEvent> call)
-    {
-        using (call)
-        {
-            var events = new List<ReplyEvent>();
-            await foreach (var e in call.ResponseStream.ReadAllAsync(Ct))
-            {
-                events.Add(e);
-            }
-
-            return events;
-        }
-    }
 }

@@ -453,14 +453,6 @@ public sealed partial class ContinueReplyTests(OpenAIBackedFixture fixture) : Sh
         }
     }
 
-    private static async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
-    {
-        using (call)
-        {
-            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
-        }
-    }
-
     /// <summary>The candidate's text and continuation count as Spanner holds them.</summary>
     private async Task<(string Text, long Continuations)> StoredCandidateAsync(string chatId, string candidateId)
     {

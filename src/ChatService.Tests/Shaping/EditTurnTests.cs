@@ -213,14 +213,6 @@ public sealed class EditTurnTests(OpenAIBackedFixture fixture) : ShapingTestBase
         Assert.Contains('#', derived);
     }
 
-    private static async Task<List<ReplyEvent>> ReadAllAsync(AsyncServerStreamingCall<ReplyEvent> call)
-    {
-        using (call)
-        {
-            return await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct);
-        }
-    }
-
     /// <summary>The chat's shown turns as Spanner holds them, newest first: a user turn's text, a character turn's primary candidate's.</summary>
     private async Task<List<(long Seq, string Text, bool Edited)>> StoredTurnsAsync(string chatId)
     {

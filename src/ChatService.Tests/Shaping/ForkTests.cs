@@ -206,9 +206,7 @@ public sealed class ForkTests(ChatServiceFixture fixture) : ApiTestBase(fixture)
         var first = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
         // Recorded 8 days ago and not yet removed by the row deletion policy (which runs when it likes): an interrupted
         // fork's record is read as gone from the same age on, so the sweep may delete such a fork's chat.
-        await Fixture.Database.RunInTransactionAsync(async (tx, ct) => await tx.ExecuteDmlAsync(
-            new SpannerStatement("UPDATE ChatOperations SET CreateTime = TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 8 DAY) WHERE ChatId = @c AND RequestId = 'old'")
-                .Add("c", source.ChatId), ct), Ct);
+        await Fixture.AgeOperationRecordAsync(source.ChatId, "old", Ct);
 
         var again = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
         var third = await client.ForkChatAsync(new ForkChatRequest { ChatId = source.ChatId, AtSeq = 1, RequestId = "old" }, cancellationToken: Ct);
