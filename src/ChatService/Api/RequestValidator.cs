@@ -246,7 +246,7 @@ internal sealed partial class RequestValidator(IOptions<ChatOptions> options, Mo
     {
         if (title.Length > 0 && ChatTitles.ShowsNothing(title))
         {
-            ApiErrors.ThrowInvalidArgument("title", "title holds only spaces or joiners, which show nothing: send an empty title for the default, or one that shows something");
+            ApiErrors.ThrowInvalidArgument("title", "title holds only characters that show nothing (spaces, joiners, blank fillers): send an empty title for the default, or one that shows something");
         }
 
         if (ChatTitles.Problem(title) is { } problem)

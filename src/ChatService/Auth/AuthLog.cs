@@ -17,7 +17,4 @@ internal static partial class AuthLog
 
     [LoggerMessage(6005, LogLevel.Warning, "Could not fetch the issuer's JWKS from {Url} ({Cause}); the keys already known stay in use.")]
     public static partial void JwksFetchFailed(ILogger logger, JwksFetchCause cause, string? url, Exception exception);
-
-    [LoggerMessage(6006, LogLevel.Warning, "Recording a JWKS fetch's metric failed (a meter listener threw); the fetch's keys are in use all the same.")]
-    public static partial void MetricFailed(ILogger logger, Exception exception);
 }

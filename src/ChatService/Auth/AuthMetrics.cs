@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
+using static ChatService.Telemetry.SafeRecording;
 
 namespace ChatService.Auth;
 
 /// <summary>
 /// The JWKS key cache's instruments. Made by the host's meter factory rather than kept static, so
 /// every service instance in one process (the tests run several) counts its own fetches and
-/// refusals. Recording throws only when a meter listener does; both callers catch that, so telemetry never
+/// refusals. Recording never throws (a meter listener that does loses the data point), so telemetry never
 /// changes a fetch's keys or a call's answer.
 /// </summary>
 internal sealed class AuthMetrics
@@ -26,7 +27,7 @@ internal sealed class AuthMetrics
             description: "Calls refused because their token names a key the service does not know, by reason (not_published, throttled, unavailable).");
     }
 
-    public void Refreshed(JwksFetchCause cause, bool succeeded) => _refreshes.Add(
+    public void Refreshed(JwksFetchCause cause, bool succeeded) => Safely(() => _refreshes.Add(
         1,
         new KeyValuePair<string, object?>("cause", cause switch
         {
@@ -34,14 +35,14 @@ internal sealed class AuthMetrics
             JwksFetchCause.Scheduled => "scheduled",
             _ => "unknown_kid",
         }),
-        new KeyValuePair<string, object?>("result", succeeded ? "success" : "failure"));
+        new KeyValuePair<string, object?>("result", succeeded ? "success" : "failure")));
 
-    public void UnknownKeyRefused(JwksKeyOutcome outcome) => _unknownKeyRefusals.Add(
+    public void UnknownKeyRefused(JwksKeyOutcome outcome) => Safely(() => _unknownKeyRefusals.Add(
         1,
         new KeyValuePair<string, object?>("reason", outcome switch
         {
             JwksKeyOutcome.Throttled => "throttled",
             JwksKeyOutcome.Unavailable => "unavailable",
             _ => "not_published",
-        }));
+        })));
 }

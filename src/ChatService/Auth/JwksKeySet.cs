@@ -309,18 +309,10 @@ internal sealed class JwksKeySet(
                 _fetch = null;
             }
 
-            // One cancelled by the host stopping is no failure of the issuer's, and is not counted. A meter
-            // listener that throws changes nothing above.
+            // One cancelled by the host stopping is no failure of the issuer's, and is not counted.
             if (fetched is not null || !_stopping.IsCancellationRequested)
             {
-                try
-                {
-                    metrics.Refreshed(cause, fetched is not null);
-                }
-                catch (Exception ex)
-                {
-                    AuthLog.MetricFailed(logger, ex);
-                }
+                metrics.Refreshed(cause, fetched is not null);
             }
         }
     }

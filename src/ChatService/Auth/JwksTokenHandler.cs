@@ -70,16 +70,7 @@ internal sealed class JwksTokenHandler : JsonWebTokenHandler
                 continue;
             }
 
-            try
-            {
-                _metrics.UnknownKeyRefused(outcome);
-            }
-            catch (Exception)
-            {
-                // A meter listener that throws must not change how the call is answered (UNAVAILABLE would
-                // become UNAUTHENTICATED "not valid", telling the client to sign the user out).
-            }
-
+            _metrics.UnknownKeyRefused(outcome);
             return outcome switch
             {
                 JwksKeyOutcome.Unavailable => new TokenValidationResult { IsValid = false, Exception = new SigningKeysUnavailableException() },

@@ -144,7 +144,7 @@ internal sealed class RedisReplyLog(
         {
             return new ReplyLogRead(Decode(key.ChatId, (RedisResult[])result!, afterSequence), Missing: false);
         }
-        catch (Exception ex) when (ex is FormatException or InvalidCastException or InvalidProtocolBufferException or IndexOutOfRangeException or OverflowException)
+        catch (Exception ex) when (Unreadable(ex))
         {
             throw new ReplyLogCorruptException($"the reply log of {key} cannot be read: {ex.Message}", ex);
         }
@@ -166,11 +166,15 @@ internal sealed class RedisReplyLog(
             DecodeEntry(key.ChatId, (string)entry.Id!, (byte[]?)entry["e"] ?? [], afterSequence: 0, events);
             return new ReplyLogRead(events, Missing: false);
         }
-        catch (Exception ex) when (ex is FormatException or InvalidCastException or InvalidProtocolBufferException or IndexOutOfRangeException or OverflowException)
+        catch (Exception ex) when (Unreadable(ex))
         {
             throw new ReplyLogCorruptException($"the reply log of {key} cannot be read: {ex.Message}", ex);
         }
     }
+
+    /// <summary>What decoding a log entry throws when the entry is not one this service wrote.</summary>
+    private static bool Unreadable(Exception ex) =>
+        ex is FormatException or InvalidCastException or InvalidProtocolBufferException or IndexOutOfRangeException or OverflowException;
 
     private static List<ReplyUpdate> Decode(string chatId, RedisResult[] entries, long afterSequence)
     {

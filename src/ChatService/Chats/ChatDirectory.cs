@@ -32,9 +32,9 @@ public sealed class ChatDirectory(IChatStore store, CharacterCatalog characters,
         var greetings = cast.Select(c => Greeting(c, greetingIndex) is { } text
             ? Text.WithinUtf8Bytes(Macros.Expand(text, c.DisplayName, speakingAs.GetValueOrDefault(c.Id)?.Name ?? Macros.DefaultUserName), options.Value.MaxMessageBytes)
             : null).ToList();
-        var chatTitle = ChatTitles.ShowsNothing(title) ? string.Join(", ", cast.Select(c => c.DisplayName)) : title;
+        var chatTitle = ChatTitles.ShowsNothing(title) ? ChatTitles.OfCast(cast.Select(c => c.DisplayName)) : Text.Preview(title, ChatTitles.MaxLength);
         var opening = new ChatOpening(personaId, greetings) { Speakers = speakers with { Muted = [.. characterIds.Where(speakers.IsMuted)] } };
-        return await store.CreateChatAsync(userId, Text.Preview(chatTitle, 200), cast, opening, cancellationToken);
+        return await store.CreateChatAsync(userId, chatTitle, cast, opening, cancellationToken);
     }
 
     /// <summary>The greeting a chat opens with: alternate greeting n for index n when the character has it, else its greeting (if any).</summary>

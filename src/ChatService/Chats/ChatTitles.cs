@@ -72,6 +72,9 @@ internal static class ChatTitles
         return null;
     }
 
+    /// <summary>The title of a chat given none (or one that shows nothing): its cast's names, as a preview of at most <see cref="MaxLength"/> characters.</summary>
+    public static string OfCast(IEnumerable<string> names) => Text.Preview(string.Join(", ", names), MaxLength);
+
     /// <summary>
     /// <paramref name="text"/> made a title the rule accepts: refused characters dropped, cut to
     /// <see cref="MaxLength"/> code points. For titles the service derives (an imported character's name),

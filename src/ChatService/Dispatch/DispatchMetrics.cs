@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using static ChatService.Telemetry.SafeRecording;
 
 namespace ChatService.Dispatch;
 
@@ -117,17 +118,5 @@ internal static class DispatchMetrics
 
         buckets.AddRange([75, 100, 250, 500, 1000, 5000]);
         return buckets;
-    }
-
-    private static void Safely(Action record)
-    {
-        try
-        {
-            record();
-        }
-        catch (Exception)
-        {
-            // A broken listener must never fail a reply; a lost data point is the lesser harm.
-        }
     }
 }

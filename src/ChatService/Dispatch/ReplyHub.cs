@@ -60,10 +60,13 @@ public sealed class ReplyHub(ReplyServices services, IOptions<DispatchOptions> o
     /// <summary>Whether <c>Dispatch:StageTimings</c> is on.</summary>
     public bool StageTimings => options.Value.StageTimings;
 
-    /// <summary>Marks a stage of a reply owned here, with <c>Dispatch:StageTimings</c> (otherwise nothing is looked up).</summary>
+    /// <summary>
+    /// Marks a stage of a reply owned here. Its stages exist only with <c>Dispatch:StageTimings</c>; callers skip
+    /// the lookup when it is off (<see cref="StageTimings"/>).
+    /// </summary>
     public void Mark(ReplyKey key, ReplyStage stage)
     {
-        if (options.Value.StageTimings && _replies.TryGetValue(key, out var owned))
+        if (_replies.TryGetValue(key, out var owned))
         {
             owned.Stages?.Mark(stage);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using static ChatService.Telemetry.SafeRecording;
 
 namespace ChatService.Inference;
 
@@ -49,16 +50,4 @@ internal static class InferenceMetrics
             }
         }
     });
-
-    private static void Safely(Action record)
-    {
-        try
-        {
-            record();
-        }
-        catch (Exception)
-        {
-            // A broken listener must never fail a reply; a lost data point is the lesser harm.
-        }
-    }
 }

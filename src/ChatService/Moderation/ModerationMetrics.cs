@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using static ChatService.Telemetry.SafeRecording;
 
 namespace ChatService.Moderation;
 
@@ -24,16 +25,4 @@ internal static class ModerationMetrics
         Outages.Add(1, new KeyValuePair<string, object?>("target", TargetName(target)), new KeyValuePair<string, object?>("policy", blocked ? "blocked" : "passed")));
 
     public static string TargetName(ModerationTarget target) => target == ModerationTarget.UserMessage ? "user_message" : "reply";
-
-    private static void Safely(Action record)
-    {
-        try
-        {
-            record();
-        }
-        catch (Exception)
-        {
-            // A broken listener must never fail a check.
-        }
-    }
 }

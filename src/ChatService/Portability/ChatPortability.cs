@@ -107,8 +107,8 @@ internal sealed partial class ChatPortability(
         // A retry of an import already started here or elsewhere (its record exists) is not a new import of the
         // user's: it never counts against Import:MaxConcurrentPerUser. One still running here is waited for.
         using var slot = await gate.EnterAsync(request.UserId, request.RequestId, resuming: found is not null, cancellationToken);
-        var (plan, skipped, recorded) = await PrepareAsync(request, cancellationToken);
-        var planned = new ImportCounts(plan.Turns.Count, plan.Turns.Sum(t => t.Candidates.Count), skipped);
+        var (plan, recorded) = await PrepareAsync(request, cancellationToken);
+        var planned = plan.Counts;
         if (recorded is { Done: true })
         {
             // Finished meanwhile (the earlier attempt waited for), or recorded before its counts were (schema version 24).
@@ -153,7 +153,7 @@ internal sealed partial class ChatPortability(
     /// The parsed file is this method's only: once the plan is made from it, only the plan (sharing its texts)
     /// is held while the batches are written, not both.
     /// </summary>
-    private async Task<(ChatImportPlan Plan, int Skipped, ImportProgress? Recorded)> PrepareAsync(ChatImportRequest request, CancellationToken cancellationToken)
+    private async Task<(ChatImportPlan Plan, ImportProgress? Recorded)> PrepareAsync(ChatImportRequest request, CancellationToken cancellationToken)
     {
         var parsed = request.Format == ChatFileFormat.Lossless
             ? LosslessReader.Read(request.Data, Options, chatOptions.Value.MaxCharactersPerChat, chatOptions.Value.MaxPinnedTurns, memoryOptions.Value.MaxNoteChars, chatOptions.Value.MaxMessageBytes)
@@ -165,10 +165,14 @@ internal sealed partial class ChatPortability(
         var recorded = (await store.FindImportAsync(request.UserId, request.RequestId, cancellationToken))?.Matching(digest, request.RequestId);
         if (recorded is { Done: true })
         {
-            return (new ChatImportPlan(request.UserId, request.RequestId, digest, "", [], SpeakerSettings.Default, [], null, null, parsed.Turns), parsed.SkippedSystemMessages, recorded);
+            var finished = new ChatImportPlan(request.UserId, request.RequestId, digest, "", [], SpeakerSettings.Default, [], null, null, parsed.Turns)
+            {
+                SkippedSystemMessages = parsed.SkippedSystemMessages,
+            };
+            return (finished, recorded);
         }
 
-        return (await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken), parsed.SkippedSystemMessages, recorded);
+        return (await PlanAsync(request, parsed, digest, recorded?.SpeakerIds, cancellationToken), recorded);
     }
 
     /// <summary>The ids of the user's chats, most recently active first.</summary>

@@ -35,13 +35,14 @@ internal enum DataDeletionErrorCategory
 /// </summary>
 internal static class DataDeletionErrors
 {
-    /// <summary>Every category by its name: all of <see cref="DataDeletionErrorCategory"/>, derived, never listed.</summary>
-    private static readonly FrozenDictionary<string, DataDeletionErrorCategory> ByName =
-        Enum.GetValues<DataDeletionErrorCategory>().ToFrozenDictionary(Name, StringComparer.Ordinal);
+    /// <summary>Every category's name: all of <see cref="DataDeletionErrorCategory"/>, derived, never listed.</summary>
+    private static readonly FrozenDictionary<DataDeletionErrorCategory, string> Names = Enum.GetValues<DataDeletionErrorCategory>()
+        .ToFrozenDictionary(c => c, c => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(c.ToString()));
+
+    private static readonly FrozenSet<string> KnownNames = Names.Values.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The category's stored and shown name: its member's name in snake_case (<c>mutation_limit</c>).</summary>
-    public static string Name(DataDeletionErrorCategory category) =>
-        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(category.ToString());
+    public static string Name(DataDeletionErrorCategory category) => Names[category];
 
     /// <summary>The category of a run's failure.</summary>
     public static DataDeletionErrorCategory Category(Exception failure) => failure switch
@@ -66,9 +67,9 @@ internal static class DataDeletionErrors
         }
 
         if (stored.StartsWith('[') && stored.IndexOf(']', StringComparison.Ordinal) is var end and > 1
-            && ByName.TryGetValue(stored[1..end], out var category))
+            && KnownNames.Contains(stored[1..end]))
         {
-            return Name(category);
+            return stored[1..end];
         }
 
         return Name(DataDeletionErrorCategory.Internal);

@@ -55,7 +55,7 @@ internal sealed partial class ChatArchiveStore
                 .Set("UpdateTime", SpannerCommitTimestamp.Value));
             return new ImportProgress(chatId, plan.Digest, 0, false, [.. plan.Turns.Select(t => t.CharacterId ?? "")])
             {
-                Counts = new ImportCounts(plan.Turns.Count, (int)plan.CandidateCount, plan.SkippedSystemMessages),
+                Counts = plan.Counts,
             };
         }, cancellationToken);
         return progress;
@@ -184,6 +184,9 @@ internal sealed record ChatImportPlan(
 
     /// <summary>The candidates the import writes.</summary>
     public long CandidateCount => Turns.Sum(t => (long)t.Candidates.Count);
+
+    /// <summary>What the import reports once done: its turns, candidates and the system messages it left out.</summary>
+    public ImportCounts Counts => new(Turns.Count, (int)CandidateCount, SkippedSystemMessages);
 }
 
 /// <summary>What a finished import reports: the new chat's turns and candidates, and the system messages its file had that have no turn.</summary>

@@ -310,7 +310,7 @@ internal sealed partial class ChatStore
                     .Add("ids", SpannerType.ArrayOf(SpannerType.String), characterIds.ToList()),
                 ct))
             .ToDictionary(r => r.Get<string>("CharacterId"), r => r.Get<string>("DisplayName"), StringComparer.Ordinal);
-        return Text.Preview(string.Join(", ", characterIds.Where(names.ContainsKey).Select(id => names[id])), 200);
+        return ChatTitles.OfCast(characterIds.Where(names.ContainsKey).Select(id => names[id]));
     }
 
     /// <summary>The number a source turn has in the fork: how many shown turns up to it there are (null when it is hidden).</summary>

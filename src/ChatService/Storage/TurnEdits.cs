@@ -78,12 +78,13 @@ internal static class TurnEdits
             throw ChatException.ChatNotFound(chatId);
         }
 
-        if (rows[0].Get<string?>("RecordedKind") is { } recorded && recorded != kind)
+        var recorded = rows[0].Get<string?>("RecordedKind");
+        if (recorded is not null && recorded != kind)
         {
             throw new ChatException(ChatErrorKind.FailedPrecondition, $"request_id {requestId} was used for a different operation on this chat", "request_id");
         }
 
-        return new EditCheck(chatId, seq, Recorded: rows[0].Get<string?>("RecordedKind") is not null, TurnShown: rows[0].Get<bool?>("TurnShown"),
+        return new EditCheck(chatId, seq, Recorded: recorded is not null, TurnShown: rows[0].Get<bool?>("TurnShown"),
             CandidateFound: rows[0].Get<bool>("CandidateFound"));
     }
 
