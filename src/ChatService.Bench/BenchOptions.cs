@@ -25,7 +25,7 @@ internal sealed class BenchOptions
                          commands and CPU, B's CPU and memory
           prompt         in process, no stack: CPU time and bytes allocated per warm reply for its context
                          (from a window already read) and its prompt, the work between accepted and the model call
-          all            history-hot, history-cold, send, streams, chaos in turn (not health, not follow)
+          all            history-hot, history-cold, send, streams, chaos in turn (not health, not follow, not prompt)
 
         options:
           --concurrency N[,N...]  callers (default: 16); a list runs each level

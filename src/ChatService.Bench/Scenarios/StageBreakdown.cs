@@ -23,12 +23,11 @@ internal static class StageBreakdown
         "attempt_started", "first_token", "first_delta_published", "first_delta_written", "accepted_to_first_delta",
     ];
 
-    /// <summary>The worker's own stages from the reply's opening to its first delta written: all but the backend's <c>first_token</c>.</summary>
-    private static readonly string[] ServiceStages =
-    [
-        "worker_started", "window_read", "definitions_read", "context_loaded", "prompt_built", "attempt_started",
-        "first_delta_published", "first_delta_written",
-    ];
+    /// <summary>
+    /// The worker's own stages from the reply's opening to its first delta written: all but the API's
+    /// <c>accepted_written</c> (alongside them), the backend's <c>first_token</c> and the whole.
+    /// </summary>
+    private static readonly string[] ServiceStages = [.. Stages.Except(["accepted_written", "first_token", "accepted_to_first_delta"])];
 
     public static void Report(BenchReport report, int callers, MetricsScrape before, MetricsScrape after)
     {
